@@ -1,0 +1,67 @@
+# Mahnwerk: `make demo` and `make test` do all their own set-up from a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Find a Python >= 3.12 that actually runs (pyenv shims may exist for versions that are not active).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) $(wildcard /usr/local/bin/python3.1[2-9]) ; do \
+	  if $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then command -v $$p || echo $$p; break; fi; done)
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_VERSION := 0.13.9
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help env demo test lint types checks unit pg-tests bench serve clean messages
+
+help:
+	@echo "make demo   - set up, migrate, load a demo company, run the collection run, print where to look"
+	@echo "make test   - set up, then lint, type check, migrations check and all tests (SQLite and PostgreSQL)"
+	@echo "make bench  - performance benchmarks (prints a table)"
+
+$(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then echo "Python >= 3.12 not found: install it or run 'make PYTHON=/path/to/python3.12 ...'" >&2; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --inexact --python $(BIN)/python --quiet
+	@touch $@
+
+env: $(VENV)/.synced
+
+demo: env
+	$(BIN)/mahnwerk migrate --noinput -v 0
+	$(BIN)/mahnwerk demo
+
+lint: env
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+
+types: env
+	$(BIN)/mypy
+
+checks: env
+	MAHNWERK_DATA_DIR=$$(mktemp -d) $(BIN)/mahnwerk check --fail-level WARNING
+	MAHNWERK_DATA_DIR=$$(mktemp -d) $(BIN)/mahnwerk makemigrations --check --dry-run
+	MAHNWERK_DATA_DIR=$$(mktemp -d) $(BIN)/python scripts/i18n.py check
+
+unit: env
+	$(BIN)/pytest -q
+
+pg-tests: env
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q -m "not sqlite_only" tests/integration tests/scenarios
+
+test: lint types checks unit pg-tests
+
+bench: env
+	$(BIN)/python benchmarks/run.py
+
+serve: env
+	$(BIN)/mahnwerk migrate --noinput -v 0
+	$(BIN)/mahnwerk serve
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,163 @@
+"""Collection: playbooks and their steps, cases, runs and the actions a run decides."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from mahnwerk.core.playbook import Anchor, Channel, PlaybookSpec, StepSpec, Tone
+from mahnwerk.ledger.models import ChannelChoice, Company, Debtor, Invoice
+
+
+class ToneChoice(models.TextChoices):
+    FRIENDLY = "friendly", _("Friendly")
+    FIRM = "firm", _("Firm")
+    FORMAL = "formal", _("Formal")
+
+
+class AnchorChoice(models.TextChoices):
+    DUE = "due", _("days from the due date")
+    PREVIOUS = "previous", _("days after the previous step")
+
+
+class Playbook(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="playbooks")
+    name = models.CharField(_("name"), max_length=100)
+    is_default = models.BooleanField(_("company default"), default=False)
+    min_days_between = models.PositiveSmallIntegerField(
+        _("minimum days between steps"), default=7,
+        help_text=_("An item never receives two steps closer together than this."),
+    )
+
+    class Meta:
+        verbose_name = _("playbook")
+        verbose_name_plural = _("playbooks")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "name"], name="playbook_name_unique"),
+            models.UniqueConstraint(fields=["company"], condition=Q(is_default=True), name="one_default_playbook"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def spec(self, steps: list[Step] | None = None) -> PlaybookSpec:
+        rows = steps if steps is not None else list(self.steps.all())
+        return PlaybookSpec(self.pk, tuple(s.spec() for s in sorted(rows, key=lambda s: s.level)), self.min_days_between)
+
+
+class Step(models.Model):
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
+    level = models.PositiveSmallIntegerField(_("level"))
+    name = models.CharField(_("name"), max_length=100)
+    offset_days = models.SmallIntegerField(_("offset (days)"), help_text=_("Negative: before the due date."))
+    anchor = models.CharField(_("counted from"), max_length=10, choices=AnchorChoice.choices, default=AnchorChoice.DUE)
+    channel = models.CharField(_("channel"), max_length=10, choices=ChannelChoice.choices, default=ChannelChoice.EMAIL)
+    tone = models.CharField(_("tone"), max_length=10, choices=ToneChoice.choices, default=ToneChoice.FRIENDLY)
+    template = models.CharField(_("template"), max_length=50)
+    deadline_days = models.PositiveSmallIntegerField(
+        _("new deadline (days)"), default=0, help_text=_("0: no new deadline, the due date stands.")
+    )
+
+    class Meta:
+        verbose_name = _("step")
+        verbose_name_plural = _("steps")
+        ordering = ["playbook", "level"]
+        constraints = [models.UniqueConstraint(fields=["playbook", "level"], name="step_level_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.level}. {self.name}"
+
+    def spec(self) -> StepSpec:
+        return StepSpec(
+            level=self.level, offset_days=self.offset_days, anchor=Anchor(self.anchor), channel=Channel(self.channel),
+            tone=Tone(self.tone), deadline_days=self.deadline_days, template=self.template, step_id=self.pk,
+        )
+
+
+class Case(models.Model):
+    """Collection settings and state of one debtor: its own playbook, a hold."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    debtor = models.OneToOneField(Debtor, on_delete=models.CASCADE, related_name="case")
+    playbook = models.ForeignKey(
+        Playbook, on_delete=models.PROTECT, null=True, blank=True, help_text=_("Empty: the company default.")
+    )
+    on_hold = models.BooleanField(_("on hold"), default=False)
+    hold_reason = models.CharField(_("hold reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Run(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="runs")
+    as_of = models.DateField(_("business date"))
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    stats = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("run")
+        verbose_name_plural = _("runs")
+        indexes = [models.Index(fields=["company", "as_of"], name="run_company_date_idx")]
+
+
+class ActionStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Action(models.Model):
+    """What a run decided for one debtor on one business date. Never created twice (``key``)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="actions")
+    as_of = models.DateField(_("business date"))
+    key = models.CharField(max_length=64, unique=True)
+    run = models.ForeignKey(Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="actions")
+    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="+")
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="+")
+    level = models.PositiveSmallIntegerField(_("level"))
+    channel = models.CharField(_("channel"), max_length=10, choices=ChannelChoice.choices)
+    tone = models.CharField(_("tone"), max_length=10, choices=ToneChoice.choices)
+    deadline = models.DateField(_("new deadline"), null=True, blank=True)
+    status = models.CharField(max_length=10, choices=ActionStatus.choices, default=ActionStatus.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("action")
+        verbose_name_plural = _("actions")
+        constraints = [models.UniqueConstraint(fields=["debtor", "as_of"], name="one_action_per_debtor_and_day")]
+
+    @staticmethod
+    def make_key(debtor_id: int, as_of: object) -> str:
+        return f"{debtor_id}:{as_of}"
+
+
+class ActionItem(models.Model):
+    """One invoice covered by an action, with the step it reached and its open amount then."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="items")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="action_items")
+    level = models.PositiveSmallIntegerField(_("level"))
+    open_minor = models.BigIntegerField(_("open amount (minor units)"))
+    status = models.CharField(max_length=10, choices=ActionStatus.choices, default=ActionStatus.ACTIVE)
+
+    class Meta:
+        verbose_name = _("action item")
+        verbose_name_plural = _("action items")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice", "level"], condition=Q(status="active"), name="one_step_level_per_invoice"
+            )
+        ]
+        indexes = [models.Index(fields=["invoice", "status"], name="action_item_invoice_idx")]

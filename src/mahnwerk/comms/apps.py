@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CommsConfig(AppConfig):
+    name = "mahnwerk.comms"
+    label = "comms"
+    verbose_name = _("Communication")
+
+    def ready(self) -> None:
+        from mahnwerk.comms import signals  # noqa: F401  (connects the receivers)

@@ -1,0 +1,42 @@
+"""Outgoing messages: rendered in the run's transaction, sent after commit (the outbox)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from mahnwerk.collection.models import Action
+from mahnwerk.ledger.models import ChannelChoice, Company, Debtor
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class OutboundMessage(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="messages")
+    action = models.OneToOneField(Action, on_delete=models.CASCADE, null=True, blank=True, related_name="message")
+    channel = models.CharField(_("channel"), max_length=10, choices=ChannelChoice.choices)
+    recipient = models.CharField(_("recipient"), max_length=254)
+    language = models.CharField(_("language"), max_length=2)
+    subject = models.CharField(_("subject"), max_length=250)
+    body_text = models.TextField(_("text"))
+    message_id = models.CharField(_("Message-ID"), max_length=250, unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
+        indexes = [models.Index(fields=["status", "company"], name="message_status_idx")]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,115 @@
+"""Exact money: integer minor units with the currency beside them.
+
+Amounts are stored and computed as ``int`` minor units (cents). Conversion from and to decimal text
+uses the currency's number of digits (ISO 4217, via Babel), so EUR has 2 and JPY 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
+
+from babel.numbers import format_currency, get_currency_precision
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be used."""
+
+
+@cache
+def digits(currency: str) -> int:
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise MoneyError(f"not an ISO 4217 currency code: {currency!r}")
+    return int(get_currency_precision(currency))
+
+
+def to_minor(value: str | Decimal | int, currency: str) -> int:
+    """Parse an amount in major units ("1234.50", Decimal) into minor units; refuse sub-cent precision."""
+    try:
+        amount = Decimal(value.strip().replace(" ", "")) if isinstance(value, str) else Decimal(value)
+    except InvalidOperation:
+        raise MoneyError(f"not an amount: {value!r}") from None
+    if not amount.is_finite():
+        raise MoneyError(f"not an amount: {value!r}")
+    scaled = amount.scaleb(digits(currency))
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"{value} has more decimal places than {currency} allows ({digits(currency)})")
+    return int(scaled)
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-digits(currency))
+
+
+def round_half_up(value: Decimal) -> int:
+    """Round a fractional amount of minor units to a whole minor unit, half away from zero."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def format_money(minor: int, currency: str, locale: str = "en") -> str:
+    return format_currency(to_decimal(minor, currency), currency, locale=_babel_locale(locale))
+
+
+def _babel_locale(language: str) -> str:
+    return {"de": "de_DE", "lv": "lv_LV", "en": "en_IE"}.get(language, language)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        digits(self.currency)
+
+    @classmethod
+    def parse(cls, value: str | Decimal, currency: str) -> Money:
+        return cls(to_minor(value, currency), currency)
+
+    @property
+    def amount(self) -> Decimal:
+        return to_decimal(self.minor, self.currency)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise MoneyError(f"cannot combine {self.currency} and {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor - other.minor, self.currency)
+
+    def __str__(self) -> str:
+        return f"{self.amount:f} {self.currency}"
+
+    def format(self, language: str = "en") -> str:
+        return format_money(self.minor, self.currency, language)
+
+
+def split_largest_remainder(total: int, weights: Sequence[int]) -> list[int]:
+    """Split ``total`` minor units in proportion to ``weights`` so that the parts add up exactly.
+
+    Each part gets the floor of its share; the cents left over go to the parts with the largest
+    remainders (ties to the earlier part). Works for negative totals by symmetry.
+    """
+    if not weights:
+        raise MoneyError("cannot split over no parts")
+    if any(w < 0 for w in weights):
+        raise MoneyError("weights must not be negative")
+    weight_sum = sum(weights)
+    if weight_sum == 0:
+        raise MoneyError("weights must not all be zero")
+    sign = -1 if total < 0 else 1
+    magnitude = abs(total)
+    parts = [magnitude * w // weight_sum for w in weights]
+    remainders = [magnitude * w % weight_sum for w in weights]
+    left = magnitude - sum(parts)
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+    for i in order[:left]:
+        parts[i] += 1
+    return [sign * p for p in parts]

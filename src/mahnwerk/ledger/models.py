@@ -1,0 +1,321 @@
+"""The ledger: creditor companies, debtors, invoices, credit notes, payments and their allocation.
+
+Money is stored as integer minor units (``*_minor``) with the ISO currency beside it.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Jurisdiction(models.TextChoices):
+    DE = "DE", _("Germany")
+    LV = "LV", _("Latvia")
+    EU = "EU", _("European Union (default rules)")
+    US = "US", _("United States")
+
+
+class Language(models.TextChoices):
+    DE = "de", _("German")
+    LV = "lv", _("Latvian")
+    EN = "en", _("English")
+
+
+class DebtorKind(models.TextChoices):
+    BUSINESS = "business", _("Business")
+    CONSUMER = "consumer", _("Consumer")
+
+
+class ChannelChoice(models.TextChoices):
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+    SMS = "sms", _("SMS")
+    CALL = "call", _("Phone call")
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("Unknown time zone: %(value)s"), params={"value": value}) from None
+
+
+def validate_currency(value: str) -> None:
+    from mahnwerk.core.money import MoneyError, digits
+
+    try:
+        digits(value)
+    except MoneyError:
+        raise ValidationError(_("Not an ISO 4217 currency code: %(value)s"), params={"value": value}) from None
+
+
+def validate_iban(value: str) -> None:
+    from schwifty import IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    try:
+        IBAN(value)
+    except SchwiftyException as exc:
+        raise ValidationError(_("Invalid IBAN: %(error)s"), params={"error": str(exc)}) from None
+
+
+def validate_bic(value: str) -> None:
+    from schwifty import BIC
+    from schwifty.exceptions import SchwiftyException
+
+    try:
+        BIC(value, allow_invalid=False)
+    except SchwiftyException as exc:
+        raise ValidationError(_("Invalid BIC: %(error)s"), params={"error": str(exc)}) from None
+
+
+class PostalAddress(models.Model):
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. DE"))
+
+    class Meta:
+        abstract = True
+
+    def address_lines(self) -> list[str]:
+        lines = [self.street, f"{self.postcode} {self.city}".strip()]
+        return [line for line in lines if line]
+
+
+class Company(PostalAddress):
+    """The creditor: the business whose receivables are collected."""
+
+    slug = models.SlugField(_("short name"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    vat_id = models.CharField(_("VAT ID"), max_length=20, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, validators=[validate_iban])
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=2, choices=Jurisdiction.choices)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone])
+    default_language = models.CharField(_("default language"), max_length=2, choices=Language.choices)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR", validators=[validate_currency])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Debtor(PostalAddress):
+    """A customer who owes (or may owe) the company money."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="debtors")
+    number = models.CharField(_("customer number"), max_length=50)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=DebtorKind.choices, default=DebtorKind.BUSINESS)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=2, choices=Jurisdiction.choices)
+    time_zone = models.CharField(_("time zone"), max_length=64, validators=[validate_time_zone])
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=10, choices=ChannelChoice.choices, default=ChannelChoice.EMAIL
+    )
+    do_not_contact = models.BooleanField(_("do not contact"), default=False)
+    do_not_contact_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("debtor")
+        verbose_name_plural = _("debtors")
+        constraints = [models.UniqueConstraint(fields=["company", "number"], name="debtor_number_unique_per_company")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.number})"
+
+
+class ContactKind(models.TextChoices):
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+
+
+class Contact(models.Model):
+    """An email address or phone number of a debtor, with its own validity and opt-out."""
+
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(_("kind"), max_length=10, choices=ContactKind.choices)
+    value = models.CharField(_("value"), max_length=254)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    is_valid = models.BooleanField(_("valid"), default=True, help_text=_("Cleared by a hard bounce."))
+    opted_out = models.BooleanField(_("opted out"), default=False)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [models.UniqueConstraint(fields=["debtor", "kind", "value"], name="contact_unique")]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Invoice(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="invoices")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="invoices")
+    number = models.CharField(_("invoice number"), max_length=50)
+    issue_date = models.DateField(_("issue date"))
+    due_date = models.DateField(_("due date"))
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    reference = models.CharField(_("payment reference"), max_length=140, blank=True)
+    open_minor = models.BigIntegerField(_("open amount (minor units)"))
+    settled_on = models.DateField(_("settled on"), null=True, blank=True)
+    on_hold = models.BooleanField(_("on hold"), default=False)
+    hold_reason = models.CharField(_("hold reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "number"], name="invoice_number_unique_per_company"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="invoice_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(open_minor__gte=0) & Q(open_minor__lte=models.F("amount_minor")),
+                name="invoice_open_within_amount",
+            ),
+            models.CheckConstraint(condition=Q(due_date__gte=models.F("issue_date")), name="invoice_due_after_issue"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "due_date"], condition=Q(open_minor__gt=0), name="invoice_open_idx"),
+            models.Index(fields=["company", "reference"], name="invoice_reference_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CreditNote(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="credit_notes")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="credit_notes")
+    number = models.CharField(_("credit note number"), max_length=50)
+    issue_date = models.DateField(_("issue date"))
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes")
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    unallocated_minor = models.BigIntegerField(_("unallocated (minor units)"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "number"], name="credit_note_number_unique_per_company"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="credit_note_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Payment(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="payments")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="payments")
+    value_date = models.DateField(_("value date"))
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    reference = models.CharField(_("reference"), max_length=140, blank=True)
+    payer = models.CharField(_("payer"), max_length=200, blank=True)
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="named_payments",
+        help_text=_("The invoice the payment names, if any; it is served first."),
+    )
+    external_id = models.CharField(_("bank transaction ID"), max_length=100, null=True, blank=True)
+    unallocated_minor = models.BigIntegerField(_("unallocated (minor units)"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="payment_amount_positive"),
+            models.UniqueConstraint(
+                fields=["company", "external_id"], condition=Q(external_id__isnull=False),
+                name="payment_external_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.value_date} {self.amount_minor} {self.currency}"
+
+
+class Allocation(models.Model):
+    """A part of a payment or credit note applied to an invoice."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="allocations")
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, null=True, blank=True, related_name="allocations")
+    credit_note = models.ForeignKey(
+        CreditNote, on_delete=models.CASCADE, null=True, blank=True, related_name="allocations"
+    )
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    value_date = models.DateField(_("value date"))
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(
+                condition=(Q(payment__isnull=False) & Q(credit_note__isnull=True))
+                | (Q(payment__isnull=True) & Q(credit_note__isnull=False)),
+                name="allocation_one_source",
+            ),
+        ]
+
+
+class TimelineEventQuerySet(models.QuerySet["TimelineEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("the timeline is append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("the timeline is append-only")
+
+
+class TimelineEvent(models.Model):
+    """Append-only record of everything that happened with a debtor: who, when, what, why."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField(_("at"), db_default=models.functions.Now())
+    business_date = models.DateField(_("business date"))
+    kind = models.CharField(_("kind"), max_length=40)
+    actor = models.CharField(_("actor"), max_length=100, default="system")
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    objects = TimelineEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        indexes = [models.Index(fields=["debtor", "at"], name="timeline_debtor_idx")]
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        from mahnwerk.ledger.timeline import describe
+
+        return describe(self)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("the timeline is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("the timeline is append-only")

@@ -1,0 +1,151 @@
+"""Django settings, read from environment variables (see README, "Configuration").
+
+Nothing needs to be set: the default is an SQLite database, a local outbox folder and generated
+documents under ``MAHNWERK_DATA_DIR`` (``./data``). A bad value stops start-up with a message that
+names the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from mahnwerk import env
+
+BASE_DIR = Path(__file__).resolve().parent
+
+DATA_DIR = env.directory("MAHNWERK_DATA_DIR", "./data")
+OUTBOX_DIR = DATA_DIR / "outbox"
+DOCUMENTS_DIR = DATA_DIR / "documents"
+
+DEBUG = env.boolean("MAHNWERK_DEBUG", False)
+_secret = env.raw("MAHNWERK_SECRET_KEY")
+if _secret is None:
+    # A per-installation key kept in the data directory, so links signed by one process are valid in another.
+    _key_file = DATA_DIR / "secret_key"
+    if not _key_file.exists():
+        import secrets
+
+        _key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        _key_file.chmod(0o600)
+    _secret = _key_file.read_text(encoding="utf-8").strip()
+elif len(_secret) < 32:
+    raise env.ImproperlyConfiguredEnv("MAHNWERK_SECRET_KEY: must be at least 32 characters long")
+SECRET_KEY = _secret
+
+ALLOWED_HOSTS = [h.strip() for h in env.string("MAHNWERK_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in env.string("MAHNWERK_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+BASE_URL = env.string("MAHNWERK_BASE_URL", "http://localhost:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "mahnwerk.ledger",
+    "mahnwerk.collection",
+    "mahnwerk.comms",
+    "mahnwerk.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mahnwerk.urls"
+WSGI_APPLICATION = "mahnwerk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+_db = env.database_url("MAHNWERK_DATABASE_URL", f"sqlite:///{DATA_DIR / 'mahnwerk.sqlite3'}")
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    _db["CONN_MAX_AGE"] = 0
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = env.choice("MAHNWERK_LANGUAGE", "en", {"en", "de", "lv"})
+LANGUAGES = [("en", _("English")), ("de", _("German")), ("lv", _("Latvian"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.time_zone("MAHNWERK_TIME_ZONE", "Europe/Berlin")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DOCUMENTS_DIR}},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Email: a local outbox folder of .eml files unless an SMTP host is configured.
+DEFAULT_FROM_EMAIL = env.string("MAHNWERK_EMAIL_FROM", "Mahnwerk <noreply@localhost>")
+SMTP_HOST = env.raw("MAHNWERK_SMTP_HOST")
+if SMTP_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = SMTP_HOST
+    EMAIL_PORT = env.integer("MAHNWERK_SMTP_PORT", 25, minimum=1, maximum=65535)
+    EMAIL_HOST_USER = env.string("MAHNWERK_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = env.string("MAHNWERK_SMTP_PASSWORD", "")
+    _security = env.choice("MAHNWERK_SMTP_SECURITY", "none", {"none", "starttls", "ssl"})
+    EMAIL_USE_TLS = _security == "starttls"
+    EMAIL_USE_SSL = _security == "ssl"
+    EMAIL_TIMEOUT = env.integer("MAHNWERK_SMTP_TIMEOUT", 30, minimum=1)
+else:
+    EMAIL_BACKEND = "mahnwerk.comms.backends.OutboxFolderBackend"
+EMAIL_FILE_PATH = str(OUTBOX_DIR)
+
+# Collection run tuning.
+RUN_CHUNK_SIZE = env.integer("MAHNWERK_RUN_CHUNK_SIZE", 2000, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.choice("MAHNWERK_LOG_LEVEL", "WARNING", {"DEBUG", "INFO", "WARNING", "ERROR"})},
+}
