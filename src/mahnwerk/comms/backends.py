@@ -32,7 +32,7 @@ class OutboxFolderBackend(BaseEmailBackend):
             name = _safe(str(mime.get("Message-ID", "")).strip("<>")) or f"message-{id(message)}"
             target = folder / f"{name}.eml"
             tmp = target.with_suffix(".tmp")
-            tmp.write_bytes(mime.as_bytes(linesep="\r\n"))
+            tmp.write_bytes(mime.as_bytes(policy=mime.policy.clone(linesep="\r\n")))
             tmp.replace(target)
             sent += 1
         return sent

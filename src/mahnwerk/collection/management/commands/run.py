@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from mahnwerk.collection.services import run_collection
+from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.models import Company
+
+
+class Command(MahnwerkCommand):
+    help = "The daily collection run: decide and send what is due for every open item as of a date."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--date", type=date.fromisoformat, help="business date YYYY-MM-DD (default: today)"
+        )
+        parser.add_argument("--dry-run", action="store_true", help="show what would be done, write nothing")
+        parser.add_argument(
+            "--no-send", action="store_true", help="queue messages but leave sending to the worker"
+        )
+        parser.add_argument(
+            "--partition", default="0/1", help="I/N: take only debtors with id %% N == I (several workers)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            index, parts = (int(x) for x in options["partition"].split("/"))
+            assert 0 <= index < parts
+        except (ValueError, AssertionError):
+            raise CommandError("--partition must be I/N with 0 <= I < N") from None
+        companies = [self.company(options)] if options["company"] else list(Company.objects.order_by("id"))
+        if not companies:
+            raise CommandError("there is no company yet: run 'mahnwerk demo' or create one")
+        results = [
+            run_collection(
+                company,
+                options["date"],
+                dry_run=options["dry_run"],
+                send=not options["no_send"],
+                partition=(index, parts),
+            )
+            for company in companies
+        ]
+        if options["json"]:
+            self.emit_json([r.as_dict() for r in results])
+            return
+        for company, r in zip(companies, results, strict=True):
+            mode = " (dry run: nothing written)" if r.dry_run else ""
+            self.stdout.write(f"{company.name} — {r.as_of.isoformat()}{mode}")
+            self.stdout.write(f"  open items evaluated   {r.open_items}")
+            self.stdout.write(f"  debtors with steps due {r.debtors_due}")
+            self.stdout.write(f"  already done today     {r.already_done}")
+            if not r.dry_run:
+                self.stdout.write(f"  actions created        {r.actions_created}")
+                self.stdout.write(f"  messages queued        {r.messages_queued}")
+                self.stdout.write(f"  without contact        {r.no_contact}")
+            for level, count in sorted(r.steps.items()):
+                self.stdout.write(f"  step {level}: {count} debtor(s)")
+            for plan in r.plan[:50]:
+                self.stdout.write(
+                    f"  would send step {plan['level']} to debtor {plan['debtor_id']}: {len(plan['items'])} item(s)"
+                )  # type: ignore[arg-type]

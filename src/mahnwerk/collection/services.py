@@ -1,0 +1,304 @@
+"""The collection run and the other collection use cases. This module is the one writer of actions.
+
+``run_collection`` loads the open items of a company in a fixed number of queries, lets
+:mod:`mahnwerk.core.playbook` decide, and writes one action (and one message) per debtor, chunk by
+chunk, each chunk in one transaction. Messages go out after the chunk commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
+from mahnwerk.core.playbook import DebtorDecision, ItemState, PlaybookSpec, default_playbook_steps, evaluate
+from mahnwerk.ledger import timeline
+from mahnwerk.ledger.models import Company, Debtor, Invoice
+from mahnwerk.ledger.services import company_today
+
+log = logging.getLogger(__name__)
+
+STEP_NAMES = {
+    "pre_due": "Friendly note before due",
+    "reminder": "Payment reminder",
+    "firm_reminder": "Second reminder",
+    "final_notice": "Final notice",
+}
+
+
+class CollectionError(Exception):
+    pass
+
+
+@transaction.atomic
+def ensure_default_playbook(company: Company) -> Playbook:
+    """The company's default playbook; the shipped default is created the first time."""
+    existing = Playbook.objects.filter(company=company, is_default=True).first()
+    if existing is not None:
+        return existing
+    playbook = Playbook.objects.create(company=company, name="Standard", is_default=True)
+    Step.objects.bulk_create(
+        Step(
+            playbook=playbook,
+            level=s.level,
+            name=STEP_NAMES.get(s.template, s.template),
+            offset_days=s.offset_days,
+            anchor=s.anchor.value,
+            channel=s.channel.value,
+            tone=s.tone.value,
+            template=s.template,
+            deadline_days=s.deadline_days,
+        )
+        for s in default_playbook_steps()
+    )
+    return playbook
+
+
+@dataclass
+class RunResult:
+    company_id: int
+    as_of: date
+    dry_run: bool
+    run_id: int | None = None
+    open_items: int = 0
+    debtors_due: int = 0
+    already_done: int = 0
+    actions_created: int = 0
+    messages_queued: int = 0
+    no_contact: int = 0
+    steps: dict[int, int] = field(default_factory=dict)
+    plan: list[dict[str, object]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat()
+        data["steps"] = {str(k): v for k, v in sorted(self.steps.items())}
+        return data
+
+
+# Writes one chunk of decisions; tests replace it to simulate a crash midway.
+ChunkWriter = Callable[[Company, Run, Sequence[DebtorDecision], date], tuple[int, int, int]]
+
+
+def run_collection(
+    company: Company,
+    as_of: date | None = None,
+    *,
+    dry_run: bool = False,
+    chunk_size: int | None = None,
+    send: bool = True,
+    partition: tuple[int, int] = (0, 1),
+) -> RunResult:
+    """Evaluate every open item of ``company`` as of ``as_of`` and write what is due.
+
+    Idempotent: a debtor that already has an action on ``as_of`` is skipped, and the database
+    refuses a second one (unique constraint). A run interrupted midway keeps the chunks it
+    committed; the next run on the same date does the rest. ``partition=(i, n)`` takes only the
+    debtors with ``id % n == i`` so several workers can share one run.
+    """
+    from django.conf import settings
+
+    as_of = as_of or company_today(company)
+    chunk_size = chunk_size or settings.RUN_CHUNK_SIZE
+    result = RunResult(company_id=company.pk, as_of=as_of, dry_run=dry_run)
+    decisions = _decide(company, as_of, result, partition)
+    if dry_run:
+        result.plan = [_describe(d, as_of) for d in decisions]
+        result.debtors_due = len(decisions)
+        return result
+    run = Run.objects.create(company=company, as_of=as_of)
+    result.run_id = run.pk
+    result.debtors_due = len(decisions)
+    try:
+        for chunk in _chunks(decisions, chunk_size):
+            actions, messages, no_contact = _write_chunk_retrying(company, run, chunk, as_of)
+            result.actions_created += actions
+            result.messages_queued += messages
+            result.no_contact += no_contact
+            for decision in chunk:
+                result.steps[decision.step.level] = result.steps.get(decision.step.level, 0) + 1
+            if send:
+                from mahnwerk.comms.outbox import send_queued
+
+                send_queued(company=company)
+    except BaseException:
+        Run.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now())
+        raise
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.DONE, finished_at=timezone.now(), stats=result.as_dict() | {"plan": []}
+    )
+    return result
+
+
+def _decide(
+    company: Company, as_of: date, result: RunResult, partition: tuple[int, int]
+) -> list[DebtorDecision]:
+    """Load everything the decision needs in a fixed number of queries and evaluate it in the core."""
+    default = ensure_default_playbook(company)
+    steps_by_playbook: dict[int, list[Step]] = {}
+    for step in Step.objects.filter(playbook__company=company):
+        steps_by_playbook.setdefault(step.playbook_id, []).append(step)
+    playbooks: dict[int, PlaybookSpec] = {
+        pb.pk: pb.spec(steps_by_playbook.get(pb.pk, [])) for pb in Playbook.objects.filter(company=company)
+    }
+    cases = {
+        debtor_id: (playbook_id, on_hold)
+        for debtor_id, playbook_id, on_hold in Case.objects.filter(company=company).values_list(
+            "debtor_id", "playbook_id", "on_hold"
+        )
+    }
+    not_to_contact = set(
+        Debtor.objects.filter(company=company, do_not_contact=True).values_list("id", flat=True)
+    )
+    history = {
+        row["invoice_id"]: (row["level"], row["last"])
+        for row in ActionItem.objects.filter(
+            invoice__company=company, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE
+        )
+        .values("invoice_id")
+        .annotate(level=Max("level"), last=Max("action__as_of"))
+    }
+    done_today = set(
+        Action.objects.filter(company=company, as_of=as_of, status=ActionStatus.ACTIVE).values_list(
+            "debtor_id", flat=True
+        )
+    )
+    index, parts = partition
+    items: list[ItemState] = []
+    for invoice_id, debtor_id, due_date, open_minor, on_hold in (
+        Invoice.objects.filter(company=company, open_minor__gt=0, issue_date__lte=as_of)
+        .values_list("id", "debtor_id", "due_date", "open_minor", "on_hold")
+        .iterator(chunk_size=5000)
+    ):
+        if debtor_id % parts != index:
+            continue
+        playbook_id, case_hold = cases.get(debtor_id, (None, False))
+        level, last = history.get(invoice_id, (0, None))
+        items.append(
+            ItemState(
+                invoice_id=invoice_id,
+                debtor_id=debtor_id,
+                due_date=due_date,
+                open_minor=open_minor,
+                playbook_id=playbook_id or default.pk,
+                last_level=level,
+                last_step_date=last,
+                blocked=on_hold or case_hold or debtor_id in not_to_contact,
+            )
+        )
+    result.open_items = len(items)
+    decisions = evaluate(items, playbooks, as_of)
+    result.already_done = sum(1 for d in decisions if d.debtor_id in done_today)
+    return [d for d in decisions if d.debtor_id not in done_today]
+
+
+def _chunks(items: Sequence[DebtorDecision], size: int) -> Iterator[Sequence[DebtorDecision]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _write_chunk_retrying(
+    company: Company, run: Run, chunk: Sequence[DebtorDecision], as_of: date
+) -> tuple[int, int, int]:
+    """Write a chunk; if another worker wrote some of its debtors meanwhile, drop those and retry once."""
+    try:
+        return write_chunk(company, run, chunk, as_of)
+    except IntegrityError:
+        done = set(
+            Action.objects.filter(
+                debtor_id__in=[d.debtor_id for d in chunk], as_of=as_of, status=ActionStatus.ACTIVE
+            ).values_list("debtor_id", flat=True)
+        )
+        rest = [d for d in chunk if d.debtor_id not in done]
+        return write_chunk(company, run, rest, as_of) if rest else (0, 0, 0)
+
+
+@transaction.atomic
+def _write_chunk(
+    company: Company, run: Run, chunk: Sequence[DebtorDecision], as_of: date
+) -> tuple[int, int, int]:
+    """Actions, their items, messages and timeline events for one chunk of debtors, in one transaction."""
+    from mahnwerk.comms.outbox import queue_messages
+
+    actions = Action.objects.bulk_create(
+        [
+            Action(
+                company=company,
+                debtor_id=d.debtor_id,
+                as_of=as_of,
+                key=Action.make_key(d.debtor_id, as_of),
+                run=run,
+                playbook_id=d.playbook_id,
+                step_id=d.step.step_id,
+                level=d.step.level,
+                channel=d.step.channel.value,
+                tone=d.step.tone.value,
+                deadline=d.deadline(as_of),
+            )
+            for d in chunk
+        ]
+    )
+    ActionItem.objects.bulk_create(
+        [
+            ActionItem(
+                action=action, invoice_id=item.invoice_id, level=item.step.level, open_minor=item.open_minor
+            )
+            for action, decision in zip(actions, chunk, strict=True)
+            for item in decision.items
+        ],
+        batch_size=2000,
+    )
+    queued, no_contact = queue_messages(company, list(zip(actions, chunk, strict=True)), as_of)
+    return len(actions), queued, no_contact
+
+
+write_chunk: ChunkWriter = _write_chunk
+
+
+def _describe(decision: DebtorDecision, as_of: date) -> dict[str, object]:
+    deadline = decision.deadline(as_of)
+    return {
+        "debtor_id": decision.debtor_id,
+        "level": decision.step.level,
+        "template": decision.step.template,
+        "channel": decision.step.channel.value,
+        "tone": decision.step.tone.value,
+        "deadline": deadline.isoformat() if deadline else None,
+        "items": [
+            {"invoice_id": i.invoice_id, "level": i.step.level, "open_minor": i.open_minor}
+            for i in decision.items
+        ],
+    }
+
+
+@transaction.atomic
+def set_hold(
+    company: Company, debtor: Debtor, on_hold: bool, reason: str = "", actor: str = "system"
+) -> Case:
+    case, _ = Case.objects.get_or_create(company=company, debtor=debtor)
+    case.on_hold = on_hold
+    case.hold_reason = reason if on_hold else ""
+    case.save(update_fields=["on_hold", "hold_reason"])
+    kind = "hold_set" if on_hold else "hold_released"
+    timeline.event(debtor.pk, company.pk, kind, company_today(company), actor=actor, reason=reason).save()
+    return case
+
+
+@transaction.atomic
+def set_playbook(company: Company, debtor: Debtor, playbook: Playbook | None, actor: str = "system") -> Case:
+    if playbook is not None and playbook.company_id != company.pk:
+        raise CollectionError("the playbook belongs to another company")
+    case, _ = Case.objects.get_or_create(company=company, debtor=debtor)
+    case.playbook = playbook
+    case.save(update_fields=["playbook"])
+    name = playbook.name if playbook else "default"
+    timeline.event(
+        debtor.pk, company.pk, "playbook_changed", company_today(company), actor=actor, playbook=name
+    ).save()
+    return case

@@ -1,0 +1,268 @@
+"""The outbox: messages are written with their action in one transaction and sent after commit.
+
+State machine: queued -> sending -> sent | failed (after MAX_ATTEMPTS) ; queued -> cancelled.
+Workers claim messages with a conditional UPDATE, so two senders never send one message twice;
+the Message-ID is deterministic, so a resend after a crash is recognisable (the outbox folder
+backend simply overwrites the same file).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from mahnwerk.collection.models import Action, ActionItem, ActionStatus
+from mahnwerk.comms.models import MessageStatus, OutboundMessage
+from mahnwerk.comms.rendering import MessageItem, render_reminder, totals_text
+from mahnwerk.core.calendar import today_in
+from mahnwerk.core.playbook import DebtorDecision
+from mahnwerk.ledger import timeline
+from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice
+
+MAX_ATTEMPTS = 5
+CLAIM_BATCH = 500
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def message_id(company: Company, action_key: str) -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "localhost"
+    return f"<reminder.{company.slug}.{action_key.replace(':', '.')}@{domain}>"
+
+
+def email_recipients(debtor_ids: Iterable[int]) -> dict[int, str]:
+    """The address to write to per debtor: its primary valid email not opted out, else any such email."""
+    best: dict[int, tuple[bool, int, str]] = {}
+    for debtor_id, value, primary, pk in Contact.objects.filter(
+        debtor_id__in=list(debtor_ids), kind=ContactKind.EMAIL, is_valid=True, opted_out=False
+    ).values_list("debtor_id", "value", "is_primary", "id"):
+        key = (not primary, pk, value)
+        if debtor_id not in best or key < best[debtor_id]:
+            best[debtor_id] = key
+    return {d: k[2] for d, k in best.items()}
+
+
+def queue_messages(
+    company: Company, decided: Sequence[tuple[Action, DebtorDecision]], as_of: date
+) -> tuple[int, int]:
+    """Render and store one message per action (inside the caller's transaction). Returns (queued, no contact)."""
+    debtor_ids = [action.debtor_id for action, _ in decided]
+    debtors = Debtor.objects.in_bulk(debtor_ids)
+    recipients = email_recipients(debtor_ids)
+    invoice_ids = [item.invoice_id for _, decision in decided for item in decision.items]
+    invoices = {
+        pk: (number, issue, due, currency, reference)
+        for pk, number, issue, due, currency, reference in Invoice.objects.filter(
+            pk__in=invoice_ids
+        ).values_list("id", "number", "issue_date", "due_date", "currency", "reference")
+    }
+    messages: list[OutboundMessage] = []
+    events = []
+    no_contact = 0
+    for action, decision in decided:
+        debtor = debtors[action.debtor_id]
+        items = [
+            MessageItem(
+                invoices[i.invoice_id][0],
+                invoices[i.invoice_id][1],
+                invoices[i.invoice_id][2],
+                i.open_minor,
+                invoices[i.invoice_id][3],
+                invoices[i.invoice_id][4],
+            )
+            for i in sorted(
+                decision.items, key=lambda i: (invoices[i.invoice_id][2], invoices[i.invoice_id][0])
+            )
+        ]
+        events.append(
+            timeline.event(
+                debtor.pk,
+                company.pk,
+                "action_created",
+                as_of,
+                level=action.level,
+                tone=action.tone,
+                count=len(items),
+                total=totals_text(items, "en"),
+                deadline=action.deadline or "-",
+            )
+        )
+        recipient = recipients.get(debtor.pk)
+        if recipient is None:
+            no_contact += 1
+            events.append(
+                timeline.event(debtor.pk, company.pk, "no_contact", as_of, reason="no valid email address")
+            )
+            continue
+        rendered = render_reminder(company, debtor, decision.step.template, items, action.deadline, as_of)
+        messages.append(
+            OutboundMessage(
+                company=company,
+                debtor=debtor,
+                action=action,
+                channel=action.channel,
+                recipient=recipient,
+                language=debtor.language,
+                subject=rendered.subject,
+                body_text=rendered.body_text,
+                message_id=message_id(company, action.key),
+            )
+        )
+        events.append(
+            timeline.event(
+                debtor.pk,
+                company.pk,
+                "message_queued",
+                as_of,
+                channel=action.channel,
+                recipient=recipient,
+                subject=rendered.subject,
+            )
+        )
+    OutboundMessage.objects.bulk_create(messages, batch_size=1000)
+    timeline.record(events)
+    return len(messages), no_contact
+
+
+def send_queued(company: Company | None = None, limit: int | None = None) -> dict[str, int]:
+    """Send queued messages in claimed batches. Safe to run in several processes at once."""
+    counts = {"sent": 0, "failed": 0, "retry": 0}
+    connection = None
+    try:
+        while limit is None or counts["sent"] + counts["failed"] < limit:
+            batch = _claim(company, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit))
+            if not batch:
+                break
+            if connection is None:
+                connection = get_connection()
+                connection.open()
+            _send_batch(connection, batch, counts)
+    finally:
+        if connection is not None:
+            connection.close()
+    return counts
+
+
+def _claim(company: Company | None, size: int) -> list[OutboundMessage]:
+    queued = OutboundMessage.objects.filter(status=MessageStatus.QUEUED)
+    if company is not None:
+        queued = queued.filter(company=company)
+    ids = list(queued.order_by("id").values_list("id", flat=True)[:size])
+    if not ids:
+        return []
+    token = uuid.uuid4().hex
+    OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.SENDING, claim=token, claimed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    return list(OutboundMessage.objects.filter(claim=token).select_related("company", "action"))
+
+
+def _send_batch(connection: object, batch: list[OutboundMessage], counts: dict[str, int]) -> None:
+    sent_ids, events = [], []
+    for msg in batch:
+        email = EmailMessage(
+            subject=msg.subject,
+            body=msg.body_text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[msg.recipient],
+            headers={
+                "Message-ID": msg.message_id,
+                "X-Mahnwerk-Company": msg.company.slug,
+                "Content-Language": msg.language,
+            },
+            connection=connection,
+        )
+        try:
+            email.send()
+        except Exception as exc:  # any transport error: keep the message and retry later
+            final = msg.attempts >= MAX_ATTEMPTS
+            OutboundMessage.objects.filter(pk=msg.pk).update(
+                status=MessageStatus.FAILED if final else MessageStatus.QUEUED,
+                last_error=str(exc)[:2000],
+                claim="",
+            )
+            counts["failed" if final else "retry"] += 1
+            if final:
+                events.append(
+                    timeline.event(
+                        msg.debtor_id,
+                        msg.company_id,
+                        "message_failed",
+                        _day(msg),
+                        error=str(exc)[:200],
+                    )
+                )
+            continue
+        sent_ids.append(msg.pk)
+        events.append(
+            timeline.event(
+                msg.debtor_id,
+                msg.company_id,
+                "message_sent",
+                _day(msg),
+                channel=msg.channel,
+                recipient=msg.recipient,
+                subject=msg.subject,
+            )
+        )
+    if sent_ids:
+        OutboundMessage.objects.filter(pk__in=sent_ids).update(
+            status=MessageStatus.SENT, sent_at=timezone.now()
+        )
+    counts["sent"] += len(sent_ids)
+    timeline.record(events)
+
+
+def _day(msg: OutboundMessage) -> date:
+    """The business date a message belongs to: its action's, else today in the company's time zone."""
+    return msg.action.as_of if msg.action is not None else today_in(msg.company.time_zone)
+
+
+def recover_stuck(older_than: timedelta = STUCK_AFTER) -> int:
+    """Put messages back in the queue whose sender died between claiming and recording the result."""
+    return OutboundMessage.objects.filter(
+        status=MessageStatus.SENDING, claimed_at__lt=timezone.now() - older_than
+    ).update(status=MessageStatus.QUEUED, claim="")
+
+
+@transaction.atomic
+def cancel_stale(debtor_ids: set[int], business_date: date | None) -> int:
+    """Cancel queued messages that list an item whose open amount has gone down since they were written.
+
+    The action and its items are cancelled with the message, so the next run decides afresh:
+    nothing for settled items, the same step with the remaining amount for partly paid ones.
+    """
+    stale_actions: set[int] = set()
+    rows = ActionItem.objects.filter(
+        action__message__status=MessageStatus.QUEUED,
+        action__debtor_id__in=list(debtor_ids),
+        status=ActionStatus.ACTIVE,
+    ).filter(Q(invoice__open_minor__lt=F("open_minor")))
+    stale_actions.update(rows.values_list("action_id", flat=True))
+    if not stale_actions:
+        return 0
+    messages = list(OutboundMessage.objects.filter(action_id__in=stale_actions, status=MessageStatus.QUEUED))
+    cancelled = OutboundMessage.objects.filter(
+        pk__in=[m.pk for m in messages], status=MessageStatus.QUEUED
+    ).update(status=MessageStatus.CANCELLED, last_error="payment received before sending")
+    Action.objects.filter(pk__in=stale_actions).update(status=ActionStatus.CANCELLED)
+    ActionItem.objects.filter(action_id__in=stale_actions).update(status=ActionStatus.CANCELLED)
+    when = business_date or timezone.localdate()
+    timeline.record(
+        timeline.event(
+            m.debtor_id, m.company_id, "message_cancelled", when, reason="payment received before sending"
+        )
+        for m in messages
+    )
+    return cancelled
+
+
+def outbox_counts(company: Company | None = None) -> dict[str, int]:
+    qs = OutboundMessage.objects.all() if company is None else OutboundMessage.objects.filter(company=company)
+    return {row["status"]: row["n"] for row in qs.values("status").annotate(n=Count("id")).order_by()}
