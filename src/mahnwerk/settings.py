@@ -132,18 +132,28 @@ WHITENOISE_USE_FINDERS = True
 DEFAULT_FROM_EMAIL = env.string("MAHNWERK_EMAIL_FROM", "Mahnwerk <noreply@localhost>")
 SMTP_HOST = env.raw("MAHNWERK_SMTP_HOST")
 if SMTP_HOST:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = SMTP_HOST
-    EMAIL_PORT = env.integer("MAHNWERK_SMTP_PORT", 25, minimum=1, maximum=65535)
-    EMAIL_HOST_USER = env.string("MAHNWERK_SMTP_USER", "")
-    EMAIL_HOST_PASSWORD = env.string("MAHNWERK_SMTP_PASSWORD", "")
     _security = env.choice("MAHNWERK_SMTP_SECURITY", "none", {"none", "starttls", "ssl"})
-    EMAIL_USE_TLS = _security == "starttls"
-    EMAIL_USE_SSL = _security == "ssl"
-    EMAIL_TIMEOUT = env.integer("MAHNWERK_SMTP_TIMEOUT", 30, minimum=1)
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": SMTP_HOST,
+                "port": env.integer("MAHNWERK_SMTP_PORT", 25, minimum=1, maximum=65535),
+                "username": env.string("MAHNWERK_SMTP_USER", ""),
+                "password": env.string("MAHNWERK_SMTP_PASSWORD", ""),
+                "use_tls": _security == "starttls",
+                "use_ssl": _security == "ssl",
+                "timeout": env.integer("MAHNWERK_SMTP_TIMEOUT", 30, minimum=1),
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "mahnwerk.comms.backends.OutboxFolderBackend"
-EMAIL_FILE_PATH = str(OUTBOX_DIR)
+    MAILERS = {
+        "default": {
+            "BACKEND": "mahnwerk.comms.backends.OutboxFolderBackend",
+            "OPTIONS": {"file_path": str(OUTBOX_DIR)},
+        }
+    }
 
 # Collection run tuning.
 RUN_CHUNK_SIZE = env.integer("MAHNWERK_RUN_CHUNK_SIZE", 2000, minimum=1)

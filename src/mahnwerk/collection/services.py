@@ -194,7 +194,7 @@ def _decide(
         )
     result.open_items = len(items)
     decisions = evaluate(items, playbooks, as_of)
-    result.already_done = sum(1 for d in decisions if d.debtor_id in done_today)
+    result.already_done = sum(1 for debtor_id in done_today if debtor_id % parts == index)
     return [d for d in decisions if d.debtor_id not in done_today]
 
 

@@ -19,9 +19,9 @@ class OutboxFolderBackend(BaseEmailBackend):
     (after a crash between sending and recording it) leaves one file.
     """
 
-    def __init__(self, file_path: str | None = None, fail_silently: bool = False, **kwargs: Any) -> None:
-        super().__init__(fail_silently=fail_silently, **kwargs)
-        self.path = Path(file_path or settings.EMAIL_FILE_PATH)
+    def __init__(self, file_path: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path = Path(file_path or settings.OUTBOX_DIR)
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         sent = 0

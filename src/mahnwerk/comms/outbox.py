@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage, mailers
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -31,9 +32,10 @@ CLAIM_BATCH = 500
 STUCK_AFTER = timedelta(minutes=10)
 
 
-def message_id(company: Company, action_key: str) -> str:
+def message_id(company: Company, action: Action) -> str:
+    """Stable per action: a resend after a crash carries the same Message-ID (and overwrites the same file)."""
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "localhost"
-    return f"<reminder.{company.slug}.{action_key.replace(':', '.')}@{domain}>"
+    return f"<reminder.{company.slug}.{action.key.replace(':', '.')}.{action.pk}@{domain}>"
 
 
 def email_recipients(debtor_ids: Iterable[int]) -> dict[int, str]:
@@ -111,7 +113,7 @@ def queue_messages(
                 language=debtor.language,
                 subject=rendered.subject,
                 body_text=rendered.body_text,
-                message_id=message_id(company, action.key),
+                message_id=message_id(company, action),
             )
         )
         events.append(
@@ -140,7 +142,7 @@ def send_queued(company: Company | None = None, limit: int | None = None) -> dic
             if not batch:
                 break
             if connection is None:
-                connection = get_connection()
+                connection = mailers.default
                 connection.open()
             _send_batch(connection, batch, counts)
     finally:
@@ -163,7 +165,7 @@ def _claim(company: Company | None, size: int) -> list[OutboundMessage]:
     return list(OutboundMessage.objects.filter(claim=token).select_related("company", "action"))
 
 
-def _send_batch(connection: object, batch: list[OutboundMessage], counts: dict[str, int]) -> None:
+def _send_batch(connection: Any, batch: list[OutboundMessage], counts: dict[str, int]) -> None:
     sent_ids, events = [], []
     for msg in batch:
         email = EmailMessage(
@@ -176,10 +178,9 @@ def _send_batch(connection: object, batch: list[OutboundMessage], counts: dict[s
                 "X-Mahnwerk-Company": msg.company.slug,
                 "Content-Language": msg.language,
             },
-            connection=connection,
         )
         try:
-            email.send()
+            connection.send_messages([email])
         except Exception as exc:  # any transport error: keep the message and retry later
             final = msg.attempts >= MAX_ATTEMPTS
             OutboundMessage.objects.filter(pk=msg.pk).update(

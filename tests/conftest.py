@@ -1,0 +1,124 @@
+"""Shared fixtures: a creditor company, debtors and invoices built through the service functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+D = date.fromisoformat
+
+
+@pytest.fixture
+def outbox(settings: Any, tmp_path: Path) -> Path:
+    """An empty outbox folder for this test; messages land in <outbox>/<company slug>/."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "mahnwerk.comms.backends.OutboxFolderBackend",
+            "OPTIONS": {"file_path": str(tmp_path / "outbox")},
+        }
+    }
+    return tmp_path / "outbox"
+
+
+@pytest.fixture
+def company(db: None, outbox: Path) -> Any:
+    from mahnwerk.collection.services import ensure_default_playbook
+    from mahnwerk.ledger.models import Company
+
+    c = Company.objects.create(
+        slug="acme",
+        name="Acme Werkzeug GmbH",
+        street="Hauptstraße 1",
+        postcode="10115",
+        city="Berlin",
+        country="DE",
+        iban="DE89370400440532013000",
+        bic="COBADEFFXXX",
+        jurisdiction="DE",
+        time_zone="Europe/Berlin",
+        default_language="de",
+        currency="EUR",
+        email="buchhaltung@acme.example",
+    )
+    ensure_default_playbook(c)
+    return c
+
+
+@pytest.fixture
+def make_debtor(company: Any) -> Callable[..., Any]:
+    from mahnwerk.ledger.models import Contact, Debtor
+
+    counter = iter(range(1, 10_000))
+
+    def make(
+        name: str = "", language: str = "de", email: str | None = "ap@{n}.example", **fields: Any
+    ) -> Any:
+        n = next(counter)
+        debtor = Debtor.objects.create(
+            company=fields.pop("company", company),
+            number=fields.pop("number", f"K{n:04d}"),
+            name=name or f"Kunde {n} GmbH",
+            language=language,
+            jurisdiction=fields.pop("jurisdiction", "DE"),
+            time_zone=fields.pop("time_zone", "Europe/Berlin"),
+            **fields,
+        )
+        if email:
+            Contact.objects.create(debtor=debtor, kind="email", value=email.format(n=n), is_primary=True)
+        return debtor
+
+    return make
+
+
+@pytest.fixture
+def make_invoice(company: Any) -> Callable[..., Any]:
+    from mahnwerk.ledger.models import Invoice
+    from mahnwerk.ledger.services import create_invoices
+
+    def make(debtor: Any, number: str, amount: str, due: str, issue: str | None = None, **fields: Any) -> Any:
+        from mahnwerk.core.money import to_minor
+
+        minor = to_minor(amount, "EUR")
+        due_date = D(due)
+        issue_date = D(issue) if issue else date.fromordinal(due_date.toordinal() - 30)
+        inv = Invoice(
+            company=debtor.company,
+            debtor=debtor,
+            number=number,
+            issue_date=issue_date,
+            due_date=due_date,
+            amount_minor=minor,
+            open_minor=minor,
+            currency="EUR",
+            reference=number,
+            **fields,
+        )
+        return create_invoices(debtor.company, [inv])[0]
+
+    return make
+
+
+@pytest.fixture
+def pay(company: Any) -> Callable[..., Any]:
+    from mahnwerk.core.money import to_minor
+    from mahnwerk.ledger.services import Receipt, record_payment
+
+    def make(debtor: Any, amount: str, on: str, reference: str = "", invoice: Any = None) -> Any:
+        return record_payment(
+            debtor.company,
+            Receipt(
+                debtor.pk,
+                to_minor(amount, "EUR"),
+                "EUR",
+                D(on),
+                reference,
+                debtor.name,
+                invoice.pk if invoice is not None else None,
+            ),
+        )
+
+    return make
