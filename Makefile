@@ -52,7 +52,7 @@ unit: env
 	$(BIN)/pytest -q
 
 pg-tests: env
-	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q -m "not sqlite_only" tests/integration tests/scenarios
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q tests/integration tests/scenarios
 
 test: lint types checks unit pg-tests
 

@@ -8,6 +8,7 @@ backend simply overwrites the same file).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -26,6 +27,8 @@ from mahnwerk.core.calendar import today_in
 from mahnwerk.core.playbook import DebtorDecision
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 CLAIM_BATCH = 500
@@ -132,22 +135,33 @@ def queue_messages(
     return len(messages), no_contact
 
 
-def send_queued(company: Company | None = None, limit: int | None = None) -> dict[str, int]:
-    """Send queued messages in claimed batches. Safe to run in several processes at once."""
-    counts = {"sent": 0, "failed": 0, "retry": 0}
-    connection = None
+def send_queued(company: Company | None = None, limit: int | None = None) -> dict[str, Any]:
+    """Send queued messages in claimed batches. Safe to run in several processes at once.
+
+    If the mail server cannot be reached, nothing is claimed: the messages stay queued for the
+    next attempt and the error is returned (and logged), not raised.
+    """
+    counts: dict[str, Any] = {"sent": 0, "failed": 0, "retry": 0}
+    queued = OutboundMessage.objects.filter(status=MessageStatus.QUEUED)
+    if company is not None:
+        queued = queued.filter(company=company)
+    if not queued.exists():
+        return counts
+    connection = mailers.default
+    try:
+        connection.open()
+    except Exception as exc:  # the transport is down: leave everything queued
+        log.warning("mail server unavailable, %s message(s) stay queued: %s", queued.count(), exc)
+        counts["unavailable"] = str(exc)
+        return counts
     try:
         while limit is None or counts["sent"] + counts["failed"] < limit:
             batch = _claim(company, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit))
             if not batch:
                 break
-            if connection is None:
-                connection = mailers.default
-                connection.open()
             _send_batch(connection, batch, counts)
     finally:
-        if connection is not None:
-            connection.close()
+        connection.close()
     return counts
 
 
@@ -165,7 +179,7 @@ def _claim(company: Company | None, size: int) -> list[OutboundMessage]:
     return list(OutboundMessage.objects.filter(claim=token).select_related("company", "action"))
 
 
-def _send_batch(connection: Any, batch: list[OutboundMessage], counts: dict[str, int]) -> None:
+def _send_batch(connection: Any, batch: list[OutboundMessage], counts: dict[str, Any]) -> None:
     sent_ids, events = [], []
     for msg in batch:
         email = EmailMessage(

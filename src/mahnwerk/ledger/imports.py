@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from functools import partial
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -146,11 +147,12 @@ def read_rows(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1252")
+    dialect: type[csv.Dialect] | None
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        dialect = None
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect or csv.excel)
     mapping = dict(mapping or {})
     headers = [mapping.get(h.strip(), h.strip()) for h in (reader.fieldnames or [])]
     known = FIELDS[kind]
@@ -233,24 +235,22 @@ def import_debtors(
             company=company,
             number=number or "",
             name=name or "",
-            kind=v.take(
-                line, "kind", lambda r=row: _choice(r.get("kind", ""), DebtorKind, DebtorKind.BUSINESS)
-            ),
+            kind=v.take(line, "kind", partial(_choice, row.get("kind", ""), DebtorKind, DebtorKind.BUSINESS)),
             language=v.take(
                 line,
                 "language",
-                lambda r=row: _choice(r.get("language", ""), Language, company.default_language),
+                partial(_choice, row.get("language", ""), Language, company.default_language),
             ),
             jurisdiction=v.take(
                 line,
                 "jurisdiction",
-                lambda r=row: _choice(r.get("jurisdiction", ""), Jurisdiction, company.jurisdiction),
+                partial(_choice, row.get("jurisdiction", ""), Jurisdiction, company.jurisdiction),
             ),
-            time_zone=v.take(line, "time_zone", lambda r=row: _tz(r.get("time_zone", ""), company.time_zone)),
+            time_zone=v.take(line, "time_zone", partial(_tz, row.get("time_zone", ""), company.time_zone)),
             preferred_channel=v.take(
                 line,
                 "preferred_channel",
-                lambda r=row: _choice(r.get("preferred_channel", ""), ChannelChoice, ChannelChoice.EMAIL),
+                partial(_choice, row.get("preferred_channel", ""), ChannelChoice, ChannelChoice.EMAIL),
             ),
             street=row.get("street", ""),
             postcode=row.get("postcode", ""),
@@ -310,13 +310,14 @@ def import_invoices(
                 RowError(line, "debtor", f"no debtor with number {debtor_number!r}; import debtors first")
             )
         currency = row.get("currency") or company.currency
-        issue = v.take(line, "issue_date", lambda r=row: parse_date(r.get("issue_date", "")))
-        due = v.take(line, "due_date", lambda r=row: parse_date(r.get("due_date", "")))
+        issue = v.take(line, "issue_date", partial(parse_date, row.get("issue_date", "")))
+        due = v.take(line, "due_date", partial(parse_date, row.get("due_date", "")))
         if issue and due and due < issue:
             v.errors.append(RowError(line, "due_date", "is before the issue date"))
-        amount = v.take(line, "amount", lambda r=row, c=currency: parse_amount(r.get("amount", ""), c))
+        amount = v.take(line, "amount", partial(parse_amount, row.get("amount", ""), currency))
         if any(e.row == line for e in v.errors[-8:]):
             continue
+        assert debtor_id is not None and number is not None
         invoices.append(
             Invoice(
                 company=company,
@@ -343,12 +344,12 @@ def import_payments(
     debtors = dict(Debtor.objects.filter(company=company).values_list("number", "id"))
     by_number: dict[str, tuple[int, int]] = {}
     by_reference: dict[str, tuple[int, int]] = {}
-    for pk, debtor_id, number, reference in Invoice.objects.filter(company=company).values_list(
+    for pk, owner, number, reference in Invoice.objects.filter(company=company).values_list(
         "id", "debtor_id", "number", "reference"
     ):
-        by_number[number] = (pk, debtor_id)
+        by_number[number] = (pk, owner)
         if reference:
-            by_reference[reference] = (pk, debtor_id)
+            by_reference[reference] = (pk, owner)
     known_ids = set(
         Payment.objects.filter(company=company, external_id__isnull=False).values_list(
             "external_id", flat=True
@@ -357,9 +358,10 @@ def import_payments(
     receipts: list[services.Receipt] = []
     for line, row in rows:
         currency = row.get("currency") or company.currency
-        value_date = v.take(line, "value_date", lambda r=row: parse_date(r.get("value_date", "")))
-        amount = v.take(line, "amount", lambda r=row, c=currency: parse_amount(r.get("amount", ""), c))
-        invoice_id = debtor_id = None
+        value_date = v.take(line, "value_date", partial(parse_date, row.get("value_date", "")))
+        amount = v.take(line, "amount", partial(parse_amount, row.get("amount", ""), currency))
+        invoice_id: int | None = None
+        debtor_id: int | None = None
         if row.get("invoice"):
             match = by_number.get(row["invoice"])
             if match is None:

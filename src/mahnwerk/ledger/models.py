@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 
@@ -313,7 +314,7 @@ class TimelineEvent(models.Model):
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="timeline")
-    at = models.DateTimeField(_("at"), db_default=models.functions.Now())
+    at = models.DateTimeField(_("at"), db_default=Now())
     business_date = models.DateField(_("business date"))
     kind = models.CharField(_("kind"), max_length=40)
     actor = models.CharField(_("actor"), max_length=100, default="system")

@@ -86,6 +86,7 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
     allocations = _apply(company, payments, source="payment")
     Payment.objects.bulk_create(payments, batch_size=1000)
     for alloc in allocations:
+        assert alloc.payment is not None
         alloc.payment_id = alloc.payment.pk
     Allocation.objects.bulk_create(allocations, batch_size=1000)
     timeline.record(

@@ -60,6 +60,8 @@ class Command(MahnwerkCommand):
             for level, count in sorted(r.steps.items()):
                 self.stdout.write(f"  step {level}: {count} debtor(s)")
             for plan in r.plan[:50]:
+                items = plan["items"]
+                assert isinstance(items, list)
                 self.stdout.write(
-                    f"  would send step {plan['level']} to debtor {plan['debtor_id']}: {len(plan['items'])} item(s)"
-                )  # type: ignore[arg-type]
+                    f"  would send step {plan['level']} to debtor {plan['debtor_id']}: {len(items)} item(s)"
+                )

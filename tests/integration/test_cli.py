@@ -1,0 +1,88 @@
+"""The command line, as scripts use it: JSON output, clear errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+
+def cli(*args: str) -> Any:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_run_debtor_and_outbox_in_json(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    debtor = make_debtor(number="K1", language="en")
+    make_invoice(debtor, "RE-1", "120.00", "2026-03-01")
+    dry = json.loads(cli("run", "--date", "2026-03-08", "--dry-run", "--json"))
+    assert dry[0]["debtors_due"] == 1 and dry[0]["plan"][0]["items"][0]["open_minor"] == 12000
+    result = json.loads(cli("run", "--date", "2026-03-08", "--json"))
+    assert result[0]["actions_created"] == 1 and result[0]["steps"] == {"2": 1}
+    shown = json.loads(cli("debtor", "show", "K1", "--json"))
+    assert shown["open_items"][0]["number"] == "RE-1" and shown["open_items"][0]["level"] == 2
+    on_the_day = [e["kind"] for e in shown["timeline"] if e["business_date"] == "2026-03-08"]
+    assert on_the_day == ["action_created", "message_queued", "message_sent"]
+    listed = json.loads(cli("outbox", "list", "--json"))
+    assert (
+        listed["counts"] == {"sent": 1} and listed["messages"][0]["recipient"] == debtor.contacts.get().value
+    )
+    assert "already done today     0" in cli("run", "--date", "2026-03-09")
+
+
+@pytest.mark.django_db
+def test_import_errors_are_reported_as_a_command_error(company: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "i.csv"
+    bad.write_text("number,debtor,issue_date,due_date,amount\nRE-1,nobody,2026-01-01,2026-01-31,10\n")
+    with pytest.raises(CommandError, match="row 2, column 'debtor'"):
+        cli("import", "invoices", str(bad))
+    with pytest.raises(CommandError, match="--map expects COLUMN=FIELD"):
+        cli("import", "invoices", str(bad), "--map", "nonsense")
+
+
+@pytest.mark.django_db
+def test_several_companies_need_a_name(company: Any) -> None:
+    from mahnwerk.ledger.models import Company
+
+    Company.objects.create(
+        slug="other",
+        name="Other SIA",
+        iban="LV80BANK0000435195001",
+        jurisdiction="LV",
+        time_zone="Europe/Riga",
+        default_language="lv",
+        currency="EUR",
+    )
+    with pytest.raises(CommandError, match="several companies"):
+        cli("debtor", "show", "K1")
+    with pytest.raises(CommandError, match="no debtor 'K1' in Other SIA"):
+        cli("debtor", "show", "K1", "--company", "other")
+
+
+def test_the_installed_command_runs_the_demo_end_to_end(tmp_path: Path) -> None:
+    environ = os.environ | {"MAHNWERK_DATA_DIR": str(tmp_path)}
+    environ.pop("MAHNWERK_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "mahnwerk", "migrate", "-v0"], env=environ, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mahnwerk", "demo", "--debtors", "30", "--invoices", "200", "--days", "20"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "reminders by step" in proc.stdout
+    written = list((tmp_path / "outbox" / "demo").glob("*.eml"))
+    assert written, proc.stdout
+    count = int(next(line for line in proc.stdout.splitlines() if "messages written" in line).split()[-1])
+    assert count == len(written)
