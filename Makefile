@@ -65,3 +65,7 @@ serve: env
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+messages: env
+	cd src/mahnwerk && ../../$(BIN)/mahnwerk makemessages -l de -l lv --no-location --no-obsolete -i "migrations/*"
+	$(BIN)/python scripts/i18n.py compile

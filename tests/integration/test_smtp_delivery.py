@@ -68,6 +68,9 @@ def test_reminder_delivered_over_smtp(
     assert "RE-2026-0042" in text and "01.02.2026" in text and "01.03.2026" in text and "2.380,00" in text
     assert "bis zum 18.03.2026" in text
     assert "DE89 3704 0044 0532 0130 00" in text
+    # the table and bank labels come from the German catalogue
+    assert "Rechnung" in text and "Fällig am" in text and "Offener Betrag" in text
+    assert "Verwendungszweck: RE-2026-0042" in text
     assert OutboundMessage.objects.get().status == "sent"
 
 

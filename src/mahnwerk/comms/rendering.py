@@ -71,10 +71,12 @@ def totals_text(items: Sequence[MessageItem], language: str) -> str:
 
 
 def _bank_block(company: Company, reference: str) -> str:
-    lines = [f"{gettext('Account holder')}: {company.name}", f"IBAN: {_group_iban(company.iban)}"]
+    holder_label = gettext("Account holder")
+    reference_label = gettext("Payment reference")
+    lines = [f"{holder_label}: {company.name}", f"IBAN: {_group_iban(company.iban)}"]
     if company.bic:
         lines.append(f"BIC: {company.bic}")
-    lines.append(f"{gettext('Payment reference')}: {reference}")
+    lines.append(f"{reference_label}: {reference}")
     return "\n".join(lines)
 
 

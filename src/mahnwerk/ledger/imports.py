@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from functools import partial
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
