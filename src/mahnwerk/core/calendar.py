@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime
 
 from babel.dates import format_date as babel_format_date
 
-_PATTERNS = {"de": ("dd.MM.yyyy", "de_DE"), "lv": ("dd.MM.yyyy.", "lv_LV"), "en": ("d MMM yyyy", "en_IE")}
+from mahnwerk.core.money import babel_locale
+
+_PATTERNS = {"de": "dd.MM.yyyy", "lv": "dd.MM.yyyy.", "en": "d MMM yyyy"}
 
 
 def today_in(time_zone: str, now: datetime | None = None) -> date:
@@ -17,5 +19,6 @@ def today_in(time_zone: str, now: datetime | None = None) -> date:
 
 
 def format_date(value: date, language: str) -> str:
-    pattern, locale = _PATTERNS.get(language, _PATTERNS["en"])
-    return babel_format_date(value, format=pattern, locale=locale)
+    if language not in _PATTERNS:
+        language = "en"
+    return babel_format_date(value, format=_PATTERNS[language], locale=babel_locale(language))
