@@ -14,8 +14,10 @@ The rules (``design/legal.md``):
 * A payment is applied per the rule set's allocation order (Germany § 367 BGB: costs -> interest ->
   principal), so only the part that reaches the principal lowers the interest-bearing amount. No
   interest on interest (§ 289 BGB): interest never joins the principal.
-* Latvia (Civillikums § 1763): interest stops accruing once the unpaid interest equals the principal;
-  the segment in which it does is cut on the day the cap is reached and flagged ``capped``.
+* Latvia (Civillikums § 1763): interest stops accruing once the interest equals the principal. We
+  compare all interest accrued on the claim (paid or not) with the principal still open, so a payment
+  can never let more interest accrue (the conservative reading: the creditor never claims too much).
+  The segment in which the cap is reached is cut on that day and the rest flagged ``capped``.
 * Negative base rates (Germany 2013-2022) are used as published: the segment shows the negative base
   beside the margin. If base + margin is itself negative, the calculation is refused with
   :class:`NegativeRateError` -- a rate is never clamped to zero silently.
@@ -290,7 +292,7 @@ def compute_interest(
             days = (seg_end - seg_start).days + 1
             basis = year_days(seg_start, day_count)
             amount = segment_amount(principal, step.units, days, basis)
-            headroom = principal - (accrued - interest_paid)
+            headroom = principal - accrued
             if cap_at_principal and amount > headroom:
                 headroom = max(headroom, 0)
                 # first day on which the exact interest reaches the headroom
