@@ -27,6 +27,7 @@ The rules (``design/legal.md``):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -213,6 +214,7 @@ def compute_interest(
     allocation_order: Sequence[Component] = DE_ORDER,
     cap_at_principal: bool = False,
     currency: str = "EUR",
+    description: Mapping[str, Any] | None = None,
 ) -> InterestResult:
     """Interest on one claim from ``first_day`` to ``last_day`` (both inclusive), with partial payments.
 
@@ -282,7 +284,7 @@ def compute_interest(
             pay_i += 1
 
     apply_payments_through(first_day - ONE_DAY)
-    step_i = 0
+    step_i = max(bisect_right([s.start for s in steps], first_day) - 1, 0)
     for k, seg_start in enumerate(starts):
         seg_end = starts[k + 1] - ONE_DAY if k + 1 < len(starts) else last_day
         while step_i + 1 < len(steps) and steps[step_i + 1].start <= seg_start:
@@ -333,6 +335,7 @@ def compute_interest(
         principal_open_minor=principal,
         costs_open_minor=costs,
         penalty_open_minor=penalty,
+        description=description or {},
     )
 
 
@@ -395,19 +398,6 @@ def interest_for(
     rule = ruleset.interest
     basis = day_count or rule.day_count
     steps = rate_steps(rule, tables, first_day, last_day, contract_rate_units)
-    result = compute_interest(
-        principal_minor,
-        first_day,
-        last_day,
-        steps,
-        day_count=basis,
-        payments=payments,
-        costs_minor=costs_minor,
-        penalty_minor=penalty_minor,
-        allocation_order=ruleset.allocation_order,
-        cap_at_principal=rule.cap_at_principal,
-        currency=currency,
-    )
     description = {
         "jurisdiction": ruleset.jurisdiction,
         "debtor_kind": str(ruleset.debtor_kind),
@@ -420,8 +410,18 @@ def interest_for(
         "cap_at_principal": rule.cap_at_principal,
         "allocation_order": [str(c) for c in ruleset.allocation_order],
     }
-    return InterestResult(
-        **{f: getattr(result, f) for f in result.__dataclass_fields__ if f != "description"},
+    return compute_interest(
+        principal_minor,
+        first_day,
+        last_day,
+        steps,
+        day_count=basis,
+        payments=payments,
+        costs_minor=costs_minor,
+        penalty_minor=penalty_minor,
+        allocation_order=ruleset.allocation_order,
+        cap_at_principal=rule.cap_at_principal,
+        currency=currency,
         description=description,
     )
 
@@ -466,7 +466,7 @@ def interest_many(
         raise NegativeRateError(bad.start, bad.base_units, bad.margin_units)
     if int(p.max()) * max(max_units, 1) * 366 * 2 >= 2**62:
         raise InterestError("principal too large for the vectorised path; use compute_interest")
-    step_i = 0
+    step_i = max(bisect_right([s.start for s in steps], lo) - 1, 0)
     for k, s0 in enumerate(starts):
         s1 = starts[k + 1] - ONE_DAY if k + 1 < len(starts) else hi
         while step_i + 1 < len(steps) and steps[step_i + 1].start <= s0:

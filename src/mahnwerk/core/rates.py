@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -104,6 +104,7 @@ class RateTable:
     entries: tuple[RateEntry, ...]  # sorted by valid_from, one per date
     title: str = ""
     source: str = ""
+    _by_date: dict[date, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.period not in ("half-year", "change"):
@@ -118,9 +119,10 @@ class RateTable:
                         f"table {self.name}: {e.valid_from.isoformat()} is not the start of a half-year "
                         "(1 January or 1 July)"
                     )
+        self._by_date.update((e.valid_from, e.units) for e in self.entries)
 
     def _index(self) -> dict[date, int]:
-        return {e.valid_from: e.units for e in self.entries}
+        return self._by_date
 
     def rate_on(self, day: date, open_end: bool = False) -> int:
         """The rate (units) that applies on ``day``."""
