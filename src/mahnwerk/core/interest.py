@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from mahnwerk.core.claims import DE_ORDER, split_by_order
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+_step_start = attrgetter("start")
 _DEN = RATE_SCALE * 100  # rate units per 1.0 (100 %)
 ONE_DAY = timedelta(days=1)
 
@@ -227,6 +229,10 @@ def compute_interest(
         raise InterestError("the period ends before it starts")
     if not steps or steps[0].start > first_day:
         raise InterestError("the rate steps do not cover the first day")
+    # only the steps in force during the period matter (the caller may pass a long table)
+    lo = bisect_right(steps, first_day, key=_step_start) - 1
+    hi = bisect_right(steps, last_day, key=_step_start)
+    steps = steps[lo:hi]
     for s in steps:
         if s.units < 0:
             raise NegativeRateError(s.start, s.base_units, s.margin_units)
@@ -237,7 +243,7 @@ def compute_interest(
         if p.value_date > last_day:
             raise InterestError(f"the payment of {p.value_date.isoformat()} is after the end of the period")
 
-    cuts = {s.start for s in steps if first_day < s.start <= last_day}
+    cuts = {s.start for s in steps[1:]}
     cuts.update(p.value_date + ONE_DAY for p in ordered if first_day <= p.value_date < last_day)
     if day_count is DayCount.ACTACT:
         cuts.update(date(y, 1, 1) for y in range(first_day.year + 1, last_day.year + 1))
@@ -284,7 +290,7 @@ def compute_interest(
             pay_i += 1
 
     apply_payments_through(first_day - ONE_DAY)
-    step_i = max(bisect_right([s.start for s in steps], first_day) - 1, 0)
+    step_i = 0
     for k, seg_start in enumerate(starts):
         seg_end = starts[k + 1] - ONE_DAY if k + 1 < len(starts) else last_day
         while step_i + 1 < len(steps) and steps[step_i + 1].start <= seg_start:
@@ -466,7 +472,7 @@ def interest_many(
         raise NegativeRateError(bad.start, bad.base_units, bad.margin_units)
     if int(p.max()) * max(max_units, 1) * 366 * 2 >= 2**62:
         raise InterestError("principal too large for the vectorised path; use compute_interest")
-    step_i = max(bisect_right([s.start for s in steps], lo) - 1, 0)
+    step_i = max(bisect_right(steps, lo, key=_step_start) - 1, 0)
     for k, s0 in enumerate(starts):
         s1 = starts[k + 1] - ONE_DAY if k + 1 < len(starts) else hi
         while step_i + 1 < len(steps) and steps[step_i + 1].start <= s0:
