@@ -133,3 +133,28 @@ def test_vectorised_path_equals_the_scalar_engine(pairs, day_count) -> None:
     got = interest_many(p, f, last, rate_steps(DE_B2B, TABLES, lo, hi), day_count)
     expected = [total(pr, a, b, day_count) for pr, (a, b) in pairs]
     assert got.tolist() == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), periods()), min_size=1, max_size=20))
+def test_vectorised_cap_equals_the_scalar_engine(pairs) -> None:
+    rule = LV_CONSUMER.interest
+    p = np.array([x[0] for x in pairs], dtype=np.int64)
+    f = np.array([x[1][0] for x in pairs], dtype="datetime64[D]")
+    last = np.array([x[1][1] for x in pairs], dtype="datetime64[D]")
+    lo, hi = min(x[1][0] for x in pairs), max(x[1][1] for x in pairs)
+    steps = rate_steps(rule, TABLES, lo, hi)
+    got = interest_many(p, f, last, steps, cap_at_principal=True)
+    expected = [
+        compute_interest(pr, a, b, steps, cap_at_principal=True).interest_minor for pr, (a, b) in pairs
+    ]
+    assert got.tolist() == expected
+
+
+def test_vectorised_cap_example() -> None:
+    # 100.00 at 6 % over 18 years would be 108.07; capped at the principal: 100.00
+    steps = rate_steps(LV_CONSUMER.interest, TABLES, date(2014, 1, 1), date(2031, 12, 31))
+    got = interest_many(
+        np.array([10000]), np.array(["2014-01-01"]), np.array(["2031-12-31"]), steps, cap_at_principal=True
+    )
+    assert got.tolist() == [10000]

@@ -438,8 +438,12 @@ def interest_many(
     last_day: npt.ArrayLike,
     steps: Sequence[RateStep],
     day_count: DayCount = DayCount.ACT365,
+    cap_at_principal: bool = False,
 ) -> np.ndarray:
-    """Total interest for many (principal, period) pairs at once, without payments or cap.
+    """Total interest for many (principal, period) pairs at once, without payments.
+
+    With ``cap_at_principal`` (Latvia) a pair's total is limited to its principal -- without payments
+    this is exactly what :func:`compute_interest` arrives at segment by segment.
 
     ``first_day`` and ``last_day`` are arrays of ``datetime64[D]`` (or anything numpy turns into
     them); ``steps`` must cover ``min(first_day)`` .. ``max(last_day)``. Each pair's result equals
@@ -485,6 +489,8 @@ def interest_many(
         np.maximum(days, 0, out=days)
         num = p * (2 * units) * days + den
         out += num // (2 * den)
+    if cap_at_principal:
+        np.minimum(out, p, out=out)
     return out
 
 
