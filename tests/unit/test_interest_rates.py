@@ -106,3 +106,19 @@ def test_bad_overlay_file_names_the_row(tmp_path: Path) -> None:
     (overlay / "de_basiszinssatz.csv").write_text("valid_from,rate_percent\n2026-07-01,1.3x\n")
     with pytest.raises(RateError, match="row 2"):
         load_tables(overlay)
+
+
+def test_change_table_steps_refuse_days_after_the_last_known_state(tmp_path: Path) -> None:
+    mro = load_tables(None)["ecb_mro"]
+    steps = mro.changes(date(2025, 1, 1), date(2025, 6, 11))
+    assert steps == [(date(2025, 1, 1), 31500), (date(2025, 2, 5), 29000), (date(2025, 3, 12), 26500),
+                     (date(2025, 4, 23), 24000), (date(2025, 6, 11), 21500)]  # fmt: skip
+    with pytest.raises(MissingRateError) as err:
+        mro.changes(date(2025, 1, 1), date(2025, 7, 1))
+    assert err.value.period_start == date(2025, 6, 12)
+    overlay = tmp_path / "rates"
+    overlay.mkdir()
+    (overlay / "ecb_mro.csv").write_text("# checked_until: 2025-12-31\nvalid_from,rate_percent\n")
+    checked = load_tables(overlay)["ecb_mro"]
+    assert checked.covered_until() == date(2025, 12, 31)
+    assert checked.changes(date(2025, 7, 1), date(2025, 12, 31)) == [(date(2025, 7, 1), 21500)]

@@ -11,8 +11,9 @@ Two period kinds:
   late-payment reference rate). Every half-year must have its own row; a half-year without one is
   refused with :class:`MissingRateError` -- never extrapolated from the last known rate.
 * ``change``: a rate applies from its date until the next change (the ECB main refinancing rate).
-  Such a table says nothing about the future, so :meth:`RateTable.rate_on` refuses dates after the
-  last change unless the caller accepts that the last rate still holds (``open_end=True``).
+  Such a table says nothing about the future: it covers days up to its last change or its
+  ``# checked_until:`` header date, whichever is later, and refuses later days (``rate_on`` accepts
+  ``open_end=True`` for a caller who knowingly takes the last rate, as for a reference lookup).
 
 Rates are held exactly as integer *rate units* of 1/10,000 of a percent (``RATE_SCALE``), so the
 interest engine can compute with integers only. Negative rates (the German base rate 2013-2022) are
@@ -25,7 +26,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -104,6 +105,7 @@ class RateTable:
     entries: tuple[RateEntry, ...]  # sorted by valid_from, one per date
     title: str = ""
     source: str = ""
+    checked_until: date | None = None  # change tables: no change up to this day is known to be missing
     _by_date: dict[date, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -138,9 +140,13 @@ class RateTable:
                 found = e.units
             else:
                 break
-        if found is None or (not open_end and day > self.entries[-1].valid_from):
+        if found is None or (not open_end and day > self._change_coverage()):
             raise MissingRateError(self.name, day, half_year=False)
         return found
+
+    def _change_coverage(self) -> date:
+        last = self.entries[-1].valid_from if self.entries else date.min
+        return max(last, self.checked_until or date.min)
 
     def changes(self, first: date, last: date) -> list[tuple[date, int]]:
         """The rates that apply between ``first`` and ``last`` (inclusive) as ``(from, units)`` steps.
@@ -162,15 +168,20 @@ class RateTable:
                 start = next_half_year(start)
             return steps
         steps = [(first, self.rate_on(first, open_end=True))]
+        if last > self._change_coverage():
+            # a change table says nothing about days after its last known state: refuse, never extrapolate
+            raise MissingRateError(self.name, self._change_coverage() + timedelta(days=1), half_year=False)
         for e in self.entries:
             if first < e.valid_from <= last:
                 steps.append((e.valid_from, e.units))
         return steps
 
     def covered_until(self) -> date | None:
-        """The last day a half-year table covers without a gap from its first row (``None`` if empty)."""
+        """The last day the table covers without a gap from its first row (``None`` if empty)."""
         if not self.entries:
             return None
+        if self.period == "change":
+            return self._change_coverage()
         start = self.entries[0].valid_from
         index = self._index()
         while next_half_year(start) in index:
@@ -233,14 +244,18 @@ def load_tables(overlay_dir: Path | None = None) -> dict[str, RateTable]:
         if name in overlays:
             over_meta, entries = _parse_csv(overlays[name], f"{overlay_dir}/{name}.csv", "user")
             meta = {**over_meta, **meta}
+            if "checked_until" in over_meta:  # the user may confirm a change table up to a later day
+                meta["checked_until"] = over_meta["checked_until"]
             rows.update((e.valid_from, e) for e in entries)
         period = meta.get("period", "half-year").split()[0]
+        checked = meta.get("checked_until", "").strip()
         tables[name] = RateTable(
             name=name,
             period=period,
             entries=tuple(rows[d] for d in sorted(rows)),
             title=meta.get("title", ""),
             source=meta.get("source", ""),
+            checked_until=date.fromisoformat(checked) if checked else None,
         )
     return tables
 

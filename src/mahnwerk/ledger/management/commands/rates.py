@@ -14,7 +14,7 @@ from mahnwerk.ledger.management.commands.interest import data_dir
 
 
 def table_as_dict(table: RateTable) -> dict[str, Any]:
-    covered = table.covered_until() if table.period == "half-year" else None
+    covered = table.covered_until()
     return {
         "name": table.name,
         "title": table.title,
