@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
 
-from mahnwerk.core.rulesets import Component, DayCount, RuleSetError, load_rulebook, packaged_rulebook
+from mahnwerk.core.rulesets import (
+    Component,
+    DayCount,
+    RuleSetError,
+    contact_allowed_at,
+    load_rulebook,
+    packaged_rulebook,
+)
 
 BOOK = packaged_rulebook()
 
@@ -95,3 +102,19 @@ def test_broken_overlay_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(RuleSetError, match="allocation_order"):
         load_rulebook(tmp_path)
+
+
+def test_contact_windows() -> None:
+    lv = BOOK.get("LV", "consumer", date(2024, 1, 1)).contact
+    us = BOOK.get("US", "consumer", date(2024, 1, 1)).contact
+    de = BOOK.get("DE", "business", date(2024, 1, 1)).contact
+    tuesday = datetime(2024, 3, 12, 7, 59)
+    assert not contact_allowed_at(lv, tuesday)
+    assert contact_allowed_at(lv, tuesday.replace(hour=8, minute=0))
+    assert contact_allowed_at(lv, tuesday.replace(hour=20, minute=59))
+    assert not contact_allowed_at(lv, tuesday.replace(hour=21, minute=0))
+    assert not contact_allowed_at(lv, datetime(2024, 3, 17, 12, 0))  # a Sunday
+    assert not contact_allowed_at(lv, tuesday.replace(hour=12), public_holiday=True)
+    assert contact_allowed_at(us, datetime(2024, 3, 17, 12, 0))  # Sundays are not barred in the US
+    assert not contact_allowed_at(us, tuesday.replace(hour=22))
+    assert contact_allowed_at(de, tuesday.replace(hour=22))  # no statutory window in Germany

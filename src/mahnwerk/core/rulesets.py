@@ -14,7 +14,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -90,6 +90,7 @@ class LimitationRule:
 class ContactRules:
     quiet_from: time | None  # no contact from this time ...
     quiet_until: time | None  # ... until this time (local to the debtor)
+    allowed_weekdays: frozenset[int]  # ISO weekdays 1 (Monday) .. 7 (Sunday) on which contact is allowed
     no_sundays: bool
     no_public_holidays: bool
     max_calls_per_7_days: int  # 0: no cap
@@ -193,6 +194,7 @@ def _build(jurisdiction: str, kind: DebtorKind, title: str, data: Mapping[str, A
             contact=ContactRules(
                 quiet_from=_time(c.get("quiet_from", "")),
                 quiet_until=_time(c.get("quiet_until", "")),
+                allowed_weekdays=frozenset(int(d) for d in c.get("allowed_weekdays", range(1, 8))),
                 no_sundays=bool(c.get("no_sundays", False)),
                 no_public_holidays=bool(c.get("no_public_holidays", False)),
                 max_calls_per_7_days=int(c.get("max_calls_per_7_days", 0)),
@@ -288,6 +290,25 @@ def load_rulebook(overlay_dir: Path | None = None) -> RuleBook:
                 out.append(built)
         resolved[(jurisdiction, kind)] = tuple(out)
     return RuleBook(resolved)
+
+
+def contact_allowed_at(rules: ContactRules, local: datetime, public_holiday: bool = False) -> bool:
+    """Whether the rule set allows contacting the debtor at ``local`` (the debtor's local time).
+
+    Quiet hours may wrap midnight (21:00 .. 08:00): contact is barred from ``quiet_from`` inclusive
+    to ``quiet_until`` exclusive. Frequency caps need the contact history and are the caller's.
+    """
+    day = local.isoweekday()
+    if day not in rules.allowed_weekdays or (rules.no_sundays and day == 7):
+        return False
+    if public_holiday and rules.no_public_holidays:
+        return False
+    if rules.quiet_from is None or rules.quiet_until is None:
+        return True
+    t = local.time()
+    if rules.quiet_from <= rules.quiet_until:
+        return not (rules.quiet_from <= t < rules.quiet_until)
+    return rules.quiet_until <= t < rules.quiet_from
 
 
 _PACKAGED: RuleBook | None = None

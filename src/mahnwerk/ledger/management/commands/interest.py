@@ -120,7 +120,14 @@ class Command(BaseCommand):
             "--costs", default="0", help=_("costs owed on the claim (served first in Germany)")
         )
         parser.add_argument("--day-count", choices=[str(d) for d in DayCount], default=None)
-        parser.add_argument("--arose", default=None, help=_("the day the claim arose (chooses the margin)"))
+        parser.add_argument(
+            "--arose",
+            default=None,
+            help=_(
+                "the day the claim arose: chooses the rule set version and margin "
+                "(default: the day before --from)"
+            ),
+        )
         parser.add_argument(
             "--contract-rate",
             default=None,
