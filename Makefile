@@ -67,5 +67,5 @@ clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
 
 messages: env
-	cd src/mahnwerk && ../../$(BIN)/mahnwerk makemessages -l de -l lv --no-location --no-obsolete -i "migrations/*"
+	cd src/mahnwerk && MAHNWERK_DATA_DIR=$$(mktemp -d) ../../$(BIN)/mahnwerk makemessages -l de -l lv --no-location --no-obsolete -i "migrations/*"
 	$(BIN)/python scripts/i18n.py compile
