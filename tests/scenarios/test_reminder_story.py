@@ -45,6 +45,10 @@ def run(company: Any, offset: int) -> collection.RunResult:
 def test_one_invoice_from_pre_due_note_to_full_payment(
     company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
 ) -> None:
+    # a creditor that claims neither interest nor fees: the reminders show the principal alone
+    # (the same story with statutory interest and fees is in test_interest_story.py)
+    company.claim_interest = company.charge_fees = False
+    company.save()
     debtor = make_debtor(name="Bäckerei Schulz GmbH", language="de")
     make_invoice(debtor, "RE-1001", "1200.00", DUE.isoformat())
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from mahnwerk.collection.consequences import apply_step_consequences
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
 from mahnwerk.core.playbook import DebtorDecision, ItemState, PlaybookSpec, default_playbook_steps, evaluate
 from mahnwerk.ledger import timeline
@@ -72,7 +73,9 @@ class RunResult:
     actions_created: int = 0
     messages_queued: int = 0
     no_contact: int = 0
+    limitation_warnings: int = 0
     steps: dict[int, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     plan: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -81,6 +84,9 @@ class RunResult:
         data["steps"] = {str(k): v for k, v in sorted(self.steps.items())}
         return data
 
+
+# Warnings raised while writing chunks (e.g. a rate table that does not cover the period), per process.
+_warnings: set[str] = set()
 
 # Writes one chunk of decisions; tests replace it to simulate a crash midway.
 ChunkWriter = Callable[[Company, Run, Sequence[DebtorDecision], date], tuple[int, int, int]]
@@ -114,6 +120,8 @@ def run_collection(
         return result
     run = Run.objects.create(company=company, as_of=as_of)
     result.run_id = run.pk
+    result.limitation_warnings = _warn_limitation(company, as_of)
+    _warnings.clear()
     result.debtors_due = len(decisions)
     try:
         for chunk in _chunks(decisions, chunk_size):
@@ -130,6 +138,7 @@ def run_collection(
     except BaseException:
         Run.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now())
         raise
+    result.warnings = sorted(_warnings)
     Run.objects.filter(pk=run.pk).update(
         status=RunStatus.DONE, finished_at=timezone.now(), stats=result.as_dict() | {"plan": []}
     )
@@ -198,6 +207,25 @@ def _decide(
     return [d for d in decisions if d.debtor_id not in done_today]
 
 
+def _warn_limitation(company: Company, as_of: date) -> int:
+    """Note on the timeline, once per invoice, that it becomes time-barred within the rule set's window."""
+    soon = list(
+        Invoice.objects.filter(
+            company=company,
+            open_minor__gt=0,
+            limitation_warned=False,
+            time_barred_on__lte=as_of + timedelta(days=90),
+        ).values_list("id", "debtor_id", "number", "time_barred_on")
+    )
+    if soon:
+        timeline.record(
+            timeline.event(debtor_id, company.pk, "limitation_warning", as_of, number=number, date=barred)
+            for _pk, debtor_id, number, barred in soon
+        )
+        Invoice.objects.filter(pk__in=[row[0] for row in soon]).update(limitation_warned=True)
+    return len(soon)
+
+
 def _chunks(items: Sequence[DebtorDecision], size: int) -> Iterator[Sequence[DebtorDecision]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -254,7 +282,12 @@ def _write_chunk(
         ],
         batch_size=2000,
     )
-    queued, no_contact = queue_messages(company, list(zip(actions, chunk, strict=True)), as_of)
+    decided = list(zip(actions, chunk, strict=True))
+    debtors = Debtor.objects.in_bulk([d.debtor_id for d in chunk])
+    invoices = Invoice.objects.in_bulk([i.invoice_id for d in chunk for i in d.items])
+    consequences = apply_step_consequences(company, decided, as_of, debtors, invoices)
+    queued, no_contact = queue_messages(company, decided, as_of, debtors, invoices, consequences.claims)
+    _warnings.update(consequences.warnings)
     return len(actions), queued, no_contact
 
 

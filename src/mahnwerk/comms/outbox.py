@@ -22,10 +22,11 @@ from django.utils import timezone
 
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
-from mahnwerk.comms.rendering import MessageItem, render_reminder, totals_text
+from mahnwerk.comms.rendering import message_item, render_reminder, totals_text
 from mahnwerk.core.calendar import today_in
 from mahnwerk.core.playbook import DebtorDecision
 from mahnwerk.ledger import timeline
+from mahnwerk.ledger.claims import ClaimView
 from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice
 
 log = logging.getLogger(__name__)
@@ -54,35 +55,24 @@ def email_recipients(debtor_ids: Iterable[int]) -> dict[int, str]:
 
 
 def queue_messages(
-    company: Company, decided: Sequence[tuple[Action, DebtorDecision]], as_of: date
+    company: Company,
+    decided: Sequence[tuple[Action, DebtorDecision]],
+    as_of: date,
+    debtors: dict[int, Debtor],
+    invoices: dict[int, Invoice],
+    claims: dict[int, ClaimView],
 ) -> tuple[int, int]:
     """Render and store one message per action (inside the caller's transaction). Returns (queued, no contact)."""
-    debtor_ids = [action.debtor_id for action, _ in decided]
-    debtors = Debtor.objects.in_bulk(debtor_ids)
-    recipients = email_recipients(debtor_ids)
-    invoice_ids = [item.invoice_id for _, decision in decided for item in decision.items]
-    invoices = {
-        pk: (number, issue, due, currency, reference)
-        for pk, number, issue, due, currency, reference in Invoice.objects.filter(
-            pk__in=invoice_ids
-        ).values_list("id", "number", "issue_date", "due_date", "currency", "reference")
-    }
+    recipients = email_recipients(debtors)
     messages: list[OutboundMessage] = []
     events = []
     no_contact = 0
     for action, decision in decided:
         debtor = debtors[action.debtor_id]
         items = [
-            MessageItem(
-                invoices[i.invoice_id][0],
-                invoices[i.invoice_id][1],
-                invoices[i.invoice_id][2],
-                i.open_minor,
-                invoices[i.invoice_id][3],
-                invoices[i.invoice_id][4],
-            )
+            message_item(invoices[i.invoice_id], claims.get(i.invoice_id), i.open_minor)
             for i in sorted(
-                decision.items, key=lambda i: (invoices[i.invoice_id][2], invoices[i.invoice_id][0])
+                decision.items, key=lambda i: (invoices[i.invoice_id].due_date, invoices[i.invoice_id].number)
             )
         ]
         events.append(

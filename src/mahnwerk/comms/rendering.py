@@ -12,7 +12,8 @@ from django.utils.translation import gettext
 
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
-from mahnwerk.ledger.models import Company, Debtor
+from mahnwerk.ledger.claims import ClaimView
+from mahnwerk.ledger.models import Company, Debtor, Invoice
 
 LANGUAGES = ("de", "lv", "en")
 
@@ -25,6 +26,28 @@ class MessageItem:
     open_minor: int
     currency: str
     reference: str
+    interest_minor: int = 0
+    fees_minor: int = 0
+    interest_unavailable: bool = False
+
+    @property
+    def total_minor(self) -> int:
+        return self.open_minor + self.interest_minor + self.fees_minor
+
+
+def message_item(invoice: Invoice, claim: ClaimView | None, open_minor: int) -> MessageItem:
+    """One line of a message: the invoice with its open principal, interest and fees to date."""
+    return MessageItem(
+        invoice.number,
+        invoice.issue_date,
+        invoice.due_date,
+        open_minor,
+        invoice.currency,
+        invoice.reference or invoice.number,
+        interest_minor=claim.interest_open if claim else 0,
+        fees_minor=claim.costs_open if claim else 0,
+        interest_unavailable=bool(claim and claim.interest_error),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,17 +64,31 @@ def payment_reference(debtor: Debtor, items: Sequence[MessageItem]) -> str:
 
 
 def _table(items: Sequence[MessageItem], language: str) -> str:
-    header = (gettext("Invoice"), gettext("Invoice date"), gettext("Due date"), gettext("Open amount"))
-    rows = [
-        (
+    charges = any(i.interest_minor or i.fees_minor for i in items)
+    header: tuple[str, ...] = (
+        gettext("Invoice"),
+        gettext("Invoice date"),
+        gettext("Due date"),
+        gettext("Open amount"),
+    )
+    if charges:
+        header += (gettext("Interest"), gettext("Fees"), gettext("Total"))
+    rows = []
+    for i in items:
+        row: tuple[str, ...] = (
             i.number,
             format_date(i.issue_date, language),
             format_date(i.due_date, language),
             format_money(i.open_minor, i.currency, language),
         )
-        for i in items
-    ]
-    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(4)]
+        if charges:
+            row += (
+                format_money(i.interest_minor, i.currency, language),
+                format_money(i.fees_minor, i.currency, language),
+                format_money(i.total_minor, i.currency, language),
+            )
+        rows.append(row)
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
     lines = [
         "  ".join(
             cell.ljust(w) if c < 3 else cell.rjust(w)
@@ -66,7 +103,7 @@ def _table(items: Sequence[MessageItem], language: str) -> str:
 def totals_text(items: Sequence[MessageItem], language: str) -> str:
     sums: dict[str, int] = {}
     for i in items:
-        sums[i.currency] = sums.get(i.currency, 0) + i.open_minor
+        sums[i.currency] = sums.get(i.currency, 0) + i.total_minor
     return " + ".join(format_money(v, k, language) for k, v in sorted(sums.items()))
 
 

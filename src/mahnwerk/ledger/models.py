@@ -33,6 +33,11 @@ class DebtorKind(models.TextChoices):
     CONSUMER = "consumer", _("Consumer")
 
 
+class DayCountChoice(models.TextChoices):
+    ACT365 = "act365", _("actual/365")
+    ACTACT = "actact", _("actual/actual")
+
+
 class ChannelChoice(models.TextChoices):
     EMAIL = "email", _("Email")
     LETTER = "letter", _("Letter")
@@ -108,6 +113,17 @@ class Company(PostalAddress):
     )
     default_language = models.CharField(_("default language"), max_length=2, choices=Language.choices)
     currency = models.CharField(_("currency"), max_length=3, default="EUR", validators=[validate_currency])
+    claim_interest = models.BooleanField(
+        _("claim default interest"),
+        default=True,
+        help_text=_("Statutory interest per the rule set of the jurisdiction."),
+    )
+    charge_fees = models.BooleanField(
+        _("charge fees"), default=True, help_text=_("Flat compensation and reminder fees per the rule set.")
+    )
+    day_count = models.CharField(
+        _("day count"), max_length=6, choices=DayCountChoice.choices, default="act365"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -184,6 +200,24 @@ class Invoice(models.Model):
     settled_on = models.DateField(_("settled on"), null=True, blank=True)
     on_hold = models.BooleanField(_("on hold"), default=False)
     hold_reason = models.CharField(_("hold reason"), max_length=200, blank=True)
+    due_date_agreed = models.BooleanField(
+        _("due date agreed by contract"),
+        default=False,
+        help_text=_("Default then begins the day after the due date without a reminder."),
+    )
+    received_on = models.DateField(_("received by the debtor on"), null=True, blank=True)
+    consumer_notice = models.BooleanField(
+        _("invoice warns of default after 30 days"),
+        default=False,
+        help_text=_("Needed for the 30-day rule with consumers (Germany)."),
+    )
+    contract_rate_percent = models.DecimalField(
+        _("contractual interest rate (%)"), max_digits=7, decimal_places=4, null=True, blank=True
+    )
+    default_from = models.DateField(_("first day of default interest"), null=True, blank=True)
+    default_rule = models.CharField(_("default began by"), max_length=40, blank=True)
+    time_barred_on = models.DateField(_("time-barred after"), null=True, blank=True)
+    limitation_warned = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -275,10 +309,57 @@ class Payment(models.Model):
         return f"{self.value_date} {self.amount_minor} {self.currency}"
 
 
+class ChargeKind(models.TextChoices):
+    FLAT_COMPENSATION = "flat_compensation", _("Flat compensation")
+    REMINDER_FEE = "reminder_fee", _("Reminder fee")
+
+
+class Charge(models.Model):
+    """Costs booked as a claim on the debtor's account: flat compensation, reminder fees."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="charges")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="charges")
+    kind = models.CharField(_("kind"), max_length=20, choices=ChargeKind.choices)
+    key = models.CharField(
+        max_length=80, unique=True, help_text=_("Makes booking a charge twice impossible.")
+    )
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    open_minor = models.BigIntegerField(_("open amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    booked_on = models.DateField(_("booked on"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("charge")
+        verbose_name_plural = _("charges")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0)
+                & Q(open_minor__gte=0)
+                & Q(open_minor__lte=models.F("amount_minor")),
+                name="charge_amounts_valid",
+            )
+        ]
+
+
+class Component(models.TextChoices):
+    PRINCIPAL = "principal", _("Principal")
+    INTEREST = "interest", _("Interest")
+    COSTS = "costs", _("Costs")
+    PENALTY = "penalty", _("Penalty")
+
+
 class Allocation(models.Model):
-    """A part of a payment or credit note applied to an invoice."""
+    """A part of a payment or credit note applied to one component of an invoice's claim."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="allocations")
+    component = models.CharField(
+        _("component"), max_length=10, choices=Component.choices, default="principal"
+    )
+    charge = models.ForeignKey(
+        Charge, on_delete=models.CASCADE, null=True, blank=True, related_name="allocations"
+    )
     payment = models.ForeignKey(
         Payment, on_delete=models.CASCADE, null=True, blank=True, related_name="allocations"
     )

@@ -12,11 +12,11 @@ from datetime import date
 
 from django.db import transaction
 
-from mahnwerk.core import allocation as core_allocation
 from mahnwerk.core.calendar import today_in
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.models import Allocation, Company, CreditNote, Debtor, Invoice, Payment
+from mahnwerk.ledger.claims import ClaimBook, default_start, limitation_date
+from mahnwerk.ledger.models import Company, CreditNote, Debtor, Invoice, Payment
 from mahnwerk.ledger.signals import items_settled
 
 
@@ -83,12 +83,16 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
         )
         for r in receipts
     ]
-    allocations = _apply(company, payments, source="payment")
     Payment.objects.bulk_create(payments, batch_size=1000)
-    for alloc in allocations:
-        assert alloc.payment is not None
-        alloc.payment_id = alloc.payment.pk
-    Allocation.objects.bulk_create(allocations, batch_size=1000)
+    book = ClaimBook(company, _kinds({p.debtor_id for p in payments}))
+    for p in sorted(payments, key=lambda p: (p.value_date, p.pk)):
+        p.unallocated_minor = book.apply(
+            p, p.debtor_id, p.amount_minor, p.currency, p.value_date, p.invoice_id
+        )
+    book.save()
+    Payment.objects.bulk_update(
+        [p for p in payments if p.unallocated_minor], ["unallocated_minor"], batch_size=1000
+    )
     timeline.record(
         timeline.event(
             p.debtor_id,
@@ -129,11 +133,20 @@ def record_credit_note(
         invoice=invoice,
         reason=reason,
     )
-    allocations = _apply(company, [note], source="credit_note")
     note.save()
-    for alloc in allocations:
-        alloc.credit_note_id = note.pk
-    Allocation.objects.bulk_create(allocations)
+    book = ClaimBook(company, _kinds({debtor.pk}))
+    note.unallocated_minor = book.apply(
+        note,
+        debtor.pk,
+        amount_minor,
+        currency,
+        issue_date,
+        invoice.pk if invoice else None,
+        principal_only=True,
+    )
+    book.save()
+    if note.unallocated_minor:
+        note.save(update_fields=["unallocated_minor"])
     timeline.event(
         debtor.pk,
         company.pk,
@@ -148,40 +161,8 @@ def record_credit_note(
     return note
 
 
-def _apply(
-    company: Company, sources: Sequence[Payment] | Sequence[CreditNote], source: str
-) -> list[Allocation]:
-    """Allocate each source over its debtor's open items in memory; update the invoices in bulk."""
-    debtor_ids = {s.debtor_id for s in sources}
-    open_items: dict[tuple[int, str], dict[int, Invoice]] = defaultdict(dict)
-    for inv in Invoice.objects.filter(company=company, debtor_id__in=debtor_ids, open_minor__gt=0).only(
-        "id", "debtor_id", "due_date", "open_minor", "currency", "settled_on"
-    ):
-        open_items[(inv.debtor_id, inv.currency)][inv.pk] = inv
-    touched: dict[int, Invoice] = {}
-    allocations: list[Allocation] = []
-    for src in sorted(sources, key=_source_date):
-        pool = open_items[(src.debtor_id, src.currency)]
-        items = [core_allocation.OpenItem(inv.pk, inv.due_date, inv.open_minor) for inv in pool.values()]
-        parts, left = core_allocation.allocate(src.amount_minor, items, named=src.invoice_id)
-        src.unallocated_minor = left
-        when = _source_date(src)
-        for part in parts:
-            inv = pool[part.key]
-            inv.open_minor -= part.amount_minor
-            if inv.open_minor == 0:
-                inv.settled_on = when
-                del pool[part.key]
-            touched[inv.pk] = inv
-            alloc = Allocation(invoice_id=inv.pk, amount_minor=part.amount_minor, value_date=when)
-            setattr(alloc, source, src)
-            allocations.append(alloc)
-    Invoice.objects.bulk_update(touched.values(), ["open_minor", "settled_on"], batch_size=1000)
-    return allocations
-
-
-def _source_date(src: Payment | CreditNote) -> date:
-    return src.value_date if isinstance(src, Payment) else src.issue_date
+def _kinds(debtor_ids: set[int]) -> dict[int, str]:
+    return dict(Debtor.objects.filter(pk__in=list(debtor_ids)).values_list("id", "kind"))
 
 
 def _settled(debtor_ids: set[int], business_date: date | None) -> None:
@@ -195,9 +176,14 @@ def create_invoices(
 ) -> list[Invoice]:
     """Create validated invoices in bulk (open amount = amount) and note them on each debtor's timeline."""
     rows = list(invoices)
+    kinds = _kinds({inv.debtor_id for inv in rows})
     for inv in rows:
         if inv.open_minor is None:
             inv.open_minor = inv.amount_minor
+        kind = kinds[inv.debtor_id]
+        start = default_start(inv, company.jurisdiction, kind)
+        inv.default_from, inv.default_rule = start.first_interest_day, start.rule
+        inv.time_barred_on = limitation_date(company.jurisdiction, kind, inv.due_date)
     created = Invoice.objects.bulk_create(rows, batch_size=1000)
     by_debtor: dict[int, list[Invoice]] = defaultdict(list)
     for inv in created:

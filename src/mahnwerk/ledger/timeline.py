@@ -25,6 +25,8 @@ EVENT_TEXTS = {
     "message_failed": _("Sending failed: {error}"),
     "no_contact": _("No reminder sent: {reason}"),
     "hold_set": _("Put on hold: {reason}"),
+    "charge_booked": _("{charge} of {amount} booked on {number}"),
+    "limitation_warning": _("Invoice {number} becomes time-barred after {date}"),
     "hold_released": _("Hold released"),
     "playbook_changed": _("Playbook changed to {playbook}"),
 }

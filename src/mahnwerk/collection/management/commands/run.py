@@ -57,6 +57,9 @@ class Command(MahnwerkCommand):
                 self.stdout.write(f"  actions created        {r.actions_created}")
                 self.stdout.write(f"  messages queued        {r.messages_queued}")
                 self.stdout.write(f"  without contact        {r.no_contact}")
+                self.stdout.write(f"  limitation warnings    {r.limitation_warnings}")
+            for warning in r.warnings:
+                self.stderr.write(f"  warning: {warning}")
             for level, count in sorted(r.steps.items()):
                 self.stdout.write(f"  step {level}: {count} debtor(s)")
             for plan in r.plan[:50]:

@@ -1,0 +1,438 @@
+"""Claims on invoices: principal, default interest and costs, as of a date — the statutory engine in
+``mahnwerk.core`` applied to the ledger.
+
+Interest accrues on the principal path of each invoice: the amount, reduced from the day after each
+principal allocation's value date. Payments are split over costs, interest and principal by the rule
+set's allocation order when they arrive (``ledger.services``); here the interest accrued to a date is
+compared with the interest already paid. No interest on interest, no interest before default began.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from mahnwerk.core.claims import ClaimBalance, allocate_payment
+from mahnwerk.core.interest import DefaultStart, InterestError, Segment, default_begins, interest_for
+from mahnwerk.core.limitation import time_bar
+from mahnwerk.core.rates import RateError, RateTable, load_tables, percent_to_units
+from mahnwerk.core.rulesets import Component as CoreComponent
+from mahnwerk.core.rulesets import DayCount, RuleBook, RuleSet, load_rulebook
+from mahnwerk.ledger.models import Allocation, Charge, Company, Invoice
+
+ONE_DAY = timedelta(days=1)
+
+
+@cache
+def _rulebook(overlay: str) -> RuleBook:
+    return load_rulebook(settings.DATA_DIR / "rulesets" if overlay else None)
+
+
+@cache
+def _tables(overlay: str) -> dict[str, RateTable]:
+    return load_tables(settings.DATA_DIR / "rates" if overlay else None)
+
+
+def rulebook() -> RuleBook:
+    return _rulebook(str(settings.DATA_DIR))
+
+
+def rate_tables() -> dict[str, RateTable]:
+    return _tables(str(settings.DATA_DIR))
+
+
+def reload_rules() -> None:
+    """Forget cached rule sets and rate tables (after ``rates add`` in the same process)."""
+    _rulebook.cache_clear()
+    _tables.cache_clear()
+
+
+def ruleset(jurisdiction: str, debtor_kind: str, on: date) -> RuleSet:
+    return rulebook().get(jurisdiction, debtor_kind, on)
+
+
+def default_start(
+    invoice: Invoice, jurisdiction: str, debtor_kind: str, reminder_on: date | None = None
+) -> DefaultStart:
+    """When default begins for ``invoice`` (without a reminder, or with one received on ``reminder_on``)."""
+    rules = ruleset(jurisdiction, debtor_kind, invoice.due_date)
+    return default_begins(
+        rules.default,
+        debtor_kind,
+        invoice.due_date,
+        due_date_agreed=invoice.due_date_agreed,
+        reminder_received=reminder_on,
+        invoice_received=invoice.received_on or invoice.issue_date,
+        consumer_notice_given=invoice.consumer_notice,
+    )
+
+
+def limitation_date(
+    jurisdiction: str, debtor_kind: str, arose: date, part_payments: Sequence[date] = ()
+) -> date:
+    rules = ruleset(jurisdiction, debtor_kind, arose)
+    return time_bar(rules.limitation, arose, part_payments=part_payments).expires_on
+
+
+def accrued_interest(
+    rules: RuleSet,
+    amount_minor: int,
+    reductions: Sequence[tuple[date, int]],
+    first_day: date,
+    last_day: date,
+    *,
+    currency: str,
+    day_count: DayCount | None = None,
+    contract_percent: Decimal | None = None,
+) -> tuple[int, list[Segment]]:
+    """Interest accrued from ``first_day`` to ``last_day`` (inclusive) on a principal that is reduced by
+    ``reductions`` (value date, amount): the reduced principal applies from the day after the value date.
+
+    Raises :class:`~mahnwerk.core.rates.RateError` when a rate table does not cover the period.
+    With the rule set's cap (Latvia) the accrued total never grows beyond the principal then open.
+    """
+    if last_day < first_day:
+        return 0, []
+    principal = amount_minor - sum(a for d, a in reductions if d < first_day)
+    intervals: list[tuple[date, int]] = [(first_day, principal)]
+    for value_date, amount in sorted(r for r in reductions if r[0] >= first_day):
+        principal -= amount
+        start = value_date + ONE_DAY
+        if intervals[-1][0] == start:
+            intervals[-1] = (start, principal)
+        else:
+            intervals.append((start, principal))
+    contract = percent_to_units(contract_percent) if contract_percent is not None else None
+    total = 0
+    segments: list[Segment] = []
+    for i, (start, base) in enumerate(intervals):
+        end = intervals[i + 1][0] - ONE_DAY if i + 1 < len(intervals) else last_day
+        if end < start or base <= 0 or start > last_day:
+            continue
+        end = min(end, last_day)
+        result = interest_for(
+            rules,
+            rate_tables(),
+            base,
+            start,
+            end,
+            day_count=day_count,
+            contract_rate_units=contract,
+            currency=currency,
+        )
+        gained = result.interest_minor
+        if rules.interest.cap_at_principal:
+            gained = max(0, min(total + gained, base) - total)
+        total += gained
+        segments.extend(result.segments)
+    return total, segments
+
+
+@dataclass
+class ClaimView:
+    """What one invoice claims as of a date."""
+
+    invoice_id: int
+    currency: str
+    principal_open: int
+    interest_accrued: int = 0
+    interest_paid: int = 0
+    costs_open: int = 0
+    default_from: date | None = None
+    interest_error: str | None = None
+    segments: list[Segment] = field(default_factory=list)
+    charges: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def interest_open(self) -> int:
+        return max(self.interest_accrued - self.interest_paid, 0)
+
+    @property
+    def total_open(self) -> int:
+        return self.principal_open + self.interest_open + self.costs_open
+
+
+def claim_views(
+    company: Company, invoices: Iterable[Invoice], debtor_kinds: dict[int, str], as_of: date
+) -> dict[int, ClaimView]:
+    """Claims of many invoices as of ``as_of`` in two queries (allocations, charges)."""
+    rows = list(invoices)
+    ids = [inv.pk for inv in rows]
+    reductions: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    interest_paid: dict[int, int] = defaultdict(int)
+    for invoice_id, component, amount, value_date in Allocation.objects.filter(
+        invoice_id__in=ids, value_date__lte=as_of
+    ).values_list("invoice_id", "component", "amount_minor", "value_date"):
+        if component == "principal":
+            reductions[invoice_id].append((value_date, amount))
+        elif component == "interest":
+            interest_paid[invoice_id] += amount
+    charges: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for charge in Charge.objects.filter(invoice_id__in=ids, booked_on__lte=as_of).values(
+        "invoice_id", "kind", "amount_minor", "open_minor", "booked_on"
+    ):
+        charges[charge["invoice_id"]].append(dict(charge))
+    day_count = DayCount(company.day_count)
+    views: dict[int, ClaimView] = {}
+    for inv in rows:
+        view = ClaimView(
+            inv.pk,
+            inv.currency,
+            inv.open_minor,
+            interest_paid=interest_paid[inv.pk],
+            costs_open=sum(c["open_minor"] for c in charges[inv.pk]),
+            default_from=inv.default_from,
+            charges=charges[inv.pk],
+        )
+        if company.claim_interest and inv.default_from is not None and inv.default_from <= as_of:
+            try:
+                rules = ruleset(company.jurisdiction, debtor_kinds[inv.debtor_id], inv.due_date)
+                view.interest_accrued, view.segments = accrued_interest(
+                    rules,
+                    inv.amount_minor,
+                    reductions[inv.pk],
+                    inv.default_from,
+                    as_of,
+                    currency=inv.currency,
+                    day_count=day_count,
+                    contract_percent=inv.contract_rate_percent,
+                )
+            except (RateError, InterestError) as exc:
+                view.interest_error = str(exc)
+        views[inv.pk] = view
+    return views
+
+
+@dataclass
+class _Open:
+    invoice: Invoice
+    reductions: list[tuple[date, int]]
+    interest_paid: int
+    paid_on: list[date]
+
+
+class ClaimBook:
+    """The open claims of some debtors, loaded once, to apply payments and credits in memory.
+
+    Three queries load the state (open invoices, their allocations, their open charges); applying a
+    payment computes interest to its value date in the core and splits it by the rule set's order.
+    ``save`` writes the allocations and updated invoices and charges in bulk.
+    """
+
+    def __init__(self, company: Company, debtor_kinds: dict[int, str]) -> None:
+        self.company = company
+        self.kinds = debtor_kinds
+        ids = list(debtor_kinds)
+        open_q = (
+            Invoice.objects.filter(company=company, debtor_id__in=ids)
+            .filter(models.Q(open_minor__gt=0) | models.Q(charges__open_minor__gt=0))
+            .distinct()
+        )
+        self.open: dict[int, _Open] = {inv.pk: _Open(inv, [], 0, []) for inv in open_q}
+        for invoice_id, component, amount, value_date in Allocation.objects.filter(
+            invoice_id__in=list(self.open)
+        ).values_list("invoice_id", "component", "amount_minor", "value_date"):
+            entry = self.open[invoice_id]
+            entry.paid_on.append(value_date)
+            if component == "principal":
+                entry.reductions.append((value_date, amount))
+            elif component == "interest":
+                entry.interest_paid += amount
+        self.charges: dict[int, list[Charge]] = defaultdict(list)
+        for charge in Charge.objects.filter(invoice_id__in=list(self.open), open_minor__gt=0).order_by(
+            "booked_on", "id"
+        ):
+            self.charges[charge.invoice_id].append(charge)
+        self.allocations: list[Allocation] = []
+        self.touched_charges: dict[int, Charge] = {}
+
+    def _interest_open(self, entry: _Open, rules: RuleSet, on: date) -> int:
+        inv = entry.invoice
+        if not self.company.claim_interest or inv.default_from is None or inv.default_from > on:
+            return 0
+        try:
+            accrued, _ = accrued_interest(
+                rules,
+                inv.amount_minor,
+                entry.reductions,
+                inv.default_from,
+                on,
+                currency=inv.currency,
+                day_count=DayCount(self.company.day_count),
+                contract_percent=inv.contract_rate_percent,
+            )
+        except (RateError, InterestError):
+            return 0  # no rate for the period: nothing is claimed as interest, the money goes on
+        return max(accrued - entry.interest_paid, 0)
+
+    def apply(
+        self,
+        source: Any,
+        debtor_id: int,
+        amount_minor: int,
+        currency: str,
+        value_date: date,
+        named: int | None,
+        *,
+        principal_only: bool = False,
+    ) -> int:
+        """Split ``amount_minor`` over this debtor's claims; record the allocations; return what is left.
+
+        Payments follow the rule set's order (Germany: costs, interest, principal); a credit note
+        (``principal_only``) corrects the principal alone.
+        """
+        rules = ruleset(self.company.jurisdiction, self.kinds[debtor_id], value_date)
+        entries = [
+            e
+            for e in self.open.values()
+            if e.invoice.debtor_id == debtor_id and e.invoice.currency == currency
+        ]
+        claims = [
+            ClaimBalance(
+                key=e.invoice.pk,
+                due_date=e.invoice.due_date,
+                principal_minor=e.invoice.open_minor,
+                interest_minor=0 if principal_only else self._interest_open(e, rules, value_date),
+                costs_minor=0 if principal_only else sum(c.open_minor for c in self.charges[e.invoice.pk]),
+            )
+            for e in entries
+        ]
+        order = (CoreComponent.PRINCIPAL,) if principal_only else tuple(rules.allocation_order)
+        parts, left = allocate_payment(amount_minor, claims, order=order, named=named)
+        for part in parts:
+            entry = self.open[int(str(part.key))]
+            inv = entry.invoice
+            entry.paid_on.append(value_date)
+            if part.component is CoreComponent.PRINCIPAL:
+                inv.open_minor -= part.amount_minor
+                entry.reductions.append((value_date, part.amount_minor))
+                if inv.open_minor == 0:
+                    inv.settled_on = value_date
+                self._allocate(source, inv, "principal", part.amount_minor, value_date)
+            elif part.component is CoreComponent.INTEREST:
+                entry.interest_paid += part.amount_minor
+                self._allocate(source, inv, "interest", part.amount_minor, value_date)
+            else:
+                rest = part.amount_minor
+                for charge in self.charges[inv.pk]:
+                    share = min(rest, charge.open_minor)
+                    if share:
+                        charge.open_minor -= share
+                        rest -= share
+                        self.touched_charges[charge.pk] = charge
+                        self._allocate(source, inv, "costs", share, value_date, charge)
+            if inv.time_barred_on is not None:
+                inv.time_barred_on = limitation_date(
+                    self.company.jurisdiction, self.kinds[debtor_id], inv.due_date, entry.paid_on
+                )
+        return left
+
+    def _allocate(
+        self,
+        source: Any,
+        inv: Invoice,
+        component: str,
+        amount: int,
+        value_date: date,
+        charge: Charge | None = None,
+    ) -> None:
+        alloc = Allocation(
+            invoice=inv, component=component, amount_minor=amount, value_date=value_date, charge=charge
+        )
+        alloc._source = source  # type: ignore[attr-defined]  # the payment or credit note, saved later
+        self.allocations.append(alloc)
+
+    def save(self) -> list[Allocation]:
+        for alloc in self.allocations:
+            source = alloc._source  # type: ignore[attr-defined]
+            if source._meta.model_name == "payment":
+                alloc.payment_id = source.pk
+            else:
+                alloc.credit_note_id = source.pk
+        Allocation.objects.bulk_create(self.allocations, batch_size=1000)
+        Invoice.objects.bulk_update(
+            [e.invoice for e in self.open.values()],
+            ["open_minor", "settled_on", "time_barred_on"],
+            batch_size=1000,
+        )
+        Charge.objects.bulk_update(list(self.touched_charges.values()), ["open_minor"], batch_size=1000)
+        return self.allocations
+
+
+def statement(company: Company, debtor_id: int, kind: str, as_of: date) -> dict[str, Any]:
+    """Statement of account: every invoice with principal, interest, fees and payments, and the total due.
+
+    Amounts are minor units; interest comes with its segments (dates, days, rate, base, amount) so
+    every figure can be explained.
+    """
+    invoices = list(
+        Invoice.objects.filter(company=company, debtor_id=debtor_id, issue_date__lte=as_of).order_by(
+            "due_date", "number"
+        )
+    )
+    views = claim_views(company, invoices, {debtor_id: kind}, as_of)
+    paid: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for invoice_id, component, amount in Allocation.objects.filter(
+        invoice__in=invoices, value_date__lte=as_of
+    ).values_list("invoice_id", "component", "amount_minor"):
+        paid[invoice_id][component] += amount
+    lines = []
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for inv in invoices:
+        view = views[inv.pk]
+        if view.total_open == 0 and inv.settled_on is not None and inv.settled_on < as_of:
+            continue
+        line = {
+            "invoice_id": inv.pk,
+            "number": inv.number,
+            "issue_date": inv.issue_date,
+            "due_date": inv.due_date,
+            "currency": inv.currency,
+            "amount_minor": inv.amount_minor,
+            "paid": dict(paid[inv.pk]),
+            "principal_open_minor": view.principal_open,
+            "interest_accrued_minor": view.interest_accrued,
+            "interest_paid_minor": view.interest_paid,
+            "interest_open_minor": view.interest_open,
+            "fees_open_minor": view.costs_open,
+            "total_open_minor": view.total_open,
+            "default_from": view.default_from,
+            "default_rule": inv.default_rule,
+            "time_barred_after": inv.time_barred_on,
+            "interest_error": view.interest_error,
+            "charges": view.charges,
+            "segments": [
+                {
+                    "from": s.start,
+                    "to": s.end,
+                    "days": s.days,
+                    "principal_minor": s.principal_minor,
+                    "rate": str(s.rate),
+                    "base": None if s.base is None else str(s.base),
+                    "margin": str(s.margin),
+                    "year_days": s.year_days,
+                    "amount_minor": s.amount_minor,
+                }
+                for s in view.segments
+            ],
+        }
+        lines.append(line)
+        t = totals[inv.currency]
+        t["principal_open_minor"] += view.principal_open
+        t["interest_open_minor"] += view.interest_open
+        t["fees_open_minor"] += view.costs_open
+        t["total_open_minor"] += view.total_open
+    return {
+        "as_of": as_of,
+        "debtor_id": debtor_id,
+        "lines": lines,
+        "totals": {k: dict(v) for k, v in totals.items()},
+    }

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from mahnwerk.core.calendar import format_date
+from mahnwerk.core.money import format_money
+from mahnwerk.ledger.claims import statement
+from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.models import Debtor
+from mahnwerk.ledger.services import company_today
+
+
+class Command(MahnwerkCommand):
+    help = "Statement of account of a debtor: principal, interest, fees, payments and the total due."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("debtor", help="debtor id or customer number")
+        parser.add_argument("--date", type=date.fromisoformat, help="as of this date (default: today)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        company = self.company(options)
+        qs = Debtor.objects.filter(company=company)
+        ident = options["debtor"]
+        debtor = qs.filter(number=ident).first() or (
+            qs.filter(pk=int(ident)).first() if ident.isdigit() else None
+        )
+        if debtor is None:
+            raise CommandError(f"no debtor {ident!r} in {company.name}")
+        as_of = options["date"] or company_today(company)
+        data = statement(company, debtor.pk, debtor.kind, as_of)
+        if options["json"]:
+            self.emit_json(data)
+            return
+        out = self.stdout.write
+        out(
+            _("Statement of account for {name} ({number}) as of {date}").format(
+                name=debtor.name, number=debtor.number, date=format_date(as_of, "en")
+            )
+        )
+        for line in data["lines"]:
+            cur = line["currency"]
+            out(
+                f"  {line['number']:<16} {_('due')} {format_date(line['due_date'], 'en'):<12} "
+                f"{_('principal')} {format_money(line['principal_open_minor'], cur):>12}  "
+                f"{_('interest')} {format_money(line['interest_open_minor'], cur):>10}  "
+                f"{_('fees')} {format_money(line['fees_open_minor'], cur):>9}  "
+                f"{_('total')} {format_money(line['total_open_minor'], cur):>12}"
+            )
+            for seg in line["segments"]:
+                out(
+                    f"      {seg['from']} – {seg['to']}  {seg['days']:>4} d  {seg['rate']:>7} %  "
+                    f"{_('on')} {format_money(seg['principal_minor'], cur)}  = {format_money(seg['amount_minor'], cur)}"
+                )
+            if line["interest_error"]:
+                out(f"      {_('interest not computed')}: {line['interest_error']}")
+        for cur, t in data["totals"].items():
+            out(_("Total due: {total}").format(total=format_money(t["total_open_minor"], cur)))

@@ -1,0 +1,148 @@
+"""Collection stories with statutory interest and fees, every figure worked out by hand in the comments.
+
+German base rate (§ 247 BGB): 2.27 % from 2025-01-01, 1.27 % from 2025-07-01. B2B margin 9 pp.
+Interest = principal x rate x days / 365 per segment, rounded half up to the cent.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mahnwerk.collection.services import run_collection
+from mahnwerk.ledger.claims import statement
+from mahnwerk.ledger.models import Allocation, Charge, Company, Invoice
+
+from .test_reminder_story import body, sent_messages
+
+D = date.fromisoformat
+
+
+@pytest.mark.django_db
+def test_german_b2b_interest_fees_and_section_367_allocation(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
+) -> None:
+    debtor = make_debtor(name="Metallbau Krüger GmbH", language="de")
+    inv = make_invoice(debtor, "RE-2001", "1000.00", "2025-02-09", issue="2025-01-10")
+    # without a reminder the 30-day rule would start default on 2025-03-12 (due + 30 days, the day after)
+    assert (inv.default_from, inv.default_rule) == (D("2025-03-12"), "days_after_due_and_receipt")
+    # limitation: the claim arose in 2025 -> end of 2028
+    assert inv.time_barred_on == D("2028-12-31")
+
+    run_collection(company, D("2025-02-06"))  # friendly note, not in default: no interest, no fee
+    run_collection(
+        company, D("2025-02-16")
+    )  # first reminder (+7): puts the debtor in default, carries no fee
+    inv.refresh_from_db()
+    assert (inv.default_from, inv.default_rule) == (D("2025-02-17"), "reminder")
+    assert Charge.objects.count() == 0
+
+    run_collection(company, D("2025-03-02"))  # firm reminder, 14 days later: in default since 02-17
+    # interest 02-17..03-02 = 14 days: 1000.00 x 11.27 % x 14 / 365 = 4.3227 -> 4.32
+    # costs: 40.00 flat compensation (§ 288 (5) BGB) + 1.00 reminder fee = 41.00; total 1045.32
+    firm = body(sent_messages(outbox)[-1])
+    assert "1.000,00\xa0€" in firm and "4,32\xa0€" in firm and "41,00\xa0€" in firm
+    assert "Offener Gesamtbetrag: 1.045,32\xa0€" in firm
+    assert sorted(Charge.objects.values_list("kind", "amount_minor")) == [
+        ("flat_compensation", 4000),
+        ("reminder_fee", 100),
+    ]
+
+    pay(debtor, "300.00", "2025-03-03", reference="RE-2001")
+    # § 367 BGB: costs 41.00, then interest 02-17..03-03 = 15 days: 1000.00 x 11.27 % x 15 / 365 = 4.6315 -> 4.63,
+    # then principal 300.00 - 41.00 - 4.63 = 254.37 -> principal open 745.63
+    split = {
+        c: sum(Allocation.objects.filter(component=c).values_list("amount_minor", flat=True))
+        for c in ("costs", "interest", "principal")
+    }
+    assert split == {"costs": 4100, "interest": 463, "principal": 25437}
+    inv.refresh_from_db()
+    assert inv.open_minor == 74563
+    # a part-payment restarts limitation (§ 212 BGB) from 2025-03-03 -> 2028-03-03, but a restart never
+    # shortens the running period, which ends 2028-12-31
+    assert inv.time_barred_on == D("2028-12-31")
+
+    run_collection(company, D("2025-03-16"))  # final notice: a further 1.00 fee
+    data = statement(company, debtor.pk, "business", D("2025-07-15"))
+    (line,) = data["lines"]
+    # interest on 745.63 from 03-04: to 06-30 119 days at 11.27 %: 745.63 x 0.1127 x 119 / 365 = 27.3969 -> 27.40
+    #                                07-01..07-15 15 days at 10.27 %: 745.63 x 0.1027 x 15 / 365 = 3.1470 -> 3.15
+    assert [(s["from"], s["to"], s["days"], s["amount_minor"]) for s in line["segments"]][-2:] == [
+        (D("2025-03-04"), D("2025-06-30"), 119, 2740),
+        (D("2025-07-01"), D("2025-07-15"), 15, 315),
+    ]
+    assert line["interest_open_minor"] == 2740 + 315
+    assert line["fees_open_minor"] == 100
+    assert data["totals"]["EUR"]["total_open_minor"] == 74563 + 3055 + 100  # 777.18
+
+
+@pytest.mark.django_db
+def test_latvian_consumer_fees_are_capped_at_7_10_17(
+    make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.collection.services import ensure_default_playbook
+
+    lv = Company.objects.create(
+        slug="lv",
+        name="SIA Piemērs",
+        iban="LV80BANK0000435195001",
+        jurisdiction="LV",
+        time_zone="Europe/Riga",
+        default_language="lv",
+        currency="EUR",
+    )
+    ensure_default_playbook(lv)
+    debtor = make_debtor(
+        company=lv,
+        name="Jānis Bērziņš",
+        language="lv",
+        kind="consumer",
+        jurisdiction="LV",
+        time_zone="Europe/Riga",
+    )
+    inv = make_invoice(debtor, "R-7", "200.00", "2025-03-01", issue="2025-02-01")
+    # Latvia: the due date on the invoice puts the debtor in default the day after
+    assert inv.default_from == D("2025-03-02")
+    for day in ("2025-03-08", "2025-03-22", "2025-04-05", "2025-04-19"):
+        run_collection(lv, D(day))
+    # first notice 7.00; further actions at most 10.00 together (7.00 + 3.00); 17.00 in total (Cabinet Reg. 61/2013)
+    assert list(Charge.objects.order_by("booked_on").values_list("amount_minor", flat=True)) == [
+        700,
+        700,
+        300,
+    ]
+    # 6 % a year from 03-02 to 04-05 = 35 days: 200.00 x 0.06 x 35 / 365 = 1.1507 -> 1.15
+    data = statement(lv, debtor.pk, "consumer", D("2025-04-05"))
+    assert data["lines"][0]["interest_open_minor"] == 115
+    assert data["lines"][0]["fees_open_minor"] == 1700
+
+
+@pytest.mark.django_db
+def test_the_run_warns_once_90_days_before_a_claim_becomes_time_barred(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    company.claim_interest = False
+    company.save()
+    debtor = make_debtor()
+    make_invoice(debtor, "RE-OLD", "50.00", "2023-03-01", issue="2023-02-01")  # time-barred after 2026-12-31
+    assert run_collection(company, D("2026-10-01")).limitation_warnings == 0
+    assert run_collection(company, D("2026-10-02")).limitation_warnings == 1  # 2026-12-31 minus 90 days
+    assert run_collection(company, D("2026-10-03")).limitation_warnings == 0
+    assert debtor.timeline.filter(kind="limitation_warning").count() == 1
+    assert Invoice.objects.get().limitation_warned
+
+
+@pytest.mark.django_db
+def test_a_period_the_rate_table_does_not_cover_is_reported_not_guessed(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    debtor = make_debtor()
+    make_invoice(debtor, "RE-9", "500.00", "2026-06-01", issue="2026-05-01")
+    run_collection(company, D("2026-06-08"))
+    result = run_collection(company, D("2026-07-05"))  # the base rate from 2026-07-01 is not in the table
+    assert any("2026-07-01" in w and "mahnwerk rates add de_basiszinssatz" in w for w in result.warnings)
+    line = statement(company, debtor.pk, "business", D("2026-07-05"))["lines"][0]
+    assert line["interest_error"] and line["interest_open_minor"] == 0
