@@ -20,7 +20,7 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -248,37 +248,46 @@ def _first_instants_at(day: date, clock: time, zone: ZoneInfo) -> list[datetime]
     return [datetime.fromtimestamp(lo, UTC)]
 
 
-def _offset_changes(day: date, zone: ZoneInfo) -> list[datetime]:
-    """Instants during ``day`` (and the night after) when the zone's UTC offset changes."""
+@lru_cache(maxsize=16384)
+def _offset_change(day: date, zone: ZoneInfo) -> datetime | None:
+    """The instant the zone's UTC offset changes during wall day ``day`` (scanned with an hour's margin
+    before and three after, which covers any jump whose new wall time falls on that day), or None."""
     lo = int(datetime.combine(day, time(0)).replace(tzinfo=zone).astimezone(UTC).timestamp()) - 3600
-    hi = lo + 26 * 3600
+    hi = lo + 28 * 3600
     offset = datetime.fromtimestamp(lo, UTC).astimezone(zone).utcoffset()
     if datetime.fromtimestamp(hi, UTC).astimezone(zone).utcoffset() == offset:
-        return []
+        return None
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if datetime.fromtimestamp(mid, UTC).astimezone(zone).utcoffset() == offset:
             lo = mid
         else:
             hi = mid
-    return [datetime.fromtimestamp(hi, UTC)]
+    return datetime.fromtimestamp(hi, UTC)
 
 
-def _candidates(rule: ContactRule, zone: ZoneInfo, first: date, last: date) -> list[datetime]:
-    """Every instant in these wall days where contact may become allowed: the wall clock reaching midnight
-    or a window start, or a daylight-saving jump. Allowed stretches begin at one of these or at the proposal.
-    """
+@lru_cache(maxsize=16384)
+def _day_candidates(
+    rule: ContactRule, zone: ZoneInfo, day: date, holiday_country: str | None
+) -> tuple[datetime, ...]:
+    """The instants of wall day ``day`` where contact may become allowed: the wall clock reaching midnight or
+    a window start, or a daylight-saving jump. Allowed stretches begin at one of these or at the proposal.
+    A day without contact (weekday, holiday) has none. Cached: a run asks about the same few days often."""
+    if day.weekday() not in rule.allowed_weekdays:
+        return ()
+    if holiday_country and is_public_holiday(day, holiday_country, rule.holiday_subdivision):
+        return ()
     found: set[datetime] = set()
-    day = first
-    while day <= last:
-        for start, _end in rule.intervals():
-            found.update(_first_instants_at(day, start, zone))
-        found.update(_first_instants_at(day, time(0), zone))
-        found.update(_offset_changes(day, zone))
-        day += timedelta(days=1)
-    return sorted(found)
+    for start, _end in rule.intervals():
+        found.update(_first_instants_at(day, start, zone))
+    found.update(_first_instants_at(day, time(0), zone))
+    change = _offset_change(day, zone)
+    if change is not None:
+        found.add(change)
+    return tuple(sorted(found))
 
 
+@lru_cache(maxsize=16384)
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return _first_instants_at(day, time(0), zone)[0]
 
@@ -292,15 +301,24 @@ def earliest_in_window(
     holiday_country = _holiday_country(rule, country)
     if _window_reason(rule, zone, at, holiday_country) is None:
         return at
+    return _earliest_deferral(rule, zone, at, holiday_country)
+
+
+@lru_cache(maxsize=4096)
+def _earliest_deferral(
+    rule: ContactRule, zone: ZoneInfo, at: datetime, holiday_country: str | None
+) -> datetime:
+    """Cached: a collection run proposes the same instant for every debtor of a time zone."""
     first = at.astimezone(zone).date() - timedelta(days=1)
-    for span in (4, 32, _SEARCH_DAYS):
-        last = first + timedelta(days=span)
-        horizon = _day_start(last, zone)  # candidates of later days all lie after this instant
-        for candidate in _candidates(rule, zone, first, last):
-            if candidate < at:
-                continue
-            if candidate >= horizon:
-                break
+    pending: list[datetime] = []
+    for offset in range(_SEARCH_DAYS + 1):
+        day = first + timedelta(days=offset)
+        pending.extend(c for c in _day_candidates(rule, zone, day, holiday_country) if c >= at)
+        # Candidates of later days all lie after the start of this day: the earlier ones are complete.
+        horizon = _day_start(day, zone)
+        pending.sort()
+        while pending and pending[0] < horizon:
+            candidate = pending.pop(0)
             if _window_reason(rule, zone, candidate, holiday_country) is None:
                 return candidate
     raise ContactRuleError(f"no allowed moment for contact within {_SEARCH_DAYS} days of {at.isoformat()}")
@@ -365,6 +383,13 @@ def check_contact(
     conversation_day = None
     if capped and last_conversation is not None and _utc(last_conversation) <= at:
         conversation_day = _utc(last_conversation).astimezone(zone).date()
+
+    if not contact_days and (conversation_day is None or rule.quiet_days_after_conversation == 0):
+        # No cap can bite: only the window decides (the common case, kept short for the daily run).
+        window_reason = _window_reason(rule, zone, at, holiday_country)
+        if window_reason is None:
+            return ContactDecision(True, at, None)
+        return ContactDecision(False, _earliest_deferral(rule, zone, at, holiday_country), window_reason)
 
     first_reason: str | None = None
     candidate = at
