@@ -320,10 +320,17 @@ def render_letter_html(ctx: LetterContext) -> str:
         return render_to_string("comms/letter.html", _context(ctx))
 
 
-def _document(ctx: LetterContext) -> Any:
-    from weasyprint import HTML  # imported here: loading Pango takes a moment and only letters need it
+def _html(source: str) -> Any:
+    # Imported here: loading Pango takes a moment and only letters need it. The fetcher loads nothing but
+    # the data: URI of the QR code: no files, no network, whatever text a letter contains.
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
 
-    return HTML(string=render_letter_html(ctx), base_url=".").render()
+    return HTML(string=source, url_fetcher=URLFetcher(allowed_protocols={"data"}, timeout=1))
+
+
+def _document(ctx: LetterContext) -> Any:
+    return _html(render_letter_html(ctx)).render()
 
 
 def render_letter_pdf(ctx: LetterContext) -> bytes:
@@ -351,8 +358,6 @@ def render_print_batch(contexts: Sequence[LetterContext], *, duplex: bool = Fals
     """
     if not contexts:
         raise LetterError("a print batch needs at least one letter")
-    from weasyprint import HTML
-
     documents = [_document(ctx) for ctx in batch_order(contexts)]
     pages = []
     blank = None
@@ -360,7 +365,7 @@ def render_print_batch(contexts: Sequence[LetterContext], *, duplex: bool = Fals
         pages.extend(document.pages)
         if duplex and len(document.pages) % 2:
             if blank is None:
-                blank = HTML(string="<style>@page{size:A4;margin:0}</style><p></p>").render().pages[0]
+                blank = _html("<style>@page{size:A4;margin:0}</style><p></p>").render().pages[0]
             pages.append(blank)
     pdf = documents[0].copy(pages).write_pdf()
     assert isinstance(pdf, bytes)
