@@ -1,0 +1,310 @@
+"""PDF letters: rendered with WeasyPrint, read back with pypdf, positions checked against DIN 5008 form B."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from mahnwerk.comms.letters import (
+    LetterCharge,
+    LetterContext,
+    LetterError,
+    LetterItem,
+    batch_order,
+    letter_qr_payload,
+    render_letter_html,
+    render_letter_pdf,
+    render_print_batch,
+)
+
+MM_PER_PT = 25.4 / 72
+A4_HEIGHT_MM = 297.0
+
+
+def german_letter(**changes: object) -> LetterContext:
+    ctx = LetterContext(
+        creditor_name="Muster Werkzeuge GmbH",
+        creditor_address_lines=("Hauptstraße 12", "10115 Berlin"),
+        creditor_iban="DE89 3704 0044 0532 0130 00",
+        creditor_bic="COBADEFFXXX",
+        creditor_bank_name="Commerzbank Berlin",
+        recipient_name="Bäckerei Schröder KG",
+        recipient_address_lines=("z. Hd. Frau Jana Schröder", "Lindenallee 5", "04109 Leipzig"),
+        recipient_postcode="04109",
+        recipient_country="DE",
+        language="de",
+        letter_date=date(2026, 11, 23),
+        subject="Zahlungserinnerung",
+        greeting="Sehr geehrte Frau Schröder,",
+        paragraphs=(
+            "sicher haben Sie im Alltag übersehen, dass die folgenden Rechnungen noch offen sind.",
+            "Bitte überweisen Sie den Gesamtbetrag bis zum genannten Termin.",
+        ),
+        items=(
+            LetterItem("2026-100", date(2026, 8, 1), date(2026, 8, 31), 119_00, 1_37, 40_00),
+            LetterItem("2026-101", date(2026, 8, 2), date(2026, 8, 31), 129_00, 1_38, 40_00),
+            LetterItem("2026-102", date(2026, 8, 3), date(2026, 8, 31), 139_00, 1_39, 40_00),
+        ),
+        charges=(LetterCharge("Mahngebühr", 1_00),),
+        customer_number="10023",
+        new_deadline=date(2026, 12, 7),
+        payment_reference="RF18539007547034",
+        signature="Anna Beispiel, Forderungsmanagement",
+        creditor_contact_name="Anna Beispiel",
+        creditor_phone="+49 30 1234567",
+        creditor_email="buchhaltung@muster-werkzeuge.de",
+        creditor_legal_lines=("Amtsgericht Berlin-Charlottenburg HRB 123456", "USt-IdNr. DE123456789"),
+    )
+    ctx = dataclasses.replace(ctx, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(ctx, qr_payload=letter_qr_payload(ctx))
+
+
+def latvian_letter(**changes: object) -> LetterContext:
+    base = german_letter(
+        creditor_name="SIA Paraugs",
+        creditor_address_lines=("Brīvības iela 1", "Rīga, LV-1010"),
+        creditor_iban="LV80BANK0000435195001",
+        creditor_bic="",
+        recipient_name="SIA Ķekava Būve",
+        recipient_address_lines=("Rīgas iela 22", "Ķekava, LV-2123"),
+        recipient_postcode="LV-2123",
+        recipient_country="LV",
+        language="lv",
+        subject="Atgādinājums par apmaksu",
+        greeting="Labdien!",
+        paragraphs=("Atgādinām, ka šādi rēķini vēl nav apmaksāti.",),
+        charges=(),
+        **changes,
+    )
+    return base
+
+
+def words(pdf: bytes) -> list[tuple[float, float, str]]:
+    """(x mm from the left edge, y mm from the top edge of the baseline, text) of every text run on page 1."""
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    found: list[tuple[float, float, str]] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: object) -> None:
+        if text.strip():
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            found.append((x * MM_PER_PT, A4_HEIGHT_MM - y * MM_PER_PT, text.strip()))
+
+    page.extract_text(visitor_text=visit)
+    return found
+
+
+def where(runs: list[tuple[float, float, str]], text: str) -> tuple[float, float]:
+    for x, y, run in runs:
+        if run.startswith(text):
+            return x, y
+    raise AssertionError(f"{text!r} not found in {[r for _, _, r in runs]}")
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    """The text of each page with runs of whitespace (line breaks in table headers) as one space."""
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_german_letter_content() -> None:
+    pdf = render_letter_pdf(german_letter())
+    [text] = page_texts(pdf)
+    for expected in (
+        "Bäckerei Schröder KG",
+        "Lindenallee 5",
+        "04109 Leipzig",
+        "Rechnungsnummer",
+        "Rechnungsdatum",
+        "Fällig am",
+        "Offener Betrag",
+        "Zinsen bis 23.11.2026",
+        "Kosten",
+        "Kundennummer",
+        "23. November 2026",
+        "2026-100",
+        "01.08.2026",
+        "31.08.2026",
+        "119,00 €",
+        "Mahngebühr",
+        "Verwendungszweck",
+        "RF18539007547034",
+        "Bankverbindung",
+        "IBAN DE89 3704 0044 0532 0130 00",
+        "Mit freundlichen Grüßen",
+        "Seite 1 von 1",
+    ):
+        assert expected in text, expected
+    # Totals by hand: open 119.00 + 129.00 + 139.00 = 387.00; interest 1.37 + 1.38 + 1.39 = 4.14;
+    # fees 3 x 40.00 = 120.00; reminder fee 1.00; total 387.00 + 4.14 + 120.00 + 1.00 = 512.14.
+    assert "387,00 €" in text and "4,14 €" in text and "120,00 €" in text
+    assert "Bitte überweisen Sie den Gesamtbetrag von 512,14 € bis zum 7. Dezember 2026." in text
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.metadata is not None and reader.metadata.title == "Zahlungserinnerung"
+
+
+def test_din_5008_form_b_positions() -> None:
+    runs = words(render_letter_pdf(german_letter()))
+    # Address zone of the window: text at 25 mm from the left, between 57.7 mm and 90 mm from the top.
+    for line in ("Bäckerei Schröder KG", "z. Hd. Frau Jana Schröder", "Lindenallee 5", "04109 Leipzig"):
+        x, y = where(runs, line)
+        assert 24.5 <= x <= 26, (line, x)
+        assert 57.7 < y < 90, (line, y)
+    # Return address in the remarks zone above it (45 .. 57.7 mm), inside the 85 mm window.
+    return_lines = [(x, y) for x, y, t in runs if t.startswith("Muster Werkzeuge GmbH · Hauptstraße 12")]
+    assert any(45 < y < 57.7 and x >= 20 for x, y in return_lines)
+    # Information block: 125 mm from the left, from 50 mm down, not below the address field's end.
+    for label in ("Datum", "Kundennummer", "Rechnungsnummern", "Ansprechpartner"):
+        x, y = where(runs, label)
+        assert 124.5 <= x <= 126, (label, x)
+        assert 50 < y < 98, (label, y)
+    # Subject below the address field; everything keeps clear of the window's right edge or starts at 125 mm.
+    assert where(runs, "Zahlungserinnerung")[1] > 90
+    for x, y, text in runs:
+        if 45 <= y <= 90 and x < 105:
+            assert x >= 20, text
+
+
+def test_latvian_letter_words_and_formats() -> None:
+    [text] = page_texts(render_letter_pdf(latvian_letter()))
+    for expected in (
+        "SIA Ķekava Būve",
+        "Ķekava, LV-2123",
+        "Rēķina numurs",
+        "Rēķina datums",
+        "Apmaksas termiņš",
+        "Neapmaksātā summa",
+        "Klienta numurs",
+        "2026. gada 23. novembrī",
+        "31.08.2026.",
+        "Bankas rekvizīti",
+        "Ar cieņu",
+        "1. lapa no 1",
+    ):
+        assert expected in text, expected
+    # Without the reminder fee: 387.00 + 4.14 + 120.00 = 511.14 EUR, written the Latvian way.
+    assert "511,14" in text
+    assert "līdz 07.12.2026." in text
+
+
+def test_english_letter() -> None:
+    [text] = page_texts(render_letter_pdf(german_letter(language="en")))
+    for expected in (
+        "Invoice number",
+        "Due date",
+        "Open amount",
+        "Total due",
+        "Yours sincerely",
+        "Page 1 of 1",
+    ):
+        assert expected in text, expected
+    assert "€512.14" in text
+    assert "7 December 2026" in text
+
+
+def test_long_list_runs_to_a_second_page() -> None:
+    items = tuple(
+        LetterItem(f"2026-{100 + i}", date(2026, 8, 1), date(2026, 8, 31), 100_00, 0, 0) for i in range(40)
+    )
+    pdf = render_letter_pdf(german_letter(items=items, charges=()))
+    texts = page_texts(pdf)
+    assert len(texts) == 2
+    assert "Seite 1 von 2" in texts[0] and "Seite 2 von 2" in texts[1]
+    assert "Lindenallee 5" in texts[0] and "Lindenallee 5" not in texts[1]
+    assert "2026-139" in texts[1]
+    # The table header is repeated on the second page; the total row (40 x 100.00 = 4,000.00) comes once,
+    # at the end of the list.
+    assert "Rechnungsnummer" in texts[1]
+    total_row = "Gesamtbetrag 4.000,00 € 0,00 € 0,00 € 4.000,00 €"
+    assert total_row not in texts[0]
+    assert texts[1].count(total_row) == 1
+
+
+def test_print_batch_in_postcode_order_each_letter_on_new_pages() -> None:
+    letters = [
+        german_letter(recipient_name="Firma München", recipient_postcode="80331",
+                      recipient_address_lines=("Marienplatz 1", "80331 München")),
+        latvian_letter(),
+        german_letter(),  # 04109 Leipzig
+        german_letter(recipient_name="Firma Berlin", recipient_postcode="10115",
+                      recipient_address_lines=("Invalidenstraße 1", "10115 Berlin")),
+    ]  # fmt: skip
+    ordered = batch_order(letters)
+    assert [c.recipient_postcode for c in ordered] == ["04109", "10115", "80331", "LV-2123"]
+
+    texts = page_texts(render_print_batch(letters))
+    assert len(texts) == 4
+    firsts = [t.split("Muster Werkzeuge GmbH · Hauptstraße 12 · 10115 Berlin")[-1] for t in texts[:3]]
+    assert "Bäckerei Schröder KG" in firsts[0]
+    assert "Firma Berlin" in firsts[1]
+    assert "Firma München" in firsts[2]
+    assert "SIA Ķekava Būve" in texts[3]
+    assert all("1 von 1" in t for t in texts[:3])
+
+    # Duplex: every one-page letter is followed by a blank back page.
+    assert len(page_texts(render_print_batch(letters, duplex=True))) == 8
+
+
+def test_letter_refuses_bad_input() -> None:
+    with pytest.raises(LetterError):
+        render_letter_pdf(german_letter(recipient_address_lines=("1", "2", "3", "4", "5", "6")))
+    with pytest.raises(LetterError):
+        render_letter_html(german_letter(language="fr"))
+    wrong_qr = dataclasses.replace(german_letter(), charges=())  # the QR code still asks for 512.14
+    with pytest.raises(LetterError, match=r"EUR512\.14"):
+        render_letter_html(wrong_qr)
+    with pytest.raises(LetterError):
+        render_print_batch([])
+
+
+def test_text_is_escaped() -> None:
+    html = render_letter_html(german_letter(recipient_name="Müller & <Söhne>"))
+    assert "Müller &amp; &lt;Söhne&gt;" in html
+    assert "<Söhne>" not in html
+
+
+def test_qr_payload_helper() -> None:
+    ctx = german_letter()
+    payload = letter_qr_payload(ctx)
+    assert payload is not None
+    lines = payload.split("\n")
+    assert lines[7] == "EUR512.14"
+    assert lines[9] == "RF18539007547034"
+    plain = letter_qr_payload(dataclasses.replace(ctx, payment_reference="Kd. 10023"))
+    assert plain is not None and plain.split("\n")[10] == "Kd. 10023"
+    assert letter_qr_payload(dataclasses.replace(ctx, currency="USD", qr_payload=None)) is None
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
+def test_rendered_page_shows_a_scannable_qr_code(tmp_path: Path) -> None:
+    import zxingcpp
+    from PIL import Image
+
+    ctx = german_letter()
+    (tmp_path / "letter.pdf").write_bytes(render_letter_pdf(ctx))
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(tmp_path / "letter.pdf"),
+            str(tmp_path / "p"),
+        ],
+        check=True,
+    )
+    [png] = sorted(tmp_path.glob("p*.png"))
+    image = Image.open(png)
+    assert image.size == (1241, 1754)  # A4 at 150 dpi: 210 mm and 297 mm / 25.4 x 150
+    results = zxingcpp.read_barcodes(image)
+    assert [r.text for r in results] == [ctx.qr_payload]
