@@ -12,7 +12,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help env demo test lint types checks unit pg-tests bench serve clean messages
+.PHONY: help env sysdeps sysdeps-test demo test lint types checks unit pg-tests bench serve clean messages
 
 help:
 	@echo "make demo   - set up, migrate, load a demo company, run the collection run, print where to look"
@@ -32,7 +32,13 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 env: $(VENV)/.synced
 
-demo: env
+sysdeps:
+	@bash scripts/system_deps.sh runtime
+
+sysdeps-test:
+	@bash scripts/system_deps.sh test
+
+demo: env sysdeps
 	$(BIN)/mahnwerk migrate --noinput -v 0
 	$(BIN)/mahnwerk demo
 
@@ -54,7 +60,7 @@ unit: env
 pg-tests: env
 	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q tests/integration tests/scenarios
 
-test: lint types checks unit pg-tests
+test: sysdeps-test lint types checks unit pg-tests
 
 bench: env
 	$(BIN)/python benchmarks/run.py

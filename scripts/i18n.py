@@ -34,6 +34,10 @@ def compile_all() -> None:
             print(f"compiled {mo.relative_to(LOCALE)}")
 
 
+def _text(value: str | bytes | None) -> str | None:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
 def check() -> int:
     problems = []
     if not catalogues():
@@ -52,8 +56,8 @@ def check() -> int:
             continue
         with mo.open("rb") as fh:
             compiled = read_mo(fh)
-        wanted = {m.id: m.string for m in catalog if m.id and not m.fuzzy}
-        have = {m.id: m.string for m in compiled if m.id}
+        wanted = {(m.context, m.id): m.string for m in catalog if m.id and not m.fuzzy}
+        have = {(_text(m.context), m.id): m.string for m in compiled if m.id}
         if wanted != have:
             problems.append(f"{mo.relative_to(LOCALE)} is stale: run scripts/i18n.py compile")
     for p in problems:
