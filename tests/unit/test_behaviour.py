@@ -61,7 +61,9 @@ MESSAGES = [
     MessageRecord("K1", D("2026-03-05"), "email", "reminder"),  # payment 03-13, within 14 days: answered
     MessageRecord("K1", D("2026-06-15"), "email", "reminder"),  # payment 06-20: answered
     MessageRecord("K1", D("2026-04-01"), "letter", "final"),  # next payment 06-10, window closed 04-15: not
-    MessageRecord("K1", D("2026-06-25"), "sms", "reminder"),  # window open until 07-09, no payment yet: unknown
+    MessageRecord(
+        "K1", D("2026-06-25"), "sms", "reminder"
+    ),  # window open until 07-09, no payment yet: unknown
 ]
 OPTIONS = BehaviourOptions(recent_days=60, response_days=14)
 
@@ -99,7 +101,10 @@ def test_promises_disputes_and_channels(profile) -> None:
     assert (profile.promises_kept, profile.promises_broken) == (1, 1)
     assert (profile.disputes, profile.disputes_open) == (2, 1)
     assert set(profile.channel_response) == {"email", "letter"}  # the sms outcome is not known yet
-    assert (profile.channel_response["email"].sent, profile.channel_response["email"].followed_by_payment) == (2, 2)
+    assert (
+        profile.channel_response["email"].sent,
+        profile.channel_response["email"].followed_by_payment,
+    ) == (2, 2)
     assert profile.channel_response["letter"].share == 0
     assert profile.values()["response_email"] == 1.0
 
@@ -168,7 +173,8 @@ def test_default_segments_with_reason(profile) -> None:
 
 def test_best_and_risky_payers() -> None:
     good = [
-        InvoiceRecord(f"G{i}", "G", D("2026-01-01"), D("2026-01-31"), 100_00, D("2026-01-30")) for i in range(5)
+        InvoiceRecord(f"G{i}", "G", D("2026-01-01"), D("2026-01-31"), 100_00, D("2026-01-30"))
+        for i in range(5)
     ]
     best = choose_segment(debtor_profile("G", good, AS_OF))
     assert best.key == "best"
@@ -182,7 +188,9 @@ def test_best_and_risky_payers() -> None:
 def test_user_rules_in_order() -> None:
     policy = SegmentPolicy("gentle", 45, None, 12, 0, 365, True)
     rules = [
-        SegmentRule("vip", "VIP", "rating in (A, B) and on_time_share >= 0.3 and not disputes_open > 1", policy),
+        SegmentRule(
+            "vip", "VIP", "rating in (A, B) and on_time_share >= 0.3 and not disputes_open > 1", policy
+        ),
         *DEFAULT_SEGMENT_RULES,
     ]
     validate_rules(rules)

@@ -602,9 +602,6 @@ class Evaluation:
 
 def evaluate(records: Sequence[InvoiceRecord], as_of: date, test_share: float = 0.3) -> Evaluation:
     """Time-ordered forward test (see the module doc); raises :class:`InsufficientHistory` when too small."""
-    import numpy as np
-    from sklearn.metrics import brier_score_loss, roc_auc_score
-
     started = time.perf_counter()
     labelled = _labelled(records, as_of)
     cut = int(len(labelled) * (1 - test_share))
@@ -617,6 +614,9 @@ def evaluate(records: Sequence[InvoiceRecord], as_of: date, test_share: float = 
     notice = _shortage(train_labelled)
     if notice is not None:
         raise InsufficientHistory(notice)
+    import numpy as np
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     model = _fit(feature_matrix([r for r, _ in train_labelled], records), train_labelled, train_day)
     p, days = _predict_arrays(model, feature_matrix([r for r, _ in test], records))
     y = np.asarray([o.late for _, o in test], dtype=int)
