@@ -1,0 +1,92 @@
+"""``mahnwerk model evaluate|train`` on the public invoice sample."""
+
+from __future__ import annotations
+
+import json
+import os
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+SAMPLE = Path(os.environ.get("MAHNWERK_SAMPLE_CSV", "/work/shared/data/invoices_public_sample.csv"))
+pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="public sample not available")
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("model", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def evaluation() -> dict:
+    return json.loads(run("evaluate", "--csv", str(SAMPLE), "--json"))
+
+
+def test_evaluate_beats_the_majority_baseline(evaluation: dict) -> None:
+    assert evaluation["invoices"] == 8753
+    assert evaluation["as_of"] == "2017-11-08"
+    assert evaluation["majority_class"] == "late"
+    assert evaluation["accuracy"] > evaluation["baseline_accuracy"]
+    assert evaluation["brier"] < evaluation["baseline_brier"]
+    assert evaluation["auc"] > 0.75
+    # time-ordered: the test part is the latest 30 % of the invoices with a known outcome
+    assert evaluation["n_test"] == 2626
+    assert evaluation["split_date"] == "2016-02-10"
+
+
+def test_evaluate_prints_a_table() -> None:
+    text = run("evaluate", "--csv", str(SAMPLE))
+    assert "majority class (late)" in text
+    for label in ("AUC", "Brier score", "Accuracy"):
+        assert label in text
+
+
+def test_train_saves_a_model(tmp_path: Path) -> None:
+    from mahnwerk.core.prediction import PaymentModel, load_model
+
+    target = tmp_path / "model.joblib"
+    data = json.loads(run("train", "--csv", str(SAMPLE), "--out", str(target), "--json"))
+    assert data["kind"] == "model"
+    assert data["trained_until"] == "2017-11-08"
+    assert isinstance(load_model(target), PaymentModel)
+
+
+def test_explicit_mapping_and_a_small_file(tmp_path: Path) -> None:
+    small = tmp_path / "small.csv"
+    small.write_text(
+        "Kunde;Rechnungsdatum;Faellig;Betrag;Bezahlt\n"
+        "Meyer GmbH;2026-01-05;2026-02-04;1.234,50;2026-02-10\n"
+        "Meyer GmbH;2026-02-05;2026-03-07;99,00;\n",
+        encoding="utf-8",
+    )
+    mapping = [
+        "Kunde=customer",
+        "Rechnungsdatum=invoice_date",
+        "Faellig=due_date",
+        "Betrag=amount",
+        "Bezahlt=paid_date",
+    ]
+    data = json.loads(
+        run("train", "--csv", str(small), "--map", *mapping, "--out", str(tmp_path / "m"), "--json")
+    )
+    assert data["kind"] == "fallback"
+    assert "Too little payment history" in data["notice"]
+    with pytest.raises(CommandError, match="Too little payment history"):
+        run("evaluate", "--csv", str(small), "--map", *mapping)
+
+
+def test_errors_name_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "customer,invoice_date,due_date,amount,paid_date\nA,2026-01-05,2026-02-04,12.5,\nB,2026-13-01,2026-02-04,x,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError) as info:
+        run("evaluate", "--csv", str(bad))
+    assert "line 3, column invoice_date" in str(info.value)
+    assert "line 3, column amount" in str(info.value)
+    with pytest.raises(CommandError, match="bad mapping"):
+        run("evaluate", "--csv", str(bad), "--map", "customer=nonsense")
