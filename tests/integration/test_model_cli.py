@@ -90,3 +90,44 @@ def test_errors_name_line_and_column(tmp_path: Path) -> None:
     assert "line 3, column amount" in str(info.value)
     with pytest.raises(CommandError, match="bad mapping"):
         run("evaluate", "--csv", str(bad), "--map", "customer=nonsense")
+
+
+def test_kpi_from_the_sample_matches_a_direct_reading_of_the_file() -> None:
+    import csv
+    from datetime import datetime, timedelta
+
+    out = StringIO()
+    call_command(
+        "kpi",
+        "--csv",
+        str(SAMPLE),
+        "--from",
+        "2016-01-01",
+        "--to",
+        "2016-12-31",
+        "--json",
+        stdout=out,
+        stderr=StringIO(),
+    )
+    report = json.loads(out.getvalue())
+    # The same figures straight from the file: an invoice is open at the end of 2016-12-31 unless it was
+    # issued later, or paid in full (Outstanding 0) by then; a partial payment counts once it is dated.
+    start, end = datetime(2016, 1, 1).date(), datetime(2016, 12, 31).date()
+    sales = receivables = 0
+    with SAMPLE.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            issued = datetime.strptime(row["Invoice_Date"], "%d-%b-%y").date()
+            amount = round(float(row["Amount"]) * 100)
+            if start <= issued <= end:
+                sales += amount
+            if issued > end:
+                continue
+            paid_on = issued + timedelta(days=int(row["Number_of_Days_until_Payment"]))
+            if float(row["Outstanding"]) == 0:
+                receivables += amount if paid_on > end else 0
+            else:
+                receivables += amount - (round(float(row["Settled"]) * 100) if paid_on <= end else 0)
+    assert report["credit_sales_minor"] == sales
+    assert report["receivables_minor"] == receivables
+    assert report["dso"] == pytest.approx(receivables / sales * 366)  # 2016 is a leap year
+    assert sum(b["amount_minor"] for b in report["aging"]) == receivables

@@ -163,15 +163,20 @@ def test_cash_forecast() -> None:
             pred("Z", "2026-12-01", 500 * E, 0.5, 3),
             # W: no prediction possible
             pred("W", "2026-07-01", 300 * E, None, None),
+            # O: 121 days past due (03-01 -> 06-30: 30 + 30 + 31 + 30), more than 90: doubtful
+            pred("O", "2026-03-01", 400 * E, 1.0, 121),
+            # Q: exactly 90 days past due (04-01 -> 06-30): still forecast, at max(04-01 + 90, as_of) = week 0
+            pred("Q", "2026-04-01", 10 * E, 1.0, 90),
         ],
         as_of,
     )
     weeks = [w.expected_minor // E for w in forecast.weeks]
-    assert weeks == [1000, 2750, 0, 0, 0, 0, 250, 0, 0, 0, 0, 0, 0]
+    assert weeks == [1010, 2750, 0, 0, 0, 0, 250, 0, 0, 0, 0, 0, 0]
     assert forecast.weeks[1].start == D("2026-07-07") and forecast.weeks[1].end == D("2026-07-13")
     assert forecast.later_minor == 500 * E
     assert forecast.unpredicted_minor == 300 * E
-    assert forecast.total_minor == (1000 + 2000 + 1000 + 500 + 300) * E
+    assert forecast.doubtful_minor == 400 * E
+    assert forecast.total_minor == (1000 + 2000 + 1000 + 500 + 300 + 400 + 10) * E
 
 
 def test_cash_forecast_loses_no_cent() -> None:

@@ -24,7 +24,9 @@ promises kept rate         kept / (kept + broken) among promises whose promised 
 13-week cash forecast      per open invoice: the share (1 - p) of the open amount on max(due date, as_of) and
                            the share p on max(due date + E / p, as_of), where p = P(late) and E = expected
                            days late (so E / p is the expected delay of a late payment); summed by week
-                           k = 0..12 covering as_of + 7k .. as_of + 7k + 6; what falls later is ``later``
+                           k = 0..12 covering as_of + 7k .. as_of + 7k + 6; what falls later is ``later``;
+                           items more than ``doubtful_after_days`` (90) past due are not forecast but
+                           reported as ``doubtful`` (their history says nothing about when they will come)
 =========================  ==================================================================================
 """
 
@@ -214,17 +216,21 @@ class CashForecast:
     weeks: list[ForecastWeek]
     later_minor: int  # expected after the last week
     unpredicted_minor: int  # open amounts without a probability (no history at all)
+    doubtful_minor: int = 0  # items more than ``doubtful_after_days`` past due: not forecast
 
     @property
     def total_minor(self) -> int:
-        return sum(w.expected_minor for w in self.weeks) + self.later_minor + self.unpredicted_minor
+        weeks = sum(w.expected_minor for w in self.weeks)
+        return weeks + self.later_minor + self.unpredicted_minor + self.doubtful_minor
 
 
-def cash_forecast(predictions: Iterable[Prediction], as_of: date, weeks: int = 13) -> CashForecast:
+def cash_forecast(
+    predictions: Iterable[Prediction], as_of: date, weeks: int = 13, doubtful_after_days: int = 90
+) -> CashForecast:
     """Expected receipts per week from predictions (see the module doc). No cent is lost: the on-time
     share is rounded half up and the late share is the rest, so the total equals the open amount."""
     buckets = [0] * weeks
-    later = unpredicted = 0
+    later = unpredicted = doubtful = 0
 
     def put(day: date, minor: int) -> None:
         nonlocal later
@@ -236,6 +242,9 @@ def cash_forecast(predictions: Iterable[Prediction], as_of: date, weeks: int = 1
 
     for p in predictions:
         if p.open_minor <= 0:
+            continue
+        if (as_of - p.due_date).days > doubtful_after_days:
+            doubtful += p.open_minor
             continue
         if p.p_late is None:
             unpredicted += p.open_minor
@@ -253,6 +262,7 @@ def cash_forecast(predictions: Iterable[Prediction], as_of: date, weeks: int = 1
         ],
         later,
         unpredicted,
+        doubtful,
     )
 
 
