@@ -366,3 +366,11 @@ def test_worklist_ties_go_to_the_larger_amount_then_the_older_item() -> None:
     b = WorklistItem("b", "A", 200, 0.5, "email", None, 0.5, due_date=D("2026-03-01"))
     c = WorklistItem("c", "A", 200, 0.5, "email", None, 0.5, due_date=D("2026-01-01"))
     assert [e.item.invoice_id for e in worklist_order([a, b, c])] == ["c", "b", "a"]
+
+
+def test_bulk_features_equal_one_by_one(ledger) -> None:
+    records, _ = ledger
+    sample = records[::97]
+    bulk = prediction.feature_matrix(sample, records)
+    for target, row in zip(sample, bulk, strict=True):
+        assert same(dict(zip(FEATURES, row, strict=True)), invoice_features(target, records))
