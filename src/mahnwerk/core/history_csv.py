@@ -101,8 +101,10 @@ class RowError:
     message: Reason
 
     def render(self, translate: Callable[[str], str] | None = None) -> str:
-        text = self.message.render() if translate is None else self.message.render(translate)
-        return f"line {self.line}, column {self.column}: {text}"
+        tr = translate or (lambda message: message)
+        return tr(gettext_noop("line {line}, column {column}: {message}")).format(
+            line=self.line, column=self.column, message=self.message.render(tr)
+        )
 
 
 class HistoryCsvError(ValueError):
