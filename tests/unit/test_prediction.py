@@ -374,3 +374,23 @@ def test_bulk_features_equal_one_by_one(ledger) -> None:
     bulk = prediction.feature_matrix(sample, records)
     for target, row in zip(sample, bulk, strict=True):
         assert same(dict(zip(FEATURES, row, strict=True)), invoice_features(target, records))
+
+
+def test_the_fallback_notice_is_translated_as_a_whole() -> None:
+    model = train(SMALL, AS_OF)
+    (p,) = predict(model, SMALL, [inv("E9", "E", "2026-06-28", None)], AS_OF)
+    german = {
+        "{shortage} Estimated from {basis}.": "{shortage} Geschätzt aus {basis}.",
+        "all invoices of the company": "allen Rechnungen des Unternehmens",
+    }
+
+    def translate(message: str) -> str:
+        return (
+            "Zu wenig Zahlungshistorie." if message.startswith("Too little") else german.get(message, message)
+        )
+
+    assert p.notice is not None
+    assert (
+        p.notice.render(translate)
+        == "Zu wenig Zahlungshistorie. Geschätzt aus allen Rechnungen des Unternehmens."
+    )

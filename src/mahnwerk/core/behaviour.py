@@ -46,9 +46,17 @@ class Reason:
     message: str
     params: Mapping[str, Any] = field(default_factory=dict)
     translated_params: tuple[str, ...] = ()  # params that are msgids themselves (e.g. a segment label)
+    # A param that is itself a Reason is rendered with the same ``translate``.
 
     def render(self, translate: Callable[[str], str] = _identity) -> str:
-        params = {k: translate(v) if k in self.translated_params else v for k, v in self.params.items()}
+        params = {
+            k: v.render(translate)
+            if isinstance(v, Reason)
+            else translate(v)
+            if k in self.translated_params
+            else v
+            for k, v in self.params.items()
+        }
         return translate(self.message).format(**params)
 
 

@@ -264,7 +264,7 @@ def read_history(
                     line,
                     col_of[target],
                     Reason(
-                        gettext_noop("{value!r} is not a date in the column's format {format}."),
+                        gettext_noop('"{value}" is not a date in the column\'s format {format}.'),
                         {"value": value, "format": date_fmt[target]},
                     ),
                 )
@@ -281,7 +281,7 @@ def read_history(
                     line,
                     col_of[target],
                     Reason(
-                        gettext_noop("{value!r} is not an amount in {currency}."),
+                        gettext_noop('"{value}" is not an amount in {currency}.'),
                         {"value": value, "currency": currency},
                     ),
                 )
@@ -329,7 +329,7 @@ def read_history(
                         line,
                         col_of["created"],
                         Reason(
-                            gettext_noop("{value!r} is not a date in the column's format {format}."),
+                            gettext_noop('"{value}" is not a date in the column\'s format {format}.'),
                             {"value": cell(row, "created"), "format": date_fmt["created"]},
                         ),
                     )
@@ -352,7 +352,7 @@ def read_history(
                             line,
                             col_of["days_to_pay"],
                             Reason(
-                                gettext_noop("{value!r} is not a whole number of days."), {"value": days_text}
+                                gettext_noop('"{value}" is not a whole number of days.'), {"value": days_text}
                             ),
                         )
                     )

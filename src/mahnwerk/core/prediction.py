@@ -546,7 +546,7 @@ def _predict_fallback(
             p = days = None
         notice = Reason(
             gettext_noop("{shortage} Estimated from {basis}."),
-            {"shortage": model.notice.render(), "basis": basis},
+            {"shortage": model.notice, "basis": basis},
             ("basis",),
         )
         overdue = inv.due_date < as_of and inv.open_at(as_of) > 0
