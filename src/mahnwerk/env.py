@@ -99,7 +99,5 @@ def database_url(name: str, default: str) -> dict[str, object]:
         raise ImproperlyConfiguredEnv(f"{name}: cannot parse database URL: {exc}") from exc
     engine = str(config.get("ENGINE", ""))
     if engine not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
-        raise ImproperlyConfiguredEnv(
-            f"{name}: only sqlite:// and postgres:// URLs are supported, got {engine!r}"
-        )
+        raise ImproperlyConfiguredEnv(f"{name}: only sqlite:// and postgres:// URLs are supported, got {engine!r}")
     return dict(config)

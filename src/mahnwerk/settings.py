@@ -34,9 +34,7 @@ elif len(_secret) < 32:
     raise env.ImproperlyConfiguredEnv("MAHNWERK_SECRET_KEY: must be at least 32 characters long")
 SECRET_KEY = _secret
 
-ALLOWED_HOSTS = [
-    h.strip() for h in env.string("MAHNWERK_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
-]
+ALLOWED_HOSTS = [h.strip() for h in env.string("MAHNWERK_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in env.string("MAHNWERK_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
@@ -120,10 +118,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": DOCUMENTS_DIR},
-    },
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DOCUMENTS_DIR}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
@@ -152,8 +147,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {
-        "handlers": ["console"],
-        "level": env.choice("MAHNWERK_LOG_LEVEL", "WARNING", {"DEBUG", "INFO", "WARNING", "ERROR"}),
-    },
+    "root": {"handlers": ["console"], "level": env.choice("MAHNWERK_LOG_LEVEL", "WARNING", {"DEBUG", "INFO", "WARNING", "ERROR"})},
 }

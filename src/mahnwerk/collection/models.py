@@ -26,8 +26,7 @@ class Playbook(models.Model):
     name = models.CharField(_("name"), max_length=100)
     is_default = models.BooleanField(_("company default"), default=False)
     min_days_between = models.PositiveSmallIntegerField(
-        _("minimum days between steps"),
-        default=7,
+        _("minimum days between steps"), default=7,
         help_text=_("An item never receives two steps closer together than this."),
     )
 
@@ -36,9 +35,7 @@ class Playbook(models.Model):
         verbose_name_plural = _("playbooks")
         constraints = [
             models.UniqueConstraint(fields=["company", "name"], name="playbook_name_unique"),
-            models.UniqueConstraint(
-                fields=["company"], condition=Q(is_default=True), name="one_default_playbook"
-            ),
+            models.UniqueConstraint(fields=["company"], condition=Q(is_default=True), name="one_default_playbook"),
         ]
 
     def __str__(self) -> str:
@@ -46,9 +43,7 @@ class Playbook(models.Model):
 
     def spec(self, steps: list[Step] | None = None) -> PlaybookSpec:
         rows = steps if steps is not None else list(self.steps.all())
-        return PlaybookSpec(
-            self.pk, tuple(s.spec() for s in sorted(rows, key=lambda s: s.level)), self.min_days_between
-        )
+        return PlaybookSpec(self.pk, tuple(s.spec() for s in sorted(rows, key=lambda s: s.level)), self.min_days_between)
 
 
 class Step(models.Model):
@@ -56,12 +51,8 @@ class Step(models.Model):
     level = models.PositiveSmallIntegerField(_("level"))
     name = models.CharField(_("name"), max_length=100)
     offset_days = models.SmallIntegerField(_("offset (days)"), help_text=_("Negative: before the due date."))
-    anchor = models.CharField(
-        _("counted from"), max_length=10, choices=AnchorChoice.choices, default=AnchorChoice.DUE
-    )
-    channel = models.CharField(
-        _("channel"), max_length=10, choices=ChannelChoice.choices, default=ChannelChoice.EMAIL
-    )
+    anchor = models.CharField(_("counted from"), max_length=10, choices=AnchorChoice.choices, default=AnchorChoice.DUE)
+    channel = models.CharField(_("channel"), max_length=10, choices=ChannelChoice.choices, default=ChannelChoice.EMAIL)
     tone = models.CharField(_("tone"), max_length=10, choices=ToneChoice.choices, default=ToneChoice.FRIENDLY)
     template = models.CharField(_("template"), max_length=50)
     deadline_days = models.PositiveSmallIntegerField(
@@ -79,14 +70,8 @@ class Step(models.Model):
 
     def spec(self) -> StepSpec:
         return StepSpec(
-            level=self.level,
-            offset_days=self.offset_days,
-            anchor=Anchor(self.anchor),
-            channel=Channel(self.channel),
-            tone=Tone(self.tone),
-            deadline_days=self.deadline_days,
-            template=self.template,
-            step_id=self.pk,
+            level=self.level, offset_days=self.offset_days, anchor=Anchor(self.anchor), channel=Channel(self.channel),
+            tone=Tone(self.tone), deadline_days=self.deadline_days, template=self.template, step_id=self.pk,
         )
 
 
@@ -151,9 +136,7 @@ class Action(models.Model):
     class Meta:
         verbose_name = _("action")
         verbose_name_plural = _("actions")
-        constraints = [
-            models.UniqueConstraint(fields=["debtor", "as_of"], name="one_action_per_debtor_and_day")
-        ]
+        constraints = [models.UniqueConstraint(fields=["debtor", "as_of"], name="one_action_per_debtor_and_day")]
 
     @staticmethod
     def make_key(debtor_id: int, as_of: object) -> str:

@@ -20,18 +20,14 @@ class MessageStatus(models.TextChoices):
 class OutboundMessage(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="messages")
-    action = models.OneToOneField(
-        Action, on_delete=models.CASCADE, null=True, blank=True, related_name="message"
-    )
+    action = models.OneToOneField(Action, on_delete=models.CASCADE, null=True, blank=True, related_name="message")
     channel = models.CharField(_("channel"), max_length=10, choices=ChannelChoice.choices)
     recipient = models.CharField(_("recipient"), max_length=254)
     language = models.CharField(_("language"), max_length=2)
     subject = models.CharField(_("subject"), max_length=250)
     body_text = models.TextField(_("text"))
     message_id = models.CharField(_("Message-ID"), max_length=250, unique=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED
-    )
+    status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -31,9 +31,7 @@ def allocate(
     """
     if amount_minor < 0:
         raise ValueError("cannot allocate a negative amount")
-    ordered = sorted(
-        (i for i in items if i.open_minor > 0), key=lambda i: (i.key != named, i.due_date, i.key)
-    )
+    ordered = sorted((i for i in items if i.open_minor > 0), key=lambda i: (i.key != named, i.due_date, i.key))
     left = amount_minor
     result: list[Allocation] = []
     for item in ordered:

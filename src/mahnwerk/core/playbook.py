@@ -65,17 +65,13 @@ def validate_steps(steps: Iterable[StepSpec]) -> None:
             raise PlaybookError(f"step {step.level}: the deadline cannot be negative")
         if step.offset_days < 0:
             if step.anchor is not Anchor.DUE:
-                raise PlaybookError(
-                    f"step {step.level}: a step before the due date must count from the due date"
-                )
+                raise PlaybookError(f"step {step.level}: a step before the due date must count from the due date")
             if seen_post_due:
                 raise PlaybookError(f"step {step.level}: steps before the due date must come first")
         else:
             seen_post_due = True
         if step.anchor is Anchor.PREVIOUS and step.offset_days < 1:
-            raise PlaybookError(
-                f"step {step.level}: a step after the previous one needs an offset of at least 1 day"
-            )
+            raise PlaybookError(f"step {step.level}: a step after the previous one needs an offset of at least 1 day")
 
 
 @dataclass(slots=True)

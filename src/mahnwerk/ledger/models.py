@@ -52,9 +52,7 @@ def validate_currency(value: str) -> None:
     try:
         digits(value)
     except MoneyError:
-        raise ValidationError(
-            _("Not an ISO 4217 currency code: %(value)s"), params={"value": value}
-        ) from None
+        raise ValidationError(_("Not an ISO 4217 currency code: %(value)s"), params={"value": value}) from None
 
 
 def validate_iban(value: str) -> None:
@@ -102,9 +100,7 @@ class Company(PostalAddress):
     iban = models.CharField(_("IBAN"), max_length=34, validators=[validate_iban])
     bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
     jurisdiction = models.CharField(_("jurisdiction"), max_length=2, choices=Jurisdiction.choices)
-    time_zone = models.CharField(
-        _("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
-    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone])
     default_language = models.CharField(_("default language"), max_length=2, choices=Language.choices)
     currency = models.CharField(_("currency"), max_length=3, default="EUR", validators=[validate_currency])
     created_at = models.DateTimeField(auto_now_add=True)
@@ -137,9 +133,7 @@ class Debtor(PostalAddress):
     class Meta:
         verbose_name = _("debtor")
         verbose_name_plural = _("debtors")
-        constraints = [
-            models.UniqueConstraint(fields=["company", "number"], name="debtor_number_unique_per_company")
-        ]
+        constraints = [models.UniqueConstraint(fields=["company", "number"], name="debtor_number_unique_per_company")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.number})"
@@ -195,14 +189,10 @@ class Invoice(models.Model):
                 condition=Q(open_minor__gte=0) & Q(open_minor__lte=models.F("amount_minor")),
                 name="invoice_open_within_amount",
             ),
-            models.CheckConstraint(
-                condition=Q(due_date__gte=models.F("issue_date")), name="invoice_due_after_issue"
-            ),
+            models.CheckConstraint(condition=Q(due_date__gte=models.F("issue_date")), name="invoice_due_after_issue"),
         ]
         indexes = [
-            models.Index(
-                fields=["company", "due_date"], condition=Q(open_minor__gt=0), name="invoice_open_idx"
-            ),
+            models.Index(fields=["company", "due_date"], condition=Q(open_minor__gt=0), name="invoice_open_idx"),
             models.Index(fields=["company", "reference"], name="invoice_reference_idx"),
         ]
 
@@ -217,9 +207,7 @@ class CreditNote(models.Model):
     issue_date = models.DateField(_("issue date"))
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
-    invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
-    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes")
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     unallocated_minor = models.BigIntegerField(_("unallocated (minor units)"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -228,9 +216,7 @@ class CreditNote(models.Model):
         verbose_name = _("credit note")
         verbose_name_plural = _("credit notes")
         constraints = [
-            models.UniqueConstraint(
-                fields=["company", "number"], name="credit_note_number_unique_per_company"
-            ),
+            models.UniqueConstraint(fields=["company", "number"], name="credit_note_number_unique_per_company"),
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="credit_note_amount_positive"),
         ]
 
@@ -247,11 +233,7 @@ class Payment(models.Model):
     reference = models.CharField(_("reference"), max_length=140, blank=True)
     payer = models.CharField(_("payer"), max_length=200, blank=True)
     invoice = models.ForeignKey(
-        Invoice,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="named_payments",
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="named_payments",
         help_text=_("The invoice the payment names, if any; it is served first."),
     )
     external_id = models.CharField(_("bank transaction ID"), max_length=100, null=True, blank=True)
@@ -264,8 +246,7 @@ class Payment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="payment_amount_positive"),
             models.UniqueConstraint(
-                fields=["company", "external_id"],
-                condition=Q(external_id__isnull=False),
+                fields=["company", "external_id"], condition=Q(external_id__isnull=False),
                 name="payment_external_id_unique",
             ),
         ]
@@ -278,9 +259,7 @@ class Allocation(models.Model):
     """A part of a payment or credit note applied to an invoice."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="allocations")
-    payment = models.ForeignKey(
-        Payment, on_delete=models.CASCADE, null=True, blank=True, related_name="allocations"
-    )
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, null=True, blank=True, related_name="allocations")
     credit_note = models.ForeignKey(
         CreditNote, on_delete=models.CASCADE, null=True, blank=True, related_name="allocations"
     )

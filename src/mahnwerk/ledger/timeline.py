@@ -16,9 +16,7 @@ EVENT_TEXTS = {
     "invoice_created": _("Invoice {number} over {amount} due {due_date}"),
     "credit_note_recorded": _("Credit note {number} over {amount}"),
     "payment_recorded": _("Payment of {amount} received (value date {value_date}, reference {reference})"),
-    "action_created": _(
-        "Step {level} ({tone}) decided for {count} item(s), {total}; new deadline {deadline}"
-    ),
+    "action_created": _("Step {level} ({tone}) decided for {count} item(s), {total}; new deadline {deadline}"),
     "message_queued": _("{channel} to {recipient} queued: {subject}"),
     "message_sent": _("{channel} to {recipient} sent: {subject}"),
     "message_cancelled": _("Queued message cancelled: {reason}"),
@@ -44,24 +42,14 @@ def describe(event: TimelineEvent) -> str:
 
 
 def event(
-    debtor_id: int,
-    company_id: int,
-    kind: str,
-    business_date: date,
-    actor: str = "system",
-    note: str = "",
+    debtor_id: int, company_id: int, kind: str, business_date: date, actor: str = "system", note: str = "",
     **data: Any,
 ) -> TimelineEvent:
     """Build (not save) an event; callers save one or bulk-create many."""
     if kind not in EVENT_TEXTS:
         raise ValueError(f"unknown timeline event kind {kind!r}")
     return TimelineEvent(
-        debtor_id=debtor_id,
-        company_id=company_id,
-        kind=kind,
-        business_date=business_date,
-        actor=actor,
-        note=note,
+        debtor_id=debtor_id, company_id=company_id, kind=kind, business_date=business_date, actor=actor, note=note,
         data={k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items()},
     )
 

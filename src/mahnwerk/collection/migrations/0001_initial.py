@@ -5,352 +5,137 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("ledger", "0001_initial"),
+        ('ledger', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Playbook",
+            name='Playbook',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=100, verbose_name="name")),
-                ("is_default", models.BooleanField(default=False, verbose_name="company default")),
-                (
-                    "min_days_between",
-                    models.PositiveSmallIntegerField(
-                        default=7,
-                        help_text="An item never receives two steps closer together than this.",
-                        verbose_name="minimum days between steps",
-                    ),
-                ),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="playbooks",
-                        to="ledger.company",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100, verbose_name='name')),
+                ('is_default', models.BooleanField(default=False, verbose_name='company default')),
+                ('min_days_between', models.PositiveSmallIntegerField(default=7, help_text='An item never receives two steps closer together than this.', verbose_name='minimum days between steps')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='playbooks', to='ledger.company')),
             ],
             options={
-                "verbose_name": "playbook",
-                "verbose_name_plural": "playbooks",
+                'verbose_name': 'playbook',
+                'verbose_name_plural': 'playbooks',
             },
         ),
         migrations.CreateModel(
-            name="Case",
+            name='Case',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("on_hold", models.BooleanField(default=False, verbose_name="on hold")),
-                ("hold_reason", models.CharField(blank=True, max_length=200, verbose_name="hold reason")),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="ledger.company"
-                    ),
-                ),
-                (
-                    "debtor",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="case", to="ledger.debtor"
-                    ),
-                ),
-                (
-                    "playbook",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="Empty: the company default.",
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        to="collection.playbook",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('on_hold', models.BooleanField(default=False, verbose_name='on hold')),
+                ('hold_reason', models.CharField(blank=True, max_length=200, verbose_name='hold reason')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ledger.company')),
+                ('debtor', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='case', to='ledger.debtor')),
+                ('playbook', models.ForeignKey(blank=True, help_text='Empty: the company default.', null=True, on_delete=django.db.models.deletion.PROTECT, to='collection.playbook')),
             ],
             options={
-                "verbose_name": "case",
-                "verbose_name_plural": "cases",
+                'verbose_name': 'case',
+                'verbose_name_plural': 'cases',
             },
         ),
         migrations.CreateModel(
-            name="Run",
+            name='Run',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("as_of", models.DateField(verbose_name="business date")),
-                ("started_at", models.DateTimeField(auto_now_add=True)),
-                ("finished_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("running", "Running"), ("done", "Done"), ("failed", "Failed")],
-                        default="running",
-                        max_length=10,
-                    ),
-                ),
-                ("stats", models.JSONField(blank=True, default=dict)),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="runs", to="ledger.company"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('as_of', models.DateField(verbose_name='business date')),
+                ('started_at', models.DateTimeField(auto_now_add=True)),
+                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ('status', models.CharField(choices=[('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='running', max_length=10)),
+                ('stats', models.JSONField(blank=True, default=dict)),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='ledger.company')),
             ],
             options={
-                "verbose_name": "run",
-                "verbose_name_plural": "runs",
+                'verbose_name': 'run',
+                'verbose_name_plural': 'runs',
             },
         ),
         migrations.CreateModel(
-            name="Step",
+            name='Step',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("level", models.PositiveSmallIntegerField(verbose_name="level")),
-                ("name", models.CharField(max_length=100, verbose_name="name")),
-                (
-                    "offset_days",
-                    models.SmallIntegerField(
-                        help_text="Negative: before the due date.", verbose_name="offset (days)"
-                    ),
-                ),
-                (
-                    "anchor",
-                    models.CharField(
-                        choices=[
-                            ("due", "days from the due date"),
-                            ("previous", "days after the previous step"),
-                        ],
-                        default="due",
-                        max_length=10,
-                        verbose_name="counted from",
-                    ),
-                ),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("email", "Email"),
-                            ("letter", "Letter"),
-                            ("sms", "SMS"),
-                            ("call", "Phone call"),
-                        ],
-                        default="email",
-                        max_length=10,
-                        verbose_name="channel",
-                    ),
-                ),
-                (
-                    "tone",
-                    models.CharField(
-                        choices=[("friendly", "Friendly"), ("firm", "Firm"), ("formal", "Formal")],
-                        default="friendly",
-                        max_length=10,
-                        verbose_name="tone",
-                    ),
-                ),
-                ("template", models.CharField(max_length=50, verbose_name="template")),
-                (
-                    "deadline_days",
-                    models.PositiveSmallIntegerField(
-                        default=0,
-                        help_text="0: no new deadline, the due date stands.",
-                        verbose_name="new deadline (days)",
-                    ),
-                ),
-                (
-                    "playbook",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="steps",
-                        to="collection.playbook",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('level', models.PositiveSmallIntegerField(verbose_name='level')),
+                ('name', models.CharField(max_length=100, verbose_name='name')),
+                ('offset_days', models.SmallIntegerField(help_text='Negative: before the due date.', verbose_name='offset (days)')),
+                ('anchor', models.CharField(choices=[('due', 'days from the due date'), ('previous', 'days after the previous step')], default='due', max_length=10, verbose_name='counted from')),
+                ('channel', models.CharField(choices=[('email', 'Email'), ('letter', 'Letter'), ('sms', 'SMS'), ('call', 'Phone call')], default='email', max_length=10, verbose_name='channel')),
+                ('tone', models.CharField(choices=[('friendly', 'Friendly'), ('firm', 'Firm'), ('formal', 'Formal')], default='friendly', max_length=10, verbose_name='tone')),
+                ('template', models.CharField(max_length=50, verbose_name='template')),
+                ('deadline_days', models.PositiveSmallIntegerField(default=0, help_text='0: no new deadline, the due date stands.', verbose_name='new deadline (days)')),
+                ('playbook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='collection.playbook')),
             ],
             options={
-                "verbose_name": "step",
-                "verbose_name_plural": "steps",
-                "ordering": ["playbook", "level"],
+                'verbose_name': 'step',
+                'verbose_name_plural': 'steps',
+                'ordering': ['playbook', 'level'],
             },
         ),
         migrations.CreateModel(
-            name="Action",
+            name='Action',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("as_of", models.DateField(verbose_name="business date")),
-                ("key", models.CharField(max_length=64, unique=True)),
-                ("level", models.PositiveSmallIntegerField(verbose_name="level")),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("email", "Email"),
-                            ("letter", "Letter"),
-                            ("sms", "SMS"),
-                            ("call", "Phone call"),
-                        ],
-                        max_length=10,
-                        verbose_name="channel",
-                    ),
-                ),
-                (
-                    "tone",
-                    models.CharField(
-                        choices=[("friendly", "Friendly"), ("firm", "Firm"), ("formal", "Formal")],
-                        max_length=10,
-                        verbose_name="tone",
-                    ),
-                ),
-                ("deadline", models.DateField(blank=True, null=True, verbose_name="new deadline")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("active", "Active"), ("cancelled", "Cancelled")],
-                        default="active",
-                        max_length=10,
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="ledger.company"
-                    ),
-                ),
-                (
-                    "debtor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="actions",
-                        to="ledger.debtor",
-                    ),
-                ),
-                (
-                    "playbook",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="collection.playbook",
-                    ),
-                ),
-                (
-                    "run",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="actions",
-                        to="collection.run",
-                    ),
-                ),
-                (
-                    "step",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="collection.step"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('as_of', models.DateField(verbose_name='business date')),
+                ('key', models.CharField(max_length=64, unique=True)),
+                ('level', models.PositiveSmallIntegerField(verbose_name='level')),
+                ('channel', models.CharField(choices=[('email', 'Email'), ('letter', 'Letter'), ('sms', 'SMS'), ('call', 'Phone call')], max_length=10, verbose_name='channel')),
+                ('tone', models.CharField(choices=[('friendly', 'Friendly'), ('firm', 'Firm'), ('formal', 'Formal')], max_length=10, verbose_name='tone')),
+                ('deadline', models.DateField(blank=True, null=True, verbose_name='new deadline')),
+                ('status', models.CharField(choices=[('active', 'Active'), ('cancelled', 'Cancelled')], default='active', max_length=10)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ledger.company')),
+                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='ledger.debtor')),
+                ('playbook', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='collection.playbook')),
+                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='actions', to='collection.run')),
+                ('step', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='collection.step')),
             ],
             options={
-                "verbose_name": "action",
-                "verbose_name_plural": "actions",
+                'verbose_name': 'action',
+                'verbose_name_plural': 'actions',
             },
         ),
         migrations.CreateModel(
-            name="ActionItem",
+            name='ActionItem',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("level", models.PositiveSmallIntegerField(verbose_name="level")),
-                ("open_minor", models.BigIntegerField(verbose_name="open amount (minor units)")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("active", "Active"), ("cancelled", "Cancelled")],
-                        default="active",
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "action",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="items",
-                        to="collection.action",
-                    ),
-                ),
-                (
-                    "invoice",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="action_items",
-                        to="ledger.invoice",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('level', models.PositiveSmallIntegerField(verbose_name='level')),
+                ('open_minor', models.BigIntegerField(verbose_name='open amount (minor units)')),
+                ('status', models.CharField(choices=[('active', 'Active'), ('cancelled', 'Cancelled')], default='active', max_length=10)),
+                ('action', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='collection.action')),
+                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='action_items', to='ledger.invoice')),
             ],
             options={
-                "verbose_name": "action item",
-                "verbose_name_plural": "action items",
-                "indexes": [models.Index(fields=["invoice", "status"], name="action_item_invoice_idx")],
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("status", "active")),
-                        fields=("invoice", "level"),
-                        name="one_step_level_per_invoice",
-                    )
-                ],
+                'verbose_name': 'action item',
+                'verbose_name_plural': 'action items',
+                'indexes': [models.Index(fields=['invoice', 'status'], name='action_item_invoice_idx')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('invoice', 'level'), name='one_step_level_per_invoice')],
             },
         ),
         migrations.AddConstraint(
-            model_name="playbook",
-            constraint=models.UniqueConstraint(fields=("company", "name"), name="playbook_name_unique"),
+            model_name='playbook',
+            constraint=models.UniqueConstraint(fields=('company', 'name'), name='playbook_name_unique'),
         ),
         migrations.AddConstraint(
-            model_name="playbook",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("is_default", True)), fields=("company",), name="one_default_playbook"
-            ),
+            model_name='playbook',
+            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('company',), name='one_default_playbook'),
         ),
         migrations.AddIndex(
-            model_name="run",
-            index=models.Index(fields=["company", "as_of"], name="run_company_date_idx"),
+            model_name='run',
+            index=models.Index(fields=['company', 'as_of'], name='run_company_date_idx'),
         ),
         migrations.AddConstraint(
-            model_name="step",
-            constraint=models.UniqueConstraint(fields=("playbook", "level"), name="step_level_unique"),
+            model_name='step',
+            constraint=models.UniqueConstraint(fields=('playbook', 'level'), name='step_level_unique'),
         ),
         migrations.AddConstraint(
-            model_name="action",
-            constraint=models.UniqueConstraint(
-                fields=("debtor", "as_of"), name="one_action_per_debtor_and_day"
-            ),
+            model_name='action',
+            constraint=models.UniqueConstraint(fields=('debtor', 'as_of'), name='one_action_per_debtor_and_day'),
         ),
     ]

@@ -5,89 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("collection", "0001_initial"),
-        ("ledger", "0001_initial"),
+        ('collection', '0001_initial'),
+        ('ledger', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="OutboundMessage",
+            name='OutboundMessage',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("email", "Email"),
-                            ("letter", "Letter"),
-                            ("sms", "SMS"),
-                            ("call", "Phone call"),
-                        ],
-                        max_length=10,
-                        verbose_name="channel",
-                    ),
-                ),
-                ("recipient", models.CharField(max_length=254, verbose_name="recipient")),
-                ("language", models.CharField(max_length=2, verbose_name="language")),
-                ("subject", models.CharField(max_length=250, verbose_name="subject")),
-                ("body_text", models.TextField(verbose_name="text")),
-                ("message_id", models.CharField(max_length=250, unique=True, verbose_name="Message-ID")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("queued", "Queued"),
-                            ("sending", "Sending"),
-                            ("sent", "Sent"),
-                            ("failed", "Failed"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        default="queued",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                ("attempts", models.PositiveSmallIntegerField(default=0)),
-                ("last_error", models.TextField(blank=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "action",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="message",
-                        to="collection.action",
-                    ),
-                ),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="ledger.company"
-                    ),
-                ),
-                (
-                    "debtor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="messages",
-                        to="ledger.debtor",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('channel', models.CharField(choices=[('email', 'Email'), ('letter', 'Letter'), ('sms', 'SMS'), ('call', 'Phone call')], max_length=10, verbose_name='channel')),
+                ('recipient', models.CharField(max_length=254, verbose_name='recipient')),
+                ('language', models.CharField(max_length=2, verbose_name='language')),
+                ('subject', models.CharField(max_length=250, verbose_name='subject')),
+                ('body_text', models.TextField(verbose_name='text')),
+                ('message_id', models.CharField(max_length=250, unique=True, verbose_name='Message-ID')),
+                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=10, verbose_name='status')),
+                ('attempts', models.PositiveSmallIntegerField(default=0)),
+                ('last_error', models.TextField(blank=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                ('action', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='message', to='collection.action')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ledger.company')),
+                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='ledger.debtor')),
             ],
             options={
-                "verbose_name": "outgoing message",
-                "verbose_name_plural": "outgoing messages",
-                "indexes": [models.Index(fields=["status", "company"], name="message_status_idx")],
+                'verbose_name': 'outgoing message',
+                'verbose_name_plural': 'outgoing messages',
+                'indexes': [models.Index(fields=['status', 'company'], name='message_status_idx')],
             },
         ),
     ]

@@ -7,576 +7,237 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="Company",
+            name='Company',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("street", models.CharField(blank=True, max_length=200, verbose_name="street")),
-                ("postcode", models.CharField(blank=True, max_length=20, verbose_name="postcode")),
-                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
-                (
-                    "country",
-                    models.CharField(
-                        blank=True, help_text="ISO 3166 code, e.g. DE", max_length=2, verbose_name="country"
-                    ),
-                ),
-                ("slug", models.SlugField(unique=True, verbose_name="short name")),
-                ("name", models.CharField(max_length=200, verbose_name="name")),
-                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
-                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
-                ("vat_id", models.CharField(blank=True, max_length=20, verbose_name="VAT ID")),
-                (
-                    "iban",
-                    models.CharField(
-                        max_length=34, validators=[mahnwerk.ledger.models.validate_iban], verbose_name="IBAN"
-                    ),
-                ),
-                (
-                    "bic",
-                    models.CharField(
-                        blank=True,
-                        max_length=11,
-                        validators=[mahnwerk.ledger.models.validate_bic],
-                        verbose_name="BIC",
-                    ),
-                ),
-                (
-                    "jurisdiction",
-                    models.CharField(
-                        choices=[
-                            ("DE", "Germany"),
-                            ("LV", "Latvia"),
-                            ("EU", "European Union (default rules)"),
-                            ("US", "United States"),
-                        ],
-                        max_length=2,
-                        verbose_name="jurisdiction",
-                    ),
-                ),
-                (
-                    "time_zone",
-                    models.CharField(
-                        default="Europe/Berlin",
-                        max_length=64,
-                        validators=[mahnwerk.ledger.models.validate_time_zone],
-                        verbose_name="time zone",
-                    ),
-                ),
-                (
-                    "default_language",
-                    models.CharField(
-                        choices=[("de", "German"), ("lv", "Latvian"), ("en", "English")],
-                        max_length=2,
-                        verbose_name="default language",
-                    ),
-                ),
-                (
-                    "currency",
-                    models.CharField(
-                        default="EUR",
-                        max_length=3,
-                        validators=[mahnwerk.ledger.models.validate_currency],
-                        verbose_name="currency",
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('street', models.CharField(blank=True, max_length=200, verbose_name='street')),
+                ('postcode', models.CharField(blank=True, max_length=20, verbose_name='postcode')),
+                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
+                ('country', models.CharField(blank=True, help_text='ISO 3166 code, e.g. DE', max_length=2, verbose_name='country')),
+                ('slug', models.SlugField(unique=True, verbose_name='short name')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
+                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
+                ('vat_id', models.CharField(blank=True, max_length=20, verbose_name='VAT ID')),
+                ('iban', models.CharField(max_length=34, validators=[mahnwerk.ledger.models.validate_iban], verbose_name='IBAN')),
+                ('bic', models.CharField(blank=True, max_length=11, validators=[mahnwerk.ledger.models.validate_bic], verbose_name='BIC')),
+                ('jurisdiction', models.CharField(choices=[('DE', 'Germany'), ('LV', 'Latvia'), ('EU', 'European Union (default rules)'), ('US', 'United States')], max_length=2, verbose_name='jurisdiction')),
+                ('time_zone', models.CharField(default='Europe/Berlin', max_length=64, validators=[mahnwerk.ledger.models.validate_time_zone], verbose_name='time zone')),
+                ('default_language', models.CharField(choices=[('de', 'German'), ('lv', 'Latvian'), ('en', 'English')], max_length=2, verbose_name='default language')),
+                ('currency', models.CharField(default='EUR', max_length=3, validators=[mahnwerk.ledger.models.validate_currency], verbose_name='currency')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "verbose_name": "company",
-                "verbose_name_plural": "companies",
+                'verbose_name': 'company',
+                'verbose_name_plural': 'companies',
             },
         ),
         migrations.CreateModel(
-            name="Debtor",
+            name='Debtor',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("street", models.CharField(blank=True, max_length=200, verbose_name="street")),
-                ("postcode", models.CharField(blank=True, max_length=20, verbose_name="postcode")),
-                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
-                (
-                    "country",
-                    models.CharField(
-                        blank=True, help_text="ISO 3166 code, e.g. DE", max_length=2, verbose_name="country"
-                    ),
-                ),
-                ("number", models.CharField(max_length=50, verbose_name="customer number")),
-                ("name", models.CharField(max_length=200, verbose_name="name")),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("business", "Business"), ("consumer", "Consumer")],
-                        default="business",
-                        max_length=10,
-                        verbose_name="kind",
-                    ),
-                ),
-                (
-                    "language",
-                    models.CharField(
-                        choices=[("de", "German"), ("lv", "Latvian"), ("en", "English")],
-                        max_length=2,
-                        verbose_name="language",
-                    ),
-                ),
-                (
-                    "jurisdiction",
-                    models.CharField(
-                        choices=[
-                            ("DE", "Germany"),
-                            ("LV", "Latvia"),
-                            ("EU", "European Union (default rules)"),
-                            ("US", "United States"),
-                        ],
-                        max_length=2,
-                        verbose_name="jurisdiction",
-                    ),
-                ),
-                (
-                    "time_zone",
-                    models.CharField(
-                        max_length=64,
-                        validators=[mahnwerk.ledger.models.validate_time_zone],
-                        verbose_name="time zone",
-                    ),
-                ),
-                (
-                    "preferred_channel",
-                    models.CharField(
-                        choices=[
-                            ("email", "Email"),
-                            ("letter", "Letter"),
-                            ("sms", "SMS"),
-                            ("call", "Phone call"),
-                        ],
-                        default="email",
-                        max_length=10,
-                        verbose_name="preferred channel",
-                    ),
-                ),
-                ("do_not_contact", models.BooleanField(default=False, verbose_name="do not contact")),
-                (
-                    "do_not_contact_reason",
-                    models.CharField(blank=True, max_length=200, verbose_name="reason"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="debtors",
-                        to="ledger.company",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('street', models.CharField(blank=True, max_length=200, verbose_name='street')),
+                ('postcode', models.CharField(blank=True, max_length=20, verbose_name='postcode')),
+                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
+                ('country', models.CharField(blank=True, help_text='ISO 3166 code, e.g. DE', max_length=2, verbose_name='country')),
+                ('number', models.CharField(max_length=50, verbose_name='customer number')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('kind', models.CharField(choices=[('business', 'Business'), ('consumer', 'Consumer')], default='business', max_length=10, verbose_name='kind')),
+                ('language', models.CharField(choices=[('de', 'German'), ('lv', 'Latvian'), ('en', 'English')], max_length=2, verbose_name='language')),
+                ('jurisdiction', models.CharField(choices=[('DE', 'Germany'), ('LV', 'Latvia'), ('EU', 'European Union (default rules)'), ('US', 'United States')], max_length=2, verbose_name='jurisdiction')),
+                ('time_zone', models.CharField(max_length=64, validators=[mahnwerk.ledger.models.validate_time_zone], verbose_name='time zone')),
+                ('preferred_channel', models.CharField(choices=[('email', 'Email'), ('letter', 'Letter'), ('sms', 'SMS'), ('call', 'Phone call')], default='email', max_length=10, verbose_name='preferred channel')),
+                ('do_not_contact', models.BooleanField(default=False, verbose_name='do not contact')),
+                ('do_not_contact_reason', models.CharField(blank=True, max_length=200, verbose_name='reason')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='debtors', to='ledger.company')),
             ],
             options={
-                "verbose_name": "debtor",
-                "verbose_name_plural": "debtors",
+                'verbose_name': 'debtor',
+                'verbose_name_plural': 'debtors',
             },
         ),
         migrations.CreateModel(
-            name="Contact",
+            name='Contact',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("email", "Email"), ("phone", "Phone")], max_length=10, verbose_name="kind"
-                    ),
-                ),
-                ("value", models.CharField(max_length=254, verbose_name="value")),
-                ("label", models.CharField(blank=True, max_length=100, verbose_name="label")),
-                ("is_primary", models.BooleanField(default=False, verbose_name="primary")),
-                (
-                    "is_valid",
-                    models.BooleanField(
-                        default=True, help_text="Cleared by a hard bounce.", verbose_name="valid"
-                    ),
-                ),
-                ("opted_out", models.BooleanField(default=False, verbose_name="opted out")),
-                (
-                    "debtor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="contacts",
-                        to="ledger.debtor",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('email', 'Email'), ('phone', 'Phone')], max_length=10, verbose_name='kind')),
+                ('value', models.CharField(max_length=254, verbose_name='value')),
+                ('label', models.CharField(blank=True, max_length=100, verbose_name='label')),
+                ('is_primary', models.BooleanField(default=False, verbose_name='primary')),
+                ('is_valid', models.BooleanField(default=True, help_text='Cleared by a hard bounce.', verbose_name='valid')),
+                ('opted_out', models.BooleanField(default=False, verbose_name='opted out')),
+                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='ledger.debtor')),
             ],
             options={
-                "verbose_name": "contact",
-                "verbose_name_plural": "contacts",
+                'verbose_name': 'contact',
+                'verbose_name_plural': 'contacts',
             },
         ),
         migrations.CreateModel(
-            name="Invoice",
+            name='Invoice',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("number", models.CharField(max_length=50, verbose_name="invoice number")),
-                ("issue_date", models.DateField(verbose_name="issue date")),
-                ("due_date", models.DateField(verbose_name="due date")),
-                ("amount_minor", models.BigIntegerField(verbose_name="amount (minor units)")),
-                (
-                    "currency",
-                    models.CharField(
-                        max_length=3,
-                        validators=[mahnwerk.ledger.models.validate_currency],
-                        verbose_name="currency",
-                    ),
-                ),
-                ("reference", models.CharField(blank=True, max_length=140, verbose_name="payment reference")),
-                ("open_minor", models.BigIntegerField(verbose_name="open amount (minor units)")),
-                ("settled_on", models.DateField(blank=True, null=True, verbose_name="settled on")),
-                ("on_hold", models.BooleanField(default=False, verbose_name="on hold")),
-                ("hold_reason", models.CharField(blank=True, max_length=200, verbose_name="hold reason")),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="invoices",
-                        to="ledger.company",
-                    ),
-                ),
-                (
-                    "debtor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="invoices",
-                        to="ledger.debtor",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.CharField(max_length=50, verbose_name='invoice number')),
+                ('issue_date', models.DateField(verbose_name='issue date')),
+                ('due_date', models.DateField(verbose_name='due date')),
+                ('amount_minor', models.BigIntegerField(verbose_name='amount (minor units)')),
+                ('currency', models.CharField(max_length=3, validators=[mahnwerk.ledger.models.validate_currency], verbose_name='currency')),
+                ('reference', models.CharField(blank=True, max_length=140, verbose_name='payment reference')),
+                ('open_minor', models.BigIntegerField(verbose_name='open amount (minor units)')),
+                ('settled_on', models.DateField(blank=True, null=True, verbose_name='settled on')),
+                ('on_hold', models.BooleanField(default=False, verbose_name='on hold')),
+                ('hold_reason', models.CharField(blank=True, max_length=200, verbose_name='hold reason')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invoices', to='ledger.company')),
+                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invoices', to='ledger.debtor')),
             ],
             options={
-                "verbose_name": "invoice",
-                "verbose_name_plural": "invoices",
+                'verbose_name': 'invoice',
+                'verbose_name_plural': 'invoices',
             },
         ),
         migrations.CreateModel(
-            name="CreditNote",
+            name='CreditNote',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("number", models.CharField(max_length=50, verbose_name="credit note number")),
-                ("issue_date", models.DateField(verbose_name="issue date")),
-                ("amount_minor", models.BigIntegerField(verbose_name="amount (minor units)")),
-                (
-                    "currency",
-                    models.CharField(
-                        max_length=3,
-                        validators=[mahnwerk.ledger.models.validate_currency],
-                        verbose_name="currency",
-                    ),
-                ),
-                ("reason", models.CharField(blank=True, max_length=200, verbose_name="reason")),
-                (
-                    "unallocated_minor",
-                    models.BigIntegerField(default=0, verbose_name="unallocated (minor units)"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="credit_notes",
-                        to="ledger.company",
-                    ),
-                ),
-                (
-                    "debtor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="credit_notes",
-                        to="ledger.debtor",
-                    ),
-                ),
-                (
-                    "invoice",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="credit_notes",
-                        to="ledger.invoice",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.CharField(max_length=50, verbose_name='credit note number')),
+                ('issue_date', models.DateField(verbose_name='issue date')),
+                ('amount_minor', models.BigIntegerField(verbose_name='amount (minor units)')),
+                ('currency', models.CharField(max_length=3, validators=[mahnwerk.ledger.models.validate_currency], verbose_name='currency')),
+                ('reason', models.CharField(blank=True, max_length=200, verbose_name='reason')),
+                ('unallocated_minor', models.BigIntegerField(default=0, verbose_name='unallocated (minor units)')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='credit_notes', to='ledger.company')),
+                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='credit_notes', to='ledger.debtor')),
+                ('invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='credit_notes', to='ledger.invoice')),
             ],
             options={
-                "verbose_name": "credit note",
-                "verbose_name_plural": "credit notes",
+                'verbose_name': 'credit note',
+                'verbose_name_plural': 'credit notes',
             },
         ),
         migrations.CreateModel(
-            name="Payment",
+            name='Payment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("value_date", models.DateField(verbose_name="value date")),
-                ("amount_minor", models.BigIntegerField(verbose_name="amount (minor units)")),
-                (
-                    "currency",
-                    models.CharField(
-                        max_length=3,
-                        validators=[mahnwerk.ledger.models.validate_currency],
-                        verbose_name="currency",
-                    ),
-                ),
-                ("reference", models.CharField(blank=True, max_length=140, verbose_name="reference")),
-                ("payer", models.CharField(blank=True, max_length=200, verbose_name="payer")),
-                (
-                    "external_id",
-                    models.CharField(
-                        blank=True, max_length=100, null=True, verbose_name="bank transaction ID"
-                    ),
-                ),
-                (
-                    "unallocated_minor",
-                    models.BigIntegerField(default=0, verbose_name="unallocated (minor units)"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="payments",
-                        to="ledger.company",
-                    ),
-                ),
-                (
-                    "debtor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="payments",
-                        to="ledger.debtor",
-                    ),
-                ),
-                (
-                    "invoice",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The invoice the payment names, if any; it is served first.",
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="named_payments",
-                        to="ledger.invoice",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('value_date', models.DateField(verbose_name='value date')),
+                ('amount_minor', models.BigIntegerField(verbose_name='amount (minor units)')),
+                ('currency', models.CharField(max_length=3, validators=[mahnwerk.ledger.models.validate_currency], verbose_name='currency')),
+                ('reference', models.CharField(blank=True, max_length=140, verbose_name='reference')),
+                ('payer', models.CharField(blank=True, max_length=200, verbose_name='payer')),
+                ('external_id', models.CharField(blank=True, max_length=100, null=True, verbose_name='bank transaction ID')),
+                ('unallocated_minor', models.BigIntegerField(default=0, verbose_name='unallocated (minor units)')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payments', to='ledger.company')),
+                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payments', to='ledger.debtor')),
+                ('invoice', models.ForeignKey(blank=True, help_text='The invoice the payment names, if any; it is served first.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='named_payments', to='ledger.invoice')),
             ],
             options={
-                "verbose_name": "payment",
-                "verbose_name_plural": "payments",
+                'verbose_name': 'payment',
+                'verbose_name_plural': 'payments',
             },
         ),
         migrations.CreateModel(
-            name="Allocation",
+            name='Allocation',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("amount_minor", models.BigIntegerField(verbose_name="amount (minor units)")),
-                ("value_date", models.DateField(verbose_name="value date")),
-                (
-                    "credit_note",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="allocations",
-                        to="ledger.creditnote",
-                    ),
-                ),
-                (
-                    "invoice",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="allocations",
-                        to="ledger.invoice",
-                    ),
-                ),
-                (
-                    "payment",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="allocations",
-                        to="ledger.payment",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('amount_minor', models.BigIntegerField(verbose_name='amount (minor units)')),
+                ('value_date', models.DateField(verbose_name='value date')),
+                ('credit_note', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='allocations', to='ledger.creditnote')),
+                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allocations', to='ledger.invoice')),
+                ('payment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='allocations', to='ledger.payment')),
             ],
             options={
-                "verbose_name": "allocation",
-                "verbose_name_plural": "allocations",
+                'verbose_name': 'allocation',
+                'verbose_name_plural': 'allocations',
             },
         ),
         migrations.CreateModel(
-            name="TimelineEvent",
+            name='TimelineEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "at",
-                    models.DateTimeField(
-                        db_default=django.db.models.functions.datetime.Now(), verbose_name="at"
-                    ),
-                ),
-                ("business_date", models.DateField(verbose_name="business date")),
-                ("kind", models.CharField(max_length=40, verbose_name="kind")),
-                ("actor", models.CharField(default="system", max_length=100, verbose_name="actor")),
-                ("note", models.CharField(blank=True, max_length=500, verbose_name="note")),
-                ("data", models.JSONField(blank=True, default=dict, verbose_name="data")),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="ledger.company"
-                    ),
-                ),
-                (
-                    "debtor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="timeline",
-                        to="ledger.debtor",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), verbose_name='at')),
+                ('business_date', models.DateField(verbose_name='business date')),
+                ('kind', models.CharField(max_length=40, verbose_name='kind')),
+                ('actor', models.CharField(default='system', max_length=100, verbose_name='actor')),
+                ('note', models.CharField(blank=True, max_length=500, verbose_name='note')),
+                ('data', models.JSONField(blank=True, default=dict, verbose_name='data')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ledger.company')),
+                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='timeline', to='ledger.debtor')),
             ],
             options={
-                "verbose_name": "timeline event",
-                "verbose_name_plural": "timeline events",
-                "ordering": ["at", "id"],
+                'verbose_name': 'timeline event',
+                'verbose_name_plural': 'timeline events',
+                'ordering': ['at', 'id'],
             },
         ),
         migrations.AddConstraint(
-            model_name="debtor",
-            constraint=models.UniqueConstraint(
-                fields=("company", "number"), name="debtor_number_unique_per_company"
-            ),
+            model_name='debtor',
+            constraint=models.UniqueConstraint(fields=('company', 'number'), name='debtor_number_unique_per_company'),
         ),
         migrations.AddConstraint(
-            model_name="contact",
-            constraint=models.UniqueConstraint(fields=("debtor", "kind", "value"), name="contact_unique"),
+            model_name='contact',
+            constraint=models.UniqueConstraint(fields=('debtor', 'kind', 'value'), name='contact_unique'),
         ),
         migrations.AddIndex(
-            model_name="invoice",
-            index=models.Index(
-                condition=models.Q(("open_minor__gt", 0)),
-                fields=["company", "due_date"],
-                name="invoice_open_idx",
-            ),
+            model_name='invoice',
+            index=models.Index(condition=models.Q(('open_minor__gt', 0)), fields=['company', 'due_date'], name='invoice_open_idx'),
         ),
         migrations.AddIndex(
-            model_name="invoice",
-            index=models.Index(fields=["company", "reference"], name="invoice_reference_idx"),
+            model_name='invoice',
+            index=models.Index(fields=['company', 'reference'], name='invoice_reference_idx'),
         ),
         migrations.AddConstraint(
-            model_name="invoice",
-            constraint=models.UniqueConstraint(
-                fields=("company", "number"), name="invoice_number_unique_per_company"
-            ),
+            model_name='invoice',
+            constraint=models.UniqueConstraint(fields=('company', 'number'), name='invoice_number_unique_per_company'),
         ),
         migrations.AddConstraint(
-            model_name="invoice",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount_minor__gt", 0)), name="invoice_amount_positive"
-            ),
+            model_name='invoice',
+            constraint=models.CheckConstraint(condition=models.Q(('amount_minor__gt', 0)), name='invoice_amount_positive'),
         ),
         migrations.AddConstraint(
-            model_name="invoice",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("open_minor__gte", 0), ("open_minor__lte", models.F("amount_minor"))),
-                name="invoice_open_within_amount",
-            ),
+            model_name='invoice',
+            constraint=models.CheckConstraint(condition=models.Q(('open_minor__gte', 0), ('open_minor__lte', models.F('amount_minor'))), name='invoice_open_within_amount'),
         ),
         migrations.AddConstraint(
-            model_name="invoice",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("due_date__gte", models.F("issue_date"))), name="invoice_due_after_issue"
-            ),
+            model_name='invoice',
+            constraint=models.CheckConstraint(condition=models.Q(('due_date__gte', models.F('issue_date'))), name='invoice_due_after_issue'),
         ),
         migrations.AddConstraint(
-            model_name="creditnote",
-            constraint=models.UniqueConstraint(
-                fields=("company", "number"), name="credit_note_number_unique_per_company"
-            ),
+            model_name='creditnote',
+            constraint=models.UniqueConstraint(fields=('company', 'number'), name='credit_note_number_unique_per_company'),
         ),
         migrations.AddConstraint(
-            model_name="creditnote",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount_minor__gt", 0)), name="credit_note_amount_positive"
-            ),
+            model_name='creditnote',
+            constraint=models.CheckConstraint(condition=models.Q(('amount_minor__gt', 0)), name='credit_note_amount_positive'),
         ),
         migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount_minor__gt", 0)), name="payment_amount_positive"
-            ),
+            model_name='payment',
+            constraint=models.CheckConstraint(condition=models.Q(('amount_minor__gt', 0)), name='payment_amount_positive'),
         ),
         migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("external_id__isnull", False)),
-                fields=("company", "external_id"),
-                name="payment_external_id_unique",
-            ),
+            model_name='payment',
+            constraint=models.UniqueConstraint(condition=models.Q(('external_id__isnull', False)), fields=('company', 'external_id'), name='payment_external_id_unique'),
         ),
         migrations.AddConstraint(
-            model_name="allocation",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount_minor__gt", 0)), name="allocation_amount_positive"
-            ),
+            model_name='allocation',
+            constraint=models.CheckConstraint(condition=models.Q(('amount_minor__gt', 0)), name='allocation_amount_positive'),
         ),
         migrations.AddConstraint(
-            model_name="allocation",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("payment__isnull", False), ("credit_note__isnull", True)),
-                    models.Q(("payment__isnull", True), ("credit_note__isnull", False)),
-                    _connector="OR",
-                ),
-                name="allocation_one_source",
-            ),
+            model_name='allocation',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('payment__isnull', False), ('credit_note__isnull', True)), models.Q(('payment__isnull', True), ('credit_note__isnull', False)), _connector='OR'), name='allocation_one_source'),
         ),
         migrations.AddIndex(
-            model_name="timelineevent",
-            index=models.Index(fields=["debtor", "at"], name="timeline_debtor_idx"),
+            model_name='timelineevent',
+            index=models.Index(fields=['debtor', 'at'], name='timeline_debtor_idx'),
         ),
     ]
