@@ -131,3 +131,28 @@ def test_kpi_from_the_sample_matches_a_direct_reading_of_the_file() -> None:
     assert report["receivables_minor"] == receivables
     assert report["dso"] == pytest.approx(receivables / sales * 366)  # 2016 is a leap year
     assert sum(b["amount_minor"] for b in report["aging"]) == receivables
+
+
+def test_the_sample_reads_as_documented() -> None:
+    from datetime import date
+
+    from mahnwerk.core.history_csv import read_history
+
+    history = read_history(SAMPLE)
+    first, second = history.records[0], history.records[1]
+    # "Milk x 7 ltrs, David Taylor, 26-Apr-11, due 26-May-11, 672.78, paid in full after 13 days"
+    assert (first.debtor_id, first.issue_date, first.due_date) == (
+        "David Taylor",
+        date(2011, 4, 26),
+        date(2011, 5, 26),
+    )
+    assert first.amount_minor == 67278 and first.paid_date == date(2011, 5, 9)
+    # "Stephen Wright MD, 24-May-11, 5101.98, 38 days" -> 2011-07-01, 8 days after the due date 23-Jun-11
+    assert second.paid_date == date(2011, 7, 1) and second.days_late == 8
+    # "Christian Ellis, 12-Oct-11, 605.51, settled 501.98, outstanding 103.53, 6 days":
+    # partly paid on 18-Oct-11
+    partly = history.records[5]
+    assert partly.paid_date is None
+    assert partly.partial_payments == ((date(2011, 10, 18), 50198),)
+    assert partly.open_at(history.as_of) == 10353
+    assert sum(r.paid_date is None for r in history.records) == 634

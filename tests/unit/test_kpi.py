@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mahnwerk.core.behaviour import InvoiceRecord, MessageRecord, PromiseRecord
 from mahnwerk.core.kpi import (
@@ -199,3 +201,26 @@ def test_report_and_currency_check() -> None:
 
 def test_no_sales_no_dso() -> None:
     assert dso_simple(LEDGER, Period(D("2026-01-01"), D("2026-01-31"))) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=-200, max_value=200),  # due date relative to as_of
+            st.integers(min_value=0, max_value=10**9),  # open amount in cents
+            st.one_of(st.none(), st.floats(min_value=0, max_value=1)),  # P(late)
+            st.floats(min_value=0, max_value=400),  # expected days late
+        ),
+        max_size=30,
+    )
+)
+def test_cash_forecast_never_loses_or_makes_a_cent(items) -> None:
+    as_of = D("2026-06-30")
+    preds = [
+        Prediction(str(i), "K", date.fromordinal(as_of.toordinal() + due), amount, p, days)
+        for i, (due, amount, p, days) in enumerate(items)
+    ]
+    forecast = cash_forecast(preds, as_of)
+    assert forecast.total_minor == sum(amount for _, amount, _, _ in items)
+    assert all(w.expected_minor >= 0 for w in forecast.weeks)

@@ -22,8 +22,8 @@ collected per step         payments in the period credited to the last message (
                            and at most ``window_days`` earlier; the rest to "" (paid without a reminder)
 promises kept rate         kept / (kept + broken) among promises whose promised date lies in the period
 13-week cash forecast      per open invoice: the share (1 - p) of the open amount on max(due date, as_of) and
-                           the share p on max(due date + E / p, as_of), where p = P(late) and E = expected
-                           days late (so E / p is the expected delay of a late payment); summed by week
+                           the share p on max(due date + min(E / p, 365), as_of), where p = P(late) and E =
+                           expected days late (E / p: the expected delay of a late payment); summed by week
                            k = 0..12 covering as_of + 7k .. as_of + 7k + 6; what falls later is ``later``;
                            items more than ``doubtful_after_days`` (90) past due are not forecast but
                            reported as ``doubtful`` (their history says nothing about when they will come)
@@ -42,7 +42,7 @@ from decimal import Decimal
 
 from mahnwerk.core.behaviour import InvoiceRecord, MessageRecord, PromiseRecord
 from mahnwerk.core.money import round_half_up
-from mahnwerk.core.prediction import Prediction
+from mahnwerk.core.prediction import MAX_DAYS_LATE, Prediction
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +253,8 @@ def cash_forecast(
         late_minor = round_half_up(Decimal(p.open_minor) * Decimal(repr(share)))
         put(p.due_date, p.open_minor - late_minor)
         if late_minor:
-            delay = (p.expected_days_late or 0.0) / share if share > 0 else 0.0
+            # E / p is the delay of a late payment; capped like the regressor (a tiny p would explode it)
+            delay = min(MAX_DAYS_LATE, (p.expected_days_late or 0.0) / share) if share > 0 else 0.0
             put(p.due_date + timedelta(days=math.ceil(delay)), late_minor)
     return CashForecast(
         [
