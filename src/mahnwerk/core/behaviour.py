@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 
@@ -532,9 +533,17 @@ def rule_names() -> frozenset[str]:
     return frozenset(base)
 
 
+_RULE_NAMES = rule_names()
+
+
 def parse_condition(text: str, names: frozenset[str] | None = None) -> Node:
     """Parse a condition; raise :class:`RuleError` naming the position of the first problem."""
-    return _Parser(text, rule_names() if names is None else names).parse()
+    return _parse_cached(text, _RULE_NAMES if names is None else names)
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text: str, names: frozenset[str]) -> Node:
+    return _Parser(text, names).parse()
 
 
 def _compare(actual: Any, op: str, wanted: Any) -> bool:
