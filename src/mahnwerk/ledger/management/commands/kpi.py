@@ -1,0 +1,140 @@
+"""``mahnwerk kpi``: receivables KPIs for a period from an invoice-history CSV.
+
+    mahnwerk kpi --csv FILE [--map COLUMN=FIELD ...] [--from DATE] [--to DATE] [--forecast] [--json]
+
+Without ``--from``/``--to`` the period is the last full calendar month before the file's export date.
+``--forecast`` trains the payment model on what was known at the period's end and adds the 13-week
+cash forecast for the invoices open then. Formulas: :mod:`mahnwerk.core.kpi`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from mahnwerk.core.history_csv import HistoryCsvError, parse_mapping, read_history
+from mahnwerk.core.kpi import KpiReport, Period, kpi_report
+from mahnwerk.core.money import format_money
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(_("Not a date (YYYY-MM-DD): {value}").format(value=value)) from None
+
+
+class Command(BaseCommand):
+    help = "Receivables KPIs (DSO, CEI, aging, forecast) for a period of an invoice history."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--csv", required=True, help="Invoice-history CSV file.")
+        parser.add_argument("--map", nargs="+", action="extend", default=[], metavar="COLUMN=FIELD")
+        parser.add_argument("--currency", default="EUR")
+        parser.add_argument("--from", dest="start", help="First day of the period (YYYY-MM-DD).")
+        parser.add_argument("--to", dest="end", help="Last day of the period (YYYY-MM-DD).")
+        parser.add_argument("--forecast", action="store_true", help="Add the 13-week cash forecast.")
+        parser.add_argument("--json", action="store_true", help="Print JSON.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            mapping = parse_mapping(options["map"]) if options["map"] else None
+            history = read_history(options["csv"], mapping, currency=options["currency"])
+        except FileNotFoundError:
+            raise CommandError(_("File not found: {path}").format(path=options["csv"])) from None
+        except HistoryCsvError as exc:
+            raise CommandError("\n".join(e.render(_) for e in exc.errors)) from None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        last_month_end = history.as_of.replace(day=1) - timedelta(days=1)
+        end = _date(options["end"]) if options["end"] else last_month_end
+        start = _date(options["start"]) if options["start"] else end.replace(day=1)
+        try:
+            period = Period(start, end)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        predictions = None
+        if options["forecast"]:
+            from mahnwerk.core.prediction import predict, train
+
+            model = train(history.records, end)
+            known = [r for r in history.records if r.issue_date <= end]
+            open_ = [r for r in known if r.open_at(end) > 0]
+            predictions = predict(model, known, open_, end, with_reasons=False)
+        report = kpi_report(history.records, period, predictions=predictions)
+        if options["json"]:
+            self.stdout.write(json.dumps(as_dict(report), indent=2))
+        else:
+            self._print(report, options["currency"])
+
+    def _print(self, report: KpiReport, currency: str) -> None:
+        def days(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1f}"
+
+        def money(minor: int) -> str:
+            return format_money(minor, currency)
+
+        p = report.period
+        self.stdout.write(
+            _("Period {start} to {end} ({days} days)").format(start=p.start, end=p.end, days=p.days)
+        )
+        rows = [
+            (_("Credit sales"), money(report.credit_sales_minor)),
+            (_("Receivables at the end"), money(report.receivables_minor)),
+            (_("of which not yet due"), money(report.current_receivables_minor)),
+            (_("DSO (simple), days"), days(report.dso)),
+            (_("DSO (count-back), days"), days(report.dso_count_back)),
+            (_("Best possible DSO, days"), days(report.best_possible_dso)),
+            (_("Average days delinquent"), days(report.average_days_delinquent)),
+            (_("CEI, %"), days(report.cei)),
+            (
+                _("Promises kept, %"),
+                "-" if report.promises_kept_rate is None else f"{100 * report.promises_kept_rate:.0f}",
+            ),
+        ]
+        for label, value in rows:
+            self.stdout.write(f"{label:<28}{value:>20}")
+        self.stdout.write(_("Aging at {day}:").format(day=p.end))
+        for bucket in report.aging:
+            self.stdout.write(f"  {bucket.label:<10}{money(bucket.amount_minor):>20}{bucket.count:>8}")
+        if report.forecast is not None:
+            self.stdout.write(_("Expected receipts by week:"))
+            for week in report.forecast.weeks:
+                self.stdout.write(f"  {week.start} - {week.end}{money(week.expected_minor):>20}")
+            self.stdout.write(f"  {_('later'):<23}{money(report.forecast.later_minor):>20}")
+            self.stdout.write(f"  {_('doubtful'):<23}{money(report.forecast.doubtful_minor):>20}")
+            self.stdout.write(f"  {_('no prediction'):<23}{money(report.forecast.unpredicted_minor):>20}")
+
+
+def as_dict(report: KpiReport) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "period": {"start": report.period.start.isoformat(), "end": report.period.end.isoformat()},
+        "credit_sales_minor": report.credit_sales_minor,
+        "receivables_minor": report.receivables_minor,
+        "current_receivables_minor": report.current_receivables_minor,
+        "dso": report.dso,
+        "dso_count_back": report.dso_count_back,
+        "best_possible_dso": report.best_possible_dso,
+        "average_days_delinquent": report.average_days_delinquent,
+        "cei": report.cei,
+        "aging": [
+            {"bucket": b.label, "amount_minor": b.amount_minor, "count": b.count} for b in report.aging
+        ],
+        "collected_per_step": report.collected_per_step,
+        "promises_kept_rate": report.promises_kept_rate,
+    }
+    if report.forecast is not None:
+        out["forecast"] = {
+            "weeks": [
+                {"start": w.start.isoformat(), "end": w.end.isoformat(), "expected_minor": w.expected_minor}
+                for w in report.forecast.weeks
+            ],
+            "later_minor": report.forecast.later_minor,
+            "doubtful_minor": report.forecast.doubtful_minor,
+            "unpredicted_minor": report.forecast.unpredicted_minor,
+        }
+    return out
