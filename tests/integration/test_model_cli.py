@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-SAMPLE = Path(os.environ.get("MAHNWERK_SAMPLE_CSV", "/work/shared/data/invoices_public_sample.csv"))
+SAMPLE = Path(
+    os.environ.get(
+        "MAHNWERK_SAMPLE_CSV", Path(__file__).resolve().parents[2] / "samples" / "invoices_public_sample.csv"
+    )
+)
 pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="public sample not available")
 
 
