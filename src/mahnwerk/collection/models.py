@@ -181,3 +181,55 @@ class ActionItem(models.Model):
             )
         ]
         indexes = [models.Index(fields=["invoice", "status"], name="action_item_invoice_idx")]
+
+
+class TaskKind(models.TextChoices):
+    CALL = "call", _("Phone call")
+    ADDRESS_RESEARCH = "address_research", _("Find a way to reach the debtor")
+    REVIEW = "review", _("Review a reply")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CallOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached")
+    NOT_REACHED = "not_reached", _("Not reached")
+    PROMISED = "promised", _("Promised to pay")
+    DISPUTED = "disputed", _("Disputed")
+    REFUSED = "refused", _("Refused to pay")
+
+
+class Task(models.Model):
+    """Work for a person: a call the playbook asks for, finding a debtor nobody can reach, a reply to read."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="tasks")
+    action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    kind = models.CharField(_("kind"), max_length=20, choices=TaskKind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    due_on = models.DateField(_("due on"))
+    outcome = models.CharField(_("outcome"), max_length=12, choices=CallOutcome.choices, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    promised_on = models.DateField(_("promised payment date"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [models.Index(fields=["company", "status", "due_on"], name="task_open_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["debtor", "kind"],
+                condition=Q(status="open", kind="address_research"),
+                name="one_open_address_research_per_debtor",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.debtor}"

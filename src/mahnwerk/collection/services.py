@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -74,6 +75,9 @@ class RunResult:
     messages_queued: int = 0
     no_contact: int = 0
     limitation_warnings: int = 0
+    tasks: int = 0
+    deferred: int = 0
+    channels: dict[str, int] = field(default_factory=dict)
     steps: dict[int, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     plan: list[dict[str, object]] = field(default_factory=list)
@@ -85,11 +89,25 @@ class RunResult:
         return data
 
 
-# Warnings raised while writing chunks (e.g. a rate table that does not cover the period), per process.
-_warnings: set[str] = set()
+@dataclass
+class RunContext:
+    """What the chunks of one run share: the company, the run, the business date and the contact instant."""
+
+    company: Company
+    run: Run
+    as_of: date
+    instant: datetime  # when debtors are contacted: now for today's run, 09:00 company time otherwise
+    result: RunResult
+
+
+def contact_instant(company: Company, as_of: date) -> datetime:
+    if as_of == company_today(company):
+        return timezone.now()
+    return datetime.combine(as_of, time(9, 0), tzinfo=ZoneInfo(company.time_zone))
+
 
 # Writes one chunk of decisions; tests replace it to simulate a crash midway.
-ChunkWriter = Callable[[Company, Run, Sequence[DebtorDecision], date], tuple[int, int, int]]
+ChunkWriter = Callable[[RunContext, Sequence[DebtorDecision]], tuple[int, int, int]]
 
 
 def run_collection(
@@ -100,6 +118,7 @@ def run_collection(
     chunk_size: int | None = None,
     send: bool = True,
     partition: tuple[int, int] = (0, 1),
+    now: datetime | None = None,
 ) -> RunResult:
     """Evaluate every open item of ``company`` as of ``as_of`` and write what is due.
 
@@ -121,11 +140,11 @@ def run_collection(
     run = Run.objects.create(company=company, as_of=as_of)
     result.run_id = run.pk
     result.limitation_warnings = _warn_limitation(company, as_of)
-    _warnings.clear()
     result.debtors_due = len(decisions)
+    ctx = RunContext(company, run, as_of, now or contact_instant(company, as_of), result)
     try:
         for chunk in _chunks(decisions, chunk_size):
-            actions, messages, no_contact = _write_chunk_retrying(company, run, chunk, as_of)
+            actions, messages, no_contact = _write_chunk_retrying(ctx, chunk)
             result.actions_created += actions
             result.messages_queued += messages
             result.no_contact += no_contact
@@ -138,7 +157,7 @@ def run_collection(
     except BaseException:
         Run.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now())
         raise
-    result.warnings = sorted(_warnings)
+    result.warnings = sorted(set(result.warnings))
     Run.objects.filter(pk=run.pk).update(
         status=RunStatus.DONE, finished_at=timezone.now(), stats=result.as_dict() | {"plan": []}
     )
@@ -231,28 +250,25 @@ def _chunks(items: Sequence[DebtorDecision], size: int) -> Iterator[Sequence[Deb
         yield items[start : start + size]
 
 
-def _write_chunk_retrying(
-    company: Company, run: Run, chunk: Sequence[DebtorDecision], as_of: date
-) -> tuple[int, int, int]:
+def _write_chunk_retrying(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int, int, int]:
     """Write a chunk; if another worker wrote some of its debtors meanwhile, drop those and retry once."""
     try:
-        return write_chunk(company, run, chunk, as_of)
+        return write_chunk(ctx, chunk)
     except IntegrityError:
         done = set(
             Action.objects.filter(
-                debtor_id__in=[d.debtor_id for d in chunk], as_of=as_of, status=ActionStatus.ACTIVE
+                debtor_id__in=[d.debtor_id for d in chunk], as_of=ctx.as_of, status=ActionStatus.ACTIVE
             ).values_list("debtor_id", flat=True)
         )
         rest = [d for d in chunk if d.debtor_id not in done]
-        return write_chunk(company, run, rest, as_of) if rest else (0, 0, 0)
+        return write_chunk(ctx, rest) if rest else (0, 0, 0)
 
 
 @transaction.atomic
-def _write_chunk(
-    company: Company, run: Run, chunk: Sequence[DebtorDecision], as_of: date
-) -> tuple[int, int, int]:
+def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int, int, int]:
     """Actions, their items, messages and timeline events for one chunk of debtors, in one transaction."""
-    from mahnwerk.comms.outbox import queue_messages
+    company, run, as_of = ctx.company, ctx.run, ctx.as_of
+    from mahnwerk.comms.dispatch import dispatch
 
     actions = Action.objects.bulk_create(
         [
@@ -286,9 +302,13 @@ def _write_chunk(
     debtors = Debtor.objects.in_bulk([d.debtor_id for d in chunk])
     invoices = Invoice.objects.in_bulk([i.invoice_id for d in chunk for i in d.items])
     consequences = apply_step_consequences(company, decided, as_of, debtors, invoices)
-    queued, no_contact = queue_messages(company, decided, as_of, debtors, invoices, consequences.claims)
-    _warnings.update(consequences.warnings)
-    return len(actions), queued, no_contact
+    dispatched = dispatch(company, decided, as_of, debtors, invoices, consequences.claims, ctx.instant)
+    ctx.result.warnings.extend(consequences.warnings)
+    ctx.result.tasks += dispatched.tasks
+    ctx.result.deferred += dispatched.deferred
+    for channel, count in dispatched.by_channel.items():
+        ctx.result.channels[channel] = ctx.result.channels.get(channel, 0) + count
+    return len(actions), dispatched.queued, dispatched.no_contact
 
 
 write_chunk: ChunkWriter = _write_chunk

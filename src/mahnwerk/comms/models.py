@@ -15,6 +15,8 @@ class MessageStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
+    BOUNCED = "bounced", _("Bounced")
+    RETURNED = "returned", _("Returned by the post")
 
 
 class OutboundMessage(models.Model):
@@ -28,6 +30,17 @@ class OutboundMessage(models.Model):
     language = models.CharField(_("language"), max_length=2)
     subject = models.CharField(_("subject"), max_length=250)
     body_text = models.TextField(_("text"))
+    payload = models.JSONField(
+        _("data"),
+        default=dict,
+        blank=True,
+        help_text=_("Items, totals, deadline and payment data, for the HTML part, the QR code and letters."),
+    )
+    not_before = models.DateTimeField(
+        _("not before"), null=True, blank=True, help_text=_("Deferred to the next moment contact is allowed.")
+    )
+    document = models.CharField(_("document"), max_length=300, blank=True)
+    provider_id = models.CharField(_("provider reference"), max_length=100, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=250, unique=True)
     status = models.CharField(
         _("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED

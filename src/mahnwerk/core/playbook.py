@@ -90,6 +90,7 @@ class ItemState:
     last_level: int = 0  # highest step already done for this item (0: none)
     last_step_date: date | None = None
     blocked: bool = False  # on hold, disputed, covered by an agreement, debtor not to be contacted
+    not_before: date | None = None  # no step before this day (e.g. the debtor's time to object)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class DueItem:
     invoice_id: int
     step: StepSpec
     open_minor: int
+    first_notice: bool = False  # the first step after the due date for this item (the first written notice)
 
 
 @dataclass(slots=True)
@@ -137,6 +139,8 @@ def next_step(item: ItemState, playbook: PlaybookSpec, as_of: date) -> StepSpec 
     """
     if item.blocked or item.open_minor <= 0:
         return None
+    if item.not_before is not None and as_of < item.not_before:
+        return None
     for step in playbook.steps[item.last_level :]:
         if step.offset_days < 0 and as_of >= item.due_date:
             continue
@@ -156,7 +160,9 @@ def evaluate(
         decision = decisions.get(item.debtor_id)
         if decision is None:
             decision = decisions[item.debtor_id] = DebtorDecision(item.debtor_id, item.playbook_id)
-        decision.items.append(DueItem(item.invoice_id, step, item.open_minor))
+        spec = playbooks[item.playbook_id]
+        first_notice = step.offset_days >= 0 and all(s.offset_days < 0 for s in spec.steps[: item.last_level])
+        decision.items.append(DueItem(item.invoice_id, step, item.open_minor, first_notice))
     return sorted(decisions.values(), key=lambda d: d.debtor_id)
 
 

@@ -92,6 +92,9 @@ class PostalAddress(models.Model):
     class Meta:
         abstract = True
 
+    def has_postal_address(self) -> bool:
+        return bool(self.street and self.postcode and self.city)
+
     def address_lines(self) -> list[str]:
         lines = [self.street, f"{self.postcode} {self.city}".strip()]
         return [line for line in lines if line]
@@ -149,6 +152,9 @@ class Debtor(PostalAddress):
     )
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
     do_not_contact_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    address_invalid = models.BooleanField(
+        _("postal address invalid"), default=False, help_text=_("Set when a letter comes back undelivered.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,342 @@
+"""From decisions to outgoing work: choose the channel, respect the contact rules, render, queue.
+
+Called by the collection run inside a chunk's transaction. Email and SMS are queued for the outbox
+sender, letters for the daily print batch, calls become tasks for a person, and a debtor nobody can
+reach gets an address-research task.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext
+
+from mahnwerk.collection.models import Action, Task, TaskKind, TaskStatus
+from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.comms.rendering import (
+    MessageItem,
+    message_item,
+    payment_reference,
+    render_reminder,
+    totals_text,
+)
+from mahnwerk.core.channels import choose_channel, contact_rule
+from mahnwerk.core.contact_rules import REASONS, check_contact
+from mahnwerk.core.epc_qr import EpcError, EpcPayment, build_epc_payload
+from mahnwerk.core.playbook import Channel, DebtorDecision
+from mahnwerk.ledger import timeline
+from mahnwerk.ledger.claims import ClaimView, ruleset
+from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice
+
+
+@dataclass
+class DispatchResult:
+    queued: int = 0
+    no_contact: int = 0
+    tasks: int = 0
+    deferred: int = 0
+    by_channel: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    email: str | None
+    phone: str | None
+    postal: bool
+    opted_out: frozenset[str]
+
+    def available(self) -> set[Channel]:
+        channels = set()
+        if self.email:
+            channels.add(Channel.EMAIL)
+        if self.phone:
+            channels.update({Channel.SMS, Channel.CALL})
+        if self.postal:
+            channels.add(Channel.LETTER)
+        return {c for c in channels if c.value not in self.opted_out}
+
+
+def reachability(debtors: dict[int, Debtor]) -> dict[int, Reach]:
+    """How each debtor can be reached: best valid email and phone, postal address, opted-out channels (1 query)."""
+    best: dict[tuple[int, str], tuple[bool, int, str]] = {}
+    opted: dict[int, set[str]] = defaultdict(set)
+    for debtor_id, kind, value, primary, pk, valid, opted_out in Contact.objects.filter(
+        debtor_id__in=list(debtors)
+    ).values_list("debtor_id", "kind", "value", "is_primary", "id", "is_valid", "opted_out"):
+        if opted_out:
+            opted[debtor_id].add("email" if kind == ContactKind.EMAIL else "sms")
+            continue
+        if not valid:
+            continue
+        key = (not primary, pk, value)
+        if (debtor_id, kind) not in best or key < best[(debtor_id, kind)]:
+            best[(debtor_id, kind)] = key
+    return {
+        pk: Reach(
+            email=best[(pk, ContactKind.EMAIL)][2] if (pk, ContactKind.EMAIL) in best else None,
+            phone=best[(pk, ContactKind.PHONE)][2] if (pk, ContactKind.PHONE) in best else None,
+            postal=d.has_postal_address() and not d.address_invalid,
+            opted_out=frozenset(opted[pk]),
+        )
+        for pk, d in debtors.items()
+    }
+
+
+def epc_payload(company: Company, items: Sequence[MessageItem], reference: str) -> str | None:
+    """The GiroCode payload for the total, when it can carry it (one currency, EUR, a valid IBAN)."""
+    currencies = {i.currency for i in items}
+    total = sum(i.total_minor for i in items)
+    if currencies != {"EUR"} or total <= 0:
+        return None
+    try:
+        return build_epc_payload(
+            EpcPayment(
+                name=company.name[:70],
+                iban=company.iban,
+                bic=company.bic or None,
+                amount_minor=total,
+                text=reference[:140],
+            )
+        )
+    except EpcError:
+        return None
+
+
+def sms_text(
+    company: Company, debtor: Debtor, items: Sequence[MessageItem], deadline: date | None, reference: str
+) -> str:
+    from mahnwerk.core.calendar import format_date
+
+    with translation.override(debtor.language):
+        total = totals_text(items, debtor.language)
+        if deadline:
+            text = gettext(
+                "{company}: {total} open, please pay by {deadline}. IBAN {iban}, ref. {reference}"
+            ).format(
+                company=company.name,
+                total=total,
+                deadline=format_date(deadline, debtor.language),
+                iban=company.iban,
+                reference=reference,
+            )
+        else:
+            text = gettext("{company}: {total} due soon. IBAN {iban}, ref. {reference}").format(
+                company=company.name, total=total, iban=company.iban, reference=reference
+            )
+    return text
+
+
+def _payload(
+    items: Sequence[MessageItem],
+    deadline: date | None,
+    reference: str,
+    qr: str | None,
+    template: str,
+    tone: str,
+) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "number": i.number,
+                "issue_date": i.issue_date.isoformat(),
+                "due_date": i.due_date.isoformat(),
+                "open_minor": i.open_minor,
+                "interest_minor": i.interest_minor,
+                "fees_minor": i.fees_minor,
+                "currency": i.currency,
+            }
+            for i in items
+        ],
+        "deadline": deadline.isoformat() if deadline else None,
+        "reference": reference,
+        "qr": qr,
+        "template": template,
+        "tone": tone,
+    }
+
+
+def dispatch(
+    company: Company,
+    decided: Sequence[tuple[Action, DebtorDecision]],
+    as_of: date,
+    debtors: dict[int, Debtor],
+    invoices: dict[int, Invoice],
+    claims: dict[int, ClaimView],
+    instant: datetime,
+) -> DispatchResult:
+    """Queue what each action asks for (inside the caller's transaction)."""
+    from mahnwerk.comms.outbox import message_id
+
+    result = DispatchResult()
+    reach = reachability(debtors)
+    open_research = set(
+        Task.objects.filter(
+            debtor_id__in=list(debtors), kind=TaskKind.ADDRESS_RESEARCH, status=TaskStatus.OPEN
+        ).values_list("debtor_id", flat=True)
+    )
+    messages: list[OutboundMessage] = []
+    tasks: list[Task] = []
+    events = []
+    changed_actions: list[Action] = []
+    for action, decision in decided:
+        debtor = debtors[action.debtor_id]
+        items = [
+            message_item(invoices[i.invoice_id], claims.get(i.invoice_id), i.open_minor)
+            for i in sorted(
+                decision.items, key=lambda i: (invoices[i.invoice_id].due_date, invoices[i.invoice_id].number)
+            )
+        ]
+        events.append(
+            timeline.event(
+                debtor.pk,
+                company.pk,
+                "action_created",
+                as_of,
+                level=action.level,
+                tone=action.tone,
+                count=len(items),
+                total=totals_text(items, "en"),
+                deadline=action.deadline or "-",
+            )
+        )
+        r = reach[debtor.pk]
+        preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
+        choice = choose_channel(decision.step.channel, preferred, r.available())
+        if choice.channel is None:
+            result.no_contact += 1
+            events.append(
+                timeline.event(
+                    debtor.pk,
+                    company.pk,
+                    "no_contact",
+                    as_of,
+                    reason="no usable email, phone or postal address",
+                )
+            )
+            if debtor.pk not in open_research:
+                tasks.append(
+                    Task(
+                        company=company,
+                        debtor=debtor,
+                        action=action,
+                        kind=TaskKind.ADDRESS_RESEARCH,
+                        due_on=as_of,
+                    )
+                )
+                open_research.add(debtor.pk)
+                result.tasks += 1
+            continue
+        channel = choice.channel
+        if channel.value != action.channel:
+            action.channel = channel.value
+            changed_actions.append(action)
+            events.append(
+                timeline.event(
+                    debtor.pk,
+                    company.pk,
+                    "channel_fallback",
+                    as_of,
+                    step=decision.step.channel.value,
+                    channel=channel.value,
+                    reason=choice.reason,
+                )
+            )
+        if channel is Channel.CALL:
+            tasks.append(
+                Task(company=company, debtor=debtor, action=action, kind=TaskKind.CALL, due_on=as_of)
+            )
+            result.tasks += 1
+            result.by_channel["call"] += 1
+            events.append(timeline.event(debtor.pk, company.pk, "task_created", as_of, task="call"))
+            continue
+        rules = ruleset(company.jurisdiction, debtor.kind, as_of)
+        contact = contact_rule(rules.contact)
+        not_before = None
+        if channel in (Channel.EMAIL, Channel.SMS):
+            decision_ = check_contact(
+                contact,
+                channel=channel.value,
+                at=instant,
+                time_zone=debtor.time_zone,
+                country=debtor.country or debtor.jurisdiction,
+            )
+            if not decision_.allowed and decision_.earliest is not None:
+                not_before = decision_.earliest
+                result.deferred += 1
+                events.append(
+                    timeline.event(
+                        debtor.pk,
+                        company.pk,
+                        "message_deferred",
+                        as_of,
+                        channel=channel.value,
+                        until=not_before.isoformat(timespec="minutes"),
+                        reason=REASONS.get(decision_.reason or "", ""),
+                    )
+                )
+        reference = payment_reference(debtor, items)
+        qr = epc_payload(company, items, reference)
+        extra = _extra_paragraphs(rules, debtor, decision, channel)
+        if channel is Channel.SMS:
+            subject, body = "", sms_text(company, debtor, items, action.deadline, reference)
+            recipient = r.phone or ""
+        else:
+            rendered = render_reminder(company, debtor, decision.step.template, items, action.deadline, as_of)
+            subject = rendered.subject
+            body = rendered.body_text + "".join(f"\n{p}\n" for p in extra)
+            postal = ", ".join([debtor.name, *debtor.address_lines()])
+            recipient = (r.email or "") if channel is Channel.EMAIL else postal
+        if contact.opt_out_line_required and channel in (Channel.EMAIL, Channel.SMS):
+            with translation.override(debtor.language):
+                body += "\n" + gettext("Reply STOP to receive no more messages on this channel.") + "\n"
+        messages.append(
+            OutboundMessage(
+                company=company,
+                debtor=debtor,
+                action=action,
+                channel=channel.value,
+                recipient=recipient or "",
+                language=debtor.language,
+                subject=subject,
+                body_text=body,
+                message_id=message_id(company, action),
+                payload=_payload(items, action.deadline, reference, qr, decision.step.template, action.tone),
+                not_before=not_before,
+            )
+        )
+        result.queued += 1
+        result.by_channel[channel.value] += 1
+        events.append(
+            timeline.event(
+                debtor.pk,
+                company.pk,
+                "message_queued",
+                as_of,
+                channel=channel.value,
+                recipient=recipient,
+                subject=subject or body[:80],
+            )
+        )
+    Action.objects.bulk_update(changed_actions, ["channel"], batch_size=1000)
+    OutboundMessage.objects.bulk_create(messages, batch_size=1000)
+    Task.objects.bulk_create(tasks, batch_size=1000)
+    timeline.record(events)
+    return result
+
+
+def _extra_paragraphs(rules: Any, debtor: Debtor, decision: DebtorDecision, channel: Channel) -> list[str]:
+    """Notices the rule set asks for: the right to object after a first written notice (Latvian consumers)."""
+    days = rules.contact.first_notice_objection_days
+    if not days or channel is Channel.SMS or not any(i.first_notice for i in decision.items):
+        return []
+    with translation.override(debtor.language):
+        return [
+            gettext("You may object to this claim within {days} days of receiving this notice.").format(
+                days=days
+            )
+        ]
