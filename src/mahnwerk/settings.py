@@ -155,6 +155,17 @@ else:
         }
     }
 
+# SMS: a JSON-over-HTTPS provider when MAHNWERK_SMS_URL is set; otherwise JSON files in the outbox folder.
+SMS_URL = env.string("MAHNWERK_SMS_URL", "")
+SMS_TOKEN = env.string("MAHNWERK_SMS_TOKEN", "")
+SMS_SENDER = env.string("MAHNWERK_SMS_SENDER", "Mahnwerk")
+if SMS_URL and not SMS_TOKEN:
+    raise env.ImproperlyConfiguredEnv("MAHNWERK_SMS_TOKEN: required when MAHNWERK_SMS_URL is set")
+# Which emails carry the reminder as a PDF letter: "formal" (final notices), "all" or "none".
+EMAIL_PDF = env.choice("MAHNWERK_EMAIL_PDF", "formal", {"formal", "all", "none"})
+# Shared secret of the inbound endpoint for bounces and replies (POST /inbound/email); empty: endpoint off.
+INBOUND_TOKEN = env.string("MAHNWERK_INBOUND_TOKEN", "")
+
 # Collection run tuning.
 RUN_CHUNK_SIZE = env.integer("MAHNWERK_RUN_CHUNK_SIZE", 2000, minimum=1)
 

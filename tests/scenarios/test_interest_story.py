@@ -106,8 +106,13 @@ def test_latvian_consumer_fees_are_capped_at_7_10_17(
     inv = make_invoice(debtor, "R-7", "200.00", "2025-03-01", issue="2025-02-01")
     # Latvia: the due date on the invoice puts the debtor in default the day after
     assert inv.default_from == D("2025-03-02")
-    for day in ("2025-03-08", "2025-03-22", "2025-04-05", "2025-04-19"):
-        run_collection(lv, D(day))
+    run_collection(lv, D("2025-03-08"))  # the first written notice
+    # Debt Recovery Law: 21 days to object from receipt (a letter counts as received on the 7th day):
+    # nothing further before 2025-04-05
+    for day in ("2025-03-22", "2025-04-04"):
+        assert run_collection(lv, D(day)).actions_created == 0
+    for day in ("2025-04-05", "2025-04-19"):
+        assert run_collection(lv, D(day)).actions_created == 1
     # first notice 7.00; further actions at most 10.00 together (7.00 + 3.00); 17.00 in total (Cabinet Reg. 61/2013)
     assert list(Charge.objects.order_by("booked_on").values_list("amount_minor", flat=True)) == [
         700,

@@ -34,7 +34,9 @@ def sent_messages(outbox: Path) -> list[Message]:
 
 def body(msg: Message) -> str:
     assert isinstance(msg, EmailMessage)
-    return str(msg.get_content())
+    plain = msg.get_body(preferencelist=("plain",))
+    assert plain is not None
+    return str(plain.get_content())
 
 
 def run(company: Any, offset: int) -> collection.RunResult:

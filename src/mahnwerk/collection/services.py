@@ -14,13 +14,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from mahnwerk.collection.consequences import apply_step_consequences
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
 from mahnwerk.core.playbook import DebtorDecision, ItemState, PlaybookSpec, default_playbook_steps, evaluate
 from mahnwerk.ledger import timeline
+from mahnwerk.ledger.claims import ruleset
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 
@@ -185,13 +186,21 @@ def _decide(
         Debtor.objects.filter(company=company, do_not_contact=True).values_list("id", flat=True)
     )
     history = {
-        row["invoice_id"]: (row["level"], row["last"])
+        row["invoice_id"]: (row["level"], row["last"], row["first_notice"])
         for row in ActionItem.objects.filter(
             invoice__company=company, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE
         )
         .values("invoice_id")
-        .annotate(level=Max("level"), last=Max("action__as_of"))
+        .annotate(
+            level=Max("level"),
+            last=Max("action__as_of"),
+            first_notice=Min("action__as_of", filter=Q(action__step__offset_days__gte=0)),
+        )
     }
+    waits = _objection_waits(company, as_of)
+    kinds: dict[int, str] = (
+        dict(Debtor.objects.filter(company=company).values_list("id", "kind")) if waits else {}
+    )
     done_today = set(
         Action.objects.filter(company=company, as_of=as_of, status=ActionStatus.ACTIVE).values_list(
             "debtor_id", flat=True
@@ -207,7 +216,8 @@ def _decide(
         if debtor_id % parts != index:
             continue
         playbook_id, case_hold = cases.get(debtor_id, (None, False))
-        level, last = history.get(invoice_id, (0, None))
+        level, last, first_notice = history.get(invoice_id, (0, None, None))
+        wait = waits.get(kinds.get(debtor_id, "")) if waits and first_notice else None
         items.append(
             ItemState(
                 invoice_id=invoice_id,
@@ -218,6 +228,7 @@ def _decide(
                 last_level=level,
                 last_step_date=last,
                 blocked=on_hold or case_hold or debtor_id in not_to_contact,
+                not_before=first_notice + timedelta(days=wait) if wait and first_notice else None,
             )
         )
     result.open_items = len(items)
@@ -243,6 +254,18 @@ def _warn_limitation(company: Company, as_of: date) -> int:
         )
         Invoice.objects.filter(pk__in=[row[0] for row in soon]).update(limitation_warned=True)
     return len(soon)
+
+
+def _objection_waits(company: Company, as_of: date) -> dict[str, int]:
+    """Days after the first written notice before any further step, per debtor kind, where the rule set asks
+    for a time to object (Latvian consumers: 21 days from receipt, a letter counting as received on the 7th
+    day — the postal days are always added, so the wait is never too short)."""
+    waits = {}
+    for kind in ("business", "consumer"):
+        contact = ruleset(company.jurisdiction, kind, as_of).contact
+        if contact.first_notice_objection_days:
+            waits[kind] = contact.first_notice_objection_days + contact.postal_receipt_days
+    return waits
 
 
 def _chunks(items: Sequence[DebtorDecision], size: int) -> Iterator[Sequence[DebtorDecision]]:
@@ -355,3 +378,9 @@ def set_playbook(company: Company, debtor: Debtor, playbook: Playbook | None, ac
         debtor.pk, company.pk, "playbook_changed", company_today(company), actor=actor, playbook=name
     ).save()
     return case
+
+
+def cancel_action(action_id: int) -> None:
+    """Take back a step that did not reach the debtor: the next run gives it again (on another channel)."""
+    Action.objects.filter(pk=action_id).update(status=ActionStatus.CANCELLED)
+    ActionItem.objects.filter(action_id=action_id).update(status=ActionStatus.CANCELLED)

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, mailers
+from django.core.mail import mailers
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -126,67 +126,123 @@ def queue_messages(
 
 
 def send_queued(company: Company | None = None, limit: int | None = None) -> dict[str, Any]:
-    """Send queued messages in claimed batches. Safe to run in several processes at once.
+    """Send queued emails and SMS whose time has come, in claimed batches. Safe in several processes.
 
-    If the mail server cannot be reached, nothing is claimed: the messages stay queued for the
-    next attempt and the error is returned (and logged), not raised.
+    If the mail server or the SMS provider cannot be reached, nothing more is claimed: the messages
+    stay queued for the next attempt and the error is returned (and logged), not raised. Letters are
+    not sent here: they go into the daily print batch (``comms.letters_batch``).
     """
     counts: dict[str, Any] = {"sent": 0, "failed": 0, "retry": 0}
-    queued = OutboundMessage.objects.filter(status=MessageStatus.QUEUED)
-    if company is not None:
-        queued = queued.filter(company=company)
-    if not queued.exists():
-        return counts
-    connection = mailers.default
-    try:
-        connection.open()
-    except Exception as exc:  # the transport is down: leave everything queued
-        log.warning("mail server unavailable, %s message(s) stay queued: %s", queued.count(), exc)
-        counts["unavailable"] = str(exc)
-        return counts
-    try:
-        while limit is None or counts["sent"] + counts["failed"] < limit:
-            batch = _claim(company, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit))
-            if not batch:
-                break
-            _send_batch(connection, batch, counts)
-    finally:
-        connection.close()
+    for channel, opener in (("email", _open_mail), ("sms", _open_sms)):
+        if not _sendable(company, channel).exists():
+            continue
+        try:
+            transport = opener()
+        except Exception as exc:  # the transport is down: leave everything queued
+            log.warning("%s transport unavailable, messages stay queued: %s", channel, exc)
+            counts["unavailable"] = str(exc)
+            continue
+        try:
+            while limit is None or counts["sent"] + counts["failed"] < limit:
+                batch = _claim(company, channel, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit))
+                if not batch:
+                    break
+                _send_batch(transport, batch, counts)
+        finally:
+            if channel == "email":
+                transport.close()
     return counts
 
 
-def _claim(company: Company | None, size: int) -> list[OutboundMessage]:
-    queued = OutboundMessage.objects.filter(status=MessageStatus.QUEUED)
-    if company is not None:
-        queued = queued.filter(company=company)
-    ids = list(queued.order_by("id").values_list("id", flat=True)[:size])
+def _open_mail() -> Any:
+    connection = mailers.default
+    connection.open()
+    return connection
+
+
+def _open_sms() -> Any:
+    from mahnwerk.comms.sms_gateway import JsonHttpSmsGateway
+
+    if settings.SMS_URL:
+        return JsonHttpSmsGateway(settings.SMS_URL, settings.SMS_TOKEN)
+    return SmsOutboxFolder()
+
+
+class SmsOutboxFolder:
+    """Without an SMS provider, text messages are written as JSON files next to the emails."""
+
+    def send(self, message: Any) -> Any:
+        import json
+
+        from mahnwerk.comms.sms_gateway import SmsReceipt
+        from mahnwerk.core.sms import analyse_sms
+
+        info = analyse_sms(message.text)
+        folder = settings.OUTBOX_DIR / "sms"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in message.message_id.strip("<>"))
+        (folder / f"{name}.json").write_text(
+            json.dumps(
+                {
+                    "to": message.to,
+                    "from": message.sender,
+                    "text": message.text,
+                    "encoding": info.encoding,
+                    "segments": info.segments,
+                },
+                ensure_ascii=False,
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+        return SmsReceipt(provider_id=name, encoding=info.encoding, segments=info.segments)
+
+
+def _sendable(company: Company | None, channel: str) -> Any:
+    queued = OutboundMessage.objects.filter(status=MessageStatus.QUEUED, channel=channel).filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=timezone.now())
+    )
+    return queued if company is None else queued.filter(company=company)
+
+
+def _claim(company: Company | None, channel: str, size: int) -> list[OutboundMessage]:
+    ids = list(_sendable(company, channel).order_by("id").values_list("id", flat=True)[:size])
     if not ids:
         return []
     token = uuid.uuid4().hex
     OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(
         status=MessageStatus.SENDING, claim=token, claimed_at=timezone.now(), attempts=F("attempts") + 1
     )
-    return list(OutboundMessage.objects.filter(claim=token).select_related("company", "action"))
+    return list(OutboundMessage.objects.filter(claim=token).select_related("company", "action", "debtor"))
 
 
-def _send_batch(connection: Any, batch: list[OutboundMessage], counts: dict[str, Any]) -> None:
-    sent_ids, events = [], []
-    for msg in batch:
-        email = EmailMessage(
-            subject=msg.subject,
-            body=msg.body_text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[msg.recipient],
-            headers={
-                "Message-ID": msg.message_id,
-                "X-Mahnwerk-Company": msg.company.slug,
-                "Content-Language": msg.language,
-            },
+def _send_one(transport: Any, msg: OutboundMessage) -> str:
+    """Deliver one message; return the provider's reference (if any)."""
+    if msg.channel == "sms":
+        from mahnwerk.comms.sms_gateway import SmsMessage
+
+        receipt = transport.send(
+            SmsMessage(
+                to=msg.recipient, sender=settings.SMS_SENDER, text=msg.body_text, message_id=msg.message_id
+            )
         )
+        return str(receipt.provider_id)
+    from mahnwerk.comms.email_build import build_email
+
+    transport.send_messages([build_email(msg)])
+    return ""
+
+
+def _send_batch(transport: Any, batch: list[OutboundMessage], counts: dict[str, Any]) -> None:
+    from mahnwerk.comms.sms_gateway import SmsSendError
+
+    sent: list[OutboundMessage] = []
+    events = []
+    for msg in batch:
         try:
-            connection.send_messages([email])
+            msg.provider_id = _send_one(transport, msg)
         except Exception as exc:  # any transport error: keep the message and retry later
-            final = msg.attempts >= MAX_ATTEMPTS
+            final = msg.attempts >= MAX_ATTEMPTS or (isinstance(exc, SmsSendError) and exc.permanent)
             OutboundMessage.objects.filter(pk=msg.pk).update(
                 status=MessageStatus.FAILED if final else MessageStatus.QUEUED,
                 last_error=str(exc)[:2000],
@@ -196,15 +252,12 @@ def _send_batch(connection: Any, batch: list[OutboundMessage], counts: dict[str,
             if final:
                 events.append(
                     timeline.event(
-                        msg.debtor_id,
-                        msg.company_id,
-                        "message_failed",
-                        _day(msg),
-                        error=str(exc)[:200],
+                        msg.debtor_id, msg.company_id, "message_failed", _day(msg), error=str(exc)[:200]
                     )
                 )
             continue
-        sent_ids.append(msg.pk)
+        msg.status, msg.sent_at = MessageStatus.SENT, timezone.now()
+        sent.append(msg)
         events.append(
             timeline.event(
                 msg.debtor_id,
@@ -213,14 +266,11 @@ def _send_batch(connection: Any, batch: list[OutboundMessage], counts: dict[str,
                 _day(msg),
                 channel=msg.channel,
                 recipient=msg.recipient,
-                subject=msg.subject,
+                subject=msg.subject or msg.body_text[:80],
             )
         )
-    if sent_ids:
-        OutboundMessage.objects.filter(pk__in=sent_ids).update(
-            status=MessageStatus.SENT, sent_at=timezone.now()
-        )
-    counts["sent"] += len(sent_ids)
+    OutboundMessage.objects.bulk_update(sent, ["status", "sent_at", "provider_id"], batch_size=500)
+    counts["sent"] += len(sent)
     timeline.record(events)
 
 

@@ -1,0 +1,118 @@
+"""A stored message as a document: the PDF letter context, the HTML part, the GiroCode image."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date
+
+from mahnwerk.comms.letters import LetterContext, LetterItem
+from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.core.epc_qr import render_epc_qr
+
+CLOSINGS = ("Mit freundlichen Grüßen", "Kind regards", "Yours faithfully", "Ar cieņu")
+
+
+def _is_table(paragraph: str) -> bool:
+    lines = paragraph.splitlines()
+    return len(lines) > 1 and set(lines[1]) == {"-"}
+
+
+def _is_bank_block(paragraph: str) -> bool:
+    return "IBAN:" in paragraph
+
+
+def split_body(body: str) -> tuple[str, list[str], str]:
+    """Greeting, the paragraphs a letter prints (no table, no bank block, no signature), the closing."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
+    greeting = paragraphs[0] if paragraphs else ""
+    rest, closing = [], ""
+    for paragraph in paragraphs[1:]:
+        if paragraph in CLOSINGS:
+            closing = paragraph
+            break
+        if not _is_table(paragraph) and not _is_bank_block(paragraph):
+            rest.append(paragraph)
+    return greeting, rest, closing
+
+
+def letter_context(msg: OutboundMessage) -> LetterContext:
+    company, debtor, data = msg.company, msg.debtor, msg.payload
+    greeting, paragraphs, closing = split_body(msg.body_text)
+    items = tuple(
+        LetterItem(
+            invoice_number=i["number"],
+            invoice_date=date.fromisoformat(i["issue_date"]),
+            due_date=date.fromisoformat(i["due_date"]),
+            open_minor=i["open_minor"],
+            interest_minor=i.get("interest_minor", 0),
+            fees_minor=i.get("fees_minor", 0),
+        )
+        for i in data.get("items", [])
+    )
+    currencies = {i.get("currency", company.currency) for i in data.get("items", [])} or {company.currency}
+    country = debtor.country if debtor.country and debtor.country != company.country else ""
+    address = [*debtor.address_lines(), *([country] if country else [])]
+    return LetterContext(
+        creditor_name=company.name,
+        creditor_address_lines=tuple(company.address_lines()),
+        creditor_iban=company.iban,
+        creditor_bic=company.bic,
+        recipient_name=debtor.name,
+        recipient_address_lines=tuple(address),
+        recipient_postcode=debtor.postcode,
+        language=msg.language,
+        letter_date=msg.action.as_of if msg.action else date.today(),
+        subject=msg.subject,
+        greeting=greeting,
+        paragraphs=tuple(paragraphs),
+        items=items,
+        currency=sorted(currencies)[0],
+        customer_number=debtor.number,
+        new_deadline=date.fromisoformat(data["deadline"]) if data.get("deadline") else None,
+        payment_reference=data.get("reference", ""),
+        qr_payload=data.get("qr") if len(currencies) == 1 else None,
+        closing=closing,
+        recipient_country=debtor.country,
+        creditor_phone=company.phone,
+        creditor_email=company.email,
+    )
+
+
+def qr_png(msg: OutboundMessage) -> bytes | None:
+    payload = msg.payload.get("qr")
+    return render_epc_qr(payload, scale=4).png if payload else None
+
+
+def email_html(msg: OutboundMessage, qr_cid: str | None) -> str:
+    """The HTML part: the same text, the items as a table, the GiroCode image to scan."""
+    parts = []
+    for paragraph in re.split(r"\n\s*\n", msg.body_text.strip()):
+        if _is_table(paragraph):
+            lines = paragraph.splitlines()
+            head = re.split(r"\s{2,}", lines[0].strip())
+            rows = [re.split(r"\s{2,}", line.strip()) for line in lines[2:]]
+            cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+            body = "".join(
+                "<tr>"
+                + "".join(
+                    f'<td style="text-align:{"right" if n >= 3 else "left"};padding:2px 8px">{html.escape(c)}</td>'
+                    for n, c in enumerate(r)
+                )
+                + "</tr>"
+                for r in rows
+            )
+            parts.append(
+                f'<table style="border-collapse:collapse"><thead><tr>{cells}</tr></thead>'
+                f"<tbody>{body}</tbody></table>"
+            )
+        else:
+            parts.append("<p>" + html.escape(paragraph).replace("\n", "<br>") + "</p>")
+        if _is_bank_block(paragraph) and qr_cid:
+            parts.append(f'<p><img src="cid:{qr_cid}" alt="GiroCode" width="180" height="180"></p>')
+    return (
+        f'<!doctype html><html lang="{msg.language}"><head><meta charset="utf-8"><title>'
+        f'{html.escape(msg.subject)}</title></head><body style="font-family:sans-serif">'
+        + "".join(parts)
+        + "</body></html>"
+    )

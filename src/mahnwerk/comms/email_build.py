@@ -1,0 +1,48 @@
+"""Building the email for a queued message: plain text and HTML, the GiroCode, the letter as PDF."""
+
+from __future__ import annotations
+
+from email.message import MIMEPart
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+
+from mahnwerk.comms.documents import email_html, letter_context, qr_png
+from mahnwerk.comms.models import OutboundMessage
+
+
+def wants_pdf(msg: OutboundMessage) -> bool:
+    mode = settings.EMAIL_PDF
+    return bool(msg.payload.get("items")) and (
+        mode == "all" or (mode == "formal" and msg.payload.get("tone") == "formal")
+    )
+
+
+def build_email(msg: OutboundMessage) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject=msg.subject,
+        body=msg.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[msg.recipient],
+        headers={
+            "Message-ID": msg.message_id,
+            "X-Mahnwerk-Company": msg.company.slug,
+            "Content-Language": msg.language,
+        },
+    )
+    png = qr_png(msg)
+    cid = "girocode@mahnwerk" if png else None
+    email.attach_alternative(email_html(msg, cid), "text/html")
+    if png:
+        image = MIMEPart()
+        image.set_content(png, "image", "png", disposition="inline", filename="girocode.png", cid=f"<{cid}>")
+        email.attach(image)
+    if wants_pdf(msg):
+        from mahnwerk.comms.letters import render_letter_pdf
+
+        email.attach(
+            f"{msg.subject[:60]}.pdf".replace("/", "-"),
+            render_letter_pdf(letter_context(msg)),
+            "application/pdf",
+        )
+    return email

@@ -1,0 +1,72 @@
+"""The daily print batch of letters, and letters the post brings back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from mahnwerk.collection.services import cancel_action
+from mahnwerk.comms.documents import letter_context
+from mahnwerk.comms.models import MessageStatus, OutboundMessage
+from mahnwerk.ledger import timeline
+from mahnwerk.ledger.models import Company, Debtor
+from mahnwerk.ledger.services import company_today
+
+
+@dataclass
+class PrintBatch:
+    path: Path | None
+    letters: int
+
+
+def print_letters(company: Company, day: date | None = None) -> PrintBatch:
+    """Render every queued letter of ``company`` into one PDF (postcode order) and mark them sent."""
+    day = day or company_today(company)
+    letters = list(
+        OutboundMessage.objects.filter(company=company, channel="letter", status=MessageStatus.QUEUED)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=timezone.now()))
+        .select_related("company", "debtor", "action")
+        .order_by("id")
+    )
+    if not letters:
+        return PrintBatch(None, 0)
+    from mahnwerk.comms.letters import render_print_batch
+
+    folder = settings.DOCUMENTS_DIR / company.slug / "letters"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{day.isoformat()}-batch-{letters[0].pk}-{letters[-1].pk}.pdf"
+    path.write_bytes(render_print_batch([letter_context(m) for m in letters]))
+    with transaction.atomic():
+        OutboundMessage.objects.filter(pk__in=[m.pk for m in letters], status=MessageStatus.QUEUED).update(
+            status=MessageStatus.SENT, sent_at=timezone.now(), document=str(path)
+        )
+        timeline.record(
+            timeline.event(
+                m.debtor_id,
+                company.pk,
+                "letter_printed",
+                m.action.as_of if m.action else day,
+                batch=path.name,
+            )
+            for m in letters
+        )
+    return PrintBatch(path, len(letters))
+
+
+@transaction.atomic
+def record_returned_letter(message: OutboundMessage, actor: str = "system") -> None:
+    """The post brought a letter back: the address is invalid and the step is given again on another channel."""
+    if message.channel != "letter":
+        raise ValueError("only letters come back by post")
+    OutboundMessage.objects.filter(pk=message.pk).update(status=MessageStatus.RETURNED)
+    Debtor.objects.filter(pk=message.debtor_id).update(address_invalid=True)
+    if message.action_id:
+        cancel_action(message.action_id)
+    day = company_today(message.company)
+    timeline.event(message.debtor_id, message.company_id, "message_returned", day, actor=actor).save()
