@@ -122,6 +122,10 @@ def test_latvian_consumer_fees_are_capped_at_7_10_17(
     # 6 % a year from 03-02 to 04-05 = 35 days: 200.00 x 0.06 x 35 / 365 = 1.1507 -> 1.15
     data = statement(lv, debtor.pk, "consumer", D("2025-04-05"))
     assert data["lines"][0]["interest_open_minor"] == 115
+    assert data["lines"][0]["fees_open_minor"] == 1400
+    # 03-02..04-19 = 49 days: 200.00 x 0.06 x 49 / 365 = 1.6110 -> 1.61; all three fees booked by then
+    data = statement(lv, debtor.pk, "consumer", D("2025-04-19"))
+    assert data["lines"][0]["interest_open_minor"] == 161
     assert data["lines"][0]["fees_open_minor"] == 1700
 
 
