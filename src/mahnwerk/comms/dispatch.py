@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext
 
-from mahnwerk.collection.models import Action, Task, TaskKind, TaskStatus
+from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Task, TaskKind, TaskStatus
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.comms.rendering import (
     MessageItem,
@@ -87,6 +87,17 @@ def reachability(debtors: dict[int, Debtor]) -> dict[int, Reach]:
     }
 
 
+def e164(phone: str) -> str:
+    """A phone number as providers want it: '+371 2000-0000' -> '+37120000000', '0049 30 1' -> '+49301'."""
+    text = phone.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.startswith("+"):
+        return f"+{digits}"
+    if text.startswith("00"):
+        return f"+{digits[2:]}"
+    return digits
+
+
 def epc_payload(company: Company, items: Sequence[MessageItem], reference: str) -> str | None:
     """The GiroCode payload for the total, when it can carry it (one currency, EUR, a valid IBAN)."""
     currencies = {i.currency for i in items}
@@ -120,7 +131,7 @@ def sms_text(
             ).format(
                 company=company.name,
                 total=total,
-                deadline=format_date(deadline, debtor.language),
+                deadline=format_date(deadline, debtor.language).rstrip("."),
                 iban=company.iban,
                 reference=reference,
             )
@@ -183,6 +194,7 @@ def dispatch(
     tasks: list[Task] = []
     events = []
     changed_actions: list[Action] = []
+    unreachable: list[int] = []
     for action, decision in decided:
         debtor = debtors[action.debtor_id]
         items = [
@@ -191,6 +203,30 @@ def dispatch(
                 decision.items, key=lambda i: (invoices[i.invoice_id].due_date, invoices[i.invoice_id].number)
             )
         ]
+        r = reach[debtor.pk]
+        preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
+        choice = choose_channel(decision.step.channel, preferred, r.available())
+        if choice.channel is None:
+            # Nobody can be reached: the step is not taken (the action is withdrawn) and, once, a person
+            # is asked to find a way to reach the debtor.
+            result.no_contact += 1
+            unreachable.append(action.pk)
+            if debtor.pk not in open_research:
+                events.append(
+                    timeline.event(
+                        debtor.pk,
+                        company.pk,
+                        "no_contact",
+                        as_of,
+                        reason="no usable email, phone or postal address",
+                    )
+                )
+                tasks.append(
+                    Task(company=company, debtor=debtor, kind=TaskKind.ADDRESS_RESEARCH, due_on=as_of)
+                )
+                open_research.add(debtor.pk)
+                result.tasks += 1
+            continue
         events.append(
             timeline.event(
                 debtor.pk,
@@ -204,33 +240,6 @@ def dispatch(
                 deadline=action.deadline or "-",
             )
         )
-        r = reach[debtor.pk]
-        preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
-        choice = choose_channel(decision.step.channel, preferred, r.available())
-        if choice.channel is None:
-            result.no_contact += 1
-            events.append(
-                timeline.event(
-                    debtor.pk,
-                    company.pk,
-                    "no_contact",
-                    as_of,
-                    reason="no usable email, phone or postal address",
-                )
-            )
-            if debtor.pk not in open_research:
-                tasks.append(
-                    Task(
-                        company=company,
-                        debtor=debtor,
-                        action=action,
-                        kind=TaskKind.ADDRESS_RESEARCH,
-                        due_on=as_of,
-                    )
-                )
-                open_research.add(debtor.pk)
-                result.tasks += 1
-            continue
         channel = choice.channel
         if channel.value != action.channel:
             action.channel = channel.value
@@ -284,7 +293,7 @@ def dispatch(
         extra = _extra_paragraphs(rules, debtor, decision, channel)
         if channel is Channel.SMS:
             subject, body = "", sms_text(company, debtor, items, action.deadline, reference)
-            recipient = r.phone or ""
+            recipient = e164(r.phone or "")
         else:
             rendered = render_reminder(company, debtor, decision.step.template, items, action.deadline, as_of)
             subject = rendered.subject
@@ -323,6 +332,9 @@ def dispatch(
             )
         )
     Action.objects.bulk_update(changed_actions, ["channel"], batch_size=1000)
+    if unreachable:
+        Action.objects.filter(pk__in=unreachable).update(status=ActionStatus.CANCELLED)
+        ActionItem.objects.filter(action_id__in=unreachable).update(status=ActionStatus.CANCELLED)
     OutboundMessage.objects.bulk_create(messages, batch_size=1000)
     Task.objects.bulk_create(tasks, batch_size=1000)
     timeline.record(events)
