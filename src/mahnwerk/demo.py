@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
-from mahnwerk.collection.models import Action
+from mahnwerk.collection.models import Action, Step, Task
 from mahnwerk.collection.services import ensure_default_playbook, run_collection
 from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, DebtorKind, Invoice, Payment
 from mahnwerk.ledger.services import Receipt, company_today, create_invoices, record_payments
@@ -149,6 +149,9 @@ class DemoSummary:
     start: date
     end: date
     steps: Counter[int] = field(default_factory=Counter)
+    channels: Counter[str] = field(default_factory=Counter)
+    tasks: Counter[str] = field(default_factory=Counter)
+    letters_pdf: str = ""
     messages: int = 0
     collected_minor: int = 0
     overdue_minor: int = 0
@@ -162,6 +165,11 @@ def _habit(rng: random.Random) -> str:
         if roll < acc:
             return name
     return "punctual"
+
+
+def _preferred_channel(rng: random.Random) -> str:
+    roll = rng.random()
+    return "sms" if roll < 0.08 else "letter" if roll < 0.15 else "email"
 
 
 def _slugify(name: str) -> str:
@@ -189,7 +197,20 @@ def make_company(slug: str = DEMO_SLUG) -> Company:
     )
     company.full_clean()
     company.save()
-    ensure_default_playbook(company)
+    playbook = ensure_default_playbook(company)
+    # The demo's playbook: a call before the final notice, and the final notice by post.
+    Step.objects.filter(playbook=playbook, level=4).update(level=5, channel="letter", offset_days=7)
+    Step.objects.create(
+        playbook=playbook,
+        level=4,
+        name="Anruf",
+        offset_days=7,
+        anchor="previous",
+        channel="call",
+        tone="firm",
+        template="firm_reminder",
+        deadline_days=7,
+    )
     return company
 
 
@@ -230,6 +251,7 @@ def make_debtors(company: Company, count: int, rng: random.Random) -> list[tuple
             postcode=postcode,
             city=city,
             country=country,
+            preferred_channel=_preferred_channel(rng),
         )
         debtors.append((debtor, _habit(rng)))
     Debtor.objects.bulk_create([d for d, _ in debtors], batch_size=1000)
@@ -245,7 +267,7 @@ def make_debtors(company: Company, count: int, rng: random.Random) -> list[tuple
                 is_primary=True,
             )
         )
-        if rng.random() < 0.6:
+        if debtor.preferred_channel == "sms" or rng.random() < 0.6:
             contacts.append(
                 Contact(
                     debtor=debtor,
@@ -347,6 +369,15 @@ def build_demo(
         day += timedelta(days=1)
     for level in Action.objects.filter(company=company, status="active").values_list("level", flat=True):
         summary.steps[level] += 1
+    from mahnwerk.comms.letters_batch import print_letters
+    from mahnwerk.comms.models import OutboundMessage
+
+    batch = print_letters(company, end)
+    summary.letters_pdf = str(batch.path or "")
+    for channel in OutboundMessage.objects.filter(company=company).values_list("channel", flat=True):
+        summary.channels[channel] += 1
+    for kind in Task.objects.filter(company=company).values_list("kind", flat=True):
+        summary.tasks[kind] += 1
     open_qs = Invoice.objects.filter(company=company, open_minor__gt=0)
     summary.open_minor = open_qs.aggregate(s=Sum("open_minor"))["s"] or 0
     summary.overdue_minor = open_qs.filter(due_date__lt=end).aggregate(s=Sum("open_minor"))["s"] or 0

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import html
+import io
 import re
 from datetime import date
 
 from mahnwerk.comms.letters import LetterContext, LetterItem
 from mahnwerk.comms.models import OutboundMessage
-from mahnwerk.core.epc_qr import render_epc_qr
+from mahnwerk.core.epc_qr import make_epc_qr
 
 CLOSINGS = ("Mit freundlichen Grüßen", "Kind regards", "Yours faithfully", "Ar cieņu")
 
@@ -81,7 +82,11 @@ def letter_context(msg: OutboundMessage) -> LetterContext:
 
 def qr_png(msg: OutboundMessage) -> bytes | None:
     payload = msg.payload.get("qr")
-    return render_epc_qr(payload, scale=4).png if payload else None
+    if not payload:
+        return None
+    image = io.BytesIO()
+    make_epc_qr(payload).save(image, kind="png", scale=4, border=4)
+    return image.getvalue()
 
 
 def email_html(msg: OutboundMessage, qr_cid: str | None) -> str:

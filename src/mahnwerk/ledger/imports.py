@@ -250,7 +250,7 @@ def import_debtors(
             preferred_channel=v.take(
                 line,
                 "preferred_channel",
-                partial(_choice, row.get("preferred_channel", ""), ChannelChoice, ChannelChoice.EMAIL),
+                partial(_choice, row.get("preferred_channel", ""), ChannelChoice, ""),
             ),
             street=row.get("street", ""),
             postcode=row.get("postcode", ""),

@@ -148,7 +148,11 @@ class Debtor(PostalAddress):
     jurisdiction = models.CharField(_("jurisdiction"), max_length=2, choices=Jurisdiction.choices)
     time_zone = models.CharField(_("time zone"), max_length=64, validators=[validate_time_zone])
     preferred_channel = models.CharField(
-        _("preferred channel"), max_length=10, choices=ChannelChoice.choices, default=ChannelChoice.EMAIL
+        _("preferred channel"),
+        max_length=10,
+        choices=ChannelChoice.choices,
+        blank=True,
+        help_text=_("Empty: the channel each step names."),
     )
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
     do_not_contact_reason = models.CharField(_("reason"), max_length=200, blank=True)

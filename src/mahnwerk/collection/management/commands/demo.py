@@ -53,6 +53,10 @@ class Command(BaseCommand):
         for level in sorted(names):
             out(f"    {level}. {names[level]:<28} {s.steps.get(level, 0):>5}")
         out(f"  messages written          {s.messages:>8}")
+        for channel, count in sorted(s.channels.items()):
+            out(f"    {channel:<24}{count:>8}")
+        for kind, count in sorted(s.tasks.items()):
+            out(f"  tasks: {kind:<19}{count:>8}")
         out(f"  collected in the period   {format_money(s.collected_minor, 'EUR'):>14}")
         out(f"  still open                {format_money(s.open_minor, 'EUR'):>14}")
         out(f"  of which overdue          {format_money(s.overdue_minor, 'EUR'):>14}")
@@ -65,6 +69,8 @@ class Command(BaseCommand):
         out(f"Outbox (one .eml per message): {settings.OUTBOX_DIR / s.company.slug}")
         out(f"A debtor's case file:          mahnwerk debtor show K10001 --company {s.company.slug}")
         out("Outgoing messages:             mahnwerk outbox list")
+        if s.letters_pdf:
+            out(f"Letters to print (one PDF):    {s.letters_pdf}")
         out(
             f"Web application:               mahnwerk serve  -> http://127.0.0.1:8000/  (login {DEMO_USER} / {DEMO_PASSWORD})"
         )
