@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from django.template.loader import get_template
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -52,8 +52,19 @@ def message_item(invoice: Invoice, claim: ClaimView | None, open_minor: int) -> 
 
 @dataclass(frozen=True, slots=True)
 class RenderedMessage:
+    """A rendered message. Email: subject and text; SMS: text only; letter: subject, greeting, paragraphs and
+    closing (``body_text`` then holds the same text joined, for the record)."""
+
     subject: str
     body_text: str
+    kind: str = "email"
+    greeting: str = ""
+    paragraphs: tuple[str, ...] = ()
+    closing: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.body_text
 
 
 def payment_reference(debtor: Debtor, items: Sequence[MessageItem]) -> str:
@@ -122,6 +133,56 @@ def _group_iban(iban: str) -> str:
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
+def _charge_total(items: Sequence[MessageItem], language: str, minor: Callable[[MessageItem], int]) -> str:
+    sums: dict[str, int] = {}
+    for i in items:
+        sums[i.currency] = sums.get(i.currency, 0) + minor(i)
+    return " + ".join(format_money(v, k, language) for k, v in sorted(sums.items()) if v)
+
+
+def reminder_context(
+    company: Company,
+    debtor: Debtor,
+    items: Sequence[MessageItem],
+    deadline: date | None,
+    as_of: date,
+    language: str,
+) -> dict[str, Any]:
+    """The placeholders of a reminder (see ``comms.placeholders.ALLOWED_PLACEHOLDERS``) in ``language``.
+
+    The optional ones not known here (portal link, opt-out line, objection notice, QR note) are empty;
+    callers that have them add them to the returned dictionary.
+    """
+    with translation.override(language):
+        reference = payment_reference(debtor, items)
+        return {
+            "company": company,
+            "debtor": debtor,
+            "numbers": ", ".join(i.number for i in items),
+            "items_table": _table(items, language),
+            "total": totals_text(items, language),
+            "interest_total": _charge_total(items, language, lambda i: i.interest_minor),
+            "fees_total": _charge_total(items, language, lambda i: i.fees_minor),
+            "deadline": format_date(deadline, language) if deadline else "",
+            "due": format_date(min(i.due_date for i in items), language) if items else "",
+            "date": format_date(as_of, language),
+            "bank_block": _bank_block(company, reference),
+            "reference": reference,
+            "signature": "\n".join(
+                [company.name, *company.address_lines(), company.email, company.phone]
+            ).strip(),
+            "portal_link": "",
+            "opt_out_line": "",
+            "objection_notice": "",
+            "qr_note": "",
+        }
+
+
+def message_language(company: Company, debtor: Debtor) -> str:
+    """The debtor's language if Mahnwerk writes it, else the company's default language."""
+    return debtor.language if debtor.language in LANGUAGES else company.default_language
+
+
 def render_reminder(
     company: Company,
     debtor: Debtor,
@@ -129,27 +190,14 @@ def render_reminder(
     items: Sequence[MessageItem],
     deadline: date | None,
     as_of: date,
+    *,
+    tone: str | None = None,
+    kind: str = "email",
 ) -> RenderedMessage:
-    language = debtor.language if debtor.language in LANGUAGES else company.default_language
-    with translation.override(language):
-        reference = payment_reference(debtor, items)
-        context = {
-            "company": company,
-            "debtor": debtor,
-            "numbers": ", ".join(i.number for i in items),
-            "items_table": _table(items, language),
-            "total": totals_text(items, language),
-            "deadline": format_date(deadline, language) if deadline else "",
-            "due": format_date(min(i.due_date for i in items), language),
-            "date": format_date(as_of, language),
-            "bank_block": _bank_block(company, reference),
-            "reference": reference,
-            "signature": "\n".join(
-                [company.name, *company.address_lines(), company.email, company.phone]
-            ).strip(),
-        }
-        rendered = get_template(f"comms/messages/{template}.{language}.txt").render(context)
-    first, _, body = rendered.lstrip().partition("\n")
-    if not first.startswith("Subject:"):
-        raise ValueError(f"template {template}.{language} must start with 'Subject: ...'")
-    return RenderedMessage(subject=first.removeprefix("Subject:").strip(), body_text=body.strip() + "\n")
+    """A reminder to ``debtor`` listing ``items``, from the company's version of the template (edited in the
+    database or shipped as a file) in the debtor's language; ``tone`` None: the template's natural tone."""
+    from mahnwerk.comms.templates_store import natural_tone, render_message
+
+    language = message_language(company, debtor)
+    context = reminder_context(company, debtor, items, deadline, as_of, language)
+    return render_message(company, debtor, template, tone or natural_tone(template), language, kind, context)
