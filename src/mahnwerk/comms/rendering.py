@@ -121,14 +121,14 @@ def totals_text(items: Sequence[MessageItem], language: str) -> str:
 def _bank_block(company: Company, reference: str) -> str:
     holder_label = gettext("Account holder")
     reference_label = gettext("Payment reference")
-    lines = [f"{holder_label}: {company.name}", f"IBAN: {_group_iban(company.iban)}"]
+    lines = [f"{holder_label}: {company.name}", f"IBAN: {group_iban(company.iban)}"]
     if company.bic:
         lines.append(f"BIC: {company.bic}")
     lines.append(f"{reference_label}: {reference}")
     return "\n".join(lines)
 
 
-def _group_iban(iban: str) -> str:
+def group_iban(iban: str) -> str:
     compact = iban.replace(" ", "")
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 

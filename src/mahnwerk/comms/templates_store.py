@@ -15,6 +15,7 @@ printed above the list of items (the letter layout adds the list, the deadline a
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,12 +32,13 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
-from mahnwerk.comms.letters import LetterContext, LetterItem
+from mahnwerk.comms.letters import LetterContext, LetterItem, letter_qr_payload
 from mahnwerk.comms.placeholders import ALLOWED_PLACEHOLDERS, ENGINE, Problem, check_template
 from mahnwerk.comms.rendering import (
     LANGUAGES,
     MessageItem,
     RenderedMessage,
+    group_iban,
     message_item,
     payment_reference,
     reminder_context,
@@ -541,10 +543,10 @@ def letter_context(
     if debtor.country and debtor.country != company.country:
         address.append(debtor.country)
     currencies = {i.currency for i in items} or {company.currency}
-    return LetterContext(
+    ctx = LetterContext(
         creditor_name=company.name,
         creditor_address_lines=tuple(company.address_lines()),
-        creditor_iban=company.iban,
+        creditor_iban=group_iban(company.iban),
         creditor_bic=company.bic,
         recipient_name=debtor.name,
         recipient_address_lines=tuple(address),
@@ -568,6 +570,7 @@ def letter_context(
         creditor_phone=company.phone,
         creditor_email=company.email,
     )
+    return dataclasses.replace(ctx, qr_payload=letter_qr_payload(ctx))
 
 
 __all__ = [
