@@ -467,7 +467,7 @@ def save_template(
             tone=tone,
             language=language,
             kind=kind,
-            defaults={"subject": subject.strip(), "body": body.strip("\n") + "\n", "updated_by": user},
+            defaults={"subject": subject.strip(), "body": body.strip("\n"), "updated_by": user},
         )
     return row
 
