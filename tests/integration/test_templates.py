@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from mahnwerk.comms.letters import format_deadline, render_letter_html
 from mahnwerk.comms.rendering import message_item, reminder_context, render_reminder
@@ -186,6 +187,9 @@ def test_an_unknown_placeholder_is_refused_naming_it(company: Any) -> None:
         save_template(company, "reminder", "friendly", "de", "email", "Erinnerung {{ numbers }}", body, None)
     assert [str(p) for p in caught.value.problems] == ["body, line 5: unknown placeholder {{ debtor.iban }}"]
     assert "debtor.iban" in str(caught.value)
+    with translation.override("de"), pytest.raises(TemplateValidationError) as german:
+        save_template(company, "reminder", "friendly", "de", "email", "Erinnerung", body, None)
+    assert str(german.value.problems[0]) == "body, line 5: unbekannter Platzhalter {{ debtor.iban }}"
     assert not MessageTemplate.objects.exists()
 
 
