@@ -218,6 +218,24 @@ def test_an_sms_over_its_budget_is_refused_and_one_within_is_kept(company: Any) 
 
 
 @pytest.mark.django_db
+def test_an_sms_about_many_invoices_names_the_first_and_counts_the_others(
+    company: Any, make_debtor: Any, make_invoice: Any
+) -> None:
+    company.claim_interest = False  # only the principal: 12 x 100.00
+    company.save()
+    debtor = make_debtor(number="K77", language="de")
+    for n in range(12):
+        make_invoice(debtor, f"RE-2026-{n:05d}", "100.00", f"2026-02-{n + 1:02d}")
+    sms = preview(company, debtor, "firm_reminder", kind="sms", as_of=D("2026-03-20"))
+    # 12 x 100.00 = 1,200.00 EUR; listing twelve numbers would need a third segment.
+    assert "RE-2026-00000 und 11 weitere über 1.200,00 €" in sms.body_text
+    assert "Verwendungszweck K77 RE-2026-00000" in sms.body_text and "RE-2026-00001" not in sms.body_text
+    check_sms_budget("many", sms.body_text, SMS_MAX_SEGMENTS)
+    email = preview(company, debtor, "firm_reminder", kind="email", as_of=D("2026-03-20"))
+    assert all(f"RE-2026-{n:05d}" in email.body_text for n in range(12))
+
+
+@pytest.mark.django_db
 def test_tones_without_a_file_fall_back_to_the_templates_natural_tone(company: Any) -> None:
     letter = resolve_template(company, "reminder", "formal", "de", "letter")
     assert (letter.tone, letter.requested_tone, letter.origin) == ("friendly", "formal", "file")

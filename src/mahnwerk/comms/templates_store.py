@@ -45,7 +45,7 @@ from mahnwerk.comms.rendering import (
 )
 from mahnwerk.comms.template_models import MessageTemplate, TemplateKind, TemplateTone
 from mahnwerk.core.calendar import today_in
-from mahnwerk.core.sms import SmsBudgetError, check_sms_budget
+from mahnwerk.core.sms import SmsBudgetError, analyse_sms, check_sms_budget
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "templates" / "comms" / "messages"
@@ -299,6 +299,21 @@ def sms_text(text: str) -> str:
     return " ".join(text.translate(_SMS_PLAIN).split())
 
 
+def _compact_sms_context(full: dict[str, Any]) -> dict[str, Any] | None:
+    """For an SMS about many invoices: the first invoice number "and N more", and a payment reference of
+    the customer number and that invoice (enough for the payment to be matched to the customer). None
+    when there is nothing to shorten."""
+    numbers = [n for n in str(full.get("numbers", "")).split(", ") if n]
+    if len(numbers) < 2:
+        return None
+    compact = dict(full)
+    compact["numbers"] = gettext("{first} and {count} more").format(first=numbers[0], count=len(numbers) - 1)
+    reference = str(full.get("reference", "")).split()
+    if len(reference) > 2:
+        compact["reference"] = " ".join(reference[:2])
+    return compact
+
+
 def _letter_parts(body: str) -> tuple[str, tuple[str, ...], str]:
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body)]
     paragraphs = [p for p in paragraphs if p]
@@ -322,7 +337,13 @@ def render_source(
         subject = " ".join(_render(source.subject, full).split()) if source.subject else ""
         body = _render(source.body, full)
     if source.kind == TemplateKind.SMS:
-        return RenderedMessage(subject="", body_text=sms_text(body), kind=source.kind)
+        text = sms_text(body)
+        if analyse_sms(text).segments > SMS_MAX_SEGMENTS:
+            with translation.override(source.language):
+                compact = _compact_sms_context(full)
+                if compact is not None:
+                    text = sms_text(_render(source.body, compact))
+        return RenderedMessage(subject="", body_text=text, kind=source.kind)
     if source.kind == TemplateKind.LETTER:
         greeting, paragraphs, closing = _letter_parts(body)
         text = "\n\n".join([greeting, *paragraphs, *([closing] if closing else [])]) + "\n"
