@@ -287,10 +287,9 @@ def test_preloaded_templates_need_no_query_per_message(
     context = reminder_context(
         company, debtor, items_of(company, debtor, D("2026-03-20")), None, D("2026-03-20"), "de"
     )
-    with preloaded_templates(company):
-        with django_assert_num_queries(0):
-            edited = render_message(company, debtor, "firm_reminder", "firm", "de", "email", context)
-            shipped = render_message(company, debtor, "reminder", "friendly", "de", "email", context)
+    with preloaded_templates(company), django_assert_num_queries(0):
+        edited = render_message(company, debtor, "firm_reminder", "firm", "de", "email", context)
+        shipped = render_message(company, debtor, "reminder", "friendly", "de", "email", context)
     assert edited.subject == "Eigene Mahnung" and shipped.subject.startswith("Zahlungserinnerung")
 
 
@@ -320,11 +319,7 @@ def test_the_template_command(company: Any, debtor_with_items: Any, tmp_path: Pa
         "de",
         "alice",
     )
-    edited = [
-        r
-        for r in json.loads(cli("template", "list", "reminder", "--json"))
-        if r["origin"] != "file"
-    ]
+    edited = [r for r in json.loads(cli("template", "list", "reminder", "--json")) if r["origin"] != "file"]
     assert [(r["tone"], r["language"], r["origin"], r["updated_by"]) for r in edited] == [
         ("firm", "de", "edited", "alice")
     ]

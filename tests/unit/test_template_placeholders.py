@@ -90,7 +90,9 @@ def test_filters_outside_the_list_are_refused() -> None:
     assert problems("{{ debtor.name|safe }}") == [
         "body, line 1: the filter |safe is not allowed (in {{ debtor.name }})"
     ]
-    assert problems('{{ date|date:"Y" }}') == ["body, line 1: the filter |date is not allowed (in {{ date }})"]
+    assert problems('{{ date|date:"Y" }}') == [
+        "body, line 1: the filter |date is not allowed (in {{ date }})"
+    ]
 
 
 def test_load_include_extends_and_other_tags_are_refused_with_their_line() -> None:
