@@ -167,6 +167,36 @@ def test_a_template_edited_in_the_database_wins_and_reset_goes_back_to_the_file(
 
 
 @pytest.mark.django_db
+def test_notices_from_the_rule_set_take_their_place_in_every_shipped_email_and_letter(
+    company: Any, debtor_with_items: Any
+) -> None:
+    as_of = D("2026-03-20")
+    debtor = debtor_with_items("lv")
+    items = items_of(company, debtor, as_of)
+    extra = {
+        "objection_notice": "Jūs varat iebilst 21 dienas laikā.",
+        "opt_out_line": "Atbildiet STOP.",
+        "qr_note": "Noskenējiet QR kodu.",
+    }
+    for step in STEPS:
+        for tone in ("friendly", "firm", "formal"):
+            plain = render_reminder(company, debtor, step, items, as_of, as_of, tone=tone)
+            assert not any(text in plain.body_text for text in extra.values())
+            assert "\n\n\n" not in plain.body_text  # empty notices leave no gaps
+            text = render_reminder(
+                company, debtor, step, items, as_of, as_of, tone=tone, extra=extra
+            ).body_text
+            bank, qr = text.index("IBAN: DE89"), text.index(extra["qr_note"])
+            objection, closing = text.index(extra["objection_notice"]), text.index("Ar cieņu")
+            assert bank < qr < objection < closing < text.index(extra["opt_out_line"]), (step, tone)
+            assert text.rstrip().endswith(extra["opt_out_line"])
+        letter = render_reminder(company, debtor, step, items, as_of, as_of, kind="letter", extra=extra)
+        assert letter.paragraphs[-1] == extra["objection_notice"] and letter.closing == "Ar cieņu"
+    with pytest.raises(ValueError, match="not an optional placeholder: total"):
+        render_reminder(company, debtor, "reminder", items, as_of, as_of, extra={"total": "0"})
+
+
+@pytest.mark.django_db
 def test_one_companys_version_does_not_reach_another_company(company: Any) -> None:
     from mahnwerk.ledger.models import Company
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,6 +16,8 @@ from mahnwerk.ledger.claims import ClaimView
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 
 LANGUAGES = ("de", "lv", "en")
+# Placeholders a reminder's caller may fill; reminder_context() leaves them empty.
+OPTIONAL_PLACEHOLDERS = frozenset({"portal_link", "opt_out_line", "objection_notice", "qr_note"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +195,21 @@ def render_reminder(
     *,
     tone: str | None = None,
     kind: str = "email",
+    extra: Mapping[str, str] | None = None,
 ) -> RenderedMessage:
     """A reminder to ``debtor`` listing ``items``, from the company's version of the template (edited in the
-    database or shipped as a file) in the debtor's language; ``tone`` None: the template's natural tone."""
+    database or shipped as a file) in the debtor's language; ``tone`` None: the template's natural tone.
+
+    ``extra`` fills the optional placeholders (``objection_notice``, ``opt_out_line``, ``qr_note``,
+    ``portal_link``), already in the debtor's language; the shipped templates place them where they belong.
+    """
     from mahnwerk.comms.templates_store import natural_tone, render_message
 
     language = message_language(company, debtor)
     context = reminder_context(company, debtor, items, deadline, as_of, language)
+    if extra:
+        unknown = set(extra) - OPTIONAL_PLACEHOLDERS
+        if unknown:
+            raise ValueError(f"not an optional placeholder: {', '.join(sorted(unknown))}")
+        context.update(extra)
     return render_message(company, debtor, template, tone or natural_tone(template), language, kind, context)
