@@ -23,7 +23,6 @@ from mahnwerk.comms.templates_store import (
     letter_context,
     list_templates,
     open_items,
-    preloaded_templates,
     preview,
     read_shipped,
     render_message,
@@ -309,18 +308,28 @@ def test_preview_uses_the_debtors_open_items_from_the_database(
 
 
 @pytest.mark.django_db
-def test_preloaded_templates_need_no_query_per_message(
-    company: Any, debtor_with_items: Any, django_assert_num_queries: Any
+def test_the_companys_versions_are_cached_so_the_run_asks_the_database_once(
+    company: Any, debtor_with_items: Any, django_assert_num_queries: Any, monkeypatch: Any
 ) -> None:
+    import mahnwerk.comms.templates_store as store
+
     debtor = debtor_with_items("de")
     save_template(company, "firm_reminder", "firm", "de", "email", "Eigene Mahnung", OWN_BODY, None)
-    context = reminder_context(
-        company, debtor, items_of(company, debtor, D("2026-03-20")), None, D("2026-03-20"), "de"
-    )
-    with preloaded_templates(company), django_assert_num_queries(0):
-        edited = render_message(company, debtor, "firm_reminder", "firm", "de", "email", context)
-        shipped = render_message(company, debtor, "reminder", "friendly", "de", "email", context)
+    as_of = D("2026-03-20")
+    context = reminder_context(company, debtor, items_of(company, debtor, as_of), None, as_of, "de")
+    with django_assert_num_queries(1):  # all of the company's versions in one query
+        for _ in range(3):
+            edited = render_message(company, debtor, "firm_reminder", "firm", "de", "email", context)
+            shipped = render_message(company, debtor, "reminder", "friendly", "de", "email", context)
     assert edited.subject == "Eigene Mahnung" and shipped.subject.startswith("Zahlungserinnerung")
+    # A save in this process is seen at once.
+    save_template(company, "firm_reminder", "firm", "de", "email", "Neue Mahnung", OWN_BODY, None)
+    assert resolve_template(company, "firm_reminder", "firm", "de", "email").subject == "Neue Mahnung"
+    # A change made elsewhere (another process) is seen once the cache has expired.
+    MessageTemplate.objects.update(subject="Von anderswo")
+    assert resolve_template(company, "firm_reminder", "firm", "de", "email").subject == "Neue Mahnung"
+    monkeypatch.setattr(store, "OVERRIDES_TTL", 0.0)
+    assert resolve_template(company, "firm_reminder", "firm", "de", "email").subject == "Von anderswo"
 
 
 @pytest.mark.django_db

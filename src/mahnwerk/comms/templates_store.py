@@ -16,10 +16,10 @@ printed above the list of items (the letter layout adds the list, the deadline a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.template import Context
+from django.template import Context, Template
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -139,8 +139,9 @@ def split_subject(text: str, where: str = "template") -> tuple[str, str]:
     return first.removeprefix(_SUBJECT).strip(), body.strip("\n")
 
 
+@functools.lru_cache(maxsize=1024)
 def read_shipped(name: str, tone: str, language: str, kind: str) -> tuple[str, str, Path] | None:
-    """(subject, body, path) of a shipped file, or None when there is none."""
+    """(subject, body, path) of a shipped file, or None when there is none (read once per process)."""
     path = shipped_path(name, tone, language, kind)
     if not path.is_file():
         return None
@@ -155,39 +156,33 @@ def _candidate_tones(name: str, tone: str) -> list[str]:
     return list(dict.fromkeys([tone, ANY_TONE, natural_tone(name)]))
 
 
-_preloaded: ContextVar[tuple[int, dict[tuple[str, str, str, str], MessageTemplate]] | None] = ContextVar(
-    "mahnwerk_templates", default=None
-)
+# The company's own versions, per process, read again after OVERRIDES_TTL seconds: the run renders thousands of
+# messages and must not ask the database for each one. A save or reset in this process is seen at once, one in
+# another process (the web application while a worker runs) within OVERRIDES_TTL.
+OVERRIDES_TTL = 5.0
+_Key = tuple[str, str, str, str]  # name, tone, language, kind
+_cache: dict[int, tuple[float, datetime | None, dict[_Key, MessageTemplate]]] = {}
 
 
-@contextmanager
-def preloaded_templates(company: Company) -> Iterator[None]:
-    """Within the block, look the company's edited templates up in memory, loaded in one query (the run
-    renders many messages; without this each lookup asks the database once)."""
+def _company_overrides(company: Company) -> dict[_Key, MessageTemplate]:
+    now = time.monotonic()
+    hit = _cache.get(company.pk)
+    if hit is not None and now - hit[0] < OVERRIDES_TTL and hit[1] == company.created_at:
+        return hit[2]
     rows = {
         (t.name, t.tone, t.language, t.kind): t
         for t in MessageTemplate.objects.filter(company=company).select_related("updated_by")
     }
-    token = _preloaded.set((company.pk, rows))
-    try:
-        yield
-    finally:
-        _preloaded.reset(token)
+    _cache[company.pk] = (now, company.created_at, rows)
+    return rows
 
 
-def _overrides(
-    company: Company, name: str, tones: list[str], language: str, kind: str
-) -> dict[str, MessageTemplate]:
-    loaded = _preloaded.get()
-    if loaded is not None and loaded[0] == company.pk:
-        found = {t: loaded[1].get((name, t, language, kind)) for t in tones}
-        return {t: row for t, row in found.items() if row is not None}
-    return {
-        t.tone: t
-        for t in MessageTemplate.objects.filter(
-            company=company, name=name, tone__in=tones, language=language, kind=kind
-        ).select_related("updated_by")
-    }
+def forget_cached_templates(company: Company | None = None) -> None:
+    """Drop the cached versions of one company (or all): the next lookup reads the database."""
+    if company is None:
+        _cache.clear()
+    else:
+        _cache.pop(company.pk, None)
 
 
 def _from_row(row: MessageTemplate, requested_tone: str) -> TemplateSource:
@@ -210,9 +205,9 @@ def resolve_template(company: Company, name: str, tone: str, language: str, kind
     """The text to use for (name, tone, language, kind): the company's edited version, else the shipped file;
     for a tone with neither, the same for ``any`` and then for the template's natural tone."""
     tones = _candidate_tones(name, tone)
-    overrides = _overrides(company, name, tones, language, kind)
+    overrides = _company_overrides(company)
     for candidate in tones:
-        row = overrides.get(candidate)
+        row = overrides.get((name, candidate, language, kind))
         if row is not None:
             return _from_row(row, tone)
         shipped = read_shipped(name, candidate, language, kind)
@@ -282,8 +277,13 @@ def list_templates(
 # --- rendering ---------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    return ENGINE.from_string(source)
+
+
 def _render(source: str, context: Mapping[str, Any]) -> str:
-    return ENGINE.from_string(source).render(Context(dict(context), autoescape=False))
+    return _compiled(source).render(Context(dict(context), autoescape=False))
 
 
 def _full_context(company: Company, debtor: Debtor, context: Mapping[str, Any]) -> dict[str, Any]:
@@ -490,6 +490,8 @@ def save_template(
             kind=kind,
             defaults={"subject": subject.strip(), "body": body.strip("\n"), "updated_by": user},
         )
+    forget_cached_templates(company)
+    transaction.on_commit(lambda: forget_cached_templates(company))
     return row
 
 
@@ -498,6 +500,8 @@ def reset_template(company: Company, name: str, tone: str, language: str, kind: 
     deleted, _rows = MessageTemplate.objects.filter(
         company=company, name=name, tone=tone, language=language, kind=kind
     ).delete()
+    forget_cached_templates(company)
+    transaction.on_commit(lambda: forget_cached_templates(company))
     return deleted > 0
 
 
@@ -601,10 +605,10 @@ __all__ = [
     "TemplateSource",
     "TemplateTone",
     "TemplateValidationError",
+    "forget_cached_templates",
     "letter_context",
     "list_templates",
     "natural_tone",
-    "preloaded_templates",
     "preview",
     "render_message",
     "reset_template",
