@@ -385,6 +385,17 @@ def test_the_template_command(company: Any, debtor_with_items: Any, tmp_path: Pa
     assert shown_preview["subject"] == f"Bitte zahlen: RE-{debtor.number}-1, RE-{debtor.number}-2"
     assert "bis 30.03.2026." in shown_preview["text"]
 
+    # Round trip: what "show" prints can be edited and given back as it is.
+    shown_text = cli("template", "show", "final_notice", "--language", "de")
+    assert shown_text.startswith("# email/final_notice.formal.de (")
+    edited_file = tmp_path / "final.txt"
+    edited_file.write_text(shown_text.replace("Letzte Mahnung", "Allerletzte Mahnung"), encoding="utf-8")
+    cli("template", "edit", "final_notice", "--body-file", str(edited_file))
+    source = resolve_template(company, "final_notice", "formal", "de", "email")
+    assert source.edited and source.subject == "Allerletzte Mahnung: {{ numbers }}"
+    assert source.body.startswith("Sehr geehrte Damen und Herren,")
+    assert "reset to the shipped text" in cli("template", "reset", "final_notice")
+
     assert "reset to the shipped text" in cli("template", "reset", "reminder", "--tone", "firm")
     assert not MessageTemplate.objects.exists()
     with pytest.raises(CommandError, match="no debtor 'K9999'"):

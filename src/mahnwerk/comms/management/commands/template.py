@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,7 @@ from mahnwerk.comms.templates_store import (
     reset_template,
     resolve_template,
     save_template,
+    split_subject,
 )
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Company, Debtor
@@ -39,7 +41,11 @@ class Command(MahnwerkCommand):
         parser.add_argument("--tone", choices=[*TONES, ANY_TONE], help="default: the template's natural tone")
         parser.add_argument("--language", choices=["de", "lv", "en"], help="default: the company's language")
         parser.add_argument("--subject", help="edit: the new subject (default: keep the current one)")
-        parser.add_argument("--body-file", help="edit: file with the new text ('-': standard input)")
+        parser.add_argument(
+            "--body-file",
+            help="edit: file with the new text ('-': standard input); a 'Subject: ...' first line, as written "
+            "by 'template show', sets the subject",
+        )
         parser.add_argument("--user", help="edit: user name recorded as the editor")
         parser.add_argument("--debtor", help="preview: debtor customer number or id")
         parser.add_argument("--date", type=date.fromisoformat, help="preview: business date (default: today)")
@@ -129,6 +135,14 @@ class Command(MahnwerkCommand):
                 body = Path(options["body_file"]).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise CommandError(f"cannot read {options['body_file']}: {exc}") from None
+        # A file written by "template show" carries a "# kind/name..." line and the subject: take them apart.
+        lines = body.split("\n")
+        if lines and re.match(r"^# (email|sms|letter)/", lines[0]):
+            body = "\n".join(lines[1:])
+        if kind != "sms" and body.lstrip().startswith("Subject:"):
+            file_subject, body = split_subject(body)
+            if options["subject"] is None:
+                subject = file_subject
         user = None
         if options["user"]:
             user = get_user_model().objects.filter(username=options["user"]).first()
