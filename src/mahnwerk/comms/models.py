@@ -59,3 +59,6 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+from mahnwerk.comms.template_models import MessageTemplate  # noqa: E402, F401  (the app owns the model)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from django.template.loader import get_template
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -16,6 +16,8 @@ from mahnwerk.ledger.claims import ClaimView
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 
 LANGUAGES = ("de", "lv", "en")
+# Placeholders a reminder's caller may fill; reminder_context() leaves them empty.
+OPTIONAL_PLACEHOLDERS = frozenset({"portal_link", "opt_out_line", "objection_notice", "qr_note"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +54,19 @@ def message_item(invoice: Invoice, claim: ClaimView | None, open_minor: int) -> 
 
 @dataclass(frozen=True, slots=True)
 class RenderedMessage:
+    """A rendered message. Email: subject and text; SMS: text only; letter: subject, greeting, paragraphs and
+    closing (``body_text`` then holds the same text joined, for the record)."""
+
     subject: str
     body_text: str
+    kind: str = "email"
+    greeting: str = ""
+    paragraphs: tuple[str, ...] = ()
+    closing: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.body_text
 
 
 def payment_reference(debtor: Debtor, items: Sequence[MessageItem]) -> str:
@@ -110,16 +123,66 @@ def totals_text(items: Sequence[MessageItem], language: str) -> str:
 def _bank_block(company: Company, reference: str) -> str:
     holder_label = gettext("Account holder")
     reference_label = gettext("Payment reference")
-    lines = [f"{holder_label}: {company.name}", f"IBAN: {_group_iban(company.iban)}"]
+    lines = [f"{holder_label}: {company.name}", f"IBAN: {group_iban(company.iban)}"]
     if company.bic:
         lines.append(f"BIC: {company.bic}")
     lines.append(f"{reference_label}: {reference}")
     return "\n".join(lines)
 
 
-def _group_iban(iban: str) -> str:
+def group_iban(iban: str) -> str:
     compact = iban.replace(" ", "")
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def _charge_total(items: Sequence[MessageItem], language: str, minor: Callable[[MessageItem], int]) -> str:
+    sums: dict[str, int] = {}
+    for i in items:
+        sums[i.currency] = sums.get(i.currency, 0) + minor(i)
+    return " + ".join(format_money(v, k, language) for k, v in sorted(sums.items()) if v)
+
+
+def reminder_context(
+    company: Company,
+    debtor: Debtor,
+    items: Sequence[MessageItem],
+    deadline: date | None,
+    as_of: date,
+    language: str,
+) -> dict[str, Any]:
+    """The placeholders of a reminder (see ``comms.placeholders.ALLOWED_PLACEHOLDERS``) in ``language``.
+
+    The optional ones not known here (portal link, opt-out line, objection notice, QR note) are empty;
+    callers that have them add them to the returned dictionary.
+    """
+    with translation.override(language):
+        reference = payment_reference(debtor, items)
+        return {
+            "company": company,
+            "debtor": debtor,
+            "numbers": ", ".join(i.number for i in items),
+            "items_table": _table(items, language),
+            "total": totals_text(items, language),
+            "interest_total": _charge_total(items, language, lambda i: i.interest_minor),
+            "fees_total": _charge_total(items, language, lambda i: i.fees_minor),
+            "deadline": format_date(deadline, language) if deadline else "",
+            "due": format_date(min(i.due_date for i in items), language) if items else "",
+            "date": format_date(as_of, language),
+            "bank_block": _bank_block(company, reference),
+            "reference": reference,
+            "signature": "\n".join(
+                [company.name, *company.address_lines(), company.email, company.phone]
+            ).strip(),
+            "portal_link": "",
+            "opt_out_line": "",
+            "objection_notice": "",
+            "qr_note": "",
+        }
+
+
+def message_language(company: Company, debtor: Debtor) -> str:
+    """The debtor's language if Mahnwerk writes it, else the company's default language."""
+    return debtor.language if debtor.language in LANGUAGES else company.default_language
 
 
 def render_reminder(
@@ -129,27 +192,24 @@ def render_reminder(
     items: Sequence[MessageItem],
     deadline: date | None,
     as_of: date,
+    *,
+    tone: str | None = None,
+    kind: str = "email",
+    extra: Mapping[str, str] | None = None,
 ) -> RenderedMessage:
-    language = debtor.language if debtor.language in LANGUAGES else company.default_language
-    with translation.override(language):
-        reference = payment_reference(debtor, items)
-        context = {
-            "company": company,
-            "debtor": debtor,
-            "numbers": ", ".join(i.number for i in items),
-            "items_table": _table(items, language),
-            "total": totals_text(items, language),
-            "deadline": format_date(deadline, language) if deadline else "",
-            "due": format_date(min(i.due_date for i in items), language),
-            "date": format_date(as_of, language),
-            "bank_block": _bank_block(company, reference),
-            "reference": reference,
-            "signature": "\n".join(
-                [company.name, *company.address_lines(), company.email, company.phone]
-            ).strip(),
-        }
-        rendered = get_template(f"comms/messages/{template}.{language}.txt").render(context)
-    first, _, body = rendered.lstrip().partition("\n")
-    if not first.startswith("Subject:"):
-        raise ValueError(f"template {template}.{language} must start with 'Subject: ...'")
-    return RenderedMessage(subject=first.removeprefix("Subject:").strip(), body_text=body.strip() + "\n")
+    """A reminder to ``debtor`` listing ``items``, from the company's version of the template (edited in the
+    database or shipped as a file) in the debtor's language; ``tone`` None: the template's natural tone.
+
+    ``extra`` fills the optional placeholders (``objection_notice``, ``opt_out_line``, ``qr_note``,
+    ``portal_link``), already in the debtor's language; the shipped templates place them where they belong.
+    """
+    from mahnwerk.comms.templates_store import natural_tone, render_message
+
+    language = message_language(company, debtor)
+    context = reminder_context(company, debtor, items, deadline, as_of, language)
+    if extra:
+        unknown = set(extra) - OPTIONAL_PLACEHOLDERS
+        if unknown:
+            raise ValueError(f"not an optional placeholder: {', '.join(sorted(unknown))}")
+        context.update(extra)
+    return render_message(company, debtor, template, tone or natural_tone(template), language, kind, context)
