@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('comms', '0001_initial'),
+        ('comms', '0002_channels'),
         ('ledger', '0002_claims_interest_fees'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
