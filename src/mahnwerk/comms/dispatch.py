@@ -118,30 +118,6 @@ def epc_payload(company: Company, items: Sequence[MessageItem], reference: str) 
         return None
 
 
-def sms_text(
-    company: Company, debtor: Debtor, items: Sequence[MessageItem], deadline: date | None, reference: str
-) -> str:
-    from mahnwerk.core.calendar import format_date
-
-    with translation.override(debtor.language):
-        total = totals_text(items, debtor.language)
-        if deadline:
-            text = gettext(
-                "{company}: {total} open, please pay by {deadline}. IBAN {iban}, ref. {reference}"
-            ).format(
-                company=company.name,
-                total=total,
-                deadline=format_date(deadline, debtor.language).rstrip("."),
-                iban=company.iban,
-                reference=reference,
-            )
-        else:
-            text = gettext("{company}: {total} due soon. IBAN {iban}, ref. {reference}").format(
-                company=company.name, total=total, iban=company.iban, reference=reference
-            )
-    return text
-
-
 def _payload(
     items: Sequence[MessageItem],
     deadline: date | None,
@@ -290,19 +266,36 @@ def dispatch(
                 )
         reference = payment_reference(debtor, items)
         qr = epc_payload(company, items, reference)
-        extra = _extra_paragraphs(rules, debtor, decision, channel)
+        extra = _optional_texts(
+            rules, debtor, decision, channel, contact.opt_out_line_required, qr is not None
+        )
+        payload = _payload(items, action.deadline, reference, qr, decision.step.template, action.tone)
+        kind = {Channel.SMS: "sms", Channel.LETTER: "letter"}.get(channel, "email")
+        rendered = render_reminder(
+            company,
+            debtor,
+            decision.step.template,
+            items,
+            action.deadline,
+            as_of,
+            tone=action.tone,
+            kind=kind,
+            extra=extra if kind != "sms" else None,
+        )
+        subject, body = rendered.subject, rendered.body_text
         if channel is Channel.SMS:
-            subject, body = "", sms_text(company, debtor, items, action.deadline, reference)
             recipient = e164(r.phone or "")
+            if extra.get("opt_out_line"):
+                body = f"{body} {extra['opt_out_line']}"
+        elif channel is Channel.LETTER:
+            recipient = ", ".join([debtor.name, *debtor.address_lines()])
+            payload["letter"] = {
+                "greeting": rendered.greeting,
+                "paragraphs": list(rendered.paragraphs),
+                "closing": rendered.closing,
+            }
         else:
-            rendered = render_reminder(company, debtor, decision.step.template, items, action.deadline, as_of)
-            subject = rendered.subject
-            body = rendered.body_text + "".join(f"\n{p}\n" for p in extra)
-            postal = ", ".join([debtor.name, *debtor.address_lines()])
-            recipient = (r.email or "") if channel is Channel.EMAIL else postal
-        if contact.opt_out_line_required and channel in (Channel.EMAIL, Channel.SMS):
-            with translation.override(debtor.language):
-                body += "\n" + gettext("Reply STOP to receive no more messages on this channel.") + "\n"
+            recipient = r.email or ""
         messages.append(
             OutboundMessage(
                 company=company,
@@ -314,7 +307,7 @@ def dispatch(
                 subject=subject,
                 body_text=body,
                 message_id=message_id(company, action),
-                payload=_payload(items, action.deadline, reference, qr, decision.step.template, action.tone),
+                payload=payload,
                 not_before=not_before,
             )
         )
@@ -341,14 +334,20 @@ def dispatch(
     return result
 
 
-def _extra_paragraphs(rules: Any, debtor: Debtor, decision: DebtorDecision, channel: Channel) -> list[str]:
-    """Notices the rule set asks for: the right to object after a first written notice (Latvian consumers)."""
-    days = rules.contact.first_notice_objection_days
-    if not days or channel is Channel.SMS or not any(i.first_notice for i in decision.items):
-        return []
+def _optional_texts(
+    rules: Any, debtor: Debtor, decision: DebtorDecision, channel: Channel, opt_out: bool, has_qr: bool
+) -> dict[str, str]:
+    """The optional placeholders, in the debtor's language: the right to object after a first written notice
+    (Latvian consumers), the opt-out line where the rule set requires it, a note on the payment code."""
+    texts: dict[str, str] = {}
     with translation.override(debtor.language):
-        return [
-            gettext("You may object to this claim within {days} days of receiving this notice.").format(
-                days=days
-            )
-        ]
+        days = rules.contact.first_notice_objection_days
+        if days and channel is not Channel.SMS and any(i.first_notice for i in decision.items):
+            texts["objection_notice"] = gettext(
+                "You may object to this claim within {days} days of receiving this notice."
+            ).format(days=days)
+        if opt_out and channel in (Channel.EMAIL, Channel.SMS):
+            texts["opt_out_line"] = gettext("Reply STOP to receive no more messages on this channel.")
+        if has_qr and channel is not Channel.SMS:
+            texts["qr_note"] = gettext("Scan the payment code with your banking app to pay the total.")
+    return texts

@@ -39,7 +39,11 @@ def split_body(body: str) -> tuple[str, list[str], str]:
 
 def letter_context(msg: OutboundMessage) -> LetterContext:
     company, debtor, data = msg.company, msg.debtor, msg.payload
-    greeting, paragraphs, closing = split_body(msg.body_text)
+    if "letter" in data:  # written from the letter template
+        greeting, closing = data["letter"]["greeting"], data["letter"]["closing"]
+        paragraphs = list(data["letter"]["paragraphs"])
+    else:  # an email sent as a PDF attachment: its text without the table, bank block and signature
+        greeting, paragraphs, closing = split_body(msg.body_text)
     items = tuple(
         LetterItem(
             invoice_number=i["number"],
