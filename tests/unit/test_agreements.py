@@ -1,3 +1,4 @@
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -160,7 +161,7 @@ def test_schedules_add_up_exactly(total: int, count: int, down_share: int, costs
     instalments = [p.amount_minor for p in plan if p.number > 0]
     if fold or not costs:
         assert max(instalments) - min(instalments) <= 1
-    assert all(b.due_date > a.due_date for a, b in zip(plan, plan[1:], strict=False))
+    assert all(b.due_date > a.due_date for a, b in itertools.pairwise(plan))
 
 
 # --- limits ---------------------------------------------------------------------------------------------

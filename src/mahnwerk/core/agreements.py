@@ -9,6 +9,7 @@ and records the transitions. Payments are counted by value date: money that arri
 from __future__ import annotations
 
 import calendar
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -116,7 +117,7 @@ def build_schedule(
         due_dates = list(dates)
         if len(due_dates) != count:
             raise AgreementError(f"{count} instalments need {count} dates, got {len(due_dates)}")
-        if any(b <= a for a, b in zip(due_dates, due_dates[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(due_dates)):
             raise AgreementError("instalment dates must be ascending")
         if down_payment_minor and due_dates[0] <= first_due:
             raise AgreementError("the first instalment must fall due after the down payment")
