@@ -181,3 +181,15 @@ class ActionItem(models.Model):
             )
         ]
         indexes = [models.Index(fields=["invoice", "status"], name="action_item_invoice_idx")]
+
+
+# Agreements and disputes live in their own module; importing them here registers them with the app.
+from mahnwerk.collection.agreements_models import (  # noqa: E402, F401
+    AgreementPolicy,
+    Dispute,
+    Incentive,
+    Instalment,
+    InstalmentPlan,
+    Promise,
+    Settlement,
+)

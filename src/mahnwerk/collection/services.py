@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from mahnwerk.collection import agreements
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
 from mahnwerk.core.playbook import DebtorDecision, ItemState, PlaybookSpec, default_playbook_steps, evaluate
 from mahnwerk.ledger import timeline
@@ -72,6 +73,7 @@ class RunResult:
     actions_created: int = 0
     messages_queued: int = 0
     no_contact: int = 0
+    agreement_messages: int = 0
     steps: dict[int, int] = field(default_factory=dict)
     plan: list[dict[str, object]] = field(default_factory=list)
 
@@ -127,6 +129,12 @@ def run_collection(
                 from mahnwerk.comms.outbox import send_queued
 
                 send_queued(company=company)
+        # Agreements and disputes: today's transitions and follow-ups (thank-you, Plan B, instalment reminders).
+        result.agreement_messages = agreements.carry_out(company, as_of)
+        if send:
+            from mahnwerk.comms.outbox import send_queued
+
+            send_queued(company=company)
     except BaseException:
         Run.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now())
         raise
@@ -192,6 +200,8 @@ def _decide(
                 blocked=on_hold or case_hold or debtor_id in not_to_contact,
             )
         )
+    # Agreements and disputes: hold covered items, run a broken promise's fallback, resume after a breach.
+    agreements.steer_items(company, as_of, items, playbooks)
     result.open_items = len(items)
     decisions = evaluate(items, playbooks, as_of)
     result.already_done = sum(1 for debtor_id in done_today if debtor_id % parts == index)
