@@ -60,11 +60,10 @@ def test_plan_propose_approve_confirm_list(
             "--today", "2026-03-20", "--json",
         )
     )  # fmt: skip
-    # 8 instalments > 6 and 50.00 < 10 % of 1,000.00: approval needed. 950.00 / 8 = 118.75 each.
-    assert proposed["needs_approval"] and proposed["violations"] == [
-        "too_many_instalments",
-        "down_payment_too_small",
-    ]
+    # 8 instalments > 6, 50.00 < 10 % of 1,000.00, last instalment 1 Dec = 256 days > 180: approval needed.
+    # 950.00 / 8 = 118.75 each.
+    assert proposed["needs_approval"]
+    assert proposed["violations"] == ["too_many_instalments", "down_payment_too_small", "too_long"]
     assert [i["amount_minor"] for i in proposed["instalments"]] == [5000] + [11875] * 8
     assert [i["due_date"] for i in proposed["instalments"]][:3] == ["2026-04-01", "2026-05-01", "2026-06-01"]
     plan_id = str(proposed["id"])
