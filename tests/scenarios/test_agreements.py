@@ -388,14 +388,39 @@ def test_a_discount_paid_late_is_not_given(company: Any, reminded: Any, pay: Any
 
 
 @pytest.mark.django_db
-def test_agreements_are_kept_per_company_and_refuse_foreign_invoices(
+def test_agreements_refuse_other_debtors_and_other_companies_invoices(
     company: Any, make_debtor: Any, make_invoice: Any
 ) -> None:
+    from mahnwerk.ledger.models import Company
+
     one, other = make_debtor(), make_debtor()
     invoice = make_invoice(other, "RE-X", "10.00", DUE.isoformat())
     with pytest.raises(agreements.AgreementError):
         agreements.record_promise(company, one, [invoice], day(20), as_of=day(1))
+    rival = Company.objects.create(
+        slug="rival", name="Rival SIA", iban="LV80BANK0000435195001", jurisdiction="LV", default_language="lv"
+    )
+    with pytest.raises(agreements.AgreementError):
+        agreements.open_dispute(rival, invoice, "other", as_of=day(1))
+    with pytest.raises(agreements.AgreementError):
+        agreements.record_promise(rival, other, [invoice], day(20), as_of=day(1))
     dispute = agreements.open_dispute(company, invoice, "missing_data", as_of=day(1))
     with pytest.raises(agreements.AgreementError):
         agreements.open_dispute(company, invoice, "other", as_of=day(2))  # one open dispute per item
     assert Dispute.objects.get() == dispute
+
+
+@pytest.mark.django_db
+def test_one_live_agreement_per_item(company: Any, reminded: Any, pay: Any, outbox: Any) -> None:
+    debtor, invoice = reminded()
+    promise = agreements.record_promise(company, debtor, [invoice], day(20), as_of=day(9))
+    with pytest.raises(agreements.AgreementError, match=f"promise #{promise.pk}"):
+        agreements.propose_plan(company, debtor, [invoice], 3, as_of=day(10))
+    with pytest.raises(agreements.AgreementError, match="promise"):
+        agreements.offer_settlement(company, debtor, [invoice], 50000, day(30), reason="x", as_of=day(10))
+    # An incentive can go with a promise; once the promise is broken, a plan can follow.
+    agreements.offer_incentive(company, debtor, [invoice], "waive_interest", day(20), as_of=day(10))
+    walk(company, range(10, 25))
+    assert Promise.objects.get().status == "broken"
+    plan = agreements.propose_plan(company, debtor, [invoice], 3, as_of=day(25))
+    assert plan.status == "proposed"

@@ -88,7 +88,9 @@ def policy_for(company: Company) -> AgreementPolicy:
 # --- helpers --------------------------------------------------------------------------------------------
 
 
-def _covered(company: Company, debtor: Debtor, invoices: Iterable[Invoice | int]) -> list[Invoice]:
+def _covered(
+    company: Company, debtor: Debtor, invoices: Iterable[Invoice | int], *, exclusive: bool = True
+) -> list[Invoice]:
     """The debtor's open invoices named, checked: same company and debtor, open, one currency."""
     ids = [i.pk if isinstance(i, Invoice) else int(i) for i in invoices]
     if not ids:
@@ -102,7 +104,28 @@ def _covered(company: Company, debtor: Debtor, invoices: Iterable[Invoice | int]
         raise AgreementError("an invoice named is already settled")
     if len({inv.currency for inv in found}) > 1:
         raise AgreementError("an agreement covers invoices in one currency only")
+    if exclusive:
+        _refuse_overlap(found)
     return found
+
+
+def _refuse_overlap(invoices: Sequence[Invoice]) -> None:
+    """One live agreement per item: a pending promise, a proposed or running plan, an offered settlement."""
+    ids = [inv.pk for inv in invoices]
+    live = (
+        ("promise", Promise.objects.filter(invoices__in=ids, status=PromiseStatus.PENDING)),
+        (
+            "instalment plan",
+            InstalmentPlan.objects.filter(
+                invoices__in=ids, status__in=[PlanStatusChoice.PROPOSED, PlanStatusChoice.ACTIVE]
+            ),
+        ),
+        ("settlement", Settlement.objects.filter(invoices__in=ids, status=OfferStatus.OFFERED)),
+    )
+    for what, qs in live:
+        other = qs.first()
+        if other is not None:
+            raise AgreementError(f"an item is already covered by {what} #{other.pk}")
 
 
 def _numbers(invoices: Sequence[Invoice]) -> str:
@@ -619,7 +642,7 @@ def offer_incentive(
     (less the discount) by ``deadline``. Applied automatically by the run when the money came in time.
     A playbook step can make the offer by calling this with ``notify=False`` and naming it in its text."""
     today = as_of or company_today(company)
-    items = _covered(company, debtor, invoices)
+    items = _covered(company, debtor, invoices, exclusive=False)
     open_total = sum(inv.open_minor for inv in items)
     if kind not in IncentiveKind.values:
         raise AgreementError(f"unknown incentive {kind!r}")
