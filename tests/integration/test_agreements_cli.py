@@ -22,30 +22,20 @@ def test_promise_add_and_list(company: Any, make_debtor: Any, make_invoice: Any,
     debtor = make_debtor(number="K1")
     make_invoice(debtor, "RE-1", "120.00", "2026-03-01")
     make_invoice(debtor, "RE-2", "80.00", "2026-03-05")
-    added = json.loads(
-        cli(
-            "promise",
-            "add",
-            "K1",
-            "--invoice",
-            "RE-2",
-            "--date",
-            "2026-03-20",
-            "--today",
-            "2026-03-10",
-            "--json",
-        )
-    )
+    add = ("promise", "add", "K1", "--today", "2026-03-10")
+    added = json.loads(cli(*add, "--invoice", "RE-2", "--date", "2026-03-20", "--json"))
     assert added["invoices"] == ["RE-2"] and added["amount_minor"] == 8000 and added["grace_days"] == 3
     listed = json.loads(cli("promise", "list", "--json"))
     assert [p["id"] for p in listed] == [added["id"]] and listed[0]["status"] == "pending"
-    assert "Promise #" in cli(
-        "promise", "add", "K1", "--date", "2026-03-21", "--amount", "50", "--today", "2026-03-10"
-    )
+    with pytest.raises(CommandError, match="already covered by promise"):
+        cli(*add, "--date", "2026-03-21")  # all open items: RE-1 and RE-2
     with pytest.raises(CommandError, match="no such invoice"):
-        cli("promise", "add", "K1", "--invoice", "RE-9", "--date", "2026-03-20")
+        cli(*add, "--invoice", "RE-9", "--date", "2026-03-20")
     with pytest.raises(CommandError, match="at most what is open"):
-        cli("promise", "add", "K1", "--invoice", "RE-2", "--date", "2026-03-20", "--amount", "80.01")
+        cli(*add, "--invoice", "RE-1", "--date", "2026-03-20", "--amount", "120.01")
+    text = cli(*add, "--invoice", "RE-1", "--date", "2026-03-21", "--amount", "50")
+    assert "Promise #" in text and "€50.00" in text
+    assert len(json.loads(cli("promise", "list", "--debtor", "K1", "--status", "pending", "--json"))) == 2
 
 
 @pytest.mark.django_db

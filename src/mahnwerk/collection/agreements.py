@@ -5,7 +5,8 @@ One function per use case (``record_promise``, ``propose_plan``, ``approve_plan`
 jobs and the web UI. The run calls :func:`steer_items` before the playbook decides (covered items are
 held, a broken promise's fallback step is made due, a broken plan's playbook resumes) and
 :func:`carry_out` after its decisions (state transitions, thank-you, Plan B, instalment reminders).
-Every transition goes on the debtor's timeline. Payments count by value date.
+Every transition goes on the debtor's timeline. Payments count by value date. The messages are
+rendered in :mod:`.agreement_messages`, the lists for the CLI and UI are in :mod:`.agreement_queries`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import translation
 
+from mahnwerk.collection.agreement_messages import (
+    queue_message,
+    render_agreement_message,
+    schedule_table,
+)
 from mahnwerk.collection.agreements_models import (
     AgreementPolicy,
     Dispute,
@@ -38,19 +43,9 @@ from mahnwerk.collection.agreements_models import (
     Source,
 )
 from mahnwerk.collection.models import ActionItem, ActionStatus
-from mahnwerk.comms.models import OutboundMessage
-from mahnwerk.comms.rendering import (
-    LANGUAGES,
-    MessageItem,
-    RenderedMessage,
-    _bank_block,
-    _table,
-    payment_reference,
-    totals_text,
-)
+from mahnwerk.comms.rendering import RenderedMessage
 from mahnwerk.core import agreements as core
 from mahnwerk.core.agreements import AgreementError
-from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.core.playbook import ItemState, PlaybookSpec
 from mahnwerk.ledger import timeline
@@ -136,139 +131,6 @@ def _money(minor: int, currency: str) -> str:
     return format_money(minor, currency)
 
 
-def _language(company: Company, debtor: Debtor) -> str:
-    return debtor.language if debtor.language in LANGUAGES else company.default_language
-
-
-def _message_items(invoices: Iterable[Invoice]) -> list[MessageItem]:
-    return [
-        MessageItem(inv.number, inv.issue_date, inv.due_date, inv.open_minor, inv.currency, inv.reference)
-        for inv in invoices
-    ]
-
-
-def _schedule_table(rows: Sequence[tuple[int, date, int, int]], currency: str, language: str) -> str:
-    """Number, due date, amount (and what is still open) of each payment of a plan."""
-    from django.utils.translation import gettext
-
-    header = (gettext("Payment"), gettext("Due date"), gettext("Amount"), gettext("Still open"))
-    body = [
-        (
-            gettext("Down payment") if number == 0 else gettext("Instalment {number}").format(number=number),
-            format_date(due, language),
-            format_money(amount, currency, language),
-            format_money(amount - paid, currency, language),
-        )
-        for number, due, amount, paid in rows
-    ]
-    widths = [max(len(r[c]) for r in [header, *body]) for c in range(4)]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if c < 2 else cell.rjust(w)
-            for c, (cell, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in [header, *body]
-    ]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def render_agreement_message(
-    company: Company,
-    debtor: Debtor,
-    template: str,
-    invoices: Sequence[Invoice],
-    as_of: date,
-    **extra: Any,
-) -> RenderedMessage:
-    """Render ``comms/messages/<template>.<language>.txt`` with the items, the bank details and ``extra``.
-
-    Values in ``extra``: dates are formatted for the language, ``(minor, currency)`` pairs as money,
-    callables are called inside the language (for tables and translated words).
-    """
-    from django.template.loader import get_template
-
-    language = _language(company, debtor)
-    items = _message_items(invoices)
-    with translation.override(language):
-        reference = payment_reference(debtor, items) if items else debtor.number
-        context: dict[str, Any] = {
-            "company": company,
-            "debtor": debtor,
-            "numbers": ", ".join(i.number for i in items),
-            "items_table": _table(items, language) if items else "",
-            "total": totals_text(items, language) if items else "",
-            "date": format_date(as_of, language),
-            "bank_block": _bank_block(company, reference),
-            "reference": reference,
-            "signature": "\n".join(
-                [company.name, *company.address_lines(), company.email, company.phone]
-            ).strip(),
-        }
-        for key, value in extra.items():
-            if isinstance(value, date):
-                value = format_date(value, language)
-            elif isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], int):
-                value = format_money(value[0], value[1], language)
-            elif callable(value):
-                value = value(language)
-            context[key] = value
-        rendered = get_template(f"comms/messages/{template}.{language}.txt").render(context)
-    first, _, body = rendered.lstrip().partition("\n")
-    if not first.startswith("Subject:"):
-        raise ValueError(f"template {template}.{language} must start with 'Subject: ...'")
-    return RenderedMessage(first.removeprefix("Subject:").strip(), body.strip() + "\n")
-
-
-def _queue(
-    company: Company,
-    debtor: Debtor,
-    key: str,
-    rendered: RenderedMessage,
-    as_of: date,
-    events: list[TimelineEvent],
-) -> OutboundMessage | None:
-    """Queue an email outside the playbook's actions; sent by the outbox like every other message.
-
-    ``key`` makes the Message-ID unique and stable, so the same follow-up is never queued twice.
-    """
-    from mahnwerk.comms.outbox import email_recipients
-
-    recipient = email_recipients([debtor.pk]).get(debtor.pk)
-    if recipient is None:
-        events.append(
-            timeline.event(debtor.pk, company.pk, "no_contact", as_of, reason="no valid email address")
-        )
-        return None
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "localhost"
-    message_id = f"<agreement.{company.slug}.{key}@{domain}>"
-    message, created = OutboundMessage.objects.get_or_create(
-        message_id=message_id,
-        defaults={
-            "company": company,
-            "debtor": debtor,
-            "channel": "email",
-            "recipient": recipient,
-            "language": _language(company, debtor),
-            "subject": rendered.subject[:250],
-            "body_text": rendered.body_text,
-        },
-    )
-    if created:
-        events.append(
-            timeline.event(
-                debtor.pk,
-                company.pk,
-                "message_queued",
-                as_of,
-                channel="email",
-                recipient=recipient,
-                subject=rendered.subject,
-            )
-        )
-    return message
-
-
 # --- promises to pay ------------------------------------------------------------------------------------
 
 
@@ -342,7 +204,7 @@ def record_promise(
             amount=(amount, promise.currency),
             promised_date=promised_date,
         )
-        _queue(company, debtor, f"promise.{promise.pk}.confirmation", rendered, today, events)
+        queue_message(company, debtor, f"promise.{promise.pk}.confirmation", rendered, today, events)
     timeline.record(events)
     return promise
 
@@ -482,13 +344,13 @@ def _send_plan_agreement(
         template,
         items,
         today,
-        schedule=lambda language: _schedule_table(rows, plan.currency, language),
+        schedule=lambda language: schedule_table(rows, plan.currency, language),
         plan_total=(plan.total_minor, plan.currency),
         costs=(plan.costs_minor, plan.currency) if plan.costs_minor else "",
         confirm_by=plan.confirm_by,
         grace_days=plan.grace_days,
     )
-    _queue(company, debtor, f"plan.{plan.pk}.{template}", rendered, today, events)
+    queue_message(company, debtor, f"plan.{plan.pk}.{template}", rendered, today, events)
     for hook in PLAN_DOCUMENT_HOOKS:
         hook(plan, rendered)
 
@@ -614,7 +476,7 @@ def offer_settlement(
         saving=(open_total - amount_minor, offer.currency),
         deadline=deadline,
     )
-    _queue(company, debtor, f"settlement.{offer.pk}.offer", rendered, today, events)
+    queue_message(company, debtor, f"settlement.{offer.pk}.offer", rendered, today, events)
     timeline.record(events)
     return offer
 
@@ -690,7 +552,7 @@ def offer_incentive(
             discount=(discount, offer.currency),
             deadline=deadline,
         )
-        _queue(company, debtor, f"incentive.{offer.pk}.offer", rendered, today, events)
+        queue_message(company, debtor, f"incentive.{offer.pk}.offer", rendered, today, events)
     timeline.record(events)
     return offer
 
@@ -852,7 +714,7 @@ def resolve_dispute(
             credited=(credit, invoice.currency) if credit else "",
             deadline=dispute.resume_on,
         )
-        _queue(company, debtor, f"dispute.{dispute.pk}.{outcome}", rendered, today, events)
+        queue_message(company, debtor, f"dispute.{dispute.pk}.{outcome}", rendered, today, events)
     timeline.record(events)
     return dispute
 
@@ -1083,7 +945,9 @@ def _on_promise_kept(company: Company, follow: FollowUp, as_of: date) -> int:
             as_of,
             paid=(paid, promise.currency),
         )
-        message = _queue(company, promise.debtor, f"promise.{promise.pk}.thanks", rendered, as_of, events)
+        message = queue_message(
+            company, promise.debtor, f"promise.{promise.pk}.thanks", rendered, as_of, events
+        )
     timeline.record(events)
     return int(message is not None)
 
@@ -1171,13 +1035,13 @@ def _on_plan_progress(company: Company, follow: FollowUp, as_of: date) -> int:
             amount=(row.open_minor, plan.currency),
             due=row.due_date,
             last_day=row.due_date + timedelta(days=plan.grace_days),
-            schedule=lambda language, s=status: _schedule_table(
+            schedule=lambda language, s=status: schedule_table(
                 [(r.number, r.due_date, r.amount_minor, r.paid_minor) for r in s.instalments],
                 plan.currency,
                 language,
             ),
         )
-        message = _queue(
+        message = queue_message(
             company, plan.debtor, f"plan.{plan.pk}.{row.number}.{kind.value}", rendered, as_of, events
         )
         queued += int(message is not None)
@@ -1260,7 +1124,7 @@ def _on_plan_breached(company: Company, follow: FollowUp, as_of: date) -> int:
         missed_amount=(missed.open_minor, plan.currency),
         deadline=deadline,
     )
-    message = _queue(company, plan.debtor, f"plan.{plan.pk}.breach", rendered, as_of, events)
+    message = queue_message(company, plan.debtor, f"plan.{plan.pk}.breach", rendered, as_of, events)
     timeline.record(events)
     return int(message is not None)
 
@@ -1390,117 +1254,3 @@ _HANDLERS: dict[str, Callable[[Company, FollowUp, date], int]] = {
     "incentive_earned": _on_incentive,
     "incentive_lapsed": _on_incentive,
 }
-
-
-# --- lists for the CLI and the web UI -------------------------------------------------------------------
-
-
-def _numbers_by(kind: str, model: Any, ids: list[int]) -> dict[int, list[str]]:
-    through = model.invoices.through
-    column = f"{model._meta.model_name}_id"
-    result: dict[int, list[str]] = defaultdict(list)
-    for owner, number in (
-        through.objects.filter(**{f"{column}__in": ids})
-        .order_by("invoice__due_date")
-        .values_list(column, "invoice__number")
-    ):
-        result[owner].append(number)
-    return result
-
-
-def list_promises(
-    company: Company, debtor: Debtor | None = None, status: str | None = None
-) -> list[dict[str, Any]]:
-    qs = Promise.objects.filter(company=company).select_related("debtor").order_by("promised_date", "pk")
-    qs = qs.filter(debtor=debtor) if debtor else qs
-    qs = qs.filter(status=status) if status else qs
-    rows = list(qs)
-    numbers = _numbers_by("promise", Promise, [p.pk for p in rows])
-    return [
-        {
-            "id": p.pk,
-            "debtor": p.debtor.number,
-            "invoices": numbers[p.pk],
-            "made_on": p.made_on.isoformat(),
-            "promised_date": p.promised_date.isoformat(),
-            "grace_days": p.grace_days,
-            "amount": _money(p.amount_minor, p.currency),
-            "amount_minor": p.amount_minor,
-            "currency": p.currency,
-            "status": p.status,
-            "paid_minor": p.paid_minor,
-            "fallback_level": p.fallback_level,
-            "closed_on": p.closed_on.isoformat() if p.closed_on else None,
-        }
-        for p in rows
-    ]
-
-
-def plan_as_dict(plan: InstalmentPlan, numbers: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "id": plan.pk,
-        "debtor": plan.debtor.number,
-        "invoices": numbers if numbers is not None else list(plan.invoices.values_list("number", flat=True)),
-        "status": plan.status,
-        "proposed_on": plan.proposed_on.isoformat(),
-        "confirm_by": plan.confirm_by.isoformat(),
-        "principal_minor": plan.principal_minor,
-        "costs_minor": plan.costs_minor,
-        "costs_mode": plan.costs_mode,
-        "total": _money(plan.total_minor, plan.currency),
-        "currency": plan.currency,
-        "needs_approval": plan.needs_approval,
-        "violations": [v for v in plan.violations.split(",") if v],
-        "approved_by": plan.approved_by,
-        "confirmed_on": plan.confirmed_on.isoformat() if plan.confirmed_on else None,
-        "paid_minor": plan.paid_minor,
-        "breached_on": plan.breached_on.isoformat() if plan.breached_on else None,
-        "resume_level": plan.resume_level,
-        "instalments": [
-            {
-                "number": i.number,
-                "due_date": i.due_date.isoformat(),
-                "amount_minor": i.amount_minor,
-                "amount": _money(i.amount_minor, plan.currency),
-                "paid_minor": i.paid_minor,
-            }
-            for i in plan.instalments.order_by("number")
-        ],
-    }
-
-
-def list_plans(
-    company: Company, debtor: Debtor | None = None, status: str | None = None
-) -> list[dict[str, Any]]:
-    qs = InstalmentPlan.objects.filter(company=company).select_related("debtor").order_by("proposed_on", "pk")
-    qs = qs.filter(debtor=debtor) if debtor else qs
-    qs = qs.filter(status=status) if status else qs
-    rows = list(qs)
-    numbers = _numbers_by("plan", InstalmentPlan, [p.pk for p in rows])
-    return [plan_as_dict(p, numbers[p.pk]) for p in rows]
-
-
-def list_disputes(
-    company: Company, debtor: Debtor | None = None, status: str | None = None
-) -> list[dict[str, Any]]:
-    qs = Dispute.objects.filter(company=company).select_related("debtor", "invoice", "credit_note")
-    qs = qs.filter(debtor=debtor) if debtor else qs
-    qs = qs.filter(status=status) if status else qs
-    return [
-        {
-            "id": d.pk,
-            "debtor": d.debtor.number,
-            "invoice": d.invoice.number,
-            "amount_minor": d.amount_minor,
-            "amount": _money(d.amount_minor or d.invoice.open_minor, d.invoice.currency),
-            "reason": d.reason,
-            "notes": d.notes,
-            "status": d.status,
-            "opened_on": d.opened_on.isoformat(),
-            "resolved_on": d.resolved_on.isoformat() if d.resolved_on else None,
-            "resolution": d.resolution,
-            "resume_on": d.resume_on.isoformat() if d.resume_on else None,
-            "credit_note": d.credit_note.number if d.credit_note else None,
-        }
-        for d in qs.order_by("opened_on", "pk")
-    ]

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from mahnwerk.collection import agreements
+from mahnwerk.collection import agreement_queries, agreements
 from mahnwerk.collection.agreements_models import Dispute, DisputeReason
 from mahnwerk.collection.management.agreements_cli import (
     AgreementCommand,
@@ -43,7 +43,7 @@ class Command(AgreementCommand):
         action = options["action"]
         if action == "list":
             debtor = find_debtor(company, options["debtor"]) if options["debtor"] else None
-            rows = agreements.list_disputes(company, debtor, options["status"])
+            rows = agreement_queries.list_disputes(company, debtor, options["status"])
             if options["json"]:
                 self.emit_json(rows)
                 return
@@ -88,7 +88,7 @@ class Command(AgreementCommand):
                 )
         except agreements.AgreementError as exc:
             raise CommandError(str(exc)) from None
-        (row,) = [r for r in agreements.list_disputes(company) if r["id"] == dispute.pk]
+        (row,) = [r for r in agreement_queries.list_disputes(company) if r["id"] == dispute.pk]
         if options["json"]:
             self.emit_json(row)
             return

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from mahnwerk.collection import agreements
+from mahnwerk.collection import agreement_queries, agreements
 from mahnwerk.collection.agreements_models import InstalmentPlan
 from mahnwerk.collection.management.agreements_cli import (
     AgreementCommand,
@@ -55,7 +55,7 @@ class Command(AgreementCommand):
         action = options["action"]
         if action == "list":
             debtor = find_debtor(company, options["debtor"]) if options["debtor"] else None
-            rows = agreements.list_plans(company, debtor, options["status"])
+            rows = agreement_queries.list_plans(company, debtor, options["status"])
             if options["json"]:
                 self.emit_json(rows)
                 return
@@ -80,7 +80,7 @@ class Command(AgreementCommand):
         except agreements.AgreementError as exc:
             raise CommandError(str(exc)) from None
         plan.refresh_from_db()
-        row = agreements.plan_as_dict(plan)
+        row = agreement_queries.plan_as_dict(plan)
         if options["json"]:
             self.emit_json(row)
             return

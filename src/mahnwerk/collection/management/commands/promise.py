@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from mahnwerk.collection import agreements
+from mahnwerk.collection import agreement_queries, agreements
 from mahnwerk.collection.management.agreements_cli import (
     AgreementCommand,
     find_debtor,
@@ -52,7 +52,7 @@ class Command(AgreementCommand):
         company = self.company(options)
         if options["action"] == "list":
             debtor = find_debtor(company, options["debtor"]) if options["debtor"] else None
-            rows = agreements.list_promises(company, debtor, options["status"])
+            rows = agreement_queries.list_promises(company, debtor, options["status"])
             if options["json"]:
                 self.emit_json(rows)
                 return
@@ -84,7 +84,7 @@ class Command(AgreementCommand):
             )
         except agreements.AgreementError as exc:
             raise CommandError(str(exc)) from None
-        (row,) = [r for r in agreements.list_promises(company, debtor) if r["id"] == promise.pk]
+        (row,) = [r for r in agreement_queries.list_promises(company, debtor) if r["id"] == promise.pk]
         if options["json"]:
             self.emit_json(row)
             return
