@@ -424,3 +424,35 @@ def test_one_live_agreement_per_item(company: Any, reminded: Any, pay: Any, outb
     assert Promise.objects.get().status == "broken"
     plan = agreements.propose_plan(company, debtor, [invoice], 3, as_of=day(25))
     assert plan.status == "proposed"
+
+
+@pytest.mark.django_db
+def test_quiet_days_cost_the_same_few_queries_however_many_agreements(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            debtor = make_debtor()
+            invoices = [
+                make_invoice(debtor, f"RE-{debtor.pk}-{k}", "300.00", DUE.isoformat()) for k in range(3)
+            ]
+            plan = agreements.propose_plan(company, debtor, [invoices[0]], 3, as_of=day(1))
+            agreements.confirm_plan(company, plan, as_of=day(1))
+            agreements.record_promise(company, debtor, [invoices[1]], day(40), as_of=day(1))
+            agreements.open_dispute(company, invoices[2], "other", as_of=day(1))
+
+    def queries_on(offset: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            agreements.carry_out(company, day(offset))
+        return len(ctx.captured_queries)
+
+    add(2)
+    agreements.carry_out(company, day(2))
+    few = queries_on(3)
+    add(8)
+    agreements.carry_out(company, day(4))
+    assert queries_on(5) == few  # nothing due: the same queries for 10 debtors as for 2
+    assert few <= 12

@@ -80,6 +80,11 @@ def policy_for(company: Company) -> AgreementPolicy:
     return policy
 
 
+def _read_policy(company: Company) -> AgreementPolicy:
+    """The company's rules without writing anything (the defaults, unsaved, if it has none yet)."""
+    return AgreementPolicy.objects.filter(company=company).first() or AgreementPolicy(company=company)
+
+
 # --- helpers --------------------------------------------------------------------------------------------
 
 
@@ -819,6 +824,7 @@ def evaluate_agreements(company: Company, as_of: date) -> AgreementsToday:
     """
     data = _load(company, as_of)
     today = AgreementsToday()
+    policy: AgreementPolicy | None = None
     for dispute in data.disputes:
         today.blocked.add(dispute.invoice_id)
     for promise in data.promises:
@@ -848,21 +854,42 @@ def evaluate_agreements(company: Company, as_of: date) -> AgreementsToday:
             else:
                 today.followups.append(FollowUp("plan_expired", plan.debtor_id, plan))
             continue
+        rows = data.instalments[plan.pk]
         status = core.plan_status(
-            _plan_schedule(data.instalments[plan.pk]),
+            _plan_schedule(rows),
             data.paid(ids, plan.proposed_on, as_of),
             plan.grace_days,
             as_of,
         )
         if status.state is core.PlanState.BREACHED:
             today.blocked.update(ids)  # the Plan B message goes out today; the playbook resumes later
-            today.followups.append(FollowUp("plan_breached", plan.debtor_id, plan, {"status": status}))
+            today.followups.append(
+                FollowUp("plan_breached", plan.debtor_id, plan, {"status": status, "instalments": rows})
+            )
             continue
         if status.state is core.PlanState.COMPLETED:
-            today.followups.append(FollowUp("plan_completed", plan.debtor_id, plan, {"status": status}))
+            today.followups.append(
+                FollowUp("plan_completed", plan.debtor_id, plan, {"status": status, "instalments": rows})
+            )
             continue
         today.blocked.update(ids)
-        today.followups.append(FollowUp("plan_progress", plan.debtor_id, plan, {"status": status}))
+        policy = policy or _read_policy(company)
+        notices = core.instalment_notices(
+            status,
+            as_of,
+            days_before=policy.notice_days_before,
+            days_after=policy.overdue_days_after,
+            sent=_notices_sent(rows),
+        )
+        if notices or _progress_changed(plan, status, rows):
+            today.followups.append(
+                FollowUp(
+                    "plan_progress",
+                    plan.debtor_id,
+                    plan,
+                    {"status": status, "instalments": rows, "notices": notices},
+                )
+            )
     for offer in data.settlements:
         ids = data.items[("settlement", offer.pk)]
         paid = data.paid(ids, offer.offered_on, offer.deadline)
@@ -906,10 +933,12 @@ def carry_out(company: Company, as_of: date) -> int:
     number of messages queued. Safe to run twice or in two workers: each transition is a conditional
     update, and only the caller that made it writes the messages and timeline events."""
     today = evaluate_agreements(company, as_of)
+    policy = policy_for(company) if today.followups else None
     queued = 0
     for follow in today.followups:
+        assert policy is not None
         with transaction.atomic():
-            queued += _HANDLERS[follow.kind](company, follow, as_of)
+            queued += _HANDLERS[follow.kind](company, follow, as_of, policy)
     return queued
 
 
@@ -917,7 +946,7 @@ def _transition(model: Any, pk: int, current: str, **changes: Any) -> bool:
     return bool(model.objects.filter(pk=pk, status=current).update(**changes))
 
 
-def _on_promise_kept(company: Company, follow: FollowUp, as_of: date) -> int:
+def _on_promise_kept(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
     promise = follow.target
     assert isinstance(promise, Promise)
     paid = follow.data["paid"]
@@ -952,7 +981,7 @@ def _on_promise_kept(company: Company, follow: FollowUp, as_of: date) -> int:
     return int(message is not None)
 
 
-def _on_promise_failed(company: Company, follow: FollowUp, as_of: date) -> int:
+def _on_promise_failed(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
     promise = follow.target
     assert isinstance(promise, Promise)
     partly = follow.kind == "promise_partly_kept"
@@ -973,38 +1002,45 @@ def _on_promise_failed(company: Company, follow: FollowUp, as_of: date) -> int:
     return 0
 
 
-def _store_progress(plan: InstalmentPlan, status: core.PlanStatus) -> None:
-    by_number = {row.number: row.paid_minor for row in status.instalments}
-    rows = list(Instalment.objects.filter(plan=plan))
-    changed = [i for i in rows if i.paid_minor != by_number.get(i.number, i.paid_minor)]
-    for inst in changed:
-        inst.paid_minor = by_number[inst.number]
-    Instalment.objects.bulk_update(changed, ["paid_minor"])
-    InstalmentPlan.objects.filter(pk=plan.pk).update(paid_minor=status.paid_minor)
-
-
-def _on_plan_progress(company: Company, follow: FollowUp, as_of: date) -> int:
-    """Instalment reminders that follow the instalment dates, each once."""
-    plan = follow.target
-    assert isinstance(plan, InstalmentPlan)
-    status: core.PlanStatus = follow.data["status"]
-    _store_progress(plan, status)
-    policy = policy_for(company)
-    rows = {i.number: i for i in Instalment.objects.filter(plan=plan)}
-    sent = {
-        n: {
-            k
-            for k, when in (
+def _notices_sent(rows: Sequence[Instalment]) -> dict[int, set[core.NoticeKind]]:
+    return {
+        i.number: {
+            kind
+            for kind, when in (
                 (core.NoticeKind.BEFORE, i.notice_sent_on),
                 (core.NoticeKind.OVERDUE, i.overdue_sent_on),
             )
             if when
         }
-        for n, i in rows.items()
+        for i in rows
     }
-    notices = core.instalment_notices(
-        status, as_of, days_before=policy.notice_days_before, days_after=policy.overdue_days_after, sent=sent
-    )
+
+
+def _progress_changed(plan: InstalmentPlan, status: core.PlanStatus, rows: Sequence[Instalment]) -> bool:
+    by_number = {row.number: row.paid_minor for row in status.instalments}
+    return plan.paid_minor != status.paid_minor or any(i.paid_minor != by_number.get(i.number) for i in rows)
+
+
+def _store_progress(plan: InstalmentPlan, status: core.PlanStatus, rows: Sequence[Instalment]) -> None:
+    """Write what the payments so far fill of each instalment, where it changed."""
+    by_number = {row.number: row.paid_minor for row in status.instalments}
+    changed = [i for i in rows if i.paid_minor != by_number.get(i.number, i.paid_minor)]
+    for inst in changed:
+        inst.paid_minor = by_number[inst.number]
+    if changed:
+        Instalment.objects.bulk_update(changed, ["paid_minor"])
+    if plan.paid_minor != status.paid_minor:
+        InstalmentPlan.objects.filter(pk=plan.pk).update(paid_minor=status.paid_minor)
+
+
+def _on_plan_progress(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
+    """Instalment reminders that follow the instalment dates, each once. No query unless one is due."""
+    plan = follow.target
+    assert isinstance(plan, InstalmentPlan)
+    status: core.PlanStatus = follow.data["status"]
+    _store_progress(plan, status, follow.data["instalments"])
+    rows = {i.number: i for i in follow.data["instalments"]}
+    notices: list[tuple[core.InstalmentStatus, core.NoticeKind]] = follow.data["notices"]
     queued = 0
     invoices = list(plan.invoices.order_by("due_date", "pk")) if notices else []
     for row, kind in notices:
@@ -1049,21 +1085,21 @@ def _on_plan_progress(company: Company, follow: FollowUp, as_of: date) -> int:
     return queued
 
 
-def _on_plan_completed(company: Company, follow: FollowUp, as_of: date) -> int:
+def _on_plan_completed(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
     plan = follow.target
     assert isinstance(plan, InstalmentPlan)
     status: core.PlanStatus = follow.data["status"]
     if _transition(
         InstalmentPlan, plan.pk, PlanStatusChoice.ACTIVE, status=PlanStatusChoice.COMPLETED, closed_on=as_of
     ):
-        _store_progress(plan, status)
+        _store_progress(plan, status, follow.data["instalments"])
         timeline.event(
             plan.debtor_id, company.pk, "plan_completed", as_of, paid=_money(status.paid_minor, plan.currency)
         ).save()
     return 0
 
 
-def _on_plan_expired(company: Company, follow: FollowUp, as_of: date) -> int:
+def _on_plan_expired(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
     plan = follow.target
     assert isinstance(plan, InstalmentPlan)
     if _transition(
@@ -1073,7 +1109,7 @@ def _on_plan_expired(company: Company, follow: FollowUp, as_of: date) -> int:
     return 0
 
 
-def _on_plan_breached(company: Company, follow: FollowUp, as_of: date) -> int:
+def _on_plan_breached(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
     """Plan B: the whole remaining amount falls due at once; after its deadline the playbook resumes."""
     plan = follow.target
     assert isinstance(plan, InstalmentPlan)
@@ -1087,7 +1123,7 @@ def _on_plan_breached(company: Company, follow: FollowUp, as_of: date) -> int:
             m=Max("level")
         )
         level = (reached["m"] or 0) + 1
-    deadline = as_of + timedelta(days=policy_for(company).breach_deadline_days)
+    deadline = as_of + timedelta(days=policy.breach_deadline_days)
     if not _transition(
         InstalmentPlan,
         plan.pk,
@@ -1098,7 +1134,7 @@ def _on_plan_breached(company: Company, follow: FollowUp, as_of: date) -> int:
         resume_level=level,
     ):
         return 0
-    _store_progress(plan, status)
+    _store_progress(plan, status, follow.data["instalments"])
     open_now = sum(inv.open_minor for inv in invoices)
     events = [
         timeline.event(
@@ -1161,7 +1197,7 @@ def _write_off(
     return total
 
 
-def _on_settlement_earned(company: Company, follow: FollowUp, as_of: date) -> int:
+def _on_settlement_earned(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
     offer = follow.target
     assert isinstance(offer, Settlement)
     if not _transition(
@@ -1191,7 +1227,7 @@ def _on_settlement_earned(company: Company, follow: FollowUp, as_of: date) -> in
     return 0
 
 
-def _on_settlement_lapsed(company: Company, follow: FollowUp, as_of: date) -> int:
+def _on_settlement_lapsed(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
     offer = follow.target
     assert isinstance(offer, Settlement)
     if _transition(
@@ -1208,7 +1244,7 @@ def _on_settlement_lapsed(company: Company, follow: FollowUp, as_of: date) -> in
     return 0
 
 
-def _on_incentive(company: Company, follow: FollowUp, as_of: date) -> int:
+def _on_incentive(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
     offer = follow.target
     assert isinstance(offer, Incentive)
     earned = follow.kind == "incentive_earned"
@@ -1241,7 +1277,7 @@ def _on_incentive(company: Company, follow: FollowUp, as_of: date) -> int:
     return 0
 
 
-_HANDLERS: dict[str, Callable[[Company, FollowUp, date], int]] = {
+_HANDLERS: dict[str, Callable[[Company, FollowUp, date, AgreementPolicy], int]] = {
     "promise_kept": _on_promise_kept,
     "promise_partly_kept": _on_promise_failed,
     "promise_broken": _on_promise_failed,
