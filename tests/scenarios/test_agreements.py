@@ -184,6 +184,11 @@ def test_a_plan_with_the_second_instalment_missed_breaks_and_plan_b_demands_the_
     )
     assert notice_days == [D("2026-03-24"), D("2026-04-24"), D("2026-05-24"), D("2026-05-28")]
 
+    pay(debtor, "600.00", "2026-06-22", "RE-1")  # the rest after all: the broken plan is closed
+    assert walk(company, range((D("2026-06-22") - DUE).days, (D("2026-07-10") - DUE).days)) == {}
+    plan.refresh_from_db()
+    assert plan.status == "breached" and plan.closed_on == D("2026-06-22")
+
 
 @pytest.mark.django_db
 def test_reminders_follow_the_instalment_dates_and_a_kept_plan_completes(

@@ -771,6 +771,7 @@ def _load(company: Company, as_of: date) -> _Loaded:
         InstalmentPlan.objects.filter(
             company=company,
             status__in=[PlanStatusChoice.PROPOSED, PlanStatusChoice.ACTIVE, PlanStatusChoice.BREACHED],
+            closed_on__isnull=True,
         )
     )
     settlements = list(Settlement.objects.filter(company=company, status=OfferStatus.OFFERED))
@@ -844,9 +845,11 @@ def evaluate_agreements(company: Company, as_of: date) -> AgreementsToday:
         if plan.status == PlanStatusChoice.BREACHED:
             if plan.resume_after is not None and as_of <= plan.resume_after:
                 today.blocked.update(ids)
-            else:
+            elif data.still_open(ids) > 0:
                 for invoice_id in ids:
                     today.resume[invoice_id] = plan.resume_level
+            else:  # paid or credited after all: nothing left to resume
+                today.followups.append(FollowUp("plan_closed", plan.debtor_id, plan))
             continue
         if plan.status == PlanStatusChoice.PROPOSED:
             if as_of <= plan.confirm_by:
@@ -1099,6 +1102,12 @@ def _on_plan_completed(company: Company, follow: FollowUp, as_of: date, policy: 
     return 0
 
 
+def _on_plan_closed(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
+    """A broken plan whose items were settled afterwards: no longer looked at."""
+    InstalmentPlan.objects.filter(pk=follow.target.pk, closed_on__isnull=True).update(closed_on=as_of)
+    return 0
+
+
 def _on_plan_expired(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
     plan = follow.target
     assert isinstance(plan, InstalmentPlan)
@@ -1284,6 +1293,7 @@ _HANDLERS: dict[str, Callable[[Company, FollowUp, date, AgreementPolicy], int]] 
     "plan_progress": _on_plan_progress,
     "plan_completed": _on_plan_completed,
     "plan_expired": _on_plan_expired,
+    "plan_closed": _on_plan_closed,
     "plan_breached": _on_plan_breached,
     "settlement_earned": _on_settlement_earned,
     "settlement_lapsed": _on_settlement_lapsed,
