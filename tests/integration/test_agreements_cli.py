@@ -36,6 +36,10 @@ def test_promise_add_and_list(company: Any, make_debtor: Any, make_invoice: Any,
     text = cli(*add, "--invoice", "RE-1", "--date", "2026-03-21", "--amount", "50")
     assert "Promise #" in text and "€50.00" in text
     assert len(json.loads(cli("promise", "list", "--debtor", "K1", "--status", "pending", "--json"))) == 2
+    cancelled = json.loads(cli("promise", "cancel", str(added["id"]), "--reason", "Irrtum", "--json"))
+    assert cancelled["status"] == "cancelled"
+    with pytest.raises(CommandError, match="give a reason"):
+        cli("promise", "cancel", str(added["id"]))
 
 
 @pytest.mark.django_db
@@ -69,6 +73,8 @@ def test_plan_propose_approve_confirm_list(
     assert confirmed["status"] == "active" and confirmed["confirmed_on"] == "2026-03-22"
     assert json.loads(cli("plan", "list", "--status", "active", "--json"))[0]["id"] == proposed["id"]
     assert "active" in cli("plan", "list")
+    cancelled = json.loads(cli("plan", "cancel", plan_id, "--reason", "Neuverhandlung", "--json"))
+    assert cancelled["status"] == "cancelled"
 
 
 @pytest.mark.django_db

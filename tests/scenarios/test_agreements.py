@@ -461,3 +461,19 @@ def test_quiet_days_cost_the_same_few_queries_however_many_agreements(
     agreements.carry_out(company, day(4))
     assert queries_on(5) == few  # nothing due: the same queries for 10 debtors as for 2
     assert few <= 12
+
+
+@pytest.mark.django_db
+def test_a_cancelled_promise_lets_the_playbook_go_on(company: Any, reminded: Any, outbox: Any) -> None:
+    debtor, invoice = reminded()
+    promise = agreements.record_promise(company, debtor, [invoice], day(40), as_of=day(9))
+    assert walk(company, range(8, 23)) == {}  # the firm reminder (day 21) is held
+    agreements.cancel_agreement(
+        company, promise, reason="Kunde zahlt doch nicht", actor="anna", as_of=day(23)
+    )
+    assert walk(company, range(23, 25)) == {23: [(debtor.pk, 3)]}
+    promise.refresh_from_db()
+    assert promise.status == "cancelled" and promise.closed_on == day(23)
+    with pytest.raises(agreements.AgreementError, match="nothing to cancel"):
+        agreements.cancel_agreement(company, promise, reason="again", as_of=day(24))
+    assert kinds(debtor).count("agreement_cancelled") == 1

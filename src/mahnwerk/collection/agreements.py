@@ -55,6 +55,7 @@ from mahnwerk.ledger.services import company_today, record_credit_note
 __all__ = [
     "AgreementError",
     "approve_plan",
+    "cancel_agreement",
     "carry_out",
     "confirm_plan",
     "evaluate_agreements",
@@ -722,6 +723,52 @@ def resolve_dispute(
         queue_message(company, debtor, f"dispute.{dispute.pk}.{outcome}", rendered, today, events)
     timeline.record(events)
     return dispute
+
+
+# --- cancelling ------------------------------------------------------------------------------------------
+
+_CANCELLABLE: dict[type, tuple[list[str], str]] = {
+    Promise: ([PromiseStatus.PENDING], PromiseStatus.CANCELLED),
+    InstalmentPlan: ([PlanStatusChoice.PROPOSED, PlanStatusChoice.ACTIVE], PlanStatusChoice.CANCELLED),
+    Settlement: ([OfferStatus.OFFERED], OfferStatus.WITHDRAWN),
+    Incentive: ([OfferStatus.OFFERED], OfferStatus.WITHDRAWN),
+}
+
+
+@transaction.atomic
+def cancel_agreement(
+    company: Company,
+    agreement: Promise | InstalmentPlan | Settlement | Incentive,
+    *,
+    reason: str,
+    actor: str = "system",
+    as_of: date | None = None,
+) -> None:
+    """Cancel a pending promise or a proposed or running plan, withdraw an offer. The items are no longer
+    held by it: the playbook goes on from where it stood (with its usual distances)."""
+    today = as_of or company_today(company)
+    if agreement.company_id != company.pk:
+        raise AgreementError("the agreement belongs to another company")
+    live, final = _CANCELLABLE[type(agreement)]
+    if not reason.strip():
+        raise AgreementError("give a reason (it goes on the timeline)")
+    if (
+        not type(agreement)
+        .objects.filter(pk=agreement.pk, status__in=live)
+        .update(status=final, closed_on=today)
+    ):
+        raise AgreementError(f"the {agreement._meta.verbose_name} is {agreement.status}: nothing to cancel")
+    agreement.refresh_from_db()
+    timeline.event(
+        agreement.debtor_id,
+        company.pk,
+        "agreement_cancelled",
+        today,
+        actor=actor,
+        note=reason[:500],
+        what=str(agreement._meta.verbose_name),
+        id=agreement.pk,
+    ).save()
 
 
 # --- what the run asks each day -------------------------------------------------------------------------

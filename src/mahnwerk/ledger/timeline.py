@@ -56,6 +56,7 @@ EVENT_TEXTS = {
     "incentive_offered": _("Offer made ({offer}) if {amount} is paid by {deadline}"),
     "incentive_applied": _("Offer applied ({offer}): paid by {deadline}; discount {discount}"),
     "incentive_lapsed": _("Offer lapsed ({offer}): not paid by {deadline}"),
+    "agreement_cancelled": _("Cancelled: {what} #{id}"),
     "dispute_opened": _("Dispute on {number} ({amount}): {reason}"),
     "dispute_resolved": _("Dispute on {number} resolved: {outcome}; new deadline {deadline}"),
 }

@@ -21,8 +21,8 @@ from mahnwerk.ledger.models import Company
 
 class Command(AgreementCommand):
     help = _("Propose, approve, confirm or list instalment plans.")
-    actions = ("propose", "approve", "confirm", "list")
-    target_help = _("propose: the debtor (customer number or id); approve, confirm: the plan id")
+    actions = ("propose", "approve", "confirm", "cancel", "list")
+    target_help = _("propose: the debtor (customer number or id); approve, confirm, cancel: the plan id")
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
@@ -49,6 +49,7 @@ class Command(AgreementCommand):
             "--by", choices=["clerk", "debtor"], default="clerk", help=_("who made the entry")
         )
         parser.add_argument("--note", default="", help=_("a note for the timeline"))
+        parser.add_argument("--reason", default="", help=_("cancel: why"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         company = self.company(options)
@@ -73,6 +74,14 @@ class Command(AgreementCommand):
                 plan = self._plan(company, options)
                 if action == "approve":
                     agreements.approve_plan(company, plan, actor=options["actor"], as_of=options["today"])
+                elif action == "cancel":
+                    agreements.cancel_agreement(
+                        company,
+                        plan,
+                        reason=options["reason"],
+                        actor=options["actor"],
+                        as_of=options["today"],
+                    )
                 else:
                     agreements.confirm_plan(
                         company, plan, by=options["by"], actor=options["actor"], as_of=options["today"]

@@ -8,6 +8,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from mahnwerk.collection import agreement_queries, agreements
+from mahnwerk.collection.agreements_models import Promise
 from mahnwerk.collection.management.agreements_cli import (
     AgreementCommand,
     find_debtor,
@@ -21,8 +22,8 @@ class Command(AgreementCommand):
     help = _(
         "Record a promise to pay (reminders for its items pause until the date plus grace) or list them."
     )
-    actions = ("add", "list")
-    target_help = _("add: the debtor (customer number or id)")
+    actions = ("add", "list", "cancel")
+    target_help = _("add: the debtor (customer number or id); cancel: the promise id")
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
@@ -44,6 +45,7 @@ class Command(AgreementCommand):
             "--by", choices=["clerk", "debtor"], default="clerk", help=_("who made the entry")
         )
         parser.add_argument("--note", default="", help=_("a note for the timeline"))
+        parser.add_argument("--reason", default="", help=_("cancel: why"))
         parser.add_argument(
             "--no-confirmation", action="store_true", help=_("do not send the debtor a confirmation")
         )
@@ -62,6 +64,23 @@ class Command(AgreementCommand):
                     + _("by {date}").format(date=r["promised_date"])
                     + f" (+{r['grace_days']})  {r['status']:<12} {', '.join(r['invoices'])}"
                 )
+            return
+        if options["action"] == "cancel":
+            ident = self.need_target(options, _("a promise id"))
+            found = Promise.objects.filter(company=company, pk=int(ident) if ident.isdigit() else 0).first()
+            if found is None:
+                raise CommandError(_("no promise {id}").format(id=ident))
+            try:
+                agreements.cancel_agreement(
+                    company, found, reason=options["reason"], actor=options["actor"], as_of=options["today"]
+                )
+            except agreements.AgreementError as exc:
+                raise CommandError(str(exc)) from None
+            (row,) = [r for r in agreement_queries.list_promises(company) if r["id"] == found.pk]
+            if options["json"]:
+                self.emit_json(row)
+            else:
+                self.stdout.write(_("Promise #{id} cancelled.").format(id=found.pk))
             return
         debtor = find_debtor(company, self.need_target(options, _("a debtor")))
         if options["date"] is None:
