@@ -477,3 +477,20 @@ def test_a_cancelled_promise_lets_the_playbook_go_on(company: Any, reminded: Any
     with pytest.raises(agreements.AgreementError, match="nothing to cancel"):
         agreements.cancel_agreement(company, promise, reason="again", as_of=day(24))
     assert kinds(debtor).count("agreement_cancelled") == 1
+
+
+@pytest.mark.django_db
+def test_a_broken_promise_falls_back_in_every_partition_of_the_run(
+    company: Any, reminded: Any, outbox: Any
+) -> None:
+    first, first_invoice = reminded(number="RE-P1")
+    second, second_invoice = reminded(number="RE-P2")
+    for debtor, invoice in ((first, first_invoice), (second, second_invoice)):
+        agreements.record_promise(company, debtor, [invoice], day(25), as_of=day(9))
+    walk(company, range(8, 29))
+    # Day 29: two workers share the run; whichever comes first records both promises as broken.
+    for index in (first.pk % 2, second.pk % 2):
+        collection.run_collection(company, day(29), partition=(index, 2))
+    levels = dict(Action.objects.filter(as_of=day(29)).values_list("debtor_id", "level"))
+    assert levels == {first.pk: 3, second.pk: 3}
+    assert collection.run_collection(company, day(30)).actions_created == 0

@@ -813,7 +813,16 @@ class _Loaded:
 
 def _load(company: Company, as_of: date) -> _Loaded:
     """Everything live, in a fixed number of queries."""
-    promises = list(Promise.objects.filter(company=company, status=PromiseStatus.PENDING))
+    # pending promises, and those found broken today (another worker of the same run may have got there
+    # first: their fallback step is still today's)
+    promises = list(
+        Promise.objects.filter(company=company, status=PromiseStatus.PENDING)
+        | Promise.objects.filter(
+            company=company,
+            status__in=[PromiseStatus.BROKEN, PromiseStatus.PARTLY_KEPT],
+            closed_on=as_of,
+        )
+    )
     plans = list(
         InstalmentPlan.objects.filter(
             company=company,
@@ -877,6 +886,10 @@ def evaluate_agreements(company: Company, as_of: date) -> AgreementsToday:
         today.blocked.add(dispute.invoice_id)
     for promise in data.promises:
         ids = data.items[("promise", promise.pk)]
+        if promise.status != PromiseStatus.PENDING:
+            for invoice_id in ids:
+                today.fallback[invoice_id] = promise.fallback_level
+            continue
         terms = core.PromiseTerms(promise.promised_date, promise.amount_minor, promise.grace_days)
         paid = data.paid(ids, promise.made_on, terms.last_day)
         state = core.promise_state(terms, paid, data.still_open(ids), as_of)
