@@ -486,11 +486,11 @@ def test_a_broken_promise_falls_back_in_every_partition_of_the_run(
     first, first_invoice = reminded(number="RE-P1")
     second, second_invoice = reminded(number="RE-P2")
     for debtor, invoice in ((first, first_invoice), (second, second_invoice)):
-        agreements.record_promise(company, debtor, [invoice], day(25), as_of=day(9))
+        agreements.record_promise(company, debtor, [invoice], day(25), fallback_level=4, as_of=day(9))
     walk(company, range(8, 29))
     # Day 29: two workers share the run; whichever comes first records both promises as broken.
     for index in (first.pk % 2, second.pk % 2):
         collection.run_collection(company, day(29), partition=(index, 2))
     levels = dict(Action.objects.filter(as_of=day(29)).values_list("debtor_id", "level"))
-    assert levels == {first.pk: 3, second.pk: 3}
+    assert levels == {first.pk: 4, second.pk: 4}  # the final notice, as the promises say
     assert collection.run_collection(company, day(30)).actions_created == 0
