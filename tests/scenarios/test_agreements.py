@@ -494,3 +494,22 @@ def test_a_broken_promise_falls_back_in_every_partition_of_the_run(
     levels = dict(Action.objects.filter(as_of=day(29)).values_list("debtor_id", "level"))
     assert levels == {first.pk: 4, second.pk: 4}  # the final notice, as the promises say
     assert collection.run_collection(company, day(30)).actions_created == 0
+
+
+@pytest.mark.django_db
+def test_a_dispute_opened_before_sending_withdraws_the_queued_reminder(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Any
+) -> None:
+    debtor = make_debtor()
+    disputed = make_invoice(debtor, "RE-Q1", "100.00", DUE.isoformat())
+    make_invoice(debtor, "RE-Q2", "40.00", DUE.isoformat())
+    assert collection.run_collection(company, day(7), send=False).messages_queued == 1
+    agreements.open_dispute(company, disputed, "missing_data", as_of=day(7))
+    assert OutboundMessage.objects.get().status == MessageStatus.CANCELLED
+    again = collection.run_collection(company, day(7))  # the same day: decided afresh without RE-Q1
+    assert again.messages_queued == 1
+    (sent,) = messages(debtor)
+    assert "RE-Q2" in sent.body_text and "RE-Q1" not in sent.body_text
+    assert list(ActionItem.objects.filter(status="active").values_list("invoice__number", flat=True)) == [
+        "RE-Q2"
+    ]

@@ -42,7 +42,7 @@ from mahnwerk.collection.agreements_models import (
     Settlement,
     Source,
 )
-from mahnwerk.collection.models import ActionItem, ActionStatus
+from mahnwerk.collection.models import Action, ActionItem, ActionStatus
 from mahnwerk.comms.rendering import RenderedMessage
 from mahnwerk.core import agreements as core
 from mahnwerk.core.agreements import AgreementError
@@ -108,6 +108,34 @@ def _covered(
     if exclusive:
         _refuse_overlap(found)
     return found
+
+
+def _withdraw_queued(company: Company, invoice_ids: Sequence[int], today: date, reason: str) -> int:
+    """Cancel reminders still waiting in the outbox that list an item now held by an agreement or dispute.
+
+    Their actions are cancelled with them, so the next run decides afresh for the debtor's other items.
+    """
+    from mahnwerk.comms.models import MessageStatus, OutboundMessage
+
+    action_ids = set(
+        ActionItem.objects.filter(
+            invoice_id__in=list(invoice_ids),
+            status=ActionStatus.ACTIVE,
+            action__message__status=MessageStatus.QUEUED,
+        ).values_list("action_id", flat=True)
+    )
+    if not action_ids:
+        return 0
+    messages = list(OutboundMessage.objects.filter(action_id__in=action_ids, status=MessageStatus.QUEUED))
+    cancelled = OutboundMessage.objects.filter(
+        pk__in=[m.pk for m in messages], status=MessageStatus.QUEUED
+    ).update(status=MessageStatus.CANCELLED, last_error=reason)
+    Action.objects.filter(pk__in=action_ids).update(status=ActionStatus.CANCELLED)
+    ActionItem.objects.filter(action_id__in=action_ids).update(status=ActionStatus.CANCELLED)
+    timeline.record(
+        timeline.event(m.debtor_id, company.pk, "message_cancelled", today, reason=reason) for m in messages
+    )
+    return cancelled
 
 
 def _refuse_overlap(invoices: Sequence[Invoice]) -> None:
@@ -186,6 +214,7 @@ def record_promise(
         note=note,
     )
     promise.invoices.set(items)
+    _withdraw_queued(company, [i.pk for i in items], today, "a promise to pay was recorded")
     events = [
         timeline.event(
             debtor.pk,
@@ -299,6 +328,7 @@ def propose_plan(
         note=note,
     )
     plan.invoices.set(items)
+    _withdraw_queued(company, [i.pk for i in items], today, "an instalment plan was proposed")
     Instalment.objects.bulk_create(
         Instalment(plan=plan, number=p.number, due_date=p.due_date, amount_minor=p.amount_minor)
         for p in schedule
@@ -459,6 +489,7 @@ def offer_settlement(
         actor=actor,
     )
     offer.invoices.set(items)
+    _withdraw_queued(company, [i.pk for i in items], today, "a settlement was offered")
     events = [
         timeline.event(
             debtor.pk,
@@ -624,6 +655,7 @@ def open_dispute(
         source=source,
         actor=actor,
     )
+    _withdraw_queued(company, [invoice.pk], today, "the item is in dispute")
     timeline.event(
         invoice.debtor_id,
         company.pk,
