@@ -6,7 +6,7 @@ built from the agreement, so the same follow-up is never queued twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -120,14 +120,18 @@ def queue_message(
     rendered: RenderedMessage,
     as_of: date,
     events: list[TimelineEvent],
+    recipients: Mapping[int, str] | None = None,
 ) -> OutboundMessage | None:
     """Queue an email outside the playbook's actions; sent by the outbox like every other message.
 
     ``key`` makes the Message-ID unique and stable, so the same follow-up is never queued twice.
+    ``recipients``: the addresses of many debtors, looked up at once by the caller.
     """
     from mahnwerk.comms.outbox import email_recipients
 
-    recipient = email_recipients([debtor.pk]).get(debtor.pk)
+    if recipients is None:
+        recipients = email_recipients([debtor.pk])
+    recipient = recipients.get(debtor.pk)
     if recipient is None:
         events.append(
             timeline.event(debtor.pk, company.pk, "no_contact", as_of, reason="no valid email address")

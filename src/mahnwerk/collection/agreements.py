@@ -43,6 +43,7 @@ from mahnwerk.collection.agreements_models import (
     Source,
 )
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus
+from mahnwerk.comms.outbox import email_recipients
 from mahnwerk.comms.rendering import RenderedMessage
 from mahnwerk.core import agreements as core
 from mahnwerk.core.agreements import AgreementError
@@ -848,22 +849,28 @@ def _load(company: Company, as_of: date) -> _Loaded:
     # pending promises, and those found broken today (another worker of the same run may have got there
     # first: their fallback step is still today's)
     promises = list(
-        Promise.objects.filter(company=company, status=PromiseStatus.PENDING)
-        | Promise.objects.filter(
-            company=company,
-            status__in=[PromiseStatus.BROKEN, PromiseStatus.PARTLY_KEPT],
-            closed_on=as_of,
-        )
+        (
+            Promise.objects.filter(company=company, status=PromiseStatus.PENDING)
+            | Promise.objects.filter(
+                company=company,
+                status__in=[PromiseStatus.BROKEN, PromiseStatus.PARTLY_KEPT],
+                closed_on=as_of,
+            )
+        ).select_related("debtor")
     )
     plans = list(
         InstalmentPlan.objects.filter(
             company=company,
             status__in=[PlanStatusChoice.PROPOSED, PlanStatusChoice.ACTIVE, PlanStatusChoice.BREACHED],
             closed_on__isnull=True,
-        )
+        ).select_related("debtor")
     )
-    settlements = list(Settlement.objects.filter(company=company, status=OfferStatus.OFFERED))
-    incentives = list(Incentive.objects.filter(company=company, status=OfferStatus.OFFERED))
+    settlements = list(
+        Settlement.objects.filter(company=company, status=OfferStatus.OFFERED).select_related("debtor")
+    )
+    incentives = list(
+        Incentive.objects.filter(company=company, status=OfferStatus.OFFERED).select_related("debtor")
+    )
     disputes = list(
         Dispute.objects.filter(company=company, status=DisputeStatus.OPEN)
         | Dispute.objects.filter(company=company, resume_on__gte=as_of)
@@ -1029,8 +1036,10 @@ def carry_out(company: Company, as_of: date) -> int:
     update, and only the caller that made it writes the messages and timeline events."""
     today = evaluate_agreements(company, as_of)
     policy = policy_for(company) if today.followups else None
+    recipients = email_recipients({f.debtor_id for f in today.followups}) if today.followups else {}
     queued = 0
     for follow in today.followups:
+        follow.data["recipients"] = recipients
         assert policy is not None
         with transaction.atomic():
             queued += _HANDLERS[follow.kind](company, follow, as_of, policy)
@@ -1070,7 +1079,13 @@ def _on_promise_kept(company: Company, follow: FollowUp, as_of: date, policy: Ag
             paid=(paid, promise.currency),
         )
         message = queue_message(
-            company, promise.debtor, f"promise.{promise.pk}.thanks", rendered, as_of, events
+            company,
+            promise.debtor,
+            f"promise.{promise.pk}.thanks",
+            rendered,
+            as_of,
+            events,
+            follow.data.get("recipients"),
         )
     timeline.record(events)
     return int(message is not None)
@@ -1173,7 +1188,13 @@ def _on_plan_progress(company: Company, follow: FollowUp, as_of: date, policy: A
             ),
         )
         message = queue_message(
-            company, plan.debtor, f"plan.{plan.pk}.{row.number}.{kind.value}", rendered, as_of, events
+            company,
+            plan.debtor,
+            f"plan.{plan.pk}.{row.number}.{kind.value}",
+            rendered,
+            as_of,
+            events,
+            follow.data.get("recipients"),
         )
         queued += int(message is not None)
         timeline.record(events)
@@ -1261,7 +1282,9 @@ def _on_plan_breached(company: Company, follow: FollowUp, as_of: date, policy: A
         missed_amount=(missed.open_minor, plan.currency),
         deadline=deadline,
     )
-    message = queue_message(company, plan.debtor, f"plan.{plan.pk}.breach", rendered, as_of, events)
+    message = queue_message(
+        company, plan.debtor, f"plan.{plan.pk}.breach", rendered, as_of, events, follow.data.get("recipients")
+    )
     timeline.record(events)
     return int(message is not None)
 
