@@ -62,7 +62,7 @@ class Command(AgreementCommand):
                 return
             for r in rows:
                 self.stdout.write(
-                    f"#{r['id']:<5} {r['debtor']:<10} {r['total']:>14} {len(r['instalments']):>3}x  {r['status']:<10}"
+                    f"#{r['id']:<5} {r['debtor']:<10} {r['total']:>14} {sum(1 for i in r['instalments'] if i['number']):>3}x  {r['status']:<10}"
                     + (" " + _("needs approval") if r["needs_approval"] and not r["approved_by"] else "")
                     + f"  {', '.join(r['invoices'])}"
                 )
