@@ -233,3 +233,15 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.debtor}"
+
+
+# Agreements and disputes live in their own module; importing them here registers them with the app.
+from mahnwerk.collection.agreements_models import (  # noqa: E402, F401
+    AgreementPolicy,
+    Dispute,
+    Incentive,
+    Instalment,
+    InstalmentPlan,
+    Promise,
+    Settlement,
+)

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
+from mahnwerk.collection import agreements
 from mahnwerk.collection.consequences import apply_step_consequences
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
 from mahnwerk.core.playbook import DebtorDecision, ItemState, PlaybookSpec, default_playbook_steps, evaluate
@@ -79,6 +80,7 @@ class RunResult:
     tasks: int = 0
     deferred: int = 0
     channels: dict[str, int] = field(default_factory=dict)
+    agreement_messages: int = 0
     steps: dict[int, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     plan: list[dict[str, object]] = field(default_factory=list)
@@ -155,6 +157,12 @@ def run_collection(
                 from mahnwerk.comms.outbox import send_queued
 
                 send_queued(company=company)
+        # Agreements and disputes: today's transitions and follow-ups (thank-you, Plan B, instalment reminders).
+        result.agreement_messages = agreements.carry_out(company, as_of)
+        if send:
+            from mahnwerk.comms.outbox import send_queued
+
+            send_queued(company=company)
     except BaseException:
         Run.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now())
         raise
@@ -231,6 +239,8 @@ def _decide(
                 not_before=first_notice + timedelta(days=wait) if wait and first_notice else None,
             )
         )
+    # Agreements and disputes: hold covered items, run a broken promise's fallback, resume after a breach.
+    agreements.steer_items(company, as_of, items, playbooks)
     result.open_items = len(items)
     decisions = evaluate(items, playbooks, as_of)
     result.already_done = sum(1 for debtor_id in done_today if debtor_id % parts == index)

@@ -37,6 +37,38 @@ EVENT_TEXTS = {
     "limitation_warning": _("Invoice {number} becomes time-barred after {date}"),
     "hold_released": _("Hold released"),
     "playbook_changed": _("Playbook changed to {playbook}"),
+    # agreements and disputes
+    "promise_recorded": _(
+        "Promise to pay {amount} by {promised_date} for {numbers} (grace {grace_days} days)"
+    ),
+    "promise_kept": _("Promise kept: {paid} paid in time"),
+    "promise_partly_kept": _(
+        "Promise partly kept: {paid} of {amount} paid by {last_day}; the fallback step runs"
+    ),
+    "promise_broken": _("Promise broken: nothing paid by {last_day}; the fallback step runs"),
+    "plan_proposed": _(
+        "Instalment plan proposed for {numbers}: {total} in {count} instalment(s), down payment {down}, "
+        "confirm by {confirm_by}"
+    ),
+    "plan_needs_approval": _("Instalment plan outside the limits ({violations}): it needs approval"),
+    "plan_approved": _("Instalment plan approved by {approver}"),
+    "plan_confirmed": _("Instalment plan confirmed ({by}): it is active"),
+    "plan_expired": _("Instalment plan not confirmed by {confirm_by}: the playbook resumes"),
+    "plan_completed": _("Instalment plan completed: {paid} paid"),
+    "plan_breached": _(
+        "Instalment {number} due {due_date} missed: the plan is broken, {remaining} due at once by {deadline}; "
+        "then the playbook resumes at step {level}"
+    ),
+    "instalment_notice": _("Reminder for instalment {number}: {amount} due {due_date}"),
+    "settlement_offered": _("Settlement offered: {amount} instead of {open} if paid by {deadline}"),
+    "settlement_accepted": _("Settlement paid in time ({paid}): {written_off} written off"),
+    "settlement_lapsed": _("Settlement not paid by {deadline}: the offer lapsed, the playbook resumes"),
+    "incentive_offered": _("Offer made ({offer}) if {amount} is paid by {deadline}"),
+    "incentive_applied": _("Offer applied ({offer}): paid by {deadline}; discount {discount}"),
+    "incentive_lapsed": _("Offer lapsed ({offer}): not paid by {deadline}"),
+    "agreement_cancelled": _("Cancelled: {what} #{id}"),
+    "dispute_opened": _("Dispute on {number} ({amount}): {reason}"),
+    "dispute_resolved": _("Dispute on {number} resolved: {outcome}; new deadline {deadline}"),
 }
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collection', '0001_initial'),
+        ('collection', '0002_agreements'),
         ('ledger', '0003_address_invalid'),
     ]
 
