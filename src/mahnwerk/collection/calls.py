@@ -1,0 +1,182 @@
+"""Call tasks: what a collector prepares before calling, and what the outcome changes.
+
+The "prepare the call" data follows the seed playbook: invoice numbers and due dates, the payment
+history and its trend, earlier actions and whether agreements were kept, the suggested next step,
+and a checklist of questions for small and big issues.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mahnwerk.collection import agreements
+from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
+from mahnwerk.ledger import timeline
+from mahnwerk.ledger.models import Allocation, Invoice
+from mahnwerk.ledger.services import company_today
+
+MAX_CALL_ATTEMPTS = 3
+RETRY_AFTER_DAYS = 2
+
+CHECKLIST = {
+    "small": [
+        _("Is the invoice correct (amount, goods, address, order number)?"),
+        _("Can the customer use our payment methods (bank transfer, the payment code)?"),
+        _("Does the customer have all the data needed to pay (invoice copy, IBAN, reference)?"),
+    ],
+    "big": [
+        _("Is the customer satisfied with the goods or the service?"),
+        _("When and how can the customer pay — in full, in part, in instalments?"),
+        _("Is anything else stopping the payment?"),
+    ],
+}
+
+
+class CallError(Exception):
+    pass
+
+
+def prepare_call(task: Task, as_of: date | None = None) -> dict[str, Any]:
+    """Everything the collector should have in front of them before dialling."""
+    debtor = task.debtor
+    today = as_of or company_today(task.company)
+    open_items = list(
+        Invoice.objects.filter(debtor=debtor, open_minor__gt=0)
+        .order_by("due_date")
+        .values("id", "number", "issue_date", "due_date", "open_minor", "currency")
+    )
+    settled = list(
+        Invoice.objects.filter(debtor=debtor, settled_on__isnull=False)
+        .order_by("-settled_on")[:24]
+        .values_list("due_date", "settled_on")
+    )
+    delays = [(paid - due).days for due, paid in settled if paid is not None]
+    recent, older = delays[:6], delays[6:]
+    trend = (sum(recent) / len(recent) - sum(older) / len(older)) if recent and older else None
+    paid_90 = (
+        Allocation.objects.filter(
+            invoice__debtor=debtor, value_date__gte=today - timedelta(days=90)
+        ).aggregate(s=Sum("amount_minor"))["s"]
+        or 0
+    )
+    actions = list(
+        Action.objects.filter(debtor=debtor)
+        .order_by("-as_of")[:10]
+        .values("as_of", "level", "channel", "status")
+    )
+    promises = list(
+        debtor.promises.order_by("-created_at")[:5].values("promised_date", "amount_minor", "status")
+    )
+    phones = list(debtor.contacts.filter(kind="phone", is_valid=True).values_list("value", flat=True))
+    return {
+        "debtor": {
+            "id": debtor.pk,
+            "name": debtor.name,
+            "number": debtor.number,
+            "language": debtor.language,
+        },
+        "phones": phones,
+        "open_items": open_items,
+        "payment_history": {
+            "invoices_paid": len(delays),
+            "average_days_late": sum(delays) / len(delays) if delays else None,
+            "trend_days": trend,
+            "paid_last_90_days_minor": paid_90,
+        },
+        "earlier_actions": actions,
+        "promises": promises,
+        "suggested_next_step": _suggestion(task, today),
+        "checklist": {k: [str(q) for q in v] for k, v in CHECKLIST.items()},
+    }
+
+
+def _suggestion(task: Task, today: date) -> str:
+    if task.action is None:
+        return str(_("Find a current address, email or phone number."))
+    spec = task.action.playbook.spec()
+    later = [s for s in spec.steps if s.level > task.action.level]
+    if not later:
+        return str(_("This was the last step: consider an agency or the court."))
+    return str(_("If nothing changes: step {level} ({channel}) follows.")).format(
+        level=later[0].level, channel=later[0].channel.value
+    )
+
+
+@transaction.atomic
+def record_call_outcome(
+    task: Task,
+    outcome: str,
+    *,
+    notes: str = "",
+    promised_on: date | None = None,
+    amount_minor: int | None = None,
+    dispute_reason: str = "other",
+    actor: str = "system",
+    as_of: date | None = None,
+) -> Task:
+    """Close a call task with its outcome and let it steer the next run.
+
+    reached: noted. not reached: a new call task in two days (at most three attempts; then the
+    playbook simply goes on). promised: a promise to pay for the items of the step (reminders pause).
+    disputed: the items are put in dispute (no reminders until resolved). refused: noted; the
+    playbook goes on.
+    """
+    if task.status != TaskStatus.OPEN:
+        raise CallError("the task is already closed")
+    if outcome not in CallOutcome.values:
+        raise CallError(f"unknown outcome {outcome!r}")
+    company, debtor = task.company, task.debtor
+    today = as_of or company_today(company)
+    items = list(
+        Invoice.objects.filter(action_items__action=task.action, open_minor__gt=0)
+        if task.action
+        else Invoice.objects.filter(debtor=debtor, open_minor__gt=0)
+    )
+    if outcome == CallOutcome.PROMISED:
+        if promised_on is None:
+            raise CallError("a promise needs the promised payment date")
+        agreements.record_promise(
+            company,
+            debtor,
+            items,
+            promised_on,
+            amount_minor,
+            source="clerk",
+            actor=actor,
+            note=notes,
+            as_of=today,
+        )
+    elif outcome == CallOutcome.DISPUTED:
+        for invoice in items:
+            agreements.open_dispute(
+                company, invoice, dispute_reason, notes=notes, source="clerk", actor=actor, as_of=today
+            )
+    elif outcome == CallOutcome.NOT_REACHED:
+        attempts = Task.objects.filter(action=task.action, kind=TaskKind.CALL).count() if task.action else 1
+        if attempts < MAX_CALL_ATTEMPTS:
+            Task.objects.create(
+                company=company,
+                debtor=debtor,
+                action=task.action,
+                kind=TaskKind.CALL,
+                due_on=today + timedelta(days=RETRY_AFTER_DAYS),
+            )
+    task.status, task.outcome, task.notes = TaskStatus.DONE, outcome, notes
+    task.promised_on, task.done_at, task.done_by = promised_on, timezone.now(), actor
+    task.save()
+    timeline.event(
+        debtor.pk,
+        company.pk,
+        "call_outcome",
+        today,
+        actor=actor,
+        note=notes,
+        outcome=str(CallOutcome(outcome).label),
+    ).save()
+    return task
