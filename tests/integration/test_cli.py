@@ -75,7 +75,20 @@ def test_the_installed_command_runs_the_demo_end_to_end(tmp_path: Path) -> None:
     environ.pop("MAHNWERK_DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "mahnwerk", "migrate", "-v0"], env=environ, check=True)
     proc = subprocess.run(
-        [sys.executable, "-m", "mahnwerk", "demo", "--debtors", "30", "--invoices", "200", "--days", "20"],
+        [
+            sys.executable,
+            "-m",
+            "mahnwerk",
+            "demo",
+            "--debtors",
+            "30",
+            "--invoices",
+            "200",
+            "--days",
+            "20",
+            "--today",
+            "2026-03-10",
+        ],
         env=environ,
         capture_output=True,
         text=True,
@@ -84,5 +97,16 @@ def test_the_installed_command_runs_the_demo_end_to_end(tmp_path: Path) -> None:
     assert "reminders by step" in proc.stdout
     written = list((tmp_path / "outbox" / "demo").glob("*.eml"))
     assert written, proc.stdout
-    count = int(next(line for line in proc.stdout.splitlines() if "messages written" in line).split()[-1])
-    assert count == len(written)
+    lines = proc.stdout.splitlines()
+    total = int(next(line for line in lines if "messages written" in line).split()[-1])
+    by_channel = {
+        line.split()[0]: int(line.split()[-1])
+        for line in lines
+        if line.startswith("    ") and line.split()[0] in {"email", "letter", "sms"}
+    }
+    assert sum(by_channel.values()) == total
+    assert by_channel["email"] == len(written)
+    if by_channel.get("sms"):
+        assert len(list((tmp_path / "outbox" / "sms").glob("*.json"))) == by_channel["sms"]
+    if by_channel.get("letter"):
+        assert next(tmp_path.glob("documents/demo/letters/*.pdf")).read_bytes()[:4] == b"%PDF"

@@ -65,6 +65,11 @@ def kinds(debtor: Any) -> list[str]:
 def reminded(company: Any, make_debtor: Any, make_invoice: Any) -> Callable[..., tuple[Any, Any]]:
     """A debtor with one invoice due on DUE that has had the first reminder (level 2) on day 7."""
 
+    # These stories are about the principal: the creditor claims no interest and no fees here (interest and
+    # fees with part-payments are walked through in test_interest_story.py).
+    company.claim_interest = company.charge_fees = False
+    company.save()
+
     def make(amount: str = "1200.00", language: str = "de", number: str = "RE-1") -> tuple[Any, Any]:
         debtor = make_debtor(language=language)
         invoice = make_invoice(debtor, number, amount, DUE.isoformat())
