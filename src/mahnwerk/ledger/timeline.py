@@ -29,6 +29,7 @@ EVENT_TEXTS = {
     "limitation_warning": _("Invoice {number} becomes time-barred after {date}"),
     "hold_released": _("Hold released"),
     "playbook_changed": _("Playbook changed to {playbook}"),
+    "segment_changed": _("Segment changed from {old} to {new}: {reason}"),
 }
 
 
