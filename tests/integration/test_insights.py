@@ -490,3 +490,61 @@ def test_commands_read_the_ledger(kpi_ledger: dict, acme: Any, data_dir: Path) -
 
     with pytest.raises(CommandError):  # 6 known outcomes cannot be split into a forward test
         call("model", "evaluate", "--company", "acme", "--date", "2026-06-30")
+
+
+def test_enough_history_trains_a_model_whose_reasons_are_stored(
+    acme: Any, make_debtor: Callable[..., Any]
+) -> None:
+    """30 customers with 10 monthly invoices each; the even ones always pay 20 days late, the odd ones 2
+    days early. On 2025-10-27 about 260 invoices have a known outcome (enough for a model), and each
+    customer's newest invoice is not yet due: the model must tell the two groups apart."""
+    from datetime import timedelta
+
+    from mahnwerk.insights.services import predict_open_invoices
+    from mahnwerk.ledger.models import Invoice
+    from mahnwerk.ledger.services import Receipt, create_invoices, record_payments
+
+    debtors = [make_debtor(email=None) for _ in range(30)]
+    rows = []
+    for i, debtor in enumerate(debtors):
+        for m in range(10):
+            issue = date(2025, 1, 1) + timedelta(days=30 * m + i)
+            rows.append(
+                Invoice(
+                    company=acme,
+                    debtor=debtor,
+                    number=f"M-{i}-{m}",
+                    issue_date=issue,
+                    due_date=issue + timedelta(days=30),
+                    amount_minor=(100 + 50 * (m % 3)) * E,
+                    open_minor=(100 + 50 * (m % 3)) * E,
+                    currency="EUR",
+                )
+            )
+    created = create_invoices(acme, rows)
+    record_payments(
+        acme,
+        [
+            Receipt(
+                inv.debtor_id,
+                inv.amount_minor,
+                "EUR",
+                inv.due_date + timedelta(days=20 if debtors.index(inv.debtor) % 2 == 0 else -2),
+                invoice_id=inv.pk,
+            )
+            for inv in created
+            if not inv.number.endswith("-9")
+        ],
+    )
+    as_of = D("2025-10-27")
+    predictions = {p.invoice.number: p for p in predict_open_invoices(acme, as_of)}
+    assert all(p.model_version.startswith("gbm 2025-10-27") for p in predictions.values())
+    newest = {n: p for n, p in predictions.items() if n.endswith("-9")}
+    assert len(newest) == 30 and not any(p.already_overdue for p in newest.values())
+    late = [p.p_late for n, p in newest.items() if int(n.split("-")[1]) % 2 == 0]
+    punctual = [p.p_late for n, p in newest.items() if int(n.split("-")[1]) % 2 == 1]
+    assert min(late) > 0.7 and max(punctual) < 0.3  # type: ignore[operator]
+    with translation.override("en"):
+        texts = newest["M-0-9"].reason_texts()
+    assert texts and all("percentage points against a typical value" in t for t in texts)
+    assert newest["M-0-9"].notice is None
