@@ -132,7 +132,9 @@ def generate(n_debtors: int, n_invoices: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--debtors", type=int, default=20_000)
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
@@ -146,7 +148,9 @@ def main() -> None:
 
     started = time.perf_counter()
     generate(args.debtors, args.invoices)
-    print(f"generated {args.debtors} debtors, {args.invoices} invoices in {time.perf_counter() - started:.1f} s")
+    print(
+        f"generated {args.debtors} debtors, {args.invoices} invoices in {time.perf_counter() - started:.1f} s"
+    )
     company = Company.objects.get(slug="bench")
     queries = 0
 

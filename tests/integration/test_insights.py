@@ -315,7 +315,7 @@ def test_segment_playbooks_maps_each_debtor_to_its_segment_s_playbook(
     acme: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any], pay: Any
 ) -> None:
     from mahnwerk.collection.models import Playbook
-    from mahnwerk.insights.services import refresh_insights, segment_playbooks
+    from mahnwerk.insights.services import refresh_insights, segment_playbooks, segment_policies
 
     firm = Playbook.objects.create(company=acme, name="Firm")
     standard = Playbook.objects.get(company=acme, is_default=True)  # "Standard"; the rule says "standard"
@@ -330,6 +330,12 @@ def test_segment_playbooks_maps_each_debtor_to_its_segment_s_playbook(
     refresh_insights(acme, D("2026-06-30"))
     # risky names "strict", which this company does not have: the run keeps its default for that debtor
     assert segment_playbooks(acme) == {normal.pk: standard.pk, late.pk: firm.pk}
+    # the shipped policies (docs/insights.md): risky 14 days, no credit; watch 14 days, 5,000.00; normal 30 days
+    policies = segment_policies(acme)
+    assert (policies[risky.pk].payment_terms_days, policies[risky.pk].credit_limit_minor) == (14, 0)
+    assert (policies[late.pk].payment_terms_days, policies[late.pk].credit_limit_minor) == (14, 5000 * E)
+    assert (policies[normal.pk].payment_terms_days, policies[normal.pk].max_instalments) == (30, 6)
+    assert not any(p.thank_you_messages for p in policies.values())
 
 
 # --------------------------------------------------------------------------------------------------

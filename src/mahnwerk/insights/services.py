@@ -39,6 +39,7 @@ from mahnwerk.core.behaviour import (
     MessageRecord,
     PromiseRecord,
     RatingThresholds,
+    SegmentPolicy,
     SegmentRule,
     choose_segment,
     debtor_profiles,
@@ -406,6 +407,20 @@ def segment_playbooks(company: Company) -> dict[int, int]:
         if name is not None and name in playbooks:
             out[debtor_id] = playbooks[name]
     return out
+
+
+def segment_policies(company: Company) -> dict[int, SegmentPolicy]:
+    """Debtor id -> the policy of its stored segment: payment terms and credit limit to suggest for new
+    invoices, instalment limits, and whether thank-you messages go out. Debtors without an insight (no
+    invoices yet) are not listed; a segment no longer in the rules falls back to the last (catch-all) rule."""
+    rules = segment_rules(company)
+    by_key = {r.key: r.policy for r in rules}
+    return {
+        debtor_id: by_key.get(segment, rules[-1].policy)
+        for debtor_id, segment in DebtorInsight.objects.filter(company=company).values_list(
+            "debtor_id", "segment"
+        )
+    }
 
 
 # --------------------------------------------------------------------------------------------------
