@@ -15,6 +15,7 @@ What is read as of a business date ``as_of`` (nothing later, so back-dated runs 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -26,8 +27,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import models, transaction
-from django.utils import translation
+from django.db import connection, models, transaction
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from mahnwerk.core.behaviour import (
@@ -303,6 +304,43 @@ def _profile_json(profile: DebtorProfile) -> dict[str, Any]:
     return values
 
 
+_INSIGHT_COLUMNS = (
+    "debtor_id",
+    "company_id",
+    "as_of",
+    "rating",
+    "segment",
+    "segment_label",
+    "weighted_days_late",
+    "on_time_share",
+    "overdue_minor",
+    "oldest_overdue_days",
+    "trend_days_late",
+    "profile",
+    "reason",
+    "updated_at",
+)
+
+
+def _upsert_insights(rows: Sequence[tuple[Any, ...]], batch: int = 5000) -> None:
+    """Insert or update one row per debtor with ``INSERT ... ON CONFLICT (debtor_id) DO UPDATE`` (SQLite and
+    PostgreSQL). Written as SQL because building 20,000 model instances and compiling the ORM's bulk
+    upsert took ten times longer than computing the insights themselves."""
+    quote = connection.ops.quote_name
+    json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    placeholders = ", ".join(
+        json_placeholder if c in ("profile", "reason") else "%s" for c in _INSIGHT_COLUMNS
+    )
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in _INSIGHT_COLUMNS[2:])
+    sql = (
+        f"INSERT INTO {quote(DebtorInsight._meta.db_table)} ({', '.join(quote(c) for c in _INSIGHT_COLUMNS)}) "
+        f"VALUES ({placeholders}) ON CONFLICT ({quote('debtor_id')}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            cursor.executemany(sql, rows[start : start + batch])
+
+
 @transaction.atomic
 def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResult:
     """Profile, rate and segment every debtor with invoices; store the result (one row per debtor).
@@ -319,7 +357,9 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
     before = dict(DebtorInsight.objects.filter(company=company).values_list("debtor_id", "segment"))
     labels = {r.key: r.label for r in rules}
     result = RefreshResult(company.pk, as_of, debtors=len(profiles))
-    rows = []
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    day = connection.ops.adapt_datefield_value(as_of)
+    rows: list[tuple[Any, ...]] = []
     events = []
     with translation.override(company.default_language):
         for debtor_key, profile in profiles.items():
@@ -329,20 +369,21 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
             result.segments[choice.key] = result.segments.get(choice.key, 0) + 1
             result.ratings[rating or "-"] = result.ratings.get(rating or "-", 0) + 1
             rows.append(
-                DebtorInsight(
-                    debtor_id=debtor_id,
-                    company=company,
-                    as_of=as_of,
-                    rating=rating,
-                    segment=choice.key,
-                    segment_label=choice.rule.label,
-                    weighted_days_late=profile.weighted_days_late,
-                    on_time_share=profile.on_time_share,
-                    overdue_minor=profile.overdue_minor,
-                    oldest_overdue_days=profile.oldest_overdue_days,
-                    trend_days_late=profile.trend_days_late,
-                    profile=_profile_json(profile),
-                    reason=reason_to_json(choice.reason),
+                (
+                    debtor_id,
+                    company.pk,
+                    day,
+                    rating,
+                    choice.key,
+                    choice.rule.label,
+                    profile.weighted_days_late,
+                    profile.on_time_share,
+                    profile.overdue_minor,
+                    profile.oldest_overdue_days,
+                    profile.trend_days_late,
+                    json.dumps(_profile_json(profile), default=str),
+                    json.dumps(reason_to_json(choice.reason)),
+                    stamp,
                 )
             )
             old = before.get(debtor_id)
@@ -362,26 +403,7 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
                         rating=rating,
                     )
                 )
-    DebtorInsight.objects.bulk_create(
-        rows,
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["debtor"],
-        update_fields=[
-            "as_of",
-            "rating",
-            "segment",
-            "segment_label",
-            "weighted_days_late",
-            "on_time_share",
-            "overdue_minor",
-            "oldest_overdue_days",
-            "trend_days_late",
-            "profile",
-            "reason",
-            "updated_at",
-        ],
-    )
+    _upsert_insights(rows)
     timeline.record(events)
     result.seconds = time.perf_counter() - started
     return result
