@@ -480,6 +480,10 @@ def call(*args: str) -> str:
 def test_commands_read_the_ledger(kpi_ledger: dict, acme: Any, data_dir: Path) -> None:
     refreshed = json.loads(call("insights", "refresh", "--company", "acme", "--date", "2026-06-30", "--json"))
     assert refreshed["debtors"] == 4 and sum(refreshed["segments"].values()) == 4
+    with translation.override("en"):
+        assert "4 debtors profiled as of 2026-06-30" in call("insights", "refresh", "--date", "2026-06-30")
+    predicted = json.loads(call("insights", "predict", "--company", "acme", "--date", "2026-06-30", "--json"))
+    assert len(predicted) == 6 and all(p["notice"] for p in predicted)
     kpis = json.loads(
         call("kpi", "--company", "acme", "--from", "2026-06-01", "--to", "2026-06-30", "--json")
     )
