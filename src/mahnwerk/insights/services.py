@@ -40,6 +40,7 @@ from mahnwerk.core.behaviour import (
     MessageRecord,
     PromiseRecord,
     RatingThresholds,
+    SegmentChoice,
     SegmentPolicy,
     SegmentRule,
     choose_segment,
@@ -341,12 +342,13 @@ def _upsert_insights(rows: Sequence[tuple[Any, ...]], batch: int = 5000) -> None
             cursor.executemany(sql, rows[start : start + batch])
 
 
-@transaction.atomic
 def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResult:
     """Profile, rate and segment every debtor with invoices; store the result (one row per debtor).
 
     A ``segment_changed`` event with the reason goes on the timeline of each debtor whose stored segment
-    differs from the new one (not on the first assignment, and never twice for the same change).
+    differs from the new one (not on the first assignment, and never twice for the same change). The
+    figures are computed outside any transaction; only the comparison with the stored segments and the
+    writes run in one short transaction (SQLite takes its write lock when that transaction begins).
     """
     started = time.perf_counter()
     as_of = as_of or company_today(company)
@@ -354,41 +356,45 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
     profiles = debtor_profiles(records.invoices, as_of, records.promises, records.disputes, records.messages)
     rules = segment_rules(company)
     thresholds = rating_thresholds(company)
-    before = dict(DebtorInsight.objects.filter(company=company).values_list("debtor_id", "segment"))
     labels = {r.key: r.label for r in rules}
     result = RefreshResult(company.pk, as_of, debtors=len(profiles))
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     day = connection.ops.adapt_datefield_value(as_of)
     rows: list[tuple[Any, ...]] = []
-    events = []
-    with translation.override(company.default_language):
-        for debtor_key, profile in profiles.items():
-            choice = choose_segment(profile, rules, thresholds)
-            debtor_id = int(debtor_key)
-            rating = choice.rating.value if choice.rating is not None else ""
-            result.segments[choice.key] = result.segments.get(choice.key, 0) + 1
-            result.ratings[rating or "-"] = result.ratings.get(rating or "-", 0) + 1
-            rows.append(
-                (
-                    debtor_id,
-                    company.pk,
-                    day,
-                    rating,
-                    choice.key,
-                    choice.rule.label,
-                    profile.weighted_days_late,
-                    profile.on_time_share,
-                    profile.overdue_minor,
-                    profile.oldest_overdue_days,
-                    profile.trend_days_late,
-                    json.dumps(_profile_json(profile), default=str),
-                    json.dumps(reason_to_json(choice.reason)),
-                    stamp,
-                )
+    choices: list[tuple[int, SegmentChoice]] = []
+    for debtor_key, profile in profiles.items():
+        choice = choose_segment(profile, rules, thresholds)
+        debtor_id = int(debtor_key)
+        rating = choice.rating.value if choice.rating is not None else ""
+        result.segments[choice.key] = result.segments.get(choice.key, 0) + 1
+        result.ratings[rating or "-"] = result.ratings.get(rating or "-", 0) + 1
+        choices.append((debtor_id, choice))
+        rows.append(
+            (
+                debtor_id,
+                company.pk,
+                day,
+                rating,
+                choice.key,
+                choice.rule.label,
+                profile.weighted_days_late,
+                profile.on_time_share,
+                profile.overdue_minor,
+                profile.oldest_overdue_days,
+                profile.trend_days_late,
+                json.dumps(_profile_json(profile), default=str),
+                json.dumps(reason_to_json(choice.reason)),
+                stamp,
             )
-            old = before.get(debtor_id)
-            if old is not None and old != choice.key:
-                result.changed += 1
+        )
+    with transaction.atomic():
+        before = dict(DebtorInsight.objects.filter(company=company).values_list("debtor_id", "segment"))
+        events = []
+        with translation.override(company.default_language):
+            for debtor_id, choice in choices:
+                old = before.get(debtor_id)
+                if old is None or old == choice.key:
+                    continue
                 events.append(
                     timeline.event(
                         debtor_id,
@@ -400,11 +406,12 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
                         reason=choice.reason.render(gettext),
                         old_key=old,
                         new_key=choice.key,
-                        rating=rating,
+                        rating=choice.rating.value if choice.rating is not None else "",
                     )
                 )
-    _upsert_insights(rows)
-    timeline.record(events)
+        _upsert_insights(rows)
+        timeline.record(events)
+    result.changed = len(events)
     result.seconds = time.perf_counter() - started
     return result
 
