@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -80,7 +80,7 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
     disputes — independent of the number of debtors.
     """
     partials: dict[int, list[tuple[date, int]]] = defaultdict(list)
-    for invoice_id, value_date, minor in (
+    for invoice_id, value_date, minor in _plain_rows(
         Allocation.objects.filter(
             invoice__company=company,
             component="principal",
@@ -89,11 +89,10 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
         )
         .order_by("invoice_id", "value_date", "id")
         .values_list("invoice_id", "value_date", "amount_minor")
-        .iterator(chunk_size=10_000)
     ):
         partials[invoice_id].append((value_date, minor))
     invoices = []
-    for pk, debtor_id, issue, due, amount, open_minor, settled_on, currency in (
+    for pk, debtor_id, issue, due, amount, open_minor, settled_on, currency in _plain_rows(
         Invoice.objects.filter(company=company, issue_date__lte=as_of)
         .order_by("id")
         .values_list(
@@ -106,7 +105,6 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
             "settled_on",
             "currency",
         )
-        .iterator(chunk_size=10_000)
     ):
         paid = settled_on if open_minor == 0 and settled_on is not None and settled_on <= as_of else None
         parts = partials.get(pk, [])
@@ -116,6 +114,18 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
         )
     promises, disputes = _agreement_records(company, as_of)
     return CompanyRecords(as_of, invoices, _message_records(company, as_of), promises, disputes)
+
+
+def _plain_rows(queryset: models.QuerySet[Any, Any], chunk: int = 10_000) -> Iterator[tuple[Any, ...]]:
+    """The rows of a ``values_list`` query of plain columns straight from the cursor. Both drivers return
+    dates as dates and integers as integers (SQLite through the converters Django registers for the
+    declared column types), so Django's per-value converters - a third of the loading time for 100,000
+    invoices - are skipped."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk):
+            yield from rows
 
 
 def _merge_days(payments: tuple[tuple[date, int], ...]) -> tuple[tuple[date, int], ...]:
