@@ -558,3 +558,18 @@ def test_enough_history_trains_a_model_whose_reasons_are_stored(
         texts = newest["M-0-9"].reason_texts()
     assert texts and all("percentage points against a typical value" in t for t in texts)
     assert newest["M-0-9"].notice is None
+
+
+def test_the_retraining_task_saves_the_model_and_refreshes_the_predictions(
+    kpi_ledger: dict, acme: Any, data_dir: Path
+) -> None:
+    from mahnwerk.insights.models import InvoicePrediction
+    from mahnwerk.insights.tasks import refresh_company_insights, retrain_model
+
+    assert refresh_company_insights.call(acme.pk, "2026-06-30")["debtors"] == 4
+    result = retrain_model.call(acme.pk, "2026-06-30")
+    assert result["kind"] == "fallback" and result["predictions"] == 6
+    assert (data_dir / "models" / "payment-model-acme.joblib").exists()
+    assert set(InvoicePrediction.objects.filter(company=acme).values_list("as_of", flat=True)) == {
+        D("2026-06-30")
+    }
