@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "mahnwerk.ledger",
     "mahnwerk.collection",
     "mahnwerk.comms",
+    "mahnwerk.insights",
     "mahnwerk.web",
 ]
 

@@ -170,6 +170,10 @@ def run_collection(
     Run.objects.filter(pk=run.pk).update(
         status=RunStatus.DONE, finished_at=timezone.now(), stats=result.as_dict() | {"plan": []}
     )
+    if partition[0] == 0:  # one worker per run refreshes payment behaviour, ratings and segments
+        from mahnwerk.insights.services import refresh_insights
+
+        refresh_insights(company, as_of)
     return result
 
 
@@ -178,6 +182,11 @@ def _decide(
 ) -> list[DebtorDecision]:
     """Load everything the decision needs in a fixed number of queries and evaluate it in the core."""
     default = ensure_default_playbook(company)
+    from mahnwerk.insights.services import segment_playbooks
+
+    by_segment = segment_playbooks(
+        company
+    )  # the playbook the debtor's segment chooses (from the last refresh)
     steps_by_playbook: dict[int, list[Step]] = {}
     for step in Step.objects.filter(playbook__company=company):
         steps_by_playbook.setdefault(step.playbook_id, []).append(step)
@@ -232,7 +241,7 @@ def _decide(
                 debtor_id=debtor_id,
                 due_date=due_date,
                 open_minor=open_minor,
-                playbook_id=playbook_id or default.pk,
+                playbook_id=playbook_id or by_segment.get(debtor_id) or default.pk,
                 last_level=level,
                 last_step_date=last,
                 blocked=on_hold or case_hold or debtor_id in not_to_contact,

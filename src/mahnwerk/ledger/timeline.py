@@ -69,6 +69,7 @@ EVENT_TEXTS = {
     "agreement_cancelled": _("Cancelled: {what} #{id}"),
     "dispute_opened": _("Dispute on {number} ({amount}): {reason}"),
     "dispute_resolved": _("Dispute on {number} resolved: {outcome}; new deadline {deadline}"),
+    "segment_changed": _("Segment changed from {old} to {new}: {reason}"),
 }
 
 

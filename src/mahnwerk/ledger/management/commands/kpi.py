@@ -1,10 +1,13 @@
-"""``mahnwerk kpi``: receivables KPIs for a period from an invoice-history CSV.
+"""``mahnwerk kpi``: receivables KPIs for a period from the ledger or an invoice-history CSV.
 
+    mahnwerk kpi [--company SLUG] [--from DATE] [--to DATE] [--forecast] [--json]
     mahnwerk kpi --csv FILE [--map COLUMN=FIELD ...] [--from DATE] [--to DATE] [--forecast] [--json]
 
-Without ``--from``/``--to`` the period is the last full calendar month before the file's export date.
-``--forecast`` trains the payment model on what was known at the period's end and adds the 13-week
-cash forecast for the invoices open then. Formulas: :mod:`mahnwerk.core.kpi`.
+Without ``--csv`` the company's ledger is read (invoices, payments, credit notes, sent messages,
+promises) as known at the end of the period. Without ``--from``/``--to`` the period is the last full
+calendar month before today (the file's export date for a CSV). ``--forecast`` adds the 13-week cash
+forecast from the predictions for the period's end (stored ones, or made from what was known then).
+Formulas: :mod:`mahnwerk.core.kpi`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ class Command(BaseCommand):
     help = "Receivables KPIs (DSO, CEI, aging, forecast) for a period of an invoice history."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--csv", required=True, help="Invoice-history CSV file.")
+        parser.add_argument("--csv", help="Invoice-history CSV file (default: the company's ledger).")
+        parser.add_argument("--company", help="Company id or short name (default: the only one).")
         parser.add_argument("--map", nargs="+", action="extend", default=[], metavar="COLUMN=FIELD")
         parser.add_argument("--currency", default="EUR")
         parser.add_argument("--from", dest="start", help="First day of the period (YYYY-MM-DD).")
@@ -41,6 +45,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["csv"]:
+            self._from_ledger(options)
+            return
         try:
             mapping = parse_mapping(options["map"]) if options["map"] else None
             history = read_history(options["csv"], mapping, currency=options["currency"])
@@ -70,6 +77,27 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(as_dict(report), indent=2))
         else:
             self._print(report, options["currency"])
+
+    def _from_ledger(self, options: dict[str, Any]) -> None:
+        from mahnwerk.insights.services import company_kpis
+        from mahnwerk.ledger.services import LedgerError, company_today, get_company
+
+        try:
+            company = get_company(options["company"])
+        except LedgerError as exc:
+            raise CommandError(str(exc)) from None
+        last_month_end = company_today(company).replace(day=1) - timedelta(days=1)
+        end = _date(options["end"]) if options["end"] else last_month_end
+        start = _date(options["start"]) if options["start"] else end.replace(day=1)
+        try:
+            period = Period(start, end)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        report = company_kpis(company, period, forecast=options["forecast"])
+        if options["json"]:
+            self.stdout.write(json.dumps(as_dict(report) | {"currency": company.currency}, indent=2))
+        else:
+            self._print(report, company.currency)
 
     def _print(self, report: KpiReport, currency: str) -> None:
         def days(value: float | None) -> str:

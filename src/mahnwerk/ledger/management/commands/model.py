@@ -1,8 +1,12 @@
-"""``mahnwerk model train|evaluate``: the payment-prediction model from an invoice-history CSV.
+"""``mahnwerk model train|evaluate``: the payment-prediction model from the ledger or an invoice-history CSV.
 
+    mahnwerk model evaluate [--company SLUG] [--date D] [--json]
+    mahnwerk model train [--company SLUG] [--date D] [--out PATH] [--json]
     mahnwerk model evaluate --csv FILE [--map COLUMN=FIELD ...] [--json]
     mahnwerk model train --csv FILE [--map COLUMN=FIELD ...] [--out PATH] [--json]
 
+Without ``--csv`` the company's own invoices in the database are used, as known at the end of ``--date``
+(default: today); the trained model is saved where ``insights predict`` and the worklist look for it.
 ``--map`` names the field each CSV column fills (see :mod:`mahnwerk.core.history_csv`); without it,
 columns named like the fields, or the public sample's columns, are recognised.
 """
@@ -35,7 +39,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         common = CommandParser(add_help=False)
-        common.add_argument("--csv", required=True, help="Invoice-history CSV file.")
+        common.add_argument("--csv", help="Invoice-history CSV file (default: the company's ledger).")
+        common.add_argument("--company", help="Company id or short name (default: the only one).")
+        common.add_argument("--date", help="Business date YYYY-MM-DD for the ledger (default: today).")
         common.add_argument(
             "--map",
             nargs="+",
@@ -74,11 +80,44 @@ class Command(BaseCommand):
         return history
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["csv"]:
+            self._from_ledger(options)
+            return
         history = self._load(options)
         if options["action"] == "evaluate":
             self._evaluate(history, options)
         else:
             self._train(history, options)
+
+    def _from_ledger(self, options: dict[str, Any]) -> None:
+        from mahnwerk.insights.management.commands.insights import business_date
+        from mahnwerk.insights.services import records_for, train_company_model
+        from mahnwerk.ledger.services import LedgerError, company_today, get_company
+
+        try:
+            company = get_company(options["company"])
+        except LedgerError as exc:
+            raise CommandError(str(exc)) from None
+        as_of = business_date(options["date"]) if options["date"] else company_today(company)
+        if options["action"] == "evaluate":
+            records = records_for(company, as_of).invoices
+            self._evaluate(HistoryImport(records, as_of, []), options)
+            return
+        result = train_company_model(company, as_of, options["out"])
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        elif result.notice is not None:
+            self.stdout.write(result.notice)
+            self.stdout.write(_("Saved the fallback averages to {path}.").format(path=result.path))
+        else:
+            self.stdout.write(
+                _("Trained on {count} invoices up to {date} ({share}% late); saved to {path}.").format(
+                    count=result.invoices_with_outcome,
+                    date=as_of.isoformat(),
+                    share=round((result.late_share or 0) * 100, 1),
+                    path=result.path,
+                )
+            )
 
     def _evaluate(self, history: HistoryImport, options: dict[str, Any]) -> None:
         from mahnwerk.core.prediction import InsufficientHistory, evaluate
