@@ -573,3 +573,32 @@ def test_the_retraining_task_saves_the_model_and_refreshes_the_predictions(
     assert set(InvoicePrediction.objects.filter(company=acme).values_list("as_of", flat=True)) == {
         D("2026-06-30")
     }
+
+
+@pytest.mark.django_db
+def test_promises_and_disputes_count_only_as_they_stood_on_the_date(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
+) -> None:
+    from mahnwerk.collection import agreements
+    from mahnwerk.core.behaviour import debtor_profiles
+    from mahnwerk.insights.services import records_for
+
+    company.claim_interest = company.charge_fees = False
+    company.save()
+    debtor = make_debtor()
+    first = make_invoice(debtor, "RE-1", "100.00", "2026-03-01", issue="2026-02-01")
+    second = make_invoice(debtor, "RE-2", "50.00", "2026-03-01", issue="2026-02-01")
+    agreements.record_promise(company, debtor, [first], date(2026, 3, 20), as_of=date(2026, 3, 10))
+    agreements.open_dispute(company, second, "wrong_invoice", as_of=date(2026, 3, 12))
+    pay(debtor, "100.00", "2026-03-18", invoice=first)
+    from mahnwerk.collection.services import run_collection
+
+    run_collection(company, date(2026, 3, 21))  # the promise is found kept on this run
+    for as_of, kept, open_disputes in (
+        (date(2026, 3, 15), 0, 1),
+        (date(2026, 3, 25), 1, 1),
+        (date(2026, 3, 11), 0, 0),
+    ):
+        records = records_for(company, as_of)
+        profile = debtor_profiles(records.invoices, as_of, records.promises, records.disputes)[str(debtor.pk)]
+        assert (profile.promises_kept, profile.disputes_open) == (kept, open_disputes), as_of

@@ -155,88 +155,37 @@ def _message_records(company: Company, as_of: date) -> list[MessageRecord]:
     return out
 
 
-# Field names looked for on the agreements models (first match wins); a model lacking a required one is
-# not read, and the insights are computed without it (logged).
-_PROMISE_FIELDS: dict[str, tuple[str, ...]] = {
-    "made_on": ("made_on", "agreed_on", "created_on", "business_date", "as_of"),
-    "promised_date": ("promised_date", "promised_on", "pay_by", "due_date"),
-    "amount_minor": ("amount_minor",),
-}
-_DISPUTE_FIELDS: dict[str, tuple[str, ...]] = {
-    "opened_on": ("opened_on", "raised_on", "created_on", "business_date", "as_of"),
-    "resolved_on": ("resolved_on", "closed_on"),
-}
-
-
-def _agreement_models() -> tuple[type[models.Model] | None, type[models.Model] | None]:
-    import importlib
-
-    try:
-        agreements_models = importlib.import_module("mahnwerk.collection.agreements_models")
-    except ImportError:
-        return None, None
-    return getattr(agreements_models, "Promise", None), getattr(agreements_models, "Dispute", None)
-
-
-def _pick(model: type[models.Model], wanted: dict[str, tuple[str, ...]]) -> dict[str, str] | None:
-    names = {f.name for f in model._meta.concrete_fields}
-    picked = {}
-    for key, candidates in wanted.items():
-        found = next((c for c in candidates if c in names), None)
-        if found is None:
-            log.warning("%s has none of the fields %s; not used for insights", model.__name__, candidates)
-            return None
-        picked[key] = found
-    return picked
-
-
-def _company_filter(model: type[models.Model], company: Company) -> models.Q:
-    names = {f.name for f in model._meta.concrete_fields}
-    return models.Q(company=company) if "company" in names else models.Q(debtor__company=company)
-
-
 def _agreement_records(company: Company, as_of: date) -> tuple[list[PromiseRecord], list[DisputeRecord]]:
-    promise_model, dispute_model = _agreement_models()
-    promises: list[PromiseRecord] = []
-    disputes: list[DisputeRecord] = []
-    if promise_model is not None and (fields := _pick(promise_model, _PROMISE_FIELDS)) is not None:
-        names = {f.name for f in promise_model._meta.concrete_fields}
-        outcome = "kept" if "kept" in names else "status" if "status" in names else None
-        columns = ["debtor_id", *fields.values(), *([outcome] if outcome else [])]
-        for row in promise_model._default_manager.filter(_company_filter(promise_model, company)).values_list(
-            *columns
-        ):
-            debtor_id, made_on, promised, amount = row[:4]
-            if made_on is None or _as_date(made_on) > as_of:
-                continue
-            kept = _kept(row[4]) if outcome else None
-            promises.append(PromiseRecord(str(debtor_id), _as_date(made_on), promised, amount or 0, kept))
-    if dispute_model is not None and (fields := _pick(dispute_model, _DISPUTE_FIELDS)) is not None:
-        for debtor_id, opened, resolved in dispute_model._default_manager.filter(
-            _company_filter(dispute_model, company)
-        ).values_list("debtor_id", *fields.values()):
-            if opened is None or _as_date(opened) > as_of:
-                continue
-            resolved_day = _as_date(resolved) if resolved is not None else None
-            disputes.append(
-                DisputeRecord(
-                    str(debtor_id),
-                    _as_date(opened),
-                    resolved_day if resolved_day is not None and resolved_day <= as_of else None,
-                )
-            )
+    """Promises and disputes as they stood at the end of ``as_of`` (an outcome decided later is not known yet)."""
+    from mahnwerk.collection.agreements_models import Dispute, Promise
+
+    promises = [
+        PromiseRecord(
+            str(debtor_id),
+            made_on,
+            promised,
+            amount or 0,
+            {"kept": True, "broken": False, "partly_kept": False}.get(status)
+            if closed_on is not None and closed_on <= as_of
+            else None,
+        )
+        for debtor_id, made_on, promised, amount, status, closed_on in Promise.objects.filter(
+            company=company, made_on__lte=as_of
+        ).values_list("debtor_id", "made_on", "promised_date", "amount_minor", "status", "closed_on")
+    ]
+    disputes = [
+        DisputeRecord(
+            str(debtor_id), opened, resolved if resolved is not None and resolved <= as_of else None
+        )
+        for debtor_id, opened, resolved in Dispute.objects.filter(
+            company=company, opened_on__lte=as_of
+        ).values_list("debtor_id", "opened_on", "resolved_on")
+    ]
     return promises, disputes
 
 
 def _as_date(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else value
-
-
-def _kept(value: Any) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    return True if text == "kept" else False if text == "broken" else None
 
 
 # --------------------------------------------------------------------------------------------------
