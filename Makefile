@@ -64,6 +64,8 @@ test: sysdeps-test lint types checks unit pg-tests
 
 bench: env
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/interest.py
+	$(BIN)/python benchmarks/insights.py
 
 serve: env
 	$(BIN)/mahnwerk migrate --noinput -v 0
