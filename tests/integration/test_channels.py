@@ -213,3 +213,28 @@ def test_the_email_has_an_html_part_a_scannable_girocode_and_for_the_final_notic
     assert not [p for p in first.walk() if p.get_content_type() == "application/pdf"]
     pdfs = [p for p in final.walk() if p.get_content_type() == "application/pdf"]
     assert len(pdfs) == 1 and pdfs[0].get_content()[:4] == b"%PDF"
+
+
+@pytest.mark.django_db
+def test_the_inbound_endpoint_takes_a_reply_with_the_token_only(
+    client: Any, company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, settings: Any
+) -> None:
+    settings.INBOUND_TOKEN = "t0ken-for-tests"
+    debtor = make_debtor()
+    make_invoice(debtor, "RE-1", "20.00", "2026-03-01")
+    run_collection(company, D("2026-03-08"))
+    (sent,) = eml_files(outbox)
+    reply = (
+        f"From: {debtor.contacts.get().value}\r\nTo: noreply@localhost\r\nSubject: Re: {sent['Subject']}\r\n"
+        f"In-Reply-To: {sent['Message-ID']}\r\n\r\nWe paid last week, see attachment.\r\n"
+    ).encode()
+    denied = client.post(
+        "/inbound/email", reply, content_type="message/rfc822", HTTP_AUTHORIZATION="Bearer wrong"
+    )
+    assert denied.status_code == 401
+    ok = client.post(
+        "/inbound/email", reply, content_type="message/rfc822", HTTP_AUTHORIZATION="Bearer t0ken-for-tests"
+    )
+    assert ok.status_code == 200 and ok.json()["kind"] == "reply"
+    assert Task.objects.get().kind == "review"
+    assert debtor.timeline.filter(kind="reply_received").count() == 1
