@@ -238,3 +238,26 @@ def test_the_inbound_endpoint_takes_a_reply_with_the_token_only(
     assert ok.status_code == 200 and ok.json()["kind"] == "reply"
     assert Task.objects.get().kind == "review"
     assert debtor.timeline.filter(kind="reply_received").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_stored_invoice_pdf_goes_with_the_reminder(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, settings: Any, tmp_path: Path
+) -> None:
+    from django.core.files.base import ContentFile
+
+    settings.STORAGES = settings.STORAGES | {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        }
+    }
+    debtor = make_debtor()
+    invoice = make_invoice(debtor, "RE-42", "20.00", "2026-03-01")
+    invoice.document.save("RE-42.pdf", ContentFile(b"%PDF-1.4 invoice RE-42"))
+    run_collection(company, D("2026-02-26"))  # the friendly note: no copy
+    run_collection(company, D("2026-03-08"))  # the reminder after the due date: with the copy
+    note, reminder = eml_files(outbox)
+    assert not [p for p in note.walk() if p.get_filename() == "RE-42.pdf"]
+    (copy,) = [p for p in reminder.walk() if p.get_filename() == "RE-42.pdf"]
+    assert copy.get_content() == b"%PDF-1.4 invoice RE-42"

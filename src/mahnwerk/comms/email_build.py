@@ -9,6 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 
 from mahnwerk.comms.documents import email_html, letter_context, qr_png
 from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.ledger.models import Invoice
 
 
 def wants_pdf(msg: OutboundMessage) -> bool:
@@ -37,6 +38,8 @@ def build_email(msg: OutboundMessage) -> EmailMultiAlternatives:
         image = MIMEPart()
         image.set_content(png, "image", "png", disposition="inline", filename="girocode.png", cid=f"<{cid}>")
         email.attach(image)
+    for name, content in invoice_copies(msg):
+        email.attach(name, content, "application/pdf")
     if wants_pdf(msg):
         from mahnwerk.comms.letters import render_letter_pdf
 
@@ -46,3 +49,15 @@ def build_email(msg: OutboundMessage) -> EmailMultiAlternatives:
             "application/pdf",
         )
     return email
+
+
+def invoice_copies(msg: OutboundMessage) -> list[tuple[str, bytes]]:
+    """Stored invoice PDFs of the items a reminder after the due date lists (not for the friendly pre-due note)."""
+    if msg.payload.get("template") == "pre_due":
+        return []
+    numbers = [i["number"] for i in msg.payload.get("items", [])]
+    copies = []
+    for invoice in Invoice.objects.filter(company_id=msg.company_id, number__in=numbers).exclude(document=""):
+        with invoice.document.open("rb") as fh:
+            copies.append((f"{invoice.number}.pdf", fh.read()))
+    return copies

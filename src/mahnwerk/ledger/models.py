@@ -228,6 +228,12 @@ class Invoice(models.Model):
     default_rule = models.CharField(_("default began by"), max_length=40, blank=True)
     time_barred_on = models.DateField(_("time-barred after"), null=True, blank=True)
     limitation_warned = models.BooleanField(default=False)
+    document = models.FileField(
+        _("invoice PDF"),
+        upload_to="invoices/%Y/",
+        blank=True,
+        help_text=_("A copy is attached to reminders, so that 'never received' is no excuse."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
