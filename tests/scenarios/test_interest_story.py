@@ -155,3 +155,36 @@ def test_a_period_the_rate_table_does_not_cover_is_reported_not_guessed(
     assert any("2026-07-01" in w and "mahnwerk rates add de_basiszinssatz" in w for w in result.warnings)
     line = statement(company, debtor.pk, "business", D("2026-07-05"))["lines"][0]
     assert line["interest_error"] and line["interest_open_minor"] == 0
+
+
+@pytest.mark.django_db
+def test_a_step_offering_to_waive_the_fees_applies_only_when_paid_in_time(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
+) -> None:
+    from mahnwerk.collection.models import Step
+
+    Step.objects.filter(playbook__company=company, level=3).update(incentive="waive_fees", incentive_days=10)
+    on_time = make_debtor(name="Pünktlich GmbH")
+    make_invoice(on_time, "RE-A", "500.00", "2025-02-10", issue="2025-01-10")
+    late = make_debtor(name="Spät GmbH")
+    make_invoice(late, "RE-B", "500.00", "2025-02-10", issue="2025-01-10")
+    for day in ("2025-02-17", "2025-03-03"):  # reminder (default from 02-18), firm reminder with the offer
+        run_collection(company, D(day))
+    firm = body(sent_messages(outbox)[-1])
+    assert "Wenn Sie den vollen Betrag bis zum 13.03.2025 zahlen, verzichten wir auf die Gebühren." in firm, (
+        firm
+    )
+    assert "41,00\xa0€" in firm  # 40.00 flat compensation + 1.00 reminder fee, shown until waived
+    # interest 02-18..03-07 = 18 days: 500.00 x 11.27 % x 18 / 365 = 2.7789 -> 2.78; principal and interest paid
+    pay(on_time, "502.78", "2025-03-07", reference="RE-A")
+    pay(late, "502.78", "2025-03-20", reference="RE-B")  # after the offer's deadline
+    run_collection(company, D("2025-03-21"))
+    paid_in_time = statement(company, on_time.pk, "business", D("2025-03-21"))
+    assert paid_in_time["lines"] == [] and paid_in_time["totals"] == {}  # nothing left: the fees are waived
+    too_late = statement(company, late.pk, "business", D("2025-03-21"))["totals"]["EUR"]
+    # the late payment served the 41.00 costs first (§ 367 BGB), so principal stayed open and the final notice
+    # of 03-21 followed with a further 1.00 fee
+    assert too_late["fees_open_minor"] == 100
+    # interest 02-18..03-20 = 31 days: 500.00 x 11.27 % x 31 / 365 = 4.7859 -> 4.79;
+    # principal paid 502.78 - 41.00 - 4.79 = 456.99 -> 43.01 open
+    assert too_late["principal_open_minor"] == 4301

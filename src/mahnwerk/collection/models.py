@@ -67,6 +67,19 @@ class Step(models.Model):
     deadline_days = models.PositiveSmallIntegerField(
         _("new deadline (days)"), default=0, help_text=_("0: no new deadline, the due date stands.")
     )
+    incentive = models.CharField(
+        _("offer"),
+        max_length=20,
+        blank=True,
+        choices=[
+            ("waive_fees", _("fees waived")),
+            ("waive_interest", _("interest waived")),
+            ("discount", _("discount")),
+        ],
+        help_text=_("An incentive this step offers if the items are paid in full by the offer's deadline."),
+    )
+    incentive_days = models.PositiveSmallIntegerField(_("offer valid for (days)"), default=0)
+    incentive_discount_percent = models.PositiveSmallIntegerField(_("discount (%)"), default=0)
 
     class Meta:
         verbose_name = _("step")

@@ -275,6 +275,58 @@ def _warn_limitation(company: Company, as_of: date) -> int:
     return len(soon)
 
 
+def _step_offers(
+    company: Company,
+    decided: Sequence[tuple[Action, DebtorDecision]],
+    as_of: date,
+    debtors: dict[int, Debtor],
+) -> dict[int, str]:
+    """Make the incentive a step offers (fees or interest waived, a discount if paid in time); return the
+    sentence each action's message carries, by action id."""
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from mahnwerk.core.calendar import format_date
+    from mahnwerk.core.money import format_money
+
+    steps = Step.objects.in_bulk({d.step.step_id for _, d in decided})
+    notes: dict[int, str] = {}
+    for action, decision in decided:
+        step = steps.get(decision.step.step_id)
+        if step is None or not step.incentive:
+            continue
+        debtor = debtors[decision.debtor_id]
+        deadline = as_of + timedelta(days=step.incentive_days or step.deadline_days or 14)
+        offer = agreements.offer_incentive(
+            company,
+            debtor,
+            [i.invoice_id for i in decision.items],
+            step.incentive,
+            deadline,
+            discount_percent=step.incentive_discount_percent,
+            actor="playbook",
+            as_of=as_of,
+            notify=False,
+        )
+        with translation.override(debtor.language):
+            when = format_date(deadline, debtor.language)
+            if step.incentive == "discount":
+                notes[action.pk] = gettext(
+                    "If you pay the full amount by {deadline}, we will grant you a discount of {amount}."
+                ).format(
+                    deadline=when, amount=format_money(offer.discount_minor, offer.currency, debtor.language)
+                )
+            elif step.incentive == "waive_interest":
+                notes[action.pk] = gettext(
+                    "If you pay the full amount by {deadline}, we will waive the interest."
+                ).format(deadline=when)
+            else:
+                notes[action.pk] = gettext(
+                    "If you pay the full amount by {deadline}, we will waive the fees."
+                ).format(deadline=when)
+    return notes
+
+
 def _objection_waits(company: Company, as_of: date) -> dict[str, int]:
     """Days after the first written notice before any further step, per debtor kind, where the rule set asks
     for a time to object (Latvian consumers: 21 days from receipt, a letter counting as received on the 7th
@@ -344,7 +396,10 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
     debtors = Debtor.objects.in_bulk([d.debtor_id for d in chunk])
     invoices = Invoice.objects.in_bulk([i.invoice_id for d in chunk for i in d.items])
     consequences = apply_step_consequences(company, decided, as_of, debtors, invoices)
-    dispatched = dispatch(company, decided, as_of, debtors, invoices, consequences.claims, ctx.instant)
+    offers = _step_offers(company, decided, as_of, debtors)
+    dispatched = dispatch(
+        company, decided, as_of, debtors, invoices, consequences.claims, ctx.instant, offers
+    )
     ctx.result.warnings.extend(consequences.warnings)
     ctx.result.tasks += dispatched.tasks
     ctx.result.deferred += dispatched.deferred

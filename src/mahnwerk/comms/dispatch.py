@@ -155,6 +155,7 @@ def dispatch(
     invoices: dict[int, Invoice],
     claims: dict[int, ClaimView],
     instant: datetime,
+    offers: dict[int, str] | None = None,
 ) -> DispatchResult:
     """Queue what each action asks for (inside the caller's transaction)."""
     from mahnwerk.comms.outbox import message_id
@@ -269,6 +270,8 @@ def dispatch(
         extra = _optional_texts(
             rules, debtor, decision, channel, contact.opt_out_line_required, qr is not None
         )
+        if offers and action.pk in offers and channel is not Channel.SMS:
+            extra["incentive_note"] = offers[action.pk]
         payload = _payload(items, action.deadline, reference, qr, decision.step.template, action.tone)
         kind = {Channel.SMS: "sms", Channel.LETTER: "letter"}.get(channel, "email")
         rendered = render_reminder(

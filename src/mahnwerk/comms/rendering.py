@@ -17,7 +17,9 @@ from mahnwerk.ledger.models import Company, Debtor, Invoice
 
 LANGUAGES = ("de", "lv", "en")
 # Placeholders a reminder's caller may fill; reminder_context() leaves them empty.
-OPTIONAL_PLACEHOLDERS = frozenset({"portal_link", "opt_out_line", "objection_notice", "qr_note"})
+OPTIONAL_PLACEHOLDERS = frozenset(
+    {"portal_link", "opt_out_line", "objection_notice", "qr_note", "incentive_note"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,7 @@ def reminder_context(
             "opt_out_line": "",
             "objection_notice": "",
             "qr_note": "",
+            "incentive_note": "",
         }
 
 

@@ -408,6 +408,9 @@ def sample_context(company: Company, language: str, debtor: Debtor | None = None
                 "If you dispute this claim, please tell us in writing within 21 days and give your reasons."
             ),
             qr_note=gettext("Scan the QR code with your banking app to pay."),
+            incentive_note=gettext(
+                "If you pay the full amount by {deadline}, we will waive the fees."
+            ).format(deadline="03.12.2026"),
         )
     return context
 

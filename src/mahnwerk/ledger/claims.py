@@ -136,6 +136,26 @@ def accrued_interest(
     return total, segments
 
 
+def waivers(company: Company, invoice_ids: Iterable[int], on: date, pending: bool) -> dict[int, set[str]]:
+    """Components an incentive waives per invoice: accepted offers always; with ``pending`` also offers
+    still open on ``on`` (a payment made then is applied as if the waiver holds)."""
+    from mahnwerk.collection.agreements_models import Incentive
+
+    statuses = ["accepted", "offered"] if pending else ["accepted"]
+    through = Incentive.invoices.through
+    rows = through.objects.filter(
+        invoice_id__in=list(invoice_ids),
+        incentive__company=company,
+        incentive__status__in=statuses,
+        incentive__kind__in=["waive_fees", "waive_interest"],
+    ).values_list("invoice_id", "incentive__kind", "incentive__status", "incentive__deadline")
+    result: dict[int, set[str]] = defaultdict(set)
+    for invoice_id, kind, status, deadline in rows:
+        if status == "accepted" or deadline >= on:
+            result[invoice_id].add(kind)
+    return result
+
+
 @dataclass
 class ClaimView:
     """What one invoice claims as of a date."""
@@ -181,6 +201,7 @@ def claim_views(
     ):
         charges[charge["invoice_id"]].append(dict(charge))
     day_count = DayCount(company.day_count)
+    waived = waivers(company, ids, as_of, pending=False)
     views: dict[int, ClaimView] = {}
     for inv in rows:
         view = ClaimView(
@@ -207,6 +228,10 @@ def claim_views(
                 )
             except (RateError, InterestError) as exc:
                 view.interest_error = str(exc)
+        if "waive_interest" in waived[inv.pk]:
+            view.interest_accrued = view.interest_paid
+        if "waive_fees" in waived[inv.pk]:
+            view.costs_open = 0
         views[inv.pk] = view
     return views
 
@@ -295,13 +320,18 @@ class ClaimBook:
             for e in self.open.values()
             if e.invoice.debtor_id == debtor_id and e.invoice.currency == currency
         ]
+        waived = waivers(self.company, [e.invoice.pk for e in entries], value_date, pending=True)
         claims = [
             ClaimBalance(
                 key=e.invoice.pk,
                 due_date=e.invoice.due_date,
                 principal_minor=e.invoice.open_minor,
-                interest_minor=0 if principal_only else self._interest_open(e, rules, value_date),
-                costs_minor=0 if principal_only else sum(c.open_minor for c in self.charges[e.invoice.pk]),
+                interest_minor=0
+                if principal_only or "waive_interest" in waived[e.invoice.pk]
+                else self._interest_open(e, rules, value_date),
+                costs_minor=0
+                if principal_only or "waive_fees" in waived[e.invoice.pk]
+                else sum(c.open_minor for c in self.charges[e.invoice.pk]),
             )
             for e in entries
         ]
