@@ -152,6 +152,7 @@ class DemoSummary:
     channels: Counter[str] = field(default_factory=Counter)
     tasks: Counter[str] = field(default_factory=Counter)
     letters_pdf: str = ""
+    warnings: set[str] = field(default_factory=set)
     messages: int = 0
     collected_minor: int = 0
     overdue_minor: int = 0
@@ -361,6 +362,7 @@ def build_demo(
             record_payments(company, todays, actor="bank import")
             summary.collected_minor += sum(r.amount_minor for r in todays)
         result = run_collection(company, day)
+        summary.warnings.update(result.warnings)
         summary.messages += result.messages_queued
         if echo and result.actions_created:
             print(

@@ -60,6 +60,8 @@ class Command(BaseCommand):
         out(f"  collected in the period   {format_money(s.collected_minor, 'EUR'):>14}")
         out(f"  still open                {format_money(s.open_minor, 'EUR'):>14}")
         out(f"  of which overdue          {format_money(s.overdue_minor, 'EUR'):>14}")
+        for warning in sorted(s.warnings):
+            out(f"  note: {warning}")
         user_model = get_user_model()
         user = user_model.objects.filter(username=DEMO_USER).first() or user_model(username=DEMO_USER)
         user.is_staff = user.is_superuser = True
