@@ -261,3 +261,32 @@ def test_a_stored_invoice_pdf_goes_with_the_reminder(
     assert not [p for p in note.walk() if p.get_filename() == "RE-42.pdf"]
     (copy,) = [p for p in reminder.walk() if p.get_filename() == "RE-42.pdf"]
     assert copy.get_content() == b"%PDF-1.4 invoice RE-42"
+
+
+@pytest.mark.django_db
+def test_a_written_plan_agreement_goes_as_email_with_the_agreement_as_pdf(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from pypdf import PdfReader
+
+    from mahnwerk.collection import agreements
+
+    company.claim_interest = company.charge_fees = False
+    company.save()
+    debtor = make_debtor(name="Gartenbau Koch KG", **postal())
+    invoice = make_invoice(debtor, "RE-3", "1200.00", "2026-03-01")
+    agreements.propose_plan(
+        company,
+        debtor,
+        [invoice],
+        3,
+        down_payment_minor=30000,
+        first_due=D("2026-03-27"),
+        as_of=D("2026-03-10"),
+    )
+    send_queued(company)
+    (mail,) = eml_files(outbox)
+    (pdf,) = [p for p in mail.walk() if p.get_content_type() == "application/pdf"]
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
+    assert "Gartenbau Koch KG" in text and "Lindenallee 5" in text
+    assert "27.03.2026" in text and "300,00" in text  # the first instalment date and the down payment

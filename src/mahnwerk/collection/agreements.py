@@ -44,7 +44,6 @@ from mahnwerk.collection.agreements_models import (
 )
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus
 from mahnwerk.comms.outbox import email_recipients
-from mahnwerk.comms.rendering import RenderedMessage
 from mahnwerk.core import agreements as core
 from mahnwerk.core.agreements import AgreementError
 from mahnwerk.core.money import format_money
@@ -70,10 +69,6 @@ __all__ = [
     "steer_items",
     "waived_charges",
 ]
-
-# Called with (plan, rendered agreement) whenever a written plan agreement is issued; the letter
-# channel adds a function here that renders the same agreement as a PDF letter.
-PLAN_DOCUMENT_HOOKS: list[Callable[[InstalmentPlan, RenderedMessage], None]] = []
 
 
 def policy_for(company: Company) -> AgreementPolicy:
@@ -387,9 +382,11 @@ def _send_plan_agreement(
         confirm_by=plan.confirm_by,
         grace_days=plan.grace_days,
     )
-    queue_message(company, debtor, f"plan.{plan.pk}.{template}", rendered, today, events)
-    for hook in PLAN_DOCUMENT_HOOKS:
-        hook(plan, rendered)
+    message = queue_message(company, debtor, f"plan.{plan.pk}.{template}", rendered, today, events)
+    if message is not None:  # the written agreement also goes as a PDF letter attached to the email
+        type(message).objects.filter(pk=message.pk).update(
+            payload={"document": "agreement", "tone": "formal"}
+        )
 
 
 @transaction.atomic

@@ -23,8 +23,9 @@ def _is_bank_block(paragraph: str) -> bool:
     return "IBAN:" in paragraph
 
 
-def split_body(body: str) -> tuple[str, list[str], str]:
-    """Greeting, the paragraphs a letter prints (no table, no bank block, no signature), the closing."""
+def split_body(body: str, keep_tables: bool = False) -> tuple[str, list[str], str]:
+    """Greeting, the paragraphs a letter prints (no items table unless ``keep_tables``, no bank block, no
+    signature), the closing."""
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
     greeting = paragraphs[0] if paragraphs else ""
     rest, closing = [], ""
@@ -32,7 +33,7 @@ def split_body(body: str) -> tuple[str, list[str], str]:
         if paragraph in CLOSINGS:
             closing = paragraph
             break
-        if not _is_table(paragraph) and not _is_bank_block(paragraph):
+        if (keep_tables or not _is_table(paragraph)) and not _is_bank_block(paragraph):
             rest.append(paragraph)
     return greeting, rest, closing
 
@@ -42,8 +43,10 @@ def letter_context(msg: OutboundMessage) -> LetterContext:
     if "letter" in data:  # written from the letter template
         greeting, closing = data["letter"]["greeting"], data["letter"]["closing"]
         paragraphs = list(data["letter"]["paragraphs"])
-    else:  # an email sent as a PDF attachment: its text without the table, bank block and signature
-        greeting, paragraphs, closing = split_body(msg.body_text)
+    else:  # an email as a PDF: its text without the items table (the letter prints its own), bank block, signature
+        greeting, paragraphs, closing = split_body(
+            msg.body_text, keep_tables=data.get("document") == "agreement"
+        )
     items = tuple(
         LetterItem(
             invoice_number=i["number"],

@@ -13,6 +13,8 @@ from mahnwerk.ledger.models import Invoice
 
 
 def wants_pdf(msg: OutboundMessage) -> bool:
+    if msg.payload.get("document") == "agreement":  # a written agreement always goes as a PDF too
+        return True
     mode = settings.EMAIL_PDF
     return bool(msg.payload.get("items")) and (
         mode == "all" or (mode == "formal" and msg.payload.get("tone") == "formal")
