@@ -1,0 +1,402 @@
+"""Read models and the one use case the clerk application adds ("send now").
+
+Pages call these functions; each loads what it shows in a fixed number of queries, whatever the number of
+debtors or invoices (aggregates in the database, never a query per row).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, cast
+
+from django.db import transaction
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from mahnwerk.collection import services as collection
+from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
+from mahnwerk.core.playbook import DebtorDecision, DueItem, ItemState, PlaybookSpec, StepSpec, scheduled_date
+from mahnwerk.ledger.models import Company, Debtor, Invoice, Payment
+
+# Aging buckets by days past the due date: (key, label, lowest days, highest days or None).
+BUCKETS: list[tuple[str, Any, int, int | None]] = [
+    ("current", _("Not yet due"), -100_000, 0),
+    ("1-30", _("1–30 days"), 1, 30),
+    ("31-60", _("31–60 days"), 31, 60),
+    ("61-90", _("61–90 days"), 61, 90),
+    ("90+", _("over 90 days"), 91, None),
+]
+
+
+def bucket_due_range(key: str, today: date) -> Q:
+    """The due dates of items that are ``key`` days overdue on ``today``."""
+    for name, _label, low, high in BUCKETS:
+        if name == key:
+            if name == "current":
+                return Q(due_date__gte=today)
+            q = Q(due_date__lte=today - timedelta(days=low))
+            if high is not None:
+                q &= Q(due_date__gte=today - timedelta(days=high))
+            return q
+    raise ValueError(f"unknown bucket {key!r}")
+
+
+@dataclass
+class CurrencyFigures:
+    currency: str
+    open_minor: int = 0
+    overdue_minor: int = 0
+    items: int = 0
+    buckets: dict[str, int] = field(default_factory=dict)
+
+
+def ledger_figures(company: Company, today: date) -> list[CurrencyFigures]:
+    """Open and overdue totals and the aging buckets, per currency, in one query."""
+    aggregates: dict[str, Any] = {
+        "open": Sum("open_minor"),
+        "overdue": Sum("open_minor", filter=Q(due_date__lt=today)),
+        "items": Count("id"),
+    }
+    for key, *_rest in BUCKETS:
+        aggregates[f"b_{key}"] = Sum("open_minor", filter=bucket_due_range(key, today))
+    rows = (
+        Invoice.objects.filter(company=company, open_minor__gt=0)
+        .values("currency")
+        .annotate(**aggregates)
+        .order_by("currency")
+    )
+    result = []
+    for values in rows:
+        row = cast(dict[str, Any], values)
+        result.append(
+            CurrencyFigures(
+                row["currency"],
+                row["open"] or 0,
+                row["overdue"] or 0,
+                row["items"],
+                {key: row[f"b_{key}"] or 0 for key, *_rest in BUCKETS},
+            )
+        )
+    result.sort(key=lambda f: (f.currency != company.currency, f.currency))
+    return result
+
+
+def last_run(company: Company) -> Run | None:
+    """The last finished scheduled run (runs for a single debtor, from "send now", are left out)."""
+    return (
+        Run.objects.filter(company=company, status=RunStatus.DONE)
+        .exclude(stats__manual=True)
+        .order_by("-as_of", "-id")
+        .first()
+    )
+
+
+@dataclass
+class DebtorRow:
+    debtor: Debtor
+    totals: dict[str, tuple[int, int]] = field(default_factory=dict)  # currency -> (open, overdue)
+    items: int = 0
+    oldest_due: date | None = None
+    level: int = 0
+    on_hold: bool = False
+
+    def days_overdue(self, today: date) -> int:
+        return max(0, (today - self.oldest_due).days) if self.oldest_due else 0
+
+
+def worklist(company: Company, today: date, limit: int = 10) -> list[DebtorRow]:
+    """Debtors with the most overdue money first (in the company's currency, then any other)."""
+    top = list(
+        Invoice.objects.filter(company=company, open_minor__gt=0, due_date__lt=today)
+        .values("debtor_id")
+        .annotate(overdue=Sum("open_minor"))
+        .order_by("-overdue", "debtor_id")[:limit]
+    )
+    ids = [row["debtor_id"] for row in top]
+    debtors = Debtor.objects.in_bulk(ids)
+    rows = describe_debtors(company, [debtors[i] for i in ids if i in debtors], today)
+    return rows
+
+
+def describe_debtors(company: Company, debtors: list[Debtor], today: date) -> list[DebtorRow]:
+    """Totals, oldest due date, current step and hold of a page of debtors: three queries in all."""
+    rows = {d.pk: DebtorRow(d) for d in debtors}
+    if not rows:
+        return []
+    for r in (
+        Invoice.objects.filter(company=company, debtor_id__in=rows, open_minor__gt=0)
+        .values("debtor_id", "currency")
+        .annotate(
+            open=Sum("open_minor"),
+            overdue=Sum("open_minor", filter=Q(due_date__lt=today)),
+            n=Count("id"),
+            oldest=Min("due_date"),
+        )
+        .order_by()
+    ):
+        row = rows[r["debtor_id"]]
+        row.totals[r["currency"]] = (r["open"] or 0, r["overdue"] or 0)
+        row.items += r["n"]
+        row.oldest_due = min(row.oldest_due, r["oldest"]) if row.oldest_due else r["oldest"]
+    for debtor_id, level in (
+        ActionItem.objects.filter(
+            invoice__company=company,
+            invoice__debtor_id__in=rows,
+            invoice__open_minor__gt=0,
+            status=ActionStatus.ACTIVE,
+        )
+        .values("invoice__debtor_id")
+        .annotate(level=Max("level"))
+        .values_list("invoice__debtor_id", "level")
+        .order_by()
+    ):
+        rows[debtor_id].level = level or 0
+    for debtor_id in Case.objects.filter(company=company, debtor_id__in=rows, on_hold=True).values_list(
+        "debtor_id", flat=True
+    ):
+        rows[debtor_id].on_hold = True
+    return list(rows.values())
+
+
+SORTS = {
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "number": ("number", "id"),
+    "-overdue": ("-overdue_sort", "name", "id"),
+    "-open": ("-open_sort", "name", "id"),
+}
+
+
+def search_debtors(
+    company: Company,
+    today: date,
+    *,
+    q: str = "",
+    bucket: str = "",
+    step: int | None = None,
+    on_hold: bool | None = None,
+    sort: str = "name",
+) -> QuerySet[Debtor]:
+    """The debtors matching a search (name, customer number or exact invoice number) and the filters.
+
+    Filters are subqueries (``id IN (...)``), so the page query stays one query whatever the size.
+    """
+    qs = Debtor.objects.filter(company=company)
+    q = q.strip()
+    if q:
+        qs = qs.filter(
+            Q(name__icontains=q)
+            | Q(number__istartswith=q)
+            | Q(id__in=Invoice.objects.filter(company=company, number=q).values("debtor_id"))
+        )
+    if bucket:
+        qs = qs.filter(
+            id__in=Invoice.objects.filter(company=company, open_minor__gt=0)
+            .filter(bucket_due_range(bucket, today))
+            .values("debtor_id")
+        )
+    if step is not None:
+        qs = qs.filter(
+            id__in=ActionItem.objects.filter(
+                invoice__company=company, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE, level=step
+            ).values("invoice__debtor_id")
+        )
+    if on_hold is not None:
+        held = Case.objects.filter(company=company, on_hold=True).values("debtor_id")
+        qs = qs.filter(id__in=held) if on_hold else qs.exclude(id__in=held)
+    if sort in ("-overdue", "-open"):
+        condition = Q(open_minor__gt=0) & (Q(due_date__lt=today) if sort == "-overdue" else Q())
+        amounts = (
+            Invoice.objects.filter(condition, debtor_id=OuterRef("pk"))
+            .values("debtor_id")
+            .annotate(total=Sum("open_minor"))
+            .values("total")
+        )
+        qs = qs.annotate(**{sort[1:] + "_sort": Coalesce(Subquery(amounts), Value(0))})
+    return qs.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+# -- the case file ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class NextStep:
+    step: Step | None
+    when: date | None
+    blocked_reason: str = ""
+
+
+def debtor_playbook(company: Company, debtor: Debtor) -> tuple[Playbook, Case | None]:
+    case = Case.objects.filter(debtor=debtor).select_related("playbook").first()
+    playbook = case.playbook if case and case.playbook else collection.ensure_default_playbook(company)
+    return playbook, case
+
+
+def item_states(company: Company, debtor: Debtor, playbook: Playbook) -> list[ItemState]:
+    """The debtor's open items as the collection run sees them (steps reached, last step date, holds)."""
+    history = {
+        row["invoice_id"]: (row["level"], row["last"])
+        for row in ActionItem.objects.filter(
+            invoice__debtor=debtor, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE
+        )
+        .values("invoice_id")
+        .annotate(level=Max("level"), last=Max("action__as_of"))
+        .order_by()
+    }
+    return [
+        ItemState(
+            invoice_id=pk,
+            debtor_id=debtor.pk,
+            due_date=due,
+            open_minor=open_minor,
+            playbook_id=playbook.pk,
+            last_level=history.get(pk, (0, None))[0],
+            last_step_date=history.get(pk, (0, None))[1],
+            blocked=on_hold,
+        )
+        for pk, due, open_minor, on_hold in Invoice.objects.filter(
+            company=company, debtor=debtor, open_minor__gt=0
+        )
+        .order_by("due_date", "number")
+        .values_list("id", "due_date", "open_minor", "on_hold")
+    ]
+
+
+def _following_step(item: ItemState, spec: PlaybookSpec, as_of: date) -> StepSpec | None:
+    """The next step of the playbook for an item, whatever its date (pre-due steps lapse at the due date)."""
+    for step in spec.steps[item.last_level :]:
+        if step.offset_days < 0 and as_of >= item.due_date:
+            continue
+        return step
+    return None
+
+
+def suggested_next_step(company: Company, debtor: Debtor, as_of: date) -> NextStep:
+    playbook, case = debtor_playbook(company, debtor)
+    if case is not None and case.on_hold:
+        return NextStep(None, None, str(_("On hold: {reason}")).format(reason=case.hold_reason or "-"))
+    if debtor.do_not_contact:
+        return NextStep(
+            None,
+            None,
+            str(_("Not to be contacted: {reason}")).format(reason=debtor.do_not_contact_reason or "-"),
+        )
+    steps = list(playbook.steps.order_by("level"))
+    spec = playbook.spec(steps)
+    best: tuple[date, StepSpec] | None = None
+    for item in item_states(company, debtor, playbook):
+        if item.blocked:
+            continue
+        step = _following_step(item, spec, as_of)
+        if step is None:
+            continue
+        when = scheduled_date(step, item, spec.min_days_between)
+        if best is None or (when, -step.level) < (best[0], -best[1].level):
+            best = (when, step)
+    if best is None:
+        return NextStep(None, None, str(_("No further step: nothing open, or the playbook has ended.")))
+    by_level = {s.level: s for s in steps}
+    return NextStep(by_level.get(best[1].level), best[0])
+
+
+def payment_trend(company: Company, debtor: Debtor, sample: int = 5) -> dict[str, Any]:
+    """Days late of the last settled invoices, the recent ones against the ones before: is it improving?"""
+    settled = list(
+        Invoice.objects.filter(company=company, debtor=debtor, settled_on__isnull=False)
+        .order_by("-settled_on", "-id")
+        .values_list("due_date", "settled_on")[: 2 * sample]
+    )
+    lateness = [(s - d).days for d, s in settled if s is not None]
+    recent, earlier = lateness[:sample], lateness[sample:]
+    recent_avg = sum(recent) / len(recent) if recent else None
+    earlier_avg = sum(earlier) / len(earlier) if earlier else None
+    if recent_avg is None or earlier_avg is None:
+        trend = "unknown"
+    elif recent_avg < earlier_avg - 2:
+        trend = "better"
+    elif recent_avg > earlier_avg + 2:
+        trend = "worse"
+    else:
+        trend = "steady"
+    return {"recent": recent_avg, "earlier": earlier_avg, "trend": trend, "settled": len(lateness)}
+
+
+def recent_payments(company: Company, debtor: Debtor, limit: int = 10) -> list[Payment]:
+    return list(Payment.objects.filter(company=company, debtor=debtor).order_by("-value_date", "-id")[:limit])
+
+
+def recent_actions(company: Company, debtor: Debtor, limit: int = 10) -> list[Action]:
+    return list(
+        Action.objects.filter(company=company, debtor=debtor)
+        .select_related("step")
+        .annotate(n_items=Count("items"))
+        .order_by("-as_of", "-id")[:limit]
+    )
+
+
+# -- send now --------------------------------------------------------------------------------------------
+
+
+class SendNowError(Exception):
+    """The debtor cannot be written to now; the message says why."""
+
+
+def send_now(company: Company, debtor: Debtor, as_of: date, actor: str = "system") -> Action:
+    """Take the next step of the debtor's playbook for its open items today, without waiting for its date.
+
+    The same rules as the run otherwise: one step at a time per item, pre-due steps lapse at the due date,
+    nothing for items on hold, nothing for a debtor on hold or not to be contacted, at most one action per
+    debtor and day. Writes the action, its message and timeline events through the run's own writer, as a
+    run of its own (``stats["manual"]``), and sends after commit.
+    """
+    playbook, case = debtor_playbook(company, debtor)
+    if case is not None and case.on_hold:
+        raise SendNowError(_("The debtor is on hold."))
+    if debtor.do_not_contact:
+        raise SendNowError(_("The debtor is not to be contacted."))
+    if Action.objects.filter(key=Action.make_key(debtor.pk, as_of), status=ActionStatus.ACTIVE).exists():
+        raise SendNowError(_("The debtor already received a step today."))
+    spec = playbook.spec(list(playbook.steps.all()))
+    decision = DebtorDecision(debtor.pk, playbook.pk)
+    for item in item_states(company, debtor, playbook):
+        if item.blocked:
+            continue
+        step = _following_step(item, spec, as_of)
+        if step is not None:
+            decision.items.append(DueItem(item.invoice_id, step, item.open_minor))
+    if not decision.items:
+        raise SendNowError(_("No open item has a further step."))
+    with transaction.atomic():
+        run = Run.objects.create(company=company, as_of=as_of, stats={"manual": True, "debtor_id": debtor.pk})
+        collection.write_chunk(company, run, [decision], as_of)
+        Run.objects.filter(pk=run.pk).update(
+            status=RunStatus.DONE, stats={"manual": True, "debtor_id": debtor.pk, "actor": actor}
+        )
+    from mahnwerk.comms.outbox import send_queued
+
+    transaction.on_commit(lambda: send_queued(company=company))
+    return Action.objects.get(key=Action.make_key(debtor.pk, as_of), status=ActionStatus.ACTIVE)
+
+
+def plan_rows(company: Company, plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A dry run's plan with debtor names and totals, for display (one query for all debtors)."""
+    debtors = Debtor.objects.filter(company=company).in_bulk([p["debtor_id"] for p in plan])
+    rows = []
+    for p in plan:
+        debtor = debtors.get(p["debtor_id"])
+        if debtor is None:
+            continue
+        rows.append(p | {"debtor": debtor, "total_minor": sum(i["open_minor"] for i in p["items"])})
+    return rows
+
+
+def steps_by_level(company: Company) -> dict[int, str]:
+    names: defaultdict[int, str] = defaultdict(str)
+    for level, name in Step.objects.filter(playbook__company=company, playbook__is_default=True).values_list(
+        "level", "name"
+    ):
+        names[level] = name
+    return dict(names)
