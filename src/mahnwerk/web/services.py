@@ -88,7 +88,7 @@ def last_run(company: Company) -> Run | None:
     """The last finished scheduled run (runs for a single debtor, from "send now", are left out)."""
     return (
         Run.objects.filter(company=company, status=RunStatus.DONE)
-        .exclude(stats__manual=True)
+        .exclude(stats__has_key="manual")
         .order_by("-as_of", "-id")
         .first()
     )
