@@ -61,9 +61,19 @@ def generate(data_dir: Path, n: int) -> None:
         due = AS_OF + timedelta(days=rng.randint(-180, 30))
         amount = rng.randint(2_000, 2_000_000)
         open_minor = amount if rng.random() > 0.15 else amount // 2
-        batch.append(Invoice(company=company, debtor=debtor, number=f"B{i:08d}", issue_date=due - timedelta(days=30),
-                             due_date=due, amount_minor=amount, open_minor=open_minor, currency="EUR",
-                             reference=f"B{i:08d}"))
+        batch.append(
+            Invoice(
+                company=company,
+                debtor=debtor,
+                number=f"B{i:08d}",
+                issue_date=due - timedelta(days=30),
+                due_date=due,
+                amount_minor=amount,
+                open_minor=open_minor,
+                currency="EUR",
+                reference=f"B{i:08d}",
+            )
+        )
         if len(batch) == 5000:
             Invoice.objects.bulk_create(batch)
             batch = []
@@ -95,8 +105,11 @@ def measure(data_dir: Path, what: str) -> dict[str, float]:
             queries = 0
         start = time.perf_counter()
         if what == "floor":
-            rows = list(Invoice.objects.filter(company=company, open_minor__gt=0).values_list(
-                "id", "debtor_id", "due_date", "open_minor", "on_hold"))
+            rows = list(
+                Invoice.objects.filter(company=company, open_minor__gt=0).values_list(
+                    "id", "debtor_id", "due_date", "open_minor", "on_hold"
+                )
+            )
             created = len(rows)
         else:
             day = AS_OF + timedelta(days=14) if what == "escalate" else AS_OF
@@ -112,7 +125,9 @@ def child(args: list[str]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--_generate", nargs=2, help=argparse.SUPPRESS)
@@ -140,15 +155,24 @@ def main() -> None:
                     shutil.copytree(base / "seed", work)
                     results.append(child(["--_measure", str(work), what]))
                     shutil.rmtree(work)
-                rows.append((n, what, statistics.median(x["seconds"] for x in results),
-                             max(x["queries"] for x in results), statistics.median(x["rss_mib"] for x in results),
-                             int(results[0]["created"])))
+                rows.append(
+                    (
+                        n,
+                        what,
+                        statistics.median(x["seconds"] for x in results),
+                        max(x["queries"] for x in results),
+                        statistics.median(x["rss_mib"] for x in results),
+                        int(results[0]["created"]),
+                    )
+                )
             print(f"generated N={n} in {generated:.1f} s", file=sys.stderr)
         finally:
             shutil.rmtree(base, ignore_errors=True)
 
     floor = {n: s for n, what, s, *_ in rows if what == "floor"}
-    print(f"{'N open':>9} {'measure':<9} {'median s':>9} {'x floor':>8} {'queries':>8} {'peak MiB':>9} {'created':>8}")
+    print(
+        f"{'N open':>9} {'measure':<9} {'median s':>9} {'x floor':>8} {'queries':>8} {'peak MiB':>9} {'created':>8}"
+    )
     for n, what, seconds, queries, rss, created in rows:
         ratio = seconds / floor[n] if floor[n] else float("nan")
         print(f"{n:>9} {what:<9} {seconds:>9.3f} {ratio:>8.1f} {queries:>8} {rss:>9.0f} {created:>8}")

@@ -73,3 +73,11 @@ def carol(company: Any, make_member: Callable[..., Any]) -> Client:
 @pytest.fixture
 def dave(other_company: Any, make_member: Callable[..., Any]) -> Client:
     return _client(make_member("dave", other_company, "collector"))
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Company-wide figures are cached per ledger version; ids repeat between tests, so start empty."""
+    from django.core.cache import cache
+
+    cache.clear()

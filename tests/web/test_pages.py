@@ -76,6 +76,11 @@ def test_home_totals_aging_and_worklist(alice: Client, story: dict[str, Any]) ->
     names = [row.debtor.name for row in response.context["worklist"]]
     assert names == ["Bäckerei Müller", 'SIA "Ozols"']  # 1000.00 overdue before 400.00
     assert "€1,650.00" in response.content.decode()
+    # the figures are cached per ledger version: a payment shows at once (1650.00 - 400.00 = 1250.00 open)
+    alice.post(f"/debtors/{story['ozols'].pk}/payment", {"amount": "400.00", "value_date": "2026-11-20"})
+    again = alice.get("/")
+    assert again.context["main"].open_minor == 125_000 and again.context["main"].overdue_minor == 100_000
+    assert [row.debtor.name for row in again.context["worklist"]] == ["Bäckerei Müller"]
 
 
 def test_home_shows_last_run_and_tomorrow_on_demand(

@@ -69,9 +69,9 @@ class PaymentForm(forms.Form):
         self.company = company
         field = self.fields["invoice"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Invoice.objects.filter(
-            company=company, debtor_id=debtor_id, open_minor__gt=0
-        ).order_by("due_date", "number")
+        field.queryset = Invoice.objects.filter(debtor_id=debtor_id, open_minor__gt=0).order_by(
+            "due_date", "number"
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

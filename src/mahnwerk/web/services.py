@@ -7,19 +7,21 @@ debtors or invoices (aggregates in the database, never a query per row).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, cast
 
-from django.db import transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.core.cache import cache
+from django.core.paginator import Page, Paginator
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.collection import services as collection
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
 from mahnwerk.core.playbook import DebtorDecision, DueItem, ItemState, PlaybookSpec, StepSpec, scheduled_date
-from mahnwerk.ledger.models import Company, Debtor, Invoice, Payment
+from mahnwerk.ledger.models import Allocation, Company, Debtor, Invoice, Payment, TimelineEvent
 
 # Aging buckets by days past the due date: (key, label, lowest days, highest days or None).
 BUCKETS: list[tuple[str, Any, int, int | None]] = [
@@ -53,33 +55,91 @@ class CurrencyFigures:
     buckets: dict[str, int] = field(default_factory=dict)
 
 
-def ledger_figures(company: Company, today: date) -> list[CurrencyFigures]:
-    """Open and overdue totals and the aging buckets, per currency, in one query."""
-    aggregates: dict[str, Any] = {
-        "open": Sum("open_minor"),
-        "overdue": Sum("open_minor", filter=Q(due_date__lt=today)),
-        "items": Count("id"),
-    }
-    for key, *_rest in BUCKETS:
-        aggregates[f"b_{key}"] = Sum("open_minor", filter=bucket_due_range(key, today))
-    rows = (
-        Invoice.objects.filter(company=company, open_minor__gt=0)
-        .values("currency")
-        .annotate(**aggregates)
-        .order_by("currency")
+CACHE_SECONDS = 600
+
+
+def ledger_version(company: Company) -> tuple[int, int, int]:
+    """Changes whenever open amounts can have changed: a new invoice, allocation (payment or credit) or timeline
+    event (every ledger use case writes one). Three index look-ups, whatever the size of the ledger."""
+    return (
+        Invoice.objects.filter(company=company).aggregate(m=Max("id"))["m"] or 0,
+        Allocation.objects.aggregate(m=Max("id"))["m"] or 0,
+        TimelineEvent.objects.aggregate(m=Max("id"))["m"] or 0,
     )
-    result = []
-    for values in rows:
-        row = cast(dict[str, Any], values)
-        result.append(
-            CurrencyFigures(
-                row["currency"],
-                row["open"] or 0,
-                row["overdue"] or 0,
-                row["items"],
-                {key: row[f"b_{key}"] or 0 for key, *_rest in BUCKETS},
-            )
+
+
+def cached[T](
+    company: Company, today: date, name: str, compute: Callable[[], T], version: tuple[int, ...] | None = None
+) -> T:
+    """``compute()`` once per ledger version and business date: company-wide aggregates read every open item,
+    so the home page serves them from the cache until the ledger changes (at most ``CACHE_SECONDS`` old)."""
+    key = "mahnwerk.web:{}:{}:{}:{}".format(
+        name, company.pk, today.isoformat(), ":".join(map(str, version or ledger_version(company)))
+    )
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return cast(T, value)
+
+
+def _scan(company: Company, columns: str, group_by: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Aggregate all open items of a company in one pass over the invoice table.
+
+    On SQLite the planner would walk an index and fetch every row by id, several times slower than reading
+    the table once, so the table is read ``NOT INDEXED`` there.
+    """
+    hint = "NOT INDEXED" if connection.vendor == "sqlite" else ""
+    table = Invoice._meta.db_table
+    sql = (
+        f"SELECT {group_by}, {columns} FROM {table} {hint} "
+        f"WHERE company_id = %s AND open_minor > 0 GROUP BY {group_by}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, company.pk])
+        return list(cursor.fetchall())
+
+
+def _sum_due(condition: str) -> str:
+    return f"SUM(CASE WHEN {condition} THEN open_minor ELSE 0 END)"
+
+
+@dataclass(frozen=True)
+class DebtorAmounts:
+    open: dict[int, int]
+    overdue: dict[int, int]
+
+
+def debtor_amounts(company: Company, today: date) -> DebtorAmounts:
+    """Open and overdue minor units per debtor (all currencies added), for ranking: one pass over the items."""
+    rows = _scan(company, "SUM(open_minor), " + _sum_due("due_date < %s"), "debtor_id", [today])
+    return DebtorAmounts({d: o for d, o, _ in rows}, {d: v for d, _, v in rows if v})
+
+
+def ledger_figures(company: Company, today: date) -> list[CurrencyFigures]:
+    """Open and overdue totals and the aging buckets, per currency: one pass over the open items."""
+    columns = ["SUM(open_minor)", _sum_due("due_date < %s"), "COUNT(*)"]
+    params: list[Any] = [today]
+    for _key, _label, low, high in BUCKETS:
+        if high is not None and low < 0:  # not yet due
+            columns.append(_sum_due("due_date >= %s"))
+            params.append(today)
+        elif high is None:
+            columns.append(_sum_due("due_date <= %s"))
+            params.append(today - timedelta(days=low))
+        else:
+            columns.append(_sum_due("due_date <= %s AND due_date >= %s"))
+            params += [today - timedelta(days=low), today - timedelta(days=high)]
+    result = [
+        CurrencyFigures(
+            row[0],
+            int(row[1] or 0),
+            int(row[2] or 0),
+            int(row[3]),
+            {key: int(value or 0) for (key, *_rest), value in zip(BUCKETS, row[4:], strict=True)},
         )
+        for row in _scan(company, ", ".join(columns), "currency", params)
+    ]
     result.sort(key=lambda f: (f.currency != company.currency, f.currency))
     return result
 
@@ -107,18 +167,15 @@ class DebtorRow:
         return max(0, (today - self.oldest_due).days) if self.oldest_due else 0
 
 
-def worklist(company: Company, today: date, limit: int = 10) -> list[DebtorRow]:
-    """Debtors with the most overdue money first (in the company's currency, then any other)."""
-    top = list(
-        Invoice.objects.filter(company=company, open_minor__gt=0, due_date__lt=today)
-        .values("debtor_id")
-        .annotate(overdue=Sum("open_minor"))
-        .order_by("-overdue", "debtor_id")[:limit]
-    )
-    ids = [row["debtor_id"] for row in top]
+def worklist(
+    company: Company, today: date, limit: int = 10, version: tuple[int, ...] | None = None
+) -> list[DebtorRow]:
+    """Debtors with the most overdue money first. The ranking comes from :func:`debtor_amounts` (cached per
+    ledger version); the rows shown are read fresh."""
+    amounts = cached(company, today, "amounts", lambda: debtor_amounts(company, today), version)
+    ids = sorted(amounts.overdue, key=lambda pk: (-amounts.overdue[pk], pk))[:limit]
     debtors = Debtor.objects.in_bulk(ids)
-    rows = describe_debtors(company, [debtors[i] for i in ids if i in debtors], today)
-    return rows
+    return describe_debtors(company, [debtors[i] for i in ids if i in debtors], today)
 
 
 def describe_debtors(company: Company, debtors: list[Debtor], today: date) -> list[DebtorRow]:
@@ -127,7 +184,7 @@ def describe_debtors(company: Company, debtors: list[Debtor], today: date) -> li
     if not rows:
         return []
     for r in (
-        Invoice.objects.filter(company=company, debtor_id__in=rows, open_minor__gt=0)
+        Invoice.objects.filter(debtor_id__in=rows, open_minor__gt=0)
         .values("debtor_id", "currency")
         .annotate(
             open=Sum("open_minor"),
@@ -143,7 +200,6 @@ def describe_debtors(company: Company, debtors: list[Debtor], today: date) -> li
         row.oldest_due = min(row.oldest_due, r["oldest"]) if row.oldest_due else r["oldest"]
     for debtor_id, level in (
         ActionItem.objects.filter(
-            invoice__company=company,
             invoice__debtor_id__in=rows,
             invoice__open_minor__gt=0,
             status=ActionStatus.ACTIVE,
@@ -165,9 +221,33 @@ SORTS = {
     "name": ("name", "id"),
     "-name": ("-name", "-id"),
     "number": ("number", "id"),
-    "-overdue": ("-overdue_sort", "name", "id"),
-    "-open": ("-open_sort", "name", "id"),
 }
+AMOUNT_SORTS = ("-overdue", "-open")
+
+
+def debtor_page(
+    company: Company,
+    today: date,
+    page_number: str | int | None,
+    *,
+    sort: str = "name",
+    page_size: int = 25,
+    **filters: Any,
+) -> Page:
+    """One page of :func:`search_debtors`. Sorted by amount, the amounts per debtor come from one grouped read of
+    the open items (cached per ledger version) and the matching debtor ids are ordered in memory."""
+    if sort not in AMOUNT_SORTS:
+        return Paginator(search_debtors(company, today, sort=sort, **filters), page_size).get_page(
+            page_number
+        )
+    both = cached(company, today, "amounts", lambda: debtor_amounts(company, today))
+    amounts = both.overdue if sort == "-overdue" else both.open
+    ids = list(search_debtors(company, today, **filters).order_by().values_list("id", flat=True))
+    ids.sort(key=lambda pk: (-amounts.get(pk, 0), pk))
+    page = Paginator(ids, page_size).get_page(page_number)
+    debtors = Debtor.objects.in_bulk(list(page.object_list))
+    page.object_list = [debtors[pk] for pk in page.object_list if pk in debtors]  # type: ignore[misc]
+    return page
 
 
 def search_debtors(
@@ -207,15 +287,6 @@ def search_debtors(
     if on_hold is not None:
         held = Case.objects.filter(company=company, on_hold=True).values("debtor_id")
         qs = qs.filter(id__in=held) if on_hold else qs.exclude(id__in=held)
-    if sort in ("-overdue", "-open"):
-        condition = Q(open_minor__gt=0) & (Q(due_date__lt=today) if sort == "-overdue" else Q())
-        amounts = (
-            Invoice.objects.filter(condition, debtor_id=OuterRef("pk"))
-            .values("debtor_id")
-            .annotate(total=Sum("open_minor"))
-            .values("total")
-        )
-        qs = qs.annotate(**{sort[1:] + "_sort": Coalesce(Subquery(amounts), Value(0))})
     return qs.order_by(*SORTS.get(sort, SORTS["name"]))
 
 
@@ -257,9 +328,8 @@ def item_states(company: Company, debtor: Debtor, playbook: Playbook) -> list[It
             last_step_date=history.get(pk, (0, None))[1],
             blocked=on_hold,
         )
-        for pk, due, open_minor, on_hold in Invoice.objects.filter(
-            company=company, debtor=debtor, open_minor__gt=0
-        )
+        # by debtor only (it belongs to the company): SQLite then uses the debtor index, not the company-wide one
+        for pk, due, open_minor, on_hold in Invoice.objects.filter(debtor=debtor, open_minor__gt=0)
         .order_by("due_date", "number")
         .values_list("id", "due_date", "open_minor", "on_hold")
     ]
@@ -305,7 +375,7 @@ def suggested_next_step(company: Company, debtor: Debtor, as_of: date) -> NextSt
 def payment_trend(company: Company, debtor: Debtor, sample: int = 5) -> dict[str, Any]:
     """Days late of the last settled invoices, the recent ones against the ones before: is it improving?"""
     settled = list(
-        Invoice.objects.filter(company=company, debtor=debtor, settled_on__isnull=False)
+        Invoice.objects.filter(debtor=debtor, settled_on__isnull=False)
         .order_by("-settled_on", "-id")
         .values_list("due_date", "settled_on")[: 2 * sample]
     )
@@ -325,12 +395,12 @@ def payment_trend(company: Company, debtor: Debtor, sample: int = 5) -> dict[str
 
 
 def recent_payments(company: Company, debtor: Debtor, limit: int = 10) -> list[Payment]:
-    return list(Payment.objects.filter(company=company, debtor=debtor).order_by("-value_date", "-id")[:limit])
+    return list(Payment.objects.filter(debtor=debtor).order_by("-value_date", "-id")[:limit])
 
 
 def recent_actions(company: Company, debtor: Debtor, limit: int = 10) -> list[Action]:
     return list(
-        Action.objects.filter(company=company, debtor=debtor)
+        Action.objects.filter(debtor=debtor)
         .select_related("step")
         .annotate(n_items=Count("items"))
         .order_by("-as_of", "-id")[:limit]

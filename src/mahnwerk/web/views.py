@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -63,7 +62,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def home(request: CompanyRequest) -> HttpResponse:
     company = request.company
     today = company_today(company)
-    figures = services.ledger_figures(company, today)
+    version = services.ledger_version(company)
+    figures = services.cached(
+        company, today, "figures", lambda: services.ledger_figures(company, today), version
+    )
     main = figures[0] if figures else services.CurrencyFigures(company.currency)
     largest = max(main.buckets.values(), default=0) or 1
     aging = [
@@ -94,7 +96,7 @@ def home(request: CompanyRequest) -> HttpResponse:
             "run": run,
             "run_steps": run_steps,
             "levels": levels,
-            "worklist": services.worklist(company, today),
+            "worklist": services.worklist(company, today, version=version),
         },
     )
 
@@ -159,8 +161,7 @@ def debtor_list(request: CompanyRequest) -> HttpResponse:
             "on_hold": {"yes": True, "no": False}.get(data["hold"]),
             "sort": data["sort"] or "name",
         }
-    queryset = services.search_debtors(company, today, **params)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = services.debtor_page(company, today, request.GET.get("page"), page_size=PAGE_SIZE, **params)
     rows = services.describe_debtors(company, list(page.object_list), today)
     query = request.GET.copy()
     query.pop("page", None)
@@ -400,9 +401,7 @@ def template_preview(request: CompanyRequest, pk: int, step_id: int) -> HttpResp
             request, "web/_preview.html", {"error": _("No such debtor with open items."), "step": step}
         )
     invoices = list(
-        Invoice.objects.filter(company=company, debtor=debtor, open_minor__gt=0).order_by(
-            "due_date", "number"
-        )[:20]
+        Invoice.objects.filter(debtor=debtor, open_minor__gt=0).order_by("due_date", "number")[:20]
     )
     if not invoices:
         return render(

@@ -70,11 +70,7 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
 def _context(debtor: Debtor, language: str) -> dict[str, object]:
     company = debtor.company
     today = company_today(company)
-    invoices = list(
-        Invoice.objects.filter(company=company, debtor=debtor, open_minor__gt=0).order_by(
-            "due_date", "number"
-        )
-    )
+    invoices = list(Invoice.objects.filter(debtor=debtor, open_minor__gt=0).order_by("due_date", "number"))
     items = [
         MessageItem(i.number, i.issue_date, i.due_date, i.open_minor, i.currency, i.reference)
         for i in invoices
