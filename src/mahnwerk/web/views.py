@@ -134,7 +134,7 @@ def run_approve(request: CompanyRequest) -> HttpResponse:
     messages.success(
         request,
         _(
-            "Run done: {actions} action(s), {messages} message(s) queued, {skipped} debtor(s) already done today."
+            "Run done. Actions: {actions}, messages queued: {messages}, debtors already done today: {skipped}."
         ).format(
             actions=result.actions_created, messages=result.messages_queued, skipped=result.already_done
         ),
