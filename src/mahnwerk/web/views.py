@@ -15,13 +15,15 @@ from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
 
 from mahnwerk.collection.models import Playbook, Step
 from mahnwerk.collection.services import CollectionError, run_collection, set_hold, set_playbook
 from mahnwerk.comms.rendering import MessageItem, render_reminder
-from mahnwerk.core.money import format_money
+from mahnwerk.core.money import format_money as _format_money
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
 from mahnwerk.ledger.services import LedgerError, Receipt, company_today, record_payment
@@ -45,8 +47,15 @@ from mahnwerk.web.timeline import describe_event
 PAGE_SIZE = 25
 
 
+def format_money(minor: int, currency: str) -> str:
+    """Money written the way the page's language writes it."""
+    return _format_money(minor, currency, (get_language() or "en")[:2])
+
+
 def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An HTMX request for a part of a page (not a boosted full page)."""
+    details = HtmxDetails(request)
+    return bool(details) and not details.boosted
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -173,11 +182,7 @@ def debtor_list(request: CompanyRequest) -> HttpResponse:
         "levels": levels,
         "query": query.urlencode(),
     }
-    template = (
-        "web/_debtor_table.html"
-        if is_htmx(request) and not request.headers.get("HX-Boosted")
-        else "web/debtors.html"
-    )
+    template = "web/_debtor_table.html" if is_htmx(request) else "web/debtors.html"
     return render(request, template, context)
 
 
@@ -204,6 +209,12 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         item["days_overdue"] = max(0, (today - item["due_date"]).days)
         item["step_name"] = levels.get(item["level"], "")
     trend = services.payment_trend(company, debtor)
+    totals: dict[str, int] = {}
+    for item in overview["open_items"]:
+        totals[item["currency"]] = totals.get(item["currency"], 0) + item["open_minor"]
+    overview["total_open"] = " + ".join(
+        format_money(v, k) for k, v in sorted(totals.items())
+    ) or format_money(0, company.currency)
     return {
         "debtor": debtor,
         "overview": overview,
