@@ -97,3 +97,23 @@ def test_member_of_two_companies_switches(
     other = other_company if first == company else company
     client.post("/company/switch", {"company": other.pk})
     assert client.get("/").context["request"].company == other
+
+
+def test_admin_of_another_company_cannot_touch_members(
+    company: Any, other_company: Any, make_member: Callable[..., Any], bob: Client
+) -> None:
+    from mahnwerk.web.models import Membership
+
+    henry = Client()
+    henry.force_login(make_member("henry", other_company, "admin"))
+    bobs = Membership.objects.get(user__username="bob")
+    assert henry.post(f"/users/{bobs.pk}/remove").status_code == 404
+    assert Membership.objects.filter(pk=bobs.pk).exists()
+    assert "bob" not in henry.get("/users/").content.decode()
+    # naming an existing user of Acme gives him a membership of Baltic, never access to Acme's data
+    henry.post("/users/", {"username": "bob", "role": "viewer"})
+    assert set(Membership.objects.filter(user__username="bob").values_list("company__slug", flat=True)) == {
+        "acme",
+        "baltic",
+    }
+    assert bob.get("/").context["request"].company == company

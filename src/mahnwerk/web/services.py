@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from mahnwerk.collection import services as collection
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
 from mahnwerk.core.playbook import DebtorDecision, DueItem, ItemState, PlaybookSpec, StepSpec, scheduled_date
-from mahnwerk.ledger.models import Allocation, Company, Debtor, Invoice, Payment, TimelineEvent
+from mahnwerk.ledger.models import Allocation, ChannelChoice, Company, Debtor, Invoice, Payment, TimelineEvent
 
 # Aging buckets by days past the due date: (key, label, lowest days, highest days or None).
 BUCKETS: list[tuple[str, Any, int, int | None]] = [
@@ -459,7 +459,15 @@ def plan_rows(company: Company, plan: list[dict[str, Any]]) -> list[dict[str, An
         debtor = debtors.get(p["debtor_id"])
         if debtor is None:
             continue
-        rows.append(p | {"debtor": debtor, "total_minor": sum(i["open_minor"] for i in p["items"])})
+        channel = ChannelChoice(p["channel"]).label if p["channel"] in ChannelChoice.values else p["channel"]
+        rows.append(
+            p
+            | {
+                "debtor": debtor,
+                "channel_label": channel,
+                "total_minor": sum(i["open_minor"] for i in p["items"]),
+            }
+        )
     return rows
 
 
