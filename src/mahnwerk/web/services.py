@@ -58,13 +58,14 @@ class CurrencyFigures:
 CACHE_SECONDS = 600
 
 
-def ledger_version(company: Company) -> tuple[int, int, int]:
+def ledger_version(company: Company) -> tuple[int, int, int, int]:
     """Changes whenever open amounts can have changed: a new invoice, allocation (payment or credit) or timeline
-    event (every ledger use case writes one). Three index look-ups, whatever the size of the ledger."""
+    event (every ledger use case writes one), or a new debtor. Four index look-ups, whatever the ledger's size."""
     return (
         Invoice.objects.filter(company=company).aggregate(m=Max("id"))["m"] or 0,
         Allocation.objects.aggregate(m=Max("id"))["m"] or 0,
         TimelineEvent.objects.aggregate(m=Max("id"))["m"] or 0,
+        Debtor.objects.filter(company=company).aggregate(m=Max("id"))["m"] or 0,
     )
 
 
@@ -172,10 +173,27 @@ def worklist(
 ) -> list[DebtorRow]:
     """Debtors with the most overdue money first. The ranking comes from :func:`debtor_amounts` (cached per
     ledger version); the rows shown are read fresh."""
-    amounts = cached(company, today, "amounts", lambda: debtor_amounts(company, today), version)
-    ids = sorted(amounts.overdue, key=lambda pk: (-amounts.overdue[pk], pk))[:limit]
+
+    def top() -> list[int]:
+        amounts = cached(company, today, "amounts", lambda: debtor_amounts(company, today), version)
+        return sorted(amounts.overdue, key=lambda pk: (-amounts.overdue[pk], pk))[:limit]
+
+    ids = cached(company, today, f"worklist{limit}", top, version)
     debtors = Debtor.objects.in_bulk(ids)
     return describe_debtors(company, [debtors[i] for i in ids if i in debtors], today)
+
+
+def ranking(company: Company, today: date, sort: str, version: tuple[int, ...] | None = None) -> list[int]:
+    """Every debtor id of the company, most overdue (``-overdue``) or open (``-open``) money first, ties by id."""
+
+    def compute() -> list[int]:
+        both = cached(company, today, "amounts", lambda: debtor_amounts(company, today), version)
+        amounts = both.overdue if sort == "-overdue" else both.open
+        ids = list(Debtor.objects.filter(company=company).order_by("id").values_list("id", flat=True))
+        ids.sort(key=lambda pk: -amounts.get(pk, 0))  # stable: equal amounts stay in id order
+        return ids
+
+    return cached(company, today, "ranking" + sort, compute, version)
 
 
 def describe_debtors(company: Company, debtors: list[Debtor], today: date) -> list[DebtorRow]:
@@ -240,10 +258,12 @@ def debtor_page(
         return Paginator(search_debtors(company, today, sort=sort, **filters), page_size).get_page(
             page_number
         )
-    both = cached(company, today, "amounts", lambda: debtor_amounts(company, today))
-    amounts = both.overdue if sort == "-overdue" else both.open
-    ids = list(search_debtors(company, today, **filters).order_by().values_list("id", flat=True))
-    ids.sort(key=lambda pk: (-amounts.get(pk, 0), pk))
+    ranked = ranking(company, today, sort, ledger_version(company))
+    if any(value not in (None, "") for value in filters.values()):
+        matching = set(search_debtors(company, today, **filters).order_by().values_list("id", flat=True))
+        ids = [pk for pk in ranked if pk in matching]
+    else:
+        ids = ranked
     page = Paginator(ids, page_size).get_page(page_number)
     debtors = Debtor.objects.in_bulk(list(page.object_list))
     page.object_list = [debtors[pk] for pk in page.object_list if pk in debtors]  # type: ignore[misc]
