@@ -116,6 +116,25 @@ def test_debtor_list_search_filters_sort(alice: Client, story: dict[str, Any]) -
     Case.objects.create(company=story["ozols"].company, debtor=story["ozols"], on_hold=True)
     assert names("?hold=yes") == ['SIA "Ozols"']
     assert names("?hold=no") == ["Bäckerei Müller"]
+    # filters and sorts combined; open amounts: Müller 1250.00, Ozols 400.00
+    assert names("?sort=-open") == ["Bäckerei Müller", 'SIA "Ozols"']
+    assert names("?bucket=current&sort=-overdue") == ["Bäckerei Müller"]
+    assert names("?bucket=1-30&q=bäckerei") == []
+    assert names("?bucket=1-30&hold=yes&sort=-name") == ['SIA "Ozols"']
+
+
+def test_debtor_list_follows_payments(alice: Client, story: dict[str, Any]) -> None:
+    """The lists by amount and by aging bucket are cached per ledger version: a payment shows at once."""
+    assert [r.debtor.number for r in alice.get("/debtors/?bucket=1-30").context["rows"]] == ["K0002"]
+    alice.post(f"/debtors/{story['ozols'].pk}/payment", {"amount": "400.00", "value_date": "2026-11-20"})
+    assert alice.get("/debtors/?bucket=1-30").context["rows"] == []
+    alice.post(f"/debtors/{story['mueller'].pk}/payment", {"amount": "1000.00", "value_date": "2026-11-20"})
+    # Müller: 250.00 still open, but nothing overdue; both debtors now have 0.00 overdue: ties in id order
+    assert [r.debtor.number for r in alice.get("/debtors/?sort=-overdue").context["rows"]] == [
+        "K0001",
+        "K0002",
+    ]
+    assert [r.debtor.number for r in alice.get("/debtors/?sort=-open").context["rows"]] == ["K0001", "K0002"]
 
 
 def test_debtor_list_htmx_returns_only_the_table(alice: Client, story: dict[str, Any]) -> None:

@@ -105,22 +105,10 @@ def _sum_due(condition: str) -> str:
     return f"SUM(CASE WHEN {condition} THEN open_minor ELSE 0 END)"
 
 
-@dataclass(frozen=True)
-class DebtorAmounts:
-    open: dict[int, int]
-    overdue: dict[int, int]
-
-
-def debtor_amounts(company: Company, today: date) -> DebtorAmounts:
-    """Open and overdue minor units per debtor (all currencies added), for ranking: one pass over the items."""
-    rows = _scan(company, "SUM(open_minor), " + _sum_due("due_date < %s"), "debtor_id", [today])
-    return DebtorAmounts({d: o for d, o, _ in rows}, {d: v for d, _, v in rows if v})
-
-
-def ledger_figures(company: Company, today: date) -> list[CurrencyFigures]:
-    """Open and overdue totals and the aging buckets, per currency: one pass over the open items."""
-    columns = ["SUM(open_minor)", _sum_due("due_date < %s"), "COUNT(*)"]
-    params: list[Any] = [today]
+def _bucket_columns(today: date) -> tuple[list[str], list[Any]]:
+    """One ``SUM`` per aging bucket (in the order of ``BUCKETS``) and its parameters."""
+    columns: list[str] = []
+    params: list[Any] = []
     for _key, _label, low, high in BUCKETS:
         if high is not None and low < 0:  # not yet due
             columns.append(_sum_due("due_date >= %s"))
@@ -131,6 +119,39 @@ def ledger_figures(company: Company, today: date) -> list[CurrencyFigures]:
         else:
             columns.append(_sum_due("due_date <= %s AND due_date >= %s"))
             params += [today - timedelta(days=low), today - timedelta(days=high)]
+    return columns, params
+
+
+@dataclass(frozen=True)
+class DebtorAmounts:
+    open: dict[int, int]
+    overdue: dict[int, int]
+    buckets: dict[str, set[int]]  # bucket key -> debtors with an open item in it
+
+
+def debtor_amounts(company: Company, today: date) -> DebtorAmounts:
+    """Open and overdue minor units per debtor (all currencies added) and the aging buckets each debtor has
+    open items in, for ranking and filtering the debtor list: one pass over the open items."""
+    bucket_columns, bucket_params = _bucket_columns(today)
+    rows = _scan(
+        company,
+        ", ".join(["SUM(open_minor)", _sum_due("due_date < %s"), *bucket_columns]),
+        "debtor_id",
+        [today, *bucket_params],
+    )
+    buckets: dict[str, set[int]] = {key: set() for key, *_rest in BUCKETS}
+    for row in rows:
+        for (key, *_rest), value in zip(BUCKETS, row[3:], strict=True):
+            if value:
+                buckets[key].add(row[0])
+    return DebtorAmounts({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows if r[2]}, buckets)
+
+
+def ledger_figures(company: Company, today: date) -> list[CurrencyFigures]:
+    """Open and overdue totals and the aging buckets, per currency: one pass over the open items."""
+    bucket_columns, bucket_params = _bucket_columns(today)
+    columns = ["SUM(open_minor)", _sum_due("due_date < %s"), "COUNT(*)", *bucket_columns]
+    params: list[Any] = [today, *bucket_params]
     result = [
         CurrencyFigures(
             row[0],
@@ -184,12 +205,16 @@ def worklist(
 
 
 def ranking(company: Company, today: date, sort: str, version: tuple[int, ...] | None = None) -> list[int]:
-    """Every debtor id of the company, most overdue (``-overdue``) or open (``-open``) money first, ties by id."""
+    """Every debtor id of the company in the order of ``sort``: by name or number, or most overdue
+    (``-overdue``) or open (``-open``) money first with ties by id. Cached per ledger version."""
 
     def compute() -> list[int]:
+        debtors = Debtor.objects.filter(company=company)
+        if sort not in AMOUNT_SORTS:
+            return list(debtors.order_by(*SORTS.get(sort, SORTS["name"])).values_list("id", flat=True))
         both = cached(company, today, "amounts", lambda: debtor_amounts(company, today), version)
         amounts = both.overdue if sort == "-overdue" else both.open
-        ids = list(Debtor.objects.filter(company=company).order_by("id").values_list("id", flat=True))
+        ids = list(debtors.order_by("id").values_list("id", flat=True))
         ids.sort(key=lambda pk: -amounts.get(pk, 0))  # stable: equal amounts stay in id order
         return ids
 
@@ -249,21 +274,32 @@ def debtor_page(
     page_number: str | int | None,
     *,
     sort: str = "name",
+    bucket: str = "",
     page_size: int = 25,
     **filters: Any,
 ) -> Page:
-    """One page of :func:`search_debtors`. Sorted by amount, the amounts per debtor come from one grouped read of
-    the open items (cached per ledger version) and the matching debtor ids are ordered in memory."""
-    if sort not in AMOUNT_SORTS:
+    """One page of the debtors matching a search and filters.
+
+    Sorted by name or number without an aging filter, the database pages (count and one page). Sorted by
+    amount or filtered by aging bucket, the page comes from lists cached per ledger version (the debtor ids in
+    sort order, the debtors per bucket, both from one pass over the open items): only the ids matching the
+    other filters are read, and the page's debtors.
+    """
+    if sort not in AMOUNT_SORTS and not bucket:
         return Paginator(search_debtors(company, today, sort=sort, **filters), page_size).get_page(
             page_number
         )
-    ranked = ranking(company, today, sort, ledger_version(company))
+    version = ledger_version(company)
+    ranked = ranking(company, today, sort, version)
+    keep: set[int] | None = None
     if any(value not in (None, "") for value in filters.values()):
-        matching = set(search_debtors(company, today, **filters).order_by().values_list("id", flat=True))
-        ids = [pk for pk in ranked if pk in matching]
-    else:
-        ids = ranked
+        keep = set(search_debtors(company, today, **filters).order_by().values_list("id", flat=True))
+    if bucket:
+        in_bucket = cached(
+            company, today, "amounts", lambda: debtor_amounts(company, today), version
+        ).buckets[bucket]
+        keep = in_bucket if keep is None else keep & in_bucket
+    ids = ranked if keep is None else [pk for pk in ranked if pk in keep]
     page = Paginator(ids, page_size).get_page(page_number)
     debtors = Debtor.objects.in_bulk(list(page.object_list))
     page.object_list = [debtors[pk] for pk in page.object_list if pk in debtors]  # type: ignore[misc]
