@@ -286,20 +286,30 @@ def debtor_page(
     other filters are read, and the page's debtors.
     """
     if sort not in AMOUNT_SORTS and not bucket:
-        return Paginator(search_debtors(company, today, sort=sort, **filters), page_size).get_page(
-            page_number
-        )
+        matching = search_debtors(company, today, sort=sort, **filters)
+        if not filters.get("q"):
+            return Paginator(matching, page_size).get_page(page_number)
+        # a search reads every debtor's name once: take the matching ids in one pass instead of count + page
+        return _page_of_ids(list(matching.values_list("id", flat=True)), page_number, page_size)
     version = ledger_version(company)
     ranked = ranking(company, today, sort, version)
     keep: set[int] | None = None
     if any(value not in (None, "") for value in filters.values()):
         keep = set(search_debtors(company, today, **filters).order_by().values_list("id", flat=True))
     if bucket:
-        in_bucket = cached(
-            company, today, "amounts", lambda: debtor_amounts(company, today), version
-        ).buckets[bucket]
+
+        def members() -> set[int]:
+            return cached(company, today, "amounts", lambda: debtor_amounts(company, today), version).buckets[
+                bucket
+            ]
+
+        in_bucket = cached(company, today, "bucket" + bucket, members, version)  # one small set to unpickle
         keep = in_bucket if keep is None else keep & in_bucket
     ids = ranked if keep is None else [pk for pk in ranked if pk in keep]
+    return _page_of_ids(ids, page_number, page_size)
+
+
+def _page_of_ids(ids: list[int], page_number: str | int | None, page_size: int) -> Page:
     page = Paginator(ids, page_size).get_page(page_number)
     debtors = Debtor.objects.in_bulk(list(page.object_list))
     page.object_list = [debtors[pk] for pk in page.object_list if pk in debtors]  # type: ignore[misc]
