@@ -12,7 +12,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help env sysdeps sysdeps-test demo test lint types checks unit pg-tests bench serve clean messages
+.PHONY: help env sysdeps sysdeps-test demo test lint types checks unit pg-tests bench serve clean messages e2e-setup
 
 help:
 	@echo "make demo   - set up, migrate, load a demo company, run the collection run, print where to look"
@@ -77,3 +77,8 @@ clean:
 messages: env
 	cd src/mahnwerk && MAHNWERK_DATA_DIR=$$(mktemp -d) ../../$(BIN)/mahnwerk makemessages -l de -l lv --no-location --no-obsolete -i "migrations/*"
 	$(BIN)/python scripts/i18n.py compile
+
+# Debian's Chromium for the browser tests in tests/e2e (they skip with a notice without it).
+e2e-setup:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium"; \
+	else SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$SUDO apt-get update && $$SUDO apt-get install -y chromium; fi

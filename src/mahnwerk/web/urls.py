@@ -1,4 +1,5 @@
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse_lazy
 
 from mahnwerk.web import views
 
@@ -6,4 +7,30 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="registration/login.html", next_page=reverse_lazy("web:home")
+        ),
+        name="login",
+    ),
+    path(
+        "accounts/logout/", auth_views.LogoutView.as_view(next_page=reverse_lazy("web:login")), name="logout"
+    ),
+    path("company/switch", views.switch_company, name="switch_company"),
+    path("debtors/", views.debtor_list, name="debtors"),
+    path("debtors/<int:pk>/", views.debtor_detail, name="debtor"),
+    path("debtors/<int:pk>/payment", views.record_payment_view, name="debtor_payment"),
+    path("debtors/<int:pk>/hold", views.hold_view, name="debtor_hold"),
+    path("debtors/<int:pk>/playbook", views.playbook_view, name="debtor_playbook"),
+    path("debtors/<int:pk>/send-now", views.send_now_view, name="debtor_send_now"),
+    path("playbooks/", views.playbook_list, name="playbooks"),
+    path("playbooks/<int:pk>/", views.playbook_detail, name="playbook"),
+    path("playbooks/<int:pk>/steps/<int:step_id>/preview", views.template_preview, name="template_preview"),
+    path("run/", views.run_preview, name="run"),
+    path("run/approve", views.run_approve, name="run_approve"),
+    path("settings/", views.company_settings, name="settings"),
+    path("users/", views.users, name="users"),
+    path("users/<int:pk>/remove", views.remove_member, name="remove_member"),
+    path("portal/", include("mahnwerk.web.portal.urls")),
 ]

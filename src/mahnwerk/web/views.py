@@ -1,13 +1,481 @@
-from django.db import connection
+"""The clerk application: home, debtors, the case file, playbooks, the run, settings and users.
+
+Every view runs for the signed-in user's company (``member_required``) and looks objects up within it, so
+another company's objects are "not found". Writes go through the service functions the CLI uses too.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
+
+from mahnwerk.collection.models import Playbook, Step
+from mahnwerk.collection.services import CollectionError, run_collection, set_hold, set_playbook
+from mahnwerk.comms.rendering import MessageItem, render_reminder
+from mahnwerk.core.money import format_money as _format_money
+from mahnwerk.ledger.models import Debtor, Invoice
+from mahnwerk.ledger.queries import debtor_overview
+from mahnwerk.ledger.services import LedgerError, Receipt, company_today, record_payment
+from mahnwerk.web import services
+from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
+from mahnwerk.web.forms import (
+    CompanyForm,
+    DebtorFilterForm,
+    HoldForm,
+    MemberForm,
+    PaymentForm,
+    PlaybookChoiceForm,
+    PlaybookForm,
+    PreviewForm,
+    StepFormSet,
+)
+from mahnwerk.web.models import Membership
+from mahnwerk.web.portal.links import portal_path
+from mahnwerk.web.timeline import describe_event
+
+PAGE_SIZE = 25
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("admin:index")
+def format_money(minor: int, currency: str) -> str:
+    """Money written the way the page's language writes it."""
+    return _format_money(minor, currency, (get_language() or "en")[:2])
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """An HTMX request for a part of a page (not a boosted full page)."""
+    details = HtmxDetails(request)
+    return bool(details) and not details.boosted
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+# -- home ------------------------------------------------------------------------------------------------
+
+
+@member_required()
+def home(request: CompanyRequest) -> HttpResponse:
+    company = request.company
+    today = company_today(company)
+    version = services.ledger_version(company)
+    figures = services.cached(
+        company, today, "figures", lambda: services.ledger_figures(company, today), version
+    )
+    main = figures[0] if figures else services.CurrencyFigures(company.currency)
+    largest = max(main.buckets.values(), default=0) or 1
+    aging = [
+        {
+            "key": key,
+            "label": label,
+            "amount": format_money(main.buckets.get(key, 0), main.currency),
+            "percent": round(100 * main.buckets.get(key, 0) / largest),
+        }
+        for key, label, *_rest in services.BUCKETS
+    ]
+    run = services.last_run(company)
+    levels = services.steps_by_level(company)
+    run_steps = [
+        (int(level), levels.get(int(level), ""), count)
+        for level, count in sorted(
+            (run.stats.get("steps") or {}).items() if run else [], key=lambda x: int(x[0])
+        )
+    ]
+    return render(
+        request,
+        "web/home.html",
+        {
+            "today": today,
+            "figures": figures,
+            "main": main,
+            "aging": aging,
+            "run": run,
+            "run_steps": run_steps,
+            "levels": levels,
+            "worklist": services.worklist(company, today, version=version),
+        },
+    )
+
+
+@member_required()
+def run_preview(request: CompanyRequest) -> HttpResponse:
+    """What a run would do (dry run): today's by default, ``?day=tomorrow`` for tomorrow's. Computed on demand."""
+    company = request.company
+    today = company_today(company)
+    tomorrow = request.GET.get("day") == "tomorrow"
+    as_of = today + timedelta(days=1) if tomorrow else today
+    result = run_collection(company, as_of, dry_run=True)
+    rows = services.plan_rows(company, result.plan)
+    per_level: dict[int, int] = {}
+    for row in rows:
+        per_level[row["level"]] = per_level.get(row["level"], 0) + 1
+    context = {
+        "as_of": as_of,
+        "tomorrow": tomorrow,
+        "result": result,
+        "rows": rows,
+        "per_level": sorted(per_level.items()),
+        "levels": services.steps_by_level(company),
+    }
+    if is_htmx(request) or tomorrow:
+        return render(request, "web/_plan.html", context)
+    return render(request, "web/run.html", context)
+
+
+@require_POST
+@member_required("work")
+def run_approve(request: CompanyRequest) -> HttpResponse:
+    company = request.company
+    result = run_collection(company, company_today(company))
+    messages.success(
+        request,
+        _(
+            "Run done. Actions: {actions}, messages queued: {messages}, debtors already done today: {skipped}."
+        ).format(
+            actions=result.actions_created, messages=result.messages_queued, skipped=result.already_done
+        ),
+    )
+    return redirect("web:home")
+
+
+# -- debtors ---------------------------------------------------------------------------------------------
+
+
+@member_required()
+def debtor_list(request: CompanyRequest) -> HttpResponse:
+    company = request.company
+    today = company_today(company)
+    levels = services.steps_by_level(company)
+    form = DebtorFilterForm(request.GET or None, levels=levels)
+    params: dict[str, Any] = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        params = {
+            "q": data["q"],
+            "bucket": data["bucket"],
+            "step": data["step"],
+            "on_hold": {"yes": True, "no": False}.get(data["hold"]),
+            "sort": data["sort"] or "name",
+        }
+    page = services.debtor_page(company, today, request.GET.get("page"), page_size=PAGE_SIZE, **params)
+    rows = services.describe_debtors(company, list(page.object_list), today)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "today": today,
+        "levels": levels,
+        "query": query.urlencode(),
+    }
+    template = "web/_debtor_table.html" if is_htmx(request) else "web/debtors.html"
+    return render(request, template, context)
+
+
+def _debtor(request: CompanyRequest, pk: int) -> Debtor:
+    return get_object_or_404(Debtor.objects.select_related("company"), company=request.company, pk=pk)
+
+
+@member_required()
+def debtor_detail(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    return render(request, "web/debtor.html", _debtor_context(request, debtor))
+
+
+def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> dict[str, Any]:
+    company = request.company
+    today = company_today(company)
+    overview = debtor_overview(debtor, timeline_limit=100)
+    events = list(debtor.timeline.order_by("-business_date", "-id")[:100])
+    playbook, case = services.debtor_playbook(company, debtor)
+    levels = {s.level: s.name for s in playbook.steps.all()}
+    for item in overview["open_items"]:
+        item["open"] = format_money(item["open_minor"], item["currency"])
+        item["amount"] = format_money(item["amount_minor"], item["currency"])
+        item["days_overdue"] = max(0, (today - item["due_date"]).days)
+        item["step_name"] = levels.get(item["level"], "")
+    trend = services.payment_trend(company, debtor)
+    totals: dict[str, int] = {}
+    for item in overview["open_items"]:
+        totals[item["currency"]] = totals.get(item["currency"], 0) + item["open_minor"]
+    overview["total_open"] = " + ".join(
+        format_money(v, k) for k, v in sorted(totals.items())
+    ) or format_money(0, company.currency)
+    return {
+        "debtor": debtor,
+        "overview": overview,
+        "timeline": [(e, describe_event(e)) for e in events],
+        "playbook": playbook,
+        "case": case,
+        "today": today,
+        "next": services.suggested_next_step(company, debtor, today),
+        "trend": trend,
+        "payments": [
+            (p, format_money(p.amount_minor, p.currency)) for p in services.recent_payments(company, debtor)
+        ],
+        "actions": services.recent_actions(company, debtor),
+        "portal_path": portal_path(debtor),
+        "payment_form": forms.get("payment_form")
+        or PaymentForm(company=company, debtor_id=debtor.pk, initial={"value_date": today}),
+        "hold_form": forms.get("hold_form") or HoldForm(),
+        "playbook_form": forms.get("playbook_form")
+        or PlaybookChoiceForm(company=company, initial={"playbook": case.playbook_id if case else None}),
+    }
+
+
+@require_POST
+@member_required("work")
+def record_payment_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    form = PaymentForm(request.POST, company=request.company, debtor_id=debtor.pk)
+    if not form.is_valid():
+        context = _debtor_context(request, debtor, payment_form=form)
+        return render(request, "web/debtor.html", context, status=422)
+    data = form.cleaned_data
+    invoice = data["invoice"]
+    try:
+        record_payment(
+            request.company,
+            Receipt(
+                debtor_id=debtor.pk,
+                amount_minor=data["amount_minor"],
+                currency=data["currency"],
+                value_date=data["value_date"],
+                reference=data["reference"] or (invoice.number if invoice else ""),
+                payer=debtor.name,
+                invoice_id=invoice.pk if invoice else None,
+            ),
+            actor=actor(request),
+        )
+    except LedgerError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Payment of {amount} recorded.").format(
+                amount=format_money(data["amount_minor"], data["currency"])
+            ),
+        )
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def hold_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    on_hold = request.POST.get("on_hold") == "1"
+    form = HoldForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    set_hold(request.company, debtor, on_hold, reason=reason, actor=actor(request))
+    messages.success(request, _("The debtor is on hold.") if on_hold else _("The hold is released."))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def playbook_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    form = PlaybookChoiceForm(request.POST, company=request.company)
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, playbook_form=form), status=422
+        )
+    try:
+        set_playbook(request.company, debtor, form.cleaned_data["playbook"], actor=actor(request))
+    except CollectionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Playbook changed."))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def send_now_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    try:
+        action = services.send_now(
+            request.company, debtor, company_today(request.company), actor=actor(request)
+        )
+    except services.SendNowError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Step {level} is on its way.").format(level=action.level))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+# -- playbooks -------------------------------------------------------------------------------------------
+
+
+@member_required()
+def playbook_list(request: CompanyRequest) -> HttpResponse:
+    playbooks = Playbook.objects.filter(company=request.company).prefetch_related("steps").order_by("name")
+    form = PlaybookForm(prefix="new")
+    if request.method == "POST":
+        if not request.membership.can_admin:
+            return HttpResponse(status=403)
+        form = PlaybookForm(request.POST, prefix="new")
+        if form.is_valid():
+            playbook = form.save(commit=False)
+            playbook.company = request.company
+            with transaction.atomic():
+                playbook.save()
+                default = Playbook.objects.filter(company=request.company, is_default=True).first()
+                if default is not None:
+                    Step.objects.bulk_create(
+                        Step(
+                            playbook=playbook,
+                            level=s.level,
+                            name=s.name,
+                            offset_days=s.offset_days,
+                            anchor=s.anchor,
+                            channel=s.channel,
+                            tone=s.tone,
+                            template=s.template,
+                            deadline_days=s.deadline_days,
+                        )
+                        for s in default.steps.all()
+                    )
+            return redirect("web:playbook", pk=playbook.pk)
+    return render(request, "web/playbooks.html", {"playbooks": playbooks, "form": form})
+
+
+@member_required()
+def playbook_detail(request: CompanyRequest, pk: int) -> HttpResponse:
+    playbook = get_object_or_404(Playbook, company=request.company, pk=pk)
+    steps = Step.objects.filter(playbook=playbook).order_by("level")
+    if request.method == "POST":
+        if not request.membership.can_admin:
+            return HttpResponse(status=403)
+        form = PlaybookForm(request.POST, instance=playbook, prefix="pb")
+        formset = StepFormSet(request.POST, queryset=steps, prefix="steps")
+        if form.is_valid() and formset.is_valid():
+            try:
+                with transaction.atomic():
+                    form.save()
+                    level = 0
+                    for step_form in formset.forms:
+                        data = step_form.cleaned_data
+                        if not data or data.get("DELETE"):
+                            if step_form.instance.pk and data.get("DELETE"):
+                                step_form.instance.delete()
+                            continue
+                        level += 1
+                        step = step_form.save(commit=False)
+                        step.playbook = playbook
+                        if not step.pk:
+                            step.level = level
+                        step.save()
+            except ProtectedError:
+                messages.error(request, _("A step that reminders were already sent with cannot be deleted."))
+            else:
+                messages.success(request, _("Playbook saved."))
+                return redirect("web:playbook", pk=playbook.pk)
+    else:
+        form = PlaybookForm(instance=playbook, prefix="pb")
+        formset = StepFormSet(queryset=steps, prefix="steps")
+    return render(
+        request,
+        "web/playbook.html",
+        {"playbook": playbook, "form": form, "formset": formset, "steps": steps, "preview": PreviewForm()},
+    )
+
+
+@member_required()
+def template_preview(request: CompanyRequest, pk: int, step_id: int) -> HttpResponse:
+    """A step's message as a real debtor would receive it today (nothing is stored or sent)."""
+    company = request.company
+    step = get_object_or_404(Step, playbook__company=company, playbook_id=pk, pk=step_id)
+    today = company_today(company)
+    number = (request.GET.get("debtor") or "").strip()
+    debtors = Debtor.objects.filter(company=company)
+    if number:
+        debtor = debtors.filter(number=number).first()
+    else:
+        debtor = debtors.filter(invoices__open_minor__gt=0).order_by("number").first()
+    if debtor is None:
+        return render(
+            request, "web/_preview.html", {"error": _("No such debtor with open items."), "step": step}
+        )
+    invoices = list(
+        Invoice.objects.filter(debtor=debtor, open_minor__gt=0).order_by("due_date", "number")[:20]
+    )
+    if not invoices:
+        return render(
+            request, "web/_preview.html", {"error": _("The debtor has no open items."), "step": step}
+        )
+    items = [
+        MessageItem(i.number, i.issue_date, i.due_date, i.open_minor, i.currency, i.reference)
+        for i in invoices
+    ]
+    deadline = today + timedelta(days=step.deadline_days) if step.deadline_days else None
+    rendered = render_reminder(company, debtor, step.template, items, deadline, today)
+    return render(request, "web/_preview.html", {"rendered": rendered, "debtor": debtor, "step": step})
+
+
+# -- settings and users ----------------------------------------------------------------------------------
+
+
+@member_required("admin")
+def company_settings(request: CompanyRequest) -> HttpResponse:
+    form = CompanyForm(request.POST or None, instance=request.company)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Settings saved."))
+        return redirect("web:settings")
+    return render(request, "web/settings.html", {"form": form})
+
+
+@member_required("admin")
+def users(request: CompanyRequest) -> HttpResponse:
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=data["username"]).first()
+        if user is None:
+            user = user_model.objects.create_user(username=data["username"], password=data["password"])
+        Membership.objects.update_or_create(
+            user=user, company=request.company, defaults={"role": data["role"]}
+        )
+        messages.success(request, _("{user} is now a member.").format(user=user.get_username()))
+        return redirect("web:users")
+    members = (
+        Membership.objects.filter(company=request.company).select_related("user").order_by("user__username")
+    )
+    return render(request, "web/users.html", {"form": form, "members": members})
+
+
+@require_POST
+@member_required("admin")
+def remove_member(request: CompanyRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(Membership, company=request.company, pk=pk)
+    if member.pk == request.membership.pk:
+        messages.error(request, _("You cannot remove yourself."))
+    else:
+        member.delete()
+        messages.success(request, _("Member removed."))
+    return redirect("web:users")
+
+
+@require_POST
+@member_required()
+def switch_company(request: CompanyRequest) -> HttpResponse:
+    company_id = request.POST.get("company")
+    if company_id and Membership.objects.filter(user=request.membership.user, company_id=company_id).exists():
+        request.session[SESSION_KEY] = int(company_id)
+    return redirect("web:home")

@@ -1,0 +1,53 @@
+"""Who may do what in the web application: a user's membership of a company, with a role."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from mahnwerk.ledger.models import Company
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    COLLECTOR = "collector", _("Collector")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Membership(models.Model):
+    """A user works for a company in one role: admin (settings, playbooks, users), collector (works the
+    cases: payments, holds, sending), viewer (reads only)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "company"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.company} ({self.role})"
+
+    @property
+    def can_work(self) -> bool:
+        """Record payments, put on hold, change a debtor's playbook, send now, approve the run."""
+        return self.role in (Role.ADMIN, Role.COLLECTOR)
+
+    @property
+    def can_admin(self) -> bool:
+        """Company settings, playbooks and users."""
+        return self.role == Role.ADMIN
+
+
+class PortalAttempt(models.Model):
+    """One request to the debtor portal, counted per client to limit guessing and hammering."""
+
+    key = models.CharField(max_length=100)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "at"], name="portal_attempt_idx")]

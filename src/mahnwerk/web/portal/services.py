@@ -1,0 +1,43 @@
+"""What a debtor can do on its portal page: update its contact details."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from mahnwerk.ledger.models import Contact, ContactKind, Debtor, TimelineEvent
+from mahnwerk.ledger.services import company_today
+
+# Timeline kinds written by the web application, with their texts (see web.timeline).
+CONTACT_UPDATED = "contact_updated"
+
+
+@transaction.atomic
+def update_contact_details(
+    debtor: Debtor, *, email: str = "", phone: str = "", actor: str = "debtor"
+) -> list[str]:
+    """Make ``email`` and ``phone`` the debtor's primary contacts (a new value is added, an earlier one stays
+    as a secondary contact); returns what changed. An address the debtor gives again counts as valid again."""
+    changes = []
+    for kind, value in ((ContactKind.EMAIL, email.strip()), (ContactKind.PHONE, phone.strip())):
+        if not value:
+            continue
+        current = debtor.contacts.filter(kind=kind, is_primary=True).first()
+        if current is not None and current.value == value and current.is_valid and not current.opted_out:
+            continue
+        debtor.contacts.filter(kind=kind, is_primary=True).exclude(value=value).update(is_primary=False)
+        contact, created = Contact.objects.get_or_create(
+            debtor=debtor, kind=kind, value=value, defaults={"is_primary": True, "label": "portal"}
+        )
+        if not created:
+            Contact.objects.filter(pk=contact.pk).update(is_primary=True, is_valid=True, opted_out=False)
+        changes.append(f"{kind}: {value}")
+    if changes:
+        TimelineEvent(
+            debtor_id=debtor.pk,
+            company_id=debtor.company_id,
+            kind=CONTACT_UPDATED,
+            business_date=company_today(debtor.company),
+            actor=actor,
+            data={"changes": ", ".join(changes)},
+        ).save()
+    return changes

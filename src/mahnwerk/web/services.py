@@ -1,0 +1,553 @@
+"""Read models and the one use case the clerk application adds ("send now").
+
+Pages call these functions; each loads what it shows in a fixed number of queries, whatever the number of
+debtors or invoices (aggregates in the database, never a query per row).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, cast
+
+from django.core.cache import cache
+from django.core.paginator import Page, Paginator
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
+
+from mahnwerk.collection import services as collection
+from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
+from mahnwerk.core.playbook import DebtorDecision, DueItem, ItemState, PlaybookSpec, StepSpec, scheduled_date
+from mahnwerk.ledger.models import Allocation, ChannelChoice, Company, Debtor, Invoice, Payment, TimelineEvent
+
+# Aging buckets by days past the due date: (key, label, lowest days, highest days or None).
+BUCKETS: list[tuple[str, Any, int, int | None]] = [
+    ("current", _("Not yet due"), -100_000, 0),
+    ("1-30", _("1–30 days"), 1, 30),
+    ("31-60", _("31–60 days"), 31, 60),
+    ("61-90", _("61–90 days"), 61, 90),
+    ("90+", _("over 90 days"), 91, None),
+]
+
+
+def bucket_due_range(key: str, today: date) -> Q:
+    """The due dates of items that are ``key`` days overdue on ``today``."""
+    for name, _label, low, high in BUCKETS:
+        if name == key:
+            if name == "current":
+                return Q(due_date__gte=today)
+            q = Q(due_date__lte=today - timedelta(days=low))
+            if high is not None:
+                q &= Q(due_date__gte=today - timedelta(days=high))
+            return q
+    raise ValueError(f"unknown bucket {key!r}")
+
+
+@dataclass
+class CurrencyFigures:
+    currency: str
+    open_minor: int = 0
+    overdue_minor: int = 0
+    items: int = 0
+    buckets: dict[str, int] = field(default_factory=dict)
+
+
+CACHE_SECONDS = 600
+
+
+def ledger_version(company: Company) -> tuple[int, int, int, int]:
+    """Changes whenever open amounts can have changed: a new invoice, allocation (payment or credit) or timeline
+    event (every ledger use case writes one), or a new debtor. Four index look-ups, whatever the ledger's size."""
+    return (
+        Invoice.objects.filter(company=company).aggregate(m=Max("id"))["m"] or 0,
+        Allocation.objects.aggregate(m=Max("id"))["m"] or 0,
+        TimelineEvent.objects.aggregate(m=Max("id"))["m"] or 0,
+        Debtor.objects.filter(company=company).aggregate(m=Max("id"))["m"] or 0,
+    )
+
+
+def cached[T](
+    company: Company, today: date, name: str, compute: Callable[[], T], version: tuple[int, ...] | None = None
+) -> T:
+    """``compute()`` once per ledger version and business date: company-wide aggregates read every open item,
+    so the home page serves them from the cache until the ledger changes (at most ``CACHE_SECONDS`` old)."""
+    key = "mahnwerk.web:{}:{}:{}:{}".format(
+        name, company.pk, today.isoformat(), ":".join(map(str, version or ledger_version(company)))
+    )
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return cast(T, value)
+
+
+def _scan(company: Company, columns: str, group_by: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Aggregate all open items of a company in one pass over the invoice table.
+
+    On SQLite the planner would walk an index and fetch every row by id, several times slower than reading
+    the table once, so the table is read ``NOT INDEXED`` there.
+    """
+    hint = "NOT INDEXED" if connection.vendor == "sqlite" else ""
+    table = Invoice._meta.db_table
+    sql = (
+        f"SELECT {group_by}, {columns} FROM {table} {hint} "
+        f"WHERE company_id = %s AND open_minor > 0 GROUP BY {group_by}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, company.pk])
+        return list(cursor.fetchall())
+
+
+def _sum_due(condition: str) -> str:
+    return f"SUM(CASE WHEN {condition} THEN open_minor ELSE 0 END)"
+
+
+def _bucket_columns(today: date) -> tuple[list[str], list[Any]]:
+    """One ``SUM`` per aging bucket (in the order of ``BUCKETS``) and its parameters."""
+    columns: list[str] = []
+    params: list[Any] = []
+    for _key, _label, low, high in BUCKETS:
+        if high is not None and low < 0:  # not yet due
+            columns.append(_sum_due("due_date >= %s"))
+            params.append(today)
+        elif high is None:
+            columns.append(_sum_due("due_date <= %s"))
+            params.append(today - timedelta(days=low))
+        else:
+            columns.append(_sum_due("due_date <= %s AND due_date >= %s"))
+            params += [today - timedelta(days=low), today - timedelta(days=high)]
+    return columns, params
+
+
+@dataclass(frozen=True)
+class DebtorAmounts:
+    open: dict[int, int]
+    overdue: dict[int, int]
+    buckets: dict[str, set[int]]  # bucket key -> debtors with an open item in it
+
+
+def debtor_amounts(company: Company, today: date) -> DebtorAmounts:
+    """Open and overdue minor units per debtor (all currencies added) and the aging buckets each debtor has
+    open items in, for ranking and filtering the debtor list: one pass over the open items."""
+    bucket_columns, bucket_params = _bucket_columns(today)
+    rows = _scan(
+        company,
+        ", ".join(["SUM(open_minor)", _sum_due("due_date < %s"), *bucket_columns]),
+        "debtor_id",
+        [today, *bucket_params],
+    )
+    buckets: dict[str, set[int]] = {key: set() for key, *_rest in BUCKETS}
+    for row in rows:
+        for (key, *_rest), value in zip(BUCKETS, row[3:], strict=True):
+            if value:
+                buckets[key].add(row[0])
+    return DebtorAmounts({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows if r[2]}, buckets)
+
+
+def ledger_figures(company: Company, today: date) -> list[CurrencyFigures]:
+    """Open and overdue totals and the aging buckets, per currency: one pass over the open items."""
+    bucket_columns, bucket_params = _bucket_columns(today)
+    columns = ["SUM(open_minor)", _sum_due("due_date < %s"), "COUNT(*)", *bucket_columns]
+    params: list[Any] = [today, *bucket_params]
+    result = [
+        CurrencyFigures(
+            row[0],
+            int(row[1] or 0),
+            int(row[2] or 0),
+            int(row[3]),
+            {key: int(value or 0) for (key, *_rest), value in zip(BUCKETS, row[4:], strict=True)},
+        )
+        for row in _scan(company, ", ".join(columns), "currency", params)
+    ]
+    result.sort(key=lambda f: (f.currency != company.currency, f.currency))
+    return result
+
+
+def last_run(company: Company) -> Run | None:
+    """The last finished scheduled run (runs for a single debtor, from "send now", are left out)."""
+    return (
+        Run.objects.filter(company=company, status=RunStatus.DONE)
+        .exclude(stats__has_key="manual")
+        .order_by("-as_of", "-id")
+        .first()
+    )
+
+
+@dataclass
+class DebtorRow:
+    debtor: Debtor
+    totals: dict[str, tuple[int, int]] = field(default_factory=dict)  # currency -> (open, overdue)
+    items: int = 0
+    oldest_due: date | None = None
+    level: int = 0
+    on_hold: bool = False
+
+    def days_overdue(self, today: date) -> int:
+        return max(0, (today - self.oldest_due).days) if self.oldest_due else 0
+
+
+def worklist(
+    company: Company, today: date, limit: int = 10, version: tuple[int, ...] | None = None
+) -> list[DebtorRow]:
+    """Debtors with the most overdue money first. The ranking comes from :func:`debtor_amounts` (cached per
+    ledger version); the rows shown are read fresh."""
+
+    def top() -> list[int]:
+        amounts = cached(company, today, "amounts", lambda: debtor_amounts(company, today), version)
+        return sorted(amounts.overdue, key=lambda pk: (-amounts.overdue[pk], pk))[:limit]
+
+    ids = cached(company, today, f"worklist{limit}", top, version)
+    debtors = Debtor.objects.in_bulk(ids)
+    return describe_debtors(company, [debtors[i] for i in ids if i in debtors], today)
+
+
+def ranking(company: Company, today: date, sort: str, version: tuple[int, ...] | None = None) -> list[int]:
+    """Every debtor id of the company in the order of ``sort``: by name or number, or most overdue
+    (``-overdue``) or open (``-open``) money first with ties by id. Cached per ledger version."""
+
+    def compute() -> list[int]:
+        debtors = Debtor.objects.filter(company=company)
+        if sort not in AMOUNT_SORTS:
+            return list(debtors.order_by(*SORTS.get(sort, SORTS["name"])).values_list("id", flat=True))
+        both = cached(company, today, "amounts", lambda: debtor_amounts(company, today), version)
+        amounts = both.overdue if sort == "-overdue" else both.open
+        ids = list(debtors.order_by("id").values_list("id", flat=True))
+        ids.sort(key=lambda pk: -amounts.get(pk, 0))  # stable: equal amounts stay in id order
+        return ids
+
+    return cached(company, today, "ranking" + sort, compute, version)
+
+
+def describe_debtors(company: Company, debtors: list[Debtor], today: date) -> list[DebtorRow]:
+    """Totals, oldest due date, current step and hold of a page of debtors: three queries in all."""
+    rows = {d.pk: DebtorRow(d) for d in debtors}
+    if not rows:
+        return []
+    for r in (
+        Invoice.objects.filter(debtor_id__in=rows, open_minor__gt=0)
+        .values("debtor_id", "currency")
+        .annotate(
+            open=Sum("open_minor"),
+            overdue=Sum("open_minor", filter=Q(due_date__lt=today)),
+            n=Count("id"),
+            oldest=Min("due_date"),
+        )
+        .order_by()
+    ):
+        row = rows[r["debtor_id"]]
+        row.totals[r["currency"]] = (r["open"] or 0, r["overdue"] or 0)
+        row.items += r["n"]
+        row.oldest_due = min(row.oldest_due, r["oldest"]) if row.oldest_due else r["oldest"]
+    for debtor_id, level in (
+        ActionItem.objects.filter(
+            invoice__debtor_id__in=rows,
+            invoice__open_minor__gt=0,
+            status=ActionStatus.ACTIVE,
+        )
+        .values("invoice__debtor_id")
+        .annotate(level=Max("level"))
+        .values_list("invoice__debtor_id", "level")
+        .order_by()
+    ):
+        rows[debtor_id].level = level or 0
+    for debtor_id in Case.objects.filter(company=company, debtor_id__in=rows, on_hold=True).values_list(
+        "debtor_id", flat=True
+    ):
+        rows[debtor_id].on_hold = True
+    return list(rows.values())
+
+
+SORTS = {
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "number": ("number", "id"),
+}
+AMOUNT_SORTS = ("-overdue", "-open")
+
+
+def debtor_page(
+    company: Company,
+    today: date,
+    page_number: str | int | None,
+    *,
+    sort: str = "name",
+    bucket: str = "",
+    page_size: int = 25,
+    **filters: Any,
+) -> Page:
+    """One page of the debtors matching a search and filters.
+
+    Sorted by name or number without an aging filter, the database pages (count and one page). Sorted by
+    amount or filtered by aging bucket, the page comes from lists cached per ledger version (the debtor ids in
+    sort order, the debtors per bucket, both from one pass over the open items): only the ids matching the
+    other filters are read, and the page's debtors.
+    """
+    if sort not in AMOUNT_SORTS and not bucket:
+        matching = search_debtors(company, today, sort=sort, **filters)
+        if not filters.get("q"):
+            return Paginator(matching, page_size).get_page(page_number)
+        # a search reads every debtor's name once: take the matching ids in one pass instead of count + page
+        return _page_of_ids(list(matching.values_list("id", flat=True)), page_number, page_size)
+    version = ledger_version(company)
+    ranked = ranking(company, today, sort, version)
+    keep: set[int] | None = None
+    if any(value not in (None, "") for value in filters.values()):
+        keep = set(search_debtors(company, today, **filters).order_by().values_list("id", flat=True))
+    if bucket:
+
+        def members() -> set[int]:
+            return cached(company, today, "amounts", lambda: debtor_amounts(company, today), version).buckets[
+                bucket
+            ]
+
+        in_bucket = cached(company, today, "bucket" + bucket, members, version)  # one small set to unpickle
+        keep = in_bucket if keep is None else keep & in_bucket
+    ids = ranked if keep is None else [pk for pk in ranked if pk in keep]
+    return _page_of_ids(ids, page_number, page_size)
+
+
+def _page_of_ids(ids: list[int], page_number: str | int | None, page_size: int) -> Page:
+    page = Paginator(ids, page_size).get_page(page_number)
+    debtors = Debtor.objects.in_bulk(list(page.object_list))
+    page.object_list = [debtors[pk] for pk in page.object_list if pk in debtors]  # type: ignore[misc]
+    return page
+
+
+def search_debtors(
+    company: Company,
+    today: date,
+    *,
+    q: str = "",
+    bucket: str = "",
+    step: int | None = None,
+    on_hold: bool | None = None,
+    sort: str = "name",
+) -> QuerySet[Debtor]:
+    """The debtors matching a search (name, customer number or exact invoice number) and the filters.
+
+    Filters are subqueries (``id IN (...)``), so the page query stays one query whatever the size.
+    """
+    qs = Debtor.objects.filter(company=company)
+    q = q.strip()
+    if q:
+        qs = qs.filter(
+            Q(name__icontains=q)
+            | Q(number__istartswith=q)
+            | Q(id__in=Invoice.objects.filter(company=company, number=q).values("debtor_id"))
+        )
+    if bucket:
+        qs = qs.filter(
+            id__in=Invoice.objects.filter(company=company, open_minor__gt=0)
+            .filter(bucket_due_range(bucket, today))
+            .values("debtor_id")
+        )
+    if step is not None:
+        qs = qs.filter(
+            id__in=ActionItem.objects.filter(
+                invoice__company=company, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE, level=step
+            ).values("invoice__debtor_id")
+        )
+    if on_hold is not None:
+        held = Case.objects.filter(company=company, on_hold=True).values("debtor_id")
+        qs = qs.filter(id__in=held) if on_hold else qs.exclude(id__in=held)
+    return qs.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+# -- the case file ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class NextStep:
+    step: Step | None
+    when: date | None
+    blocked_reason: str = ""
+
+
+def debtor_playbook(company: Company, debtor: Debtor) -> tuple[Playbook, Case | None]:
+    case = Case.objects.filter(debtor=debtor).select_related("playbook").first()
+    playbook = case.playbook if case and case.playbook else collection.ensure_default_playbook(company)
+    return playbook, case
+
+
+def item_states(company: Company, debtor: Debtor, playbook: Playbook) -> list[ItemState]:
+    """The debtor's open items as the collection run sees them (steps reached, last step date, holds)."""
+    history = {
+        row["invoice_id"]: (row["level"], row["last"])
+        for row in ActionItem.objects.filter(
+            invoice__debtor=debtor, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE
+        )
+        .values("invoice_id")
+        .annotate(level=Max("level"), last=Max("action__as_of"))
+        .order_by()
+    }
+    return [
+        ItemState(
+            invoice_id=pk,
+            debtor_id=debtor.pk,
+            due_date=due,
+            open_minor=open_minor,
+            playbook_id=playbook.pk,
+            last_level=history.get(pk, (0, None))[0],
+            last_step_date=history.get(pk, (0, None))[1],
+            blocked=on_hold,
+        )
+        # by debtor only (it belongs to the company): SQLite then uses the debtor index, not the company-wide one
+        for pk, due, open_minor, on_hold in Invoice.objects.filter(debtor=debtor, open_minor__gt=0)
+        .order_by("due_date", "number")
+        .values_list("id", "due_date", "open_minor", "on_hold")
+    ]
+
+
+def _following_step(item: ItemState, spec: PlaybookSpec, as_of: date) -> StepSpec | None:
+    """The next step of the playbook for an item, whatever its date (pre-due steps lapse at the due date)."""
+    for step in spec.steps[item.last_level :]:
+        if step.offset_days < 0 and as_of >= item.due_date:
+            continue
+        return step
+    return None
+
+
+def suggested_next_step(company: Company, debtor: Debtor, as_of: date) -> NextStep:
+    playbook, case = debtor_playbook(company, debtor)
+    if case is not None and case.on_hold:
+        return NextStep(None, None, str(_("On hold: {reason}")).format(reason=case.hold_reason or "-"))
+    if debtor.do_not_contact:
+        return NextStep(
+            None,
+            None,
+            str(_("Not to be contacted: {reason}")).format(reason=debtor.do_not_contact_reason or "-"),
+        )
+    steps = list(playbook.steps.order_by("level"))
+    spec = playbook.spec(steps)
+    best: tuple[date, StepSpec] | None = None
+    for item in item_states(company, debtor, playbook):
+        if item.blocked:
+            continue
+        step = _following_step(item, spec, as_of)
+        if step is None:
+            continue
+        when = scheduled_date(step, item, spec.min_days_between)
+        if best is None or (when, -step.level) < (best[0], -best[1].level):
+            best = (when, step)
+    if best is None:
+        return NextStep(None, None, str(_("No further step: nothing open, or the playbook has ended.")))
+    by_level = {s.level: s for s in steps}
+    return NextStep(by_level.get(best[1].level), best[0])
+
+
+def payment_trend(company: Company, debtor: Debtor, sample: int = 5) -> dict[str, Any]:
+    """Days late of the last settled invoices, the recent ones against the ones before: is it improving?"""
+    settled = list(
+        Invoice.objects.filter(debtor=debtor, settled_on__isnull=False)
+        .order_by("-settled_on", "-id")
+        .values_list("due_date", "settled_on")[: 2 * sample]
+    )
+    lateness = [(s - d).days for d, s in settled if s is not None]
+    recent, earlier = lateness[:sample], lateness[sample:]
+    recent_avg = sum(recent) / len(recent) if recent else None
+    earlier_avg = sum(earlier) / len(earlier) if earlier else None
+    if recent_avg is None or earlier_avg is None:
+        trend = "unknown"
+    elif recent_avg < earlier_avg - 2:
+        trend = "better"
+    elif recent_avg > earlier_avg + 2:
+        trend = "worse"
+    else:
+        trend = "steady"
+    return {"recent": recent_avg, "earlier": earlier_avg, "trend": trend, "settled": len(lateness)}
+
+
+def recent_payments(company: Company, debtor: Debtor, limit: int = 10) -> list[Payment]:
+    return list(Payment.objects.filter(debtor=debtor).order_by("-value_date", "-id")[:limit])
+
+
+def recent_actions(company: Company, debtor: Debtor, limit: int = 10) -> list[Action]:
+    return list(
+        Action.objects.filter(debtor=debtor)
+        .select_related("step")
+        .annotate(n_items=Count("items"))
+        .order_by("-as_of", "-id")[:limit]
+    )
+
+
+# -- send now --------------------------------------------------------------------------------------------
+
+
+class SendNowError(Exception):
+    """The debtor cannot be written to now; the message says why."""
+
+
+def send_now(company: Company, debtor: Debtor, as_of: date, actor: str = "system") -> Action:
+    """Take the next step of the debtor's playbook for its open items today, without waiting for its date.
+
+    The same rules as the run otherwise: one step at a time per item, pre-due steps lapse at the due date,
+    nothing for items on hold, nothing for a debtor on hold or not to be contacted, at most one action per
+    debtor and day. Writes the action, its message and timeline events through the run's own writer, as a
+    run of its own (``stats["manual"]``), and sends after commit.
+    """
+    playbook, case = debtor_playbook(company, debtor)
+    if case is not None and case.on_hold:
+        raise SendNowError(_("The debtor is on hold."))
+    if debtor.do_not_contact:
+        raise SendNowError(_("The debtor is not to be contacted."))
+    if Action.objects.filter(key=Action.make_key(debtor.pk, as_of), status=ActionStatus.ACTIVE).exists():
+        raise SendNowError(_("The debtor already received a step today."))
+    spec = playbook.spec(list(playbook.steps.all()))
+    decision = DebtorDecision(debtor.pk, playbook.pk)
+    for item in item_states(company, debtor, playbook):
+        if item.blocked:
+            continue
+        step = _following_step(item, spec, as_of)
+        if step is not None:
+            decision.items.append(DueItem(item.invoice_id, step, item.open_minor))
+    if not decision.items:
+        raise SendNowError(_("No open item has a further step."))
+    with transaction.atomic():
+        run = Run.objects.create(company=company, as_of=as_of, stats={"manual": True, "debtor_id": debtor.pk})
+        ctx = collection.RunContext(
+            company,
+            run,
+            as_of,
+            collection.contact_instant(company, as_of),
+            collection.RunResult(company_id=company.pk, as_of=as_of, dry_run=False),
+        )
+        collection.write_chunk(ctx, [decision])
+        Run.objects.filter(pk=run.pk).update(
+            status=RunStatus.DONE, stats={"manual": True, "debtor_id": debtor.pk, "actor": actor}
+        )
+    from mahnwerk.comms.outbox import send_queued
+
+    transaction.on_commit(lambda: send_queued(company=company))
+    return Action.objects.get(key=Action.make_key(debtor.pk, as_of), status=ActionStatus.ACTIVE)
+
+
+def plan_rows(company: Company, plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A dry run's plan with debtor names and totals, for display (one query for all debtors)."""
+    debtors = Debtor.objects.filter(company=company).in_bulk([p["debtor_id"] for p in plan])
+    rows = []
+    for p in plan:
+        debtor = debtors.get(p["debtor_id"])
+        if debtor is None:
+            continue
+        channel = ChannelChoice(p["channel"]).label if p["channel"] in ChannelChoice.values else p["channel"]
+        rows.append(
+            p
+            | {
+                "debtor": debtor,
+                "channel_label": channel,
+                "total_minor": sum(i["open_minor"] for i in p["items"]),
+            }
+        )
+    return rows
+
+
+def steps_by_level(company: Company) -> dict[int, str]:
+    names: defaultdict[int, str] = defaultdict(str)
+    for level, name in Step.objects.filter(playbook__company=company, playbook__is_default=True).values_list(
+        "level", "name"
+    ):
+        names[level] = name
+    return dict(names)

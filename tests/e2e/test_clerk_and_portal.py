@@ -1,0 +1,68 @@
+"""A clerk's day in the browser, and a debtor updating its email address through its portal link."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_find_debtor_record_payment_item_gone(
+    signed_in: Any, live_server: Any, shoot: Callable[[Any, str], None]
+) -> None:
+    page = signed_in
+    assert page.get_by_role("heading", name="Worklist: most overdue money first").is_visible()
+    shoot(page, "home")
+    page.get_by_role("link", name="Debtors", exact=True).click()
+    page.get_by_label("Search").fill("Müller")  # HTMX replaces the results as one types
+    page.wait_for_function("document.querySelectorAll('#results tbody tr').length === 1")
+    shoot(page, "debtors")
+    page.locator("#results").get_by_role("link", name="Bäckerei Müller").click()
+    items = page.get_by_test_id("open-items")
+    assert items.get_by_text("R-100").is_visible()
+    page.get_by_label("Amount").fill("1000.00")
+    page.get_by_label("Invoice:", exact=True).select_option(label="R-100")
+    shoot(page, "debtor")
+    page.get_by_role("button", name="Record payment").click()
+    page.get_by_text("Payment of €1,000.00 recorded.").wait_for()
+    assert items.get_by_text("R-101").is_visible()
+    assert items.get_by_text("R-100").count() == 0
+    assert page.get_by_test_id("timeline").get_by_text("Payment of €1,000.00 received").is_visible()
+
+
+def test_hold_makes_the_run_skip_the_debtor(signed_in: Any, live_server: Any, ledger: dict[str, Any]) -> None:
+    page = signed_in
+    page.goto(live_server.url + "/run/")
+    plan = page.get_by_test_id("plan")
+    assert plan.locator("tr[data-debtor=K0002]").count() == 1
+    page.goto(f"{live_server.url}/debtors/{ledger['ozols'].pk}/")
+    page.get_by_label("Reason for the hold").fill("Delivery complaint")
+    page.get_by_role("button", name="Put on hold").click()
+    page.get_by_text("The debtor is on hold.").wait_for()
+    page.get_by_role("link", name="Today's run").click()
+    assert plan.locator("tr[data-debtor=K0001]").count() == 1
+    assert plan.locator("tr[data-debtor=K0002]").count() == 0
+
+
+def test_debtor_updates_email_in_portal_clerk_sees_it(
+    signed_in: Any, browser: Any, live_server: Any, ledger: dict[str, Any], shoot: Callable[[Any, str], None]
+) -> None:
+    clerk = signed_in
+    clerk.goto(f"{live_server.url}/debtors/{ledger['ozols'].pk}/")
+    link = clerk.get_by_test_id("portal-link").get_attribute("href")
+    debtor_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    portal = debtor_context.new_page()
+    portal.goto(live_server.url + link)
+    assert portal.locator("html").get_attribute("lang") == "lv"
+    assert portal.get_by_test_id("portal-items").get_by_text("R-200").is_visible()
+    shoot(portal, "portal")
+    portal.locator("#id_email").fill("gramatvediba@ozols.example")
+    portal.locator("form button[type=submit]").click()
+    portal.locator(".messages li").wait_for()
+    assert portal.locator("#id_email").input_value() == "gramatvediba@ozols.example"
+    debtor_context.close()
+    clerk.reload()
+    assert clerk.get_by_test_id("contacts").get_by_text("gramatvediba@ozols.example").is_visible()
