@@ -67,6 +67,9 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(DEMO_PASSWORD)
         user.save()
+        from mahnwerk.web.models import Membership
+
+        Membership.objects.update_or_create(user=user, company=s.company, defaults={"role": "admin"})
         out("")
         out(f"Outbox (one .eml per message): {settings.OUTBOX_DIR / s.company.slug}")
         out(f"A debtor's case file:          mahnwerk debtor show K10001 --company {s.company.slug}")
