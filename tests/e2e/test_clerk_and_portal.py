@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.django_db(transaction=True)
+from tests.e2e.conftest import needs_chromium
+
+pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 
 def test_find_debtor_record_payment_item_gone(

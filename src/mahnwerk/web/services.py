@@ -127,43 +127,51 @@ class DebtorAmounts:
     open: dict[int, int]
     overdue: dict[int, int]
     buckets: dict[str, set[int]]  # bucket key -> debtors with an open item in it
+    figures: list[CurrencyFigures]
 
 
 def debtor_amounts(company: Company, today: date) -> DebtorAmounts:
-    """Open and overdue minor units per debtor (all currencies added) and the aging buckets each debtor has
-    open items in, for ranking and filtering the debtor list: one pass over the open items."""
+    """Everything company-wide the pages show, from one pass over the open items: open and overdue minor
+    units per debtor (all currencies added, for ranking), the aging buckets each debtor has open items in (for
+    filtering), and the totals and aging per currency (for the home page)."""
     bucket_columns, bucket_params = _bucket_columns(today)
     rows = _scan(
         company,
-        ", ".join(["SUM(open_minor)", _sum_due("due_date < %s"), *bucket_columns]),
-        "debtor_id",
+        ", ".join(["SUM(open_minor)", _sum_due("due_date < %s"), "COUNT(*)", *bucket_columns]),
+        "debtor_id, currency",
         [today, *bucket_params],
     )
+    open_: dict[int, int] = defaultdict(int)
+    overdue: dict[int, int] = defaultdict(int)
     buckets: dict[str, set[int]] = {key: set() for key, *_rest in BUCKETS}
-    for row in rows:
-        for (key, *_rest), value in zip(BUCKETS, row[3:], strict=True):
-            if value:
-                buckets[key].add(row[0])
-    return DebtorAmounts({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows if r[2]}, buckets)
-
-
-def ledger_figures(company: Company, today: date) -> list[CurrencyFigures]:
-    """Open and overdue totals and the aging buckets, per currency: one pass over the open items."""
-    bucket_columns, bucket_params = _bucket_columns(today)
-    columns = ["SUM(open_minor)", _sum_due("due_date < %s"), "COUNT(*)", *bucket_columns]
-    params: list[Any] = [today, *bucket_params]
-    result = [
-        CurrencyFigures(
-            row[0],
-            int(row[1] or 0),
-            int(row[2] or 0),
-            int(row[3]),
-            {key: int(value or 0) for (key, *_rest), value in zip(BUCKETS, row[4:], strict=True)},
+    figures: dict[str, CurrencyFigures] = {}
+    for debtor_id, currency, open_minor, overdue_minor, count, *amounts in rows:
+        open_[debtor_id] += int(open_minor or 0)
+        if overdue_minor:
+            overdue[debtor_id] += int(overdue_minor)
+        f = figures.get(currency) or figures.setdefault(
+            currency, CurrencyFigures(currency, buckets={key: 0 for key, *_rest in BUCKETS})
         )
-        for row in _scan(company, ", ".join(columns), "currency", params)
-    ]
-    result.sort(key=lambda f: (f.currency != company.currency, f.currency))
-    return result
+        f.open_minor += int(open_minor or 0)
+        f.overdue_minor += int(overdue_minor or 0)
+        f.items += int(count)
+        for (key, *_rest), value in zip(BUCKETS, amounts, strict=True):
+            if value:
+                buckets[key].add(debtor_id)
+                f.buckets[key] += int(value)
+    ordered = sorted(figures.values(), key=lambda f: (f.currency != company.currency, f.currency))
+    return DebtorAmounts(dict(open_), dict(overdue), buckets, ordered)
+
+
+def ledger_figures(
+    company: Company, today: date, version: tuple[int, ...] | None = None
+) -> list[CurrencyFigures]:
+    """Open and overdue totals and the aging buckets, per currency (cached per ledger version)."""
+
+    def compute() -> list[CurrencyFigures]:
+        return cached(company, today, "amounts", lambda: debtor_amounts(company, today), version).figures
+
+    return cached(company, today, "figures", compute, version)
 
 
 def last_run(company: Company) -> Run | None:

@@ -72,9 +72,7 @@ def home(request: CompanyRequest) -> HttpResponse:
     company = request.company
     today = company_today(company)
     version = services.ledger_version(company)
-    figures = services.cached(
-        company, today, "figures", lambda: services.ledger_figures(company, today), version
-    )
+    figures = services.ledger_figures(company, today, version)
     main = figures[0] if figures else services.CurrencyFigures(company.currency)
     largest = max(main.buckets.values(), default=0) or 1
     aging = [
