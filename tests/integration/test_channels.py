@@ -290,3 +290,21 @@ def test_a_written_plan_agreement_goes_as_email_with_the_agreement_as_pdf(
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
     assert "Gartenbau Koch KG" in text and "Lindenallee 5" in text
     assert "27.03.2026" in text and "300,00" in text  # the first instalment date and the down payment
+
+
+@pytest.mark.django_db
+def test_every_email_carries_a_working_link_to_the_debtor_s_page(
+    client: Any, company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, settings: Any
+) -> None:
+    import re
+
+    settings.BASE_URL = "https://mahnwerk.example"
+    debtor = make_debtor(language="en")
+    make_invoice(debtor, "INV-77", "60.00", "2026-03-01")
+    run_collection(company, D("2026-03-08"))
+    (mail,) = eml_files(outbox)
+    text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    link = re.search(r"https://mahnwerk\.example(/portal/\S+)", text)
+    assert link is not None, text
+    page = client.get(link.group(1))
+    assert page.status_code == 200 and "INV-77" in page.content.decode()

@@ -48,7 +48,7 @@ def test_serve_answers_on_the_given_port(tmp_path: Path) -> None:
         server.wait(timeout=20)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the task worker closes its database connection when done
 def test_worker_once_runs_each_company_once_a_day(
     company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
 ) -> None:

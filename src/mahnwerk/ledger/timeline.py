@@ -36,6 +36,7 @@ EVENT_TEXTS = {
     "charge_booked": _("{charge} of {amount} booked on {number}"),
     "limitation_warning": _("Invoice {number} becomes time-barred after {date}"),
     "hold_released": _("Hold released"),
+    "contact_updated": _("Contact details updated: {changes}"),
     "playbook_changed": _("Playbook changed to {playbook}"),
     # agreements and disputes
     "promise_recorded": _(
