@@ -50,7 +50,11 @@ def apply_step_consequences(
             if inv.default_from is None or starts < inv.default_from:
                 inv.default_from, inv.default_rule = starts, "reminder"
                 changed.append(inv)
-    Invoice.objects.bulk_update(changed, ["default_from", "default_rule"], batch_size=1000)
+    # Every change here sets the same values (default from tomorrow, by reminder): one UPDATE, not a CASE per row.
+    if changed:
+        Invoice.objects.filter(pk__in=[inv.pk for inv in changed]).update(
+            default_from=as_of + ONE_DAY, default_rule="reminder"
+        )
     if company.charge_fees:
         _book_charges(company, decided, as_of, debtors, invoices)
     kinds = {d.pk: d.kind for d in debtors.values()}

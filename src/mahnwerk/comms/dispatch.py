@@ -327,7 +327,11 @@ def dispatch(
                 subject=subject or body[:80],
             )
         )
-    Action.objects.bulk_update(changed_actions, ["channel"], batch_size=1000)
+    by_channel: dict[str, list[int]] = defaultdict(list)
+    for changed in changed_actions:
+        by_channel[changed.channel].append(changed.pk)
+    for value, ids in by_channel.items():  # one UPDATE per channel rather than a CASE per row
+        Action.objects.filter(pk__in=ids).update(channel=value)
     if unreachable:
         Action.objects.filter(pk__in=unreachable).update(status=ActionStatus.CANCELLED)
         ActionItem.objects.filter(action_id__in=unreachable).update(status=ActionStatus.CANCELLED)

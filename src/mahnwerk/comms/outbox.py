@@ -269,7 +269,12 @@ def _send_batch(transport: Any, batch: list[OutboundMessage], counts: dict[str, 
                 subject=msg.subject or msg.body_text[:80],
             )
         )
-    OutboundMessage.objects.bulk_update(sent, ["status", "sent_at", "provider_id"], batch_size=500)
+    plain = [m.pk for m in sent if not m.provider_id]
+    if plain:  # the common case (email): one UPDATE for the batch
+        OutboundMessage.objects.filter(pk__in=plain).update(status=MessageStatus.SENT, sent_at=timezone.now())
+    OutboundMessage.objects.bulk_update(
+        [m for m in sent if m.provider_id], ["status", "sent_at", "provider_id"], batch_size=500
+    )
     counts["sent"] += len(sent)
     timeline.record(events)
 
