@@ -188,3 +188,19 @@ def test_a_step_offering_to_waive_the_fees_applies_only_when_paid_in_time(
     # interest 02-18..03-20 = 31 days: 500.00 x 11.27 % x 31 / 365 = 4.7859 -> 4.79;
     # principal paid 502.78 - 41.00 - 4.79 = 456.99 -> 43.01 open
     assert too_late["principal_open_minor"] == 4301
+
+
+@pytest.mark.django_db
+def test_an_instalment_plan_claims_the_interest_and_fees_open_when_it_is_made(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.collection import agreements
+
+    debtor = make_debtor()
+    invoice = make_invoice(debtor, "RE-P", "1000.00", "2025-02-10", issue="2025-01-10")
+    run_collection(company, D("2025-02-17"))  # reminder: default from 02-18
+    run_collection(company, D("2025-03-03"))  # firm reminder: 40.00 flat compensation + 1.00 fee
+    plan = agreements.propose_plan(company, debtor, [invoice], 3, as_of=D("2025-03-05"))
+    # interest 02-18..03-05 = 16 days: 1000.00 x 11.27 % x 16 / 365 = 4.9402 -> 4.94; costs 41.00
+    assert plan.costs_minor == 494 + 4100
+    assert plan.total_minor == 100000 + 494 + 4100

@@ -255,7 +255,7 @@ def propose_plan(
     interval_days: int = 0,
     interval_months: int = 0,
     dates: Sequence[date] | None = None,
-    costs_minor: int = 0,
+    costs_minor: int | None = None,
     costs_mode: str | None = None,
     resume_level: int = 0,
     source: str = Source.CLERK,
@@ -268,8 +268,9 @@ def propose_plan(
     Inside the company's limits the plan is approved at once and the written agreement (schedule,
     deadline to confirm, consequence of a missed instalment) goes to the debtor; outside them it
     waits for :func:`approve_plan`. Reminders for the items pause until the deadline to confirm.
-    ``costs_minor``: interest and fees claimed with the plan, settled with the first payment or folded
-    into the instalments (``costs_mode``, default the company's setting). Without a down payment
+    ``costs_minor``: interest and fees claimed with the plan (default: the interest and fees open on the
+    items today), settled with the first payment or folded into the instalments (``costs_mode``, default
+    the company's setting). Without a down payment
     given, the policy's minimum is asked for; without ``first_due`` the first payment falls due on
     the deadline to confirm.
     """
@@ -277,6 +278,11 @@ def propose_plan(
     policy = policy_for(company)
     items = _covered(company, debtor, invoices)
     principal = sum(inv.open_minor for inv in items)
+    if costs_minor is None:
+        from mahnwerk.ledger.claims import claim_views
+
+        views = claim_views(company, items, {debtor.pk: debtor.kind}, today)
+        costs_minor = sum(v.interest_open + v.costs_open for v in views.values())
     limits = policy.plan_policy()
     down = (
         core.min_down_payment_minor(limits, principal) if down_payment_minor is None else down_payment_minor

@@ -136,7 +136,7 @@ class Command(AgreementCommand):
             interval_days=options["every_days"],
             interval_months=options["every_months"],
             dates=dates,
-            costs_minor=parse_amount(options["costs"], currency) or 0,
+            costs_minor=parse_amount(options["costs"], currency) if options["costs"] else None,
             costs_mode=options["costs_mode"],
             resume_level=options["resume_step"],
             source=options["by"],
