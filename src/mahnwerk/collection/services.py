@@ -8,7 +8,7 @@ chunk, each chunk in one transaction. Messages go out after the chunk commits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -454,7 +454,8 @@ def set_playbook(company: Company, debtor: Debtor, playbook: Playbook | None, ac
     return case
 
 
-def cancel_action(action_id: int) -> None:
-    """Take back a step that did not reach the debtor: the next run gives it again (on another channel)."""
-    Action.objects.filter(pk=action_id).update(status=ActionStatus.CANCELLED)
-    ActionItem.objects.filter(action_id=action_id).update(status=ActionStatus.CANCELLED)
+def cancel_actions(action_ids: Iterable[int]) -> None:
+    """Take back steps that did not reach the debtor (or are out of date): the next run decides them afresh."""
+    ids = list(action_ids)
+    Action.objects.filter(pk__in=ids).update(status=ActionStatus.CANCELLED)
+    ActionItem.objects.filter(action_id__in=ids).update(status=ActionStatus.CANCELLED)

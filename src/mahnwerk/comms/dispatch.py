@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext
 
-from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Task, TaskKind, TaskStatus
+from mahnwerk.collection.models import Action, Task, TaskKind, TaskStatus
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.comms.rendering import (
     MessageItem,
@@ -333,8 +333,9 @@ def dispatch(
     for value, ids in by_channel.items():  # one UPDATE per channel rather than a CASE per row
         Action.objects.filter(pk__in=ids).update(channel=value)
     if unreachable:
-        Action.objects.filter(pk__in=unreachable).update(status=ActionStatus.CANCELLED)
-        ActionItem.objects.filter(action_id__in=unreachable).update(status=ActionStatus.CANCELLED)
+        from mahnwerk.collection.services import cancel_actions
+
+        cancel_actions(unreachable)
     OutboundMessage.objects.bulk_create(messages, batch_size=1000)
     Task.objects.bulk_create(tasks, batch_size=1000)
     timeline.record(events)

@@ -16,7 +16,7 @@ from email.message import EmailMessage, Message
 from django.db import transaction
 
 from mahnwerk.collection.models import Task, TaskKind, TaskStatus
-from mahnwerk.collection.services import cancel_action
+from mahnwerk.collection.services import cancel_actions
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import Contact
@@ -95,7 +95,7 @@ def process_inbound(raw: bytes) -> InboundResult:
             status=MessageStatus.BOUNCED, last_error=f"bounce {status}"
         )
         if msg.action_id:
-            cancel_action(msg.action_id)
+            cancel_actions([msg.action_id])
         timeline.event(
             msg.debtor_id, msg.company_id, "message_bounced", day, recipient=address, status=status
         ).save()

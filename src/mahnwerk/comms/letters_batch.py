@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from mahnwerk.collection.services import cancel_action
+from mahnwerk.collection.services import cancel_actions
 from mahnwerk.comms.documents import letter_context
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.ledger import timeline
@@ -67,6 +67,6 @@ def record_returned_letter(message: OutboundMessage, actor: str = "system") -> N
     OutboundMessage.objects.filter(pk=message.pk).update(status=MessageStatus.RETURNED)
     Debtor.objects.filter(pk=message.debtor_id).update(address_invalid=True)
     if message.action_id:
-        cancel_action(message.action_id)
+        cancel_actions([message.action_id])
     day = company_today(message.company)
     timeline.event(message.debtor_id, message.company_id, "message_returned", day, actor=actor).save()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,12 +22,9 @@ from django.utils import timezone
 
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
-from mahnwerk.comms.rendering import message_item, render_reminder, totals_text
 from mahnwerk.core.calendar import today_in
-from mahnwerk.core.playbook import DebtorDecision
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.claims import ClaimView
-from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice
+from mahnwerk.ledger.models import Company, Contact, ContactKind
 
 log = logging.getLogger(__name__)
 
@@ -52,77 +49,6 @@ def email_recipients(debtor_ids: Iterable[int]) -> dict[int, str]:
         if debtor_id not in best or key < best[debtor_id]:
             best[debtor_id] = key
     return {d: k[2] for d, k in best.items()}
-
-
-def queue_messages(
-    company: Company,
-    decided: Sequence[tuple[Action, DebtorDecision]],
-    as_of: date,
-    debtors: dict[int, Debtor],
-    invoices: dict[int, Invoice],
-    claims: dict[int, ClaimView],
-) -> tuple[int, int]:
-    """Render and store one message per action (inside the caller's transaction). Returns (queued, no contact)."""
-    recipients = email_recipients(debtors)
-    messages: list[OutboundMessage] = []
-    events = []
-    no_contact = 0
-    for action, decision in decided:
-        debtor = debtors[action.debtor_id]
-        items = [
-            message_item(invoices[i.invoice_id], claims.get(i.invoice_id), i.open_minor)
-            for i in sorted(
-                decision.items, key=lambda i: (invoices[i.invoice_id].due_date, invoices[i.invoice_id].number)
-            )
-        ]
-        events.append(
-            timeline.event(
-                debtor.pk,
-                company.pk,
-                "action_created",
-                as_of,
-                level=action.level,
-                tone=action.tone,
-                count=len(items),
-                total=totals_text(items, "en"),
-                deadline=action.deadline or "-",
-            )
-        )
-        recipient = recipients.get(debtor.pk)
-        if recipient is None:
-            no_contact += 1
-            events.append(
-                timeline.event(debtor.pk, company.pk, "no_contact", as_of, reason="no valid email address")
-            )
-            continue
-        rendered = render_reminder(company, debtor, decision.step.template, items, action.deadline, as_of)
-        messages.append(
-            OutboundMessage(
-                company=company,
-                debtor=debtor,
-                action=action,
-                channel=action.channel,
-                recipient=recipient,
-                language=debtor.language,
-                subject=rendered.subject,
-                body_text=rendered.body_text,
-                message_id=message_id(company, action),
-            )
-        )
-        events.append(
-            timeline.event(
-                debtor.pk,
-                company.pk,
-                "message_queued",
-                as_of,
-                channel=action.channel,
-                recipient=recipient,
-                subject=rendered.subject,
-            )
-        )
-    OutboundMessage.objects.bulk_create(messages, batch_size=1000)
-    timeline.record(events)
-    return len(messages), no_contact
 
 
 def send_queued(company: Company | None = None, limit: int | None = None) -> dict[str, Any]:
@@ -311,8 +237,9 @@ def cancel_stale(debtor_ids: set[int], business_date: date | None) -> int:
     cancelled = OutboundMessage.objects.filter(
         pk__in=[m.pk for m in messages], status=MessageStatus.QUEUED
     ).update(status=MessageStatus.CANCELLED, last_error="payment received before sending")
-    Action.objects.filter(pk__in=stale_actions).update(status=ActionStatus.CANCELLED)
-    ActionItem.objects.filter(action_id__in=stale_actions).update(status=ActionStatus.CANCELLED)
+    from mahnwerk.collection.services import cancel_actions
+
+    cancel_actions(stale_actions)
     when = business_date or timezone.localdate()
     timeline.record(
         timeline.event(
