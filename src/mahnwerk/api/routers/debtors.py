@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from django.db.models import Q, Sum
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from mahnwerk.api.auth import caller, writer
 from mahnwerk.api.schemas import DebtorPage, DisputeIn, DisputeOut, Errors, PromiseIn, PromiseOut
@@ -71,7 +71,7 @@ def get_statement(
 
 
 @router.post("/debtors/{debtor_id}/promises", response={201: PromiseOut, 422: Errors})
-def create_promise(request: HttpRequest, debtor_id: int, payload: PromiseIn) -> tuple[int, dict[str, Any]]:
+def create_promise(request: HttpRequest, debtor_id: int, payload: PromiseIn) -> Status[dict[str, Any]]:
     who = writer(request)
     debtor = _debtor(who.company, debtor_id)
     invoice_ids = payload.invoice_ids
@@ -91,20 +91,23 @@ def create_promise(request: HttpRequest, debtor_id: int, payload: PromiseIn) -> 
         actor=who.actor,
         note=payload.note,
     )
-    return 201, {
-        "id": promise.pk,
-        "debtor_id": debtor.pk,
-        "promised_date": promise.promised_date,
-        "amount_minor": promise.amount_minor,
-        "currency": promise.currency,
-        "grace_days": promise.grace_days,
-        "status": promise.status,
-        "invoice_ids": sorted(promise.invoices.values_list("pk", flat=True)),
-    }
+    return Status(
+        201,
+        {
+            "id": promise.pk,
+            "debtor_id": debtor.pk,
+            "promised_date": promise.promised_date,
+            "amount_minor": promise.amount_minor,
+            "currency": promise.currency,
+            "grace_days": promise.grace_days,
+            "status": promise.status,
+            "invoice_ids": sorted(promise.invoices.values_list("pk", flat=True)),
+        },
+    )
 
 
 @router.post("/debtors/{debtor_id}/disputes", response={201: DisputeOut, 422: Errors})
-def create_dispute(request: HttpRequest, debtor_id: int, payload: DisputeIn) -> tuple[int, dict[str, Any]]:
+def create_dispute(request: HttpRequest, debtor_id: int, payload: DisputeIn) -> Status[dict[str, Any]]:
     who = writer(request)
     debtor = _debtor(who.company, debtor_id)
     invoice = get_object_or_404(Invoice, company=who.company, debtor=debtor, pk=payload.invoice_id)
@@ -116,12 +119,15 @@ def create_dispute(request: HttpRequest, debtor_id: int, payload: DisputeIn) -> 
         notes=payload.notes,
         actor=who.actor,
     )
-    return 201, {
-        "id": dispute.pk,
-        "debtor_id": debtor.pk,
-        "invoice_id": invoice.pk,
-        "reason": dispute.reason,
-        "amount_minor": dispute.amount_minor,
-        "status": dispute.status,
-        "opened_on": dispute.opened_on,
-    }
+    return Status(
+        201,
+        {
+            "id": dispute.pk,
+            "debtor_id": debtor.pk,
+            "invoice_id": invoice.pk,
+            "reason": dispute.reason,
+            "amount_minor": dispute.amount_minor,
+            "status": dispute.status,
+            "opened_on": dispute.opened_on,
+        },
+    )

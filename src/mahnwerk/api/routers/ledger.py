@@ -5,7 +5,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Router, Status
 
 from mahnwerk.api.auth import writer
 from mahnwerk.api.errors import FieldError, Invalid
@@ -22,7 +22,7 @@ _INVOICE_FIELDS = {"amount": "amount_minor"}
 
 
 @router.post("/invoices", response={201: Created, 422: Errors})
-def create_invoices(request: HttpRequest, payload: list[InvoiceIn]) -> tuple[int, dict[str, Any]]:
+def create_invoices(request: HttpRequest, payload: list[InvoiceIn]) -> Status[dict[str, Any]]:
     """Create invoices in bulk. Every row is checked first (debtor exists, number unused, due date not before
     the issue date); one bad row and nothing is created: 422 with the row's index and field."""
     who = writer(request)
@@ -56,11 +56,11 @@ def create_invoices(request: HttpRequest, payload: list[InvoiceIn]) -> tuple[int
     by_number = dict(
         Invoice.objects.filter(company=who.company, number__in=numbers).values_list("number", "pk")
     )
-    return 201, {"created": len(numbers), "ids": [by_number[n] for n in numbers]}
+    return Status(201, {"created": len(numbers), "ids": [by_number[n] for n in numbers]})
 
 
 @router.post("/payments", response={201: list[PaymentOut], 422: Errors})
-def create_payments(request: HttpRequest, payload: list[PaymentIn]) -> tuple[int, list[dict[str, Any]]]:
+def create_payments(request: HttpRequest, payload: list[PaymentIn]) -> Status[list[dict[str, Any]]]:
     """Record receipts and apply each to the debtor's open items (the named invoice first, then oldest due)."""
     who = writer(request)
     company = who.company
@@ -107,14 +107,17 @@ def create_payments(request: HttpRequest, payload: list[PaymentIn]) -> tuple[int
     if errors:
         raise Invalid(errors)
     payments = record_payments(company, receipts, actor=who.actor)
-    return 201, [
-        {
-            "id": p.pk,
-            "debtor_id": p.debtor_id,
-            "amount_minor": p.amount_minor,
-            "currency": p.currency,
-            "value_date": p.value_date,
-            "unallocated_minor": p.unallocated_minor,
-        }
-        for p in payments
-    ]
+    return Status(
+        201,
+        [
+            {
+                "id": p.pk,
+                "debtor_id": p.debtor_id,
+                "amount_minor": p.amount_minor,
+                "currency": p.currency,
+                "value_date": p.value_date,
+                "unallocated_minor": p.unallocated_minor,
+            }
+            for p in payments
+        ],
+    )
