@@ -434,3 +434,38 @@ def test_openapi_document_lists_the_endpoints(client: Any) -> None:
     schemes = doc["components"]["securitySchemes"]
     assert [(v["type"], v["scheme"]) for v in schemes.values()] == [("http", "bearer")]
     assert all(op.get("security") for ops in paths.values() for op in ops.values())
+
+
+# --- the token command --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_apitoken_command_prints_the_key_once_and_stores_its_hash(client: Any, company: Any) -> None:
+    import hashlib
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import CommandError, call_command
+
+    from mahnwerk.api.models import ApiToken
+    from mahnwerk.web.models import Membership
+
+    user = get_user_model().objects.create_user(username="carla", password="x")
+    with pytest.raises(CommandError):  # not a member of the company yet
+        call_command("apitoken", "create", "--user", "carla", "--company", "acme")
+    Membership.objects.create(user=user, company=company, role="collector")
+    out = StringIO()
+    call_command("apitoken", "create", "--user", "carla", "--company", "acme", stdout=out, stderr=StringIO())
+    key = out.getvalue().strip()
+    token = ApiToken.objects.get()
+    assert token.key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert (token.user_id, token.company_id) == (user.pk, company.pk)
+    assert Api(client, key).get("debtors").status_code == 200
+
+    listing = StringIO()
+    call_command("apitoken", "list", "--json", stdout=listing)
+    assert key not in listing.getvalue()
+    assert json.loads(listing.getvalue())[0]["user"] == "carla"
+
+    call_command("apitoken", "revoke", str(token.pk), stdout=StringIO())
+    assert Api(client, key).get("debtors").status_code == 401
