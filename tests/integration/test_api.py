@@ -85,7 +85,7 @@ def test_a_token_is_required(client: Any, company: Any, admin: Api) -> None:
     for path in ("debtors", "kpi", "worklist"):
         assert Api(client, None).get(path).status_code == 401
         assert Api(client, "mw_not-a-real-token").get(path).status_code == 401
-        assert Api(client, admin.key + "x").get(path).status_code == 401
+        assert Api(client, f"{admin.key}x").get(path).status_code == 401
     assert Api(client, None).post("invoices", []).status_code == 401
     assert admin.get("debtors").status_code == 200
 
@@ -225,7 +225,9 @@ def test_bulk_invoices_are_created(admin: Api, make_debtor: Callable[..., Any]) 
 
     make_debtor(number="K1")
     make_debtor(number="K2")
-    response = admin.post("invoices", [_invoice("R-1"), _invoice("R-2", "K2", 50_05, reference="RF18 1")])
+    response = admin.post(
+        "invoices", [_invoice("R-1", currency="eur"), _invoice("R-2", "K2", 50_05, reference="RF18 1")]
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["created"] == 2
@@ -260,10 +262,11 @@ def test_one_bad_invoice_and_nothing_is_created(admin: Api, make_debtor: Callabl
     # the schema itself: a missing amount and a negative one name their row too
     bad = [_invoice("R-1"), {k: v for k, v in _invoice("R-2").items() if k != "amount_minor"}]
     bad.append(_invoice("R-3", amount_minor=-5))
+    bad.append(_invoice("R-4", currency="E1R"))
     response = admin.post("invoices", bad)
     assert response.status_code == 422
     locs = [e["loc"] for e in response.json()["detail"]]
-    assert [loc[-2:] for loc in locs] == [[1, "amount_minor"], [2, "amount_minor"]]
+    assert [loc[-2:] for loc in locs] == [[1, "amount_minor"], [2, "amount_minor"], [3, "currency"]]
     assert Invoice.objects.count() == 0
 
 

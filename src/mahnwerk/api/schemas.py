@@ -40,7 +40,9 @@ class InvoiceIn(Schema):
     issue_date: date
     due_date: date
     amount_minor: int = Field(..., gt=0)
-    currency: str | None = Field(None, min_length=3, max_length=3, description="default: company currency")
+    currency: str | None = Field(
+        None, pattern="^[A-Za-z]{3}$", description="ISO 4217; default: company currency"
+    )
     reference: str = ""
 
 
@@ -52,7 +54,9 @@ class Created(Schema):
 class PaymentIn(Schema):
     debtor: str = Field(..., min_length=1, description="the debtor's number")
     amount_minor: int = Field(..., gt=0)
-    currency: str | None = Field(None, min_length=3, max_length=3, description="default: company currency")
+    currency: str | None = Field(
+        None, pattern="^[A-Za-z]{3}$", description="ISO 4217; default: company currency"
+    )
     value_date: date
     reference: str = ""
     payer: str = ""

@@ -19,6 +19,8 @@ router = Router(tags=["ledger"])
 
 # the CSV import's column names -> this API's field names
 _INVOICE_FIELDS = {"amount": "amount_minor"}
+# numbers per IN (...) query: well below SQLite's limit on bound parameters
+LOOKUP_CHUNK = 5000
 
 
 @router.post("/invoices", response={201: Created, 422: Errors})
@@ -26,22 +28,19 @@ def create_invoices(request: HttpRequest, payload: list[InvoiceIn]) -> Status[di
     """Create invoices in bulk. Every row is checked first (debtor exists, number unused, due date not before
     the issue date); one bad row and nothing is created: 422 with the row's index and field."""
     who = writer(request)
-    currency = who.company.currency
-    rows = [
-        (
-            index,
-            {
-                "number": inv.number,
-                "debtor": inv.debtor,
-                "issue_date": inv.issue_date.isoformat(),
-                "due_date": inv.due_date.isoformat(),
-                "amount": str(to_decimal(inv.amount_minor, inv.currency or currency)),
-                "currency": (inv.currency or currency).upper(),
-                "reference": inv.reference,
-            },
-        )
-        for index, inv in enumerate(payload)
-    ]
+    rows = []
+    for index, inv in enumerate(payload):
+        currency = (inv.currency or who.company.currency).upper()
+        row = {
+            "number": inv.number,
+            "debtor": inv.debtor,
+            "issue_date": inv.issue_date.isoformat(),
+            "due_date": inv.due_date.isoformat(),
+            "amount": str(to_decimal(inv.amount_minor, currency)),
+            "currency": currency,
+            "reference": inv.reference,
+        }
+        rows.append((index, row))
     numbers = [inv.number for inv in payload]
     try:
         with transaction.atomic():
@@ -53,9 +52,12 @@ def create_invoices(request: HttpRequest, payload: list[InvoiceIn]) -> Status[di
                 for e in exc.errors
             ]
         ) from None
-    by_number = dict(
-        Invoice.objects.filter(company=who.company, number__in=numbers).values_list("number", "pk")
-    )
+    by_number: dict[str, int] = {}
+    for start in range(0, len(numbers), LOOKUP_CHUNK):
+        chunk = numbers[start : start + LOOKUP_CHUNK]
+        by_number.update(
+            Invoice.objects.filter(company=who.company, number__in=chunk).values_list("number", "pk")
+        )
     return Status(201, {"created": len(numbers), "ids": [by_number[n] for n in numbers]})
 
 
