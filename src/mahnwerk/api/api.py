@@ -16,7 +16,10 @@ api = NinjaAPI(
     version="1",
     description="Receivables collection: debtors, invoices, payments, the collection run, agreements and KPIs. "
     "Send a personal token as `Authorization: Bearer <token>` (create one with `mahnwerk apitoken create`). "
-    "Money is in integer minor units (cents).",
+    "Money is in integer minor units (cents). Every object belongs to the token's company; any other id is "
+    "not found (404). Viewers may only read (403 on writes). Bulk bodies: up to about 10,000 invoices or "
+    "payments per request (the server's request size limit); a batch is checked first and then written "
+    "completely or not at all, errors (422) name the row index and field.",
     auth=TokenAuth(),
     urls_namespace="api",
 )
