@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "mahnwerk.comms",
     "mahnwerk.insights",
     "mahnwerk.web",
+    "mahnwerk.api",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,133 @@
+"""Debtors: list, overview, statement of account, promises to pay and disputes."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from django.db.models import Q, Sum
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Status
+
+from mahnwerk.api.auth import caller, writer
+from mahnwerk.api.schemas import DebtorPage, DisputeIn, DisputeOut, Errors, PromiseIn, PromiseOut
+from mahnwerk.collection import agreements
+from mahnwerk.ledger.claims import statement as claim_statement
+from mahnwerk.ledger.models import Company, Debtor, Invoice
+from mahnwerk.ledger.queries import debtor_overview
+from mahnwerk.ledger.services import company_today
+
+router = Router(tags=["debtors"])
+
+MAX_LIMIT = 500
+
+
+def _debtor(company: Company, debtor_id: int) -> Debtor:
+    """The company's debtor or 404: a debtor of another company does not exist for this token."""
+    return get_object_or_404(Debtor, company=company, pk=debtor_id)
+
+
+@router.get("/debtors", response=DebtorPage)
+def list_debtors(
+    request: HttpRequest,
+    search: str = "",
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    company = caller(request).company
+    rows = Debtor.objects.filter(company=company)
+    if search:
+        rows = rows.filter(Q(name__icontains=search) | Q(number__icontains=search))
+    count = rows.count()
+    page = rows.annotate(
+        open_total=Sum("invoices__open_minor", filter=Q(invoices__open_minor__gt=0), default=0)
+    ).order_by("number", "pk")[offset : offset + limit]
+    items = [
+        {
+            "id": d.pk,
+            "number": d.number,
+            "name": d.name,
+            "kind": d.kind,
+            "language": d.language,
+            "do_not_contact": d.do_not_contact,
+            "open_minor": d.open_total,
+        }
+        for d in page
+    ]
+    return {"count": count, "limit": limit, "offset": offset, "items": items}
+
+
+@router.get("/debtors/{debtor_id}", response=dict[str, Any])
+def get_debtor(request: HttpRequest, debtor_id: int) -> dict[str, Any]:
+    return debtor_overview(_debtor(caller(request).company, debtor_id))
+
+
+@router.get("/debtors/{debtor_id}/statement", response=dict[str, Any])
+def get_statement(
+    request: HttpRequest, debtor_id: int, as_of: Annotated[date | None, Query(alias="date")] = None
+) -> dict[str, Any]:
+    company = caller(request).company
+    debtor = _debtor(company, debtor_id)
+    return claim_statement(company, debtor.pk, debtor.kind, as_of or company_today(company))
+
+
+@router.post("/debtors/{debtor_id}/promises", response={201: PromiseOut, 422: Errors})
+def create_promise(request: HttpRequest, debtor_id: int, payload: PromiseIn) -> Status[dict[str, Any]]:
+    who = writer(request)
+    debtor = _debtor(who.company, debtor_id)
+    invoice_ids = payload.invoice_ids
+    if invoice_ids is None:
+        invoice_ids = list(
+            Invoice.objects.filter(company=who.company, debtor=debtor, open_minor__gt=0).values_list(
+                "pk", flat=True
+            )
+        )
+    promise = agreements.record_promise(
+        who.company,
+        debtor,
+        invoice_ids,
+        payload.promised_date,
+        payload.amount_minor,
+        grace_days=payload.grace_days,
+        actor=who.actor,
+        note=payload.note,
+    )
+    return Status(
+        201,
+        {
+            "id": promise.pk,
+            "debtor_id": debtor.pk,
+            "promised_date": promise.promised_date,
+            "amount_minor": promise.amount_minor,
+            "currency": promise.currency,
+            "grace_days": promise.grace_days,
+            "status": promise.status,
+            "invoice_ids": sorted(promise.invoices.values_list("pk", flat=True)),
+        },
+    )
+
+
+@router.post("/debtors/{debtor_id}/disputes", response={201: DisputeOut, 422: Errors})
+def create_dispute(request: HttpRequest, debtor_id: int, payload: DisputeIn) -> Status[dict[str, Any]]:
+    who = writer(request)
+    debtor = _debtor(who.company, debtor_id)
+    invoice = get_object_or_404(Invoice, company=who.company, debtor=debtor, pk=payload.invoice_id)
+    dispute = agreements.open_dispute(
+        who.company,
+        invoice,
+        payload.reason,
+        amount_minor=payload.amount_minor,
+        notes=payload.notes,
+        actor=who.actor,
+    )
+    return Status(
+        201,
+        {
+            "id": dispute.pk,
+            "debtor_id": debtor.pk,
+            "invoice_id": invoice.pk,
+            "reason": dispute.reason,
+            "amount_minor": dispute.amount_minor,
+            "status": dispute.status,
+            "opened_on": dispute.opened_on,
+        },
+    )

@@ -1,0 +1,43 @@
+"""Receivables KPIs and the worklist."""
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Query, Router
+
+from mahnwerk.api.auth import caller
+from mahnwerk.api.errors import FieldError, Invalid
+from mahnwerk.api.schemas import Errors
+from mahnwerk.core.kpi import Period
+from mahnwerk.insights.services import company_kpis, worklist
+from mahnwerk.ledger.management.commands.kpi import as_dict as kpi_as_dict
+from mahnwerk.ledger.services import company_today
+
+router = Router(tags=["insights"])
+
+
+@router.get("/kpi", response={200: dict[str, Any], 422: Errors})
+def get_kpi(
+    request: HttpRequest,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    forecast: bool = False,
+) -> dict[str, Any]:
+    """KPIs for the period ``from``..``to`` (default: the last full calendar month)."""
+    company = caller(request).company
+    end = end or company_today(company).replace(day=1) - timedelta(days=1)
+    start = start or end.replace(day=1)
+    if end < start:
+        raise Invalid([FieldError(("query", "to"), _("The period cannot end before it starts."))])
+    report = company_kpis(company, Period(start, end), forecast=forecast)
+    return kpi_as_dict(report) | {"currency": company.currency}
+
+
+@router.get("/worklist", response=dict[str, Any])
+def get_worklist(
+    request: HttpRequest, as_of: date | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> dict[str, Any]:
+    """Open invoices ranked by the expected value of acting now, with the reason."""
+    return worklist(caller(request).company, as_of, limit=limit).as_dict()
