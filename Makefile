@@ -66,6 +66,7 @@ bench: env
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/interest.py
 	$(BIN)/python benchmarks/insights.py
+	$(BIN)/python benchmarks/api.py
 
 serve: env
 	$(BIN)/mahnwerk migrate --noinput -v 0
