@@ -169,7 +169,9 @@ EMAIL_PDF = env.choice("MAHNWERK_EMAIL_PDF", "formal", {"formal", "all", "none"}
 INBOUND_TOKEN = env.string("MAHNWERK_INBOUND_TOKEN", "")
 
 # Request bodies (bulk API calls): 2.5 MB holds about 14,000 invoices; raise for larger batches.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("MAHNWERK_MAX_REQUEST_MB", 20, minimum=1, maximum=1024) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = (
+    env.integer("MAHNWERK_MAX_REQUEST_MB", 20, minimum=1, maximum=1024) * 1024 * 1024
+)
 
 # Collection run tuning.
 RUN_CHUNK_SIZE = env.integer("MAHNWERK_RUN_CHUNK_SIZE", 2000, minimum=1)
