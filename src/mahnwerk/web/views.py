@@ -15,29 +15,47 @@ from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
-from mahnwerk.collection.models import Playbook, Step
+from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises
+from mahnwerk.collection.agreements import (
+    AgreementError,
+    open_dispute,
+    propose_plan,
+    record_promise,
+    resolve_dispute,
+)
+from mahnwerk.collection.agreements_models import Dispute
+from mahnwerk.collection.calls import CallError, record_call_outcome
+from mahnwerk.collection.models import Playbook, Step, Task, TaskStatus
 from mahnwerk.collection.services import CollectionError, run_collection, set_hold, set_playbook
 from mahnwerk.comms.rendering import MessageItem, render_reminder
 from mahnwerk.core.money import format_money as _format_money
+from mahnwerk.insights.models import DebtorInsight
+from mahnwerk.ledger.claims import claim_views
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
 from mahnwerk.ledger.services import LedgerError, Receipt, company_today, record_payment
 from mahnwerk.web import services
 from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
 from mahnwerk.web.forms import (
+    CallOutcomeForm,
     CompanyForm,
     DebtorFilterForm,
+    DisputeForm,
     HoldForm,
     MemberForm,
     PaymentForm,
+    PlanForm,
     PlaybookChoiceForm,
     PlaybookForm,
     PreviewForm,
+    PromiseForm,
+    ResolveDisputeForm,
     StepFormSet,
 )
 from mahnwerk.web.models import Membership
@@ -213,7 +231,28 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
     overview["total_open"] = " + ".join(
         format_money(v, k) for k, v in sorted(totals.items())
     ) or format_money(0, company.currency)
+    claims = _claims(company, debtor, overview["open_items"], today)
+    insight = DebtorInsight.objects.filter(debtor=debtor).first()
+    disputes = list_disputes(company, debtor)
+    open_disputes = [d for d in disputes if d["status"] == "open"]
+    tasks = list(
+        Task.objects.filter(company=company, debtor=debtor, status=TaskStatus.OPEN).order_by("due_on")
+    )
     return {
+        "claims": claims,
+        "insight": insight,
+        "promises": list_promises(company, debtor),
+        "plans": list_plans(company, debtor),
+        "disputes": disputes,
+        "open_disputes": open_disputes,
+        "tasks": tasks,
+        "promise_form": forms.get("promise_form")
+        or PromiseForm(company=company, debtor_id=debtor.pk, prefix="promise"),
+        "plan_form": forms.get("plan_form") or PlanForm(company=company, debtor_id=debtor.pk, prefix="plan"),
+        "dispute_form": forms.get("dispute_form") or DisputeForm(debtor_id=debtor.pk, prefix="dispute"),
+        "resolve_form": forms.get("resolve_form")
+        or ResolveDisputeForm(currency=company.currency, prefix="resolve"),
+        "call_form": forms.get("call_form") or CallOutcomeForm(currency=company.currency, prefix="call"),
         "debtor": debtor,
         "overview": overview,
         "timeline": [(e, describe_event(e)) for e in events],
@@ -233,6 +272,203 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "playbook_form": forms.get("playbook_form")
         or PlaybookChoiceForm(company=company, initial={"playbook": case.playbook_id if case else None}),
     }
+
+
+def _claims(company: Any, debtor: Debtor, items: list[dict[str, Any]], today: Any) -> dict[str, Any]:
+    """Interest and fees to date per open item (written onto the item rows) and their totals."""
+    invoices = list(Invoice.objects.filter(pk__in=[i["id"] for i in items]))
+    views = claim_views(company, invoices, {debtor.pk: debtor.kind}, today)
+    totals: dict[str, list[int]] = {}
+    errors = []
+    for item in items:
+        view = views.get(item["id"])
+        if view is None:
+            continue
+        currency = item["currency"]
+        item["interest"] = format_money(view.interest_open, currency)
+        item["costs"] = format_money(view.costs_open, currency)
+        item["claim"] = format_money(view.total_open, currency)
+        item["interest_error"] = view.interest_error
+        if view.interest_error:
+            errors.append(item["number"])
+        sums = totals.setdefault(currency, [0, 0, 0, 0])
+        for k, v in enumerate((view.principal_open, view.interest_open, view.costs_open, view.total_open)):
+            sums[k] += v
+
+    def joined(k: int) -> str:
+        return " + ".join(format_money(v[k], c) for c, v in sorted(totals.items())) or format_money(
+            0, company.currency
+        )
+
+    return {
+        "principal": joined(0),
+        "interest": joined(1),
+        "costs": joined(2),
+        "total": joined(3),
+        "errors": errors,
+    }
+
+
+def _refused(request: CompanyRequest, exc: Exception) -> None:
+    messages.error(request, _("Not possible: {reason}").format(reason=str(exc)))
+
+
+@require_POST
+@member_required("work")
+def promise_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    form = PromiseForm(request.POST, company=request.company, debtor_id=debtor.pk, prefix="promise")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, promise_form=form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        promise = record_promise(
+            request.company,
+            debtor,
+            list(data["invoices"]),
+            data["promised_date"],
+            data["amount_minor"],
+            source="clerk",
+            actor=actor(request),
+            note=data["note"],
+        )
+    except AgreementError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(
+            request,
+            _("Promise recorded: {amount} by {day}.").format(
+                amount=format_money(promise.amount_minor, promise.currency),
+                day=date_format(promise.promised_date, "SHORT_DATE_FORMAT"),
+            ),
+        )
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def plan_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    form = PlanForm(request.POST, company=request.company, debtor_id=debtor.pk, prefix="plan")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, plan_form=form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        plan = propose_plan(
+            request.company,
+            debtor,
+            list(data["invoices"]),
+            data["count"],
+            down_payment_minor=data["down_payment_minor"],
+            first_due=data["first_due"],
+            interval_months=1,
+            source="clerk",
+            actor=actor(request),
+            note=data["note"],
+        )
+    except AgreementError as exc:
+        _refused(request, exc)
+    else:
+        if plan.needs_approval:
+            messages.warning(request, _("The plan is outside the limits and waits for approval."))
+        else:
+            messages.success(request, _("Instalment plan approved; the agreement goes to the debtor."))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def dispute_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    form = DisputeForm(request.POST, debtor_id=debtor.pk, prefix="dispute")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, dispute_form=form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        open_dispute(
+            request.company,
+            data["invoice"],
+            data["reason"],
+            notes=data["notes"],
+            source="clerk",
+            actor=actor(request),
+        )
+    except AgreementError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("Invoice {number} is in dispute.").format(number=data["invoice"].number))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def resolve_dispute_view(request: CompanyRequest, pk: int, dispute_id: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    dispute = get_object_or_404(
+        Dispute.objects.select_related("invoice", "debtor"),
+        company=request.company,
+        debtor=debtor,
+        pk=dispute_id,
+    )
+    form = ResolveDisputeForm(request.POST, currency=dispute.invoice.currency, prefix="resolve")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, resolve_form=form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        resolve_dispute(
+            request.company,
+            dispute,
+            data["outcome"],
+            resolution=data["resolution"],
+            credit_minor=data["credit_minor"],
+            actor=actor(request),
+        )
+    except AgreementError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("The dispute is resolved."))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def call_outcome_view(request: CompanyRequest, pk: int, task_id: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    task = get_object_or_404(
+        Task.objects.select_related("company", "debtor", "action"),
+        company=request.company,
+        debtor=debtor,
+        pk=task_id,
+    )
+    form = CallOutcomeForm(request.POST, currency=request.company.currency, prefix="call")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, call_form=form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        record_call_outcome(
+            task,
+            data["outcome"],
+            notes=data["notes"],
+            promised_on=data["promised_on"],
+            amount_minor=data["amount_minor"],
+            dispute_reason=data["dispute_reason"] or "other",
+            actor=actor(request),
+        )
+    except (AgreementError, CallError) as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("Call outcome recorded."))
+    return redirect("web:debtor", pk=debtor.pk)
 
 
 @require_POST
