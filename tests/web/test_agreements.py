@@ -217,3 +217,34 @@ def test_agreement_forms_are_company_bound(
     assert response.status_code == 422
     foreign.refresh_from_db()
     assert foreign.status == "open"
+
+
+def test_home_lists_open_tasks_first(
+    alice: Client, company: Any, other_company: Any, story: dict[str, Any]
+) -> None:
+    from mahnwerk.ledger.models import Debtor
+
+    mueller = story["mueller"]
+    Task.objects.create(company=company, debtor=mueller, kind="review", due_on=date(2026, 11, 19))
+    Task.objects.create(company=company, debtor=mueller, kind="call", due_on=date(2026, 11, 18))
+    Task.objects.create(
+        company=company, debtor=mueller, kind="call", due_on=date(2026, 11, 17), status="done"
+    )
+    ozols = Debtor.objects.create(
+        company=other_company,
+        number="B1",
+        name="Ozols",
+        language="lv",
+        jurisdiction="LV",
+        time_zone="Europe/Riga",
+    )
+    Task.objects.create(company=other_company, debtor=ozols, kind="call", due_on=date(2026, 11, 18))
+    response = alice.get("/")
+    tasks = response.context["tasks"]
+    # open tasks of Acme only, the oldest first
+    assert [(t.kind, t.due_on) for t in tasks] == [
+        ("call", date(2026, 11, 18)),
+        ("review", date(2026, 11, 19)),
+    ]
+    page = response.content.decode()
+    assert page.index('data-testid="home-tasks"') < page.index("worklist-h")

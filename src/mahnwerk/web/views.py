@@ -63,6 +63,7 @@ from mahnwerk.web.portal.links import portal_path
 from mahnwerk.web.timeline import describe_event
 
 PAGE_SIZE = 25
+TASKS_SHOWN = 20
 
 
 def format_money(minor: int, currency: str) -> str:
@@ -122,6 +123,13 @@ def home(request: CompanyRequest) -> HttpResponse:
             "run_steps": run_steps,
             "levels": levels,
             "worklist": services.worklist(company, today, version=version),
+            "tasks": list(
+                Task.objects.filter(
+                    company=company, status=TaskStatus.OPEN, due_on__lte=today + timedelta(days=7)
+                )
+                .select_related("debtor")
+                .order_by("due_on", "pk")[:TASKS_SHOWN]
+            ),
         },
     )
 
