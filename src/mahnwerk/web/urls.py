@@ -33,6 +33,7 @@ urlpatterns = [
         name="debtor_resolve_dispute",
     ),
     path("debtors/<int:pk>/tasks/<int:task_id>/outcome", views.call_outcome_view, name="debtor_call_outcome"),
+    path("kpi/", views.kpi, name="kpi"),
     path("playbooks/", views.playbook_list, name="playbooks"),
     path("playbooks/<int:pk>/", views.playbook_detail, name="playbook"),
     path("playbooks/<int:pk>/steps/<int:step_id>/preview", views.template_preview, name="template_preview"),

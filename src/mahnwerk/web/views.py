@@ -34,8 +34,10 @@ from mahnwerk.collection.calls import CallError, record_call_outcome
 from mahnwerk.collection.models import Playbook, Step, Task, TaskStatus
 from mahnwerk.collection.services import CollectionError, run_collection, set_hold, set_playbook
 from mahnwerk.comms.rendering import MessageItem, render_reminder
+from mahnwerk.core.kpi import Period
 from mahnwerk.core.money import format_money as _format_money
 from mahnwerk.insights.models import DebtorInsight
+from mahnwerk.insights.services import company_kpis
 from mahnwerk.ledger.claims import claim_views
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
@@ -50,6 +52,7 @@ from mahnwerk.web.forms import (
     HoldForm,
     MemberForm,
     PaymentForm,
+    PeriodForm,
     PlanForm,
     PlaybookChoiceForm,
     PlaybookForm,
@@ -721,3 +724,112 @@ def switch_company(request: CompanyRequest) -> HttpResponse:
     if company_id and Membership.objects.filter(user=request.membership.user, company_id=company_id).exists():
         request.session[SESSION_KEY] = int(company_id)
     return redirect("web:home")
+
+
+# -- key figures -----------------------------------------------------------------------------------------
+
+
+def _bars(rows: list[tuple[str, int]], currency: str) -> list[dict[str, Any]]:
+    largest = max((v for _k, v in rows), default=0) or 1
+    return [
+        {"label": label, "amount": format_money(v, currency), "percent": round(100 * max(v, 0) / largest)}
+        for label, v in rows
+    ]
+
+
+def _month(value: str, today: Any) -> tuple[int, int]:
+    try:
+        year, month = (int(x) for x in value.split("-"))
+        if 2000 <= year <= 2100 and 1 <= month <= 12:
+            return year, month
+    except ValueError:
+        pass
+    return today.year, today.month
+
+
+@member_required()
+def kpi(request: CompanyRequest) -> HttpResponse:
+    """The company's key figures for a month (the current month up to today), with bar charts."""
+    company = request.company
+    today = company_today(company)
+    year, month = _month(request.GET.get("month") or "", today)
+    period = Period.month(year, month)
+    if period.start > today:
+        year, month = today.year, today.month
+        period = Period.month(year, month)
+    if period.end > today:
+        period = Period(period.start, today)
+    form = PeriodForm(initial={"month": f"{year:04d}-{month:02d}"})
+    report = company_kpis(company, period, forecast=True)
+    currency = company.currency
+    labels = {key: label for key, label, *_rest in services.BUCKETS}
+    aging = _bars([(str(labels.get(b.label, b.label)), b.amount_minor) for b in report.aging], currency)
+    levels = services.steps_by_level(company)
+
+    def step_label(key: str) -> str:
+        if not key:
+            return _("without a reminder")
+        name = levels.get(int(key), "") if key.isdigit() else ""
+        return f"{key}. {name}" if name else _("step {level}").format(level=key)
+
+    per_step = _bars(
+        [(step_label(k), v) for k, v in sorted(report.collected_per_step.items(), key=lambda kv: kv[0])],
+        currency,
+    )
+    forecast = report.forecast
+    weeks = (
+        _bars(
+            [(date_format(w.start, "SHORT_DATE_FORMAT"), w.expected_minor) for w in forecast.weeks], currency
+        )
+        if forecast
+        else []
+    )
+
+    def days(value: float | None) -> str:
+        return "–" if value is None else _("{days} days").format(days=f"{value:.1f}")
+
+    def percent(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f} %"
+
+    figures = [
+        ("dso", _("DSO (simple)"), days(report.dso), _("open receivables ÷ credit sales × days")),
+        (
+            "dso-count-back",
+            _("DSO (count-back)"),
+            days(report.dso_count_back),
+            _("months of sales still open"),
+        ),
+        ("best-dso", _("Best possible DSO"), days(report.best_possible_dso), _("only what is not yet due")),
+        (
+            "add",
+            _("Average days delinquent"),
+            days(report.average_days_delinquent),
+            _("DSO − best possible DSO"),
+        ),
+        ("cei", _("Collection effectiveness index"), percent(report.cei), _("collected ÷ collectible")),
+        (
+            "promises-kept",
+            _("Promises kept"),
+            percent(None if report.promises_kept_rate is None else report.promises_kept_rate * 100),
+            _("share of promises due in the month that were kept"),
+        ),
+    ]
+    return render(
+        request,
+        "web/kpi.html",
+        {
+            "form": form,
+            "period": period,
+            "report": report,
+            "figures": figures,
+            "sales": format_money(report.credit_sales_minor, currency),
+            "receivables": format_money(report.receivables_minor, currency),
+            "aging": aging,
+            "per_step": per_step,
+            "weeks": weeks,
+            "forecast_later": format_money(forecast.later_minor, currency) if forecast else "",
+            "forecast_unpredicted": format_money(forecast.unpredicted_minor, currency) if forecast else "",
+            "forecast_doubtful": format_money(forecast.doubtful_minor, currency) if forecast else "",
+            "currency": currency,
+        },
+    )
