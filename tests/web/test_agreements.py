@@ -118,7 +118,7 @@ def test_propose_plan_inside_limits_is_approved(bob: Client, story: dict[str, An
     amounts = [i.amount_minor for i in plan.instalments.order_by("number")]
     assert sum(amounts) == 100_000 and amounts[0] == 10_000 and amounts[1:] == [30_000] * 3
     page = response.content.decode()
-    assert 'data-testid="plan"' in page
+    assert 'data-testid="agreement-plan"' in page
     # refused: the first payment in the past
     data["plan-invoices"] = [story["new"].pk]
     data["plan-first_due"] = "2026-11-01"

@@ -284,7 +284,7 @@ def dispute_reason_choices() -> list[tuple[str, Any]]:
 
 
 class DisputeForm(forms.Form):
-    invoice = forms.ModelChoiceField(label=_("Invoice"), queryset=Invoice.objects.none())
+    invoice = forms.ModelChoiceField(label=_("Disputed invoice"), queryset=Invoice.objects.none())
     reason = forms.ChoiceField(label=_("Reason"), choices=dispute_reason_choices)
     notes = forms.CharField(
         label=_("Details"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
