@@ -248,3 +248,31 @@ def test_home_lists_open_tasks_first(
     ]
     page = response.content.decode()
     assert page.index('data-testid="home-tasks"') < page.index("worklist-h")
+
+
+def test_clerk_records_that_the_debtor_accepted_the_plan(
+    bob: Client, carol: Client, dave: Client, story: dict[str, Any]
+) -> None:
+    data = {"plan-invoices": [story["old"].pk], "plan-count": "3"}
+    bob.post(_url(story, "plan"), data)
+    plan = InstalmentPlan.objects.get(debtor=story["mueller"])
+    assert plan.status == "proposed"
+    url = _url(story, f"plans/{plan.pk}/confirm")
+    assert carol.post(url).status_code == 403
+    assert dave.post(url).status_code == 404
+    bob.post(url)
+    plan.refresh_from_db()
+    assert (plan.status, plan.confirmed_by) == ("active", "clerk")
+    response = bob.post(url, follow=True)  # a second time: refused with the reason
+    assert any("not proposed" in m for m in _messages(response))
+
+
+def test_call_task_shows_the_preparation(bob: Client, company: Any, story: dict[str, Any]) -> None:
+    from mahnwerk.ledger.models import Contact
+
+    Contact.objects.create(debtor=story["mueller"], kind="phone", value="+49 30 1234567")
+    Task.objects.create(company=company, debtor=story["mueller"], kind="call", due_on=date(2026, 11, 20))
+    page = bob.get(_url(story, "")).content.decode()
+    assert "+49 30 1234567" in page
+    # a task without a reminder step behind it: the suggestion is to find a way to reach the debtor
+    assert "Find a current address" in page

@@ -198,3 +198,18 @@ def test_portal_agreement_posts_count_against_the_rate_limit(client: Client, ozo
     data["promise-invoices"] = [_invoice(ozols, "R-201").pk]
     assert client.post(path, data).status_code == 429
     assert Promise.objects.count() == 1
+
+
+def test_portal_debtor_confirms_the_approved_plan(client: Client, ozols: Any, today: None) -> None:
+    from mahnwerk.collection.agreements_models import InstalmentPlan
+
+    path = links.portal_path(ozols)
+    client.post(path, {"action": "plan", "plan-invoices": [_invoice(ozols, "R-201").pk], "plan-count": "3"})
+    plan = InstalmentPlan.objects.get(debtor=ozols)
+    assert 'data-testid="portal-confirm"' in client.get(path).content.decode()
+    client.post(path, {"action": "confirm", "plan": str(plan.pk)})
+    plan.refresh_from_db()
+    assert (plan.status, plan.confirmed_by) == ("active", "debtor")
+    # another debtor's or an unknown plan: nothing happens, an error is shown
+    response = client.post(path, {"action": "confirm", "plan": "999999"}, follow=True)
+    assert [m.level_tag for m in response.context["messages"]][-1] == "error"

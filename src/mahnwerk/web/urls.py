@@ -26,6 +26,7 @@ urlpatterns = [
     path("debtors/<int:pk>/send-now", views.send_now_view, name="debtor_send_now"),
     path("debtors/<int:pk>/promise", views.promise_view, name="debtor_promise"),
     path("debtors/<int:pk>/plan", views.plan_view, name="debtor_plan"),
+    path("debtors/<int:pk>/plans/<int:plan_id>/confirm", views.confirm_plan_view, name="debtor_confirm_plan"),
     path("debtors/<int:pk>/dispute", views.dispute_view, name="debtor_dispute"),
     path(
         "debtors/<int:pk>/disputes/<int:dispute_id>/resolve",

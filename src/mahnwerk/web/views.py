@@ -24,13 +24,14 @@ from django_htmx.middleware import HtmxDetails
 from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises
 from mahnwerk.collection.agreements import (
     AgreementError,
+    confirm_plan,
     open_dispute,
     propose_plan,
     record_promise,
     resolve_dispute,
 )
-from mahnwerk.collection.agreements_models import Dispute
-from mahnwerk.collection.calls import CallError, record_call_outcome
+from mahnwerk.collection.agreements_models import Dispute, InstalmentPlan
+from mahnwerk.collection.calls import CallError, prepare_call, record_call_outcome
 from mahnwerk.collection.models import Playbook, Step, Task, TaskStatus
 from mahnwerk.collection.services import CollectionError, run_collection, set_hold, set_playbook
 from mahnwerk.comms.rendering import MessageItem, render_reminder
@@ -256,7 +257,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "plans": list_plans(company, debtor),
         "disputes": disputes,
         "open_disputes": open_disputes,
-        "tasks": tasks,
+        "tasks": [(task, prepare_call(task, today) if task.kind == "call" else None) for task in tasks],
         "promise_form": forms.get("promise_form")
         or PromiseForm(company=company, debtor_id=debtor.pk, prefix="promise"),
         "plan_form": forms.get("plan_form") or PlanForm(company=company, debtor_id=debtor.pk, prefix="plan"),
@@ -388,6 +389,21 @@ def plan_view(request: CompanyRequest, pk: int) -> HttpResponse:
             messages.warning(request, _("The plan is outside the limits and waits for approval."))
         else:
             messages.success(request, _("Instalment plan approved; the agreement goes to the debtor."))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def confirm_plan_view(request: CompanyRequest, pk: int, plan_id: int) -> HttpResponse:
+    """The debtor accepted the plan (by phone, letter or email): the clerk records it; the plan runs."""
+    debtor = _debtor(request, pk)
+    plan = get_object_or_404(InstalmentPlan, company=request.company, debtor=debtor, pk=plan_id)
+    try:
+        confirm_plan(request.company, plan, by="clerk", actor=actor(request))
+    except AgreementError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("The plan is confirmed and runs."))
     return redirect("web:debtor", pk=debtor.pk)
 
 

@@ -14,8 +14,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises
-from mahnwerk.collection.agreements import AgreementError, open_dispute, propose_plan, record_promise
-from mahnwerk.collection.agreements_models import DisputeReason
+from mahnwerk.collection.agreements import (
+    AgreementError,
+    confirm_plan,
+    open_dispute,
+    propose_plan,
+    record_promise,
+)
+from mahnwerk.collection.agreements_models import DisputeReason, InstalmentPlan
 from mahnwerk.comms.rendering import MessageItem, payment_reference
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
@@ -62,6 +68,19 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
         status = 200
         if request.method == "POST":
             action = request.POST.get("action", "contact")
+            if action == "confirm":
+                plan = InstalmentPlan.objects.filter(
+                    company_id=debtor.company_id, debtor=debtor, pk=_int(request.POST.get("plan"))
+                ).first()
+                try:
+                    if plan is None:
+                        raise AgreementError(_("no such plan"))
+                    confirm_plan(debtor.company, plan, by="debtor", actor=PORTAL_ACTOR)
+                except AgreementError as exc:
+                    messages.error(request, _("This is not possible: {reason}").format(reason=str(exc)))
+                else:
+                    messages.success(request, _("Thank you: your instalment plan is confirmed."))
+                return redirect(request.path)
             if action in AGREEMENT_FORMS:
                 bound = AGREEMENT_FORMS[action](request.POST, debtor_id=debtor.pk, prefix=action)
                 if bound.is_valid():
@@ -100,6 +119,13 @@ AGREEMENT_FORMS: dict[str, type[Any]] = {
     "dispute": PortalDisputeForm,
 }
 PORTAL_ACTOR = "debtor (portal)"
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 def _blank_forms(debtor: Debtor) -> dict[str, Any]:
