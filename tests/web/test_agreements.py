@@ -85,7 +85,7 @@ def test_record_promise_and_refusal(bob: Client, story: dict[str, Any]) -> None:
         "clerk",
     )
     assert promise.actor == "user:bob"
-    assert [p["promised_date"] for p in response.context["promises"]] == ["2026-11-30"]
+    assert [p["promised_date"] for p in response.context["promises"]] == [date(2026, 11, 30)]
     # the same item again: the service refuses and the page says why
     response = bob.post(_url(story, "promise"), data, follow=True)
     assert Promise.objects.count() == 1

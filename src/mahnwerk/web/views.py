@@ -6,7 +6,7 @@ another company's objects are "not found". Writes go through the service functio
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -30,7 +30,14 @@ from mahnwerk.collection.agreements import (
     record_promise,
     resolve_dispute,
 )
-from mahnwerk.collection.agreements_models import Dispute, InstalmentPlan
+from mahnwerk.collection.agreements_models import (
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    InstalmentPlan,
+    PlanStatusChoice,
+    PromiseStatus,
+)
 from mahnwerk.collection.calls import CallError, prepare_call, record_call_outcome
 from mahnwerk.collection.models import Playbook, Step, Task, TaskStatus
 from mahnwerk.collection.services import CollectionError, run_collection, set_hold, set_playbook
@@ -253,9 +260,12 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
     return {
         "claims": claims,
         "insight": insight,
-        "promises": list_promises(company, debtor),
-        "plans": list_plans(company, debtor),
-        "disputes": disputes,
+        "promises": _readable(list_promises(company, debtor), PromiseStatus, "promised_date"),
+        "plans": [
+            plan | {"instalments": _readable(plan["instalments"], None, "due_date")}
+            for plan in _readable(list_plans(company, debtor), PlanStatusChoice, "confirm_by")
+        ],
+        "disputes": _readable(disputes, DisputeStatus, "opened_on", reasons=True),
         "open_disputes": open_disputes,
         "tasks": [(task, prepare_call(task, today) if task.kind == "call" else None) for task in tasks],
         "promise_form": forms.get("promise_form")
@@ -319,6 +329,21 @@ def _claims(company: Any, debtor: Debtor, items: list[dict[str, Any]], today: An
         "total": joined(3),
         "errors": errors,
     }
+
+
+def _readable(
+    rows: list[dict[str, Any]], statuses: Any, *dates: str, reasons: bool = False
+) -> list[dict[str, Any]]:
+    """Rows of the agreement read models with dates as dates and codes as the page's words."""
+    for row in rows:
+        for key in dates:
+            if row.get(key):
+                row[key] = date.fromisoformat(row[key])
+        if statuses is not None and row.get("status") in statuses.values:
+            row["status_label"] = statuses(row["status"]).label
+        if reasons and row.get("reason") in DisputeReason.values:
+            row["reason_label"] = DisputeReason(row["reason"]).label
+    return rows
 
 
 def _refused(request: CompanyRequest, exc: Exception) -> None:
