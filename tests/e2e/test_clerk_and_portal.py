@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ def test_find_debtor_record_payment_item_gone(
     page.locator("#results").get_by_role("link", name="Bäckerei Müller").click()
     items = page.get_by_test_id("open-items")
     assert items.get_by_text("R-100").is_visible()
-    page.get_by_label("Amount").fill("1000.00")
+    page.get_by_label("Amount:", exact=True).fill("1000.00")
     page.get_by_label("Invoice:", exact=True).select_option(label="R-100")
     shoot(page, "debtor")
     page.get_by_role("button", name="Record payment").click()
@@ -62,9 +63,54 @@ def test_debtor_updates_email_in_portal_clerk_sees_it(
     assert portal.get_by_test_id("portal-items").get_by_text("R-200").is_visible()
     shoot(portal, "portal")
     portal.locator("#id_email").fill("gramatvediba@ozols.example")
-    portal.locator("form button[type=submit]").click()
+    portal.locator("form:has(#id_email) button[type=submit]").click()
     portal.locator(".messages li").wait_for()
     assert portal.locator("#id_email").input_value() == "gramatvediba@ozols.example"
     debtor_context.close()
     clerk.reload()
     assert clerk.get_by_test_id("contacts").get_by_text("gramatvediba@ozols.example").is_visible()
+
+
+def test_promise_skips_the_run_and_portal_plan_reaches_the_clerk(
+    signed_in: Any, browser: Any, live_server: Any, ledger: dict[str, Any], shoot: Callable[[Any, str], None]
+) -> None:
+    from mahnwerk.ledger.services import company_today
+
+    page = signed_in
+    in_a_week = (company_today(ledger["ozols"].company) + timedelta(days=7)).isoformat()
+    # find the debtor
+    page.get_by_role("link", name="Debtors", exact=True).click()
+    page.get_by_label("Search").fill("Ozols")
+    page.get_by_role("link", name='SIA "Ozols"').click()
+    # record a promise for R-200
+    form = page.get_by_test_id("promise-form")
+    form.get_by_label("R-200").check()
+    form.get_by_label("Promised payment date").fill(in_a_week)
+    form.get_by_role("button", name="Record promise").click()
+    page.get_by_text("Promise recorded").wait_for()
+    assert page.get_by_test_id("promises").get_by_text("R-200").is_visible()
+    shoot(page, "debtor-agreements")
+    # the run preview leaves the debtor out while the promise runs
+    page.get_by_role("link", name="Today's run").click()
+    plan = page.get_by_test_id("plan")
+    assert plan.locator("tr[data-debtor=K0001]").count() == 1
+    assert plan.locator("tr[data-debtor=K0002]").count() == 0
+    # the debtor Müller asks for an instalment plan on the portal
+    page.goto(f"{live_server.url}/debtors/{ledger['mueller'].pk}/")
+    link = page.get_by_test_id("portal-link").get_attribute("href")
+    debtor_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    portal = debtor_context.new_page()
+    portal.goto(live_server.url + link)
+    request = portal.get_by_test_id("portal-plan-form")
+    request.get_by_label("R-100").check()
+    request.locator("input[name=plan-count]").fill("3")
+    request.locator("button[type=submit]").click()
+    portal.get_by_test_id("portal-plan").wait_for()
+    assert portal.get_by_test_id("portal-plan").locator("tbody tr").count() == 4  # down payment and three
+    shoot(portal, "portal-plan")
+    debtor_context.close()
+    # the clerk sees the plan on the debtor page
+    page.reload()
+    agreement = page.get_by_test_id("agreement-plan")
+    assert agreement.get_by_text("R-100").first.is_visible()
+    assert agreement.locator("tbody tr").count() == 4

@@ -104,3 +104,112 @@ def test_portal_link_is_absolute(ozols: Any, settings: Any) -> None:
     link = links.portal_link(ozols)
     assert link.startswith("https://mahnwerk.example/portal/")
     assert links.read_token(link.rstrip("/").rsplit("/", 1)[1]) == links.PortalKey(ozols.pk, ozols.company_id)
+
+
+@pytest.fixture
+def today() -> Any:
+    with time_machine.travel("2026-11-20 10:00 +0000", tick=False):
+        yield
+
+
+def _invoice(debtor: Any, number: str) -> Any:
+    return debtor.invoices.get(number=number)
+
+
+def test_portal_promise_lands_on_the_timeline(client: Client, ozols: Any, today: None) -> None:
+    from mahnwerk.collection.agreements_models import Promise
+
+    path = links.portal_path(ozols)
+    data = {
+        "action": "promise",
+        "promise-invoices": [_invoice(ozols, "R-200").pk],
+        "promise-promised_date": "2026-11-27",
+    }
+    response = client.post(path, data, follow=True)
+    assert response.status_code == 200
+    promise = Promise.objects.get(debtor=ozols)
+    # no amount given: all that is open on R-200
+    assert (promise.source, promise.amount_minor, str(promise.promised_date)) == (
+        "debtor",
+        40_000,
+        "2026-11-27",
+    )
+    assert 'data-testid="portal-promise"' in response.content.decode()
+    assert TimelineEvent.objects.filter(debtor=ozols, actor="debtor (portal)").exists()
+    # refused (the item is already covered): the page says so, nothing more is stored
+    response = client.post(path, data)
+    assert response.status_code == 422
+    assert Promise.objects.count() == 1
+    assert "already covered" in response.content.decode()
+
+
+def test_portal_plan_inside_the_limits_is_approved_with_its_schedule(
+    client: Client, ozols: Any, today: None
+) -> None:
+    from mahnwerk.collection.agreements_models import InstalmentPlan
+
+    path = links.portal_path(ozols)
+    data = {"action": "plan", "plan-invoices": [_invoice(ozols, "R-201").pk], "plan-count": "3"}
+    response = client.post(path, data, follow=True)
+    plan = InstalmentPlan.objects.get(debtor=ozols)
+    assert plan.source == "debtor" and not plan.needs_approval
+    # 1234.50 open; the policy's minimum down payment of 10 % is 123.45, the remaining 1111.05 in three:
+    # 370.35 each
+    amounts = [i.amount_minor for i in plan.instalments.order_by("number")]
+    assert amounts == [12_345, 37_035, 37_035, 37_035]
+    text = response.content.decode().replace("\xa0", " ")
+    assert 'data-testid="portal-plan"' in text and "370,35" in text
+    assert TimelineEvent.objects.filter(debtor=ozols).exists()
+
+
+def test_portal_dispute_and_bad_input(client: Client, ozols: Any, today: None) -> None:
+    from mahnwerk.collection.agreements_models import Dispute
+
+    path = links.portal_path(ozols)
+    inv = _invoice(ozols, "R-200")
+    data = {
+        "action": "dispute",
+        "dispute-invoice": inv.pk,
+        "dispute-reason": "wrong_invoice",
+        "dispute-notes": "x",
+    }
+    client.post(path, data)
+    dispute = Dispute.objects.get(invoice=inv)
+    assert (dispute.source, dispute.reason) == ("debtor", "wrong_invoice")
+    assert TimelineEvent.objects.filter(debtor=ozols, kind="dispute_opened").exists()
+    # an invoice of another debtor is no choice: the form is shown again with an error
+    response = client.post(path, {"action": "plan", "plan-invoices": ["999999"], "plan-count": "3"})
+    assert response.status_code == 422
+
+
+def test_portal_agreement_posts_count_against_the_rate_limit(client: Client, ozols: Any, today: None) -> None:
+    from mahnwerk.collection.agreements_models import Promise
+    from mahnwerk.web.portal import ratelimit
+
+    path = links.portal_path(ozols)
+    for _ in range(ratelimit.LIMIT - 1):
+        assert client.get(path).status_code == 200
+    data = {
+        "action": "promise",
+        "promise-invoices": [_invoice(ozols, "R-200").pk],
+        "promise-promised_date": "2026-11-27",
+    }
+    assert client.post(path, data).status_code == 302  # the last request of the window
+    data["promise-invoices"] = [_invoice(ozols, "R-201").pk]
+    assert client.post(path, data).status_code == 429
+    assert Promise.objects.count() == 1
+
+
+def test_portal_debtor_confirms_the_approved_plan(client: Client, ozols: Any, today: None) -> None:
+    from mahnwerk.collection.agreements_models import InstalmentPlan
+
+    path = links.portal_path(ozols)
+    client.post(path, {"action": "plan", "plan-invoices": [_invoice(ozols, "R-201").pk], "plan-count": "3"})
+    plan = InstalmentPlan.objects.get(debtor=ozols)
+    assert 'data-testid="portal-confirm"' in client.get(path).content.decode()
+    client.post(path, {"action": "confirm", "plan": str(plan.pk)})
+    plan.refresh_from_db()
+    assert (plan.status, plan.confirmed_by) == ("active", "debtor")
+    # another debtor's or an unknown plan: nothing happens, an error is shown
+    response = client.post(path, {"action": "confirm", "plan": "999999"}, follow=True)
+    assert [m.level_tag for m in response.context["messages"]][-1] == "error"

@@ -199,3 +199,171 @@ class MemberForm(forms.Form):
 
 class PreviewForm(forms.Form):
     debtor = forms.CharField(label=_("Customer number"), max_length=50, required=False)
+
+
+# -- agreements, disputes and calls ----------------------------------------------------------------------
+
+
+def _open_items(debtor_id: int) -> Any:
+    return Invoice.objects.filter(debtor_id=debtor_id, open_minor__gt=0).order_by("due_date", "number")
+
+
+def _minor(form: forms.Form, data: dict[str, Any], field: str, currency: str, target: str) -> None:
+    value = data.get(field)
+    if value is None:
+        data[target] = None
+        return
+    try:
+        data[target] = to_minor(value, currency)
+    except MoneyError as exc:
+        form.add_error(field, str(exc))
+
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class _ItemsForm(forms.Form):
+    invoices = forms.ModelMultipleChoiceField(
+        label=_("Invoices"), queryset=Invoice.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, company: Company, debtor_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.company = company
+        field = self.fields["invoices"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        field.queryset = _open_items(debtor_id)
+        field.label_from_instance = lambda inv: inv.number  # type: ignore[method-assign,assignment]
+
+    def currency(self, data: dict[str, Any]) -> str:
+        items = data.get("invoices") or []
+        return items[0].currency if items else self.company.currency
+
+
+class PromiseForm(_ItemsForm):
+    promised_date = forms.DateField(label=_("Promised payment date"), widget=DATE_WIDGET)
+    amount = forms.DecimalField(
+        label=_("Amount (empty: all that is open)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=4,
+        max_digits=18,
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _minor(self, data, "amount", self.currency(data), "amount_minor")
+        return data
+
+
+class PlanForm(_ItemsForm):
+    count = forms.IntegerField(label=_("Number of instalments"), min_value=1, max_value=60, initial=3)
+    down_payment = forms.DecimalField(
+        label=_("Down payment (empty: the minimum of the policy)"),
+        required=False,
+        min_value=Decimal("0"),
+        decimal_places=4,
+        max_digits=18,
+    )
+    first_due = forms.DateField(
+        label=_("First payment due (empty: the deadline to confirm)"), required=False, widget=DATE_WIDGET
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _minor(self, data, "down_payment", self.currency(data), "down_payment_minor")
+        return data
+
+
+def dispute_reason_choices() -> list[tuple[str, Any]]:
+    from mahnwerk.collection.agreements_models import DisputeReason
+
+    return list(DisputeReason.choices)
+
+
+class DisputeForm(forms.Form):
+    invoice = forms.ModelChoiceField(label=_("Disputed invoice"), queryset=Invoice.objects.none())
+    reason = forms.ChoiceField(label=_("Reason"), choices=dispute_reason_choices)
+    notes = forms.CharField(
+        label=_("Details"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, debtor_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["invoice"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = _open_items(debtor_id)
+        field.label_from_instance = lambda inv: inv.number  # type: ignore[method-assign,assignment]
+
+
+RESOLUTION_CHOICES = [
+    ("corrected", _("corrected: a credit note over the disputed amount")),
+    ("rejected", _("rejected: reminders resume after a new deadline")),
+    ("partly", _("partly corrected: a credit note over the amount below")),
+]
+
+
+class ResolveDisputeForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=RESOLUTION_CHOICES)
+    resolution = forms.CharField(
+        label=_("Resolution (the debtor is told)"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    credit = forms.DecimalField(
+        label=_("Credit (partly corrected only)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=4,
+        max_digits=18,
+    )
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _minor(self, data, "credit", self.currency, "credit_minor")
+        return data
+
+
+def call_outcome_choices() -> list[tuple[str, Any]]:
+    from mahnwerk.collection.models import CallOutcome
+
+    return list(CallOutcome.choices)
+
+
+class CallOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome of the call"), choices=call_outcome_choices)
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    promised_on = forms.DateField(label=_("Promised payment date"), required=False, widget=DATE_WIDGET)
+    amount = forms.DecimalField(
+        label=_("Promised amount (empty: all that is open)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=4,
+        max_digits=18,
+    )
+    dispute_reason = forms.ChoiceField(
+        label=_("Reason of the dispute"), choices=dispute_reason_choices, required=False
+    )
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _minor(self, data, "amount", self.currency, "amount_minor")
+        if data.get("outcome") == "promised" and not data.get("promised_on"):
+            self.add_error("promised_on", _("Enter the date the debtor promised to pay."))
+        return data
+
+
+class PeriodForm(forms.Form):
+    month = forms.CharField(
+        label=_("Month"), required=False, widget=forms.DateInput(attrs={"type": "month"}), max_length=7
+    )

@@ -6,7 +6,7 @@ another company's objects are "not found". Writes go through the service functio
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -15,29 +15,58 @@ from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
-from mahnwerk.collection.models import Playbook, Step
+from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises
+from mahnwerk.collection.agreements import (
+    AgreementError,
+    confirm_plan,
+    open_dispute,
+    propose_plan,
+    record_promise,
+    resolve_dispute,
+)
+from mahnwerk.collection.agreements_models import (
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    InstalmentPlan,
+    PlanStatusChoice,
+    PromiseStatus,
+)
+from mahnwerk.collection.calls import CallError, prepare_call, record_call_outcome
+from mahnwerk.collection.models import Playbook, Step, Task, TaskStatus
 from mahnwerk.collection.services import CollectionError, run_collection, set_hold, set_playbook
 from mahnwerk.comms.rendering import MessageItem, render_reminder
+from mahnwerk.core.kpi import Period
 from mahnwerk.core.money import format_money as _format_money
+from mahnwerk.insights.models import DebtorInsight
+from mahnwerk.insights.services import company_kpis
+from mahnwerk.ledger.claims import claim_views
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
 from mahnwerk.ledger.services import LedgerError, Receipt, company_today, record_payment
 from mahnwerk.web import services
 from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
 from mahnwerk.web.forms import (
+    CallOutcomeForm,
     CompanyForm,
     DebtorFilterForm,
+    DisputeForm,
     HoldForm,
     MemberForm,
     PaymentForm,
+    PeriodForm,
+    PlanForm,
     PlaybookChoiceForm,
     PlaybookForm,
     PreviewForm,
+    PromiseForm,
+    ResolveDisputeForm,
     StepFormSet,
 )
 from mahnwerk.web.models import Membership
@@ -45,6 +74,7 @@ from mahnwerk.web.portal.links import portal_path
 from mahnwerk.web.timeline import describe_event
 
 PAGE_SIZE = 25
+TASKS_SHOWN = 20
 
 
 def format_money(minor: int, currency: str) -> str:
@@ -104,6 +134,13 @@ def home(request: CompanyRequest) -> HttpResponse:
             "run_steps": run_steps,
             "levels": levels,
             "worklist": services.worklist(company, today, version=version),
+            "tasks": list(
+                Task.objects.filter(
+                    company=company, status=TaskStatus.OPEN, due_on__lte=today + timedelta(days=7)
+                )
+                .select_related("debtor")
+                .order_by("due_on", "pk")[:TASKS_SHOWN]
+            ),
         },
     )
 
@@ -213,7 +250,31 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
     overview["total_open"] = " + ".join(
         format_money(v, k) for k, v in sorted(totals.items())
     ) or format_money(0, company.currency)
+    claims = _claims(company, debtor, overview["open_items"], today)
+    insight = DebtorInsight.objects.filter(debtor=debtor).first()
+    disputes = list_disputes(company, debtor)
+    open_disputes = [d for d in disputes if d["status"] == "open"]
+    tasks = list(
+        Task.objects.filter(company=company, debtor=debtor, status=TaskStatus.OPEN).order_by("due_on")
+    )
     return {
+        "claims": claims,
+        "insight": insight,
+        "promises": _readable(list_promises(company, debtor), PromiseStatus, "promised_date"),
+        "plans": [
+            plan | {"instalments": _readable(plan["instalments"], None, "due_date")}
+            for plan in _readable(list_plans(company, debtor), PlanStatusChoice, "confirm_by")
+        ],
+        "disputes": _readable(disputes, DisputeStatus, "opened_on", reasons=True),
+        "open_disputes": open_disputes,
+        "tasks": [(task, prepare_call(task, today) if task.kind == "call" else None) for task in tasks],
+        "promise_form": forms.get("promise_form")
+        or PromiseForm(company=company, debtor_id=debtor.pk, prefix="promise"),
+        "plan_form": forms.get("plan_form") or PlanForm(company=company, debtor_id=debtor.pk, prefix="plan"),
+        "dispute_form": forms.get("dispute_form") or DisputeForm(debtor_id=debtor.pk, prefix="dispute"),
+        "resolve_form": forms.get("resolve_form")
+        or ResolveDisputeForm(currency=company.currency, prefix="resolve"),
+        "call_form": forms.get("call_form") or CallOutcomeForm(currency=company.currency, prefix="call"),
         "debtor": debtor,
         "overview": overview,
         "timeline": [(e, describe_event(e)) for e in events],
@@ -233,6 +294,233 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "playbook_form": forms.get("playbook_form")
         or PlaybookChoiceForm(company=company, initial={"playbook": case.playbook_id if case else None}),
     }
+
+
+def _claims(company: Any, debtor: Debtor, items: list[dict[str, Any]], today: Any) -> dict[str, Any]:
+    """Interest and fees to date per open item (written onto the item rows) and their totals."""
+    invoices = list(Invoice.objects.filter(pk__in=[i["id"] for i in items]))
+    views = claim_views(company, invoices, {debtor.pk: debtor.kind}, today)
+    totals: dict[str, list[int]] = {}
+    errors = []
+    for item in items:
+        view = views.get(item["id"])
+        if view is None:
+            continue
+        currency = item["currency"]
+        item["interest"] = format_money(view.interest_open, currency)
+        item["costs"] = format_money(view.costs_open, currency)
+        item["claim"] = format_money(view.total_open, currency)
+        item["interest_error"] = view.interest_error
+        if view.interest_error:
+            errors.append(item["number"])
+        sums = totals.setdefault(currency, [0, 0, 0, 0])
+        for k, v in enumerate((view.principal_open, view.interest_open, view.costs_open, view.total_open)):
+            sums[k] += v
+
+    def joined(k: int) -> str:
+        return " + ".join(format_money(v[k], c) for c, v in sorted(totals.items())) or format_money(
+            0, company.currency
+        )
+
+    return {
+        "principal": joined(0),
+        "interest": joined(1),
+        "costs": joined(2),
+        "total": joined(3),
+        "errors": errors,
+    }
+
+
+def _readable(
+    rows: list[dict[str, Any]], statuses: Any, *dates: str, reasons: bool = False
+) -> list[dict[str, Any]]:
+    """Rows of the agreement read models with dates as dates and codes as the page's words."""
+    for row in rows:
+        for key in dates:
+            if row.get(key):
+                row[key] = date.fromisoformat(row[key])
+        if statuses is not None and row.get("status") in statuses.values:
+            row["status_label"] = statuses(row["status"]).label
+        if reasons and row.get("reason") in DisputeReason.values:
+            row["reason_label"] = DisputeReason(row["reason"]).label
+    return rows
+
+
+def _refused(request: CompanyRequest, exc: Exception) -> None:
+    messages.error(request, _("Not possible: {reason}").format(reason=str(exc)))
+
+
+@require_POST
+@member_required("work")
+def promise_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    form = PromiseForm(request.POST, company=request.company, debtor_id=debtor.pk, prefix="promise")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, promise_form=form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        promise = record_promise(
+            request.company,
+            debtor,
+            list(data["invoices"]),
+            data["promised_date"],
+            data["amount_minor"],
+            source="clerk",
+            actor=actor(request),
+            note=data["note"],
+        )
+    except AgreementError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(
+            request,
+            _("Promise recorded: {amount} by {day}.").format(
+                amount=format_money(promise.amount_minor, promise.currency),
+                day=date_format(promise.promised_date, "SHORT_DATE_FORMAT"),
+            ),
+        )
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def plan_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    form = PlanForm(request.POST, company=request.company, debtor_id=debtor.pk, prefix="plan")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, plan_form=form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        plan = propose_plan(
+            request.company,
+            debtor,
+            list(data["invoices"]),
+            data["count"],
+            down_payment_minor=data["down_payment_minor"],
+            first_due=data["first_due"],
+            interval_months=1,
+            source="clerk",
+            actor=actor(request),
+            note=data["note"],
+        )
+    except AgreementError as exc:
+        _refused(request, exc)
+    else:
+        if plan.needs_approval:
+            messages.warning(request, _("The plan is outside the limits and waits for approval."))
+        else:
+            messages.success(request, _("Instalment plan approved; the agreement goes to the debtor."))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def confirm_plan_view(request: CompanyRequest, pk: int, plan_id: int) -> HttpResponse:
+    """The debtor accepted the plan (by phone, letter or email): the clerk records it; the plan runs."""
+    debtor = _debtor(request, pk)
+    plan = get_object_or_404(InstalmentPlan, company=request.company, debtor=debtor, pk=plan_id)
+    try:
+        confirm_plan(request.company, plan, by="clerk", actor=actor(request))
+    except AgreementError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("The plan is confirmed and runs."))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def dispute_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    form = DisputeForm(request.POST, debtor_id=debtor.pk, prefix="dispute")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, dispute_form=form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        open_dispute(
+            request.company,
+            data["invoice"],
+            data["reason"],
+            notes=data["notes"],
+            source="clerk",
+            actor=actor(request),
+        )
+    except AgreementError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("Invoice {number} is in dispute.").format(number=data["invoice"].number))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def resolve_dispute_view(request: CompanyRequest, pk: int, dispute_id: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    dispute = get_object_or_404(
+        Dispute.objects.select_related("invoice", "debtor"),
+        company=request.company,
+        debtor=debtor,
+        pk=dispute_id,
+    )
+    form = ResolveDisputeForm(request.POST, currency=dispute.invoice.currency, prefix="resolve")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, resolve_form=form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        resolve_dispute(
+            request.company,
+            dispute,
+            data["outcome"],
+            resolution=data["resolution"],
+            credit_minor=data["credit_minor"],
+            actor=actor(request),
+        )
+    except AgreementError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("The dispute is resolved."))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def call_outcome_view(request: CompanyRequest, pk: int, task_id: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    task = get_object_or_404(
+        Task.objects.select_related("company", "debtor", "action"),
+        company=request.company,
+        debtor=debtor,
+        pk=task_id,
+    )
+    form = CallOutcomeForm(request.POST, currency=request.company.currency, prefix="call")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, call_form=form), status=422
+        )
+    data = form.cleaned_data
+    try:
+        record_call_outcome(
+            task,
+            data["outcome"],
+            notes=data["notes"],
+            promised_on=data["promised_on"],
+            amount_minor=data["amount_minor"],
+            dispute_reason=data["dispute_reason"] or "other",
+            actor=actor(request),
+        )
+    except (AgreementError, CallError) as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("Call outcome recorded."))
+    return redirect("web:debtor", pk=debtor.pk)
 
 
 @require_POST
@@ -477,3 +765,112 @@ def switch_company(request: CompanyRequest) -> HttpResponse:
     if company_id and Membership.objects.filter(user=request.membership.user, company_id=company_id).exists():
         request.session[SESSION_KEY] = int(company_id)
     return redirect("web:home")
+
+
+# -- key figures -----------------------------------------------------------------------------------------
+
+
+def _bars(rows: list[tuple[str, int]], currency: str) -> list[dict[str, Any]]:
+    largest = max((v for _k, v in rows), default=0) or 1
+    return [
+        {"label": label, "amount": format_money(v, currency), "percent": round(100 * max(v, 0) / largest)}
+        for label, v in rows
+    ]
+
+
+def _month(value: str, today: Any) -> tuple[int, int]:
+    try:
+        year, month = (int(x) for x in value.split("-"))
+        if 2000 <= year <= 2100 and 1 <= month <= 12:
+            return year, month
+    except ValueError:
+        pass
+    return today.year, today.month
+
+
+@member_required()
+def kpi(request: CompanyRequest) -> HttpResponse:
+    """The company's key figures for a month (the current month up to today), with bar charts."""
+    company = request.company
+    today = company_today(company)
+    year, month = _month(request.GET.get("month") or "", today)
+    period = Period.month(year, month)
+    if period.start > today:
+        year, month = today.year, today.month
+        period = Period.month(year, month)
+    if period.end > today:
+        period = Period(period.start, today)
+    form = PeriodForm(initial={"month": f"{year:04d}-{month:02d}"})
+    report = company_kpis(company, period, forecast=True)
+    currency = company.currency
+    labels = {key: label for key, label, *_rest in services.BUCKETS}
+    aging = _bars([(str(labels.get(b.label, b.label)), b.amount_minor) for b in report.aging], currency)
+    levels = services.steps_by_level(company)
+
+    def step_label(key: str) -> str:
+        if not key:
+            return _("without a reminder")
+        name = levels.get(int(key), "") if key.isdigit() else ""
+        return f"{key}. {name}" if name else _("step {level}").format(level=key)
+
+    per_step = _bars(
+        [(step_label(k), v) for k, v in sorted(report.collected_per_step.items(), key=lambda kv: kv[0])],
+        currency,
+    )
+    forecast = report.forecast
+    weeks = (
+        _bars(
+            [(date_format(w.start, "SHORT_DATE_FORMAT"), w.expected_minor) for w in forecast.weeks], currency
+        )
+        if forecast
+        else []
+    )
+
+    def days(value: float | None) -> str:
+        return "–" if value is None else _("{days} days").format(days=f"{value:.1f}")
+
+    def percent(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f} %"
+
+    figures = [
+        ("dso", _("DSO (simple)"), days(report.dso), _("open receivables ÷ credit sales × days")),
+        (
+            "dso-count-back",
+            _("DSO (count-back)"),
+            days(report.dso_count_back),
+            _("months of sales still open"),
+        ),
+        ("best-dso", _("Best possible DSO"), days(report.best_possible_dso), _("only what is not yet due")),
+        (
+            "add",
+            _("Average days delinquent"),
+            days(report.average_days_delinquent),
+            _("DSO − best possible DSO"),
+        ),
+        ("cei", _("Collection effectiveness index"), percent(report.cei), _("collected ÷ collectible")),
+        (
+            "promises-kept",
+            _("Promises kept"),
+            percent(None if report.promises_kept_rate is None else report.promises_kept_rate * 100),
+            _("share of promises due in the month that were kept"),
+        ),
+    ]
+    return render(
+        request,
+        "web/kpi.html",
+        {
+            "form": form,
+            "period": period,
+            "report": report,
+            "figures": figures,
+            "sales": format_money(report.credit_sales_minor, currency),
+            "receivables": format_money(report.receivables_minor, currency),
+            "aging": aging,
+            "per_step": per_step,
+            "weeks": weeks,
+            "forecast_later": format_money(forecast.later_minor, currency) if forecast else "",
+            "forecast_unpredicted": format_money(forecast.unpredicted_minor, currency) if forecast else "",
+            "forecast_doubtful": format_money(forecast.doubtful_minor, currency) if forecast else "",
+            "currency": currency,
+        },
+    )

@@ -6,6 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from mahnwerk.ledger.models import Invoice
+
 
 class ContactDetailsForm(forms.Form):
     email = forms.EmailField(label=_("Email address for invoices and reminders"), required=False)
@@ -22,3 +24,54 @@ class ContactDetailsForm(forms.Form):
         if not data.get("email") and not data.get("phone") and not self.errors:
             raise ValidationError(_("Enter an email address or a phone number."))
         return data
+
+
+class _PortalItemsForm(forms.Form):
+    invoices = forms.ModelMultipleChoiceField(
+        label=_("Invoices"), queryset=Invoice.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, debtor_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["invoices"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        field.queryset = Invoice.objects.filter(debtor_id=debtor_id, open_minor__gt=0).order_by(
+            "due_date", "number"
+        )
+        field.label_from_instance = lambda inv: inv.number  # type: ignore[method-assign,assignment]
+
+
+class PortalPromiseForm(_PortalItemsForm):
+    promised_date = forms.DateField(
+        label=_("I will pay on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+
+class PortalPlanForm(_PortalItemsForm):
+    count = forms.IntegerField(label=_("Number of instalments"), min_value=2, max_value=24, initial=3)
+
+
+def _reasons() -> list[tuple[str, Any]]:
+    from mahnwerk.collection.agreements_models import DisputeReason
+
+    return list(DisputeReason.choices)
+
+
+class PortalDisputeForm(forms.Form):
+    invoice = forms.ModelChoiceField(label=_("Invoice"), queryset=Invoice.objects.none())
+    reason = forms.ChoiceField(label=_("What is wrong?"), choices=_reasons)
+    notes = forms.CharField(
+        label=_("Please describe the problem"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, debtor_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["invoice"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Invoice.objects.filter(debtor_id=debtor_id, open_minor__gt=0).order_by(
+            "due_date", "number"
+        )
+        field.label_from_instance = lambda inv: inv.number  # type: ignore[method-assign,assignment]

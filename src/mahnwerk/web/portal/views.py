@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,13 +13,27 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises
+from mahnwerk.collection.agreements import (
+    AgreementError,
+    confirm_plan,
+    open_dispute,
+    propose_plan,
+    record_promise,
+)
+from mahnwerk.collection.agreements_models import DisputeReason, InstalmentPlan
 from mahnwerk.comms.rendering import MessageItem, payment_reference
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 from mahnwerk.web.portal import links, ratelimit
-from mahnwerk.web.portal.forms import ContactDetailsForm
+from mahnwerk.web.portal.forms import (
+    ContactDetailsForm,
+    PortalDisputeForm,
+    PortalPlanForm,
+    PortalPromiseForm,
+)
 from mahnwerk.web.portal.services import update_contact_details
 
 
@@ -43,28 +60,108 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
     language = debtor.language or debtor.company.default_language
     with translation.override(language):
         request.LANGUAGE_CODE = language
+        forms = _blank_forms(debtor)
+        primary = {c.kind: c.value for c in debtor.contacts.filter(is_primary=True)}
+        form = ContactDetailsForm(
+            initial={"email": primary.get("email", ""), "phone": primary.get("phone", "")}
+        )
+        status = 200
         if request.method == "POST":
-            form = ContactDetailsForm(request.POST)
-            if form.is_valid():
-                changes = update_contact_details(
-                    debtor,
-                    email=form.cleaned_data["email"],
-                    phone=form.cleaned_data["phone"],
-                    actor="debtor (portal)",
-                )
-                messages.success(
-                    request,
-                    _("Thank you: your contact details are updated.")
-                    if changes
-                    else _("Nothing has changed."),
-                )
+            action = request.POST.get("action", "contact")
+            if action == "confirm":
+                plan = InstalmentPlan.objects.filter(
+                    company_id=debtor.company_id, debtor=debtor, pk=_int(request.POST.get("plan"))
+                ).first()
+                try:
+                    if plan is None:
+                        raise AgreementError(_("no such plan"))
+                    confirm_plan(debtor.company, plan, by="debtor", actor=PORTAL_ACTOR)
+                except AgreementError as exc:
+                    messages.error(request, _("This is not possible: {reason}").format(reason=str(exc)))
+                else:
+                    messages.success(request, _("Thank you: your instalment plan is confirmed."))
                 return redirect(request.path)
-        else:
-            primary = {c.kind: c.value for c in debtor.contacts.filter(is_primary=True)}
-            form = ContactDetailsForm(
-                initial={"email": primary.get("email", ""), "phone": primary.get("phone", "")}
-            )
-        return render(request, "portal/home.html", _context(debtor, language) | {"form": form}, status=200)
+            if action in AGREEMENT_FORMS:
+                bound = AGREEMENT_FORMS[action](request.POST, debtor_id=debtor.pk, prefix=action)
+                if bound.is_valid():
+                    try:
+                        text = _agree(debtor, action, bound.cleaned_data)
+                    except AgreementError as exc:
+                        messages.error(request, _("This is not possible: {reason}").format(reason=str(exc)))
+                    else:
+                        messages.success(request, text)
+                        return redirect(request.path)
+                forms[action] = bound
+                status = 422
+            else:
+                form = ContactDetailsForm(request.POST)
+                if form.is_valid():
+                    changes = update_contact_details(
+                        debtor,
+                        email=form.cleaned_data["email"],
+                        phone=form.cleaned_data["phone"],
+                        actor="debtor (portal)",
+                    )
+                    messages.success(
+                        request,
+                        _("Thank you: your contact details are updated.")
+                        if changes
+                        else _("Nothing has changed."),
+                    )
+                    return redirect(request.path)
+        context = _context(debtor, language) | {"form": form} | forms
+        return render(request, "portal/home.html", context, status=status)
+
+
+AGREEMENT_FORMS: dict[str, type[Any]] = {
+    "promise": PortalPromiseForm,
+    "plan": PortalPlanForm,
+    "dispute": PortalDisputeForm,
+}
+PORTAL_ACTOR = "debtor (portal)"
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def _blank_forms(debtor: Debtor) -> dict[str, Any]:
+    return {f"{name}_form": cls(debtor_id=debtor.pk, prefix=name) for name, cls in AGREEMENT_FORMS.items()}
+
+
+def _agree(debtor: Debtor, action: str, data: dict[str, Any]) -> str:
+    """Carry out the debtor's request through the agreement services; the thank-you text."""
+    company = debtor.company
+    if action == "promise":
+        record_promise(
+            company,
+            debtor,
+            list(data["invoices"]),
+            data["promised_date"],
+            source="debtor",
+            actor=PORTAL_ACTOR,
+        )
+        return _("Thank you: we have noted your payment date. Until then you will receive no reminders.")
+    if action == "plan":
+        plan = propose_plan(
+            company,
+            debtor,
+            list(data["invoices"]),
+            data["count"],
+            interval_months=1,
+            source="debtor",
+            actor=PORTAL_ACTOR,
+        )
+        if plan.needs_approval:
+            return _("Thank you: we will check your request for an instalment plan and get back to you.")
+        return _("Your instalment plan is approved. Please pay according to the schedule below.")
+    open_dispute(
+        company, data["invoice"], data["reason"], notes=data["notes"], source="debtor", actor=PORTAL_ACTOR
+    )
+    return _("Thank you: we will look into the invoice. Until then you will receive no reminders for it.")
 
 
 def _context(debtor: Debtor, language: str) -> dict[str, object]:
@@ -89,7 +186,36 @@ def _context(debtor: Debtor, language: str) -> dict[str, object]:
         for i in invoices
     ]
     compact = company.iban.replace(" ", "")
+    plans = []
+    for plan in list_plans(company, debtor):
+        if plan["status"] not in ("proposed", "approved", "active"):
+            continue
+        plan["instalments"] = [
+            {
+                "number": i["number"],
+                "due_date": format_date(date.fromisoformat(i["due_date"]), language),
+                "amount": format_money(i["amount_minor"], plan["currency"], language),
+            }
+            for i in plan["instalments"]
+        ]
+        plan["confirm_by"] = format_date(date.fromisoformat(plan["confirm_by"]), language)
+        plans.append(plan)
+    promises = [
+        {
+            "invoices": p["invoices"],
+            "date": format_date(date.fromisoformat(p["promised_date"]), language),
+            "amount": format_money(p["amount_minor"], p["currency"], language),
+        }
+        for p in list_promises(company, debtor, status="pending")
+    ]
+    disputes = [
+        {"invoice": d["invoice"], "reason": DisputeReason(d["reason"]).label}
+        for d in list_disputes(company, debtor, status="open")
+    ]
     return {
+        "plans": plans,
+        "promises": promises,
+        "disputes": disputes,
         "debtor": debtor,
         "company": company,
         "rows": rows,
