@@ -50,9 +50,12 @@ def test_serve_answers_on_the_given_port(tmp_path: Path) -> None:
 
 @pytest.mark.django_db(transaction=True)  # the task worker closes its database connection when done
 def test_worker_once_runs_each_company_once_a_day(
-    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, settings: Any, tmp_path: Path
 ) -> None:
+    settings.DATA_DIR = tmp_path  # the saved model goes here
     out = StringIO()
     call_command("worker", "--once", "--run-at", "00:00", stdout=out)
     call_command("worker", "--once", "--run-at", "00:00", stdout=out)
     assert Run.objects.filter(company=company, status="done").count() == 1
+    # the payment model is trained on the first round (the fallback with so little history), not again a round later
+    assert out.getvalue().count("payment model retrained (fallback)") == 1

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from datetime import datetime
@@ -13,6 +14,9 @@ from mahnwerk.collection.models import Run, RunStatus
 from mahnwerk.collection.services import run_collection
 from mahnwerk.comms.outbox import recover_stuck, send_queued
 from mahnwerk.ledger.models import Company
+
+log = logging.getLogger(__name__)
+RETRAIN_AFTER_SECONDS = 7 * 24 * 3600
 
 
 class Command(BaseCommand):
@@ -47,6 +51,22 @@ class Command(BaseCommand):
                     break
                 time.sleep(1)
 
+    def retrain_weekly(self) -> None:
+        """Retrain each company's payment-prediction model when it is missing or a week old, then predict."""
+        from mahnwerk.insights.services import company_model_path, predict_open_invoices, train_company_model
+
+        for company in Company.objects.order_by("id"):
+            path = company_model_path(company)
+            if path.exists() and time.time() - path.stat().st_mtime < RETRAIN_AFTER_SECONDS:
+                continue
+            try:
+                trained = train_company_model(company)
+                predict_open_invoices(company)
+            except Exception:  # a failed training must not stop reminders going out
+                log.exception("retraining the payment model of %s failed", company.slug)
+                continue
+            self.stdout.write(f"{company.slug}: payment model retrained ({trained.kind})")
+
     def round(self, run_at: Any) -> None:
         for company in Company.objects.order_by("id"):
             now = datetime.now(ZoneInfo(company.time_zone))
@@ -59,6 +79,7 @@ class Command(BaseCommand):
                 f"{company.slug} {result.as_of}: {result.actions_created} action(s), "
                 f"{result.messages_queued} message(s)"
             )
+        self.retrain_weekly()
         recover_stuck()
         send_queued()
         call_command("db_worker", batch=True, startup_delay=False, stdout=self.stdout, stderr=self.stderr)
