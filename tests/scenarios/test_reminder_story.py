@@ -215,3 +215,20 @@ def test_dry_run_writes_nothing(company: Any, make_debtor: Any, make_invoice: An
     result = collection.run_collection(company, D("2026-03-08"), dry_run=True)
     assert result.debtors_due == 1 and result.plan[0]["level"] == 2
     assert Action.objects.count() == 0 and OutboundMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_playbook_in_approval_mode_waits_for_a_person(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.collection.models import Playbook
+
+    Playbook.objects.filter(company=company).update(approval_required=True)
+    make_invoice(make_debtor(), "RE-1", "10.00", "2026-03-01")
+    waiting = collection.run_collection(company, D("2026-03-08"))
+    assert waiting.actions_created == 0 and waiting.awaiting_approval == 1
+    assert (
+        collection.run_collection(company, D("2026-03-08"), dry_run=True).debtors_due == 1
+    )  # the preview shows it
+    approved = collection.run_collection(company, D("2026-03-08"), approved=True)
+    assert approved.actions_created == 1 and len(sent_messages(outbox)) == 1

@@ -25,6 +25,11 @@ class Playbook(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="playbooks")
     name = models.CharField(_("name"), max_length=100)
     is_default = models.BooleanField(_("company default"), default=False)
+    approval_required = models.BooleanField(
+        _("approval before sending"),
+        default=False,
+        help_text=_("The daily run leaves this playbook's steps for a person to review and approve."),
+    )
     min_days_between = models.PositiveSmallIntegerField(
         _("minimum days between steps"),
         default=7,

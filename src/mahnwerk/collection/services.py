@@ -77,6 +77,7 @@ class RunResult:
     messages_queued: int = 0
     no_contact: int = 0
     limitation_warnings: int = 0
+    awaiting_approval: int = 0
     tasks: int = 0
     deferred: int = 0
     channels: dict[str, int] = field(default_factory=dict)
@@ -122,6 +123,7 @@ def run_collection(
     send: bool = True,
     partition: tuple[int, int] = (0, 1),
     now: datetime | None = None,
+    approved: bool = False,
 ) -> RunResult:
     """Evaluate every open item of ``company`` as of ``as_of`` and write what is due.
 
@@ -136,6 +138,13 @@ def run_collection(
     chunk_size = chunk_size or settings.RUN_CHUNK_SIZE
     result = RunResult(company_id=company.pk, as_of=as_of, dry_run=dry_run)
     decisions = _decide(company, as_of, result, partition)
+    if not approved and not dry_run:
+        # Playbooks in approval mode: their steps wait until a person approves the run (web or --approve).
+        waiting = set(
+            Playbook.objects.filter(company=company, approval_required=True).values_list("id", flat=True)
+        )
+        result.awaiting_approval = sum(1 for d in decisions if d.playbook_id in waiting)
+        decisions = [d for d in decisions if d.playbook_id not in waiting]
     if dry_run:
         result.plan = [_describe(d, as_of) for d in decisions]
         result.debtors_due = len(decisions)

@@ -159,7 +159,7 @@ StepFormSet = modelformset_factory(Step, form=StepForm, formset=BaseStepFormSet,
 class PlaybookForm(forms.ModelForm):
     class Meta:
         model = Playbook
-        fields = ["name", "min_days_between"]
+        fields = ["name", "min_days_between", "approval_required"]
 
 
 class CompanyForm(forms.ModelForm):

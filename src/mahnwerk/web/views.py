@@ -174,7 +174,7 @@ def run_preview(request: CompanyRequest) -> HttpResponse:
 @member_required("work")
 def run_approve(request: CompanyRequest) -> HttpResponse:
     company = request.company
-    result = run_collection(company, company_today(company))
+    result = run_collection(company, company_today(company), approved=True)
     messages.success(
         request,
         _(

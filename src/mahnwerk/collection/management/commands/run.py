@@ -19,6 +19,9 @@ class Command(MahnwerkCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="show what would be done, write nothing")
         parser.add_argument(
+            "--approve", action="store_true", help="also take the steps of playbooks that wait for approval"
+        )
+        parser.add_argument(
             "--no-send", action="store_true", help="queue messages but leave sending to the worker"
         )
         parser.add_argument(
@@ -41,6 +44,7 @@ class Command(MahnwerkCommand):
                 dry_run=options["dry_run"],
                 send=not options["no_send"],
                 partition=(index, parts),
+                approved=options["approve"],
             )
             for company in companies
         ]
@@ -58,6 +62,7 @@ class Command(MahnwerkCommand):
                 self.stdout.write(f"  messages queued        {r.messages_queued}")
                 self.stdout.write(f"  without contact        {r.no_contact}")
                 self.stdout.write(f"  limitation warnings    {r.limitation_warnings}")
+                self.stdout.write(f"  awaiting approval      {r.awaiting_approval}")
             for warning in r.warnings:
                 self.stderr.write(f"  warning: {warning}")
             for level, count in sorted(r.steps.items()):
