@@ -6,9 +6,11 @@ another company's objects are "not found". Writes go through the service functio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -346,21 +348,34 @@ def _readable(
     return rows
 
 
-def _refused(request: CompanyRequest, exc: Exception) -> None:
-    messages.error(request, _("Not possible: {reason}").format(reason=str(exc)))
+def _case_form(
+    request: CompanyRequest,
+    debtor: Debtor,
+    form: forms.Form,
+    context_key: str,
+    act: Callable[[dict[str, Any]], tuple[int, str]],
+) -> HttpResponse:
+    """The shape every case-file form shares: redisplay with errors (422), or call the service and say what
+    happened (``act`` returns the message level and text); a refusal by the service is shown, not raised."""
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, **{context_key: form}), status=422
+        )
+    try:
+        level, text = act(form.cleaned_data)
+    except (AgreementError, CallError) as exc:
+        messages.error(request, _("Not possible: {reason}").format(reason=str(exc)))
+    else:
+        messages.add_message(request, level, text)
+    return redirect("web:debtor", pk=debtor.pk)
 
 
 @require_POST
 @member_required("work")
 def promise_view(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
-    form = PromiseForm(request.POST, company=request.company, debtor_id=debtor.pk, prefix="promise")
-    if not form.is_valid():
-        return render(
-            request, "web/debtor.html", _debtor_context(request, debtor, promise_form=form), status=422
-        )
-    data = form.cleaned_data
-    try:
+
+    def act(data: dict[str, Any]) -> tuple[int, str]:
         promise = record_promise(
             request.company,
             debtor,
@@ -371,30 +386,21 @@ def promise_view(request: CompanyRequest, pk: int) -> HttpResponse:
             actor=actor(request),
             note=data["note"],
         )
-    except AgreementError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(
-            request,
-            _("Promise recorded: {amount} by {day}.").format(
-                amount=format_money(promise.amount_minor, promise.currency),
-                day=date_format(promise.promised_date, "SHORT_DATE_FORMAT"),
-            ),
+        return messages.SUCCESS, _("Promise recorded: {amount} by {day}.").format(
+            amount=format_money(promise.amount_minor, promise.currency),
+            day=date_format(promise.promised_date, "SHORT_DATE_FORMAT"),
         )
-    return redirect("web:debtor", pk=debtor.pk)
+
+    form = PromiseForm(request.POST, company=request.company, debtor_id=debtor.pk, prefix="promise")
+    return _case_form(request, debtor, form, "promise_form", act)
 
 
 @require_POST
 @member_required("work")
 def plan_view(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
-    form = PlanForm(request.POST, company=request.company, debtor_id=debtor.pk, prefix="plan")
-    if not form.is_valid():
-        return render(
-            request, "web/debtor.html", _debtor_context(request, debtor, plan_form=form), status=422
-        )
-    data = form.cleaned_data
-    try:
+
+    def act(data: dict[str, Any]) -> tuple[int, str]:
         plan = propose_plan(
             request.company,
             debtor,
@@ -407,14 +413,12 @@ def plan_view(request: CompanyRequest, pk: int) -> HttpResponse:
             actor=actor(request),
             note=data["note"],
         )
-    except AgreementError as exc:
-        _refused(request, exc)
-    else:
         if plan.needs_approval:
-            messages.warning(request, _("The plan is outside the limits and waits for approval."))
-        else:
-            messages.success(request, _("Instalment plan approved; the agreement goes to the debtor."))
-    return redirect("web:debtor", pk=debtor.pk)
+            return messages.WARNING, _("The plan is outside the limits and waits for approval.")
+        return messages.SUCCESS, _("Instalment plan approved; the agreement goes to the debtor.")
+
+    form = PlanForm(request.POST, company=request.company, debtor_id=debtor.pk, prefix="plan")
+    return _case_form(request, debtor, form, "plan_form", act)
 
 
 @require_POST
@@ -423,26 +427,20 @@ def confirm_plan_view(request: CompanyRequest, pk: int, plan_id: int) -> HttpRes
     """The debtor accepted the plan (by phone, letter or email): the clerk records it; the plan runs."""
     debtor = _debtor(request, pk)
     plan = get_object_or_404(InstalmentPlan, company=request.company, debtor=debtor, pk=plan_id)
-    try:
+
+    def act(data: dict[str, Any]) -> tuple[int, str]:
         confirm_plan(request.company, plan, by="clerk", actor=actor(request))
-    except AgreementError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, _("The plan is confirmed and runs."))
-    return redirect("web:debtor", pk=debtor.pk)
+        return messages.SUCCESS, _("The plan is confirmed and runs.")
+
+    return _case_form(request, debtor, forms.Form(request.POST), "", act)
 
 
 @require_POST
 @member_required("work")
 def dispute_view(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
-    form = DisputeForm(request.POST, debtor_id=debtor.pk, prefix="dispute")
-    if not form.is_valid():
-        return render(
-            request, "web/debtor.html", _debtor_context(request, debtor, dispute_form=form), status=422
-        )
-    data = form.cleaned_data
-    try:
+
+    def act(data: dict[str, Any]) -> tuple[int, str]:
         open_dispute(
             request.company,
             data["invoice"],
@@ -451,11 +449,10 @@ def dispute_view(request: CompanyRequest, pk: int) -> HttpResponse:
             source="clerk",
             actor=actor(request),
         )
-    except AgreementError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, _("Invoice {number} is in dispute.").format(number=data["invoice"].number))
-    return redirect("web:debtor", pk=debtor.pk)
+        return messages.SUCCESS, _("Invoice {number} is in dispute.").format(number=data["invoice"].number)
+
+    form = DisputeForm(request.POST, debtor_id=debtor.pk, prefix="dispute")
+    return _case_form(request, debtor, form, "dispute_form", act)
 
 
 @require_POST
@@ -468,13 +465,8 @@ def resolve_dispute_view(request: CompanyRequest, pk: int, dispute_id: int) -> H
         debtor=debtor,
         pk=dispute_id,
     )
-    form = ResolveDisputeForm(request.POST, currency=dispute.invoice.currency, prefix="resolve")
-    if not form.is_valid():
-        return render(
-            request, "web/debtor.html", _debtor_context(request, debtor, resolve_form=form), status=422
-        )
-    data = form.cleaned_data
-    try:
+
+    def act(data: dict[str, Any]) -> tuple[int, str]:
         resolve_dispute(
             request.company,
             dispute,
@@ -483,11 +475,10 @@ def resolve_dispute_view(request: CompanyRequest, pk: int, dispute_id: int) -> H
             credit_minor=data["credit_minor"],
             actor=actor(request),
         )
-    except AgreementError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, _("The dispute is resolved."))
-    return redirect("web:debtor", pk=debtor.pk)
+        return messages.SUCCESS, _("The dispute is resolved.")
+
+    form = ResolveDisputeForm(request.POST, currency=dispute.invoice.currency, prefix="resolve")
+    return _case_form(request, debtor, form, "resolve_form", act)
 
 
 @require_POST
@@ -500,13 +491,8 @@ def call_outcome_view(request: CompanyRequest, pk: int, task_id: int) -> HttpRes
         debtor=debtor,
         pk=task_id,
     )
-    form = CallOutcomeForm(request.POST, currency=request.company.currency, prefix="call")
-    if not form.is_valid():
-        return render(
-            request, "web/debtor.html", _debtor_context(request, debtor, call_form=form), status=422
-        )
-    data = form.cleaned_data
-    try:
+
+    def act(data: dict[str, Any]) -> tuple[int, str]:
         record_call_outcome(
             task,
             data["outcome"],
@@ -516,11 +502,10 @@ def call_outcome_view(request: CompanyRequest, pk: int, task_id: int) -> HttpRes
             dispute_reason=data["dispute_reason"] or "other",
             actor=actor(request),
         )
-    except (AgreementError, CallError) as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, _("Call outcome recorded."))
-    return redirect("web:debtor", pk=debtor.pk)
+        return messages.SUCCESS, _("Call outcome recorded.")
+
+    form = CallOutcomeForm(request.POST, currency=request.company.currency, prefix="call")
+    return _case_form(request, debtor, form, "call_form", act)
 
 
 @require_POST
