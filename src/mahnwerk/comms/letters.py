@@ -31,6 +31,7 @@ from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import pgettext
 
+from mahnwerk.core import calendar
 from mahnwerk.core.epc_qr import (
     EpcPayment,
     build_epc_payload,
@@ -38,7 +39,7 @@ from mahnwerk.core.epc_qr import (
     is_valid_rf_reference,
     render_epc_qr,
 )
-from mahnwerk.core.money import format_money
+from mahnwerk.core.money import babel_locale, format_money
 
 LANGUAGES = ("de", "lv", "en")
 ADDRESS_LINES = 6  # DIN 5008: six lines in the address zone of the window field
@@ -185,7 +186,7 @@ def format_letter_date(day: date, language: str) -> str:
     """The date as written in a letter: "23. November 2026", "2026. gada 23. novembrī", "23 November 2026"."""
     if language == "lv":
         return f"{day.year}. gada {day.day}. {_LV_MONTHS_LOCATIVE[day.month - 1]}"
-    return format_date(day, "long", locale=_babel_locale(language))
+    return format_date(day, "long", locale=babel_locale(language))
 
 
 def format_deadline(day: date, language: str) -> str:
@@ -196,15 +197,7 @@ def format_deadline(day: date, language: str) -> str:
 
 def format_short_date(day: date, language: str) -> str:
     """The date in tables: "23.11.2026" (de), "23.11.2026." (lv), "23 Nov 2026" (en)."""
-    if language == "de":
-        return day.strftime("%d.%m.%Y")
-    if language == "lv":
-        return day.strftime("%d.%m.%Y.")
-    return format_date(day, "medium", locale=_babel_locale(language))
-
-
-def _babel_locale(language: str) -> str:
-    return {"de": "de_DE", "lv": "lv_LV", "en": "en_IE"}.get(language, language)
+    return calendar.format_date(day, language)
 
 
 def _css_string(text: str) -> str:

@@ -52,6 +52,7 @@ from mahnwerk.ledger.claims import claim_views
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
 from mahnwerk.ledger.services import LedgerError, Receipt, company_today, record_payment
+from mahnwerk.ledger.timeline import describe
 from mahnwerk.web import services
 from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
 from mahnwerk.web.forms import (
@@ -73,7 +74,6 @@ from mahnwerk.web.forms import (
 )
 from mahnwerk.web.models import Membership
 from mahnwerk.web.portal.links import portal_path
-from mahnwerk.web.timeline import describe_event
 
 PAGE_SIZE = 25
 TASKS_SHOWN = 20
@@ -279,7 +279,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "call_form": forms.get("call_form") or CallOutcomeForm(currency=company.currency, prefix="call"),
         "debtor": debtor,
         "overview": overview,
-        "timeline": [(e, describe_event(e)) for e in events],
+        "timeline": [(e, describe(e)) for e in events],
         "playbook": playbook,
         "case": case,
         "today": today,

@@ -7,7 +7,7 @@ from django.db import transaction
 from mahnwerk.ledger.models import Contact, ContactKind, Debtor, TimelineEvent
 from mahnwerk.ledger.services import company_today
 
-# Timeline kinds written by the web application, with their texts (see web.timeline).
+# Timeline kinds written by the web application (their texts are in ledger.timeline.EVENT_TEXTS).
 CONTACT_UPDATED = "contact_updated"
 
 
