@@ -6,6 +6,7 @@ Interest = principal x rate x days / 365 per segment, rounded half up to the cen
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,7 @@ def test_the_run_warns_once_90_days_before_a_claim_becomes_time_barred(
 
 @pytest.mark.django_db
 def test_a_period_the_rate_table_does_not_cover_is_reported_not_guessed(
-    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, settings: Any, tmp_path: Path
 ) -> None:
     debtor = make_debtor()
     make_invoice(debtor, "RE-9", "500.00", "2026-06-01", issue="2026-05-01")
@@ -155,6 +156,17 @@ def test_a_period_the_rate_table_does_not_cover_is_reported_not_guessed(
     assert any("2026-07-01" in w and "mahnwerk rates add de_basiszinssatz" in w for w in result.warnings)
     line = statement(company, debtor.pk, "business", D("2026-07-05"))["lines"][0]
     assert line["interest_error"] and line["interest_open_minor"] == 0
+
+    # once the rate is added (here a made-up 2.00 %), the same statement computes the interest:
+    # default from 06-09 (reminder on 06-08); 06-09..06-30 22 days at 1.27 + 9 = 10.27 %:
+    # 500.00 x 0.1027 x 22 / 365 = 3.0951 -> 3.10; 07-01..07-05 5 days at 2.00 + 9 = 11 %: 500 x 0.11 x 5 / 365
+    # = 0.7534 -> 0.75
+    from django.core.management import call_command
+
+    settings.DATA_DIR = tmp_path
+    call_command("rates", "add", "de_basiszinssatz", "2026-07-01", "2.00", stdout=io.StringIO())
+    line = statement(company, debtor.pk, "business", D("2026-07-05"))["lines"][0]
+    assert line["interest_error"] is None and line["interest_open_minor"] == 310 + 75
 
 
 @pytest.mark.django_db

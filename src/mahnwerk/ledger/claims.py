@@ -9,12 +9,13 @@ compared with the interest already paid. No interest on interest, no interest be
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -31,28 +32,61 @@ from mahnwerk.ledger.models import Allocation, Charge, Company, Invoice
 ONE_DAY = timedelta(days=1)
 
 
-@cache
-def _rulebook(overlay: str) -> RuleBook:
-    return load_rulebook(settings.DATA_DIR / "rulesets" if overlay else None)
+RECHECK_SECONDS = 30.0
 
 
-@cache
-def _tables(overlay: str) -> dict[str, RateTable]:
-    return load_tables(settings.DATA_DIR / "rates" if overlay else None)
+@dataclass
+class _Rules:
+    """Rule sets and rate tables loaded once per process, reloaded when a file in the data directory's
+    ``rates/`` or ``rulesets/`` overlay changes (``mahnwerk rates add`` in another process included);
+    the overlay is looked at no more than every ``RECHECK_SECONDS``."""
+
+    key: tuple[object, ...] = ()
+    checked_at: float = float("-inf")
+    book: RuleBook | None = None
+    tables: dict[str, RateTable] = field(default_factory=dict)
+
+
+_rules = _Rules()
+
+
+def _overlay_key() -> tuple[object, ...]:
+    data_dir = Path(settings.DATA_DIR)
+    files = [
+        p
+        for folder in ("rates", "rulesets")
+        if (data_dir / folder).is_dir()
+        for p in sorted((data_dir / folder).iterdir())
+    ]
+    return (str(data_dir), *((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+
+
+def _current() -> _Rules:
+    now = time.monotonic()
+    if _rules.book is None or now - _rules.checked_at > RECHECK_SECONDS:
+        key = _overlay_key()
+        if key != _rules.key or _rules.book is None:
+            data_dir = Path(settings.DATA_DIR)
+            _rules.book = load_rulebook(data_dir / "rulesets")
+            _rules.tables = load_tables(data_dir / "rates")
+            _rules.key = key
+        _rules.checked_at = now
+    return _rules
 
 
 def rulebook() -> RuleBook:
-    return _rulebook(str(settings.DATA_DIR))
+    book = _current().book
+    assert book is not None
+    return book
 
 
 def rate_tables() -> dict[str, RateTable]:
-    return _tables(str(settings.DATA_DIR))
+    return _current().tables
 
 
 def reload_rules() -> None:
-    """Forget cached rule sets and rate tables (after ``rates add`` in the same process)."""
-    _rulebook.cache_clear()
-    _tables.cache_clear()
+    """Reload rule sets and rate tables at the next use (after ``rates add`` in this process)."""
+    _rules.book = None
 
 
 def ruleset(jurisdiction: str, debtor_kind: str, on: date) -> RuleSet:

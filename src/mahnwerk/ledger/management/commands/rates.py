@@ -61,6 +61,9 @@ class Command(BaseCommand):
             )
         except RateError as exc:
             raise CommandError(str(exc)) from None
+        from mahnwerk.ledger.claims import reload_rules
+
+        reload_rules()
         self.stdout.write(
             _("Added {table}: {percent} % from {valid_from} ({path})").format(
                 table=table.name,
