@@ -8,7 +8,7 @@ reach gets an address-research task.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -61,12 +61,14 @@ class Reach:
         return {c for c in channels if c.value not in self.opted_out}
 
 
-def reachability(debtors: dict[int, Debtor]) -> dict[int, Reach]:
-    """How each debtor can be reached: best valid email and phone, postal address, opted-out channels (1 query)."""
+def best_contacts(debtor_ids: Iterable[int]) -> dict[int, tuple[str | None, str | None, frozenset[str]]]:
+    """Per debtor: its best valid email and phone (the primary one, else the oldest) and the channels it
+    opted out of — one query."""
     best: dict[tuple[int, str], tuple[bool, int, str]] = {}
     opted: dict[int, set[str]] = defaultdict(set)
+    ids = list(debtor_ids)
     for debtor_id, kind, value, primary, pk, valid, opted_out in Contact.objects.filter(
-        debtor_id__in=list(debtors)
+        debtor_id__in=ids
     ).values_list("debtor_id", "kind", "value", "is_primary", "id", "is_valid", "opted_out"):
         if opted_out:
             opted[debtor_id].add("email" if kind == ContactKind.EMAIL else "sms")
@@ -76,12 +78,23 @@ def reachability(debtors: dict[int, Debtor]) -> dict[int, Reach]:
         key = (not primary, pk, value)
         if (debtor_id, kind) not in best or key < best[(debtor_id, kind)]:
             best[(debtor_id, kind)] = key
+
+    def pick(debtor_id: int, kind: str) -> str | None:
+        found = best.get((debtor_id, kind))
+        return found[2] if found else None
+
+    return {d: (pick(d, ContactKind.EMAIL), pick(d, ContactKind.PHONE), frozenset(opted[d])) for d in ids}
+
+
+def reachability(debtors: dict[int, Debtor]) -> dict[int, Reach]:
+    """How each debtor can be reached: best valid email and phone, postal address, opted-out channels (1 query)."""
+    contacts = best_contacts(debtors)
     return {
         pk: Reach(
-            email=best[(pk, ContactKind.EMAIL)][2] if (pk, ContactKind.EMAIL) in best else None,
-            phone=best[(pk, ContactKind.PHONE)][2] if (pk, ContactKind.PHONE) in best else None,
+            email=contacts[pk][0],
+            phone=contacts[pk][1],
             postal=d.has_postal_address() and not d.address_invalid,
-            opted_out=frozenset(opted[pk]),
+            opted_out=contacts[pk][2],
         )
         for pk, d in debtors.items()
     }

@@ -24,7 +24,7 @@ from mahnwerk.collection.models import Action, ActionItem, ActionStatus
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.core.calendar import today_in
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.models import Company, Contact, ContactKind
+from mahnwerk.ledger.models import Company
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,9 @@ def message_id(company: Company, action: Action) -> str:
 
 def email_recipients(debtor_ids: Iterable[int]) -> dict[int, str]:
     """The address to write to per debtor: its primary valid email not opted out, else any such email."""
-    best: dict[int, tuple[bool, int, str]] = {}
-    for debtor_id, value, primary, pk in Contact.objects.filter(
-        debtor_id__in=list(debtor_ids), kind=ContactKind.EMAIL, is_valid=True, opted_out=False
-    ).values_list("debtor_id", "value", "is_primary", "id"):
-        key = (not primary, pk, value)
-        if debtor_id not in best or key < best[debtor_id]:
-            best[debtor_id] = key
-    return {d: k[2] for d, k in best.items()}
+    from mahnwerk.comms.dispatch import best_contacts
+
+    return {d: email for d, (email, _phone, _opted) in best_contacts(debtor_ids).items() if email}
 
 
 def send_queued(company: Company | None = None, limit: int | None = None) -> dict[str, Any]:
