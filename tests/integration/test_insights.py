@@ -602,3 +602,20 @@ def test_promises_and_disputes_count_only_as_they_stood_on_the_date(
         records = records_for(company, as_of)
         profile = debtor_profiles(records.invoices, as_of, records.promises, records.disputes)[str(debtor.pk)]
         assert (profile.promises_kept, profile.disputes_open) == (kept, open_disputes), as_of
+
+
+@pytest.mark.django_db
+def test_the_run_refreshes_insights_once_a_day_and_after_steps(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mahnwerk.collection.services import run_collection
+    from mahnwerk.insights import services as insight_services
+
+    calls: list[date] = []
+    real = insight_services.refresh_insights
+    monkeypatch.setattr(insight_services, "refresh_insights", lambda c, d: calls.append(d) or real(c, d))
+    make_invoice(make_debtor(), "RE-1", "10.00", "2026-03-01")
+    run_collection(company, date(2026, 3, 5))  # nothing due, but the first run of the day: refresh
+    run_collection(company, date(2026, 3, 5))  # nothing new: no refresh
+    run_collection(company, date(2026, 3, 8))  # a reminder: refresh
+    assert calls == [date(2026, 3, 5), date(2026, 3, 8)]

@@ -180,9 +180,12 @@ def run_collection(
         status=RunStatus.DONE, finished_at=timezone.now(), stats=result.as_dict() | {"plan": []}
     )
     if partition[0] == 0:  # one worker per run refreshes payment behaviour, ratings and segments
+        from mahnwerk.insights.models import DebtorInsight
         from mahnwerk.insights.services import refresh_insights
 
-        refresh_insights(company, as_of)
+        # once a day, and again only when this run took steps (a rerun that changed nothing skips it)
+        if result.actions_created or not DebtorInsight.objects.filter(company=company, as_of=as_of).exists():
+            refresh_insights(company, as_of)
     return result
 
 
