@@ -63,7 +63,8 @@ def _overlay_key() -> tuple[object, ...]:
 
 def _current() -> _Rules:
     now = time.monotonic()
-    if _rules.book is None or now - _rules.checked_at > RECHECK_SECONDS:
+    moved = not _rules.key or _rules.key[0] != str(settings.DATA_DIR)  # another data directory: at once
+    if _rules.book is None or moved or now - _rules.checked_at > RECHECK_SECONDS:
         key = _overlay_key()
         if key != _rules.key or _rules.book is None:
             data_dir = Path(settings.DATA_DIR)
