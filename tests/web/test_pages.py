@@ -347,3 +347,47 @@ def test_language_switch(alice: Client) -> None:
     response = alice.post("/i18n/setlang/", {"language": "de", "next": "/"})
     assert response.status_code == 302
     assert "Schuldner" in alice.get("/").content.decode()
+
+
+def test_debtor_list_filters_by_segment_rating_dispute_and_agreement(
+    alice: Client, company: Any, story: dict[str, Any]
+) -> None:
+    from datetime import date
+
+    from mahnwerk.collection.agreements import cancel_agreement, open_dispute, record_promise
+    from mahnwerk.insights.services import refresh_insights, segment_rules
+
+    def names(query: str) -> list[str]:
+        response = alice.get("/debtors/" + query)
+        assert response.status_code == 200
+        assert not response.context["form"].errors
+        return sorted(row.debtor.name for row in response.context["rows"])
+
+    both = ["Bäckerei Müller", 'SIA "Ozols"']
+    assert names("?dispute=yes") == [] and names("?dispute=no") == both
+    assert names("?agreement=yes") == [] and names("?agreement=no") == both
+    open_dispute(company, story["ozols_inv"], "wrong_invoice", actor="test")
+    assert names("?dispute=yes") == ['SIA "Ozols"']
+    assert names("?dispute=no") == ["Bäckerei Müller"]
+    promise = record_promise(
+        company, story["mueller"], [story["old"]], date(2026, 11, 27), None, actor="test"
+    )
+    assert names("?agreement=yes") == ["Bäckerei Müller"]
+    assert names("?agreement=yes&dispute=yes") == []
+    cancel_agreement(company, promise, reason="paid elsewhere", actor="test")
+    assert names("?agreement=yes") == []
+    # segment and rating come from the stored insights: every debtor is in exactly one segment
+    refresh_insights(company)
+    keys = [rule.key for rule in segment_rules(company)]
+    found = {key: names(f"?segment={key}") for key in keys}
+    assert sorted(n for members in found.values() for n in members) == both
+    from mahnwerk.insights.models import DebtorInsight
+
+    stored = {i.debtor.name: (i.segment, i.rating) for i in DebtorInsight.objects.select_related("debtor")}
+    assert {name: seg for seg, members in found.items() for name in members} == {
+        name: seg for name, (seg, _r) in stored.items()
+    }
+    for rating in "ABCD":
+        assert names(f"?rating={rating}") == sorted(n for n, (_s, r) in stored.items() if r == rating)
+    options = alice.get("/debtors/").content.decode()
+    assert all(f'value="{key}"' in options for key in keys)

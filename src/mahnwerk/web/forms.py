@@ -33,21 +33,50 @@ SORT_CHOICES = [
     ("-open", _("most open first")),
 ]
 HOLD_CHOICES = [("", _("any")), ("yes", _("on hold")), ("no", _("not on hold"))]
+YES_NO_CHOICES = [("", _("any")), ("yes", _("yes")), ("no", _("no"))]
+RATING_CHOICES = [("", _("any")), ("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")]
 
 
 class DebtorFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     bucket = forms.ChoiceField(label=_("Overdue"), choices=BUCKET_CHOICES, required=False)
     step = forms.TypedChoiceField(label=_("Step"), required=False, coerce=int, empty_value=None)
+    segment = forms.ChoiceField(label=_("Segment"), required=False)
+    rating = forms.ChoiceField(label=_("Rating"), choices=RATING_CHOICES, required=False)
+    dispute = forms.ChoiceField(label=_("Open dispute"), choices=YES_NO_CHOICES, required=False)
+    agreement = forms.ChoiceField(label=_("Running agreement"), choices=YES_NO_CHOICES, required=False)
     hold = forms.ChoiceField(label=_("Hold"), choices=HOLD_CHOICES, required=False)
     sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
 
-    def __init__(self, *args: Any, levels: dict[int, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        levels: dict[int, str] | None = None,
+        segments: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         choices: list[tuple[Any, Any]] = [("", _("any"))]
         for level, name in sorted((levels or {}).items()):
             choices.append((level, f"{level}. {name}"))
         self.fields["step"].choices = choices  # type: ignore[attr-defined]
+        self.fields["segment"].choices = [("", _("any")), *(segments or [])]  # type: ignore[attr-defined]
+
+    def filters(self) -> dict[str, Any]:
+        """The cleaned choices as the keyword arguments of ``services.debtor_page``."""
+        data = self.cleaned_data
+        yes_no = {"yes": True, "no": False}
+        return {
+            "q": data["q"],
+            "bucket": data["bucket"],
+            "step": data["step"],
+            "segment": data["segment"],
+            "rating": data["rating"],
+            "dispute": yes_no.get(data["dispute"]),
+            "agreement": yes_no.get(data["agreement"]),
+            "on_hold": yes_no.get(data["hold"]),
+            "sort": data["sort"] or "name",
+        }
 
 
 class PaymentForm(forms.Form):

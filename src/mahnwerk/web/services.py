@@ -19,8 +19,20 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.collection import services as collection
+from mahnwerk.collection.agreements_models import (
+    Dispute,
+    DisputeStatus,
+    InstalmentPlan,
+    OfferStatus,
+    PlanStatusChoice,
+    Promise,
+    PromiseStatus,
+    Settlement,
+)
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
 from mahnwerk.core.playbook import DebtorDecision, DueItem, ItemState, PlaybookSpec, StepSpec, scheduled_date
+from mahnwerk.insights.models import DebtorInsight
+from mahnwerk.insights.services import segment_rules
 from mahnwerk.ledger.models import Allocation, ChannelChoice, Company, Debtor, Invoice, Payment, TimelineEvent
 
 # Aging buckets by days past the due date: (key, label, lowest days, highest days or None).
@@ -331,10 +343,16 @@ def search_debtors(
     q: str = "",
     bucket: str = "",
     step: int | None = None,
+    segment: str = "",
+    rating: str = "",
+    dispute: bool | None = None,
+    agreement: bool | None = None,
     on_hold: bool | None = None,
     sort: str = "name",
 ) -> QuerySet[Debtor]:
-    """The debtors matching a search (name, customer number or exact invoice number) and the filters.
+    """The debtors matching a search (name, customer number or exact invoice number) and the filters:
+    aging bucket, current step, segment and rating (from the latest insights), an open dispute, a running
+    agreement (a pending promise, a proposed or active instalment plan, an offered settlement), hold.
 
     Filters are subqueries (``id IN (...)``), so the page query stays one query whatever the size.
     """
@@ -358,10 +376,45 @@ def search_debtors(
                 invoice__company=company, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE, level=step
             ).values("invoice__debtor_id")
         )
+    if segment:
+        qs = qs.filter(
+            id__in=DebtorInsight.objects.filter(company=company, segment=segment).values("debtor_id")
+        )
+    if rating:
+        qs = qs.filter(
+            id__in=DebtorInsight.objects.filter(company=company, rating=rating).values("debtor_id")
+        )
+    if dispute is not None:
+        disputed = Dispute.objects.filter(company=company, status=DisputeStatus.OPEN).values("debtor_id")
+        qs = qs.filter(id__in=disputed) if dispute else qs.exclude(id__in=disputed)
+    if agreement is not None:
+        running = (
+            Q(
+                id__in=Promise.objects.filter(company=company, status=PromiseStatus.PENDING).values(
+                    "debtor_id"
+                )
+            )
+            | Q(
+                id__in=InstalmentPlan.objects.filter(
+                    company=company, status__in=(PlanStatusChoice.PROPOSED, PlanStatusChoice.ACTIVE)
+                ).values("debtor_id")
+            )
+            | Q(
+                id__in=Settlement.objects.filter(company=company, status=OfferStatus.OFFERED).values(
+                    "debtor_id"
+                )
+            )
+        )
+        qs = qs.filter(running) if agreement else qs.exclude(running)
     if on_hold is not None:
         held = Case.objects.filter(company=company, on_hold=True).values("debtor_id")
         qs = qs.filter(id__in=held) if on_hold else qs.exclude(id__in=held)
     return qs.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+def segment_choices(company: Company) -> list[tuple[str, str]]:
+    """The company's segments (key, name) in rule order (the shipped ones when it has none), for filters."""
+    return [(rule.key, str(rule.label)) for rule in segment_rules(company)]
 
 
 # -- the case file ---------------------------------------------------------------------------------------

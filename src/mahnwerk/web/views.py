@@ -196,17 +196,8 @@ def debtor_list(request: CompanyRequest) -> HttpResponse:
     company = request.company
     today = company_today(company)
     levels = services.steps_by_level(company)
-    form = DebtorFilterForm(request.GET or None, levels=levels)
-    params: dict[str, Any] = {}
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        params = {
-            "q": data["q"],
-            "bucket": data["bucket"],
-            "step": data["step"],
-            "on_hold": {"yes": True, "no": False}.get(data["hold"]),
-            "sort": data["sort"] or "name",
-        }
+    form = DebtorFilterForm(request.GET or None, levels=levels, segments=services.segment_choices(company))
+    params: dict[str, Any] = form.filters() if form.is_bound and form.is_valid() else {}
     page = services.debtor_page(company, today, request.GET.get("page"), page_size=PAGE_SIZE, **params)
     rows = services.describe_debtors(company, list(page.object_list), today)
     query = request.GET.copy()
