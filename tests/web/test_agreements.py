@@ -219,35 +219,78 @@ def test_agreement_forms_are_company_bound(
     assert foreign.status == "open"
 
 
-def test_home_lists_open_tasks_first(
-    alice: Client, company: Any, other_company: Any, story: dict[str, Any]
+def test_home_lists_work_waiting_for_a_person_most_valuable_first(
+    alice: Client,
+    company: Any,
+    other_company: Any,
+    story: dict[str, Any],
+    make_debtor: Callable[..., Any],
+    make_invoice: Callable[..., Any],
 ) -> None:
+    from mahnwerk.collection.agreements import propose_plan
+    from mahnwerk.collection.services import run_collection
+    from mahnwerk.insights.models import InvoicePrediction
     from mahnwerk.ledger.models import Debtor
 
-    mueller = story["mueller"]
+    mueller = story["mueller"]  # 1000.00 overdue, 250.00 not yet due
+    ozols = make_debtor(name="Ozols", number="K0009", language="lv", jurisdiction="LV")
+    r300 = make_invoice(ozols, "R-300", "300.00", "2026-11-01")
+    r301 = make_invoice(ozols, "R-301", "200.00", "2026-11-02")  # Ozols: 500.00 overdue
     Task.objects.create(company=company, debtor=mueller, kind="review", due_on=date(2026, 11, 19))
     Task.objects.create(company=company, debtor=mueller, kind="call", due_on=date(2026, 11, 18))
     Task.objects.create(
         company=company, debtor=mueller, kind="call", due_on=date(2026, 11, 17), status="done"
     )
-    ozols = Debtor.objects.create(
-        company=other_company,
-        number="B1",
-        name="Ozols",
-        language="lv",
-        jurisdiction="LV",
-        time_zone="Europe/Riga",
+    Task.objects.create(company=company, debtor=mueller, kind="call", due_on=date(2026, 12, 20))  # not yet
+    Task.objects.create(company=company, debtor=ozols, kind="call", due_on=date(2026, 11, 20))
+    plan = propose_plan(company, ozols, [r300], 12, actor="test")  # 12 instalments: over the limit of 6
+    assert plan.needs_approval and plan.total_minor >= 30_000
+    open_dispute(company, story["new"], "wrong_invoice", actor="test")  # 250.00 at stake
+    stranger = Debtor.objects.create(
+        company=other_company, number="B1", name="Stranger", language="lv", jurisdiction="LV"
     )
-    Task.objects.create(company=other_company, debtor=ozols, kind="call", due_on=date(2026, 11, 18))
-    response = alice.get("/")
-    tasks = response.context["tasks"]
-    # open tasks of Acme only, the oldest first
-    assert [(t.kind, t.due_on) for t in tasks] == [
-        ("call", date(2026, 11, 18)),
-        ("review", date(2026, 11, 19)),
+    Task.objects.create(company=other_company, debtor=stranger, kind="call", due_on=date(2026, 11, 18))
+
+    def work() -> list[tuple[str, str, int]]:
+        response = alice.get("/")
+        assert response.status_code == 200
+        return [(w.kind, w.debtor.number, w.amount_minor) for w in response.context["work"]]
+
+    # no predictions: the money at stake decides, ties by due date
+    assert work() == [
+        ("call", "K0001", 100_000),
+        ("review", "K0001", 100_000),
+        ("call", "K0009", 50_000),
+        ("plan_approval", "K0009", plan.total_minor),
+        ("dispute", "K0001", 25_000),
     ]
-    page = response.content.decode()
+    # Ozols is predicted to pay (10 % chance of paying late): its 500.00 are worth 50.00 of a person's time
+    for invoice in (r300, r301):
+        InvoicePrediction.objects.create(
+            invoice=invoice,
+            company=company,
+            as_of=date(2026, 11, 20),
+            open_minor=invoice.open_minor,
+            p_late=0.1,
+            model_version="test",
+        )
+    assert [kind for kind, _number, _amount in work()] == [
+        "call",
+        "review",
+        "dispute",
+        "call",
+        "plan_approval",
+    ]
+    page = alice.get("/").content.decode()
+    assert "more instalments than the limit" in page and "Stranger" not in page
     assert page.index('data-testid="home-tasks"') < page.index("worklist-h")
+    # a playbook in approval mode: today's run waits, and the home page says so
+    from mahnwerk.collection.models import Playbook
+
+    Playbook.objects.filter(company=company).update(approval_required=True)
+    result = run_collection(company, send=False)
+    assert result.awaiting_approval >= 1
+    assert 'data-testid="run-awaiting-approval"' in alice.get("/").content.decode()
 
 
 def test_clerk_records_that_the_debtor_accepted_the_plan(

@@ -89,13 +89,17 @@ def test_list_and_home_queries_are_bounded(
 
 
 def test_list_and_home_queries_do_not_grow_with_rows(company: Any, alice: Client) -> None:
+    from mahnwerk.collection.models import Task
     from mahnwerk.collection.services import run_collection
 
-    _ledger(company, 3, 2)
+    first, *_rest = _ledger(company, 3, 2)
     run_collection(company, send=False)
+    Task.objects.create(company=company, debtor=first, kind="call", due_on=date(2026, 11, 20))
     small = [_count(alice, url) for url in LIST_URLS]
     _more(company)  # 80 more debtors with 5 items each, a second run gives them steps
     run_collection(company, date(2026, 11, 21), send=False)
+    for debtor in Debtor.objects.filter(company=company)[:60]:  # 60 tasks, 20 of them shown
+        Task.objects.create(company=company, debtor=debtor, kind="review", due_on=date(2026, 11, 19))
     large = [_count(alice, url) for url in LIST_URLS]
     assert small == large
 

@@ -136,13 +136,10 @@ def home(request: CompanyRequest) -> HttpResponse:
             "run_steps": run_steps,
             "levels": levels,
             "worklist": services.worklist(company, today, version=version),
-            "tasks": list(
-                Task.objects.filter(
-                    company=company, status=TaskStatus.OPEN, due_on__lte=today + timedelta(days=7)
-                )
-                .select_related("debtor")
-                .order_by("due_on", "pk")[:TASKS_SHOWN]
-            ),
+            "work": services.waiting_work(company, today, limit=TASKS_SHOWN, version=version),
+            "awaiting_approval": (run.stats.get("awaiting_approval") or 0)
+            if run and run.as_of == today
+            else 0,
         },
     )
 
