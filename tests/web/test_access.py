@@ -20,7 +20,24 @@ def acme(company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[.
     debtor = make_debtor(name="Bäckerei Müller", number="K0001")
     invoice = make_invoice(debtor, "R-100", "1000.00", "2026-10-01")
     playbook = Playbook.objects.get(company=company, is_default=True)
-    return {"debtor": debtor, "invoice": invoice, "playbook": playbook, "step": playbook.steps.first()}
+    from datetime import date
+
+    from mahnwerk.collection.agreements import offer_settlement, propose_plan, record_promise
+
+    promise = record_promise(company, debtor, [invoice], date(2026, 12, 20), None, actor="test")
+    second = make_invoice(debtor, "R-101", "500.00", "2026-10-15")
+    plan = propose_plan(company, debtor, [second], 12, actor="test")  # outside the limits: waits for approval
+    third = make_invoice(debtor, "R-102", "300.00", "2026-10-20")
+    offer = offer_settlement(company, debtor, [third], 20_000, date(2026, 12, 31), reason="goodwill")
+    return {
+        "debtor": debtor,
+        "invoice": invoice,
+        "playbook": playbook,
+        "step": playbook.steps.first(),
+        "promise": promise,
+        "plan": plan,
+        "settlement": offer,
+    }
 
 
 def urls(acme: dict[str, Any]) -> list[tuple[str, str]]:
@@ -31,6 +48,14 @@ def urls(acme: dict[str, Any]) -> list[tuple[str, str]]:
         ("post", f"/debtors/{d}/hold"),
         ("post", f"/debtors/{d}/playbook"),
         ("post", f"/debtors/{d}/send-now"),
+        ("post", f"/debtors/{d}/promise"),
+        ("post", f"/debtors/{d}/plan"),
+        ("post", f"/debtors/{d}/settlement"),
+        ("post", f"/debtors/{d}/dispute"),
+        ("post", f"/debtors/{d}/plans/{acme['plan'].pk}/confirm"),
+        ("post", f"/debtors/{d}/agreements/promise/{acme['promise'].pk}/cancel"),
+        ("post", f"/debtors/{d}/agreements/plan/{acme['plan'].pk}/cancel"),
+        ("post", f"/debtors/{d}/agreements/settlement/{acme['settlement'].pk}/cancel"),
         ("get", f"/playbooks/{p}/"),
         ("post", f"/playbooks/{p}/"),
         ("get", f"/playbooks/{p}/steps/{s}/preview"),
@@ -39,9 +64,14 @@ def urls(acme: dict[str, Any]) -> list[tuple[str, str]]:
 
 def test_other_company_gets_404_for_every_object(dave: Client, acme: dict[str, Any]) -> None:
     for method, url in urls(acme):
-        response = getattr(dave, method)(url, {"amount": "1000", "value_date": "2026-11-20", "on_hold": "1"})
+        response = getattr(dave, method)(
+            url, {"amount": "1000", "value_date": "2026-11-20", "on_hold": "1", "reason": "by a stranger"}
+        )
         assert response.status_code == 404, (method, url)
     assert Invoice.objects.get(pk=acme["invoice"].pk).open_minor == 100_000
+    for key in ("promise", "plan", "settlement"):
+        agreement = acme[key]
+        assert type(agreement).objects.get(pk=agreement.pk).status == agreement.status, key
     assert not Case.objects.exists() and not Action.objects.exists()
 
 
@@ -55,7 +85,7 @@ def test_search_lists_and_home_show_only_own_company(dave: Client, acme: dict[st
     for query in ("", "?q=M%C3%BCller", "?q=K0001", "?q=R-100", "?sort=-overdue"):
         assert dave.get("/debtors/" + query).context["rows"] == [], query
     home = dave.get("/")
-    assert home.context["worklist"] == [] and home.context["figures"] == []
+    assert home.context["worklist"] == [] and home.context["figures"] == [] and home.context["work"] == []
     assert dave.get("/run/").context["rows"] == []
     assert all(
         p.company_id != acme["playbook"].company_id for p in dave.get("/playbooks/").context["playbooks"]

@@ -319,3 +319,81 @@ def test_call_task_shows_the_preparation(bob: Client, company: Any, story: dict[
     assert "+49 30 1234567" in page
     # a task without a reminder step behind it: the suggestion is to find a way to reach the debtor
     assert "Find a current address" in page
+
+
+def test_plan_outside_the_limits_needs_an_admin(
+    alice: Client, bob: Client, other_company: Any, make_member: Callable[..., Any], story: dict[str, Any]
+) -> None:
+    bob.post(_url(story, "plan"), {"plan-invoices": [story["old"].pk], "plan-count": "12"})
+    plan = InstalmentPlan.objects.get(debtor=story["mueller"])
+    assert plan.needs_approval and plan.approved_on is None
+    page = bob.get(_url(story, "")).content.decode()
+    assert "An admin has to approve this plan." in page and 'data-testid="approve-plan"' not in page
+    url = _url(story, f"plans/{plan.pk}/approve")
+    assert bob.post(url).status_code == 403
+    stranger = Client()
+    stranger.force_login(make_member("erik", other_company, "admin"))  # an admin, of the other company
+    assert stranger.post(url).status_code == 404
+    plan.refresh_from_db()
+    assert plan.approved_on is None
+    assert 'data-testid="approve-plan"' in alice.get(_url(story, "")).content.decode()
+    response = alice.post(url, follow=True)
+    plan.refresh_from_db()
+    assert plan.approved_on == date(2026, 11, 20) and plan.approved_by == "user:alice"
+    assert TimelineEvent.objects.filter(debtor=story["mueller"], kind="plan_approved").exists()
+    assert any("approved" in m for m in _messages(response))
+    # approved: the debtor's acceptance can now be recorded, and the plan runs
+    bob.post(_url(story, f"plans/{plan.pk}/confirm"))
+    plan.refresh_from_db()
+    assert plan.status == "active"
+    again = alice.post(url, follow=True)
+    assert any("Not possible" in m for m in _messages(again))
+
+
+def test_settlement_offer_and_cancellations(
+    bob: Client, carol: Client, dave: Client, story: dict[str, Any]
+) -> None:
+    from mahnwerk.collection.agreements_models import Settlement
+
+    data = {
+        "settlement-invoices": [story["old"].pk],
+        "settlement-amount": "800.00",
+        "settlement-deadline": "2026-12-04",
+        "settlement-reason": "Goodwill: long-standing customer",
+    }
+    assert carol.post(_url(story, "settlement"), data).status_code == 403
+    response = bob.post(_url(story, "settlement"), data, follow=True)
+    offer = Settlement.objects.get(debtor=story["mueller"])
+    assert (offer.amount_minor, offer.open_at_offer_minor, offer.status) == (80_000, 100_000, "offered")
+    page = response.content.decode()
+    assert 'data-testid="settlements"' in page and "€800.00" in page
+    assert 'data-testid="cancel-settlement"' in page
+    # more than is open: refused by the service and said so
+    too_much = data | {"settlement-invoices": [story["new"].pk], "settlement-amount": "300.00"}
+    response = bob.post(_url(story, "settlement"), too_much, follow=True)
+    assert any("at most what is open" in m for m in _messages(response))
+    assert Settlement.objects.count() == 1
+    # withdraw: a reason is needed; another company's collector cannot reach it
+    url = _url(story, f"agreements/settlement/{offer.pk}/cancel")
+    assert dave.post(url, {"reason": "wrong customer"}).status_code == 404
+    response = bob.post(url, {"reason": ""}, follow=True)
+    assert any("Give a reason" in m for m in _messages(response))
+    offer.refresh_from_db()
+    assert offer.status == "offered"
+    bob.post(url, {"reason": "The customer asked for a plan instead"})
+    offer.refresh_from_db()
+    assert offer.status == "withdrawn" and offer.closed_on == date(2026, 11, 20)
+    event = TimelineEvent.objects.get(debtor=story["mueller"], kind="agreement_cancelled")
+    assert event.note == "The customer asked for a plan instead" and event.actor == "user:bob"
+    # a promise and a plan are cancelled the same way; an unknown kind is not found
+    bob.post(
+        _url(story, "promise"), {"promise-invoices": [story["old"].pk], "promise-promised_date": "2026-11-30"}
+    )
+    promise = Promise.objects.get(debtor=story["mueller"])
+    bob.post(_url(story, f"agreements/promise/{promise.pk}/cancel"), {"reason": "recorded by mistake"})
+    promise.refresh_from_db()
+    assert promise.status == "cancelled"
+    assert (
+        bob.post(_url(story, f"agreements/dispute/{promise.pk}/cancel"), {"reason": "x" * 5}).status_code
+        == 404
+    )

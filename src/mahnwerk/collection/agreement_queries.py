@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from mahnwerk.collection.agreements_models import Dispute, InstalmentPlan, Promise
+from mahnwerk.collection.agreements_models import Dispute, InstalmentPlan, Promise, Settlement
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger.models import Company, Debtor
 
@@ -122,4 +122,33 @@ def list_disputes(
             "credit_note": d.credit_note.number if d.credit_note else None,
         }
         for d in qs.order_by("opened_on", "pk")
+    ]
+
+
+def list_settlements(
+    company: Company, debtor: Debtor | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    qs = Settlement.objects.filter(company=company).select_related("debtor").order_by("offered_on", "pk")
+    qs = qs.filter(debtor=debtor) if debtor else qs
+    qs = qs.filter(status=status) if status else qs
+    rows = list(qs)
+    numbers = _numbers_by(Settlement, [s.pk for s in rows])
+    return [
+        {
+            "id": s.pk,
+            "debtor": s.debtor.number,
+            "invoices": numbers[s.pk],
+            "offered_on": s.offered_on.isoformat(),
+            "deadline": s.deadline.isoformat(),
+            "amount_minor": s.amount_minor,
+            "amount": _money(s.amount_minor, s.currency),
+            "open_at_offer": _money(s.open_at_offer_minor, s.currency),
+            "currency": s.currency,
+            "reason": s.reason,
+            "status": s.status,
+            "paid_minor": s.paid_minor,
+            "written_off": _money(s.written_off_minor, s.currency),
+            "closed_on": s.closed_on.isoformat() if s.closed_on else None,
+        }
+        for s in rows
     ]

@@ -306,6 +306,25 @@ class PlanForm(_ItemsForm):
         return data
 
 
+class SettlementForm(_ItemsForm):
+    amount = forms.DecimalField(
+        label=_("Accept this amount"), min_value=Decimal("0.01"), decimal_places=4, max_digits=18
+    )
+    deadline = forms.DateField(label=_("If paid by"), widget=DATE_WIDGET)
+    reason = forms.CharField(
+        label=_("Reason (printed on the credit note for the rest)"), max_length=200, min_length=3
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _minor(self, data, "amount", self.currency(data), "amount_minor")
+        return data
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, min_length=3)
+
+
 def dispute_reason_choices() -> list[tuple[str, Any]]:
     from mahnwerk.collection.agreements_models import DisputeReason
 

@@ -27,6 +27,13 @@ urlpatterns = [
     path("debtors/<int:pk>/promise", views.promise_view, name="debtor_promise"),
     path("debtors/<int:pk>/plan", views.plan_view, name="debtor_plan"),
     path("debtors/<int:pk>/plans/<int:plan_id>/confirm", views.confirm_plan_view, name="debtor_confirm_plan"),
+    path("debtors/<int:pk>/plans/<int:plan_id>/approve", views.approve_plan_view, name="debtor_approve_plan"),
+    path("debtors/<int:pk>/settlement", views.settlement_view, name="debtor_settlement"),
+    path(
+        "debtors/<int:pk>/agreements/<str:kind>/<int:agreement_id>/cancel",
+        views.cancel_agreement_view,
+        name="debtor_cancel_agreement",
+    ),
     path("debtors/<int:pk>/dispute", views.dispute_view, name="debtor_dispute"),
     path(
         "debtors/<int:pk>/disputes/<int:dispute_id>/resolve",

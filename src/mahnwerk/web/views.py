@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import ProtectedError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.utils.translation import get_language
@@ -23,10 +23,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
-from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises
+from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises, list_settlements
 from mahnwerk.collection.agreements import (
     AgreementError,
+    approve_plan,
+    cancel_agreement,
     confirm_plan,
+    offer_settlement,
     open_dispute,
     propose_plan,
     record_promise,
@@ -37,8 +40,11 @@ from mahnwerk.collection.agreements_models import (
     DisputeReason,
     DisputeStatus,
     InstalmentPlan,
+    OfferStatus,
     PlanStatusChoice,
+    Promise,
     PromiseStatus,
+    Settlement,
 )
 from mahnwerk.collection.calls import CallError, prepare_call, record_call_outcome
 from mahnwerk.collection.models import Playbook, Step, Task, TaskStatus
@@ -57,6 +63,7 @@ from mahnwerk.web import services
 from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
 from mahnwerk.web.forms import (
     CallOutcomeForm,
+    CancelForm,
     CompanyForm,
     DebtorFilterForm,
     DisputeForm,
@@ -70,6 +77,7 @@ from mahnwerk.web.forms import (
     PreviewForm,
     PromiseForm,
     ResolveDisputeForm,
+    SettlementForm,
     StepFormSet,
 )
 from mahnwerk.web.models import Membership
@@ -255,6 +263,9 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
             plan | {"instalments": _readable(plan["instalments"], None, "due_date")}
             for plan in _readable(list_plans(company, debtor), PlanStatusChoice, "confirm_by")
         ],
+        "settlements": _readable(
+            list_settlements(company, debtor), OfferStatus, "offered_on", "deadline", "closed_on"
+        ),
         "disputes": _readable(disputes, DisputeStatus, "opened_on", reasons=True),
         "open_disputes": open_disputes,
         "tasks": [(task, prepare_call(task, today) if task.kind == "call" else None) for task in tasks],
@@ -262,6 +273,9 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         or PromiseForm(company=company, debtor_id=debtor.pk, prefix="promise"),
         "plan_form": forms.get("plan_form") or PlanForm(company=company, debtor_id=debtor.pk, prefix="plan"),
         "dispute_form": forms.get("dispute_form") or DisputeForm(debtor_id=debtor.pk, prefix="dispute"),
+        "settlement_form": forms.get("settlement_form")
+        or SettlementForm(company=company, debtor_id=debtor.pk, prefix="settlement"),
+        "cancel_form": CancelForm(),
         "resolve_form": forms.get("resolve_form")
         or ResolveDisputeForm(currency=company.currency, prefix="resolve"),
         "call_form": forms.get("call_form") or CallOutcomeForm(currency=company.currency, prefix="call"),
@@ -421,6 +435,75 @@ def confirm_plan_view(request: CompanyRequest, pk: int, plan_id: int) -> HttpRes
         return messages.SUCCESS, _("The plan is confirmed and runs.")
 
     return _case_form(request, debtor, forms.Form(request.POST), "", act)
+
+
+@require_POST
+@member_required("admin")
+def approve_plan_view(request: CompanyRequest, pk: int, plan_id: int) -> HttpResponse:
+    """A plan outside the limits: an admin approves it, and the written agreement goes to the debtor."""
+    debtor = _debtor(request, pk)
+    plan = get_object_or_404(InstalmentPlan, company=request.company, debtor=debtor, pk=plan_id)
+
+    def act(data: dict[str, Any]) -> tuple[int, str]:
+        approve_plan(request.company, plan, actor=actor(request))
+        return messages.SUCCESS, _("The plan is approved; the agreement goes to the debtor.")
+
+    return _case_form(request, debtor, forms.Form(request.POST), "", act)
+
+
+@require_POST
+@member_required("work")
+def settlement_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+
+    def act(data: dict[str, Any]) -> tuple[int, str]:
+        offer = offer_settlement(
+            request.company,
+            debtor,
+            list(data["invoices"]),
+            data["amount_minor"],
+            data["deadline"],
+            reason=data["reason"],
+            actor=actor(request),
+        )
+        return messages.SUCCESS, _("Settlement offered: {amount} if paid by {day}.").format(
+            amount=format_money(offer.amount_minor, offer.currency),
+            day=date_format(offer.deadline, "SHORT_DATE_FORMAT"),
+        )
+
+    form = SettlementForm(request.POST, company=request.company, debtor_id=debtor.pk, prefix="settlement")
+    return _case_form(request, debtor, form, "settlement_form", act)
+
+
+CANCELLABLE: dict[str, type[Promise] | type[InstalmentPlan] | type[Settlement]] = {
+    "promise": Promise,
+    "plan": InstalmentPlan,
+    "settlement": Settlement,
+}
+
+
+@require_POST
+@member_required("work")
+def cancel_agreement_view(request: CompanyRequest, pk: int, kind: str, agreement_id: int) -> HttpResponse:
+    """Cancel a pending promise or a proposed or running plan, withdraw a settlement offer (with a reason)."""
+    debtor = _debtor(request, pk)
+    model = CANCELLABLE.get(kind)
+    if model is None:
+        raise Http404
+    agreement = cast(
+        Promise | InstalmentPlan | Settlement,
+        get_object_or_404(model, company=request.company, debtor=debtor, pk=agreement_id),
+    )
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason for the cancellation (it goes on the timeline)."))
+        return redirect("web:debtor", pk=debtor.pk)
+
+    def act(data: dict[str, Any]) -> tuple[int, str]:
+        cancel_agreement(request.company, agreement, reason=data["reason"], actor=actor(request))
+        return messages.SUCCESS, _("Cancelled: the playbook goes on for these items.")
+
+    return _case_form(request, debtor, form, "", act)
 
 
 @require_POST
