@@ -29,8 +29,10 @@ def test_find_debtor_record_payment_item_gone(
     page.get_by_label("Amount:", exact=True).fill("1000.00")
     page.get_by_label("Invoice:", exact=True).select_option(label="R-100")
     shoot(page, "debtor")
+    page.evaluate("window.sameDocument = true")  # gone if the browser loaded a new page
     page.get_by_role("button", name="Record payment").click()
     page.get_by_text("Payment of €1,000.00 recorded.").wait_for()
+    assert page.evaluate("window.sameDocument === true")  # the case file was replaced in place (HTMX)
     assert items.get_by_text("R-101").is_visible()
     assert items.get_by_text("R-100").count() == 0
     assert page.get_by_test_id("timeline").get_by_text("Payment of €1,000.00 received").is_visible()
@@ -82,8 +84,11 @@ def test_promise_skips_the_run_and_portal_plan_reaches_the_clerk(
     page.get_by_role("link", name="Debtors", exact=True).click()
     page.get_by_label("Search").fill("Ozols")
     page.get_by_role("link", name='SIA "Ozols"').click()
-    # record a promise for R-200
+    # record a promise for R-200; without an invoice ticked, the form comes back with its error in place
     form = page.get_by_test_id("promise-form")
+    form.get_by_label("Promised payment date").fill(in_a_week)
+    form.get_by_role("button", name="Record promise").click()
+    form.locator(".errorlist").wait_for()
     form.get_by_label("R-200").check()
     form.get_by_label("Promised payment date").fill(in_a_week)
     form.get_by_role("button", name="Record promise").click()
