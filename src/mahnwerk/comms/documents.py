@@ -9,6 +9,7 @@ from datetime import date
 
 from mahnwerk.comms.letters import LetterContext, LetterItem
 from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.core.calendar import today_in
 from mahnwerk.core.epc_qr import make_epc_qr
 
 CLOSINGS = ("Mit freundlichen Grüßen", "Kind regards", "Yours faithfully", "Ar cieņu")
@@ -36,6 +37,15 @@ def split_body(body: str, keep_tables: bool = False) -> tuple[str, list[str], st
         if (keep_tables or not _is_table(paragraph)) and not _is_bank_block(paragraph):
             rest.append(paragraph)
     return greeting, rest, closing
+
+
+def letter_date(msg: OutboundMessage) -> date:
+    """The date the letter of ``msg`` carries: its step's business date; a message of no step (a written
+    agreement) the day it went out in the company's time zone, or today while it waits. A copy made later
+    therefore carries the date of the original."""
+    if msg.action is not None:
+        return msg.action.as_of
+    return today_in(msg.company.time_zone, msg.sent_at)
 
 
 def letter_context(msg: OutboundMessage) -> LetterContext:
@@ -70,7 +80,7 @@ def letter_context(msg: OutboundMessage) -> LetterContext:
         recipient_address_lines=tuple(address),
         recipient_postcode=debtor.postcode,
         language=msg.language,
-        letter_date=msg.action.as_of if msg.action else date.today(),
+        letter_date=letter_date(msg),
         subject=msg.subject,
         greeting=greeting,
         paragraphs=tuple(paragraphs),

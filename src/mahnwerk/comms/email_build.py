@@ -58,8 +58,13 @@ def invoice_copies(msg: OutboundMessage) -> list[tuple[str, bytes]]:
     if msg.payload.get("template") == "pre_due":
         return []
     numbers = [i["number"] for i in msg.payload.get("items", [])]
-    copies = []
-    for invoice in Invoice.objects.filter(company_id=msg.company_id, number__in=numbers).exclude(document=""):
-        with invoice.document.open("rb") as fh:
-            copies.append((f"{invoice.number}.pdf", fh.read()))
-    return copies
+    invoices = Invoice.objects.filter(company_id=msg.company_id, number__in=numbers).exclude(document="")
+    return [(f"{invoice.number}.pdf", stored_invoice(invoice)) for invoice in invoices]
+
+
+def stored_invoice(invoice: Invoice) -> bytes:
+    """The content of the invoice's stored file (from the default storage); OSError if it is missing."""
+    with invoice.document.open("rb") as fh:
+        content = fh.read()
+    assert isinstance(content, bytes)
+    return content

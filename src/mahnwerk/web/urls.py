@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from mahnwerk.web import views
+from mahnwerk.web import document_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -41,6 +41,11 @@ urlpatterns = [
         name="debtor_resolve_dispute",
     ),
     path("debtors/<int:pk>/tasks/<int:task_id>/outcome", views.call_outcome_view, name="debtor_call_outcome"),
+    path(
+        "debtors/<int:pk>/documents/<str:kind>/<int:doc_id>",
+        document_views.debtor_document,
+        name="debtor_document",
+    ),
     path("kpi/", views.kpi, name="kpi"),
     path("playbooks/", views.playbook_list, name="playbooks"),
     path("playbooks/<int:pk>/", views.playbook_detail, name="playbook"),

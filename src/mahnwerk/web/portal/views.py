@@ -8,10 +8,12 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_safe
 
 from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises
 from mahnwerk.collection.agreements import (
@@ -22,11 +24,13 @@ from mahnwerk.collection.agreements import (
     record_promise,
 )
 from mahnwerk.collection.agreements_models import DisputeReason, InstalmentPlan
+from mahnwerk.comms.debtor_documents import DocumentNotFound, document_file, list_documents
 from mahnwerk.comms.rendering import MessageItem, payment_reference
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.services import company_today
+from mahnwerk.web.document_views import attachment
 from mahnwerk.web.portal import links, ratelimit
 from mahnwerk.web.portal.forms import (
     ContactDetailsForm,
@@ -41,9 +45,9 @@ def _error(request: HttpRequest, kind: str, status: int) -> HttpResponse:
     return render(request, "portal/error.html", {"kind": kind}, status=status)
 
 
-@never_cache
-@csrf_protect
-def home(request: HttpRequest, token: str) -> HttpResponse:
+def _portal_debtor(request: HttpRequest, token: str) -> Debtor | HttpResponse:
+    """The debtor the link names, after the rate limit and the link's signature and age are checked;
+    otherwise the error page to show."""
     if not ratelimit.allow(request):
         return _error(request, "limited", 429)
     try:
@@ -57,7 +61,38 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
     )
     if debtor is None:
         return _error(request, "invalid", 404)
-    language = debtor.language or debtor.company.default_language
+    return debtor
+
+
+def _language(debtor: Debtor) -> str:
+    return debtor.language or debtor.company.default_language
+
+
+@never_cache
+@require_safe
+def document(request: HttpRequest, token: str, kind: str, doc_id: int) -> HttpResponse:
+    """A copy of one of the debtor's invoices or letters, as a download."""
+    found = _portal_debtor(request, token)
+    if isinstance(found, HttpResponse):
+        return found
+    language = _language(found)
+    with translation.override(language):
+        request.LANGUAGE_CODE = language
+        try:
+            file = document_file(found, kind, doc_id)
+        except DocumentNotFound:
+            return _error(request, "document", 404)
+    return attachment(file)
+
+
+@never_cache
+@csrf_protect
+def home(request: HttpRequest, token: str) -> HttpResponse:
+    found = _portal_debtor(request, token)
+    if isinstance(found, HttpResponse):
+        return found
+    debtor = found
+    language = _language(debtor)
     with translation.override(language):
         request.LANGUAGE_CODE = language
         forms = _blank_forms(debtor)
@@ -109,7 +144,8 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
                         else _("Nothing has changed."),
                     )
                     return redirect(request.path)
-        context = _context(debtor, language) | {"form": form} | forms
+        documents = _documents(debtor, token, language)
+        context = _context(debtor, language) | {"form": form, "documents": documents} | forms
         return render(request, "portal/home.html", context, status=status)
 
 
@@ -162,6 +198,20 @@ def _agree(debtor: Debtor, action: str, data: dict[str, Any]) -> str:
         company, data["invoice"], data["reason"], notes=data["notes"], source="debtor", actor=PORTAL_ACTOR
     )
     return _("Thank you: we will look into the invoice. Until then you will receive no reminders for it.")
+
+
+def _documents(debtor: Debtor, token: str, language: str) -> list[dict[str, object]]:
+    return [
+        {
+            "label": doc.label,
+            "date": format_date(doc.date, language),
+            "settled": doc.settled,
+            "url": reverse(
+                "web:portal:document", kwargs={"token": token, "kind": doc.kind, "doc_id": doc.id}
+            ),
+        }
+        for doc in list_documents(debtor)
+    ]
 
 
 def _context(debtor: Debtor, language: str) -> dict[str, object]:

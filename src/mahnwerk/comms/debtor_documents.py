@@ -1,0 +1,136 @@
+"""A debtor's documents to download: copies of its invoices and the letters it was sent.
+
+Invoices: those with a stored file, open ones and those settled within the last year. Letters: letter
+messages queued or sent, and emails that carried the reminder or the written agreement as a PDF letter;
+the PDF is rebuilt from the stored message the way it went out. The portal and the clerk's case file both
+use this module; a document is always looked up by (debtor, kind, id), so a document of another debtor or
+another company is never found.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import PurePosixPath
+from typing import NamedTuple
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from mahnwerk.comms.documents import letter_context, letter_date
+from mahnwerk.comms.email_build import stored_invoice, wants_pdf
+from mahnwerk.comms.models import MessageStatus, OutboundMessage
+from mahnwerk.ledger.models import ChannelChoice, Debtor, Invoice
+from mahnwerk.ledger.services import company_today
+
+INVOICE = "invoice"
+LETTER = "letter"
+KINDS = (INVOICE, LETTER)
+SETTLED_SHOWN = timedelta(days=365)  # settled invoices stay available this long after settlement
+LETTER_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
+
+
+class DocumentNotFound(Exception):
+    """No such document for this debtor (or its file is gone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DebtorDocument:
+    kind: str  # INVOICE or LETTER
+    id: int  # the invoice's or the message's primary key
+    label: str
+    date: date  # the invoice date, or the date the letter carries
+    settled: bool = False  # an invoice that is paid (letters: always False)
+
+
+class DocumentFile(NamedTuple):
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def _invoices(debtor: Debtor, today: date) -> QuerySet[Invoice]:
+    return (
+        Invoice.objects.filter(debtor_id=debtor.pk, company_id=debtor.company_id)
+        .exclude(document="")
+        .filter(Q(open_minor__gt=0) | Q(settled_on__gte=today - SETTLED_SHOWN))
+    )
+
+
+def _messages(debtor: Debtor) -> QuerySet[OutboundMessage]:
+    """Candidates: :func:`_is_letter` decides on the payload whether an email carried a PDF letter."""
+    return OutboundMessage.objects.filter(
+        debtor_id=debtor.pk,
+        company_id=debtor.company_id,
+        channel__in=(ChannelChoice.LETTER, ChannelChoice.EMAIL),
+        status__in=LETTER_STATUSES,
+    ).select_related("company", "action")
+
+
+def _is_letter(msg: OutboundMessage) -> bool:
+    return msg.channel == ChannelChoice.LETTER or (msg.channel == ChannelChoice.EMAIL and wants_pdf(msg))
+
+
+def list_documents(debtor: Debtor, today: date | None = None) -> list[DebtorDocument]:
+    """The debtor's invoices (open ones first, then settled ones; newest first within each) and then its
+    letters, newest first. Labels are in the active language. Two queries, whatever the number."""
+    today = today or company_today(debtor.company)
+    invoices = sorted(
+        _invoices(debtor, today).only("pk", "number", "issue_date", "open_minor"),
+        key=lambda i: (i.open_minor == 0, -i.issue_date.toordinal(), i.number),
+    )
+    letters = sorted(
+        ((letter_date(m), m) for m in _messages(debtor).defer("body_text") if _is_letter(m)),
+        key=lambda pair: (pair[0], pair[1].pk),
+        reverse=True,
+    )
+    return [
+        DebtorDocument(
+            INVOICE,
+            i.pk,
+            _("Invoice {number}").format(number=i.number),
+            i.issue_date,
+            settled=i.open_minor == 0,
+        )
+        for i in invoices
+    ] + [DebtorDocument(LETTER, m.pk, m.subject, day) for day, m in letters]
+
+
+def document_file(debtor: Debtor, kind: str, doc_id: int, today: date | None = None) -> DocumentFile:
+    """One document of ``debtor``, as listed by :func:`list_documents`; :class:`DocumentNotFound` if the
+    debtor has no such document (whichever debtor or company the id belongs to)."""
+    if kind == INVOICE:
+        invoice = _invoices(debtor, today or company_today(debtor.company)).filter(pk=doc_id).first()
+        if invoice is None:
+            raise DocumentNotFound(f"{kind} {doc_id}")
+        try:
+            content = stored_invoice(invoice)
+        except OSError:
+            raise DocumentNotFound(f"{kind} {doc_id}: the stored file is missing") from None
+        extension = PurePosixPath(invoice.document.name or "").suffix or ".pdf"
+        filename = safe_filename(invoice.number, extension)
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        return DocumentFile(filename, content_type, content)
+    if kind == LETTER:
+        msg = _messages(debtor).select_related("debtor").filter(pk=doc_id).first()
+        if msg is None or not _is_letter(msg):
+            raise DocumentNotFound(f"{kind} {doc_id}")
+        from mahnwerk.comms.letters import render_letter_pdf  # loading WeasyPrint takes a moment
+
+        ctx = letter_context(msg)
+        pdf = render_letter_pdf(ctx)
+        return DocumentFile(
+            safe_filename(f"{ctx.letter_date.isoformat()} {msg.subject}", ".pdf"), "application/pdf", pdf
+        )
+    raise DocumentNotFound(f"no document kind {kind!r}")
+
+
+def safe_filename(stem: str, extension: str) -> str:
+    """A file name any browser and file system takes: ASCII letters, digits, '.', '-' and '_' only."""
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^A-Za-z0-9._]+", "-", ascii_stem).strip("-._")[:100].rstrip("-._") or "document"
+    suffix = re.sub(r"[^a-z0-9]", "", extension.lower())[:10] or "pdf"
+    return f"{cleaned}.{suffix}"
