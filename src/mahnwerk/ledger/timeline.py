@@ -15,6 +15,7 @@ EVENT_TEXTS = {
     "invoices_imported": _("{count} invoice(s) imported: {numbers}"),
     "invoice_created": _("Invoice {number} over {amount} due {due_date}"),
     "credit_note_recorded": _("Credit note {number} over {amount}"),
+    "invoice_document_stored": _("Copy of invoice {number} stored ({file})"),
     "payment_recorded": _("Payment of {amount} received (value date {value_date}, reference {reference})"),
     "action_created": _(
         "Step {level} ({tone}) decided for {count} item(s), {total}; new deadline {deadline}"

@@ -321,6 +321,21 @@ class SettlementForm(_ItemsForm):
         return data
 
 
+class InvoiceDocumentForm(forms.Form):
+    invoice = forms.ModelChoiceField(label=_("Invoice"), queryset=Invoice.objects.none())
+    file = forms.FileField(
+        label=_("Copy of the invoice (PDF)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,application/pdf"}),
+    )
+
+    def __init__(self, *args: Any, debtor_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["invoice"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Invoice.objects.filter(debtor_id=debtor_id).order_by("-issue_date", "number")
+        field.label_from_instance = lambda inv: inv.number  # type: ignore[method-assign,assignment]
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, min_length=3)
 

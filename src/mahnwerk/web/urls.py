@@ -46,6 +46,11 @@ urlpatterns = [
         document_views.debtor_document,
         name="debtor_document",
     ),
+    path(
+        "debtors/<int:pk>/invoice-copy",
+        document_views.upload_invoice_document,
+        name="debtor_invoice_document",
+    ),
     path("kpi/", views.kpi, name="kpi"),
     path("playbooks/", views.playbook_list, name="playbooks"),
     path("playbooks/<int:pk>/", views.playbook_detail, name="playbook"),

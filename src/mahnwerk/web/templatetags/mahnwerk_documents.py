@@ -11,10 +11,20 @@ from django import template
 
 from mahnwerk.comms.debtor_documents import list_documents
 from mahnwerk.ledger.models import Debtor
+from mahnwerk.web.forms import InvoiceDocumentForm
 
 register = template.Library()
 
 
-@register.inclusion_tag("web/_documents.html")
-def debtor_documents(debtor: Debtor) -> dict[str, Any]:
-    return {"debtor": debtor, "documents": list_documents(debtor)}
+@register.inclusion_tag("web/_documents.html", takes_context=True)
+def debtor_documents(context: template.Context, debtor: Debtor) -> dict[str, Any]:
+    request = context.get("request")
+    can_work = bool(
+        request is not None and getattr(request, "membership", None) and request.membership.can_work
+    )
+    return {
+        "debtor": debtor,
+        "documents": list_documents(debtor),
+        "upload_form": InvoiceDocumentForm(debtor_id=debtor.pk) if can_work else None,
+        "csrf_token": context.get("csrf_token"),
+    }

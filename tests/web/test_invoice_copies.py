@@ -1,0 +1,132 @@
+"""Invoice copies (PDF) stored with their invoices: by the case file's upload and ``mahnwerk documents
+attach``; checked first, all or nothing; only for the own company's invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from mahnwerk.ledger.invoice_documents import DocumentRejected, InvoiceFile, attach_invoice_documents
+from mahnwerk.ledger.models import Invoice, TimelineEvent
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.4\n% invoice copy\n%%EOF\n"
+
+
+@pytest.fixture(autouse=True)
+def storage(settings: Any, tmp_path: Path) -> Path:
+    settings.STORAGES = settings.STORAGES | {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "files"},
+        }
+    }
+    return tmp_path / "files"
+
+
+@pytest.fixture(autouse=True)
+def today() -> Iterator[None]:
+    with time_machine.travel("2026-11-20 10:00 +0000", tick=False):
+        yield
+
+
+@pytest.fixture
+def items(make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]) -> dict[str, Any]:
+    debtor = make_debtor(name="Bäckerei Müller", number="K0001")
+    return {
+        "debtor": debtor,
+        "r100": make_invoice(debtor, "R-100", "1000.00", "2026-10-01"),
+        "r101": make_invoice(debtor, "R-101", "250.00", "2026-12-01"),
+    }
+
+
+def stored(number: str) -> bytes | None:
+    invoice = Invoice.objects.get(number=number)
+    if not invoice.document:
+        return None
+    with invoice.document.open("rb") as fh:
+        return fh.read()
+
+
+def test_all_files_are_checked_first_and_nothing_is_stored_if_one_fails(
+    company: Any, items: dict[str, Any], storage: Path
+) -> None:
+    files = [
+        InvoiceFile("R-100", "R-100.pdf", PDF),
+        InvoiceFile("R-101", "R-101.pdf", b"not a pdf"),
+        InvoiceFile("R-999", "R-999.pdf", PDF),
+    ]
+    with pytest.raises(DocumentRejected) as caught:
+        attach_invoice_documents(company, files)
+    assert caught.value.problems == [
+        "R-101.pdf: not a PDF file",
+        "R-999.pdf: no invoice R-999 in this company",
+    ]
+    assert stored("R-100") is None and not any(storage.rglob("*.pdf"))
+    attach_invoice_documents(
+        company, [*files[:1], InvoiceFile("R-101", "R-101.pdf", PDF + b"2")], actor="test"
+    )
+    assert stored("R-100") == PDF and stored("R-101") == PDF + b"2"
+    event = TimelineEvent.objects.get(kind="invoice_document_stored", data__number="R-100")
+    assert event.actor == "test" and event.data["file"] == "R-100.pdf"
+
+
+def test_a_new_copy_replaces_the_old_file(
+    company: Any, items: dict[str, Any], storage: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    attach_invoice_documents(company, [InvoiceFile("R-100", "a.pdf", PDF)])
+    first = Invoice.objects.get(number="R-100").document.name
+    with django_capture_on_commit_callbacks(execute=True):
+        attach_invoice_documents(company, [InvoiceFile("R-100", "b.pdf", PDF + b"new")])
+    assert stored("R-100") == PDF + b"new"
+    assert not (storage / first).exists() and len(list(storage.rglob("*.pdf"))) == 1
+
+
+def test_command_attaches_a_folder_by_file_name(
+    company: Any, items: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    (folder / "R-100.pdf").write_bytes(PDF)
+    (folder / "notes.txt").write_text("not a copy")
+    call_command("documents", "attach", str(folder))
+    assert "1 invoice copies stored" in capsys.readouterr().out
+    assert stored("R-100") == PDF
+    (folder / "R-404.pdf").write_bytes(PDF)
+    with pytest.raises(CommandError, match=r"R-404\.pdf: no invoice R-404"):
+        call_command("documents", "attach", str(folder / "R-404.pdf"))
+
+
+def test_case_file_upload(bob: Client, carol: Client, dave: Client, items: dict[str, Any]) -> None:
+    url = f"/debtors/{items['debtor'].pk}/invoice-copy"
+    page = bob.get(f"/debtors/{items['debtor'].pk}/").content.decode()
+    assert 'data-testid="upload-form"' in page
+    assert 'data-testid="upload-form"' not in carol.get(f"/debtors/{items['debtor'].pk}/").content.decode()
+
+    def upload(client: Client, content: bytes) -> Any:
+        return client.post(
+            url,
+            {"invoice": items["r100"].pk, "file": SimpleUploadedFile("scan.pdf", content, "application/pdf")},
+            follow=True,
+        )
+
+    assert upload(carol, PDF).status_code == 403
+    assert upload(dave, PDF).status_code == 404
+    refused = upload(bob, b"GIF89a")
+    assert any("not a PDF file" in str(m) for m in refused.context["messages"])
+    assert stored("R-100") is None
+    done = upload(bob, PDF)
+    assert any("Copy of invoice R-100 stored." in str(m) for m in done.context["messages"])
+    assert stored("R-100") == PDF
+    # the copy is listed and downloads as it was uploaded
+    invoice = Invoice.objects.get(number="R-100")
+    download = bob.get(f"/debtors/{items['debtor'].pk}/documents/invoice/{invoice.pk}")
+    assert download.status_code == 200 and download.content == PDF
