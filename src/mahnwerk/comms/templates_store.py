@@ -27,7 +27,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.template import Context, Template
+from django.template import Context, Template, TemplateSyntaxError
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -53,6 +53,7 @@ KINDS = tuple(TemplateKind.values)
 TONES = ("friendly", "firm", "formal")
 ANY_TONE = "any"
 SMS_MAX_SEGMENTS = 2
+SUBJECT_MAX_LENGTH = MessageTemplate._meta.get_field("subject").max_length or 250
 NATURAL_TONES = {
     "pre_due": "friendly",
     "reminder": "friendly",
@@ -415,6 +416,29 @@ def sample_context(company: Company, language: str, debtor: Debtor | None = None
     return context
 
 
+def _render_problems(
+    source: TemplateSource, company: Company, debtor: Debtor, context: Mapping[str, Any]
+) -> list[Problem]:
+    """What goes wrong rendering each part with ``context`` (a filter given an argument it cannot use, such as
+    ``wordwrap:"x"``), as problems with their line."""
+    full = _full_context(company, debtor, context)
+    problems = []
+    with translation.override(source.language):
+        for part, text in (("subject", source.subject), ("body", source.body)):
+            try:
+                _render(text, full)
+            except (TemplateSyntaxError, ValueError, TypeError, ArithmeticError, LookupError) as exc:
+                info = getattr(exc, "template_debug", None) or {}
+                problems.append(
+                    Problem(
+                        part,
+                        int(info.get("line") or 0),
+                        _("cannot be rendered: {error}").format(error=exc),
+                    )
+                )
+    return problems
+
+
 def validate_template(
     company: Company, name: str, tone: str, language: str, kind: str, subject: str, body: str
 ) -> list[Problem]:
@@ -436,6 +460,14 @@ def validate_template(
         problems.append(Problem("subject", 1, _("the subject is empty")))
     if "\n" in subject.strip():
         problems.append(Problem("subject", 1, _("the subject must be one line")))
+    if len(subject.strip()) > SUBJECT_MAX_LENGTH:
+        problems.append(
+            Problem(
+                "subject",
+                1,
+                _("the subject is longer than {limit} characters").format(limit=SUBJECT_MAX_LENGTH),
+            )
+        )
     if not body.strip():
         problems.append(Problem("body", 1, _("the text is empty")))
     problems += check_template(subject, "subject")[1] + check_template(body, "body")[1]
@@ -443,7 +475,11 @@ def validate_template(
         return problems
     source = TemplateSource(name, tone, language, kind, subject.strip(), body, "check")
     sample = Debtor(company=company, number="K10023", name="Baltic Timber Trading SIA", language=language)
-    rendered = render_source(source, company, sample, sample_context(company, language, sample))
+    context = sample_context(company, language, sample)
+    problems += _render_problems(source, company, sample, context)
+    if problems:
+        return problems
+    rendered = render_source(source, company, sample, context)
     if kind == TemplateKind.LETTER and not (rendered.greeting and rendered.paragraphs):
         problems.append(
             Problem("body", 1, _("a letter needs a greeting, a blank line and at least one paragraph"))
