@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 from mahnwerk.comms.letters import LetterContext, LetterItem
 from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.comms.rendering import payment_reference
 from mahnwerk.core.calendar import today_in
 from mahnwerk.core.epc_qr import make_epc_qr
+from mahnwerk.ledger.models import Company, Debtor
+
+if TYPE_CHECKING:
+    from mahnwerk.comms.templates_store import Preview
 
 CLOSINGS = ("Mit freundlichen Grüßen", "Kind regards", "Yours faithfully", "Ar cieņu")
 
@@ -97,19 +104,28 @@ def letter_context(msg: OutboundMessage) -> LetterContext:
     )
 
 
-def qr_png(msg: OutboundMessage) -> bytes | None:
-    payload = msg.payload.get("qr")
-    if not payload:
-        return None
+def qr_image(payload: str) -> bytes:
+    """The GiroCode of an EPC payload as a PNG image."""
     image = io.BytesIO()
     make_epc_qr(payload).save(image, kind="png", scale=4, border=4)
     return image.getvalue()
 
 
+def qr_png(msg: OutboundMessage) -> bytes | None:
+    payload = msg.payload.get("qr")
+    return qr_image(payload) if payload else None
+
+
 def email_html(msg: OutboundMessage, qr_cid: str | None) -> str:
     """The HTML part: the same text, the items as a table, the GiroCode image to scan."""
+    return html_message(msg.subject, msg.body_text, msg.language, f"cid:{qr_cid}" if qr_cid else None)
+
+
+def html_message(subject: str, body_text: str, language: str, qr_src: str | None) -> str:
+    """An email's HTML part from its subject and text; ``qr_src`` the address of the GiroCode image (shown
+    after the bank details), None for none."""
     parts = []
-    for paragraph in re.split(r"\n\s*\n", msg.body_text.strip()):
+    for paragraph in re.split(r"\n\s*\n", body_text.strip()):
         if _is_table(paragraph):
             lines = paragraph.splitlines()
             head = re.split(r"\s{2,}", lines[0].strip())
@@ -130,11 +146,23 @@ def email_html(msg: OutboundMessage, qr_cid: str | None) -> str:
             )
         else:
             parts.append("<p>" + html.escape(paragraph).replace("\n", "<br>") + "</p>")
-        if _is_bank_block(paragraph) and qr_cid:
-            parts.append(f'<p><img src="cid:{qr_cid}" alt="GiroCode" width="180" height="180"></p>')
+        if _is_bank_block(paragraph) and qr_src:
+            parts.append(f'<p><img src="{html.escape(qr_src)}" alt="GiroCode" width="180" height="180"></p>')
     return (
-        f'<!doctype html><html lang="{msg.language}"><head><meta charset="utf-8"><title>'
-        f'{html.escape(msg.subject)}</title></head><body style="font-family:sans-serif">'
+        f'<!doctype html><html lang="{html.escape(language)}"><head><meta charset="utf-8"><title>'
+        f'{html.escape(subject)}</title></head><body style="font-family:sans-serif">'
         + "".join(parts)
         + "</body></html>"
     )
+
+
+def preview_email_html(company: Company, debtor: Debtor, shown: Preview) -> str:
+    """The HTML part of a previewed email (``templates_store.preview_source``) as it would be sent, the
+    GiroCode embedded as a data: address instead of an attachment."""
+    from mahnwerk.comms.dispatch import epc_payload
+
+    payload = (
+        epc_payload(company, shown.items, payment_reference(debtor, shown.items)) if shown.items else None
+    )
+    src = "data:image/png;base64," + base64.b64encode(qr_image(payload)).decode() if payload else None
+    return html_message(shown.rendered.subject, shown.rendered.body_text, shown.language, src)

@@ -131,22 +131,50 @@ def _walk(nodes: list[Node]) -> Iterator[tuple[int, FilterExpression]]:
                 yield from _walk(list(getattr(node, attr, None) or []))
 
 
+# What opens a placeholder, a tag or a comment; in plain text it was not closed on its line.
+_OPENERS = {"{{": "}}", "{%": "%}", "{#": "#}"}
+
+
+def _unclosed(text: str, first_line: int, part: str) -> list[Problem]:
+    """An opening ``{{``, ``{%`` or ``{#`` left in plain text: its closing is missing or on another line (the
+    template language reads it as text and would print it)."""
+    problems = []
+    for line_number, line in enumerate(text.split("\n"), start=first_line):
+        for opener, closer in _OPENERS.items():
+            if opener in line:
+                problems.append(
+                    Problem(
+                        part,
+                        line_number,
+                        _("{opener} is not closed: end it with {closer} on the same line").format(
+                            opener=opener, closer=closer
+                        ),
+                    )
+                )
+    return problems
+
+
 def check_template(source: str, part: str = "body") -> tuple[list[Placeholder], list[Problem]]:
     """Parse ``source`` and return the placeholders it uses and every problem found.
 
     Problems: a tag other than :data:`ALLOWED_TAGS` (``{% load %}``, ``{% include %}``...), a syntax error,
-    a placeholder or lookup not in :data:`ALLOWED_PLACEHOLDERS`, a filter not in :data:`ALLOWED_FILTERS`.
+    an unclosed ``{{``, ``{%`` or ``{#``, a placeholder or lookup not in :data:`ALLOWED_PLACEHOLDERS`, a
+    filter not in :data:`ALLOWED_FILTERS`.
     """
     problems: list[Problem] = []
+    in_comment = False
     for token in Lexer(source).tokenize():
         if token.token_type is TokenType.BLOCK:
             tag = token.contents.split()[0] if token.contents.split() else ""
+            in_comment = tag == "comment" or (in_comment and tag != "endcomment")
             if tag not in ALLOWED_TAGS:
                 problems.append(
                     Problem(
                         part, token.lineno or 0, _("the tag {{% {tag} %}} is not allowed").format(tag=tag)
                     )
                 )
+        elif token.token_type is TokenType.TEXT and not in_comment:
+            problems += _unclosed(token.contents, token.lineno or 1, part)
     if problems:
         return [], problems
     try:

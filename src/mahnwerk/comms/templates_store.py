@@ -27,7 +27,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.template import Context, Template
+from django.template import Context, Template, TemplateSyntaxError
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -53,6 +53,7 @@ KINDS = tuple(TemplateKind.values)
 TONES = ("friendly", "firm", "formal")
 ANY_TONE = "any"
 SMS_MAX_SEGMENTS = 2
+SUBJECT_MAX_LENGTH = MessageTemplate._meta.get_field("subject").max_length or 250
 NATURAL_TONES = {
     "pre_due": "friendly",
     "reminder": "friendly",
@@ -415,6 +416,29 @@ def sample_context(company: Company, language: str, debtor: Debtor | None = None
     return context
 
 
+def _render_problems(
+    source: TemplateSource, company: Company, debtor: Debtor, context: Mapping[str, Any]
+) -> list[Problem]:
+    """What goes wrong rendering each part with ``context`` (a filter given an argument it cannot use, such as
+    ``wordwrap:"x"``), as problems with their line."""
+    full = _full_context(company, debtor, context)
+    problems = []
+    with translation.override(source.language):
+        for part, text in (("subject", source.subject), ("body", source.body)):
+            try:
+                _render(text, full)
+            except (TemplateSyntaxError, ValueError, TypeError, ArithmeticError, LookupError) as exc:
+                info = getattr(exc, "template_debug", None) or {}
+                problems.append(
+                    Problem(
+                        part,
+                        int(info.get("line") or 0),
+                        _("cannot be rendered: {error}").format(error=exc),
+                    )
+                )
+    return problems
+
+
 def validate_template(
     company: Company, name: str, tone: str, language: str, kind: str, subject: str, body: str
 ) -> list[Problem]:
@@ -436,6 +460,14 @@ def validate_template(
         problems.append(Problem("subject", 1, _("the subject is empty")))
     if "\n" in subject.strip():
         problems.append(Problem("subject", 1, _("the subject must be one line")))
+    if len(subject.strip()) > SUBJECT_MAX_LENGTH:
+        problems.append(
+            Problem(
+                "subject",
+                1,
+                _("the subject is longer than {limit} characters").format(limit=SUBJECT_MAX_LENGTH),
+            )
+        )
     if not body.strip():
         problems.append(Problem("body", 1, _("the text is empty")))
     problems += check_template(subject, "subject")[1] + check_template(body, "body")[1]
@@ -443,7 +475,11 @@ def validate_template(
         return problems
     source = TemplateSource(name, tone, language, kind, subject.strip(), body, "check")
     sample = Debtor(company=company, number="K10023", name="Baltic Timber Trading SIA", language=language)
-    rendered = render_source(source, company, sample, sample_context(company, language, sample))
+    context = sample_context(company, language, sample)
+    problems += _render_problems(source, company, sample, context)
+    if problems:
+        return problems
+    rendered = render_source(source, company, sample, context)
     if kind == TemplateKind.LETTER and not (rendered.greeting and rendered.paragraphs):
         problems.append(
             Problem("body", 1, _("a letter needs a greeting, a blank line and at least one paragraph"))
@@ -535,6 +571,42 @@ def open_items(company: Company, debtor: Debtor, as_of: date) -> list[MessageIte
     return [message_item(inv, claims.get(inv.pk), inv.open_minor) for inv in invoices]
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A template rendered for a real debtor, with what a letter needs besides the text."""
+
+    rendered: RenderedMessage
+    items: list[MessageItem]
+    deadline: date | None
+    as_of: date
+    language: str
+
+
+def draft_source(name: str, tone: str, language: str, kind: str, subject: str, body: str) -> TemplateSource:
+    """Text not saved yet (being edited), to preview it with :func:`preview_source` once
+    :func:`validate_template` finds no problem in it."""
+    return TemplateSource(
+        name, tone, language, kind, "" if kind == TemplateKind.SMS else subject.strip(), body, "draft"
+    )
+
+
+def preview_source(
+    company: Company, debtor: Debtor, source: TemplateSource, as_of: date | None = None
+) -> Preview:
+    """The message ``debtor`` would get from ``source`` (saved, shipped or a draft) today: its open items from
+    the database with interest and fees, the deadline of the step that uses the template (in the debtor's
+    playbook), in the template's language. Nothing is stored."""
+    if debtor.company_id != company.pk:
+        raise TemplateError("the debtor belongs to another company")
+    as_of = as_of or today_in(company.time_zone)
+    items = open_items(company, debtor, as_of)
+    days = _step_deadline_days(company, debtor, source.name)
+    deadline = date.fromordinal(as_of.toordinal() + days) if days else None
+    context = reminder_context(company, debtor, items, deadline, as_of, source.language)
+    rendered = render_source(source, company, debtor, context)
+    return Preview(rendered, items, deadline, as_of, source.language)
+
+
 def preview(
     company: Company,
     debtor: Debtor,
@@ -544,17 +616,13 @@ def preview(
     kind: str = "email",
     as_of: date | None = None,
 ) -> RenderedMessage:
-    """The message ``debtor`` would get from this template today: its open items from the database, the
-    deadline of the step that uses the template (in the debtor's playbook). Nothing is stored."""
+    """The message ``debtor`` would get from the company's version of this template today (see
+    :func:`preview_source`); ``language`` None: the debtor's. Nothing is stored."""
     if debtor.company_id != company.pk:
         raise TemplateError("the debtor belongs to another company")
-    as_of = as_of or today_in(company.time_zone)
     language = language or (debtor.language if debtor.language in LANGUAGES else company.default_language)
-    items = open_items(company, debtor, as_of)
-    days = _step_deadline_days(company, debtor, name)
-    deadline = date.fromordinal(as_of.toordinal() + days) if days else None
-    context = reminder_context(company, debtor, items, deadline, as_of, language)
-    return render_message(company, debtor, name, tone or natural_tone(name), language, kind, context)
+    source = resolve_template(company, name, tone or natural_tone(name), language, kind)
+    return preview_source(company, debtor, source, as_of).rendered
 
 
 def letter_context(
@@ -601,18 +669,29 @@ def letter_context(
     return dataclasses.replace(ctx, qr_payload=letter_qr_payload(ctx))
 
 
+def preview_letter(company: Company, debtor: Debtor, shown: Preview) -> LetterContext:
+    """The PDF letter (``comms.letters.render_letter_pdf``) of a previewed letter template."""
+    return letter_context(
+        company, debtor, shown.rendered, shown.items, shown.deadline, shown.as_of, shown.language
+    )
+
+
 __all__ = [
     "ALLOWED_PLACEHOLDERS",
+    "Preview",
     "TemplateError",
     "TemplateNotFound",
     "TemplateSource",
     "TemplateTone",
     "TemplateValidationError",
+    "draft_source",
     "forget_cached_templates",
     "letter_context",
     "list_templates",
     "natural_tone",
     "preview",
+    "preview_letter",
+    "preview_source",
     "render_message",
     "reset_template",
     "resolve_template",

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from mahnwerk.web import document_views, views
+from mahnwerk.web import document_views, template_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -55,6 +55,27 @@ urlpatterns = [
     path("playbooks/", views.playbook_list, name="playbooks"),
     path("playbooks/<int:pk>/", views.playbook_detail, name="playbook"),
     path("playbooks/<int:pk>/steps/<int:step_id>/preview", views.template_preview, name="template_preview"),
+    path("templates/", template_views.template_list, name="templates"),
+    path(
+        "templates/<str:kind>/<str:name>/<str:tone>/<str:language>/",
+        template_views.template_edit,
+        name="template_edit",
+    ),
+    path(
+        "templates/<str:kind>/<str:name>/<str:tone>/<str:language>/preview",
+        template_views.template_draft_preview,
+        name="template_draft_preview",
+    ),
+    path(
+        "templates/<str:kind>/<str:name>/<str:tone>/<str:language>/pdf",
+        template_views.template_pdf,
+        name="template_pdf",
+    ),
+    path(
+        "templates/<str:kind>/<str:name>/<str:tone>/<str:language>/reset",
+        template_views.template_reset,
+        name="template_reset",
+    ),
     path("run/", views.run_preview, name="run"),
     path("run/approve", views.run_approve, name="run_approve"),
     path("settings/", views.company_settings, name="settings"),
