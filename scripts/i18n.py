@@ -38,6 +38,11 @@ def _text(value: str | bytes | None) -> str | None:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
+def _key(value: object) -> object:
+    """A message id or string as something comparable and hashable (plural forms are lists or tuples)."""
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 def check() -> int:
     problems = []
     if not catalogues():
@@ -56,8 +61,8 @@ def check() -> int:
             continue
         with mo.open("rb") as fh:
             compiled = read_mo(fh)
-        wanted = {(m.context, m.id): m.string for m in catalog if m.id and not m.fuzzy}
-        have = {(_text(m.context), m.id): m.string for m in compiled if m.id}
+        wanted = {(m.context, _key(m.id)): _key(m.string) for m in catalog if m.id and not m.fuzzy}
+        have = {(_text(m.context), _key(m.id)): _key(m.string) for m in compiled if m.id}
         if wanted != have:
             problems.append(f"{mo.relative_to(LOCALE)} is stale: run scripts/i18n.py compile")
     for p in problems:
