@@ -160,8 +160,8 @@ def test_portal_lists_the_invoice_and_downloads_it_byte_identical(client: Client
     assert page.status_code == 200
     text = page.content.decode()
     url = document_url(token, "invoice", invoice.pk)
-    assert f'href="{url}"' in text and "Invoice R-300" in text
-    assert [d["label"] for d in page.context["documents"]] == ["Invoice R-300"]  # R-301 has no stored copy
+    assert f'href="{url}"' in text and "Rechnung R-300" in text  # in the debtor's language
+    assert [d["label"] for d in page.context["documents"]] == ["Rechnung R-300"]  # R-301 has no stored copy
     response = client.get(url)
     assert response.status_code == 200
     assert response.content == INVOICE_PDF
@@ -226,7 +226,7 @@ def test_a_link_cannot_fetch_another_debtors_documents(
         response = client.get(document_url(token, kind, doc_id))
         assert response.status_code == 404, (kind, doc_id)
         text = response.content.decode()
-        assert "This document is not available" in text, (kind, doc_id)
+        assert "Dieses Dokument ist nicht verfügbar" in text, (kind, doc_id)
         assert b"%PDF" not in response.content
         assert response.get("Content-Disposition") is None
     # the same ids with the right debtor's link do download
@@ -268,7 +268,7 @@ def test_a_missing_stored_file_is_not_found_not_an_error(client: Client, lange: 
     invoice = Invoice.objects.get(number="R-300")
     invoice.document.storage.delete(invoice.document.name)
     response = client.get(document_url(links.make_token(lange), "invoice", invoice.pk))
-    assert response.status_code == 404 and "This document is not available" in response.content.decode()
+    assert response.status_code == 404 and "Dieses Dokument ist nicht verfügbar" in response.content.decode()
 
 
 def test_the_file_name_is_safe_whatever_the_invoice_number(

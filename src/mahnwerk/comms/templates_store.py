@@ -422,21 +422,19 @@ def _render_problems(
     """What goes wrong rendering each part with ``context`` (a filter given an argument it cannot use, such as
     ``wordwrap:"x"``), as problems with their line."""
     full = _full_context(company, debtor, context)
-    problems = []
-    with translation.override(source.language):
+    failures: list[tuple[str, int, Exception]] = []
+    with translation.override(source.language):  # rendered as the message would be ...
         for part, text in (("subject", source.subject), ("body", source.body)):
             try:
                 _render(text, full)
             except (TemplateSyntaxError, ValueError, TypeError, ArithmeticError, LookupError) as exc:
                 info = getattr(exc, "template_debug", None) or {}
-                problems.append(
-                    Problem(
-                        part,
-                        int(info.get("line") or 0),
-                        _("cannot be rendered: {error}").format(error=exc),
-                    )
-                )
-    return problems
+                failures.append((part, int(info.get("line") or 0), exc))
+    # ... but the problems are told in the language of the person editing
+    return [
+        Problem(part, line, _("cannot be rendered: {error}").format(error=exc))
+        for part, line, exc in failures
+    ]
 
 
 def validate_template(
