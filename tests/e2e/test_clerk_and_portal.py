@@ -14,10 +14,20 @@ pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 
 def test_find_debtor_record_payment_item_gone(
-    signed_in: Any, live_server: Any, shoot: Callable[[Any, str], None]
+    signed_in: Any, live_server: Any, ledger: dict[str, Any], shoot: Callable[[Any, str], None]
 ) -> None:
+    from mahnwerk.collection.models import Task
+    from mahnwerk.ledger.services import company_today
+
+    mueller = ledger["mueller"]
+    Task.objects.create(
+        company=mueller.company, debtor=mueller, kind="call", due_on=company_today(mueller.company)
+    )
     page = signed_in
+    page.reload()
     assert page.get_by_role("heading", name="Worklist: most overdue money first").is_visible()
+    waiting = page.get_by_test_id("home-tasks")
+    assert waiting.locator("tr[data-kind=call]").get_by_text("Bäckerei Müller").is_visible()
     shoot(page, "home")
     page.get_by_role("link", name="Debtors", exact=True).click()
     page.get_by_label("Search").fill("Müller")  # HTMX replaces the results as one types
