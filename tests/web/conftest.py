@@ -81,3 +81,16 @@ def empty_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def file_storage(settings: Any, tmp_path: Any) -> Any:
+    """Stored files (invoice copies) and printed letters in this test's own folder; returns the files folder."""
+    settings.STORAGES = settings.STORAGES | {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "files"},
+        }
+    }
+    settings.DOCUMENTS_DIR = tmp_path / "documents"
+    return tmp_path / "files"

@@ -29,16 +29,9 @@ INVOICE_PDF = b"%PDF-1.4\n% the invoice R-300 as the company issued it\n%%EOF\n"
 
 
 @pytest.fixture(autouse=True)
-def storage(settings: Any, tmp_path: Path) -> Path:
+def storage(file_storage: Path) -> Path:
     """Stored invoices and printed letters in this test's own folder."""
-    settings.STORAGES = settings.STORAGES | {
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "files"},
-        }
-    }
-    settings.DOCUMENTS_DIR = tmp_path / "documents"
-    return tmp_path
+    return file_storage.parent
 
 
 @pytest.fixture(autouse=True)

@@ -22,14 +22,8 @@ PDF = b"%PDF-1.4\n% invoice copy\n%%EOF\n"
 
 
 @pytest.fixture(autouse=True)
-def storage(settings: Any, tmp_path: Path) -> Path:
-    settings.STORAGES = settings.STORAGES | {
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "files"},
-        }
-    }
-    return tmp_path / "files"
+def storage(file_storage: Path) -> Path:
+    return file_storage
 
 
 @pytest.fixture(autouse=True)

@@ -27,14 +27,22 @@ def _numbers_by(model: Any, ids: list[int]) -> dict[int, list[str]]:
     return result
 
 
-def list_promises(
-    company: Company, debtor: Debtor | None = None, status: str | None = None
-) -> list[dict[str, Any]]:
-    qs = Promise.objects.filter(company=company).select_related("debtor").order_by("promised_date", "pk")
+def _select[M: (Promise, InstalmentPlan, Settlement)](
+    model: type[M], company: Company, debtor: Debtor | None, status: str | None, order: str
+) -> tuple[list[M], dict[int, list[str]]]:
+    """A company's agreements of one kind (of one debtor, in one status), oldest first, with the numbers of
+    the invoices each covers (two queries)."""
+    qs = model.objects.filter(company=company).select_related("debtor").order_by(order, "pk")
     qs = qs.filter(debtor=debtor) if debtor else qs
     qs = qs.filter(status=status) if status else qs
     rows = list(qs)
-    numbers = _numbers_by(Promise, [p.pk for p in rows])
+    return rows, _numbers_by(model, [row.pk for row in rows])
+
+
+def list_promises(
+    company: Company, debtor: Debtor | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    rows, numbers = _select(Promise, company, debtor, status, "promised_date")
     return [
         {
             "id": p.pk,
@@ -91,11 +99,7 @@ def plan_as_dict(plan: InstalmentPlan, numbers: list[str] | None = None) -> dict
 def list_plans(
     company: Company, debtor: Debtor | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    qs = InstalmentPlan.objects.filter(company=company).select_related("debtor").order_by("proposed_on", "pk")
-    qs = qs.filter(debtor=debtor) if debtor else qs
-    qs = qs.filter(status=status) if status else qs
-    rows = list(qs)
-    numbers = _numbers_by(InstalmentPlan, [p.pk for p in rows])
+    rows, numbers = _select(InstalmentPlan, company, debtor, status, "proposed_on")
     return [plan_as_dict(p, numbers[p.pk]) for p in rows]
 
 
@@ -128,11 +132,7 @@ def list_disputes(
 def list_settlements(
     company: Company, debtor: Debtor | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    qs = Settlement.objects.filter(company=company).select_related("debtor").order_by("offered_on", "pk")
-    qs = qs.filter(debtor=debtor) if debtor else qs
-    qs = qs.filter(status=status) if status else qs
-    rows = list(qs)
-    numbers = _numbers_by(Settlement, [s.pk for s in rows])
+    rows, numbers = _select(Settlement, company, debtor, status, "offered_on")
     return [
         {
             "id": s.pk,
