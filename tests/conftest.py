@@ -26,8 +26,12 @@ def outbox(settings: Any, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def company(db: None, outbox: Path) -> Any:
+    from django.core.cache import cache
+
     from mahnwerk.collection.services import ensure_default_playbook
     from mahnwerk.ledger.models import Company
+
+    cache.clear()  # ids repeat from test to test: nothing computed for an earlier test's ledger may be reused
 
     c = Company.objects.create(
         slug="acme",
@@ -82,7 +86,8 @@ def make_invoice(company: Any) -> Callable[..., Any]:
     def make(debtor: Any, number: str, amount: str, due: str, issue: str | None = None, **fields: Any) -> Any:
         from mahnwerk.core.money import to_minor
 
-        minor = to_minor(amount, "EUR")
+        currency = fields.pop("currency", "EUR")
+        minor = to_minor(amount, currency)
         due_date = D(due)
         issue_date = D(issue) if issue else date.fromordinal(due_date.toordinal() - 30)
         inv = Invoice(
@@ -93,7 +98,7 @@ def make_invoice(company: Any) -> Callable[..., Any]:
             due_date=due_date,
             amount_minor=minor,
             open_minor=minor,
-            currency="EUR",
+            currency=currency,
             reference=number,
             **fields,
         )

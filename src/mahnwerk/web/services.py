@@ -6,8 +6,13 @@ debtors or invoices (aggregates in the database, never a query per row).
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import threading
+import time
+import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, cast
@@ -108,20 +113,27 @@ def cached[T](
     return cast(T, value)
 
 
-def _scan(company: Company, columns: str, group_by: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """Aggregate all open items of a company in one pass over the invoice table.
+def _scan(
+    company: Company, columns: str, group_by: str, params: list[Any], debtor_ids: Sequence[int] | None = None
+) -> list[tuple[Any, ...]]:
+    """Aggregate the open items of a company (or of some of its debtors) in one query.
 
-    On SQLite the planner would walk an index and fetch every row by id, several times slower than reading
-    the table once, so the table is read ``NOT INDEXED`` there.
+    For the whole company, SQLite's planner would walk an index and fetch every row by id, several times
+    slower than reading the table once, so the table is read ``NOT INDEXED`` there; for a few debtors the
+    debtor index is used.
     """
-    hint = "NOT INDEXED" if connection.vendor == "sqlite" else ""
     table = Invoice._meta.db_table
-    sql = (
-        f"SELECT {group_by}, {columns} FROM {table} {hint} "
-        f"WHERE company_id = %s AND open_minor > 0 GROUP BY {group_by}"
-    )
+    if debtor_ids is None:
+        hint = "NOT INDEXED" if connection.vendor == "sqlite" else ""
+        where = "company_id = %s AND open_minor > 0"
+        params = [*params, company.pk]
+    else:  # the debtors are the company's: by debtor only, so that the debtor index is the one to use
+        hint = ""
+        where = "debtor_id IN ({}) AND open_minor > 0".format(", ".join(["%s"] * len(debtor_ids)))
+        params = [*params, *debtor_ids]
+    sql = f"SELECT {group_by}, {columns} FROM {table} {hint} WHERE {where} GROUP BY {group_by}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, company.pk])
+        cursor.execute(sql, params)
         return list(cursor.fetchall())
 
 
@@ -146,7 +158,7 @@ def _bucket_columns(today: date) -> tuple[list[str], list[Any]]:
     return columns, params
 
 
-@dataclass(frozen=True)
+@dataclass
 class DebtorAmounts:
     open: dict[int, int]
     overdue: dict[int, int]
@@ -154,48 +166,206 @@ class DebtorAmounts:
     figures: list[CurrencyFigures]
 
 
-def debtor_amounts(company: Company, today: date) -> DebtorAmounts:
-    """Everything company-wide the pages show, from one pass over the open items: open and overdue minor
-    units per debtor (all currencies added, for ranking), the aging buckets each debtor has open items in (for
-    filtering), and the totals and aging per currency (for the home page)."""
+# debtor id -> currency -> open, overdue, number of items, and the amount in each aging bucket
+AmountRows = dict[int, dict[str, tuple[int, ...]]]
+
+
+def amount_rows(company: Company, today: date, debtor_ids: Sequence[int] | None = None) -> AmountRows:
+    """Open and overdue minor units, item count and aging per debtor and currency, from one query over the
+    open items (of the whole company, or of ``debtor_ids``)."""
     bucket_columns, bucket_params = _bucket_columns(today)
-    rows = _scan(
+    found: AmountRows = {}
+    for debtor_id, currency, *values in _scan(
         company,
         ", ".join(["SUM(open_minor)", _sum_due("due_date < %s"), "COUNT(*)", *bucket_columns]),
         "debtor_id, currency",
         [today, *bucket_params],
+        debtor_ids,
+    ):
+        found.setdefault(debtor_id, {})[currency] = tuple(int(v or 0) for v in values)
+    return found
+
+
+def _figures_of(figures: dict[str, CurrencyFigures], currency: str) -> CurrencyFigures:
+    return figures.get(currency) or figures.setdefault(
+        currency, CurrencyFigures(currency, buckets={key: 0 for key, *_rest in BUCKETS})
     )
-    open_: dict[int, int] = defaultdict(int)
-    overdue: dict[int, int] = defaultdict(int)
-    buckets: dict[str, set[int]] = {key: set() for key, *_rest in BUCKETS}
+
+
+def _apply(
+    amounts: DebtorAmounts, figures: dict[str, CurrencyFigures], debtor_id: int, rows: Any, sign: int
+) -> None:
+    """Add (``sign`` 1) or take away (-1) one debtor's rows: its open and overdue amounts, its aging buckets,
+    the totals per currency."""
+    open_total = overdue_total = 0
+    for currency, (open_minor, overdue_minor, count, *values) in rows.items():
+        open_total += open_minor
+        overdue_total += overdue_minor
+        f = _figures_of(figures, currency)
+        f.open_minor += sign * open_minor
+        f.overdue_minor += sign * overdue_minor
+        f.items += sign * count
+        for (key, *_rest), value in zip(BUCKETS, values, strict=True):
+            f.buckets[key] += sign * value
+            if value and sign > 0:
+                amounts.buckets[key].add(debtor_id)
+    if sign < 0:
+        amounts.open.pop(debtor_id, None)
+        amounts.overdue.pop(debtor_id, None)
+        for members in amounts.buckets.values():
+            members.discard(debtor_id)
+        return
+    if rows:
+        amounts.open[debtor_id] = open_total
+    if overdue_total:
+        amounts.overdue[debtor_id] = overdue_total
+
+
+def _ordered(company: Company, figures: dict[str, CurrencyFigures]) -> list[CurrencyFigures]:
+    """The currencies with open items, the company's own first; fresh objects, so that a page that holds the
+    previous list keeps its figures."""
+    kept = [
+        CurrencyFigures(f.currency, f.open_minor, f.overdue_minor, f.items, dict(f.buckets))
+        for f in figures.values()
+        if f.items > 0
+    ]
+    return sorted(kept, key=lambda f: (f.currency != company.currency, f.currency))
+
+
+def debtor_amounts(company: Company, today: date, rows: AmountRows | None = None) -> DebtorAmounts:
+    """Everything company-wide the pages show: open and overdue minor units per debtor (all currencies added,
+    for ranking), the aging buckets each debtor has open items in (for filtering), and the totals and aging
+    per currency (for the home page)."""
+    return _build(company, amount_rows(company, today) if rows is None else rows)[0]
+
+
+def _build(company: Company, rows: AmountRows) -> tuple[DebtorAmounts, dict[str, CurrencyFigures]]:
+    amounts = DebtorAmounts({}, {}, {key: set() for key, *_rest in BUCKETS}, [])
     figures: dict[str, CurrencyFigures] = {}
-    for debtor_id, currency, open_minor, overdue_minor, count, *amounts in rows:
-        open_[debtor_id] += int(open_minor or 0)
-        if overdue_minor:
-            overdue[debtor_id] += int(overdue_minor)
-        f = figures.get(currency) or figures.setdefault(
-            currency, CurrencyFigures(currency, buckets={key: 0 for key, *_rest in BUCKETS})
-        )
-        f.open_minor += int(open_minor or 0)
-        f.overdue_minor += int(overdue_minor or 0)
-        f.items += int(count)
-        for (key, *_rest), value in zip(BUCKETS, amounts, strict=True):
-            if value:
-                buckets[key].add(debtor_id)
-                f.buckets[key] += int(value)
-    ordered = sorted(figures.values(), key=lambda f: (f.currency != company.currency, f.currency))
-    return DebtorAmounts(dict(open_), dict(overdue), buckets, ordered)
+    for debtor_id, per_currency in rows.items():
+        _apply(amounts, figures, debtor_id, per_currency, 1)
+    amounts.figures = _ordered(company, figures)
+    return amounts, figures
+
+
+@dataclass
+class _Book:
+    """A process's company-wide amounts for one business date, kept up to date by patching."""
+
+    version: tuple[int, ...]
+    token: str
+    built: float
+    rows: AmountRows
+    amounts: DebtorAmounts
+    figures: dict[str, CurrencyFigures]  # the running totals per currency
+    by_overdue: list[tuple[int, int]]  # (-overdue, debtor id) of the debtors with overdue money, sorted
+    read: int  # which full read of the ledger it stems from
+
+    def patch(self, company: Company, today: date, changed: set[int]) -> None:
+        """Replace the rows of the ``changed`` debtors with fresh ones, in place: work in proportion to them."""
+        fresh = amount_rows(company, today, sorted(changed))
+        for debtor_id in changed:
+            overdue = self.amounts.overdue.get(debtor_id, 0)
+            if overdue:
+                del self.by_overdue[bisect.bisect_left(self.by_overdue, (-overdue, debtor_id))]
+            _apply(self.amounts, self.figures, debtor_id, self.rows.pop(debtor_id, {}), -1)
+            if debtor_id in fresh:
+                self.rows[debtor_id] = fresh[debtor_id]
+                _apply(self.amounts, self.figures, debtor_id, fresh[debtor_id], 1)
+            overdue = self.amounts.overdue.get(debtor_id, 0)
+            if overdue:
+                bisect.insort(self.by_overdue, (-overdue, debtor_id))
+        self.amounts.figures = _ordered(company, self.figures)
+
+
+_BOOKS: dict[tuple[int, date], _Book] = {}
+_BOOKS_LOCK = threading.RLock()
+_READS = itertools.count(1)
+PATCH_LIMIT = 10_000  # more new rows than this since the last look: read everything again
+REBUILD_SECONDS = 3600  # and at least once an hour, whatever changed
+_TOKEN_KEY = "mahnwerk.web:amounts-token"
+
+
+def changed_debtors(company: Company, since: tuple[int, ...], limit: int | None = None) -> set[int] | None:
+    """The debtors whose open amounts can have changed since the ledger ``since`` (see ``ledger_version``):
+    those with a new invoice, allocation or timeline event (every ledger use case writes one). None when there
+    are more than ``limit`` rows to look at (then reading everything again is the faster way).
+
+    Three reads of the rows after the ids in ``since``, by primary key only: with the company in the condition
+    the database would rather walk the company's index, which is as long as the ledger."""
+    limit = PATCH_LIMIT if limit is None else limit
+    invoice_max, allocation_max, event_max, _debtor_max = since
+    found: set[int] = set()
+    for queryset in (
+        Invoice.objects.filter(id__gt=invoice_max).values_list("company_id", "debtor_id"),
+        Allocation.objects.filter(id__gt=allocation_max).values_list(
+            "invoice__company_id", "invoice__debtor_id"
+        ),
+        TimelineEvent.objects.filter(id__gt=event_max).values_list("company_id", "debtor_id"),
+    ):
+        rows = list(queryset.order_by()[: limit + 1])
+        if len(rows) > limit:
+            return None
+        found.update(debtor_id for company_id, debtor_id in rows if company_id == company.pk)
+    return found
+
+
+def _book(company: Company, today: date, version: tuple[int, ...] | None) -> _Book:
+    """The company's book for ``today`` brought to the ledger ``version`` (call with ``_BOOKS_LOCK`` held)."""
+    version = version or ledger_version(company)
+    token = cache.get(_TOKEN_KEY)
+    if token is None:
+        token = uuid.uuid4().hex
+        cache.set(_TOKEN_KEY, token, None)
+    key = (company.pk, today)
+    book = _BOOKS.get(key)
+    if book is not None and book.token == token and book.version == version:
+        return book
+    changed = None
+    if (
+        book is not None
+        and book.token == token
+        and time.monotonic() - book.built < REBUILD_SECONDS
+        and all(now >= then for now, then in zip(version, book.version, strict=True))
+    ):
+        changed = changed_debtors(company, book.version)
+    if book is not None and changed is not None:
+        if changed:
+            book.patch(company, today, changed)
+        book.version = version
+    else:
+        rows = amount_rows(company, today)
+        amounts, figures = _build(company, rows)
+        by_overdue = sorted((-v, k) for k, v in amounts.overdue.items())
+        book = _Book(version, token, time.monotonic(), rows, amounts, figures, by_overdue, next(_READS))
+    for other in [k for k in _BOOKS if k[0] == company.pk and k != key]:
+        del _BOOKS[other]
+    _BOOKS[key] = book
+    return book
+
+
+def company_amounts(company: Company, today: date, version: tuple[int, ...] | None = None) -> DebtorAmounts:
+    """The company-wide amounts as of the ledger ``version``, kept in this process: read once per business
+    date, then patched in place with the few debtors each change touched, so the pages stay fast right after a
+    payment. Clearing Django's cache (``cache.clear()``) forgets them too. Iterate over the maps only through
+    :func:`with_amounts` (other threads may patch them)."""
+    with _BOOKS_LOCK:
+        return _book(company, today, version).amounts
+
+
+def with_amounts[T](
+    company: Company, today: date, version: tuple[int, ...] | None, read: Callable[[_Book], T]
+) -> T:
+    """``read(book)`` while no other thread patches the company's amounts."""
+    with _BOOKS_LOCK:
+        return read(_book(company, today, version))
 
 
 def ledger_figures(
     company: Company, today: date, version: tuple[int, ...] | None = None
 ) -> list[CurrencyFigures]:
-    """Open and overdue totals and the aging buckets, per currency (cached per ledger version)."""
-
-    def compute() -> list[CurrencyFigures]:
-        return cached(company, today, "amounts", lambda: debtor_amounts(company, today), version).figures
-
-    return cached(company, today, "figures", compute, version)
+    """Open and overdue totals and the aging buckets, per currency."""
+    return company_amounts(company, today, version).figures
 
 
 def last_run(company: Company) -> Run | None:
@@ -228,8 +398,7 @@ def worklist(
     ledger version); the rows shown are read fresh."""
 
     def top() -> list[int]:
-        amounts = cached(company, today, "amounts", lambda: debtor_amounts(company, today), version)
-        return sorted(amounts.overdue, key=lambda pk: (-amounts.overdue[pk], pk))[:limit]
+        return with_amounts(company, today, version, lambda book: [pk for _o, pk in book.by_overdue[:limit]])
 
     ids = cached(company, today, f"worklist{limit}", top, version)
     debtors = Debtor.objects.in_bulk(ids)
@@ -244,11 +413,13 @@ def ranking(company: Company, today: date, sort: str, version: tuple[int, ...] |
         debtors = Debtor.objects.filter(company=company)
         if sort not in AMOUNT_SORTS:
             return list(debtors.order_by(*SORTS.get(sort, SORTS["name"])).values_list("id", flat=True))
-        both = cached(company, today, "amounts", lambda: debtor_amounts(company, today), version)
-        amounts = both.overdue if sort == "-overdue" else both.open
         ids = list(debtors.order_by("id").values_list("id", flat=True))
-        ids.sort(key=lambda pk: -amounts.get(pk, 0))  # stable: equal amounts stay in id order
-        return ids
+
+        def by_amount(book: _Book) -> list[int]:
+            amounts = book.amounts.overdue if sort == "-overdue" else book.amounts.open
+            return sorted(ids, key=lambda pk: -amounts.get(pk, 0))  # stable: equal amounts stay in id order
+
+        return with_amounts(company, today, version, by_amount)
 
     return cached(company, today, "ranking" + sort, compute, version)
 
@@ -331,9 +502,7 @@ def debtor_page(
     if bucket:
 
         def members() -> set[int]:
-            return cached(company, today, "amounts", lambda: debtor_amounts(company, today), version).buckets[
-                bucket
-            ]
+            return with_amounts(company, today, version, lambda book: set(book.amounts.buckets[bucket]))
 
         in_bucket = cached(company, today, "bucket" + bucket, members, version)  # one small set to unpickle
         keep = in_bucket if keep is None else keep & in_bucket
@@ -686,7 +855,7 @@ def waiting_work(
     (the debtor's overdue amount for a task, the plan's total, the disputed amount) times the predicted chance
     that it stays unpaid. Five queries whatever the number of debtors; the overdue amounts come from the
     cached company-wide pass."""
-    amounts = cached(company, today, "amounts", lambda: debtor_amounts(company, today), version)
+    amounts = company_amounts(company, today, version)
     items: list[WorkItem] = []
     tasks = (
         Task.objects.filter(

@@ -1,0 +1,118 @@
+"""The company-wide amounts (totals, aging, per-debtor open and overdue) are read once per business date and then
+patched with the debtors each change touched: after every kind of change the patched figures equal a fresh read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+import time_machine
+
+from mahnwerk.web import services
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 11, 20)
+
+
+@pytest.fixture(autouse=True)
+def frozen() -> Any:
+    with time_machine.travel("2026-11-20 10:00 +0000", tick=False):
+        yield
+
+
+def snapshot(amounts: services.DebtorAmounts) -> tuple[Any, ...]:
+    figures = [(f.currency, f.open_minor, f.overdue_minor, f.items, dict(f.buckets)) for f in amounts.figures]
+    return amounts.open, amounts.overdue, {k: sorted(v) for k, v in amounts.buckets.items()}, figures
+
+
+def test_patched_amounts_equal_a_fresh_read_after_every_change(
+    company: Any, other_company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]
+) -> None:
+    from mahnwerk.collection.agreements import offer_settlement, open_dispute
+    from mahnwerk.ledger.services import Receipt, record_credit_note, record_payment
+
+    mueller = make_debtor(name="Bäckerei Müller", number="K0001")
+    ozols = make_debtor(name="Ozols", number="K0002", language="lv", jurisdiction="LV")
+    r100 = make_invoice(mueller, "R-100", "1000.00", "2026-10-01")
+    make_invoice(mueller, "R-101", "250.00", "2026-12-01")
+    make_invoice(ozols, "R-200", "400.00", "2026-11-10")
+    make_invoice(ozols, "R-201", "90.00", "2026-08-01", currency="USD")
+    first = services.company_amounts(company, TODAY)
+    assert first.open == {mueller.pk: 125_000, ozols.pk: 49_000}
+    read = services._BOOKS[(company.pk, TODAY)].read
+
+    def check() -> services.DebtorAmounts:
+        patched = services.company_amounts(company, TODAY)
+        assert snapshot(patched) == snapshot(services.debtor_amounts(company, TODAY))
+        book = services._BOOKS[(company.pk, TODAY)]
+        assert book.read == read  # patched, not read again
+        assert book.by_overdue == sorted((-v, k) for k, v in patched.overdue.items())  # the worklist's order
+        return patched
+
+    record_payment(company, Receipt(ozols.pk, 40_000, "EUR", TODAY, reference="R-200"))
+    after = check()
+    assert after.open[ozols.pk] == 9_000 and ozols.pk not in after.buckets["1-30"]
+    record_payment(company, Receipt(mueller.pk, 30_000, "EUR", TODAY, invoice_id=r100.pk))
+    assert check().overdue[mueller.pk] == 70_000
+    record_credit_note(  # R-100 now settled: nothing overdue
+        company,
+        debtor=mueller,
+        number="GS-1",
+        issue_date=TODAY,
+        amount_minor=70_000,
+        currency="EUR",
+        invoice=r100,
+    )
+    after = check()
+    assert mueller.pk not in after.overdue and mueller.pk not in after.buckets["31-60"]
+    newcomer = make_debtor(name="Neukunde", number="K0003")
+    make_invoice(newcomer, "R-300", "77.00", "2026-09-15")
+    assert check().open[newcomer.pk] == 7_700
+    open_dispute(company, make_invoice(ozols, "R-202", "15.00", "2026-11-01"), "wrong_invoice", actor="test")
+    offer_settlement(
+        company, newcomer, [newcomer.invoices.get()], 5_000, date(2026, 12, 1), reason="goodwill"
+    )
+    check()
+    # another company's change moves the version but touches none of these debtors
+    stranger = make_debtor(name="Svešinieks", number="B1", company=other_company)
+    make_invoice(stranger, "B-1", "10.00", "2026-10-01")
+    assert snapshot(check()) == snapshot(services.debtor_amounts(company, TODAY))
+
+
+def test_many_changed_debtors_or_a_new_day_read_everything_again(
+    company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any], monkeypatch: Any
+) -> None:
+    debtors = [make_debtor(name=f"Kunde {i}", number=f"K{i:04d}") for i in range(4)]
+    services.company_amounts(company, TODAY)
+    read = services._BOOKS[(company.pk, TODAY)].read
+    monkeypatch.setattr(services, "PATCH_LIMIT", 2)
+    for i, debtor in enumerate(debtors):
+        make_invoice(debtor, f"R-{i}", "10.00", "2026-10-01")
+    amounts = services.company_amounts(company, TODAY)
+    assert len(amounts.open) == 4 and services._BOOKS[(company.pk, TODAY)].read > read
+    # the next business date is read afresh, and the old date is forgotten
+    services.company_amounts(company, date(2026, 11, 21))
+    assert [key for key in services._BOOKS if key[0] == company.pk] == [(company.pk, date(2026, 11, 21))]
+
+
+@pytest.mark.parametrize("changed", [1, 30])
+def test_a_patch_takes_a_fixed_number_of_queries(
+    company: Any,
+    make_debtor: Callable[..., Any],
+    make_invoice: Callable[..., Any],
+    changed: int,
+    django_assert_num_queries: Any,
+) -> None:
+    debtors = [make_debtor(name=f"Kunde {i}", number=f"K{i:04d}") for i in range(30)]
+    for i, debtor in enumerate(debtors):
+        make_invoice(debtor, f"R-{i}", "10.00", "2026-10-01")
+    services.company_amounts(company, TODAY)
+    for i, debtor in enumerate(debtors[:changed]):
+        make_invoice(debtor, f"S-{i}", "20.00", "2026-11-01")
+    # the ledger version (4), the debtors touched since (3), their open items (1)
+    with django_assert_num_queries(8):
+        amounts = services.company_amounts(company, TODAY)
+    assert sum(amounts.open.values()) == 30 * 1_000 + changed * 2_000
