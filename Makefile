@@ -67,6 +67,7 @@ bench: env
 	$(BIN)/python benchmarks/interest.py
 	$(BIN)/python benchmarks/insights.py
 	$(BIN)/python benchmarks/api.py
+	$(BIN)/python benchmarks/web.py
 
 serve: env
 	$(BIN)/mahnwerk migrate --noinput -v 0
