@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -351,7 +352,7 @@ def template_pdf(request: CompanyRequest, kind: str, name: str, tone: str, langu
         else:
             response = HttpResponse(pdf, content_type="application/pdf")
             filename = f"{key.name}-{key.tone}-{key.language}-{preview['debtor'].number}.pdf"
-            response["Content-Disposition"] = f'inline; filename="{filename}"'
+            response["Content-Disposition"] = content_disposition_header(False, filename)
             return response
     return render(
         request,
