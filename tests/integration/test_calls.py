@@ -81,3 +81,63 @@ def test_a_dispute_on_the_phone_puts_the_items_on_hold(company: Any, called: tup
     )
     assert debtor.invoices.get(number="RE-2").disputes.count() == 1
     assert run_collection(company, D("2026-04-20")).actions_created == 0
+
+
+@pytest.fixture
+def us_consumer(company: Any, make_debtor: Any, make_invoice: Any) -> Any:
+    """A US consumer with a call step: Regulation F presumes more than 7 calls in 7 days, or a call within 7
+    days after a conversation, to be harassment."""
+    company.jurisdiction, company.claim_interest, company.charge_fees = "US", False, False
+    company.save()
+    Step.objects.filter(playbook__company=company).update(channel="call")  # every step: a call
+    debtor = make_debtor(
+        name="Jane Roe", kind="consumer", jurisdiction="US", time_zone="America/New_York", country="US"
+    )
+    Contact.objects.create(debtor=debtor, kind="phone", value="+1 212 555 0100", is_primary=True)
+    make_invoice(debtor, "INV-7", "700.00", "2026-03-01")
+    return debtor
+
+
+def _calls_done(company: Any, debtor: Any, outcomes: list[tuple[str, str]]) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    for day, outcome in outcomes:
+        done_at = datetime.fromisoformat(f"{day}T15:00").replace(tzinfo=ZoneInfo("America/New_York"))
+        Task.objects.create(
+            company=company,
+            debtor=debtor,
+            kind="call",
+            status="done",
+            outcome=outcome,
+            due_on=D(day),
+            done_at=done_at,
+        )
+
+
+@pytest.mark.django_db
+def test_a_call_within_seven_days_after_a_conversation_waits(company: Any, us_consumer: Any) -> None:
+    _calls_done(company, us_consumer, [("2026-03-04", "reached")])
+    assert run_collection(company, D("2026-03-08")).tasks == 1
+    task = Task.objects.get(status="open")
+    # the conversation on 4 March: no call before 11 March
+    assert (task.kind, task.due_on) == ("call", D("2026-03-11"))
+    event = us_consumer.timeline.get(kind="message_deferred")
+    assert event.data["until"] == "2026-03-11" and event.data["channel"] == "call"
+
+
+@pytest.mark.django_db
+def test_seven_call_attempts_in_seven_days_are_the_most(company: Any, us_consumer: Any) -> None:
+    attempts = [(f"2026-03-0{d}", "not_reached") for d in (2, 3, 4, 4, 5, 6, 7)]
+    _calls_done(company, us_consumer, attempts)
+    assert run_collection(company, D("2026-03-08")).tasks == 1
+    # seven attempts in 2-8 March: the eighth waits until the first has left the window (9 March)
+    assert Task.objects.get(status="open").due_on == D("2026-03-09")
+
+
+@pytest.mark.django_db
+def test_six_attempts_leave_room_for_a_call_today(company: Any, us_consumer: Any) -> None:
+    _calls_done(company, us_consumer, [(f"2026-03-0{d}", "not_reached") for d in (2, 3, 4, 5, 6, 7)])
+    assert run_collection(company, D("2026-03-08")).tasks == 1
+    assert Task.objects.get(status="open").due_on == D("2026-03-08")
+    assert not us_consumer.timeline.filter(kind="message_deferred").exists()

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import translation
 from django.utils.translation import gettext
 
-from mahnwerk.collection.models import Action, Task, TaskKind, TaskStatus
+from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.comms.rendering import (
     MessageItem,
@@ -160,6 +161,31 @@ def _payload(
     }
 
 
+CONVERSATIONS = (CallOutcome.REACHED, CallOutcome.PROMISED, CallOutcome.DISPUTED, CallOutcome.REFUSED)
+
+
+def call_history(
+    debtor_ids: Sequence[int], as_of: date, days: int = 31
+) -> dict[int, tuple[list[datetime], datetime | None]]:
+    """Per debtor, the calls made in the last ``days`` (done call tasks: every attempt counts) and the last
+    one in which somebody was reached, for the frequency cap and the quiet days after a conversation."""
+    found: dict[int, tuple[list[datetime], datetime | None]] = {}
+    since = datetime.combine(as_of - timedelta(days=days), datetime.min.time(), tzinfo=UTC)
+    for debtor_id, done_at, outcome in (
+        Task.objects.filter(
+            debtor_id__in=debtor_ids, kind=TaskKind.CALL, status=TaskStatus.DONE, done_at__gte=since
+        )
+        .order_by("done_at")
+        .values_list("debtor_id", "done_at", "outcome")
+    ):
+        if done_at is None:
+            continue
+        attempts, conversation = found.get(debtor_id, ([], None))
+        attempts.append(done_at)
+        found[debtor_id] = (attempts, done_at if outcome in CONVERSATIONS else conversation)
+    return found
+
+
 def dispatch(
     company: Company,
     decided: Sequence[tuple[Action, DebtorDecision]],
@@ -180,6 +206,7 @@ def dispatch(
             debtor_id__in=list(debtors), kind=TaskKind.ADDRESS_RESEARCH, status=TaskStatus.OPEN
         ).values_list("debtor_id", flat=True)
     )
+    calls = call_history(list(debtors), as_of)
     messages: list[OutboundMessage] = []
     tasks: list[Task] = []
     events = []
@@ -246,8 +273,34 @@ def dispatch(
                 )
             )
         if channel is Channel.CALL:
+            due_on = as_of
+            attempts, conversation = calls.get(debtor.pk, ([], None))
+            rules = ruleset(company.jurisdiction, debtor.kind, as_of)
+            allowed = check_contact(
+                contact_rule(rules.contact),
+                channel="call",
+                at=instant,
+                time_zone=debtor.time_zone,
+                country=debtor.country or debtor.jurisdiction,
+                past_contacts=attempts,
+                last_conversation=conversation,
+            )
+            if allowed.earliest is not None:
+                due_on = max(as_of, allowed.earliest.astimezone(ZoneInfo(debtor.time_zone)).date())
+            if due_on > as_of:  # the frequency cap or the quiet days after a conversation: call later
+                events.append(
+                    timeline.event(
+                        debtor.pk,
+                        company.pk,
+                        "message_deferred",
+                        as_of,
+                        channel=channel.value,
+                        until=due_on.isoformat(),
+                        reason=REASONS.get(allowed.reason or "", ""),
+                    )
+                )
             tasks.append(
-                Task(company=company, debtor=debtor, action=action, kind=TaskKind.CALL, due_on=as_of)
+                Task(company=company, debtor=debtor, action=action, kind=TaskKind.CALL, due_on=due_on)
             )
             result.tasks += 1
             result.by_channel["call"] += 1

@@ -352,7 +352,7 @@ def template_pdf(request: CompanyRequest, kind: str, name: str, tone: str, langu
         else:
             response = HttpResponse(pdf, content_type="application/pdf")
             filename = f"{key.name}-{key.tone}-{key.language}-{preview['debtor'].number}.pdf"
-            response["Content-Disposition"] = content_disposition_header(False, filename)
+            response["Content-Disposition"] = content_disposition_header(False, filename) or "inline"
             return response
     return render(
         request,
