@@ -308,3 +308,31 @@ def test_rendered_page_shows_a_scannable_qr_code(tmp_path: Path) -> None:
     assert image.size == (1241, 1754)  # A4 at 150 dpi: 210 mm and 297 mm / 25.4 x 150
     results = zxingcpp.read_barcodes(image)
     assert [r.text for r in results] == [ctx.qr_payload]
+
+
+def _copy_pdf(text: str, pages: int = 1) -> bytes:
+    """A small real PDF standing in for a stored invoice copy."""
+    from weasyprint import HTML
+
+    body = "".join(f'<p style="page-break-after: always">{text} page {n + 1}</p>' for n in range(pages))
+    pdf = HTML(string=f"<html><body>{body}</body></html>").write_pdf()
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+def test_print_batch_puts_enclosures_behind_their_letter() -> None:
+    letters = [
+        german_letter(recipient_name="Firma München", recipient_postcode="80331",
+                      recipient_address_lines=("Marienplatz 1", "80331 München")),
+        german_letter(),  # 04109 Leipzig: printed first
+    ]  # fmt: skip
+    enclosures = {0: [_copy_pdf("Copy of R-80331")], 1: [_copy_pdf("Copy of R-04109", 2), b"%PDF-1.4 broken"]}
+    texts = page_texts(render_print_batch(letters, enclosures=enclosures))
+    # Leipzig's letter, its two-page copy (the damaged one is left out), then München's letter and its copy
+    assert len(texts) == 5
+    assert "Bäckerei Schröder KG" in texts[0] and "Copy of R-04109 page 1" in texts[1]
+    assert "Copy of R-04109 page 2" in texts[2]
+    assert "Firma München" in texts[3] and "Copy of R-80331 page 1" in texts[4]
+    # Duplex: Leipzig has 3 pages, so a blank back page follows; München has 2
+    duplex = page_texts(render_print_batch(letters, duplex=True, enclosures=enclosures))
+    assert len(duplex) == 6 and duplex[3].strip() == "" and "Firma München" in duplex[4]

@@ -124,3 +124,39 @@ def test_case_file_upload(bob: Client, carol: Client, dave: Client, items: dict[
     invoice = Invoice.objects.get(number="R-100")
     download = bob.get(f"/debtors/{items['debtor'].pk}/documents/invoice/{invoice.pk}")
     assert download.status_code == 200 and download.content == PDF
+
+
+def test_the_printed_letter_carries_the_stored_copy(
+    company: Any,
+    make_debtor: Callable[..., Any],
+    make_invoice: Callable[..., Any],
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+    from weasyprint import HTML
+
+    from mahnwerk.collection.services import run_collection
+    from mahnwerk.comms.letters_batch import print_letters
+
+    settings.DOCUMENTS_DIR = tmp_path / "documents"
+    debtor = make_debtor(
+        name="Druckerei Lange KG",
+        email=None,
+        street="Lindenallee 5",
+        postcode="04109",
+        city="Leipzig",
+        country="DE",
+    )
+    make_invoice(debtor, "R-300", "300.00", "2026-10-01")
+    copy = HTML(string="<p>Invoice R-300 as issued on 1 September</p>").write_pdf()
+    assert isinstance(copy, bytes)
+    attach_invoice_documents(company, [InvoiceFile("R-300", "R-300.pdf", copy)])
+    run_collection(company, send=False)
+    batch = print_letters(company)
+    assert batch.letters == 1 and batch.path is not None
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(batch.path.read_bytes())).pages]
+    assert "Druckerei Lange KG" in pages[0]
+    assert "Invoice R-300 as issued on 1 September" in pages[-1] and len(pages) >= 2

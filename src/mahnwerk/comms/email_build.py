@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from email.message import MIMEPart
 
 from django.conf import settings
@@ -10,6 +11,8 @@ from django.core.mail import EmailMultiAlternatives
 from mahnwerk.comms.documents import email_html, letter_context, qr_png
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.ledger.models import Invoice
+
+log = logging.getLogger(__name__)
 
 
 def wants_pdf(msg: OutboundMessage) -> bool:
@@ -59,7 +62,13 @@ def invoice_copies(msg: OutboundMessage) -> list[tuple[str, bytes]]:
         return []
     numbers = [i["number"] for i in msg.payload.get("items", [])]
     invoices = Invoice.objects.filter(company_id=msg.company_id, number__in=numbers).exclude(document="")
-    return [(f"{invoice.number}.pdf", stored_invoice(invoice)) for invoice in invoices]
+    copies = []
+    for invoice in invoices.order_by("due_date", "number"):
+        try:
+            copies.append((f"{invoice.number}.pdf", stored_invoice(invoice)))
+        except OSError as exc:  # a file gone from the storage: the reminder goes without this copy
+            log.warning("invoice copy %s not readable: %s", invoice.document.name, exc)
+    return copies
 
 
 def stored_invoice(invoice: Invoice) -> bytes:

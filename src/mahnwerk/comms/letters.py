@@ -20,7 +20,8 @@ the letter itself (subject, greeting, paragraphs) arrive already written in that
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Sequence
+import io
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -30,6 +31,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import pgettext
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
 
 from mahnwerk.core import calendar
 from mahnwerk.core.epc_qr import (
@@ -43,6 +46,7 @@ from mahnwerk.core.money import babel_locale, format_money
 
 LANGUAGES = ("de", "lv", "en")
 ADDRESS_LINES = 6  # DIN 5008: six lines in the address zone of the window field
+A4_POINTS = (595.28, 841.89)
 
 _LV_MONTHS_LOCATIVE = (
     "janvārī",
@@ -343,23 +347,50 @@ def batch_order(contexts: Iterable[LetterContext]) -> list[LetterContext]:
     return sorted(contexts, key=_postcode_key)
 
 
-def render_print_batch(contexts: Sequence[LetterContext], *, duplex: bool = False) -> bytes:
+def render_print_batch(
+    contexts: Sequence[LetterContext],
+    *,
+    duplex: bool = False,
+    enclosures: Mapping[int, Sequence[bytes]] | None = None,
+) -> bytes:
     """All letters in one PDF, in postcode order, each starting on a new page.
 
-    With ``duplex`` a blank page follows every letter with an odd number of pages, so that each letter
-    starts on the front of a sheet.
+    ``enclosures``: PDFs to put behind a letter (by its index in ``contexts``), such as copies of the
+    invoices it lists; one that cannot be read is left out. With ``duplex`` a blank page follows every
+    letter (with its enclosures) of an odd number of pages, so that each letter starts on the front of a sheet.
     """
     if not contexts:
         raise LetterError("a print batch needs at least one letter")
-    documents = [_document(ctx) for ctx in batch_order(contexts)]
-    pages = []
-    blank = None
-    for document in documents:
-        pages.extend(document.pages)
-        if duplex and len(document.pages) % 2:
-            if blank is None:
-                blank = _html("<style>@page{size:A4;margin:0}</style><p></p>").render().pages[0]
-            pages.append(blank)
-    pdf = documents[0].copy(pages).write_pdf()
-    assert isinstance(pdf, bytes)
-    return pdf
+    order = sorted(range(len(contexts)), key=lambda i: _postcode_key(contexts[i]))
+    documents = [_document(contexts[i]) for i in order]
+    enclosures = {i: list(e) for i, e in (enclosures or {}).items() if e}
+    if not enclosures:
+        pages = []
+        blank = None
+        for document in documents:
+            pages.extend(document.pages)
+            if duplex and len(document.pages) % 2:
+                if blank is None:
+                    blank = _html("<style>@page{size:A4;margin:0}</style><p></p>").render().pages[0]
+                pages.append(blank)
+        pdf = documents[0].copy(pages).write_pdf()
+        assert isinstance(pdf, bytes)
+        return pdf
+    letters = PdfReader(io.BytesIO(documents[0].copy([p for d in documents for p in d.pages]).write_pdf()))
+    writer = PdfWriter()
+    first = 0
+    for index, document in zip(order, documents, strict=True):
+        added = [letters.pages[n] for n in range(first, first + len(document.pages))]
+        first += len(document.pages)
+        for content in enclosures.get(index, ()):
+            try:
+                added += list(PdfReader(io.BytesIO(content)).pages)
+            except (PdfReadError, ValueError, OSError):
+                continue  # a damaged copy does not stop the batch: the letter goes without it
+        for page in added:
+            writer.add_page(page)
+        if duplex and len(added) % 2:
+            writer.add_blank_page(width=A4_POINTS[0], height=A4_POINTS[1])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from mahnwerk.collection.services import cancel_actions
 from mahnwerk.comms.documents import letter_context
+from mahnwerk.comms.email_build import invoice_copies
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import Company, Debtor
@@ -23,6 +24,12 @@ from mahnwerk.ledger.services import company_today
 class PrintBatch:
     path: Path | None
     letters: int
+
+
+def enclosed_copies(letters: list[OutboundMessage]) -> list[list[tuple[str, bytes]]]:
+    """Per letter, the stored copies of the invoices a reminder after the due date lists (so that "never
+    received" is no excuse; as the emails attach them). Agreements and other documents go without."""
+    return [[] if message.payload.get("document") else invoice_copies(message) for message in letters]
 
 
 def print_letters(company: Company, day: date | None = None) -> PrintBatch:
@@ -41,7 +48,10 @@ def print_letters(company: Company, day: date | None = None) -> PrintBatch:
     folder = settings.DOCUMENTS_DIR / company.slug / "letters"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{day.isoformat()}-batch-{letters[0].pk}-{letters[-1].pk}.pdf"
-    path.write_bytes(render_print_batch([letter_context(m) for m in letters]))
+    enclosures = {
+        n: [content for _name, content in copies] for n, copies in enumerate(enclosed_copies(letters))
+    }
+    path.write_bytes(render_print_batch([letter_context(m) for m in letters], enclosures=enclosures))
     with transaction.atomic():
         OutboundMessage.objects.filter(pk__in=[m.pk for m in letters], status=MessageStatus.QUEUED).update(
             status=MessageStatus.SENT, sent_at=timezone.now(), document=str(path)
