@@ -76,15 +76,16 @@ def test_list_and_home_queries_are_bounded(
 
     _ledger(company, size, 4)
     run_collection(company, send=False)
-    # session, user, membership, step names, count, page, totals, steps, holds; sorted by amount instead of
-    # count and page: the ledger version (4 index look-ups), the amounts per debtor and the debtor ids (both
-    # cached), the ids matching the filters and the page's debtors
-    with django_assert_max_num_queries(16):
+    # session, user, membership, step names, count, page, totals, steps, holds, segments; sorted by amount
+    # instead of count and page: the ledger version (4 index look-ups), the amounts per debtor and the debtor
+    # ids (both cached), the ids matching the filters and the page's debtors
+    with django_assert_max_num_queries(17):
         response = alice.get("/debtors/?sort=-overdue&hold=no")
     assert len(response.context["rows"]) == min(size, 25)
     for url in LIST_URLS:
-        # the home page adds the ledger version (3 index look-ups), the last run and the worklist's rows
-        with django_assert_max_num_queries(16):
+        # the home page adds the ledger version (4 index look-ups), the last run, the worklist's rows and
+        # what waits for a person (tasks, plans, disputes, predictions)
+        with django_assert_max_num_queries(17):
             alice.get(url)
 
 

@@ -386,6 +386,8 @@ class DebtorRow:
     oldest_due: date | None = None
     level: int = 0
     on_hold: bool = False
+    segment: str = ""  # the segment's name, from the latest insights
+    rating: str = ""
 
     def days_overdue(self, today: date) -> int:
         return max(0, (today - self.oldest_due).days) if self.oldest_due else 0
@@ -425,7 +427,7 @@ def ranking(company: Company, today: date, sort: str, version: tuple[int, ...] |
 
 
 def describe_debtors(company: Company, debtors: list[Debtor], today: date) -> list[DebtorRow]:
-    """Totals, oldest due date, current step and hold of a page of debtors: three queries in all."""
+    """Totals, oldest due date, current step, hold, segment and rating of a page of debtors: four queries."""
     rows = {d.pk: DebtorRow(d) for d in debtors}
     if not rows:
         return []
@@ -460,6 +462,10 @@ def describe_debtors(company: Company, debtors: list[Debtor], today: date) -> li
         "debtor_id", flat=True
     ):
         rows[debtor_id].on_hold = True
+    for debtor_id, segment, rating in DebtorInsight.objects.filter(debtor_id__in=rows).values_list(
+        "debtor_id", "segment_label", "rating"
+    ):
+        rows[debtor_id].segment, rows[debtor_id].rating = segment, rating
     return list(rows.values())
 
 
