@@ -427,11 +427,15 @@ def test_openapi_document_lists_the_endpoints(client: Any) -> None:
         "/api/debtors/{debtor_id}/statement": {"get"},
         "/api/debtors/{debtor_id}/promises": {"post"},
         "/api/debtors/{debtor_id}/disputes": {"post"},
+        "/api/debtors/{debtor_id}/documents": {"get"},
+        "/api/debtors/{debtor_id}/documents/{kind}/{doc_id}": {"get"},
+        "/api/debtors/{debtor_id}/agreements/{kind}/{agreement_id}/cancel": {"post"},
         "/api/invoices": {"post"},
         "/api/payments": {"post"},
         "/api/runs": {"post"},
         "/api/kpi": {"get"},
         "/api/worklist": {"get"},
+        "/api/work": {"get"},
     }
     assert {path: set(ops) for path, ops in paths.items()} == expected
     schemes = doc["components"]["securitySchemes"]
@@ -472,3 +476,96 @@ def test_apitoken_command_prints_the_key_once_and_stores_its_hash(client: Any, c
 
     call_command("apitoken", "revoke", str(token.pk), stdout=StringIO())
     assert Api(client, key).get("debtors").status_code == 401
+
+
+# --- documents, work waiting for a person, cancellations -------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_documents_are_listed_and_fetched_for_the_own_company_only(
+    admin: Api,
+    client: Any,
+    company: Any,
+    other_company: Any,
+    make_debtor: Callable[..., Any],
+    make_invoice: Callable[..., Any],
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from mahnwerk.collection.services import run_collection
+
+    debtor = make_debtor(
+        number="K1", name="Druckerei Lange KG", email=None, street="Lindenallee 5", postcode="04109",
+        city="Leipzig", country="DE",
+    )  # fmt: skip
+    make_invoice(debtor, "R-300", "300.00", "2026-01-10", issue="2025-12-10")
+    run_collection(company, D("2026-02-20"), send=False)  # a reminder letter
+    listed = admin.get(f"debtors/{debtor.pk}/documents").json()
+    assert [d["kind"] for d in listed] == ["letter"]
+    response = client.get(listed[0]["url"], headers={"Authorization": f"Bearer {admin.key}"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Druckerei Lange KG" in text and "R-300" in text
+    stranger = Api(client, _member(other_company, "svens", "admin"))
+    assert stranger.get(f"debtors/{debtor.pk}/documents").status_code == 404
+    assert stranger.get(listed[0]["url"].removeprefix("/api/")).status_code == 404
+
+
+@pytest.mark.django_db
+def test_work_waiting_for_a_person_most_valuable_first(
+    admin: Api, company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]
+) -> None:
+    from mahnwerk.collection.models import Task
+    from mahnwerk.ledger.services import company_today
+
+    today = company_today(company)
+    small, large = make_debtor(number="K1"), make_debtor(number="K2")
+    make_invoice(small, "R-1", "100.00", (today - timedelta(days=20)).isoformat())
+    make_invoice(large, "R-2", "900.00", (today - timedelta(days=20)).isoformat())
+    for debtor in (small, large):
+        Task.objects.create(company=company, debtor=debtor, kind="call", due_on=today)
+    work = admin.get("work").json()
+    assert [(w["kind"], w["debtor"], w["amount_minor"]) for w in work] == [
+        ("call", "K2", 90_000),
+        ("call", "K1", 10_000),
+    ]
+    assert work[0]["chance_unpaid"] == 1.0 and work[0]["value_minor"] == 90_000
+
+
+@pytest.mark.django_db
+def test_cancel_an_agreement(
+    admin: Api,
+    viewer: Api,
+    client: Any,
+    company: Any,
+    other_company: Any,
+    make_debtor: Callable[..., Any],
+    make_invoice: Callable[..., Any],
+) -> None:
+    from mahnwerk.collection.agreements import record_promise
+    from mahnwerk.ledger.services import company_today
+
+    debtor = make_debtor(number="K1")
+    invoice = make_invoice(debtor, "R-1", "100.00", (company_today(company) - timedelta(days=20)).isoformat())
+    promise = record_promise(company, debtor, [invoice], company_today(company) + timedelta(days=7), None)
+    path = f"debtors/{debtor.pk}/agreements/promise/{promise.pk}/cancel"
+    assert viewer.post(path, {"reason": "paid elsewhere"}).status_code == 403
+    stranger = Api(client, _member(other_company, "svens", "admin"))
+    assert stranger.post(path, {"reason": "paid elsewhere"}).status_code == 404
+    assert admin.post(path, {"reason": ""}).status_code == 422
+    assert (
+        admin.post(
+            f"debtors/{debtor.pk}/agreements/dispute/{promise.pk}/cancel", {"reason": "x" * 5}
+        ).status_code
+        == 404
+    )
+    done = admin.post(path, {"reason": "paid elsewhere"})
+    assert done.status_code == 200 and done.json() == {
+        "kind": "promise",
+        "id": promise.pk,
+        "status": "cancelled",
+    }
+    again = admin.post(path, {"reason": "paid elsewhere"})
+    assert again.status_code == 422  # nothing left to cancel: the service says so

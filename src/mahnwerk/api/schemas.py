@@ -115,3 +115,7 @@ class DisputeOut(Schema):
 
 
 Document = dict[str, Any]
+
+
+class CancelIn(Schema):
+    reason: str = Field(min_length=3, max_length=500, description="Why (it goes on the timeline).")

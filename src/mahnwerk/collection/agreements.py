@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Max
@@ -769,6 +769,26 @@ _CANCELLABLE: dict[type, tuple[list[str], str]] = {
     Settlement: ([OfferStatus.OFFERED], OfferStatus.WITHDRAWN),
     Incentive: ([OfferStatus.OFFERED], OfferStatus.WITHDRAWN),
 }
+
+
+CANCELLABLE_KINDS: dict[str, type[Promise] | type[InstalmentPlan] | type[Settlement] | type[Incentive]] = {
+    "promise": Promise,
+    "plan": InstalmentPlan,
+    "settlement": Settlement,
+    "incentive": Incentive,
+}
+
+
+def find_agreement(
+    company: Company, debtor: Debtor, kind: str, agreement_id: int
+) -> Promise | InstalmentPlan | Settlement | Incentive | None:
+    """The debtor's agreement of ``kind`` ("promise", "plan", "settlement", "incentive") with this id, looked
+    up within the company; None when there is none."""
+    model = CANCELLABLE_KINDS.get(kind)
+    if model is None:
+        return None
+    found = model.objects.filter(company=company, debtor=debtor, pk=agreement_id).first()
+    return cast(Promise | InstalmentPlan | Settlement | Incentive | None, found)
 
 
 @transaction.atomic

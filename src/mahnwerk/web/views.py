@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -29,6 +29,7 @@ from mahnwerk.collection.agreements import (
     approve_plan,
     cancel_agreement,
     confirm_plan,
+    find_agreement,
     offer_settlement,
     open_dispute,
     propose_plan,
@@ -42,9 +43,7 @@ from mahnwerk.collection.agreements_models import (
     InstalmentPlan,
     OfferStatus,
     PlanStatusChoice,
-    Promise,
     PromiseStatus,
-    Settlement,
 )
 from mahnwerk.collection.calls import CallError, prepare_call, record_call_outcome
 from mahnwerk.collection.models import Playbook, Step, Task, TaskStatus
@@ -475,25 +474,14 @@ def settlement_view(request: CompanyRequest, pk: int) -> HttpResponse:
     return _case_form(request, debtor, form, "settlement_form", act)
 
 
-CANCELLABLE: dict[str, type[Promise] | type[InstalmentPlan] | type[Settlement]] = {
-    "promise": Promise,
-    "plan": InstalmentPlan,
-    "settlement": Settlement,
-}
-
-
 @require_POST
 @member_required("work")
 def cancel_agreement_view(request: CompanyRequest, pk: int, kind: str, agreement_id: int) -> HttpResponse:
     """Cancel a pending promise or a proposed or running plan, withdraw a settlement offer (with a reason)."""
     debtor = _debtor(request, pk)
-    model = CANCELLABLE.get(kind)
-    if model is None:
+    agreement = find_agreement(request.company, debtor, kind, agreement_id)
+    if agreement is None:
         raise Http404
-    agreement = cast(
-        Promise | InstalmentPlan | Settlement,
-        get_object_or_404(model, company=request.company, debtor=debtor, pk=agreement_id),
-    )
     form = CancelForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give a reason for the cancellation (it goes on the timeline)."))

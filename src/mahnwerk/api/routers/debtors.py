@@ -1,20 +1,22 @@
-"""Debtors: list, overview, statement of account, promises to pay and disputes."""
+"""Debtors: list, overview, statement of account, documents, promises to pay, disputes, cancellations."""
 
 from datetime import date
 from typing import Annotated, Any
 
 from django.db.models import Q, Sum
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
 
 from mahnwerk.api.auth import caller, writer
-from mahnwerk.api.schemas import DebtorPage, DisputeIn, DisputeOut, Errors, PromiseIn, PromiseOut
+from mahnwerk.api.schemas import CancelIn, DebtorPage, DisputeIn, DisputeOut, Errors, PromiseIn, PromiseOut
 from mahnwerk.collection import agreements
+from mahnwerk.comms.debtor_documents import DocumentNotFound, document_file, list_documents
 from mahnwerk.ledger.claims import statement as claim_statement
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
 from mahnwerk.ledger.services import company_today
+from mahnwerk.web.document_views import attachment
 
 router = Router(tags=["debtors"])
 
@@ -131,3 +133,48 @@ def create_dispute(request: HttpRequest, debtor_id: int, payload: DisputeIn) -> 
             "opened_on": dispute.opened_on,
         },
     )
+
+
+@router.get("/debtors/{debtor_id}/documents", response=list[dict[str, Any]])
+def get_documents(request: HttpRequest, debtor_id: int) -> list[dict[str, Any]]:
+    """The debtor's invoice copies and letters (newest first); fetch one from its ``url``."""
+    debtor = _debtor(caller(request).company, debtor_id)
+    return [
+        {
+            "kind": d.kind,
+            "id": d.id,
+            "label": d.label,
+            "date": d.date,
+            "settled": d.settled,
+            "url": f"/api/debtors/{debtor.pk}/documents/{d.kind}/{d.id}",
+        }
+        for d in list_documents(debtor)
+    ]
+
+
+@router.get("/debtors/{debtor_id}/documents/{kind}/{doc_id}")
+def get_document(request: HttpRequest, debtor_id: int, kind: str, doc_id: int) -> HttpResponse:
+    """One document of the debtor as a file (PDF); another debtor's document is not found."""
+    debtor = _debtor(caller(request).company, debtor_id)
+    try:
+        return attachment(document_file(debtor, kind, doc_id))
+    except DocumentNotFound:
+        raise Http404("no such document") from None
+
+
+@router.post(
+    "/debtors/{debtor_id}/agreements/{kind}/{agreement_id}/cancel",
+    response={200: dict[str, Any], 422: Errors},
+)
+def cancel_agreement(
+    request: HttpRequest, debtor_id: int, kind: str, agreement_id: int, payload: CancelIn
+) -> dict[str, Any]:
+    """Cancel a pending promise or a proposed or running plan, withdraw a settlement or incentive offer."""
+    who = writer(request)
+    debtor = _debtor(who.company, debtor_id)
+    agreement = agreements.find_agreement(who.company, debtor, kind, agreement_id)
+    if agreement is None:
+        raise Http404("no such agreement")
+    agreements.cancel_agreement(who.company, agreement, reason=payload.reason, actor=who.actor)
+    agreement.refresh_from_db()
+    return {"kind": kind, "id": agreement.pk, "status": agreement.status}

@@ -14,6 +14,7 @@ from mahnwerk.core.kpi import Period
 from mahnwerk.insights.services import company_kpis, worklist
 from mahnwerk.ledger.management.commands.kpi import as_dict as kpi_as_dict
 from mahnwerk.ledger.services import company_today
+from mahnwerk.web.services import waiting_work
 
 router = Router(tags=["insights"])
 
@@ -41,3 +42,26 @@ def get_worklist(
 ) -> dict[str, Any]:
     """Open invoices ranked by the expected value of acting now, with the reason."""
     return worklist(caller(request).company, as_of, limit=limit).as_dict()
+
+
+@router.get("/work", response=list[dict[str, Any]])
+def get_work(request: HttpRequest, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
+    """What waits for a person (call tasks, address research, replies, plans outside the limits, open
+    disputes), most valuable first: the money at stake times the predicted chance it stays unpaid."""
+    company = caller(request).company
+    return [
+        {
+            "kind": item.kind,
+            "label": item.label,
+            "debtor_id": item.debtor.pk,
+            "debtor": item.debtor.number,
+            "amount_minor": item.amount_minor,
+            "currency": item.currency,
+            "chance_unpaid": round(item.weight, 4),
+            "value_minor": round(item.value),
+            "due": item.due,
+            "reason": item.reason,
+            "object_id": item.object_id,
+        }
+        for item in waiting_work(company, company_today(company), limit=limit)
+    ]
