@@ -186,6 +186,19 @@ def call_history(
     return found
 
 
+def _deferred(debtor: Debtor, as_of: date, channel: Channel, until: str, reason: str | None) -> Any:
+    """The timeline event of a message or call put off by the contact rules."""
+    return timeline.event(
+        debtor.pk,
+        debtor.company_id,
+        "message_deferred",
+        as_of,
+        channel=channel.value,
+        until=until,
+        reason=REASONS.get(reason or "", ""),
+    )
+
+
 def dispatch(
     company: Company,
     decided: Sequence[tuple[Action, DebtorDecision]],
@@ -272,12 +285,13 @@ def dispatch(
                     reason=choice.reason,
                 )
             )
+        rules = ruleset(company.jurisdiction, debtor.kind, as_of)
+        contact = contact_rule(rules.contact)
         if channel is Channel.CALL:
             due_on = as_of
             attempts, conversation = calls.get(debtor.pk, ([], None))
-            rules = ruleset(company.jurisdiction, debtor.kind, as_of)
             allowed = check_contact(
-                contact_rule(rules.contact),
+                contact,
                 channel="call",
                 at=instant,
                 time_zone=debtor.time_zone,
@@ -288,17 +302,8 @@ def dispatch(
             if allowed.earliest is not None:
                 due_on = max(as_of, allowed.earliest.astimezone(ZoneInfo(debtor.time_zone)).date())
             if due_on > as_of:  # the frequency cap or the quiet days after a conversation: call later
-                events.append(
-                    timeline.event(
-                        debtor.pk,
-                        company.pk,
-                        "message_deferred",
-                        as_of,
-                        channel=channel.value,
-                        until=due_on.isoformat(),
-                        reason=REASONS.get(allowed.reason or "", ""),
-                    )
-                )
+                result.deferred += 1
+                events.append(_deferred(debtor, as_of, channel, due_on.isoformat(), allowed.reason))
             tasks.append(
                 Task(company=company, debtor=debtor, action=action, kind=TaskKind.CALL, due_on=due_on)
             )
@@ -306,8 +311,6 @@ def dispatch(
             result.by_channel["call"] += 1
             events.append(timeline.event(debtor.pk, company.pk, "task_created", as_of, task="call"))
             continue
-        rules = ruleset(company.jurisdiction, debtor.kind, as_of)
-        contact = contact_rule(rules.contact)
         not_before = None
         if channel in (Channel.EMAIL, Channel.SMS):
             decision_ = check_contact(
@@ -321,14 +324,8 @@ def dispatch(
                 not_before = decision_.earliest
                 result.deferred += 1
                 events.append(
-                    timeline.event(
-                        debtor.pk,
-                        company.pk,
-                        "message_deferred",
-                        as_of,
-                        channel=channel.value,
-                        until=not_before.isoformat(timespec="minutes"),
-                        reason=REASONS.get(decision_.reason or "", ""),
+                    _deferred(
+                        debtor, as_of, channel, not_before.isoformat(timespec="minutes"), decision_.reason
                     )
                 )
         reference = payment_reference(debtor, items)
