@@ -282,7 +282,7 @@ _BOOKS: dict[tuple[int, date], _Book] = {}
 _BOOKS_LOCK = threading.RLock()
 _READS = itertools.count(1)
 PATCH_LIMIT = 10_000  # more new rows than this since the last look: read everything again
-REBUILD_SECONDS = 3600  # and at least once an hour, whatever changed
+REBUILD_SECONDS = 6 * 3600  # and at least every six hours, whatever changed (a safety net)
 _TOKEN_KEY = "mahnwerk.web:amounts-token"
 
 
