@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,3 +130,28 @@ def test_promise_skips_the_run_and_portal_plan_reaches_the_clerk(
     agreement = page.get_by_test_id("agreement-plan")
     assert agreement.get_by_text("R-100").first.is_visible()
     assert agreement.locator("tbody tr").count() == 4
+
+
+def test_clerk_stores_an_invoice_copy_and_downloads_it(
+    signed_in: Any, live_server: Any, ledger: dict[str, Any], settings: Any, tmp_path: Any
+) -> None:
+    settings.STORAGES = settings.STORAGES | {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "files"},
+        }
+    }
+    copy = tmp_path / "scan.pdf"
+    copy.write_bytes(b"%PDF-1.4\n% copy of R-100\n%%EOF\n")
+    page = signed_in
+    page.goto(f"{live_server.url}/debtors/{ledger['mueller'].pk}/")
+    form = page.get_by_test_id("upload-form")
+    form.get_by_label("Invoice:").select_option(label="R-100")
+    form.get_by_label("Copy of the invoice (PDF):").set_input_files(str(copy))
+    page.evaluate("window.sameDocument = true")
+    form.get_by_role("button", name="Store copy").click()
+    page.get_by_text("Copy of invoice R-100 stored.").wait_for()
+    assert page.evaluate("window.sameDocument === true")  # sent by HTMX, the case file replaced in place
+    with page.expect_download() as download:
+        page.get_by_test_id("documents").get_by_role("link", name="Download").click()
+    assert Path(download.value.path()).read_bytes() == copy.read_bytes()

@@ -108,7 +108,10 @@ def test_case_file_upload(bob: Client, carol: Client, dave: Client, items: dict[
     def upload(client: Client, content: bytes) -> Any:
         return client.post(
             url,
-            {"invoice": items["r100"].pk, "file": SimpleUploadedFile("scan.pdf", content, "application/pdf")},
+            {
+                "copy-invoice": items["r100"].pk,
+                "copy-file": SimpleUploadedFile("scan.pdf", content, "application/pdf"),
+            },
             follow=True,
         )
 

@@ -391,3 +391,34 @@ def test_debtor_list_filters_by_segment_rating_dispute_and_agreement(
         assert names(f"?rating={rating}") == sorted(n for n, (_s, r) in stored.items() if r == rating)
     options = alice.get("/debtors/").content.decode()
     assert all(f'value="{key}"' in options for key in keys)
+
+
+def test_every_id_on_the_case_file_is_unique_and_every_control_labelled(
+    bob: Client, company: Any, story: dict[str, Any]
+) -> None:
+    import re
+    from collections import Counter
+
+    from mahnwerk.collection.agreements import propose_plan, record_promise
+    from mahnwerk.collection.models import Task
+
+    debtor = story["mueller"]
+    record_promise(company, debtor, [story["old"]], story["old"].due_date.replace(year=2027), None)
+    propose_plan(company, debtor, [story["new"]], 12, actor="test")
+    Task.objects.create(company=company, debtor=debtor, kind="call", due_on=story["old"].due_date)
+    page = bob.get(f"/debtors/{debtor.pk}/").content.decode()
+    ids = Counter(re.findall(r'\sid="([^"]+)"', page))
+    assert [i for i, n in ids.items() if n > 1] == []
+    labelled = set(re.findall(r'<label[^>]*\sfor="([^"]+)"', page))
+    controls = re.findall(r"<(?:input|select|textarea)\b([^>]*)>", page)
+    unlabelled = []
+    for attrs in controls:
+        if 'type="hidden"' in attrs or 'type="checkbox"' in attrs:  # checkboxes sit inside their <label>
+            continue
+        found = re.search(r'\sid="([^"]+)"', attrs)
+        if found is None or found.group(1) not in labelled:
+            unlabelled.append(attrs)
+    assert unlabelled == []
+    assert (
+        len(controls) > 30
+    )  # payment, hold, playbook, promise, plan, settlement, dispute, call, cancel, copy

@@ -46,7 +46,7 @@ def debtor_document(request: CompanyRequest, pk: int, kind: str, doc_id: int) ->
 def upload_invoice_document(request: CompanyRequest, pk: int) -> HttpResponse:
     """Store a copy of one of the debtor's invoices (a PDF); it goes with reminders and downloads."""
     debtor = get_object_or_404(Debtor, company=request.company, pk=pk)
-    form = InvoiceDocumentForm(request.POST, request.FILES, debtor_id=debtor.pk)
+    form = InvoiceDocumentForm(request.POST, request.FILES, debtor_id=debtor.pk, prefix="copy")
     if not form.is_valid():
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
         messages.error(request, _("Not stored: {reason}").format(reason=errors))

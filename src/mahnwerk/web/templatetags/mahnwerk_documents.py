@@ -25,6 +25,6 @@ def debtor_documents(context: template.Context, debtor: Debtor) -> dict[str, Any
     return {
         "debtor": debtor,
         "documents": list_documents(debtor),
-        "upload_form": InvoiceDocumentForm(debtor_id=debtor.pk) if can_work else None,
+        "upload_form": InvoiceDocumentForm(debtor_id=debtor.pk, prefix="copy") if can_work else None,
         "csrf_token": context.get("csrf_token"),
     }
