@@ -393,20 +393,10 @@ def test_debtor_list_filters_by_segment_rating_dispute_and_agreement(
     assert all(f'value="{key}"' in options for key in keys)
 
 
-def test_every_id_on_the_case_file_is_unique_and_every_control_labelled(
-    bob: Client, company: Any, story: dict[str, Any]
-) -> None:
+def _ids_unique_and_controls_labelled(page: str) -> int:
     import re
     from collections import Counter
 
-    from mahnwerk.collection.agreements import propose_plan, record_promise
-    from mahnwerk.collection.models import Task
-
-    debtor = story["mueller"]
-    record_promise(company, debtor, [story["old"]], story["old"].due_date.replace(year=2027), None)
-    propose_plan(company, debtor, [story["new"]], 12, actor="test")
-    Task.objects.create(company=company, debtor=debtor, kind="call", due_on=story["old"].due_date)
-    page = bob.get(f"/debtors/{debtor.pk}/").content.decode()
     ids = Counter(re.findall(r'\sid="([^"]+)"', page))
     assert [i for i, n in ids.items() if n > 1] == []
     labelled = set(re.findall(r'<label[^>]*\sfor="([^"]+)"', page))
@@ -419,6 +409,44 @@ def test_every_id_on_the_case_file_is_unique_and_every_control_labelled(
         if found is None or found.group(1) not in labelled:
             unlabelled.append(attrs)
     assert unlabelled == []
-    assert (
-        len(controls) > 30
-    )  # payment, hold, playbook, promise, plan, settlement, dispute, call, cancel, copy
+    return len(controls)
+
+
+def test_every_id_on_the_case_file_is_unique_and_every_control_labelled(
+    bob: Client, company: Any, story: dict[str, Any]
+) -> None:
+    from mahnwerk.collection.agreements import propose_plan, record_promise
+    from mahnwerk.collection.models import Task
+
+    debtor = story["mueller"]
+    record_promise(company, debtor, [story["old"]], story["old"].due_date.replace(year=2027), None)
+    propose_plan(company, debtor, [story["new"]], 12, actor="test")
+    Task.objects.create(company=company, debtor=debtor, kind="call", due_on=story["old"].due_date)
+    page = bob.get(f"/debtors/{debtor.pk}/").content.decode()
+    # payment, hold, playbook, promise, plan, settlement, dispute, call, cancel, invoice copy
+    assert _ids_unique_and_controls_labelled(page) > 30
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/debtors/", "/run/", "/kpi/", "/playbooks/", "/templates/", "/templates/email/reminder/friendly/de/",
+     "/settings/", "/users/"],
+)  # fmt: skip
+def test_other_pages_have_unique_ids_and_labelled_controls(
+    alice: Client, story: dict[str, Any], url: str
+) -> None:
+    response = alice.get(url)
+    assert response.status_code == 200
+    _ids_unique_and_controls_labelled(response.content.decode())
+
+
+def test_playbook_and_portal_pages_have_unique_ids_and_labelled_controls(
+    alice: Client, client: Client, company: Any, story: dict[str, Any]
+) -> None:
+    from mahnwerk.web.portal.links import portal_path
+
+    playbook = Playbook.objects.get(company=company, is_default=True)
+    assert _ids_unique_and_controls_labelled(alice.get(f"/playbooks/{playbook.pk}/").content.decode()) > 10
+    portal = client.get(portal_path(story["mueller"]))
+    assert portal.status_code == 200
+    assert _ids_unique_and_controls_labelled(portal.content.decode()) > 5
