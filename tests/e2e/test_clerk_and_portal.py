@@ -37,8 +37,9 @@ def test_find_debtor_record_payment_item_gone(
     page.locator("#results").get_by_role("link", name="Bäckerei Müller").click()
     items = page.get_by_test_id("open-items")
     assert items.get_by_text("R-100").is_visible()
-    page.get_by_label("Amount:", exact=True).fill("1000.00")
-    page.get_by_label("Invoice:", exact=True).select_option(label="R-100")
+    payment = page.get_by_role("region", name="Record a payment")
+    payment.get_by_label("Amount:", exact=True).fill("1000.00")
+    payment.get_by_label("Invoice:", exact=True).select_option(label="R-100")
     shoot(page, "debtor")
     page.evaluate("window.sameDocument = true")  # gone if the browser loaded a new page
     page.get_by_role("button", name="Record payment").click()
