@@ -116,3 +116,46 @@ def test_a_patch_takes_a_fixed_number_of_queries(
     with django_assert_num_queries(8):
         amounts = services.company_amounts(company, TODAY)
     assert sum(amounts.open.values()) == 30 * 1_000 + changed * 2_000
+
+
+def test_the_server_workers_read_every_companys_figures_ahead(
+    company: Any,
+    other_company: Any,
+    make_debtor: Callable[..., Any],
+    make_invoice: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from django.db import connection
+
+    from mahnwerk.web.management.commands.serve import warm_forever
+
+    make_invoice(make_debtor(name="Kunde"), "R-1", "10.00", "2026-10-01")
+    services._BOOKS.clear()
+    stop = threading.Event()
+    calls = []
+    original = services.warm_amounts
+
+    def warm() -> list[tuple[int, date]]:
+        calls.append(original())
+        stop.set()  # one round is enough here
+        return calls[-1]
+
+    monkeypatch.setattr(services, "warm_amounts", warm)
+    # the worker thread closes its own connection after each round; here it is the test's, inside its transaction
+    monkeypatch.setattr(connection, "close", lambda: None)
+    warm_forever(stop)
+    # both companies, each for its own business date (Berlin and Riga are on 20 November at 10:00 UTC)
+    assert sorted(calls[0]) == sorted([(company.pk, TODAY), (other_company.pk, TODAY)])
+    assert services._BOOKS[(company.pk, TODAY)].amounts.open  # ready before any page asks
+    assert (other_company.pk, TODAY) in services._BOOKS
+
+
+def test_the_next_business_date_begins_at_the_first_local_midnight(company: Any, other_company: Any) -> None:
+    from datetime import UTC, datetime
+
+    # 20 November 10:00 UTC: Riga (UTC+2) reaches midnight at 22:00 UTC, Berlin (UTC+1) at 23:00 UTC
+    assert services.next_business_day_start(datetime(2026, 11, 20, 10, tzinfo=UTC)) == datetime(
+        2026, 11, 20, 22, tzinfo=UTC
+    )

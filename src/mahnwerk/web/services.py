@@ -14,8 +14,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
@@ -51,6 +52,7 @@ from mahnwerk.core.playbook import DebtorDecision, DueItem, ItemState, PlaybookS
 from mahnwerk.insights.models import DebtorInsight, InvoicePrediction
 from mahnwerk.insights.services import segment_rules
 from mahnwerk.ledger.models import Allocation, ChannelChoice, Company, Debtor, Invoice, Payment, TimelineEvent
+from mahnwerk.ledger.services import company_today
 
 # Aging buckets by days past the due date: (key, label, lowest days, highest days or None).
 BUCKETS: list[tuple[str, Any, int, int | None]] = [
@@ -359,6 +361,27 @@ def with_amounts[T](
     """``read(book)`` while no other thread patches the company's amounts."""
     with _BOOKS_LOCK:
         return read(_book(company, today, version))
+
+
+def warm_amounts() -> list[tuple[int, date]]:
+    """Read the company-wide amounts of every company for its business date now, so that no page has to
+    wait for it (the server's workers do this when they start and again when a business date begins)."""
+    warmed = []
+    for company in Company.objects.all():
+        today = company_today(company)
+        company_amounts(company, today)
+        warmed.append((company.pk, today))
+    return warmed
+
+
+def next_business_day_start(now: datetime | None = None) -> datetime:
+    """The next moment at which some company's business date changes (midnight in its time zone)."""
+    now = now or datetime.now(UTC)
+    starts = []
+    for zone in set(Company.objects.values_list("time_zone", flat=True)) or {"UTC"}:
+        local = now.astimezone(ZoneInfo(zone))
+        starts.append(datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), ZoneInfo(zone)))
+    return min(starts)
 
 
 def ledger_figures(

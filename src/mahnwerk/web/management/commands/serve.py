@@ -1,9 +1,39 @@
 from __future__ import annotations
 
+import logging
 import os
+import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+
+log = logging.getLogger(__name__)
+
+
+def warm_forever(stop: threading.Event) -> None:
+    """Read every company's figures, then again each time a business date begins, until ``stop`` is set."""
+    from django.db import connection
+
+    from mahnwerk.web.services import next_business_day_start, warm_amounts
+
+    while not stop.is_set():
+        try:
+            warm_amounts()
+            wait = (next_business_day_start() - datetime.now(UTC)).total_seconds() + 5
+        except Exception:  # a database not reachable yet: try again in a minute, the pages work without it
+            log.exception("reading the company-wide figures failed")
+            wait = 60
+        finally:
+            connection.close()
+        stop.wait(max(wait, 1))
+
+
+def start_warming(worker: Any) -> None:
+    """Gunicorn's post_worker_init hook: each worker keeps its figures ready in a background thread."""
+    threading.Thread(
+        target=warm_forever, args=(threading.Event(),), name="mahnwerk-warm", daemon=True
+    ).start()
 
 
 class Command(BaseCommand):
@@ -26,6 +56,7 @@ class Command(BaseCommand):
                 self.cfg.set("bind", bind)
                 self.cfg.set("workers", options["workers"])
                 self.cfg.set("accesslog", "-")
+                self.cfg.set("post_worker_init", start_warming)
 
             def load(self) -> Any:
                 return application
