@@ -45,7 +45,11 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=int(os.environ.get("MAHNWERK_WORKERS", "2")))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from django.core.management import call_command
         from gunicorn.app.base import BaseApplication
+
+        # compressed copies with cache headers, read once at start rather than looked up per request
+        call_command("collectstatic", interactive=False, verbosity=0)
 
         from mahnwerk.wsgi import application
 
