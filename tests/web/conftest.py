@@ -8,13 +8,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 
 PASSWORD = "correct-horse-battery"
+# A Friday; the business date is 20 November 2026 in Berlin and in Riga.
+FRIDAY = "2026-11-20 10:00 +0000"
+
+
+@pytest.fixture
+def frozen(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The clock stands still at the test module's ``NOW`` (else at ``FRIDAY``); use with ``usefixtures``."""
+    with time_machine.travel(getattr(request.module, "NOW", FRIDAY), tick=False):
+        yield
 
 
 @pytest.fixture

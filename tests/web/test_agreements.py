@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-import time_machine
 from django.test import Client
 
 from mahnwerk.collection.agreements import open_dispute
@@ -16,15 +15,7 @@ from mahnwerk.collection.agreements_models import Dispute, InstalmentPlan, Promi
 from mahnwerk.collection.models import Task
 from mahnwerk.ledger.models import TimelineEvent
 
-pytestmark = pytest.mark.django_db
-
-TODAY = "2026-11-20 10:00 +0000"  # business date in Berlin: 2026-11-20
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(TODAY, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 
 @pytest.fixture

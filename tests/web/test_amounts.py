@@ -8,19 +8,12 @@ from datetime import date
 from typing import Any
 
 import pytest
-import time_machine
 
 from mahnwerk.web import services
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 TODAY = date(2026, 11, 20)
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel("2026-11-20 10:00 +0000", tick=False):
-        yield
 
 
 def snapshot(amounts: services.DebtorAmounts) -> tuple[Any, ...]:

@@ -6,21 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import time_machine
 from django.test import Client
 
 from mahnwerk.collection.models import Action, Case, Playbook, Run
 from mahnwerk.ledger.models import Invoice, TimelineEvent
 
-pytestmark = pytest.mark.django_db
-
-TODAY = "2026-11-20 10:00 +0000"  # a Friday; the business date in Berlin is 2026-11-20
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(TODAY, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from django.test import Client
 
 from mahnwerk.ledger.models import Contact, Debtor, Invoice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 
 def _ledger(company: Any, debtors: int, invoices_each: int) -> list[Debtor]:
@@ -43,12 +42,6 @@ def _ledger(company: Any, debtors: int, invoices_each: int) -> list[Debtor]:
         for k in range(invoices_each)
     )
     return rows
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel("2026-11-20 10:00 +0000", tick=False):
-        yield
 
 
 def _count(client: Client, url: str) -> int:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pypdf
 import pytest
-import time_machine
 from django.test import Client
 
 from mahnwerk.comms.template_models import MessageTemplate
@@ -23,21 +22,15 @@ from mahnwerk.comms.templates_store import (
     validate_template,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
-TODAY = "2026-05-15 10:00 +0000"  # the base rates of the first half of 2026 are shipped: interest is known
+NOW = "2026-05-15 10:00 +0000"  # the base rates of the first half of 2026 are shipped: interest is known
 EMAIL = "/templates/email/reminder/friendly/de/"
 LETTER = "/templates/letter/final_notice/formal/de/"
 SMS_LV = "/templates/sms/reminder/any/lv/"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 OWN_SUBJECT = "Offene Posten: {{ numbers }}"
 OWN_BODY = "Hallo {{ debtor.name }},\n\nwir vermissen Ihre Zahlung von {{ total }}.\n\n{{ items_table }}\n\n{{ bank_block }}"
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> Any:
-    with time_machine.travel(TODAY, tick=False):
-        yield
 
 
 @pytest.fixture
