@@ -163,6 +163,43 @@ def test_portal_lists_the_invoice_and_downloads_it_byte_identical(client: Client
     assert "no-store" in response["Cache-Control"]
 
 
+def test_the_debtors_visits_and_downloads_reach_the_case_file_once_a_day(
+    client: Client, alice: Client, lange: Any, other: Any
+) -> None:
+    from mahnwerk.ledger.models import TimelineEvent
+
+    token = links.make_token(lange)
+    invoice = Invoice.objects.get(number="R-300")
+    case_file = f"/debtors/{lange.pk}/"
+
+    def seen() -> list[tuple[str, str, str]]:
+        return [
+            (e.kind, e.business_date.isoformat(), e.data.get("document", ""))
+            for e in TimelineEvent.objects.filter(
+                debtor=lange, kind__in=["portal_opened", "document_downloaded"]
+            ).order_by("id")
+        ]
+
+    assert "not opened recently" in alice.get(case_file).content.decode()
+    for _ in range(2):  # a reload the same day adds nothing
+        client.get(f"/portal/{token}/")
+        client.get(document_url(token, "invoice", invoice.pk))
+    client.post(f"/portal/{token}/", {"action": "contact", "email": "bad"})  # a post is not a visit
+    client.get(document_url(token, "invoice", 999_999))  # not found: nothing downloaded
+    assert seen() == [("portal_opened", "2026-11-20", ""), ("document_downloaded", "2026-11-20", "R-300.pdf")]
+
+    with time_machine.travel("2026-11-23 09:00 +0000", tick=False):  # the next business day: seen again
+        client.get(f"/portal/{token}/")
+        page = alice.get(case_file).content.decode()
+    assert seen()[-1] == ("portal_opened", "2026-11-23", "")
+    assert "The customer opened the payment page" in page
+    assert "The customer downloaded R-300.pdf from the payment page" in page
+    assert "last opened on 11/23/2026" in page
+    assert "downloaded: R-300.pdf" in page
+    # the other debtor's case file knows nothing of it
+    assert "not opened recently" in alice.get(f"/debtors/{other.pk}/").content.decode()
+
+
 def test_portal_letter_is_a_real_pdf_with_the_debtor_and_the_invoice(client: Client, lange: Any) -> None:
     letter = letter_of(lange)
     token = links.make_token(lange)
@@ -312,9 +349,9 @@ def test_portal_page_queries_do_not_grow_with_documents(
         )
     assert len(list_documents(lange)) == 1 + 15 + 1 + 10
     assert count() == few
-    # the rate limit (2), the debtor, its contacts, the documents (2), the open items, plans, promises,
-    # disputes and the agreement forms' items (3)
-    with django_assert_max_num_queries(13):
+    # the rate limit (2), the debtor, its contacts, whether today's visit is noted, the documents (2), the
+    # open items, plans, promises, disputes and the agreement forms' items (3)
+    with django_assert_max_num_queries(14):
         client.get(path)
 
 

@@ -38,6 +38,8 @@ EVENT_TEXTS = {
     "limitation_warning": _("Invoice {number} becomes time-barred after {date}"),
     "hold_released": _("Hold released"),
     "contact_updated": _("Contact details updated: {changes}"),
+    "portal_opened": _("The customer opened the payment page"),
+    "document_downloaded": _("The customer downloaded {document} from the payment page"),
     "playbook_changed": _("Playbook changed to {playbook}"),
     # agreements and disputes
     "promise_recorded": _(

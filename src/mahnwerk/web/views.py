@@ -81,6 +81,7 @@ from mahnwerk.web.forms import (
 )
 from mahnwerk.web.models import Membership
 from mahnwerk.web.portal.links import portal_path
+from mahnwerk.web.portal.services import DOCUMENT_DOWNLOADED, PORTAL_OPENED
 
 PAGE_SIZE = 25
 TASKS_SHOWN = 20
@@ -281,6 +282,10 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "debtor": debtor,
         "overview": overview,
         "timeline": [(e, describe(e)) for e in events],
+        "portal_opened": next((e.business_date for e in events if e.kind == PORTAL_OPENED), None),
+        "portal_downloads": sorted(
+            {e.data.get("document", "") for e in events if e.kind == DOCUMENT_DOWNLOADED}
+        ),
         "playbook": playbook,
         "case": case,
         "today": today,

@@ -1,14 +1,31 @@
-"""What a debtor can do on its portal page: update its contact details."""
+"""What a debtor does on its portal page: update its contact details; its visits and downloads are noted."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
+from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import Contact, ContactKind, Debtor, TimelineEvent
 from mahnwerk.ledger.services import company_today
 
 # Timeline kinds written by the web application (their texts are in ledger.timeline.EVENT_TEXTS).
 CONTACT_UPDATED = "contact_updated"
+PORTAL_OPENED = "portal_opened"
+DOCUMENT_DOWNLOADED = "document_downloaded"
+
+
+def note_portal_visit(debtor: Debtor, *, document: str = "", ref: str = "", actor: str = "debtor") -> bool:
+    """Put the debtor's visit to its page on the timeline — or, with ``document`` (its name) and ``ref`` (a key
+    such as ``invoice:12``), its download of that document: the clerk sees that the reminder was read and that
+    the copy of the invoice reached the debtor. Once a business date for each, so a reload adds nothing (one
+    query then). Returns whether an event was written."""
+    kind, data = (DOCUMENT_DOWNLOADED, {"document": document, "ref": ref}) if ref else (PORTAL_OPENED, {})
+    today = company_today(debtor.company)
+    seen = TimelineEvent.objects.filter(debtor_id=debtor.pk, kind=kind, business_date=today)
+    if (seen.filter(data__ref=ref) if ref else seen).exists():
+        return False
+    timeline.event(debtor.pk, debtor.company_id, kind, today, actor=actor, **data).save()
+    return True
 
 
 @transaction.atomic

@@ -38,7 +38,7 @@ from mahnwerk.web.portal.forms import (
     PortalPlanForm,
     PortalPromiseForm,
 )
-from mahnwerk.web.portal.services import update_contact_details
+from mahnwerk.web.portal.services import note_portal_visit, update_contact_details
 
 
 def _error(request: HttpRequest, kind: str, status: int) -> HttpResponse:
@@ -82,6 +82,7 @@ def document(request: HttpRequest, token: str, kind: str, doc_id: int) -> HttpRe
             file = document_file(found, kind, doc_id)
         except DocumentNotFound:
             return _error(request, "document", 404)
+    note_portal_visit(found, document=file.filename, ref=f"{kind}:{doc_id}", actor=PORTAL_ACTOR)
     return attachment(file)
 
 
@@ -144,6 +145,8 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
                         else _("Nothing has changed."),
                     )
                     return redirect(request.path)
+        if request.method == "GET":
+            note_portal_visit(debtor, actor=PORTAL_ACTOR)
         documents = _documents(debtor, token, language)
         context = _context(debtor, language) | {"form": form, "documents": documents} | forms
         return render(request, "portal/home.html", context, status=status)
