@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 from mahnwerk.collection.calls import CallError, prepare_call, record_call_outcome
 from mahnwerk.collection.models import Step, Task
@@ -43,6 +44,29 @@ def test_preparing_the_call_shows_what_the_seeds_ask_for(called: tuple[Any, Task
     assert "step 4" in prep["suggested_next_step"]
     assert len(prep["checklist"]["small"]) == 3 and len(prep["checklist"]["big"]) == 3
     assert prep["phones"] == ["+49 30 555"]
+
+
+@pytest.mark.django_db
+def test_preparing_the_call_shows_the_debtors_recent_visits_to_its_payment_page(
+    called: tuple[Any, Task],
+) -> None:
+    from mahnwerk.web.portal.services import note_portal_visit
+
+    debtor, task = called
+    assert prepare_call(task, D("2026-03-22"))["payment_page"] == {"last_opened": None, "downloads": []}
+    for day in ("2025-11-01", "2026-03-18", "2026-03-20"):  # the first is older than 90 days: left out
+        with time_machine.travel(f"{day} 10:00 +0000", tick=False):
+            note_portal_visit(debtor)
+            note_portal_visit(debtor, document=f"{day}.pdf", ref=f"letter:{day}")
+    with time_machine.travel("2026-03-20 11:00 +0000", tick=False):
+        note_portal_visit(debtor, document="RE-2.pdf", ref="invoice:2")
+
+    prep = prepare_call(task, D("2026-03-22"))
+
+    assert prep["payment_page"] == {
+        "last_opened": "2026-03-20",
+        "downloads": ["2026-03-18.pdf", "2026-03-20.pdf", "RE-2.pdf"],
+    }
 
 
 @pytest.mark.django_db

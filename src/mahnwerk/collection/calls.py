@@ -18,10 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from mahnwerk.collection import agreements
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.models import Allocation, Invoice
+from mahnwerk.ledger.models import Allocation, Invoice, TimelineEvent
 from mahnwerk.ledger.services import company_today
 
 MAX_CALL_ATTEMPTS = 3
+PORTAL_LOOKBACK = timedelta(days=90)  # how far back the debtor's visits to its payment page are looked up
 RETRY_AFTER_DAYS = 2
 
 CHECKLIST = {
@@ -74,6 +75,13 @@ def prepare_call(task: Task, as_of: date | None = None) -> dict[str, Any]:
         debtor.promises.order_by("-created_at")[:5].values("promised_date", "amount_minor", "status")
     )
     phones = list(debtor.contacts.filter(kind="phone", is_valid=True).values_list("value", flat=True))
+    portal = timeline.portal_activity(
+        TimelineEvent.objects.filter(
+            debtor=debtor,
+            kind__in=(timeline.PORTAL_OPENED, timeline.DOCUMENT_DOWNLOADED),
+            business_date__gte=today - PORTAL_LOOKBACK,
+        ).only("kind", "business_date", "data")
+    )
     return {
         "debtor": {
             "id": debtor.pk,
@@ -88,6 +96,10 @@ def prepare_call(task: Task, as_of: date | None = None) -> dict[str, Any]:
             "average_days_late": sum(delays) / len(delays) if delays else None,
             "trend_days": trend,
             "paid_last_90_days_minor": paid_90,
+        },
+        "payment_page": {
+            "last_opened": portal["last_opened"].isoformat() if portal["last_opened"] else None,
+            "downloads": portal["downloads"],
         },
         "earlier_actions": actions,
         "promises": promises,

@@ -77,6 +77,19 @@ EVENT_TEXTS = {
 }
 
 
+PORTAL_OPENED = "portal_opened"
+DOCUMENT_DOWNLOADED = "document_downloaded"
+
+
+def portal_activity(events: Iterable[TimelineEvent]) -> dict[str, Any]:
+    """From a debtor's events: the last day it opened its payment page and what it downloaded there."""
+    events = list(events)
+    return {
+        "last_opened": max((e.business_date for e in events if e.kind == PORTAL_OPENED), default=None),
+        "downloads": sorted({str(e.data.get("document", "")) for e in events if e.kind == DOCUMENT_DOWNLOADED}),
+    }
+
+
 class _Defaults(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "-"

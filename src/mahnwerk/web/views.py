@@ -57,7 +57,7 @@ from mahnwerk.ledger.claims import claim_views
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
 from mahnwerk.ledger.services import LedgerError, Receipt, company_today, record_payment
-from mahnwerk.ledger.timeline import describe
+from mahnwerk.ledger.timeline import describe, portal_activity
 from mahnwerk.web import services
 from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
 from mahnwerk.web.forms import (
@@ -81,7 +81,6 @@ from mahnwerk.web.forms import (
 )
 from mahnwerk.web.models import Membership
 from mahnwerk.web.portal.links import portal_path
-from mahnwerk.web.portal.services import DOCUMENT_DOWNLOADED, PORTAL_OPENED
 
 PAGE_SIZE = 25
 TASKS_SHOWN = 20
@@ -282,10 +281,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "debtor": debtor,
         "overview": overview,
         "timeline": [(e, describe(e)) for e in events],
-        "portal_opened": next((e.business_date for e in events if e.kind == PORTAL_OPENED), None),
-        "portal_downloads": sorted(
-            {e.data.get("document", "") for e in events if e.kind == DOCUMENT_DOWNLOADED}
-        ),
+        "portal": portal_activity(events),
         "playbook": playbook,
         "case": case,
         "today": today,
