@@ -5,7 +5,7 @@ number of documents."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.ledger.models import Invoice
 from mahnwerk.web.portal import links
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 D = date.fromisoformat
 INVOICE_PDF = b"%PDF-1.4\n% the invoice R-300 as the company issued it\n%%EOF\n"
@@ -32,12 +32,6 @@ INVOICE_PDF = b"%PDF-1.4\n% the invoice R-300 as the company issued it\n%%EOF\n"
 def storage(file_storage: Path) -> Path:
     """Stored invoices and printed letters in this test's own folder."""
     return file_storage.parent
-
-
-@pytest.fixture(autouse=True)
-def today() -> Iterator[None]:
-    with time_machine.travel("2026-11-20 10:00 +0000", tick=False):
-        yield
 
 
 def postal(**kw: Any) -> dict[str, Any]:

@@ -3,12 +3,11 @@ attach``; checked first, all or nothing; only for the own company's invoices."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -16,7 +15,7 @@ from django.test import Client
 from mahnwerk.ledger.invoice_documents import DocumentRejected, InvoiceFile, attach_invoice_documents
 from mahnwerk.ledger.models import Invoice, TimelineEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 PDF = b"%PDF-1.4\n% invoice copy\n%%EOF\n"
 
@@ -24,12 +23,6 @@ PDF = b"%PDF-1.4\n% invoice copy\n%%EOF\n"
 @pytest.fixture(autouse=True)
 def storage(file_storage: Path) -> Path:
     return file_storage
-
-
-@pytest.fixture(autouse=True)
-def today() -> Iterator[None]:
-    with time_machine.travel("2026-11-20 10:00 +0000", tick=False):
-        yield
 
 
 @pytest.fixture

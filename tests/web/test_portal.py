@@ -106,17 +106,11 @@ def test_portal_link_is_absolute(ozols: Any, settings: Any) -> None:
     assert links.read_token(link.rstrip("/").rsplit("/", 1)[1]) == links.PortalKey(ozols.pk, ozols.company_id)
 
 
-@pytest.fixture
-def today() -> Any:
-    with time_machine.travel("2026-11-20 10:00 +0000", tick=False):
-        yield
-
-
 def _invoice(debtor: Any, number: str) -> Any:
     return debtor.invoices.get(number=number)
 
 
-def test_portal_promise_lands_on_the_timeline(client: Client, ozols: Any, today: None) -> None:
+def test_portal_promise_lands_on_the_timeline(client: Client, ozols: Any, frozen: None) -> None:
     from mahnwerk.collection.agreements_models import Promise
 
     path = links.portal_path(ozols)
@@ -144,7 +138,7 @@ def test_portal_promise_lands_on_the_timeline(client: Client, ozols: Any, today:
 
 
 def test_portal_plan_inside_the_limits_is_approved_with_its_schedule(
-    client: Client, ozols: Any, today: None
+    client: Client, ozols: Any, frozen: None
 ) -> None:
     from mahnwerk.collection.agreements_models import InstalmentPlan
 
@@ -162,7 +156,7 @@ def test_portal_plan_inside_the_limits_is_approved_with_its_schedule(
     assert TimelineEvent.objects.filter(debtor=ozols).exists()
 
 
-def test_portal_dispute_and_bad_input(client: Client, ozols: Any, today: None) -> None:
+def test_portal_dispute_and_bad_input(client: Client, ozols: Any, frozen: None) -> None:
     from mahnwerk.collection.agreements_models import Dispute
 
     path = links.portal_path(ozols)
@@ -182,7 +176,9 @@ def test_portal_dispute_and_bad_input(client: Client, ozols: Any, today: None) -
     assert response.status_code == 422
 
 
-def test_portal_agreement_posts_count_against_the_rate_limit(client: Client, ozols: Any, today: None) -> None:
+def test_portal_agreement_posts_count_against_the_rate_limit(
+    client: Client, ozols: Any, frozen: None
+) -> None:
     from mahnwerk.collection.agreements_models import Promise
     from mahnwerk.web.portal import ratelimit
 
@@ -200,7 +196,7 @@ def test_portal_agreement_posts_count_against_the_rate_limit(client: Client, ozo
     assert Promise.objects.count() == 1
 
 
-def test_portal_debtor_confirms_the_approved_plan(client: Client, ozols: Any, today: None) -> None:
+def test_portal_debtor_confirms_the_approved_plan(client: Client, ozols: Any, frozen: None) -> None:
     from mahnwerk.collection.agreements_models import InstalmentPlan
 
     path = links.portal_path(ozols)
