@@ -86,7 +86,9 @@ def portal_activity(events: Iterable[TimelineEvent]) -> dict[str, Any]:
     events = list(events)
     return {
         "last_opened": max((e.business_date for e in events if e.kind == PORTAL_OPENED), default=None),
-        "downloads": sorted({str(e.data.get("document", "")) for e in events if e.kind == DOCUMENT_DOWNLOADED}),
+        "downloads": sorted(
+            {str(e.data.get("document", "")) for e in events if e.kind == DOCUMENT_DOWNLOADED}
+        ),
     }
 
 

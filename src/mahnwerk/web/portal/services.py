@@ -17,7 +17,11 @@ def note_portal_visit(debtor: Debtor, *, document: str = "", ref: str = "", acto
     such as ``invoice:12``), its download of that document: the clerk sees that the reminder was read and that
     the copy of the invoice reached the debtor. Once a business date for each, so a reload adds nothing (one
     query then). Returns whether an event was written."""
-    kind, data = (timeline.DOCUMENT_DOWNLOADED, {"document": document, "ref": ref}) if ref else (timeline.PORTAL_OPENED, {})
+    kind, data = (
+        (timeline.DOCUMENT_DOWNLOADED, {"document": document, "ref": ref})
+        if ref
+        else (timeline.PORTAL_OPENED, {})
+    )
     today = company_today(debtor.company)
     seen = TimelineEvent.objects.filter(debtor_id=debtor.pk, kind=kind, business_date=today)
     if (seen.filter(data__ref=ref) if ref else seen).exists():
