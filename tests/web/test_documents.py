@@ -135,6 +135,61 @@ def test_letters_are_the_letters_and_the_emails_that_carried_a_pdf(
             document_file(debtor, "letter", msg.pk)
 
 
+def test_a_printed_letter_is_downloaded_as_it_was_printed(
+    client: Client,
+    lange: Any,
+    company: Any,
+    make_debtor: Callable[..., Any],
+    make_invoice: Callable[..., Any],
+) -> None:
+    from mahnwerk.comms.letters_batch import print_letters
+
+    letter = letter_of(lange)
+    print_letters(company, D("2026-11-20"))
+    company.name, company.iban = "Neuwerk Holding AG", "DE02120300000000202051"
+    company.save()
+    lange.street = "Am Markt 7"
+    lange.save()
+    sommer = make_debtor(name="Bäckerei Sommer", email=None, **postal(street="Feldweg 2"))
+    make_invoice(sommer, "S-1", "75.00", "2026-10-01")
+    waiting = letter_of(sommer)
+
+    printed = pdf_text(client.get(document_url(links.make_token(lange), "letter", letter.pk)).content)
+    queued = pdf_text(document_file(waiting.debtor, "letter", waiting.pk).content)
+
+    # the creditor, its bank account and the address of the day it was printed
+    assert "Acme Werkzeug GmbH" in printed and "Lindenallee 5" in printed
+    assert "IBAN DE89370400440532013000" in printed
+    assert "Neuwerk" not in printed and "Am Markt" not in printed and "DE02" not in printed
+    assert "Neuwerk Holding AG" in queued and "Feldweg 2" in queued  # not sent yet: as it would go out now
+
+
+def test_an_email_keeps_the_pdf_letter_it_carried(
+    company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any], settings: Any
+) -> None:
+    company.claim_interest = company.charge_fees = False
+    company.save()
+    debtor = make_debtor(name="Gartenbau Koch KG", **postal())
+    make_invoice(debtor, "RE-9", "150.00", "2026-03-01")
+    for day in (
+        "2026-03-08",
+        "2026-03-22",
+        "2026-04-05",
+    ):  # friendly, friendly, formal: only this one has a PDF
+        run_collection(company, D(day))
+    emails = list(OutboundMessage.objects.filter(debtor=debtor).order_by("pk"))
+    assert {m.status for m in emails} == {"sent"}
+    company.name = "Neuwerk Holding AG"
+    company.save()
+    settings.EMAIL_PDF = "all"  # what the setting says now does not change what went out
+
+    assert [(d.kind, d.id) for d in list_documents(debtor)] == [("letter", emails[-1].pk)]
+    text = pdf_text(document_file(debtor, "letter", emails[-1].pk).content)
+    assert "Acme Werkzeug GmbH" in text and "RE-9" in text and "Neuwerk" not in text
+    settings.EMAIL_PDF = "none"
+    assert [(d.kind, d.id) for d in list_documents(debtor)] == [("letter", emails[-1].pk)]
+
+
 # -- the portal ------------------------------------------------------------------------------------------
 
 

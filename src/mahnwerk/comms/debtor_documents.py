@@ -2,7 +2,8 @@
 
 Invoices: those with a stored file, open ones and those settled within the last year. Letters: letter
 messages queued or sent, and emails that carried the reminder or the written agreement as a PDF letter;
-the PDF is rebuilt from the stored message the way it went out. The portal and the clerk's case file both
+a sent one is the PDF kept when it went out (:mod:`mahnwerk.comms.sent_pdfs`), a waiting one is built from
+the stored message as it would go out now. The portal and the clerk's case file both
 use this module; a document is always looked up by (debtor, kind, id), so a document of another debtor or
 another company is never found.
 """
@@ -20,6 +21,7 @@ from typing import NamedTuple
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from mahnwerk.comms import sent_pdfs
 from mahnwerk.comms.documents import letter_context, letter_date
 from mahnwerk.comms.email_build import stored_invoice, wants_pdf
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
@@ -74,7 +76,13 @@ def _messages(debtor: Debtor) -> QuerySet[OutboundMessage]:
 
 
 def _is_letter(msg: OutboundMessage) -> bool:
-    return msg.channel == ChannelChoice.LETTER or (msg.channel == ChannelChoice.EMAIL and wants_pdf(msg))
+    """A letter, or an email that carries one: once sent, only if its PDF was kept (what the setting says
+    now does not matter); while it waits, if it will."""
+    if msg.channel == ChannelChoice.LETTER:
+        return True
+    return msg.channel == ChannelChoice.EMAIL and (
+        sent_pdfs.is_kept(msg) if msg.status == MessageStatus.SENT else wants_pdf(msg)
+    )
 
 
 def list_documents(debtor: Debtor, today: date | None = None) -> list[DebtorDocument]:
@@ -121,12 +129,13 @@ def document_file(debtor: Debtor, kind: str, doc_id: int, today: date | None = N
         msg = _messages(debtor).select_related("debtor").filter(pk=doc_id).first()
         if msg is None or not _is_letter(msg):
             raise DocumentNotFound(f"{kind} {doc_id}")
-        from mahnwerk.comms.letters import render_letter_pdf  # loading WeasyPrint takes a moment
+        pdf = sent_pdfs.kept(msg)
+        if pdf is None:  # not sent yet (or sent before letters were kept): as it would go out now
+            from mahnwerk.comms.letters import render_letter_pdf  # loading WeasyPrint takes a moment
 
-        ctx = letter_context(msg)
-        pdf = render_letter_pdf(ctx)
+            pdf = render_letter_pdf(letter_context(msg))
         return DocumentFile(
-            safe_filename(f"{ctx.letter_date.isoformat()} {msg.subject}", ".pdf"), "application/pdf", pdf
+            safe_filename(f"{letter_date(msg).isoformat()} {msg.subject}", ".pdf"), "application/pdf", pdf
         )
     raise DocumentNotFound(f"no document kind {kind!r}")
 

@@ -8,6 +8,7 @@ from email.message import MIMEPart
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
+from mahnwerk.comms import sent_pdfs
 from mahnwerk.comms.documents import email_html, letter_context, qr_png
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.ledger.models import Invoice
@@ -24,7 +25,8 @@ def wants_pdf(msg: OutboundMessage) -> bool:
     )
 
 
-def build_email(msg: OutboundMessage) -> EmailMultiAlternatives:
+def build_email(msg: OutboundMessage, *, keep_pdf: bool = False) -> EmailMultiAlternatives:
+    """The email of ``msg``; with ``keep_pdf`` (when it is about to be sent) its PDF letter is kept as sent."""
     email = EmailMultiAlternatives(
         subject=msg.subject,
         body=msg.body_text,
@@ -48,11 +50,10 @@ def build_email(msg: OutboundMessage) -> EmailMultiAlternatives:
     if wants_pdf(msg):
         from mahnwerk.comms.letters import render_letter_pdf
 
-        email.attach(
-            f"{msg.subject[:60]}.pdf".replace("/", "-"),
-            render_letter_pdf(letter_context(msg)),
-            "application/pdf",
-        )
+        pdf = render_letter_pdf(letter_context(msg))
+        if keep_pdf:
+            sent_pdfs.keep(msg, pdf)
+        email.attach(f"{msg.subject[:60]}.pdf".replace("/", "-"), pdf, "application/pdf")
     return email
 
 

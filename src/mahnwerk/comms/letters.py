@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -352,17 +352,22 @@ def render_print_batch(
     *,
     duplex: bool = False,
     enclosures: Mapping[int, Sequence[bytes]] | None = None,
+    keep: Callable[[int, bytes], None] | None = None,
 ) -> bytes:
     """All letters in one PDF, in postcode order, each starting on a new page.
 
     ``enclosures``: PDFs to put behind a letter (by its index in ``contexts``), such as copies of the
     invoices it lists; one that cannot be read is left out. With ``duplex`` a blank page follows every
     letter (with its enclosures) of an odd number of pages, so that each letter starts on the front of a sheet.
+    ``keep`` is given each letter alone (its index in ``contexts`` and its PDF, without enclosures).
     """
     if not contexts:
         raise LetterError("a print batch needs at least one letter")
     order = sorted(range(len(contexts)), key=lambda i: _postcode_key(contexts[i]))
     documents = [_document(contexts[i]) for i in order]
+    if keep is not None:
+        for index, document in zip(order, documents, strict=True):
+            keep(index, document.write_pdf())
     enclosures = {i: list(e) for i, e in (enclosures or {}).items() if e}
     if not enclosures:
         pages = []

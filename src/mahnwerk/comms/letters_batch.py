@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mahnwerk.collection.services import cancel_actions
+from mahnwerk.comms import sent_pdfs
 from mahnwerk.comms.documents import letter_context
 from mahnwerk.comms.email_build import invoice_copies
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
@@ -51,7 +52,12 @@ def print_letters(company: Company, day: date | None = None) -> PrintBatch:
     enclosures = {
         n: [content for _name, content in copies] for n, copies in enumerate(enclosed_copies(letters))
     }
-    path.write_bytes(render_print_batch([letter_context(m) for m in letters], enclosures=enclosures))
+    batch = render_print_batch(
+        [letter_context(m) for m in letters],
+        enclosures=enclosures,
+        keep=lambda index, pdf: sent_pdfs.keep(letters[index], pdf),
+    )
+    path.write_bytes(batch)
     with transaction.atomic():
         OutboundMessage.objects.filter(pk__in=[m.pk for m in letters], status=MessageStatus.QUEUED).update(
             status=MessageStatus.SENT, sent_at=timezone.now(), document=str(path)

@@ -150,7 +150,7 @@ def _send_one(transport: Any, msg: OutboundMessage) -> str:
         return str(receipt.provider_id)
     from mahnwerk.comms.email_build import build_email
 
-    transport.send_messages([build_email(msg)])
+    transport.send_messages([build_email(msg, keep_pdf=True)])
     return ""
 
 
