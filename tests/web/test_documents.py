@@ -104,17 +104,28 @@ def test_the_list_has_stored_invoices_open_first_then_recently_settled_then_lett
     assert documents[3].label == letter.subject and documents[3].date == D("2026-11-20")
 
 
-def test_letters_are_the_letters_and_the_emails_that_carried_a_pdf(
+@pytest.fixture
+def koch(
     company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]
-) -> None:
+) -> tuple[Any, list[Any]]:
+    """Koch is emailed three reminders for RE-9: friendly, friendly and the formal final notice, which alone
+    carries the PDF letter (the default setting); all three are sent."""
     company.claim_interest = company.charge_fees = False
     company.save()
     debtor = make_debtor(name="Gartenbau Koch KG", **postal())
     make_invoice(debtor, "RE-9", "150.00", "2026-03-01")
-    for day in ("2026-03-08", "2026-03-22", "2026-04-05"):  # friendly, friendly, formal (final notice)
+    for day in ("2026-03-08", "2026-03-22", "2026-04-05"):
         run_collection(company, D(day))
     emails = list(OutboundMessage.objects.filter(debtor=debtor).order_by("pk"))
     assert [m.payload.get("tone") for m in emails][-1] == "formal" and len(emails) == 3
+    assert {m.status for m in emails} == {"sent"}
+    return debtor, emails
+
+
+def test_letters_are_the_letters_and_the_emails_that_carried_a_pdf(
+    company: Any, koch: tuple[Any, list[Any]]
+) -> None:
+    debtor, emails = koch
     cancelled = OutboundMessage.objects.create(
         company=company,
         debtor=debtor,
@@ -165,20 +176,9 @@ def test_a_printed_letter_is_downloaded_as_it_was_printed(
 
 
 def test_an_email_keeps_the_pdf_letter_it_carried(
-    company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any], settings: Any
+    company: Any, koch: tuple[Any, list[Any]], settings: Any
 ) -> None:
-    company.claim_interest = company.charge_fees = False
-    company.save()
-    debtor = make_debtor(name="Gartenbau Koch KG", **postal())
-    make_invoice(debtor, "RE-9", "150.00", "2026-03-01")
-    for day in (
-        "2026-03-08",
-        "2026-03-22",
-        "2026-04-05",
-    ):  # friendly, friendly, formal: only this one has a PDF
-        run_collection(company, D(day))
-    emails = list(OutboundMessage.objects.filter(debtor=debtor).order_by("pk"))
-    assert {m.status for m in emails} == {"sent"}
+    debtor, emails = koch
     company.name = "Neuwerk Holding AG"
     company.save()
     settings.EMAIL_PDF = "all"  # what the setting says now does not change what went out
