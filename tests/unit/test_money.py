@@ -63,3 +63,22 @@ def test_split_never_loses_or_creates_a_cent(total: int, weights: list[int]) -> 
     for part, w in zip(parts, weights, strict=True):
         exact = Decimal(abs(total)) * w / sum(weights)
         assert abs(abs(part) - exact) < 1
+
+
+@given(
+    minor=st.integers(min_value=-(10**16), max_value=10**16),
+    currency=st.sampled_from(["EUR", "USD", "GBP", "JPY", "BHD", "SEK", "CHF", "PLN"]),
+    language=st.sampled_from(["de", "lv", "en", "fr", "hi"]),
+)
+def test_format_money_writes_what_babel_writes(minor: int, currency: str, language: str) -> None:
+    from mahnwerk.core.money import _babel_format
+
+    assert format_money(minor, currency, language) == _babel_format(minor, currency, language)
+
+
+def test_a_grouping_other_than_thousands_is_left_to_babel() -> None:
+    from mahnwerk.core.money import _formatter
+
+    assert _formatter("EUR", "de") is not None
+    assert _formatter("INR", "hi") is None  # 12,34,567: groups of two after the first three
+    assert format_money(123456789, "INR", "hi") == "₹12,34,567.89"
