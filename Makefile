@@ -12,12 +12,13 @@ UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help env sysdeps sysdeps-test demo test lint types checks unit pg-tests bench serve clean messages e2e-setup
+.PHONY: help env sysdeps sysdeps-test demo test lint types checks unit pg-tests bench bench-pg serve clean messages e2e-setup
 
 help:
 	@echo "make demo   - set up, migrate, load a demo company, run the collection run, print where to look"
 	@echo "make test   - set up, then lint, type check, migrations check and all tests (SQLite and PostgreSQL)"
 	@echo "make bench  - performance benchmarks (prints a table)"
+	@echo "make bench-pg - the collection run on a throw-away PostgreSQL cluster, one worker against two"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Python >= 3.12 not found: install it or run 'make PYTHON=/path/to/python3.12 ...'" >&2; exit 1; fi
@@ -68,6 +69,9 @@ bench: env
 	$(BIN)/python benchmarks/insights.py
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/web.py
+
+bench-pg: env
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python benchmarks/postgres.py
 
 serve: env
 	$(BIN)/mahnwerk migrate --noinput -v 0

@@ -33,17 +33,21 @@ from pathlib import Path
 AS_OF = date(2026, 6, 1)
 
 
-def setup_django(data_dir: Path) -> None:
+def setup_django(data_dir: Path, database_url: str | None = None) -> None:
+    """Django on ``data_dir`` with its SQLite database, or with the database at ``database_url``."""
     os.environ["MAHNWERK_DATA_DIR"] = str(data_dir)
-    os.environ.pop("MAHNWERK_DATABASE_URL", None)
+    if database_url:
+        os.environ["MAHNWERK_DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("MAHNWERK_DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahnwerk.settings")
     import django
 
     django.setup()
 
 
-def generate(data_dir: Path, n: int) -> None:
-    setup_django(data_dir)
+def generate(data_dir: Path, n: int, database_url: str | None = None) -> None:
+    setup_django(data_dir, database_url)
     import random
 
     from django.core.management import call_command
