@@ -204,7 +204,7 @@ def make_company(slug: str = DEMO_SLUG) -> Company:
     Step.objects.create(
         playbook=playbook,
         level=4,
-        name="Anruf",
+        name="Phone call",
         offset_days=7,
         anchor="previous",
         channel="call",
