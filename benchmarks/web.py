@@ -34,6 +34,7 @@ def setup(data_dir: Path) -> None:
     os.environ["MAHNWERK_DATA_DIR"] = str(data_dir)
     os.environ.pop("MAHNWERK_DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahnwerk.settings")
+    (data_dir / "static").mkdir(parents=True, exist_ok=True)  # static files come from the apps (finders)
     import django
 
     django.setup()
