@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import AS_OF, generate, setup_django
+from run import AS_OF, generate, last_json, setup_django
 
 
 def with_database(url: str, name: str) -> str:
@@ -76,7 +76,7 @@ def result(process: subprocess.Popen[str]) -> dict[str, float]:
     out, _ = process.communicate()
     if process.returncode:
         raise SystemExit(f"a benchmark process failed (exit {process.returncode})")
-    return dict(json.loads(out.strip().splitlines()[-1]))
+    return last_json(out)
 
 
 def measure(url: str, data_dir: Path, template: str, workers: int, label: str) -> dict[str, float]:

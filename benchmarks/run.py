@@ -123,9 +123,14 @@ def measure(data_dir: Path, what: str) -> dict[str, float]:
     return {"seconds": seconds, "queries": queries, "rss_mib": rss_mib, "created": created}
 
 
+def last_json(stdout: str) -> dict[str, float]:
+    """What a measuring process reports: a JSON object on its last line of output."""
+    return dict(json.loads(stdout.strip().splitlines()[-1]))
+
+
 def child(args: list[str]) -> dict[str, float]:
     out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return last_json(out.stdout)
 
 
 def main() -> None:
