@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import translation
 
-from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.comms.models import OutboundMessage, purpose_for_key
 from mahnwerk.comms.rendering import (
     LANGUAGES,
     MessageItem,
@@ -149,6 +149,8 @@ def queue_message(
             "language": message_language(company, debtor),
             "subject": rendered.subject[:250],
             "body_text": rendered.body_text,
+            "business_date": as_of,
+            "purpose": purpose_for_key(key),
         },
     )
     if created:

@@ -83,6 +83,17 @@ class Step(models.Model):
         ],
         help_text=_("An incentive this step offers if the items are paid in full by the offer's deadline."),
     )
+    min_amount = models.DecimalField(
+        _("minimum overdue amount"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_(
+            "The step is taken only when the account's overdue principal reaches this. Empty: the "
+            "company's minimum for a final notice (formal steps and calls) or for a reminder."
+        ),
+    )
     incentive_days = models.PositiveSmallIntegerField(_("offer valid for (days)"), default=0)
     incentive_discount_percent = models.PositiveSmallIntegerField(_("discount (%)"), default=0)
 
@@ -105,6 +116,7 @@ class Step(models.Model):
             deadline_days=self.deadline_days,
             template=self.template,
             step_id=self.pk,
+            min_amount=self.min_amount,
         )
 
 
@@ -194,9 +206,9 @@ class ActionItem(models.Model):
         verbose_name = _("action item")
         verbose_name_plural = _("action items")
         constraints = [
-            models.UniqueConstraint(
-                fields=["invoice", "level"], condition=Q(status="active"), name="one_step_level_per_invoice"
-            )
+            # An item is named once per message; an item that joins the account's message is recorded at
+            # the account's step, so levels may repeat for an item (they never repeat within a message).
+            models.UniqueConstraint(fields=["action", "invoice"], name="one_item_per_action")
         ]
         indexes = [models.Index(fields=["invoice", "status"], name="action_item_invoice_idx")]
 
@@ -205,6 +217,7 @@ class TaskKind(models.TextChoices):
     CALL = "call", _("Phone call")
     ADDRESS_RESEARCH = "address_research", _("Find a way to reach the debtor")
     REVIEW = "review", _("Review a reply")
+    TIME_BARRED = "time_barred", _("Decide on a time-barred claim")
 
 
 class TaskStatus(models.TextChoices):
@@ -246,7 +259,12 @@ class Task(models.Model):
                 fields=["debtor", "kind"],
                 condition=Q(status="open", kind="address_research"),
                 name="one_open_address_research_per_debtor",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["debtor", "kind"],
+                condition=Q(status="open", kind="time_barred"),
+                name="one_open_time_barred_task_per_debtor",
+            ),
         ]
 
     def __str__(self) -> str:

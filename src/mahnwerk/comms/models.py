@@ -19,6 +19,28 @@ class MessageStatus(models.TextChoices):
     RETURNED = "returned", _("Returned by the post")
 
 
+class Purpose(models.TextChoices):
+    """Why a message goes out: collection messages count against the cadence; courtesy messages
+    (confirmations, receipts, thank-yous) do not, but no collection message goes out on their day."""
+
+    COLLECTION = "collection", _("Collection")
+    COURTESY = "courtesy", _("Confirmation or thanks")
+    OFFER = "offer", _("Offer")
+
+
+# What an agreement message is, by the last part of its key (``promise.7.thanks`` -> ``thanks``).
+_KEY_PURPOSES = {
+    "breach": Purpose.COLLECTION,  # a broken plan's Plan B: pay everything by a date
+    "offer": Purpose.OFFER,
+}
+
+
+def purpose_for_key(key: str) -> str:
+    """The purpose of an agreement message from its key: Plan B notices collect, offers offer, and the rest
+    (confirmations, thanks, instalment notices, answers to a dispute) are courtesy."""
+    return str(_KEY_PURPOSES.get(key.rsplit(".", 1)[-1], Purpose.COURTESY))
+
+
 class OutboundMessage(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="messages")
@@ -39,6 +61,10 @@ class OutboundMessage(models.Model):
     not_before = models.DateTimeField(
         _("not before"), null=True, blank=True, help_text=_("Deferred to the next moment contact is allowed.")
     )
+    business_date = models.DateField(_("business date"), null=True, blank=True)
+    purpose = models.CharField(
+        _("purpose"), max_length=12, choices=Purpose.choices, default=Purpose.COLLECTION
+    )
     document = models.CharField(_("document"), max_length=300, blank=True)
     provider_id = models.CharField(_("provider reference"), max_length=100, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=250, unique=True)
@@ -55,7 +81,10 @@ class OutboundMessage(models.Model):
     class Meta:
         verbose_name = _("outgoing message")
         verbose_name_plural = _("outgoing messages")
-        indexes = [models.Index(fields=["status", "company"], name="message_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "company"], name="message_status_idx"),
+            models.Index(fields=["debtor", "business_date"], name="message_debtor_day_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.subject

@@ -6,9 +6,10 @@ Plain data in, plain decisions out; the collection run loads the data in bulk, c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
 
@@ -44,6 +45,12 @@ class StepSpec:
     deadline_days: int = 0  # new payment deadline set by this step (0: none, the due date stands)
     template: str = "reminder"
     step_id: int = 0
+    min_amount: Decimal | None = None  # the account's overdue principal this step needs (None: the company's)
+
+    @property
+    def escalates(self) -> bool:
+        """A final notice or a call: held to the company's escalation minimum."""
+        return self.tone is Tone.FORMAL or self.channel is Channel.CALL
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,10 @@ class ItemState:
     last_step_date: date | None = None
     blocked: bool = False  # on hold, disputed, covered by an agreement, debtor not to be contacted
     not_before: date | None = None  # no step before this day (e.g. the debtor's time to object)
+    currency: str = "EUR"
+    time_barred: bool = False  # past its limitation date: no automatic message names it
+    forced: bool = False  # an agreement's fallback made a step due today (see core.agreements.force_step)
+    first_notice_sent: bool = False  # a written step after the due date has named this item
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +117,11 @@ class DebtorDecision:
     debtor_id: int
     playbook_id: int
     items: list[DueItem] = field(default_factory=list)
+    coming: list[DueItem] = field(default_factory=list)  # not yet due: a "coming due" line, never in the total
 
     @property
     def step(self) -> StepSpec:
-        """The most advanced step among the items: it sets the message's tone, channel and deadline."""
+        """The account's step: it sets the message's tone, channel and deadline."""
         return max((i.step for i in self.items), key=lambda s: s.level)
 
     def deadline(self, as_of: date) -> date | None:
@@ -119,6 +131,63 @@ class DebtorDecision:
     @property
     def total_minor(self) -> int:
         return sum(i.open_minor for i in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Care:
+    """What a careful clerk holds to, in minor units of one account's currency."""
+
+    cadence_days: int = 7  # at most one collection message (or call) per debtor within this many days
+    min_reminder_minor: int = 0  # no reminder for less overdue principal than this
+    escalation_min_minor: int = 0  # no final notice or call for less than this
+
+    def required_minor(self, step: StepSpec, currency: str) -> int:
+        if step.min_amount is not None:
+            own = threshold_minor(step.min_amount, currency)
+        else:
+            own = self.escalation_min_minor if step.escalates else 0
+        return max(own, self.min_reminder_minor)
+
+
+def threshold_minor(amount: Decimal, currency_digits_or_code: str | int) -> int:
+    """A threshold in major units as minor units of a currency (rounded half up; 2 digits for EUR)."""
+    from mahnwerk.core.money import digits, round_half_up
+
+    places = (
+        currency_digits_or_code
+        if isinstance(currency_digits_or_code, int)
+        else digits(currency_digits_or_code)
+    )
+    return round_half_up(amount.scaleb(places))
+
+
+class Held(StrEnum):
+    """Why an account gets no collection message today (said by the dry run and by "send now")."""
+
+    NOTHING_OPEN = "nothing_open"
+    COVERED = "covered"  # every overdue item is disputed, on hold or covered by an agreement
+    TIME_BARRED = "time_barred"
+    QUIET_DAY = "quiet_day"  # a confirmation or thank-you goes to the debtor today
+    CADENCE = "cadence"
+    BELOW_MINIMUM = "below_minimum"
+    BELOW_STEP_MINIMUM = "below_step_minimum"
+    NOT_YET = "not_yet"  # the next step's date has not come
+    END_OF_PLAYBOOK = "end_of_playbook"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountContext:
+    """What the run knows of a debtor beyond its items."""
+
+    last_contact: date | None = None  # business date of its last collection message or call
+    quiet_today: bool = False
+
+
+@dataclass(slots=True)
+class AccountOutcome:
+    decision: DebtorDecision | None
+    held: Held | None = None
+    next_contact: date | None = None  # with CADENCE: the first day a message may go
 
 
 def scheduled_date(step: StepSpec, item: ItemState, min_days_between: int) -> date:
@@ -131,6 +200,16 @@ def scheduled_date(step: StepSpec, item: ItemState, min_days_between: int) -> da
     return when
 
 
+def following_step(item: ItemState, playbook: PlaybookSpec, as_of: date) -> StepSpec | None:
+    """The item's next step regardless of its date (None: no further step). Steps before the due date
+    lapse once the due date has come."""
+    for step in playbook.steps[item.last_level :]:
+        if step.offset_days < 0 and as_of >= item.due_date:
+            continue
+        return step
+    return None
+
+
 def next_step(item: ItemState, playbook: PlaybookSpec, as_of: date) -> StepSpec | None:
     """The step due for ``item`` on ``as_of``, or None.
 
@@ -141,28 +220,118 @@ def next_step(item: ItemState, playbook: PlaybookSpec, as_of: date) -> StepSpec 
         return None
     if item.not_before is not None and as_of < item.not_before:
         return None
-    for step in playbook.steps[item.last_level :]:
-        if step.offset_days < 0 and as_of >= item.due_date:
-            continue
-        return step if scheduled_date(step, item, playbook.min_days_between) <= as_of else None
-    return None
+    step = following_step(item, playbook, as_of)
+    if step is None:
+        return None
+    return step if scheduled_date(step, item, playbook.min_days_between) <= as_of else None
+
+
+def decide_account(
+    items: Sequence[ItemState],
+    playbook: PlaybookSpec,
+    as_of: date,
+    context: AccountContext = AccountContext(),
+    care: Care = Care(),
+) -> AccountOutcome:
+    """Decide one debtor's account (one currency) for ``as_of``: the account is one conversation.
+
+    The step is the next step of the oldest overdue item that nothing holds (or the step an agreement's
+    fallback forces); every other overdue item joins that message, and items not yet due appear only
+    as "coming due". No message while the cadence window since the last one runs, on a day the debtor
+    gets a confirmation or thank-you, or when the overdue principal is below the step's minimum.
+    Without overdue items, a note before the due date may go for the items whose note is due.
+    """
+    live = [i for i in items if i.open_minor > 0]
+    if not live:
+        return AccountOutcome(None, Held.NOTHING_OPEN)
+    usable = [i for i in live if not i.blocked and not i.time_barred]
+    overdue = sorted((i for i in usable if i.due_date < as_of), key=lambda i: (i.due_date, i.invoice_id))
+    coming = sorted((i for i in usable if i.due_date >= as_of), key=lambda i: (i.due_date, i.invoice_id))
+    if not usable:
+        barred = any(i.time_barred for i in live)
+        return AccountOutcome(None, Held.TIME_BARRED if barred else Held.COVERED)
+    if overdue:
+        forced = [(i, next_step(i, playbook, as_of)) for i in overdue if i.forced]
+        forced_steps = [s for _i, s in forced if s is not None]
+        if forced_steps:
+            step: StepSpec | None = max(forced_steps, key=lambda s: s.level)
+        else:
+            driver = overdue[0]
+            step = next_step(driver, playbook, as_of)
+            if step is None:
+                ahead = following_step(driver, playbook, as_of)
+                return AccountOutcome(None, Held.END_OF_PLAYBOOK if ahead is None else Held.NOT_YET)
+        assert step is not None
+        named = overdue
+    else:
+        due_notes = [(i, next_step(i, playbook, as_of)) for i in coming]
+        notes = [(i, s) for i, s in due_notes if s is not None and s.offset_days < 0]
+        if not notes:
+            return AccountOutcome(None, Held.NOT_YET)
+        step = max((s for _i, s in notes), key=lambda s: s.level)
+        named = [i for i, _s in notes]
+    if context.quiet_today:
+        return AccountOutcome(None, Held.QUIET_DAY)
+    gap = max(care.cadence_days, playbook.min_days_between)
+    if context.last_contact is not None and as_of < context.last_contact + timedelta(days=gap):
+        return AccountOutcome(None, Held.CADENCE, context.last_contact + timedelta(days=gap))
+    currency = named[0].currency
+    total = sum(i.open_minor for i in named)
+    if total < care.min_reminder_minor:
+        return AccountOutcome(None, Held.BELOW_MINIMUM)
+    if total < care.required_minor(step, currency):
+        return AccountOutcome(None, Held.BELOW_STEP_MINIMUM)
+    decision = DebtorDecision(named[0].debtor_id, playbook.playbook_id)
+    post_due = step.offset_days >= 0
+    for item in named:
+        decision.items.append(
+            DueItem(item.invoice_id, step, item.open_minor, post_due and not item.first_notice_sent)
+        )
+    if overdue:
+        decision.coming = [DueItem(i.invoice_id, step, i.open_minor) for i in coming]
+    return AccountOutcome(decision)
 
 
 def evaluate(
-    items: Iterable[ItemState], playbooks: Mapping[int, PlaybookSpec], as_of: date
+    items: Iterable[ItemState],
+    playbooks: Mapping[int, PlaybookSpec],
+    as_of: date,
+    contexts: Mapping[int, AccountContext] | None = None,
+    care: Mapping[str, Care] | None = None,
+    held: dict[int, AccountOutcome] | None = None,
 ) -> list[DebtorDecision]:
-    """Decide, for every debtor, which of its items get which step today: one decision per debtor."""
-    decisions: dict[int, DebtorDecision] = {}
+    """Decide every debtor's accounts for ``as_of``: at most one decision (one message) per debtor.
+
+    ``contexts``: per debtor, its last collection contact and whether it is a quiet day. ``care``: the
+    thresholds per currency. ``held``, if given, receives why a debtor with open items gets nothing.
+    A debtor with accounts in several currencies gets one message naming what each account decided.
+    """
+    accounts: dict[tuple[int, str], list[ItemState]] = {}
     for item in items:
-        step = next_step(item, playbooks[item.playbook_id], as_of)
-        if step is None:
+        accounts.setdefault((item.debtor_id, item.currency), []).append(item)
+    decisions: dict[int, DebtorDecision] = {}
+    no_context = AccountContext()
+    for (debtor_id, currency), rows in accounts.items():
+        playbook = playbooks[rows[0].playbook_id]
+        outcome = decide_account(
+            rows,
+            playbook,
+            as_of,
+            (contexts or {}).get(debtor_id, no_context),
+            (care or {}).get(currency, Care()),
+        )
+        if outcome.decision is None:
+            if held is not None and outcome.held is not Held.NOTHING_OPEN and debtor_id not in decisions:
+                held[debtor_id] = outcome
             continue
-        decision = decisions.get(item.debtor_id)
-        if decision is None:
-            decision = decisions[item.debtor_id] = DebtorDecision(item.debtor_id, item.playbook_id)
-        spec = playbooks[item.playbook_id]
-        first_notice = step.offset_days >= 0 and all(s.offset_days < 0 for s in spec.steps[: item.last_level])
-        decision.items.append(DueItem(item.invoice_id, step, item.open_minor, first_notice))
+        if held is not None:
+            held.pop(debtor_id, None)
+        existing = decisions.get(debtor_id)
+        if existing is None:
+            decisions[debtor_id] = outcome.decision
+        else:
+            existing.items.extend(outcome.decision.items)
+            existing.coming.extend(outcome.decision.coming)
     return sorted(decisions.values(), key=lambda d: d.debtor_id)
 
 

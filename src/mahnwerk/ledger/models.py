@@ -6,6 +6,7 @@ Money is stored as integer minor units (``*_minor``) with the ISO currency besid
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -127,6 +128,44 @@ class Company(PostalAddress):
     day_count = models.CharField(
         _("day count"), max_length=6, choices=DayCountChoice.choices, default="act365"
     )
+    # The careful run: how often a debtor hears about money, and what is too little to write about.
+    # Amounts are in major units of each account's currency.
+    cadence_days = models.PositiveSmallIntegerField(
+        _("days between collection messages"),
+        default=7,
+        help_text=_("A debtor gets at most one collection message (or call) within this many days."),
+    )
+    min_reminder_amount = models.DecimalField(
+        _("minimum overdue amount for a reminder"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("5.00"),
+        help_text=_("No reminder while the overdue principal of an account is below this."),
+    )
+    small_balance_tolerance = models.DecimalField(
+        _("small-balance tolerance"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        help_text=_(
+            "A payment that leaves no more than this open closes the item; the rest is written off "
+            "(on the timeline, reversible)."
+        ),
+    )
+    escalation_min_amount = models.DecimalField(
+        _("minimum amount for a final notice or escalation"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("50.00"),
+        help_text=_("Final notices, calls and escalation only when the overdue principal reaches this."),
+    )
+    leftover_costs = models.CharField(
+        _("interest and fees left after the principal is paid"),
+        max_length=10,
+        choices=[("statement", _("carry to the next statement")), ("write_off", _("write off"))],
+        default="statement",
+        help_text=_("Leftover interest and fees alone never trigger a reminder."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -228,6 +267,7 @@ class Invoice(models.Model):
     default_rule = models.CharField(_("default began by"), max_length=40, blank=True)
     time_barred_on = models.DateField(_("time-barred after"), null=True, blank=True)
     limitation_warned = models.BooleanField(default=False)
+    time_barred_noted = models.BooleanField(default=False)  # a person was asked to decide on it
     document = models.FileField(
         _("invoice PDF"),
         upload_to="invoices/%Y/",
