@@ -99,3 +99,119 @@ def test_same_due_date_keeps_input_order(amount, n) -> None:
     b = ClaimBalance(2, day, principal_minor=amount)
     allocs, _ = allocate_payment(amount, [a, b])
     assert [x.key for x in allocs] == [1]
+
+
+# § 367(2) BGB: the debtor's own designation. A payment that names an invoice and pays at least its open
+# principal settles that principal first; the rest goes by the rule set's order.
+
+
+def test_named_exact_payment_settles_the_principal_interest_and_costs_stay_open() -> None:
+    claim = ClaimBalance(
+        "R-1", date(2024, 1, 31), principal_minor=10000, interest_minor=123, costs_minor=4100
+    )
+    # 100.00 naming R-1 = its open principal: all of it goes to the principal (not 41.00 costs, 1.23 interest
+    # and 57.77 principal as § 367(1) alone would have it); 1.23 interest and 41.00 costs stay open
+    allocs, left = allocate_payment(10000, [claim], DE_ORDER, named="R-1")
+    assert [(a.key, a.component, a.amount_minor) for a in allocs] == [("R-1", C.PRINCIPAL, 10000)]
+    assert left == 0
+    (after,) = apply_allocations([claim], allocs)
+    assert (after.principal_minor, after.interest_minor, after.costs_minor) == (0, 123, 4100)
+
+
+def test_named_payment_beyond_the_principal_then_follows_the_rule_set_order() -> None:
+    claim = ClaimBalance(
+        "R-1", date(2024, 1, 31), principal_minor=10000, interest_minor=123, costs_minor=4100
+    )
+    # 105.00: principal 100.00 first, then 5.00 in the § 367(1) order: costs 5.00 (36.00 costs and 1.23 interest
+    # stay open)
+    allocs, left = allocate_payment(10500, [claim], DE_ORDER, named="R-1")
+    assert [(a.component, a.amount_minor) for a in allocs] == [(C.PRINCIPAL, 10000), (C.COSTS, 500)]
+    assert left == 0
+    # 150.00: principal 100.00, costs 41.00, interest 1.23 = 142.23; 7.77 is an overpayment
+    allocs, left = allocate_payment(15000, [claim], DE_ORDER, named="R-1")
+    assert [(a.component, a.amount_minor) for a in allocs] == [
+        (C.PRINCIPAL, 10000),
+        (C.COSTS, 4100),
+        (C.INTEREST, 123),
+    ]
+    assert left == 777
+
+
+def test_named_newer_invoice_then_its_own_costs_then_the_oldest_claim() -> None:
+    old = ClaimBalance("R-1", date(2024, 1, 31), principal_minor=5000, interest_minor=200)
+    new = ClaimBalance("R-2", date(2024, 2, 29), principal_minor=3000, costs_minor=100)
+    # 32.50 naming R-2: R-2 principal 30.00, R-2 costs 1.00 (= 31.00); 1.50 left for R-1: interest 1.50
+    allocs, left = allocate_payment(3250, [old, new], DE_ORDER, named="R-2")
+    assert [(a.key, a.component, a.amount_minor) for a in allocs] == [
+        ("R-2", C.PRINCIPAL, 3000),
+        ("R-2", C.COSTS, 100),
+        ("R-1", C.INTEREST, 150),
+    ]
+    assert left == 0
+
+
+def test_named_payment_below_the_principal_keeps_the_367_1_order() -> None:
+    claim = ClaimBalance(
+        "R-1", date(2024, 1, 31), principal_minor=10000, interest_minor=123, costs_minor=4100
+    )
+    # 99.99 < 100.00 open principal: no designation to honour; costs 41.00, interest 1.23, principal
+    # 99.99 - 42.23 = 57.76 (42.24 principal stays open)
+    allocs, left = allocate_payment(9999, [claim], DE_ORDER, named="R-1")
+    assert [(a.component, a.amount_minor) for a in allocs] == [
+        (C.COSTS, 4100),
+        (C.INTEREST, 123),
+        (C.PRINCIPAL, 5776),
+    ]
+    assert left == 0
+
+
+def test_named_payment_latvian_order_after_the_principal() -> None:
+    claim = ClaimBalance(
+        "A", date(2024, 1, 31), principal_minor=10000, interest_minor=300, penalty_minor=1000
+    )
+    # 105.00 naming A: principal 100.00, then interest 3.00, penalty 2.00 (8.00 penalty stays open)
+    allocs, left = allocate_payment(10500, [claim], LV_ORDER, named="A")
+    assert [(a.component, a.amount_minor) for a in allocs] == [
+        (C.PRINCIPAL, 10000),
+        (C.INTEREST, 300),
+        (C.PENALTY, 200),
+    ]
+    assert left == 0
+
+
+def test_named_claim_without_open_principal_or_unknown_goes_by_the_order() -> None:
+    fees_only = ClaimBalance("R-1", date(2024, 1, 31), interest_minor=123, costs_minor=4100)
+    other = ClaimBalance("R-2", date(2024, 3, 31), principal_minor=2000)
+    # R-1 has no principal open: costs 41.00, interest 1.23, then R-2 principal 7.77 (50.00 - 42.23)
+    allocs, left = allocate_payment(5000, [other, fees_only], DE_ORDER, named="R-1")
+    assert [(a.key, a.component, a.amount_minor) for a in allocs] == [
+        ("R-1", C.COSTS, 4100),
+        ("R-1", C.INTEREST, 123),
+        ("R-2", C.PRINCIPAL, 777),
+    ]
+    # a name that is not among the open claims: oldest first, § 367(1) within each
+    allocs, left = allocate_payment(5000, [other, fees_only], DE_ORDER, named="R-9")
+    assert [(a.key, a.component) for a in allocs][:2] == [("R-1", C.COSTS), ("R-1", C.INTEREST)]
+    assert left == 0
+
+
+@given(
+    st.integers(0, 3 * 10**7),
+    claims_strategy.filter(bool),
+    st.sampled_from([DE_ORDER, LV_ORDER]),
+    st.data(),
+)
+def test_named_allocation_never_loses_a_cent(amount, claims, order, data) -> None:
+    named = data.draw(st.sampled_from([c.key for c in claims]))
+    allocs, left = allocate_payment(amount, claims, order, named=named)
+    assert sum(a.amount_minor for a in allocs) + left == amount
+    assert left == max(amount - sum(c.total_minor for c in claims), 0)
+    after = {c.key: c for c in apply_allocations(claims, allocs)}  # raises if a component went negative
+    target = next(c for c in claims if c.key == named)
+    if amount >= target.principal_minor:
+        assert after[named].principal_minor == 0
+    else:  # no designation: the rule set's order on the named claim first
+        assert [a.key for a in allocs] == [named] * len(allocs)
+        comps = [a.component for a in allocs]
+        for c in comps[:-1]:
+            assert after[named].open(c) == 0

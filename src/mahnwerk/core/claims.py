@@ -6,6 +6,13 @@ claim by claim -- the claim the payment names first, then the oldest due date fi
 claim in the rule set's order: Germany (§ 367 BGB) costs -> interest -> principal; Latvia interest ->
 principal -> penalty. Nothing is lost: the allocations plus the unapplied remainder always add up to
 the payment, and no component receives more than is open on it.
+
+The debtor's own designation (§ 367(2) BGB): a payment that names a claim and pays at least its open
+principal settles that principal first -- the debtor paid *that invoice*, and the creditor accepts the
+designation by keeping the money. What is left of the payment then goes by the rule set's order (the
+named claim's costs and interest, then the other claims, oldest first); interest and costs the payment
+does not cover stay open as a claim of their own. A payment that names a claim but pays less than its
+open principal is applied in the rule set's order like any other.
 """
 
 from __future__ import annotations
@@ -91,7 +98,9 @@ def allocate_payment(
     """Spread a payment over claims and their components; return the allocations and the remainder.
 
     The claim ``named`` by the payment goes first, then the oldest due date first (ties by the order
-    given). The remainder is an overpayment the caller books as a credit.
+    given). When the payment covers the named claim's open principal, that principal is served before
+    anything else (§ 367(2) BGB, see the module doc). The remainder is an overpayment the caller books
+    as a credit.
     """
     if amount_minor < 0:
         raise ValueError("cannot allocate a negative amount")
@@ -99,10 +108,20 @@ def allocate_payment(
     indexed.sort(key=lambda ic: (named is None or ic[1].key != named, ic[1].due_date, ic[0]))
     result: list[ComponentAllocation] = []
     left = amount_minor
+    designated: ClaimBalance | None = None
+    if named is not None and indexed and indexed[0][1].key == named:
+        first = indexed[0][1]
+        if 0 < first.principal_minor <= amount_minor:
+            designated = first
+            result.append(ComponentAllocation(first.key, Component.PRINCIPAL, first.principal_minor))
+            left -= first.principal_minor
     for _, claim in indexed:
         if left == 0:
             break
-        shares, left = split_by_order(left, {c: claim.open(c) for c in Component}, order)
+        open_by_component = {c: claim.open(c) for c in Component}
+        if claim is designated:
+            open_by_component[Component.PRINCIPAL] = 0  # already settled by the designation
+        shares, left = split_by_order(left, open_by_component, order)
         result.extend(ComponentAllocation(claim.key, c, a) for c, a in shares.items() if a > 0)
     return result, left
 
