@@ -284,10 +284,16 @@ def test_a_dispute_stops_reminders_for_that_item_only_and_a_rejection_resumes_th
     assert "Laut Lieferschein vom 02.03.2026" in rejection.body_text
     assert "bis zum 14.04.2026" in rejection.body_text  # day 25 + 10 = day 35
 
-    done = walk(company, range(25, 40))
-    # RE-B goes on to the final notice (day 35); RE-A resumes the day after its new deadline with step 3.
-    assert done == {35: [(debtor.pk, 4)], 36: [(debtor.pk, 3)]}
-    assert list(Action.objects.get(as_of=day(36)).items.values_list("invoice__number", flat=True)) == ["RE-A"]
+    done = walk(company, range(25, 45))
+    # RE-B goes on to the final notice (day 35). RE-A is free again the day after its new deadline, but the
+    # account had a message on day 35: the next one waits the cadence (day 42). RE-A, the oldest item, then
+    # sets the step (3, its next) and RE-B joins the same message: one conversation, one total.
+    assert done == {35: [(debtor.pk, 4)], 42: [(debtor.pk, 3)]}
+    assert list(Action.objects.get(as_of=day(35)).items.values_list("invoice__number", flat=True)) == ["RE-B"]
+    assert sorted(Action.objects.get(as_of=day(42)).items.values_list("invoice__number", flat=True)) == [
+        "RE-A",
+        "RE-B",
+    ]
     dispute.refresh_from_db()
     assert dispute.status == "rejected" and dispute.resume_on == day(35)
     assert kinds(debtor).count("dispute_opened") == 1 and kinds(debtor).count("dispute_resolved") == 1

@@ -295,13 +295,17 @@ def test_forced_fallback_step_is_due_the_same_day() -> None:
 
 
 def test_forced_step_skips_pre_due_steps_and_can_jump_ahead() -> None:
+    from mahnwerk.core.playbook import decide_account
+
     today = D("2026-03-12")
     fresh = item()
     assert force_step(fresh, PLAYBOOK, 1, today) == 2  # the pre-due note makes no sense after the due date
-    assert next_step(fresh, PLAYBOOK, today).level == 2  # type: ignore[union-attr]
-    jump = item(last_level=2, last_step_date=D("2026-03-11"))
+    outcome = decide_account([fresh], PLAYBOOK, today)
+    assert outcome.decision is not None and outcome.decision.step.level == 2
+    jump = item(last_level=2, last_step_date=D("2026-03-01"))
     assert force_step(jump, PLAYBOOK, 4, today) == 4
-    assert next_step(jump, PLAYBOOK, today).level == 4  # type: ignore[union-attr]
+    outcome = decide_account([jump], PLAYBOOK, today)
+    assert outcome.decision is not None and outcome.decision.step.level == 4
     done = item(last_level=4, last_step_date=D("2026-03-11"))
     assert force_step(done, PLAYBOOK, 0, today) == 0
 

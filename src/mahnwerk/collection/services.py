@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -19,8 +20,32 @@ from django.utils import timezone
 
 from mahnwerk.collection import agreements
 from mahnwerk.collection.consequences import apply_step_consequences
-from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Case, Playbook, Run, RunStatus, Step
-from mahnwerk.core.playbook import DebtorDecision, ItemState, PlaybookSpec, default_playbook_steps, evaluate
+from mahnwerk.collection.models import (
+    Action,
+    ActionItem,
+    ActionStatus,
+    Case,
+    Playbook,
+    Run,
+    RunStatus,
+    Step,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
+from mahnwerk.core.playbook import (
+    AccountContext,
+    AccountOutcome,
+    Care,
+    DebtorDecision,
+    Held,
+    ItemState,
+    PlaybookSpec,
+    decide_account,
+    default_playbook_steps,
+    evaluate,
+    threshold_minor,
+)
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import ruleset
 from mahnwerk.ledger.models import Company, Debtor, Invoice
@@ -83,6 +108,11 @@ class RunResult:
     channels: dict[str, int] = field(default_factory=dict)
     agreement_messages: int = 0
     steps: dict[int, int] = field(default_factory=dict)
+    held: dict[str, int] = field(
+        default_factory=dict
+    )  # accounts with overdue items that got nothing, by reason
+    time_barred: int = 0
+    withdrawn_at_write: int = 0  # decided at the start, dropped by the re-check inside the write
     warnings: list[str] = field(default_factory=list)
     plan: list[dict[str, object]] = field(default_factory=list)
 
@@ -102,6 +132,9 @@ class RunContext:
     as_of: date
     instant: datetime  # when debtors are contacted: now for today's run, 09:00 company time otherwise
     result: RunResult
+    partition: tuple[int, int] = (0, 1)
+    waiting: frozenset[int] = frozenset()  # playbooks whose steps wait for a person's approval
+    early: bool = False  # a person asked for the next step now ("send now")
 
 
 def contact_instant(company: Company, as_of: date) -> datetime:
@@ -112,6 +145,10 @@ def contact_instant(company: Company, as_of: date) -> datetime:
 
 # Writes one chunk of decisions; tests replace it to simulate a crash midway.
 ChunkWriter = Callable[[RunContext, Sequence[DebtorDecision]], tuple[int, int, int]]
+
+# Called between the decision and the write of each chunk (tests commit payments there: the write's
+# own re-check must see them).
+after_decide: Callable[[RunContext, Sequence[DebtorDecision]], None] | None = None
 
 
 def run_collection(
@@ -137,37 +174,41 @@ def run_collection(
     as_of = as_of or company_today(company)
     chunk_size = chunk_size or settings.RUN_CHUNK_SIZE
     result = RunResult(company_id=company.pk, as_of=as_of, dry_run=dry_run)
-    decisions = _decide(company, as_of, result, partition)
+    waiting: frozenset[int] = frozenset()
     if not approved and not dry_run:
         # Playbooks in approval mode: their steps wait until a person approves the run (web or --approve).
-        waiting = set(
+        waiting = frozenset(
             Playbook.objects.filter(company=company, approval_required=True).values_list("id", flat=True)
         )
-        result.awaiting_approval = sum(1 for d in decisions if d.playbook_id in waiting)
-        decisions = [d for d in decisions if d.playbook_id not in waiting]
     if dry_run:
+        decisions = _decide(company, as_of, result, partition)
         result.plan = [_describe(d, as_of) for d in decisions]
         result.debtors_due = len(decisions)
         return result
     run = Run.objects.create(company=company, as_of=as_of)
     result.run_id = run.pk
-    result.limitation_warnings = _warn_limitation(company, as_of)
-    result.debtors_due = len(decisions)
-    ctx = RunContext(company, run, as_of, now or contact_instant(company, as_of), result)
+    ctx = RunContext(company, run, as_of, now or contact_instant(company, as_of), result, partition, waiting)
     try:
+        # Agreements first: today's thank-yous, confirmations and Plan B notices are known before the
+        # playbook decides, so no reminder goes to a debtor on the day of a thank-you.
+        result.agreement_messages = agreements.carry_out(company, as_of)
+        result.limitation_warnings = _warn_limitation(company, as_of)
+        result.time_barred = _note_time_barred(company, as_of)
+        decisions = _decide(company, as_of, result, partition)
+        result.awaiting_approval = sum(1 for d in decisions if d.playbook_id in waiting)
+        decisions = [d for d in decisions if d.playbook_id not in waiting]
+        result.debtors_due = len(decisions)
         for chunk in _chunks(decisions, chunk_size):
+            if after_decide is not None:
+                after_decide(ctx, chunk)
             actions, messages, no_contact = _write_chunk_retrying(ctx, chunk)
             result.actions_created += actions
             result.messages_queued += messages
             result.no_contact += no_contact
-            for decision in chunk:
-                result.steps[decision.step.level] = result.steps.get(decision.step.level, 0) + 1
             if send:
                 from mahnwerk.comms.outbox import send_queued
 
                 send_queued(company=company)
-        # Agreements and disputes: today's transitions and follow-ups (thank-you, Plan B, instalment reminders).
-        result.agreement_messages = agreements.carry_out(company, as_of)
         if send:
             from mahnwerk.comms.outbox import send_queued
 
@@ -189,10 +230,49 @@ def run_collection(
     return result
 
 
+@dataclass
+class Loaded:
+    """What the run knows on a business date: open items (steered by agreements), playbooks, each
+    debtor's last contact, the thresholds per currency, the debtors already written to today."""
+
+    items: list[ItemState]
+    playbooks: dict[int, PlaybookSpec]
+    contexts: dict[int, AccountContext]
+    care: dict[str, Care]
+    done_today: set[int]
+
+
 def _decide(
-    company: Company, as_of: date, result: RunResult, partition: tuple[int, int]
+    company: Company,
+    as_of: date,
+    result: RunResult,
+    partition: tuple[int, int],
+    debtor_ids: Sequence[int] | None = None,
 ) -> list[DebtorDecision]:
-    """Load everything the decision needs in a fixed number of queries and evaluate it in the core."""
+    """Load everything the decision needs in a fixed number of queries and evaluate it in the core.
+
+    ``debtor_ids``: only these debtors (the re-check inside a chunk's write transaction).
+    """
+    loaded = load(company, as_of, partition, debtor_ids)
+    held: dict[int, AccountOutcome] = {}
+    decisions = evaluate(loaded.items, loaded.playbooks, as_of, loaded.contexts, loaded.care, held)
+    if debtor_ids is None:
+        index, parts = partition
+        result.open_items = len(loaded.items)
+        result.already_done = sum(1 for debtor_id in loaded.done_today if debtor_id % parts == index)
+        for debtor_id, outcome in held.items():
+            if outcome.held is not None and debtor_id not in loaded.done_today:
+                result.held[outcome.held.value] = result.held.get(outcome.held.value, 0) + 1
+    return [d for d in decisions if d.debtor_id not in loaded.done_today]
+
+
+def load(
+    company: Company,
+    as_of: date,
+    partition: tuple[int, int] = (0, 1),
+    debtor_ids: Sequence[int] | None = None,
+) -> Loaded:
+    """Read what the decision needs in a fixed number of queries (``debtor_ids``: only these debtors)."""
     default = ensure_default_playbook(company)
     from mahnwerk.insights.services import segment_playbooks
 
@@ -205,19 +285,26 @@ def _decide(
     playbooks: dict[int, PlaybookSpec] = {
         pb.pk: pb.spec(steps_by_playbook.get(pb.pk, [])) for pb in Playbook.objects.filter(company=company)
     }
+
+    def only(qs: Any, field: str = "debtor_id") -> Any:
+        return qs if debtor_ids is None else qs.filter(**{f"{field}__in": list(debtor_ids)})
+
     cases = {
         debtor_id: (playbook_id, on_hold)
-        for debtor_id, playbook_id, on_hold in Case.objects.filter(company=company).values_list(
+        for debtor_id, playbook_id, on_hold in only(Case.objects.filter(company=company)).values_list(
             "debtor_id", "playbook_id", "on_hold"
         )
     }
     not_to_contact = set(
-        Debtor.objects.filter(company=company, do_not_contact=True).values_list("id", flat=True)
+        only(Debtor.objects.filter(company=company, do_not_contact=True), "id").values_list("id", flat=True)
     )
     history = {
         row["invoice_id"]: (row["level"], row["last"], row["first_notice"])
-        for row in ActionItem.objects.filter(
-            invoice__company=company, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE
+        for row in only(
+            ActionItem.objects.filter(
+                invoice__company=company, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE
+            ),
+            "invoice__debtor_id",
         )
         .values("invoice_id")
         .annotate(
@@ -225,25 +312,34 @@ def _decide(
             last=Max("action__as_of"),
             first_notice=Min("action__as_of", filter=Q(action__step__offset_days__gte=0)),
         )
+        .order_by()
     }
     waits = _objection_waits(company, as_of)
     kinds: dict[int, str] = (
-        dict(Debtor.objects.filter(company=company).values_list("id", "kind")) if waits else {}
+        dict(only(Debtor.objects.filter(company=company), "id").values_list("id", "kind")) if waits else {}
     )
     done_today = set(
-        Action.objects.filter(company=company, as_of=as_of, status=ActionStatus.ACTIVE).values_list(
+        only(Action.objects.filter(company=company, as_of=as_of, status=ActionStatus.ACTIVE)).values_list(
             "debtor_id", flat=True
         )
     )
+    contexts = _contexts(company, as_of, only)
+    care: dict[str, Care] = {}
+    tolerance: dict[str, int] = {}
     index, parts = partition
     items: list[ItemState] = []
-    for invoice_id, debtor_id, due_date, open_minor, on_hold in (
-        Invoice.objects.filter(company=company, open_minor__gt=0, issue_date__lte=as_of)
-        .values_list("id", "debtor_id", "due_date", "open_minor", "on_hold")
+    for invoice_id, debtor_id, due_date, open_minor, on_hold, currency, barred_after in (
+        only(Invoice.objects.filter(company=company, open_minor__gt=0, issue_date__lte=as_of))
+        .values_list("id", "debtor_id", "due_date", "open_minor", "on_hold", "currency", "time_barred_on")
         .iterator(chunk_size=5000)
     ):
         if debtor_id % parts != index:
             continue
+        if currency not in care:
+            care[currency] = _care(company, currency)
+            tolerance[currency] = threshold_minor(company.small_balance_tolerance, currency)
+        if open_minor <= tolerance[currency]:
+            continue  # a small balance: closed by the tolerance, never a reason to write
         playbook_id, case_hold = cases.get(debtor_id, (None, False))
         level, last, first_notice = history.get(invoice_id, (0, None, None))
         wait = waits.get(kinds.get(debtor_id, "")) if waits and first_notice else None
@@ -258,14 +354,88 @@ def _decide(
                 last_step_date=last,
                 blocked=on_hold or case_hold or debtor_id in not_to_contact,
                 not_before=first_notice + timedelta(days=wait) if wait and first_notice else None,
+                currency=currency,
+                time_barred=barred_after is not None and barred_after < as_of,
+                first_notice_sent=first_notice is not None,
             )
         )
     # Agreements and disputes: hold covered items, run a broken promise's fallback, resume after a breach.
     agreements.steer_items(company, as_of, items, playbooks)
-    result.open_items = len(items)
-    decisions = evaluate(items, playbooks, as_of)
-    result.already_done = sum(1 for debtor_id in done_today if debtor_id % parts == index)
-    return [d for d in decisions if d.debtor_id not in done_today]
+    return Loaded(items, playbooks, contexts, care, done_today)
+
+
+def _care(company: Company, currency: str) -> Care:
+    return Care(
+        cadence_days=company.cadence_days,
+        min_reminder_minor=threshold_minor(company.min_reminder_amount, currency),
+        escalation_min_minor=threshold_minor(company.escalation_min_amount, currency),
+    )
+
+
+def _contexts(company: Company, as_of: date, only: Callable[[Any], Any]) -> dict[int, AccountContext]:
+    """Per debtor: the business date of its last collection contact (a step's message or call, a Plan B
+    notice) and whether a confirmation or thank-you goes to it today — three grouped queries."""
+    from mahnwerk.comms.models import MessageStatus, OutboundMessage, Purpose
+
+    last: dict[int, date] = dict(
+        only(Action.objects.filter(company=company, status=ActionStatus.ACTIVE, as_of__lte=as_of))
+        .values("debtor_id")
+        .annotate(last=Max("as_of"))
+        .values_list("debtor_id", "last")
+        .order_by()
+    )
+    written = only(
+        OutboundMessage.objects.filter(company=company, business_date__lte=as_of).exclude(
+            status=MessageStatus.CANCELLED
+        )
+    )
+    for debtor_id, day in (
+        written.filter(purpose=Purpose.COLLECTION, action__isnull=True)
+        .values("debtor_id")
+        .annotate(last=Max("business_date"))
+        .values_list("debtor_id", "last")
+        .order_by()
+    ):
+        if debtor_id not in last or day > last[debtor_id]:
+            last[debtor_id] = day
+    quiet = set(
+        written.filter(purpose=Purpose.COURTESY, business_date=as_of).values_list("debtor_id", flat=True)
+    )
+    return {
+        debtor_id: AccountContext(last.get(debtor_id), debtor_id in quiet) for debtor_id in set(last) | quiet
+    }
+
+
+def decide_debtor(company: Company, debtor: Debtor, as_of: date, *, early: bool = False) -> AccountOutcome:
+    """What the run decides for one debtor on ``as_of`` — or why nothing. ``early``: the next step now,
+    before its date ("send now"); every other rule (holds, agreements, cadence, amounts) still applies."""
+    loaded = load(company, as_of, (0, 1), [debtor.pk])
+    if debtor.pk in loaded.done_today:
+        return AccountOutcome(None, Held.DONE_TODAY)
+    accounts: dict[str, list[ItemState]] = {}
+    for item in loaded.items:
+        accounts.setdefault(item.currency, []).append(item)
+    outcomes = [
+        decide_account(
+            rows,
+            loaded.playbooks[rows[0].playbook_id],
+            as_of,
+            loaded.contexts.get(debtor.pk, AccountContext()),
+            loaded.care[currency],
+            early=early,
+        )
+        for currency, rows in sorted(accounts.items())
+    ]
+    decided = [o.decision for o in outcomes if o.decision is not None]
+    if decided:
+        first = decided[0]
+        for other in decided[1:]:
+            first.items.extend(other.items)
+            first.coming.extend(other.coming)
+        return AccountOutcome(first)
+    if not outcomes:
+        return AccountOutcome(None, Held.NOTHING_OPEN)
+    return min(outcomes, key=lambda o: (o.held is Held.NOTHING_OPEN, o.next_contact or date.max))
 
 
 def _warn_limitation(company: Company, as_of: date) -> int:
@@ -285,6 +455,46 @@ def _warn_limitation(company: Company, as_of: date) -> int:
         )
         Invoice.objects.filter(pk__in=[row[0] for row in soon]).update(limitation_warned=True)
     return len(soon)
+
+
+def _note_time_barred(company: Company, as_of: date) -> int:
+    """Items past their limitation date leave the automatic messages; once per item, a person is asked to
+    decide (one open task per debtor, the numbers in its notes, the reason on the timeline)."""
+    barred = list(
+        Invoice.objects.filter(
+            company=company, open_minor__gt=0, time_barred_noted=False, time_barred_on__lt=as_of
+        ).values_list("id", "debtor_id", "number", "time_barred_on")
+    )
+    if not barred:
+        return 0
+    by_debtor: dict[int, list[tuple[str, date | None]]] = {}
+    for _pk, debtor_id, number, barred_on in barred:
+        by_debtor.setdefault(debtor_id, []).append((number, barred_on))
+    open_tasks = {
+        task.debtor_id: task
+        for task in Task.objects.filter(
+            debtor_id__in=list(by_debtor), kind=TaskKind.TIME_BARRED, status=TaskStatus.OPEN
+        )
+    }
+    new_tasks = []
+    for debtor_id, rows in by_debtor.items():
+        lines = "\n".join(f"{number}: {barred_on}" for number, barred_on in rows)
+        task = open_tasks.get(debtor_id)
+        if task is None:
+            new_tasks.append(
+                Task(
+                    company=company, debtor_id=debtor_id, kind=TaskKind.TIME_BARRED, due_on=as_of, notes=lines
+                )
+            )
+        else:
+            Task.objects.filter(pk=task.pk).update(notes=f"{task.notes}\n{lines}".strip())
+    Task.objects.bulk_create(new_tasks)
+    timeline.record(
+        timeline.event(debtor_id, company.pk, "time_barred", as_of, number=number, date=barred_on)
+        for _pk, debtor_id, number, barred_on in barred
+    )
+    Invoice.objects.filter(pk__in=[row[0] for row in barred]).update(time_barred_noted=True)
+    return len(barred)
 
 
 def _step_offers(
@@ -370,11 +580,36 @@ def _write_chunk_retrying(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> t
         return write_chunk(ctx, rest) if rest else (0, 0, 0)
 
 
+def _recheck(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> list[DebtorDecision]:
+    """Decide the chunk's debtors again inside the write transaction, after locking them (PostgreSQL;
+    SQLite's immediate transaction holds the whole database): a payment, credit, dispute, hold or
+    agreement committed since the run started wins, and so does a message written meanwhile."""
+    ids = [d.debtor_id for d in chunk]
+    list(Debtor.objects.select_for_update().filter(pk__in=ids).values_list("id", flat=True))
+    if ctx.early:
+        fresh = []
+        for debtor in Debtor.objects.filter(pk__in=ids):
+            outcome = decide_debtor(ctx.company, debtor, ctx.as_of, early=True)
+            if outcome.decision is not None:
+                fresh.append(outcome.decision)
+    else:
+        fresh = _decide(ctx.company, ctx.as_of, ctx.result, ctx.partition, ids)
+    fresh = [d for d in fresh if d.playbook_id not in ctx.waiting]
+    ctx.result.withdrawn_at_write += len(set(ids) - {d.debtor_id for d in fresh})
+    return fresh
+
+
 @transaction.atomic
 def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int, int, int]:
     """Actions, their items, messages and timeline events for one chunk of debtors, in one transaction."""
     company, run, as_of = ctx.company, ctx.run, ctx.as_of
     from mahnwerk.comms.dispatch import dispatch
+
+    chunk = _recheck(ctx, chunk)
+    if not chunk:
+        return 0, 0, 0
+    for decision in chunk:
+        ctx.result.steps[decision.step.level] = ctx.result.steps.get(decision.step.level, 0) + 1
 
     actions = Action.objects.bulk_create(
         [
@@ -406,7 +641,7 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
     )
     decided = list(zip(actions, chunk, strict=True))
     debtors = Debtor.objects.in_bulk([d.debtor_id for d in chunk])
-    invoices = Invoice.objects.in_bulk([i.invoice_id for d in chunk for i in d.items])
+    invoices = Invoice.objects.in_bulk([i.invoice_id for d in chunk for i in [*d.items, *d.coming]])
     consequences = apply_step_consequences(company, decided, as_of, debtors, invoices)
     offers = _step_offers(company, decided, as_of, debtors)
     dispatched = dispatch(
@@ -436,6 +671,7 @@ def _describe(decision: DebtorDecision, as_of: date) -> dict[str, object]:
             {"invoice_id": i.invoice_id, "level": i.step.level, "open_minor": i.open_minor}
             for i in decision.items
         ],
+        "coming": [{"invoice_id": i.invoice_id, "open_minor": i.open_minor} for i in decision.coming],
     }
 
 

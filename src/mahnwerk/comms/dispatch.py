@@ -18,10 +18,12 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
-from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.comms.models import OutboundMessage, Purpose
 from mahnwerk.comms.rendering import (
     MessageItem,
+    coming_due_text,
     message_item,
+    message_language,
     payment_reference,
     render_reminder,
     totals_text,
@@ -29,7 +31,7 @@ from mahnwerk.comms.rendering import (
 from mahnwerk.core.channels import choose_channel, contact_rule
 from mahnwerk.core.contact_rules import REASONS, check_contact
 from mahnwerk.core.epc_qr import EpcError, EpcPayment, build_epc_payload
-from mahnwerk.core.playbook import Channel, DebtorDecision
+from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import ClaimView, ruleset
 from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice
@@ -132,6 +134,21 @@ def epc_payload(company: Company, items: Sequence[MessageItem], reference: str) 
         return None
 
 
+def _item_rows(items: Sequence[MessageItem]) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": i.number,
+            "issue_date": i.issue_date.isoformat(),
+            "due_date": i.due_date.isoformat(),
+            "open_minor": i.open_minor,
+            "interest_minor": i.interest_minor,
+            "fees_minor": i.fees_minor,
+            "currency": i.currency,
+        }
+        for i in items
+    ]
+
+
 def _payload(
     items: Sequence[MessageItem],
     deadline: date | None,
@@ -139,20 +156,11 @@ def _payload(
     qr: str | None,
     template: str,
     tone: str,
+    coming: Sequence[MessageItem] = (),
 ) -> dict[str, Any]:
     return {
-        "items": [
-            {
-                "number": i.number,
-                "issue_date": i.issue_date.isoformat(),
-                "due_date": i.due_date.isoformat(),
-                "open_minor": i.open_minor,
-                "interest_minor": i.interest_minor,
-                "fees_minor": i.fees_minor,
-                "currency": i.currency,
-            }
-            for i in items
-        ],
+        "items": _item_rows(items),
+        "coming": _item_rows(coming),
         "deadline": deadline.isoformat() if deadline else None,
         "reference": reference,
         "qr": qr,
@@ -225,14 +233,19 @@ def dispatch(
     events = []
     changed_actions: list[Action] = []
     unreachable: list[int] = []
-    for action, decision in decided:
-        debtor = debtors[action.debtor_id]
-        items = [
+
+    def lines(due: Sequence[DueItem]) -> list[MessageItem]:
+        return [
             message_item(invoices[i.invoice_id], claims.get(i.invoice_id), i.open_minor)
             for i in sorted(
-                decision.items, key=lambda i: (invoices[i.invoice_id].due_date, invoices[i.invoice_id].number)
+                due, key=lambda i: (invoices[i.invoice_id].due_date, invoices[i.invoice_id].number)
             )
         ]
+
+    for action, decision in decided:
+        debtor = debtors[action.debtor_id]
+        items = lines(decision.items)
+        coming = lines(decision.coming)
         r = reach[debtor.pk]
         preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
         choice = choose_channel(decision.step.channel, preferred, r.available())
@@ -335,7 +348,9 @@ def dispatch(
         )
         if offers and action.pk in offers and channel is not Channel.SMS:
             extra["incentive_note"] = offers[action.pk]
-        payload = _payload(items, action.deadline, reference, qr, decision.step.template, action.tone)
+        if coming and channel is not Channel.SMS:
+            extra["coming_due"] = coming_due_text(coming, message_language(company, debtor))
+        payload = _payload(items, action.deadline, reference, qr, decision.step.template, action.tone, coming)
         kind = {Channel.SMS: "sms", Channel.LETTER: "letter"}.get(channel, "email")
         rendered = render_reminder(
             company,
@@ -355,9 +370,12 @@ def dispatch(
                 body = f"{body} {extra['opt_out_line']}"
         elif channel is Channel.LETTER:
             recipient = ", ".join([debtor.name, *debtor.address_lines()])
+            paragraphs = list(rendered.paragraphs)
+            if extra.get("coming_due") and not any(extra["coming_due"] in p for p in paragraphs):
+                paragraphs.append(extra["coming_due"])
             payload["letter"] = {
                 "greeting": rendered.greeting,
-                "paragraphs": list(rendered.paragraphs),
+                "paragraphs": paragraphs,
                 "closing": rendered.closing,
             }
         else:
@@ -375,6 +393,8 @@ def dispatch(
                 message_id=message_id(company, action),
                 payload=payload,
                 not_before=not_before,
+                business_date=as_of,
+                purpose=Purpose.COLLECTION,
             )
         )
         result.queued += 1

@@ -43,6 +43,9 @@ ALLOWED_PLACEHOLDERS: dict[str, Promise] = {
     "opt_out_line": _("How to stop receiving these messages (empty where not required)"),
     "objection_notice": _("The customer's right to object and the period for it (empty where not required)"),
     "qr_note": _("A line pointing to the payment QR code (empty when there is none)"),
+    "coming_due": _(
+        "The customer's items not yet due, named apart from the total (empty when there are none)"
+    ),
     "incentive_note": _(
         "The offer the step makes, e.g. fees waived if paid in time (empty when there is none)"
     ),

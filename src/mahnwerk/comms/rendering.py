@@ -18,7 +18,7 @@ from mahnwerk.ledger.models import Company, Debtor, Invoice
 LANGUAGES = ("de", "lv", "en")
 # Placeholders a reminder's caller may fill; reminder_context() leaves them empty.
 OPTIONAL_PLACEHOLDERS = frozenset(
-    {"portal_link", "opt_out_line", "objection_notice", "qr_note", "incentive_note"}
+    {"portal_link", "opt_out_line", "objection_notice", "qr_note", "incentive_note", "coming_due"}
 )
 
 
@@ -122,6 +122,22 @@ def totals_text(items: Sequence[MessageItem], language: str) -> str:
     return " + ".join(format_money(v, k, language) for k, v in sorted(sums.items()))
 
 
+def coming_due_text(items: Sequence[MessageItem], language: str) -> str:
+    """The line about items not yet due: named apart, never in a reminder's total (in ``language``)."""
+    if not items:
+        return ""
+    with translation.override(language):
+        parts = [
+            gettext("{number} due on {due} ({amount})").format(
+                number=i.number,
+                due=format_date(i.due_date, language),
+                amount=format_money(i.open_minor, i.currency, language),
+            )
+            for i in items
+        ]
+        return gettext("Coming due, not included in the total: {items}.").format(items="; ".join(parts))
+
+
 def _bank_block(company: Company, reference: str) -> str:
     holder_label = gettext("Account holder")
     reference_label = gettext("Payment reference")
@@ -180,6 +196,7 @@ def reminder_context(
             "objection_notice": "",
             "qr_note": "",
             "incentive_note": "",
+            "coming_due": "",
         }
 
 

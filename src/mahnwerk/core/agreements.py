@@ -310,7 +310,7 @@ def force_step(item: ItemState, playbook: PlaybookSpec, level: int, as_of: date)
     """Make step ``level`` (or the next step the item has not had yet) due for ``item`` today.
 
     Used for a broken promise's fallback: the run takes the step on the day after the promise broke,
-    whatever the playbook's offsets would say. Steps before the due date are passed over once the
+    whatever the playbook's offsets would say (``item.forced``; the account's other rules still apply). Steps before the due date are passed over once the
     due date has come. Returns the level made due (0: none left). The changed fields of ``item``
     only steer the evaluation; nothing about the invoice changes.
     """
@@ -320,7 +320,7 @@ def force_step(item: ItemState, playbook: PlaybookSpec, level: int, as_of: date)
             continue
         item.last_level = step.level - 1
         item.last_step_date = None
-        item.due_date = min(item.due_date, as_of - timedelta(days=max(step.offset_days, 0)))
+        item.forced = True
         return step.level
     return 0
 

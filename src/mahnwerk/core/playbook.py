@@ -117,7 +117,9 @@ class DebtorDecision:
     debtor_id: int
     playbook_id: int
     items: list[DueItem] = field(default_factory=list)
-    coming: list[DueItem] = field(default_factory=list)  # not yet due: a "coming due" line, never in the total
+    coming: list[DueItem] = field(
+        default_factory=list
+    )  # not yet due: a "coming due" line, never in the total
 
     @property
     def step(self) -> StepSpec:
@@ -165,6 +167,7 @@ class Held(StrEnum):
     """Why an account gets no collection message today (said by the dry run and by "send now")."""
 
     NOTHING_OPEN = "nothing_open"
+    DONE_TODAY = "done_today"  # the debtor already got a step today
     COVERED = "covered"  # every overdue item is disputed, on hold or covered by an agreement
     TIME_BARRED = "time_barred"
     QUIET_DAY = "quiet_day"  # a confirmation or thank-you goes to the debtor today
@@ -187,7 +190,7 @@ class AccountContext:
 class AccountOutcome:
     decision: DebtorDecision | None
     held: Held | None = None
-    next_contact: date | None = None  # with CADENCE: the first day a message may go
+    next_contact: date | None = None  # with CADENCE or NOT_YET: the first day a message may go
 
 
 def scheduled_date(step: StepSpec, item: ItemState, min_days_between: int) -> date:
@@ -210,15 +213,17 @@ def following_step(item: ItemState, playbook: PlaybookSpec, as_of: date) -> Step
     return None
 
 
+def _may_step(item: ItemState, as_of: date) -> bool:
+    return not item.blocked and item.open_minor > 0 and (item.not_before is None or as_of >= item.not_before)
+
+
 def next_step(item: ItemState, playbook: PlaybookSpec, as_of: date) -> StepSpec | None:
     """The step due for ``item`` on ``as_of``, or None.
 
     Steps are taken one at a time in order, so an item that is found late gets the first reminder
     first, never the final notice. A step before the due date is skipped once the due date has come.
     """
-    if item.blocked or item.open_minor <= 0:
-        return None
-    if item.not_before is not None and as_of < item.not_before:
+    if not _may_step(item, as_of):
         return None
     step = following_step(item, playbook, as_of)
     if step is None:
@@ -232,6 +237,8 @@ def decide_account(
     as_of: date,
     context: AccountContext = AccountContext(),
     care: Care = Care(),
+    *,
+    early: bool = False,
 ) -> AccountOutcome:
     """Decide one debtor's account (one currency) for ``as_of``: the account is one conversation.
 
@@ -240,6 +247,7 @@ def decide_account(
     as "coming due". No message while the cadence window since the last one runs, on a day the debtor
     gets a confirmation or thank-you, or when the overdue principal is below the step's minimum.
     Without overdue items, a note before the due date may go for the items whose note is due.
+    ``early``: a person asks for the next step now, before its date (every other rule still applies).
     """
     live = [i for i in items if i.open_minor > 0]
     if not live:
@@ -251,8 +259,11 @@ def decide_account(
         barred = any(i.time_barred for i in live)
         return AccountOutcome(None, Held.TIME_BARRED if barred else Held.COVERED)
     if overdue:
-        forced = [(i, next_step(i, playbook, as_of)) for i in overdue if i.forced]
-        forced_steps = [s for _i, s in forced if s is not None]
+        forced_steps = [
+            s
+            for s in (following_step(i, playbook, as_of) for i in overdue if i.forced and _may_step(i, as_of))
+            if s is not None
+        ]
         if forced_steps:
             step: StepSpec | None = max(forced_steps, key=lambda s: s.level)
         else:
@@ -260,14 +271,21 @@ def decide_account(
             step = next_step(driver, playbook, as_of)
             if step is None:
                 ahead = following_step(driver, playbook, as_of)
-                return AccountOutcome(None, Held.END_OF_PLAYBOOK if ahead is None else Held.NOT_YET)
+                if ahead is None:
+                    return AccountOutcome(None, Held.END_OF_PLAYBOOK)
+                when = scheduled_date(ahead, driver, playbook.min_days_between)
+                if driver.not_before is not None:
+                    when = max(when, driver.not_before)
+                if not early or as_of < (driver.not_before or as_of):
+                    return AccountOutcome(None, Held.NOT_YET, when)
+                step = ahead
         assert step is not None
         named = overdue
     else:
         due_notes = [(i, next_step(i, playbook, as_of)) for i in coming]
         notes = [(i, s) for i, s in due_notes if s is not None and s.offset_days < 0]
         if not notes:
-            return AccountOutcome(None, Held.NOT_YET)
+            return AccountOutcome(None, Held.NOT_YET, min((i.due_date for i in coming), default=None))
         step = max((s for _i, s in notes), key=lambda s: s.level)
         named = [i for i, _s in notes]
     if context.quiet_today:

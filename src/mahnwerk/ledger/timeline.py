@@ -17,12 +17,27 @@ EVENT_TEXTS = {
     "credit_note_recorded": _("Credit note {number} over {amount}"),
     "invoice_document_stored": _("Copy of invoice {number} stored ({file})"),
     "payment_recorded": _("Payment of {amount} received (value date {value_date}, reference {reference})"),
+    "small_balance_written_off": _(
+        "{amount} left open on invoice {number} written off: no more than the small-balance tolerance of "
+        "{tolerance} (write-off #{id})"
+    ),
+    "leftover_written_off": _(
+        "Interest ({interest}) and fees ({fees}) left on invoice {number} after the principal was paid "
+        "written off (write-off {ids})"
+    ),
+    "write_off_reversed": _(
+        "Write-off #{id} of {amount} on invoice {number} reversed: the amount is open again"
+    ),
     "action_created": _(
         "Step {level} ({tone}) decided for {count} item(s), {total}; new deadline {deadline}"
     ),
     "message_queued": _("{channel} to {recipient} queued: {subject}"),
     "message_sent": _("{channel} to {recipient} sent: {subject}"),
     "message_cancelled": _("Queued message cancelled: {reason}"),
+    "message_withdrawn": _(
+        "Queued {channel} withdrawn before it went out: {reason}. The next run decides again with the figures "
+        "of its day"
+    ),
     "message_deferred": _("{channel} deferred until {until}: {reason}"),
     "message_bounced": _("Email to {recipient} bounced ({status}): the address is marked invalid"),
     "message_returned": _("Letter returned by the post: the postal address is marked invalid"),
@@ -36,6 +51,9 @@ EVENT_TEXTS = {
     "hold_set": _("Put on hold: {reason}"),
     "charge_booked": _("{charge} of {amount} booked on {number}"),
     "limitation_warning": _("Invoice {number} becomes time-barred after {date}"),
+    "time_barred": _(
+        "Invoice {number} was time-barred after {date}: no more automatic messages name it; a person decides"
+    ),
     "hold_released": _("Hold released"),
     "contact_updated": _("Contact details updated: {changes}"),
     "portal_opened": _("The customer opened the payment page"),
@@ -77,6 +95,29 @@ EVENT_TEXTS = {
 }
 
 
+# Why a queued collection message was withdrawn just before it went out (``message_withdrawn``'s ``reason``);
+# the texts may use the event's data (``deadline``, ``written_on``, ``days``).
+WITHDRAWAL_REASONS = {
+    "paid": _("an item it lists was paid, credited or written off meanwhile"),
+    "invoice_hold": _("an item it lists was put on hold"),
+    "dispute": _("an item it lists is in dispute"),
+    "promise": _("a promise to pay covers an item it lists"),
+    "plan": _("an instalment plan covers an item it lists"),
+    "settlement": _("a settlement offer covers an item it lists"),
+    "incentive": _("an offer that still runs covers an item it lists"),
+    "do_not_contact": _("the debtor is not to be contacted"),
+    "case_hold": _("the debtor's case is on hold"),
+    "deadline": _("its deadline {deadline} has passed or is less than {days} days after the print date"),
+    "too_old": _("the letter was written on {written_on}, more than {days} days before the print batch"),
+}
+
+
+def withdrawal_reason(code: str, data: dict[str, Any] | None = None) -> str:
+    """The reason a message was withdrawn, in the active language."""
+    text = WITHDRAWAL_REASONS.get(code)
+    return code if text is None else str(text).format_map(_Defaults(data or {}))
+
+
 PORTAL_OPENED = "portal_opened"
 DOCUMENT_DOWNLOADED = "document_downloaded"
 
@@ -101,7 +142,10 @@ def describe(event: TimelineEvent) -> str:
     template = EVENT_TEXTS.get(event.kind)
     if template is None:
         return event.kind
-    text = str(template).format_map(_Defaults(event.data))
+    data = _Defaults(event.data)
+    if event.kind == "message_withdrawn":
+        data["reason"] = withdrawal_reason(str(event.data.get("reason", "")), event.data)
+    text = str(template).format_map(data)
     return f"{text} — {event.note}" if event.note else text
 
 
