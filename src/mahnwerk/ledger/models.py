@@ -406,8 +406,44 @@ class Component(models.TextChoices):
     PENALTY = "penalty", _("Penalty")
 
 
+class WriteOffReason(models.TextChoices):
+    SMALL_BALANCE = "small_balance", _("Small balance within the tolerance")
+    LEFTOVER = "leftover", _("Interest and fees left after the principal was paid")
+
+
+class WriteOff(models.Model):
+    """An amount the creditor gives up on one component of an invoice's claim.
+
+    It reaches the invoice as :class:`Allocation` rows (like a payment, but never counted as money
+    received), so interest, claims, statements and the run see the item closed. Reversible: the
+    reversal removes the allocations and restores the open amounts.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="write_offs")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="write_offs")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="write_offs")
+    component = models.CharField(_("component"), max_length=10, choices=Component.choices)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    business_date = models.DateField(_("business date"))
+    reason = models.CharField(_("reason"), max_length=20, choices=WriteOffReason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reversed_on = models.DateField(_("reversed on"), null=True, blank=True)
+    reversed_by = models.CharField(_("reversed by"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("write-off")
+        verbose_name_plural = _("write-offs")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="write_off_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.component} {self.amount_minor} {self.currency}"
+
+
 class Allocation(models.Model):
-    """A part of a payment or credit note applied to one component of an invoice's claim."""
+    """A part of a payment, credit note or write-off applied to one component of an invoice's claim."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="allocations")
     component = models.CharField(
@@ -422,6 +458,9 @@ class Allocation(models.Model):
     credit_note = models.ForeignKey(
         CreditNote, on_delete=models.CASCADE, null=True, blank=True, related_name="allocations"
     )
+    write_off = models.ForeignKey(
+        WriteOff, on_delete=models.CASCADE, null=True, blank=True, related_name="allocations"
+    )
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     value_date = models.DateField(_("value date"))
 
@@ -431,8 +470,9 @@ class Allocation(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="allocation_amount_positive"),
             models.CheckConstraint(
-                condition=(Q(payment__isnull=False) & Q(credit_note__isnull=True))
-                | (Q(payment__isnull=True) & Q(credit_note__isnull=False)),
+                condition=(Q(payment__isnull=False) & Q(credit_note__isnull=True) & Q(write_off__isnull=True))
+                | (Q(payment__isnull=True) & Q(credit_note__isnull=False) & Q(write_off__isnull=True))
+                | (Q(payment__isnull=True) & Q(credit_note__isnull=True) & Q(write_off__isnull=False)),
                 name="allocation_one_source",
             ),
         ]
