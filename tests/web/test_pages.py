@@ -195,10 +195,15 @@ def test_send_now_takes_the_next_step_once(bob: Client, outbox: Any, story: dict
     url = f"/debtors/{story['mueller'].pk}/send-now"
     assert bob.post(url).status_code == 302
     action = Action.objects.get(debtor=story["mueller"])
-    # R-100 (overdue) gets step 2, the first after the lapsed pre-due step; R-101 (due 1 Dec) step 1
+    # R-100 (overdue) gets step 2, the first after the lapsed pre-due step; R-101 (due 1 Dec) is not yet due:
+    # it is named apart ("coming due"), never in the reminder or its total
     assert action.level == 2
-    assert sorted(action.items.values_list("invoice__number", "level")) == [("R-100", 2), ("R-101", 1)]
+    assert sorted(action.items.values_list("invoice__number", "level")) == [("R-100", 2)]
     assert action.message.status in ("queued", "sent")
+    assert [row["number"] for row in action.message.payload["coming"]] == ["R-101"]
+    total_line = next(line for line in action.message.body_text.splitlines() if "Gesamtbetrag:" in line)
+    after_total = action.message.body_text.split(total_line, 1)[1]
+    assert "R-101" in after_total and "R-101" not in total_line  # the coming-due line after the total
     assert Run.objects.get(pk=action.run_id).stats["manual"] is True
     again = bob.post(url, follow=True)
     assert "already received a step today" in again.content.decode()

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.collection import agreements
 from mahnwerk.collection.consequences import apply_step_consequences
@@ -63,6 +65,38 @@ STEP_NAMES = {
 
 class CollectionError(Exception):
     pass
+
+
+# Why an account gets no collection message, in the reader's language (dry run, case file, "send now").
+HELD_TEXTS = {
+    Held.NOTHING_OPEN: _("Nothing is open."),
+    Held.DONE_TODAY: _("The debtor already received a step today."),
+    Held.COVERED: _("Every open item is disputed, on hold or covered by an agreement."),
+    Held.TIME_BARRED: _("The open items are time-barred: a person decides what to do."),
+    Held.QUIET_DAY: _("The debtor gets a confirmation or thank-you today: no reminder on the same day."),
+    Held.CADENCE: _("The debtor was contacted less than {days} days ago; the next message may go on {date}."),
+    Held.BELOW_MINIMUM: _("The overdue amount is below the minimum for a reminder ({amount})."),
+    Held.BELOW_STEP_MINIMUM: _("The overdue amount is below the minimum for the next step ({amount})."),
+    Held.NOT_YET: _("The next step is not due yet ({date})."),
+    Held.END_OF_PLAYBOOK: _("The playbook has ended: the next step is a person's decision."),
+}
+
+
+def held_text(company: Company, outcome: AccountOutcome, language: str | None = None) -> str:
+    """Why ``outcome`` holds the account, as a sentence (in the active language)."""
+    from mahnwerk.core.calendar import format_date
+    from mahnwerk.core.money import format_money
+    from mahnwerk.core.money import to_minor as money_to_minor
+
+    lang = language or get_language() or "en"
+    held = outcome.held or Held.NOTHING_OPEN
+    amount = company.min_reminder_amount if held is Held.BELOW_MINIMUM else company.escalation_min_amount
+    when = outcome.next_contact
+    return str(HELD_TEXTS[held]).format(
+        days=company.cadence_days,
+        date=format_date(when, lang) if when else "-",
+        amount=format_money(money_to_minor(amount, company.currency), company.currency, lang),
+    )
 
 
 @transaction.atomic

@@ -48,7 +48,7 @@ from mahnwerk.collection.models import (
     Task,
     TaskStatus,
 )
-from mahnwerk.core.playbook import DebtorDecision, DueItem, ItemState, PlaybookSpec, StepSpec, scheduled_date
+from mahnwerk.core.playbook import Held
 from mahnwerk.insights.models import DebtorInsight, InvoicePrediction
 from mahnwerk.insights.services import segment_rules
 from mahnwerk.ledger.models import Allocation, ChannelChoice, Company, Debtor, Invoice, Payment, TimelineEvent
@@ -635,6 +635,7 @@ class NextStep:
     step: Step | None
     when: date | None
     blocked_reason: str = ""
+    level: int = 0
 
 
 def debtor_playbook(company: Company, debtor: Debtor) -> tuple[Playbook, Case | None]:
@@ -643,46 +644,9 @@ def debtor_playbook(company: Company, debtor: Debtor) -> tuple[Playbook, Case | 
     return playbook, case
 
 
-def item_states(company: Company, debtor: Debtor, playbook: Playbook) -> list[ItemState]:
-    """The debtor's open items as the collection run sees them (steps reached, last step date, holds)."""
-    history = {
-        row["invoice_id"]: (row["level"], row["last"])
-        for row in ActionItem.objects.filter(
-            invoice__debtor=debtor, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE
-        )
-        .values("invoice_id")
-        .annotate(level=Max("level"), last=Max("action__as_of"))
-        .order_by()
-    }
-    return [
-        ItemState(
-            invoice_id=pk,
-            debtor_id=debtor.pk,
-            due_date=due,
-            open_minor=open_minor,
-            playbook_id=playbook.pk,
-            last_level=history.get(pk, (0, None))[0],
-            last_step_date=history.get(pk, (0, None))[1],
-            blocked=on_hold,
-        )
-        # by debtor only (it belongs to the company): SQLite then uses the debtor index, not the company-wide one
-        for pk, due, open_minor, on_hold in Invoice.objects.filter(debtor=debtor, open_minor__gt=0)
-        .order_by("due_date", "number")
-        .values_list("id", "due_date", "open_minor", "on_hold")
-    ]
-
-
-def _following_step(item: ItemState, spec: PlaybookSpec, as_of: date) -> StepSpec | None:
-    """The next step of the playbook for an item, whatever its date (pre-due steps lapse at the due date)."""
-    for step in spec.steps[item.last_level :]:
-        if step.offset_days < 0 and as_of >= item.due_date:
-            continue
-        return step
-    return None
-
-
 def suggested_next_step(company: Company, debtor: Debtor, as_of: date) -> NextStep:
-    playbook, case = debtor_playbook(company, debtor)
+    """The step the run takes next for the debtor's account and when — or why none (the run's own rules)."""
+    _playbook, case = debtor_playbook(company, debtor)
     if case is not None and case.on_hold:
         return NextStep(None, None, str(_("On hold: {reason}")).format(reason=case.hold_reason or "-"))
     if debtor.do_not_contact:
@@ -691,22 +655,19 @@ def suggested_next_step(company: Company, debtor: Debtor, as_of: date) -> NextSt
             None,
             str(_("Not to be contacted: {reason}")).format(reason=debtor.do_not_contact_reason or "-"),
         )
-    steps = list(playbook.steps.order_by("level"))
-    spec = playbook.spec(steps)
-    best: tuple[date, StepSpec] | None = None
-    for item in item_states(company, debtor, playbook):
-        if item.blocked:
-            continue
-        step = _following_step(item, spec, as_of)
-        if step is None:
-            continue
-        when = scheduled_date(step, item, spec.min_days_between)
-        if best is None or (when, -step.level) < (best[0], -best[1].level):
-            best = (when, step)
-    if best is None:
-        return NextStep(None, None, str(_("No further step: nothing open, or the playbook has ended.")))
-    by_level = {s.level: s for s in steps}
-    return NextStep(by_level.get(best[1].level), best[0])
+    outcome = collection.decide_debtor(company, debtor, as_of)
+    if outcome.decision is not None:
+        level = outcome.decision.step.level
+        return NextStep(Step.objects.filter(pk=outcome.decision.step.step_id).first(), as_of, "", level)
+    if outcome.held in (Held.NOT_YET, Held.CADENCE) and outcome.next_contact is not None:
+        ahead = collection.decide_debtor(company, debtor, as_of, early=True)
+        step = ahead.decision.step if ahead.decision is not None else None
+        return NextStep(
+            Step.objects.filter(pk=step.step_id).first() if step else None,
+            outcome.next_contact,
+            "" if step else collection.held_text(company, outcome),
+        )
+    return NextStep(None, None, collection.held_text(company, outcome))
 
 
 def payment_trend(company: Company, debtor: Debtor, sample: int = 5) -> dict[str, Any]:
@@ -752,30 +713,22 @@ class SendNowError(Exception):
 
 
 def send_now(company: Company, debtor: Debtor, as_of: date, actor: str = "system") -> Action:
-    """Take the next step of the debtor's playbook for its open items today, without waiting for its date.
+    """Take the next step of the debtor's account today, without waiting for its date.
 
-    The same rules as the run otherwise: one step at a time per item, pre-due steps lapse at the due date,
-    nothing for items on hold, nothing for a debtor on hold or not to be contacted, at most one action per
-    debtor and day. Writes the action, its message and timeline events through the run's own writer, as a
-    run of its own (``stats["manual"]``), and sends after commit.
+    Every other rule of the run holds — nothing for a debtor on hold or not to be contacted, nothing
+    that names a disputed or agreed item, the cadence, the minimum amounts, one step a day — and a
+    refusal says which. Writes the action, its message and timeline events through the run's own
+    writer, as a run of its own (``stats["manual"]``), and sends after commit.
     """
-    playbook, case = debtor_playbook(company, debtor)
+    _playbook, case = debtor_playbook(company, debtor)
     if case is not None and case.on_hold:
         raise SendNowError(_("The debtor is on hold."))
     if debtor.do_not_contact:
         raise SendNowError(_("The debtor is not to be contacted."))
-    if Action.objects.filter(key=Action.make_key(debtor.pk, as_of), status=ActionStatus.ACTIVE).exists():
-        raise SendNowError(_("The debtor already received a step today."))
-    spec = playbook.spec(list(playbook.steps.all()))
-    decision = DebtorDecision(debtor.pk, playbook.pk)
-    for item in item_states(company, debtor, playbook):
-        if item.blocked:
-            continue
-        step = _following_step(item, spec, as_of)
-        if step is not None:
-            decision.items.append(DueItem(item.invoice_id, step, item.open_minor))
-    if not decision.items:
-        raise SendNowError(_("No open item has a further step."))
+    outcome = collection.decide_debtor(company, debtor, as_of, early=True)
+    if outcome.decision is None:
+        raise SendNowError(collection.held_text(company, outcome))
+    decision = outcome.decision
     with transaction.atomic():
         run = Run.objects.create(company=company, as_of=as_of, stats={"manual": True, "debtor_id": debtor.pk})
         ctx = collection.RunContext(
@@ -784,8 +737,11 @@ def send_now(company: Company, debtor: Debtor, as_of: date, actor: str = "system
             as_of,
             collection.contact_instant(company, as_of),
             collection.RunResult(company_id=company.pk, as_of=as_of, dry_run=False),
+            early=True,
         )
-        collection.write_chunk(ctx, [decision])
+        _actions, _queued, _none = collection.write_chunk(ctx, [decision])
+        if not _actions:
+            raise SendNowError(_("Nothing was sent: the debtor's items changed meanwhile."))
         Run.objects.filter(pk=run.pk).update(
             status=RunStatus.DONE, stats={"manual": True, "debtor_id": debtor.pk, "actor": actor}
         )
