@@ -62,7 +62,7 @@ def prepare_call(task: Task, as_of: date | None = None) -> dict[str, Any]:
     trend = (sum(recent) / len(recent) - sum(older) / len(older)) if recent and older else None
     paid_90 = (
         Allocation.objects.filter(
-            invoice__debtor=debtor, value_date__gte=today - timedelta(days=90)
+            invoice__debtor=debtor, value_date__gte=today - timedelta(days=90), write_off__isnull=True
         ).aggregate(s=Sum("amount_minor"))["s"]
         or 0
     )

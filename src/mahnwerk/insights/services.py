@@ -8,6 +8,8 @@ What is read as of a business date ``as_of`` (nothing later, so back-dated runs 
   *partial payments* are the principal allocations (payments and credit notes alike: a credit note
   reduces what the debtor owes just as a payment does) dated before the settlement, or on or before
   ``as_of`` while the invoice is open; interest and cost allocations do not pay the invoice amount;
+  a principal written off (small balance) is no money received: the invoice counts as issued over the
+  amount less what was written off on or before ``as_of``;
 * messages that were sent (status ``sent``), dated by ``sent_at`` in the company's time zone, with the
   template of the action's step as ``step``; a message belongs to the debtor, not to one invoice;
 * promises made and disputes opened on or before ``as_of``, when the agreements models exist.
@@ -80,7 +82,8 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
     disputes — independent of the number of debtors.
     """
     partials: dict[int, list[tuple[date, int]]] = defaultdict(list)
-    for invoice_id, value_date, minor in _plain_rows(
+    written_off: dict[int, int] = defaultdict(int)
+    for invoice_id, value_date, minor, write_off_id in _plain_rows(
         Allocation.objects.filter(
             invoice__company=company,
             component="principal",
@@ -88,9 +91,12 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
             invoice__issue_date__lte=as_of,
         )
         .order_by("invoice_id", "value_date", "id")
-        .values_list("invoice_id", "value_date", "amount_minor")
+        .values_list("invoice_id", "value_date", "amount_minor", "write_off_id")
     ):
-        partials[invoice_id].append((value_date, minor))
+        if write_off_id is None:
+            partials[invoice_id].append((value_date, minor))
+        else:
+            written_off[invoice_id] += minor
     invoices = []
     for pk, debtor_id, issue, due, amount, open_minor, settled_on, currency in _plain_rows(
         Invoice.objects.filter(company=company, issue_date__lte=as_of)
@@ -109,6 +115,7 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
         paid = settled_on if open_minor == 0 and settled_on is not None and settled_on <= as_of else None
         parts = partials.get(pk, [])
         before = tuple(p for p in parts if p[0] < paid) if paid is not None else tuple(parts)
+        amount -= written_off.get(pk, 0)
         invoices.append(
             InvoiceRecord(str(pk), str(debtor_id), issue, due, amount, paid, _merge_days(before), currency)
         )
