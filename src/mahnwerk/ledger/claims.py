@@ -5,6 +5,13 @@ Interest accrues on the principal path of each invoice: the amount, reduced from
 principal allocation's value date. Payments are split over costs, interest and principal by the rule
 set's allocation order when they arrive (``ledger.services``); here the interest accrued to a date is
 compared with the interest already paid. No interest on interest, no interest before default began.
+
+Materiality: a payment that names an invoice and covers its principal settles it (§ 367(2) BGB, see
+``core.claims``); after a payment or credit note, an invoice left with no more principal open than the
+company's small-balance tolerance is closed by a write-off; with ``leftover_costs = "write_off"`` the
+interest and fees still open on an invoice whose principal a payment settled are written off too.
+A write-off reaches the invoice as allocations (component by component, like a payment) that point at
+a :class:`~mahnwerk.ledger.models.WriteOff` instead of a payment or credit note.
 """
 
 from __future__ import annotations
@@ -24,10 +31,11 @@ from django.db import models
 from mahnwerk.core.claims import ClaimBalance, allocate_payment
 from mahnwerk.core.interest import DefaultStart, InterestError, Segment, default_begins, interest_for
 from mahnwerk.core.limitation import time_bar
+from mahnwerk.core.playbook import threshold_minor
 from mahnwerk.core.rates import RateError, RateTable, load_tables, percent_to_units
 from mahnwerk.core.rulesets import Component as CoreComponent
 from mahnwerk.core.rulesets import DayCount, RuleBook, RuleSet, load_rulebook
-from mahnwerk.ledger.models import Allocation, Charge, Company, Invoice
+from mahnwerk.ledger.models import Allocation, Charge, Company, Invoice, WriteOff, WriteOffReason
 
 ONE_DAY = timedelta(days=1)
 
@@ -277,6 +285,8 @@ class _Open:
     reductions: list[tuple[date, int]]
     interest_paid: int
     paid_on: list[date]
+    # interest accrued over the whole principal path once the principal is 0 (it grows no more)
+    final_accrued: int | None = None
 
 
 class ClaimBook:
@@ -284,24 +294,31 @@ class ClaimBook:
 
     Three queries load the state (open invoices, their allocations, their open charges); applying a
     payment computes interest to its value date in the core and splits it by the rule set's order.
-    ``save`` writes the allocations and updated invoices and charges in bulk.
+    An invoice whose principal is paid but that was in default before is loaded too: interest may
+    still be open on it, a claim of its own. ``save`` writes the write-offs, the allocations and
+    updated invoices and charges in bulk; ``write_offs`` lists the write-offs made.
     """
 
     def __init__(self, company: Company, debtor_kinds: dict[int, str]) -> None:
         self.company = company
         self.kinds = debtor_kinds
         ids = list(debtor_kinds)
-        open_q = (
-            Invoice.objects.filter(company=company, debtor_id__in=ids)
-            .filter(models.Q(open_minor__gt=0) | models.Q(charges__open_minor__gt=0))
-            .distinct()
-        )
+        still_open = models.Q(open_minor__gt=0) | models.Q(charges__open_minor__gt=0)
+        if company.claim_interest:
+            still_open |= models.Q(
+                open_minor=0,
+                settled_on__isnull=False,
+                default_from__isnull=False,
+                default_from__lte=models.F("settled_on"),
+            )
+        open_q = Invoice.objects.filter(company=company, debtor_id__in=ids).filter(still_open).distinct()
         self.open: dict[int, _Open] = {inv.pk: _Open(inv, [], 0, []) for inv in open_q}
-        for invoice_id, component, amount, value_date in Allocation.objects.filter(
+        for invoice_id, component, amount, value_date, write_off_id in Allocation.objects.filter(
             invoice_id__in=list(self.open)
-        ).values_list("invoice_id", "component", "amount_minor", "value_date"):
+        ).values_list("invoice_id", "component", "amount_minor", "value_date", "write_off_id"):
             entry = self.open[invoice_id]
-            entry.paid_on.append(value_date)
+            if write_off_id is None:  # a write-off is no part payment (limitation, § 212 BGB)
+                entry.paid_on.append(value_date)
             if component == "principal":
                 entry.reductions.append((value_date, amount))
             elif component == "interest":
@@ -313,11 +330,15 @@ class ClaimBook:
             self.charges[charge.invoice_id].append(charge)
         self.allocations: list[Allocation] = []
         self.touched_charges: dict[int, Charge] = {}
+        self.write_offs: list[WriteOff] = []
 
     def _interest_open(self, entry: _Open, rules: RuleSet, on: date) -> int:
         inv = entry.invoice
         if not self.company.claim_interest or inv.default_from is None or inv.default_from > on:
             return 0
+        settled = inv.open_minor == 0 and all(d <= on for d, _ in entry.reductions)
+        if settled and entry.final_accrued is not None:
+            return max(entry.final_accrued - entry.interest_paid, 0)
         try:
             accrued, _ = accrued_interest(
                 rules,
@@ -331,6 +352,8 @@ class ClaimBook:
             )
         except (RateError, InterestError):
             return 0  # no rate for the period: nothing is claimed as interest, the money goes on
+        if settled:
+            entry.final_accrued = accrued
         return max(accrued - entry.interest_paid, 0)
 
     def apply(
@@ -346,8 +369,11 @@ class ClaimBook:
     ) -> int:
         """Split ``amount_minor`` over this debtor's claims; record the allocations; return what is left.
 
-        Payments follow the rule set's order (Germany: costs, interest, principal); a credit note
-        (``principal_only``) corrects the principal alone.
+        Payments follow the rule set's order (Germany: costs, interest, principal), except that a
+        payment naming an invoice and covering its principal settles that principal first (§ 367(2)
+        BGB); a credit note (``principal_only``) corrects the principal alone. Then every invoice the
+        payment or credit note touched is checked against the small-balance tolerance and, for a
+        payment, the company's policy on leftover interest and fees (see the module doc).
         """
         rules = ruleset(self.company.jurisdiction, self.kinds[debtor_id], value_date)
         entries = [
@@ -372,6 +398,7 @@ class ClaimBook:
         ]
         order = (CoreComponent.PRINCIPAL,) if principal_only else tuple(rules.allocation_order)
         parts, left = allocate_payment(amount_minor, claims, order=order, named=named)
+        principal_before = {c.key: c.principal_minor for c in claims}
         for part in parts:
             entry = self.open[int(str(part.key))]
             inv = entry.invoice
@@ -398,7 +425,59 @@ class ClaimBook:
                 inv.time_barred_on = limitation_date(
                     self.company.jurisdiction, self.kinds[debtor_id], inv.due_date, entry.paid_on
                 )
+        touched = list(dict.fromkeys(int(str(part.key)) for part in parts))
+        tolerance = threshold_minor(self.company.small_balance_tolerance, currency)
+        for invoice_id in touched:
+            entry = self.open[invoice_id]
+            if 0 < entry.invoice.open_minor <= tolerance:
+                self._write_off_principal(entry, value_date)
+        if not principal_only and self.company.leftover_costs == "write_off":
+            for invoice_id in touched:
+                entry = self.open[invoice_id]
+                if principal_before[invoice_id] > 0 and entry.invoice.open_minor == 0:
+                    self._write_off_leftovers(entry, rules, value_date, waived[invoice_id])
         return left
+
+    def _new_write_off(self, inv: Invoice, component: str, amount: int, on: date, reason: str) -> WriteOff:
+        write_off = WriteOff(
+            company=self.company,
+            debtor_id=inv.debtor_id,
+            invoice=inv,
+            component=component,
+            amount_minor=amount,
+            currency=inv.currency,
+            business_date=on,
+            reason=reason,
+        )
+        self.write_offs.append(write_off)
+        return write_off
+
+    def _write_off_principal(self, entry: _Open, on: date) -> None:
+        """Close an invoice whose open principal is within the small-balance tolerance."""
+        inv = entry.invoice
+        amount = inv.open_minor
+        write_off = self._new_write_off(inv, "principal", amount, on, WriteOffReason.SMALL_BALANCE)
+        inv.open_minor = 0
+        inv.settled_on = on
+        entry.reductions.append((on, amount))
+        self._allocate(write_off, inv, "principal", amount, on)
+
+    def _write_off_leftovers(self, entry: _Open, rules: RuleSet, on: date, waived: set[str]) -> None:
+        """Write off the interest (accrued to ``on``) and the fees still open on a paid invoice."""
+        inv = entry.invoice
+        interest = 0 if "waive_interest" in waived else self._interest_open(entry, rules, on)
+        if interest > 0:
+            write_off = self._new_write_off(inv, "interest", interest, on, WriteOffReason.LEFTOVER)
+            entry.interest_paid += interest
+            self._allocate(write_off, inv, "interest", interest, on)
+        charges = [] if "waive_fees" in waived else [c for c in self.charges[inv.pk] if c.open_minor > 0]
+        if charges:
+            total = sum(c.open_minor for c in charges)
+            write_off = self._new_write_off(inv, "costs", total, on, WriteOffReason.LEFTOVER)
+            for charge in charges:
+                self._allocate(write_off, inv, "costs", charge.open_minor, on, charge)
+                charge.open_minor = 0
+                self.touched_charges[charge.pk] = charge
 
     def _allocate(
         self,
@@ -416,15 +495,20 @@ class ClaimBook:
         self.allocations.append(alloc)
 
     def save(self) -> list[Allocation]:
+        WriteOff.objects.bulk_create(self.write_offs, batch_size=1000)
         for alloc in self.allocations:
             source = alloc._source  # type: ignore[attr-defined]
-            if source._meta.model_name == "payment":
+            if isinstance(source, WriteOff):
+                assert source.pk is not None, "the database returns the ids of bulk-created rows"
+                alloc.write_off_id = source.pk
+            elif source._meta.model_name == "payment":
                 alloc.payment_id = source.pk
             else:
                 alloc.credit_note_id = source.pk
         Allocation.objects.bulk_create(self.allocations, batch_size=1000)
+        changed = {alloc.invoice_id: alloc.invoice for alloc in self.allocations}
         Invoice.objects.bulk_update(
-            [e.invoice for e in self.open.values()],
+            list(changed.values()),
             ["open_minor", "settled_on", "time_barred_on"],
             batch_size=1000,
         )
@@ -435,7 +519,8 @@ class ClaimBook:
 def statement(company: Company, debtor_id: int, kind: str, as_of: date) -> dict[str, Any]:
     """Statement of account: every invoice with principal, interest, fees and payments, and the total due.
 
-    Amounts are minor units; interest comes with its segments (dates, days, rate, base, amount) so
+    ``paid`` is what payments and credit notes covered per component, ``written_off`` what the creditor
+    gave up (small balances, leftover interest and fees). Amounts are minor units; interest comes with its segments (dates, days, rate, base, amount) so
     every figure can be explained.
     """
     invoices = list(
@@ -445,10 +530,11 @@ def statement(company: Company, debtor_id: int, kind: str, as_of: date) -> dict[
     )
     views = claim_views(company, invoices, {debtor_id: kind}, as_of)
     paid: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for invoice_id, component, amount in Allocation.objects.filter(
+    written_off: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for invoice_id, component, amount, write_off_id in Allocation.objects.filter(
         invoice__in=invoices, value_date__lte=as_of
-    ).values_list("invoice_id", "component", "amount_minor"):
-        paid[invoice_id][component] += amount
+    ).values_list("invoice_id", "component", "amount_minor", "write_off_id"):
+        (paid if write_off_id is None else written_off)[invoice_id][component] += amount
     lines = []
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for inv in invoices:
@@ -463,6 +549,7 @@ def statement(company: Company, debtor_id: int, kind: str, as_of: date) -> dict[
             "currency": inv.currency,
             "amount_minor": inv.amount_minor,
             "paid": dict(paid[inv.pk]),
+            "written_off": dict(written_off[inv.pk]),
             "principal_open_minor": view.principal_open,
             "interest_accrued_minor": view.interest_accrued,
             "interest_paid_minor": view.interest_paid,

@@ -10,13 +10,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import transaction
+from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from mahnwerk.core.calendar import today_in
 from mahnwerk.core.money import format_money
+from mahnwerk.core.playbook import threshold_minor
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import ClaimBook, default_start, limitation_date
-from mahnwerk.ledger.models import Company, CreditNote, Debtor, Invoice, Payment
+from mahnwerk.ledger.models import (
+    Allocation,
+    Charge,
+    Company,
+    CreditNote,
+    Debtor,
+    Invoice,
+    Payment,
+    TimelineEvent,
+    WriteOff,
+    WriteOffReason,
+)
 from mahnwerk.ledger.signals import items_settled
 
 
@@ -68,6 +81,8 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
 
     Set-based: one query loads the open items of all debtors involved. What a payment cannot
     apply (overpayment, other currency) stays on it as ``unallocated_minor`` (a credit on account).
+    Small balances left on an invoice (and, by the company's policy, leftover interest and fees) are
+    written off and said on the timeline (see ``ledger.claims``).
     """
     payments = [
         Payment(
@@ -106,6 +121,7 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
         )
         for p in payments
     )
+    timeline.record(_write_off_events(company, book.write_offs, actor))
     _settled({p.debtor_id for p in payments}, max((p.value_date for p in payments), default=None))
     return payments
 
@@ -157,8 +173,102 @@ def record_credit_note(
         number=number,
         amount=format_money(amount_minor, currency),
     ).save()
+    timeline.record(_write_off_events(company, book.write_offs, actor))
     _settled({debtor.pk}, issue_date)
     return note
+
+
+def _write_off_events(company: Company, write_offs: Sequence[WriteOff], actor: str) -> list[TimelineEvent]:
+    """One event per small balance written off, one per invoice for its leftover interest and fees."""
+    events = []
+    leftovers: dict[tuple[int, date], list[WriteOff]] = defaultdict(list)
+    for w in write_offs:
+        if w.reason == WriteOffReason.LEFTOVER:
+            leftovers[(w.invoice_id, w.business_date)].append(w)
+            continue
+        events.append(
+            timeline.event(
+                w.debtor_id,
+                company.pk,
+                "small_balance_written_off",
+                w.business_date,
+                actor=actor,
+                id=w.pk,
+                number=w.invoice.number,
+                amount=format_money(w.amount_minor, w.currency),
+                tolerance=format_money(
+                    threshold_minor(company.small_balance_tolerance, w.currency), w.currency
+                ),
+            )
+        )
+    for (_invoice_id, on), rows in leftovers.items():
+        first = rows[0]
+        by_component = {w.component: w.amount_minor for w in rows}
+        events.append(
+            timeline.event(
+                first.debtor_id,
+                company.pk,
+                "leftover_written_off",
+                on,
+                actor=actor,
+                ids=", ".join(f"#{w.pk}" for w in rows),
+                number=first.invoice.number,
+                interest=format_money(by_component.get("interest", 0), first.currency),
+                fees=format_money(by_component.get("costs", 0), first.currency),
+            )
+        )
+    return events
+
+
+@transaction.atomic
+def reverse_write_off(
+    company: Company, write_off: WriteOff | int, actor: str = "system", *, on: date | None = None
+) -> WriteOff:
+    """Undo a write-off: its allocations go, the invoice's principal (or the charges) are open again
+    as before, a settled invoice becomes open again; the write-off stays, marked reversed on ``on``
+    (default: the company's today), and the timeline says so.
+
+    A write-off of another company, or one already reversed, is refused with :class:`LedgerError`.
+    """
+    pk = write_off.pk if isinstance(write_off, WriteOff) else int(write_off)
+    found = (
+        WriteOff.objects.select_for_update().select_related("invoice").filter(pk=pk, company=company).first()
+    )
+    if found is None:
+        raise LedgerError(_("no write-off #{id} in {company}").format(id=pk, company=company.name))
+    if found.reversed_on is not None:
+        raise LedgerError(
+            _("write-off #{id} was already reversed on {date}").format(id=pk, date=found.reversed_on)
+        )
+    day = on or company_today(company)
+    invoice = Invoice.objects.select_for_update().get(pk=found.invoice_id)
+    allocations = list(Allocation.objects.filter(write_off=found))
+    principal = sum(a.amount_minor for a in allocations if a.component == "principal")
+    by_charge: dict[int, int] = defaultdict(int)
+    for a in allocations:
+        if a.charge_id is not None:
+            by_charge[a.charge_id] += a.amount_minor
+    Allocation.objects.filter(write_off=found).delete()
+    for charge_id, amount in by_charge.items():
+        Charge.objects.filter(pk=charge_id).update(open_minor=models.F("open_minor") + amount)
+    if principal:
+        invoice.open_minor += principal
+        invoice.settled_on = None
+        invoice.save(update_fields=["open_minor", "settled_on"])
+    found.reversed_on = day
+    found.reversed_by = actor
+    found.save(update_fields=["reversed_on", "reversed_by"])
+    timeline.event(
+        found.debtor_id,
+        company.pk,
+        "write_off_reversed",
+        day,
+        actor=actor,
+        id=found.pk,
+        number=invoice.number,
+        amount=format_money(found.amount_minor, found.currency),
+    ).save()
+    return found
 
 
 def _kinds(debtor_ids: set[int]) -> dict[int, str]:
