@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from mahnwerk.collection.models import Action
 from mahnwerk.collection.services import run_collection
 from mahnwerk.ledger.claims import statement
 from mahnwerk.ledger.models import Allocation, Charge, Company, Invoice
@@ -194,12 +195,14 @@ def test_a_step_offering_to_waive_the_fees_applies_only_when_paid_in_time(
     paid_in_time = statement(company, on_time.pk, "business", D("2025-03-21"))
     assert paid_in_time["lines"] == [] and paid_in_time["totals"] == {}  # nothing left: the fees are waived
     too_late = statement(company, late.pk, "business", D("2025-03-21"))["totals"]["EUR"]
-    # the late payment served the 41.00 costs first (§ 367 BGB), so principal stayed open and the final notice
-    # of 03-21 followed with a further 1.00 fee
-    assert too_late["fees_open_minor"] == 100
-    # interest 02-18..03-20 = 31 days: 500.00 x 11.27 % x 31 / 365 = 4.7859 -> 4.79;
-    # principal paid 502.78 - 41.00 - 4.79 = 456.99 -> 43.01 open
-    assert too_late["principal_open_minor"] == 4301
+    # the late payment names RE-B and pays at least its principal: it settles the invoice (§ 367(2) BGB) and
+    # the 2.78 beyond goes to the costs first. The fees are no longer waived (the offer lapsed on 03-13):
+    # 41.00 - 2.78 = 38.22 stay open, and interest 02-18..03-20 = 31 days: 500.00 x 11.27 % x 31 / 365 =
+    # 4.7859 -> 4.79. Those leftovers trigger no further reminder on their own.
+    assert too_late["principal_open_minor"] == 0
+    assert too_late["fees_open_minor"] == 3822
+    assert too_late["interest_open_minor"] == 479
+    assert not Action.objects.filter(debtor=late, as_of=D("2025-03-21")).exists()
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ The UI, API, CLI and jobs all call these functions.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -98,8 +99,11 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
         )
         for r in receipts
     ]
-    Payment.objects.bulk_create(payments, batch_size=1000)
     book = ClaimBook(company, _kinds({p.debtor_id for p in payments}))
+    for p in payments:
+        if p.invoice_id is None and p.reference:
+            p.invoice_id = named_invoice(book, p.debtor_id, p.reference)
+    Payment.objects.bulk_create(payments, batch_size=1000)
     for p in sorted(payments, key=lambda p: (p.value_date, p.pk)):
         p.unallocated_minor = book.apply(
             p, p.debtor_id, p.amount_minor, p.currency, p.value_date, p.invoice_id
@@ -124,6 +128,19 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
     timeline.record(_write_off_events(company, book.write_offs, actor))
     _settled({p.debtor_id for p in payments}, max((p.value_date for p in payments), default=None))
     return payments
+
+
+def named_invoice(book: ClaimBook, debtor_id: int, reference: str) -> int | None:
+    """The debtor's open invoice a transfer's reference names (its number or payment reference as a word of
+    it), if exactly one: the debtor's own designation of what it pays (§ 367(2) BGB)."""
+    words = {w for w in re.split(r"[\s,;/]+", reference.strip()) if w}
+    found = {
+        entry.invoice.pk
+        for entry in book.open.values()
+        if entry.invoice.debtor_id == debtor_id
+        and (entry.invoice.number in words or (entry.invoice.reference and entry.invoice.reference in words))
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 @transaction.atomic
