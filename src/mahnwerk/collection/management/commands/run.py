@@ -63,6 +63,10 @@ class Command(MahnwerkCommand):
                 self.stdout.write(f"  without contact        {r.no_contact}")
                 self.stdout.write(f"  limitation warnings    {r.limitation_warnings}")
                 self.stdout.write(f"  awaiting approval      {r.awaiting_approval}")
+                self.stdout.write(f"  time-barred (to a person) {r.time_barred}")
+                self.stdout.write(f"  changed before writing {r.withdrawn_at_write}")
+            for reason, count in sorted(r.held.items()):
+                self.stdout.write(f"  held, {reason.replace('_', ' '):<18} {count} debtor(s)")
             for warning in r.warnings:
                 self.stderr.write(f"  warning: {warning}")
             for level, count in sorted(r.steps.items()):
