@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -87,6 +90,7 @@ class Step(models.Model):
         _("minimum overdue amount"),
         max_digits=12,
         decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
         null=True,
         blank=True,
         help_text=_(

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -139,6 +140,7 @@ class Company(PostalAddress):
         _("minimum overdue amount for a reminder"),
         max_digits=12,
         decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
         default=Decimal("5.00"),
         help_text=_("No reminder while the overdue principal of an account is below this."),
     )
@@ -146,6 +148,7 @@ class Company(PostalAddress):
         _("small-balance tolerance"),
         max_digits=12,
         decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
         default=Decimal("1.00"),
         help_text=_(
             "A payment that leaves no more than this open closes the item; the rest is written off "
@@ -156,6 +159,7 @@ class Company(PostalAddress):
         _("minimum amount for a final notice or escalation"),
         max_digits=12,
         decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
         default=Decimal("50.00"),
         help_text=_("Final notices, calls and escalation only when the overdue principal reaches this."),
     )

@@ -147,7 +147,16 @@ class StepForm(forms.ModelForm):
 
     class Meta:
         model = Step
-        fields = ["name", "offset_days", "anchor", "channel", "tone", "deadline_days", "template"]
+        fields = [
+            "name",
+            "offset_days",
+            "anchor",
+            "channel",
+            "tone",
+            "deadline_days",
+            "template",
+            "min_amount",
+        ]
 
 
 class BaseStepFormSet(BaseModelFormSet):
@@ -208,6 +217,11 @@ class CompanyForm(forms.ModelForm):
             "jurisdiction",
             "time_zone",
             "default_language",
+            "cadence_days",
+            "min_reminder_amount",
+            "small_balance_tolerance",
+            "escalation_min_amount",
+            "leftover_costs",
         ]
 
 
