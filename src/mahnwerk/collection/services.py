@@ -619,7 +619,12 @@ def _recheck(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> list[DebtorDec
     SQLite's immediate transaction holds the whole database): a payment, credit, dispute, hold or
     agreement committed since the run started wins, and so does a message written meanwhile."""
     ids = [d.debtor_id for d in chunk]
-    list(Debtor.objects.select_for_update().filter(pk__in=ids).values_list("id", flat=True))
+    list(
+        Debtor.objects.select_for_update()
+        .filter(pk__in=sorted(ids))
+        .order_by("pk")
+        .values_list("id", flat=True)
+    )
     if ctx.early:
         fresh = []
         for debtor in Debtor.objects.filter(pk__in=ids):

@@ -99,6 +99,14 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
         )
         for r in receipts
     ]
+    # The collection run locks the debtors it writes to (PostgreSQL): a payment waits for that chunk, then
+    # sees its queued messages and withdraws the ones it makes stale — or the chunk sees the payment.
+    list(
+        Debtor.objects.select_for_update()
+        .filter(pk__in=sorted({p.debtor_id for p in payments}))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     book = ClaimBook(company, _kinds({p.debtor_id for p in payments}))
     for p in payments:
         if p.invoice_id is None and p.reference:
