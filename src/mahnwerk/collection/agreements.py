@@ -20,6 +20,7 @@ from typing import Any, cast
 from django.db import transaction
 from django.db.models import Max
 from django.utils import translation
+from django.utils.translation import gettext
 
 from mahnwerk.collection.agreement_messages import (
     queue_message,
@@ -42,10 +43,11 @@ from mahnwerk.collection.agreements_models import (
     Settlement,
     Source,
 )
-from mahnwerk.collection.models import Action, ActionItem, ActionStatus
-from mahnwerk.comms.outbox import email_recipients
+from mahnwerk.collection.models import ActionItem, ActionStatus
+from mahnwerk.comms.outbox import email_recipients, recheck_queued
 from mahnwerk.core import agreements as core
 from mahnwerk.core.agreements import AgreementError
+from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.core.playbook import ItemState, PlaybookSpec
 from mahnwerk.ledger import timeline
@@ -106,32 +108,21 @@ def _covered(
     return found
 
 
-def _withdraw_queued(company: Company, invoice_ids: Sequence[int], today: date, reason: str) -> int:
-    """Cancel reminders still waiting in the outbox that list an item now held by an agreement or dispute.
+def _withdraw_queued(invoice_ids: Sequence[int], today: date) -> None:
+    """Reminders still waiting in the outbox that list an item now held by an agreement or dispute are
+    withdrawn with their actions (the outbox's one check), so the next run decides afresh."""
+    recheck_queued(invoice_ids=invoice_ids, on=today)
 
-    Their actions are cancelled with them, so the next run decides afresh for the debtor's other items.
-    """
-    from mahnwerk.comms.models import MessageStatus, OutboundMessage
 
-    action_ids = set(
-        ActionItem.objects.filter(
-            invoice_id__in=list(invoice_ids),
-            status=ActionStatus.ACTIVE,
-            action__message__status=MessageStatus.QUEUED,
-        ).values_list("action_id", flat=True)
-    )
-    if not action_ids:
-        return 0
-    messages = list(OutboundMessage.objects.filter(action_id__in=action_ids, status=MessageStatus.QUEUED))
-    cancelled = OutboundMessage.objects.filter(
-        pk__in=[m.pk for m in messages], status=MessageStatus.QUEUED
-    ).update(status=MessageStatus.CANCELLED, last_error=reason)
-    Action.objects.filter(pk__in=action_ids).update(status=ActionStatus.CANCELLED)
-    ActionItem.objects.filter(action_id__in=action_ids).update(status=ActionStatus.CANCELLED)
-    timeline.record(
-        timeline.event(m.debtor_id, company.pk, "message_cancelled", today, reason=reason) for m in messages
-    )
-    return cancelled
+def _within(policy: AgreementPolicy, today: date, day: date, refusal: str) -> None:
+    """Refuse a date more than the policy's ``promise_max_days`` ahead with ``refusal`` (naming ``{date}``
+    and ``{days}``)."""
+    if (day - today).days > policy.promise_max_days:
+        raise AgreementError(refusal.format(date=_day_text(day), days=policy.promise_max_days))
+
+
+def _day_text(day: date) -> str:
+    return format_date(day, (translation.get_language() or "en")[:2])
 
 
 def _refuse_overlap(invoices: Sequence[Invoice]) -> None:
@@ -151,6 +142,52 @@ def _refuse_overlap(invoices: Sequence[Invoice]) -> None:
         other = qs.first()
         if other is not None:
             raise AgreementError(f"an item is already covered by {what} #{other.pk}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What the items claim on a day: principal, interest and fees, in minor units."""
+
+    principal: int
+    interest: int
+    fees: int
+    currency: str
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.interest + self.fees
+
+    def describe(self, language: str) -> str:
+        """The total, and what it is made of when there is more than principal (in the active language)."""
+        money = lambda minor: format_money(minor, self.currency, language)  # noqa: E731
+        if not (self.interest or self.fees):
+            return money(self.total)
+        parts = [gettext("principal {amount}").format(amount=money(self.principal))]
+        if self.interest:
+            parts.append(
+                gettext("interest to the promised date {amount}").format(amount=money(self.interest))
+            )
+        if self.fees:
+            parts.append(gettext("fees {amount}").format(amount=money(self.fees)))
+        return gettext("{total} ({parts})").format(total=money(self.total), parts=", ".join(parts))
+
+
+def _claim_on(company: Company, debtor: Debtor, items: Sequence[Invoice], day: date, today: date) -> _Claim:
+    """The claim on ``items`` as of ``day`` (``ledger.claims``); where the interest rate for ``day`` is not
+    known yet, the interest as of ``today``."""
+    from mahnwerk.ledger.claims import claim_views
+
+    kinds = {debtor.pk: debtor.kind}
+    views = claim_views(company, items, kinds, day)
+    unknown = [inv for inv in items if views[inv.pk].interest_error]
+    if unknown and day > today:
+        views.update(claim_views(company, unknown, kinds, today))
+    return _Claim(
+        sum(inv.open_minor for inv in items),
+        sum(v.interest_open for v in views.values()),
+        sum(v.costs_open for v in views.values()),
+        items[0].currency,
+    )
 
 
 def _numbers(invoices: Sequence[Invoice]) -> str:
@@ -180,20 +217,31 @@ def record_promise(
     as_of: date | None = None,
     confirm: bool = True,
 ) -> Promise:
-    """Record a promise to pay ``amount_minor`` (default: all that is open) by ``promised_date``.
+    """Record a promise to pay ``amount_minor`` by ``promised_date`` (at most the policy's
+    ``promise_max_days`` ahead). Without an amount the debtor promises the whole claim on the items as
+    of the promised date: principal, interest to that date and fees; the confirmation says so.
 
     Reminders for the items pause until the promised date plus the grace period; ``confirm`` sends
     the debtor a confirmation of what was agreed.
     """
     today = as_of or company_today(company)
+    policy = policy_for(company)
     items = _covered(company, debtor, invoices)
-    open_total = sum(inv.open_minor for inv in items)
-    amount = open_total if amount_minor is None else amount_minor
-    if amount <= 0 or amount > open_total:
-        raise AgreementError("the promised amount must be positive and at most what is open")
     if promised_date < today:
         raise AgreementError("the promised date has passed")
-    grace = policy_for(company).promise_grace_days if grace_days is None else grace_days
+    _within(
+        policy,
+        today,
+        promised_date,
+        gettext(
+            "the promised date {date} is more than {days} days ahead (the limit for promises is {days} days)"
+        ),
+    )
+    claim = _claim_on(company, debtor, items, promised_date, today)
+    amount = claim.total if amount_minor is None else amount_minor
+    if amount <= 0 or amount > claim.total:
+        raise AgreementError("the promised amount must be positive and at most what is open")
+    grace = policy.promise_grace_days if grace_days is None else grace_days
     if grace < 0 or fallback_level < 0:
         raise AgreementError("grace period and fallback step cannot be negative")
     promise = Promise.objects.create(
@@ -210,7 +258,7 @@ def record_promise(
         note=note,
     )
     promise.invoices.set(items)
-    _withdraw_queued(company, [i.pk for i in items], today, "a promise to pay was recorded")
+    _withdraw_queued([i.pk for i in items], today)
     events = [
         timeline.event(
             debtor.pk,
@@ -232,7 +280,7 @@ def record_promise(
             "promise_confirmation",
             items,
             today,
-            amount=(amount, promise.currency),
+            amount=(amount, promise.currency) if amount_minor is not None else claim.describe,
             promised_date=promised_date,
         )
         queue_message(company, debtor, f"promise.{promise.pk}.confirmation", rendered, today, events)
@@ -291,20 +339,37 @@ def propose_plan(
     start = first_due or confirm_by
     if start < today:
         raise AgreementError("the first payment cannot fall due in the past")
+    _within(
+        policy,
+        today,
+        start,
+        gettext(
+            "the first payment date {date} is more than {days} days ahead (the limit for instalment plans is "
+            "{days} days)"
+        ),
+    )
     if not (interval_days or interval_months or dates):
         interval_months = 1
     mode = core.CostsMode(costs_mode or policy.costs_mode)
-    schedule = core.build_schedule(
-        principal,
-        count,
-        start,
-        down_payment_minor=down,
-        interval_days=interval_days,
-        interval_months=interval_months,
-        dates=dates,
-        costs_minor=costs_minor,
-        costs_mode=mode,
-    )
+    try:
+        schedule = core.build_schedule(
+            principal,
+            count,
+            start,
+            down_payment_minor=down,
+            interval_days=interval_days,
+            interval_months=interval_months,
+            dates=dates,
+            costs_minor=costs_minor,
+            costs_mode=mode,
+        )
+        _plan_within(policy, today, schedule)
+    except (OverflowError, ValueError) as exc:  # a date beyond the calendar (year 10000)
+        if isinstance(exc, AgreementError):
+            raise
+        raise AgreementError(
+            gettext("the plan's dates cannot be computed: a due date would fall outside the calendar")
+        ) from None
     check = core.check_plan(limits, schedule, today, principal)
     plan = InstalmentPlan.objects.create(
         company=company,
@@ -330,7 +395,7 @@ def propose_plan(
         note=note,
     )
     plan.invoices.set(items)
-    _withdraw_queued(company, [i.pk for i in items], today, "an instalment plan was proposed")
+    _withdraw_queued([i.pk for i in items], today)
     Instalment.objects.bulk_create(
         Instalment(plan=plan, number=p.number, due_date=p.due_date, amount_minor=p.amount_minor)
         for p in schedule
@@ -360,6 +425,30 @@ def propose_plan(
         _send_plan_agreement(company, debtor, plan, items, today, events)
     timeline.record(events)
     return plan
+
+
+def _plan_within(policy: AgreementPolicy, today: date, schedule: Sequence[core.ScheduledPayment]) -> None:
+    """The first payment at most ``promise_max_days`` ahead, none in the past, the last at most
+    ``plan_max_months`` after the first (OverflowError or ValueError for dates beyond the calendar)."""
+    first, last = schedule[0].due_date, max(p.due_date for p in schedule)
+    if min(p.due_date for p in schedule) < today:
+        raise AgreementError("the first payment cannot fall due in the past")
+    _within(
+        policy,
+        today,
+        first,
+        gettext(
+            "the first payment date {date} is more than {days} days ahead (the limit for instalment plans is "
+            "{days} days)"
+        ),
+    )
+    if last > core.add_months(first, policy.plan_max_months):
+        raise AgreementError(
+            gettext(
+                "the last instalment ({date}) would fall due more than {months} months after the first payment "
+                "(the limit for instalment plans is {months} months)"
+            ).format(date=_day_text(last), months=policy.plan_max_months)
+        )
 
 
 def _schedule_rows(plan: InstalmentPlan) -> list[tuple[int, date, int, int]]:
@@ -479,6 +568,12 @@ def offer_settlement(
         raise AgreementError("the settlement amount must be positive and at most what is open")
     if deadline < today:
         raise AgreementError("the deadline has passed")
+    _within(
+        policy_for(company),
+        today,
+        deadline,
+        gettext("the deadline {date} is more than {days} days ahead (the limit for offers is {days} days)"),
+    )
     if not reason.strip():
         raise AgreementError("a settlement needs a reason (it goes on the credit note)")
     offer = Settlement.objects.create(
@@ -493,7 +588,7 @@ def offer_settlement(
         actor=actor,
     )
     offer.invoices.set(items)
-    _withdraw_queued(company, [i.pk for i in items], today, "a settlement was offered")
+    _withdraw_queued([i.pk for i in items], today)
     events = [
         timeline.event(
             debtor.pk,
@@ -556,6 +651,12 @@ def offer_incentive(
             raise AgreementError("a discount needs a percentage or an amount")
     if deadline < today:
         raise AgreementError("the deadline has passed")
+    _within(
+        policy_for(company),
+        today,
+        deadline,
+        gettext("the deadline {date} is more than {days} days ahead (the limit for offers is {days} days)"),
+    )
     offer = Incentive.objects.create(
         company=company,
         debtor=debtor,
@@ -568,6 +669,7 @@ def offer_incentive(
         actor=actor,
     )
     offer.invoices.set(items)
+    _withdraw_queued([i.pk for i in items], today)
     events = [
         timeline.event(
             debtor.pk,
@@ -659,7 +761,7 @@ def open_dispute(
         source=source,
         actor=actor,
     )
-    _withdraw_queued(company, [invoice.pk], today, "the item is in dispute")
+    _withdraw_queued([invoice.pk], today)
     timeline.event(
         invoice.debtor_id,
         company.pk,
@@ -936,7 +1038,8 @@ def evaluate_agreements(company: Company, as_of: date) -> AgreementsToday:
     """What the agreements and disputes of ``company`` mean for the run on ``as_of``; reads only.
 
     ``blocked``: disputed items, items of a pending promise (until its date plus grace), of a plan
-    being confirmed or running (its own instalments are reminded instead), of a pending settlement.
+    being confirmed or running (its own instalments are reminded instead), of a pending settlement or
+    incentive (until its deadline has passed).
     ``fallback``: items of a promise found broken today get its fallback step. ``resume``: items of
     a broken plan get the plan's resume step once its Plan B deadline has passed. ``followups``:
     the transitions and messages due today.
@@ -1029,6 +1132,9 @@ def evaluate_agreements(company: Company, as_of: date) -> AgreementsToday:
         ids = data.items[("incentive", incentive.pk)]
         paid = data.paid(ids, incentive.offered_on, incentive.deadline)
         earned = core.offer_state(incentive.required_minor, paid, incentive.deadline, as_of)
+        # while the offer runs, no collection message names its items
+        if earned is not core.OfferState.LAPSED:
+            today.blocked.update(ids)
         if earned is not core.OfferState.PENDING:
             today.followups.append(
                 FollowUp(f"incentive_{earned.value}", incentive.debtor_id, incentive, {"paid": paid})

@@ -46,6 +46,19 @@ class AgreementPolicy(models.Model):
     dispute_deadline_days = models.PositiveSmallIntegerField(
         _("deadline after a rejected dispute (days)"), default=10
     )
+    promise_max_days = models.PositiveSmallIntegerField(
+        _("furthest date ahead for agreements (days)"),
+        default=90,
+        help_text=_(
+            "A promised date, a plan's first payment and the deadline of a settlement or an offer are at "
+            "most this many days ahead."
+        ),
+    )
+    plan_max_months = models.PositiveSmallIntegerField(
+        _("longest instalment plan (months)"),
+        default=36,
+        help_text=_("The last instalment falls due at most this many months after the first payment."),
+    )
 
     class Meta:
         verbose_name = _("agreement policy")

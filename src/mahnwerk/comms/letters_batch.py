@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -10,12 +10,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from mahnwerk.collection.services import cancel_actions
 from mahnwerk.comms import sent_pdfs
 from mahnwerk.comms.documents import letter_context
 from mahnwerk.comms.email_build import invoice_copies
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
+from mahnwerk.comms.outbox import LETTER_MAX_AGE_DAYS, LETTER_MIN_DEADLINE_DAYS, stale_reasons, withdraw
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import Company, Debtor
 from mahnwerk.ledger.services import company_today
@@ -25,6 +28,38 @@ from mahnwerk.ledger.services import company_today
 class PrintBatch:
     path: Path | None
     letters: int
+    withdrawn: dict[str, int] = field(default_factory=dict)  # letters taken back, per reason
+
+
+# Why letters were taken out of a batch, in its summary (``outbox.stale_reasons``' reasons).
+WITHDRAWN_LABELS = {
+    "paid": _("paid, credited or written off meanwhile"),
+    "invoice_hold": _("item on hold"),
+    "dispute": _("item in dispute"),
+    "promise": _("promise to pay"),
+    "plan": _("instalment plan"),
+    "settlement": _("settlement offered"),
+    "incentive": _("offer still running"),
+    "do_not_contact": _("debtor not to be contacted"),
+    "case_hold": _("case on hold"),
+    "deadline": _("deadline passed or less than {days} days away"),
+    "too_old": _("written more than {days} days before the batch"),
+}
+
+
+def withdrawn_summary(withdrawn: dict[str, int]) -> str:
+    """How many letters a batch withdrew and why, in the active language; empty when none were."""
+    if not withdrawn:
+        return ""
+    days = {"deadline": LETTER_MIN_DEADLINE_DAYS, "too_old": LETTER_MAX_AGE_DAYS}
+    parts = [
+        f"{count} × " + str(WITHDRAWN_LABELS.get(reason, reason)).format(days=days.get(reason, ""))
+        for reason, count in sorted(withdrawn.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    total = sum(withdrawn.values())
+    return ngettext(
+        "{count} letter withdrawn: {reasons}", "{count} letters withdrawn: {reasons}", total
+    ).format(count=total, reasons=", ".join(parts))
 
 
 def enclosed_copies(letters: list[OutboundMessage]) -> list[list[tuple[str, bytes]]]:
@@ -34,7 +69,12 @@ def enclosed_copies(letters: list[OutboundMessage]) -> list[list[tuple[str, byte
 
 
 def print_letters(company: Company, day: date | None = None) -> PrintBatch:
-    """Render every queued letter of ``company`` into one PDF (postcode order) and mark them sent."""
+    """Render every queued letter of ``company`` into one PDF (postcode order) and mark them sent.
+
+    Each reminder letter is checked against the ledger first (``outbox.stale_reasons``: paid, on hold, in
+    dispute, held by an agreement; a deadline fewer than 7 days after ``day``; written more than 3 days
+    before it); one that no longer fits is withdrawn with its action, and the next run writes a fresh one.
+    """
     day = day or company_today(company)
     letters = list(
         OutboundMessage.objects.filter(company=company, channel="letter", status=MessageStatus.QUEUED)
@@ -42,8 +82,11 @@ def print_letters(company: Company, day: date | None = None) -> PrintBatch:
         .select_related("company", "debtor", "action")
         .order_by("id")
     )
+    stale = stale_reasons(letters, print_date=day)
+    withdrawn = withdraw(letters, stale, day) if stale else {}
+    letters = [m for m in letters if m.pk not in stale]
     if not letters:
-        return PrintBatch(None, 0)
+        return PrintBatch(None, 0, withdrawn)
     from mahnwerk.comms.letters import render_print_batch
 
     folder = settings.DOCUMENTS_DIR / company.slug / "letters"
@@ -72,7 +115,7 @@ def print_letters(company: Company, day: date | None = None) -> PrintBatch:
             )
             for m in letters
         )
-    return PrintBatch(path, len(letters))
+    return PrintBatch(path, len(letters), withdrawn)
 
 
 @transaction.atomic

@@ -4,13 +4,19 @@ State machine: queued -> sending -> sent | failed (after MAX_ATTEMPTS) ; queued 
 Workers claim messages with a conditional UPDATE, so two senders never send one message twice;
 the Message-ID is deterministic, so a resend after a crash is recognisable (the outbox folder
 backend simply overwrites the same file).
+
+Just before a collection message goes out (and when the letters are printed, and whenever a payment, an
+agreement or a dispute touches its items) it is compared with the ledger as it stands then
+(:func:`stale_reasons`); one that no longer fits is withdrawn (:func:`withdraw`): cancelled with its
+action, so the next run decides afresh with that day's figures.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,19 +24,35 @@ from django.conf import settings
 from django.core.mail import mailers
 from django.db import transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from mahnwerk.collection.models import Action, ActionItem, ActionStatus
+from mahnwerk.collection.agreements_models import (
+    DisputeStatus,
+    Incentive,
+    InstalmentPlan,
+    OfferStatus,
+    PlanStatusChoice,
+    Promise,
+    PromiseStatus,
+    Settlement,
+)
+from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Dispute
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.core.calendar import today_in
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.models import Company
+from mahnwerk.ledger.models import Allocation, Company, Debtor
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 CLAIM_BATCH = 500
 STUCK_AFTER = timedelta(minutes=10)
+# A printed letter must leave the debtor at least this many days before its deadline ...
+LETTER_MIN_DEADLINE_DAYS = 7
+# ... and is not printed more than this many days after the business date it was written on.
+LETTER_MAX_AGE_DAYS = 3
+# Who makes the offer a playbook step carries in its own message (``collection.services``).
+PLAYBOOK_ACTOR = "playbook"
 
 
 def message_id(company: Company, action: Action) -> str:
@@ -51,9 +73,10 @@ def send_queued(company: Company | None = None, limit: int | None = None) -> dic
 
     If the mail server or the SMS provider cannot be reached, nothing more is claimed: the messages
     stay queued for the next attempt and the error is returned (and logged), not raised. Letters are
-    not sent here: they go into the daily print batch (``comms.letters_batch``).
+    not sent here: they go into the daily print batch (``comms.letters_batch``). A claimed collection
+    message that no longer fits the ledger is withdrawn instead of sent (counted as ``withdrawn``).
     """
-    counts: dict[str, Any] = {"sent": 0, "failed": 0, "retry": 0}
+    counts: dict[str, Any] = {"sent": 0, "failed": 0, "retry": 0, "withdrawn": 0}
     for channel, opener in (("email", _open_mail), ("sms", _open_sms)):
         if not _sendable(company, channel).exists():
             continue
@@ -157,6 +180,10 @@ def _send_one(transport: Any, msg: OutboundMessage) -> str:
 def _send_batch(transport: Any, batch: list[OutboundMessage], counts: dict[str, Any]) -> None:
     from mahnwerk.comms.sms_gateway import SmsSendError
 
+    stale = stale_reasons(batch)
+    if stale:  # the ledger moved since the message was written: withdraw it, send the rest
+        counts["withdrawn"] += sum(withdraw(batch, stale).values())
+        batch = [m for m in batch if m.pk not in stale]
     sent: list[OutboundMessage] = []
     events = []
     for msg in batch:
@@ -212,37 +239,255 @@ def recover_stuck(older_than: timedelta = STUCK_AFTER) -> int:
     ).update(status=MessageStatus.QUEUED, claim="")
 
 
-@transaction.atomic
-def cancel_stale(debtor_ids: set[int], business_date: date | None) -> int:
-    """Cancel queued messages that list an item whose open amount has gone down since they were written.
+def _written_on(msg: OutboundMessage) -> date:
+    """The business date a message was written for (its run's date)."""
+    return msg.business_date or _day(msg)
 
-    The action and its items are cancelled with the message, so the next run decides afresh:
-    nothing for settled items, the same step with the remaining amount for partly paid ones.
+
+Reason = tuple[str, dict[str, Any]]  # a ``timeline.WITHDRAWAL_REASONS`` key and the details its text names
+_Row = tuple[int, int, int, bool]  # invoice id, open amount listed, open amount now, invoice on hold
+
+
+def stale_reasons(
+    messages: Sequence[OutboundMessage], *, print_date: date | None = None
+) -> dict[int, Reason]:
+    """Which of ``messages`` no longer fit the ledger, and why: message id -> reason.
+
+    Only collection messages (those of an action) are looked at. One is stale when an item it lists is now
+    open for less than it says (paid, credited, written off), on hold, in an open dispute, or covered by an
+    agreement that is live on the message's business date: a pending promise up to its date plus grace
+    unless its amount came in, a proposed plan up to its deadline to confirm, a running plan, a settlement
+    or an incentive offered up to its deadline (not the playbook's own offer made on that date, which the
+    message itself carries); or when the debtor is not to be contacted or its case is on hold. With
+    ``print_date`` (the letters' print batch) a letter is also stale when its action's deadline is fewer
+    than ``LETTER_MIN_DEADLINE_DAYS`` after that date, or when it was written more than
+    ``LETTER_MAX_AGE_DAYS`` before it.
+
+    Set-based: at most nine queries, however many messages.
     """
-    stale_actions: set[int] = set()
-    rows = ActionItem.objects.filter(
-        action__message__status=MessageStatus.QUEUED,
-        action__debtor_id__in=list(debtor_ids),
-        status=ActionStatus.ACTIVE,
-    ).filter(Q(invoice__open_minor__lt=F("open_minor")))
-    stale_actions.update(rows.values_list("action_id", flat=True))
-    if not stale_actions:
-        return 0
-    messages = list(OutboundMessage.objects.filter(action_id__in=stale_actions, status=MessageStatus.QUEUED))
-    cancelled = OutboundMessage.objects.filter(
-        pk__in=[m.pk for m in messages], status=MessageStatus.QUEUED
-    ).update(status=MessageStatus.CANCELLED, last_error="payment received before sending")
+    checked = [m for m in messages if m.action_id is not None]
+    if not checked:
+        return {}
+    items: dict[int, list[_Row]] = defaultdict(list)
+    for action_id, invoice_id, listed, open_now, on_hold in ActionItem.objects.filter(
+        action_id__in=[m.action_id for m in checked], status=ActionStatus.ACTIVE
+    ).values_list("action_id", "invoice_id", "open_minor", "invoice__open_minor", "invoice__on_hold"):
+        items[action_id].append((invoice_id, listed, open_now, on_hold))
+    flags = {
+        pk: (bool(dnc), bool(hold))
+        for pk, dnc, hold in Debtor.objects.filter(pk__in={m.debtor_id for m in checked})
+        .filter(Q(do_not_contact=True) | Q(case__on_hold=True))
+        .values_list("pk", "do_not_contact", "case__on_hold")
+    }
+    invoice_ids = sorted({row[0] for rows in items.values() for row in rows})
+    covers = _Covers.load(invoice_ids)
+    reasons: dict[int, Reason] = {}
+    for msg in checked:
+        found = _stale(
+            msg, items.get(msg.action_id or 0, []), flags.get(msg.debtor_id, (False, False)), covers
+        )
+        if found is None and print_date is not None and msg.channel == "letter":
+            found = _late_letter(msg, print_date)
+        if found is not None:
+            reasons[msg.pk] = found
+    return reasons
+
+
+class _Covers:
+    """The open disputes and live agreements on some invoices, with the dates they hold until."""
+
+    def __init__(self) -> None:
+        self.disputed: set[int] = set()
+        # invoice -> (promise id, made on, last day with grace, amount promised)
+        self.promises: dict[int, list[tuple[int, date, date, int]]] = defaultdict(list)
+        self.paid: dict[int, list[tuple[date, int]]] = defaultdict(list)  # promise -> payments on its items
+        self.plans: dict[int, list[date | None]] = defaultdict(list)  # invoice -> confirm by (None: running)
+        self.settlements: dict[int, list[date]] = defaultdict(list)  # invoice -> deadline
+        self.incentives: dict[int, list[tuple[date, date, str]]] = defaultdict(
+            list
+        )  # deadline, offered, actor
+
+    @classmethod
+    def load(cls, invoice_ids: Sequence[int]) -> _Covers:
+        """In at most six queries."""
+        covers = cls()
+        if not invoice_ids:
+            return covers
+        covers.disputed = set(
+            Dispute.objects.filter(invoice_id__in=invoice_ids, status=DisputeStatus.OPEN).values_list(
+                "invoice_id", flat=True
+            )
+        )
+        for (
+            invoice_id,
+            promise_id,
+            made_on,
+            promised,
+            grace,
+            amount,
+        ) in Promise.invoices.through.objects.filter(
+            invoice_id__in=invoice_ids, promise__status=PromiseStatus.PENDING
+        ).values_list(
+            "invoice_id",
+            "promise_id",
+            "promise__made_on",
+            "promise__promised_date",
+            "promise__grace_days",
+            "promise__amount_minor",
+        ):
+            covers.promises[invoice_id].append(
+                (promise_id, made_on, promised + timedelta(days=grace), amount)
+            )
+        if covers.promises:  # payments on all the promises' items: a promise whose amount came in is kept
+            promise_ids = {row[0] for rows in covers.promises.values() for row in rows}
+            for promise_id, value_date, amount in Allocation.objects.filter(
+                payment__isnull=False, invoice__promises__in=promise_ids
+            ).values_list("invoice__promises", "value_date", "amount_minor"):
+                covers.paid[promise_id].append((value_date, amount))
+        for invoice_id, status, confirm_by in InstalmentPlan.invoices.through.objects.filter(
+            invoice_id__in=invoice_ids,
+            instalmentplan__status__in=[PlanStatusChoice.PROPOSED, PlanStatusChoice.ACTIVE],
+        ).values_list("invoice_id", "instalmentplan__status", "instalmentplan__confirm_by"):
+            covers.plans[invoice_id].append(confirm_by if status == PlanStatusChoice.PROPOSED else None)
+        for invoice_id, deadline in Settlement.invoices.through.objects.filter(
+            invoice_id__in=invoice_ids, settlement__status=OfferStatus.OFFERED
+        ).values_list("invoice_id", "settlement__deadline"):
+            covers.settlements[invoice_id].append(deadline)
+        for invoice_id, deadline, offered_on, actor in Incentive.invoices.through.objects.filter(
+            invoice_id__in=invoice_ids, incentive__status=OfferStatus.OFFERED
+        ).values_list("invoice_id", "incentive__deadline", "incentive__offered_on", "incentive__actor"):
+            covers.incentives[invoice_id].append((deadline, offered_on, actor))
+        return covers
+
+    def promise(self, invoice_id: int, day: date) -> bool:
+        """A pending promise holds the item on ``day`` (``core.promise_state``: up to its last day, not kept)."""
+        for promise_id, made_on, last_day, amount in self.promises.get(invoice_id, ()):
+            paid = sum(a for d, a in self.paid.get(promise_id, ()) if made_on <= d <= min(day, last_day))
+            if day <= last_day and paid < amount:
+                return True
+        return False
+
+    def plan(self, invoice_id: int, day: date) -> bool:
+        return any(by is None or day <= by for by in self.plans.get(invoice_id, ()))
+
+    def settlement(self, invoice_id: int, day: date) -> bool:
+        return any(day <= deadline for deadline in self.settlements.get(invoice_id, ()))
+
+    def incentive(self, invoice_id: int, day: date) -> bool:
+        return any(
+            day <= deadline and not (actor == PLAYBOOK_ACTOR and offered_on == day)
+            for deadline, offered_on, actor in self.incentives.get(invoice_id, ())
+        )
+
+
+def _stale(
+    msg: OutboundMessage, rows: Sequence[_Row], flags: tuple[bool, bool], covers: _Covers
+) -> Reason | None:
+    day = _written_on(msg)
+    for reason, holds in (
+        ("paid", lambda row: row[2] < row[1]),
+        ("invoice_hold", lambda row: row[3]),
+        ("dispute", lambda row: row[0] in covers.disputed),
+        ("promise", lambda row: covers.promise(row[0], day)),
+        ("plan", lambda row: covers.plan(row[0], day)),
+        ("settlement", lambda row: covers.settlement(row[0], day)),
+        ("incentive", lambda row: covers.incentive(row[0], day)),
+    ):
+        if any(holds(row) for row in rows):
+            return reason, {}
+    not_to_contact, case_hold = flags
+    if not_to_contact:
+        return "do_not_contact", {}
+    if case_hold:
+        return "case_hold", {}
+    return None
+
+
+def _late_letter(msg: OutboundMessage, print_date: date) -> Reason | None:
+    deadline = msg.action.deadline if msg.action is not None else None
+    if deadline is not None and (deadline - print_date).days < LETTER_MIN_DEADLINE_DAYS:
+        return "deadline", {"deadline": deadline, "days": LETTER_MIN_DEADLINE_DAYS}
+    written = _written_on(msg)
+    if (print_date - written).days > LETTER_MAX_AGE_DAYS:
+        return "too_old", {"written_on": written, "days": LETTER_MAX_AGE_DAYS}
+    return None
+
+
+@transaction.atomic
+def withdraw(
+    messages: Sequence[OutboundMessage], reasons: Mapping[int, Reason], on: date | None = None
+) -> dict[str, int]:
+    """Withdraw the messages named in ``reasons`` (see :func:`stale_reasons`): cancelled with the reason in
+    ``last_error``, their actions and action items cancelled (the next run decides afresh), and a
+    ``message_withdrawn`` event on the timeline dated ``on`` (default: the message's business date).
+
+    Only a message still queued, or being sent under the caller's own claim, is withdrawn; one another
+    sender claimed meanwhile is left to it (it checks again before sending). Returns the count per reason.
+    """
+    chosen = [m for m in messages if m.pk in reasons]
+    if not chosen:
+        return {}
+    claims = {m.claim for m in chosen if m.status == MessageStatus.SENDING and m.claim}
+    ours = Q(status=MessageStatus.QUEUED) | Q(status=MessageStatus.SENDING, claim__in=claims)
+    held = set(
+        OutboundMessage.objects.select_for_update()
+        .filter(ours, pk__in=[m.pk for m in chosen])
+        .values_list("pk", flat=True)
+    )
+    chosen = [m for m in chosen if m.pk in held]
+    groups: dict[str, list[OutboundMessage]] = defaultdict(list)
+    for msg in chosen:
+        groups[reasons[msg.pk][0]].append(msg)
+    for reason, group in groups.items():  # one UPDATE per reason (a handful at most)
+        with translation.override("en"):
+            text = timeline.withdrawal_reason(reason, reasons[group[0].pk][1])
+        OutboundMessage.objects.filter(pk__in=[m.pk for m in group]).update(
+            status=MessageStatus.CANCELLED, last_error=f"withdrawn before sending: {text}"[:2000], claim=""
+        )
     from mahnwerk.collection.services import cancel_actions
 
-    cancel_actions(stale_actions)
-    when = business_date or timezone.localdate()
+    cancel_actions({m.action_id for m in chosen if m.action_id is not None})
     timeline.record(
         timeline.event(
-            m.debtor_id, m.company_id, "message_cancelled", when, reason="payment received before sending"
+            m.debtor_id,
+            m.company_id,
+            "message_withdrawn",
+            on or _written_on(m),
+            channel=m.channel,
+            subject=m.subject[:200],
+            reason=reasons[m.pk][0],
+            **reasons[m.pk][1],
         )
-        for m in messages
+        for m in chosen
     )
-    return cancelled
+    return {reason: len(group) for reason, group in groups.items()}
+
+
+def recheck_queued(
+    *,
+    debtor_ids: Iterable[int] | None = None,
+    invoice_ids: Iterable[int] | None = None,
+    on: date | None = None,
+) -> dict[str, int]:
+    """Check the queued collection messages of ``debtor_ids`` (or those listing ``invoice_ids``) against the
+    ledger now and withdraw those that no longer fit: after a payment, a credit note, an agreement, a dispute.
+    Returns the count per reason."""
+    queued = OutboundMessage.objects.filter(status=MessageStatus.QUEUED, action__isnull=False)
+    if debtor_ids is not None:
+        queued = queued.filter(debtor_id__in=list(debtor_ids))
+    if invoice_ids is not None:
+        queued = queued.filter(
+            pk__in=ActionItem.objects.filter(
+                invoice_id__in=list(invoice_ids), status=ActionStatus.ACTIVE
+            ).values("action__message")
+        )
+    messages = list(queued.select_related("company", "action"))
+    return withdraw(messages, stale_reasons(messages), on) if messages else {}
+
+
+def cancel_stale(debtor_ids: set[int], business_date: date | None) -> int:
+    """A payment or credit note lowered these debtors' items: withdraw their queued messages that no longer fit."""
+    return sum(recheck_queued(debtor_ids=debtor_ids, on=business_date).values())
 
 
 def outbox_counts(company: Company | None = None) -> dict[str, int]:

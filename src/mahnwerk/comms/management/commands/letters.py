@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from mahnwerk.comms.letters_batch import print_letters, record_returned_letter
+from mahnwerk.comms.letters_batch import print_letters, record_returned_letter, withdrawn_summary
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.ledger.management.base import MahnwerkCommand
 
@@ -22,11 +22,17 @@ class Command(MahnwerkCommand):
         company = self.company(options)
         if options["action"] == "print":
             batch = print_letters(company)
-            data = {"letters": batch.letters, "path": str(batch.path) if batch.path else None}
+            data = {
+                "letters": batch.letters,
+                "path": str(batch.path) if batch.path else None,
+                "withdrawn": batch.withdrawn,
+            }
             if options["json"]:
                 self.emit_json(data)
             else:
                 self.stdout.write(f"{batch.letters} letter(s)" + (f": {batch.path}" if batch.path else ""))
+                if batch.withdrawn:
+                    self.stdout.write(withdrawn_summary(batch.withdrawn))
             return
         if not options["message"]:
             raise CommandError("give the id of the returned letter")
