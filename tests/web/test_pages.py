@@ -415,7 +415,11 @@ def test_every_id_on_the_case_file_is_unique_and_every_control_labelled(
     from mahnwerk.collection.models import Task
 
     debtor = story["mueller"]
-    record_promise(company, debtor, [story["old"]], story["old"].due_date.replace(year=2027), None)
+    from datetime import timedelta
+
+    from mahnwerk.ledger.services import company_today
+
+    record_promise(company, debtor, [story["old"]], company_today(company) + timedelta(days=30), None)
     propose_plan(company, debtor, [story["new"]], 12, actor="test")
     Task.objects.create(company=company, debtor=debtor, kind="call", due_on=story["old"].due_date)
     page = bob.get(f"/debtors/{debtor.pk}/").content.decode()

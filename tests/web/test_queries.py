@@ -158,5 +158,6 @@ def test_debtor_page_queries_do_not_grow_with_items(company: Any, alice: Client)
     counts = [_count(alice, f"/debtors/{d.pk}/") for d in (few, many)]
     # 25 for the case file itself; the claims (items, allocations, charges, waivers), the insight, promises,
     # plans, settlements and disputes (with their invoice numbers), open tasks, the four item lists of the
-    # agreement forms and the documents (invoice copies, letters) add a fixed number on top
-    assert counts[0] == counts[1] <= 43, counts
+    # agreement forms and the documents (invoice copies, letters) add a fixed number on top; the next step is
+    # decided by the run's own loader for this one debtor (playbooks, history, contacts, agreements: about 20)
+    assert counts[0] == counts[1] <= 62, counts

@@ -969,15 +969,17 @@ class _Loaded:
         return sum(self.open_minor.get(i, 0) for i in invoice_ids)
 
 
-def _load(company: Company, as_of: date) -> _Loaded:
-    """Everything live, in a fixed number of queries."""
+def _load(company: Company, as_of: date, debtor_ids: Sequence[int] | None = None) -> _Loaded:
+    """Everything live, in a fixed number of queries (``debtor_ids``: only these debtors' agreements)."""
+    mine: dict[str, Any] = {} if debtor_ids is None else {"debtor_id__in": list(debtor_ids)}
     # pending promises, and those found broken today (another worker of the same run may have got there
     # first: their fallback step is still today's)
     promises = list(
         (
-            Promise.objects.filter(company=company, status=PromiseStatus.PENDING)
+            Promise.objects.filter(company=company, **mine, status=PromiseStatus.PENDING)
             | Promise.objects.filter(
                 company=company,
+                **mine,
                 status__in=[PromiseStatus.BROKEN, PromiseStatus.PARTLY_KEPT],
                 closed_on=as_of,
             )
@@ -986,19 +988,22 @@ def _load(company: Company, as_of: date) -> _Loaded:
     plans = list(
         InstalmentPlan.objects.filter(
             company=company,
+            **mine,
             status__in=[PlanStatusChoice.PROPOSED, PlanStatusChoice.ACTIVE, PlanStatusChoice.BREACHED],
             closed_on__isnull=True,
         ).select_related("debtor")
     )
     settlements = list(
-        Settlement.objects.filter(company=company, status=OfferStatus.OFFERED).select_related("debtor")
+        Settlement.objects.filter(company=company, **mine, status=OfferStatus.OFFERED).select_related(
+            "debtor"
+        )
     )
     incentives = list(
-        Incentive.objects.filter(company=company, status=OfferStatus.OFFERED).select_related("debtor")
+        Incentive.objects.filter(company=company, **mine, status=OfferStatus.OFFERED).select_related("debtor")
     )
     disputes = list(
-        Dispute.objects.filter(company=company, status=DisputeStatus.OPEN)
-        | Dispute.objects.filter(company=company, resume_on__gte=as_of)
+        Dispute.objects.filter(company=company, **mine, status=DisputeStatus.OPEN)
+        | Dispute.objects.filter(company=company, **mine, resume_on__gte=as_of)
     )
     items: dict[tuple[str, int], list[int]] = defaultdict(list)
     for kind, model, rows in (
@@ -1034,7 +1039,9 @@ def _plan_schedule(rows: Sequence[Instalment]) -> list[core.ScheduledPayment]:
     return [core.ScheduledPayment(i.number, i.due_date, i.amount_minor) for i in rows]
 
 
-def evaluate_agreements(company: Company, as_of: date) -> AgreementsToday:
+def evaluate_agreements(
+    company: Company, as_of: date, debtor_ids: Sequence[int] | None = None
+) -> AgreementsToday:
     """What the agreements and disputes of ``company`` mean for the run on ``as_of``; reads only.
 
     ``blocked``: disputed items, items of a pending promise (until its date plus grace), of a plan
@@ -1044,7 +1051,7 @@ def evaluate_agreements(company: Company, as_of: date) -> AgreementsToday:
     a broken plan get the plan's resume step once its Plan B deadline has passed. ``followups``:
     the transitions and messages due today.
     """
-    data = _load(company, as_of)
+    data = _load(company, as_of, debtor_ids)
     today = AgreementsToday()
     policy: AgreementPolicy | None = None
     for dispute in data.disputes:
@@ -1143,10 +1150,15 @@ def evaluate_agreements(company: Company, as_of: date) -> AgreementsToday:
 
 
 def steer_items(
-    company: Company, as_of: date, items: Sequence[ItemState], playbooks: dict[int, PlaybookSpec]
+    company: Company,
+    as_of: date,
+    items: Sequence[ItemState],
+    playbooks: dict[int, PlaybookSpec],
+    debtor_ids: Sequence[int] | None = None,
 ) -> AgreementsToday:
-    """Adjust the run's view of the open items for agreements and disputes (before the playbook decides)."""
-    today = evaluate_agreements(company, as_of)
+    """Adjust the run's view of the open items for agreements and disputes (before the playbook decides);
+    ``debtor_ids``: the items are only these debtors'."""
+    today = evaluate_agreements(company, as_of, debtor_ids)
     for item in items:
         if item.blocked:
             continue

@@ -274,6 +274,7 @@ class Loaded:
     contexts: dict[int, AccountContext]
     care: dict[str, Care]
     done_today: set[int]
+    steps: dict[int, Step] = field(default_factory=dict)  # the company's steps by id
 
 
 def _decide(
@@ -310,9 +311,8 @@ def load(
     default = ensure_default_playbook(company)
     from mahnwerk.insights.services import segment_playbooks
 
-    by_segment = segment_playbooks(
-        company
-    )  # the playbook the debtor's segment chooses (from the last refresh)
+    # the playbook the debtor's segment chooses (from the last refresh)
+    by_segment = segment_playbooks(company, debtor_ids)
     steps_by_playbook: dict[int, list[Step]] = {}
     for step in Step.objects.filter(playbook__company=company):
         steps_by_playbook.setdefault(step.playbook_id, []).append(step)
@@ -394,8 +394,9 @@ def load(
             )
         )
     # Agreements and disputes: hold covered items, run a broken promise's fallback, resume after a breach.
-    agreements.steer_items(company, as_of, items, playbooks)
-    return Loaded(items, playbooks, contexts, care, done_today)
+    agreements.steer_items(company, as_of, items, playbooks, debtor_ids)
+    steps = {step.pk: step for rows in steps_by_playbook.values() for step in rows}
+    return Loaded(items, playbooks, contexts, care, done_today, steps)
 
 
 def _care(company: Company, currency: str) -> Care:
@@ -443,18 +444,23 @@ def _contexts(company: Company, as_of: date, only: Callable[[Any], Any]) -> dict
 def decide_debtor(company: Company, debtor: Debtor, as_of: date, *, early: bool = False) -> AccountOutcome:
     """What the run decides for one debtor on ``as_of`` — or why nothing. ``early``: the next step now,
     before its date ("send now"); every other rule (holds, agreements, cadence, amounts) still applies."""
-    loaded = load(company, as_of, (0, 1), [debtor.pk])
-    if debtor.pk in loaded.done_today:
+    return account_outcome(load(company, as_of, (0, 1), [debtor.pk]), debtor.pk, as_of, early=early)
+
+
+def account_outcome(loaded: Loaded, debtor_id: int, as_of: date, *, early: bool = False) -> AccountOutcome:
+    """The decision (or the reason for none) for one debtor of ``loaded``, all its currencies together."""
+    if debtor_id in loaded.done_today:
         return AccountOutcome(None, Held.DONE_TODAY)
     accounts: dict[str, list[ItemState]] = {}
     for item in loaded.items:
-        accounts.setdefault(item.currency, []).append(item)
+        if item.debtor_id == debtor_id:
+            accounts.setdefault(item.currency, []).append(item)
     outcomes = [
         decide_account(
             rows,
             loaded.playbooks[rows[0].playbook_id],
             as_of,
-            loaded.contexts.get(debtor.pk, AccountContext()),
+            loaded.contexts.get(debtor_id, AccountContext()),
             loaded.care[currency],
             early=early,
         )
@@ -546,13 +552,16 @@ def _step_offers(
     from mahnwerk.core.money import format_money
 
     steps = Step.objects.in_bulk({d.step.step_id for _, d in decided})
+    limit = None
     notes: dict[int, str] = {}
     for action, decision in decided:
         step = steps.get(decision.step.step_id)
         if step is None or not step.incentive:
             continue
         debtor = debtors[decision.debtor_id]
-        deadline = as_of + timedelta(days=step.incentive_days or step.deadline_days or 14)
+        limit = limit or agreements.policy_for(company).promise_max_days  # an offer's deadline limit
+        days = min(step.incentive_days or step.deadline_days or 14, limit)
+        deadline = as_of + timedelta(days=days)
         offer = agreements.offer_incentive(
             company,
             debtor,

@@ -382,7 +382,7 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
     return result
 
 
-def segment_playbooks(company: Company) -> dict[int, int]:
+def segment_playbooks(company: Company, debtor_ids: Sequence[int] | None = None) -> dict[int, int]:
     """Debtor id -> id of the playbook its segment names (names compared ignoring case).
 
     Only debtors with a stored insight whose segment's playbook exists for the company are listed; the
@@ -395,9 +395,10 @@ def segment_playbooks(company: Company) -> dict[int, int]:
         name.casefold(): pk for name, pk in Playbook.objects.filter(company=company).values_list("name", "id")
     }
     out = {}
-    for debtor_id, segment in DebtorInsight.objects.filter(company=company).values_list(
-        "debtor_id", "segment"
-    ):
+    insights = DebtorInsight.objects.filter(company=company)
+    if debtor_ids is not None:
+        insights = insights.filter(debtor_id__in=list(debtor_ids))
+    for debtor_id, segment in insights.values_list("debtor_id", "segment"):
         name = by_segment.get(segment)
         if name is not None and name in playbooks:
             out[debtor_id] = playbooks[name]

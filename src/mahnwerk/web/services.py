@@ -655,15 +655,18 @@ def suggested_next_step(company: Company, debtor: Debtor, as_of: date) -> NextSt
             None,
             str(_("Not to be contacted: {reason}")).format(reason=debtor.do_not_contact_reason or "-"),
         )
-    outcome = collection.decide_debtor(company, debtor, as_of)
+    loaded = collection.load(company, as_of, (0, 1), [debtor.pk])
+    outcome = collection.account_outcome(loaded, debtor.pk, as_of)
     if outcome.decision is not None:
         level = outcome.decision.step.level
-        return NextStep(Step.objects.filter(pk=outcome.decision.step.step_id).first(), as_of, "", level)
+        return NextStep(loaded.steps.get(outcome.decision.step.step_id), as_of, "", level)
     if outcome.held in (Held.NOT_YET, Held.CADENCE) and outcome.next_contact is not None:
-        ahead = collection.decide_debtor(company, debtor, as_of, early=True)
+        ahead = collection.account_outcome(
+            loaded, debtor.pk, as_of, early=True
+        )  # the step, whatever its date
         step = ahead.decision.step if ahead.decision is not None else None
         return NextStep(
-            Step.objects.filter(pk=step.step_id).first() if step else None,
+            loaded.steps.get(step.step_id) if step else None,
             outcome.next_contact,
             "" if step else collection.held_text(company, outcome),
         )
