@@ -384,4 +384,16 @@ def build_demo(
     summary.open_minor = open_qs.aggregate(s=Sum("open_minor"))["s"] or 0
     summary.overdue_minor = open_qs.filter(due_date__lt=end).aggregate(s=Sum("open_minor"))["s"] or 0
     assert Payment.objects.filter(company=company).exists()
+    # The audit of everything written: the careful clerk's rules, checked against the records.
+    from django.utils.translation import gettext
+
+    from mahnwerk.collection.audit import audit_messages
+
+    audit = audit_messages(company)
+    line = gettext("audit: {count} violation(s) in {messages} message(s)").format(
+        count=len(audit.violations), messages=audit.messages
+    )
+    if audit.violations:
+        line += " (" + ", ".join(f"{rule} {n}" for rule, n in sorted(audit.by_rule.items())) + ")"
+    summary.warnings.add(line)
     return summary
