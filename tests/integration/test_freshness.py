@@ -30,6 +30,7 @@ from mahnwerk.collection import agreements
 from mahnwerk.collection import services as collection
 from mahnwerk.collection.agreements_models import Dispute, Incentive, InstalmentPlan, Promise, Settlement
 from mahnwerk.collection.models import Action, ActionItem, Step
+from mahnwerk.comms.documents import letter_context
 from mahnwerk.comms.letters_batch import print_letters, withdrawn_summary
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.comms.outbox import send_queued, stale_reasons
@@ -279,42 +280,50 @@ def by_post(principal_only: Any, make_debtor: Any, make_invoice: Any, settings: 
     return debtor
 
 
-def test_a_letter_whose_deadline_would_be_gone_is_withdrawn_from_the_batch(
+def test_a_letter_printed_days_later_is_dated_that_day_and_its_deadline_moves_as_far(
     company: Any, by_post: Any, outbox: Path
 ) -> None:
     collection.run_collection(company, day(7), send=False)  # deadline day 17
     letter = OutboundMessage.objects.get(channel="letter")
     assert letter.action is not None and letter.action.deadline == day(17)
 
-    batch = print_letters(company, day(11))  # six days before the deadline
+    batch = print_letters(company, day(11))  # printed four days later: six days before the old deadline
+
+    assert batch.letters == 1 and batch.withdrawn == {}
+    letter.refresh_from_db()
+    assert letter.status == MessageStatus.SENT
+    assert letter.action is not None and letter.action.deadline == day(
+        21
+    )  # ten days after printing, as written
+    assert letter_context(letter).letter_date == day(11)
+    assert letter_context(letter).new_deadline == day(21)
+    (event,) = by_post.timeline.filter(kind="letter_redated")
+    assert event.business_date == day(11)
+    assert "deadline moved to 2026-03-31" in describe(event)
+
+
+def test_a_step_whose_deadline_is_too_short_for_the_post_is_withdrawn_from_the_batch(
+    company: Any, by_post: Any, outbox: Path
+) -> None:
+    Step.objects.filter(playbook__company=company, level=2).update(deadline_days=5)
+    collection.run_collection(company, day(7), send=False)  # deadline day 12: five days
+    letter = OutboundMessage.objects.get(channel="letter")
+
+    batch = print_letters(company, day(7))
 
     assert batch.letters == 0 and batch.path is None and batch.withdrawn == {"deadline": 1}
     letter.refresh_from_db()
-    assert letter.status == MessageStatus.CANCELLED and letter.action.status == "cancelled"
+    assert letter.status == MessageStatus.CANCELLED and letter.action is not None
+    assert letter.action.status == "cancelled"
     (event,) = withdrawn_events(by_post)
-    assert event.business_date == day(11)
+    assert event.business_date == day(7)
     assert describe(event).startswith(
-        "Queued letter withdrawn before it went out: its deadline 2026-03-27 has passed or is less than 7 "
+        "Queued letter withdrawn before it went out: its deadline 2026-03-22 has passed or is less than 7 "
         "days after the print date."
     )
     assert withdrawn_summary(batch.withdrawn) == (
         "1 letter withdrawn: 1 × deadline passed or less than 7 days away"
     )
-    # the run of the batch day writes a fresh letter with a new deadline, and it is printed
-    collection.run_collection(company, day(11), send=False)
-    fresh = print_letters(company, day(11))
-    assert fresh.letters == 1 and fresh.withdrawn == {}
-    assert OutboundMessage.objects.get(status=MessageStatus.SENT).action.deadline == day(21)  # type: ignore[union-attr]
-
-
-def test_a_letter_written_more_than_three_days_before_the_batch_is_withdrawn(
-    company: Any, by_post: Any, outbox: Path
-) -> None:
-    Step.objects.filter(playbook__company=company, level=2).update(deadline_days=30)
-    collection.run_collection(company, day(7), send=False)
-    assert print_letters(company, day(11)).withdrawn == {"too_old": 1}
-    collection.run_collection(company, day(11), send=False)
-    assert print_letters(company, day(14)).letters == 1  # three days: still printed
 
 
 def test_a_letter_for_an_item_paid_meanwhile_is_not_printed_and_the_cli_says_why(

@@ -50,6 +50,8 @@ def letter_date(msg: OutboundMessage) -> date:
     """The date the letter of ``msg`` carries: its step's business date; a message of no step (a written
     agreement) the day it went out in the company's time zone, or today while it waits. A copy made later
     therefore carries the date of the original."""
+    if msg.payload.get("letter_date"):  # printed after the day it was written: re-dated
+        return date.fromisoformat(msg.payload["letter_date"])
     if msg.action is not None:
         return msg.action.as_of
     return today_in(msg.company.time_zone, msg.sent_at)

@@ -13,12 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from mahnwerk.collection.models import Action
 from mahnwerk.collection.services import cancel_actions
 from mahnwerk.comms import sent_pdfs
 from mahnwerk.comms.documents import letter_context
 from mahnwerk.comms.email_build import invoice_copies
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
-from mahnwerk.comms.outbox import LETTER_MAX_AGE_DAYS, LETTER_MIN_DEADLINE_DAYS, stale_reasons, withdraw
+from mahnwerk.comms.outbox import LETTER_MIN_DEADLINE_DAYS, stale_reasons, withdraw
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import Company, Debtor
 from mahnwerk.ledger.services import company_today
@@ -43,7 +44,6 @@ WITHDRAWN_LABELS = {
     "do_not_contact": _("debtor not to be contacted"),
     "case_hold": _("case on hold"),
     "deadline": _("deadline passed or less than {days} days away"),
-    "too_old": _("written more than {days} days before the batch"),
 }
 
 
@@ -51,7 +51,7 @@ def withdrawn_summary(withdrawn: dict[str, int]) -> str:
     """How many letters a batch withdrew and why, in the active language; empty when none were."""
     if not withdrawn:
         return ""
-    days = {"deadline": LETTER_MIN_DEADLINE_DAYS, "too_old": LETTER_MAX_AGE_DAYS}
+    days = {"deadline": LETTER_MIN_DEADLINE_DAYS}
     parts = [
         f"{count} × " + str(WITHDRAWN_LABELS.get(reason, reason)).format(days=days.get(reason, ""))
         for reason, count in sorted(withdrawn.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -87,6 +87,7 @@ def print_letters(company: Company, day: date | None = None) -> PrintBatch:
     letters = [m for m in letters if m.pk not in stale]
     if not letters:
         return PrintBatch(None, 0, withdrawn)
+    redate(letters, day)
     from mahnwerk.comms.letters import render_print_batch
 
     folder = settings.DOCUMENTS_DIR / company.slug / "letters"
@@ -116,6 +117,40 @@ def print_letters(company: Company, day: date | None = None) -> PrintBatch:
             for m in letters
         )
     return PrintBatch(path, len(letters), withdrawn)
+
+
+@transaction.atomic
+def redate(letters: list[OutboundMessage], day: date) -> int:
+    """Letters written for an earlier business date carry the print date, and their deadline moves by as
+    many days, so that no letter arrives with a deadline already gone; the items were checked just before.
+    Returns how many were re-dated (each noted on the timeline)."""
+    events = []
+    count = 0
+    for msg in letters:
+        action = msg.action
+        written = msg.business_date or (action.as_of if action else day)
+        if action is None or written >= day:
+            continue
+        shift = day - written
+        msg.payload["letter_date"] = day.isoformat()
+        if action.deadline is not None:
+            action.deadline = action.deadline + shift
+            msg.payload["deadline"] = action.deadline.isoformat()
+            Action.objects.filter(pk=action.pk).update(deadline=action.deadline)
+        OutboundMessage.objects.filter(pk=msg.pk).update(payload=msg.payload)
+        events.append(
+            timeline.event(
+                msg.debtor_id,
+                msg.company_id,
+                "letter_redated",
+                day,
+                written_on=written,
+                deadline=action.deadline or "-",
+            )
+        )
+        count += 1
+    timeline.record(events)
+    return count
 
 
 @transaction.atomic

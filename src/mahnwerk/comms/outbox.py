@@ -50,7 +50,6 @@ STUCK_AFTER = timedelta(minutes=10)
 # A printed letter must leave the debtor at least this many days before its deadline ...
 LETTER_MIN_DEADLINE_DAYS = 7
 # ... and is not printed more than this many days after the business date it was written on.
-LETTER_MAX_AGE_DAYS = 3
 # Who makes the offer a playbook step carries in its own message (``collection.services``).
 PLAYBOOK_ACTOR = "playbook"
 
@@ -260,8 +259,7 @@ def stale_reasons(
     or an incentive offered up to its deadline (not the playbook's own offer made on that date, which the
     message itself carries); or when the debtor is not to be contacted or its case is on hold. With
     ``print_date`` (the letters' print batch) a letter is also stale when its action's deadline is fewer
-    than ``LETTER_MIN_DEADLINE_DAYS`` after that date, or when it was written more than
-    ``LETTER_MAX_AGE_DAYS`` before it.
+    than ``LETTER_MIN_DEADLINE_DAYS`` after that date, once moved with the letter's re-dating.
 
     Set-based: at most nine queries, however many messages.
     """
@@ -404,12 +402,15 @@ def _stale(
 
 
 def _late_letter(msg: OutboundMessage, print_date: date) -> Reason | None:
+    """A letter printed after the day it was written is re-dated to the print date with its deadline moved
+    as far (``comms.letters_batch.redate``); one whose step gives fewer than ``LETTER_MIN_DEADLINE_DAYS``
+    even then is withdrawn."""
     deadline = msg.action.deadline if msg.action is not None else None
-    if deadline is not None and (deadline - print_date).days < LETTER_MIN_DEADLINE_DAYS:
+    if deadline is None:
+        return None
+    moved = deadline + max(print_date - _written_on(msg), timedelta(0))
+    if (moved - print_date).days < LETTER_MIN_DEADLINE_DAYS:
         return "deadline", {"deadline": deadline, "days": LETTER_MIN_DEADLINE_DAYS}
-    written = _written_on(msg)
-    if (print_date - written).days > LETTER_MAX_AGE_DAYS:
-        return "too_old", {"written_on": written, "days": LETTER_MAX_AGE_DAYS}
     return None
 
 

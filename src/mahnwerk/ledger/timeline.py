@@ -38,6 +38,9 @@ EVENT_TEXTS = {
         "Queued {channel} withdrawn before it went out: {reason}. The next run decides again with the figures "
         "of its day"
     ),
+    "letter_redated": _(
+        "Letter written for {written_on} printed later: dated the print day, its deadline moved to {deadline}"
+    ),
     "message_deferred": _("{channel} deferred until {until}: {reason}"),
     "message_bounced": _("Email to {recipient} bounced ({status}): the address is marked invalid"),
     "message_returned": _("Letter returned by the post: the postal address is marked invalid"),
@@ -108,7 +111,6 @@ WITHDRAWAL_REASONS = {
     "do_not_contact": _("the debtor is not to be contacted"),
     "case_hold": _("the debtor's case is on hold"),
     "deadline": _("its deadline {deadline} has passed or is less than {days} days after the print date"),
-    "too_old": _("the letter was written on {written_on}, more than {days} days before the print batch"),
 }
 
 
