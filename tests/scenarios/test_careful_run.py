@@ -128,7 +128,9 @@ def test_no_reminder_on_the_day_of_a_thank_you(
     debtor = make_debtor(name="Versprechen GmbH")
     promised = make_invoice(debtor, "RE-P", "300.00", "2026-03-01")
     make_invoice(debtor, "RE-Q", "200.00", "2026-03-18")  # its reminder is due on 03-25
-    agreements.record_promise(company, debtor, [promised], D("2026-03-25"), as_of=D("2026-03-05"), confirm=False)
+    agreements.record_promise(
+        company, debtor, [promised], D("2026-03-25"), as_of=D("2026-03-05"), confirm=False
+    )
     walk(company, D("2026-03-10"), D("2026-03-24"))
     pay(debtor, "300.00", "2026-03-25", invoice=promised)
     done = walk(company, D("2026-03-25"), D("2026-04-10"))
