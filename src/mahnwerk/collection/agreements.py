@@ -1171,11 +1171,19 @@ def steer_items(
     return today
 
 
+# Follow-ups whose message collects (a broken plan's Plan B notice): they keep the debtor's cadence and never
+# go out beside a confirmation or thank-you; until they may, the plan's items stay held.
+COLLECTING_FOLLOWUPS = frozenset({"plan_breached"})
+
+
 def carry_out(company: Company, as_of: date) -> int:
-    """Record today's transitions and queue their messages (after the run's decisions). Returns the
-    number of messages queued. Safe to run twice or in two workers: each transition is a conditional
-    update, and only the caller that made it writes the messages and timeline events."""
+    """Record today's transitions and queue their messages (before the run's playbook decisions, so those
+    know today's thank-yous and notices). Returns the number of messages queued. Safe to run twice or in
+    two workers: each transition is a conditional update, and only the caller that made it writes the
+    messages and timeline events. A Plan B notice waits while the debtor's cadence window runs or while
+    another follow-up (a thank-you, a confirmation) goes to it today."""
     today = evaluate_agreements(company, as_of)
+    _defer_collecting(company, as_of, today)
     policy = policy_for(company) if today.followups else None
     recipients = email_recipients({f.debtor_id for f in today.followups}) if today.followups else {}
     queued = 0
@@ -1185,6 +1193,19 @@ def carry_out(company: Company, as_of: date) -> int:
         with transaction.atomic():
             queued += _HANDLERS[follow.kind](company, follow, as_of, policy)
     return queued
+
+
+def _defer_collecting(company: Company, as_of: date, today: AgreementsToday) -> None:
+    collecting = [f for f in today.followups if f.kind in COLLECTING_FOLLOWUPS]
+    if not collecting:
+        return
+    from mahnwerk.collection.services import may_collect
+
+    others = {f.debtor_id for f in today.followups if f.kind not in COLLECTING_FOLLOWUPS}
+    allowed = may_collect(company, as_of, {f.debtor_id for f in collecting} - others)
+    today.followups = [
+        f for f in today.followups if f.kind not in COLLECTING_FOLLOWUPS or f.debtor_id in allowed
+    ]
 
 
 def _transition(model: Any, pk: int, current: str, **changes: Any) -> bool:

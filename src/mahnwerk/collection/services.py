@@ -441,6 +441,26 @@ def _contexts(company: Company, as_of: date, only: Callable[[Any], Any]) -> dict
     }
 
 
+def may_collect(company: Company, as_of: date, debtor_ids: Iterable[int]) -> set[int]:
+    """Which of these debtors a collection message may go to today: no collection contact within the
+    cadence window, no confirmation or thank-you today (the same test the run's decisions make)."""
+    ids = list(debtor_ids)
+    if not ids:
+        return set()
+
+    def only(qs: Any, field: str = "debtor_id") -> Any:
+        return qs.filter(**{f"{field}__in": ids})
+
+    contexts = _contexts(company, as_of, only)
+    gap = timedelta(days=company.cadence_days)
+    allowed = set()
+    for debtor_id in ids:
+        context = contexts.get(debtor_id, AccountContext())
+        if not context.quiet_today and (context.last_contact is None or as_of >= context.last_contact + gap):
+            allowed.add(debtor_id)
+    return allowed
+
+
 def decide_debtor(company: Company, debtor: Debtor, as_of: date, *, early: bool = False) -> AccountOutcome:
     """What the run decides for one debtor on ``as_of`` — or why nothing. ``early``: the next step now,
     before its date ("send now"); every other rule (holds, agreements, cadence, amounts) still applies."""
