@@ -152,6 +152,8 @@ class DemoSummary:
     channels: Counter[str] = field(default_factory=Counter)
     tasks: Counter[str] = field(default_factory=Counter)
     letters_pdf: str = ""
+    letters_printed: int = 0
+    audit: str = ""  # the audit of every message written, one line
     warnings: set[str] = field(default_factory=set)
     messages: int = 0
     collected_minor: int = 0
@@ -355,6 +357,8 @@ def build_demo(
     for r in receipts:
         if start <= r.value_date <= end:
             by_day.setdefault(r.value_date, []).append(r)
+    from mahnwerk.comms.letters_batch import print_letters
+
     day = start
     while day <= end:
         todays = by_day.get(day, [])
@@ -364,6 +368,10 @@ def build_demo(
         result = run_collection(company, day)
         summary.warnings.update(result.warnings)
         summary.messages += result.messages_queued
+        batch = print_letters(company, day)  # the day's letters go to the post that day
+        if batch.path is not None:
+            summary.letters_pdf = str(batch.path)
+            summary.letters_printed += batch.letters
         if echo and result.actions_created:
             print(
                 f"  {day.isoformat()}: {len(todays):3d} payment(s), {result.actions_created:3d} reminder(s)"
@@ -371,11 +379,8 @@ def build_demo(
         day += timedelta(days=1)
     for level in Action.objects.filter(company=company, status="active").values_list("level", flat=True):
         summary.steps[level] += 1
-    from mahnwerk.comms.letters_batch import print_letters
     from mahnwerk.comms.models import OutboundMessage
 
-    batch = print_letters(company, end)
-    summary.letters_pdf = str(batch.path or "")
     for channel in OutboundMessage.objects.filter(company=company).values_list("channel", flat=True):
         summary.channels[channel] += 1
     for kind in Task.objects.filter(company=company).values_list("kind", flat=True):
@@ -390,10 +395,10 @@ def build_demo(
     from mahnwerk.collection.audit import audit_messages
 
     audit = audit_messages(company)
-    line = gettext("audit: {count} violation(s) in {messages} message(s)").format(
+    line = gettext("{count} violation(s) in {messages} message(s)").format(
         count=len(audit.violations), messages=audit.messages
     )
     if audit.violations:
         line += " (" + ", ".join(f"{rule} {n}" for rule, n in sorted(audit.by_rule.items())) + ")"
-    summary.warnings.add(line)
+    summary.audit = line
     return summary

@@ -75,7 +75,9 @@ class Command(BaseCommand):
         out(f"A debtor's case file:          mahnwerk debtor show K10001 --company {s.company.slug}")
         out("Outgoing messages:             mahnwerk outbox list")
         if s.letters_pdf:
-            out(f"Letters to print (one PDF):    {s.letters_pdf}")
+            out(f"Letters printed ({s.letters_printed}), last batch: {s.letters_pdf}")
         out(
             f"Web application:               mahnwerk serve  -> http://127.0.0.1:8000/  (login {DEMO_USER} / {DEMO_PASSWORD})"
         )
+        out("")
+        out(f"Audit of every message written (mahnwerk audit): {s.audit}")
