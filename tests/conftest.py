@@ -47,6 +47,15 @@ def company(db: None, outbox: Path) -> Any:
         default_language="de",
         currency="EUR",
         email="buchhaltung@acme.example",
+        phone="+49 30 5550100",
+        collections_email="forderungen@acme.example",
+        collections_phone="+49 30 5550120",
+        sms_sender="AcmeWerkzeu",
+        legal_form="GmbH",
+        register_court="Amtsgericht Charlottenburg",
+        register_number="HRB 204711 B",
+        managing_directors="Anna Acker",
+        vat_id="DE811907980",
     )
     ensure_default_playbook(c)
     return c

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -336,3 +337,130 @@ def test_print_batch_puts_enclosures_behind_their_letter() -> None:
     # Duplex: Leipzig has 3 pages, so a blank back page follows; München has 2
     duplex = page_texts(render_print_batch(letters, duplex=True, enclosures=enclosures))
     assert len(duplex) == 6 and duplex[3].strip() == "" and "Firma München" in duplex[4]
+
+
+# -- the creditor named on the letter (§ 35a GmbHG, § 37a HGB; reģistrācijas numurs) ----------------------
+
+
+def pdftotext(pdf: bytes, tmp_path: Path) -> str:
+    """The text of the letter as ``pdftotext`` reads it, runs of whitespace as one space."""
+    (tmp_path / "letter.pdf").write_bytes(pdf)
+    subprocess.run(["pdftotext", "-enc", "UTF-8", str(tmp_path / "letter.pdf")], check=True)
+    return " ".join((tmp_path / "letter.txt").read_text(encoding="utf-8").split())
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+@pytest.mark.django_db
+def test_a_german_companys_letter_names_its_register_court_number_and_managing_directors(
+    company: object, make_debtor: Any, make_invoice: Any, tmp_path: Path
+) -> None:
+    from mahnwerk.collection.services import run_collection
+    from mahnwerk.comms.documents import letter_context
+    from mahnwerk.comms.models import OutboundMessage
+
+    debtor = make_debtor(
+        name="Tischlerei Weber KG", email=None, street="Lindenallee 5", postcode="04109", city="Leipzig"
+    )
+    make_invoice(debtor, "RE-2026-0042", "2380.00", "2026-03-01")
+    run_collection(company, date(2026, 3, 8))
+    msg = OutboundMessage.objects.get(channel="letter")
+    ctx = letter_context(msg)
+    # seat, register, managing director, VAT ID (the name, with its legal form, heads the footer already);
+    # the labels are the German catalogue's
+    seat, register, directors, vat_id = ctx.creditor_legal_lines
+    assert "Berlin" in seat and register == "Amtsgericht Charlottenburg HRB 204711 B"
+    assert "Anna Acker" in directors and "DE811907980" in vat_id
+    # the collections contact, not the company's general one
+    assert (ctx.creditor_phone, ctx.creditor_email) == ("+49 30 5550120", "forderungen@acme.example")
+
+    text = pdftotext(render_letter_pdf(ctx), tmp_path)
+    for expected in (
+        "Acme Werkzeug GmbH",
+        "Amtsgericht Charlottenburg HRB 204711 B",
+        "Anna Acker",
+        "DE811907980",
+        "forderungen@acme.example",
+        "+49 30 5550120",
+    ):
+        assert expected in text, expected
+    assert "buchhaltung@acme.example" not in text
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+@pytest.mark.django_db
+def test_a_latvian_companys_letter_names_its_registration_number(make_debtor: Any, tmp_path: Path) -> None:
+    from django.utils import translation
+
+    from mahnwerk.comms import creditor
+    from mahnwerk.comms.documents import letter_context
+    from mahnwerk.comms.models import OutboundMessage
+    from mahnwerk.ledger.models import Company
+
+    koks = Company(
+        slug="koks",
+        name='SIA "Baltijas Koks"',
+        legal_form="SIA",
+        registration_number="40003123456",
+        vat_id="LV40003123456",
+        street="Brīvības iela 100",
+        postcode="LV-1001",
+        city="Rīga",
+        country="LV",
+        email="gramatvediba@koks.example",
+        phone="+371 67000000",
+        iban="LV80BANK0000435195001",
+        jurisdiction="LV",
+        time_zone="Europe/Riga",
+        default_language="lv",
+    )
+    koks.full_clean()
+    koks.save()
+    debtor = make_debtor(
+        company=koks,
+        name="Kokapstrāde SIA",
+        language="lv",
+        email=None,
+        jurisdiction="LV",
+        time_zone="Europe/Riga",
+        street="Tērbatas iela 5",
+        postcode="LV-1011",
+        city="Rīga",
+        country="LV",
+    )
+    msg = OutboundMessage.objects.create(
+        company=koks,
+        debtor=debtor,
+        channel="letter",
+        recipient="Kokapstrāde SIA",
+        language="lv",
+        subject="Atgādinājums par apmaksu",
+        body_text="Labdien!\n\nAtgādinām, ka rēķins vēl nav apmaksāts.\n\nAr cieņu",
+        message_id="<koks-1@mahnwerk>",
+    )
+    ctx = letter_context(msg)
+    with translation.override("lv"):
+        assert ctx.creditor_legal_lines == tuple(creditor.legal_parts(koks))
+    assert len(ctx.creditor_legal_lines) == 2  # no commercial register entry: no seat, court or directors
+    assert "40003123456" in ctx.creditor_legal_lines[0] and "LV40003123456" in ctx.creditor_legal_lines[1]
+
+    text = pdftotext(render_letter_pdf(ctx), tmp_path)
+    assert "40003123456" in text and "LV40003123456" in text
+    assert "gramatvediba@koks.example" in text  # no collections address: the company's
+
+
+@pytest.mark.django_db
+def test_legal_details_in_english(company: Any) -> None:
+    from django.utils import translation
+
+    from mahnwerk.comms import creditor
+
+    company.name, company.managing_directors = "Acme Werkzeug", "Anna Acker, Bernd Acker"
+    with translation.override("en"):
+        assert creditor.legal_line(company) == (
+            "Acme Werkzeug GmbH · Registered office Berlin · Amtsgericht Charlottenburg HRB 204711 B · "
+            "Managing directors: Anna Acker, Bernd Acker · VAT ID DE811907980"
+        )
+        # the name with the added legal form stays on a letter, whose footer prints the bare name
+        assert creditor.legal_parts(company, with_name=False)[0] == "Acme Werkzeug GmbH"
+        company.name = "Acme Werkzeug GmbH"
+        assert creditor.legal_parts(company, with_name=False)[0] == "Registered office Berlin"

@@ -140,3 +140,63 @@ def test_plain_http_is_refused_except_on_loopback() -> None:
     with pytest.raises(ValueError):
         JsonHttpSmsGateway("https://sms.example.com/send", "")
     JsonHttpSmsGateway("https://sms.example.com/send", TOKEN)
+
+
+def _sms_step_to(company: Any, make_debtor: Any, make_invoice: Any) -> None:
+    from mahnwerk.collection.models import Step
+    from mahnwerk.ledger.models import Contact
+
+    Step.objects.filter(playbook__company=company, level=1).update(channel="sms")
+    debtor = make_debtor(name="Jonas Weber", email=None)
+    Contact.objects.create(debtor=debtor, kind="phone", value="+49 151 12345678", is_primary=True)
+    make_invoice(debtor, "RE-7", "45.00", "2026-03-02")
+
+
+@pytest.mark.django_db
+def test_the_company_sms_sender_name_reaches_the_provider(
+    provider: tuple[Provider, str], company: Any, make_debtor: Any, make_invoice: Any, settings: Any
+) -> None:
+    from datetime import date
+
+    from mahnwerk.collection.services import run_collection
+
+    state, url = provider
+    settings.SMS_URL, settings.SMS_TOKEN, settings.SMS_SENDER = url, TOKEN, "Mahnwerk"
+    _sms_step_to(company, make_debtor, make_invoice)
+    assert run_collection(company, date(2026, 3, 9)).channels == {"sms": 1}
+    [request] = state.requests
+    assert request["json"]["from"] == "AcmeWerkzeu" and request["json"]["to"] == "+4915112345678"
+
+
+@pytest.mark.django_db
+def test_without_a_company_sender_name_the_configured_one_is_used(
+    provider: tuple[Provider, str], company: Any, make_debtor: Any, make_invoice: Any, settings: Any
+) -> None:
+    from datetime import date
+
+    from mahnwerk.collection.services import run_collection
+
+    state, url = provider
+    settings.SMS_URL, settings.SMS_TOKEN, settings.SMS_SENDER = url, TOKEN, "Mahnwerk"
+    company.sms_sender = ""
+    company.save()
+    _sms_step_to(company, make_debtor, make_invoice)
+    run_collection(company, date(2026, 3, 9))
+    [request] = state.requests
+    assert request["json"]["from"] == "Mahnwerk"
+
+
+@pytest.mark.django_db
+def test_a_sender_name_the_providers_refuse_is_refused_on_the_company() -> None:
+    from django.core.exceptions import ValidationError
+
+    from mahnwerk.ledger.models import validate_registration_number, validate_sms_sender
+
+    validate_sms_sender("Acme 24")
+    for bad in ("Sender name too long", "Acme-Werk", "12345", "Müller"):
+        with pytest.raises(ValidationError):
+            validate_sms_sender(bad)
+    validate_registration_number("40003123456")
+    for bad in ("4000312345", "400031234567", "LV40003123456", "40003 12345"):
+        with pytest.raises(ValidationError):
+            validate_registration_number(bad)

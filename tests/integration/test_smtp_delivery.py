@@ -104,3 +104,85 @@ def test_while_the_server_is_down_messages_stay_queued_and_go_out_later(
     assert send_queued(company)["sent"] == 1
     assert len(handler.messages) == 1
     assert OutboundMessage.objects.get().status == "sent"
+
+
+def _smtp(settings: Any, controller: Any) -> None:
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": controller.port, "timeout": 10},
+        }
+    }
+
+
+@pytest.mark.django_db
+def test_the_email_comes_from_the_company_and_replies_go_to_its_collections_address(
+    company: Any, make_debtor: Any, make_invoice: Any, settings: Any, smtp_server: Any
+) -> None:
+    from mahnwerk.collection.services import run_collection
+
+    controller, handler = smtp_server
+    _smtp(settings, controller)
+    settings.DEFAULT_FROM_EMAIL = "Mahnwerk <versand@mahnwerk.example>"
+    debtor = make_debtor(name="Tischlerei Weber KG", email="rechnungen@weber.example")
+    make_invoice(debtor, "RE-2026-0042", "2380.00", "2026-03-01")
+
+    run_collection(company, date(2026, 3, 8))
+    [(mail_from, rcpt, raw)] = handler.messages
+    # the envelope stays the configured sender, the one the SMTP server accepts and bounces go to
+    assert mail_from == "versand@mahnwerk.example" and rcpt == ["rechnungen@weber.example"]
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg["From"] == "Acme Werkzeug GmbH <buchhaltung@acme.example>"
+    assert msg["Reply-To"] == "Acme Werkzeug GmbH <forderungen@acme.example>"
+    assert msg["Sender"] == "Mahnwerk <versand@mahnwerk.example>"
+    text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    signature = text[text.index("Mit freundlichen Grüßen") :]
+    assert "forderungen@acme.example" in signature and "+49 30 5550120" in signature
+    legal = next(line for line in signature.splitlines() if "Amtsgericht" in line)
+    assert legal.startswith("Acme Werkzeug GmbH · ")
+    assert "Amtsgericht Charlottenburg HRB 204711 B" in legal and "Anna Acker" in legal
+    assert "DE811907980" in legal
+
+
+@pytest.mark.django_db
+def test_a_company_without_an_address_sends_from_the_configured_sender(
+    company: Any, make_debtor: Any, make_invoice: Any, settings: Any, smtp_server: Any
+) -> None:
+    from mahnwerk.collection.services import run_collection
+
+    controller, handler = smtp_server
+    _smtp(settings, controller)
+    settings.DEFAULT_FROM_EMAIL = "Mahnwerk <versand@mahnwerk.example>"
+    company.email = company.collections_email = ""
+    company.save()
+    make_invoice(make_debtor(), "RE-1", "100.00", "2026-03-01")
+
+    run_collection(company, date(2026, 3, 8))
+    [(mail_from, _, raw)] = handler.messages
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert mail_from == "versand@mahnwerk.example"
+    assert msg["From"] == "Mahnwerk <versand@mahnwerk.example>"
+    assert msg["Reply-To"] is None and msg["Sender"] is None
+
+
+@pytest.mark.django_db
+def test_replies_go_to_the_company_address_without_a_collections_address(
+    company: Any, make_debtor: Any, make_invoice: Any, settings: Any, smtp_server: Any
+) -> None:
+    from mahnwerk.collection.services import run_collection
+
+    controller, handler = smtp_server
+    _smtp(settings, controller)
+    settings.DEFAULT_FROM_EMAIL = "Acme <buchhaltung@acme.example>"
+    company.name, company.collections_email = "Acme, Werkzeug & Söhne GmbH", ""
+    company.save()
+    make_invoice(make_debtor(), "RE-1", "100.00", "2026-03-01")
+
+    run_collection(company, date(2026, 3, 8))
+    [(mail_from, _, raw)] = handler.messages
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert mail_from == "buchhaltung@acme.example"
+    assert msg["From"].addresses[0].display_name == "Acme, Werkzeug & Söhne GmbH"
+    assert msg["From"].addresses[0].addr_spec == "buchhaltung@acme.example"
+    assert msg["Reply-To"].addresses[0].addr_spec == "buchhaltung@acme.example"
+    assert msg["Sender"] is None  # From is the configured sender's address

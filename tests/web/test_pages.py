@@ -288,6 +288,38 @@ def test_template_preview_for_a_real_debtor(alice: Client, company: Any, story: 
     assert "No such debtor" in missing.content.decode()
 
 
+def test_settings_take_the_creditors_legal_details_and_contacts(alice: Client, company: Any) -> None:
+    form = alice.get("/settings/").context["form"]
+    for field in (
+        "legal_form",
+        "register_court",
+        "register_number",
+        "managing_directors",
+        "registration_number",
+        "collections_email",
+        "collections_phone",
+        "sms_sender",
+    ):
+        assert field in form.fields, field
+    data = {k: ("" if v is None else v) for k, v in form.initial.items() if k in form.fields}
+    bad = alice.post(
+        "/settings/", data | {"registration_number": "4000312345", "sms_sender": "Acme-Werkzeug"}
+    )
+    assert bad.status_code == 200
+    assert set(bad.context["form"].errors) == {"registration_number", "sms_sender"}
+    good = data | {
+        "register_number": "HRB 999 B",
+        "managing_directors": "Anna Acker, Bernd Acker",
+        "registration_number": "40003123456",
+        "collections_email": "mahnwesen@acme.example",
+        "sms_sender": "Acme",
+    }
+    assert alice.post("/settings/", good).status_code == 302
+    company.refresh_from_db()
+    assert (company.register_number, company.registration_number) == ("HRB 999 B", "40003123456")
+    assert (company.collections_email, company.sms_sender) == ("mahnwesen@acme.example", "Acme")
+
+
 def test_settings_and_users_for_admin(alice: Client, company: Any) -> None:
     assert alice.get("/settings/").status_code == 200
     form = alice.get("/settings/").context["form"]

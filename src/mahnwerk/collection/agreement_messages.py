@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import translation
 
+from mahnwerk.comms import creditor
 from mahnwerk.comms.models import OutboundMessage, purpose_for_key
 from mahnwerk.comms.rendering import (
     LANGUAGES,
@@ -94,9 +95,7 @@ def render_agreement_message(
             "date": format_date(as_of, language),
             "bank_block": _bank_block(company, reference),
             "reference": reference,
-            "signature": "\n".join(
-                [company.name, *company.address_lines(), company.email, company.phone]
-            ).strip(),
+            "signature": creditor.signature(company),
         }
         for key, value in extra.items():
             if isinstance(value, date):

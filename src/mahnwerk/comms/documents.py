@@ -7,8 +7,11 @@ import html
 import io
 import re
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.utils import translation
+
+from mahnwerk.comms import creditor
 from mahnwerk.comms.letters import LetterContext, LetterItem
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.comms.rendering import payment_reference
@@ -101,9 +104,20 @@ def letter_context(msg: OutboundMessage) -> LetterContext:
         qr_payload=data.get("qr") if len(currencies) == 1 else None,
         closing=closing,
         recipient_country=debtor.country,
-        creditor_phone=company.phone,
-        creditor_email=company.email,
+        **creditor_details(company, msg.language),
     )
+
+
+def creditor_details(company: Company, language: str) -> dict[str, Any]:
+    """The creditor's contact for questions and its legal details (register, managing directors, VAT ID) as
+    a letter in ``language`` prints them: ``LetterContext`` fields."""
+    with translation.override(language):
+        legal = tuple(creditor.legal_parts(company, with_name=False))
+    return {
+        "creditor_phone": creditor.contact_phone(company),
+        "creditor_email": creditor.contact_email(company),
+        "creditor_legal_lines": legal,
+    }
 
 
 def qr_image(payload: str) -> bytes:

@@ -8,7 +8,7 @@ from email.message import MIMEPart
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from mahnwerk.comms import sent_pdfs
+from mahnwerk.comms import creditor, sent_pdfs
 from mahnwerk.comms.documents import email_html, letter_context, qr_png
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.ledger.models import Invoice
@@ -26,17 +26,29 @@ def wants_pdf(msg: OutboundMessage) -> bool:
 
 
 def build_email(msg: OutboundMessage, *, keep_pdf: bool = False) -> EmailMultiAlternatives:
-    """The email of ``msg``; with ``keep_pdf`` (when it is about to be sent) its PDF letter is kept as sent."""
+    """The email of ``msg``; with ``keep_pdf`` (when it is about to be sent) its PDF letter is kept as sent.
+
+    ``From`` is the company (its name and address), ``Reply-To`` its address for replies; the envelope sender
+    stays the configured ``DEFAULT_FROM_EMAIL`` (the one the SMTP server accepts), named in ``Sender`` when
+    it differs from ``From``.
+    """
+    company = msg.company
+    sender = creditor.from_header(company)
+    headers = {
+        "From": sender,
+        "Message-ID": msg.message_id,
+        "X-Mahnwerk-Company": company.slug,
+        "Content-Language": msg.language,
+    }
+    if not creditor.is_configured_sender(sender):
+        headers["Sender"] = str(settings.DEFAULT_FROM_EMAIL)
     email = EmailMultiAlternatives(
         subject=msg.subject,
         body=msg.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[msg.recipient],
-        headers={
-            "Message-ID": msg.message_id,
-            "X-Mahnwerk-Company": msg.company.slug,
-            "Content-Language": msg.language,
-        },
+        reply_to=creditor.reply_to(company),
+        headers=headers,
     )
     png = qr_png(msg)
     cid = "girocode@mahnwerk" if png else None

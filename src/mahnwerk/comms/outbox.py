@@ -37,6 +37,7 @@ from mahnwerk.collection.agreements_models import (
     Settlement,
 )
 from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Dispute
+from mahnwerk.comms import creditor
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.core.calendar import today_in
 from mahnwerk.ledger import timeline
@@ -166,7 +167,10 @@ def _send_one(transport: Any, msg: OutboundMessage) -> str:
 
         receipt = transport.send(
             SmsMessage(
-                to=msg.recipient, sender=settings.SMS_SENDER, text=msg.body_text, message_id=msg.message_id
+                to=msg.recipient,
+                sender=creditor.sms_sender(msg.company),
+                text=msg.body_text,
+                message_id=msg.message_id,
             )
         )
         return str(receipt.provider_id)

@@ -38,7 +38,10 @@ ALLOWED_PLACEHOLDERS: dict[str, Promise] = {
     "date": _("The date of the message"),
     "bank_block": _("Account holder, IBAN, BIC and payment reference, one per line"),
     "reference": _("The payment reference the customer should use"),
-    "signature": _("Your company's name, address, email and phone, one per line"),
+    "signature": _(
+        "Your company's name, address, email and phone for questions, one per line, then its register "
+        "details and VAT ID on one line"
+    ),
     "portal_link": _("Link to the customer's payment page (empty when there is none)"),
     "opt_out_line": _("How to stop receiving these messages (empty where not required)"),
     "objection_notice": _("The customer's right to object and the period for it (empty where not required)"),

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext
 
+from mahnwerk.comms import creditor
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger.claims import ClaimView
@@ -188,9 +189,7 @@ def reminder_context(
             "date": format_date(as_of, language),
             "bank_block": _bank_block(company, reference),
             "reference": reference,
-            "signature": "\n".join(
-                [company.name, *company.address_lines(), company.email, company.phone]
-            ).strip(),
+            "signature": creditor.signature(company),
             "portal_link": "",
             "opt_out_line": "",
             "objection_notice": "",

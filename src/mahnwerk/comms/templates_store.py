@@ -32,6 +32,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from mahnwerk.comms.documents import creditor_details
 from mahnwerk.comms.letters import LetterContext, LetterItem, letter_qr_payload
 from mahnwerk.comms.placeholders import ALLOWED_PLACEHOLDERS, ENGINE, Problem, check_template
 from mahnwerk.comms.rendering import (
@@ -661,8 +662,7 @@ def letter_context(
         new_deadline=deadline,
         payment_reference=payment_reference(debtor, items) if items else "",
         signature=company.name,
-        creditor_phone=company.phone,
-        creditor_email=company.email,
+        **creditor_details(company, language),
     )
     return dataclasses.replace(ctx, qr_payload=letter_qr_payload(ctx))
 

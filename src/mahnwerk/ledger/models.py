@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -85,6 +85,18 @@ def validate_bic(value: str) -> None:
         raise ValidationError(_("Invalid BIC: %(error)s"), params={"error": str(exc)}) from None
 
 
+validate_registration_number = RegexValidator(
+    r"^[0-9]{11}\Z",
+    _("A registration number in the Latvian Register of Enterprises has 11 digits."),
+    code="registration_number",
+)
+validate_sms_sender = RegexValidator(
+    r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}\Z",
+    _("An SMS sender name has at most 11 letters, digits or spaces, at least one of them a letter."),
+    code="sms_sender",
+)
+
+
 class PostalAddress(models.Model):
     street = models.CharField(_("street"), max_length=200, blank=True)
     postcode = models.CharField(_("postcode"), max_length=20, blank=True)
@@ -110,6 +122,46 @@ class Company(PostalAddress):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     vat_id = models.CharField(_("VAT ID"), max_length=20, blank=True)
+    # Printed on every letter and email (§ 35a GmbHG, § 37a HGB; the Latvian registration number).
+    legal_form = models.CharField(
+        _("legal form"), max_length=40, blank=True, help_text=_("e.g. GmbH, UG (haftungsbeschränkt), SIA")
+    )
+    register_court = models.CharField(
+        _("register court"), max_length=100, blank=True, help_text=_("e.g. Amtsgericht Charlottenburg")
+    )
+    register_number = models.CharField(
+        _("commercial register number"), max_length=40, blank=True, help_text=_("e.g. HRB 123456 B")
+    )
+    managing_directors = models.TextField(
+        _("managing directors"), blank=True, help_text=_("All of them, separated by commas.")
+    )
+    registration_number = models.CharField(
+        _("registration number"),
+        max_length=11,
+        blank=True,
+        validators=[validate_registration_number],
+        help_text=_("Latvian Register of Enterprises (Uzņēmumu reģistrs), 11 digits."),
+    )
+    collections_email = models.EmailField(
+        _("email for replies"),
+        blank=True,
+        help_text=_("Replies to collection emails go here; blank: the company's email."),
+    )
+    collections_phone = models.CharField(
+        _("phone for questions about payments"),
+        max_length=40,
+        blank=True,
+        help_text=_("Printed on letters and emails; blank: the company's phone."),
+    )
+    sms_sender = models.CharField(
+        _("SMS sender name"),
+        max_length=11,
+        blank=True,
+        validators=[validate_sms_sender],
+        help_text=_(
+            "Shown as the sender of text messages, up to 11 letters or digits; blank: the server's setting."
+        ),
+    )
     iban = models.CharField(_("IBAN"), max_length=34, validators=[validate_iban])
     bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
     jurisdiction = models.CharField(_("jurisdiction"), max_length=2, choices=Jurisdiction.choices)
