@@ -157,7 +157,10 @@ def test_an_sms_step_reaches_the_provider_in_ucs2_for_latvian(
         assert result.channels == {"sms": 1}, result
         (got,) = _Provider.received
         assert got["to"] == "+37120000000" and got["auth"] == "Bearer secret-token"
-        assert got["encoding"] == "UCS-2" and "45,00" in got["text"] and "R-3" in got["text"]
+        # a business whose contract follows Latvian law: in default from the day after the due date
+        # (Commercial Law, 2011/7/EU), so 40.00 compensation and interest at 2.15 + 8 = 10.15 % for
+        # 03-03..03-09 = 7 days: 45.00 x 0.1015 x 7 / 365 = 0.0876 -> 0.09; 45.00 + 40.00 + 0.09 = 85.09
+        assert got["encoding"] == "UCS-2" and "85,09" in got["text"] and "R-3" in got["text"]
         assert OutboundMessage.objects.get().provider_id == "sms-1"
     finally:
         server.shutdown()

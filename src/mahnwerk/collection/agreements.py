@@ -175,13 +175,13 @@ class _Claim:
 def _claim_on(company: Company, debtor: Debtor, items: Sequence[Invoice], day: date, today: date) -> _Claim:
     """The claim on ``items`` as of ``day`` (``ledger.claims``); where the interest rate for ``day`` is not
     known yet, the interest as of ``today``."""
-    from mahnwerk.ledger.claims import claim_views
+    from mahnwerk.ledger.claims import claim_views, debtor_law
 
-    kinds = {debtor.pk: debtor.kind}
-    views = claim_views(company, items, kinds, day)
+    laws = {debtor.pk: debtor_law(company, debtor)}
+    views = claim_views(company, items, laws, day)
     unknown = [inv for inv in items if views[inv.pk].interest_error]
     if unknown and day > today:
-        views.update(claim_views(company, unknown, kinds, today))
+        views.update(claim_views(company, unknown, laws, today))
     return _Claim(
         sum(inv.open_minor for inv in items),
         sum(v.interest_open for v in views.values()),
@@ -327,9 +327,9 @@ def propose_plan(
     items = _covered(company, debtor, invoices)
     principal = sum(inv.open_minor for inv in items)
     if costs_minor is None:
-        from mahnwerk.ledger.claims import claim_views
+        from mahnwerk.ledger.claims import claim_views, debtor_law
 
-        views = claim_views(company, items, {debtor.pk: debtor.kind}, today)
+        views = claim_views(company, items, {debtor.pk: debtor_law(company, debtor)}, today)
         costs_minor = sum(v.interest_open + v.costs_open for v in views.values())
     limits = policy.plan_policy()
     down = (

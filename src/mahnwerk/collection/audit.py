@@ -37,8 +37,8 @@ from mahnwerk.core import audit as core
 from mahnwerk.core.interest import InterestError
 from mahnwerk.core.money import format_money
 from mahnwerk.core.rates import RateError
-from mahnwerk.core.rulesets import DayCount
-from mahnwerk.ledger.claims import accrued_interest, ruleset
+from mahnwerk.core.rulesets import ApplicableLaw, DayCount
+from mahnwerk.ledger.claims import accrued_interest, law_for, law_ruleset
 from mahnwerk.ledger.models import Allocation, Charge, Company, Debtor, Invoice, TimelineEvent
 
 ONE_DAY = timedelta(days=1)
@@ -112,10 +112,13 @@ def audit_messages(
     def in_window(day: date) -> bool:
         return (window_from is None or day >= window_from) and (date_to is None or day <= date_to)
 
-    debtors = {
-        pk: (number, kind)
-        for pk, number, kind in Debtor.objects.filter(company=company).values_list("id", "number", "kind")
-    }
+    debtors: dict[int, tuple[str, str]] = {}
+    laws: dict[int, ApplicableLaw] = {}
+    for pk, number, kind, country, jurisdiction in Debtor.objects.filter(company=company).values_list(
+        "id", "number", "kind", "country", "jurisdiction"
+    ):
+        debtors[pk] = (number, kind)
+        laws[pk] = law_for(company, kind, country, jurisdiction)
     messages = _messages(company, window_from, date_to)
     tasks = _call_tasks(company, window_from, date_to)
     action_ids = {m["action_id"] for m in messages if m["action_id"]} | {t["action_id"] for t in tasks}
@@ -136,7 +139,7 @@ def audit_messages(
         covers=_covers(company),
         debtor_covers=_holds(company),
     )
-    statements = _Statements(company, invoices, allocations, debtors)
+    statements = _Statements(company, invoices, allocations, laws)
 
     contacts: list[core.Contact] = []
     for m in messages:
@@ -491,12 +494,12 @@ class _Statements:
         company: Company,
         invoices: dict[int, _Invoice],
         allocations: dict[int, list[_Allocation]],
-        debtors: dict[int, tuple[str, str]],
+        laws: dict[int, ApplicableLaw],
     ) -> None:
         self.company = company
         self.invoices = invoices
         self.allocations = allocations
-        self.kinds = {pk: kind for pk, (_number, kind) in debtors.items()}
+        self.laws = laws  # each debtor's rules, as the run and the statements use them
         self.day_count = DayCount(company.day_count)
         self.charges: dict[int, list[tuple[int, int, date]]] = defaultdict(list)
         for pk, invoice_id, amount, booked_on in Charge.objects.filter(company=company).values_list(
@@ -532,9 +535,8 @@ class _Statements:
             ]
             paid = sum(a.amount_minor for a in known if a.component == "interest" and a.value_date <= day)
             try:
-                rules = ruleset(
-                    self.company.jurisdiction, self.kinds.get(inv.debtor_id, "business"), inv.due_date
-                )
+                law = self.laws.get(inv.debtor_id) or law_for(self.company, "business", "", "")
+                rules = law_ruleset(law, inv.due_date)
                 accrued, _segments = accrued_interest(
                     rules,
                     inv.amount_minor,

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from mahnwerk.collection import agreements
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
 from mahnwerk.ledger import timeline
+from mahnwerk.ledger.claims import debtor_law, law_summary
 from mahnwerk.ledger.models import Allocation, Invoice, TimelineEvent
 from mahnwerk.ledger.services import company_today
 
@@ -89,6 +90,8 @@ def prepare_call(task: Task, as_of: date | None = None) -> dict[str, Any]:
             "number": debtor.number,
             "language": debtor.language,
         },
+        # whose contact rules (hours, days, call caps) the call keeps to
+        "rules": law_summary(debtor_law(task.company, debtor)),
         "phones": phones,
         "open_items": open_items,
         "payment_history": {

@@ -15,8 +15,9 @@ from mahnwerk.collection.models import Action
 from mahnwerk.core.fees import flat_compensation_minor, reminder_fee
 from mahnwerk.core.money import format_money
 from mahnwerk.core.playbook import DebtorDecision
+from mahnwerk.core.rulesets import ApplicableLaw
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.claims import ClaimView, claim_views, ruleset
+from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_ruleset
 from mahnwerk.ledger.models import Charge, ChargeKind, Company, Debtor, Invoice
 
 ONE_DAY = timedelta(days=1)
@@ -37,13 +38,15 @@ def apply_step_consequences(
 ) -> Consequences:
     """Start default where this reminder causes it; book compensation and fees; return claims to date."""
     changed: list[Invoice] = []
+    # each debtor's own rules: a consumer's country of residence, else the law of the contract
+    laws = {pk: debtor_law(company, d) for pk, d in debtors.items()}
     for _action, decision in decided:
-        debtor = debtors[decision.debtor_id]
+        law = laws[decision.debtor_id]
         for item in decision.items:
             inv = invoices[item.invoice_id]
             if item.step.offset_days < 0 or inv.due_date >= as_of:
                 continue
-            rules = ruleset(company.jurisdiction, debtor.kind, inv.due_date)
+            rules = law_ruleset(law, inv.due_date)
             if not rules.default.reminder_after_due:
                 continue
             starts = as_of + ONE_DAY  # an email is received the day it is sent; interest from the next day
@@ -56,9 +59,8 @@ def apply_step_consequences(
             default_from=as_of + ONE_DAY, default_rule="reminder"
         )
     if company.charge_fees:
-        _book_charges(company, decided, as_of, debtors, invoices)
-    kinds = {d.pk: d.kind for d in debtors.values()}
-    claims = claim_views(company, invoices.values(), kinds, as_of)
+        _book_charges(company, decided, as_of, debtors, invoices, laws)
+    claims = claim_views(company, invoices.values(), laws, as_of)
     warnings = {c.interest_error for c in claims.values() if c.interest_error}
     return Consequences(claims, warnings)
 
@@ -69,6 +71,7 @@ def _book_charges(
     as_of: date,
     debtors: dict[int, Debtor],
     invoices: dict[int, Invoice],
+    laws: dict[int, ApplicableLaw],
 ) -> None:
     existing: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for invoice_id, kind, amount in (
@@ -85,7 +88,7 @@ def _book_charges(
             inv for inv in (invoices[i.invoice_id] for i in decision.items) if _in_default(inv, as_of)
         ]
         for inv in in_default:
-            policy = ruleset(company.jurisdiction, debtor.kind, inv.due_date).fees
+            policy = law_ruleset(laws[debtor.pk], inv.due_date).fees
             flat = flat_compensation_minor(policy) if debtor.kind == "business" else 0
             if (
                 flat
@@ -99,7 +102,7 @@ def _book_charges(
         if not in_default:
             continue  # this reminder is the one that puts the debtor in default: it carries no fee
         target = min(in_default, key=lambda inv: (inv.due_date, inv.pk))
-        policy = ruleset(company.jurisdiction, debtor.kind, target.due_date).fees
+        policy = law_ruleset(laws[debtor.pk], target.due_date).fees
         fees = [a for k, a in existing[target.pk] if k == ChargeKind.REMINDER_FEE]
         first_notice = all(i.step.level <= 1 or i.step.offset_days < 0 for i in decision.items) and not fees
         decision_fee = reminder_fee(

@@ -48,8 +48,9 @@ from mahnwerk.core.playbook import (
     evaluate,
     threshold_minor,
 )
+from mahnwerk.core.rulesets import RuleSetError
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.claims import ruleset
+from mahnwerk.ledger.claims import LAW_FIELDS, law_for, rulebook, ruleset
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 
@@ -348,10 +349,17 @@ def load(
         )
         .order_by()
     }
-    waits = _objection_waits(company, as_of)
-    kinds: dict[int, str] = (
-        dict(only(Debtor.objects.filter(company=company), "id").values_list("id", "kind")) if waits else {}
-    )
+    waits = _objection_waits(as_of)
+    # each debtor's rules (a consumer's country of residence, else the law of the contract): one query
+    laws: dict[int, tuple[str, str]] = {}
+    if waits:
+        for pk, kind, country, jurisdiction in (
+            only(Debtor.objects.filter(company=company), "id")
+            .values_list(*LAW_FIELDS)
+            .iterator(chunk_size=5000)
+        ):
+            law = law_for(company, kind, country, jurisdiction)
+            laws[pk] = (law.jurisdiction, str(law.debtor_kind))
     done_today = set(
         only(Action.objects.filter(company=company, as_of=as_of, status=ActionStatus.ACTIVE)).values_list(
             "debtor_id", flat=True
@@ -376,7 +384,7 @@ def load(
             continue  # a small balance: closed by the tolerance, never a reason to write
         playbook_id, case_hold = cases.get(debtor_id, (None, False))
         level, last, first_notice = history.get(invoice_id, (0, None, None))
-        wait = waits.get(kinds.get(debtor_id, "")) if waits and first_notice else None
+        wait = waits.get(laws.get(debtor_id, ("", ""))) if waits and first_notice else None
         items.append(
             ItemState(
                 invoice_id=invoice_id,
@@ -612,15 +620,21 @@ def _step_offers(
     return notes
 
 
-def _objection_waits(company: Company, as_of: date) -> dict[str, int]:
-    """Days after the first written notice before any further step, per debtor kind, where the rule set asks
-    for a time to object (Latvian consumers: 21 days from receipt, a letter counting as received on the 7th
-    day — the postal days are always added, so the wait is never too short)."""
+def _objection_waits(as_of: date) -> dict[tuple[str, str], int]:
+    """Days after the first written notice before any further step, per (jurisdiction, debtor kind), where
+    the rule set asks for a time to object (Latvian consumers: 21 days from receipt, a letter counting as
+    received on the 7th day — the postal days are always added, so the wait is never too short)."""
     waits = {}
-    for kind in ("business", "consumer"):
-        contact = ruleset(company.jurisdiction, kind, as_of).contact
-        if contact.first_notice_objection_days:
-            waits[kind] = contact.first_notice_objection_days + contact.postal_receipt_days
+    for jurisdiction in rulebook().jurisdictions():
+        for kind in ("business", "consumer"):
+            try:
+                contact = ruleset(jurisdiction, kind, as_of).contact
+            except RuleSetError:
+                continue  # no rule set for this kind, or none in force yet
+            if contact.first_notice_objection_days:
+                waits[(jurisdiction, kind)] = (
+                    contact.first_notice_objection_days + contact.postal_receipt_days
+                )
     return waits
 
 

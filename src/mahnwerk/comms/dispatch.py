@@ -33,7 +33,7 @@ from mahnwerk.core.contact_rules import REASONS, check_contact
 from mahnwerk.core.epc_qr import EpcError, EpcPayment, build_epc_payload
 from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.claims import ClaimView, ruleset
+from mahnwerk.ledger.claims import ClaimView, debtor_law, law_ruleset
 from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice
 
 
@@ -298,7 +298,8 @@ def dispatch(
                     reason=choice.reason,
                 )
             )
-        rules = ruleset(company.jurisdiction, debtor.kind, as_of)
+        # the debtor's own rules: a consumer's country of residence (contact window, notices), else the contract's
+        rules = law_ruleset(debtor_law(company, debtor), as_of)
         contact = contact_rule(rules.contact)
         if channel is Channel.CALL:
             due_on = as_of

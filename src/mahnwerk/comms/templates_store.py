@@ -559,14 +559,14 @@ def _step_deadline_days(company: Company, debtor: Debtor, name: str) -> int:
 
 def open_items(company: Company, debtor: Debtor, as_of: date) -> list[MessageItem]:
     """The debtor's open invoices as message lines, with interest and fees to ``as_of``."""
-    from mahnwerk.ledger.claims import claim_views
+    from mahnwerk.ledger.claims import claim_views, debtor_law
 
     invoices = list(
         Invoice.objects.filter(
             company=company, debtor=debtor, open_minor__gt=0, issue_date__lte=as_of
         ).order_by("due_date", "number")
     )
-    claims = claim_views(company, invoices, {debtor.pk: debtor.kind}, as_of)
+    claims = claim_views(company, invoices, {debtor.pk: debtor_law(company, debtor)}, as_of)
     return [message_item(inv, claims.get(inv.pk), inv.open_minor) for inv in invoices]
 
 

@@ -12,7 +12,7 @@ German margin of 8 or 9 pp depends on it); for contact rules the business date.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -320,3 +320,91 @@ def packaged_rulebook() -> RuleBook:
     if _PACKAGED is None:
         _PACKAGED = load_rulebook(None)
     return _PACKAGED
+
+
+# The member states of the EU and the other EEA states (ISO 3166-1 alpha-2; Greece also as "EL", the EU's code).
+EEA_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "EL",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+        "IS",
+        "LI",
+        "NO",
+    ]
+)
+PACKAGED_JURISDICTIONS = ("DE", "EU", "LV", "US")
+
+
+class LawReason(StrEnum):
+    """Why a debtor's claims follow a jurisdiction's rule set."""
+
+    RESIDENCE = "residence"  # a consumer: the consumer-protection rules of the country of residence
+    CONTRACT = "contract"  # the law of the contract set for this debtor (another than the creditor's)
+    CREDITOR = "creditor"  # the law of the contract is the creditor's
+    NO_RULES_FOR_RESIDENCE = "no_rules_for_residence"  # a consumer in a country without a rule set
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicableLaw:
+    """The rule set a debtor's claims follow (``jurisdiction``/``debtor_kind``) and why."""
+
+    jurisdiction: str
+    debtor_kind: DebtorKind
+    reason: LawReason
+    country: str = ""  # the consumer's country of residence where it was looked at
+
+
+def applicable_law(
+    debtor_kind: DebtorKind | str,
+    *,
+    country: str,
+    contract: str,
+    creditor: str,
+    known: Collection[str] = PACKAGED_JURISDICTIONS,
+) -> ApplicableLaw:
+    """Which jurisdiction's rules apply to a debtor.
+
+    A consumer gets the consumer-protection rules of the country of residence (Rome I art. 6): a country
+    with a rule set of its own (``known``: DE, LV, US, or one an overlay adds) its own, another EU/EEA
+    country the EU rules. A business — and a consumer whose country is not given or has no rule set — gets
+    the law of the contract: ``contract`` (the debtor's own setting), else the creditor's.
+    """
+    kind = DebtorKind(debtor_kind)
+    creditor = creditor.strip().upper()
+    contract = (contract or "").strip().upper() or creditor
+    country = (country or "").strip().upper()
+    if kind is DebtorKind.CONSUMER and country:
+        known_codes = {j.upper() for j in known} - {"EU"}
+        if country in known_codes:
+            return ApplicableLaw(country, kind, LawReason.RESIDENCE, country)
+        if country in EEA_COUNTRIES:
+            return ApplicableLaw("EU", kind, LawReason.RESIDENCE, country)
+        return ApplicableLaw(contract, kind, LawReason.NO_RULES_FOR_RESIDENCE, country)
+    reason = LawReason.CREDITOR if contract == creditor else LawReason.CONTRACT
+    return ApplicableLaw(contract, kind, reason)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,15 +27,33 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 
 from mahnwerk.core.claims import ClaimBalance, allocate_payment
 from mahnwerk.core.interest import DefaultStart, InterestError, Segment, default_begins, interest_for
 from mahnwerk.core.limitation import time_bar
 from mahnwerk.core.playbook import threshold_minor
 from mahnwerk.core.rates import RateError, RateTable, load_tables, percent_to_units
+from mahnwerk.core.rulesets import (
+    ApplicableLaw,
+    DayCount,
+    LawReason,
+    RuleBook,
+    RuleSet,
+    applicable_law,
+    load_rulebook,
+)
 from mahnwerk.core.rulesets import Component as CoreComponent
-from mahnwerk.core.rulesets import DayCount, RuleBook, RuleSet, load_rulebook
-from mahnwerk.ledger.models import Allocation, Charge, Company, Invoice, WriteOff, WriteOffReason
+from mahnwerk.ledger.models import (
+    Allocation,
+    Charge,
+    Company,
+    Debtor,
+    Invoice,
+    Jurisdiction,
+    WriteOff,
+    WriteOffReason,
+)
 
 ONE_DAY = timedelta(days=1)
 
@@ -100,6 +118,105 @@ def reload_rules() -> None:
 
 def ruleset(jurisdiction: str, debtor_kind: str, on: date) -> RuleSet:
     return rulebook().get(jurisdiction, debtor_kind, on)
+
+
+# The debtor fields the applicable law depends on, for ``values_list`` (with the id first).
+LAW_FIELDS = ("id", "kind", "country", "jurisdiction")
+
+# Per debtor id: its law, or only its kind (then its country and jurisdiction are read, one query for all).
+DebtorLaws = Mapping[int, ApplicableLaw | str]
+
+
+def law_for(company: Company, kind: str, country: str, jurisdiction: str) -> ApplicableLaw:
+    """The rules that apply to a debtor of ``company`` with these fields: a consumer's country of residence,
+    else the law of the contract set for the debtor, else the creditor's (``core.rulesets.applicable_law``)."""
+    return applicable_law(
+        kind,
+        country=country,
+        contract=jurisdiction,
+        creditor=company.jurisdiction,
+        known=rulebook().jurisdictions(),
+    )
+
+
+def debtor_law(company: Company, debtor: Debtor) -> ApplicableLaw:
+    """The rules that apply to ``debtor`` and why (no query)."""
+    return law_for(company, debtor.kind, debtor.country, debtor.jurisdiction)
+
+
+def debtor_laws(company: Company, debtor_ids: Iterable[int]) -> dict[int, ApplicableLaw]:
+    """The applicable law of many debtors in one query."""
+    known = rulebook().jurisdictions()
+    return {
+        pk: applicable_law(
+            kind, country=country, contract=jurisdiction, creditor=company.jurisdiction, known=known
+        )
+        for pk, kind, country, jurisdiction in Debtor.objects.filter(pk__in=list(debtor_ids)).values_list(
+            *LAW_FIELDS
+        )
+    }
+
+
+def resolve_laws(company: Company, laws: DebtorLaws) -> dict[int, ApplicableLaw]:
+    """``laws`` with every kind given alone replaced by the debtor's law (its kind as given)."""
+    out = {pk: law for pk, law in laws.items() if isinstance(law, ApplicableLaw)}
+    missing = {pk: law for pk, law in laws.items() if not isinstance(law, ApplicableLaw)}
+    if missing:
+        known = rulebook().jurisdictions()
+        for pk, _kind, country, jurisdiction in Debtor.objects.filter(pk__in=list(missing)).values_list(
+            *LAW_FIELDS
+        ):
+            out[pk] = applicable_law(
+                missing[pk],
+                country=country,
+                contract=jurisdiction,
+                creditor=company.jurisdiction,
+                known=known,
+            )
+        for pk, kind in missing.items():  # a debtor not saved (yet): the creditor's law
+            out.setdefault(pk, law_for(company, kind, "", ""))
+    return out
+
+
+def law_ruleset(law: ApplicableLaw, on: date) -> RuleSet:
+    """The version of the debtor's rule set in force on ``on``."""
+    return ruleset(law.jurisdiction, law.debtor_kind, on)
+
+
+def jurisdiction_name(code: str) -> str:
+    """The jurisdiction's name in the active language (its code for one only an overlay knows)."""
+    return str(Jurisdiction(code).label) if code in Jurisdiction.values else code
+
+
+def law_reason_text(law: ApplicableLaw) -> str:
+    """Why the rules apply, in the active language: "consumer resident in LV", "creditor's law", ..."""
+    if law.reason is LawReason.RESIDENCE:
+        return gettext("consumer resident in {country}").format(country=law.country)
+    if law.reason is LawReason.NO_RULES_FOR_RESIDENCE:
+        return gettext("consumer resident in {country}, no rules for it: contract law").format(
+            country=law.country
+        )
+    if law.reason is LawReason.CONTRACT:
+        return gettext("contract law set for this debtor")
+    return gettext("creditor's law")
+
+
+def law_text(law: ApplicableLaw) -> str:
+    """ "Latvia (consumer resident in LV)", in the active language."""
+    return gettext("{jurisdiction} ({reason})").format(
+        jurisdiction=jurisdiction_name(law.jurisdiction), reason=law_reason_text(law)
+    )
+
+
+def law_summary(law: ApplicableLaw) -> dict[str, str]:
+    """The applicable law for the API and the CLI's JSON: codes and the text."""
+    return {
+        "jurisdiction": law.jurisdiction,
+        "debtor_kind": str(law.debtor_kind),
+        "reason": str(law.reason),
+        "country": law.country,
+        "text": law_text(law),
+    }
 
 
 def default_start(
@@ -224,10 +341,12 @@ class ClaimView:
 
 
 def claim_views(
-    company: Company, invoices: Iterable[Invoice], debtor_kinds: dict[int, str], as_of: date
+    company: Company, invoices: Iterable[Invoice], laws: DebtorLaws, as_of: date
 ) -> dict[int, ClaimView]:
-    """Claims of many invoices as of ``as_of`` in two queries (allocations, charges)."""
+    """Claims of many invoices as of ``as_of`` in two queries (allocations, charges); ``laws``: the
+    applicable law per debtor (a kind alone: one more query for the debtors' countries)."""
     rows = list(invoices)
+    debtor_rules = resolve_laws(company, laws)
     ids = [inv.pk for inv in rows]
     reductions: dict[int, list[tuple[date, int]]] = defaultdict(list)
     interest_paid: dict[int, int] = defaultdict(int)
@@ -258,7 +377,7 @@ def claim_views(
         )
         if company.claim_interest and inv.default_from is not None and inv.default_from <= as_of:
             try:
-                rules = ruleset(company.jurisdiction, debtor_kinds[inv.debtor_id], inv.due_date)
+                rules = law_ruleset(debtor_rules[inv.debtor_id], inv.due_date)
                 view.interest_accrued, view.segments = accrued_interest(
                     rules,
                     inv.amount_minor,
@@ -299,10 +418,10 @@ class ClaimBook:
     updated invoices and charges in bulk; ``write_offs`` lists the write-offs made.
     """
 
-    def __init__(self, company: Company, debtor_kinds: dict[int, str]) -> None:
+    def __init__(self, company: Company, laws: DebtorLaws) -> None:
         self.company = company
-        self.kinds = debtor_kinds
-        ids = list(debtor_kinds)
+        self.laws = resolve_laws(company, laws)
+        ids = list(self.laws)
         still_open = models.Q(open_minor__gt=0) | models.Q(charges__open_minor__gt=0)
         if company.claim_interest:
             still_open |= models.Q(
@@ -375,7 +494,8 @@ class ClaimBook:
         payment or credit note touched is checked against the small-balance tolerance and, for a
         payment, the company's policy on leftover interest and fees (see the module doc).
         """
-        rules = ruleset(self.company.jurisdiction, self.kinds[debtor_id], value_date)
+        law = self.laws[debtor_id]
+        rules = law_ruleset(law, value_date)
         entries = [
             e
             for e in self.open.values()
@@ -423,7 +543,7 @@ class ClaimBook:
                         self._allocate(source, inv, "costs", share, value_date, charge)
             if inv.time_barred_on is not None:
                 inv.time_barred_on = limitation_date(
-                    self.company.jurisdiction, self.kinds[debtor_id], inv.due_date, entry.paid_on
+                    law.jurisdiction, law.debtor_kind, inv.due_date, entry.paid_on
                 )
         touched = list(dict.fromkeys(int(str(part.key)) for part in parts))
         tolerance = threshold_minor(self.company.small_balance_tolerance, currency)
@@ -516,8 +636,11 @@ class ClaimBook:
         return self.allocations
 
 
-def statement(company: Company, debtor_id: int, kind: str, as_of: date) -> dict[str, Any]:
+def statement(company: Company, debtor_id: int, kind: ApplicableLaw | str, as_of: date) -> dict[str, Any]:
     """Statement of account: every invoice with principal, interest, fees and payments, and the total due.
+
+    ``kind``: the debtor's applicable law, or its kind alone (its country and jurisdiction are then read);
+    ``rules`` says which rules the figures follow and why.
 
     ``paid`` is what payments and credit notes covered per component, ``written_off`` what the creditor
     gave up (small balances, leftover interest and fees). Amounts are minor units; interest comes with its segments (dates, days, rate, base, amount) so
@@ -528,7 +651,8 @@ def statement(company: Company, debtor_id: int, kind: str, as_of: date) -> dict[
             "due_date", "number"
         )
     )
-    views = claim_views(company, invoices, {debtor_id: kind}, as_of)
+    law = resolve_laws(company, {debtor_id: kind})[debtor_id]
+    views = claim_views(company, invoices, {debtor_id: law}, as_of)
     paid: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     written_off: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for invoice_id, component, amount, write_off_id in Allocation.objects.filter(
@@ -585,6 +709,7 @@ def statement(company: Company, debtor_id: int, kind: str, as_of: date) -> dict[
     return {
         "as_of": as_of,
         "debtor_id": debtor_id,
+        "rules": law_summary(law),
         "lines": lines,
         "totals": {k: dict(v) for k, v in totals.items()},
     }

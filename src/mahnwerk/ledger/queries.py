@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Max, Q
 
 from mahnwerk.core.money import format_money
+from mahnwerk.ledger.claims import debtor_law, law_summary
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.timeline import describe
 
@@ -40,6 +41,7 @@ def debtor_overview(debtor: Debtor, timeline_limit: int = 200) -> dict[str, Any]
         "name": debtor.name,
         "kind": debtor.kind,
         "language": debtor.language,
+        "rules": law_summary(debtor_law(debtor.company, debtor)),
         "do_not_contact": debtor.do_not_contact,
         "contacts": list(debtor.contacts.values("kind", "value", "is_primary", "is_valid", "opted_out")),
         "open_items": items,

@@ -18,7 +18,7 @@ from mahnwerk.core.calendar import today_in
 from mahnwerk.core.money import format_money
 from mahnwerk.core.playbook import threshold_minor
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.claims import ClaimBook, default_start, limitation_date
+from mahnwerk.ledger.claims import ClaimBook, debtor_laws, default_start, limitation_date
 from mahnwerk.ledger.models import (
     Allocation,
     Charge,
@@ -107,7 +107,7 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    book = ClaimBook(company, _kinds({p.debtor_id for p in payments}))
+    book = ClaimBook(company, debtor_laws(company, {p.debtor_id for p in payments}))
     for p in payments:
         if p.invoice_id is None and p.reference:
             p.invoice_id = named_invoice(book, p.debtor_id, p.reference)
@@ -175,7 +175,7 @@ def record_credit_note(
         reason=reason,
     )
     note.save()
-    book = ClaimBook(company, _kinds({debtor.pk}))
+    book = ClaimBook(company, debtor_laws(company, {debtor.pk}))
     note.unallocated_minor = book.apply(
         note,
         debtor.pk,
@@ -296,10 +296,6 @@ def reverse_write_off(
     return found
 
 
-def _kinds(debtor_ids: set[int]) -> dict[int, str]:
-    return dict(Debtor.objects.filter(pk__in=list(debtor_ids)).values_list("id", "kind"))
-
-
 def _settled(debtor_ids: set[int], business_date: date | None) -> None:
     if debtor_ids:
         items_settled.send(sender=Invoice, debtor_ids=debtor_ids, business_date=business_date)
@@ -311,14 +307,14 @@ def create_invoices(
 ) -> list[Invoice]:
     """Create validated invoices in bulk (open amount = amount) and note them on each debtor's timeline."""
     rows = list(invoices)
-    kinds = _kinds({inv.debtor_id for inv in rows})
+    laws = debtor_laws(company, {inv.debtor_id for inv in rows})
     for inv in rows:
         if inv.open_minor is None:
             inv.open_minor = inv.amount_minor
-        kind = kinds[inv.debtor_id]
-        start = default_start(inv, company.jurisdiction, kind)
+        law = laws[inv.debtor_id]
+        start = default_start(inv, law.jurisdiction, law.debtor_kind)
         inv.default_from, inv.default_rule = start.first_interest_day, start.rule
-        inv.time_barred_on = limitation_date(company.jurisdiction, kind, inv.due_date)
+        inv.time_barred_on = limitation_date(law.jurisdiction, law.debtor_kind, inv.due_date)
     created = Invoice.objects.bulk_create(rows, batch_size=1000)
     by_debtor: dict[int, list[Invoice]] = defaultdict(list)
     for inv in created:

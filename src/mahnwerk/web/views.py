@@ -53,7 +53,7 @@ from mahnwerk.core.kpi import Period
 from mahnwerk.core.money import format_money as _format_money
 from mahnwerk.insights.models import DebtorInsight
 from mahnwerk.insights.services import company_kpis
-from mahnwerk.ledger.claims import claim_views
+from mahnwerk.ledger.claims import claim_views, debtor_law, law_text
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
 from mahnwerk.ledger.services import LedgerError, Receipt, company_today, record_payment
@@ -247,6 +247,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
     overview["total_open"] = " + ".join(
         format_money(v, k) for k, v in sorted(totals.items())
     ) or format_money(0, company.currency)
+    law = debtor_law(company, debtor)
     claims = _claims(company, debtor, overview["open_items"], today)
     insight = DebtorInsight.objects.filter(debtor=debtor).first()
     disputes = list_disputes(company, debtor)
@@ -256,6 +257,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
     )
     return {
         "claims": claims,
+        "rules": law_text(law),
         "insight": insight,
         "promises": _readable(list_promises(company, debtor), PromiseStatus, "promised_date"),
         "plans": [
@@ -303,7 +305,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
 def _claims(company: Any, debtor: Debtor, items: list[dict[str, Any]], today: Any) -> dict[str, Any]:
     """Interest and fees to date per open item (written onto the item rows) and their totals."""
     invoices = list(Invoice.objects.filter(pk__in=[i["id"] for i in items]))
-    views = claim_views(company, invoices, {debtor.pk: debtor.kind}, today)
+    views = claim_views(company, invoices, {debtor.pk: debtor_law(company, debtor)}, today)
     totals: dict[str, list[int]] = {}
     errors = []
     for item in items:

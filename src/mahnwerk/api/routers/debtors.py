@@ -12,6 +12,7 @@ from mahnwerk.api.auth import caller, writer
 from mahnwerk.api.schemas import CancelIn, DebtorPage, DisputeIn, DisputeOut, Errors, PromiseIn, PromiseOut
 from mahnwerk.collection import agreements
 from mahnwerk.comms.debtor_documents import DocumentNotFound, document_file, list_documents
+from mahnwerk.ledger.claims import debtor_law
 from mahnwerk.ledger.claims import statement as claim_statement
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
@@ -69,7 +70,7 @@ def get_statement(
 ) -> dict[str, Any]:
     company = caller(request).company
     debtor = _debtor(company, debtor_id)
-    return claim_statement(company, debtor.pk, debtor.kind, as_of or company_today(company))
+    return claim_statement(company, debtor.pk, debtor_law(company, debtor), as_of or company_today(company))
 
 
 @router.post("/debtors/{debtor_id}/promises", response={201: PromiseOut, 422: Errors})

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
@@ -34,6 +35,7 @@ class Command(MahnwerkCommand):
         self.stdout.write(
             f"{debtor.name} ({debtor.number}) — {debtor.get_kind_display()}, {debtor.language}, {debtor.jurisdiction}"
         )
+        self.stdout.write(_("Rules: {rules}").format(rules=data["rules"]["text"]))
         for c in data["contacts"]:
             flags = "".join([" invalid" if not c["is_valid"] else "", " opted-out" if c["opted_out"] else ""])
             self.stdout.write(f"  {c['kind']}: {c['value']}{flags}")

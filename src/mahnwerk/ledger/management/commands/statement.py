@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
-from mahnwerk.ledger.claims import statement
+from mahnwerk.ledger.claims import debtor_law, statement
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Debtor
 from mahnwerk.ledger.services import company_today
@@ -31,7 +31,7 @@ class Command(MahnwerkCommand):
         if debtor is None:
             raise CommandError(f"no debtor {ident!r} in {company.name}")
         as_of = options["date"] or company_today(company)
-        data = statement(company, debtor.pk, debtor.kind, as_of)
+        data = statement(company, debtor.pk, debtor_law(company, debtor), as_of)
         if options["json"]:
             self.emit_json(data)
             return
@@ -41,6 +41,7 @@ class Command(MahnwerkCommand):
                 name=debtor.name, number=debtor.number, date=format_date(as_of, "en")
             )
         )
+        out(_("Rules: {rules}").format(rules=data["rules"]["text"]))
         for line in data["lines"]:
             cur = line["currency"]
             out(
