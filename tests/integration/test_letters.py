@@ -464,3 +464,17 @@ def test_legal_details_in_english(company: Any) -> None:
         assert creditor.legal_parts(company, with_name=False)[0] == "Acme Werkzeug GmbH"
         company.name = "Acme Werkzeug GmbH"
         assert creditor.legal_parts(company, with_name=False)[0] == "Registered office Berlin"
+
+
+def test_the_legal_details_run_across_the_foot_and_stay_on_the_page() -> None:
+    legal = (
+        "Sitz Berlin",
+        "Amtsgericht Berlin-Charlottenburg HRB 123456 B",
+        "Geschäftsführer: Anna-Katharina Mustermann-Schulze, Jonas Keller, Dr. Friedrich von Hohenberg",
+        "USt-IdNr. DE123456789",
+    )
+    runs = words(render_letter_pdf(german_letter(creditor_legal_lines=legal)))
+    x, y = where(runs, "Sitz Berlin · Amtsgericht")
+    _, bic = where(runs, "BIC COBADEFFXXX")
+    assert abs(x - 25) < 1 and y > bic  # from the left margin, under the columns
+    assert max(y for _, y, _ in runs) < 297 - 5  # nothing in the unprintable edge of a printer
