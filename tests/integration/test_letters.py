@@ -464,6 +464,13 @@ def test_legal_details_in_english(company: Any) -> None:
         assert creditor.legal_parts(company, with_name=False)[0] == "Acme Werkzeug GmbH"
         company.name = "Acme Werkzeug GmbH"
         assert creditor.legal_parts(company, with_name=False)[0] == "Registered office Berlin"
+        # no register details: the legal form still shows where the name lacks it
+        company.register_court = company.register_number = company.managing_directors = ""
+        assert creditor.legal_line(company) == "VAT ID DE811907980"
+        company.name, company.legal_form = "Baltijas Koks", "SIA"
+        assert creditor.legal_line(company) == "Baltijas Koks SIA · VAT ID DE811907980"
+        company.country = "LV"
+        assert creditor.legal_line(company) == 'SIA "Baltijas Koks" · VAT ID DE811907980'
 
 
 def test_the_legal_details_run_across_the_foot_and_stay_on_the_page() -> None:

@@ -21,20 +21,21 @@ def managing_directors(company: Company) -> list[str]:
 
 
 def legal_name(company: Company) -> str:
-    """The name with the legal form, unless the name already ends with it ("Muster GmbH")."""
+    """The name with the legal form, unless the name already shows it ("Muster GmbH", 'SIA "Koks"'): after
+    the name, in Latvia before it, the name in quotes (SIA "Baltijas Koks")."""
     name, form = company.name.strip(), company.legal_form.strip()
-    if (
-        form
-        and not name.casefold().endswith(form.casefold())
-        and not name.casefold().startswith(form.casefold())
-    ):
-        return f"{name} {form}"
-    return name
+    folded = name.casefold()
+    if not form or folded.endswith(form.casefold()) or folded.startswith(form.casefold()):
+        return name
+    if "LV" in (company.country, company.jurisdiction):
+        return f'{form} "{name}"'
+    return f"{name} {form}"
 
 
 def legal_parts(company: Company, *, with_name: bool = True) -> list[str]:
     """The legal details, one part each: with a commercial register entry the name (with the legal form),
-    seat, register court and number, managing directors; then the registration number and the VAT ID.
+    seat, register court and number, managing directors (without one, the name only where the legal form
+    had to be added to it); then the registration number and the VAT ID.
 
     ``with_name`` False leaves the name out when it is the company's name as printed elsewhere (a letter's
     footer); a name the legal form was added to stays.
@@ -42,8 +43,8 @@ def legal_parts(company: Company, *, with_name: bool = True) -> list[str]:
     parts: list[str] = []
     directors = managing_directors(company)
     register = " ".join(p for p in (company.register_court.strip(), company.register_number.strip()) if p)
+    name = legal_name(company)
     if register or directors:
-        name = legal_name(company)
         if with_name or name != company.name.strip():
             parts.append(name)
         if company.city:
@@ -56,6 +57,8 @@ def legal_parts(company: Company, *, with_name: bool = True) -> list[str]:
                     "creditor", "Managing director: {names}", "Managing directors: {names}", len(directors)
                 ).format(names=", ".join(directors))
             )
+    elif name != company.name.strip():  # no register entry given, but a legal form the name does not show
+        parts.append(name)
     if company.registration_number:
         parts.append(pgettext("creditor", "Reg. No. {number}").format(number=company.registration_number))
     if company.vat_id:
