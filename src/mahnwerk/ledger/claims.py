@@ -202,7 +202,7 @@ def law_reason_text(law: ApplicableLaw) -> str:
 
 
 def law_text(law: ApplicableLaw) -> str:
-    """ "Latvia (consumer resident in LV)", in the active language."""
+    """The rules and why, in the active language: "Latvia (consumer resident in LV)"."""
     return gettext("{jurisdiction} ({reason})").format(
         jurisdiction=jurisdiction_name(law.jurisdiction), reason=law_reason_text(law)
     )
@@ -636,10 +636,10 @@ class ClaimBook:
         return self.allocations
 
 
-def statement(company: Company, debtor_id: int, kind: ApplicableLaw | str, as_of: date) -> dict[str, Any]:
+def statement(company: Company, debtor_id: int, law: ApplicableLaw | str, as_of: date) -> dict[str, Any]:
     """Statement of account: every invoice with principal, interest, fees and payments, and the total due.
 
-    ``kind``: the debtor's applicable law, or its kind alone (its country and jurisdiction are then read);
+    ``law``: the debtor's applicable law, or its kind alone (its country and jurisdiction are then read);
     ``rules`` says which rules the figures follow and why.
 
     ``paid`` is what payments and credit notes covered per component, ``written_off`` what the creditor
@@ -651,8 +651,8 @@ def statement(company: Company, debtor_id: int, kind: ApplicableLaw | str, as_of
             "due_date", "number"
         )
     )
-    law = resolve_laws(company, {debtor_id: kind})[debtor_id]
-    views = claim_views(company, invoices, {debtor_id: law}, as_of)
+    rules = resolve_laws(company, {debtor_id: law})[debtor_id]
+    views = claim_views(company, invoices, {debtor_id: rules}, as_of)
     paid: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     written_off: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for invoice_id, component, amount, write_off_id in Allocation.objects.filter(
@@ -709,7 +709,7 @@ def statement(company: Company, debtor_id: int, kind: ApplicableLaw | str, as_of
     return {
         "as_of": as_of,
         "debtor_id": debtor_id,
-        "rules": law_summary(law),
+        "rules": law_summary(rules),
         "lines": lines,
         "totals": {k: dict(v) for k, v in totals.items()},
     }
