@@ -36,6 +36,7 @@ def test_find_debtor_record_payment_item_gone(
     shoot(page, "debtors")
     page.locator("#results").get_by_role("link", name="Bäckerei Müller").click()
     items = page.get_by_test_id("open-items")
+    items.get_by_text("R-100").wait_for()  # the case file has loaded (the click only starts the navigation)
     assert items.get_by_text("R-100").is_visible()
     payment = page.get_by_role("region", name="Record a payment")
     payment.get_by_label("Amount:", exact=True).fill("1000.00")
