@@ -55,7 +55,7 @@ class Command(BaseCommand):
         evaluate = sub.add_parser(
             "evaluate",
             parents=[common],
-            help="Train on the earlier 70 % of the invoices, test on the last 30 %.",
+            help="Train on the earlier 70 %% of the invoices, test on the last 30 %%.",
         )
         evaluate.add_argument(
             "--test-share", type=float, default=0.3, help="Share of the latest invoices tested."
