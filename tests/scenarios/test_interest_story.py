@@ -35,50 +35,49 @@ def test_german_b2b_interest_fees_and_section_367_allocation(
     assert inv.time_barred_on == D("2028-12-31")
 
     run_collection(company, D("2025-02-06"))  # friendly note, not in default: no interest, no fee
-    run_collection(
-        company, D("2025-02-16")
-    )  # first reminder (+7): puts the debtor in default, carries no fee
+    # first reminder (+7), an email on 02-16 saying "pay by 02-26" (10 days): the debtor is in default once
+    # that deadline has passed, from 02-27 (Grüneberg § 286); it carries no fee
+    run_collection(company, D("2025-02-16"))
     inv.refresh_from_db()
-    assert (inv.default_from, inv.default_rule) == (D("2025-02-17"), "reminder")
+    assert (inv.default_from, inv.default_rule) == (D("2025-02-27"), "reminder_deadline")
     assert Charge.objects.count() == 0
 
-    run_collection(company, D("2025-03-02"))  # firm reminder, 14 days later: in default since 02-17
-    # interest 02-17..03-02 = 14 days: 1000.00 x 11.27 % x 14 / 365 = 4.3227 -> 4.32
-    # costs: 40.00 flat compensation (§ 288 (5) BGB) + 1.00 reminder fee = 41.00; total 1045.32
+    run_collection(company, D("2025-03-02"))  # firm reminder, 14 days later: in default since 02-27
+    # interest 02-27..03-02 = 2 + 2 = 4 days: 1000.00 x 11.27 % x 4 / 365 = 1.2351 -> 1.24
+    # costs: the 40.00 flat compensation (§ 288 (5) BGB) only: it is credited against reminder costs
+    # (§ 288 (5) s. 3), so no reminder fee on top; total 1000.00 + 1.24 + 40.00 = 1041.24
     firm = body(sent_messages(outbox)[-1])
-    assert "1.000,00\xa0€" in firm and "4,32\xa0€" in firm and "41,00\xa0€" in firm
-    assert "Offener Gesamtbetrag: 1.045,32\xa0€" in firm
-    assert sorted(Charge.objects.values_list("kind", "amount_minor")) == [
-        ("flat_compensation", 4000),
-        ("reminder_fee", 100),
-    ]
+    assert "1.000,00\xa0€" in firm and "1,24\xa0€" in firm and "40,00\xa0€" in firm
+    assert "Offener Gesamtbetrag: 1.041,24\xa0€" in firm
+    assert sorted(Charge.objects.values_list("kind", "amount_minor")) == [("flat_compensation", 4000)]
 
     pay(debtor, "300.00", "2025-03-03", reference="RE-2001")
-    # § 367 BGB: costs 41.00, then interest 02-17..03-03 = 15 days: 1000.00 x 11.27 % x 15 / 365 = 4.6315 -> 4.63,
-    # then principal 300.00 - 41.00 - 4.63 = 254.37 -> principal open 745.63
+    # § 367 BGB: costs 40.00, then interest 02-27..03-03 = 5 days: 1000.00 x 11.27 % x 5 / 365 = 1.5438 -> 1.54,
+    # then principal 300.00 - 40.00 - 1.54 = 258.46 -> principal open 1000.00 - 258.46 = 741.54
     split = {
         c: sum(Allocation.objects.filter(component=c).values_list("amount_minor", flat=True))
         for c in ("costs", "interest", "principal")
     }
-    assert split == {"costs": 4100, "interest": 463, "principal": 25437}
+    assert split == {"costs": 4000, "interest": 154, "principal": 25846}
     inv.refresh_from_db()
-    assert inv.open_minor == 74563
+    assert inv.open_minor == 74154
     # a part-payment restarts limitation (§ 212 BGB) from 2025-03-03 -> 2028-03-03, but a restart never
     # shortens the running period, which ends 2028-12-31
     assert inv.time_barred_on == D("2028-12-31")
 
-    run_collection(company, D("2025-03-16"))  # final notice: a further 1.00 fee
+    run_collection(company, D("2025-03-16"))  # final notice: no fee either (the flat compensation covers it)
+    assert Charge.objects.count() == 1
     data = statement(company, debtor.pk, "business", D("2025-07-15"))
     (line,) = data["lines"]
-    # interest on 745.63 from 03-04: to 06-30 119 days at 11.27 %: 745.63 x 0.1127 x 119 / 365 = 27.3969 -> 27.40
-    #                                07-01..07-15 15 days at 10.27 %: 745.63 x 0.1027 x 15 / 365 = 3.1470 -> 3.15
+    # interest on 741.54 from 03-04: to 06-30 119 days at 11.27 %: 741.54 x 0.1127 x 119 / 365 = 27.2466 -> 27.25
+    #                                07-01..07-15 15 days at 10.27 %: 741.54 x 0.1027 x 15 / 365 = 3.1297 -> 3.13
     assert [(s["from"], s["to"], s["days"], s["amount_minor"]) for s in line["segments"]][-2:] == [
-        (D("2025-03-04"), D("2025-06-30"), 119, 2740),
-        (D("2025-07-01"), D("2025-07-15"), 15, 315),
+        (D("2025-03-04"), D("2025-06-30"), 119, 2725),
+        (D("2025-07-01"), D("2025-07-15"), 15, 313),
     ]
-    assert line["interest_open_minor"] == 2740 + 315
-    assert line["fees_open_minor"] == 100
-    assert data["totals"]["EUR"]["total_open_minor"] == 74563 + 3055 + 100  # 777.18
+    assert line["interest_open_minor"] == 2725 + 313
+    assert line["fees_open_minor"] == 0
+    assert data["totals"]["EUR"]["total_open_minor"] == 74154 + 3038  # 771.92
 
 
 @pytest.mark.django_db
@@ -159,15 +158,15 @@ def test_a_period_the_rate_table_does_not_cover_is_reported_not_guessed(
     assert line["interest_error"] and line["interest_open_minor"] == 0
 
     # once the rate is added (here a made-up 2.00 %), the same statement computes the interest:
-    # default from 06-09 (reminder on 06-08); 06-09..06-30 22 days at 1.27 + 9 = 10.27 %:
-    # 500.00 x 0.1027 x 22 / 365 = 3.0951 -> 3.10; 07-01..07-05 5 days at 2.00 + 9 = 11 %: 500 x 0.11 x 5 / 365
+    # default from 06-19 (reminder emailed on 06-08, "pay by 06-18"); 06-19..06-30 12 days at 1.27 + 9 = 10.27 %:
+    # 500.00 x 0.1027 x 12 / 365 = 1.6882 -> 1.69; 07-01..07-05 5 days at 2.00 + 9 = 11 %: 500 x 0.11 x 5 / 365
     # = 0.7534 -> 0.75
     from django.core.management import call_command
 
     settings.DATA_DIR = tmp_path
     call_command("rates", "add", "de_basiszinssatz", "2026-07-01", "2.00", stdout=io.StringIO())
     line = statement(company, debtor.pk, "business", D("2026-07-05"))["lines"][0]
-    assert line["interest_error"] is None and line["interest_open_minor"] == 310 + 75
+    assert line["interest_error"] is None and line["interest_open_minor"] == 169 + 75
 
 
 @pytest.mark.django_db
@@ -181,27 +180,29 @@ def test_a_step_offering_to_waive_the_fees_applies_only_when_paid_in_time(
     make_invoice(on_time, "RE-A", "500.00", "2025-02-10", issue="2025-01-10")
     late = make_debtor(name="Spät GmbH")
     make_invoice(late, "RE-B", "500.00", "2025-02-10", issue="2025-01-10")
-    for day in ("2025-02-17", "2025-03-03"):  # reminder (default from 02-18), firm reminder with the offer
+    # reminder on 02-17 "pay by 02-27" (default from 02-28), firm reminder with the offer
+    for day in ("2025-02-17", "2025-03-03"):
         run_collection(company, D(day))
     firm = body(sent_messages(outbox)[-1])
     assert "Wenn Sie den vollen Betrag bis zum 13.03.2025 zahlen, verzichten wir auf die Gebühren." in firm, (
         firm
     )
-    assert "41,00\xa0€" in firm  # 40.00 flat compensation + 1.00 reminder fee, shown until waived
-    # interest 02-18..03-07 = 18 days: 500.00 x 11.27 % x 18 / 365 = 2.7789 -> 2.78; principal and interest paid
-    pay(on_time, "502.78", "2025-03-07", reference="RE-A")
-    pay(late, "502.78", "2025-03-20", reference="RE-B")  # after the offer's deadline
+    # the 40.00 flat compensation (no reminder fee on top: § 288 (5) s. 3 BGB), shown until waived
+    assert "40,00\xa0€" in firm
+    # interest 02-28..03-07 = 1 + 7 = 8 days: 500.00 x 11.27 % x 8 / 365 = 1.2351 -> 1.24; principal and interest
+    pay(on_time, "501.24", "2025-03-07", reference="RE-A")
+    pay(late, "501.24", "2025-03-20", reference="RE-B")  # after the offer's deadline
     run_collection(company, D("2025-03-21"))
     paid_in_time = statement(company, on_time.pk, "business", D("2025-03-21"))
     assert paid_in_time["lines"] == [] and paid_in_time["totals"] == {}  # nothing left: the fees are waived
     too_late = statement(company, late.pk, "business", D("2025-03-21"))["totals"]["EUR"]
     # the late payment names RE-B and pays at least its principal: it settles the invoice (§ 367(2) BGB) and
-    # the 2.78 beyond goes to the costs first. The fees are no longer waived (the offer lapsed on 03-13):
-    # 41.00 - 2.78 = 38.22 stay open, and interest 02-18..03-20 = 31 days: 500.00 x 11.27 % x 31 / 365 =
-    # 4.7859 -> 4.79. Those leftovers trigger no further reminder on their own.
+    # the 1.24 beyond goes to the costs first. The fees are no longer waived (the offer lapsed on 03-13):
+    # 40.00 - 1.24 = 38.76 stay open, and interest 02-28..03-20 = 1 + 20 = 21 days: 500.00 x 11.27 % x 21 / 365
+    # = 3.2421 -> 3.24. Those leftovers trigger no further reminder on their own.
     assert too_late["principal_open_minor"] == 0
-    assert too_late["fees_open_minor"] == 3822
-    assert too_late["interest_open_minor"] == 479
+    assert too_late["fees_open_minor"] == 3876
+    assert too_late["interest_open_minor"] == 324
     assert not Action.objects.filter(debtor=late, as_of=D("2025-03-21")).exists()
 
 
@@ -213,9 +214,9 @@ def test_an_instalment_plan_claims_the_interest_and_fees_open_when_it_is_made(
 
     debtor = make_debtor()
     invoice = make_invoice(debtor, "RE-P", "1000.00", "2025-02-10", issue="2025-01-10")
-    run_collection(company, D("2025-02-17"))  # reminder: default from 02-18
-    run_collection(company, D("2025-03-03"))  # firm reminder: 40.00 flat compensation + 1.00 fee
+    run_collection(company, D("2025-02-17"))  # reminder "pay by 02-27": default from 02-28
+    run_collection(company, D("2025-03-03"))  # firm reminder: 40.00 flat compensation, no fee on top
     plan = agreements.propose_plan(company, debtor, [invoice], 3, as_of=D("2025-03-05"))
-    # interest 02-18..03-05 = 16 days: 1000.00 x 11.27 % x 16 / 365 = 4.9402 -> 4.94; costs 41.00
-    assert plan.costs_minor == 494 + 4100
-    assert plan.total_minor == 100000 + 494 + 4100
+    # interest 02-28..03-05 = 1 + 5 = 6 days: 1000.00 x 11.27 % x 6 / 365 = 1.8526 -> 1.85; costs 40.00
+    assert plan.costs_minor == 185 + 4000
+    assert plan.total_minor == 100000 + 185 + 4000

@@ -117,8 +117,9 @@ def test_a_latvian_consumer_of_a_german_creditor_gets_latvian_rules_a_german_one
 
     # Latvian caps (Cabinet Reg. 61/2013): first notice 7.00, further actions 10.00 together (7.00 + 3.00)
     assert fees(janis) == [700, 700, 300]
-    # German consumer: the first reminder puts him in default and is free; 1.00 for each further one
-    assert fees(jonas) == [100, 100]
+    # German consumer: reminder fees only at actual cost (BGH VIII ZR 95/18); his reminders are emails,
+    # which cost nothing: no fee at all (the first one, which puts him in default, would be free anyway)
+    assert fees(jonas) == []
 
     # Latvian 6 %: 03-03..04-06 = 35 days: 200.00 x 0.06 x 35 / 365 = 1.1507 -> 1.15
     line = statement(company, janis.pk, "consumer", D("2025-04-06"))["lines"][0]
@@ -127,10 +128,10 @@ def test_a_latvian_consumer_of_a_german_creditor_gets_latvian_rules_a_german_one
     data = statement(company, janis.pk, "consumer", D("2025-04-20"))
     assert (data["lines"][0]["interest_open_minor"], data["lines"][0]["fees_open_minor"]) == (161, 1700)
     assert data["rules"]["jurisdiction"] == "LV" and data["rules"]["reason"] == "residence"
-    # German 7.27 % from the day after the first reminder: 03-10..04-06 = 28 days:
-    # 200.00 x 0.0727 x 28 / 365 = 1.1154 -> 1.12
+    # German 7.27 % from the day after the first reminder's deadline (emailed 03-09, "pay by 03-19"):
+    # 03-20..04-06 = 12 + 6 = 18 days: 200.00 x 0.0727 x 18 / 365 = 0.7170 -> 0.72; no fees
     line = statement(company, jonas.pk, "consumer", D("2025-04-06"))["lines"][0]
-    assert (line["interest_open_minor"], line["fees_open_minor"]) == (112, 200)
+    assert (line["interest_open_minor"], line["fees_open_minor"]) == (72, 0)
 
 
 @pytest.mark.django_db
@@ -166,10 +167,10 @@ def test_a_business_follows_the_law_set_for_it_else_the_creditors(
     # Latvian 11.15 %, 03-04..03-31 = 28 days: 1000.00 x 0.1115 x 28 / 365 = 8.5534 -> 8.55
     lv = statement(company, ozols.pk, "business", D("2025-03-31"))
     assert lv["lines"][0]["interest_open_minor"] == 855
-    # German 11.27 % from the day after the reminder, 03-11..03-31 = 21 days:
-    # 1000.00 x 0.1127 x 21 / 365 = 6.4841 -> 6.48
+    # German 11.27 % from the day after the reminder's deadline (emailed 03-10, "pay by 03-20"),
+    # 03-21..03-31 = 11 days: 1000.00 x 0.1127 x 11 / 365 = 3.3964 -> 3.40
     de = statement(company, kalns.pk, "business", D("2025-03-31"))
-    assert de["lines"][0]["interest_open_minor"] == 648
+    assert de["lines"][0]["interest_open_minor"] == 340
     assert (de["rules"]["jurisdiction"], de["rules"]["reason"]) == ("DE", "creditor")
 
 

@@ -482,3 +482,23 @@ def test_playbook_and_portal_pages_have_unique_ids_and_labelled_controls(
     portal = client.get(portal_path(story["mueller"]))
     assert portal.status_code == 200
     assert _ids_unique_and_controls_labelled(portal.content.decode()) > 5
+
+
+def test_settings_take_the_collection_costs_and_the_letter_settings(alice: Client, company: Any) -> None:
+    form = alice.get("/settings/").context["form"]
+    assert {"costs_claim", "letter_cost", "letter_delivery_days"} <= set(form.fields)
+    data = {k: ("" if v is None else v) for k, v in form.initial.items() if k in form.fields}
+    assert (data["costs_claim"], str(data["letter_cost"]), data["letter_delivery_days"]) == (
+        "flat_rate",
+        "1.50",
+        3,
+    )
+    data |= {"costs_claim": "itemised", "letter_cost": "0.95", "letter_delivery_days": "2"}
+    assert alice.post("/settings/", data).status_code == 302
+    company.refresh_from_db()
+    assert (company.costs_claim, str(company.letter_cost), company.letter_delivery_days) == (
+        "itemised",
+        "0.95",
+        2,
+    )
+    assert alice.post("/settings/", data | {"costs_claim": "both"}).status_code == 200  # not a choice

@@ -7,14 +7,15 @@ rendered, so every message shows interest and fees to date.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from mahnwerk.collection.models import Action
+from mahnwerk.core.calendar import add_business_days
 from mahnwerk.core.fees import flat_compensation_minor, reminder_fee
-from mahnwerk.core.money import format_money
-from mahnwerk.core.playbook import DebtorDecision
+from mahnwerk.core.money import format_money, to_minor
+from mahnwerk.core.playbook import Channel, DebtorDecision
 from mahnwerk.core.rulesets import ApplicableLaw
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_ruleset
@@ -35,12 +36,21 @@ def apply_step_consequences(
     as_of: date,
     debtors: dict[int, Debtor],
     invoices: dict[int, Invoice],
+    channels: Mapping[int, Channel | None] | None = None,
 ) -> Consequences:
-    """Start default where this reminder causes it; book compensation and fees; return claims to date."""
-    changed: list[Invoice] = []
+    """Start default where this reminder causes it; book compensation and fees; return claims to date.
+
+    ``channels``: the channel each action goes out on (by action id; None: nobody can be reached), as
+    dispatch will choose it; without it, the step's own channel.
+    """
+    chosen = {
+        action.pk: (channels[action.pk] if channels is not None else decision.step.channel)
+        for action, decision in decided
+    }
+    changed: dict[tuple[date, str], list[int]] = defaultdict(list)
     # each debtor's own rules: a consumer's country of residence, else the law of the contract
     laws = {pk: debtor_law(company, d) for pk, d in debtors.items()}
-    for _action, decision in decided:
+    for action, decision in decided:
         law = laws[decision.debtor_id]
         for item in decision.items:
             inv = invoices[item.invoice_id]
@@ -49,17 +59,22 @@ def apply_step_consequences(
             rules = law_ruleset(law, inv.due_date)
             if not rules.default.reminder_after_due:
                 continue
-            starts = as_of + ONE_DAY  # an email is received the day it is sent; interest from the next day
+            if rules.default.reminder_default_after_deadline:
+                if chosen[action.pk] is None:
+                    continue  # nobody can be reached: the step is not taken and puts nobody in default
+                starts, rule = _default_by_reminder(
+                    company, debtors[decision.debtor_id], as_of, chosen[action.pk], action.deadline
+                )
+            else:  # received the day it is sent; interest from the next day
+                starts, rule = as_of + ONE_DAY, "reminder"
             if inv.default_from is None or starts < inv.default_from:
-                inv.default_from, inv.default_rule = starts, "reminder"
-                changed.append(inv)
-    # Every change here sets the same values (default from tomorrow, by reminder): one UPDATE, not a CASE per row.
-    if changed:
-        Invoice.objects.filter(pk__in=[inv.pk for inv in changed]).update(
-            default_from=as_of + ONE_DAY, default_rule="reminder"
-        )
+                inv.default_from, inv.default_rule = starts, rule
+                changed[(starts, rule)].append(inv.pk)
+    # one UPDATE per first day and rule, not a CASE per row
+    for (starts, rule), pks in changed.items():
+        Invoice.objects.filter(pk__in=pks).update(default_from=starts, default_rule=rule)
     if company.charge_fees:
-        _book_charges(company, decided, as_of, debtors, invoices, laws)
+        _book_charges(company, decided, as_of, debtors, invoices, laws, chosen)
     claims = claim_views(company, invoices.values(), laws, as_of)
     warnings = {c.interest_error for c in claims.values() if c.interest_error}
     return Consequences(claims, warnings)
@@ -72,6 +87,7 @@ def _book_charges(
     debtors: dict[int, Debtor],
     invoices: dict[int, Invoice],
     laws: dict[int, ApplicableLaw],
+    chosen: Mapping[int, Channel | None],
 ) -> None:
     existing: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for invoice_id, kind, amount in (
@@ -90,6 +106,8 @@ def _book_charges(
         for inv in in_default:
             policy = law_ruleset(laws[debtor.pk], inv.due_date).fees
             flat = flat_compensation_minor(policy) if debtor.kind == "business" else 0
+            if policy.flat_compensation_covers_reminders and company.costs_claim == "itemised":
+                flat = 0  # the creditor claims its reminder costs instead (§ 288 (5) s. 3 BGB: never both)
             if (
                 flat
                 and inv.currency == policy.currency
@@ -99,10 +117,18 @@ def _book_charges(
                     _charge(company, debtor, inv, ChargeKind.FLAT_COMPENSATION, flat, f"flat:{inv.pk}", as_of)
                 )
                 existing[inv.pk].append((ChargeKind.FLAT_COMPENSATION, flat))
-        if not in_default:
+        channel = chosen[action.pk]
+        if not in_default or channel is None:
             continue  # this reminder is the one that puts the debtor in default: it carries no fee
         target = min(in_default, key=lambda inv: (inv.due_date, inv.pk))
         policy = law_ruleset(laws[debtor.pk], target.due_date).fees
+        if policy.flat_compensation_covers_reminders and any(
+            k == ChargeKind.FLAT_COMPENSATION for k, _ in existing[target.pk]
+        ):
+            continue  # the flat compensation is credited against reminder costs: no fee on top
+        cost = None  # the rule set's amount
+        if policy.reminder_fee_by_channel:  # the actual cost: a letter's material and postage, else nothing
+            cost = to_minor(company.letter_cost, target.currency) if channel is Channel.LETTER else 0
         fees = [a for k, a in existing[target.pk] if k == ChargeKind.REMINDER_FEE]
         first_notice = all(i.step.level <= 1 or i.step.offset_days < 0 for i in decision.items) and not fees
         decision_fee = reminder_fee(
@@ -111,6 +137,7 @@ def _book_charges(
             default_causing=False,
             charged_first_minor=fees[0] if fees else 0,
             charged_further_minor=sum(fees[1:]),
+            cost_minor=cost,
         )
         if decision_fee.amount_minor and target.currency == policy.currency:
             charges.append(
@@ -138,6 +165,52 @@ def _book_charges(
             )
         )
     timeline.record(events)
+
+
+def _default_by_reminder(
+    company: Company, debtor: Debtor, as_of: date, channel: Channel | None, deadline: date | None
+) -> tuple[date, str]:
+    """The first day of default a reminder written on ``as_of`` causes, and the rule.
+
+    The reminder is received the day it is sent (email, SMS, a call), a letter ``letter_delivery_days``
+    business days after posting; a deadline it sets is granted time, so default begins after it (the day
+    after receipt where the deadline would end earlier).
+    """
+    received = as_of
+    if channel is Channel.LETTER:
+        country = (debtor.country or company.country or "").upper() or None
+        received = add_business_days(as_of, company.letter_delivery_days, country)
+    if deadline is not None and deadline >= received:
+        return deadline + ONE_DAY, "reminder_deadline"
+    return received + ONE_DAY, "reminder"
+
+
+def move_default_with_letter(action: Action, written: date, printed: date, old_deadline: date | None) -> int:
+    """A reminder letter written on ``written`` goes out on ``printed`` (its deadline moved as far): default
+    that this letter was to cause moves as far too, never past what begins without it (30-day rule).
+    Returns how many invoices changed."""
+    from mahnwerk.collection.models import ActionItem
+    from mahnwerk.ledger.claims import default_start
+
+    company, debtor = action.company, action.debtor
+    law = debtor_law(company, debtor)
+    invoice_ids = ActionItem.objects.filter(action=action).values_list("invoice_id", flat=True)
+    changed = 0
+    for inv in Invoice.objects.filter(
+        pk__in=list(invoice_ids), default_rule__in=["reminder", "reminder_deadline"]
+    ):
+        if not law_ruleset(law, inv.due_date).default.reminder_default_after_deadline:
+            continue
+        was = _default_by_reminder(company, debtor, written, Channel.LETTER, old_deadline)
+        if inv.default_from != was[0] or inv.default_rule != was[1]:
+            continue  # default began by another reminder
+        starts, rule = _default_by_reminder(company, debtor, printed, Channel.LETTER, action.deadline)
+        without = default_start(inv, law.jurisdiction, law.debtor_kind)
+        if without.first_interest_day is not None and without.first_interest_day < starts:
+            starts, rule = without.first_interest_day, without.rule
+        Invoice.objects.filter(pk=inv.pk).update(default_from=starts, default_rule=rule)
+        changed += 1
+    return changed
 
 
 def _in_default(inv: Invoice, as_of: date) -> bool:

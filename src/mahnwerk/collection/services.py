@@ -685,7 +685,7 @@ def _recheck(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> list[DebtorDec
 def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int, int, int]:
     """Actions, their items, messages and timeline events for one chunk of debtors, in one transaction."""
     company, run, as_of = ctx.company, ctx.run, ctx.as_of
-    from mahnwerk.comms.dispatch import dispatch
+    from mahnwerk.comms.dispatch import chosen_channels, dispatch, reachability
 
     chunk = _recheck(ctx, chunk)
     if not chunk:
@@ -724,10 +724,13 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
     decided = list(zip(actions, chunk, strict=True))
     debtors = Debtor.objects.in_bulk([d.debtor_id for d in chunk])
     invoices = Invoice.objects.in_bulk([i.invoice_id for d in chunk for i in [*d.items, *d.coming]])
-    consequences = apply_step_consequences(company, decided, as_of, debtors, invoices)
+    # the channel each message goes out on decides when it is received (default) and what it costs (fees)
+    reach = reachability(debtors)
+    channels = chosen_channels(decided, debtors, reach)
+    consequences = apply_step_consequences(company, decided, as_of, debtors, invoices, channels)
     offers = _step_offers(company, decided, as_of, debtors)
     dispatched = dispatch(
-        company, decided, as_of, debtors, invoices, consequences.claims, ctx.instant, offers
+        company, decided, as_of, debtors, invoices, consequences.claims, ctx.instant, offers, reach
     )
     ctx.result.warnings.extend(consequences.warnings)
     ctx.result.tasks += dispatched.tasks

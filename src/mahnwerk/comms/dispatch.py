@@ -103,6 +103,21 @@ def reachability(debtors: dict[int, Debtor]) -> dict[int, Reach]:
     }
 
 
+def chosen_channels(
+    decided: Sequence[tuple[Action, DebtorDecision]], debtors: dict[int, Debtor], reach: dict[int, Reach]
+) -> dict[int, Channel | None]:
+    """The channel each action will go out on (by action id; None: nobody can reach the debtor), chosen
+    as :func:`dispatch` chooses it: the step's, the debtor's preferred written channel, the fallbacks."""
+    chosen: dict[int, Channel | None] = {}
+    for action, decision in decided:
+        debtor = debtors[action.debtor_id]
+        preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
+        chosen[action.pk] = choose_channel(
+            decision.step.channel, preferred, reach[debtor.pk].available()
+        ).channel
+    return chosen
+
+
 def e164(phone: str) -> str:
     """A phone number as providers want it: '+371 2000-0000' -> '+37120000000', '0049 30 1' -> '+49301'."""
     text = phone.strip()
@@ -216,12 +231,15 @@ def dispatch(
     claims: dict[int, ClaimView],
     instant: datetime,
     offers: dict[int, str] | None = None,
+    reach: dict[int, Reach] | None = None,
 ) -> DispatchResult:
-    """Queue what each action asks for (inside the caller's transaction)."""
+    """Queue what each action asks for (inside the caller's transaction); ``reach``: the debtors'
+    :func:`reachability` where the caller has it already."""
     from mahnwerk.comms.outbox import message_id
 
     result = DispatchResult()
-    reach = reachability(debtors)
+    if reach is None:
+        reach = reachability(debtors)
     open_research = set(
         Task.objects.filter(
             debtor_id__in=list(debtors), kind=TaskKind.ADDRESS_RESEARCH, status=TaskStatus.OPEN

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from mahnwerk.collection.consequences import move_default_with_letter
 from mahnwerk.collection.models import Action
 from mahnwerk.collection.services import cancel_actions
 from mahnwerk.comms import sent_pdfs
@@ -133,11 +134,13 @@ def redate(letters: list[OutboundMessage], day: date) -> int:
             continue
         shift = day - written
         msg.payload["letter_date"] = day.isoformat()
+        old_deadline = action.deadline
         if action.deadline is not None:
             action.deadline = action.deadline + shift
             msg.payload["deadline"] = action.deadline.isoformat()
             Action.objects.filter(pk=action.pk).update(deadline=action.deadline)
         OutboundMessage.objects.filter(pk=msg.pk).update(payload=msg.payload)
+        move_default_with_letter(action, written, day, old_deadline)
         events.append(
             timeline.event(
                 msg.debtor_id,

@@ -64,6 +64,9 @@ class DefaultRule:
     reminder_after_due: bool
     days_after_due_and_receipt: int  # 0: no such rule
     thirty_day_rule_needs_notice: bool  # DE consumers: only if the invoice carried the notice
+    # DE (Grüneberg § 286): a reminder that sets a deadline puts the debtor in default only once it has passed,
+    # and a reminder without one only once it is received (a letter some business days after posting)
+    reminder_default_after_deadline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,11 @@ class FeePolicy:
     further_total_cap_minor: int | None
     total_cap_minor: int | None
     penalty_cap_units: int | None  # contractual penalty cap, rate units of the principal
+    # DE (BGH VIII ZR 95/18): a reminder costs what its channel costs (a letter the company's letter cost,
+    # an email or SMS nothing), not the rule set's amount
+    reminder_fee_by_channel: bool = False
+    # DE (§ 288 (5) s. 3 BGB): the flat compensation is credited against reminder costs: one or the other
+    flat_compensation_covers_reminders: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +181,7 @@ def _build(jurisdiction: str, kind: DebtorKind, title: str, data: Mapping[str, A
                 reminder_after_due=bool(d["reminder_after_due"]),
                 days_after_due_and_receipt=int(d["days_after_due_and_receipt"]),
                 thirty_day_rule_needs_notice=bool(d["thirty_day_rule_needs_notice"]),
+                reminder_default_after_deadline=bool(d.get("reminder_default_after_deadline", False)),
             ),
             fees=FeePolicy(
                 currency=currency,
@@ -183,6 +192,8 @@ def _build(jurisdiction: str, kind: DebtorKind, title: str, data: Mapping[str, A
                 further_total_cap_minor=_optional_minor(f.get("further_total_cap", ""), currency),
                 total_cap_minor=_optional_minor(f.get("total_cap", ""), currency),
                 penalty_cap_units=percent_to_units(penalty_cap) if penalty_cap else None,
+                reminder_fee_by_channel=bool(f.get("reminder_fee_by_channel", False)),
+                flat_compensation_covers_reminders=bool(f.get("flat_compensation_covers_reminders", False)),
             ),
             allocation_order=order,
             limitation=LimitationRule(

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from mahnwerk.core.claims import ClaimBalance, allocate_payment
 from mahnwerk.core.interest import DefaultStart, InterestError, Segment, default_begins, interest_for
@@ -636,6 +636,20 @@ class ClaimBook:
         return self.allocations
 
 
+# How default began (``Invoice.default_rule``), for people: translated where shown.
+DEFAULT_RULES = {
+    "calendar_due_date": gettext_noop("the due date agreed"),
+    "reminder": gettext_noop("a reminder, on receipt"),
+    "reminder_deadline": gettext_noop("a reminder, after its payment deadline"),
+    "days_after_due_and_receipt": gettext_noop("30 days after due date and receipt of the invoice"),
+}
+
+
+def default_rule_label(rule: str) -> str:
+    """How default began, in the active language ("" where it has not begun)."""
+    return gettext(DEFAULT_RULES[rule]) if rule in DEFAULT_RULES else rule if rule != "none" else ""
+
+
 def statement(company: Company, debtor_id: int, law: ApplicableLaw | str, as_of: date) -> dict[str, Any]:
     """Statement of account: every invoice with principal, interest, fees and payments, and the total due.
 
@@ -682,6 +696,7 @@ def statement(company: Company, debtor_id: int, law: ApplicableLaw | str, as_of:
             "total_open_minor": view.total_open,
             "default_from": view.default_from,
             "default_rule": inv.default_rule,
+            "default_rule_label": default_rule_label(inv.default_rule),
             "time_barred_after": inv.time_barred_on,
             "interest_error": view.interest_error,
             "charges": view.charges,

@@ -215,6 +215,34 @@ class Company(PostalAddress):
         default=Decimal("50.00"),
         help_text=_("Final notices, calls and escalation only when the overdue principal reaches this."),
     )
+    # § 288 (5) sentence 3 BGB: the flat compensation is credited against the costs of collection, reminder
+    # costs included: a business debtor under German rules is charged the one or the other, never both.
+    costs_claim = models.CharField(
+        _("collection costs claimed from business debtors"),
+        max_length=10,
+        choices=[
+            ("flat_rate", _("the 40 EUR flat compensation per invoice (no reminder fees on top)")),
+            ("itemised", _("reminder fees at actual cost (no flat compensation)")),
+        ],
+        default="flat_rate",
+        help_text=_("German rules: the flat compensation covers reminder costs, so it is one or the other."),
+    )
+    letter_cost = models.DecimalField(
+        _("cost of a reminder letter"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+        default=Decimal("1.50"),
+        help_text=_(
+            "Material and postage of one letter, charged where reminder fees are due; emails and text "
+            "messages cost nothing."
+        ),
+    )
+    letter_delivery_days = models.PositiveSmallIntegerField(
+        _("business days until a letter is received"),
+        default=3,
+        help_text=_("A reminder letter counts as received this many business days after it is posted."),
+    )
     leftover_costs = models.CharField(
         _("interest and fees left after the principal is paid"),
         max_length=10,

@@ -230,6 +230,9 @@ class CompanyForm(forms.ModelForm):
             "small_balance_tolerance",
             "escalation_min_amount",
             "leftover_costs",
+            "costs_claim",
+            "letter_cost",
+            "letter_delivery_days",
         ]
 
 

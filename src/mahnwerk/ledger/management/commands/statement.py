@@ -51,6 +51,13 @@ class Command(MahnwerkCommand):
                 f"{_('fees')} {format_money(line['fees_open_minor'], cur):>9}  "
                 f"{_('total')} {format_money(line['total_open_minor'], cur):>12}"
             )
+            if line["default_from"] and line["default_rule_label"]:
+                out(
+                    "      "
+                    + _("interest from {date} (default by {rule})").format(
+                        date=format_date(line["default_from"], "en"), rule=line["default_rule_label"]
+                    )
+                )
             for seg in line["segments"]:
                 out(
                     f"      {seg['from']} – {seg['to']}  {seg['days']:>4} d  {seg['rate']:>7} %  "

@@ -1,0 +1,160 @@
+"""Default by reminder and collection costs as German courts compute them, every figure worked out by hand.
+
+* Default by a reminder that sets a deadline begins only after the deadline (Grüneberg § 286); without a
+  deadline, on receipt: an email the day it is sent, a letter 3 business days after posting (company setting).
+  Interest runs from the day after (§ 187 (1) BGB).
+* § 288 (5) s. 3 BGB: the 40.00 flat compensation is credited against reminder costs: a business debtor is
+  charged the flat rate or itemised reminder costs, never both. Reminder costs are actual costs only
+  (BGH VIII ZR 95/18): a letter 1.50 (company setting), an email nothing; the default-causing reminder is free.
+
+The default playbook: reminder at due + 7 ("pay within 10 days"), firm reminder 14 days later (10 days),
+final notice 14 days later (7 days), all by email unless the debtor prefers letters.
+German base rate 2.27 % from 2025-01-01: B2B 11.27 %, consumers 7.27 %.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import translation
+
+from mahnwerk.collection.models import Step
+from mahnwerk.collection.services import run_collection
+from mahnwerk.core.calendar import add_business_days
+from mahnwerk.ledger.claims import statement
+from mahnwerk.ledger.models import Charge, Debtor
+
+D = date.fromisoformat
+POSTAL = {"street": "Lindenweg 5", "postcode": "20095", "city": "Hamburg", "country": "DE"}
+
+
+def charges(debtor: Any) -> list[tuple[str, int]]:
+    return list(
+        Charge.objects.filter(debtor=debtor).order_by("booked_on", "id").values_list("kind", "amount_minor")
+    )
+
+
+def prefer(debtor: Any, channel: str) -> None:
+    Debtor.objects.filter(pk=debtor.pk).update(preferred_channel=channel)
+
+
+def test_business_days_skip_weekends_and_public_holidays() -> None:
+    # Thursday 2025-03-13 + 3: Fri 14 (1), [Sat, Sun], Mon 17 (2), Tue 18 (3)
+    assert add_business_days(D("2025-03-13"), 3) == D("2025-03-18")
+    # Thursday 2025-04-17 + 3 in Germany: Good Friday 18 and Easter Monday 21 are holidays:
+    # Tue 22 (1), Wed 23 (2), Thu 24 (3); without a country only the weekend counts: Fri 18, Mon 21, Tue 22
+    assert add_business_days(D("2025-04-17"), 3, "DE") == D("2025-04-24")
+    assert add_business_days(D("2025-04-17"), 3) == D("2025-04-22")
+
+
+@pytest.mark.django_db
+def test_an_email_reminder_with_a_deadline_puts_the_debtor_in_default_after_the_deadline(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    debtor = make_debtor()
+    inv = make_invoice(debtor, "RE-1", "1000.00", "2025-03-03", issue="2025-02-01")
+    # without a reminder: 30 days after due date (and receipt, 02-01, earlier): 03-03 + 30 = 04-02, from 04-03
+    assert inv.default_from == D("2025-04-03")
+    run_collection(company, D("2025-03-10"))  # D = Monday 03-10, emailed: "pay by 03-20" (D + 10)
+    inv.refresh_from_db()
+    # received the day it is sent; the deadline granted runs to 03-20: interest from 03-21 = D + 11
+    assert (inv.default_from, inv.default_rule) == (D("2025-03-21"), "reminder_deadline")
+    line = statement(company, debtor.pk, "business", D("2025-03-31"))["lines"][0]
+    # 03-21..03-31 = 11 days: 1000.00 x 0.1127 x 11 / 365 = 3.3964 -> 3.40
+    assert line["interest_open_minor"] == 340
+    with translation.override("en"):
+        line = statement(company, debtor.pk, "business", D("2025-03-31"))["lines"][0]
+    assert line["default_rule_label"] == "a reminder, after its payment deadline"
+
+
+@pytest.mark.django_db
+def test_a_letter_with_a_deadline_puts_the_debtor_in_default_after_it_and_moves_with_the_print_day(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.comms.letters_batch import print_letters
+
+    debtor = make_debtor(email=None, **POSTAL)  # no email: the reminder goes by post
+    inv = make_invoice(debtor, "RE-2", "1000.00", "2025-03-03", issue="2025-02-01")
+    assert run_collection(company, D("2025-03-10")).channels == {"letter": 1}
+    inv.refresh_from_db()
+    # written Monday 03-10, received 3 business days later (Thu 03-13); "pay by 03-20": default from 03-21
+    assert (inv.default_from, inv.default_rule) == (D("2025-03-21"), "reminder_deadline")
+    # printed a day late (03-11): the letter is dated 03-11 and its deadline moves to 03-21, so default
+    # begins one day later too, from 03-22
+    assert print_letters(company, D("2025-03-11")).letters == 1
+    inv.refresh_from_db()
+    assert (inv.default_from, inv.default_rule) == (D("2025-03-22"), "reminder_deadline")
+
+
+@pytest.mark.django_db
+def test_a_letter_without_a_deadline_puts_the_debtor_in_default_the_day_after_delivery(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    Step.objects.filter(playbook__company=company, level=2).update(deadline_days=0)
+    debtor = make_debtor(email=None, **POSTAL)
+    inv = make_invoice(debtor, "RE-3", "1000.00", "2025-03-06", issue="2025-02-06")
+    run_collection(company, D("2025-03-13"))  # due + 7, a Thursday, by post, no deadline
+    inv.refresh_from_db()
+    # posted Thu 03-13; 3 business days: Fri 14, Mon 17, Tue 18 -> received 03-18, default from 03-19
+    assert (inv.default_from, inv.default_rule) == (D("2025-03-19"), "reminder")
+    line = statement(company, debtor.pk, "business", D("2025-03-31"))["lines"][0]
+    # 03-19..03-31 = 13 days: 1000.00 x 0.1127 x 13 / 365 = 4.0140 -> 4.01
+    assert line["interest_open_minor"] == 401
+
+
+@pytest.mark.django_db
+def test_a_business_under_the_flat_rate_pays_40_and_no_reminder_fees(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    assert company.costs_claim == "flat_rate"
+    debtor = make_debtor(**POSTAL)
+    make_invoice(debtor, "RE-4", "1000.00", "2025-03-03", issue="2025-02-01")
+    run_collection(company, D("2025-03-10"))  # reminder by email, "pay by 03-20": default from 03-21, free
+    assert charges(debtor) == []
+    run_collection(company, D("2025-03-24"))  # firm reminder by email: in default, the 40.00, no fee
+    assert charges(debtor) == [("flat_compensation", 4000)]
+    prefer(debtor, "letter")
+    assert run_collection(company, D("2025-04-07")).channels == {"letter": 1}  # final notice by post
+    # the 40.00 covers the letter's 1.50 too (§ 288 (5) s. 3 BGB): still only the flat compensation
+    assert charges(debtor) == [("flat_compensation", 4000)]
+    line = statement(company, debtor.pk, "business", D("2025-04-07"))["lines"][0]
+    # 03-21..04-07 = 11 + 7 = 18 days: 1000.00 x 0.1127 x 18 / 365 = 5.5578 -> 5.56; fees 40.00
+    assert (line["interest_open_minor"], line["fees_open_minor"]) == (556, 4000)
+
+
+@pytest.mark.django_db
+def test_a_business_under_itemised_costs_pays_letters_at_cost_and_no_flat_rate(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    company.costs_claim = "itemised"
+    company.save()
+    debtor = make_debtor(**POSTAL)
+    make_invoice(debtor, "RE-5", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    run_collection(company, D("2025-03-10"))  # reminder by post: default-causing (from 03-21), free
+    assert charges(debtor) == []
+    run_collection(company, D("2025-03-24"))  # firm reminder by post, in default: 1.50, no 40.00
+    assert charges(debtor) == [("reminder_fee", 150)]
+    prefer(debtor, "")
+    assert run_collection(company, D("2025-04-07")).channels == {"email": 1}  # final notice by email: 0.00
+    assert charges(debtor) == [("reminder_fee", 150)]
+
+
+@pytest.mark.django_db
+def test_a_consumer_pays_no_flat_rate_and_letters_at_cost(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    debtor = make_debtor(name="Jonas Becker", kind="consumer", **POSTAL)
+    make_invoice(debtor, "RE-6", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    for day in ("2025-03-10", "2025-03-24", "2025-04-07"):  # reminder (free), firm reminder, final notice
+        assert run_collection(company, D(day)).channels == {"letter": 1}
+    # no flat compensation for a consumer; 1.50 for each letter after the default-causing one
+    assert charges(debtor) == [("reminder_fee", 150), ("reminder_fee", 150)]
+    line = statement(company, debtor.pk, "consumer", D("2025-04-07"))["lines"][0]
+    # default from 03-21 (letter received 03-13, "pay by 03-20"); 03-21..04-07 = 18 days at 7.27 %:
+    # 1000.00 x 0.0727 x 18 / 365 = 3.5852 -> 3.59; fees 1.50 + 1.50 = 3.00
+    assert (line["interest_open_minor"], line["fees_open_minor"]) == (359, 300)
