@@ -211,3 +211,32 @@ def test_the_case_file_the_cli_and_the_api_say_which_rules_apply(
         "reason": "residence",
         "country": "LV",
     }
+
+
+@pytest.mark.django_db
+def test_a_latvian_consumers_first_notice_is_written_even_when_text_messages_are_preferred(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.ledger.models import Contact
+
+    # The Debt Recovery Law wants the first notice as a letter or an email, stating the time to object; a text
+    # message cannot carry that, so it must not start the 21 days (nor earn the first-notice fee).
+    ilze = make_debtor(
+        name="Ilze Kalniņa",
+        language="lv",
+        kind="consumer",
+        jurisdiction="DE",
+        country="LV",
+        time_zone="Europe/Riga",
+        preferred_channel="sms",
+    )
+    Contact.objects.create(debtor=ilze, kind="phone", value="+371 2000 0000", is_primary=True)
+    make_invoice(ilze, "R-9", "200.00", "2025-03-03", issue="2025-02-03")
+    run_collection(company, D("2025-03-10"))  # Monday: the first reminder
+    first = OutboundMessage.objects.get(debtor=ilze)
+    assert first.channel == "email"  # not the preferred SMS
+    assert "21 dienu laikā no šī paziņojuma saņemšanas" in one_line(first.body_text)
+    # after the time to object, the next step goes the way the customer prefers
+    run_collection(company, D("2025-04-07"))
+    later = OutboundMessage.objects.filter(debtor=ilze).order_by("id").last()
+    assert later is not None and later.channel == "sms"

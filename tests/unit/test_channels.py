@@ -58,3 +58,24 @@ def test_german_rules_allow_any_hour() -> None:
         country="DE",
     )
     assert decision.allowed
+
+
+def test_a_written_notice_is_a_letter_or_an_email() -> None:
+    everything = {Channel.EMAIL, Channel.LETTER, Channel.SMS, Channel.CALL}
+    assert (
+        choose_channel(Channel.EMAIL, Channel.SMS, everything, written_notice=True).channel is Channel.EMAIL
+    )
+    assert choose_channel(Channel.SMS, None, everything, written_notice=True).channel is Channel.EMAIL
+    assert (
+        choose_channel(Channel.CALL, Channel.LETTER, everything, written_notice=True).channel
+        is Channel.LETTER
+    )
+    assert (
+        choose_channel(Channel.SMS, None, {Channel.SMS, Channel.LETTER}, written_notice=True).channel
+        is Channel.LETTER
+    )
+    nobody = choose_channel(Channel.EMAIL, None, {Channel.SMS, Channel.CALL}, written_notice=True)
+    assert nobody.channel is None  # only a text message or a call: the notice cannot be given
+    assert (
+        choose_channel(Channel.EMAIL, Channel.SMS, everything).channel is Channel.SMS
+    )  # otherwise the preference wins

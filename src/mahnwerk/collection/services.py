@@ -726,7 +726,7 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
     invoices = Invoice.objects.in_bulk([i.invoice_id for d in chunk for i in [*d.items, *d.coming]])
     # the channel each message goes out on decides when it is received (default) and what it costs (fees)
     reach = reachability(debtors)
-    channels = chosen_channels(decided, debtors, reach)
+    channels = chosen_channels(company, decided, debtors, reach, as_of)
     consequences = apply_step_consequences(company, decided, as_of, debtors, invoices, channels)
     offers = _step_offers(company, decided, as_of, debtors)
     dispatched = dispatch(

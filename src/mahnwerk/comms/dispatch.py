@@ -28,7 +28,7 @@ from mahnwerk.comms.rendering import (
     render_reminder,
     totals_text,
 )
-from mahnwerk.core.channels import choose_channel, contact_rule
+from mahnwerk.core.channels import ChannelChoice, choose_channel, contact_rule
 from mahnwerk.core.contact_rules import REASONS, check_contact
 from mahnwerk.core.epc_qr import EpcError, EpcPayment, build_epc_payload
 from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
@@ -103,19 +103,34 @@ def reachability(debtors: dict[int, Debtor]) -> dict[int, Reach]:
     }
 
 
+def channel_choice(
+    company: Company, decision: DebtorDecision, debtor: Debtor, reach: Reach, as_of: date
+) -> ChannelChoice:
+    """The channel of one decision: the step's, the debtor's preferred written channel, the fallbacks — and a
+    letter or an email where the debtor's rules want the first notice in writing (Latvian consumers)."""
+    preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
+    written = bool(
+        any(i.first_notice for i in decision.items)
+        and law_ruleset(debtor_law(company, debtor), as_of).contact.first_notice_objection_days
+    )
+    return choose_channel(decision.step.channel, preferred, reach.available(), written_notice=written)
+
+
 def chosen_channels(
-    decided: Sequence[tuple[Action, DebtorDecision]], debtors: dict[int, Debtor], reach: dict[int, Reach]
+    company: Company,
+    decided: Sequence[tuple[Action, DebtorDecision]],
+    debtors: dict[int, Debtor],
+    reach: dict[int, Reach],
+    as_of: date,
 ) -> dict[int, Channel | None]:
     """The channel each action will go out on (by action id; None: nobody can reach the debtor), chosen
-    as :func:`dispatch` chooses it: the step's, the debtor's preferred written channel, the fallbacks."""
-    chosen: dict[int, Channel | None] = {}
-    for action, decision in decided:
-        debtor = debtors[action.debtor_id]
-        preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
-        chosen[action.pk] = choose_channel(
-            decision.step.channel, preferred, reach[debtor.pk].available()
+    as :func:`dispatch` chooses it (:func:`channel_choice`)."""
+    return {
+        action.pk: channel_choice(
+            company, decision, debtors[action.debtor_id], reach[action.debtor_id], as_of
         ).channel
-    return chosen
+        for action, decision in decided
+    }
 
 
 def e164(phone: str) -> str:
@@ -265,8 +280,7 @@ def dispatch(
         items = lines(decision.items)
         coming = lines(decision.coming)
         r = reach[debtor.pk]
-        preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
-        choice = choose_channel(decision.step.channel, preferred, r.available())
+        choice = channel_choice(company, decision, debtor, r, as_of)
         if choice.channel is None:
             # Nobody can be reached: the step is not taken (the action is withdrawn) and, once, a person
             # is asked to find a way to reach the debtor.

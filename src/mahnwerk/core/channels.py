@@ -29,12 +29,29 @@ class ChannelChoice:
     reason: str  # why (for the timeline): "step", "preferred", "fallback", "unreachable"
 
 
-def choose_channel(step: Channel, preferred: Channel | None, available: Collection[Channel]) -> ChannelChoice:
+# A notice that must be in writing (Latvia's first notice to a consumer: a letter or an email, not a text
+# message or a call).
+NOTICE_CHANNELS = (Channel.EMAIL, Channel.LETTER)
+
+
+def choose_channel(
+    step: Channel, preferred: Channel | None, available: Collection[Channel], *, written_notice: bool = False
+) -> ChannelChoice:
     """The channel for a step given what can reach the debtor.
 
     A written step uses the debtor's preferred written channel when that one is available; a call
-    step stays a call. Otherwise the step's channel, then its fallbacks in order.
+    step stays a call. Otherwise the step's channel, then its fallbacks in order. ``written_notice``: the
+    message must be a letter or an email (the preferred one of those if it can be used).
     """
+    if written_notice:
+        if step not in NOTICE_CHANNELS:
+            first = preferred if preferred in NOTICE_CHANNELS else Channel.EMAIL
+            options = (first, *(c for c in NOTICE_CHANNELS if c != first))
+            for candidate in options:
+                if candidate in available:
+                    return ChannelChoice(candidate, True, "written_notice")
+            return ChannelChoice(None, True, "unreachable")
+        available = [c for c in available if c in NOTICE_CHANNELS]
     if step in WRITTEN and preferred in WRITTEN and preferred != step and preferred in available:
         return ChannelChoice(preferred, False, "preferred")
     for candidate in FALLBACKS[step]:
