@@ -111,7 +111,7 @@ def channel_choice(
     preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
     written = bool(
         any(i.first_notice for i in decision.items)
-        and law_ruleset(debtor_law(company, debtor), as_of).contact.first_notice_objection_days
+        and law_ruleset(debtor_law(company, debtor), as_of).contact.first_notice_written
     )
     return choose_channel(decision.step.channel, preferred, reach.available(), written_notice=written)
 

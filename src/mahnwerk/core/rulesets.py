@@ -106,6 +106,7 @@ class ContactRules:
     opt_out_line_required: bool  # every email and SMS carries an opt-out
     first_notice_objection_days: int  # days from receipt of the first notice to object; 0: none
     postal_receipt_days: int  # a posted notice counts as received on this day; 0: not set
+    first_notice_written: bool = False  # the first notice only as a letter or an email (not SMS, not a call)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +214,7 @@ def _build(jurisdiction: str, kind: DebtorKind, title: str, data: Mapping[str, A
                 opt_out_line_required=bool(c.get("opt_out_line_required", False)),
                 first_notice_objection_days=int(c.get("first_notice_objection_days", 0)),
                 postal_receipt_days=int(c.get("postal_receipt_days", 0)),
+                first_notice_written=bool(c.get("first_notice_written", False)),
             ),
             sources=tuple(data.get("sources", ())),
             unconfirmed=tuple(data.get("unconfirmed", ())),
