@@ -80,9 +80,11 @@ def test_lookups_beyond_the_list_are_refused_even_on_known_objects() -> None:
 
 def test_variables_in_filter_arguments_and_conditions_are_checked() -> None:
     assert problems("{{ total|default:secret }}") == ["body, line 1: unknown placeholder {{ secret }}"]
-    assert problems('x\n{% if debtor.kind == "consumer" %}y{% endif %}') == [
-        "body, line 2: unknown placeholder {{ debtor.kind }}"
+    assert problems('x\n{% if debtor.iban == "LV80BANK0000435195001" %}y{% endif %}') == [
+        "body, line 2: unknown placeholder {{ debtor.iban }}"
     ]
+    # The kind of customer may be asked for: the greeting depends on it.
+    assert problems('x\n{% if debtor.kind == "consumer" %}y{% else %}z{% endif %}') == []
 
 
 def test_filters_outside_the_list_are_refused() -> None:

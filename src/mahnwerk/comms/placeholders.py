@@ -28,6 +28,7 @@ ALLOWED_PLACEHOLDERS: dict[str, Promise] = {
     "company.vat_id": _("Your company's VAT ID"),
     "debtor.name": _("The customer's name"),
     "debtor.number": _("The customer number"),
+    "debtor.kind": _('Whether the customer is a business or a consumer: "business" or "consumer"'),
     "numbers": _("The numbers of the invoices in the message, comma separated"),
     "items_table": _("Table of the open items: invoice, dates, open amount (interest and fees if any)"),
     "total": _("Total to pay, in the customer's language (per currency)"),
