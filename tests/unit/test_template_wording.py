@@ -61,8 +61,9 @@ def test_the_shipped_files_are_found() -> None:
 def test_latvian_wording(path: Path) -> None:
     text = without_tags(path.read_text(encoding="utf-8"))
     dates = "|".join(DATE_PLACEHOLDERS)
-    # A Latvian date ends with its own full stop ("16.12.2026."): another one right after it doubles it.
-    assert not re.search(r"\{\{\s*(" + dates + r")\s*\}\}\.", text), "a date placeholder followed by '.'"
+    # A Latvian date ends with its own full stop ("16.12.2026."): another one (or a colon) right after it
+    # reads "16.12.2026.." or "16.12.2026.:".
+    assert not re.search(r"\{\{\s*(" + dates + r")\s*\}\}[.:]", text), "a date placeholder followed by '.'"
     assert "Neskatoties" not in text  # a calque: "Lai gan" / "Neraugoties uz"
     assert not re.search(r"pret \{\{\s*debtor\.name", text)  # the name would have to decline
     assert "terminētu piedāvājumu" not in text
