@@ -43,7 +43,6 @@ from mahnwerk.core.playbook import (
     Held,
     ItemState,
     PlaybookSpec,
-    decide_account,
     default_playbook_steps,
     evaluate,
     threshold_minor,
@@ -322,7 +321,7 @@ def load(
     }
 
     def only(qs: Any, field: str = "debtor_id") -> Any:
-        return qs if debtor_ids is None else qs.filter(**{f"{field}__in": list(debtor_ids)})
+        return _only(qs, debtor_ids, field)
 
     cases = {
         debtor_id: (playbook_id, on_hold)
@@ -407,6 +406,11 @@ def load(
     return Loaded(items, playbooks, contexts, care, done_today, steps)
 
 
+def _only(qs: Any, debtor_ids: Sequence[int] | None, field: str = "debtor_id") -> Any:
+    """``qs`` restricted to some debtors (``None``: all of the company's)."""
+    return qs if debtor_ids is None else qs.filter(**{f"{field}__in": list(debtor_ids)})
+
+
 def _care(company: Company, currency: str) -> Care:
     return Care(
         cadence_days=company.cadence_days,
@@ -457,7 +461,7 @@ def may_collect(company: Company, as_of: date, debtor_ids: Iterable[int]) -> set
         return set()
 
     def only(qs: Any, field: str = "debtor_id") -> Any:
-        return qs.filter(**{f"{field}__in": ids})
+        return _only(qs, ids, field)
 
     contexts = _contexts(company, as_of, only)
     gap = timedelta(days=company.cadence_days)
@@ -476,34 +480,16 @@ def decide_debtor(company: Company, debtor: Debtor, as_of: date, *, early: bool 
 
 
 def account_outcome(loaded: Loaded, debtor_id: int, as_of: date, *, early: bool = False) -> AccountOutcome:
-    """The decision (or the reason for none) for one debtor of ``loaded``, all its currencies together."""
+    """The decision (or the reason for none) for one debtor of ``loaded``, all its currencies together —
+    the run's own evaluation, for one debtor."""
     if debtor_id in loaded.done_today:
         return AccountOutcome(None, Held.DONE_TODAY)
-    accounts: dict[str, list[ItemState]] = {}
-    for item in loaded.items:
-        if item.debtor_id == debtor_id:
-            accounts.setdefault(item.currency, []).append(item)
-    outcomes = [
-        decide_account(
-            rows,
-            loaded.playbooks[rows[0].playbook_id],
-            as_of,
-            loaded.contexts.get(debtor_id, AccountContext()),
-            loaded.care[currency],
-            early=early,
-        )
-        for currency, rows in sorted(accounts.items())
-    ]
-    decided = [o.decision for o in outcomes if o.decision is not None]
-    if decided:
-        first = decided[0]
-        for other in decided[1:]:
-            first.items.extend(other.items)
-            first.coming.extend(other.coming)
-        return AccountOutcome(first)
-    if not outcomes:
-        return AccountOutcome(None, Held.NOTHING_OPEN)
-    return min(outcomes, key=lambda o: (o.held is Held.NOTHING_OPEN, o.next_contact or date.max))
+    rows = [item for item in loaded.items if item.debtor_id == debtor_id]
+    held: dict[int, AccountOutcome] = {}
+    decisions = evaluate(rows, loaded.playbooks, as_of, loaded.contexts, loaded.care, held, early=early)
+    if decisions:
+        return AccountOutcome(decisions[0])
+    return held.get(debtor_id, AccountOutcome(None, Held.NOTHING_OPEN))
 
 
 def _warn_limitation(company: Company, as_of: date) -> int:

@@ -317,12 +317,15 @@ def evaluate(
     contexts: Mapping[int, AccountContext] | None = None,
     care: Mapping[str, Care] | None = None,
     held: dict[int, AccountOutcome] | None = None,
+    *,
+    early: bool = False,
 ) -> list[DebtorDecision]:
     """Decide every debtor's accounts for ``as_of``: at most one decision (one message) per debtor.
 
     ``contexts``: per debtor, its last collection contact and whether it is a quiet day. ``care``: the
     thresholds per currency. ``held``, if given, receives why a debtor with open items gets nothing.
     A debtor with accounts in several currencies gets one message naming what each account decided.
+    ``early``: see :func:`decide_account`.
     """
     accounts: dict[tuple[int, str], list[ItemState]] = {}
     for item in items:
@@ -337,6 +340,7 @@ def evaluate(
             as_of,
             (contexts or {}).get(debtor_id, no_context),
             (care or {}).get(currency, Care()),
+            early=early,
         )
         if outcome.decision is None:
             if held is not None and outcome.held is not Held.NOTHING_OPEN and debtor_id not in decisions:
