@@ -47,6 +47,21 @@ class ChannelChoice(models.TextChoices):
     CALL = "call", _("Phone call")
 
 
+def validate_channels(value: str) -> None:
+    unknown = [c for c in parse_channels(value, strict=False) if c not in ChannelChoice.values]
+    if unknown:
+        raise ValidationError(
+            _("Unknown channel: %(value)s (known: email, letter, sms, call)"),
+            params={"value": ", ".join(unknown)},
+        )
+
+
+def parse_channels(value: str, *, strict: bool = True) -> tuple[str, ...]:
+    """``"email, letter"`` -> ``("email", "letter")``; ``strict`` drops unknown names."""
+    names = tuple(dict.fromkeys(c.strip().lower() for c in value.replace(";", ",").split(",") if c.strip()))
+    return tuple(c for c in names if c in ChannelChoice.values) if strict else names
+
+
 def validate_time_zone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
@@ -260,6 +275,12 @@ class Company(PostalAddress):
         return self.name
 
 
+class Salutation(models.TextChoices):
+    NONE = "", _("by name")
+    MR = "mr", _("Mr")
+    MS = "ms", _("Ms")
+
+
 class Debtor(PostalAddress):
     """A customer who owes (or may owe) the company money."""
 
@@ -276,6 +297,32 @@ class Debtor(PostalAddress):
         choices=ChannelChoice.choices,
         blank=True,
         help_text=_("Empty: the channel each step names."),
+    )
+    salutation = models.CharField(
+        _("salutation"),
+        max_length=2,
+        choices=Salutation.choices,
+        blank=True,
+        help_text=_("Of the person (a consumer) or of the contact person (a business)."),
+    )
+    title = models.CharField(_("title"), max_length=40, blank=True, help_text=_("e.g. Dr."))
+    family_name = models.CharField(
+        _("family name"), max_length=100, blank=True, help_text=_("Empty: the last word of the name.")
+    )
+    contact_person = models.CharField(
+        _("contact person"),
+        max_length=200,
+        blank=True,
+        help_text=_("A business: whom letters are addressed to."),
+    )
+    agreed_channels = models.CharField(
+        _("agreed channels"),
+        max_length=40,
+        blank=True,
+        help_text=_(
+            "Channels agreed in the contract, comma-separated (email, letter, sms, call); empty: not recorded."
+        ),
+        validators=[validate_channels],
     )
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
     do_not_contact_reason = models.CharField(_("reason"), max_length=200, blank=True)
