@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -303,3 +305,73 @@ def add_rate(
             writer.writerow(["valid_from", "rate_percent", "source"])
         writer.writerow([valid_from.isoformat(), f"{units_to_percent(units)}", entry.source])
     return entry
+
+
+def _overlay_text(old: str | None, rows: Iterable[RateEntry], checked_until: date | None) -> str:
+    """The overlay file ``old`` (``None``: none yet) with ``rows`` appended and ``checked_until`` set."""
+    lines = old.splitlines() if old is not None else []
+    if checked_until is not None:
+        lines = [ln for ln in lines if not ln.strip().lower().replace(" ", "").startswith("#checked_until:")]
+        lines.insert(0, f"# checked_until: {checked_until.isoformat()}")
+    if not any(ln.strip() and not ln.strip().startswith("#") for ln in lines):
+        lines.append("valid_from,rate_percent,source")
+    out = io.StringIO()
+    out.write("\n".join(lines) + "\n")
+    writer = csv.writer(out, lineterminator="\n")
+    for e in rows:
+        writer.writerow([e.valid_from.isoformat(), f"{units_to_percent(e.units)}", e.source])
+    return out.getvalue()
+
+
+def add_rates(
+    overlay_dir: Path,
+    additions: Mapping[str, Iterable[RateEntry]],
+    checked_until: Mapping[str, date] | None = None,
+) -> dict[str, Path]:
+    """Append many rates (and change tables' ``checked_until``) to the overlay, all or nothing.
+
+    Every table is validated as merged with its new rows before anything is written; a date the
+    overlay already has is refused as by :func:`add_rate`. Each file is written to a temporary file
+    next to it and then renamed over it, so a file is never left half written; the renames follow only
+    once every new file is on disk. Returns the written path per table.
+    """
+    checked = dict(checked_until or {})
+    names = sorted(set(additions) | set(checked))
+    tables = load_tables(overlay_dir)
+    texts: dict[str, str] = {}
+    for name in names:
+        table = get_table(tables, name)
+        rows = sorted(additions.get(name, ()), key=lambda e: e.valid_from)
+        path = overlay_dir / f"{name}.csv"
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        own_dates: set[date] = set()
+        if old is not None:
+            own_dates = {e.valid_from for e in _parse_csv(old, str(path), "user")[1]}
+        merged = {e.valid_from: e for e in table.entries}
+        for e in rows:
+            if e.valid_from in own_dates or e.valid_from in {r.valid_from for r in rows if r is not e}:
+                raise RateError(f"{name} already has a user rate from {e.valid_from.isoformat()} in {path}")
+            merged[e.valid_from] = e
+        RateTable(name, table.period, tuple(merged[d] for d in sorted(merged)))  # validates
+        if name in checked and table.period != "change":
+            raise RateError(f"table {name}: checked_until applies to change tables only")
+        texts[name] = _overlay_text(old, rows, checked.get(name))
+    overlay_dir.mkdir(parents=True, exist_ok=True)
+    staged: dict[str, Path] = {}
+    try:
+        for name, text in texts.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=overlay_dir)
+            staged[name] = Path(tmp)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+        written: dict[str, Path] = {}
+        for name, tmp_path in staged.items():
+            target = overlay_dir / f"{name}.csv"
+            os.replace(tmp_path, target)
+            written[name] = target
+        return written
+    finally:
+        for tmp_path in staged.values():
+            tmp_path.unlink(missing_ok=True)
