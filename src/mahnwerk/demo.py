@@ -15,8 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
-from mahnwerk.collection.models import Action, Step, Task
-from mahnwerk.collection.services import ensure_default_playbook, run_collection
+from mahnwerk.collection.models import Action, Task
+from mahnwerk.collection.presets import create_preset_playbook
+from mahnwerk.collection.services import run_collection
 from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, DebtorKind, Invoice, Payment
 from mahnwerk.ledger.services import Receipt, company_today, create_invoices, record_payments
 
@@ -207,20 +208,8 @@ def make_company(slug: str = DEMO_SLUG) -> Company:
     )
     company.full_clean()
     company.save()
-    playbook = ensure_default_playbook(company)
-    # The demo's playbook: a call before the final notice, and the final notice by post.
-    Step.objects.filter(playbook=playbook, level=4).update(level=5, channel="letter", offset_days=7)
-    Step.objects.create(
-        playbook=playbook,
-        level=4,
-        name="Phone call",
-        offset_days=7,
-        anchor="previous",
-        channel="call",
-        tone="firm",
-        template="firm_reminder",
-        deadline_days=7,
-    )
+    # The German business preset: three emails, a call before the final notice, the final notice by post.
+    create_preset_playbook(company, "de-b2b", name="Standard", default=True)
     return company
 
 

@@ -45,9 +45,15 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=int(os.environ.get("MAHNWERK_WORKERS", "2")))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django.core.management import call_command
+        from django.core.management import CommandError, call_command
         from gunicorn.app.base import BaseApplication
 
+        from mahnwerk.cli import DatabaseNotReady, ensure_migrated
+
+        try:  # a server on tables that are not there would answer every request with an error
+            ensure_migrated()
+        except DatabaseNotReady as exc:
+            raise CommandError(str(exc)) from None
         # compressed copies with cache headers, read once at start rather than looked up per request
         call_command("collectstatic", interactive=False, verbosity=0)
 
