@@ -597,7 +597,8 @@ def _plan_change(rows: TableRows, state: _State, plan: TablePlan, conflicts: lis
         if said is not None and said.units != entry.units:
             conflicts.append(
                 f"{rows.table} {entry.valid_from.isoformat()}: the table has {_pct(entry.units)} from that day "
-                f"({_origin(entry)}), {said.where} gives {_pct(said.units)} then"
+                f"({_origin(entry)}), {said.where} gives {_pct(said.units)} from {said.valid_from.isoformat()}, "
+                "still in force then"
             )
     last_entry = max(state.entries) if state.entries else None
     if state.coverage is None or rows.last_day > state.coverage:

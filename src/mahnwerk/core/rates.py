@@ -360,8 +360,10 @@ def add_rates(
     staged: dict[str, Path] = {}
     try:
         for name, text in texts.items():
+            target = overlay_dir / f"{name}.csv"
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=overlay_dir)
             staged[name] = Path(tmp)
+            os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
                 fh.flush()

@@ -1,15 +1,17 @@
-"""``mahnwerk rates list|add``: the reference-rate tables interest is computed from."""
+"""``mahnwerk rates list|add|import``: the reference-rate tables interest is computed from."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from mahnwerk.core.rates import RateError, RateTable, add_rate, get_table, load_tables
+from mahnwerk.core.rate_files import ImportPlan, RateFile, parse_rate_file, plan_import
+from mahnwerk.core.rates import RateError, RateTable, add_rate, add_rates, get_table, load_tables
 from mahnwerk.ledger.management.commands.interest import data_dir
 
 
@@ -29,7 +31,7 @@ def table_as_dict(table: RateTable) -> dict[str, Any]:
 
 
 class Command(BaseCommand):
-    help = _("List the reference-rate tables or add a newly published rate.")
+    help = _("List the reference-rate tables, add a newly published rate or import the published files.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -41,6 +43,16 @@ class Command(BaseCommand):
         add.add_argument("valid_from", help=_("first day the rate applies (YYYY-MM-DD)"))
         add.add_argument("percent", help=_("the rate in percent a year, e.g. 1.27 or -0.88"))
         add.add_argument("--source", default="", help=_("where the rate was published"))
+        imp = sub.add_parser(
+            "import",
+            help=_(
+                "import rate files as published: the Bundesbank CSV of the base rate (BBK01.SU0115), "
+                "the ECB Data Portal CSV of the main refinancing rate (FM.B/FM.D...MRR_FR.LEV)"
+            ),
+        )
+        imp.add_argument("files", nargs="+", metavar="FILE", help=_("a downloaded rate file"))
+        imp.add_argument("--dry-run", action="store_true", help=_("show what would be added, write nothing"))
+        imp.add_argument("--json", action="store_true", help=_("print JSON"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         overlay = data_dir() / "rates"
@@ -48,6 +60,11 @@ class Command(BaseCommand):
             tables = load_tables(overlay)
             if options["action"] == "list":
                 self._list(tables, options.get("table"), bool(options.get("json")))
+                return
+            if options["action"] == "import":
+                self._import(
+                    overlay, tables, options["files"], bool(options["dry_run"]), bool(options["json"])
+                )
                 return
             try:
                 valid_from = date.fromisoformat(options["valid_from"])
@@ -90,3 +107,142 @@ class Command(BaseCommand):
             for e in data["entries"]:
                 extra = "" if e["source"] == "packaged" else f"  ({e['source']})"
                 self.stdout.write(f"  {e['valid_from']}  {e['rate_percent']:>6} %{extra}")
+
+    def _import(
+        self, overlay: Path, tables: dict[str, RateTable], paths: list[str], dry_run: bool, as_json: bool
+    ) -> None:
+        files: list[RateFile] = []
+        for name in paths:
+            path = Path(name)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise CommandError(
+                    _("cannot read {path}: {error}").format(path=name, error=exc.strerror or exc)
+                ) from None
+            files.append(parse_rate_file(data, path.name))
+        plan = plan_import(tables, files)
+        if plan.conflicts:
+            raise CommandError(
+                _("Nothing imported: the files contradict the known rates.")
+                + "\n"
+                + "\n".join("  " + c for c in plan.conflicts)
+            )
+        written = False
+        if plan.changes_anything and not dry_run:
+            add_rates(overlay, plan.additions(), plan.checked())
+            written = True
+            from mahnwerk.ledger.claims import reload_rules
+
+            reload_rules()
+            tables = load_tables(overlay)
+        else:
+            tables = _preview(tables, plan)
+        if as_json:
+            self.stdout.write(json.dumps(_import_json(files, plan, tables, dry_run, written), indent=2))
+            return
+        self._import_text(files, plan, tables, dry_run)
+
+    def _import_text(
+        self, files: list[RateFile], plan: ImportPlan, tables: dict[str, RateTable], dry_run: bool
+    ) -> None:
+        for f in files:
+            line = _("Read {file}: {format}, series {series}, {count} values").format(
+                file=f.origin, format=f.format, series=", ".join(f.series), count=f.observations
+            )
+            if f.as_of:
+                line += " " + _("(as of {day})").format(day=f.as_of)
+            self.stdout.write(line)
+            for note in f.notes:
+                self.stdout.write("  " + note)
+        for name in sorted(plan.tables):
+            p = plan.tables[name]
+            verb = _("would add") if dry_run else _("added")
+            for row in p.added:
+                self.stdout.write(
+                    _("{table}: {verb} {valid_from} {percent} %").format(
+                        table=name, verb=verb, valid_from=row.valid_from.isoformat(), percent=row.percent
+                    )
+                )
+            if p.checked_until is not None:
+                self.stdout.write(
+                    _("{table}: no change up to {day}").format(table=name, day=p.checked_until.isoformat())
+                )
+            if p.known:
+                self.stdout.write(
+                    _("{table}: {count} rates already known, unchanged").format(table=name, count=p.known)
+                )
+            if p.earlier:
+                first = tables[name].entries[0].valid_from.isoformat()
+                self.stdout.write(
+                    _("{table}: {count} rates before the table's first rate ({day}) left out").format(
+                        table=name, count=p.earlier, day=first
+                    )
+                )
+            covered = tables[name].covered_until()
+            if covered is not None:
+                self.stdout.write(
+                    _("{table}: covered until {day}").format(table=name, day=covered.isoformat())
+                )
+        if not plan.changes_anything:
+            self.stdout.write(_("Nothing new: every rate in the files is already known."))
+        elif dry_run:
+            self.stdout.write(_("Dry run: nothing written."))
+
+
+def _preview(tables: dict[str, RateTable], plan: ImportPlan) -> dict[str, RateTable]:
+    """The tables as they would be after the import (for a dry run's coverage)."""
+    out = dict(tables)
+    for name, rows in plan.additions().items():
+        table = tables[name]
+        merged = {e.valid_from: e for e in table.entries} | {e.valid_from: e for e in rows}
+        out[name] = RateTable(
+            name,
+            table.period,
+            tuple(merged[d] for d in sorted(merged)),
+            table.title,
+            table.source,
+            table.checked_until,
+        )
+    for name, day in plan.checked().items():
+        t = out[name]
+        out[name] = RateTable(name, t.period, t.entries, t.title, t.source, day)
+    return out
+
+
+def _import_json(
+    files: list[RateFile], plan: ImportPlan, tables: dict[str, RateTable], dry_run: bool, written: bool
+) -> dict[str, Any]:
+    result: list[dict[str, Any]] = []
+    for name in sorted(plan.tables):
+        p = plan.tables[name]
+        covered = tables[name].covered_until()
+        result.append(
+            {
+                "table": name,
+                "added": [
+                    {"valid_from": r.valid_from.isoformat(), "rate_percent": r.percent, "source": r.source}
+                    for r in p.added
+                ],
+                "already_known": p.known,
+                "left_out_before_first_rate": p.earlier,
+                "checked_until": p.checked_until.isoformat() if p.checked_until else None,
+                "covered_until": covered.isoformat() if covered else None,
+            }
+        )
+    return {
+        "dry_run": dry_run,
+        "written": written,
+        "files": [
+            {
+                "file": f.origin,
+                "format": f.format,
+                "series": list(f.series),
+                "as_of": f.as_of or None,
+                "values": f.observations,
+                "notes": list(f.notes),
+            }
+            for f in files
+        ],
+        "tables": result,
+    }
