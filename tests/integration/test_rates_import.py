@@ -182,6 +182,13 @@ def test_unusable_files_refuse_the_whole_import(data_dir: Path, name: str, expec
     assert overlay_files(data_dir) == {}
 
 
+def test_a_basket_file_names_the_series_left_aside(data_dir: Path) -> None:
+    text = run("rates", "import", str(DATA / "bbk_basket_de.csv"))
+    assert "  other series in the file, not imported: BBK01.ST0304" in text.splitlines()
+    assert "de_basiszinssatz: added 2026-07-01 1.27 %" in text
+    assert "de_basiszinssatz: 2 rates already known, unchanged" in text
+
+
 def test_garbage_and_empty_files(data_dir: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")

@@ -107,7 +107,7 @@ def test_download_basket_takes_the_base_rate_column_only() -> None:
         ("2026-01-01", "1.27"),
         ("2026-07-01", "1.27"),
     ]
-    assert parsed.notes == ("series not imported: BBK01.ST0304",)
+    assert parsed.ignored == ("BBK01.ST0304",)
 
 
 def test_another_bundesbank_series_is_refused_by_name() -> None:

@@ -144,7 +144,7 @@ class RateFile:
     as_of: str
     observations: int  # values read (periods without a value not counted)
     tables: tuple[TableRows, ...]
-    notes: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()  # other series in the file, not imported
 
 
 # --------------------------------------------------------------------------- reading
@@ -280,11 +280,10 @@ def _parse_bundesbank(rows: list[tuple[int, list[str]]], origin: str, german: bo
     source = f"Bundesbank {BASE_RATE_SERIES}" + (f" as of {as_of}" if as_of else "")
     table = _half_year_rows("de_basiszinssatz", BASE_RATE_SERIES, observations, origin, source)
     others = [k for k in keys if k != BASE_RATE_SERIES]
-    notes = (f"series not imported: {', '.join(others)}",) if others else ()
     if not table.rows:
         raise RateFileError(f"no value of {BASE_RATE_SERIES} in the file")
     count = sum(1 for o in observations if o.units is not None)
-    return RateFile(origin, fmt, (BASE_RATE_SERIES,), as_of, count, (table,), notes)
+    return RateFile(origin, fmt, (BASE_RATE_SERIES,), as_of, count, (table,), tuple(others))
 
 
 def _half_year_rows(
@@ -389,9 +388,8 @@ def _ecb_file(origin: str, fmt: str, found: Mapping[str, list[Observation]], oth
         if not mro.rows:
             raise RateFileError(f"no value of {key} in the file")
         tables += [mro, _reference_rows(mro, key)]
-    notes = (f"series not imported: {', '.join(others)}",) if others else ()
     return RateFile(origin, fmt, tuple(k for k in (MRO_CHANGES_SERIES, MRO_DAILY_SERIES) if k in found),
-                    "", count, tuple(tables), notes)  # fmt: skip
+                    "", count, tuple(tables), tuple(others))  # fmt: skip
 
 
 def _unique_days(observations: Iterable[Observation]) -> list[Observation]:

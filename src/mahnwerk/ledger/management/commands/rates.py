@@ -10,7 +10,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from mahnwerk.core.rate_files import ImportPlan, RateFile, parse_rate_file, plan_import
+from mahnwerk.core.rate_files import (
+    BUNDESBANK_DE,
+    BUNDESBANK_EN,
+    ECB_PORTAL_CSV,
+    ECB_SDMX_CSV,
+    ImportPlan,
+    RateFile,
+    parse_rate_file,
+    plan_import,
+)
 from mahnwerk.core.rates import RateError, RateTable, add_rate, add_rates, get_table, load_tables
 from mahnwerk.ledger.management.commands.interest import data_dir
 
@@ -148,13 +157,21 @@ class Command(BaseCommand):
     ) -> None:
         for f in files:
             line = _("Read {file}: {format}, series {series}, {count} values").format(
-                file=f.origin, format=f.format, series=", ".join(f.series), count=f.observations
+                file=f.origin,
+                format=_format_label(f.format),
+                series=", ".join(f.series),
+                count=f.observations,
             )
             if f.as_of:
                 line += " " + _("(as of {day})").format(day=f.as_of)
             self.stdout.write(line)
-            for note in f.notes:
-                self.stdout.write("  " + note)
+            if f.ignored:
+                self.stdout.write(
+                    "  "
+                    + _("other series in the file, not imported: {series}").format(
+                        series=", ".join(f.ignored)
+                    )
+                )
         for name in sorted(plan.tables):
             p = plan.tables[name]
             verb = _("would add") if dry_run else _("added")
@@ -188,6 +205,16 @@ class Command(BaseCommand):
             self.stdout.write(_("Nothing new: every rate in the files is already known."))
         elif dry_run:
             self.stdout.write(_("Dry run: nothing written."))
+
+
+def _format_label(name: str) -> str:
+    labels = {
+        BUNDESBANK_DE: _("Deutsche Bundesbank time-series CSV (German)"),
+        BUNDESBANK_EN: _("Deutsche Bundesbank time-series CSV (English)"),
+        ECB_SDMX_CSV: _("ECB Data Portal SDMX-CSV"),
+        ECB_PORTAL_CSV: _("ECB Data Portal series CSV"),
+    }
+    return labels.get(name, name)
 
 
 def _preview(tables: dict[str, RateTable], plan: ImportPlan) -> dict[str, RateTable]:
@@ -240,7 +267,7 @@ def _import_json(
                 "series": list(f.series),
                 "as_of": f.as_of or None,
                 "values": f.observations,
-                "notes": list(f.notes),
+                "ignored_series": list(f.ignored),
             }
             for f in files
         ],
