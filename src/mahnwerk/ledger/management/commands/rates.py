@@ -174,12 +174,14 @@ class Command(BaseCommand):
                 )
         for name in sorted(plan.tables):
             p = plan.tables[name]
-            verb = _("would add") if dry_run else _("added")
+            text = (
+                _("{table}: would add {valid_from} {percent} %")
+                if dry_run
+                else _("{table}: added {valid_from} {percent} %")
+            )
             for row in p.added:
                 self.stdout.write(
-                    _("{table}: {verb} {valid_from} {percent} %").format(
-                        table=name, verb=verb, valid_from=row.valid_from.isoformat(), percent=row.percent
-                    )
+                    text.format(table=name, valid_from=row.valid_from.isoformat(), percent=row.percent)
                 )
             if p.checked_until is not None:
                 self.stdout.write(
