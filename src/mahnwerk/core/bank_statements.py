@@ -1,0 +1,699 @@
+"""Bank statements read into one normalised entry per transaction: ISO 20022 camt.052/053/054 (any
+version, the namespace says which) and SWIFT MT940 with the German ``:86:`` conventions.
+
+Pure: bytes in, dataclasses out. The format is detected from the content. A malformed entry becomes a
+:class:`Problem` naming the statement and the entry, and the other entries are still read.
+
+Conventions:
+
+- Amounts are positive integer minor units; ``credit`` says the direction of the booking on our account.
+- ``reversal`` marks a booking that undoes an earlier one (camt ``RvslInd``, a return reason, MT940 ``RC``
+  / ``RD``, the German GVC 109/159 or posting texts such as "Rücklastschrift" and "Retoure"). A reversal
+  that is a debit takes back money we received.
+- A camt entry with several transaction details (a batch) gives one entry per transaction.
+- ``key`` is stable for the same booking read twice: the bank's reference where it gives one, else a hash
+  of the booking's content and its position among identical bookings of the statement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from mahnwerk.core.money import MoneyError, to_minor
+
+__all__ = [
+    "AccountId",
+    "BankEntry",
+    "ParseResult",
+    "ParsedStatement",
+    "Problem",
+    "StatementFormatError",
+    "account_id",
+    "decode_text",
+    "detect_format",
+    "parse_statement",
+]
+
+
+class StatementFormatError(ValueError):
+    """The file is no bank statement this module reads."""
+
+
+# --- accounts ----------------------------------------------------------------------------------------
+
+_IBAN_RE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
+
+
+def iban_is_valid(value: str) -> bool:
+    """ISO 13616 check digits (mod 97); the length per country is not checked here."""
+    value = value.replace(" ", "").upper()
+    if not _IBAN_RE.match(value):
+        return False
+    digits = "".join(str(int(ch, 36)) for ch in value[4:] + value[:4])
+    return int(digits) % 97 == 1
+
+
+@dataclass(frozen=True, slots=True)
+class AccountId:
+    """An account as a statement names it: an IBAN, or a bank code (German BLZ) and account number."""
+
+    iban: str = ""
+    bank_code: str = ""
+    number: str = ""
+    currency: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.iban:
+            return self.iban
+        return f"{self.bank_code}/{self.number}" if self.bank_code else self.number
+
+    def match_keys(self) -> set[str]:
+        """Comparable forms: the IBAN and, for a German IBAN, its BLZ/account number (leading zeros off)."""
+        found = set()
+        if self.iban:
+            found.add(self.iban)
+            if self.iban.startswith("DE") and len(self.iban) == 22:
+                found.add(f"{self.iban[4:12]}/{self.iban[12:].lstrip('0')}")
+        if self.number:
+            found.add(f"{self.bank_code}/{self.number.lstrip('0')}")
+        return found
+
+
+def account_id(text: str, currency: str = "") -> AccountId:
+    """``:25:`` or a camt ``Othr/Id``: an IBAN (a trailing currency code allowed), ``BLZ/account`` or a bare
+    account number."""
+    value = re.sub(r"\s+", "", text).upper()
+    if len(value) > 5 and value[-3:].isalpha() and iban_is_valid(value[:-3]):
+        value, currency = value[:-3], currency or value[-3:]
+    if _IBAN_RE.match(value) and iban_is_valid(value):
+        return AccountId(iban=value, currency=currency)
+    if "/" in value:
+        bank_code, _, number = value.partition("/")
+        number = re.sub(r"[A-Z]{3}$", "", number)
+        return AccountId(bank_code=bank_code, number=number, currency=currency)
+    return AccountId(number=value, currency=currency)
+
+
+# --- the normalised entry ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BankEntry:
+    """One booking (or one transaction of a batch booking) on the statement's account."""
+
+    statement_id: str
+    position: str  # "3" (the third entry) or "3.2" (its second transaction)
+    account: AccountId
+    booking_date: date | None
+    value_date: date | None
+    amount_minor: int
+    currency: str
+    credit: bool
+    reversal: bool = False
+    return_reason: str = ""
+    booked: bool = True
+    fee: bool = False
+    end_to_end_id: str = ""
+    bank_reference: str = ""
+    mandate_id: str = ""
+    counterparty_name: str = ""
+    counterparty_iban: str = ""
+    counterparty_bic: str = ""
+    ultimate_name: str = ""
+    remittance: str = ""
+    creditor_reference: str = ""
+    document_numbers: tuple[str, ...] = ()
+    bank_code: str = ""  # camt Domn/Fmly/SubFmly or proprietary code; MT940 GVC and transaction type
+    additional_info: str = ""
+    key: str = ""
+
+    @property
+    def date(self) -> date | None:
+        return self.value_date or self.booking_date
+
+    @property
+    def text(self) -> str:
+        """Everything a payer may have written: remittance, structured references, additional info."""
+        parts = [self.remittance, self.creditor_reference, *self.document_numbers, self.additional_info]
+        return " ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    statement: str
+    entry: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"statement {self.statement or '?'}"
+        if self.entry:
+            where += f", entry {self.entry}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(slots=True)
+class ParsedStatement:
+    format: str
+    statement_id: str
+    account: AccountId
+    from_date: date | None
+    to_date: date | None
+    entries: list[BankEntry] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ParseResult:
+    format: str
+    statements: list[ParsedStatement] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def entries(self) -> list[BankEntry]:
+        return [e for s in self.statements for e in s.entries]
+
+
+# --- decoding and detection ----------------------------------------------------------------------------
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252, else Latin-1 (which never fails)."""
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes everything")  # pragma: no cover
+
+
+_CAMT_NS = re.compile(r"urn:iso:std:iso:20022:tech:xsd:(camt\.05[234]\.001\.\d\d)")
+
+
+def detect_format(data: bytes) -> str:
+    """``camt.053.001.08`` and the like, or ``mt940``; :class:`StatementFormatError` otherwise."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        found = _CAMT_NS.search(head.decode("latin-1"))
+        if found:
+            return found.group(1)
+        raise StatementFormatError(
+            "an XML file, but not an ISO 20022 camt.052, camt.053 or camt.054 document"
+        )
+    text = decode_text(data[:4096])
+    if ":20:" in text and (":25:" in text or ":61:" in text):
+        return "mt940"
+    raise StatementFormatError("neither a camt.052/053/054 XML document nor an MT940 statement")
+
+
+def parse_statement(data: bytes, name: str = "") -> ParseResult:
+    """Read a statement file of any supported format."""
+    fmt = detect_format(data)
+    if fmt.startswith("camt"):
+        return _parse_camt(data, fmt, name)
+    return _parse_mt940(data, name)
+
+
+def _amount(text: str, currency: str) -> int:
+    value = text.strip().replace(" ", "")
+    if "," in value and "." not in value:
+        value = value.replace(",", ".")
+    if value.endswith("."):
+        value += "0"
+    try:
+        return abs(to_minor(Decimal(value), currency))
+    except (InvalidOperation, MoneyError) as exc:
+        raise ValueError(f"amount {text!r}: {exc}") from None
+
+
+def _key(account: AccountId, entry: BankEntry, occurrence: int) -> str:
+    if entry.bank_reference and entry.bank_reference.upper() not in {"NONREF", "NOTPROVIDED"}:
+        basis = ["ref", entry.bank_reference, str(entry.amount_minor), "C" if entry.credit else "D"]
+        if "." in entry.position:
+            basis.append(entry.position.split(".", 1)[1])
+    else:
+        basis = [
+            "content",
+            str(entry.booking_date),
+            str(entry.value_date),
+            str(entry.amount_minor),
+            entry.currency,
+            "C" if entry.credit else "D",
+            "R" if entry.reversal else "",
+            entry.end_to_end_id,
+            entry.counterparty_iban,
+            entry.counterparty_name,
+            entry.remittance,
+        ]
+    basis += [str(occurrence)]
+    digest = hashlib.sha256("\x1f".join(basis).encode()).hexdigest()[:32]
+    return f"{account.label}:{digest}"
+
+
+def _with_keys(statement: ParsedStatement, seen: Counter[str]) -> None:
+    keyed = []
+    for entry in statement.entries:
+        provisional = _key(statement.account, entry, 0)
+        seen[provisional] += 1
+        keyed.append(replace(entry, key=_key(statement.account, entry, seen[provisional] - 1)))
+    statement.entries = keyed
+
+
+# --- camt ----------------------------------------------------------------------------------------------
+
+_FEE_CODES = {"CHRG", "FEES", "COMM", "COMI", "INTR", "TAXE"}
+_RETURN_WORDS = re.compile(r"R[ÜU]E?CKLASTSCHRIFT|RETOURE|R[ÜU]E?CK[ÜU]E?BERWEISUNG|RUCKLASTSCHRIFT", re.I)
+
+
+class _Camt:
+    """Namespace-aware lookups: ``find("Ntry/Amt")`` in the document's own namespace."""
+
+    def __init__(self, ns: str) -> None:
+        self.ns = ns
+
+    def _path(self, path: str) -> str:
+        return "/".join(f"{{{self.ns}}}{p}" if p not in {".", ".."} else p for p in path.split("/"))
+
+    def find(self, el: object, path: str) -> object | None:
+        return el.find(self._path(path))  # type: ignore[attr-defined]
+
+    def findall(self, el: object, path: str) -> list[object]:
+        return list(el.findall(self._path(path)))  # type: ignore[attr-defined]
+
+    def text(self, el: object | None, *paths: str) -> str:
+        """The stripped text of the first path found under ``el``."""
+        if el is None:
+            return ""
+        for path in paths:
+            found = self.find(el, path)
+            if found is not None:
+                value = (found.text or "").strip()  # type: ignore[attr-defined]
+                if value:
+                    return str(value)
+        return ""
+
+
+def _camt_date(c: _Camt, el: object | None) -> date | None:
+    value = c.text(el, "Dt", "DtTm")
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValueError(f"not a date: {value!r}") from None
+
+
+def _parse_camt(data: bytes, fmt: str, name: str) -> ParseResult:
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        raise StatementFormatError(f"{name or 'the file'} is no well-formed XML: {exc}") from None
+    ns = etree.QName(root).namespace or ""
+    c = _Camt(ns)
+    result = ParseResult(fmt)
+    kind = fmt[:8]
+    container, item = {
+        "camt.052": ("BkToCstmrAcctRpt", "Rpt"),
+        "camt.053": ("BkToCstmrStmt", "Stmt"),
+        "camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),
+    }[kind]
+    message_id = c.text(root, f"{container}/GrpHdr/MsgId")
+    seen: Counter[str] = Counter()
+    for number, stmt in enumerate(c.findall(root, f"{container}/{item}"), start=1):
+        statement_id = c.text(stmt, "Id") or f"{message_id or name}#{number}"
+        acct = c.find(stmt, "Acct")
+        iban = c.text(acct, "Id/IBAN")
+        account = (
+            AccountId(iban=iban.replace(" ", "").upper(), currency=c.text(acct, "Ccy"))
+            if iban
+            else account_id(c.text(acct, "Id/Othr/Id"), c.text(acct, "Ccy"))
+        )
+        statement = ParsedStatement(
+            fmt,
+            statement_id,
+            account,
+            _camt_date_text(c.text(stmt, "FrToDt/FrDtTm", "FrToDt/FrDt")),
+            _camt_date_text(c.text(stmt, "FrToDt/ToDtTm", "FrToDt/ToDt")),
+        )
+        for index, ntry in enumerate(c.findall(stmt, "Ntry"), start=1):
+            try:
+                statement.entries += _camt_entry(c, ntry, statement_id, str(index), account)
+            except ValueError as exc:
+                result.problems.append(Problem(statement_id, str(index), str(exc)))
+        dates = [e.booking_date for e in statement.entries if e.booking_date]
+        statement.from_date = statement.from_date or min(dates, default=None)
+        statement.to_date = statement.to_date or max(dates, default=None)
+        _with_keys(statement, seen)
+        result.statements.append(statement)
+    if not result.statements:
+        raise StatementFormatError(f"{name or 'the file'}: no {item} element in this {fmt} document")
+    return result
+
+
+def _camt_date_text(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _camt_entry(
+    c: _Camt, ntry: object, statement_id: str, position: str, account: AccountId
+) -> list[BankEntry]:
+    amt = c.find(ntry, "Amt")
+    if amt is None or not (amt.text or "").strip():  # type: ignore[attr-defined]
+        raise ValueError("the entry has no amount (Amt)")
+    currency = str(amt.get("Ccy") or account.currency or "").strip()  # type: ignore[attr-defined]
+    if not currency:
+        raise ValueError("the entry's amount has no currency (Ccy)")
+    amount = _amount(amt.text, currency)  # type: ignore[attr-defined]
+    indicator = c.text(ntry, "CdtDbtInd")
+    if indicator not in {"CRDT", "DBIT"}:
+        raise ValueError(f"credit/debit indicator (CdtDbtInd) is {indicator or 'missing'!r}")
+    credit = indicator == "CRDT"
+    reversal = c.text(ntry, "RvslInd").lower() in {"true", "1"}
+    status = c.text(ntry, "Sts/Cd", "Sts")
+    booking_date = _camt_date(c, c.find(ntry, "BookgDt"))
+    value_date = _camt_date(c, c.find(ntry, "ValDt"))
+    if booking_date is None and value_date is None:
+        raise ValueError("the entry has neither a booking date nor a value date")
+    entry_codes = _bank_codes(c, c.find(ntry, "BkTxCd"))
+    info = c.text(ntry, "AddtlNtryInf")
+    base = BankEntry(
+        statement_id=statement_id,
+        position=position,
+        account=account,
+        booking_date=booking_date,
+        value_date=value_date,
+        amount_minor=amount,
+        currency=currency,
+        credit=credit,
+        reversal=reversal,
+        booked=status in {"", "BOOK"},
+        bank_reference=c.text(ntry, "AcctSvcrRef"),
+        bank_code=" ".join(entry_codes),
+        additional_info=info,
+    )
+    details = [tx for dtls in c.findall(ntry, "NtryDtls") for tx in c.findall(dtls, "TxDtls")]
+    if not details:
+        return [_fee_and_return(base, entry_codes, "")]
+    if len(details) == 1:
+        return [_camt_tx(c, details[0], base, entry_codes, amount_from_tx=False)]
+    entries = [
+        _camt_tx(c, tx, replace(base, position=f"{position}.{i}"), entry_codes, amount_from_tx=True)
+        for i, tx in enumerate(details, start=1)
+    ]
+    total = sum(e.amount_minor for e in entries)
+    if total != amount:
+        raise ValueError(
+            f"the {len(details)} transactions of this batch add up to {total} minor units, the entry to {amount}"
+        )
+    return entries
+
+
+def _bank_codes(c: _Camt, code: object | None) -> list[str]:
+    if code is None:
+        return []
+    domain = "/".join(
+        x
+        for x in (c.text(code, "Domn/Cd"), c.text(code, "Domn/Fmly/Cd"), c.text(code, "Domn/Fmly/SubFmlyCd"))
+        if x
+    )
+    return [x for x in (domain, c.text(code, "Prtry/Cd")) if x]
+
+
+def _fee_and_return(entry: BankEntry, codes: list[str], reason: str) -> BankEntry:
+    parts = {p for code in codes for p in code.replace("+", "/").split("/")}
+    fee = bool(parts & _FEE_CODES)
+    returned = bool(reason) or bool(_RETURN_WORDS.search(entry.additional_info))
+    return replace(entry, fee=fee, reversal=entry.reversal or returned, return_reason=reason)
+
+
+def _camt_tx(
+    c: _Camt, tx: object, base: BankEntry, entry_codes: list[str], *, amount_from_tx: bool
+) -> BankEntry:
+    amount = base.amount_minor
+    if amount_from_tx:
+        for path in ("AmtDtls/TxAmt/Amt", "Amt", "AmtDtls/InstdAmt/Amt"):
+            found = c.find(tx, path)
+            if found is not None and str(found.get("Ccy") or "") == base.currency:  # type: ignore[attr-defined]
+                amount = _amount(found.text or "", base.currency)  # type: ignore[attr-defined]
+                break
+        else:
+            raise ValueError(f"transaction {base.position} has no amount in {base.currency}")
+    # the payer for money received (or a reversal of a debit); the payee otherwise
+    payer_side = base.credit != base.reversal
+    first, second = ("Dbtr", "Cdtr") if payer_side else ("Cdtr", "Dbtr")
+    party = first if _party_name(c, tx, first) or c.text(tx, f"RltdPties/{first}Acct/Id/IBAN") else second
+    ultimate = _party_name(c, tx, f"Ultmt{party}")
+    remittance = " ".join(
+        (u.text or "").strip()  # type: ignore[attr-defined]
+        for u in c.findall(tx, "RmtInf/Ustrd")
+        if (u.text or "").strip()  # type: ignore[attr-defined]
+    )
+    creditor_refs = [
+        (r.text or "").strip()  # type: ignore[attr-defined]
+        for strd in c.findall(tx, "RmtInf/Strd")
+        for r in c.findall(strd, "CdtrRefInf/Ref")
+    ]
+    documents = tuple(
+        (n.text or "").strip()  # type: ignore[attr-defined]
+        for strd in c.findall(tx, "RmtInf/Strd")
+        for n in c.findall(strd, "RfrdDocInf/Nb")
+        if (n.text or "").strip()  # type: ignore[attr-defined]
+    )
+    extra = " ".join(
+        (a.text or "").strip()  # type: ignore[attr-defined]
+        for strd in c.findall(tx, "RmtInf/Strd")
+        for a in c.findall(strd, "AddtlRmtInf")
+        if (a.text or "").strip()  # type: ignore[attr-defined]
+    )
+    if extra:
+        remittance = f"{remittance} {extra}".strip()
+    end_to_end = c.text(tx, "Refs/EndToEndId")
+    codes = _bank_codes(c, c.find(tx, "BkTxCd")) or entry_codes
+    entry = replace(
+        base,
+        amount_minor=amount,
+        end_to_end_id="" if end_to_end.upper() == "NOTPROVIDED" else end_to_end,
+        bank_reference=c.text(tx, "Refs/AcctSvcrRef") or base.bank_reference,
+        mandate_id=c.text(tx, "Refs/MndtId"),
+        counterparty_name=_party_name(c, tx, party),
+        counterparty_iban=c.text(tx, f"RltdPties/{party}Acct/Id/IBAN").replace(" ", "").upper(),
+        counterparty_bic=c.text(
+            tx, f"RltdAgts/{party}Agt/FinInstnId/BICFI", f"RltdAgts/{party}Agt/FinInstnId/BIC"
+        ),
+        ultimate_name=ultimate,
+        remittance=remittance,
+        creditor_reference=next((r for r in creditor_refs if r), ""),
+        document_numbers=documents,
+        bank_code=" ".join(codes),
+        additional_info=" ".join(x for x in (base.additional_info, c.text(tx, "AddtlTxInf")) if x),
+    )
+    return _fee_and_return(entry, codes, c.text(tx, "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry"))
+
+
+def _party_name(c: _Camt, tx: object, role: str) -> str:
+    return c.text(tx, f"RltdPties/{role}/Pty/Nm", f"RltdPties/{role}/Nm")
+
+
+# --- MT940 ---------------------------------------------------------------------------------------------
+
+_TAG_RE = re.compile(r"^:(\d{2}[A-Z]?):", re.M)
+_SEPA_KEYS = ("EREF", "KREF", "MREF", "CRED", "DEBT", "COAM", "OAMT", "SVWZ", "ABWA", "ABWE", "IBAN", "BIC")
+_SEPA_RE = re.compile(r"(?<![A-Z])(" + "|".join(_SEPA_KEYS) + r")\+")
+_RETURN_GVC = {"109", "159"}
+_FEE_GVC = {"805", "808", "809"}
+_FEE_TYPES = {"NCHG", "NCOM", "NINT", "FCHG"}
+
+
+@dataclass(frozen=True, slots=True)
+class Details86:
+    """A German structured ``:86:`` field."""
+
+    gvc: str = ""
+    posting_text: str = ""
+    purpose: str = ""
+    sepa: dict[str, str] = field(default_factory=dict)
+    bic: str = ""
+    account: str = ""
+    name: str = ""
+    return_code: str = ""
+
+
+def parse_86(text: str) -> Details86:
+    """``166?00GUTSCHRIFT?20EREF+...?30BIC?31IBAN?32Name``: GVC, subfields and SEPA keys. Unstructured text
+    becomes the purpose as it is (lines joined by spaces)."""
+    flat = text.replace("\r", "")
+    structured = re.match(r"^(\d{3})([?@>])", flat)
+    if not structured:
+        return Details86(purpose=" ".join(line.strip() for line in flat.split("\n") if line.strip()))
+    gvc, sep = structured.group(1), structured.group(2)
+    joined = flat.replace("\n", "")
+    fields: dict[str, list[str]] = {}
+    for match in re.finditer(re.escape(sep) + r"(\d{2})([^" + re.escape(sep) + r"]*)", joined[3:]):
+        fields.setdefault(match.group(1), []).append(match.group(2))
+    purpose_codes = [f"{n}" for n in range(20, 30)] + [f"{n}" for n in range(60, 64)]
+    chunks = [part for code in purpose_codes for part in fields.get(code, [])]
+    purpose = "".join(chunks) if _SEPA_RE.search("".join(chunks)) else " ".join(c.strip() for c in chunks)
+    sepa: dict[str, str] = {}
+    parts = _SEPA_RE.split(purpose)
+    if len(parts) > 1:
+        free = parts[0].strip()
+        for key, value in zip(parts[1::2], parts[2::2], strict=True):
+            sepa[key] = (sepa.get(key, "") + value).strip()
+        if free:
+            sepa["SVWZ"] = f"{free} {sepa.get('SVWZ', '')}".strip()
+    name = "".join(fields.get("32", []) + fields.get("33", [])).strip()
+    return Details86(
+        gvc=gvc,
+        posting_text="".join(fields.get("00", [])).strip(),
+        purpose=sepa.get("SVWZ", "") if sepa else purpose.strip(),
+        sepa=sepa,
+        bic="".join(fields.get("30", [])).strip(),
+        account="".join(fields.get("31", []) or fields.get("38", [])).strip().replace(" ", ""),
+        name=re.sub(r"\s{2,}", " ", name),
+        return_code="".join(fields.get("34", [])).strip(),
+    )
+
+
+def _tags(block: str) -> list[tuple[str, str]]:
+    """The ``(tag, value)`` pairs of one statement; a value spans lines until the next tag."""
+    found = list(_TAG_RE.finditer(block))
+    return [
+        (
+            m.group(1),
+            block[m.end() : found[i + 1].start() if i + 1 < len(found) else len(block)].rstrip("\n -"),
+        )
+        for i, m in enumerate(found)
+    ]
+
+
+def _mt940_blocks(text: str) -> list[str]:
+    """One text per statement: SWIFT envelopes ({1:...}{4:...-}) removed, split at each ``:20:``."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"\{[1-3]:[^}]*\}", "", text)
+    text = re.sub(r"\{4:\s*", "", text)
+    text = re.sub(r"^-\}?\s*$", "", text, flags=re.M)
+    starts = [m.start() for m in re.finditer(r"^:20:", text, re.M)]
+    return [text[s : starts[i + 1] if i + 1 < len(starts) else len(text)] for i, s in enumerate(starts)]
+
+
+def _parse_mt940(data: bytes, name: str) -> ParseResult:
+    import mt940
+
+    text = decode_text(data)
+    result = ParseResult("mt940")
+    seen: Counter[str] = Counter()
+    for number, block in enumerate(_mt940_blocks(text), start=1):
+        tags = _tags(block)
+        values = dict(tags)
+        statement_id = (values.get("20", "") + ("/" + values["28C"] if values.get("28C") else "")).strip()
+        statement_id = statement_id or f"{name}#{number}"
+        opening = values.get("60F") or values.get("60M") or ""
+        currency = opening[7:10] if len(opening) >= 10 else ""
+        account = account_id(values.get("25", ""), currency)
+        if not account.label:
+            result.problems.append(Problem(statement_id, "", "no account (:25:) in this statement"))
+            continue
+        header = "".join(f":{t}:{v}\n" for t, v in tags if t in {"20", "25", "28C", "60F", "60M"})
+        statement = ParsedStatement("mt940", statement_id, account, None, None)
+        index = 0
+        for i, (tag, value) in enumerate(tags):
+            if tag != "61":
+                continue
+            index += 1
+            details = tags[i + 1][1] if i + 1 < len(tags) and tags[i + 1][0] == "86" else ""
+            try:
+                statement.entries.append(
+                    _mt940_entry(mt940, header, value, details, statement_id, str(index), account, currency)
+                )
+            except (ValueError, RuntimeError, KeyError, TypeError, ArithmeticError) as exc:
+                message = str(exc.args[0]) if isinstance(exc, RuntimeError) and exc.args else str(exc)
+                result.problems.append(Problem(statement_id, str(index), f"{message} (:61:{value[:40]})"))
+        dates = [e.booking_date for e in statement.entries if e.booking_date]
+        statement.from_date = min(dates, default=None) or _mt940_balance_date(opening)
+        statement.to_date = max(dates, default=None) or _mt940_balance_date(
+            values.get("62F") or values.get("62M") or ""
+        )
+        _with_keys(statement, seen)
+        result.statements.append(statement)
+    if not result.statements and not result.problems:
+        raise StatementFormatError(f"{name or 'the file'}: no MT940 statement (:20: ... :61:) found")
+    return result
+
+
+def _mt940_balance_date(balance: str) -> date | None:
+    try:
+        return datetime.strptime(balance[1:7], "%y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _mt940_entry(
+    mt940: object,
+    header: str,
+    line61: str,
+    line86: str,
+    statement_id: str,
+    position: str,
+    account: AccountId,
+    currency: str,
+) -> BankEntry:
+    parsed = mt940.models.Transactions().parse(header + f":61:{line61}\n")  # type: ignore[attr-defined]
+    if len(parsed) != 1:
+        raise ValueError("the statement line (:61:) could not be read")
+    tx = parsed[0].data
+    status = str(tx["status"])
+    cur = str(tx.get("currency") or currency)
+    if not cur:
+        raise ValueError("no currency: the statement has no opening balance (:60F:)")
+    amount = _amount(str(abs(tx["amount"].amount)), cur)
+    value_date = date(tx["date"].year, tx["date"].month, tx["date"].day)
+    entry_date = tx.get("entry_date") or tx["date"]
+    booking_date = date(entry_date.year, entry_date.month, entry_date.day)
+    d = parse_86(line86)
+    tx_type = str(tx.get("id") or "")
+    credit = status in {"C", "RD"}
+    returned = (
+        status in {"RC", "RD"}
+        or d.gvc in _RETURN_GVC
+        or bool(_RETURN_WORDS.search(d.posting_text))
+        or bool(_RETURN_WORDS.search(d.sepa.get("SVWZ", "")[:40]))
+    )
+    customer_ref = str(tx.get("customer_reference") or "").strip()
+    bank_ref = str(tx.get("bank_reference") or "").strip()
+    counterparty = d.account or d.sepa.get("IBAN", "")
+    iban = counterparty.upper() if iban_is_valid(counterparty) else ""
+    eref = d.sepa.get("EREF", "")
+    if not eref and customer_ref.upper() not in {"", "NONREF"} and not customer_ref.startswith("KREF+"):
+        eref = customer_ref
+    return BankEntry(
+        statement_id=statement_id,
+        position=position,
+        account=account,
+        booking_date=booking_date,
+        value_date=value_date,
+        amount_minor=amount,
+        currency=cur,
+        credit=credit,
+        reversal=returned,
+        return_reason=d.return_code if returned else "",
+        fee=d.gvc in _FEE_GVC or tx_type in _FEE_TYPES,
+        end_to_end_id="" if eref.upper() == "NOTPROVIDED" else eref,
+        bank_reference=bank_ref,
+        mandate_id=d.sepa.get("MREF", ""),
+        counterparty_name=d.name,
+        counterparty_iban=iban,
+        counterparty_bic=d.bic if not d.bic.isdigit() else "",
+        ultimate_name=d.sepa.get("ABWA", ""),
+        remittance=d.purpose,
+        bank_code=" ".join(x for x in (d.gvc, tx_type) if x),
+        additional_info=d.posting_text,
+    )
