@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -414,15 +413,17 @@ def first_start_open() -> bool:
 
 @transaction.atomic
 def first_start(
-    username: str, password: str, preset: str | None, *, email: str = "", **values: Any
-) -> tuple[Company, AbstractBaseUser]:
+    username: str, password: str, preset: str | None, *, user_email: str = "", **values: Any
+) -> tuple[Company, Any]:
     """Set up the installation: the company (``values``, its short name made from its name) with the
-    ``preset`` playbook as its default, and its first administrator. Refused once set up."""
+    ``preset`` playbook as its default, and its first administrator (returned with the company). Refused
+    once set up; all or nothing."""
     if not first_start_open():
         raise _error(ALL_FIELDS, gettext("Mahnwerk is already set up: sign in."))
+    username, user_email = username.strip(), user_email.strip()
     errors: dict[str, list[str]] = {}
-    _check_user(username.strip(), Role.ADMIN, email.strip(), password, errors)
-    if get_user_model().objects.filter(username=username.strip()).exists():
+    _check_user(username, Role.ADMIN, user_email, password, errors)
+    if username and get_user_model().objects.filter(username=username).exists():
         errors.setdefault("username", []).append(gettext("This user name is taken."))
     slug = unique_slug(str(values.get("name") or ""))
     try:
@@ -434,5 +435,5 @@ def first_start(
         raise SetupError(errors)
     company.save()
     _add_playbooks(company, keys)
-    result = add_member(username, company, Role.ADMIN, email=email, password=password)
+    result = add_member(username, company, Role.ADMIN, email=user_email, password=password)
     return company, result.membership.user

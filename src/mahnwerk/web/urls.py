@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from mahnwerk.web import document_views, template_views, views
+from mahnwerk.web import document_views, setup_views, template_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -9,11 +9,10 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="registration/login.html", next_page=reverse_lazy("web:home")
-        ),
+        setup_views.LoginView.as_view(next_page=reverse_lazy("web:home")),
         name="login",
     ),
+    path("setup/", setup_views.first_start_view, name="first_start"),
     path(
         "accounts/logout/", auth_views.LogoutView.as_view(next_page=reverse_lazy("web:login")), name="logout"
     ),
