@@ -58,6 +58,19 @@ def iban_is_valid(value: str) -> bool:
     return int(digits) % 97 == 1
 
 
+_IBAN_LENGTHS = {
+    "AT": 20, "BE": 16, "CH": 21, "CZ": 24, "DE": 22, "DK": 18, "EE": 20, "ES": 24, "FI": 18, "FR": 27,
+    "GB": 22, "IE": 22, "IT": 27, "LT": 20, "LU": 20, "LV": 21, "NL": 18, "NO": 15, "PL": 28, "SE": 24,
+}  # fmt: skip
+
+
+def iban_shape_ok(value: str) -> bool:
+    """Letters, check digits and the country's length: what a counterparty's account must look like to be
+    kept as an IBAN (the check digits are not required: the bank gave it as it is)."""
+    value = value.replace(" ", "").upper()
+    return bool(_IBAN_RE.match(value)) and _IBAN_LENGTHS.get(value[:2], len(value)) == len(value)
+
+
 @dataclass(frozen=True, slots=True)
 class AccountId:
     """An account as a statement names it: an IBAN, or a bank code (German BLZ) and account number."""
@@ -670,7 +683,7 @@ def _mt940_entry(
     customer_ref = str(tx.get("customer_reference") or "").strip()
     bank_ref = str(tx.get("bank_reference") or "").strip()
     counterparty = d.account or d.sepa.get("IBAN", "")
-    iban = counterparty.upper() if iban_is_valid(counterparty) else ""
+    iban = counterparty.upper() if iban_shape_ok(counterparty) else ""
     eref = d.sepa.get("EREF", "")
     if not eref and customer_ref.upper() not in {"", "NONREF"} and not customer_ref.startswith("KREF+"):
         eref = customer_ref

@@ -649,3 +649,150 @@ class TimelineEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TypeError("the timeline is append-only")
+
+
+# --- bank statements ------------------------------------------------------------------------------------
+
+
+class BankAccount(models.Model):
+    """An account of the company that payments arrive on; ``Company.iban`` stays the main one (printed on
+    messages) and is registered here by itself on the first statement for it."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="bank_accounts")
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
+    blz = models.CharField(_("bank code (BLZ)"), max_length=11, blank=True)
+    account_number = models.CharField(_("account number"), max_length=34, blank=True)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("bank account")
+        verbose_name_plural = _("bank accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "iban"], condition=~Q(iban=""), name="bank_account_iban_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["company", "blz", "account_number"],
+                condition=~Q(account_number=""),
+                name="bank_account_number_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(iban="") | ~Q(account_number=""), name="bank_account_identified"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = self.iban or f"{self.blz}/{self.account_number}"
+        return f"{self.name} ({label})" if self.name else label
+
+
+class BankStatement(models.Model):
+    """One statement (camt ``Stmt``/``Rpt``/``Ntfctn`` or an MT940 ``:20:`` block) of one imported file."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="statements")
+    statement_id = models.CharField(_("statement id"), max_length=140)
+    format = models.CharField(_("format"), max_length=20)
+    from_date = models.DateField(_("from"), null=True, blank=True)
+    to_date = models.DateField(_("to"), null=True, blank=True)
+    file_name = models.CharField(_("file"), max_length=255, blank=True)
+    file_hash = models.CharField(_("file hash (SHA-256)"), max_length=64)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.CharField(_("imported by"), max_length=100, default="system")
+
+    class Meta:
+        verbose_name = _("bank statement")
+        verbose_name_plural = _("bank statements")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "statement_id", "file_hash"], name="bank_statement_unique_per_file"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id} ({self.from_date} - {self.to_date})"
+
+
+class EntryStatus(models.TextChoices):
+    MATCHED = "matched", _("matched")
+    REVIEW = "review", _("to review")
+    PARKED = "parked", _("parked")
+    IGNORED = "ignored", _("ignored")
+    REVERSED = "reversed", _("reversed")
+
+
+class StatementEntry(models.Model):
+    """One booking of a statement (one transaction of a batch), normalised, with what became of it."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="entries")
+    statement = models.ForeignKey(BankStatement, on_delete=models.CASCADE, related_name="entries")
+    key = models.CharField(_("idempotency key"), max_length=100)
+    position = models.CharField(_("position"), max_length=20)
+    booking_date = models.DateField(_("booking date"), null=True, blank=True)
+    value_date = models.DateField(_("value date"))
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    credit = models.BooleanField(_("credit"))
+    reversal = models.BooleanField(_("reversal"), default=False)
+    return_reason = models.CharField(_("return reason"), max_length=35, blank=True)
+    end_to_end_id = models.CharField(_("end-to-end id"), max_length=140, blank=True)
+    bank_reference = models.CharField(_("bank reference"), max_length=140, blank=True)
+    mandate_id = models.CharField(_("mandate id"), max_length=140, blank=True)
+    counterparty_name = models.CharField(_("counterparty"), max_length=200, blank=True)
+    counterparty_iban = models.CharField(_("counterparty IBAN"), max_length=34, blank=True)
+    counterparty_bic = models.CharField(_("counterparty BIC"), max_length=11, blank=True)
+    remittance = models.TextField(_("remittance information"), blank=True)
+    creditor_reference = models.CharField(_("creditor reference"), max_length=140, blank=True)
+    bank_code = models.CharField(_("bank transaction code"), max_length=100, blank=True)
+    additional_info = models.TextField(_("additional information"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=EntryStatus.choices)
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.SET_NULL, null=True, blank=True, related_name="statement_entries"
+    )
+    payments = models.ManyToManyField(Payment, blank=True, related_name="statement_entries")
+    reverses = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reversed_by"
+    )
+    candidates = models.JSONField(_("candidates"), default=list, blank=True)
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    decided_by = models.CharField(_("decided by"), max_length=100, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("statement entry")
+        verbose_name_plural = _("statement entries")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "key"], name="statement_entry_key_unique"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="statement_entry_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "status"], name="statement_entry_status_idx"),
+            models.Index(fields=["company", "end_to_end_id"], name="statement_entry_e2e_idx"),
+            models.Index(fields=["company", "counterparty_iban"], name="statement_entry_iban_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.value_date} {self.amount_minor} {self.currency} {self.status}"
+
+
+class PaymentReversal(models.Model):
+    """A payment the bank took back (a returned direct debit, a recalled transfer): its allocations are gone,
+    the items it paid are open again; the payment row stays for the record."""
+
+    payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="reversal")
+    entry = models.ForeignKey(
+        StatementEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="payment_reversals"
+    )
+    reversed_on = models.DateField(_("reversed on"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    actor = models.CharField(_("actor"), max_length=100, default="system")
+    reopened = models.JSONField(_("reopened"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment reversal")
+        verbose_name_plural = _("payment reversals")

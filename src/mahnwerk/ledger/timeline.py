@@ -95,6 +95,10 @@ EVENT_TEXTS = {
     "dispute_opened": _("Dispute on {number} ({amount}): {reason}"),
     "dispute_resolved": _("Dispute on {number} resolved: {outcome}; new deadline {deadline}"),
     "segment_changed": _("Segment changed from {old} to {new}: {reason}"),
+    # bank statements
+    "payment_reversed": _(
+        "Payment of {amount} (value date {value_date}) taken back by the bank ({reason}): open again {reopened}"
+    ),
 }
 
 

@@ -1,0 +1,64 @@
+"""``mahnwerk statement_import FILE ...``: bank statements (camt.052/053/054, MT940) matched to open invoices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from mahnwerk.core.money import format_money
+from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.statements import import_statements
+
+
+class Command(MahnwerkCommand):
+    help = _(
+        "Import bank statements (camt.052/053/054 or MT940, read from the content): payments found are "
+        "matched to open invoices, the sure ones applied, the others put in the review queue "
+        "('mahnwerk payments review')."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", metavar="FILE", help=_("statement files"))
+        parser.add_argument(
+            "--dry-run", action="store_true", help=_("show what would happen, change nothing")
+        )
+        parser.add_argument("--actor", default="cli", help=_("who does this (goes on the timeline)"))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        company = self.company(options)
+        result = import_statements(
+            company, options["files"], actor=options["actor"], dry_run=options["dry_run"]
+        )
+        if options["json"]:
+            self.emit_json(result.as_dict())
+        else:
+            if result.dry_run:
+                self.stdout.write(_("Dry run: nothing was saved."))
+            self.stdout.write(
+                _(
+                    "{statements} statement(s), {entries} entries: {matched} matched, {review} to review, "
+                    "{ignored} ignored, {reversed} reversed, {duplicates} already imported, {errors} error(s)"
+                ).format(
+                    statements=result.statements,
+                    entries=result.entries,
+                    matched=result.matched,
+                    review=result.review,
+                    ignored=result.ignored,
+                    reversed=result.reversed,
+                    duplicates=result.duplicates,
+                    errors=len(result.errors),
+                )
+            )
+            for row in result.rows:
+                if row["status"] in {"matched", "review", "reversed"}:
+                    self.stdout.write(
+                        f"  #{row['id'] or '-'} {row['value_date']} "
+                        f"{format_money(row['amount_minor'], row['currency'])} {row['status']}: "
+                        f"{'; '.join(row['reasons'])}"
+                    )
+            for error in result.errors:
+                self.stderr.write(error)
+        if result.errors and not result.statements:
+            raise CommandError(_("nothing imported: {count} error(s)").format(count=len(result.errors)))
