@@ -7,6 +7,7 @@ from datetime import date
 from mahnwerk.core.payment_matching import (
     SURE_SCORE,
     Incoming,
+    Matcher,
     OpenItem,
     Part,
     creditor_references,
@@ -164,3 +165,22 @@ def test_names() -> None:
     assert name_similarity("Bäckerei Schulz GmbH", "Bäckerei Meier") == 0.5
     assert name_similarity("Jānis Bērziņš", "BERZINS JANIS") == 1.0
     assert name_similarity("Schulz", "") == 0.0
+
+
+def test_matcher_sees_what_earlier_payments_of_the_import_paid() -> None:
+    matcher = Matcher(ITEMS)
+    first = matcher.decide(Incoming(4000, "EUR", "RE-2026-01452"))
+    assert first.best is not None
+    matcher.consume(first.best.parts)
+    # 60.00 still open on RE-2026-01452: now the exact amount
+    second = matcher.decide(Incoming(6000, "EUR", "RE-2026-01452"))
+    assert second.best is not None and second.best.score == 98
+    matcher.consume(second.best.parts)
+    assert matcher.decide(Incoming(6000, "EUR", "RE-2026-01452")).candidates == []
+    # by amount: the 75.00 of INV-00009, paid, is found no more; the invoice "77" of 75.00 still is
+    names = {PUTZ: "DM Putz", OTHER: "DM Putz"}
+    both = matcher.decide(Incoming(7500, "EUR", payer_names=("DM Putz",)), debtor_names=names)
+    assert {c.parts[0].invoice_id for c in both.candidates} == {42, 51}
+    matcher.consume([Part(PUTZ, 42, 7500)])
+    one = matcher.decide(Incoming(7500, "EUR", payer_names=("DM Putz",)), debtor_names=names)
+    assert [c.parts[0].invoice_id for c in one.candidates] == [51] and one.sure

@@ -27,8 +27,9 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 from mahnwerk.core.money import format_money
 
@@ -169,24 +170,47 @@ def _sub_keys(groups: Sequence[str]) -> list[tuple[int, int, set[str]]]:
 
 @dataclass(slots=True)
 class _Index:
-    by_key: dict[str, list[OpenItem]]
-    by_last: dict[str, list[OpenItem]]
-    by_ref: dict[str, list[OpenItem]]
+    """The items by the keys of their numbers and references, by debtor and by open amount (built once;
+    ``items`` holds their current open amounts)."""
+
+    items: dict[int, OpenItem]
+    by_key: dict[str, list[int]]
+    by_last: dict[str, list[int]]
+    by_ref: dict[str, list[int]]
+    by_debtor: dict[int, list[int]]
+    by_amount: dict[tuple[str, int], set[int]]
+    currency: str = ""
 
     @classmethod
     def build(cls, items: Iterable[OpenItem]) -> _Index:
-        by_key: dict[str, list[OpenItem]] = defaultdict(list)
-        by_last: dict[str, list[OpenItem]] = defaultdict(list)
-        by_ref: dict[str, list[OpenItem]] = defaultdict(list)
+        index = cls(
+            {}, defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(set)
+        )
         for item in items:
+            index.items[item.invoice_id] = item
+            index.by_debtor[item.debtor_id].append(item.invoice_id)
+            index.by_amount[(item.currency, item.open_minor)].add(item.invoice_id)
             for value in {item.number, item.reference} - {""}:
                 for key in number_keys(value):
-                    by_key[key].append(item)
+                    index.by_key[key].append(item.invoice_id)
                 groups = re.findall(r"\d+", value)
                 if len(groups) >= 2 and len(groups[-1]) >= 3:
-                    by_last[groups[-1].lstrip("0")].append(item)
-                by_ref[alnum(value)].append(item)
-        return cls(by_key, by_last, by_ref)
+                    index.by_last[groups[-1].lstrip("0")].append(item.invoice_id)
+                index.by_ref[alnum(value)].append(item.invoice_id)
+        return index
+
+    def find(self, table: Mapping[Any, Iterable[int]], key: Any) -> list[OpenItem]:
+        """The items still open (in the currency looked for) under ``key``, each once."""
+        found = (self.items[i] for i in dict.fromkeys(table.get(key, ())))
+        return [
+            it for it in found if it.open_minor > 0 and (not self.currency or it.currency == self.currency)
+        ]
+
+    def set_open(self, invoice_id: int, open_minor: int) -> None:
+        item = self.items[invoice_id]
+        self.by_amount[(item.currency, item.open_minor)].discard(invoice_id)
+        self.items[invoice_id] = replace(item, open_minor=open_minor)
+        self.by_amount[(item.currency, open_minor)].add(invoice_id)
 
 
 def alnum(value: str) -> str:
@@ -220,7 +244,7 @@ def _named(text: str, index: _Index) -> list[tuple[OpenItem, bool]]:
             raw_len = sum(len(g) for g in run.groups[i:j])
             if raw_len < 3 and not run.keyword:
                 continue
-            hits = {it.invoice_id: it for k in keys for it in index.by_key.get(k, [])}
+            hits = {it.invoice_id: it for k in keys for it in index.find(index.by_key, k)}
             if hits:
                 for item in hits.values():
                     add(item, True)
@@ -234,13 +258,15 @@ def _named(text: str, index: _Index) -> list[tuple[OpenItem, bool]]:
             if last_full and len(last_full) >= 2:
                 guess = (*last_full[:-1], group)
                 hits = {
-                    it.invoice_id: it for k in number_keys("-".join(guess)) for it in index.by_key.get(k, [])
+                    it.invoice_id: it
+                    for k in number_keys("-".join(guess))
+                    for it in index.find(index.by_key, k)
                 }
                 if len(hits) == 1:
                     add(next(iter(hits.values())), True)
                     covered.add(i)
                     continue
-            short = index.by_last.get(group.lstrip("0"), [])
+            short = index.find(index.by_last, group.lstrip("0"))
             if len({it.invoice_id for it in short}) == 1 and (len(group) >= 3 or run.keyword):
                 add(short[0], False)
                 covered.add(i)
@@ -332,12 +358,40 @@ def decide(
     """The candidates for ``incoming`` among the open ``items`` (best first) and whether the best is sure.
 
     ``known_ibans`` maps a payer IBAN to the debtors it paid for before; ``debtor_names`` a debtor to its
-    name.
+    name. For many payments against the same items, build a :class:`Matcher` once.
     """
-    known_ibans = known_ibans or {}
-    debtor_names = debtor_names or {}
-    same = [it for it in items if it.currency == incoming.currency and it.open_minor > 0]
-    index = _Index.build(same)
+    return Matcher(items).decide(incoming, known_ibans, debtor_names)
+
+
+class Matcher:
+    """The open items indexed once, for deciding many payments; ``consume`` takes what a payment decided
+    pays off the items, so that the next payment sees what is still open."""
+
+    def __init__(self, items: Iterable[OpenItem]) -> None:
+        self.index = _Index.build(items)
+
+    def consume(self, parts: Iterable[Part]) -> None:
+        for part in parts:
+            item = self.index.items.get(part.invoice_id) if part.invoice_id is not None else None
+            if item is not None:
+                self.index.set_open(item.invoice_id, max(item.open_minor - part.amount_minor, 0))
+
+    def decide(
+        self,
+        incoming: Incoming,
+        known_ibans: Mapping[str, set[int]] | None = None,
+        debtor_names: Mapping[int, str] | None = None,
+    ) -> Decision:
+        self.index.currency = incoming.currency
+        try:
+            return _decide(incoming, self.index, known_ibans or {}, debtor_names or {})
+        finally:
+            self.index.currency = ""
+
+
+def _decide(
+    incoming: Incoming, index: _Index, known_ibans: Mapping[str, set[int]], debtor_names: Mapping[int, str]
+) -> Decision:
     candidates: list[Candidate] = []
     iban_debtors = (
         known_ibans.get(incoming.payer_iban.replace(" ", "").upper(), set()) if incoming.payer_iban else set()
@@ -379,13 +433,15 @@ def decide(
 
     # 2. structured creditor references (RF and national)
     for ref in creditor_references(incoming):
-        hits = list({it.invoice_id: it for it in index.by_ref.get(ref, [])}.values())
+        hits = index.find(index.by_ref, ref)
         kind = "RF creditor reference" if rf_is_valid(ref) else "structured creditor reference"
         if not hits and rf_is_valid(ref):
             payload = ref[4:]
             hits = list(
-                {it.invoice_id: it for k in number_keys(payload) for it in index.by_key.get(k, [])}.values()
-            ) or list({it.invoice_id: it for it in index.by_ref.get(payload, [])}.values())
+                {
+                    it.invoice_id: it for k in number_keys(payload) for it in index.find(index.by_key, k)
+                }.values()
+            ) or index.find(index.by_ref, payload)
         if len(hits) == 1:
             item = hits[0]
             candidates.append(
@@ -400,7 +456,7 @@ def decide(
     # 3. the end-to-end id is an invoice number or payment reference we issued
     if incoming.end_to_end_id:
         e2e = alnum(incoming.end_to_end_id)
-        hits = list({it.invoice_id: it for it in index.by_ref.get(e2e, [])}.values())
+        hits = index.find(index.by_ref, e2e)
         if len(hits) == 1:
             item = hits[0]
             candidates.append(
@@ -414,9 +470,7 @@ def decide(
 
     # 4. a known payer IBAN and an exact open amount
     for debtor_id in sorted(iban_debtors):
-        own = sorted(
-            (it for it in same if it.debtor_id == debtor_id), key=lambda it: (it.due_date, it.number)
-        )
+        own = sorted(index.find(index.by_debtor, debtor_id), key=lambda it: (it.due_date, it.number))
         exact = [it for it in own if it.open_minor == incoming.amount_minor]
         why = f"the payer's IBAN {incoming.payer_iban} paid for this debtor before"
         if len(exact) == 1:
@@ -449,8 +503,8 @@ def decide(
 
     # 5. amount and name
     if incoming.payer_names:
-        for item in same:
-            if item.open_minor != incoming.amount_minor or item.debtor_id not in debtor_names:
+        for item in index.find(index.by_amount, (incoming.currency, incoming.amount_minor)):
+            if item.debtor_id not in debtor_names:
                 continue
             similarity = max(name_similarity(n, debtor_names[item.debtor_id]) for n in incoming.payer_names)
             if similarity >= 0.99:

@@ -33,7 +33,7 @@ from mahnwerk.core.bank_statements import (
     parse_statement,
 )
 from mahnwerk.core.money import format_money
-from mahnwerk.core.payment_matching import Decision, Incoming, OpenItem, Part, decide, split_over
+from mahnwerk.core.payment_matching import Decision, Incoming, Matcher, OpenItem, Part, split_over
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import (
     Allocation,
@@ -156,7 +156,7 @@ class _DryRun(Exception):
 
 @dataclass(slots=True)
 class _Context:
-    items: dict[int, OpenItem]
+    matcher: Matcher
     numbers: dict[int, str]
     debtor_names: dict[int, str]
     debtor_numbers: dict[int, str]
@@ -186,28 +186,12 @@ class _Context:
         ):
             known[iban].add(debtor_id)
         return cls(
-            items,
+            Matcher(items.values()),
             {pk: it.number for pk, it in items.items()},
             {pk: name for pk, name, _n in debtors},
             {pk: number for pk, _name, number in debtors},
             dict(known),
         )
-
-    def consume(self, parts: Iterable[Part]) -> None:
-        """What a sure match pays is no longer open for the next entries of the import."""
-        for part in parts:
-            item = self.items.get(part.invoice_id) if part.invoice_id is not None else None
-            if item is not None:
-                left = max(item.open_minor - part.amount_minor, 0)
-                self.items[item.invoice_id] = OpenItem(
-                    item.invoice_id,
-                    item.debtor_id,
-                    item.number,
-                    item.reference,
-                    left,
-                    item.currency,
-                    item.due_date,
-                )
 
 
 def _incoming(entry: BankEntry) -> Incoming:
@@ -346,6 +330,8 @@ def _import_statement(
     made: list[tuple[StatementEntry, str, str]],
     result: StatementImportResult,
 ) -> None:
+    # one import per account at a time (PostgreSQL): the second waits and then finds the keys of the first
+    BankAccount.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True).get()
     keys = [e.key for e in statement.entries]
     existing = set(StatementEntry.objects.filter(account=account, key__in=keys).values_list("key", flat=True))
     stmt, _created = BankStatement.objects.get_or_create(
@@ -382,7 +368,7 @@ def _import_statement(
         elif not bank.credit:
             entry.status, entry.reasons = EntryStatus.IGNORED, ["debit"]
         else:
-            decision = decide(_incoming(bank), list(ctx.items.values()), ctx.known_ibans, ctx.debtor_names)
+            decision = ctx.matcher.decide(_incoming(bank), ctx.known_ibans, ctx.debtor_names)
             entry.candidates = _candidates_json(decision, ctx)
             entry.reasons = decision.reasons
             best = decision.best
@@ -390,7 +376,7 @@ def _import_statement(
                 entry.status = EntryStatus.MATCHED
                 entry.debtor_id = best.parts[0].debtor_id
                 parts = best.parts
-                ctx.consume(parts)
+                ctx.matcher.consume(parts)
                 if bank.counterparty_iban:
                     ctx.known_ibans.setdefault(bank.counterparty_iban, set()).add(entry.debtor_id)
             else:

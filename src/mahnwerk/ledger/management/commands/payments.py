@@ -99,7 +99,11 @@ class Command(MahnwerkCommand):
 
     def _shares(self, options: dict[str, Any]) -> dict[str, int]:
         entry = (
-            StatementEntry.objects.filter(pk=int(options["entry"])).values_list("currency", flat=True).first()
+            StatementEntry.objects.filter(company=self.company(options), pk=int(options["entry"]))
+            .values_list("currency", flat=True)
+            .first()
+            if str(options["entry"]).isdigit()
+            else None
         )
         currency = entry or "EUR"
         shares: dict[str, int] = {}
