@@ -165,8 +165,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {field.replace('_', ' '):<22} {data[field]}")
         self.stdout.write("  " + _("playbooks:"))
         for p in data["playbooks"]:
-            default = " " + _("(default)") if p["default"] else ""
-            self.stdout.write(f"    {p['name']}{default}: {p['steps']} " + _("steps"))
+            line = _("{name} (default): {count} steps") if p["default"] else _("{name}: {count} steps")
+            self.stdout.write("    " + line.format(name=p["name"], count=p["steps"]))
         self.stdout.write("  " + _("members:"))
         for m in data["members"]:
             self.stdout.write(f"    {m['user']} ({m['role']})")
