@@ -253,7 +253,8 @@ def import_statements(
             if dry_run:
                 raise _DryRun
     except _DryRun:
-        pass
+        for row in result.rows:
+            row["id"] = None  # rolled back: no entry has an id
     return result
 
 

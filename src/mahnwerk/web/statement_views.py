@@ -1,0 +1,164 @@
+"""The clerk's review queue of payments from bank statements: upload statements, confirm, split, park or
+ignore what the import could not match for sure. Every action goes through ``ledger.statements``."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from mahnwerk.core.money import MoneyError, format_money, to_minor
+from mahnwerk.ledger.models import EntryStatus, StatementEntry
+from mahnwerk.ledger.services import LedgerError
+from mahnwerk.ledger.statements import (
+    confirm_entry,
+    import_statements,
+    newest_statement_date,
+    review_queue,
+    set_entry_status,
+    split_entry,
+)
+from mahnwerk.web.access import CompanyRequest, actor, member_required
+
+MAX_FILES = 20
+
+
+def _candidate_rows(entry: StatementEntry) -> list[dict[str, Any]]:
+    return [
+        {
+            "score": c["score"],
+            "reasons": c["reasons"],
+            "parts": [
+                {
+                    "invoice": p["invoice"],
+                    "debtor": p["debtor"],
+                    "amount": format_money(int(p["amount_minor"]), entry.currency),
+                }
+                for p in c["parts"]
+            ],
+        }
+        for c in entry.candidates
+    ]
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@member_required()
+def payments_review(request: CompanyRequest) -> HttpResponse:
+    if request.method == "POST":
+        if not request.membership.can_work:
+            raise PermissionDenied
+        _act(request)
+        return redirect(request.path)
+    entries = review_queue(request.company)
+    rows = [
+        {
+            "entry": e,
+            "amount": format_money(e.amount_minor, e.currency),
+            "parked": e.status == EntryStatus.PARKED,
+            "candidates": _candidate_rows(e),
+        }
+        for e in entries
+    ]
+    return render(
+        request,
+        "web/payments_review.html",
+        {
+            "rows": rows,
+            "newest": newest_statement_date(request.company),
+            "can_work": request.membership.can_work,
+        },
+    )
+
+
+def _act(request: CompanyRequest) -> None:
+    action = request.POST.get("action", "")
+    who = actor(request)
+    try:
+        if action == "import":
+            _import(request, who)
+            return
+        entry_id = request.POST.get("entry", "")
+        if action == "confirm":
+            numbers = [
+                n.strip() for n in request.POST.get("invoices", "").replace(";", ",").split(",") if n.strip()
+            ]
+            entry = confirm_entry(request.company, entry_id, numbers, actor=who)
+        elif action == "split":
+            entry = split_entry(request.company, entry_id, _shares(request, entry_id), actor=who)
+        elif action in {"park", "ignore"}:
+            status = EntryStatus.PARKED if action == "park" else EntryStatus.IGNORED
+            entry = set_entry_status(request.company, entry_id, status, actor=who)
+        else:
+            messages.error(request, _("Unknown action."))
+            return
+    except LedgerError as exc:
+        messages.error(request, _("Not possible: {reason}").format(reason=str(exc)))
+        return
+    messages.success(
+        request, _("Entry #{id}: {status}").format(id=entry.pk, status=entry.get_status_display())
+    )
+
+
+def _shares(request: CompanyRequest, entry_id: str) -> dict[str, int]:
+    """``R-1=40.00, R-2=20,00`` -> amounts in minor units of the entry's currency."""
+    currency = (
+        StatementEntry.objects.filter(company=request.company, pk=int(entry_id))
+        .values_list("currency", flat=True)
+        .first()
+        if entry_id.isdigit()
+        else None
+    ) or request.company.currency
+    shares: dict[str, int] = {}
+    for item in request.POST.get("shares", "").replace(";", "\n").replace(" ", "\n").splitlines():
+        if not item.strip():
+            continue
+        number, sep, amount = item.strip().rpartition("=")
+        if not sep or not number:
+            raise LedgerError(_("not NUMBER=AMOUNT: {value}").format(value=item))
+        try:
+            shares[number] = shares.get(number, 0) + to_minor(amount.replace(",", "."), currency)
+        except MoneyError as exc:
+            raise LedgerError(str(exc)) from None
+    return shares
+
+
+def _import(request: CompanyRequest, who: str) -> None:
+    files = request.FILES.getlist("files")[:MAX_FILES]
+    if not files:
+        messages.error(request, _("Choose one or more statement files."))
+        return
+    names: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i, upload in enumerate(files):
+            original = Path(upload.name or "statement").name
+            path = Path(folder) / f"{i:02d}-{original}"
+            path.write_bytes(upload.read())
+            paths.append(path)
+            names[str(path)] = names[path.name] = original
+        result = import_statements(request.company, paths, actor=who)
+    messages.success(
+        request,
+        _(
+            "{entries} entries: {matched} matched, {review} to review, {ignored} ignored, {reversed} reversed, "
+            "{duplicates} already imported"
+        ).format(
+            entries=result.entries,
+            matched=result.matched,
+            review=result.review,
+            ignored=result.ignored,
+            reversed=result.reversed,
+            duplicates=result.duplicates,
+        ),
+    )
+    for error in result.errors:
+        for stored, original in names.items():  # full paths first, then bare names
+            error = error.replace(stored, original)
+        messages.error(request, error)

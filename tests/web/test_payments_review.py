@@ -1,0 +1,90 @@
+"""The review page for payments from bank statements (wired here with its own URL; see urlpatterns)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import include, path
+
+from mahnwerk.ledger.models import Invoice, StatementEntry
+from mahnwerk.ledger.statements import import_statements
+from mahnwerk.web import statement_views
+from tests.integration.test_statement_import import CAMT053, KONTIST, MALFORMED
+
+urlpatterns = [
+    path("payments/review/", statement_views.payments_review, name="payments_review"),
+    path("", include("mahnwerk.urls")),
+]
+URL = "/payments/review/"
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+
+
+@pytest.fixture
+def invoices(company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]) -> None:
+    ozols = make_debtor("Ozols SIA")
+    make_invoice(ozols, "INV-0400", "300.00", "2026-03-05")
+    make_invoice(ozols, "INV-0500", "40.00", "2026-03-05")
+
+
+def test_upload_review_and_decide(bob: Client, company: Any, invoices: None) -> None:
+    upload = SimpleUploadedFile(MALFORMED.name, MALFORMED.read_bytes(), content_type="application/xml")
+    response = bob.post(URL, {"action": "import", "files": [upload]}, follow=True)
+    page = response.content.decode()
+    assert "2 entries: 0 matched, 1 to review, 1 ignored" in page
+    assert "statement MW-STMT-2026-03-11, entry 2" in page and MALFORMED.name in page
+    assert "Erste Zahlerin" in page and "Spende" in page
+    gift = StatementEntry.objects.get(status="review")
+    response = bob.post(
+        URL, {"action": "split", "entry": gift.pk, "shares": "INV-0400=4,00 INV-0500=6.00"}, follow=True
+    )
+    assert f"Entry #{gift.pk}: matched" in response.content.decode()
+    assert Invoice.objects.get(number="INV-0400").open_minor == 29600
+    assert Invoice.objects.get(number="INV-0500").open_minor == 3400
+    assert "Nothing to review." in bob.get(URL).content.decode()
+
+
+def test_unknown_account_named_on_the_page(bob: Client, company: Any) -> None:
+    upload = SimpleUploadedFile(KONTIST.name, KONTIST.read_bytes())
+    page = bob.post(URL, {"action": "import", "files": [upload]}, follow=True).content.decode()
+    assert "DE85110101002482488293" in page and KONTIST.name in page
+
+
+def test_viewer_sees_but_cannot_decide(carol: Client, company: Any, invoices: None) -> None:
+    import_statements(company, [CAMT053])
+    entry = StatementEntry.objects.get(position="5")
+    page = carol.get(URL).content.decode()
+    assert f"#{entry.pk}" in page and "Unbekannt Handel KG" in page and 'name="action"' not in page
+    assert carol.post(URL, {"action": "ignore", "entry": entry.pk}).status_code == 403
+    assert StatementEntry.objects.get(pk=entry.pk).status == "review"
+
+
+def test_park_ignore_confirm(bob: Client, company: Any, invoices: None) -> None:
+    import_statements(company, [CAMT053])
+    entry = StatementEntry.objects.get(position="5")
+    bob.post(URL, {"action": "park", "entry": entry.pk})
+    assert StatementEntry.objects.get(pk=entry.pk).status == "parked"
+    assert "parked" in bob.get(URL).content.decode()
+    page = bob.post(
+        URL, {"action": "confirm", "entry": entry.pk, "invoices": "NOPE"}, follow=True
+    ).content.decode()
+    assert "Not possible: no invoice NOPE" in page
+    bob.post(URL, {"action": "confirm", "entry": entry.pk, "invoices": "INV-0400"})
+    assert Invoice.objects.get(number="INV-0400").open_minor == 30000 - 12000 - 6000
+
+
+def test_other_company_entries_are_not_found(
+    company: Any, other_company: Any, make_member: Callable[..., Any], invoices: None
+) -> None:
+    import_statements(company, [CAMT053])
+    entry = StatementEntry.objects.get(position="5")
+    dave = Client()
+    dave.force_login(make_member("dave", other_company, "collector"))
+    assert "Unbekannt Handel KG" not in dave.get(URL).content.decode()
+    page = dave.post(URL, {"action": "ignore", "entry": entry.pk}, follow=True).content.decode()
+    assert "no statement entry" in page
+    assert StatementEntry.objects.get(pk=entry.pk).status == "review"
