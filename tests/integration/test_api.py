@@ -345,8 +345,13 @@ def test_promise_and_dispute(
     response = admin.post(f"debtors/{debtor.pk}/promises", {"promised_date": soon.isoformat()})
     assert response.status_code == 201, response.content
     body = response.json()
-    # all that is open: 600.00 + 150.00 = 750.00
-    assert body["amount_minor"] == 750_00 and sorted(body["invoice_ids"]) == sorted([first.pk, second.pk])
+    # the whole claim: 600.00 + 150.00 = 750.00 and the default interest to date (both are in default)
+    from mahnwerk.ledger.claims import statement
+
+    totals = statement(debtor.company, debtor.pk, "business", date.today())["totals"]["EUR"]
+    assert totals["principal_open_minor"] == 750_00 and totals["interest_open_minor"] > 0
+    assert body["amount_minor"] == totals["total_open_minor"]
+    assert sorted(body["invoice_ids"]) == sorted([first.pk, second.pk])
     promise = Promise.objects.get()
     assert promise.actor == "api:anna" and promise.promised_date == soon
 

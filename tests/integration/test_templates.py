@@ -394,7 +394,7 @@ def test_the_template_command(company: Any, debtor_with_items: Any, tmp_path: Pa
     cli("template", "edit", "final_notice", "--body-file", str(edited_file))
     source = resolve_template(company, "final_notice", "formal", "de", "email")
     assert source.edited and source.subject == "Allerletzte Mahnung: {{ numbers }}"
-    assert source.body.startswith('{% if debtor.kind == "consumer" %}Guten Tag {{ debtor.name }},{% else %}')
+    assert source.body.startswith("{{ greeting }}\n")
     assert "reset to the shipped text" in cli("template", "reset", "final_notice")
 
     assert "reset to the shipped text" in cli("template", "reset", "reminder", "--tone", "firm")

@@ -155,7 +155,10 @@ def test_a_period_the_rate_table_does_not_cover_is_reported_not_guessed(
     result = run_collection(company, D("2026-07-05"))  # the base rate from 2026-07-01 is not in the table
     assert any("2026-07-01" in w and "mahnwerk rates add de_basiszinssatz" in w for w in result.warnings)
     line = statement(company, debtor.pk, "business", D("2026-07-05"))["lines"][0]
-    assert line["interest_error"] and line["interest_open_minor"] == 0
+    # the interest up to the last known rate, no more and no less: default from 06-19 (see below), 06-19..06-30
+    # 12 days at 1.27 + 9 = 10.27 %: 500.00 x 0.1027 x 12 / 365 = 1.6882 -> 1.69
+    assert line["interest_error"] and line["interest_open_minor"] == 169
+    assert line["interest_until"] == D("2026-06-30")
 
     # once the rate is added (here a made-up 2.00 %), the same statement computes the interest:
     # default from 06-19 (reminder emailed on 06-08, "pay by 06-18"); 06-19..06-30 12 days at 1.27 + 9 = 10.27 %:

@@ -97,6 +97,12 @@ def test_a_latvian_consumer_of_a_german_creditor_gets_latvian_rules_a_german_one
     # the first written notice states the 21 days to object (Debt Recovery Law); the German one does not
     assert "21 dienu laikā no šī paziņojuma saņemšanas" in one_line(to_janis.body_text)
     assert "21" not in to_jonas.body_text.replace("2025", "")
+    # ... how, where and by when: an email is received the day it is sent (03-09), + 21 days = 30 March
+    text = one_line(to_janis.body_text)
+    assert "līdz 30.03.2025" in text and "Hauptstraße 1, 10115 Berlin" in text, text
+    # and it asks for payment no sooner than the time to object has run (21 days + 7 postal days: 6 April)
+    assert janis.actions.get().deadline == D("2025-04-06")
+    assert jonas.actions.get().deadline == D("2025-03-19")  # the step's own 10 days
 
     # 21 days to object from receipt + 7 days for postal receipt: nothing further before 6 April
     for day in ("2025-03-23", "2025-04-05"):
@@ -107,6 +113,9 @@ def test_a_latvian_consumer_of_a_german_creditor_gets_latvian_rules_a_german_one
     assert janis.actions.count() == 2
     run_collection(company, D("2025-04-20"))
     assert janis.actions.count() == 3
+    # the final notice books the last 3.00 of the 17.00 cap: it threatens no further costs
+    final = one_line(OutboundMessage.objects.filter(debtor=janis).latest("id").body_text)
+    assert "papildu izdevumi Jums netiks prasīti" in final and "izmaksas un likumiskie" not in final, final
 
     def fees(debtor: Any) -> list[int]:
         return list(

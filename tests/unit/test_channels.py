@@ -79,3 +79,26 @@ def test_a_written_notice_is_a_letter_or_an_email() -> None:
     assert (
         choose_channel(Channel.EMAIL, Channel.SMS, everything).channel is Channel.SMS
     )  # otherwise the preference wins
+
+
+def test_only_the_channels_the_contract_allows_are_used() -> None:
+    everything = {Channel.EMAIL, Channel.LETTER, Channel.SMS, Channel.CALL}
+    # an email step for a debtor who agreed to letters only: a letter, though email would reach them
+    choice = choose_channel(Channel.EMAIL, None, everything, agreed=[Channel.LETTER])
+    assert (choice.channel, choice.fallback) == (Channel.LETTER, True)
+    # a call step (falling back to email or a letter) for a debtor who agreed to SMS only: the agreed one
+    choice = choose_channel(Channel.CALL, None, everything, agreed=[Channel.SMS])
+    assert (choice.channel, choice.reason) == (Channel.SMS, "agreed")
+    # a preferred channel outside the agreement is not taken
+    assert choose_channel(Channel.LETTER, Channel.EMAIL, everything, agreed=[Channel.LETTER]).channel is (
+        Channel.LETTER
+    )
+    # agreed channels that cannot reach the debtor: nobody is reached (a person looks for a way)
+    assert choose_channel(Channel.EMAIL, None, {Channel.EMAIL}, agreed=[Channel.LETTER]).channel is None
+    # a written first notice and an agreement to SMS only: no channel may carry it
+    assert (
+        choose_channel(Channel.SMS, None, everything, written_notice=True, agreed=[Channel.SMS]).channel
+        is None
+    )
+    # nothing recorded: every channel that reaches the debtor
+    assert choose_channel(Channel.SMS, None, everything).channel is Channel.SMS

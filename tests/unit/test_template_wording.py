@@ -101,7 +101,8 @@ NAMES = {"business": "Hausverwaltung Braun e.K.", "consumer": "Jānis Bērziņš
 
 def expected_greeting(language: str, tone: str, kind: str) -> str:
     if kind == "consumer":
-        return {"de": "Guten Tag {},", "lv": "Labdien, {}!", "en": "Hello {},"}[language].format(
+        english = "Hello {}," if tone == "friendly" else "Dear {},"
+        return {"de": "Guten Tag {},", "lv": "Labdien, {}!", "en": english}[language].format(
             NAMES["consumer"]
         )
     if language == "lv":
@@ -126,7 +127,9 @@ def render(company: Any, debtor: Any, kind: str, name: str, tone: str, language:
     invoices = list(debtor.invoices.order_by("due_date"))
     claims = claim_views(company, invoices, {debtor.pk: debtor.kind}, AS_OF)
     items = [message_item(i, claims.get(i.pk), i.open_minor) for i in invoices]
-    context = reminder_context(company, debtor, items, AS_OF + timedelta(days=10), AS_OF, language)
+    context = reminder_context(
+        company, debtor, items, AS_OF + timedelta(days=10), AS_OF, language, tone, kind
+    )
     return render_message(company, debtor, name, tone, language, kind, context)
 
 

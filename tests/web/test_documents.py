@@ -73,7 +73,9 @@ def other(make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]) -> 
 
 
 def letter_of(debtor: Any) -> OutboundMessage:
-    run_collection(debtor.company, D("2026-11-20"), send=False)
+    run_collection(
+        debtor.company, D("2026-11-20"), send=False, approved=True
+    )  # interest past 2026-06-30: approved
     return OutboundMessage.objects.get(debtor=debtor, channel="letter")
 
 
@@ -115,7 +117,7 @@ def koch(
     debtor = make_debtor(name="Gartenbau Koch KG", **postal())
     make_invoice(debtor, "RE-9", "150.00", "2026-03-01")
     for day in ("2026-03-08", "2026-03-22", "2026-04-05"):
-        run_collection(company, D(day))
+        run_collection(company, D(day), approved=True)
     emails = list(OutboundMessage.objects.filter(debtor=debtor).order_by("pk"))
     assert [m.payload.get("tone") for m in emails][-1] == "formal" and len(emails) == 3
     assert {m.status for m in emails} == {"sent"}
@@ -269,7 +271,7 @@ def test_portal_letter_printed_in_a_batch_is_rebuilt_for_its_debtor_only(
 ) -> None:
     from mahnwerk.comms.letters_batch import print_letters
 
-    run_collection(lange.company, D("2026-11-20"), send=False)
+    run_collection(lange.company, D("2026-11-20"), send=False, approved=True)
     batch = print_letters(lange.company, D("2026-11-20"))
     assert batch.letters == 2  # one print file for both debtors: it is not what a debtor downloads
     letter = OutboundMessage.objects.get(debtor=lange, status="sent")
@@ -399,8 +401,9 @@ def test_portal_page_queries_do_not_grow_with_documents(
     assert len(list_documents(lange)) == 1 + 15 + 1 + 10
     assert count() == few
     # the rate limit (2), the debtor, its contacts, whether today's visit is noted, the documents (2), the
-    # open items, plans, promises, disputes and the agreement forms' items (3)
-    with django_assert_max_num_queries(14):
+    # open items with their claims (allocations, charges, waivers, the debtor's law: 4), plans, promises,
+    # disputes and the agreement forms' items (3)
+    with django_assert_max_num_queries(18):
         client.get(path)
 
 

@@ -150,7 +150,7 @@ def test_the_printed_letter_carries_the_stored_copy(
     copy = HTML(string="<p>Invoice R-300 as issued on 1 September</p>").write_pdf()
     assert isinstance(copy, bytes)
     attach_invoice_documents(company, [InvoiceFile("R-300", "R-300.pdf", copy)])
-    run_collection(company, send=False)
+    run_collection(company, send=False, approved=True)
     batch = print_letters(company)
     assert batch.letters == 1 and batch.path is not None
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(batch.path.read_bytes())).pages]

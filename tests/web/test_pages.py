@@ -79,7 +79,7 @@ def test_home_shows_last_run_and_tomorrow_on_demand(
 ) -> None:
     from mahnwerk.collection.services import run_collection
 
-    run_collection(company, send=False)
+    run_collection(company, send=False, approved=True)
     page = alice.get("/")
     assert page.context["run"] is not None
     assert page.context["run"].stats["actions_created"] == 2
@@ -137,7 +137,9 @@ def test_debtor_list_htmx_returns_only_the_table(alice: Client, story: dict[str,
 def test_debtor_list_step_filter(alice: Client, company: Any, story: dict[str, Any]) -> None:
     from mahnwerk.collection.services import run_collection
 
-    run_collection(company, send=False)  # both overdue items get step 2 (the pre-due step 1 has lapsed)
+    run_collection(
+        company, send=False, approved=True
+    )  # both overdue items get step 2 (the pre-due step 1 has lapsed)
     response = alice.get("/debtors/?step=2")
     assert sorted(row.debtor.number for row in response.context["rows"]) == ["K0001", "K0002"]
     assert alice.get("/debtors/?step=3").context["rows"] == []

@@ -76,6 +76,11 @@ class PaymentOut(Schema):
 class RunIn(Schema):
     as_of: date | None = Field(None, description="business date of the run (default: today for the company)")
     dry_run: bool = False
+    approve: bool = Field(
+        False,
+        description="also take the steps waiting for a person's approval (playbooks in approval mode, "
+        "messages that would claim interest without a known rate)",
+    )
 
 
 class PromiseIn(Schema):

@@ -24,6 +24,7 @@ from mahnwerk.comms.rendering import (
     payment_reference,
     totals_text,
 )
+from mahnwerk.comms.salutation import greeting
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger import timeline
@@ -96,6 +97,7 @@ def render_agreement_message(
             "bank_block": _bank_block(company, reference),
             "reference": reference,
             "signature": creditor.signature(company),
+            "greeting": greeting(debtor, language, "friendly"),
         }
         for key, value in extra.items():
             if isinstance(value, date):

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.collection import agreements
@@ -47,9 +47,10 @@ from mahnwerk.core.playbook import (
     evaluate,
     threshold_minor,
 )
+from mahnwerk.core.rates import MissingRateError
 from mahnwerk.core.rulesets import RuleSetError
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.claims import LAW_FIELDS, law_for, rulebook, ruleset
+from mahnwerk.ledger.claims import LAW_FIELDS, debtor_laws, interest_gaps, law_for, rulebook, ruleset
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 
@@ -79,6 +80,9 @@ HELD_TEXTS = {
     Held.BELOW_STEP_MINIMUM: _("The overdue amount is below the minimum for the next step ({amount})."),
     Held.NOT_YET: _("The next step is not due yet ({date})."),
     Held.END_OF_PLAYBOOK: _("The playbook has ended: the next step is a person's decision."),
+    Held.RATE_MISSING: _(
+        "The message would claim interest for days without a known rate: it waits for the rate or an approval."
+    ),
 }
 
 
@@ -169,6 +173,7 @@ class RunContext:
     partition: tuple[int, int] = (0, 1)
     waiting: frozenset[int] = frozenset()  # playbooks whose steps wait for a person's approval
     early: bool = False  # a person asked for the next step now ("send now")
+    rate_held: frozenset[int] = frozenset()  # debtors whose message waits for a missing interest rate
 
 
 def contact_instant(company: Company, as_of: date) -> datetime:
@@ -231,6 +236,9 @@ def run_collection(
         decisions = _decide(company, as_of, result, partition)
         result.awaiting_approval = sum(1 for d in decisions if d.playbook_id in waiting)
         decisions = [d for d in decisions if d.playbook_id not in waiting]
+        if not approved:
+            ctx.rate_held = _hold_for_missing_rates(company, as_of, decisions, result)
+            decisions = [d for d in decisions if d.debtor_id not in ctx.rate_held]
         result.debtors_due = len(decisions)
         for chunk in _chunks(decisions, chunk_size):
             if after_decide is not None:
@@ -262,6 +270,42 @@ def run_collection(
         if result.actions_created or not DebtorInsight.objects.filter(company=company, as_of=as_of).exists():
             refresh_insights(company, as_of)
     return result
+
+
+def _hold_for_missing_rates(
+    company: Company, as_of: date, decisions: Sequence[DebtorDecision], result: RunResult
+) -> frozenset[int]:
+    """Messages that would claim interest for days without a known rate wait for a person's approval
+    (``run --approve``; approved, they claim the interest up to the last known rate and say so) — never
+    "interest 0.00" next to a claim for the statutory interest."""
+    gaps = interest_gaps(company, (i.invoice_id for d in decisions for i in d.items), as_of)
+    if not gaps:
+        return frozenset()
+    held: dict[int, MissingRateError] = {}
+    for d in decisions:
+        for item in d.items:
+            if item.invoice_id in gaps:
+                held.setdefault(d.debtor_id, gaps[item.invoice_id])
+    result.awaiting_approval += len(held)
+    result.held[Held.RATE_MISSING.value] = result.held.get(Held.RATE_MISSING.value, 0) + len(held)
+    by_gap: dict[tuple[str, date], int] = {}
+    for gap in held.values():
+        by_gap[(gap.table, gap.period_start)] = by_gap.get((gap.table, gap.period_start), 0) + 1
+    for (table, start), count in sorted(by_gap.items()):
+        result.warnings.append(
+            gettext(
+                "{count} message(s) wait for approval: they would claim interest for days without a known "
+                "{table} rate (from {start}). Add the rate ('mahnwerk rates add {table} {start} PERCENT' or "
+                "'mahnwerk rates import FILE'), or approve the run ('mahnwerk run --approve'): the messages "
+                "then claim interest up to {last} and say that later interest is not included."
+            ).format(
+                count=count,
+                table=table,
+                start=start.isoformat(),
+                last=(start - timedelta(days=1)).isoformat(),
+            )
+        )
+    return frozenset(held)
 
 
 @dataclass
@@ -624,6 +668,22 @@ def _objection_waits(as_of: date) -> dict[tuple[str, str], int]:
     return waits
 
 
+def _deadlines(company: Company, as_of: date, chunk: Sequence[DebtorDecision]) -> dict[int, date | None]:
+    """Each decision's payment deadline: the step's, but never shorter than the time to object where a
+    first notice starts one (Latvian consumers: a payment demanded before the objection period ends would
+    cut the right short)."""
+    deadlines = {d.debtor_id: d.deadline(as_of) for d in chunk}
+    firsts = [d.debtor_id for d in chunk if any(i.first_notice for i in d.items)]
+    waits = _objection_waits(as_of) if firsts else {}
+    if waits:
+        for debtor_id, law in debtor_laws(company, firsts).items():
+            wait = waits.get((law.jurisdiction, str(law.debtor_kind)))
+            floor = as_of + timedelta(days=wait) if wait else None
+            if floor is not None and (deadlines[debtor_id] or as_of) < floor:
+                deadlines[debtor_id] = floor
+    return deadlines
+
+
 def _chunks(items: Sequence[DebtorDecision], size: int) -> Iterator[Sequence[DebtorDecision]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -662,7 +722,7 @@ def _recheck(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> list[DebtorDec
                 fresh.append(outcome.decision)
     else:
         fresh = _decide(ctx.company, ctx.as_of, ctx.result, ctx.partition, ids)
-    fresh = [d for d in fresh if d.playbook_id not in ctx.waiting]
+    fresh = [d for d in fresh if d.playbook_id not in ctx.waiting and d.debtor_id not in ctx.rate_held]
     ctx.result.withdrawn_at_write += len(set(ids) - {d.debtor_id for d in fresh})
     return fresh
 
@@ -678,6 +738,7 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
         return 0, 0, 0
     for decision in chunk:
         ctx.result.steps[decision.step.level] = ctx.result.steps.get(decision.step.level, 0) + 1
+    deadlines = _deadlines(company, as_of, chunk)
 
     actions = Action.objects.bulk_create(
         [
@@ -692,7 +753,7 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
                 level=d.step.level,
                 channel=d.step.channel.value,
                 tone=d.step.tone.value,
-                deadline=d.deadline(as_of),
+                deadline=deadlines[d.debtor_id],
             )
             for d in chunk
         ]

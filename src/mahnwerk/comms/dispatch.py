@@ -18,6 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
+from mahnwerk.comms import creditor
 from mahnwerk.comms.models import OutboundMessage, Purpose
 from mahnwerk.comms.rendering import (
     MessageItem,
@@ -28,13 +29,14 @@ from mahnwerk.comms.rendering import (
     render_reminder,
     totals_text,
 )
+from mahnwerk.core.calendar import format_date
 from mahnwerk.core.channels import ChannelChoice, choose_channel, contact_rule
 from mahnwerk.core.contact_rules import REASONS, check_contact
 from mahnwerk.core.epc_qr import EpcError, EpcPayment, build_epc_payload
 from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import ClaimView, debtor_law, law_ruleset
-from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice
+from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice, parse_channels
 
 
 @dataclass
@@ -113,7 +115,10 @@ def channel_choice(
         any(i.first_notice for i in decision.items)
         and law_ruleset(debtor_law(company, debtor), as_of).contact.first_notice_written
     )
-    return choose_channel(decision.step.channel, preferred, reach.available(), written_notice=written)
+    agreed = [Channel(c) for c in parse_channels(debtor.agreed_channels)]
+    return choose_channel(
+        decision.step.channel, preferred, reach.available(), written_notice=written, agreed=agreed
+    )
 
 
 def chosen_channels(
@@ -377,12 +382,23 @@ def dispatch(
         reference = payment_reference(debtor, items)
         qr = epc_payload(company, items, reference)
         extra = _optional_texts(
-            rules, debtor, decision, channel, contact.opt_out_line_required, qr is not None
+            company, rules, debtor, decision, channel, contact.opt_out_line_required, qr is not None, as_of
         )
         if offers and action.pk in offers and channel is not Channel.SMS:
             extra["incentive_note"] = offers[action.pk]
         if coming and channel is not Channel.SMS:
             extra["coming_due"] = coming_due_text(coming, message_language(company, debtor))
+        cap = rules.fees.total_cap_minor
+        if (
+            cap is not None
+            and sum(
+                c["amount_minor"]
+                for i in decision.items
+                for c in getattr(claims.get(i.invoice_id), "charges", ())
+            )
+            >= cap
+        ):
+            extra["costs_capped"] = "yes"  # every cost the law allows is charged: no threat of more
         payload = _payload(items, action.deadline, reference, qr, decision.step.template, action.tone, coming)
         kind = {Channel.SMS: "sms", Channel.LETTER: "letter"}.get(channel, "email")
         rendered = render_reminder(
@@ -459,17 +475,39 @@ def dispatch(
 
 
 def _optional_texts(
-    rules: Any, debtor: Debtor, decision: DebtorDecision, channel: Channel, opt_out: bool, has_qr: bool
+    company: Company,
+    rules: Any,
+    debtor: Debtor,
+    decision: DebtorDecision,
+    channel: Channel,
+    opt_out: bool,
+    has_qr: bool,
+    as_of: date,
 ) -> dict[str, str]:
     """The optional placeholders, in the debtor's language: the right to object after a first written notice
-    (Latvian consumers), the opt-out line where the rule set requires it, a note on the payment code."""
+    (Latvian consumers: how, where and by when), the opt-out line where the rule set requires it, a note on
+    the payment code."""
     texts: dict[str, str] = {}
-    with translation.override(debtor.language):
+    language = message_language(company, debtor)
+    with translation.override(language):
         days = rules.contact.first_notice_objection_days
         if days and channel is not Channel.SMS and any(i.first_notice for i in decision.items):
+            # received the day an email is sent; a letter on the rule set's postal day
+            received = as_of + timedelta(
+                days=rules.contact.postal_receipt_days if channel is Channel.LETTER else 0
+            )
+            where = [", ".join([company.name, *company.address_lines()])]
+            email = creditor.contact_email(company)
             texts["objection_notice"] = gettext(
-                "You may object to this claim within {days} days of receiving this notice."
-            ).format(days=days)
+                "If you do not agree with this claim, you may object within {days} days of receiving this notice, "
+                "that is by {date}: in writing to {address}{email}, giving your reasons. Until then we take no "
+                "further steps for this claim."
+            ).format(
+                days=days,
+                date=format_date(received + timedelta(days=days), language),
+                address=where[0],
+                email=gettext(" or by email to {email}").format(email=email) if email else "",
+            )
         if opt_out and channel in (Channel.EMAIL, Channel.SMS):
             texts["opt_out_line"] = gettext("Reply STOP to receive no more messages on this channel.")
         if has_qr and channel is not Channel.SMS:

@@ -15,6 +15,7 @@ from mahnwerk.comms import creditor
 from mahnwerk.comms.letters import LetterContext, LetterItem
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.comms.rendering import payment_reference
+from mahnwerk.comms.salutation import recipient_lines
 from mahnwerk.core.calendar import today_in
 from mahnwerk.core.epc_qr import make_epc_qr
 from mahnwerk.ledger.models import Company, Debtor
@@ -82,13 +83,14 @@ def letter_context(msg: OutboundMessage) -> LetterContext:
     )
     currencies = {i.get("currency", company.currency) for i in data.get("items", [])} or {company.currency}
     country = debtor.country if debtor.country and debtor.country != company.country else ""
-    address = [*debtor.address_lines(), *([country] if country else [])]
+    recipient, attention = recipient_lines(debtor, msg.language)
+    address = [*attention, *debtor.address_lines(), *([country] if country else [])]
     return LetterContext(
         creditor_name=company.name,
         creditor_address_lines=tuple(company.address_lines()),
         creditor_iban=company.iban,
         creditor_bic=company.bic,
-        recipient_name=debtor.name,
+        recipient_name=recipient,
         recipient_address_lines=tuple(address),
         recipient_postcode=debtor.postcode,
         language=msg.language,

@@ -245,7 +245,7 @@ def _labels() -> dict[str, str]:
         "invoice_date": pgettext("letter", "Invoice date"),
         "due_date": pgettext("letter", "Due date"),
         "open_amount": pgettext("letter", "Open amount"),
-        "fees": pgettext("letter", "Fees"),
+        "fees": pgettext("letter", "Costs"),
         "sum": pgettext("letter", "Sum"),
         "total": pgettext("letter", "Total due"),
         "bank_details": pgettext("letter", "Bank details"),

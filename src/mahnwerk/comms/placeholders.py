@@ -34,6 +34,14 @@ ALLOWED_PLACEHOLDERS: dict[str, Promise] = {
     "total": _("Total to pay, in the customer's language (per currency)"),
     "interest_total": _("Default interest included in the total (empty when there is none)"),
     "fees_total": _("Fees and flat compensation included in the total (empty when there are none)"),
+    "claim_details": _(
+        "Per invoice: the interest with its period, principal and rate, and each cost by its name "
+        "(empty when there is neither)"
+    ),
+    "greeting": _(
+        "The greeting: by title and name where the salutation is known (Dear Ms Berzina), else by name or "
+        "to the company"
+    ),
     "deadline": _("The new payment deadline set by the step (empty when the step sets none)"),
     "due": _("The earliest due date of the items"),
     "date": _("The date of the message"),
@@ -47,6 +55,10 @@ ALLOWED_PLACEHOLDERS: dict[str, Promise] = {
     "opt_out_line": _("How to stop receiving these messages (empty where not required)"),
     "objection_notice": _("The customer's right to object and the period for it (empty where not required)"),
     "qr_note": _("A line pointing to the payment QR code (empty when there is none)"),
+    "costs_capped": _(
+        "Set when the costs the law allows are already charged in full (Latvian consumers): a message "
+        "then threatens no further costs; use it as {% if costs_capped %}...{% else %}...{% endif %}"
+    ),
     "coming_due": _(
         "The customer's items not yet due, named apart from the total (empty when there are none)"
     ),

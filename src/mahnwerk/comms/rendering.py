@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from mahnwerk.comms import creditor
+from mahnwerk.comms.salutation import greeting
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger.claims import ClaimView
@@ -19,7 +21,15 @@ from mahnwerk.ledger.models import Company, Debtor, Invoice
 LANGUAGES = ("de", "lv", "en")
 # Placeholders a reminder's caller may fill; reminder_context() leaves them empty.
 OPTIONAL_PLACEHOLDERS = frozenset(
-    {"portal_link", "opt_out_line", "objection_notice", "qr_note", "incentive_note", "coming_due"}
+    {
+        "portal_link",
+        "opt_out_line",
+        "objection_notice",
+        "qr_note",
+        "incentive_note",
+        "coming_due",
+        "costs_capped",
+    }
 )
 
 
@@ -34,14 +44,53 @@ class MessageItem:
     interest_minor: int = 0
     fees_minor: int = 0
     interest_unavailable: bool = False
+    interest: InterestBasis | None = None  # how the interest was computed (None: none claimed)
+    costs: tuple[tuple[str, int], ...] = ()  # open costs by kind ("flat_compensation", "reminder_fee")
 
     @property
     def total_minor(self) -> int:
         return self.open_minor + self.interest_minor + self.fees_minor
 
 
+@dataclass(frozen=True, slots=True)
+class InterestBasis:
+    """What a reader needs to check an item's interest: from when to when, on what, at which rate."""
+
+    first_day: date
+    last_day: date
+    rate: Decimal  # the rate of the last day, percent a year
+    margin: Decimal | None  # percentage points over the reference rate (None: a fixed or agreed rate)
+    table: str  # the reference rate's table ("" for a fixed or agreed rate)
+    agreed: bool  # the contract's rate
+    principal_minor: int | None  # the principal interest ran on (None: it changed with part payments)
+    missing_from: date | None = None  # no rate known from this day: interest after it is not included
+
+
+def interest_basis(claim: ClaimView | None) -> InterestBasis | None:
+    """The explanation of ``claim``'s interest from its segments (None where no interest is claimed)."""
+    if claim is None or not claim.segments or claim.interest_open <= 0:
+        return None
+    first, last = claim.segments[0], claim.segments[-1]
+    principals = {s.principal_minor for s in claim.segments}
+    missing = claim.interest_until + timedelta(days=1) if claim.interest_until else None
+    return InterestBasis(
+        first_day=first.start,
+        last_day=last.end,
+        rate=last.rate,
+        margin=last.margin if last.base_units is not None else None,
+        table=claim.rate_table if last.base_units is not None else "",
+        agreed=claim.agreed_rate,
+        principal_minor=first.principal_minor if len(principals) == 1 else None,
+        missing_from=missing,
+    )
+
+
 def message_item(invoice: Invoice, claim: ClaimView | None, open_minor: int) -> MessageItem:
     """One line of a message: the invoice with its open principal, interest and fees to date."""
+    costs: dict[str, int] = {}
+    for charge in claim.charges if claim else ():
+        if charge["open_minor"] > 0:
+            costs[charge["kind"]] = costs.get(charge["kind"], 0) + charge["open_minor"]
     return MessageItem(
         invoice.number,
         invoice.issue_date,
@@ -51,8 +100,85 @@ def message_item(invoice: Invoice, claim: ClaimView | None, open_minor: int) -> 
         invoice.reference or invoice.number,
         interest_minor=claim.interest_open if claim else 0,
         fees_minor=claim.costs_open if claim else 0,
-        interest_unavailable=bool(claim and claim.interest_error),
+        interest_unavailable=bool(claim and claim.interest_error and not claim.interest_until),
+        interest=interest_basis(claim),
+        costs=tuple(sorted(costs.items())) if claim and claim.costs_open else (),
     )
+
+
+def _percent(value: Decimal, language: str) -> str:
+    from babel.numbers import format_decimal
+
+    return format_decimal(
+        value, format="#,##0.00##", locale={"de": "de_DE", "lv": "lv_LV"}.get(language, "en_GB")
+    )
+
+
+def rate_text(basis: InterestBasis, language: str) -> str:
+    """ "9 percentage points above the base rate (currently 10.27 % a year)", in the active language."""
+    rate = _percent(basis.rate, language)
+    if basis.agreed:
+        return gettext("the agreed rate of {rate} % a year").format(rate=rate)
+    if basis.margin is None:
+        return gettext("{rate} % a year").format(rate=rate)
+    margin = _percent(basis.margin, language).removesuffix(",00").removesuffix(".00")
+    if basis.table == "de_basiszinssatz":
+        return gettext(
+            "{margin} percentage points above the base rate of § 247 BGB (currently {rate} % a year)"
+        ).format(margin=margin, rate=rate)
+    return gettext(
+        "{margin} percentage points above the reference rate of the European Central Bank (currently "
+        "{rate} % a year)"
+    ).format(margin=margin, rate=rate)
+
+
+COST_NAMES = {
+    "flat_compensation": gettext_noop("flat-rate compensation for late payment"),
+    "reminder_fee": gettext_noop("reminder costs"),
+}
+
+
+def claim_details(items: Sequence[MessageItem], language: str) -> str:
+    """Per item: the interest (from when, on what, at which rate, how much) and each cost by its name."""
+    lines = []
+    with translation.override(language):
+        for i in items:
+            b = i.interest
+            if b is not None:
+                on = (
+                    format_money(b.principal_minor, i.currency, language)
+                    if b.principal_minor is not None
+                    else gettext("the amount open at the time")
+                )
+                lines.append(
+                    gettext(
+                        "Interest on {number}: {amount} for {first} to {last} on {principal}, at {rate}."
+                    ).format(
+                        number=i.number,
+                        amount=format_money(i.interest_minor, i.currency, language),
+                        first=format_date(b.first_day, language),
+                        last=format_date(b.last_day, language),
+                        principal=on,
+                        rate=rate_text(b, language),
+                    )
+                )
+                if b.missing_from is not None:
+                    lines.append(
+                        gettext("Interest from {day} on is not included in this amount.").format(
+                            day=format_date(b.missing_from, language)
+                        )
+                    )
+            if i.costs:
+                lines.append(
+                    gettext("Costs for {number}: {costs}.").format(
+                        number=i.number,
+                        costs="; ".join(
+                            f"{gettext(COST_NAMES.get(kind, kind))} {format_money(amount, i.currency, language)}"
+                            for kind, amount in i.costs
+                        ),
+                    )
+                )
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +214,7 @@ def _table(items: Sequence[MessageItem], language: str) -> str:
         gettext("Open amount"),
     )
     if charges:
-        header += (gettext("Interest"), gettext("Fees"), gettext("Total"))
+        header += (gettext("Interest"), gettext("Costs"), gettext("Total"))
     rows = []
     for i in items:
         row: tuple[str, ...] = (
@@ -168,6 +294,8 @@ def reminder_context(
     deadline: date | None,
     as_of: date,
     language: str,
+    tone: str = "formal",
+    kind: str = "email",
 ) -> dict[str, Any]:
     """The placeholders of a reminder (see ``comms.placeholders.ALLOWED_PLACEHOLDERS``) in ``language``.
 
@@ -184,6 +312,8 @@ def reminder_context(
             "total": totals_text(items, language),
             "interest_total": _charge_total(items, language, lambda i: i.interest_minor),
             "fees_total": _charge_total(items, language, lambda i: i.fees_minor),
+            "claim_details": claim_details(items, language),
+            "greeting": greeting(debtor, language, "formal" if kind == "letter" else tone),
             "deadline": format_date(deadline, language) if deadline else "",
             "due": format_date(min(i.due_date for i in items), language) if items else "",
             "date": format_date(as_of, language),
@@ -196,6 +326,7 @@ def reminder_context(
             "qr_note": "",
             "incentive_note": "",
             "coming_due": "",
+            "costs_capped": "",
         }
 
 
@@ -225,10 +356,11 @@ def render_reminder(
     from mahnwerk.comms.templates_store import natural_tone, render_message
 
     language = message_language(company, debtor)
-    context = reminder_context(company, debtor, items, deadline, as_of, language)
+    tone = tone or natural_tone(template)
+    context = reminder_context(company, debtor, items, deadline, as_of, language, tone, kind)
     if extra:
         unknown = set(extra) - OPTIONAL_PLACEHOLDERS
         if unknown:
             raise ValueError(f"not an optional placeholder: {', '.join(sorted(unknown))}")
         context.update(extra)
-    return render_message(company, debtor, template, tone or natural_tone(template), language, kind, context)
+    return render_message(company, debtor, template, tone, language, kind, context)

@@ -601,7 +601,9 @@ def preview_source(
     items = open_items(company, debtor, as_of)
     days = _step_deadline_days(company, debtor, source.name)
     deadline = date.fromordinal(as_of.toordinal() + days) if days else None
-    context = reminder_context(company, debtor, items, deadline, as_of, source.language)
+    context = reminder_context(
+        company, debtor, items, deadline, as_of, source.language, source.tone, source.kind
+    )
     rendered = render_source(source, company, debtor, context)
     return Preview(rendered, items, deadline, as_of, source.language)
 

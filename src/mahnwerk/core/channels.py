@@ -26,7 +26,7 @@ FALLBACKS: dict[Channel, tuple[Channel, ...]] = {
 class ChannelChoice:
     channel: Channel | None  # None: no channel can reach the debtor
     fallback: bool  # another channel than the step's was taken
-    reason: str  # why (for the timeline): "step", "preferred", "fallback", "unreachable"
+    reason: str  # why (for the timeline): "step", "preferred", "fallback", "agreed", "unreachable"
 
 
 # A notice that must be in writing (Latvia's first notice to a consumer: a letter or an email, not a text
@@ -35,14 +35,29 @@ NOTICE_CHANNELS = (Channel.EMAIL, Channel.LETTER)
 
 
 def choose_channel(
-    step: Channel, preferred: Channel | None, available: Collection[Channel], *, written_notice: bool = False
+    step: Channel,
+    preferred: Channel | None,
+    available: Collection[Channel],
+    *,
+    written_notice: bool = False,
+    agreed: Collection[Channel] = (),
 ) -> ChannelChoice:
     """The channel for a step given what can reach the debtor.
 
     A written step uses the debtor's preferred written channel when that one is available; a call
     step stays a call. Otherwise the step's channel, then its fallbacks in order. ``written_notice``: the
-    message must be a letter or an email (the preferred one of those if it can be used).
+    message must be a letter or an email (the preferred one of those if it can be used). ``agreed``: the
+    channels the contract allows (empty: not recorded); no other is used, and where the step's channel and
+    its fallbacks are not among them, the first agreed one that reaches the debtor.
     """
+    if agreed:
+        available = [c for c in available if c in agreed]
+        choice = choose_channel(step, preferred, available, written_notice=written_notice)
+        if choice.channel is None and not written_notice:
+            for candidate in (*NOTICE_CHANNELS, Channel.SMS, Channel.CALL):
+                if candidate in available:
+                    return ChannelChoice(candidate, candidate != step, "agreed")
+        return choice
     if written_notice:
         if step not in NOTICE_CHANNELS:
             first = preferred if preferred in NOTICE_CHANNELS else Channel.EMAIL

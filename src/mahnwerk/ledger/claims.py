@@ -33,7 +33,7 @@ from mahnwerk.core.claims import ClaimBalance, allocate_payment
 from mahnwerk.core.interest import DefaultStart, InterestError, Segment, default_begins, interest_for
 from mahnwerk.core.limitation import time_bar
 from mahnwerk.core.playbook import threshold_minor
-from mahnwerk.core.rates import RateError, RateTable, load_tables, percent_to_units
+from mahnwerk.core.rates import MissingRateError, RateError, RateTable, load_tables, percent_to_units
 from mahnwerk.core.rulesets import (
     ApplicableLaw,
     DayCount,
@@ -147,14 +147,16 @@ def debtor_law(company: Company, debtor: Debtor) -> ApplicableLaw:
 def debtor_laws(company: Company, debtor_ids: Iterable[int]) -> dict[int, ApplicableLaw]:
     """The applicable law of many debtors in one query."""
     known = rulebook().jurisdictions()
-    return {
-        pk: applicable_law(
-            kind, country=country, contract=jurisdiction, creditor=company.jurisdiction, known=known
-        )
-        for pk, kind, country, jurisdiction in Debtor.objects.filter(pk__in=list(debtor_ids)).values_list(
+    ids = sorted(set(debtor_ids))
+    laws: dict[int, ApplicableLaw] = {}
+    for at in range(0, len(ids), 5000):  # a bounded IN list (SQLite's limit on query parameters)
+        for pk, kind, country, jurisdiction in Debtor.objects.filter(pk__in=ids[at : at + 5000]).values_list(
             *LAW_FIELDS
-        )
-    }
+        ):
+            laws[pk] = applicable_law(
+                kind, country=country, contract=jurisdiction, creditor=company.jurisdiction, known=known
+            )
+    return laws
 
 
 def resolve_laws(company: Company, laws: DebtorLaws) -> dict[int, ApplicableLaw]:
@@ -296,6 +298,80 @@ def accrued_interest(
     return total, segments
 
 
+@dataclass(frozen=True, slots=True)
+class KnownInterest:
+    """Interest computed as far as the rate tables reach: ``missing`` names the first day without a rate
+    (the days from then on are not claimed; they are, once the rate is added)."""
+
+    amount_minor: int
+    segments: list[Segment]
+    missing: MissingRateError | None = None
+
+    @property
+    def until(self) -> date | None:
+        """The last day the interest is computed for, when a rate is missing after it."""
+        return None if self.missing is None else self.missing.period_start - ONE_DAY
+
+
+def known_interest(
+    rules: RuleSet,
+    amount_minor: int,
+    reductions: Sequence[tuple[date, int]],
+    first_day: date,
+    last_day: date,
+    *,
+    currency: str,
+    day_count: DayCount | None = None,
+    contract_percent: Decimal | None = None,
+) -> KnownInterest:
+    """:func:`accrued_interest`, or where a rate table stops short, the interest up to the day before the
+    first missing rate: never a guess for the days after it, never 0 for the days before it."""
+    kwargs: dict[str, Any] = {
+        "currency": currency,
+        "day_count": day_count,
+        "contract_percent": contract_percent,
+    }
+    try:
+        return KnownInterest(
+            *accrued_interest(rules, amount_minor, reductions, first_day, last_day, **kwargs)
+        )
+    except MissingRateError as exc:
+        missing = exc
+    until = missing.period_start - ONE_DAY
+    if until < first_day:
+        return KnownInterest(0, [], missing)
+    amount, segments = accrued_interest(rules, amount_minor, reductions, first_day, until, **kwargs)
+    return KnownInterest(amount, segments, missing)
+
+
+def interest_gaps(company: Company, invoice_ids: Iterable[int], as_of: date) -> dict[int, MissingRateError]:
+    """The invoices among ``invoice_ids`` whose interest up to ``as_of`` needs a rate the tables do not hold
+    (in default by then, no contract rate), with the first missing rate: two queries, no interest computed."""
+    if not company.claim_interest:
+        return {}
+    wanted = set(invoice_ids)
+    rows = [
+        row
+        for row in Invoice.objects.filter(
+            company=company, default_from__lte=as_of, contract_rate_percent__isnull=True
+        ).values_list("id", "debtor_id", "due_date")
+        if row[0] in wanted
+    ]
+    laws = debtor_laws(company, {debtor_id for _, debtor_id, _ in rows})
+    tables = rate_tables()
+    gaps: dict[int, MissingRateError] = {}
+    for invoice_id, debtor_id, due_date in rows:
+        rule = law_ruleset(laws[debtor_id], due_date).interest
+        table = tables.get(rule.rate_table) if rule.kind == "base_plus_margin" and rule.rate_table else None
+        if table is None:
+            continue
+        covered = table.covered_until()
+        if covered is None or covered < as_of:
+            start = (covered + ONE_DAY) if covered is not None else as_of
+            gaps[invoice_id] = MissingRateError(table.name, start, half_year=table.period == "half-year")
+    return gaps
+
+
 def waivers(company: Company, invoice_ids: Iterable[int], on: date, pending: bool) -> dict[int, set[str]]:
     """Components an incentive waives per invoice: accepted offers always; with ``pending`` also offers
     still open on ``on`` (a payment made then is applied as if the waiver holds)."""
@@ -328,6 +404,9 @@ class ClaimView:
     costs_open: int = 0
     default_from: date | None = None
     interest_error: str | None = None
+    interest_until: date | None = None  # a rate is missing from the day after: interest computed up to here
+    rate_table: str = ""  # the reference rate interest follows ("" for a fixed rate)
+    agreed_rate: bool = False  # the contract's rate applies
     segments: list[Segment] = field(default_factory=list)
     charges: list[dict[str, Any]] = field(default_factory=list)
 
@@ -378,7 +457,7 @@ def claim_views(
         if company.claim_interest and inv.default_from is not None and inv.default_from <= as_of:
             try:
                 rules = law_ruleset(debtor_rules[inv.debtor_id], inv.due_date)
-                view.interest_accrued, view.segments = accrued_interest(
+                known = known_interest(
                     rules,
                     inv.amount_minor,
                     reductions[inv.pk],
@@ -388,6 +467,11 @@ def claim_views(
                     day_count=day_count,
                     contract_percent=inv.contract_rate_percent,
                 )
+                view.interest_accrued, view.segments = known.amount_minor, known.segments
+                view.rate_table = rules.interest.rate_table or ""
+                view.agreed_rate = inv.contract_rate_percent is not None
+                if known.missing is not None:
+                    view.interest_error, view.interest_until = str(known.missing), known.until
             except (RateError, InterestError) as exc:
                 view.interest_error = str(exc)
         if "waive_interest" in waived[inv.pk]:
@@ -459,7 +543,7 @@ class ClaimBook:
         if settled and entry.final_accrued is not None:
             return max(entry.final_accrued - entry.interest_paid, 0)
         try:
-            accrued, _ = accrued_interest(
+            known = known_interest(
                 rules,
                 inv.amount_minor,
                 entry.reductions,
@@ -470,7 +554,10 @@ class ClaimBook:
                 contract_percent=inv.contract_rate_percent,
             )
         except (RateError, InterestError):
-            return 0  # no rate for the period: nothing is claimed as interest, the money goes on
+            return 0  # no interest can be computed: nothing is claimed as interest, the money goes on
+        accrued = known.amount_minor  # where a rate is missing: the interest up to it, no more
+        if settled and known.missing is not None:
+            return max(accrued - entry.interest_paid, 0)  # not final: more is due once the rate is known
         if settled:
             entry.final_accrued = accrued
         return max(accrued - entry.interest_paid, 0)
@@ -699,6 +786,7 @@ def statement(company: Company, debtor_id: int, law: ApplicableLaw | str, as_of:
             "default_rule_label": default_rule_label(inv.default_rule),
             "time_barred_after": inv.time_barred_on,
             "interest_error": view.interest_error,
+            "interest_until": view.interest_until,
             "charges": view.charges,
             "segments": [
                 {

@@ -16,4 +16,6 @@ router = Router(tags=["collection"])
 def create_run(request: HttpRequest, payload: RunIn) -> dict[str, Any]:
     """Run the collection for the token's company on ``as_of`` (``dry_run``: only the plan, nothing written)."""
     who = writer(request)
-    return run_collection(who.company, payload.as_of, dry_run=payload.dry_run).as_dict()
+    return run_collection(
+        who.company, payload.as_of, dry_run=payload.dry_run, approved=payload.approve
+    ).as_dict()

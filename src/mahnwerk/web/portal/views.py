@@ -25,9 +25,10 @@ from mahnwerk.collection.agreements import (
 )
 from mahnwerk.collection.agreements_models import DisputeReason, InstalmentPlan
 from mahnwerk.comms.debtor_documents import DocumentNotFound, document_file, list_documents
-from mahnwerk.comms.rendering import MessageItem, payment_reference
+from mahnwerk.comms.rendering import claim_details, message_item, payment_reference
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
+from mahnwerk.ledger.claims import claim_views
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 from mahnwerk.web.document_views import attachment
@@ -221,23 +222,27 @@ def _context(debtor: Debtor, language: str) -> dict[str, object]:
     company = debtor.company
     today = company_today(company)
     invoices = list(Invoice.objects.filter(debtor=debtor, open_minor__gt=0).order_by("due_date", "number"))
-    items = [
-        MessageItem(i.number, i.issue_date, i.due_date, i.open_minor, i.currency, i.reference)
-        for i in invoices
-    ]
+    # the same figures as the reminders: principal, interest to date and costs, explained per invoice
+    claims = claim_views(company, invoices, {debtor.pk: debtor.kind}, today)
+    items = [message_item(i, claims.get(i.pk), i.open_minor) for i in invoices]
     totals: dict[str, int] = {}
-    for i in invoices:
-        totals[i.currency] = totals.get(i.currency, 0) + i.open_minor
+    for item in items:
+        totals[item.currency] = totals.get(item.currency, 0) + item.total_minor
     rows = [
         {
             "number": i.number,
             "issue_date": format_date(i.issue_date, language),
             "due_date": format_date(i.due_date, language),
             "open": format_money(i.open_minor, i.currency, language),
+            "interest": format_money(i.interest_minor, i.currency, language),
+            "costs": format_money(i.fees_minor, i.currency, language),
+            "total": format_money(i.total_minor, i.currency, language),
             "overdue": i.due_date < today,
         }
-        for i in invoices
+        for i in items
     ]
+    charges = any(i.interest_minor or i.fees_minor for i in items)
+    details = [line for line in claim_details(items, language).splitlines() if line]
     compact = company.iban.replace(" ", "")
     plans = []
     for plan in list_plans(company, debtor):
@@ -272,6 +277,8 @@ def _context(debtor: Debtor, language: str) -> dict[str, object]:
         "debtor": debtor,
         "company": company,
         "rows": rows,
+        "charges": charges,
+        "details": details,
         "total": " + ".join(format_money(v, k, language) for k, v in sorted(totals.items())),
         "iban": " ".join(compact[i : i + 4] for i in range(0, len(compact), 4)),
         "reference": payment_reference(debtor, items) if items else debtor.number,

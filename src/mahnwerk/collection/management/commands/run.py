@@ -19,7 +19,10 @@ class Command(MahnwerkCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="show what would be done, write nothing")
         parser.add_argument(
-            "--approve", action="store_true", help="also take the steps of playbooks that wait for approval"
+            "--approve",
+            action="store_true",
+            help="also take the steps that wait for approval: playbooks in approval mode, messages that would "
+            "claim interest for days without a known rate",
         )
         parser.add_argument(
             "--no-send", action="store_true", help="queue messages but leave sending to the worker"
