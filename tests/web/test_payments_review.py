@@ -1,4 +1,4 @@
-"""The review page for payments from bank statements (wired here with its own URL; see urlpatterns)."""
+"""The review page for payments from bank statements."""
 
 from __future__ import annotations
 
@@ -8,20 +8,14 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import include, path
 
 from mahnwerk.ledger.models import Invoice, StatementEntry
 from mahnwerk.ledger.statements import import_statements
-from mahnwerk.web import statement_views
 from tests.integration.test_statement_import import CAMT053, KONTIST, MALFORMED
 
-urlpatterns = [
-    path("payments/review/", statement_views.payments_review, name="payments_review"),
-    path("", include("mahnwerk.urls")),
-]
 URL = "/payments/review/"
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

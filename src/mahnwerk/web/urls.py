@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from mahnwerk.web import document_views, setup_views, template_views, views
+from mahnwerk.web import document_views, setup_views, statement_views, template_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -50,6 +50,7 @@ urlpatterns = [
         document_views.upload_invoice_document,
         name="debtor_invoice_document",
     ),
+    path("payments/review/", statement_views.payments_review, name="payments_review"),
     path("kpi/", views.kpi, name="kpi"),
     path("playbooks/", views.playbook_list, name="playbooks"),
     path("playbooks/<int:pk>/", views.playbook_detail, name="playbook"),
