@@ -80,6 +80,9 @@ HELD_TEXTS = {
     Held.BELOW_STEP_MINIMUM: _("The overdue amount is below the minimum for the next step ({amount})."),
     Held.NOT_YET: _("The next step is not due yet ({date})."),
     Held.END_OF_PLAYBOOK: _("The playbook has ended: the next step is a person's decision."),
+    Held.BANK_NOT_CURRENT: _(
+        "The newest bank statement is more than two business days old: reminders wait for it or an approval."
+    ),
     Held.RATE_MISSING: _(
         "The message would claim interest for days without a known rate: it waits for the rate or an approval."
     ),
@@ -173,7 +176,7 @@ class RunContext:
     partition: tuple[int, int] = (0, 1)
     waiting: frozenset[int] = frozenset()  # playbooks whose steps wait for a person's approval
     early: bool = False  # a person asked for the next step now ("send now")
-    rate_held: frozenset[int] = frozenset()  # debtors whose message waits for a missing interest rate
+    rate_held: frozenset[int] = frozenset()  # debtors whose message waits: a missing rate, an old statement
 
 
 def contact_instant(company: Company, as_of: date) -> datetime:
@@ -237,7 +240,9 @@ def run_collection(
         result.awaiting_approval = sum(1 for d in decisions if d.playbook_id in waiting)
         decisions = [d for d in decisions if d.playbook_id not in waiting]
         if not approved:
-            ctx.rate_held = _hold_for_missing_rates(company, as_of, decisions, result)
+            ctx.rate_held = _hold_for_stale_bank(
+                company, as_of, decisions, result
+            ) or _hold_for_missing_rates(company, as_of, decisions, result)
             decisions = [d for d in decisions if d.debtor_id not in ctx.rate_held]
         result.debtors_due = len(decisions)
         for chunk in _chunks(decisions, chunk_size):
@@ -270,6 +275,31 @@ def run_collection(
         if result.actions_created or not DebtorInsight.objects.filter(company=company, as_of=as_of).exists():
             refresh_insights(company, as_of)
     return result
+
+
+def _hold_for_stale_bank(
+    company: Company, as_of: date, decisions: Sequence[DebtorDecision], result: RunResult
+) -> frozenset[int]:
+    """Where the company imports its bank statements, no reminder goes out while the newest one is more than
+    two business days old: the money may be in the bank already. A person approves the run or imports the
+    statement."""
+    from mahnwerk.core.calendar import add_business_days
+    from mahnwerk.ledger.statements import newest_statement_date
+
+    newest = newest_statement_date(company) if decisions else None
+    if newest is None or add_business_days(newest, 2, company.country or None) >= as_of:
+        return frozenset()
+    held = frozenset(d.debtor_id for d in decisions)
+    result.awaiting_approval += len(held)
+    result.held[Held.BANK_NOT_CURRENT.value] = result.held.get(Held.BANK_NOT_CURRENT.value, 0) + len(held)
+    result.warnings.append(
+        gettext(
+            "{count} message(s) wait for approval: the newest bank statement covers {day}, more than two "
+            "business days ago, so payments since then are not known. Import the statements "
+            "('mahnwerk import statement FILE') or approve the run ('mahnwerk run --approve')."
+        ).format(count=len(held), day=newest.isoformat())
+    )
+    return held
 
 
 def _hold_for_missing_rates(

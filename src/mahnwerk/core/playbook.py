@@ -176,6 +176,7 @@ class Held(StrEnum):
     BELOW_STEP_MINIMUM = "below_step_minimum"
     NOT_YET = "not_yet"  # the next step's date has not come
     END_OF_PLAYBOOK = "end_of_playbook"
+    BANK_NOT_CURRENT = "bank_not_current"  # the newest bank statement is too old (the run holds its messages)
     RATE_MISSING = "rate_missing"  # the message would claim interest without a known rate (the run holds it)
 
 
