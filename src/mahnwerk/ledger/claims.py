@@ -48,9 +48,11 @@ from mahnwerk.ledger.models import (
     Allocation,
     Charge,
     Company,
+    CreditNote,
     Debtor,
     Invoice,
     Jurisdiction,
+    Payment,
     WriteOff,
     WriteOffReason,
 )
@@ -809,10 +811,17 @@ def statement(company: Company, debtor_id: int, law: ApplicableLaw | str, as_of:
         t["interest_open_minor"] += view.interest_open
         t["fees_open_minor"] += view.costs_open
         t["total_open_minor"] += view.total_open
+    credits: dict[str, int] = defaultdict(int)  # on account and not yet used: overpayments, credit notes
+    for model, day in ((Payment, "value_date"), (CreditNote, "issue_date")):
+        for currency, amount in model.objects.filter(
+            company=company, debtor_id=debtor_id, unallocated_minor__gt=0, **{f"{day}__lte": as_of}
+        ).values_list("currency", "unallocated_minor"):
+            credits[currency] += amount
     return {
         "as_of": as_of,
         "debtor_id": debtor_id,
         "rules": law_summary(rules),
         "lines": lines,
         "totals": {k: dict(v) for k, v in totals.items()},
+        "credits": dict(credits),
     }

@@ -320,6 +320,7 @@ def create_invoices(
     for inv in created:
         by_debtor[inv.debtor_id].append(inv)
     today = business_date or company_today(company)
+    apply_credits(company, set(by_debtor), actor=actor)
     timeline.record(
         timeline.event(
             debtor_id,
@@ -333,3 +334,67 @@ def create_invoices(
         for debtor_id, items in by_debtor.items()
     )
     return created
+
+
+@transaction.atomic
+def apply_credits(company: Company, debtor_ids: Iterable[int], actor: str = "system") -> int:
+    """Apply what the debtors have on account — overpayments, credit notes not yet used — to their open
+    items, oldest first, so that no reminder asks for money the customer has already given us. Each credit
+    counts from its own date, or from the issue date of the oldest item it pays when that is later. Returns
+    the amount applied (minor units, all currencies)."""
+    ids = set(debtor_ids)
+    payments = list(
+        Payment.objects.filter(company=company, debtor_id__in=ids, unallocated_minor__gt=0).order_by(
+            "value_date", "pk"
+        )
+    )
+    notes = list(
+        CreditNote.objects.filter(company=company, debtor_id__in=ids, unallocated_minor__gt=0).order_by(
+            "issue_date", "pk"
+        )
+    )
+    if not payments and not notes:
+        return 0
+    holders = {p.debtor_id for p in payments} | {n.debtor_id for n in notes}
+    list(Debtor.objects.select_for_update().filter(pk__in=sorted(holders)).order_by("pk").values_list("pk"))
+    book = ClaimBook(company, debtor_laws(company, holders))
+    applied = 0
+    sources: list[tuple[Payment | CreditNote, date]] = [(p, p.value_date) for p in payments]
+    sources += [(n, n.issue_date) for n in notes]
+    for source, since in sources:
+        open_items = [
+            e.invoice
+            for e in book.open.values()
+            if e.invoice.debtor_id == source.debtor_id
+            and e.invoice.currency == source.currency
+            and e.invoice.open_minor > 0
+        ]
+        if not open_items:
+            continue
+        on = max(since, min(i.issue_date for i in open_items))
+        left = book.apply(
+            source,
+            source.debtor_id,
+            source.unallocated_minor,
+            source.currency,
+            on,
+            None,
+            principal_only=isinstance(source, CreditNote),
+        )
+        applied += source.unallocated_minor - left
+        if left != source.unallocated_minor:
+            timeline.event(
+                source.debtor_id,
+                company.pk,
+                "credit_applied",
+                on,
+                actor=actor,
+                amount=format_money(source.unallocated_minor - left, source.currency),
+                source=getattr(source, "number", "") or getattr(source, "reference", "") or "-",
+            ).save()
+            source.unallocated_minor = left
+            source.save(update_fields=["unallocated_minor"])
+    book.save()
+    timeline.record(_write_off_events(company, book.write_offs, actor))
+    _settled(holders, None)
+    return applied

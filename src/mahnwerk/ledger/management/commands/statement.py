@@ -63,7 +63,16 @@ class Command(MahnwerkCommand):
                     f"      {seg['from']} – {seg['to']}  {seg['days']:>4} d  {seg['rate']:>7} %  "
                     f"{_('on')} {format_money(seg['principal_minor'], cur)}  = {format_money(seg['amount_minor'], cur)}"
                 )
-            if line["interest_error"]:
+            if line["interest_error"] and line["interest_until"]:
+                out(
+                    "      "
+                    + _("interest computed up to {date}: {reason}").format(
+                        date=format_date(line["interest_until"], "en"), reason=line["interest_error"]
+                    )
+                )
+            elif line["interest_error"]:
                 out(f"      {_('interest not computed')}: {line['interest_error']}")
         for cur, t in data["totals"].items():
             out(_("Total due: {total}").format(total=format_money(t["total_open_minor"], cur)))
+        for cur, amount in data["credits"].items():
+            out(_("Credit on account, not yet used: {amount}").format(amount=format_money(amount, cur)))
