@@ -1,0 +1,96 @@
+"""``mahnwerk export open-items|payments|timeline``: data for accounting as CSV or XLSX."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from mahnwerk.ledger.exports import EXPORTS, export_rows, write_csv, write_xlsx
+from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.models import Language
+from mahnwerk.ledger.services import company_today
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(_("not a date (YYYY-MM-DD): {value}").format(value=value)) from None
+
+
+class Command(MahnwerkCommand):
+    help = _(
+        "Export open items (with interest and costs to date), payments (with what they paid) or the timeline "
+        "as CSV or XLSX for accounting."
+    )
+    json_option = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("kind", choices=sorted(EXPORTS), help=_("what to export"))
+        parser.add_argument(
+            "--format",
+            choices=["csv", "xlsx"],
+            help=_("csv or xlsx (default: by the file's suffix, else csv)"),
+        )
+        parser.add_argument("--out", help=_("file to write (default: standard output; xlsx needs a file)"))
+        parser.add_argument(
+            "--as-of", type=_date, help=_("open items: figures as of this date (default: today)")
+        )
+        parser.add_argument(
+            "--from", dest="date_from", type=_date, help=_("payments, timeline: from this date")
+        )
+        parser.add_argument("--to", dest="date_to", type=_date, help=_("payments, timeline: up to this date"))
+        parser.add_argument(
+            "--locale",
+            choices=Language.values,
+            default="en",
+            help=_("CSV number format: de and lv use ';' and a decimal comma, en ',' and '.' (default: en)"),
+        )
+        parser.add_argument(
+            "--language",
+            choices=Language.values,
+            help=_("language of the headers and timeline texts (default: the company's)"),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        company = self.company(options)
+        out = options["out"]
+        fmt = options["format"] or ("xlsx" if out and out.lower().endswith(".xlsx") else "csv")
+        if fmt == "xlsx" and not out:
+            raise CommandError(_("an XLSX export needs --out FILE"))
+        if options["date_from"] and options["date_to"] and options["date_from"] > options["date_to"]:
+            raise CommandError(_("--from is after --to"))
+        language = options["language"] or company.default_language
+        kind = options["kind"]
+        columns, rows = export_rows(
+            kind,
+            company,
+            as_of=options["as_of"] or company_today(company),
+            date_from=options["date_from"],
+            date_to=options["date_to"],
+            language=language,
+        )
+        if fmt == "xlsx":
+            count = write_xlsx(rows, columns, out, title=kind, language=language)
+        elif out:
+            with Path(out).open("w", encoding="utf-8", newline="") as stream:
+                count = write_csv(rows, columns, stream, locale=options["locale"], language=language)
+        else:
+            count = write_csv(rows, columns, _Stdout(self), locale=options["locale"], language=language)
+        if out:
+            self.stderr.write(_("{count} row(s) written to {file}").format(count=count, file=out))
+
+
+class _Stdout:
+    """The command's standard output as a plain text stream for the csv writer (no added line endings)."""
+
+    def __init__(self, command: Command) -> None:
+        self.command = command
+
+    def write(self, text: str) -> int:
+        self.command.stdout.write(text, ending="")
+        return len(text)
