@@ -398,3 +398,15 @@ def test_every_rule_has_a_detail_and_violations_are_counted_by_rule() -> None:
     assert count_by_rule(found) == {"below_minimum": 1, "not_due_in_total": 1}
     text = found[0].detail(lambda s: f"» {s}", lambda m: f"{m.minor / 100:.2f} {m.currency}")
     assert text.startswith("» ") and "3.00 EUR" in text and "5.00 EUR" in text
+
+
+# --- flat_rate_and_costs -----------------------------------------------------------------------------------
+
+
+def test_an_item_charged_both_the_flat_rate_and_reminder_costs_is_a_violation() -> None:
+    both = ledger(R1, double_costs={1: DAY - timedelta(days=3)})
+    found = audit([message(listed(R1))], both, CARE)
+    assert rules(found) == ["flat_rate_and_costs"]
+    assert "one or the other" in found[0].detail()
+    # booked only after the message: the message did not claim both
+    assert audit([message(listed(R1))], ledger(R1, double_costs={1: DAY + timedelta(days=1)}), CARE) == []

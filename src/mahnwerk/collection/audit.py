@@ -138,6 +138,7 @@ def audit_messages(
         },
         covers=_covers(company),
         debtor_covers=_holds(company),
+        double_costs=_double_costs(company, invoices, laws),
     )
     statements = _Statements(company, invoices, allocations, laws)
 
@@ -324,6 +325,28 @@ class _Invoice:
     default_from: date | None
     contract_rate_percent: Any
     fact: core.Invoice
+
+
+def _double_costs(
+    company: Company, invoices: dict[int, _Invoice], laws: dict[int, ApplicableLaw]
+) -> dict[int, date]:
+    """Invoices charged both the flat compensation and reminder costs where the debtor's law credits the one
+    against the other, with the day the second was booked."""
+    booked: dict[int, dict[str, date]] = defaultdict(dict)
+    for invoice_id, kind, on in (
+        Charge.objects.filter(company=company)
+        .order_by("booked_on")
+        .values_list("invoice_id", "kind", "booked_on")
+    ):
+        booked[invoice_id].setdefault(kind, on)
+    found = {}
+    for invoice_id, kinds in booked.items():
+        inv = invoices.get(invoice_id)
+        if inv is None or len(kinds) < 2 or inv.debtor_id not in laws:
+            continue
+        if law_ruleset(laws[inv.debtor_id], inv.due_date).fees.flat_compensation_covers_reminders:
+            found[invoice_id] = max(kinds.values())
+    return found
 
 
 def _invoices(company: Company, end: date | None) -> dict[int, _Invoice]:

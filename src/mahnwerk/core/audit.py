@@ -37,6 +37,9 @@ The rules (one code each):
     of account of the business date (the fees booked that day for the message itself may be left out).
 ``time_barred_threat``
     a formal message or a final notice names an item whose limitation date has passed.
+``flat_rate_and_costs``
+    a message names an item on which both the flat compensation (40 EUR) and reminder costs were booked
+    by then, where the law credits the one against the other (§ 288 (5) s. 3 BGB): one or the other.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class Rule(StrEnum):
     OVERDUE_ITEM_MISSING = "overdue_item_missing"
     TOTAL_MISMATCH = "total_mismatch"
     TIME_BARRED_THREAT = "time_barred_threat"
+    FLAT_RATE_AND_COSTS = "flat_rate_and_costs"
 
 
 class CoverKind(StrEnum):
@@ -121,6 +125,10 @@ DETAILS: dict[Rule, str] = {
     ),
     Rule.TIME_BARRED_THREAT: gettext_noop(
         "{number} was time-barred after {barred_on}, yet a final notice names it"
+    ),
+    Rule.FLAT_RATE_AND_COSTS: gettext_noop(
+        "{number} carries both the flat compensation and reminder costs (booked by {day}): the law allows "
+        "one or the other"
     ),
 }
 
@@ -292,6 +300,9 @@ class Ledger:
     reductions: Mapping[int, Sequence[Reduction]] = field(default_factory=dict)  # by invoice
     covers: Mapping[int, Sequence[Cover]] = field(default_factory=dict)  # by invoice
     debtor_covers: Mapping[int, Sequence[Cover]] = field(default_factory=dict)  # by debtor
+    # invoices charged both the flat compensation and reminder costs where one is credited against the
+    # other, with the day the second of them was booked
+    double_costs: Mapping[int, date] = field(default_factory=dict)
     _by_debtor: dict[int, list[Invoice]] = field(default_factory=dict, init=False, repr=False)
     _reduced: dict[int, tuple[list[datetime], list[int]]] = field(
         default_factory=dict, init=False, repr=False
@@ -408,6 +419,11 @@ def check_items(contact: Contact, ledger: Ledger, care: Care) -> list[Violation]
                 _violation(
                     Rule.NOT_DUE_IN_TOTAL, contact, number=inv.number, due_date=inv.due_date.isoformat()
                 )
+            )
+        both = ledger.double_costs.get(inv.id)
+        if both is not None and both <= day:
+            found.append(
+                _violation(Rule.FLAT_RATE_AND_COSTS, contact, number=inv.number, day=both.isoformat())
             )
         if contact.formal and inv.time_barred_on is not None and inv.time_barred_on < day:
             found.append(
