@@ -49,7 +49,9 @@ def get_company(ident: str | int | None) -> Company:
         if len(companies) == 1:
             return companies[0]
         if not companies:
-            raise LedgerError("there is no company yet: run 'mahnwerk demo' or create one")
+            raise LedgerError(
+                "there is no company yet: create one with 'mahnwerk company create' (or try 'mahnwerk demo')"
+            )
         raise LedgerError("there are several companies: name one with --company")
     lookup = {"pk": int(ident)} if str(ident).isdigit() else {"slug": str(ident)}
     try:
@@ -398,3 +400,51 @@ def apply_credits(company: Company, debtor_ids: Iterable[int], actor: str = "sys
     timeline.record(_write_off_events(company, book.write_offs, actor))
     _settled(holders, None)
     return applied
+
+
+# What a clerk may change on a debtor's record (the case file's "customer details", the API).
+DEBTOR_DETAIL_FIELDS = (
+    "name",
+    "kind",
+    "language",
+    "country",
+    "jurisdiction",
+    "salutation",
+    "title",
+    "family_name",
+    "contact_person",
+    "street",
+    "postcode",
+    "city",
+    "preferred_channel",
+    "agreed_channels",
+)
+
+
+@transaction.atomic
+def update_debtor(
+    company: Company, debtor: Debtor, changes: dict[str, object], actor: str = "system"
+) -> list[str]:
+    """Change the debtor's details (only :data:`DEBTOR_DETAIL_FIELDS`), validated as a whole; the fields that
+    changed go on the timeline. Raises ``ValidationError`` (nothing saved) for bad values."""
+    if debtor.company_id != company.pk:
+        raise LedgerError("the debtor belongs to another company")
+    unknown = set(changes) - set(DEBTOR_DETAIL_FIELDS)
+    if unknown:
+        raise LedgerError(f"not a detail of a debtor: {', '.join(sorted(unknown))}")
+    changed = [f for f, v in changes.items() if getattr(debtor, f) != v]
+    if not changed:
+        return []
+    for field_name in changed:
+        setattr(debtor, field_name, changes[field_name])
+    debtor.full_clean(exclude=["company"])
+    debtor.save(update_fields=changed)
+    timeline.event(
+        debtor.pk,
+        company.pk,
+        "debtor_details_changed",
+        company_today(company),
+        actor=actor,
+        fields=", ".join(str(getattr(Debtor._meta.get_field(f), "verbose_name", f)) for f in changed),
+    ).save()
+    return changed

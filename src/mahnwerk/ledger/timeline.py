@@ -18,6 +18,7 @@ EVENT_TEXTS = {
     "invoice_document_stored": _("Copy of invoice {number} stored ({file})"),
     "payment_recorded": _("Payment of {amount} received (value date {value_date}, reference {reference})"),
     "credit_applied": _("{amount} on account ({source}) applied to open items"),
+    "debtor_details_changed": _("Customer details changed: {fields}"),
     "small_balance_written_off": _(
         "{amount} left open on invoice {number} written off: no more than the small-balance tolerance of "
         "{tolerance} (write-off #{id})"

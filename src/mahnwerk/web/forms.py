@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from mahnwerk.collection.models import Playbook, Step
 from mahnwerk.core.money import MoneyError, to_minor
 from mahnwerk.core.playbook import Anchor, Channel, PlaybookError, StepSpec, Tone, validate_steps
-from mahnwerk.ledger.models import Company, Invoice
+from mahnwerk.ledger.models import Company, Debtor, Invoice
+from mahnwerk.ledger.services import DEBTOR_DETAIL_FIELDS
 from mahnwerk.web.models import Role
 
 BUCKET_CHOICES = [
@@ -455,3 +456,11 @@ class PeriodForm(forms.Form):
     month = forms.CharField(
         label=_("Month"), required=False, widget=forms.DateInput(attrs={"type": "month"}), max_length=7
     )
+
+
+class DebtorDetailsForm(forms.ModelForm):
+    """The debtor's details a clerk keeps current: who, where, which law and which channels."""
+
+    class Meta:
+        model = Debtor
+        fields = list(DEBTOR_DETAIL_FIELDS)

@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -56,7 +57,14 @@ from mahnwerk.insights.services import company_kpis
 from mahnwerk.ledger.claims import claim_views, debtor_law, law_text
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
-from mahnwerk.ledger.services import LedgerError, Receipt, company_today, record_payment
+from mahnwerk.ledger.services import (
+    DEBTOR_DETAIL_FIELDS,
+    LedgerError,
+    Receipt,
+    company_today,
+    record_payment,
+    update_debtor,
+)
 from mahnwerk.ledger.timeline import describe, portal_activity
 from mahnwerk.web import services
 from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
@@ -64,6 +72,7 @@ from mahnwerk.web.forms import (
     CallOutcomeForm,
     CancelForm,
     CompanyForm,
+    DebtorDetailsForm,
     DebtorFilterForm,
     DisputeForm,
     HoldForm,
@@ -297,6 +306,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "payment_form": forms.get("payment_form")
         or PaymentForm(company=company, debtor_id=debtor.pk, initial={"value_date": today}),
         "hold_form": forms.get("hold_form") or HoldForm(),
+        "details_form": forms.get("details_form") or DebtorDetailsForm(instance=debtor, prefix="details"),
         "playbook_form": forms.get("playbook_form")
         or PlaybookChoiceForm(company=company, initial={"playbook": case.playbook_id if case else None}),
     }
@@ -615,6 +625,25 @@ def hold_view(request: CompanyRequest, pk: int) -> HttpResponse:
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     set_hold(request.company, debtor, on_hold, reason=reason, actor=actor(request))
     messages.success(request, _("The debtor is on hold.") if on_hold else _("The hold is released."))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def details_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    debtor = _debtor(request, pk)
+    form = DebtorDetailsForm(request.POST, instance=Debtor.objects.get(pk=debtor.pk), prefix="details")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, details_form=form), status=422
+        )
+    changes = {f: form.cleaned_data[f] for f in DEBTOR_DETAIL_FIELDS}
+    try:
+        changed = update_debtor(request.company, debtor, changes, actor=actor(request))
+    except (LedgerError, ValidationError) as exc:
+        messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, _("Customer details saved.") if changed else _("Nothing changed."))
     return redirect("web:debtor", pk=debtor.pk)
 
 
