@@ -39,7 +39,9 @@ class Command(MahnwerkCommand):
             raise CommandError("--partition must be I/N with 0 <= I < N") from None
         companies = [self.company(options)] if options["company"] else list(Company.objects.order_by("id"))
         if not companies:
-            raise CommandError("there is no company yet: run 'mahnwerk demo' or create one")
+            raise CommandError(
+                "there is no company yet: create one with 'mahnwerk company create' (or try 'mahnwerk demo')"
+            )
         results = [
             run_collection(
                 company,
