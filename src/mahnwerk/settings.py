@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "mahnwerk.insights",
     "mahnwerk.web",
     "mahnwerk.api",
+    "mahnwerk.hooks",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Signed outgoing webhooks: timeline events of the kinds a company subscribes to, POSTed as JSON."""
