@@ -243,7 +243,7 @@ def collect(hook_id: int, now: datetime) -> int:
     created = 0
     with transaction.atomic():
         hook = (
-            Webhook.objects.select_for_update()
+            Webhook.objects.select_for_update(of=("self",))
             .select_related("company")
             .filter(pk=hook_id, active=True)
             .first()
