@@ -274,7 +274,10 @@ def _xml_root(data: bytes, source: str) -> Any:
     try:
         return etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:
-        raise EInvoiceError(source, "", f"not well-formed XML ({exc})") from None
+        line, column = getattr(exc, "position", (0, 0))
+        raise EInvoiceError(
+            source, f"line {line}, column {column}", f"not well-formed XML: {getattr(exc, 'msg', exc)}"
+        ) from None
 
 
 def _root_kind(data: bytes) -> str:
@@ -694,12 +697,22 @@ _FREE_SKONTO = re.compile(
 )
 
 
+_FREE_SKONTO_DAYS_FIRST = re.compile(
+    r"(?:innerhalb|binnen|within)\s+(?:von\s+)?(?P<days>\d{1,3})\s+(?:Tagen|Tage|Tag|days?)\s+"
+    r"(?P<percent>\d+(?:[.,]\d+)?)\s*%\s*(?:Skonto|cash discount|discount)",
+    re.IGNORECASE,
+)
+
+
 def _free_discounts(terms: str) -> tuple[CashDiscount, ...]:
+    """Cash discounts a free text states ("3% Skonto innerhalb 10 Tagen", "innerhalb 8 Tagen 2 % Skonto")."""
     text = _SKONTO.sub(" ", terms)
-    return tuple(
-        CashDiscount(int(m.group("days")), Decimal(m.group("percent").replace(",", ".")), structured=False)
-        for m in _FREE_SKONTO.finditer(text)
+    found = sorted(
+        (m.start(), int(m.group("days")), Decimal(m.group("percent").replace(",", ".")))
+        for pattern in (_FREE_SKONTO, _FREE_SKONTO_DAYS_FIRST)
+        for m in pattern.finditer(text)
     )
+    return tuple(CashDiscount(days, percent, structured=False) for _at, days, percent in found)
 
 
 _CLAUSE_SPLIT = re.compile(r"[;\n]|,\s+|\.\s+(?=[A-ZÄÖÜ])")

@@ -8,9 +8,10 @@ transaction; a file stored for a transaction that then fails is removed again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePath
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
@@ -110,3 +111,76 @@ def attach_invoice_documents(
         if name not in stored:
             transaction.on_commit(partial(_storage().delete, name))
     return [invoices[f.number] for f in files]
+
+
+# --- copies stored by other imports (e-invoices) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceCopy:
+    """A checked copy for an invoice saved in the caller's transaction: a PDF or an e-invoice's XML."""
+
+    invoice: Invoice
+    filename: str  # where it came from (for the timeline)
+    content: bytes
+    extension: str = ".pdf"  # ".pdf" or ".xml"
+    data: dict[str, Any] = field(default_factory=dict)  # more data for the timeline event
+
+
+def copy_problem(filename: str, content: bytes, extension: str) -> str | None:
+    """Why ``content`` cannot be stored as an invoice copy with ``extension``, or None."""
+    if extension == ".pdf" and not content.startswith(b"%PDF-"):
+        return _("{file}: not a PDF file").format(file=filename)
+    if extension == ".xml" and not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return _("{file}: not an XML file").format(file=filename)
+    if extension not in {".pdf", ".xml"}:
+        return _("{file}: only PDF or XML copies are kept").format(file=filename)
+    if len(content) > MAX_BYTES:
+        return _("{file}: larger than {limit} MB").format(file=filename, limit=MAX_BYTES // (1024 * 1024))
+    return None
+
+
+def store_invoice_copies(company: Company, copies: Sequence[InvoiceCopy], actor: str = "system") -> list[str]:
+    """Save each copy as its invoice's document inside the caller's transaction and note it on the timeline
+    (``invoice_document_stored``, with ``data``); an earlier copy is removed once the transaction commits.
+
+    Returns the names stored. If this fails, what it stored is removed; a caller whose transaction fails
+    afterwards removes them with :func:`remove_stored`.
+    """
+    today = company_today(company)
+    stored: list[str] = []
+    try:
+        events = []
+        for copy in copies:
+            invoice = copy.invoice
+            previous = str(invoice.document.name) if invoice.document else ""
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in invoice.number)
+            invoice.document.save(f"{safe}{copy.extension}", ContentFile(copy.content), save=False)
+            name = str(invoice.document.name)
+            stored.append(name)
+            Invoice.objects.filter(pk=invoice.pk).update(document=name)
+            if previous and previous != name:
+                transaction.on_commit(partial(_storage().delete, previous))
+            events.append(
+                timeline.event(
+                    invoice.debtor_id,
+                    company.pk,
+                    "invoice_document_stored",
+                    today,
+                    actor=actor,
+                    number=invoice.number,
+                    file=PurePath(copy.filename).name,
+                    **copy.data,
+                )
+            )
+        timeline.record(events)
+    except BaseException:
+        remove_stored(stored)
+        raise
+    return stored
+
+
+def remove_stored(names: Sequence[str]) -> None:
+    """Remove stored copies again (their transaction failed)."""
+    for name in names:
+        _storage().delete(name)
