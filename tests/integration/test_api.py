@@ -427,7 +427,7 @@ def test_openapi_document_lists_the_endpoints(client: Any) -> None:
     doc = response.json()
     paths = doc["paths"]
     expected = {
-        "/api/debtors": {"get"},
+        "/api/debtors": {"get", "post"},
         "/api/debtors/{debtor_id}": {"get"},
         "/api/debtors/{debtor_id}/statement": {"get"},
         "/api/debtors/{debtor_id}/promises": {"post"},

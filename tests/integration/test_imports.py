@@ -32,8 +32,8 @@ def test_debtors_then_invoices_then_payments(company: Any, tmp_path: Path) -> No
 
     invoices = """Rechnungsnr;Kunde;Datum;Fällig;Betrag
 RE-1;10001;01.02.2026;03.03.2026;1.234,56
-RE-2;10001;2026-02-10;2026-03-12;99,90
-RE-3;10002;2026-02-10;2026-03-12;50
+RE-2;10001;10.02.2026;12.03.2026;99,90
+RE-3;10002;10.02.2026;12.03.2026;50
 """
     result = import_file(
         company,

@@ -3,9 +3,50 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
+from pydantic import AfterValidator
+
+from mahnwerk.core import tabular
+from mahnwerk.core.tabular import MAX_ABS_MINOR, TabularError
+from mahnwerk.ledger.imports import max_length
+from mahnwerk.ledger.models import Debtor, Invoice, Payment
+
+# the largest id a database column holds: a bigger one is not found rather than an overflow
+MAX_ID = 2**63 - 1
+
+
+def _in_range(value: date) -> date:
+    try:
+        return tabular.check_date_range(value)
+    except TabularError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _currency(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return tabular.parse_currency(value, "")
+    except TabularError as exc:
+        raise ValueError(str(exc)) from None
+
+
+# a business date: within the range the ledger accepts (1990-01-01 .. 2100-12-31)
+BusinessDate = Annotated[date, AfterValidator(_in_range)]
+# an amount in minor units: above zero, below 10^12
+Amount = Annotated[int, Field(gt=0, lt=MAX_ABS_MINOR)]
+Currency = Annotated[
+    str | None,
+    Field(None, pattern="^[A-Za-z]{3}$", description="ISO 4217; default: company currency"),
+    AfterValidator(_currency),
+]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _text(model: Any, name: str, **kwargs: Any) -> Any:
+    return Field(**kwargs, max_length=max_length(model, name))
 
 
 class ErrorItem(Schema):
@@ -35,15 +76,16 @@ class DebtorPage(Schema):
 
 
 class InvoiceIn(Schema):
-    number: str = Field(..., min_length=1, max_length=50)
-    debtor: str = Field(..., min_length=1, description="the debtor's number")
-    issue_date: date
-    due_date: date
-    amount_minor: int = Field(..., gt=0)
-    currency: str | None = Field(
-        None, pattern="^[A-Za-z]{3}$", description="ISO 4217; default: company currency"
-    )
-    reference: str = ""
+    number: str = _text(Invoice, "number", default=..., min_length=1)
+    debtor: str = _text(Debtor, "number", default=..., min_length=1, description="the debtor's number")
+    issue_date: BusinessDate
+    due_date: BusinessDate
+    amount_minor: Amount
+    currency: Currency = None
+    reference: str = _text(Invoice, "reference", default="")
+    due_date_agreed: bool = Field(False, description="the due date is a calendar date agreed by contract")
+    received_on: BusinessDate | None = Field(None, description="when the debtor received the invoice")
+    consumer_notice: bool = Field(False, description="the invoice warns a consumer of default after 30 days")
 
 
 class Created(Schema):
@@ -52,16 +94,39 @@ class Created(Schema):
 
 
 class PaymentIn(Schema):
-    debtor: str = Field(..., min_length=1, description="the debtor's number")
-    amount_minor: int = Field(..., gt=0)
-    currency: str | None = Field(
-        None, pattern="^[A-Za-z]{3}$", description="ISO 4217; default: company currency"
+    debtor: str = _text(Debtor, "number", default=..., min_length=1, description="the debtor's number")
+    amount_minor: Amount
+    currency: Currency = None
+    value_date: BusinessDate
+    reference: str = _text(Payment, "reference", default="")
+    payer: str = _text(Payment, "payer", default="")
+    invoice: str | None = _text(
+        Invoice, "number", default=None, description="number of the invoice to pay first"
     )
-    value_date: date
-    reference: str = ""
-    payer: str = ""
-    invoice: str | None = Field(None, description="number of the invoice to pay first")
-    external_id: str | None = None
+    external_id: str | None = _text(Payment, "external_id", default=None)
+
+
+class DebtorIn(Schema):
+    number: str = _text(Debtor, "number", default=..., min_length=1, description="customer number")
+    name: str = _text(Debtor, "name", default=..., min_length=1)
+    kind: str = Field("", description="business (default) or consumer")
+    language: str = Field("", description="de, lv or en; default: the company's")
+    jurisdiction: str = Field(
+        "", description="DE, LV, EU or US: the law of the contract; default: the company's"
+    )
+    time_zone: str = _text(Debtor, "time_zone", default="", description="default: the company's")
+    email: list[str] = Field(default_factory=list, max_length=20, description="the first is the primary one")
+    phone: list[str] = Field(default_factory=list, max_length=20)
+    street: str = _text(Debtor, "street", default="")
+    postcode: str = _text(Debtor, "postcode", default="")
+    city: str = _text(Debtor, "city", default="")
+    country: str = _text(Debtor, "country", default="", description="ISO 3166 code, e.g. DE")
+    preferred_channel: str = Field("", description="email, letter, sms or call; empty: each step's")
+    salutation: str = Field("", description="mr, ms or empty (by name)")
+    title: str = _text(Debtor, "title", default="")
+    family_name: str = _text(Debtor, "family_name", default="")
+    contact_person: str = _text(Debtor, "contact_person", default="")
+    agreed_channels: str = _text(Debtor, "agreed_channels", default="", description="e.g. 'email, letter'")
 
 
 class PaymentOut(Schema):
@@ -74,7 +139,9 @@ class PaymentOut(Schema):
 
 
 class RunIn(Schema):
-    as_of: date | None = Field(None, description="business date of the run (default: today for the company)")
+    as_of: BusinessDate | None = Field(
+        None, description="business date of the run (default: today for the company)"
+    )
     dry_run: bool = False
     approve: bool = Field(
         False,
@@ -84,10 +151,10 @@ class RunIn(Schema):
 
 
 class PromiseIn(Schema):
-    invoice_ids: list[int] | None = Field(None, description="default: all the debtor's open invoices")
-    promised_date: date
-    amount_minor: int | None = Field(None, gt=0, description="default: everything open on the invoices")
-    grace_days: int | None = Field(None, ge=0)
+    invoice_ids: list[Id] | None = Field(None, description="default: all the debtor's open invoices")
+    promised_date: BusinessDate
+    amount_minor: Amount | None = Field(None, description="default: everything open on the invoices")
+    grace_days: int | None = Field(None, ge=0, le=365)
     note: str = Field("", max_length=500)
 
 
@@ -103,10 +170,10 @@ class PromiseOut(Schema):
 
 
 class DisputeIn(Schema):
-    invoice_id: int
-    reason: str
-    amount_minor: int | None = Field(None, gt=0)
-    notes: str = ""
+    invoice_id: Id
+    reason: str = Field(..., max_length=200)
+    amount_minor: Amount | None = None
+    notes: str = Field("", max_length=10_000)
 
 
 class DisputeOut(Schema):

@@ -130,8 +130,8 @@ def _clean(text: str) -> str:
 
 
 def detect_date_format(values: Iterable[str]) -> DateFormat | None:
-    """The format that reads every non-empty value; the one reading most of them when none reads all (the
-    others are then errors); ``None`` when no format reads any value (or there are none).
+    """The format that reads every non-empty value; the (first) one reading most of them when none reads all
+    (the others are then errors); ``None`` when no format reads any value (or there are none).
 
     Raises :class:`AmbiguousDates` when several formats read every value and give different dates.
     """
@@ -145,7 +145,7 @@ def detect_date_format(values: Iterable[str]) -> DateFormat | None:
     winners = [f for n, f in counts if n == best]
     if len(winners) > 1:
         readings = {f.label: [f.read(t) for t in texts] for f in winners}
-        if len({tuple(r) for r in readings.values()}) > 1:
+        if best == len(texts) and len({tuple(r) for r in readings.values()}) > 1:
             raise AmbiguousDates(
                 gettext_noop(
                     "the dates in this column can be read as {formats}: name the format with "

@@ -1,25 +1,36 @@
-"""CSV imports of debtors, invoices and payments: validate every row first, then apply atomically.
+"""Spreadsheet imports (CSV and XLSX) of debtors, invoices and payments: every cell checked first, then
+written atomically.
 
-An error names the row (line number in the file, header = line 1) and the column. Nothing is
-written unless every row is valid. ``mapping`` renames file columns to our field names
-(``{"Rechnungsnr": "number"}``) for files with other headers.
+An error names the row as a spreadsheet shows it (header = row 1) and the column; nothing is written unless
+every row is valid. Cells are read strictly (:mod:`mahnwerk.core.tabular`): a date column's format is the
+one that reads all its values, an amount column's decimal separator is inferred from its values, amounts are
+bounded, every text is checked against its database column's length. ``options.mapping`` renames file
+columns to our field names (``{"Rechnungsnr": "number"}``); columns nobody knows are listed and ignored
+(refused with ``options.strict``). Mappings can be saved per company and source as JSON files in the data
+directory (:func:`save_mapping`, :func:`load_mapping`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext as _
 
-from mahnwerk.core.money import MoneyError, to_minor
+from mahnwerk.core import tabular
+from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, DateFormat, TabularError
 from mahnwerk.ledger import services, timeline
 from mahnwerk.ledger.models import (
     ChannelChoice,
@@ -32,8 +43,14 @@ from mahnwerk.ledger.models import (
     Jurisdiction,
     Language,
     Payment,
+    Salutation,
+    validate_channels,
     validate_time_zone,
 )
+
+Cell = str | date | Decimal
+Row = dict[str, Cell]
+Rows = list[tuple[int, Row]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +76,22 @@ class ImportResult:
     kind: str
     created: int
     details: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+@dataclass
+class ImportOptions:
+    """How to read a file: column mapping, unknown columns refused (``strict``), the date format and decimal
+    separator when they cannot be inferred, the accepted date range, the XLSX sheet."""
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    strict: bool = False
+    date_format: str | None = None
+    decimal: str | None = None
+    min_date: date = MIN_DATE
+    max_date: date = MAX_DATE
+    sheet: str | None = None
 
 
 FIELDS: dict[str, dict[str, bool]] = {
@@ -77,6 +110,11 @@ FIELDS: dict[str, dict[str, bool]] = {
         "city": False,
         "country": False,
         "preferred_channel": False,
+        "salutation": False,
+        "title": False,
+        "family_name": False,
+        "contact_person": False,
+        "agreed_channels": False,
     },
     "invoices": {
         "number": True,
@@ -86,6 +124,9 @@ FIELDS: dict[str, dict[str, bool]] = {
         "amount": True,
         "currency": False,
         "reference": False,
+        "due_date_agreed": False,
+        "received_on": False,
+        "consumer_notice": False,
     },
     "payments": {
         "value_date": True,
@@ -98,101 +139,336 @@ FIELDS: dict[str, dict[str, bool]] = {
         "external_id": False,
     },
 }
+DATE_FIELDS = {
+    "debtors": (),
+    "invoices": ("issue_date", "due_date", "received_on"),
+    "payments": ("value_date",),
+}
+AMOUNT_FIELDS = {"debtors": (), "invoices": ("amount",), "payments": ("amount",)}
+# field -> the database column whose length limits it
+LENGTHS: dict[str, dict[str, tuple[type[models.Model], str]]] = {
+    "debtors": {
+        "number": (Debtor, "number"),
+        "name": (Debtor, "name"),
+        "time_zone": (Debtor, "time_zone"),
+        "street": (Debtor, "street"),
+        "postcode": (Debtor, "postcode"),
+        "city": (Debtor, "city"),
+        "country": (Debtor, "country"),
+        "title": (Debtor, "title"),
+        "family_name": (Debtor, "family_name"),
+        "contact_person": (Debtor, "contact_person"),
+        "agreed_channels": (Debtor, "agreed_channels"),
+    },
+    "invoices": {
+        "number": (Invoice, "number"),
+        "debtor": (Debtor, "number"),
+        "reference": (Invoice, "reference"),
+    },
+    "payments": {
+        "reference": (Payment, "reference"),
+        "payer": (Payment, "payer"),
+        "external_id": (Payment, "external_id"),
+        "debtor": (Debtor, "number"),
+        "invoice": (Invoice, "number"),
+    },
+}
 
 
-def parse_date(text: str) -> date:
-    text = text.strip()
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%Y."):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"not a date (expected YYYY-MM-DD or DD.MM.YYYY): {text!r}")
+def max_length(model: type[models.Model], name: str) -> int:
+    length = model._meta.get_field(name).max_length  # type: ignore[union-attr]
+    assert isinstance(length, int)
+    return length
 
 
-_GROUPED = re.compile(r"^-?\d{1,3}([.,' ]\d{3})+([.,]\d+)?$")
+# --------------------------------------------------------------------------------------------------
+# Reading files
 
 
-def parse_amount(text: str, currency: str) -> int:
-    """Amounts as written in DE/LV/EN files: 1234.56, 1234,56, 1.234,56, 1,234.56."""
-    value = text.strip().replace("\u00a0", " ")
-    if "," in value and "." in value:
-        decimal_sep = "," if value.rfind(",") > value.rfind(".") else "."
-        thousands = "." if decimal_sep == "," else ","
-        value = value.replace(thousands, "").replace(decimal_sep, ".")
-    elif "," in value:
-        value = (
-            value.replace(",", ".")
-            if value.count(",") == 1 and not _GROUPED.match(value)
-            else value.replace(",", "")
-        )
-    value = value.replace(" ", "").replace("'", "")
-    try:
-        minor = to_minor(value, currency)
-    except MoneyError as exc:
-        raise ValueError(str(exc)) from None
-    if minor <= 0:
-        raise ValueError(f"must be positive: {text!r}")
-    return minor
+@dataclass
+class Table:
+    rows: Rows
+    warnings: list[str] = field(default_factory=list)
 
 
-def read_rows(
-    path: Path | str, kind: str, mapping: Mapping[str, str] | None = None
-) -> list[tuple[int, dict[str, str]]]:
-    """Read a CSV file (UTF-8, with or without BOM; comma or semicolon) into (line number, row) pairs."""
-    if kind not in FIELDS:
-        raise ImportFailed([RowError(0, "-", f"unknown import kind {kind!r}")])
-    raw = Path(path).read_bytes()
+def _text(value: object) -> str:
+    """A cell as text (numbers as written without a trailing ``.0``, dates as ISO)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, Decimal):
+        return str(int(value)) if value == value.to_integral_value() else str(value)
+    return str(value).strip()
+
+
+def _delimiter(first_line: str) -> str:
+    outside = re.sub(r'"[^"]*"', "", first_line)
+    counts = {d: outside.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, list[Cell]]], str]:
+    raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1252")
-    dialect: type[csv.Dialect] | None
+    delimiter = _delimiter(text.split("\n", 1)[0])
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    if not records:
+        return [], [], delimiter
+    header = [h.strip() for h in records[0]]
+    # the row number a spreadsheet shows: header = 1, blank lines count as rows
+    body = [(n, list[Cell](values)) for n, values in enumerate(records[1:], start=2)]
+    return header, body, delimiter
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[tuple[int, list[Cell]]]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = None
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect or csv.excel)
-    mapping = dict(mapping or {})
-    headers = [mapping.get(h.strip(), h.strip()) for h in (reader.fieldnames or [])]
+        # data_only: a formula cell gives the value the spreadsheet program saved with it
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        raise ImportFailed(
+            [RowError(0, "-", _("cannot read the spreadsheet: {error}").format(error=exc))]
+        ) from None
+    try:
+        if sheet is None:
+            ws = workbook.worksheets[0]
+        elif sheet in workbook.sheetnames:
+            ws = workbook[sheet]
+        else:
+            raise ImportFailed(
+                [
+                    RowError(
+                        0,
+                        "-",
+                        _("no sheet {sheet!r} (sheets: {sheets})").format(
+                            sheet=sheet, sheets=", ".join(workbook.sheetnames)
+                        ),
+                    )
+                ]
+            )
+        header: list[str] | None = None
+        body: list[tuple[int, list[Cell]]] = []
+        for row in ws.iter_rows():
+            cells = list(row)
+            number = next((c.row for c in cells if getattr(c, "row", None)), None)
+            values = [_cell(c.value) for c in cells]
+            if header is None:
+                if not any(v != "" for v in values):
+                    continue  # leading empty rows
+                header = [_text(v) for v in values]
+                continue
+            if number is not None:
+                body.append((number, values))
+        return header or [], body
+    finally:
+        workbook.close()
+
+
+def _cell(value: object) -> Cell:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _text(value)
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return _text(value)
+
+
+def read_table(path: Path | str, kind: str, options: ImportOptions | None = None) -> Table:
+    """Read a CSV (UTF-8 with or without BOM, or Windows-1252; comma, semicolon or tab) or XLSX file into
+    (row number, row) pairs with our field names; column problems raise :class:`ImportFailed`."""
+    options = options or ImportOptions()
+    if kind not in FIELDS:
+        raise ImportFailed([RowError(0, "-", f"unknown import kind {kind!r}")])
+    path = Path(path)
+    delimiter = ""
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        header, body = _read_xlsx(path, options.sheet)
+    else:
+        header, body, delimiter = _read_csv(path)
     known = FIELDS[kind]
-    errors = [
-        RowError(1, h, f"unknown column (known: {', '.join(known)}); use --map")
-        for h in headers
-        if h not in known
-    ]
-    errors += [
-        RowError(1, f, "required column is missing") for f, req in known.items() if req and f not in headers
-    ]
+    mapped = [options.mapping.get(h, h) for h in header]
+    errors: list[RowError] = []
+    warnings: list[str] = []
+    unknown = [(orig, name) for orig, name in zip(header, mapped, strict=True) if name not in known and orig]
+    missing = [f for f, required in known.items() if required and f not in mapped]
+    if unknown and (options.strict or missing):
+        errors += [
+            RowError(1, orig, _("unknown column (known: {known}); use --map").format(known=", ".join(known)))
+            for orig, _name in unknown
+        ]
+    elif unknown:
+        warnings.append(
+            _(
+                "unknown column(s) ignored: {columns} (known: {known}; --map reads them, --strict refuses them)"
+            ).format(columns=", ".join(repr(orig) for orig, _name in unknown), known=", ".join(known))
+        )
+    errors += [RowError(1, f, "required column is missing") for f in missing]
+    seen: dict[str, str] = {}
+    for orig, name in zip(header, mapped, strict=True):
+        if name in known and name in seen:
+            errors.append(
+                RowError(
+                    1,
+                    orig,
+                    _("column {first!r} is read as {field!r} already").format(first=seen[name], field=name),
+                )
+            )
+        seen.setdefault(name, orig)
+    unused = [c for c in options.mapping if c not in header]
+    if unused:
+        warnings.append(
+            _("--map names column(s) not in the file: {columns}").format(columns=", ".join(unused))
+        )
     if errors:
         raise ImportFailed(errors)
-    rows = []
-    for values in reader:
-        row = {
-            mapped: (values.get(orig) or "").strip()
-            for orig, mapped in zip(reader.fieldnames or [], headers, strict=True)
-        }
-        rows.append((reader.line_num, row))
-    return rows
+    rows: Rows = []
+    for number, values in body:
+        if all(v == "" for v in values):
+            continue
+        if len(values) > len(header):
+            extra = (
+                _(
+                    "{count} values for {columns} columns; is a decimal comma unquoted in a comma-separated file? "
+                    'Write "1234,56" in quotes, or separate the columns with semicolons'
+                )
+                if delimiter == ","
+                else _("{count} values for {columns} columns")
+            )
+            errors.append(RowError(number, "-", extra.format(count=len(values), columns=len(header))))
+            continue
+        row: Row = {}
+        for name, value in zip(mapped, values, strict=False):
+            if name in known:
+                row[name] = value.strip() if isinstance(value, str) else value
+        rows.append((number, row))
+    if errors:
+        raise ImportFailed(errors)
+    return Table(rows, warnings)
+
+
+def read_rows(path: Path | str, kind: str, mapping: Mapping[str, str] | None = None) -> Rows:
+    """The rows of a file (see :func:`read_table`), the warnings dropped."""
+    return read_table(path, kind, ImportOptions(mapping=dict(mapping or {}))).rows
+
+
+# --------------------------------------------------------------------------------------------------
+# Checking cells
 
 
 class _Validator:
-    def __init__(self) -> None:
+    """Collects errors by row and column; reads cells with the formats found for their columns."""
+
+    def __init__(self, kind: str, rows: Rows, options: ImportOptions) -> None:
+        self.kind = kind
+        self.options = options
         self.errors: list[RowError] = []
+        self.bad_lines: set[int] = set()
+        self.dates: dict[str, DateFormat | None] = {}
+        self.decimals: dict[str, str] = {}
+        self.broken: set[str] = set()  # columns with a column-wide error: their cells are not read
+        for column in DATE_FIELDS[kind]:
+            texts = [v for _line, row in rows if isinstance(v := row.get(column, ""), str)]
+            try:
+                if options.date_format:
+                    self.dates[column] = tabular.date_format(options.date_format)
+                else:
+                    self.dates[column] = tabular.detect_date_format(texts)
+            except TabularError as exc:
+                self.column_error(column, exc)
+        for column in AMOUNT_FIELDS[kind]:
+            texts = [v for _line, row in rows if isinstance(v := row.get(column, ""), str)]
+            try:
+                self.decimals[column] = options.decimal or tabular.detect_decimal_separator(texts)
+            except TabularError as exc:
+                self.column_error(column, exc)
+
+    def column_error(self, column: str, exc: TabularError) -> None:
+        self.errors.append(RowError(1, column, exc.render(_)))
+        self.broken.add(column)
+
+    def add(self, line: int, column: str, message: str) -> None:
+        self.errors.append(RowError(line, column, message))
+        self.bad_lines.add(line)
 
     def take(self, line: int, column: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
+        except TabularError as exc:
+            self.add(line, column, exc.render(_))
+        except ValidationError as exc:
+            self.add(line, column, " ".join(exc.messages))
         except ValueError as exc:
-            self.errors.append(RowError(line, column, str(exc)))
-            return None
+            self.add(line, column, str(exc))
+        return None
 
-    def required(self, line: int, row: dict[str, str], column: str) -> str | None:
-        value = row.get(column, "")
+    def text(self, line: int, row: Row, column: str) -> str:
+        """A text cell, checked against its database column's length."""
+        value = _text(row.get(column, ""))
+        limit = LENGTHS[self.kind].get(column)
+        if limit is not None and len(value) > max_length(*limit):
+            self.take(line, column, lambda: tabular.check_length(value, max_length(*limit)))
+            return value[: max_length(*limit)]
+        return value
+
+    def required(self, line: int, row: Row, column: str) -> str | None:
+        value = self.text(line, row, column)
         if not value:
-            self.errors.append(RowError(line, column, "is required"))
+            self.add(line, column, "is required")
             return None
         return value
+
+    def date(self, line: int, row: Row, column: str, *, required: bool = True) -> date | None:
+        value = row.get(column, "")
+        if column in self.broken or (value == "" and not required):
+            return None
+        cell: str | date = value if not isinstance(value, Decimal) else _text(value)
+        fmt = self.dates.get(column)
+        o = self.options
+        result: date | None = self.take(
+            line, column, lambda: tabular.parse_date(cell, fmt, o.min_date, o.max_date)
+        )
+        return result
+
+    def amount(self, line: int, row: Row, column: str, currency: str | None) -> int | None:
+        if column in self.broken or currency is None:
+            return None
+        value = row.get(column, "")
+        if isinstance(value, date):
+            self.add(line, column, _("not an amount: {value!r}").format(value=_text(value)))
+            return None
+        sep = self.decimals.get(column, ".")
+        result: int | None = self.take(line, column, lambda: tabular.parse_amount(value, currency, sep))
+        return result
+
+    def currency(self, line: int, row: Row, default: str) -> str | None:
+        text = _text(row.get("currency", ""))
+        result: str | None = self.take(line, "currency", lambda: tabular.parse_currency(text, default))
+        return result
+
+    def boolean(self, line: int, row: Row, column: str) -> bool:
+        value = row.get(column, "")
+        cell = value if isinstance(value, str | Decimal) else _text(value)
+        return bool(self.take(line, column, lambda: tabular.parse_bool(cell)))
 
 
 def _choice(value: str, choices: type[Any], default: str) -> str:
@@ -214,60 +490,88 @@ def _tz(value: str, default: str) -> str:
     return value
 
 
+def _channels(value: str) -> str:
+    validate_channels(value)
+    return ", ".join(
+        dict.fromkeys(c.strip().lower() for c in value.replace(";", ",").split(",") if c.strip())
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Importers
+
+
 def import_debtors(
-    company: Company, rows: list[tuple[int, dict[str, str]]], actor: str = "import"
+    company: Company,
+    rows: Rows,
+    actor: str = "import",
+    *,
+    options: ImportOptions | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
-    v = _Validator()
+    v = _Validator("debtors", rows, options or ImportOptions())
     existing = set(Debtor.objects.filter(company=company).values_list("number", flat=True))
     seen: dict[str, int] = {}
     debtors: list[Debtor] = []
     contacts: list[tuple[int, str, str]] = []
+    contact_limit = max_length(Contact, "value")
     for line, row in rows:
         number = v.required(line, row, "number")
         name = v.required(line, row, "name")
         if number in existing:
-            v.errors.append(RowError(line, "number", f"debtor {number} already exists"))
+            v.add(line, "number", f"debtor {number} already exists")
         elif number and number in seen:
-            v.errors.append(RowError(line, "number", f"debtor {number} also on row {seen[number]}"))
+            v.add(line, "number", f"debtor {number} also on row {seen[number]}")
         if number:
             seen[number] = line
+        t = _texts(v, line, row)
+        country = t("country").upper()
+        if country and not re.fullmatch(r"[A-Z]{2}", country):
+            v.add(
+                line,
+                "country",
+                _("not a two-letter country code (ISO 3166): {value!r}").format(value=country),
+            )
         debtor = Debtor(
             company=company,
             number=number or "",
             name=name or "",
-            kind=v.take(line, "kind", partial(_choice, row.get("kind", ""), DebtorKind, DebtorKind.BUSINESS)),
+            kind=v.take(line, "kind", partial(_choice, t("kind"), DebtorKind, DebtorKind.BUSINESS)),
             language=v.take(
-                line,
-                "language",
-                partial(_choice, row.get("language", ""), Language, company.default_language),
+                line, "language", partial(_choice, t("language"), Language, company.default_language)
             ),
             jurisdiction=v.take(
                 line,
                 "jurisdiction",
-                partial(_choice, row.get("jurisdiction", ""), Jurisdiction, company.jurisdiction),
+                partial(_choice, t("jurisdiction").upper(), Jurisdiction, company.jurisdiction),
             ),
-            time_zone=v.take(line, "time_zone", partial(_tz, row.get("time_zone", ""), company.time_zone)),
+            time_zone=v.take(line, "time_zone", partial(_tz, t("time_zone"), company.time_zone)),
             preferred_channel=v.take(
-                line,
-                "preferred_channel",
-                partial(_choice, row.get("preferred_channel", ""), ChannelChoice, ""),
+                line, "preferred_channel", partial(_choice, t("preferred_channel").lower(), ChannelChoice, "")
             ),
-            street=row.get("street", ""),
-            postcode=row.get("postcode", ""),
-            city=row.get("city", ""),
-            country=row.get("country", "").upper(),
+            salutation=v.take(line, "salutation", partial(_choice, t("salutation").lower(), Salutation, "")),
+            title=t("title"),
+            family_name=t("family_name"),
+            contact_person=t("contact_person"),
+            agreed_channels=v.take(line, "agreed_channels", partial(_channels, t("agreed_channels"))) or "",
+            street=t("street"),
+            postcode=t("postcode"),
+            city=t("city"),
+            country=country,
         )
-        for address in filter(None, (a.strip() for a in row.get("email", "").split(";"))):
-            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
-                v.errors.append(RowError(line, "email", f"not an email address: {address!r}"))
+        for address in filter(None, (a.strip() for a in _text(row.get("email", "")).split(";"))):
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address) or len(address) > contact_limit:
+                v.add(line, "email", f"not an email address: {address!r}")
             contacts.append((len(debtors), ContactKind.EMAIL, address))
-        for phone in filter(None, (p.strip() for p in row.get("phone", "").split(";"))):
+        for phone in filter(None, (p.strip() for p in _text(row.get("phone", "")).split(";"))):
             if not re.fullmatch(r"\+?[0-9 ()/-]{5,30}", phone):
-                v.errors.append(RowError(line, "phone", f"not a phone number: {phone!r}"))
+                v.add(line, "phone", f"not a phone number: {phone!r}")
             contacts.append((len(debtors), ContactKind.PHONE, phone))
         debtors.append(debtor)
     if v.errors:
         raise ImportFailed(v.errors)
+    if dry_run:
+        return ImportResult("debtors", len(debtors), dry_run=True)
     with transaction.atomic():
         Debtor.objects.bulk_create(debtors, batch_size=1000)
         first_seen: set[tuple[int, str]] = set()
@@ -287,10 +591,19 @@ def import_debtors(
     return ImportResult("debtors", len(debtors))
 
 
+def _texts(v: _Validator, line: int, row: Row) -> Callable[[str], str]:
+    return lambda column: v.text(line, row, column)
+
+
 def import_invoices(
-    company: Company, rows: list[tuple[int, dict[str, str]]], actor: str = "import"
+    company: Company,
+    rows: Rows,
+    actor: str = "import",
+    *,
+    options: ImportOptions | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
-    v = _Validator()
+    v = _Validator("invoices", rows, options or ImportOptions())
     debtors = dict(Debtor.objects.filter(company=company).values_list("number", "id"))
     existing = set(Invoice.objects.filter(company=company).values_list("number", flat=True))
     seen: dict[str, int] = {}
@@ -298,26 +611,31 @@ def import_invoices(
     for line, row in rows:
         number = v.required(line, row, "number")
         if number in existing:
-            v.errors.append(RowError(line, "number", f"invoice {number} already exists"))
+            v.add(line, "number", f"invoice {number} already exists")
         elif number and number in seen:
-            v.errors.append(RowError(line, "number", f"invoice {number} also on row {seen[number]}"))
+            v.add(line, "number", f"invoice {number} also on row {seen[number]}")
         if number:
             seen[number] = line
         debtor_number = v.required(line, row, "debtor")
         debtor_id = debtors.get(debtor_number or "")
         if debtor_number and debtor_id is None:
-            v.errors.append(
-                RowError(line, "debtor", f"no debtor with number {debtor_number!r}; import debtors first")
-            )
-        currency = row.get("currency") or company.currency
-        issue = v.take(line, "issue_date", partial(parse_date, row.get("issue_date", "")))
-        due = v.take(line, "due_date", partial(parse_date, row.get("due_date", "")))
+            v.add(line, "debtor", f"no debtor with number {debtor_number!r}; import debtors first")
+        currency = v.currency(line, row, company.currency)
+        issue = v.date(line, row, "issue_date")
+        due = v.date(line, row, "due_date")
         if issue and due and due < issue:
-            v.errors.append(RowError(line, "due_date", "is before the issue date"))
-        amount = v.take(line, "amount", partial(parse_amount, row.get("amount", ""), currency))
-        if any(e.row == line for e in v.errors[-8:]):
+            v.add(line, "due_date", "is before the issue date")
+        received = v.date(line, row, "received_on", required=False)
+        if received and issue and received < issue:
+            v.add(line, "received_on", _("is before the issue date"))
+        amount = v.amount(line, row, "amount", currency)
+        reference = v.text(line, row, "reference")
+        agreed = v.boolean(line, row, "due_date_agreed")
+        notice = v.boolean(line, row, "consumer_notice")
+        if line in v.bad_lines or v.broken:
             continue
-        assert debtor_id is not None and number is not None
+        assert debtor_id is not None and number is not None and currency is not None
+        assert issue is not None and due is not None and amount is not None
         invoices.append(
             Invoice(
                 company=company,
@@ -328,19 +646,29 @@ def import_invoices(
                 amount_minor=amount,
                 open_minor=amount,
                 currency=currency,
-                reference=row.get("reference") or number or "",
+                reference=reference or number,
+                due_date_agreed=agreed,
+                received_on=received,
+                consumer_notice=notice,
             )
         )
     if v.errors:
         raise ImportFailed(v.errors)
+    if dry_run:
+        return ImportResult("invoices", len(invoices), dry_run=True)
     created = services.create_invoices(company, invoices, actor=actor)
     return ImportResult("invoices", len(created))
 
 
 def import_payments(
-    company: Company, rows: list[tuple[int, dict[str, str]]], actor: str = "import"
+    company: Company,
+    rows: Rows,
+    actor: str = "import",
+    *,
+    options: ImportOptions | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
-    v = _Validator()
+    v = _Validator("payments", rows, options or ImportOptions())
     debtors = dict(Debtor.objects.filter(company=company).values_list("number", "id"))
     by_number: dict[str, tuple[int, int]] = {}
     by_reference: dict[str, tuple[int, int]] = {}
@@ -357,54 +685,60 @@ def import_payments(
     )
     receipts: list[services.Receipt] = []
     for line, row in rows:
-        currency = row.get("currency") or company.currency
-        value_date = v.take(line, "value_date", partial(parse_date, row.get("value_date", "")))
-        amount = v.take(line, "amount", partial(parse_amount, row.get("amount", ""), currency))
+        currency = v.currency(line, row, company.currency)
+        value_date = v.date(line, row, "value_date")
+        amount = v.amount(line, row, "amount", currency)
+        reference = v.text(line, row, "reference")
+        payer = v.text(line, row, "payer")
+        invoice_number = v.text(line, row, "invoice")
+        debtor_number = v.text(line, row, "debtor")
         invoice_id: int | None = None
         debtor_id: int | None = None
-        if row.get("invoice"):
-            match = by_number.get(row["invoice"])
+        if invoice_number:
+            match = by_number.get(invoice_number)
             if match is None:
-                v.errors.append(RowError(line, "invoice", f"no invoice {row['invoice']!r}"))
+                v.add(line, "invoice", f"no invoice {invoice_number!r}")
             else:
                 invoice_id, debtor_id = match
-        if row.get("debtor"):
-            named = debtors.get(row["debtor"])
+        if debtor_number:
+            named = debtors.get(debtor_number)
             if named is None:
-                v.errors.append(RowError(line, "debtor", f"no debtor with number {row['debtor']!r}"))
+                v.add(line, "debtor", f"no debtor with number {debtor_number!r}")
             elif debtor_id is not None and named != debtor_id:
-                v.errors.append(RowError(line, "invoice", "the invoice belongs to another debtor"))
+                v.add(line, "invoice", "the invoice belongs to another debtor")
             debtor_id = debtor_id or named
-        if debtor_id is None and row.get("reference"):
-            match = _match_reference(row["reference"], by_reference, by_number)
-            if match:
-                invoice_id, debtor_id = match
-        if debtor_id is None and not any(e.row == line for e in v.errors):
-            v.errors.append(
-                RowError(line, "reference", "cannot tell whose payment this is: give debtor or invoice")
-            )
-        external_id = row.get("external_id") or None
+        if debtor_id is None and reference:
+            found = _match_reference(reference, by_reference, by_number)
+            if found:
+                invoice_id, debtor_id = found
+        if debtor_id is None and line not in v.bad_lines:
+            v.add(line, "reference", "cannot tell whose payment this is: give debtor or invoice")
+        external_id = v.text(line, row, "external_id") or None
         if external_id and external_id in known_ids:
-            v.errors.append(RowError(line, "external_id", f"payment {external_id} was already imported"))
+            v.add(line, "external_id", f"payment {external_id} was already imported")
         if external_id:
             known_ids.add(external_id)
-        if any(e.row == line for e in v.errors[-6:]):
+        if line in v.bad_lines or v.broken:
             continue
-        assert debtor_id is not None and value_date is not None and amount is not None
+        assert (
+            debtor_id is not None and value_date is not None and amount is not None and currency is not None
+        )
         receipts.append(
             services.Receipt(
                 debtor_id=debtor_id,
                 amount_minor=amount,
                 currency=currency,
                 value_date=value_date,
-                reference=row.get("reference", ""),
-                payer=row.get("payer", ""),
+                reference=reference,
+                payer=payer,
                 invoice_id=invoice_id,
                 external_id=external_id,
             )
         )
     if v.errors:
         raise ImportFailed(v.errors)
+    if dry_run:
+        return ImportResult("payments", len(receipts), {"unallocated_minor": None}, dry_run=True)
     payments = services.record_payments(company, receipts, actor=actor)
     unallocated = sum(p.unallocated_minor for p in payments)
     return ImportResult("payments", len(payments), {"unallocated_minor": unallocated})
@@ -432,6 +766,76 @@ def import_file(
     path: Path | str,
     mapping: Mapping[str, str] | None = None,
     actor: str = "import",
+    *,
+    options: ImportOptions | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
-    rows = read_rows(path, kind, mapping)
-    return IMPORTERS[kind](company, rows, actor=actor)
+    """Read and import one CSV or XLSX file; ``mapping`` (or ``options.mapping``) renames its columns."""
+    options = options or ImportOptions()
+    if mapping:
+        options.mapping = {**options.mapping, **mapping}
+    table = read_table(path, kind, options)
+    result = IMPORTERS[kind](company, table.rows, actor=actor, options=options, dry_run=dry_run)
+    result.warnings = table.warnings + result.warnings
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Saved mappings
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+@dataclass
+class SavedMapping:
+    kind: str
+    columns: dict[str, str]
+    date_format: str | None = None
+    decimal: str | None = None
+
+
+def mapping_path(company: Company, name: str) -> Path:
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise ValueError(
+            _("a mapping name has letters, digits, '-', '_' or '.' (at most 64): {name!r}").format(name=name)
+        )
+    return Path(settings.DATA_DIR) / "mappings" / f"{company.slug}-{name}.json"
+
+
+def save_mapping(company: Company, name: str, mapping: SavedMapping) -> Path:
+    path = mapping_path(company, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"kind": mapping.kind, "columns": mapping.columns}
+    if mapping.date_format:
+        data["date_format"] = mapping.date_format
+    if mapping.decimal:
+        data["decimal"] = mapping.decimal
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_mapping(company: Company, name: str) -> SavedMapping:
+    path = mapping_path(company, name)
+    if not path.is_file():
+        raise ValueError(_("no saved mapping {name!r} (looked for {path})").format(name=name, path=path))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        columns = data["columns"]
+        if not isinstance(columns, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+        ):
+            raise TypeError
+        return SavedMapping(
+            str(data.get("kind", "")), dict(columns), data.get("date_format"), data.get("decimal")
+        )
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(_("the saved mapping {path} cannot be read").format(path=path)) from None
+
+
+def saved_mappings(company: Company) -> Sequence[str]:
+    folder = Path(settings.DATA_DIR) / "mappings"
+    prefix = f"{company.slug}-"
+    return sorted(p.stem[len(prefix) :] for p in folder.glob(f"{prefix}*.json")) if folder.is_dir() else []

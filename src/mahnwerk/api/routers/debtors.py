@@ -3,15 +3,29 @@
 from datetime import date
 from typing import Annotated, Any
 
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
 
 from mahnwerk.api.auth import caller, writer
-from mahnwerk.api.schemas import CancelIn, DebtorPage, DisputeIn, DisputeOut, Errors, PromiseIn, PromiseOut
+from mahnwerk.api.errors import FieldError, Invalid
+from mahnwerk.api.schemas import (
+    MAX_ID,
+    CancelIn,
+    Created,
+    DebtorIn,
+    DebtorPage,
+    DisputeIn,
+    DisputeOut,
+    Errors,
+    PromiseIn,
+    PromiseOut,
+)
 from mahnwerk.collection import agreements
 from mahnwerk.comms.debtor_documents import DocumentNotFound, document_file, list_documents
+from mahnwerk.ledger import imports
 from mahnwerk.ledger.claims import debtor_law
 from mahnwerk.ledger.claims import statement as claim_statement
 from mahnwerk.ledger.models import Company, Debtor, Invoice
@@ -26,6 +40,8 @@ MAX_LIMIT = 500
 
 def _debtor(company: Company, debtor_id: int) -> Debtor:
     """The company's debtor or 404: a debtor of another company does not exist for this token."""
+    if not 1 <= debtor_id <= MAX_ID:  # no database integer: no such debtor (not an overflow)
+        raise Http404("no such debtor")
     return get_object_or_404(Debtor, company=company, pk=debtor_id)
 
 
@@ -57,6 +73,32 @@ def list_debtors(
         for d in page
     ]
     return {"count": count, "limit": limit, "offset": offset, "items": items}
+
+
+@router.post("/debtors", response={201: Created, 422: Errors})
+def create_debtors(request: HttpRequest, payload: list[DebtorIn]) -> Status[dict[str, Any]]:
+    """Create debtors in bulk, checked like a spreadsheet import (number unused, choices, time zone, email
+    and phone, lengths); one bad row and nothing is created: 422 with the row's index and field."""
+    who = writer(request)
+    rows: imports.Rows = []
+    for index, d in enumerate(payload):
+        row: imports.Row = {
+            name: value for name, value in d.dict().items() if name in imports.FIELDS["debtors"] and value
+        }
+        row["email"] = ";".join(d.email)
+        row["phone"] = ";".join(d.phone)
+        rows.append((index, row))
+    try:
+        with transaction.atomic():
+            imports.import_debtors(who.company, rows, actor=who.actor)
+    except imports.ImportFailed as exc:
+        raise Invalid([FieldError(("body", e.row, e.column), e.message) for e in exc.errors]) from None
+    by_number = dict(
+        Debtor.objects.filter(company=who.company, number__in=[d.number for d in payload]).values_list(
+            "number", "pk"
+        )
+    )
+    return Status(201, {"created": len(payload), "ids": [by_number[d.number] for d in payload]})
 
 
 @router.get("/debtors/{debtor_id}", response=dict[str, Any])
@@ -157,6 +199,8 @@ def get_documents(request: HttpRequest, debtor_id: int) -> list[dict[str, Any]]:
 def get_document(request: HttpRequest, debtor_id: int, kind: str, doc_id: int) -> HttpResponse:
     """One document of the debtor as a file (PDF); another debtor's document is not found."""
     debtor = _debtor(caller(request).company, debtor_id)
+    if not 1 <= doc_id <= MAX_ID:
+        raise Http404("no such document")
     try:
         return attachment(document_file(debtor, kind, doc_id))
     except DocumentNotFound:
@@ -173,7 +217,11 @@ def cancel_agreement(
     """Cancel a pending promise or a proposed or running plan, withdraw a settlement or incentive offer."""
     who = writer(request)
     debtor = _debtor(who.company, debtor_id)
-    agreement = agreements.find_agreement(who.company, debtor, kind, agreement_id)
+    agreement = (
+        agreements.find_agreement(who.company, debtor, kind, agreement_id)
+        if 1 <= agreement_id <= MAX_ID
+        else None
+    )
     if agreement is None:
         raise Http404("no such agreement")
     agreements.cancel_agreement(who.company, agreement, reason=payload.reason, actor=who.actor)

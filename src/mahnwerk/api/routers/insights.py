@@ -11,6 +11,7 @@ from mahnwerk.api.auth import caller
 from mahnwerk.api.errors import FieldError, Invalid
 from mahnwerk.api.schemas import Errors
 from mahnwerk.core.kpi import Period
+from mahnwerk.core.tabular import TabularError, check_date_range
 from mahnwerk.insights.services import company_kpis, worklist
 from mahnwerk.ledger.management.commands.kpi import as_dict as kpi_as_dict
 from mahnwerk.ledger.services import company_today
@@ -32,15 +33,25 @@ def get_kpi(
     start = start or end.replace(day=1)
     if end < start:
         raise Invalid([FieldError(("query", "to"), _("The period cannot end before it starts."))])
+    for name, day in (("from", start), ("to", end)):
+        try:
+            check_date_range(day)
+        except TabularError as exc:
+            raise Invalid([FieldError(("query", name), exc.render(_))]) from None
     report = company_kpis(company, Period(start, end), forecast=forecast)
     return kpi_as_dict(report) | {"currency": company.currency}
 
 
-@router.get("/worklist", response=dict[str, Any])
+@router.get("/worklist", response={200: dict[str, Any], 422: Errors})
 def get_worklist(
     request: HttpRequest, as_of: date | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> dict[str, Any]:
     """Open invoices ranked by the expected value of acting now, with the reason."""
+    if as_of is not None:
+        try:
+            check_date_range(as_of)
+        except TabularError as exc:
+            raise Invalid([FieldError(("query", "as_of"), exc.render(_))]) from None
     return worklist(caller(request).company, as_of, limit=limit).as_dict()
 
 

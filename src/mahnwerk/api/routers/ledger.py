@@ -26,20 +26,25 @@ LOOKUP_CHUNK = 5000
 @router.post("/invoices", response={201: Created, 422: Errors})
 def create_invoices(request: HttpRequest, payload: list[InvoiceIn]) -> Status[dict[str, Any]]:
     """Create invoices in bulk. Every row is checked first (debtor exists, number unused, due date not before
-    the issue date); one bad row and nothing is created: 422 with the row's index and field."""
+    the issue date, dates within 1990..2100, amount below 10^12 minor units, ISO currency, lengths); one bad
+    row and nothing is created: 422 with the row's index and field."""
     who = writer(request)
-    rows = []
+    rows: imports.Rows = []
     for index, inv in enumerate(payload):
-        currency = (inv.currency or who.company.currency).upper()
-        row = {
+        currency = inv.currency or who.company.currency
+        row: imports.Row = {
             "number": inv.number,
             "debtor": inv.debtor,
-            "issue_date": inv.issue_date.isoformat(),
-            "due_date": inv.due_date.isoformat(),
-            "amount": str(to_decimal(inv.amount_minor, currency)),
+            "issue_date": inv.issue_date,
+            "due_date": inv.due_date,
+            "amount": to_decimal(inv.amount_minor, currency),
             "currency": currency,
             "reference": inv.reference,
+            "due_date_agreed": "yes" if inv.due_date_agreed else "",
+            "consumer_notice": "yes" if inv.consumer_notice else "",
         }
+        if inv.received_on is not None:
+            row["received_on"] = inv.received_on
         rows.append((index, row))
     numbers = [inv.number for inv in payload]
     try:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger.management.base import MahnwerkCommand
-from mahnwerk.ledger.statements import import_statements
+from mahnwerk.ledger.statements import StatementImportResult, import_statements
 
 
 class Command(MahnwerkCommand):
@@ -31,34 +31,40 @@ class Command(MahnwerkCommand):
         result = import_statements(
             company, options["files"], actor=options["actor"], dry_run=options["dry_run"]
         )
-        if options["json"]:
-            self.emit_json(result.as_dict())
-        else:
-            if result.dry_run:
-                self.stdout.write(_("Dry run: nothing was saved."))
-            self.stdout.write(
-                _(
-                    "{statements} statement(s), {entries} entries: {matched} matched, {review} to review, "
-                    "{ignored} ignored, {reversed} reversed, {duplicates} already imported, {errors} error(s)"
-                ).format(
-                    statements=result.statements,
-                    entries=result.entries,
-                    matched=result.matched,
-                    review=result.review,
-                    ignored=result.ignored,
-                    reversed=result.reversed,
-                    duplicates=result.duplicates,
-                    errors=len(result.errors),
-                )
+        write_result(self, result, as_json=options["json"])
+
+
+def write_result(command: MahnwerkCommand, result: StatementImportResult, *, as_json: bool) -> None:
+    """Print a statement import's summary (shared with ``mahnwerk import statement``); fail when nothing
+    could be imported."""
+    if as_json:
+        command.emit_json(result.as_dict())
+    else:
+        if result.dry_run:
+            command.stdout.write(_("Dry run: nothing was saved."))
+        command.stdout.write(
+            _(
+                "{statements} statement(s), {entries} entries: {matched} matched, {review} to review, "
+                "{ignored} ignored, {reversed} reversed, {duplicates} already imported, {errors} error(s)"
+            ).format(
+                statements=result.statements,
+                entries=result.entries,
+                matched=result.matched,
+                review=result.review,
+                ignored=result.ignored,
+                reversed=result.reversed,
+                duplicates=result.duplicates,
+                errors=len(result.errors),
             )
-            for row in result.rows:
-                if row["status"] in {"matched", "review", "reversed"}:
-                    self.stdout.write(
-                        f"  #{row['id'] or '-'} {row['value_date']} "
-                        f"{format_money(row['amount_minor'], row['currency'])} {row['status']}: "
-                        f"{'; '.join(row['reasons'])}"
-                    )
-            for error in result.errors:
-                self.stderr.write(error)
-        if result.errors and not result.statements:
-            raise CommandError(_("nothing imported: {count} error(s)").format(count=len(result.errors)))
+        )
+        for row in result.rows:
+            if row["status"] in {"matched", "review", "reversed"}:
+                command.stdout.write(
+                    f"  #{row['id'] or '-'} {row['value_date']} "
+                    f"{format_money(row['amount_minor'], row['currency'])} {row['status']}: "
+                    f"{'; '.join(row['reasons'])}"
+                )
+        for error in result.errors:
+            command.stderr.write(error)
+    if result.errors and not result.statements:
+        raise CommandError(_("nothing imported: {count} error(s)").format(count=len(result.errors)))
