@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from mahnwerk.ledger.exports import EXPORTS, export_rows, write_csv, write_xlsx
+from mahnwerk.ledger.exports import EXPORTS, Column, Row, export_rows, write_csv, write_xlsx
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Language
 from mahnwerk.ledger.services import company_today
@@ -36,14 +40,29 @@ class Command(MahnwerkCommand):
             choices=["csv", "xlsx"],
             help=_("csv or xlsx (default: by the file's suffix, else csv)"),
         )
-        parser.add_argument("--out", help=_("file to write (default: standard output; xlsx needs a file)"))
         parser.add_argument(
-            "--as-of", type=_date, help=_("open items: figures as of this date (default: today)")
+            "--out", metavar="FILE", help=_("file to write (default: standard output; xlsx needs a file)")
         )
         parser.add_argument(
-            "--from", dest="date_from", type=_date, help=_("payments, timeline: from this date")
+            "--as-of",
+            type=_date,
+            metavar="YYYY-MM-DD",
+            help=_("open items: figures as of this date (default: today)"),
         )
-        parser.add_argument("--to", dest="date_to", type=_date, help=_("payments, timeline: up to this date"))
+        parser.add_argument(
+            "--from",
+            dest="date_from",
+            type=_date,
+            metavar="YYYY-MM-DD",
+            help=_("payments, timeline: from this date"),
+        )
+        parser.add_argument(
+            "--to",
+            dest="date_to",
+            type=_date,
+            metavar="YYYY-MM-DD",
+            help=_("payments, timeline: up to this date"),
+        )
         parser.add_argument(
             "--locale",
             choices=Language.values,
@@ -74,15 +93,33 @@ class Command(MahnwerkCommand):
             date_to=options["date_to"],
             language=language,
         )
-        if fmt == "xlsx":
-            count = write_xlsx(rows, columns, out, title=kind, language=language)
-        elif out:
-            with Path(out).open("w", encoding="utf-8", newline="") as stream:
-                count = write_csv(rows, columns, stream, locale=options["locale"], language=language)
-        else:
-            count = write_csv(rows, columns, _Stdout(self), locale=options["locale"], language=language)
+        try:
+            with translation.override(language):  # labels in the rows (how default began) too
+                count = self._write(fmt, out, kind, columns, rows, options["locale"], language)
+        except BrokenPipeError:  # the reader stopped (``| head``): not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return
         if out:
             self.stderr.write(_("{count} row(s) written to {file}").format(count=count, file=out))
+
+    def _write(
+        self,
+        fmt: str,
+        out: str | None,
+        kind: str,
+        columns: tuple[Column, ...],
+        rows: Iterator[Row],
+        locale: str,
+        language: str,
+    ) -> int:
+        if fmt == "xlsx":
+            assert out is not None
+            return write_xlsx(rows, columns, out, title=kind, language=language)
+        if out:
+            with Path(out).open("w", encoding="utf-8", newline="") as stream:
+                return write_csv(rows, columns, stream, locale=locale, language=language)
+        return write_csv(rows, columns, _Stdout(self), locale=locale, language=language)
 
 
 class _Stdout:
