@@ -346,3 +346,39 @@ def test_command_prints_and_answers_json(seller: Any, tmp_path: Path) -> None:
     assert "nothing imported, 1 error(s)" in str(failed.value) and "bad.xml: line" in str(failed.value)
     assert json.loads(out.getvalue())["ok"] is False
     assert not Invoice.objects.filter(number="UBL-2026-0042").exists()
+
+
+def test_credit_note_of_an_unknown_buyer_goes_to_the_debtor_of_its_invoice(
+    seller: Any, tmp_path: Path
+) -> None:
+    text = CREDIT_NOTE.read_text(encoding="utf-8")
+    text = text.replace("<cac:PartyIdentification><cbc:ID>B123456789</cbc:ID></cac:PartyIdentification>", "")
+    unknown = tmp_path / "unknown_buyer.xml"
+    unknown.write_text(text.replace("[Buyer name]", "Buchhaltung Käufer"), encoding="utf-8")
+    import_einvoices(seller, [DUEDATE_CII])
+    result = import_einvoices(seller, [unknown])
+    assert result.documents[0]["notes"] == ["buyer taken from invoice R1234567: B123456789"]
+    assert result.debtors_created == [] and Debtor.objects.filter(company=seller).count() == 1
+    assert CreditNote.objects.get(number="GS-2016-001").debtor.number == "B123456789"
+    again = import_einvoices(seller, [unknown])
+    assert again.documents[0]["action"] == "duplicate" and again.debtors_created == []
+
+
+def test_invoice_and_its_correction_in_one_import(seller: Any) -> None:
+    result = import_einvoices(seller, [DUEDATE_CII, CORRECTION])
+    assert [row["action"] for row in result.documents] == ["invoice_created", "invoice_corrected"]
+    invoice = Invoice.objects.get(company=seller, number="R1234567")
+    assert (invoice.amount_minor, invoice.due_date) == (4000, D("2016-08-30"))
+    with invoice.document.open("rb") as fh:
+        assert fh.read() == CORRECTION.read_bytes()
+
+
+def test_command_takes_a_directory(seller: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy(EINFACH, folder / EINFACH.name)
+    (folder / "readme.txt").write_text("not an invoice", encoding="utf-8")
+    out = io.StringIO()
+    call_command("einvoice_import", str(folder), "--dry-run", stdout=out)
+    assert out.getvalue().startswith("Dry run: nothing was saved.\n1 invoice(s) created")
+    assert not Invoice.objects.filter(company=seller).exists()

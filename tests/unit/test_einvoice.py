@@ -264,6 +264,9 @@ def test_missing_and_wrong_elements_are_named_by_business_term() -> None:
         ("3% Skonto innerhalb 10 Tagen", None),
         ("Zahlbar innerhalb 30 Tagen netto bis 01.12.2026", None),  # 30 days are 12-02: which?
         ("Wir danken für Ihren Auftrag", None),
+        ("Beanstandungen sind innerhalb von 28 Tagen mitzuteilen", None),
+        ("Lieferung am 01.12.2026", None),
+        ("Lieferung am 01.12.2026. Zahlbar innerhalb 14 Tagen", "2026-11-16"),
     ],
 )
 def test_due_date_from_terms(terms: str, due: str | None) -> None:

@@ -730,19 +730,26 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _AT_ONCE = re.compile(r"\b(?:sofort|immediately|unverzüglich)\b", re.IGNORECASE)
+# A clause is a net term only if it speaks of paying: "Beanstandungen innerhalb von 28 Tagen" or "Lieferung am
+# 01.03.2018" are not.
+_PAYMENT_WORDS = re.compile(
+    r"zahl|überweis|fällig|netto|ohne\s+abzug|eingezogen|abgebucht|lastschrift|\bpay|\bdue\b|\bnet\b|"
+    r"debit|remit",
+    re.IGNORECASE,
+)
 
 
 def due_date_from_terms(terms: str, issue_date: date) -> tuple[date | None, str]:
     """The due date a payment-terms text gives, with why (or why not).
 
-    Every clause that is not a cash-discount clause and names a period ("innerhalb 30 Tagen", "30 Tage
+    Every clause that speaks of paying, is not a cash-discount clause and names a period ("innerhalb 30 Tagen", "30 Tage
     netto", "net 30"), a day ("bis 04.04.2018", "by 2026-01-31", "am 20.03.2018 ... eingezogen") or "sofort"
     is a net term; the due date is the day they all name. None when they name different days or none.
     """
     text = _SKONTO.sub(" ", terms)
     days: set[date] = set()
     for clause in _CLAUSE_SPLIT.split(text):
-        if not clause.strip() or _DISCOUNT_WORDS.search(clause):
+        if not clause.strip() or _DISCOUNT_WORDS.search(clause) or not _PAYMENT_WORDS.search(clause):
             continue
         for m in _DAYS.finditer(clause):
             n = int(next(g for g in (m.group("a"), m.group("b"), m.group("c"), m.group("d")) if g))

@@ -400,13 +400,18 @@ class _Planner:
         return self.match(step)
 
     def duplicate_of(
-        self, step: _Step, existing_debtor_id: int | None, planned: _Step | None, what: str
+        self,
+        step: _Step,
+        existing_debtor_id: int | None,
+        planned: _Step | None,
+        what: str,
+        buyer: _Buyer | None = None,
     ) -> bool:
         """True (and the step marked) if the number is taken for the same buyer; an error if for another."""
         doc = step.doc
         if existing_debtor_id is None and planned is None:
             return False
-        buyer = self.buyer_for(step)
+        buyer = buyer or self.buyer_for(step)
         if buyer is None:
             return True
         same = (
@@ -506,14 +511,6 @@ class _Planner:
 
     def plan_credit_note(self, step: _Step) -> None:
         doc = step.doc
-        if self.duplicate_of(
-            step, self.credit_notes.get(doc.number), self.planned_notes.get(doc.number), _("credit note")
-        ):
-            return
-        if doc.amount_due_minor == 0:
-            step.action = NOTHING_DUE
-            step.notes.append(_("nothing credited (BT-115 is 0): not imported"))
-            return
         stored = next((self.invoices[n] for n in doc.preceding_invoices if n in self.invoices), None)
         planned = next(
             (self.planned_invoices[n] for n in doc.preceding_invoices if n in self.planned_invoices), None
@@ -521,27 +518,38 @@ class _Planner:
         buyer = self.buyer_for(step)
         if buyer is None:
             return
+        if stored is not None and (buyer.new or buyer.debtor.pk != stored.debtor_id):
+            owner = self.debtor(stored.debtor_id)
+            if not buyer.new:
+                self.fail(
+                    step,
+                    _(
+                        "BT-25: the credit note names invoice {number} of debtor {owner}, but its buyer is "
+                        "debtor {buyer}"
+                    ).format(number=stored.number, owner=owner.number, buyer=buyer.debtor.number),
+                )
+                return
+            self.drop_new(buyer)  # the buyer unknown by its data is the debtor of the invoice it names
+            buyer = _Buyer(owner, False)
+            step.notes.append(
+                _("buyer taken from invoice {number}: {debtor}").format(
+                    number=stored.number, debtor=owner.number
+                )
+            )
+        if self.duplicate_of(
+            step,
+            self.credit_notes.get(doc.number),
+            self.planned_notes.get(doc.number),
+            _("credit note"),
+            buyer,
+        ):
+            return
+        if doc.amount_due_minor == 0:
+            step.action = NOTHING_DUE
+            step.notes.append(_("nothing credited (BT-115 is 0): not imported"))
+            return
         if stored is not None:
             step.target_number = stored.number
-            if buyer.new or buyer.debtor.pk != stored.debtor_id:
-                owner = self.debtor(stored.debtor_id)
-                if buyer.new:
-                    self.drop_new(buyer)
-                    buyer = _Buyer(owner, False)
-                    step.notes.append(
-                        _("buyer taken from invoice {number}: {debtor}").format(
-                            number=stored.number, debtor=owner.number
-                        )
-                    )
-                else:
-                    self.fail(
-                        step,
-                        _(
-                            "BT-25: the credit note names invoice {number} of debtor {owner}, but its buyer is "
-                            "debtor {buyer}"
-                        ).format(number=stored.number, owner=owner.number, buyer=buyer.debtor.number),
-                    )
-                    return
         elif planned is not None:
             step.target_number = planned.doc.number
             if planned.buyer is not buyer:
@@ -558,6 +566,15 @@ class _Planner:
                     "the invoice it names ({numbers}) is not in the ledger: credited to the debtor's account"
                 ).format(numbers=", ".join(doc.preceding_invoices))
             )
+        currency = stored.currency if stored else (planned.doc.currency if planned else doc.currency)
+        if currency != doc.currency:
+            self.fail(
+                step,
+                _("BT-5: the credit note is in {new}, invoice {number} in {old}").format(
+                    new=doc.currency, number=step.target_number, old=currency
+                ),
+            )
+            return
         step.buyer = buyer
         step.action = CREDITED
         self.planned_notes[doc.number] = step

@@ -70,6 +70,20 @@ def result_lines(result: EInvoiceImportResult) -> list[str]:
     return lines
 
 
+def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
+    """The files named; a directory stands for the XML and PDF files in it."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in {".xml", ".pdf"})
+        else:
+            found.append(path)
+    if not found:
+        raise CommandError(_("no XML or PDF files found"))
+    return found
+
+
 def run_import(
     command: BaseCommand,
     company: Company,
@@ -111,7 +125,12 @@ class Command(MahnwerkCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("files", nargs="+", metavar="FILE", help=_("e-invoice files (XML or PDF)"))
+        parser.add_argument(
+            "files",
+            nargs="+",
+            metavar="FILE",
+            help=_("e-invoice files (XML or PDF); a directory: the files in it"),
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help=_("show what would happen, change nothing")
         )
@@ -122,7 +141,7 @@ class Command(MahnwerkCommand):
         run_import(
             self,
             company,
-            options["files"],
+            expand_paths(options["files"]),
             dry_run=options["dry_run"],
             as_json=options["json"],
             actor=options["actor"],
