@@ -374,24 +374,38 @@ def interest_gaps(company: Company, invoice_ids: Iterable[int], as_of: date) -> 
     return gaps
 
 
-def waivers(company: Company, invoice_ids: Iterable[int], on: date, pending: bool) -> dict[int, set[str]]:
-    """Components an incentive waives per invoice: accepted offers always; with ``pending`` also offers
-    still open on ``on`` (a payment made then is applied as if the waiver holds)."""
+WaiverRow = tuple[int, str, str, date]  # invoice id, kind, status, deadline
+
+
+def waiver_rows(company: Company, invoice_ids: Iterable[int], pending: bool) -> list[WaiverRow]:
+    """The incentives that waive fees or interest on these invoices (one query)."""
     from mahnwerk.collection.agreements_models import Incentive
 
     statuses = ["accepted", "offered"] if pending else ["accepted"]
     through = Incentive.invoices.through
-    rows = through.objects.filter(
-        invoice_id__in=list(invoice_ids),
-        incentive__company=company,
-        incentive__status__in=statuses,
-        incentive__kind__in=["waive_fees", "waive_interest"],
-    ).values_list("invoice_id", "incentive__kind", "incentive__status", "incentive__deadline")
+    return list(
+        through.objects.filter(
+            invoice_id__in=list(invoice_ids),
+            incentive__company=company,
+            incentive__status__in=statuses,
+            incentive__kind__in=["waive_fees", "waive_interest"],
+        ).values_list("invoice_id", "incentive__kind", "incentive__status", "incentive__deadline")
+    )
+
+
+def waived_on(rows: Iterable[WaiverRow], on: date) -> dict[int, set[str]]:
+    """Components waived per invoice on ``on``: accepted offers always, offered ones until their deadline."""
     result: dict[int, set[str]] = defaultdict(set)
     for invoice_id, kind, status, deadline in rows:
         if status == "accepted" or deadline >= on:
             result[invoice_id].add(kind)
     return result
+
+
+def waivers(company: Company, invoice_ids: Iterable[int], on: date, pending: bool) -> dict[int, set[str]]:
+    """Components an incentive waives per invoice: accepted offers always; with ``pending`` also offers
+    still open on ``on`` (a payment made then is applied as if the waiver holds)."""
+    return waived_on(waiver_rows(company, invoice_ids, pending), on)
 
 
 @dataclass
@@ -533,6 +547,14 @@ class ClaimBook:
             "booked_on", "id"
         ):
             self.charges[charge.invoice_id].append(charge)
+        # by debtor, so that applying a payment looks at its debtor's claims only
+        self.by_debtor: dict[int, list[_Open]] = defaultdict(list)
+        for entry in self.open.values():
+            self.by_debtor[entry.invoice.debtor_id].append(entry)
+        # offered or accepted incentives on the open invoices, read once (a payment applies as if they hold)
+        self._waivers: dict[int, list[WaiverRow]] = defaultdict(list)
+        for row in waiver_rows(company, self.open, pending=True):
+            self._waivers[row[0]].append(row)
         self.allocations: list[Allocation] = []
         self.touched_charges: dict[int, Charge] = {}
         self.write_offs: list[WriteOff] = []
@@ -585,12 +607,8 @@ class ClaimBook:
         """
         law = self.laws[debtor_id]
         rules = law_ruleset(law, value_date)
-        entries = [
-            e
-            for e in self.open.values()
-            if e.invoice.debtor_id == debtor_id and e.invoice.currency == currency
-        ]
-        waived = waivers(self.company, [e.invoice.pk for e in entries], value_date, pending=True)
+        entries = [e for e in self.by_debtor.get(debtor_id, ()) if e.invoice.currency == currency]
+        waived = waived_on((row for e in entries for row in self._waivers.get(e.invoice.pk, ())), value_date)
         claims = [
             ClaimBalance(
                 key=e.invoice.pk,
@@ -716,13 +734,22 @@ class ClaimBook:
                 alloc.credit_note_id = source.pk
         Allocation.objects.bulk_create(self.allocations, batch_size=1000)
         changed = {alloc.invoice_id: alloc.invoice for alloc in self.allocations}
-        Invoice.objects.bulk_update(
-            list(changed.values()),
-            ["open_minor", "settled_on", "time_barred_on"],
-            batch_size=1000,
-        )
-        Charge.objects.bulk_update(list(self.touched_charges.values()), ["open_minor"], batch_size=1000)
+        update_grouped(Invoice, changed.values(), ("open_minor", "settled_on", "time_barred_on"))
+        update_grouped(Charge, self.touched_charges.values(), ("open_minor",))
         return self.allocations
+
+
+def update_grouped(model: type[models.Model], rows: Iterable[models.Model], fields: Sequence[str]) -> None:
+    """Save ``fields`` of many rows with one ``UPDATE ... WHERE id IN (...)`` per distinct set of values
+    (most payments settle their invoices: a handful of statements instead of a CASE per row)."""
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(getattr(row, f) for f in fields)].append(row.pk)
+    for values, pks in groups.items():
+        for at in range(0, len(pks), 5000):
+            model._default_manager.filter(pk__in=pks[at : at + 5000]).update(
+                **dict(zip(fields, values, strict=True))
+            )
 
 
 # How default began (``Invoice.default_rule``), for people: translated where shown.

@@ -366,10 +366,8 @@ def apply_credits(company: Company, debtor_ids: Iterable[int], actor: str = "sys
     for source, since in sources:
         open_items = [
             e.invoice
-            for e in book.open.values()
-            if e.invoice.debtor_id == source.debtor_id
-            and e.invoice.currency == source.currency
-            and e.invoice.open_minor > 0
+            for e in book.by_debtor.get(source.debtor_id, ())
+            if e.invoice.currency == source.currency and e.invoice.open_minor > 0
         ]
         if not open_items:
             continue
