@@ -352,3 +352,23 @@ def test_the_webhook_command(company: Any, make_debtor: Any, receiver: Receiver)
         cli("remove", "999")
     cli("remove", str(hook.pk))
     assert not Webhook.objects.exists() and not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_event_committed_late_with_a_lower_id_is_still_sent(
+    company: Any, make_debtor: Any, receiver: Receiver
+) -> None:
+    debtor = make_debtor()
+    hook = add_webhook(company, receiver.url, "promise.made", secret=SECRET)
+
+    def promise_with_id(pk: int) -> None:
+        event = timeline.event(debtor.pk, company.pk, "promise_recorded", D("2026-07-01"), amount=f"{pk}.00")
+        event.pk = pk  # as a transaction that took its id earlier and commits later would
+        TimelineEvent.objects.bulk_create([event])
+
+    promise_with_id(hook.cursor + 10)
+    t0 = start()
+    deliver_webhooks(now=t0)
+    promise_with_id(hook.cursor + 5)  # committed after the pass that saw a higher id
+    deliver_webhooks(now=t0 + timedelta(minutes=1))
+    assert [b["id"] for b in receiver.bodies()] == [f"evt_{hook.cursor + 10}", f"evt_{hook.cursor + 5}"]
