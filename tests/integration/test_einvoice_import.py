@@ -382,3 +382,10 @@ def test_command_takes_a_directory(seller: Any, tmp_path: Path) -> None:
     call_command("einvoice_import", str(folder), "--dry-run", stdout=out)
     assert out.getvalue().startswith("Dry run: nothing was saved.\n1 invoice(s) created")
     assert not Invoice.objects.filter(company=seller).exists()
+
+
+def test_two_files_of_one_number_for_a_known_debtor_in_one_import(seller: Any, make_debtor: Any) -> None:
+    make_debtor(name="Kunden AG Mitte", number="GE2020211")
+    result = import_einvoices(seller, [EINFACH, SEPA])
+    assert [row["action"] for row in result.documents] == ["invoice_created", "duplicate"]
+    assert result.debtors_created == []

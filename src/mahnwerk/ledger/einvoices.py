@@ -158,7 +158,6 @@ class _Step:
     doc: EInvoice
     action: str = ""
     buyer: _Buyer | None = None
-    target: Invoice | None = None  # the invoice a correction replaces (stored)
     target_number: str = ""  # the invoice a credit note or correction names (stored or planned)
     due_date: date | None = None
     notes: list[str] = field(default_factory=list)
@@ -224,6 +223,8 @@ class _Planner:
             )
         )
         self.debtors: dict[int, Debtor] = {}
+        self.known_buyers: dict[int, _Buyer] = {}
+        self.steps_so_far: list[_Step] = []
         self.vats_of: dict[int, set[str]] = {}
         self.new_buyers: list[_Buyer] = []
         self.new_by_key: dict[str, _Buyer] = {}  # vat / number / name of debtors planned in this import
@@ -234,6 +235,12 @@ class _Planner:
         self.errors.append(f"{step.path}: {message}")
 
     # -- debtors
+
+    def known(self, pk: int) -> _Buyer:
+        """The one plan entry of a stored debtor (steps of the same buyer share it)."""
+        if pk not in self.known_buyers:
+            self.known_buyers[pk] = _Buyer(self.debtor(pk), False)
+        return self.known_buyers[pk]
 
     def debtor(self, pk: int) -> Debtor:
         if pk not in self.debtors:
@@ -258,12 +265,12 @@ class _Planner:
                 )
                 return None
             if found:
-                return _Buyer(self.debtor(next(iter(found))), False)
+                return self.known(next(iter(found)))
             if (planned := self.new_by_key.get(keys[0])) is not None:
                 return planned
         for ident in _identifiers(doc):
             if ident in self.by_number:
-                return _Buyer(self.debtor(self.by_number[ident]), False)
+                return self.known(self.by_number[ident])
             if (planned := self.new_by_key.get(f"no:{ident}")) is not None:
                 return planned
         # A name alone never wins over a VAT id (or, among debtors of this import, a buyer id) that differs.
@@ -281,7 +288,7 @@ class _Planner:
             )
             return None
         if same_name:
-            return _Buyer(self.debtor(next(iter(same_name))), False)
+            return self.known(next(iter(same_name)))
         planned = self.new_by_key.get(keys[-1])
         if planned is not None and not self.planned_conflicts(doc, planned):
             return planned
@@ -530,7 +537,7 @@ class _Planner:
                 )
                 return
             self.drop_new(buyer)  # the buyer unknown by its data is the debtor of the invoice it names
-            buyer = _Buyer(owner, False)
+            buyer = self.known(owner.pk)
             step.notes.append(
                 _("buyer taken from invoice {number}: {debtor}").format(
                     number=stored.number, debtor=owner.number
@@ -586,8 +593,6 @@ class _Planner:
                 self.new_buyers.remove(buyer)
             self.new_by_key = {k: v for k, v in self.new_by_key.items() if v is not buyer}
             self.taken.discard(buyer.debtor.number)
-
-    steps_so_far: list[_Step]
 
     def plan_correction(self, step: _Step) -> None:
         doc = step.doc
@@ -668,7 +673,6 @@ class _Planner:
                     ),
                 )
                 return
-            step.target = stored
             step.target_number = stored.number
         else:
             assert planned is not None
@@ -728,7 +732,6 @@ def import_einvoices(
         with transaction.atomic():
             planner = _Planner(company, steps)
             planner.errors = errors
-            planner.steps_so_far = []
             for step in steps:
                 planner.plan(step)
                 planner.steps_so_far.append(step)
