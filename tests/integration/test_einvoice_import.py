@@ -389,3 +389,24 @@ def test_two_files_of_one_number_for_a_known_debtor_in_one_import(seller: Any, m
     result = import_einvoices(seller, [EINFACH, SEPA])
     assert [row["action"] for row in result.documents] == ["invoice_created", "duplicate"]
     assert result.debtors_created == []
+
+
+def test_same_number_from_another_seller_is_not_the_same_invoice(seller: Any, tmp_path: Path) -> None:
+    import_einvoices(seller, [DUEDATE_CII])
+    other = tmp_path / "other_seller.xml"
+    other.write_text(
+        DUEDATE_CII.read_text(encoding="utf-8").replace(
+            '<ram:ID schemeID="VA">DE123456789</ram:ID>\n                </ram:SpecifiedTaxRegistration>\n'
+            "            </ram:SellerTradeParty>",
+            '<ram:ID schemeID="VA">DE999999999</ram:ID>\n                </ram:SpecifiedTaxRegistration>\n'
+            "            </ram:SellerTradeParty>",
+        ),
+        encoding="utf-8",
+    )
+    assert "DE999999999" in other.read_text(encoding="utf-8")
+    with pytest.raises(EInvoiceImportFailed) as failed:
+        import_einvoices(seller, [other])
+    assert failed.value.errors == [
+        f"{other}: BT-31: invoice R1234567 was imported from a file of the seller with VAT id DE123456789, this "
+        "file is from DE999999999: not the same invoice, and the number is taken"
+    ]

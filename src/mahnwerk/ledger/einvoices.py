@@ -481,6 +481,8 @@ class _Planner:
         doc = step.doc
         existing = self.invoices.get(doc.number)
         planned = self.planned_invoices.get(doc.number)
+        if (existing or planned) and self.other_seller(step, existing, planned):
+            return
         if self.duplicate_of(step, existing.debtor_id if existing else None, planned, _("invoice")):
             if step.action == DUPLICATE:
                 self.note_difference(step, existing or (planned.invoice if planned else None), planned)
@@ -495,6 +497,38 @@ class _Planner:
             return
         step.action = CREATED
         self.planned_invoices[doc.number] = step
+
+    def other_seller(self, step: _Step, stored: Invoice | None, planned: _Step | None) -> bool:
+        """An error if the number was imported from a file of another seller (BT-31): not the same invoice."""
+        mine = step.doc.seller_vat_id
+        if not mine:
+            return False
+        if planned is not None:
+            theirs = planned.doc.seller_vat_id
+        else:
+            assert stored is not None
+            recorded = (
+                TimelineEvent.objects.filter(
+                    company=self.company,
+                    debtor_id=stored.debtor_id,
+                    kind="invoice_document_stored",
+                    data__number=stored.number,
+                    data__has_key="seller_vat_id",
+                )
+                .values_list("data__seller_vat_id", flat=True)
+                .last()
+            )
+            theirs = str(recorded or "")
+        if not theirs or theirs == mine:
+            return False
+        self.fail(
+            step,
+            _(
+                "BT-31: invoice {number} was imported from a file of the seller with VAT id {theirs}, this file "
+                "is from {mine}: not the same invoice, and the number is taken"
+            ).format(number=step.doc.number, theirs=theirs, mine=mine),
+        )
+        return True
 
     def note_difference(self, step: _Step, stored: Invoice | None, planned: _Step | None) -> None:
         doc = step.doc
@@ -880,6 +914,7 @@ def _document_data(step: _Step) -> dict[str, Any]:
     data = _buyer_data(doc)
     data.update(
         einvoice=f"{doc.syntax} {doc.type_code}",
+        seller_vat_id=doc.seller_vat_id,
         due_date_source=doc.due_date_source,
     )
     if doc.discounts:
