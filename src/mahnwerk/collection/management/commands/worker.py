@@ -82,4 +82,10 @@ class Command(BaseCommand):
         self.retrain_weekly()
         recover_stuck()
         send_queued()
+        from mahnwerk.hooks.services import deliver_webhooks
+
+        try:
+            deliver_webhooks()
+        except Exception:  # a webhook endpoint's trouble must not stop the worker
+            log.exception("delivering webhooks failed")
         call_command("db_worker", batch=True, startup_delay=False, stdout=self.stdout, stderr=self.stderr)
