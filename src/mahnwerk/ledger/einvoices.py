@@ -454,18 +454,18 @@ class _Planner:
     def due_date(self, step: _Step) -> date | None:
         doc = step.doc
         if doc.due_date is None:
-            why = next((w for w in doc.warnings if w.startswith("no due date")), "")
-            terms = doc.payment_terms.replace("\n", " / ").strip()
-            self.fail(
-                step,
-                _(
-                    "BT-9: no due date — the file has none, and its payment terms (BT-20) {terms} do not name "
-                    "one unambiguously{why}; nothing is guessed"
-                ).format(
-                    terms=f"'{terms}'" if terms else _("are empty"),
-                    why=f" ({why.split(': ', 1)[-1]})" if why and terms else "",
-                ),
-            )
+            why = next((w for w in doc.warnings if w.startswith("no due date")), "").split(": ", 1)[-1]
+            terms = doc.payment_terms.replace("\n", " / ").strip(" /")
+            if terms:
+                message = _(
+                    "BT-9: no due date — the file has none, and its payment terms (BT-20) '{terms}' do not name "
+                    "one unambiguously ({why}); nothing is guessed"
+                ).format(terms=terms, why=why or "-")
+            else:
+                message = _(
+                    "BT-9: no due date — the file has none and no payment terms (BT-20); nothing is guessed"
+                )
+            self.fail(step, message)
             return None
         if doc.due_date < doc.issue_date:
             self.fail(
@@ -649,7 +649,7 @@ class _Planner:
             self.fail(
                 step,
                 _(
-                    "BT-115: the corrected invoice is over 0: to cancel invoice {number}, record a credit note"
+                    "BT-115: the corrected invoice is over 0.00: to cancel invoice {number}, record a credit note instead"
                 ).format(number=(stored.number if stored else planned.doc.number if planned else "")),
             )
             return
