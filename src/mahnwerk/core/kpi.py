@@ -232,9 +232,10 @@ def cash_forecast(
     buckets = [0] * weeks
     later = unpredicted = doubtful = 0
 
-    def put(day: date, minor: int) -> None:
+    def put(day: date, minor: int, delay_days: int = 0) -> None:
         nonlocal later
-        k = (max(day, as_of) - as_of).days // 7
+        # in whole days, not as a date: a due date near date.max plus a delay must not overflow
+        k = max(0, (day - as_of).days + delay_days) // 7
         if k < weeks:
             buckets[k] += minor
         else:
@@ -255,7 +256,7 @@ def cash_forecast(
         if late_minor:
             # E / p is the delay of a late payment; capped like the regressor (a tiny p would explode it)
             delay = min(MAX_DAYS_LATE, (p.expected_days_late or 0.0) / share) if share > 0 else 0.0
-            put(p.due_date + timedelta(days=math.ceil(delay)), late_minor)
+            put(p.due_date, late_minor, math.ceil(delay))
     return CashForecast(
         [
             ForecastWeek(as_of + timedelta(days=7 * k), as_of + timedelta(days=7 * k + 6), buckets[k])

@@ -51,6 +51,7 @@ from mahnwerk.core.behaviour import (
 )
 from mahnwerk.core.kpi import KpiReport, Period, kpi_report
 from mahnwerk.core.prediction import FallbackModel, PaymentModel, Prediction, WorklistItem, worklist_order
+from mahnwerk.core.tabular import MAX_DATE, MIN_DATE
 from mahnwerk.insights.models import DebtorInsight, InvoicePrediction, RatingSettings, SegmentRuleRow
 from mahnwerk.insights.reasons import reason_from_json, reason_to_json
 from mahnwerk.ledger import timeline
@@ -98,6 +99,7 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
         else:
             written_off[invoice_id] += minor
     invoices = []
+    skipped: list[int] = []
     for pk, debtor_id, issue, due, amount, open_minor, settled_on, currency in _plain_rows(
         Invoice.objects.filter(company=company, issue_date__lte=as_of)
         .order_by("id")
@@ -112,6 +114,9 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
             "currency",
         )
     ):
+        if not (MIN_DATE <= issue <= MAX_DATE and MIN_DATE <= due <= MAX_DATE):
+            skipped.append(pk)  # a date no import accepts (0001-01-01, 9999-12-31): date arithmetic overflows
+            continue
         paid = settled_on if open_minor == 0 and settled_on is not None and settled_on <= as_of else None
         parts = partials.get(pk, [])
         before = tuple(p for p in parts if p[0] < paid) if paid is not None else tuple(parts)
@@ -119,8 +124,30 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
         invoices.append(
             InvoiceRecord(str(pk), str(debtor_id), issue, due, amount, paid, _merge_days(before), currency)
         )
+    if skipped:
+        log.warning(
+            "company %s: %d invoice(s) with an issue or due date outside %s..%s left out of the insights "
+            "(ids %s)",
+            company.slug,
+            len(skipped),
+            MIN_DATE,
+            MAX_DATE,
+            ", ".join(map(str, skipped[:20])),
+        )
     promises, disputes = _agreement_records(company, as_of)
     return CompanyRecords(as_of, invoices, _message_records(company, as_of), promises, disputes)
+
+
+def out_of_range_invoices(company: Company) -> int:
+    """How many of the company's invoices have an issue or due date outside the accepted range (left out of
+    insights, key figures and predictions)."""
+    outside = (
+        models.Q(issue_date__lt=MIN_DATE)
+        | models.Q(issue_date__gt=MAX_DATE)
+        | models.Q(due_date__lt=MIN_DATE)
+        | models.Q(due_date__gt=MAX_DATE)
+    )
+    return Invoice.objects.filter(outside, company=company).count()
 
 
 def _plain_rows(queryset: models.QuerySet[Any, Any], chunk: int = 10_000) -> Iterator[tuple[Any, ...]]:

@@ -19,16 +19,28 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from mahnwerk.core.behaviour import InvoiceRecord
 from mahnwerk.core.history_csv import HistoryCsvError, parse_mapping, read_history
 from mahnwerk.core.kpi import KpiReport, Period, kpi_report
 from mahnwerk.core.money import format_money
+from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, TabularError, check_date_range
 
 
 def _date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        return check_date_range(date.fromisoformat(value))
+    except TabularError as exc:
+        raise CommandError(exc.render(_)) from None
     except ValueError:
         raise CommandError(_("Not a date (YYYY-MM-DD): {value}").format(value=value)) from None
+
+
+def _in_range(record: InvoiceRecord) -> bool:
+    return all(
+        MIN_DATE <= d <= MAX_DATE
+        for d in (record.issue_date, record.due_date, record.paid_date)
+        if d is not None
+    )
 
 
 class Command(BaseCommand):
@@ -57,7 +69,10 @@ class Command(BaseCommand):
             raise CommandError("\n".join(e.render(_) for e in exc.errors)) from None
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        last_month_end = history.as_of.replace(day=1) - timedelta(days=1)
+        records = [r for r in history.records if _in_range(r)]
+        self._note_skipped(len(history.records) - len(records))
+        as_of = min(max(history.as_of, MIN_DATE), MAX_DATE)
+        last_month_end = as_of.replace(day=1) - timedelta(days=1)
         end = _date(options["end"]) if options["end"] else last_month_end
         start = _date(options["start"]) if options["start"] else end.replace(day=1)
         try:
@@ -68,18 +83,18 @@ class Command(BaseCommand):
         if options["forecast"]:
             from mahnwerk.core.prediction import predict, train
 
-            model = train(history.records, end)
-            known = [r for r in history.records if r.issue_date <= end]
+            model = train(records, end)
+            known = [r for r in records if r.issue_date <= end]
             open_ = [r for r in known if r.open_at(end) > 0]
             predictions = predict(model, known, open_, end, with_reasons=False)
-        report = kpi_report(history.records, period, predictions=predictions)
+        report = kpi_report(records, period, predictions=predictions)
         if options["json"]:
             self.stdout.write(json.dumps(as_dict(report), indent=2))
         else:
             self._print(report, options["currency"])
 
     def _from_ledger(self, options: dict[str, Any]) -> None:
-        from mahnwerk.insights.services import company_kpis
+        from mahnwerk.insights.services import company_kpis, out_of_range_invoices
         from mahnwerk.ledger.services import LedgerError, company_today, get_company
 
         try:
@@ -93,11 +108,20 @@ class Command(BaseCommand):
             period = Period(start, end)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        self._note_skipped(out_of_range_invoices(company))
         report = company_kpis(company, period, forecast=options["forecast"])
         if options["json"]:
             self.stdout.write(json.dumps(as_dict(report) | {"currency": company.currency}, indent=2))
         else:
             self._print(report, company.currency)
+
+    def _note_skipped(self, count: int) -> None:
+        if count:
+            self.stderr.write(
+                _(
+                    "Note: {count} invoice(s) with a date outside {min} to {max} are left out of the figures."
+                ).format(count=count, min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
+            )
 
     def _print(self, report: KpiReport, currency: str) -> None:
         def days(value: float | None) -> str:
