@@ -156,3 +156,28 @@ def test_the_printed_letter_carries_the_stored_copy(
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(batch.path.read_bytes())).pages]
     assert "Druckerei Lange KG" in pages[0]
     assert "Invoice R-300 as issued on 1 September" in pages[-1] and len(pages) >= 2
+
+
+@pytest.mark.django_db
+def test_an_e_invoice_kept_as_xml_goes_with_the_email_as_xml_and_never_into_a_printed_letter(
+    company: Any,
+    make_debtor: Callable[..., Any],
+    make_invoice: Callable[..., Any],
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    from django.core.files.base import ContentFile
+
+    from mahnwerk.collection.services import run_collection
+    from mahnwerk.comms.email_build import invoice_copies
+    from mahnwerk.comms.models import OutboundMessage
+
+    settings.DOCUMENTS_DIR = tmp_path / "documents"
+    debtor = make_debtor(name="Amt für Straßenbau")
+    invoice = make_invoice(debtor, "R-400", "300.00", "2026-10-01")
+    xml = b"<?xml version='1.0'?><Invoice>R-400</Invoice>"
+    invoice.document.save("R-400.xml", ContentFile(xml))
+    run_collection(company, send=False, approved=True)
+    message = OutboundMessage.objects.get(debtor=debtor)
+    assert invoice_copies(message) == [("R-400.xml", xml)]
+    assert invoice_copies(message, pdf_only=True) == []

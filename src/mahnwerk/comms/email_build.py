@@ -58,7 +58,7 @@ def build_email(msg: OutboundMessage, *, keep_pdf: bool = False) -> EmailMultiAl
         image.set_content(png, "image", "png", disposition="inline", filename="girocode.png", cid=f"<{cid}>")
         email.attach(image)
     for name, content in invoice_copies(msg):
-        email.attach(name, content, "application/pdf")
+        email.attach(name, content, "application/xml" if name.endswith(".xml") else "application/pdf")
     if wants_pdf(msg):
         from mahnwerk.comms.letters import render_letter_pdf
 
@@ -69,16 +69,21 @@ def build_email(msg: OutboundMessage, *, keep_pdf: bool = False) -> EmailMultiAl
     return email
 
 
-def invoice_copies(msg: OutboundMessage) -> list[tuple[str, bytes]]:
-    """Stored invoice PDFs of the items a reminder after the due date lists (not for the friendly pre-due note)."""
+def invoice_copies(msg: OutboundMessage, *, pdf_only: bool = False) -> list[tuple[str, bytes]]:
+    """Stored invoice copies of the items a reminder after the due date lists (not for the friendly pre-due
+    note), named ``<number>.pdf`` or, for an e-invoice kept as XML, ``<number>.xml`` (``pdf_only``: PDFs alone,
+    for letters that print them)."""
     if msg.payload.get("template") == "pre_due":
         return []
     numbers = [i["number"] for i in msg.payload.get("items", [])]
     invoices = Invoice.objects.filter(company_id=msg.company_id, number__in=numbers).exclude(document="")
     copies = []
     for invoice in invoices.order_by("due_date", "number"):
+        suffix = ".xml" if invoice.document.name.lower().endswith(".xml") else ".pdf"
+        if pdf_only and suffix != ".pdf":
+            continue
         try:
-            copies.append((f"{invoice.number}.pdf", stored_invoice(invoice)))
+            copies.append((f"{invoice.number}{suffix}".replace("/", "-"), stored_invoice(invoice)))
         except OSError as exc:  # a file gone from the storage: the reminder goes without this copy
             log.warning("invoice copy %s not readable: %s", invoice.document.name, exc)
     return copies

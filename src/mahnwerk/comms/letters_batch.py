@@ -66,7 +66,10 @@ def withdrawn_summary(withdrawn: dict[str, int]) -> str:
 def enclosed_copies(letters: list[OutboundMessage]) -> list[list[tuple[str, bytes]]]:
     """Per letter, the stored copies of the invoices a reminder after the due date lists (so that "never
     received" is no excuse; as the emails attach them). Agreements and other documents go without."""
-    return [[] if message.payload.get("document") else invoice_copies(message) for message in letters]
+    return [
+        [] if message.payload.get("document") else invoice_copies(message, pdf_only=True)
+        for message in letters
+    ]
 
 
 def print_letters(company: Company, day: date | None = None) -> PrintBatch:
