@@ -184,6 +184,7 @@ def test_buyer_matched_by_customer_number_vat_id_and_name(
         "Muster Handel GmbH",
         "business",
     )
+    assert created.vat_id == "DE811222333"  # BT-48, kept on the debtor
     # a later file of that buyer with another name and reference is matched by the VAT id recorded then
     text = TERMS_ONLY.read_text(encoding="utf-8")
     text = text.replace("UBL-2026-0042", "UBL-2026-0043").replace("Muster Handel GmbH", "Muster Handel KG")
@@ -410,3 +411,11 @@ def test_same_number_from_another_seller_is_not_the_same_invoice(seller: Any, tm
         f"{other}: BT-31: invoice R1234567 was imported from a file of the seller with VAT id DE123456789, this "
         "file is from DE999999999: not the same invoice, and the number is taken"
     ]
+
+
+def test_buyer_matched_by_the_vat_id_recorded_on_a_debtor(seller: Any, make_debtor: Any) -> None:
+    # a debtor imported from a spreadsheet or entered by hand, with its VAT id, another name and no buyer reference
+    known = make_debtor(name="Muster Handel (Zentrale)", number="K-77", vat_id="DE811222333")
+    result = import_einvoices(seller, [TERMS_ONLY])
+    assert Invoice.objects.get(number="UBL-2026-0042").debtor == known
+    assert not result.documents[0]["debtor_created"]

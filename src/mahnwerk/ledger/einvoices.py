@@ -202,6 +202,10 @@ class _Planner:
         vats = sorted({s.doc.buyer.vat_id for s in docs if s.doc.buyer.vat_id})
         self.by_vat: dict[str, set[int]] = {}
         if vats:
+            for debtor_id, vat in Debtor.objects.filter(company=company, vat_id__in=vats).values_list(
+                "pk", "vat_id"
+            ):
+                self.by_vat.setdefault(vat, set()).add(debtor_id)
             for debtor_id, data in TimelineEvent.objects.filter(
                 company=company,
                 kind__in=["debtor_created", "invoice_document_stored"],
@@ -307,6 +311,11 @@ class _Planner:
                     kind__in=["debtor_created", "invoice_document_stored"],
                     data__has_key="vat_id",
                 ).values_list("data__vat_id", flat=True)
+            } | {
+                normalise_vat_id(v)
+                for v in Debtor.objects.filter(pk=debtor_id)
+                .exclude(vat_id="")
+                .values_list("vat_id", flat=True)
             }
         known = self.vats_of[debtor_id]
         return bool(known) and doc.buyer.vat_id not in known
@@ -352,6 +361,7 @@ class _Planner:
             city=buyer.address.city[:100],
             country=country,
             contact_person=buyer.contact_name[:200] if business else "",
+            vat_id=buyer.vat_id[:20],
         )
         emails = tuple(e for e in buyer.emails if _EMAIL.fullmatch(e) and len(e) <= 254)
         planned = _Buyer(debtor, True, emails, _buyer_data(doc))

@@ -315,6 +315,9 @@ class Debtor(PostalAddress):
         blank=True,
         help_text=_("A business: whom letters are addressed to."),
     )
+    vat_id = models.CharField(
+        _("VAT ID"), max_length=20, blank=True, db_index=True, help_text=_("A business: e.g. DE123456789.")
+    )
     agreed_channels = models.CharField(
         _("agreed channels"),
         max_length=40,

@@ -411,6 +411,7 @@ DEBTOR_DETAIL_FIELDS = (
     "title",
     "family_name",
     "contact_person",
+    "vat_id",
     "street",
     "postcode",
     "city",
