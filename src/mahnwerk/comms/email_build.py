@@ -79,7 +79,7 @@ def invoice_copies(msg: OutboundMessage, *, pdf_only: bool = False) -> list[tupl
     invoices = Invoice.objects.filter(company_id=msg.company_id, number__in=numbers).exclude(document="")
     copies = []
     for invoice in invoices.order_by("due_date", "number"):
-        suffix = ".xml" if invoice.document.name.lower().endswith(".xml") else ".pdf"
+        suffix = ".xml" if (invoice.document.name or "").lower().endswith(".xml") else ".pdf"
         if pdf_only and suffix != ".pdf":
             continue
         try:
