@@ -96,6 +96,7 @@ BIG = 2**63 - 1
         ({"issue_date": "0001-01-01"}, "issue_date"),
         ({"due_date": "9999-12-31"}, "due_date"),
         ({"received_on": "0001-01-01"}, "received_on"),
+        ({"issue_date": "1995-01-01", "due_date": "1995-01-31"}, "due_date"),  # before the DE rule set
         ({"currency": "ZZZ"}, "currency"),
         ({"currency": "E1R"}, "currency"),
         ({"number": "N" * 5000}, "number"),

@@ -30,8 +30,10 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from mahnwerk.core import tabular
+from mahnwerk.core.rulesets import RuleSetError
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, DateFormat, TabularError
 from mahnwerk.ledger import services, timeline
+from mahnwerk.ledger.claims import debtor_laws, default_start, limitation_date
 from mahnwerk.ledger.models import (
     ChannelChoice,
     Company,
@@ -608,6 +610,7 @@ def import_invoices(
     existing = set(Invoice.objects.filter(company=company).values_list("number", flat=True))
     seen: dict[str, int] = {}
     invoices: list[Invoice] = []
+    lines: list[int] = []
     for line, row in rows:
         number = v.required(line, row, "number")
         if number in existing:
@@ -652,12 +655,27 @@ def import_invoices(
                 consumer_notice=notice,
             )
         )
+        lines.append(line)
+    if not v.errors:
+        _check_rules(company, lines, invoices, v)
     if v.errors:
         raise ImportFailed(v.errors)
     if dry_run:
         return ImportResult("invoices", len(invoices), dry_run=True)
     created = services.create_invoices(company, invoices, actor=actor)
     return ImportResult("invoices", len(created))
+
+
+def _check_rules(company: Company, lines: list[int], invoices: list[Invoice], v: _Validator) -> None:
+    """Each invoice's default and limitation rules exist for its dates (a rule set starts on a day)."""
+    laws = debtor_laws(company, {inv.debtor_id for inv in invoices})
+    for line, inv in zip(lines, invoices, strict=True):
+        law = laws[inv.debtor_id]
+        try:
+            default_start(inv, law.jurisdiction, law.debtor_kind)
+            limitation_date(law.jurisdiction, law.debtor_kind, inv.due_date)
+        except RuleSetError as exc:
+            v.add(line, "due_date", str(exc))
 
 
 def import_payments(

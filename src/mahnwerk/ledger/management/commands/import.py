@@ -19,6 +19,7 @@ from mahnwerk.ledger.imports import (
     ImportOptions,
     SavedMapping,
     load_mapping,
+    mapping_path,
     read_table,
     save_mapping,
 )
@@ -128,6 +129,11 @@ class Command(MahnwerkCommand):
                 )
             )
         import_options = self._options(company, kind, pairs, options)
+        if options["save_mapping"]:
+            try:
+                mapping_path(company, options["save_mapping"])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
         try:
             table = read_table(files[0], kind, import_options)
             if options["save_mapping"]:
@@ -145,8 +151,6 @@ class Command(MahnwerkCommand):
         except ImportFailed as exc:
             if options["json"]:
                 self.emit_json({"ok": False, "errors": [asdict(e) for e in exc.errors]})
-            raise CommandError(str(exc)) from None
-        except ValueError as exc:  # a mapping name that cannot be saved
             raise CommandError(str(exc)) from None
         warnings = table.warnings + result.warnings
         if options["json"]:
