@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -240,7 +241,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[tuple[int
     try:
         # data_only: a formula cell gives the value the spreadsheet program saved with it
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         raise ImportFailed(
             [RowError(0, "-", _("cannot read the spreadsheet: {error}").format(error=exc))]
         ) from None
