@@ -383,6 +383,11 @@ def test_command_takes_a_directory(seller: Any, tmp_path: Path) -> None:
     call_command("einvoice_import", str(folder), "--dry-run", stdout=out)
     assert out.getvalue().startswith("Dry run: nothing was saved.\n1 invoice(s) created")
     assert not Invoice.objects.filter(company=seller).exists()
+    # the same through "mahnwerk import einvoice"
+    out = io.StringIO()
+    call_command("import", "einvoice", str(folder), stdout=out)
+    assert "1 invoice(s) created" in out.getvalue()
+    assert Invoice.objects.filter(company=seller, number="471102").exists()
 
 
 def test_two_files_of_one_number_for_a_known_debtor_in_one_import(seller: Any, make_debtor: Any) -> None:

@@ -201,9 +201,9 @@ def test_the_new_debtor_and_invoice_columns(company: Any, tmp_path: Path) -> Non
     debtors = write(
         tmp_path,
         "d.csv",
-        "number;name;kind;jurisdiction;salutation;title;family_name;contact_person;agreed_channels\n"
-        "K1;Dr. Erika Muster;consumer;de;ms;Dr.;Muster;;email, letter\n"
-        "K2;Baltic SIA;business;LV;;;;Anna Ozola;\n",
+        "number;name;kind;jurisdiction;salutation;title;family_name;contact_person;agreed_channels;vat_id\n"
+        "K1;Dr. Erika Muster;consumer;de;ms;Dr.;Muster;;email, letter;\n"
+        "K2;Baltic SIA;business;LV;;;;Anna Ozola;;lv 40003123456\n",
     )
     import_file(company, "debtors", debtors)
     erika = Debtor.objects.get(number="K1")
@@ -214,7 +214,8 @@ def test_the_new_debtor_and_invoice_columns(company: Any, tmp_path: Path) -> Non
         "Muster",
         "email, letter",
     )
-    assert Debtor.objects.get(number="K2").contact_person == "Anna Ozola"
+    baltic = Debtor.objects.get(number="K2")
+    assert (baltic.contact_person, baltic.vat_id) == ("Anna Ozola", "LV40003123456")
     invoices = write(
         tmp_path,
         "i.csv",

@@ -118,6 +118,7 @@ FIELDS: dict[str, dict[str, bool]] = {
         "family_name": False,
         "contact_person": False,
         "agreed_channels": False,
+        "vat_id": False,
     },
     "invoices": {
         "number": True,
@@ -162,6 +163,7 @@ LENGTHS: dict[str, dict[str, tuple[type[models.Model], str]]] = {
         "family_name": (Debtor, "family_name"),
         "contact_person": (Debtor, "contact_person"),
         "agreed_channels": (Debtor, "agreed_channels"),
+        "vat_id": (Debtor, "vat_id"),
     },
     "invoices": {
         "number": (Invoice, "number"),
@@ -556,6 +558,7 @@ def import_debtors(
             title=t("title"),
             family_name=t("family_name"),
             contact_person=t("contact_person"),
+            vat_id=t("vat_id").replace(" ", "").upper(),
             agreed_channels=v.take(line, "agreed_channels", partial(_channels, t("agreed_channels"))) or "",
             street=t("street"),
             postcode=t("postcode"),

@@ -1,4 +1,5 @@
-"""``mahnwerk import debtors|invoices|payments FILE`` (CSV or XLSX) and ``mahnwerk import statement FILE ...``."""
+"""``mahnwerk import debtors|invoices|payments FILE`` (CSV or XLSX), ``mahnwerk import statement FILE ...`` and
+``mahnwerk import einvoice FILE ...``."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from mahnwerk.ledger.imports import (
     save_mapping,
 )
 from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.commands.einvoice_import import expand_paths, run_import
 from mahnwerk.ledger.management.commands.statement_import import write_result
 from mahnwerk.ledger.statements import import_statements
 
@@ -40,17 +42,20 @@ def _iso(text: str) -> date:
 class Command(MahnwerkCommand):
     help = _(
         "Import debtors, invoices or payments from a CSV or XLSX file (every cell checked first, then written "
-        "all or nothing), or bank statements (camt, MT940)."
+        "all or nothing), bank statements (camt, MT940) or e-invoices (XRechnung, ZUGFeRD/Factur-X)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=[*sorted(FIELDS), "statement"])
+        parser.add_argument("kind", choices=[*sorted(FIELDS), "statement", "einvoice"])
         parser.add_argument(
             "file",
             nargs="*",
             type=Path,
             metavar="FILE",
-            help=_("one CSV or XLSX file; for statement, one or more statement files"),
+            help=_(
+                "one CSV or XLSX file; for statement, one or more statement files; for einvoice, XML or PDF "
+                "files or directories"
+            ),
         )
         parser.add_argument(
             "--map",
@@ -107,6 +112,23 @@ class Command(MahnwerkCommand):
             raise CommandError(_("--map expects COLUMN=FIELD, got {value!r}").format(value=stray[0]))
         if not files:
             raise CommandError(_("name the file to import"))
+        if kind == "einvoice":
+            given = [o for o in SPREADSHEET_OPTIONS if options.get(o)]
+            if given:
+                raise CommandError(
+                    _("--{option} is for spreadsheets, not e-invoices").format(
+                        option=given[0].replace("_", "-")
+                    )
+                )
+            run_import(
+                self,
+                self.company(options),
+                expand_paths(files),
+                dry_run=options["dry_run"],
+                as_json=options["json"],
+                actor="cli import",
+            )
+            return
         missing = [f for f in files if not f.is_file()]
         if missing:
             raise CommandError(_("no such file: {path}").format(path=missing[0]))
