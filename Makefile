@@ -69,6 +69,7 @@ bench: env
 	$(BIN)/python benchmarks/insights.py
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/web.py
+	$(BIN)/python benchmarks/imports.py
 	$(BIN)/python benchmarks/statements.py
 	$(BIN)/python benchmarks/simulation.py
 
