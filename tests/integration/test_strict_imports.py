@@ -394,3 +394,17 @@ def test_map_takes_several_pairs_and_options_read_them(
     options = ImportOptions(mapping={"Nr": "number"}, decimal=",")
     with pytest.raises(ImportFailed):
         import_file(company, "invoices", path, options=options)
+
+
+def test_common_other_names_of_columns_are_understood(company: Any, tmp_path: Path) -> None:
+    debtors = write(tmp_path, "d.csv", "customer_number;name;vat\nK9;Nord GmbH;DE 811 907 980\n")
+    import_file(company, "debtors", debtors)
+    assert Debtor.objects.get(number="K9").vat_id == "DE811907980"
+    invoices = write(
+        tmp_path,
+        "i.csv",
+        "invoice_number;customer_number;issue_date;due_date;amount;receipt_date;default_notice\n"
+        "R-9;K9;2026-02-01;2026-03-03;10.00;2026-02-04;no\n",
+    )
+    import_file(company, "invoices", invoices)
+    assert Invoice.objects.get(number="R-9").received_on == date(2026, 2, 4)

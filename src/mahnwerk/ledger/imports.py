@@ -143,6 +143,18 @@ FIELDS: dict[str, dict[str, bool]] = {
         "external_id": False,
     },
 }
+# Other names a column of these fields commonly has (header, lower case -> field)
+ALIASES: dict[str, dict[str, str]] = {
+    "debtors": {"customer_number": "number", "vat": "vat_id", "ust_idnr": "vat_id"},
+    "invoices": {
+        "receipt_date": "received_on",
+        "received": "received_on",
+        "default_notice": "consumer_notice",
+        "invoice_number": "number",
+        "customer_number": "debtor",
+    },
+    "payments": {"date": "value_date"},
+}
 DATE_FIELDS = {
     "debtors": (),
     "invoices": ("issue_date", "due_date", "received_on"),
@@ -311,7 +323,8 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
     else:
         header, body, delimiter = _read_csv(path)
     known = FIELDS[kind]
-    mapped = [options.mapping.get(h, h) for h in header]
+    aliases = ALIASES.get(kind, {})
+    mapped = [options.mapping.get(h, aliases.get(h.strip().lower(), h)) for h in header]
     errors: list[RowError] = []
     warnings: list[str] = []
     unknown = [(orig, name) for orig, name in zip(header, mapped, strict=True) if name not in known and orig]
