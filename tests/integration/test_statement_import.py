@@ -273,3 +273,22 @@ def test_commands(company: Any, ledger: dict[str, Any], tmp_path: Path) -> None:
     ]
     with pytest.raises(CommandError, match="already registered"):
         call_command("accounts", "add", "DE89370400440532013000", stdout=io.StringIO())
+
+
+def test_a_payment_matched_from_the_statement_stops_the_reminder_waiting_in_the_outbox(
+    company: Any, ledger: dict[str, Any]
+) -> None:
+    from mahnwerk.collection.services import run_collection
+    from mahnwerk.comms.models import OutboundMessage
+
+    schulz = ledger["schulz"]
+    Invoice.objects.filter(debtor=schulz).update(due_date=date(2026, 2, 20))
+    # the reminder for both of Schulz's invoices is written on 03-02 and waits to be sent
+    run_collection(company, date(2026, 3, 2), send=False)
+    queued = OutboundMessage.objects.get(debtor=schulz)
+    assert queued.status == "queued" and "RE-2026-01452" in queued.body_text
+    # the statement of 03-10 pays both ("RE-2026-01452 u. 01453"): the reminder is withdrawn, not sent
+    import_statements(company, [CAMT053], actor="test")
+    queued.refresh_from_db()
+    assert queued.status == "cancelled"
+    assert schulz.actions.get().status == "cancelled"
