@@ -74,6 +74,15 @@ class OutboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     claim = models.CharField(max_length=32, blank=True, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The sender's lease: extended while it works; once it has run out, the next sender takes the message.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt"),
+        null=True,
+        blank=True,
+        help_text=_("After a temporary delivery failure: not tried again before this moment."),
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -84,6 +93,7 @@ class OutboundMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "company"], name="message_status_idx"),
             models.Index(fields=["debtor", "business_date"], name="message_debtor_day_idx"),
+            models.Index(fields=["status", "channel", "next_attempt_at"], name="message_due_idx"),
         ]
 
     def __str__(self) -> str:

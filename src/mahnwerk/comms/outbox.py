@@ -1,9 +1,26 @@
 """The outbox: messages are written with their action in one transaction and sent after commit.
 
-State machine: queued -> sending -> sent | failed (after MAX_ATTEMPTS) ; queued -> cancelled.
-Workers claim messages with a conditional UPDATE, so two senders never send one message twice;
-the Message-ID is deterministic, so a resend after a crash is recognisable (the outbox folder
-backend simply overwrites the same file).
+State machine::
+
+    queued --claim--> sending --delivered--> sent
+      ^                  |  \\--permanent error, or temporary errors for RETRY_GIVE_UP_AFTER--> failed
+      |                  |--temporary error: next_attempt_at = now + backoff------------------> queued
+      |                  \\--lease ran out (the sender died): taken again by the next sender
+      |--------------------- mahnwerk outbox retry (failed, content still valid) <-------------- failed
+    queued/sending --stale (see below)--> cancelled
+
+A sender claims a batch with a conditional ``UPDATE`` and a lease (``claimed_until``, about a minute),
+which it extends while it works; the outcome of every message is committed right after its own delivery,
+so a sender that is killed loses at most the one message in flight, and the rest of its batch is taken by
+the next sender once the lease has run out. The Message-ID is deterministic, so a message sent again after
+a crash is recognisable (the outbox folder backend simply overwrites the same file). Temporary failures
+(SMTP 4xx, timeouts, refused or dropped connections, DNS errors; an SMS provider's 5xx, 408 or 429) are
+tried again with a pause that doubles from ``RETRY_FIRST_DELAY`` up to ``RETRY_MAX_DELAY``, for
+``RETRY_GIVE_UP_AFTER``; permanent ones (SMTP 5xx, an invalid address) fail at once. A collection message
+that fails takes its step back (its action is withdrawn, on the timeline), so the next run gives the step
+again, on another channel when the address was refused as unknown (it is marked invalid, as a hard
+bounce). A local error (a full disk, a read-only outbox folder) fails nothing: the messages stay queued and
+``send_queued`` returns the error.
 
 Just before a collection message goes out (and when the letters are printed, and whenever a payment, an
 agreement or a dispute touches its items) it is compared with the ledger as it stands then
@@ -13,18 +30,22 @@ action, so the next run decides afresh with that day's figures.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import mailers
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from mahnwerk.collection.agreements_models import (
     DisputeStatus,
@@ -36,18 +57,29 @@ from mahnwerk.collection.agreements_models import (
     PromiseStatus,
     Settlement,
 )
-from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Dispute
+from mahnwerk.collection.models import Action, ActionItem, ActionStatus, Dispute, Run, RunStatus
 from mahnwerk.comms import creditor
+from mahnwerk.comms.backends import DeliveryFailure, LocalDeliveryError, classify_email_error
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.core.calendar import today_in
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.models import Allocation, Company, Debtor
+from mahnwerk.ledger.models import Allocation, Company, Contact, Debtor
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
 CLAIM_BATCH = 500
-STUCK_AFTER = timedelta(minutes=10)
+# A sender's hold on its claimed batch; extended while it works (at least three times the transport's
+# timeout, so one slow message cannot outlive it). A message whose lease ran out is taken again.
+CLAIM_LEASE = timedelta(seconds=60)
+# Temporary failures are tried again after 1, 2, 4, ... minutes, at most RETRY_MAX_DELAY apart, until the
+# message has been failing for RETRY_GIVE_UP_AFTER: then it fails for good.
+RETRY_FIRST_DELAY = timedelta(minutes=1)
+RETRY_MAX_DELAY = timedelta(hours=4)
+RETRY_GIVE_UP_AFTER = timedelta(days=3)
+# A run still "running" after this long belongs to a process that is gone (killed): the next ``run``
+# command marks it failed. A run that was in fact alive marks itself done when it finishes.
+RUN_STALE_AFTER = timedelta(hours=3)
+STUCK_AFTER = timedelta(0)  # recover_stuck: how long past its lease a message waits before it is requeued
 # A printed letter must leave the debtor at least this many days before its deadline ...
 LETTER_MIN_DEADLINE_DAYS = 7
 # ... and is not printed more than this many days after the business date it was written on.
@@ -68,34 +100,67 @@ def email_recipients(debtor_ids: Iterable[int]) -> dict[int, str]:
     return {d: email for d, (email, _phone, _opted) in best_contacts(debtor_ids).items() if email}
 
 
-def send_queued(company: Company | None = None, limit: int | None = None) -> dict[str, Any]:
+def retry_delay(attempts: int) -> timedelta:
+    """The pause after the ``attempts``-th failed attempt: 1 minute, doubling, at most ``RETRY_MAX_DELAY``."""
+    steps = max(attempts - 1, 0)
+    if steps >= 20:
+        return RETRY_MAX_DELAY
+    return min(RETRY_FIRST_DELAY * (2**steps), RETRY_MAX_DELAY)
+
+
+def send_queued(
+    company: Company | None = None, limit: int | None = None, *, now: datetime | None = None
+) -> dict[str, Any]:
     """Send queued emails and SMS whose time has come, in claimed batches. Safe in several processes.
 
-    If the mail server or the SMS provider cannot be reached, nothing more is claimed: the messages
-    stay queued for the next attempt and the error is returned (and logged), not raised. Letters are
-    not sent here: they go into the daily print batch (``comms.letters_batch``). A claimed collection
-    message that no longer fits the ledger is withdrawn instead of sent (counted as ``withdrawn``).
+    Returns the counts ``sent``, ``failed`` (for good), ``retry`` (a temporary failure: tried again later)
+    and ``withdrawn`` (no longer fitting the ledger). If the mail server or the SMS provider cannot be
+    reached, nothing more is claimed: the messages stay queued and ``unavailable`` says why. A local error
+    (a full disk, a read-only outbox folder) leaves the messages queued and is returned as ``error``; it is
+    logged, not raised. ``now`` stands for the current time (tests). Letters are not sent here: they go
+    into the daily print batch (``comms.letters_batch``).
     """
     counts: dict[str, Any] = {"sent": 0, "failed": 0, "retry": 0, "withdrawn": 0}
+    clock = _Clock(now)
     for channel, opener in (("email", _open_mail), ("sms", _open_sms)):
-        if not _sendable(company, channel).exists():
+        if not _claimable(company, channel, clock()).exists():
             continue
         try:
             transport = opener()
+        except LocalDeliveryError as exc:
+            counts["error"] = str(exc)
+            continue
         except Exception as exc:  # the transport is down: leave everything queued
             log.warning("%s transport unavailable, messages stay queued: %s", channel, exc)
             counts["unavailable"] = str(exc)
             continue
+        sender = _Sender(channel, transport, counts, clock)
         try:
-            while limit is None or counts["sent"] + counts["failed"] < limit:
-                batch = _claim(company, channel, CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit))
-                if not batch:
+            while limit is None or counts["sent"] + counts["failed"] + counts["retry"] < limit:
+                size = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit)
+                claimed = _claim(company, channel, size, clock(), sender.lease)
+                if claimed is None:
                     break
-                _send_batch(transport, batch, counts)
+                if not sender.send_batch(*claimed):
+                    break
         finally:
-            if channel == "email":
-                transport.close()
+            sender.close()
+    if "error" in counts:
+        log.error("local delivery error, messages stay queued: %s", counts["error"])
     return counts
+
+
+class _Clock:
+    """The current time, or a given start time moving on with the real clock."""
+
+    def __init__(self, start: datetime | None) -> None:
+        self.start = start
+        self.began = time.monotonic()
+
+    def __call__(self) -> datetime:
+        if self.start is None:
+            return timezone.now()
+        return self.start + timedelta(seconds=time.monotonic() - self.began)
 
 
 def _open_mail() -> Any:
@@ -118,14 +183,15 @@ class SmsOutboxFolder:
     def send(self, message: Any) -> Any:
         import json
 
+        from mahnwerk.comms.backends import write_file_atomically
         from mahnwerk.comms.sms_gateway import SmsReceipt
         from mahnwerk.core.sms import analyse_sms
 
         info = analyse_sms(message.text)
         folder = settings.OUTBOX_DIR / "sms"
-        folder.mkdir(parents=True, exist_ok=True)
         name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in message.message_id.strip("<>"))
-        (folder / f"{name}.json").write_text(
+        write_file_atomically(
+            folder / f"{name}.json",
             json.dumps(
                 {
                     "to": message.to,
@@ -136,28 +202,52 @@ class SmsOutboxFolder:
                 },
                 ensure_ascii=False,
                 indent=2,
-            ),
-            encoding="utf-8",
+            ).encode("utf-8"),
         )
         return SmsReceipt(provider_id=name, encoding=info.encoding, segments=info.segments)
 
 
-def _sendable(company: Company | None, channel: str) -> Any:
-    queued = OutboundMessage.objects.filter(status=MessageStatus.QUEUED, channel=channel).filter(
-        Q(not_before__isnull=True) | Q(not_before__lte=timezone.now())
+def _due(now: datetime) -> Q:
+    """Queued and its time has come (contact allowed, the pause after a failure over)."""
+    return (
+        Q(status=MessageStatus.QUEUED)
+        & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     )
-    return queued if company is None else queued.filter(company=company)
 
 
-def _claim(company: Company | None, channel: str, size: int) -> list[OutboundMessage]:
-    ids = list(_sendable(company, channel).order_by("id").values_list("id", flat=True)[:size])
+def _lapsed(now: datetime) -> Q:
+    """Being sent under a lease that ran out: its sender died (a claim from before leases: after one lease)."""
+    return Q(status=MessageStatus.SENDING) & (
+        Q(claimed_until__lt=now)
+        | Q(claimed_until__isnull=True, claimed_at__lt=now - CLAIM_LEASE)
+        | Q(claimed_until__isnull=True, claimed_at__isnull=True)
+    )
+
+
+def _claimable(company: Company | None, channel: str, now: datetime) -> Any:
+    found = OutboundMessage.objects.filter(channel=channel).filter(_due(now) | _lapsed(now))
+    return found if company is None else found.filter(company=company)
+
+
+def _claim(
+    company: Company | None, channel: str, size: int, now: datetime, lease: timedelta
+) -> tuple[list[OutboundMessage], str] | None:
+    """Claim up to ``size`` messages under a new token and lease: the conditional ``UPDATE`` takes only
+    those still claimable, so two senders never hold one message."""
+    ids = list(_claimable(company, channel, now).order_by("id").values_list("id", flat=True)[:size])
     if not ids:
-        return []
+        return None
     token = uuid.uuid4().hex
-    OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(
-        status=MessageStatus.SENDING, claim=token, claimed_at=timezone.now(), attempts=F("attempts") + 1
+    taken = (
+        OutboundMessage.objects.filter(pk__in=ids)
+        .filter(_due(now) | _lapsed(now))
+        .update(status=MessageStatus.SENDING, claim=token, claimed_at=now, claimed_until=now + lease)
     )
-    return list(OutboundMessage.objects.filter(claim=token).select_related("company", "action", "debtor"))
+    if not taken:
+        return [], token  # another sender was quicker: look again
+    batch = OutboundMessage.objects.filter(claim=token).select_related("company", "action", "debtor")
+    return list(batch.order_by("id")), token
 
 
 def _send_one(transport: Any, msg: OutboundMessage) -> str:
@@ -180,53 +270,211 @@ def _send_one(transport: Any, msg: OutboundMessage) -> str:
     return ""
 
 
-def _send_batch(transport: Any, batch: list[OutboundMessage], counts: dict[str, Any]) -> None:
+def _classify(channel: str, exc: BaseException) -> DeliveryFailure:
     from mahnwerk.comms.sms_gateway import SmsSendError
 
-    stale = stale_reasons(batch)
-    if stale:  # the ledger moved since the message was written: withdraw it, send the rest
-        counts["withdrawn"] += sum(withdraw(batch, stale).values())
-        batch = [m for m in batch if m.pk not in stale]
-    sent: list[OutboundMessage] = []
-    events = []
-    for msg in batch:
+    if channel == "sms":
+        if isinstance(exc, SmsSendError):
+            return DeliveryFailure(str(exc), exc.permanent, status=str(exc.status or ""))
+        return DeliveryFailure(f"{type(exc).__name__}: {exc}", permanent=False)
+    return classify_email_error(exc)
+
+
+@dataclass
+class _Sender:
+    """One sender's work on one channel: its transport, its lease and its counts."""
+
+    channel: str
+    transport: Any
+    counts: dict[str, Any]
+    clock: Callable[[], datetime]
+    lease: timedelta = CLAIM_LEASE
+    extended_at: float = 0.0
+    connected: bool = True
+    _opened: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        timeout = getattr(self.transport, "timeout", None)
+        if isinstance(timeout, int | float) and timeout > 0:
+            self.lease = max(CLAIM_LEASE, timedelta(seconds=3 * timeout + 10))
+
+    def close(self) -> None:
+        if self.channel == "email" and self.connected:
+            try:
+                self.transport.close()
+            except Exception as exc:  # closing a broken connection: nothing to keep
+                log.info("closing the mail connection: %s", exc)
+        self.connected = False
+
+    def abort(self) -> None:
+        """Drop a connection in an unknown state without a polite QUIT (which may hang as well)."""
+        connection = getattr(self.transport, "connection", None)
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+            self.transport.connection = None
+        else:
+            self.close()
+        self.connected = False
+
+    def heartbeat(self, token: str) -> None:
+        """Extend the lease of what is still claimed, a third of a lease after the last time."""
+        if time.monotonic() - self.extended_at < self.lease.total_seconds() / 3:
+            return
+        OutboundMessage.objects.filter(claim=token, status=MessageStatus.SENDING).update(
+            claimed_until=self.clock() + self.lease
+        )
+        self.extended_at = time.monotonic()
+
+    def reconnect(self) -> bool:
+        if self.connected or self.channel != "email":
+            return True
         try:
-            msg.provider_id = _send_one(transport, msg)
-        except Exception as exc:  # any transport error: keep the message and retry later
-            final = msg.attempts >= MAX_ATTEMPTS or (isinstance(exc, SmsSendError) and exc.permanent)
-            OutboundMessage.objects.filter(pk=msg.pk).update(
-                status=MessageStatus.FAILED if final else MessageStatus.QUEUED,
-                last_error=str(exc)[:2000],
+            self.transport.open()
+        except Exception as exc:
+            log.warning("mail server unavailable, messages stay queued: %s", exc)
+            self.counts["unavailable"] = str(exc)
+            return False
+        self.connected = True
+        return True
+
+    def send_batch(self, batch: list[OutboundMessage], token: str) -> bool:
+        """Send a claimed batch one message at a time, each outcome committed at once. False: stop sending
+        on this channel (a local error, the transport gone); what was not tried is released."""
+        self.extended_at = time.monotonic()
+        stale = stale_reasons(batch)
+        if stale:  # the ledger moved since the message was written: withdraw it, send the rest
+            self.counts["withdrawn"] += sum(withdraw(batch, stale).values())
+            batch = [m for m in batch if m.pk not in stale]
+        for index, msg in enumerate(batch):
+            in_flight = False
+            try:
+                self.heartbeat(token)
+                if not self.reconnect():
+                    _release(batch[index:], token)
+                    return False
+                in_flight = True
+                provider_id = _send_one(self.transport, msg)
+            except LocalDeliveryError as exc:
+                _release(batch[index:], token)
+                self.counts["error"] = str(exc)
+                return False
+            except Exception as exc:
+                failure = _classify(self.channel, exc)
+                self.counts["failed" if _record_failure(msg, token, failure, self.clock()) else "retry"] += 1
+                if failure.reconnect:
+                    self.abort()
+                if getattr(exc, "unreachable", False):  # the SMS provider is down: the rest waits
+                    self.counts["unavailable"] = str(exc)
+                    _release(batch[index + 1 :], token)
+                    return False
+                continue
+            except BaseException:  # interrupted: the one in flight waits for its lease, the rest is free
+                _release(batch[index + 1 :] if in_flight else batch[index:], token)
+                raise
+            _record_sent(msg, token, provider_id, self.clock())
+            self.counts["sent"] += 1
+        return True
+
+
+def _release(messages: Sequence[OutboundMessage], token: str) -> None:
+    """Give messages that were claimed but not tried back to the queue, as they were."""
+    if messages:
+        OutboundMessage.objects.filter(
+            pk__in=[m.pk for m in messages], claim=token, status=MessageStatus.SENDING
+        ).update(status=MessageStatus.QUEUED, claim="", claimed_until=None)
+
+
+def _record_sent(msg: OutboundMessage, token: str, provider_id: str, now: datetime) -> None:
+    with transaction.atomic():
+        updated = OutboundMessage.objects.filter(pk=msg.pk, claim=token).update(
+            status=MessageStatus.SENT,
+            sent_at=now,
+            provider_id=provider_id,
+            attempts=msg.attempts + 1,
+            first_attempt_at=msg.first_attempt_at or now,
+            next_attempt_at=None,
+            claim="",
+            claimed_until=None,
+            last_error="",
+        )
+        if not updated:  # our lease ran out and another sender took the message meanwhile
+            log.warning("message %s was sent after its lease had run out", msg.message_id)
+            return
+        timeline.event(
+            msg.debtor_id,
+            msg.company_id,
+            "message_sent",
+            _day(msg),
+            channel=msg.channel,
+            recipient=msg.recipient,
+            subject=msg.subject or msg.body_text[:80],
+        ).save()
+
+
+def _record_failure(msg: OutboundMessage, token: str, failure: DeliveryFailure, now: datetime) -> bool:
+    """Record a failed attempt: queued again after a pause, or failed for good (permanent, or failing for
+    ``RETRY_GIVE_UP_AFTER``). Returns whether it failed for good."""
+    attempts = msg.attempts + 1
+    first = msg.first_attempt_at or now
+    final = failure.permanent or now - first >= RETRY_GIVE_UP_AFTER
+    with transaction.atomic():
+        if final:
+            expired = "" if failure.permanent else f"given up after {attempts} attempts: "
+            updated = OutboundMessage.objects.filter(pk=msg.pk, claim=token).update(
+                status=MessageStatus.FAILED,
+                attempts=attempts,
+                first_attempt_at=first,
+                next_attempt_at=None,
                 claim="",
+                claimed_until=None,
+                last_error=f"{expired}{failure.text}"[:2000],
             )
-            counts["failed" if final else "retry"] += 1
-            if final:
-                events.append(
-                    timeline.event(
-                        msg.debtor_id, msg.company_id, "message_failed", _day(msg), error=str(exc)[:200]
-                    )
-                )
-            continue
-        msg.status, msg.sent_at = MessageStatus.SENT, timezone.now()
-        sent.append(msg)
+            if updated:
+                _take_back(msg, failure, f"{expired}{failure.text}")
+            return True
+        OutboundMessage.objects.filter(pk=msg.pk, claim=token).update(
+            status=MessageStatus.QUEUED,
+            attempts=attempts,
+            first_attempt_at=first,
+            next_attempt_at=min(now + retry_delay(attempts), first + RETRY_GIVE_UP_AFTER),
+            claim="",
+            claimed_until=None,
+            last_error=failure.text[:2000],
+        )
+    return False
+
+
+def _take_back(msg: OutboundMessage, failure: DeliveryFailure, error: str) -> None:
+    """A message failed for good: its step did not happen. The action is withdrawn (the next run gives the
+    step again) and the timeline says so; an address refused as unknown is marked invalid, as a hard bounce
+    does (``comms.inbound``), so the next run chooses another channel."""
+    from mahnwerk.collection.services import cancel_actions
+
+    day = _day(msg)
+    events = []
+    if failure.invalid_address and msg.channel == "email":
+        Contact.objects.filter(debtor_id=msg.debtor_id, kind="email", value__iexact=msg.recipient).update(
+            is_valid=False
+        )
         events.append(
             timeline.event(
                 msg.debtor_id,
                 msg.company_id,
-                "message_sent",
-                _day(msg),
-                channel=msg.channel,
+                "message_bounced",
+                day,
                 recipient=msg.recipient,
-                subject=msg.subject or msg.body_text[:80],
+                status=failure.status or "5xx",
             )
         )
-    plain = [m.pk for m in sent if not m.provider_id]
-    if plain:  # the common case (email): one UPDATE for the batch
-        OutboundMessage.objects.filter(pk__in=plain).update(status=MessageStatus.SENT, sent_at=timezone.now())
-    OutboundMessage.objects.bulk_update(
-        [m for m in sent if m.provider_id], ["status", "sent_at", "provider_id"], batch_size=500
+    note = ""
+    if msg.action_id is not None:
+        cancel_actions([msg.action_id])
+        with translation.override(msg.company.default_language or "en"):
+            note = _("the step is withdrawn: the next run gives it again")
+    events.append(
+        timeline.event(msg.debtor_id, msg.company_id, "message_failed", day, note=note, error=error[:200])
     )
-    counts["sent"] += len(sent)
     timeline.record(events)
 
 
@@ -236,10 +484,87 @@ def _day(msg: OutboundMessage) -> date:
 
 
 def recover_stuck(older_than: timedelta = STUCK_AFTER) -> int:
-    """Put messages back in the queue whose sender died between claiming and recording the result."""
-    return OutboundMessage.objects.filter(
-        status=MessageStatus.SENDING, claimed_at__lt=timezone.now() - older_than
-    ).update(status=MessageStatus.QUEUED, claim="")
+    """Put messages back in the queue whose sender died: their lease ran out ``older_than`` ago. (Senders
+    take such messages themselves; this only makes the queue show them as queued.)"""
+    now = timezone.now() - older_than
+    return OutboundMessage.objects.filter(_lapsed(now)).update(
+        status=MessageStatus.QUEUED, claim="", claimed_until=None
+    )
+
+
+def mark_killed_runs(now: datetime | None = None) -> int:
+    """Runs still "running" after ``RUN_STALE_AFTER``: their process is gone (killed). Marked failed with
+    ``stats={"killed": true}``; what they committed stays, the next run on the date does the rest."""
+    now = now or timezone.now()
+    return Run.objects.filter(status=RunStatus.RUNNING, started_at__lt=now - RUN_STALE_AFTER).update(
+        status=RunStatus.FAILED, finished_at=now, stats={"killed": True}
+    )
+
+
+@dataclass
+class RetryResult:
+    requeued: list[int] = field(default_factory=list)
+    withdrawn: dict[str, int] = field(default_factory=dict)  # per reason
+    superseded: list[int] = field(default_factory=list)  # a later step was taken meanwhile
+    not_failed: list[int] = field(default_factory=list)  # asked for by id, but not failed (or not found)
+
+
+def retry_failed(
+    company: Company | None = None, ids: Sequence[int] | None = None, *, now: datetime | None = None
+) -> RetryResult:
+    """Put failed messages back in the queue (all of ``company``'s, or those of ``ids``).
+
+    A collection message gets its step back (action and items active again) and is then checked against
+    the ledger (:func:`stale_reasons`): one that no longer fits is withdrawn, not sent. One whose debtor has
+    had a later step meanwhile (the next run already gave the step again) stays failed."""
+    now = now or timezone.now()
+    result = RetryResult()
+    failed = OutboundMessage.objects.filter(status=MessageStatus.FAILED)
+    if company is not None:
+        failed = failed.filter(company=company)
+    if ids is not None:
+        failed = failed.filter(pk__in=list(ids))
+    with transaction.atomic():
+        messages = list(failed.select_for_update().order_by("id"))
+        if ids is not None:
+            found = {m.pk for m in messages}
+            result.not_failed = [i for i in ids if i not in found]
+        action_ids = {m.action_id for m in messages if m.action_id is not None}
+        actions = {a.pk: a for a in Action.objects.filter(pk__in=action_ids)}
+        later = set(
+            Action.objects.filter(
+                debtor_id__in={a.debtor_id for a in actions.values()}, status=ActionStatus.ACTIVE
+            )
+            .exclude(pk__in=action_ids)
+            .values_list("debtor_id", "as_of")
+        )
+        chosen = []
+        for msg in messages:
+            action = actions.get(msg.action_id or 0)
+            if action is not None and any(d == action.debtor_id and day >= action.as_of for d, day in later):
+                result.superseded.append(msg.pk)
+                continue
+            chosen.append(msg)
+        if not chosen:
+            return result
+        back = [m.action_id for m in chosen if m.action_id is not None]
+        Action.objects.filter(pk__in=back).update(status=ActionStatus.ACTIVE)
+        ActionItem.objects.filter(action_id__in=back).update(status=ActionStatus.ACTIVE)
+        OutboundMessage.objects.filter(pk__in=[m.pk for m in chosen]).update(
+            status=MessageStatus.QUEUED,
+            attempts=0,
+            first_attempt_at=None,
+            next_attempt_at=None,
+            claim="",
+            claimed_until=None,
+        )
+        for msg in chosen:
+            msg.status = MessageStatus.QUEUED
+        stale = stale_reasons(chosen)
+        if stale:
+            result.withdrawn = withdraw(chosen, stale, today_in(chosen[0].company.time_zone))
+        result.requeued = [m.pk for m in chosen if m.pk not in stale]
+    return result
 
 
 def _written_on(msg: OutboundMessage) -> date:
@@ -498,3 +823,33 @@ def cancel_stale(debtor_ids: set[int], business_date: date | None) -> int:
 def outbox_counts(company: Company | None = None) -> dict[str, int]:
     qs = OutboundMessage.objects.all() if company is None else OutboundMessage.objects.filter(company=company)
     return {row["status"]: row["n"] for row in qs.values("status").annotate(n=Count("id")).order_by()}
+
+
+def retrying_count(company: Company | None = None) -> int:
+    """Queued messages waiting for another attempt after a temporary failure."""
+    qs = OutboundMessage.objects.filter(status=MessageStatus.QUEUED, next_attempt_at__isnull=False)
+    return (qs if company is None else qs.filter(company=company)).count()
+
+
+def day_counts(company: Company, business_date: date) -> dict[str, int]:
+    """The messages of one business date (a run's): sent, queued, retrying (of the queued), failed."""
+    rows = (
+        OutboundMessage.objects.filter(company=company, business_date=business_date)
+        .exclude(channel="letter")
+        .values("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_status = {row["status"]: row["n"] for row in rows}
+    retrying = OutboundMessage.objects.filter(
+        company=company,
+        business_date=business_date,
+        status=MessageStatus.QUEUED,
+        next_attempt_at__isnull=False,
+    ).count()
+    return {
+        "sent": by_status.get(MessageStatus.SENT, 0),
+        "queued": by_status.get(MessageStatus.QUEUED, 0) + by_status.get(MessageStatus.SENDING, 0),
+        "retrying": retrying,
+        "failed": by_status.get(MessageStatus.FAILED, 0),
+    }

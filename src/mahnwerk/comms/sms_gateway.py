@@ -7,7 +7,8 @@ and the segment count are worked out here (:mod:`mahnwerk.core.sms`), so the cos
 before it is sent and can be checked against what the provider bills.
 
 Errors say whether trying again can help: a 4xx answer (other than 408 and 429) is permanent, a timeout,
-a refused connection, 408, 429 and 5xx are temporary. The outbox's message id goes out as the
+a refused connection, an unknown host name, 408, 429 and 5xx are temporary (the outbox tries again later,
+with growing pauses). The outbox's message id goes out as the
 ``Idempotency-Key`` header, so a provider that honours it sends a retried message only once.
 """
 
@@ -29,10 +30,17 @@ _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class SmsSendError(Exception):
-    def __init__(self, message: str, *, permanent: bool, status: int | None = None) -> None:
+    """``permanent``: trying again cannot help. ``unreachable``: the provider could not be reached at all
+    (refused, timed out, not resolved), so the outbox stops sending SMS for now instead of waiting for
+    every message in turn."""
+
+    def __init__(
+        self, message: str, *, permanent: bool, status: int | None = None, unreachable: bool = False
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.status = status
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +115,9 @@ class JsonHttpSmsGateway:
                 f"SMS provider answered {exc.code}: {detail}", permanent=permanent, status=exc.code
             ) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise SmsSendError(f"SMS provider not reachable: {exc}", permanent=False) from None
+            raise SmsSendError(
+                f"SMS provider not reachable: {exc}", permanent=False, unreachable=True
+            ) from None
         try:
             answer = json.loads(raw)
             provider_id = str(answer.get("id") or answer.get("message_id") or "")

@@ -4,8 +4,10 @@ from datetime import date
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from mahnwerk.collection.services import run_collection
+from mahnwerk.comms.outbox import day_counts, mark_killed_runs, send_queued
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Company
 
@@ -42,8 +44,19 @@ class Command(MahnwerkCommand):
             raise CommandError(
                 "there is no company yet: create one with 'mahnwerk company create' (or try 'mahnwerk demo')"
             )
-        results = [
-            run_collection(
+        if not options["dry_run"]:
+            # a run left "running" by a process that is gone (killed) is marked as such
+            killed = mark_killed_runs()
+            if killed:
+                self.stderr.write(
+                    _("%(count)d earlier run(s) were interrupted and are now marked failed")
+                    % {"count": killed}
+                )
+        results = []
+        delivery: dict[int, dict[str, int]] = {}
+        errors: list[str] = []
+        for company in companies:
+            result = run_collection(
                 company,
                 options["date"],
                 dry_run=options["dry_run"],
@@ -51,10 +64,24 @@ class Command(MahnwerkCommand):
                 partition=(index, parts),
                 approved=options["approve"],
             )
-            for company in companies
-        ]
+            results.append(result)
+            if result.dry_run:
+                continue
+            if not options["no_send"]:
+                # what the run's own sending could not deliver gets one more try here, and a local
+                # delivery error (a full disk, a read-only outbox folder) is reported, not swallowed
+                sent = send_queued(company=company)
+                if sent.get("error"):
+                    errors.append(str(sent["error"]))
+            delivery[company.pk] = day_counts(company, result.as_of)
         if options["json"]:
-            self.emit_json([r.as_dict() for r in results])
+            self.emit_json(
+                [
+                    r.as_dict() | ({"outbox": delivery[r.company_id]} if r.company_id in delivery else {})
+                    for r in results
+                ]
+            )
+            self.fail_on(errors)
             return
         for company, r in zip(companies, results, strict=True):
             mode = " (dry run: nothing written)" if r.dry_run else ""
@@ -70,6 +97,12 @@ class Command(MahnwerkCommand):
                 self.stdout.write(f"  awaiting approval      {r.awaiting_approval}")
                 self.stdout.write(f"  time-barred (to a person) {r.time_barred}")
                 self.stdout.write(f"  changed before writing {r.withdrawn_at_write}")
+                if company.pk in delivery:
+                    day = delivery[company.pk]
+                    self.stdout.write(f"  emails and SMS sent    {day['sent']}")
+                    self.stdout.write(f"    still queued         {day['queued']}")
+                    self.stdout.write(f"    retrying             {day['retrying']}")
+                    self.stdout.write(f"    failed               {day['failed']}")
             for reason, count in sorted(r.held.items()):
                 self.stdout.write(f"  held, {reason.replace('_', ' '):<18} {count} debtor(s)")
             for warning in r.warnings:
@@ -82,3 +115,8 @@ class Command(MahnwerkCommand):
                 self.stdout.write(
                     f"  would send step {plan['level']} to debtor {plan['debtor_id']}: {len(items)} item(s)"
                 )
+        self.fail_on(errors)
+
+    def fail_on(self, errors: list[str]) -> None:
+        if errors:
+            raise CommandError(_("%(error)s; the messages stay queued") % {"error": errors[0]})
