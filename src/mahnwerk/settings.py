@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "mahnwerk.web",
     "mahnwerk.api",
     "mahnwerk.hooks",
+    "mahnwerk.work",
 ]
 
 MIDDLEWARE = [

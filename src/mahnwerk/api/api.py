@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 
 from mahnwerk.api.auth import TokenAuth
 from mahnwerk.api.errors import Invalid
-from mahnwerk.api.routers import collection, debtors, insights, ledger
+from mahnwerk.api.routers import collection, debtors, insights, ledger, work
 from mahnwerk.core.agreements import AgreementError
 from mahnwerk.ledger.services import LedgerError
 
@@ -27,6 +27,7 @@ api.add_router("", debtors.router)
 api.add_router("", ledger.router)
 api.add_router("", collection.router)
 api.add_router("", insights.router)
+api.add_router("", work.router)
 
 
 @api.exception_handler(Invalid)

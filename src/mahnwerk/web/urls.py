@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from mahnwerk.web import document_views, setup_views, statement_views, template_views, views
+from mahnwerk.web import document_views, setup_views, statement_views, template_views, views, work_views
 
 app_name = "web"
 urlpatterns = [
@@ -52,6 +52,9 @@ urlpatterns = [
         name="debtor_invoice_document",
     ),
     path("payments/review/", statement_views.payments_review, name="payments_review"),
+    path("work/", work_views.work_queue, name="work"),
+    path("work/bulk", work_views.work_bulk, name="work_bulk"),
+    path("work/counts", work_views.work_counts, name="work_counts"),
     path("kpi/", views.kpi, name="kpi"),
     path("playbooks/", views.playbook_list, name="playbooks"),
     path("playbooks/<int:pk>/", views.playbook_detail, name="playbook"),
