@@ -449,3 +449,90 @@ def test_a_run_left_running_by_a_killed_process_is_marked_at_the_next_start(
     killed.refresh_from_db()
     assert (killed.status, killed.stats, killed.finished_at is not None) == ("failed", {"killed": True}, True)
     assert Run.objects.get(pk=alive.pk).status == RunStatus.RUNNING
+
+
+@pytest.fixture
+def sms_provider(settings: Any) -> Iterator[list[int]]:
+    """A loopback SMS provider answering with the statuses in the list (then 200); what it got is kept."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    answers: list[int] = []
+    received: list[str] = []
+
+    class Provider(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            status = answers.pop(0) if answers else 200
+            if status == 200:
+                received.append(self.headers["Idempotency-Key"])
+            body = json.dumps({"id": f"sms-{len(received)}"} if status == 200 else {"error": "no"}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Provider)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    settings.SMS_URL = f"http://127.0.0.1:{server.server_address[1]}/messages"
+    settings.SMS_TOKEN = "secret-token"
+    try:
+        yield answers
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _sms_debtor(company: Any, make_debtor: Any, make_invoice: Any) -> Any:
+    from mahnwerk.collection.models import Step
+
+    Step.objects.filter(playbook__company=company, level=2).update(channel="sms")
+    debtor = make_debtor(language="lv", email=None, jurisdiction="LV", time_zone="Europe/Riga")
+    Contact.objects.create(debtor=debtor, kind="phone", value="+371 20000000", is_primary=True)
+    make_invoice(debtor, f"R-{debtor.pk}", "45.00", "2026-03-02")
+    return debtor
+
+
+@pytest.mark.django_db
+def test_an_sms_provider_503_is_tried_again_and_a_400_fails_the_step(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, sms_provider: list[int]
+) -> None:
+    debtor = _sms_debtor(company, make_debtor, make_invoice)
+    sms_provider.extend([503, 429])
+    assert run_collection(company, D("2026-03-09")).channels == {"sms": 1}
+    msg = OutboundMessage.objects.get()
+    assert (msg.status, msg.attempts) == ("queued", 1) and "503" in msg.last_error
+    assert msg.next_attempt_at is not None
+    assert send_queued(company, now=msg.next_attempt_at)["retry"] == 1  # 429: later again
+    assert send_queued(company, now=reload(msg).next_attempt_at)["sent"] == 1
+    assert (reload(msg).status, msg.provider_id, msg.attempts) == ("sent", "sms-1", 3)
+
+    other = _sms_debtor(company, make_debtor, make_invoice)
+    sms_provider.append(400)
+    run_collection(company, D("2026-03-10"))
+    failed = OutboundMessage.objects.get(debtor=other)
+    assert failed.status == "failed" and "400" in failed.last_error
+    assert Action.objects.get(debtor=other).status == "cancelled"
+    assert Action.objects.get(debtor=debtor).status == "active"
+
+
+@pytest.mark.django_db
+def test_an_unreachable_sms_provider_stops_sending_and_keeps_the_rest_queued(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, settings: Any
+) -> None:
+    for _ in range(3):
+        _sms_debtor(company, make_debtor, make_invoice)
+    run_collection(company, D("2026-03-09"), send=False)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        settings.SMS_URL = f"http://127.0.0.1:{s.getsockname()[1]}/messages"
+    settings.SMS_TOKEN = "secret-token"
+    counts = send_queued(company)
+    assert counts["retry"] == 1 and "not reachable" in counts["unavailable"]
+    rows = list(OutboundMessage.objects.order_by("id").values_list("status", "attempts"))
+    assert rows == [("queued", 1), ("queued", 0), ("queued", 0)]
