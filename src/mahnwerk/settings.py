@@ -7,8 +7,10 @@ names the variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from mahnwerk import env
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "axes",
     "mahnwerk.ledger",
     "mahnwerk.collection",
     "mahnwerk.comms",
@@ -62,6 +65,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "mahnwerk.web.middleware.ContentSecurityPolicyMiddleware",
+    "mahnwerk.web.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -70,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mahnwerk.urls"
@@ -108,6 +114,24 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# Sign-in throttling (django-axes): after MAHNWERK_LOGIN_FAILURES failed sign-ins for one user name from one
+# address, that pair is locked out for MAHNWERK_LOGIN_LOCKOUT_MINUTES; a successful sign-in resets the count.
+# Covers the sign-in page and the admin site. Axes comes first: it refuses a locked-out pair before any password
+# is checked. Behind a reverse proxy every client has the proxy's address, so the lockout is per user name.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.integer("MAHNWERK_LOGIN_FAILURES", 5, minimum=1, maximum=1000)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env.integer("MAHNWERK_LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=7 * 24 * 60)
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "mahnwerk.web.throttle.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # keep failed attempts only, not a record of every sign-in
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -170,10 +194,46 @@ EMAIL_PDF = env.choice("MAHNWERK_EMAIL_PDF", "formal", {"formal", "all", "none"}
 # Shared secret of the inbound endpoint for bounces and replies (POST /inbound/email); empty: endpoint off.
 INBOUND_TOKEN = env.string("MAHNWERK_INBOUND_TOKEN", "")
 
-# Request bodies (bulk API calls): 2.5 MB holds about 14,000 invoices; raise for larger batches.
-DATA_UPLOAD_MAX_MEMORY_SIZE = (
-    env.integer("MAHNWERK_MAX_REQUEST_MB", 20, minimum=1, maximum=1024) * 1024 * 1024
-)
+# Request bodies (bulk API calls, uploads): 2.5 MB holds about 14,000 invoices; raise for larger batches.
+# A request announcing a larger body is answered 413 before its body is read (RequestSizeLimitMiddleware).
+MAX_REQUEST_BYTES = env.integer("MAHNWERK_MAX_REQUEST_MB", 20, minimum=1, maximum=1024) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# An uploaded file larger than this is streamed to a temporary file instead of being held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Content-Security-Policy on every response: scripts and styles from this server only (styles also inline:
+# the templates use style attributes), images also as data: URIs (the GiroCode), no plugins, no framing.
+# The two inline event handlers of the templates (language switch, confirmation before a reset) are allowed by
+# their hashes, which the middleware adds (mahnwerk.web.middleware.inline_handler_hashes).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# MAHNWERK_HTTPS=1: the installation is served over TLS only, usually behind a reverse proxy that terminates TLS
+# and sets X-Forwarded-Proto (which is then trusted, so the proxy must set or strip it on every request).
+# Cookies are sent over HTTPS only, browsers are told to use HTTPS for a year (HSTS, subdomains included),
+# plain-HTTP requests are redirected (except the health check, for load balancers probing over HTTP).
+HTTPS = env.boolean("MAHNWERK_HTTPS", False)
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS preloading commits the whole registrable domain to HTTPS in browsers for good: a decision for the
+# domain's owner (hstspreload.org), not for one application on it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # Collection run tuning.
 RUN_CHUNK_SIZE = env.integer("MAHNWERK_RUN_CHUNK_SIZE", 2000, minimum=1)

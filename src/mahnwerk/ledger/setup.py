@@ -353,16 +353,30 @@ def _check_user(
 
 
 def add_member(
-    username: str, company: Company, role: str, *, email: str = "", password: str | None = None
+    username: str,
+    company: Company,
+    role: str,
+    *,
+    email: str = "",
+    password: str | None = None,
+    added_by: Any = None,
 ) -> MemberResult:
     """Make ``username`` a member of ``company`` in ``role``: a new user is created (without a password
-    none can sign in until one is set), an existing one gets the role (and the password, if given)."""
+    none can sign in until one is set), an existing one gets the role (and the password, if given).
+
+    ``added_by`` (an administrator on the users page) may add a new user, or an existing user only if that
+    user already belongs to a company ``added_by`` administers; such a user's password and email are left
+    alone. No one can take over another company's user by typing its name."""
     username, email = username.strip(), email.strip()
+    user_model = get_user_model()
+    if added_by is not None and user_model.objects.filter(username=username).exists():
+        if not _shares_a_company(username, added_by):
+            raise _error("username", gettext("This user name is taken. Choose another name for a new user."))
+        email, password = "", None
     errors: dict[str, list[str]] = {}
     _check_user(username, role, email, password, errors)
     if errors:
         raise SetupError(errors)
-    user_model = get_user_model()
     with transaction.atomic():
         user: Any = user_model.objects.filter(username=username).first()
         created = user is None
@@ -378,6 +392,12 @@ def add_member(
             user=user, company=company, defaults={"role": role}
         )
     return MemberResult(membership, created, user.has_usable_password())
+
+
+def _shares_a_company(username: str, admin: Any) -> bool:
+    """Whether the user ``username`` is a member of a company in which ``admin`` is an administrator."""
+    administered = Membership.objects.filter(user=admin, role=Role.ADMIN).values("company_id")
+    return Membership.objects.filter(user__username=username, company_id__in=administered).exists()
 
 
 def member_rows(company: Company | None = None) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import ProtectedError
@@ -65,6 +64,7 @@ from mahnwerk.ledger.services import (
     record_payment,
     update_debtor,
 )
+from mahnwerk.ledger.setup import SetupError, add_member
 from mahnwerk.ledger.timeline import describe, portal_activity
 from mahnwerk.web import services
 from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
@@ -807,15 +807,21 @@ def users(request: CompanyRequest) -> HttpResponse:
     form = MemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        user_model = get_user_model()
-        user = user_model.objects.filter(username=data["username"]).first()
-        if user is None:
-            user = user_model.objects.create_user(username=data["username"], password=data["password"])
-        Membership.objects.update_or_create(
-            user=user, company=request.company, defaults={"role": data["role"]}
-        )
-        messages.success(request, _("{user} is now a member.").format(user=user.get_username()))
-        return redirect("web:users")
+        try:
+            result = add_member(
+                data["username"],
+                request.company,
+                data["role"],
+                password=data["password"] or None,
+                added_by=request.membership.user,
+            )
+        except SetupError as exc:
+            for field, problems in exc.errors.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            user = result.membership.user
+            messages.success(request, _("{user} is now a member.").format(user=user.get_username()))
+            return redirect("web:users")
     members = (
         Membership.objects.filter(company=request.company).select_related("user").order_by("user__username")
     )
