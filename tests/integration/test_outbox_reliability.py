@@ -408,8 +408,17 @@ def test_outbox_retry_by_id_and_not_after_a_later_step(
     first, second = OutboundMessage.objects.order_by("id")
     run_collection(company, D("2026-03-09"))  # the first debtor gets the step as a letter
     out = cli("outbox", "retry", "--id", str(first.pk), str(second.pk), "9999")
-    assert "1 message(s) queued again" in out and f"later step meanwhile ({first.pk})" in out
-    assert (reload(first).status, reload(second).status) == ("failed", "queued")
+    assert "0 message(s) queued again" in out and f"later step meanwhile ({first.pk})" in out
+    assert f"no valid email address ({second.pk})" in out
+    assert (reload(first).status, reload(second).status) == ("failed", "failed")
+    # the address corrected: the message goes there
+    Contact.objects.filter(debtor=other).update(value="ap@corrected.example", is_valid=True)
+    out = cli("outbox", "retry", "--id", str(second.pk))
+    assert "1 message(s) queued again" in out
+    assert (reload(second).status, second.recipient) == ("queued", "ap@corrected.example")
+    assert "sent: 1" in cli("outbox", "send")
+    [raw] = smtp.accepted
+    assert email.message_from_bytes(raw, policy=email.policy.default)["To"] == "ap@corrected.example"
 
 
 @pytest.mark.django_db

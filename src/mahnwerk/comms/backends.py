@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage
+from django.utils.translation import gettext as _
 
 
 class LocalDeliveryError(Exception):
@@ -61,8 +62,10 @@ def write_file_atomically(target: Path, data: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        reason = exc.strerror or str(exc)
-        raise LocalDeliveryError(f"cannot write to the outbox folder {target.parent}: {reason}") from exc
+        raise LocalDeliveryError(
+            _("cannot write to the outbox folder %(folder)s: %(reason)s")
+            % {"folder": target.parent, "reason": exc.strerror or str(exc)}
+        ) from exc
 
 
 def _safe(value: str) -> str:

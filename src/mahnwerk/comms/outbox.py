@@ -68,8 +68,8 @@ from mahnwerk.ledger.models import Allocation, Company, Contact, Debtor
 log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 500
-# A sender's hold on its claimed batch; extended while it works (at least three times the transport's
-# timeout, so one slow message cannot outlive it). A message whose lease ran out is taken again.
+# A sender's hold on its claimed batch; extended before each message (to at least five times the
+# transport's timeout, so one slow message cannot outlive it). A message whose lease ran out is taken again.
 CLAIM_LEASE = timedelta(seconds=60)
 # Temporary failures are tried again after 1, 2, 4, ... minutes, at most RETRY_MAX_DELAY apart, until the
 # message has been failing for RETRY_GIVE_UP_AFTER: then it fails for good.
@@ -295,8 +295,8 @@ class _Sender:
 
     def __post_init__(self) -> None:
         timeout = getattr(self.transport, "timeout", None)
-        if isinstance(timeout, int | float) and timeout > 0:
-            self.lease = max(CLAIM_LEASE, timedelta(seconds=3 * timeout + 10))
+        if isinstance(timeout, int | float) and timeout > 0:  # each SMTP command may take the timeout
+            self.lease = max(CLAIM_LEASE, timedelta(seconds=5 * timeout + 10))
 
     def close(self) -> None:
         if self.channel == "email" and self.connected:
@@ -506,6 +506,7 @@ class RetryResult:
     requeued: list[int] = field(default_factory=list)
     withdrawn: dict[str, int] = field(default_factory=dict)  # per reason
     superseded: list[int] = field(default_factory=list)  # a later step was taken meanwhile
+    no_address: list[int] = field(default_factory=list)  # an email whose debtor has no valid address now
     not_failed: list[int] = field(default_factory=list)  # asked for by id, but not failed (or not found)
 
 
@@ -516,7 +517,8 @@ def retry_failed(
 
     A collection message gets its step back (action and items active again) and is then checked against
     the ledger (:func:`stale_reasons`): one that no longer fits is withdrawn, not sent. One whose debtor has
-    had a later step meanwhile (the next run already gave the step again) stays failed."""
+    had a later step meanwhile (the next run already gave the step again) stays failed. An email goes to
+    the debtor's current address (one corrected since is used); without a valid one it stays failed."""
     now = now or timezone.now()
     result = RetryResult()
     failed = OutboundMessage.objects.filter(status=MessageStatus.FAILED)
@@ -538,12 +540,21 @@ def retry_failed(
             .exclude(pk__in=action_ids)
             .values_list("debtor_id", "as_of")
         )
+        emails = email_recipients({m.debtor_id for m in messages if m.channel == "email"})
         chosen = []
         for msg in messages:
             action = actions.get(msg.action_id or 0)
             if action is not None and any(d == action.debtor_id and day >= action.as_of for d, day in later):
                 result.superseded.append(msg.pk)
                 continue
+            if msg.channel == "email":
+                address = emails.get(msg.debtor_id)
+                if address is None:
+                    result.no_address.append(msg.pk)
+                    continue
+                if address.lower() != msg.recipient.lower():
+                    msg.recipient = address
+                    OutboundMessage.objects.filter(pk=msg.pk).update(recipient=address)
             chosen.append(msg)
         if not chosen:
             return result

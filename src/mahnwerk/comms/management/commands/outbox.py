@@ -65,6 +65,7 @@ class Command(MahnwerkCommand):
                     "requeued": result.requeued,
                     "withdrawn": result.withdrawn,
                     "superseded": result.superseded,
+                    "no_address": result.no_address,
                     "not_failed": result.not_failed,
                 }
             )
@@ -79,6 +80,11 @@ class Command(MahnwerkCommand):
             self.stdout.write(
                 _("%(count)d left failed: the debtor had a later step meanwhile (%(ids)s)")
                 % {"count": len(result.superseded), "ids": ", ".join(map(str, result.superseded))}
+            )
+        if result.no_address:
+            self.stdout.write(
+                _("%(count)d left failed: the debtor has no valid email address (%(ids)s)")
+                % {"count": len(result.no_address), "ids": ", ".join(map(str, result.no_address))}
             )
         if result.not_failed:
             self.stderr.write(
