@@ -59,6 +59,7 @@ AGE_FULL_DAYS = 90  # without a prediction, an account this many days overdue co
 SORTS = ("priority", "amount", "age")
 PAGE_SIZE = 25
 MAX_POSTPONE_DAYS = 365
+ID_LIST_LIMIT = 2000  # more rows than this: the per-debtor figures are read for the whole company
 ACTIONS = ("assign", "unassign", "done", "postpone", "send_now")
 
 # timeline kinds of this app (registered with the timeline when the app is ready)
@@ -285,6 +286,8 @@ def _describe(company: Company, today: date, rows: dict[int, Row]) -> None:
     if not rows:
         return
     ids = list(rows)
+    # a few debtors: by their ids; very many: one pass over the company's open items (no endless id list)
+    only: dict[str, Any] = {"debtor_id__in": ids} if len(ids) <= ID_LIST_LIMIT else {}
     amounts = web_services.company_amounts(company, today)
     for row in rows.values():
         row.currency = company.currency
@@ -296,22 +299,27 @@ def _describe(company: Company, today: date, rows: dict[int, Row]) -> None:
         )
     for debtor_id, p in (
         InvoicePrediction.objects.filter(
-            company=company, invoice__debtor_id__in=ids, invoice__open_minor__gt=0, p_late__isnull=False
+            company=company,
+            invoice__open_minor__gt=0,
+            p_late__isnull=False,
+            **{f"invoice__{k}": v for k, v in only.items()},
         )
         .values("invoice__debtor_id")
         .annotate(p=Max("p_late"))
         .values_list("invoice__debtor_id", "p")
         .order_by()
     ):
-        rows[debtor_id].chance = float(p)
+        if debtor_id in rows:
+            rows[debtor_id].chance = float(p)
     for debtor_id, oldest in (
-        Invoice.objects.filter(company=company, debtor_id__in=ids, open_minor__gt=0, due_date__lt=today)
+        Invoice.objects.filter(company=company, open_minor__gt=0, due_date__lt=today, **only)
         .values("debtor_id")
         .annotate(oldest=Min("due_date"))
         .values_list("debtor_id", "oldest")
         .order_by()
     ):
-        rows[debtor_id].overdue_days = (today - oldest).days
+        if debtor_id in rows:
+            rows[debtor_id].overdue_days = (today - oldest).days
     for debtor_id, user_id, username in WorkAssignment.objects.filter(company=company).values_list(
         "debtor_id", "user_id", "user__username"
     ):
