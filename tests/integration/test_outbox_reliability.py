@@ -25,9 +25,11 @@ from aiosmtpd.controller import Controller
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from mahnwerk.collection.audit import audit_messages
 from mahnwerk.collection.models import Action, Run, RunStatus
 from mahnwerk.collection.services import run_collection
 from mahnwerk.comms import outbox as outbox_module
+from mahnwerk.comms.letters_batch import print_letters
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.comms.outbox import (
     CLAIM_LEASE,
@@ -198,7 +200,7 @@ def test_550_user_unknown_marks_the_address_invalid_and_the_next_run_sends_a_let
     first = run_collection(company, D("2026-03-08"))
     assert first.channels == {"email": 1}
     msg = OutboundMessage.objects.get()
-    assert (msg.status, msg.attempts) == ("failed", 1) and "550 5.1.1" in msg.last_error
+    assert (msg.status, msg.attempts) == ("bounced", 1) and "550 5.1.1" in msg.last_error
     assert not Contact.objects.get(debtor=debtor, kind="email").is_valid
     assert Action.objects.get().status == "cancelled"  # the step counts as not done
     assert debtor.timeline.filter(kind="message_bounced").count() == 1
@@ -209,6 +211,8 @@ def test_550_user_unknown_marks_the_address_invalid_and_the_next_run_sends_a_let
     assert again.channels == {"letter": 1}  # the same reminder, now by post
     letter = OutboundMessage.objects.get(channel="letter")
     assert letter.subject.startswith("Zahlungserinnerung") and letter.status == "queued"
+    print_letters(company, D("2026-03-09"))
+    assert audit_messages(company).violations == []  # the email never reached the debtor: no cadence breach
 
 
 @pytest.mark.django_db
@@ -403,10 +407,13 @@ def test_outbox_retry_by_id_and_not_after_a_later_step(
     other = make_debtor()
     make_invoice(debtor, "RE-1", "100.00", "2026-03-01")
     make_invoice(other, "RE-2", "100.00", "2026-03-01")
-    smtp.rcpt = ["550 5.1.1 user unknown", "550 5.1.1 user unknown"]
+    smtp.data = ["554 5.7.1 refused", "554 5.7.1 refused"]
     run_collection(company, D("2026-03-08"))
     first, second = OutboundMessage.objects.order_by("id")
-    run_collection(company, D("2026-03-09"))  # the first debtor gets the step as a letter
+    assert (first.status, second.status) == ("failed", "failed")
+    Contact.objects.filter(debtor=other).update(is_valid=False)  # as a bounce that came back later
+    run_collection(company, D("2026-03-09"))  # the first debtor gets the step again (the second by post)
+    smtp.accepted.clear()
     out = cli("outbox", "retry", "--id", str(first.pk), str(second.pk), "9999")
     assert "0 message(s) queued again" in out and f"later step meanwhile ({first.pk})" in out
     assert f"no valid email address ({second.pk})" in out
@@ -417,7 +424,7 @@ def test_outbox_retry_by_id_and_not_after_a_later_step(
     assert "1 message(s) queued again" in out
     assert (reload(second).status, second.recipient) == ("queued", "ap@corrected.example")
     assert "sent: 1" in cli("outbox", "send")
-    [raw] = smtp.accepted
+    [raw] = smtp.accepted[-1:]
     assert email.message_from_bytes(raw, policy=email.policy.default)["To"] == "ap@corrected.example"
 
 

@@ -414,7 +414,9 @@ def _record_sent(msg: OutboundMessage, token: str, provider_id: str, now: dateti
 
 def _record_failure(msg: OutboundMessage, token: str, failure: DeliveryFailure, now: datetime) -> bool:
     """Record a failed attempt: queued again after a pause, or failed for good (permanent, or failing for
-    ``RETRY_GIVE_UP_AFTER``). Returns whether it failed for good."""
+    ``RETRY_GIVE_UP_AFTER``). Returns whether it failed for good. An email refused because its address does
+    not exist is ``bounced``, as when the bounce comes back later (``comms.inbound``): it never reached the
+    debtor."""
     attempts = msg.attempts + 1
     first = msg.first_attempt_at or now
     final = failure.permanent or now - first >= RETRY_GIVE_UP_AFTER
@@ -422,7 +424,9 @@ def _record_failure(msg: OutboundMessage, token: str, failure: DeliveryFailure, 
         if final:
             expired = "" if failure.permanent else f"given up after {attempts} attempts: "
             updated = OutboundMessage.objects.filter(pk=msg.pk, claim=token).update(
-                status=MessageStatus.FAILED,
+                status=MessageStatus.BOUNCED
+                if failure.invalid_address and msg.channel == "email"
+                else MessageStatus.FAILED,
                 attempts=attempts,
                 first_attempt_at=first,
                 next_attempt_at=None,
@@ -843,7 +847,8 @@ def retrying_count(company: Company | None = None) -> int:
 
 
 def day_counts(company: Company, business_date: date) -> dict[str, int]:
-    """The messages of one business date (a run's): sent, queued, retrying (of the queued), failed."""
+    """The emails and SMS of one business date (a run's): sent, queued (or being sent), retrying (of the
+    queued), failed (or bounced)."""
     rows = (
         OutboundMessage.objects.filter(company=company, business_date=business_date)
         .exclude(channel="letter")
@@ -862,5 +867,5 @@ def day_counts(company: Company, business_date: date) -> dict[str, int]:
         "sent": by_status.get(MessageStatus.SENT, 0),
         "queued": by_status.get(MessageStatus.QUEUED, 0) + by_status.get(MessageStatus.SENDING, 0),
         "retrying": retrying,
-        "failed": by_status.get(MessageStatus.FAILED, 0),
+        "failed": by_status.get(MessageStatus.FAILED, 0) + by_status.get(MessageStatus.BOUNCED, 0),
     }
