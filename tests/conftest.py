@@ -12,6 +12,16 @@ import pytest
 D = date.fromisoformat
 
 
+@pytest.fixture(autouse=True)
+def _language_of_each_test_its_own() -> Any:
+    """A request through the test client leaves its language active in the thread: reset it after every test,
+    so that no test depends on the language another one left behind."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def outbox(settings: Any, tmp_path: Path) -> Path:
     """An empty outbox folder for this test; messages land in <outbox>/<company slug>/."""
