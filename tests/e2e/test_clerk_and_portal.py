@@ -17,6 +17,8 @@ pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 def test_find_debtor_record_payment_item_gone(
     signed_in: Any, live_server: Any, ledger: dict[str, Any], shoot: Callable[[Any, str], None]
 ) -> None:
+    from playwright.sync_api import expect
+
     from mahnwerk.collection.models import Task
     from mahnwerk.ledger.services import company_today
 
@@ -32,7 +34,8 @@ def test_find_debtor_record_payment_item_gone(
     shoot(page, "home")
     page.get_by_role("link", name="Debtors", exact=True).click()
     page.get_by_label("Search").fill("Müller")  # HTMX replaces the results as one types
-    page.wait_for_function("document.querySelectorAll('#results tbody tr').length === 1")
+    # a Playwright assertion, not wait_for_function: the Content-Security-Policy forbids evaluating strings
+    expect(page.locator("#results tbody tr")).to_have_count(1)
     shoot(page, "debtors")
     page.locator("#results").get_by_role("link", name="Bäckerei Müller").click()
     items = page.get_by_test_id("open-items")
