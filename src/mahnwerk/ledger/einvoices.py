@@ -659,7 +659,7 @@ class _Planner:
             self.fail(
                 step,
                 _(
-                    "BT-115: the corrected invoice is over 0.00: to cancel invoice {number}, record a credit note instead"
+                    "BT-115: the corrected invoice is for 0.00: to cancel invoice {number}, record a credit note instead"
                 ).format(number=(stored.number if stored else planned.doc.number if planned else "")),
             )
             return
