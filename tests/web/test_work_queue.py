@@ -127,6 +127,14 @@ def test_one_row_per_debtor_with_every_kind(alice: Client, acme: dict[str, Any])
     assert "Promise due today" in html and "Playbook ended" in html
 
 
+def test_payments_of_unknown_payers_are_named_apart(alice: Client, acme: dict[str, Any]) -> None:
+    entry = _payment_to_review(acme["quiet"], 7_000)
+    StatementEntry.objects.filter(pk=entry.pk).update(debtor=None)
+    response = alice.get("/work/")
+    assert "K0005" not in {row.debtor.number for row in response.context["rows"]}
+    assert "1 payment from an unknown payer waits for review." in response.content.decode()
+
+
 def test_end_of_playbook_agrees_with_the_run(company: Any, acme: dict[str, Any]) -> None:
     from mahnwerk.collection.services import decide_debtor
     from mahnwerk.core.playbook import Held
@@ -202,6 +210,7 @@ def test_bulk_done_and_postpone(bob: Client, acme: dict[str, Any]) -> None:
     assert not Task.objects.filter(debtor=mueller, status=TaskStatus.OPEN).exists()
     assert Task.objects.filter(debtor=mueller, status=TaskStatus.DONE, done_by="user:bob").count() == 2
     assert _rows(bob)["K0001"].kinds == ["dispute", "promise_due"]
+    assert TimelineEvent.objects.filter(debtor=mueller, kind="work_task_done", actor="user:bob").count() == 2
     weber = acme["weber"]
     response = bob.post("/work/bulk", {"action": "postpone", "days": "3", "debtor": [weber.pk]}, follow=True)
     assert Task.objects.get(debtor=weber).due_on == TODAY + timedelta(days=3)

@@ -76,6 +76,7 @@ def work_queue(request: CompanyRequest) -> HttpResponse:
             "here": request.get_full_path(),
             "can_act": request.membership.can_work,
             "max_days": work.MAX_POSTPONE_DAYS,
+            "unknown_payers": work.payments_without_debtor(company),
         },
     )
 

@@ -514,9 +514,7 @@ def complete_tasks(
                 status=TaskStatus.DONE, done_at=now, done_by=actor
             )
             events += [
-                timeline.event(
-                    debtor_id, company.pk, "work_task_done", today, actor, task=t.get_kind_display()
-                )
+                timeline.event(debtor_id, company.pk, "work_task_done", today, actor, task=t.kind)
                 for t in mine
             ]
             outcomes.append(
@@ -564,7 +562,7 @@ def postpone_tasks(
                         "work_task_postponed",
                         today,
                         actor,
-                        task=task.get_kind_display(),
+                        task=task.kind,
                         due_on=due_on,
                     )
                 )
@@ -629,3 +627,11 @@ def bulk(
     if action == "send_now":
         return send_now(company, debtor_ids, actor=actor)
     raise WorkError(_("Unknown action."))
+
+
+def payments_without_debtor(company: Company) -> int:
+    """Statement entries waiting for review whose payer is unknown: they belong to no row (the payment review
+    page matches them)."""
+    return StatementEntry.objects.filter(
+        company=company, status=EntryStatus.REVIEW, debtor__isnull=True
+    ).count()
