@@ -118,7 +118,8 @@ TASKS = {
 # Sign-in throttling (django-axes): after MAHNWERK_LOGIN_FAILURES failed sign-ins for one user name from one
 # address, that pair is locked out for MAHNWERK_LOGIN_LOCKOUT_MINUTES; a successful sign-in resets the count.
 # Covers the sign-in page and the admin site. Axes comes first: it refuses a locked-out pair before any password
-# is checked. Behind a reverse proxy every client has the proxy's address, so the lockout is per user name.
+# is checked. Behind reverse proxies, MAHNWERK_PROXY_COUNT (how many) makes the client's address the one the
+# outermost proxy put into X-Forwarded-For; otherwise every client has the proxy's address.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -128,6 +129,8 @@ AXES_COOLOFF_TIME = timedelta(
     minutes=env.integer("MAHNWERK_LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=7 * 24 * 60)
 )
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+PROXY_COUNT = env.integer("MAHNWERK_PROXY_COUNT", 0, minimum=0, maximum=10)
+AXES_CLIENT_IP_CALLABLE = "mahnwerk.web.throttle.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "mahnwerk.web.throttle.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True  # keep failed attempts only, not a record of every sign-in

@@ -94,6 +94,41 @@ def test_the_lockout_message_is_translated(erin: Any) -> None:
     assert 'data-testid="lockout"' in response.content.decode()
 
 
+def test_behind_a_proxy_the_forwarded_address_counts(erin: Any, settings: Any) -> None:
+    settings.PROXY_COUNT = 1
+    proxy = "10.0.0.2"
+    with time_machine.travel(NOW, tick=False):
+        for attempt in range(settings.AXES_FAILURE_LIMIT):
+            # the attacker's own X-Forwarded-For entries are ignored: the proxy appends the real address
+            response = Client().post(
+                LOGIN,
+                {"username": "erin", "password": "wrong-password"},
+                REMOTE_ADDR=proxy,
+                HTTP_X_FORWARDED_FOR=f"198.51.100.{attempt}, 203.0.113.66",
+            )
+        assert response.status_code == 429
+        other = Client().post(
+            LOGIN,
+            {"username": "erin", "password": PASSWORD},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR="192.0.2.5",
+        )
+        assert other.status_code == 302  # another client behind the same proxy is not locked out
+
+
+def test_client_address(rf: Any, settings: Any) -> None:
+    from mahnwerk.web.throttle import client_address
+
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.66")
+    assert client_address(request) == "10.0.0.2"
+    settings.PROXY_COUNT = 1
+    assert client_address(request) == "203.0.113.66"
+    settings.PROXY_COUNT = 2
+    assert client_address(request) == "1.1.1.1"
+    settings.PROXY_COUNT = 3
+    assert client_address(request) == "10.0.0.2"  # fewer entries than proxies: not behind them after all
+
+
 # -- Content-Security-Policy -----------------------------------------------------------------------------
 
 

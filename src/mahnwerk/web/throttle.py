@@ -17,6 +17,18 @@ from django.shortcuts import render
 from django.utils.translation import ngettext
 
 
+def client_address(request: HttpRequest) -> str:
+    """The client's address: ``REMOTE_ADDR``, or behind ``PROXY_COUNT`` reverse proxies the address the
+    outermost of them saw (counted from the right of X-Forwarded-For, so a client cannot choose it)."""
+    remote = str(request.META.get("REMOTE_ADDR") or "")
+    count: int = settings.PROXY_COUNT
+    if count <= 0:
+        return remote
+    forwarded = [part.strip() for part in str(request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    return forwarded[-count] if len(forwarded) >= count else remote
+
+
 def lockout_message() -> str:
     minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
     return ngettext(
