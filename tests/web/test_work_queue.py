@@ -233,6 +233,15 @@ def test_bulk_send_now_with_a_refusal(company: Any, bob: Client, acme: dict[str,
     assert not Action.objects.filter(debtor=ozols).exists()
 
 
+def test_a_request_without_action_or_rows_does_nothing(bob: Client, acme: dict[str, Any]) -> None:
+    mueller = acme["mueller"]
+    response = bob.post("/work/bulk", {"action": "", "debtor": [mueller.pk], "days": "7"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Choose what to do with the selected rows."]
+    response = bob.post("/work/bulk", {"action": "done"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Select at least one row."]
+    assert Task.objects.filter(debtor=mueller, status=TaskStatus.OPEN).count() == 2
+
+
 def test_a_viewer_reads_but_cannot_act(carol: Client, acme: dict[str, Any]) -> None:
     page = carol.get("/work/")
     assert page.status_code == 200

@@ -612,6 +612,8 @@ def bulk(
 ) -> list[Outcome]:
     """Carry out ``action`` (one of ``ACTIONS``) for the selected debtors; :class:`WorkError` when the request
     itself is wrong (no debtor selected, an unknown action or user, a bad number of days)."""
+    if action not in ACTIONS:
+        raise WorkError(_("Choose what to do with the selected rows."))
     if not debtor_ids:
         raise WorkError(_("Select at least one row."))
     if action == "assign":
@@ -626,7 +628,7 @@ def bulk(
         return postpone_tasks(company, debtor_ids, days, actor=actor)
     if action == "send_now":
         return send_now(company, debtor_ids, actor=actor)
-    raise WorkError(_("Unknown action."))
+    raise AssertionError(action)  # pragma: no cover - every action of ACTIONS is handled above
 
 
 def payments_without_debtor(company: Company) -> int:
