@@ -287,9 +287,14 @@ class _Camt:
 
     def __init__(self, ns: str) -> None:
         self.ns = ns
+        self._paths: dict[str, str] = {}
 
     def _path(self, path: str) -> str:
-        return "/".join(f"{{{self.ns}}}{p}" if p not in {".", ".."} else p for p in path.split("/"))
+        found = self._paths.get(path)
+        if found is None:
+            found = "/".join(f"{{{self.ns}}}{p}" if p not in {".", ".."} else p for p in path.split("/"))
+            self._paths[path] = found
+        return found
 
     def find(self, el: object, path: str) -> object | None:
         return el.find(self._path(path))  # type: ignore[attr-defined]
