@@ -552,3 +552,96 @@ def test_an_unreachable_sms_provider_stops_sending_and_keeps_the_rest_queued(
     assert counts["retry"] == 1 and "not reachable" in counts["unavailable"]
     rows = list(OutboundMessage.objects.order_by("id").values_list("status", "attempts"))
     assert rows == [("queued", 1), ("queued", 0), ("queued", 0)]
+
+
+class SlowCollector:
+    """A server that takes a moment for each message and keeps every Message-ID it accepted."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.15)
+        parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.ids.append(str(parsed["Message-ID"]))
+        return "250 OK"
+
+
+def test_a_sender_killed_with_sigkill_loses_nothing_and_doubles_at_most_the_one_in_flight(
+    tmp_path: Path,
+) -> None:
+    """The real thing: ``mahnwerk outbox send`` as its own process, killed with SIGKILL mid-batch."""
+    import json
+    import signal
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = SlowCollector()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    environ = os.environ | {
+        "MAHNWERK_DATA_DIR": str(tmp_path),
+        "MAHNWERK_SMTP_HOST": "127.0.0.1",
+        "MAHNWERK_SMTP_PORT": str(port),
+        "MAHNWERK_SMTP_TIMEOUT": "5",
+    }
+    environ.pop("MAHNWERK_DATABASE_URL", None)
+
+    def mahnwerk(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "mahnwerk", *args], env=environ, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    try:
+        mahnwerk("migrate", "-v0")
+        iban = "DE89370400440532013000"
+        mahnwerk("company", "create", "acme", "--name", "Acme GmbH", "--country", "DE", "--iban", iban)
+        count = 16
+        (tmp_path / "d.csv").write_text(
+            "number,name,email\n" + "".join(f"K{n},Kunde {n} GmbH,ap@k{n}.example\n" for n in range(count))
+        )
+        (tmp_path / "i.csv").write_text(
+            "number,debtor,issue_date,due_date,amount\n"
+            + "".join(f"RE-{n},K{n},2026-02-01,2026-03-01,100.00\n" for n in range(count))
+        )
+        mahnwerk("import", "debtors", str(tmp_path / "d.csv"))
+        mahnwerk("import", "invoices", str(tmp_path / "i.csv"))
+        mahnwerk("run", "--date", "2026-03-08", "--no-send")
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "mahnwerk", "outbox", "send"],
+            env=environ,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while len(handler.ids) < 6 and time.monotonic() < deadline and sender.poll() is None:
+            time.sleep(0.02)
+        sender.send_signal(signal.SIGKILL)
+        sender.wait(timeout=20)
+        assert 6 <= len(handler.ids) < count
+
+        listed = json.loads(mahnwerk("outbox", "list", "--json", "--limit", "100"))
+        statuses = [m["status"] for m in listed["messages"]]
+        assert (
+            statuses.count("sent") >= len(handler.ids) - 1
+        )  # every delivery but the one in flight is recorded
+        assert set(statuses) <= {"sent", "sending"}
+        # the next sender, once the dead one's lease has run out
+        later = (timezone.now() + CLAIM_LEASE + timedelta(seconds=5)).isoformat()
+        mahnwerk(
+            "shell",
+            "-c",
+            f"from datetime import datetime; from mahnwerk.comms.outbox import send_queued; "
+            f"send_queued(now=datetime.fromisoformat({later!r}))",
+        )
+        listed = json.loads(mahnwerk("outbox", "list", "--json", "--limit", "100"))
+        assert [m["status"] for m in listed["messages"]] == ["sent"] * count
+        assert len(set(handler.ids)) == count  # nothing lost
+        assert len(handler.ids) - count <= 1  # at most the one in flight went twice, with its Message-ID
+    finally:
+        controller.stop()
