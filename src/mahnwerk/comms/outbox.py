@@ -291,7 +291,6 @@ class _Sender:
     lease: timedelta = CLAIM_LEASE
     extended_at: float = 0.0
     connected: bool = True
-    _opened: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         timeout = getattr(self.transport, "timeout", None)
