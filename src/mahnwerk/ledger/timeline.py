@@ -101,6 +101,15 @@ EVENT_TEXTS = {
     "payment_reversed": _(
         "Payment of {amount} (value date {value_date}) taken back by the bank ({reason}): open again {reopened}"
     ),
+    # escalation advice and court
+    "escalation_advised": _("Escalation advice: {option} recommended, expected {expected} of {total}"),
+    "escalation_decided": _("Decided: {option} (advice: {recommended}); expected {expected}, costs {costs}"),
+    "court_order_prepared": _(
+        "Court payment order prepared: {total} ({count} claim(s)), court fee {fee}; objection period ends "
+        "{objection_until}, enforcement order by {enforcement_order_by} (expected service {service_on})"
+    ),
+    "lv_warning_prepared": _("Warning procedure prepared (Latvia): {total}, state fee {fee}"),
+    "evidence_bundle_built": _("Evidence bundle built: {files} file(s)"),
 }
 
 

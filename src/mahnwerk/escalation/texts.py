@@ -1,0 +1,94 @@
+"""The texts of the escalation advice: option names and the reasons the core gives (by code)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.utils.translation import gettext, gettext_noop
+
+from mahnwerk.core.escalation import Reason
+from mahnwerk.core.money import format_money
+
+OPTION_LABELS = {
+    "keep_chasing": gettext_noop("Keep chasing"),
+    "settlement": gettext_noop("Settlement offer"),
+    "agency": gettext_noop("Collection agency"),
+    "court_payment_order": gettext_noop("Court payment order (Mahnbescheid)"),
+    "lv_payment_order": gettext_noop("Latvian warning procedure (brīdinājuma kārtība)"),
+    "european_small_claims": gettext_noop("European Small Claims Procedure"),
+    "lawyer": gettext_noop("Lawyer"),
+    "write_off": gettext_noop("Write off"),
+}
+
+REASON_TEXTS = {
+    "probability_history": gettext_noop("success {percent} % from this company's own history"),
+    "probability_default": gettext_noop(
+        "success {percent} % (stated default: too little history of our own)"
+    ),
+    "rating": gettext_noop("adjusted for the customer's payment rating {rating}"),
+    "disputed": gettext_noop("the claim is disputed: an objection or refusal is likely"),
+    "time_barred": gettext_noop("time-barred after {date}: the debtor may refuse to pay (§ 214 BGB)"),
+    "limitation_paused": gettext_noop("filing pauses the limitation period ending {date} (§ 204 BGB)"),
+    "limitation_first": gettext_noop("the claim becomes time-barred after {date}, before this option ends"),
+    "further_reminders": gettext_noop("{count} more letters"),
+    "settlement_offer": gettext_noop("offer {offer}, giving up {given_up}"),
+    "agency_default_fee": gettext_noop("agency keeps {percent} % of what it collects (stated default)"),
+    "agency_fee": gettext_noop("agency keeps {percent} % of what it collects"),
+    "rdg_cap": gettext_noop(
+        "the debtor reimburses agency costs only up to a lawyer's fee, {cap} (§ 13e RDG)"
+    ),
+    "flat_rate_credited": gettext_noop(
+        "the flat rate of {flat_rate} already claimed is credited against these costs (§ 288 (5) BGB)"
+    ),
+    "costs_cap": gettext_noop("recovery costs capped: {cap_left} left of the legal maximum"),
+    "not_recoverable": gettext_noop("the debtor need not reimburse these costs"),
+    "court_debtor_abroad": gettext_noop("the debtor lives in {country}: a German payment order does not fit"),
+    "fee_table": gettext_noop("no fee known: {error}"),
+    "gkg_fee": gettext_noop("court fee {fee} (0.5 fee on {value}, KV GKG 1100)"),
+    "court_fee_borne_by_debtor": gettext_noop("the debtor bears the court fee"),
+    "lv_only": gettext_noop("only for debtors in Latvia"),
+    "lv_fee": gettext_noop("state fee {fee} ({percent} % of the claim)"),
+    "unconfirmed_assumption": gettext_noop("figures of this procedure are unconfirmed assumptions"),
+    "small_claims_limit": gettext_noop("claims above {limit} are not small claims"),
+    "small_claims_cross_border": gettext_noop("only for cross-border claims within the EU"),
+    "small_claims_fee": gettext_noop("court fee assumed {fee}: it varies by member state"),
+    "rvg_fee": gettext_noop("lawyer's fee {fee} ({factor} fee, VV RVG 2300) and expenses {expenses}"),
+    "rvg_estimate": gettext_noop("costs estimated by the German fee table"),
+    "write_off": gettext_noop("no more costs, nothing more collected"),
+    "vat_correction": gettext_noop("the VAT can be corrected once the claim is uncollectable (§ 17 UStG)"),
+    "relationship": gettext_noop(
+        "likely ends the relationship with a valued customer (rating {rating}, {segment})"
+    ),
+    "relationship_kept": gettext_noop(
+        "keeps the relationship with a valued customer (rating {rating}, {segment})"
+    ),
+    "highest_expected": gettext_noop("highest expected net recovery"),
+    "nothing_pays": gettext_noop("no option is expected to bring more than it costs"),
+    "valued_customer_soft": gettext_noop("a valued customer: a gentler option brings almost as much"),
+}
+
+
+def option_label(option: str) -> str:
+    return gettext(OPTION_LABELS[option]) if option in OPTION_LABELS else option
+
+
+def render_reason(
+    reason: Reason | Mapping[str, Any], currency: str = "EUR", translate: Callable[[str], str] = gettext
+) -> str:
+    """A reason in the active language; amounts (``*_minor``) formatted as money, dates as ISO dates."""
+    code = reason.code if isinstance(reason, Reason) else str(reason["code"])
+    params = dict(reason.params if isinstance(reason, Reason) else reason.get("params", {}))
+    values: dict[str, Any] = {}
+    for key, value in params.items():
+        if key.endswith("_minor") and isinstance(value, int):
+            values[key.removesuffix("_minor")] = format_money(value, currency)
+        else:
+            values[key] = str(value)
+    template = REASON_TEXTS.get(code)
+    if template is None:
+        return code
+    try:
+        return translate(template).format(**values)
+    except (KeyError, IndexError):
+        return translate(template)
