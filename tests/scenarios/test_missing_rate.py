@@ -50,7 +50,9 @@ def test_a_message_claiming_interest_without_a_known_rate_waits_for_approval(
     assert (
         "Zinssatz 9 Prozentpunkte über dem Basiszinssatz nach § 247 BGB (derzeit 10,27 % im Jahr)" in final
     ), final
-    assert "Zinsen ab dem 01.07.2026 sind in diesem Betrag nicht enthalten." in final, final
+    assert "Verzugszinsen auf RE-7001 ab dem 01.07.2026 sind in diesem Betrag nicht enthalten." in final, (
+        final
+    )
     assert re.search(r"(?<![\d.,])0,00\xa0€", final) is None  # no amount of nothing anywhere
 
     # once the rate is added (a made-up 2.00 %), nothing waits: a later step claims every day's interest
@@ -61,3 +63,16 @@ def test_a_message_claiming_interest_without_a_known_rate_waits_for_approval(
     from mahnwerk.ledger.claims import interest_gaps
 
     assert interest_gaps(company, debtor.invoices.values_list("id", flat=True), D("2026-07-20")) == {}
+
+
+@pytest.mark.django_db
+def test_an_item_whose_whole_default_lies_after_the_last_known_rate_says_so(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    debtor = make_debtor(name="Spät GmbH", language="de")
+    make_invoice(debtor, "RE-7002", "500.00", "2026-08-03", issue="2026-07-03")
+    run_collection(company, D("2026-08-10"), approved=True)  # reminder "pay by 08-20": default from 08-21
+    run_collection(company, D("2026-08-24"), approved=True)  # firm reminder: no rate known for any day of it
+    firm = body(sent_messages(outbox)[-1])
+    # no interest can be computed, and the message says so instead of leaving "0,00 €" unexplained
+    assert "Verzugszinsen auf RE-7002 ab dem 21.08.2026 sind in diesem Betrag nicht enthalten." in firm, firm

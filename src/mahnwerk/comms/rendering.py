@@ -45,6 +45,7 @@ class MessageItem:
     fees_minor: int = 0
     interest_unavailable: bool = False
     interest: InterestBasis | None = None  # how the interest was computed (None: none claimed)
+    interest_missing_from: date | None = None  # in default, but no rate is known from this day on
     costs: tuple[tuple[str, int], ...] = ()  # open costs by kind ("flat_compensation", "reminder_fee")
 
     @property
@@ -63,7 +64,6 @@ class InterestBasis:
     table: str  # the reference rate's table ("" for a fixed or agreed rate)
     agreed: bool  # the contract's rate
     principal_minor: int | None  # the principal interest ran on (None: it changed with part payments)
-    missing_from: date | None = None  # no rate known from this day: interest after it is not included
 
 
 def interest_basis(claim: ClaimView | None) -> InterestBasis | None:
@@ -72,7 +72,6 @@ def interest_basis(claim: ClaimView | None) -> InterestBasis | None:
         return None
     first, last = claim.segments[0], claim.segments[-1]
     principals = {s.principal_minor for s in claim.segments}
-    missing = claim.interest_until + timedelta(days=1) if claim.interest_until else None
     return InterestBasis(
         first_day=first.start,
         last_day=last.end,
@@ -81,8 +80,15 @@ def interest_basis(claim: ClaimView | None) -> InterestBasis | None:
         table=claim.rate_table if last.base_units is not None else "",
         agreed=claim.agreed_rate,
         principal_minor=first.principal_minor if len(principals) == 1 else None,
-        missing_from=missing,
     )
+
+
+def _missing_from(claim: ClaimView | None) -> date | None:
+    """The first day of default for which no rate is known (None: every day's interest is in the figures)."""
+    if claim is None or claim.interest_until is None:
+        return None
+    first = claim.interest_until + timedelta(days=1)
+    return max(first, claim.default_from) if claim.default_from else first
 
 
 def message_item(invoice: Invoice, claim: ClaimView | None, open_minor: int) -> MessageItem:
@@ -102,6 +108,7 @@ def message_item(invoice: Invoice, claim: ClaimView | None, open_minor: int) -> 
         fees_minor=claim.costs_open if claim else 0,
         interest_unavailable=bool(claim and claim.interest_error and not claim.interest_until),
         interest=interest_basis(claim),
+        interest_missing_from=_missing_from(claim),
         costs=tuple(sorted(costs.items())) if claim and claim.costs_open else (),
     )
 
@@ -162,12 +169,13 @@ def claim_details(items: Sequence[MessageItem], language: str) -> str:
                         rate=rate_text(b, language),
                     )
                 )
-                if b.missing_from is not None:
-                    lines.append(
-                        gettext("Interest from {day} on is not included in this amount.").format(
-                            day=format_date(b.missing_from, language)
-                        )
+
+            if i.interest_missing_from is not None:
+                lines.append(
+                    gettext("Interest on {number} from {day} on is not included in this amount.").format(
+                        number=i.number, day=format_date(i.interest_missing_from, language)
                     )
+                )
             if i.costs:
                 lines.append(
                     gettext("Costs for {number}: {costs}.").format(
