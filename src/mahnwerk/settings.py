@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "mahnwerk.api",
     "mahnwerk.hooks",
     "mahnwerk.work",
+    "mahnwerk.partners",
     "mahnwerk.escalation",
 ]
 

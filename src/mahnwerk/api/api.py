@@ -28,6 +28,7 @@ api.add_router("", ledger.router)
 api.add_router("", collection.router)
 api.add_router("", insights.router)
 api.add_router("", work.router)
+api.add_router("", __import__("mahnwerk.api.routers.partners", fromlist=["router"]).router)
 
 
 @api.exception_handler(Invalid)

@@ -101,6 +101,18 @@ EVENT_TEXTS = {
     "payment_reversed": _(
         "Payment of {amount} (value date {value_date}) taken back by the bank ({reason}): open again {reopened}"
     ),
+    # agencies and lawyers, address research
+    "handed_over": _("Handed over to {partner}: {total} as of {date}; no more reminders from us"),
+    "partner_status": _("{partner} reports ({date}): {status}"),
+    "partner_collected": _(
+        "{partner} collected {collected} ({date}); its fee {fee} kept, {net} received and booked as a payment"
+    ),
+    "partner_payment_noted": _(
+        "Payment of {amount} (value date {value_date}) came to us directly: it is reported to {partner}"
+    ),
+    "handover_recalled": _("Recalled from {partner}: {reason}"),
+    "handover_closed": _("Handover to {partner} closed ({status}): {reason}"),
+    "address_found": _("Address research ({source}): new address {address}"),
     # escalation advice and court
     "escalation_advised": _("Escalation advice: {option} recommended, expected {expected} of {total}"),
     "escalation_decided": _("Decided: {option} (advice: {recommended}); expected {expected}, costs {costs}"),

@@ -1,0 +1,80 @@
+"""Status back from collection agencies and lawyers: ``POST /api/partners/status`` with the partner's own
+token (``mahnwerk partner add`` / ``partner token``), which may touch only the handovers given to it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+
+from mahnwerk.api.errors import FieldError, Invalid
+from mahnwerk.api.schemas import BusinessDate, Errors
+from mahnwerk.core.tabular import MAX_ABS_MINOR
+from mahnwerk.partners import services
+from mahnwerk.partners.models import Partner
+
+
+class PartnerAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Partner | None:
+        return services.partner_for_token(token) if token else None
+
+
+router = Router(tags=["partners"], auth=PartnerAuth())
+
+Minor = Annotated[int, Field(ge=0, lt=MAX_ABS_MINOR)]
+
+
+class StatusIn(Schema):
+    debtor: Annotated[str, Field(min_length=1, max_length=50, description="the debtor's customer number")]
+    status: Literal["contacted", "promise", "instalments", "collected", "closed", "uncollectable"]
+    amount_collected_minor: Minor = 0
+    fee_minor: Minor = 0
+    date: BusinessDate
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class StatusesIn(Schema):
+    statuses: Annotated[list[StatusIn], Field(min_length=1, max_length=1000)]
+
+
+def _partner(request: HttpRequest) -> Partner:
+    auth: Any = getattr(request, "auth", None)
+    if not isinstance(auth, Partner):  # pragma: no cover - the router is behind PartnerAuth
+        raise HttpError(401, _("Authentication required."))
+    return auth
+
+
+@router.post("/partners/status", response={200: dict[str, Any], 404: Errors, 422: Errors})
+def post_status(request: HttpRequest, payload: StatusesIn) -> dict[str, Any]:
+    """Statuses of the partner's handovers (amounts in minor units): each goes on the debtor's timeline;
+    "collected" books what reaches the creditor (the amount collected less the fee) as a payment; "closed" and
+    "uncollectable" end the handover. All or nothing; a status sent again is not booked twice. A debtor not
+    handed over to this partner is not found (404)."""
+    partner = _partner(request)
+    errors: list[FieldError] = []
+    rows: list[services.StatusRow] = []
+    for index, item in enumerate(payload.statuses):
+        problems = services.row_problems(index, item.status, item.amount_collected_minor, item.fee_minor)
+        field_names = {"amount_collected": "amount_collected_minor", "fee": "fee_minor"}
+        errors.extend(
+            FieldError(("body", "statuses", index, field_names.get(p.field, p.field)), p.msg)
+            for p in problems
+        )
+        rows.append(
+            services.StatusRow(
+                item.debtor, item.status, item.amount_collected_minor, item.fee_minor, item.date, item.note
+            )
+        )
+    if errors:
+        raise Invalid(errors)
+    try:
+        result = services.apply_statuses(
+            partner.company, rows, partner=partner, source="api", actor=f"partner:{partner.name}"[:100]
+        )
+    except services.NotYours as exc:
+        raise HttpError(404, "; ".join(f"statuses[{e.index}]: {e.msg}" for e in exc.errors)) from None
+    return result.as_dict()
