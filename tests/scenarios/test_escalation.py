@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from mahnwerk.collection.services import run_collection
 from mahnwerk.ledger.claims import statement
-from mahnwerk.ledger.models import Debtor, TimelineEvent
+from mahnwerk.ledger.models import TimelineEvent
 
 D = date.fromisoformat
 
@@ -66,10 +66,200 @@ def test_an_account_at_the_end_of_the_playbook_gets_advice_and_the_decision_goes
     assert not options["european_small_claims"]["available"]  # not cross-border
     assert data["recommended"] == "court_payment_order"
     for o in data["options"]:
-        assert set(o) >= {"option", "expected_net_minor", "costs_minor", "recoverable_costs_minor", "days", "reasons"}
-    call_command("escalate", "decide", debtor.number, "court_payment_order", "--date", "2025-06-02", "--note", "ok",
-                 stdout=io.StringIO())
+        assert set(o) >= {
+            "option",
+            "expected_net_minor",
+            "costs_minor",
+            "recoverable_costs_minor",
+            "days",
+            "reasons",
+        }
+    call_command(
+        "escalate",
+        "decide",
+        debtor.number,
+        "court_payment_order",
+        "--date",
+        "2025-06-02",
+        "--note",
+        "ok",
+        stdout=io.StringIO(),
+    )
     events = list(TimelineEvent.objects.filter(debtor=debtor, kind__startswith="escalation_").order_by("id"))
     assert [e.kind for e in events] == ["escalation_advised", "escalation_decided"]
     assert events[1].data["option"] == "court_payment_order"
     assert events[1].note == "ok"
+
+
+@pytest.mark.django_db
+def test_mahnantrag_of_a_worked_example_matches_hand_computed_interest_and_costs(
+    company: Any, make_debtor: Any, make_invoice: Any, tmp_path: Path
+) -> None:
+    debtor = make_debtor(street="Lindenweg 5", postcode="20095", city="Hamburg", country="DE")
+    make_invoice(debtor, "RE-100", "1234.56", "2025-03-03", issue="2025-02-01")
+    walk_the_ladder(company, "2025-03-03", 60)
+    # The first reminder (email, 2025-03-10) sets a deadline of 10 days: default begins after 2025-03-20, interest
+    # runs from 2025-03-21 at 9 points above the base rate:
+    #   2025-03-21..2025-06-30: 102 days at 2.27 + 9 = 11.27 %: 1,234.56 * 0.1127 * 102 / 365 = 38.881 -> 38.88
+    #   2025-07-01..2025-08-15:  46 days at 1.27 + 9 = 10.27 %: 1,234.56 * 0.1027 *  46 / 365 = 15.979 -> 15.98
+    #   interest 54.86; flat rate 40.00 (§ 288 (5) BGB); total 1,234.56 + 54.86 + 40.00 = 1,329.42
+    st = statement(company, debtor.pk, "business", D("2025-08-15"))
+    assert st["totals"]["EUR"]["interest_open_minor"] == 5486
+    data = run_json("court", "mahnantrag", debtor.number, "--date", "2025-08-15")
+    assert data["applicant"]["name"] == "Acme Werkzeug GmbH"
+    assert data["applicant"]["legal_form"] == "GmbH"
+    assert data["applicant"]["register_number"] == "HRB 204711 B"
+    assert data["applicant"]["legal_representatives"] == ["Anna Acker"]
+    assert data["respondent"]["city"] == "Hamburg"
+    assert [(c["invoice"], c["invoice_date"], c["open_minor"]) for c in data["main_claims"]] == [
+        ("RE-100", "2025-02-01", 123456)
+    ]
+    [interest] = data["interest_claims"]
+    assert interest["kind"] == "running"
+    assert interest["basis"] == "9 Prozentpunkte über dem Basiszinssatz"
+    assert interest["from"] == "2025-03-21"
+    assert interest["principal_minor"] == 123456
+    assert interest["accrued_to_date_minor"] == 3888 + 1598
+    assert [(c["kind"], c["amount_minor"]) for c in data["costs"]] == [("flat_compensation", 4000)]
+    assert data["counter_performance"]["depends"] is False
+    assert "§ 690 Abs. 1 Nr. 4 ZPO" in data["counter_performance"]["text"]
+    # court fee on the main claim 1,234.56: GKG 1.0 fee up to 1,500 = 40 + 2 * 21 = 82.00; 0.5 = 41.00
+    assert data["claim_value_minor"] == 123456
+    assert data["court_fee_minor"] == 4100
+    assert data["total_as_of_minor"] == 132942
+    # service expected 7 days after 2025-08-15: 2025-08-22; objection until 2025-09-05; enforcement by 2026-02-22
+    assert [(t["kind"], t["due"]) for t in data["deadlines"]] == [
+        ("objection_period_ends", "2025-09-05"),
+        ("apply_enforcement_order", "2026-02-22"),
+    ]
+    [prepared] = TimelineEvent.objects.filter(debtor=debtor, kind="court_order_prepared")
+    assert prepared.data["objection_until"] == "2025-09-05"
+    assert prepared.data["enforcement_order_by"] == "2026-02-22"
+
+    pdf = tmp_path / "mahnantrag.pdf"
+    call_command(
+        "court", "mahnantrag", debtor.number, "--date", "2025-08-15", "--pdf", str(pdf), stdout=io.StringIO()
+    )
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    for expected in (
+        "Acme Werkzeug GmbH",
+        "Rechnung RE-100 vom 01.02.2025",
+        "1.234,56",
+        "9 Prozentpunkte über dem Basiszinssatz",
+        "21.03.2025",
+        "Verzugspauschale nach § 288 Abs. 5 BGB",
+        "40,00",
+        "Gegenleistung",
+        "41,00",
+        "05.09.2025",
+    ):
+        assert expected in text, expected
+    # prepared twice on one day: one timeline entry
+    assert TimelineEvent.objects.filter(debtor=debtor, kind="court_order_prepared").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_latvian_consumer_shows_capped_costs_and_gets_the_latvian_procedure(
+    company: Any, make_debtor: Any, make_invoice: Any, tmp_path: Path
+) -> None:
+    debtor = make_debtor(
+        name="Jānis Bērziņš",
+        language="lv",
+        kind="consumer",
+        country="LV",
+        street="Brīvības iela 1",
+        postcode="LV-1010",
+        city="Rīga",
+        time_zone="Europe/Riga",
+        jurisdiction="LV",
+    )
+    make_invoice(debtor, "RE-200", "800.00", "2025-03-03", issue="2025-02-01")
+    walk_the_ladder(company, "2025-03-03", 75)
+    data = run_json("escalate", "advise", debtor.number, "--date", "2025-06-02")
+    assert data["rules"]["jurisdiction"] == "LV" and data["rules"]["debtor_kind"] == "consumer"
+    options = {o["option"]: o for o in data["options"]}
+    # Cabinet Regulation 61/2013: recovery costs at most 17.00 EUR per debt; the reminders used up some of it
+    charged = sum(
+        c["amount_minor"]
+        for line in statement(company, debtor.pk, "consumer", D("2025-06-02"))["lines"]
+        for c in line["charges"]
+        if c["kind"] == "reminder_fee"
+    )
+    cap_left = 1700 - charged
+    assert 0 <= cap_left <= 1700
+    for name in ("agency", "lawyer"):
+        o = options[name]
+        assert o["costs_minor"] > cap_left
+        assert o["recoverable_costs_minor"] == cap_left
+        assert any("capped" in r for r in o["reasons"])
+    assert not options["court_payment_order"]["available"]  # a German payment order does not fit
+    assert options["lv_payment_order"]["available"]
+    # state fee 2 % of the principal 800.00 = 16.00 (an unconfirmed assumption, said so)
+    assert options["lv_payment_order"]["costs_minor"] == 1600
+    assert options["european_small_claims"]["available"]  # DE creditor, LV debtor, 800 <= 5,000
+
+    lv = run_json("court", "lv-bridinajums", debtor.number, "--date", "2025-06-02")
+    assert lv["application"]["principal_minor"] == 80000
+    assert lv["application"]["state_fee_minor"] == 1600
+    letter = lv["warning_letter"]["text"]
+    assert "BRĪDINĀJUMS" in letter and "RE-200" in letter and "brīdinājuma kārtībā" in letter
+    assert lv["warning_letter"]["pay_by"] == "2025-06-12"
+    pdf = tmp_path / "lv.pdf"
+    call_command(
+        "court",
+        "lv-bridinajums",
+        debtor.number,
+        "--date",
+        "2025-06-02",
+        "--pdf",
+        str(pdf),
+        stdout=io.StringIO(),
+    )
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "BRĪDINĀJUMS" in text and "Jānis Bērziņš" in text
+    assert TimelineEvent.objects.filter(debtor=debtor, kind="lv_warning_prepared").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_evidence_bundle_holds_invoices_reminders_agreements_and_the_interest_calculation(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, tmp_path: Path
+) -> None:
+    from django.core.files.base import ContentFile
+
+    from mahnwerk.collection import agreements
+
+    debtor = make_debtor(street="Lindenweg 5", postcode="20095", city="Hamburg", country="DE")
+    invoice = make_invoice(debtor, "RE-300", "500.00", "2025-03-03", issue="2025-02-01")
+    invoice.document.save("RE-300.pdf", ContentFile(b"%PDF-1.4 invoice copy"), save=True)
+    walk_the_ladder(company, "2025-03-03", 10)  # first reminder on 03-10
+    agreements.record_promise(company, debtor, [invoice], D("2025-03-20"), as_of=D("2025-03-12"))
+    walk_the_ladder(company, "2025-03-13", 50)  # nothing paid: the promise is broken, the ladder goes on
+    out = tmp_path / "bundle.zip"
+    call_command(
+        "court", "evidence", debtor.number, "--date", "2025-05-01", "--out", str(out), stdout=io.StringIO()
+    )
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        assert {"manifest.json", "agreements.json", "interest.json", "interest.pdf", "timeline.json"} <= names
+        assert zf.read("invoices/RE-300.pdf") == b"%PDF-1.4 invoice copy"
+        manifest = json.loads(zf.read("manifest.json"))
+        sent = manifest["messages"]
+        assert len(sent) >= 3  # reminder, firm reminder, final notice (and the promise's messages)
+        assert all(m["date"] and m["channel"] for m in sent)
+        emails = [m for m in sent if m["channel"] == "email"]
+        assert emails and all(m["file"] in names for m in sent)
+        assert any(m["file"].endswith(".eml") for m in emails)
+        eml = zf.read(next(m["file"] for m in emails if m["file"].endswith(".eml"))).decode(
+            "utf-8", "replace"
+        )
+        assert "RE-300" in eml
+        agreed = json.loads(zf.read("agreements.json"))
+        assert [p["status"] for p in agreed["promises"]] == ["broken"]
+        assert any(b["kind"] == "promise_broken" for b in agreed["breaches"])
+        interest = json.loads(zf.read("interest.json"))
+        [line] = interest["lines"]
+        assert line["number"] == "RE-300" and line["segments"]
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(zf.read("interest.pdf"))).pages)
+        assert "RE-300" in text
+        assert "{" not in text
+    assert TimelineEvent.objects.filter(debtor=debtor, kind="evidence_bundle_built").exists()

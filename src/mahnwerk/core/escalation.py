@@ -110,6 +110,18 @@ SOFT_OPTIONS = frozenset({Option.KEEP_CHASING, Option.SETTLEMENT})
 HARD_OPTIONS = frozenset(
     {Option.AGENCY, Option.COURT_PAYMENT_ORDER, Option.LV_PAYMENT_ORDER, Option.SMALL_CLAIMS, Option.LAWYER}
 )
+# The reasons that explain a probability: left out for an option that is not possible.
+PROBABILITY_REASONS = frozenset(
+    {
+        "probability_history",
+        "probability_default",
+        "rating",
+        "disputed",
+        "time_barred",
+        "limitation_paused",
+        "limitation_first",
+    }
+)
 EU_COUNTRIES = frozenset(
     [
         "AT",
@@ -559,6 +571,7 @@ def _value(option: Option, claim: ClaimFigures, s: Situation) -> OptionAdvice:
     if not available:
         expected = costs = recoverable = 0
         p, source = 0.0, "none"
+        reasons = [r for r in reasons if r.code not in PROBABILITY_REASONS]
     return OptionAdvice(
         option=option,
         available=available,

@@ -1,0 +1,367 @@
+"""The data of court applications, from the statement of account.
+
+* German court payment order (Mahnantrag, §§ 688 ff. ZPO): what the online application asks for (§ 690 ZPO):
+  the parties, each main claim by invoice, each interest claim with its basis, start and principal, the costs
+  listed apart (flat rate, pre-court reminder costs), the statement that the claim does not depend on a
+  counter-performance, the court fee; then the deadlines that follow. No task kind fits them, so they are
+  returned as data and put on the timeline (``court_order_prepared``).
+* Latvian warning procedure (saistību izpildīšana brīdinājuma kārtībā, Civilprocesa likums 400.–406.¹ pants):
+  the application's data and the creditor's warning letter (in Latvian).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext
+
+from mahnwerk.core.escalation import (
+    FeeTableError,
+    InterestPiece,
+    assumptions,
+    deadlines,
+    mahnverfahren_fee,
+    split_interest,
+)
+from mahnwerk.core.money import format_money, round_half_up, to_minor
+from mahnwerk.escalation.services import EscalationError
+from mahnwerk.ledger.claims import debtor_law, statement
+from mahnwerk.ledger.models import ChargeKind, Company, Debtor, TimelineEvent
+from mahnwerk.ledger.timeline import event
+
+# Service of the Mahnbescheid is expected this many days after filing (for the deadlines shown in advance;
+# the court tells the real day of service).
+ASSUMED_SERVICE_DAYS = 7
+# From 2026-01-01 the Amtsgericht hears claims up to 10,000 EUR (§ 23 Nr. 1 GVG), before that up to 5,000 EUR.
+AMTSGERICHT_LIMITS = ((date(2026, 1, 1), 1_000_000), (date(1900, 1, 1), 500_000))
+# Latvian warning procedure: days the creditor's warning gives to pay (unconfirmed assumption, other.toml).
+LV_WARNING_DAYS = 10
+
+COUNTER_PERFORMANCE_DE = "Der Anspruch hängt nicht von einer Gegenleistung ab (§ 690 Abs. 1 Nr. 4 ZPO)."
+COST_LABELS_DE = {
+    ChargeKind.FLAT_COMPENSATION: "Verzugspauschale nach § 288 Abs. 5 BGB",
+    ChargeKind.REMINDER_FEE: "Vorgerichtliche Mahnkosten",
+}
+
+
+def _percent_text(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text.replace(".", ",")
+
+
+def interest_basis_de(margin: Decimal | None, fixed: Decimal | None) -> str:
+    """The basis of an interest claim as the online application writes it."""
+    if margin is not None:
+        return f"{_percent_text(margin)} Prozentpunkte über dem Basiszinssatz"
+    if fixed is not None:
+        return f"{_percent_text(fixed)} % Zinsen jährlich"
+    return ""
+
+
+def _party_creditor(company: Company) -> dict[str, Any]:
+    return {
+        "name": company.name,
+        "legal_form": company.legal_form,
+        "street": company.street,
+        "postcode": company.postcode,
+        "city": company.city,
+        "country": company.country,
+        "register_court": company.register_court,
+        "register_number": company.register_number,
+        "registration_number": company.registration_number,
+        "legal_representatives": [n.strip() for n in company.managing_directors.splitlines() if n.strip()],
+        "vat_id": company.vat_id,
+        "iban": company.iban,
+        "bic": company.bic,
+    }
+
+
+def _party_debtor(debtor: Debtor) -> dict[str, Any]:
+    return {
+        "number": debtor.number,
+        "name": debtor.name,
+        "kind": debtor.kind,
+        "contact_person": debtor.contact_person,
+        "street": debtor.street,
+        "postcode": debtor.postcode,
+        "city": debtor.city,
+        "country": debtor.country,
+        "vat_id": debtor.vat_id,
+    }
+
+
+def _open_lines(company: Company, debtor: Debtor, as_of: date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    data = statement(company, debtor.pk, debtor_law(company, debtor), as_of)
+    lines = [line for line in data["lines"] if line["total_open_minor"] > 0]
+    if not lines:
+        raise EscalationError(
+            gettext("{debtor} owes nothing on {date}").format(debtor=debtor.name, date=as_of)
+        )
+    currencies = {line["currency"] for line in lines}
+    if len(currencies) > 1:
+        raise EscalationError(gettext("claims in more than one currency: one application per currency"))
+    return data, lines
+
+
+def _pieces(line: dict[str, Any]) -> list[InterestPiece]:
+    return [
+        InterestPiece(
+            start=s["from"],
+            end=s["to"],
+            principal_minor=s["principal_minor"],
+            margin=Decimal(s["margin"]),
+            base=None if s["base"] is None else Decimal(s["base"]),
+            rate=Decimal(s["rate"]),
+            amount_minor=s["amount_minor"],
+        )
+        for s in line["segments"]
+    ]
+
+
+def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
+    """The data of a German court payment order against ``debtor`` as of ``as_of`` (amounts in minor units)."""
+    data, lines = _open_lines(company, debtor, as_of)
+    currency = lines[0]["currency"]
+    main_claims: list[dict[str, Any]] = []
+    interest_claims: list[dict[str, Any]] = []
+    costs: list[dict[str, Any]] = []
+    for line in lines:
+        if line["principal_open_minor"] > 0:
+            main_claims.append(
+                {
+                    "invoice": line["number"],
+                    "description": f"Rechnung {line['number']} vom {line['issue_date'].strftime('%d.%m.%Y')}",
+                    "invoice_date": line["issue_date"],
+                    "due_date": line["due_date"],
+                    "amount_minor": line["amount_minor"],
+                    "open_minor": line["principal_open_minor"],
+                }
+            )
+        split = split_interest(_pieces(line), line["principal_open_minor"], line["interest_paid_minor"])
+        basis = interest_basis_de(split.margin, split.fixed_rate)
+        if split.calculated_minor > 0:
+            interest_claims.append(
+                {
+                    "invoice": line["number"],
+                    "kind": "calculated",
+                    "basis": basis,
+                    "until": split.calculated_until,
+                    "amount_minor": split.calculated_minor,
+                    "text": f"ausgerechnete Zinsen bis {split.calculated_until:%d.%m.%Y}"
+                    if split.calculated_until
+                    else "",
+                }
+            )
+        if split.running_from is not None and split.running_principal_minor > 0 and basis:
+            interest_claims.append(
+                {
+                    "invoice": line["number"],
+                    "kind": "running",
+                    "basis": basis,
+                    "margin_points": None if split.margin is None else str(split.margin.normalize()),
+                    "fixed_percent": None if split.fixed_rate is None else str(split.fixed_rate.normalize()),
+                    "from": split.running_from,
+                    "principal_minor": split.running_principal_minor,
+                    "accrued_to_date_minor": sum(
+                        s["amount_minor"] for s in line["segments"] if s["from"] >= split.running_from
+                    ),
+                    "text": (
+                        f"{basis} aus {format_money(split.running_principal_minor, currency, 'de')} "
+                        f"seit dem {split.running_from:%d.%m.%Y}"
+                    ),
+                }
+            )
+        for charge in line["charges"]:
+            if charge["open_minor"] > 0:
+                costs.append(
+                    {
+                        "invoice": line["number"],
+                        "kind": charge["kind"],
+                        "label": COST_LABELS_DE.get(charge["kind"], charge["kind"]),
+                        "booked_on": charge["booked_on"],
+                        "amount_minor": charge["open_minor"],
+                    }
+                )
+    value = sum(c["open_minor"] for c in main_claims)
+    try:
+        fee: int | None = mahnverfahren_fee(value, as_of)
+        fee_error = ""
+    except FeeTableError as exc:
+        fee, fee_error = None, str(exc)
+    service_on = as_of + timedelta(days=ASSUMED_SERVICE_DAYS)
+    due = deadlines(service_on)
+    limit = next(amount for since, amount in AMTSGERICHT_LIMITS if as_of >= since)
+    tasks = [
+        {
+            "kind": "objection_period_ends",
+            "due": due["objection_until"],
+            "text": gettext(
+                "Objection period ends two weeks after service (§ 692 ZPO): check whether the debtor objected"
+            ),
+        },
+        {
+            "kind": "apply_enforcement_order",
+            "due": due["enforcement_order_by"],
+            "text": gettext(
+                "Apply for the enforcement order (Vollstreckungsbescheid) within six months of service (§ 701 ZPO)"
+            ),
+        },
+    ]
+    warnings = []
+    if debtor.country not in ("", "DE"):
+        warnings.append(
+            gettext("the debtor lives abroad: the Mahngericht Wedding (Berlin) handles such cases")
+        )
+    if not debtor.has_postal_address():
+        warnings.append(
+            gettext("the debtor's postal address is missing: the court needs one to serve the order")
+        )
+    return {
+        "as_of": as_of,
+        "currency": currency,
+        "rules": data["rules"],
+        "applicant": _party_creditor(company),
+        "respondent": _party_debtor(debtor),
+        "main_claims": main_claims,
+        "interest_claims": interest_claims,
+        "costs": costs,
+        "counter_performance": {"depends": False, "text": COUNTER_PERFORMANCE_DE},
+        "claim_value_minor": value,
+        "side_claims_minor": sum(c["amount_minor"] for c in interest_claims if c["kind"] == "calculated")
+        + sum(c["accrued_to_date_minor"] for c in interest_claims if c["kind"] == "running")
+        + sum(c["amount_minor"] for c in costs),
+        "total_as_of_minor": sum(line["total_open_minor"] for line in lines),
+        "court_fee_minor": fee,
+        "court_fee_error": fee_error,
+        "court_for_contested_proceedings": "Amtsgericht" if value <= limit else "Landgericht",
+        "assumed_service_on": service_on,
+        "deadlines": tasks,
+        "warnings": warnings,
+    }
+
+
+def record_mahnantrag(company: Company, debtor: Debtor, data: dict[str, Any], actor: str = "system") -> bool:
+    """Put the prepared application and its deadlines on the timeline (once per day)."""
+    if TimelineEvent.objects.filter(
+        debtor=debtor, kind="court_order_prepared", business_date=data["as_of"]
+    ).exists():
+        return False
+    cur = data["currency"]
+    fee = data["court_fee_minor"]
+    event(
+        debtor.pk,
+        company.pk,
+        "court_order_prepared",
+        data["as_of"],
+        actor=actor,
+        total=format_money(data["total_as_of_minor"], cur),
+        count=len(data["main_claims"]),
+        fee=format_money(fee, cur) if fee is not None else "-",
+        objection_until=data["deadlines"][0]["due"],
+        enforcement_order_by=data["deadlines"][1]["due"],
+        service_on=data["assumed_service_on"],
+        deadlines=[{"kind": t["kind"], "due": t["due"].isoformat()} for t in data["deadlines"]],
+    ).save()
+    return True
+
+
+# --- Latvia ---------------------------------------------------------------------------------------------------
+
+
+def _lv_money(minor: int, currency: str) -> str:
+    return format_money(minor, currency, "lv")
+
+
+def lv_warning(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
+    """The Latvian warning procedure: the application's data and the creditor's warning letter."""
+    data, lines = _open_lines(company, debtor, as_of)
+    currency = lines[0]["currency"]
+    lv = assumptions()["lv_payment_order"]
+    principal = sum(line["principal_open_minor"] for line in lines)
+    interest = sum(line["interest_open_minor"] for line in lines)
+    costs = sum(line["fees_open_minor"] for line in lines)
+    total = principal + interest + costs
+    fee = max(
+        round_half_up(Decimal(principal) * Decimal(str(lv["fee_percent"])) / 100),
+        to_minor(str(lv["fee_minimum"]), currency),
+    )
+    deadline = as_of + timedelta(days=LV_WARNING_DAYS)
+    claims = [
+        {
+            "invoice": line["number"],
+            "invoice_date": line["issue_date"],
+            "due_date": line["due_date"],
+            "principal_minor": line["principal_open_minor"],
+            "interest_minor": line["interest_open_minor"],
+            "interest_from": line["default_from"],
+            "interest_rate": line["segments"][-1]["rate"] if line["segments"] else None,
+            "costs_minor": line["fees_open_minor"],
+        }
+        for line in lines
+    ]
+    numbers = ", ".join(line["number"] for line in lines)
+    creditor = company.name + (
+        f" (reģ. Nr. {company.registration_number})" if company.registration_number else ""
+    )
+    letter = "\n\n".join(
+        [
+            "BRĪDINĀJUMS PAR SAISTĪBU IZPILDI",
+            f"{company.city or ''} {as_of:%d.%m.%Y}".strip(),
+            f"{debtor.name}\n" + "\n".join(debtor.address_lines()),
+            f"{creditor} brīdina, ka Jums ir neizpildītas naudas saistības par rēķiniem {numbers} "
+            f"kopsummā {_lv_money(total, currency)}: pamatparāds {_lv_money(principal, currency)}, "
+            f"procenti {_lv_money(interest, currency)}, ārpustiesas parāda atgūšanas izdevumi "
+            f"{_lv_money(costs, currency)}.",
+            f"Lūdzam samaksāt šo summu līdz {deadline:%d.%m.%Y} uz kontu {company.iban}"
+            + (f" ({company.bic})" if company.bic else "")
+            + f", maksājuma mērķī norādot rēķinu numurus ({numbers}).",
+            "Ja summa netiks samaksāta norādītajā termiņā, mēs iesniegsim tiesā pieteikumu par saistību "
+            "izpildīšanu brīdinājuma kārtībā (Civilprocesa likuma 400.–406.¹ pants). Tādā gadījumā Jums būs "
+            "jāatlīdzina arī tiesas izdevumi.",
+            "Ja nepiekrītat prasījumam, lūdzam mums to paziņot rakstveidā līdz norādītajam termiņam.",
+            company.name,
+        ]
+    )
+    return {
+        "as_of": as_of,
+        "currency": currency,
+        "rules": data["rules"],
+        "procedure": "saistību izpildīšana brīdinājuma kārtībā (Civilprocesa likums 400.–406.¹ pants)",
+        "application": {
+            "court": "rajona (pilsētas) tiesa pēc parādnieka deklarētās dzīvesvietas vai juridiskās adreses",
+            "creditor": _party_creditor(company),
+            "debtor": _party_debtor(debtor),
+            "claims": claims,
+            "principal_minor": principal,
+            "interest_minor": interest,
+            "costs_minor": costs,
+            "total_minor": total,
+            "basis": "rakstveida darījums (rēķins), kura izpildes termiņš ir iestājies",
+            "state_fee_minor": fee,
+            "state_fee_basis": f"{lv['fee_percent']} % no prasījuma summas (Civilprocesa likums 34. pants)",
+        },
+        "warning_letter": {"language": "lv", "pay_by": deadline, "text": letter},
+        "objection_days_after_service": int(lv["objection_days"]),
+        "sources": list(lv["sources"]),
+        "unconfirmed": list(lv["unconfirmed"]),
+    }
+
+
+def record_lv_warning(company: Company, debtor: Debtor, data: dict[str, Any], actor: str = "system") -> None:
+    app = data["application"]
+    if TimelineEvent.objects.filter(
+        debtor=debtor, kind="lv_warning_prepared", business_date=data["as_of"]
+    ).exists():
+        return
+    event(
+        debtor.pk,
+        company.pk,
+        "lv_warning_prepared",
+        data["as_of"],
+        actor=actor,
+        total=format_money(app["total_minor"], data["currency"]),
+        fee=format_money(app["state_fee_minor"], data["currency"]),
+        pay_by=data["warning_letter"]["pay_by"],
+    ).save()
