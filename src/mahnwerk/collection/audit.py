@@ -183,7 +183,8 @@ def audit_messages(
                 items=items,
                 coming=coming,
                 audited=audited,
-                reached=m["status"] not in (MessageStatus.BOUNCED, MessageStatus.RETURNED),
+                reached=m["status"]
+                not in (MessageStatus.BOUNCED, MessageStatus.RETURNED, MessageStatus.FAILED),
             )
         )
     for t in tasks:

@@ -14,8 +14,9 @@ The rules (one code each):
 ``cadence``
     two collection contacts (messages or calls) to one debtor on the same business date, or fewer days
     apart than the company's cadence (or the playbook's minimum gap between steps, if larger). A message
-    that came back (hard bounce, returned letter) never reached the debtor and its step was withdrawn: it
-    is no contact (the step is given again on another channel), though the rules about its content apply.
+    that came back or failed for good (hard bounce, returned letter, refused delivery) never reached the
+    debtor and its step was withdrawn: it is no contact (the step is given again, on another channel where
+    one is left), though the rules about its content apply.
 ``below_minimum`` / ``below_step_minimum``
     the overdue principal a message lists (per currency) is below the company's reminder minimum; a
     final notice or a call (tone formal, channel call, or a step with its own minimum) below its minimum

@@ -68,6 +68,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{company.slug}: payment model retrained ({trained.kind})")
 
     def round(self, run_at: Any) -> None:
+        from mahnwerk.comms.outbox import mark_killed_runs
+
+        mark_killed_runs()  # a run left "running" by a process that died is marked, and runs again below
         for company in Company.objects.order_by("id"):
             now = datetime.now(ZoneInfo(company.time_zone))
             if now.time() < run_at:
