@@ -360,6 +360,7 @@ class Situation:
     probabilities: Mapping[str, float] = field(default_factory=dict)  # from the company's history
     letter_cost_minor: int = 150
     costs_cap_left_minor: int | None = None  # a cap on recovery costs (Latvian consumers): what is left of it
+    escalation_min_minor: int = 0  # below this total no agency, court or lawyer (the company's minimum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,6 +565,9 @@ def _value(option: Option, claim: ClaimFigures, s: Situation) -> OptionAdvice:
         if s.jurisdiction == "DE":
             reasons.append(Reason("vat_correction"))
 
+    if option in HARD_OPTIONS and available and total < s.escalation_min_minor:
+        available = False
+        reasons.append(Reason("below_minimum", {"minimum_minor": s.escalation_min_minor}))
     if relationship:
         reasons.append(Reason("relationship", {"rating": s.rating, "segment": s.segment}))
     elif s.valued_customer and option in SOFT_OPTIONS:

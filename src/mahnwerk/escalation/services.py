@@ -165,6 +165,7 @@ def gather(
         probabilities=history.probabilities,
         letter_cost_minor=to_minor(company.letter_cost, currency),
         costs_cap_left_minor=cap_left,
+        escalation_min_minor=to_minor(company.escalation_min_amount, currency),
     )
     context = {
         "as_of": as_of,

@@ -56,6 +56,7 @@ REASON_TEXTS = {
     "rvg_fee": gettext_noop("lawyer's fee {fee} ({factor} fee, VV RVG 2300) and expenses {expenses}"),
     "rvg_estimate": gettext_noop("costs estimated by the German fee table"),
     "write_off": gettext_noop("no more costs, nothing more collected"),
+    "below_minimum": gettext_noop("the amount owed is below the escalation minimum of {minimum}"),
     "vat_correction": gettext_noop("the VAT can be corrected once the claim is uncollectable (§ 17 UStG)"),
     "relationship": gettext_noop(
         "likely ends the relationship with a valued customer (rating {rating}, {segment})"
