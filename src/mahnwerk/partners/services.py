@@ -510,7 +510,11 @@ def row_problems(index: int, status: str, collected: int, fee: int) -> list[RowE
         return [RowError(index, "amount_collected", _("the status 'collected' needs the amount collected"))]
     if status != PartnerStatus.COLLECTED and (collected or fee):
         return [
-            RowError(index, "amount_collected", _("an amount and a fee go with the status 'collected' only"))
+            RowError(
+                index,
+                "amount_collected" if collected else "fee",
+                _("an amount and a fee go with the status 'collected' only"),
+            )
         ]
     if fee > collected:
         return [RowError(index, "fee", _("the fee is more than the amount collected"))]
