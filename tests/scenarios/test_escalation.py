@@ -18,6 +18,7 @@ import pytest
 from django.core.management import call_command
 from pypdf import PdfReader
 
+from mahnwerk.collection.models import Action, Step
 from mahnwerk.collection.services import run_collection
 from mahnwerk.ledger.claims import statement
 from mahnwerk.ledger.models import TimelineEvent
@@ -45,8 +46,12 @@ def test_an_account_at_the_end_of_the_playbook_gets_advice_and_the_decision_goes
     debtor = make_debtor(street="Lindenweg 5", postcode="20095", city="Hamburg", country="DE")
     make_invoice(debtor, "RE-100", "1234.56", "2025-03-03", issue="2025-02-01")
     walk_the_ladder(company, "2025-03-03", 60)  # reminders on 03-10, 03-24, final notice 04-07
-    kinds = set(TimelineEvent.objects.filter(debtor=debtor).values_list("kind", flat=True))
-    assert "action_created" in kinds
+    # the account reached the last step of its playbook (the final notice)
+    last = (
+        Step.objects.filter(playbook__company=company, playbook__is_default=True).order_by("-level").first()
+    )
+    assert last is not None
+    assert max(Action.objects.filter(debtor=debtor).values_list("level", flat=True)) == last.level
     data = run_json("escalate", "advise", debtor.number, "--date", "2025-06-02")
     options = {o["option"]: o for o in data["options"]}
     assert set(options) == {
@@ -263,3 +268,59 @@ def test_the_evidence_bundle_holds_invoices_reminders_agreements_and_the_interes
         assert "RE-300" in text
         assert "{" not in text
     assert TimelineEvent.objects.filter(debtor=debtor, kind="evidence_bundle_built").exists()
+
+
+@pytest.mark.django_db
+def test_letters_go_into_the_evidence_bundle_as_the_pdf_that_was_sent(
+    company: Any, make_debtor: Any, make_invoice: Any, tmp_path: Path
+) -> None:
+    from mahnwerk.comms import sent_pdfs
+    from mahnwerk.comms.letters_batch import print_letters
+    from mahnwerk.comms.models import OutboundMessage
+
+    debtor = make_debtor(
+        email=None,
+        street="Lindenweg 5",
+        postcode="20095",
+        city="Hamburg",
+        country="DE",
+        preferred_channel="letter",
+    )
+    make_invoice(debtor, "RE-400", "300.00", "2025-03-03", issue="2025-02-01")
+    day = D("2025-03-03")
+    for _ in range(45):
+        run_collection(company, day, approved=True)
+        print_letters(company, day)
+        day += timedelta(days=1)
+    letters = list(OutboundMessage.objects.filter(debtor=debtor, channel="letter", status="sent"))
+    assert letters
+    out = tmp_path / "bundle.zip"
+    call_command(
+        "court", "evidence", debtor.number, "--date", "2025-05-01", "--out", str(out), stdout=io.StringIO()
+    )
+    with zipfile.ZipFile(out) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        assert manifest["missing"] == ["invoice copy RE-400"]
+        files = {m["file"]: m for m in manifest["messages"]}
+        for letter in letters:
+            [name] = [f for f, m in files.items() if f.endswith(f"_{letter.pk}_letter.pdf")]
+            assert zf.read(name) == sent_pdfs.kept(letter)
+            assert files[name]["date"] == letter.business_date.isoformat()
+
+
+@pytest.mark.django_db
+def test_the_companys_own_history_replaces_the_stated_default(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any
+) -> None:
+    debtor = make_debtor()
+    invoices = [make_invoice(debtor, f"H-{n}", "100.00", "2024-01-10", issue="2023-12-11") for n in range(20)]
+    for inv in invoices[:10]:  # paid 112 days late: cases that were still open at the end of the ladder
+        pay(debtor, "100.00", "2024-05-01", invoice=inv)
+    data = run_json("escalate", "advise", debtor.number, "--date", "2025-06-02")
+    keep = next(o for o in data["options"] if o["option"] == "keep_chasing")
+    # 20 invoices still open 60 days after their due date, 10 of them paid later: 50 %
+    assert data["history_cases"]["keep_chasing"] == 20
+    assert (keep["probability"], keep["probability_source"]) == (0.5, "history")
+    assert any("own history" in r for r in keep["reasons"])
+    settlement = next(o for o in data["options"] if o["option"] == "settlement")
+    assert settlement["probability_source"] == "default"  # no settlement offers ended yet

@@ -6,6 +6,7 @@ The worked example: a business claim of 1,234.56 EUR principal, 54.86 interest a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -181,7 +182,7 @@ def test_every_option_of_the_worked_example_by_hand() -> None:
 
 
 def test_the_agencys_share_can_be_given() -> None:
-    situation = Situation(**{**_fields(SITUATION), "agency_fee_percent": Decimal("10")})
+    situation = replace(SITUATION, agency_fee_percent=Decimal("10"))
     agency = advise(CLAIM, situation).option(Option.AGENCY)
     # 10 % of 1,329.42 = 132.942 -> 132.94; reimbursed min(132.94, 141.05) - 40.00 = 92.94;
     # 50 % of (1,329.42 + 92.94 - 132.94 = 1,289.42) = 644.71
@@ -194,9 +195,7 @@ def test_the_agencys_share_can_be_given() -> None:
 
 
 def test_history_and_rating_change_the_probabilities() -> None:
-    situation = Situation(
-        **{**_fields(SITUATION), "rating": "D", "probabilities": {Option.KEEP_CHASING: 0.5}}
-    )
+    situation = replace(SITUATION, rating="D", probabilities={Option.KEEP_CHASING: 0.5})
     keep = advise(CLAIM, situation).option(Option.KEEP_CHASING)
     # 50 % from history, rating D: * 0.7 = 35 %
     assert keep.probability == 0.35 and keep.probability_source == "history"
@@ -204,14 +203,7 @@ def test_history_and_rating_change_the_probabilities() -> None:
 
 
 def test_a_valued_customer_gets_the_gentler_option_when_it_brings_almost_as_much() -> None:
-    situation = Situation(
-        **{
-            **_fields(SITUATION),
-            "rating": "A",
-            "valued_customer": True,
-            "probabilities": {Option.SETTLEMENT: 0.8},
-        }
-    )
+    situation = replace(SITUATION, rating="A", valued_customer=True, probabilities={Option.SETTLEMENT: 0.8})
     advice = advise(CLAIM, situation)
     # settlement: 0.8 * 1.1 = 88 % of 1,130.01 = 994.41; court: 77 % of 1,370.42 = 1,055.22 - 41.00 = 1,014.22
     assert advice.option(Option.SETTLEMENT).expected_net_minor == 99441
@@ -222,15 +214,13 @@ def test_a_valued_customer_gets_the_gentler_option_when_it_brings_almost_as_much
 
 
 def test_a_time_barred_claim_is_worth_little_and_nothing_pays_means_write_off() -> None:
-    barred = Situation(**{**_fields(SITUATION), "limitation_date": D("2025-08-01")})
+    barred = replace(SITUATION, limitation_date=D("2025-08-01"))
     court = advise(CLAIM, barred).option(Option.COURT_PAYMENT_ORDER)
     assert court.probability == pytest.approx(0.07)
     assert "time_barred" in [r.code for r in court.reasons]
     tiny = ClaimFigures("EUR", principal_minor=1000, interest_minor=0, costs_minor=0)
     # 10.00 owed, below the escalation minimum of 50.00: no agency, court or lawyer; no settlement either
-    nothing = Situation(
-        **{**_fields(barred), "escalation_min_minor": 5000, "probabilities": {Option.SETTLEMENT: 0.0}}
-    )
+    nothing = replace(barred, escalation_min_minor=5000, probabilities={Option.SETTLEMENT: 0.0})
     advice = advise(tiny, nothing)
     assert not advice.option(Option.AGENCY).available
     assert [r.code for r in advice.option(Option.AGENCY).reasons][-1] == "below_minimum"
@@ -239,7 +229,7 @@ def test_a_time_barred_claim_is_worth_little_and_nothing_pays_means_write_off() 
 
 
 def test_a_disputed_claim_makes_the_payment_order_unlikely() -> None:
-    disputed = Situation(**{**_fields(SITUATION), "disputed": True})
+    disputed = replace(SITUATION, disputed=True)
     court = advise(CLAIM, disputed).option(Option.COURT_PAYMENT_ORDER)
     assert court.probability == pytest.approx(0.21)  # 70 % * 0.3
     # the agency's reimbursable costs rise to a 1.3 fee: 194.85 - 40.00 = 154.85
@@ -316,7 +306,3 @@ def test_deadlines_after_service() -> None:
         "enforcement_order_by": D("2026-02-22"),
     }
     assert deadlines(D("2025-08-31"))["enforcement_order_by"] == D("2026-02-28")
-
-
-def _fields(s: Situation) -> dict[str, object]:
-    return {name: getattr(s, name) for name in Situation.__dataclass_fields__}

@@ -46,9 +46,11 @@ def company_history(company: Company, as_of: date) -> History:
     cutoff = as_of - timedelta(days=2 * LATE_STAGE_DAYS)
     late = 0
     paid = 0
-    for due, settled, amount, open_minor in Invoice.objects.filter(
-        company=company, due_date__lte=cutoff
-    ).values_list("due_date", "settled_on", "amount_minor", "open_minor"):
+    for due, settled, amount, open_minor in (
+        Invoice.objects.filter(company=company, due_date__lte=cutoff)
+        .values_list("due_date", "settled_on", "amount_minor", "open_minor")
+        .iterator(chunk_size=10_000)
+    ):
         stage = due + timedelta(days=LATE_STAGE_DAYS)
         if settled is not None and settled <= stage:
             continue
