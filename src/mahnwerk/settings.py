@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "mahnwerk.work",
     "mahnwerk.partners",
     "mahnwerk.escalation",
+    "mahnwerk.experiments",
 ]
 
 MIDDLEWARE = [

@@ -30,7 +30,8 @@ from mahnwerk.comms.rendering import (
     totals_text,
 )
 from mahnwerk.core.calendar import format_date
-from mahnwerk.core.channels import ChannelChoice, choose_channel, contact_rule
+from mahnwerk.core.channel_learning import EMPTY, Profile, learn_channel
+from mahnwerk.core.channels import FALLBACKS, NOTICE_CHANNELS, ChannelChoice, choose_channel, contact_rule
 from mahnwerk.core.contact_rules import REASONS, check_contact
 from mahnwerk.core.epc_qr import EpcError, EpcPayment, build_epc_payload
 from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
@@ -54,6 +55,8 @@ class Reach:
     phone: str | None
     postal: bool
     opted_out: frozenset[str]
+    # what followed the earlier messages, per channel (empty where the company switched learning off)
+    profile: Profile = EMPTY
 
     def available(self) -> set[Channel]:
         channels = set()
@@ -92,33 +95,72 @@ def best_contacts(debtor_ids: Iterable[int]) -> dict[int, tuple[str | None, str 
 
 
 def reachability(debtors: dict[int, Debtor]) -> dict[int, Reach]:
-    """How each debtor can be reached: best valid email and phone, postal address, opted-out channels (1 query)."""
+    """How each debtor can be reached: best valid email and phone, postal address, opted-out channels, and
+    what followed its earlier messages per channel (a fixed number of queries)."""
+    from mahnwerk.experiments.channels import response_profiles
+
     contacts = best_contacts(debtors)
+    companies = {d.company_id for d in debtors.values()}
+    profiles: dict[int, Profile] = {}
+    for company_id in companies:
+        profiles.update(
+            response_profiles(company_id, [pk for pk, d in debtors.items() if d.company_id == company_id])
+        )
     return {
         pk: Reach(
             email=contacts[pk][0],
             phone=contacts[pk][1],
             postal=d.has_postal_address() and not d.address_invalid,
             opted_out=contacts[pk][2],
+            profile=profiles.get(pk, EMPTY),
         )
         for pk, d in debtors.items()
     }
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedChoice(ChannelChoice):
+    """A channel chosen by what the customer answered; ``evidence`` says what (for the timeline)."""
+
+    evidence: str = ""
 
 
 def channel_choice(
     company: Company, decision: DebtorDecision, debtor: Debtor, reach: Reach, as_of: date
 ) -> ChannelChoice:
     """The channel of one decision: the step's, the debtor's preferred written channel, the fallbacks — and a
-    letter or an email where the debtor's rules want the first notice in writing (Latvian consumers)."""
+    letter or an email where the debtor's rules want the first notice in writing (Latvian consumers).
+
+    Then what the customer answers: among the channels these rules leave open (the step's channel and its
+    fallbacks that reach the debtor, only agreed ones, only written ones for a written notice), the one its
+    earlier messages were answered on (:func:`mahnwerk.core.channel_learning.learn_channel`). A preferred
+    channel the debtor asked for, and a channel taken only because the contract allows no other, stay."""
+    step = decision.step.channel
     preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
     written = bool(
         any(i.first_notice for i in decision.items)
         and law_ruleset(debtor_law(company, debtor), as_of).contact.first_notice_written
     )
     agreed = [Channel(c) for c in parse_channels(debtor.agreed_channels)]
-    return choose_channel(
-        decision.step.channel, preferred, reach.available(), written_notice=written, agreed=agreed
-    )
+    available = reach.available()
+    base = choose_channel(step, preferred, available, written_notice=written, agreed=agreed)
+    if (
+        base.channel is None
+        or base.reason == "agreed"
+        or (preferred is not None and base.channel is preferred)
+        or not reach.profile.channels
+    ):
+        return base
+    order = NOTICE_CHANNELS if written and step not in NOTICE_CHANNELS else FALLBACKS[step]
+    candidates = [
+        c
+        for c in order
+        if c in available and (not agreed or c in agreed) and (not written or c in NOTICE_CHANNELS)
+    ]
+    learned = learn_channel(base.channel, candidates, reach.profile)
+    if learned is None:
+        return base
+    return LearnedChoice(learned.channel, learned.channel != step, "learned", evidence=learned.reason)
 
 
 def chosen_channels(
@@ -321,9 +363,23 @@ def dispatch(
             )
         )
         channel = choice.channel
-        if channel.value != action.channel:
+        switched = channel.value != action.channel
+        if switched:
             action.channel = channel.value
             changed_actions.append(action)
+        if isinstance(choice, LearnedChoice):
+            events.append(
+                timeline.event(
+                    debtor.pk,
+                    company.pk,
+                    "channel_learned",
+                    as_of,
+                    step=decision.step.channel.value,
+                    channel=channel.value,
+                    reason=choice.evidence,
+                )
+            )
+        elif switched:
             events.append(
                 timeline.event(
                     debtor.pk,

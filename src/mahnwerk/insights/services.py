@@ -413,7 +413,8 @@ def segment_playbooks(company: Company, debtor_ids: Sequence[int] | None = None)
     """Debtor id -> id of the playbook its segment names (names compared ignoring case).
 
     Only debtors with a stored insight whose segment's playbook exists for the company are listed; the
-    run uses this for a debtor without a playbook of its own on its Case.
+    run uses this for a debtor without a playbook of its own on its Case. A debtor in a running experiment
+    gets its arm's playbook instead (``experiments.services.experiment_playbooks``).
     """
     by_segment = {r.key: r.policy.playbook.casefold() for r in segment_rules(company)}
     from mahnwerk.collection.models import Playbook
@@ -429,6 +430,9 @@ def segment_playbooks(company: Company, debtor_ids: Sequence[int] | None = None)
         name = by_segment.get(segment)
         if name is not None and name in playbooks:
             out[debtor_id] = playbooks[name]
+    from mahnwerk.experiments.services import experiment_playbooks
+
+    out.update(experiment_playbooks(company, debtor_ids))
     return out
 
 

@@ -49,6 +49,10 @@ EVENT_TEXTS = {
     "letter_printed": _("Letter printed in batch {batch}"),
     "reply_received": _("Reply received: {subject}"),
     "channel_fallback": _("{step} not possible, {channel} used instead ({reason})"),
+    "channel_learned": _("{channel} instead of {step}: the customer answers it ({reason})"),
+    "experiment_assigned": _(
+        "Experiment {experiment}: assigned at random to arm {arm} (playbook {playbook}, segment {segment})"
+    ),
     "task_created": _("Task created: {task}"),
     "call_outcome": _("Call: {outcome}"),
     "message_failed": _("Sending failed: {error}"),

@@ -1,0 +1,154 @@
+"""The channel the customer answers: a customer who paid twice within days of a text message and never after
+an email gets the next reminder as a text message, with the reason on the timeline — within the playbook's
+fallbacks, the contract's agreed channels, the written first notice and the company's switch."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import translation
+
+from mahnwerk.collection.services import run_collection
+from mahnwerk.comms.dispatch import reachability
+from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.core.playbook import Channel
+from mahnwerk.ledger.models import Contact, Debtor
+from mahnwerk.ledger.timeline import describe
+
+D = date.fromisoformat
+
+
+def history(debtor: Any, make_invoice: Any, pay: Any) -> None:
+    """Five earlier reminders: emails in January, February and April, each paid only weeks later; text
+    messages in March and May, paid two and three days after."""
+    sent = [
+        ("email", "2025-01-10", 20),
+        ("email", "2025-02-10", 20),
+        ("sms", "2025-03-10", 2),
+        ("email", "2025-04-10", 25),
+        ("sms", "2025-05-12", 3),
+    ]
+    for n, (channel, day, paid_after) in enumerate(sent, start=1):
+        on = D(day)
+        invoice = make_invoice(debtor, f"H-{debtor.pk}-{n}", "100.00", (on - timedelta(days=7)).isoformat())
+        OutboundMessage.objects.create(
+            company=debtor.company,
+            debtor=debtor,
+            channel=channel,
+            recipient="x",
+            language="de",
+            subject="Zahlungserinnerung",
+            body_text="...",
+            message_id=f"<history-{debtor.pk}-{n}@test>",
+            status="sent",
+            business_date=on,
+        )
+        pay(debtor, "100.00", (on + timedelta(days=paid_after)).isoformat(), invoice=invoice)
+
+
+def sms_payer(make_debtor: Any, make_invoice: Any, pay: Any, **fields: Any) -> Any:
+    debtor = make_debtor(name=fields.pop("name", "Bäckerei Sommer GmbH"), **fields)
+    Contact.objects.create(debtor=debtor, kind="phone", value="+49 170 5550101")
+    history(debtor, make_invoice, pay)
+    return debtor
+
+
+def reminder(debtor: Any) -> OutboundMessage:
+    found = OutboundMessage.objects.filter(debtor=debtor, business_date=D("2025-06-16")).get()
+    return found
+
+
+@pytest.mark.django_db
+def test_a_customer_who_pays_after_sms_and_never_after_email_gets_sms_with_the_reason(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
+) -> None:
+    debtor = sms_payer(make_debtor, make_invoice, pay)
+    plain = make_debtor(name="Metallbau Kranz KG")  # no history: the playbook's email
+    Contact.objects.create(debtor=plain, kind="phone", value="+49 170 5550102")
+    make_invoice(debtor, "R-6", "240.00", "2025-06-09")
+    make_invoice(plain, "R-7", "240.00", "2025-06-09")
+    run_collection(company, D("2025-06-16"), approved=True)
+    assert reminder(debtor).channel == "sms"
+    assert reminder(plain).channel == "email"
+    (event,) = debtor.timeline.filter(kind="channel_learned")
+    assert event.data == {
+        "step": "email",
+        "channel": "sms",
+        "reason": "paid twice within 3 days of an SMS, never after email",
+    }
+    with translation.override("en"):
+        assert describe(event) == (
+            "sms instead of email: the customer answers it (paid twice within 3 days of an SMS, never after email)"
+        )
+    assert not debtor.timeline.filter(kind="channel_fallback").exists()
+    assert not plain.timeline.filter(kind__in=("channel_learned", "channel_fallback")).exists()
+
+
+@pytest.mark.django_db
+def test_the_contracts_agreed_channels_win_over_learning(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
+) -> None:
+    debtor = sms_payer(make_debtor, make_invoice, pay, agreed_channels="email, letter")
+    make_invoice(debtor, "R-6", "240.00", "2025-06-09")
+    run_collection(company, D("2025-06-16"), approved=True)
+    assert reminder(debtor).channel == "email"
+
+
+@pytest.mark.django_db
+def test_a_latvian_consumers_written_first_notice_wins_over_learning(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
+) -> None:
+    debtor = sms_payer(
+        make_debtor,
+        make_invoice,
+        pay,
+        name="Ilze Kalniņa",
+        language="lv",
+        kind="consumer",
+        country="LV",
+        time_zone="Europe/Riga",
+    )
+    make_invoice(debtor, "R-6", "240.00", "2025-06-09")
+    run_collection(company, D("2025-06-16"), approved=True)
+    assert reminder(debtor).channel in ("email", "letter")
+    assert not debtor.timeline.filter(kind="channel_learned", data__channel="sms").exists()
+
+
+@pytest.mark.django_db
+def test_a_channel_the_customer_opted_out_of_is_never_learned(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
+) -> None:
+    debtor = sms_payer(make_debtor, make_invoice, pay)
+    Contact.objects.filter(debtor=debtor, kind="phone").update(opted_out=True)
+    make_invoice(debtor, "R-6", "240.00", "2025-06-09")
+    run_collection(company, D("2025-06-16"), approved=True)
+    assert reminder(debtor).channel == "email"
+
+
+@pytest.mark.django_db
+def test_a_company_can_switch_learning_off(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
+) -> None:
+    from mahnwerk.experiments.channels import set_learning
+
+    set_learning(company.pk, False)
+    debtor = sms_payer(make_debtor, make_invoice, pay)
+    make_invoice(debtor, "R-6", "240.00", "2025-06-09")
+    run_collection(company, D("2025-06-16"), approved=True)
+    assert reminder(debtor).channel == "email"
+    assert not debtor.timeline.filter(kind="channel_learned").exists()
+
+
+@pytest.mark.django_db
+def test_the_profiles_load_in_a_fixed_number_of_queries(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, django_assert_num_queries: Any
+) -> None:
+    for n in range(3):
+        sms_payer(make_debtor, make_invoice, pay, name=f"Kunde {n}")
+    debtors = Debtor.objects.in_bulk()
+    with django_assert_num_queries(7):  # contacts, the switch, messages, calls, payments, answers, opt-outs
+        reach = reachability(debtors)
+    assert all(r.profile.stats(Channel.SMS).paid == 2 for r in reach.values())
