@@ -324,3 +324,17 @@ def test_the_companys_own_history_replaces_the_stated_default(
     assert any("own history" in r for r in keep["reasons"])
     settlement = next(o for o in data["options"] if o["option"] == "settlement")
     assert settlement["probability_source"] == "default"  # no settlement offers ended yet
+
+
+def test_every_reason_and_option_of_the_core_has_a_text() -> None:
+    import re
+
+    import mahnwerk.core.escalation as core
+    from mahnwerk.core.escalation import Option
+    from mahnwerk.escalation.texts import OPTION_LABELS, REASON_TEXTS, render_reason
+
+    codes = set(re.findall(r'Reason\(\s*"(\w+)"', Path(core.__file__).read_text(encoding="utf-8")))
+    assert codes and codes <= set(REASON_TEXTS)
+    assert {str(o) for o in Option} == set(OPTION_LABELS)
+    text = render_reason(core.Reason("gkg_fee", {"fee_minor": 4100, "value_minor": 123456}))
+    assert text == "court fee €41.00 (0.5 fee on €1,234.56, KV GKG 1100)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import get_language, gettext, gettext_noop
 
 from mahnwerk.core.escalation import Reason
 from mahnwerk.core.money import format_money
@@ -81,9 +81,11 @@ def render_reason(
     code = reason.code if isinstance(reason, Reason) else str(reason["code"])
     params = dict(reason.params if isinstance(reason, Reason) else reason.get("params", {}))
     values: dict[str, Any] = {}
+    language = (get_language() or "en")[:2]
+    locale = language if language in ("de", "lv") else "en"
     for key, value in params.items():
         if key.endswith("_minor") and isinstance(value, int):
-            values[key.removesuffix("_minor")] = format_money(value, currency)
+            values[key.removesuffix("_minor")] = format_money(value, currency, locale)
         else:
             values[key] = str(value)
     template = REASON_TEXTS.get(code)
