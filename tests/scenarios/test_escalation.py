@@ -70,6 +70,10 @@ def test_an_account_at_the_end_of_the_playbook_gets_advice_and_the_decision_goes
     assert not options["lv_payment_order"]["available"]
     assert not options["european_small_claims"]["available"]  # not cross-border
     assert data["recommended"] == "court_payment_order"
+    text = io.StringIO()
+    call_command("escalate", "advise", debtor.number, "--date", "2025-06-02", stdout=text)
+    assert "Recommended: Court payment order (Mahnbescheid)" in text.getvalue()
+    assert "court fee €41.00 (0.5 fee on €1,234.56, KV GKG 1100)" in text.getvalue()
     for o in data["options"]:
         assert set(o) >= {
             "option",
@@ -141,6 +145,10 @@ def test_mahnantrag_of_a_worked_example_matches_hand_computed_interest_and_costs
     assert prepared.data["objection_until"] == "2025-09-05"
     assert prepared.data["enforcement_order_by"] == "2026-02-22"
 
+    text = io.StringIO()
+    call_command("court", "mahnantrag", debtor.number, "--date", "2025-08-15", stdout=text)
+    assert "Court fee: €41.00" in text.getvalue()
+    assert "9 Prozentpunkte über dem Basiszinssatz" in text.getvalue()
     pdf = tmp_path / "mahnantrag.pdf"
     call_command(
         "court", "mahnantrag", debtor.number, "--date", "2025-08-15", "--pdf", str(pdf), stdout=io.StringIO()
@@ -338,3 +346,27 @@ def test_every_reason_and_option_of_the_core_has_a_text() -> None:
     assert {str(o) for o in Option} == set(OPTION_LABELS)
     text = render_reason(core.Reason("gkg_fee", {"fee_minor": 4100, "value_minor": 123456}))
     assert text == "court fee €41.00 (0.5 fee on €1,234.56, KV GKG 1100)"
+
+
+@pytest.mark.django_db
+def test_after_a_part_payment_the_mahnantrag_claims_interest_on_what_is_still_open(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any
+) -> None:
+    debtor = make_debtor(street="Lindenweg 5", postcode="20095", city="Hamburg", country="DE")
+    make_invoice(debtor, "RE-500", "1234.56", "2025-03-03", issue="2025-02-01")
+    walk_the_ladder(company, "2025-03-03", 40)  # default from 2025-03-21, the flat rate booked
+    pay(debtor, "500.00", "2025-05-15")
+    # § 367 (1) BGB: costs, interest, principal. Interest 2025-03-21..2025-05-15, 56 days at 11.27 %:
+    # 1,234.56 * 0.1127 * 56 / 365 = 21.347 -> 21.35; 500.00 - 40.00 - 21.35 = 438.65 principal; 795.91 open
+    data = run_json("court", "mahnantrag", debtor.number, "--date", "2025-08-15", "--no-record")
+    assert [c["open_minor"] for c in data["main_claims"]] == [79591]
+    [interest] = data["interest_claims"]  # the interest of the past is paid: only running interest is left
+    assert (interest["kind"], interest["from"], interest["principal_minor"]) == (
+        "running",
+        "2025-05-16",
+        79591,
+    )
+    assert data["costs"] == []  # the flat rate was paid
+    # the claim value is the principal open: 795.91 -> GKG up to 1,000 = 61.00, half 30.50 -> minimum 38.00
+    assert data["court_fee_minor"] == 3800
+    assert not TimelineEvent.objects.filter(debtor=debtor, kind="court_order_prepared").exists()
