@@ -20,6 +20,7 @@ from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.comms.sent_pdfs import kept
 from mahnwerk.core.money import format_money, to_decimal
 from mahnwerk.ledger import timeline
+from mahnwerk.ledger.claims import default_rule_label
 from mahnwerk.ledger.models import ChannelChoice, Company, Debtor, Invoice, Payment, TimelineEvent
 from mahnwerk.partners.models import Handover, Partner
 
@@ -105,7 +106,8 @@ def claims_data(
                 "fees_open_minor": line["fees_open_minor"],
                 "total_open_minor": line["total_open_minor"],
                 "default_from": line["default_from"],
-                "default_rule": line["default_rule_label"],
+                "default_rule": line["default_rule"],
+                "default_rule_label": line["default_rule_label"],
                 "interest_until": line["interest_until"],
                 "interest_note": line["interest_error"],
                 "segments": line["segments"],
@@ -350,6 +352,11 @@ def build_dossier(
                                 "fees": format_money(c["fees_open_minor"], cur, language),
                                 "total": format_money(c["total_open_minor"], cur, language),
                                 "basis": interest_basis(c),
+                                "default_rule_label": default_rule_label(c["default_rule"]),
+                                "segments": [
+                                    seg | {"principal": format_money(seg["principal_minor"], cur, language)}
+                                    for seg in c["segments"]
+                                ],
                             }
                             for c in claims["claims"]
                         ],
