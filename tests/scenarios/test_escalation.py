@@ -145,10 +145,10 @@ def test_mahnantrag_of_a_worked_example_matches_hand_computed_interest_and_costs
     assert prepared.data["objection_until"] == "2025-09-05"
     assert prepared.data["enforcement_order_by"] == "2026-02-22"
 
-    text = io.StringIO()
-    call_command("court", "mahnantrag", debtor.number, "--date", "2025-08-15", stdout=text)
-    assert "Court fee: €41.00" in text.getvalue()
-    assert "9 Prozentpunkte über dem Basiszinssatz" in text.getvalue()
+    shown = io.StringIO()
+    call_command("court", "mahnantrag", debtor.number, "--date", "2025-08-15", stdout=shown)
+    assert "Court fee: €41.00" in shown.getvalue()
+    assert "9 Prozentpunkte über dem Basiszinssatz" in shown.getvalue()
     pdf = tmp_path / "mahnantrag.pdf"
     call_command(
         "court", "mahnantrag", debtor.number, "--date", "2025-08-15", "--pdf", str(pdf), stdout=io.StringIO()
@@ -313,6 +313,7 @@ def test_letters_go_into_the_evidence_bundle_as_the_pdf_that_was_sent(
         for letter in letters:
             [name] = [f for f, m in files.items() if f.endswith(f"_{letter.pk}_letter.pdf")]
             assert zf.read(name) == sent_pdfs.kept(letter)
+            assert letter.business_date is not None
             assert files[name]["date"] == letter.business_date.isoformat()
 
 
