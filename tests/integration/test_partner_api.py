@@ -172,3 +172,22 @@ def test_an_empty_or_malformed_body_is_a_422(client: Any, setup: dict[str, Any])
         headers={"Authorization": f"Bearer {setup['key']}"},
     )
     assert response.status_code in (400, 422)
+
+
+def test_a_partner_fetches_the_payments_that_reached_us_directly(
+    client: Any, setup: dict[str, Any], pay: Any
+) -> None:
+    pay(setup["mine"], "150.00", "2025-04-10")
+    pay(setup["theirs"], "70.00", "2025-04-11")  # the other partner's
+    headers = {"Authorization": f"Bearer {setup['key']}"}
+    first = client.get("/api/partners/payments", headers=headers)
+    assert first.status_code == 200
+    (line,) = first.json()["payments"]
+    assert (line["debtor"], line["amount_minor"], line["value_date"]) == (
+        setup["mine"].number,
+        15000,
+        "2025-04-10",
+    )
+    assert client.get("/api/partners/payments", headers=headers).json()["payments"] == []  # fetched once
+    assert len(client.get("/api/partners/payments", {"all": "true"}, headers=headers).json()["payments"]) == 1
+    assert client.get("/api/partners/payments").status_code == 401

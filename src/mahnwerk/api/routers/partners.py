@@ -78,3 +78,12 @@ def post_status(request: HttpRequest, payload: StatusesIn) -> dict[str, Any]:
     except services.NotYours as exc:
         raise HttpError(404, "; ".join(f"statuses[{e.index}]: {e.msg}" for e in exc.errors)) from None
     return result.as_dict()
+
+
+@router.get("/partners/payments", response={200: dict[str, Any]})
+def get_payments(request: HttpRequest, all: bool = False) -> dict[str, Any]:
+    """Payments that reached the creditor directly after a handover to this partner, one line each (amounts
+    also in minor units): the ones not fetched before, which are then counted as reported (``all``: every
+    one, marking nothing)."""
+    partner = _partner(request)
+    return {"payments": services.payment_report(partner.company, partner, mark=not all, include_reported=all)}
