@@ -254,7 +254,7 @@ def report(experiment: Experiment, as_of: date, min_n: int = core.MIN_N) -> Expe
 @transaction.atomic
 def promote(experiment: Experiment, as_of: date, arm: str | int | None = None) -> tuple[Playbook, list[str]]:
     """Make the winning arm's playbook (or ``arm``, a clerk's choice among the arms) the playbook of the
-    experiment's segments, and stop the experiment. Returns the playbook and the segments changed."""
+    experiment's segments, and stop the experiment. Returns the playbook and the segments that now use it."""
     from mahnwerk.insights.services import segment_rules, set_segment_rules
 
     company = experiment.company
@@ -272,13 +272,16 @@ def promote(experiment: Experiment, as_of: date, arm: str | int | None = None) -
         experiment.assignments.exclude(segment=NO_SEGMENT).values_list("segment", flat=True)
     )
     rules = list(segment_rules(company))
-    changed = []
+    changed, covered = False, []
     for n, rule in enumerate(rules):
-        if rule.key in segments and rule.policy.playbook.casefold() != chosen.name.casefold():
+        if rule.key not in segments:
+            continue
+        covered.append(rule.key)
+        if rule.policy.playbook.casefold() != chosen.name.casefold():
             rules[n] = dataclasses.replace(
                 rule, policy=dataclasses.replace(rule.policy, playbook=chosen.name)
             )
-            changed.append(rule.key)
+            changed = True
     if changed:
         set_segment_rules(company, rules)
     experiment.promoted = chosen
@@ -287,4 +290,4 @@ def promote(experiment: Experiment, as_of: date, arm: str | int | None = None) -
         experiment.status, experiment.stopped_on = ExperimentStatus.STOPPED, as_of
         fields += ["status", "stopped_on"]
     experiment.save(update_fields=fields)
-    return chosen, sorted(changed)
+    return chosen, sorted(covered)
