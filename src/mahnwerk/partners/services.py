@@ -605,14 +605,14 @@ def apply_statuses(
     if missing:
         raise NotYours(missing)
     result = StatusResult()
-    for row in rows:
+    for index, row in enumerate(rows):
         debtor = debtors[row.debtor]
         handover = handovers[debtor.pk]
         if handover.status != HandoverStatus.OPEN:  # an earlier row of this batch ended it
             raise NotYours(
                 [
                     RowError(
-                        0,
+                        index,
                         "debtor",
                         _("the handover of {debtor} ended earlier in this batch").format(debtor=row.debtor),
                     )
