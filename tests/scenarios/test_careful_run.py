@@ -41,9 +41,11 @@ def walk(company: Any, first: date, last: date) -> dict[date, list[tuple[int, in
 
 
 def live_messages(debtor: Any) -> list[OutboundMessage]:
+    """Collection and agreement messages (keeping in touch is walked through in test_keeping_in_touch.py)."""
     return list(
         OutboundMessage.objects.filter(debtor=debtor)
         .exclude(status=MessageStatus.CANCELLED)
+        .exclude(message_id__contains=".keep.")
         .order_by("business_date", "id")
     )
 

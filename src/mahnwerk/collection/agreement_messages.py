@@ -74,17 +74,20 @@ def render_agreement_message(
     template: str,
     invoices: Sequence[Invoice],
     as_of: date,
+    *,
+    message_items: Sequence[MessageItem] | None = None,
     **extra: Any,
 ) -> RenderedMessage:
     """Render ``comms/messages/<template>.<language>.txt`` with the items, the bank details and ``extra``.
 
     Values in ``extra``: dates are formatted for the language, ``(minor, currency)`` pairs as money,
-    callables are called inside the language (for tables and translated words).
+    callables are called inside the language (for tables and translated words). ``message_items``: the
+    items with their interest and costs (default: the invoices' open principal only).
     """
     from django.template.loader import get_template
 
     language = message_language(company, debtor)
-    items = _message_items(invoices)
+    items = list(message_items) if message_items is not None else _message_items(invoices)
     with translation.override(language):
         reference = payment_reference(debtor, items) if items else debtor.number
         context: dict[str, Any] = {
@@ -167,3 +170,52 @@ def queue_message(
             )
         )
     return message
+
+
+def queue_messages(
+    company: Company,
+    rows: Sequence[tuple[Debtor, str, RenderedMessage]],
+    as_of: date,
+    recipients: Mapping[int, str],
+) -> list[TimelineEvent]:
+    """Queue many emails outside the playbook's actions at once — (debtor, key, rendered) each, the key
+    making the Message-ID as in :func:`queue_message`; a key queued before is skipped (two queries in all).
+    Returns the ``message_queued`` events of the messages written (the caller records them)."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "localhost"
+    wanted = {
+        f"<agreement.{company.slug}.{key}@{domain}>": (debtor, key, rendered)
+        for debtor, key, rendered in rows
+        if debtor.pk in recipients
+    }
+    seen = set(
+        OutboundMessage.objects.filter(message_id__in=list(wanted)).values_list("message_id", flat=True)
+    )
+    fresh = [
+        OutboundMessage(
+            company=company,
+            debtor=debtor,
+            channel="email",
+            recipient=recipients[debtor.pk],
+            language=message_language(company, debtor),
+            subject=rendered.subject[:250],
+            body_text=rendered.body_text,
+            business_date=as_of,
+            purpose=purpose_for_key(key),
+            message_id=message_id,
+        )
+        for message_id, (debtor, key, rendered) in wanted.items()
+        if message_id not in seen
+    ]
+    OutboundMessage.objects.bulk_create(fresh, batch_size=500, ignore_conflicts=True)
+    return [
+        timeline.event(
+            m.debtor_id,
+            company.pk,
+            "message_queued",
+            as_of,
+            channel="email",
+            recipient=m.recipient,
+            subject=m.subject,
+        )
+        for m in fresh
+    ]

@@ -18,12 +18,13 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max, Q
 from django.utils import translation
 from django.utils.translation import gettext
 
 from mahnwerk.collection.agreement_messages import (
     queue_message,
+    queue_messages,
     render_agreement_message,
     schedule_table,
 )
@@ -56,11 +57,14 @@ from mahnwerk.ledger.services import company_today, record_credit_note
 
 __all__ = [
     "AgreementError",
+    "AgreementTerms",
+    "agreement_policy_for",
     "approve_plan",
     "cancel_agreement",
     "carry_out",
     "confirm_plan",
     "evaluate_agreements",
+    "keep_in_touch",
     "offer_incentive",
     "offer_settlement",
     "open_dispute",
@@ -69,6 +73,7 @@ __all__ = [
     "record_promise",
     "resolve_dispute",
     "steer_items",
+    "terms_for_debtors",
     "waived_charges",
 ]
 
@@ -82,6 +87,187 @@ def policy_for(company: Company) -> AgreementPolicy:
 def _read_policy(company: Company) -> AgreementPolicy:
     """The company's rules without writing anything (the defaults, unsaved, if it has none yet)."""
     return AgreementPolicy.objects.filter(company=company).first() or AgreementPolicy(company=company)
+
+
+# --- the terms of the debtor's segment -------------------------------------------------------------------
+
+ALL_INCENTIVES = frozenset(IncentiveKind.values)
+WAIVERS = frozenset({IncentiveKind.WAIVE_FEES.value, IncentiveKind.WAIVE_INTEREST.value})
+# A step's deadline is never shorter than this, whatever the segment (and never shorter than a time to
+# object the rule set gives: the run's own floor).
+MIN_STEP_DEADLINE_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class _Tier:
+    """What a segment's stored rule does not say, by the trust its minimum down payment expresses."""
+
+    below_percent: int  # for segments asking a down payment below this percentage
+    settlement_floor_percent: int  # the least share of what is open a settlement may accept
+    extension_days: int  # one click on the debtor's page moves the payment this many days (0: none)
+    promise_days: int | None  # the furthest promised date (None: the company's limit)
+    incentives: frozenset[str]  # the offers a step or a clerk may make
+    deadline_days: int | None  # the longest deadline of a step (None: the step's own)
+
+
+# The shipped segments ask 0 % (best payers), 10 % (normal), 20 % (watch) and 30 % (risky) down payment.
+# Lenient with those who usually pay, strict with those who don't: a good payer may be granted more off in a
+# settlement (a complaint settled in good will), a risky one at most a fifth.
+SEGMENT_TIERS = (
+    _Tier(1, 50, 14, None, ALL_INCENTIVES, None),  # no down payment asked: a trusted payer
+    _Tier(20, 60, 0, None, ALL_INCENTIVES, None),
+    _Tier(30, 70, 0, 60, WAIVERS, None),
+    _Tier(101, 80, 0, 30, WAIVERS, MIN_STEP_DEADLINE_DAYS),  # risky: short deadlines, no discounts
+)
+
+
+@dataclass(frozen=True)
+class AgreementTerms:
+    """What may be agreed with one debtor: the company's rules with its segment's terms in place of the
+    company-wide plan limits (:func:`agreement_policy_for`)."""
+
+    policy: AgreementPolicy
+    segment: str = ""  # the segment's key ("": no segment yet, the company-wide limits apply)
+    label: str = ""  # the segment's name (an English msgid)
+    reason: dict[str, Any] = field(default_factory=dict)  # why the debtor is in it (stored reason)
+    max_instalments: int = 0
+    min_down_payment_percent: int = 0
+    max_duration_days: int = 0
+    settlement_floor_percent: int = 0
+    extension_days: int = 0
+    promise_max_days: int = 0
+    incentives: frozenset[str] = ALL_INCENTIVES
+    deadline_days: int | None = None
+    thank_you: bool = False
+    playbook: str = ""
+
+    @property
+    def plan_max_months(self) -> int:
+        return self.policy.plan_max_months
+
+    def plan_policy(self) -> core.PlanPolicy:
+        return core.PlanPolicy(self.max_instalments, self.min_down_payment_percent, self.max_duration_days)
+
+    def min_settlement_minor(self, open_minor: int) -> int:
+        return -(-open_minor * self.settlement_floor_percent // 100)
+
+    def explanation(self) -> str:
+        """Which terms apply and why, in the active language (the case file's agreements section)."""
+        parts = [
+            gettext("plans up to {count} instalments over at most {days} days").format(
+                count=self.max_instalments, days=self.max_duration_days
+            ),
+            gettext("down payment at least {percent} %").format(percent=self.min_down_payment_percent)
+            if self.min_down_payment_percent
+            else gettext("no down payment"),
+            gettext("payment dates at most {days} days ahead").format(days=self.promise_max_days),
+        ]
+        if self.settlement_floor_percent:
+            parts.append(
+                gettext("settlements from {percent} % of what is open").format(
+                    percent=self.settlement_floor_percent
+                )
+            )
+        if self.extension_days:
+            parts.append(
+                gettext("one-click extension of {days} days on the customer's page").format(
+                    days=self.extension_days
+                )
+            )
+        if "discount" not in self.incentives:
+            parts.append(gettext("no discounts"))
+        if self.deadline_days:
+            parts.append(gettext("reminder deadlines of at most {days} days").format(days=self.deadline_days))
+        terms = "; ".join(parts)
+        if not self.segment:
+            return gettext(
+                "No segment yet (the payment behaviour is rated after the next run): the company-wide limits "
+                "apply: {terms}."
+            ).format(terms=terms)
+        from mahnwerk.insights.reasons import render_reason
+
+        why = render_reason(self.reason, gettext)
+        return gettext("Segment “{segment}” applies{why}: {terms}.").format(
+            segment=gettext(self.label), why=f" ({why})" if why else "", terms=terms
+        )
+
+
+def _tier(min_down_payment_percent: int) -> _Tier:
+    return next(t for t in SEGMENT_TIERS if min_down_payment_percent < t.below_percent)
+
+
+def _terms(
+    policy: AgreementPolicy, segment: Any = None, reason: dict[str, Any] | None = None
+) -> AgreementTerms:
+    """``segment``: a ``core.behaviour.SegmentRule`` (None: the company-wide limits)."""
+    if segment is None:
+        return AgreementTerms(
+            policy,
+            max_instalments=policy.max_instalments,
+            min_down_payment_percent=policy.min_down_payment_percent,
+            max_duration_days=policy.max_duration_days,
+            promise_max_days=policy.promise_max_days,
+        )
+    rule = segment.policy
+    tier = _tier(rule.min_down_payment_percent)
+    promise_days = policy.promise_max_days
+    if tier.promise_days is not None:
+        promise_days = min(promise_days, tier.promise_days)
+    return AgreementTerms(
+        policy,
+        segment=segment.key,
+        label=segment.label,
+        reason=reason or {},
+        max_instalments=rule.max_instalments,
+        min_down_payment_percent=rule.min_down_payment_percent,
+        max_duration_days=rule.max_plan_days,
+        settlement_floor_percent=tier.settlement_floor_percent,
+        extension_days=min(tier.extension_days, promise_days),
+        promise_max_days=promise_days,
+        incentives=tier.incentives,
+        deadline_days=tier.deadline_days,
+        thank_you=rule.thank_you_messages,
+        playbook=rule.playbook,
+    )
+
+
+def terms_for_debtors(
+    company: Company, debtor_ids: Iterable[int], policy: AgreementPolicy | None = None
+) -> dict[int, AgreementTerms]:
+    """:func:`agreement_policy_for` for many debtors in a fixed number of queries (every id is listed)."""
+    from mahnwerk.insights.services import debtor_segments
+
+    ids = list(debtor_ids)
+    policy = policy or _read_policy(company)
+    found = debtor_segments(company, ids) if ids else {}
+    company_wide = _terms(policy)
+    return {pk: _terms(policy, *found[pk]) if pk in found else company_wide for pk in ids}
+
+
+def agreement_policy_for(
+    company: Company, debtor: Debtor | int, policy: AgreementPolicy | None = None
+) -> AgreementTerms:
+    """What may be agreed with ``debtor``: plan length and down payment, settlement floor, one-click extension,
+    the furthest payment date, which offers and how long a step's deadline — by the debtor's segment (from
+    the last insights refresh; the company-wide limits until it has one). Every surface asks this: the
+    clerk's forms, the debtor's page, the API (through the services) and the run."""
+    pk = debtor if isinstance(debtor, int) else debtor.pk
+    return terms_for_debtors(company, [pk], policy or policy_for(company))[pk]
+
+
+def shorten_deadlines(company: Company, as_of: date, deadlines: dict[int, date | None]) -> None:
+    """The run's step deadlines, shortened in place where the debtor's segment asks for short deadlines
+    (risky payers) — never below :data:`MIN_STEP_DEADLINE_DAYS` (the run applies a time to object after
+    this)."""
+    if not deadlines:
+        return
+    for debtor_id, terms in terms_for_debtors(company, list(deadlines)).items():
+        current = deadlines[debtor_id]
+        if terms.deadline_days is None or current is None:
+            continue
+        shortest = as_of + timedelta(days=max(terms.deadline_days, MIN_STEP_DEADLINE_DAYS))
+        if current > shortest:
+            deadlines[debtor_id] = shortest
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -114,7 +300,7 @@ def _withdraw_queued(invoice_ids: Sequence[int], today: date) -> None:
     recheck_queued(invoice_ids=invoice_ids, on=today)
 
 
-def _within(policy: AgreementPolicy, today: date, day: date, refusal: str) -> None:
+def _within(policy: AgreementPolicy | AgreementTerms, today: date, day: date, refusal: str) -> None:
     """Refuse a date more than the policy's ``promise_max_days`` ahead with ``refusal`` (naming ``{date}``
     and ``{days}``)."""
     if (day - today).days > policy.promise_max_days:
@@ -226,11 +412,12 @@ def record_promise(
     """
     today = as_of or company_today(company)
     policy = policy_for(company)
+    terms = agreement_policy_for(company, debtor, policy)
     items = _covered(company, debtor, invoices)
     if promised_date < today:
         raise AgreementError("the promised date has passed")
     _within(
-        policy,
+        terms,
         today,
         promised_date,
         gettext(
@@ -271,6 +458,7 @@ def record_promise(
             promised_date=promised_date,
             numbers=_numbers(items),
             grace_days=grace,
+            segment=terms.segment,
         )
     ]
     if confirm:
@@ -324,6 +512,7 @@ def propose_plan(
     """
     today = as_of or company_today(company)
     policy = policy_for(company)
+    terms = agreement_policy_for(company, debtor, policy)
     items = _covered(company, debtor, invoices)
     principal = sum(inv.open_minor for inv in items)
     if costs_minor is None:
@@ -331,7 +520,7 @@ def propose_plan(
 
         views = claim_views(company, items, {debtor.pk: debtor_law(company, debtor)}, today)
         costs_minor = sum(v.interest_open + v.costs_open for v in views.values())
-    limits = policy.plan_policy()
+    limits = terms.plan_policy()
     down = (
         core.min_down_payment_minor(limits, principal) if down_payment_minor is None else down_payment_minor
     )
@@ -340,7 +529,7 @@ def propose_plan(
     if start < today:
         raise AgreementError("the first payment cannot fall due in the past")
     _within(
-        policy,
+        terms,
         today,
         start,
         gettext(
@@ -363,7 +552,7 @@ def propose_plan(
             costs_minor=costs_minor,
             costs_mode=mode,
         )
-        _plan_within(policy, today, schedule)
+        _plan_within(terms, today, schedule)
     except (OverflowError, ValueError) as exc:  # a date beyond the calendar (year 10000)
         if isinstance(exc, AgreementError):
             raise
@@ -413,6 +602,7 @@ def propose_plan(
             down=_money(down, plan.currency),
             numbers=_numbers(items),
             confirm_by=confirm_by,
+            segment=terms.segment,
         )
     ]
     if check.violations:
@@ -427,7 +617,9 @@ def propose_plan(
     return plan
 
 
-def _plan_within(policy: AgreementPolicy, today: date, schedule: Sequence[core.ScheduledPayment]) -> None:
+def _plan_within(
+    policy: AgreementPolicy | AgreementTerms, today: date, schedule: Sequence[core.ScheduledPayment]
+) -> None:
     """The first payment at most ``promise_max_days`` ahead, none in the past, the last at most
     ``plan_max_months`` after the first (OverflowError or ValueError for dates beyond the calendar)."""
     first, last = schedule[0].due_date, max(p.due_date for p in schedule)
@@ -562,14 +754,23 @@ def offer_settlement(
     """Offer to accept ``amount_minor`` for the items if paid by ``deadline``; the rest is then
     written off with a credit note giving ``reason``. Unpaid by the deadline, the offer lapses."""
     today = as_of or company_today(company)
+    terms = agreement_policy_for(company, debtor)
     items = _covered(company, debtor, invoices)
     open_total = sum(inv.open_minor for inv in items)
     if not 0 < amount_minor <= open_total:
         raise AgreementError("the settlement amount must be positive and at most what is open")
+    floor = terms.min_settlement_minor(open_total)
+    if amount_minor < floor:
+        raise AgreementError(
+            gettext(
+                "the amount is below {percent} % of what is open ({floor}), the least a settlement may accept "
+                "for the customer's segment"
+            ).format(percent=terms.settlement_floor_percent, floor=_money(floor, items[0].currency))
+        )
     if deadline < today:
         raise AgreementError("the deadline has passed")
     _within(
-        policy_for(company),
+        terms,
         today,
         deadline,
         gettext("the deadline {date} is more than {days} days ahead (the limit for offers is {days} days)"),
@@ -644,6 +845,14 @@ def offer_incentive(
     open_total = sum(inv.open_minor for inv in items)
     if kind not in IncentiveKind.values:
         raise AgreementError(f"unknown incentive {kind!r}")
+    terms = agreement_policy_for(company, debtor)
+    if kind not in terms.incentives:
+        raise AgreementError(
+            gettext("this offer ({offer}) is not made to customers of the segment “{segment}”").format(
+                offer=_kind_label(kind, (translation.get_language() or "en")[:2]),
+                segment=gettext(terms.label),
+            )
+        )
     discount = 0
     if kind == IncentiveKind.DISCOUNT:
         discount = core.discount_minor(open_total, discount_percent, discount_minor)
@@ -652,7 +861,7 @@ def offer_incentive(
     if deadline < today:
         raise AgreementError("the deadline has passed")
     _within(
-        policy_for(company),
+        terms,
         today,
         deadline,
         gettext("the deadline {date} is more than {days} days ahead (the limit for offers is {days} days)"),
@@ -1577,3 +1786,385 @@ _HANDLERS: dict[str, Callable[[Company, FollowUp, date, AgreementPolicy], int]] 
     "incentive_earned": _on_incentive,
     "incentive_lapsed": _on_incentive,
 }
+
+
+# --- keeping in touch -----------------------------------------------------------------------------------
+
+# A thank-you goes for payments settled within these days (never for an old episode, say after a pause).
+THANKS_WINDOW_DAYS = 14
+# A good payer (a segment that sends thank-you messages) is thanked at most once within these days.
+THANKS_GOOD_PAYER_GAP_DAYS = 90
+# The statement of account goes to business customers with open items once a month, on the first day of the
+# month on which they get no collection message; after this day of the month it waits for the next month.
+STATEMENT_LAST_DAY_OF_MONTH = 10
+# ... and only to those who had no collection message within these days: a reminder lists every overdue item
+# already, so the statement keeps in touch with those who hear nothing else from us.
+STATEMENT_QUIET_DAYS = 28
+# A person is asked to call when a customer with overdue items did not react to this many contacts in a row
+# (no payment, no visit to the payment page, no reply, no promise or dispute, no call that reached it).
+NO_ANSWER_CONTACTS = 3
+NO_ANSWER_LOOKBACK_DAYS = 180
+# What counts as a reaction on the timeline.
+REACTIONS = (
+    timeline.PORTAL_OPENED,
+    timeline.DOCUMENT_DOWNLOADED,
+    "reply_received",
+    "promise_recorded",
+    "dispute_opened",
+    "plan_proposed",
+    "contact_updated",
+)
+
+
+@dataclass
+class _Busy:
+    """Debtors who get no keep-in-touch message today, and who is not to be written to at all."""
+
+    today: set[int]
+    no_contact: set[int]
+
+
+def keep_in_touch(
+    company: Company,
+    as_of: date,
+    *,
+    partition: tuple[int, int] = (0, 1),
+    contacted: Iterable[int] = (),
+) -> int:
+    """Keeping in touch, after the day's collection decisions: a thank-you when a customer who was reminded
+    has paid everything due (good payers: after their payments, when their segment says so), once per
+    settled episode; the monthly statement of account to business customers with open items; a call task
+    for a person when a customer with overdue items did not react to :data:`NO_ANSWER_CONTACTS` contacts.
+
+    The messages are courtesy messages: they do not count against the cadence and go only to debtors who get
+    no collection contact today (``contacted``: those the run decided to contact, also when waiting for an
+    approval). Idempotent by the messages' keys and the alerts' timeline marks; a fixed number of queries.
+    Returns the number of messages queued."""
+    busy = _busy(company, as_of, set(contacted))
+    index, parts = partition
+    recipients_for: dict[int, str] = {}
+
+    def mine(ids: Iterable[int]) -> set[int]:
+        return {pk for pk in ids if pk % parts == index and pk not in busy.no_contact}
+
+    thanks = _paid_thanks(company, as_of, mine, busy)
+    statements = _statements(company, as_of, mine, busy)
+    wanted = {d.pk for d, _k, _r in [*thanks, *statements]}
+    if wanted:
+        from mahnwerk.comms.outbox import email_recipients
+
+        recipients_for = email_recipients(wanted)
+    events = queue_messages(company, [*thanks, *statements], as_of, recipients_for)
+    with transaction.atomic():
+        timeline.record(events)
+        _no_answer_alerts(company, as_of, mine)
+    return len(events)
+
+
+def _busy(company: Company, as_of: date, contacted: set[int]) -> _Busy:
+    from mahnwerk.collection.models import Action
+    from mahnwerk.comms.models import MessageStatus, OutboundMessage, Purpose
+
+    today = set(contacted)
+    today.update(
+        Action.objects.filter(company=company, as_of=as_of, status=ActionStatus.ACTIVE).values_list(
+            "debtor_id", flat=True
+        )
+    )
+    today.update(
+        OutboundMessage.objects.filter(company=company, business_date=as_of, purpose=Purpose.COLLECTION)
+        .exclude(status=MessageStatus.CANCELLED)
+        .values_list("debtor_id", flat=True)
+    )
+    no_contact = set(Debtor.objects.filter(company=company, do_not_contact=True).values_list("id", flat=True))
+    return _Busy(today, no_contact)
+
+
+def _paid_thanks(
+    company: Company, as_of: date, mine: Callable[[Iterable[int]], set[int]], busy: _Busy
+) -> list[tuple[Debtor, str, Any]]:
+    """(debtor, key, rendered) of today's thank-yous for a settled episode."""
+    from mahnwerk.comms.models import MessageStatus, OutboundMessage
+
+    since = as_of - timedelta(days=THANKS_WINDOW_DAYS)
+    settled: list[tuple[int, int, date, date, str]] = [
+        (pk, debtor_id, due, on, number)
+        for pk, debtor_id, due, on, number in Invoice.objects.filter(
+            company=company, open_minor=0, settled_on__gte=since, settled_on__lte=as_of
+        ).values_list("id", "debtor_id", "due_date", "settled_on", "number")
+        if on is not None
+    ]
+    candidates = mine(row[1] for row in settled) - busy.today
+    if not candidates:
+        return []
+    settled = [row for row in settled if row[1] in candidates]
+    reminded = set(
+        ActionItem.objects.filter(
+            invoice_id__in=[row[0] for row in settled if row[3] > row[2]],
+            action__status=ActionStatus.ACTIVE,
+            action__as_of__gt=F("invoice__due_date"),
+        ).values_list("invoice_id", flat=True)
+    )
+    terms = terms_for_debtors(company, candidates)
+    open_rows = list(
+        Invoice.objects.filter(
+            company=company, debtor_id__in=list(candidates), open_minor__gt=0, issue_date__lte=as_of
+        ).values_list("debtor_id", "due_date")
+    )
+    overdue = {debtor_id for debtor_id, due in open_rows if due < as_of}
+    anything_open = {debtor_id for debtor_id, _due in open_rows}
+    # the newest thank-you of each (a kept promise's or an earlier one of these)
+    last_thanks: dict[int, date] = {}
+    for debtor_id, day in (
+        OutboundMessage.objects.filter(company=company, debtor_id__in=list(candidates))
+        .filter(Q(message_id__contains=".thanks@") | Q(message_id__contains=".paid_thanks@"))
+        .exclude(status=MessageStatus.CANCELLED)
+        .values_list("debtor_id", "business_date")
+    ):
+        if day is not None and day > last_thanks.get(debtor_id, date.min):
+            last_thanks[debtor_id] = day
+    episodes: dict[int, list[tuple[int, date, str, bool]]] = defaultdict(list)
+    for pk, debtor_id, _due, settled_on, number in settled:
+        episodes[debtor_id].append((pk, settled_on, number, pk in reminded))
+    chosen: dict[int, tuple[date, list[str], bool]] = {}
+    for debtor_id, rows in episodes.items():
+        was_late = any(late for *_rest, late in rows)
+        good = terms[debtor_id].thank_you
+        if was_late and debtor_id not in overdue:
+            episode = max(settled_on for _pk, settled_on, _n, late in rows if late)
+        elif good and debtor_id not in anything_open:
+            episode = max(settled_on for _pk, settled_on, _n, _late in rows)
+            if as_of < last_thanks.get(debtor_id, date.min) + timedelta(days=THANKS_GOOD_PAYER_GAP_DAYS):
+                continue
+        else:
+            continue
+        if last_thanks.get(debtor_id, date.min) >= episode:
+            continue  # thanked already (a kept promise's thank-you, or this episode's)
+        chosen[debtor_id] = (episode, [n for _pk, _d, n, _late in rows], not was_late)
+    debtors = Debtor.objects.in_bulk(list(chosen))
+    out: list[tuple[Debtor, str, Any]] = []
+    for debtor_id, (episode, numbers, reliable) in sorted(chosen.items()):
+        debtor = debtors[debtor_id]
+        rendered = render_agreement_message(
+            company,
+            debtor,
+            "paid_thanks",
+            [],
+            as_of,
+            numbers=", ".join(sorted(numbers)),
+            reliable="yes" if reliable else "",
+            still_open="yes" if debtor_id in anything_open else "",
+        )
+        out.append((debtor, f"keep.{debtor_id}.{episode.isoformat()}.paid_thanks", rendered))
+    return out
+
+
+def _statements(
+    company: Company, as_of: date, mine: Callable[[Iterable[int]], set[int]], busy: _Busy
+) -> list[tuple[Debtor, str, Any]]:
+    """(debtor, key, rendered) of this month's statements of account still to go (business customers)."""
+    if as_of.day > STATEMENT_LAST_DAY_OF_MONTH:
+        return []
+    from mahnwerk.collection.models import Case
+    from mahnwerk.comms.models import OutboundMessage
+    from mahnwerk.comms.rendering import message_item
+    from mahnwerk.ledger.claims import claim_views, debtor_laws
+
+    month = as_of.strftime("%Y-%m")
+    invoices = list(
+        Invoice.objects.filter(
+            company=company,
+            open_minor__gt=0,
+            issue_date__lte=as_of,
+            debtor__kind="business",
+            debtor__do_not_contact=False,
+        ).order_by("due_date", "number")
+    )
+    candidates = mine(inv.debtor_id for inv in invoices) - busy.today
+    if not candidates:
+        return []
+    candidates -= set(
+        OutboundMessage.objects.filter(
+            company=company, message_id__contains=f".statement.{month}."
+        ).values_list("debtor_id", flat=True)
+    )
+    candidates -= set(
+        Case.objects.filter(company=company, on_hold=True, debtor_id__in=list(candidates)).values_list(
+            "debtor_id", flat=True
+        )
+    )
+    candidates -= _collected_since(company, as_of - timedelta(days=STATEMENT_QUIET_DAYS), candidates)
+    if not candidates:
+        return []
+    invoices = [inv for inv in invoices if inv.debtor_id in candidates]
+    views = claim_views(company, invoices, debtor_laws(company, candidates), as_of)
+    by_debtor: dict[int, list[Invoice]] = defaultdict(list)
+    for inv in invoices:
+        by_debtor[inv.debtor_id].append(inv)
+    debtors = Debtor.objects.in_bulk(list(by_debtor))
+    out: list[tuple[Debtor, str, Any]] = []
+    for debtor_id, rows in sorted(by_debtor.items()):
+        debtor = debtors[debtor_id]
+        items = [message_item(inv, views.get(inv.pk), inv.open_minor) for inv in rows]
+        due = [item for item in items if item.due_date < as_of]
+        coming = [item for item in items if item.due_date >= as_of]
+        rendered = render_agreement_message(
+            company,
+            debtor,
+            "statement_of_account",
+            rows,
+            as_of,
+            message_items=items,
+            due_table=lambda language, due=due: _items_table(due, language),
+            due_total=lambda language, due=due: _items_total(due, language),
+            coming_table=lambda language, coming=coming: _items_table(coming, language),
+            coming_total=lambda language, coming=coming: _items_total(coming, language),
+        )
+        out.append((debtor, f"keep.{debtor_id}.statement.{month}.{as_of.isoformat()}", rendered))
+    return out
+
+
+def _collected_since(company: Company, since: date, debtor_ids: Iterable[int]) -> set[int]:
+    """Which of these debtors had a collection contact (a step, a Plan B notice) after ``since``."""
+    from mahnwerk.collection.models import Action
+    from mahnwerk.comms.models import MessageStatus, OutboundMessage, Purpose
+
+    ids = list(debtor_ids)
+    found = set(
+        Action.objects.filter(
+            company=company, debtor_id__in=ids, status=ActionStatus.ACTIVE, as_of__gt=since
+        ).values_list("debtor_id", flat=True)
+    )
+    found.update(
+        OutboundMessage.objects.filter(
+            company=company, debtor_id__in=ids, purpose=Purpose.COLLECTION, business_date__gt=since
+        )
+        .exclude(status=MessageStatus.CANCELLED)
+        .values_list("debtor_id", flat=True)
+    )
+    return found
+
+
+def _items_table(items: Sequence[Any], language: str) -> str:
+    from mahnwerk.comms.rendering import _table
+
+    return _table(items, language) if items else ""
+
+
+def _items_total(items: Sequence[Any], language: str) -> str:
+    from mahnwerk.comms.rendering import totals_text
+
+    return totals_text(items, language) if items else ""
+
+
+def _no_answer_alerts(company: Company, as_of: date, mine: Callable[[Iterable[int]], set[int]]) -> int:
+    """A call task for a person (with the contacts that got no reaction) for each customer with overdue items
+    who did not react to :data:`NO_ANSWER_CONTACTS` collection contacts in a row; once per silence."""
+    from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
+
+    overdue = mine(
+        Invoice.objects.filter(
+            company=company, open_minor__gt=0, due_date__lt=as_of, debtor__do_not_contact=False
+        )
+        .values_list("debtor_id", flat=True)
+        .distinct()
+    )
+    if not overdue:
+        return 0
+    ids = list(overdue)
+    since = as_of - timedelta(days=NO_ANSWER_LOOKBACK_DAYS)
+    contacts: dict[int, list[tuple[date, int, str]]] = defaultdict(list)
+    for debtor_id, day, level, channel in (
+        Action.objects.filter(
+            Q(step__isnull=True) | Q(step__offset_days__gte=0),  # a note before the due date asks nothing
+            company=company,
+            debtor_id__in=ids,
+            status=ActionStatus.ACTIVE,
+            as_of__gt=since,
+            as_of__lte=as_of,
+        )
+        .order_by("as_of")
+        .values_list("debtor_id", "as_of", "level", "channel")
+    ):
+        contacts[debtor_id].append((day, level, channel))
+    ids = [pk for pk in ids if len(contacts.get(pk, ())) >= NO_ANSWER_CONTACTS]
+    if not ids:
+        return 0
+    quiet_since: dict[int, date] = {}
+
+    def reacted(debtor_id: int, day: date | None) -> None:
+        if day is not None and day > quiet_since.get(debtor_id, date.min):
+            quiet_since[debtor_id] = day
+
+    for debtor_id, day in (
+        Allocation.objects.filter(invoice__debtor_id__in=ids, payment__isnull=False, value_date__gt=since)
+        .values("invoice__debtor_id")
+        .annotate(last=Max("value_date"))
+        .values_list("invoice__debtor_id", "last")
+        .order_by()
+    ):
+        reacted(debtor_id, day)
+    for debtor_id, day in (
+        TimelineEvent.objects.filter(debtor_id__in=ids, kind__in=REACTIONS, business_date__gt=since)
+        .values("debtor_id")
+        .annotate(last=Max("business_date"))
+        .values_list("debtor_id", "last")
+        .order_by()
+    ):
+        reacted(debtor_id, day)
+    # an earlier alert: the contacts before it are not counted again
+    for debtor_id, day in (
+        TimelineEvent.objects.filter(
+            debtor_id__in=ids, kind="task_created", data__alert="no_answer", business_date__gt=since
+        )
+        .values("debtor_id")
+        .annotate(last=Max("business_date"))
+        .values_list("debtor_id", "last")
+        .order_by()
+    ):
+        reacted(debtor_id, day)
+    reached = [CallOutcome.REACHED, CallOutcome.PROMISED, CallOutcome.DISPUTED, CallOutcome.REFUSED]
+    calling = set()
+    for debtor_id, status, outcome, done_at in Task.objects.filter(
+        debtor_id__in=ids, kind=TaskKind.CALL
+    ).values_list("debtor_id", "status", "outcome", "done_at"):
+        if status == TaskStatus.OPEN:
+            calling.add(debtor_id)  # a person is on it already
+        elif outcome in reached and done_at is not None:
+            reacted(debtor_id, done_at.date())
+    tasks, events = [], []
+    with translation.override(company.default_language):
+        for debtor_id in ids:
+            if debtor_id in calling:
+                continue
+            silent = [c for c in contacts[debtor_id] if c[0] > quiet_since.get(debtor_id, date.min)]
+            if len(silent) < NO_ANSWER_CONTACTS:
+                continue
+            language = company.default_language
+            history = "; ".join(
+                gettext("{date}: step {level} ({channel})").format(
+                    date=format_date(day, language), level=level, channel=channel
+                )
+                for day, level, channel in silent
+            )
+            text = gettext(
+                "No reaction to {count} contacts (no payment, no visit to the payment page, no reply, no call "
+                "reached): {history}. Please call the customer."
+            ).format(count=len(silent), history=history)
+            tasks.append(
+                Task(company=company, debtor_id=debtor_id, kind=TaskKind.CALL, due_on=as_of, notes=text)
+            )
+            events.append(
+                timeline.event(
+                    debtor_id,
+                    company.pk,
+                    "task_created",
+                    as_of,
+                    task=text,
+                    alert="no_answer",
+                    contacts=len(silent),
+                )
+            )
+    Task.objects.bulk_create(tasks)
+    timeline.record(events)
+    return len(tasks)

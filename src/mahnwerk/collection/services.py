@@ -148,6 +148,7 @@ class RunResult:
     deferred: int = 0
     channels: dict[str, int] = field(default_factory=dict)
     agreement_messages: int = 0
+    keep_in_touch: int = 0  # thank-yous and statements of account queued (courtesy messages)
     steps: dict[int, int] = field(default_factory=dict)
     held: dict[str, int] = field(
         default_factory=dict
@@ -237,6 +238,7 @@ def run_collection(
         result.limitation_warnings = _warn_limitation(company, as_of)
         result.time_barred = _note_time_barred(company, as_of)
         decisions = _decide(company, as_of, result, partition)
+        contacted = {d.debtor_id for d in decisions}  # also those waiting for an approval
         result.awaiting_approval = sum(1 for d in decisions if d.playbook_id in waiting)
         decisions = [d for d in decisions if d.playbook_id not in waiting]
         if not approved:
@@ -256,6 +258,10 @@ def run_collection(
                 from mahnwerk.comms.outbox import send_queued
 
                 send_queued(company=company)
+        # Keeping in touch after the decisions: only to debtors who get no collection message today.
+        result.keep_in_touch = agreements.keep_in_touch(
+            company, as_of, partition=partition, contacted=contacted
+        )
         if send:
             from mahnwerk.comms.outbox import send_queued
 
@@ -640,14 +646,17 @@ def _step_offers(
     from mahnwerk.core.money import format_money
 
     steps = Step.objects.in_bulk({d.step.step_id for _, d in decided})
-    limit = None
+    terms: dict[int, agreements.AgreementTerms] = {}
     notes: dict[int, str] = {}
     for action, decision in decided:
         step = steps.get(decision.step.step_id)
         if step is None or not step.incentive:
             continue
         debtor = debtors[decision.debtor_id]
-        limit = limit or agreements.policy_for(company).promise_max_days  # an offer's deadline limit
+        terms = terms or agreements.terms_for_debtors(company, [d.debtor_id for _, d in decided])
+        if step.incentive not in terms[debtor.pk].incentives:
+            continue  # not an offer the debtor's segment gets
+        limit = terms[debtor.pk].promise_max_days  # an offer's deadline limit
         days = min(step.incentive_days or step.deadline_days or 14, limit)
         deadline = as_of + timedelta(days=days)
         offer = agreements.offer_incentive(
@@ -703,6 +712,7 @@ def _deadlines(company: Company, as_of: date, chunk: Sequence[DebtorDecision]) -
     first notice starts one (Latvian consumers: a payment demanded before the objection period ends would
     cut the right short)."""
     deadlines = {d.debtor_id: d.deadline(as_of) for d in chunk}
+    agreements.shorten_deadlines(company, as_of, deadlines)  # risky payers: shorter, never below 7 days
     firsts = [d.debtor_id for d in chunk if any(i.first_notice for i in d.items)]
     waits = _objection_waits(as_of) if firsts else {}
     if waits:

@@ -450,6 +450,23 @@ def segment_policies(company: Company) -> dict[int, SegmentPolicy]:
     }
 
 
+def debtor_segments(
+    company: Company, debtor_ids: Sequence[int] | None = None
+) -> dict[int, tuple[SegmentRule, dict[str, Any]]]:
+    """Debtor id -> its stored segment's rule and the stored reason it was chosen (render it with
+    ``insights.reasons.render_reason``), in two queries. Debtors without an insight are not listed; a segment
+    no longer in the rules falls back to the last (catch-all) rule."""
+    rules = segment_rules(company)
+    by_key = {r.key: r for r in rules}
+    insights = DebtorInsight.objects.filter(company=company)
+    if debtor_ids is not None:
+        insights = insights.filter(debtor_id__in=list(debtor_ids))
+    return {
+        debtor_id: (by_key.get(segment, rules[-1]), reason if isinstance(reason, dict) else {})
+        for debtor_id, segment, reason in insights.values_list("debtor_id", "segment", "reason")
+    }
+
+
 # --------------------------------------------------------------------------------------------------
 # Prediction
 

@@ -295,7 +295,17 @@ class _ItemsForm(forms.Form):
         return items[0].currency if items else self.company.currency
 
 
-class PromiseForm(_ItemsForm):
+class _AgreementForm(_ItemsForm):
+    """An agreement form shows the terms of the debtor's segment (``terms``: what may be agreed, and why)."""
+
+    def __init__(self, *args: Any, company: Company, debtor_id: int, **kwargs: Any) -> None:
+        from mahnwerk.collection.agreements import terms_for_debtors
+
+        super().__init__(*args, company=company, debtor_id=debtor_id, **kwargs)
+        self.terms = terms_for_debtors(company, [debtor_id])[debtor_id]
+
+
+class PromiseForm(_AgreementForm):
     promised_date = forms.DateField(label=_("Promised payment date"), widget=DATE_WIDGET)
     amount = forms.DecimalField(
         label=_("Amount (empty: all that is open)"),
@@ -306,13 +316,19 @@ class PromiseForm(_ItemsForm):
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["promised_date"].help_text = _("At most {days} days ahead.").format(
+            days=self.terms.promise_max_days
+        )
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         _minor(self, data, "amount", self.currency(data), "amount_minor")
         return data
 
 
-class PlanForm(_ItemsForm):
+class PlanForm(_AgreementForm):
     count = forms.IntegerField(label=_("Number of instalments"), min_value=1, max_value=60, initial=3)
     down_payment = forms.DecimalField(
         label=_("Down payment (empty: the minimum of the policy)"),
@@ -326,13 +342,23 @@ class PlanForm(_ItemsForm):
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        terms = self.terms
+        self.fields["count"].help_text = _(
+            "Within the customer's terms: up to {count} instalments over {days} days, a down payment of at "
+            "least {percent} %; beyond them an admin approves the plan."
+        ).format(
+            count=terms.max_instalments, days=terms.max_duration_days, percent=terms.min_down_payment_percent
+        )
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         _minor(self, data, "down_payment", self.currency(data), "down_payment_minor")
         return data
 
 
-class SettlementForm(_ItemsForm):
+class SettlementForm(_AgreementForm):
     amount = forms.DecimalField(
         label=_("Accept this amount"), min_value=Decimal("0.01"), decimal_places=4, max_digits=18
     )
@@ -340,6 +366,13 @@ class SettlementForm(_ItemsForm):
     reason = forms.CharField(
         label=_("Reason (printed on the credit note for the rest)"), max_length=200, min_length=3
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.terms.settlement_floor_percent:
+            self.fields["amount"].help_text = _("At least {percent} % of what is open.").format(
+                percent=self.terms.settlement_floor_percent
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -31,8 +31,10 @@ class _PortalItemsForm(forms.Form):
         label=_("Invoices"), queryset=Invoice.objects.none(), widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args: Any, debtor_id: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, debtor_id: int, terms: Any = None, **kwargs: Any) -> None:
+        """``terms``: what may be agreed with the debtor (``collection.agreements.agreement_policy_for``)."""
         super().__init__(*args, **kwargs)
+        self.terms = terms
         field = self.fields["invoices"]
         assert isinstance(field, forms.ModelMultipleChoiceField)
         field.queryset = Invoice.objects.filter(debtor_id=debtor_id, open_minor__gt=0).order_by(
@@ -46,9 +48,36 @@ class PortalPromiseForm(_PortalItemsForm):
         label=_("I will pay on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.terms is not None:
+            self.fields["promised_date"].help_text = _("At most {days} days from today.").format(
+                days=self.terms.promise_max_days
+            )
+
 
 class PortalPlanForm(_PortalItemsForm):
     count = forms.IntegerField(label=_("Number of instalments"), min_value=2, max_value=24, initial=3)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.terms is not None:  # the debtor's page offers plans within the segment's limits
+            most = max(2, min(24, self.terms.max_instalments))
+            self.fields["count"] = forms.IntegerField(
+                label=_("Number of instalments"),
+                min_value=2,
+                max_value=most,
+                initial=min(3, most),
+                help_text=_("Up to {count} instalments.").format(count=most),
+            )
+
+
+class PortalExtensionForm(forms.Form):
+    """One click: the open invoices are paid the segment's extension days later (a promise to pay)."""
+
+    def __init__(self, *args: Any, debtor_id: int, terms: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.terms = terms
 
 
 def _reasons() -> list[tuple[str, Any]]:
@@ -67,7 +96,7 @@ class PortalDisputeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args: Any, debtor_id: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, debtor_id: int, terms: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["invoice"]
         assert isinstance(field, forms.ModelChoiceField)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import transaction
 
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.models import Contact, ContactKind, Debtor, TimelineEvent
+from mahnwerk.ledger.models import Contact, ContactKind, Debtor, Invoice, TimelineEvent
 from mahnwerk.ledger.services import company_today
 
 # Timeline kinds written by the web application (their texts are in ledger.timeline.EVENT_TEXTS).
@@ -60,3 +62,51 @@ def update_contact_details(
             data={"changes": ", ".join(changes)},
         ).save()
     return changes
+
+
+def extendable_invoices(debtor: Debtor, today: date, days: int) -> list[Invoice]:
+    """The debtor's open invoices a one-click extension may cover: due by ``today + days`` and not covered by
+    a pending promise, a proposed or running plan, an offered settlement or an open dispute."""
+    from mahnwerk.collection.agreements_models import (
+        Dispute,
+        DisputeStatus,
+        InstalmentPlan,
+        OfferStatus,
+        PlanStatusChoice,
+        Promise,
+        PromiseStatus,
+        Settlement,
+    )
+
+    if days <= 0:
+        return []
+    invoices = list(
+        Invoice.objects.filter(
+            debtor=debtor,
+            open_minor__gt=0,
+            issue_date__lte=today,
+            due_date__lte=date.fromordinal(today.toordinal() + days),
+        ).order_by("due_date", "number")
+    )
+    ids = [inv.pk for inv in invoices]
+    if not ids:
+        return []
+    covered: set[int] = set()
+    for model, status in (
+        (Promise, [PromiseStatus.PENDING]),
+        (InstalmentPlan, [PlanStatusChoice.PROPOSED, PlanStatusChoice.ACTIVE]),
+        (Settlement, [OfferStatus.OFFERED]),
+    ):
+        through = model.invoices.through
+        column = f"{model._meta.model_name}_id"
+        covered.update(
+            through.objects.filter(invoice_id__in=ids, **{f"{column[:-3]}__status__in": status}).values_list(
+                "invoice_id", flat=True
+            )
+        )
+    covered.update(
+        Dispute.objects.filter(invoice_id__in=ids, status=DisputeStatus.OPEN).values_list(
+            "invoice_id", flat=True
+        )
+    )
+    return [inv for inv in invoices if inv.pk not in covered]

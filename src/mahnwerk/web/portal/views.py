@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -18,10 +18,12 @@ from django.views.decorators.http import require_safe
 from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises
 from mahnwerk.collection.agreements import (
     AgreementError,
+    AgreementTerms,
     confirm_plan,
     open_dispute,
     propose_plan,
     record_promise,
+    terms_for_debtors,
 )
 from mahnwerk.collection.agreements_models import DisputeReason, InstalmentPlan
 from mahnwerk.comms.debtor_documents import DocumentNotFound, document_file, list_documents
@@ -36,10 +38,11 @@ from mahnwerk.web.portal import links, ratelimit
 from mahnwerk.web.portal.forms import (
     ContactDetailsForm,
     PortalDisputeForm,
+    PortalExtensionForm,
     PortalPlanForm,
     PortalPromiseForm,
 )
-from mahnwerk.web.portal.services import note_portal_visit, update_contact_details
+from mahnwerk.web.portal.services import extendable_invoices, note_portal_visit, update_contact_details
 
 
 def _error(request: HttpRequest, kind: str, status: int) -> HttpResponse:
@@ -97,7 +100,9 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
     language = _language(debtor)
     with translation.override(language):
         request.LANGUAGE_CODE = language
-        forms = _blank_forms(debtor)
+        # what may be agreed with this debtor: its segment's terms (the same the services apply)
+        terms = terms_for_debtors(debtor.company, [debtor.pk])[debtor.pk]
+        forms = _blank_forms(debtor, terms)
         primary = {c.kind: c.value for c in debtor.contacts.filter(is_primary=True)}
         form = ContactDetailsForm(
             initial={"email": primary.get("email", ""), "phone": primary.get("phone", "")}
@@ -119,10 +124,10 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
                     messages.success(request, _("Thank you: your instalment plan is confirmed."))
                 return redirect(request.path)
             if action in AGREEMENT_FORMS:
-                bound = AGREEMENT_FORMS[action](request.POST, debtor_id=debtor.pk, prefix=action)
+                bound = AGREEMENT_FORMS[action](request.POST, debtor_id=debtor.pk, terms=terms, prefix=action)
                 if bound.is_valid():
                     try:
-                        text = _agree(debtor, action, bound.cleaned_data)
+                        text = _agree(debtor, action, bound.cleaned_data, terms)
                     except AgreementError as exc:
                         messages.error(request, _("This is not possible: {reason}").format(reason=str(exc)))
                     else:
@@ -149,7 +154,12 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "GET":
             note_portal_visit(debtor, actor=PORTAL_ACTOR)
         documents = _documents(debtor, token, language)
-        context = _context(debtor, language) | {"form": form, "documents": documents} | forms
+        context = (
+            _context(debtor, language)
+            | _terms_context(debtor, terms, language)
+            | {"form": form, "documents": documents}
+            | forms
+        )
         return render(request, "portal/home.html", context, status=status)
 
 
@@ -157,6 +167,7 @@ AGREEMENT_FORMS: dict[str, type[Any]] = {
     "promise": PortalPromiseForm,
     "plan": PortalPlanForm,
     "dispute": PortalDisputeForm,
+    "extension": PortalExtensionForm,
 }
 PORTAL_ACTOR = "debtor (portal)"
 
@@ -168,13 +179,53 @@ def _int(value: str | None) -> int:
         return 0
 
 
-def _blank_forms(debtor: Debtor) -> dict[str, Any]:
-    return {f"{name}_form": cls(debtor_id=debtor.pk, prefix=name) for name, cls in AGREEMENT_FORMS.items()}
+def _blank_forms(debtor: Debtor, terms: AgreementTerms) -> dict[str, Any]:
+    return {
+        f"{name}_form": cls(debtor_id=debtor.pk, terms=terms, prefix=name)
+        for name, cls in AGREEMENT_FORMS.items()
+    }
 
 
-def _agree(debtor: Debtor, action: str, data: dict[str, Any]) -> str:
+def _terms_context(debtor: Debtor, terms: AgreementTerms, language: str) -> dict[str, object]:
+    """What the page offers by the debtor's segment: the one-click extension (good payers) and the down
+    payment a plan asks for."""
+    today = company_today(debtor.company)
+    extendable = extendable_invoices(debtor, today, terms.extension_days)
+    until = today + timedelta(days=terms.extension_days)
+    return {
+        "terms": terms,
+        "extension": {
+            "days": terms.extension_days,
+            "date": format_date(until, language),
+            "invoices": [inv.number for inv in extendable],
+        }
+        if extendable
+        else None,
+        "down_payment_percent": terms.min_down_payment_percent,
+    }
+
+
+def _agree(debtor: Debtor, action: str, data: dict[str, Any], terms: AgreementTerms) -> str:
     """Carry out the debtor's request through the agreement services; the thank-you text."""
     company = debtor.company
+    if action == "extension":
+        today = company_today(company)
+        items = extendable_invoices(debtor, today, terms.extension_days)
+        if not items:
+            raise AgreementError(_("there is nothing to extend"))
+        until = today + timedelta(days=terms.extension_days)
+        record_promise(
+            company,
+            debtor,
+            items,
+            until,
+            source="debtor",
+            actor=PORTAL_ACTOR,
+            note=f"one-click extension ({terms.extension_days} days)",
+        )
+        return _(
+            "Thank you: your new payment date is {day}. Until then you will receive no reminders."
+        ).format(day=format_date(until, _language(debtor)))
     if action == "promise":
         record_promise(
             company,
