@@ -23,11 +23,11 @@ from enum import StrEnum
 
 from mahnwerk.core.playbook import Channel
 
-DEFAULT_WINDOW_DAYS = 14
+DEFAULT_WINDOW_DAYS = 7
 PRIOR_SUCCESSES = 1.0
 PRIOR_FAILURES = 1.0
 ENGAGED_WEIGHT = 0.5
-MARGIN = 0.2
+MARGIN = 0.05
 EXPLORE_AFTER = 2
 
 # cheaper first: a tie between two channels goes to the one that costs less (a letter costs postage, a call a

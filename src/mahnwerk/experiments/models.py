@@ -74,11 +74,11 @@ class Assignment(models.Model):
 
 
 class ChannelLearning(models.Model):
-    """Whether the run chooses channels by what each customer answered (no row: on, 14 days)."""
+    """Whether the run chooses channels by what each customer answered (no row: on, 7 days)."""
 
     company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="+")
     enabled = models.BooleanField(_("choose channels by the customer's response"), default=True)
-    window_days = models.PositiveSmallIntegerField(_("days a payment counts as a response"), default=14)
+    window_days = models.PositiveSmallIntegerField(_("days a payment counts as a response"), default=7)
 
     class Meta:
         verbose_name = _("channel learning")

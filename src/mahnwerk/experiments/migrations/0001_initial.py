@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('enabled', models.BooleanField(default=True, verbose_name="choose channels by the customer's response")),
-                ('window_days', models.PositiveSmallIntegerField(default=14, verbose_name='days a payment counts as a response')),
+                ('window_days', models.PositiveSmallIntegerField(default=7, verbose_name='days a payment counts as a response')),
                 ('company', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ledger.company')),
             ],
             options={
