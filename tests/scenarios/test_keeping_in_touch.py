@@ -244,3 +244,47 @@ def test_a_person_is_asked_to_call_after_three_contacts_without_reaction(
     assert not Task.objects.filter(debtor=reader).exists()
     # the call task counts as no contact: nothing for the audit
     assert_clean(plain)
+
+
+# --- set-based ---------------------------------------------------------------------------------------------
+
+
+def test_the_step_reads_and_writes_in_a_fixed_number_of_queries(
+    plain: Any, make_debtor: Any, make_invoice: Any, pay: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(count: int, month: str) -> tuple[int, int]:
+        for n in range(count):
+            quiet = make_debtor(name=f"Ruhig {month} {n} GmbH")
+            make_invoice(quiet, f"RE-{month}-{n}", "100.00", f"2025-{month}-28", issue=f"2025-{month}-01")
+            paid = make_debtor(name=f"Bezahlt {month} {n} GmbH")
+            inv = make_invoice(
+                paid, f"RB-{month}-{n}", "100.00", f"2025-{month}-02", issue=f"2025-{month}-01"
+            )
+            Action.objects.create(  # reminded a while ago
+                company=plain,
+                debtor=paid,
+                as_of=D(f"2025-{month}-09"),
+                key=Action.make_key(paid.pk, D(f"2025-{month}-09")),
+                playbook_id=default.pk,
+                step_id=step.pk,
+                level=2,
+                channel="email",
+                tone="friendly",
+            ).items.create(invoice=inv, level=2, open_minor=inv.open_minor)
+            pay(paid, "100.00", f"2025-{int(month) + 1:02d}-01", f"RB-{month}-{n}")
+        with CaptureQueriesContext(connection) as ctx:
+            written = agreements.keep_in_touch(plain, D(f"2025-{int(month) + 1:02d}-01"))
+        return written, len(ctx.captured_queries)
+
+    from mahnwerk.collection.models import Playbook
+
+    default = Playbook.objects.get(company=plain, is_default=True)
+    step = default.steps.get(level=2)
+    small_written, small = queries(2, "07")
+    large_written, large = queries(8, "09")
+    # a statement and a thank-you each (and statements again to the first ones, whose items are still open)
+    assert (small_written, large_written) == (4, 18)
+    assert large == small

@@ -178,6 +178,8 @@ class AgreementTerms:
             parts.append(gettext("no discounts"))
         if self.deadline_days:
             parts.append(gettext("reminder deadlines of at most {days} days").format(days=self.deadline_days))
+        if self.playbook:
+            parts.append(gettext("playbook “{playbook}”").format(playbook=self.playbook))
         terms = "; ".join(parts)
         if not self.segment:
             return gettext(
