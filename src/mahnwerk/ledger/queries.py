@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Sum
 
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger.claims import debtor_law, law_summary
-from mahnwerk.ledger.models import Debtor, Invoice
+from mahnwerk.ledger.models import CreditNote, Debtor, Invoice, Payment, TimelineEvent
 from mahnwerk.ledger.timeline import describe
 
 
-def debtor_overview(debtor: Debtor, timeline_limit: int = 200) -> dict[str, Any]:
+def debtor_overview(
+    debtor: Debtor, timeline_limit: int = 200, events: list[TimelineEvent] | None = None
+) -> dict[str, Any]:
+    """Open items, contacts and the timeline of a debtor; ``events`` (newest first), when the caller has read
+    them already."""
     items = list(
         Invoice.objects.filter(debtor=debtor, open_minor__gt=0)
         .annotate(level=Max("action_items__level", filter=Q(action_items__status="active")))
@@ -34,7 +38,8 @@ def debtor_overview(debtor: Debtor, timeline_limit: int = 200) -> dict[str, Any]
     totals: dict[str, int] = {}
     for item in items:
         totals[item["currency"]] = totals.get(item["currency"], 0) + item["open_minor"]
-    events = list(debtor.timeline.order_by("-business_date", "-id")[:timeline_limit])
+    if events is None:
+        events = list(debtor.timeline.order_by("-business_date", "-id")[:timeline_limit])
     return {
         "id": debtor.pk,
         "number": debtor.number,
@@ -59,3 +64,24 @@ def debtor_overview(debtor: Debtor, timeline_limit: int = 200) -> dict[str, Any]
             for e in reversed(events)
         ],
     }
+
+
+def credit_on_account(debtor: Debtor) -> dict[str, int]:
+    """What the debtor has paid or been credited beyond its open items, per currency (minor units): the parts
+    of payments and credit notes not yet applied, which later invoices take first. One query."""
+    payments = (
+        Payment.objects.filter(debtor=debtor, unallocated_minor__gt=0)
+        .values("currency")
+        .annotate(total=Sum("unallocated_minor"))
+        .order_by()
+    )
+    notes = (
+        CreditNote.objects.filter(debtor=debtor, unallocated_minor__gt=0)
+        .values("currency")
+        .annotate(total=Sum("unallocated_minor"))
+        .order_by()
+    )
+    credit: dict[str, int] = {}
+    for row in payments.union(notes, all=True):
+        credit[row["currency"]] = credit.get(row["currency"], 0) + int(row["total"] or 0)
+    return credit

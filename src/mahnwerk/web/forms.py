@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -9,14 +10,91 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.forms import BaseModelFormSet, modelformset_factory
+from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.collection.models import Playbook, Step
-from mahnwerk.core.money import MoneyError, to_minor
+from mahnwerk.core.money import MoneyError, digits, to_minor
 from mahnwerk.core.playbook import Anchor, Channel, PlaybookError, StepSpec, Tone, validate_steps
+from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, TabularError, check_minor, parse_decimal
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import DEBTOR_DETAIL_FIELDS
 from mahnwerk.web.models import Role
+
+
+def _decimal_separator(text: str) -> str:
+    """The decimal separator of one typed amount: what the text says for sure ("12,50", "1.234,56",
+    "400.00"), else the page language's ("1.234" is 1234 in German and Latvian, 1.234 in English)."""
+    body = "".join(c for c in text if c in ".,")
+    if "," in body and "." in body:
+        return "," if text.rfind(",") > text.rfind(".") else "."
+    for sep in (",", "."):
+        n = body.count(sep)
+        if n > 1:
+            return "." if sep == "," else ","
+        if n == 1 and not re.search(rf"\{sep}\d{{3}}$", text.strip()):
+            return sep
+    return "," if (get_language() or "en")[:2] in ("de", "lv") else "."
+
+
+def amount_error(exc: Exception, value: Any, currency: str) -> str:
+    """A refused amount in the page's language (the core raises English texts for the command line)."""
+    if isinstance(exc, TabularError):
+        return exc.render(gettext)
+    if isinstance(exc, MoneyError) and "decimal places" in str(exc):
+        return gettext("{value} has more decimal places than {currency} allows ({places})").format(
+            value=value, currency=currency, places=digits(currency)
+        )
+    return gettext("not an amount: {value!r}").format(value=str(value))
+
+
+class AmountField(forms.CharField):
+    """An amount typed by a person, read strictly (the rules of the spreadsheet import): no exponents
+    ("1e6"), no underscores, thousands groups of three digits, a comma or a point as the decimal separator,
+    a currency code or symbol beside it allowed. Cleans to a ``Decimal``; the form converts it to minor units
+    of its currency."""
+
+    def __init__(self, *args: Any, min_value: Decimal | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.min_value = min_value
+        self.widget.attrs.setdefault("inputmode", "decimal")
+        self.widget.attrs.setdefault("maxlength", "40")
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = str(super().to_python(value) or "").strip()
+        if not text:
+            return None
+        try:
+            amount = parse_decimal(text, _decimal_separator(text))
+        except TabularError as exc:
+            raise ValidationError(exc.render(gettext), code="invalid") from None
+        if self.min_value is not None and amount < self.min_value:
+            raise ValidationError(
+                _("Enter an amount of at least {minimum}.").format(minimum=self.min_value), code="min_value"
+            )
+        return amount
+
+
+class DayField(forms.DateField):
+    """A calendar date within the range every import accepts (1990-01-01 to 2100-12-31): a typo such as
+    1900 or 9999 is refused here, not by a service deep inside."""
+
+    widget = forms.DateInput(
+        attrs={"type": "date", "min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()}, format="%Y-%m-%d"
+    )
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not MIN_DATE <= value <= MAX_DATE:
+            raise ValidationError(
+                _("Enter a date between {first} and {last}.").format(
+                    first=date_format(MIN_DATE, "SHORT_DATE_FORMAT"),
+                    last=date_format(MAX_DATE, "SHORT_DATE_FORMAT"),
+                ),
+                code="date_range",
+            )
+
 
 BUCKET_CHOICES = [
     ("", _("any")),
@@ -81,10 +159,8 @@ class DebtorFilterForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), decimal_places=4, max_digits=18)
-    value_date = forms.DateField(
-        label=_("Value date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    amount = AmountField(label=_("Amount"), min_value=Decimal("0.01"))
+    value_date = DayField(label=_("Value date"))
     reference = forms.CharField(label=_("Reference"), required=False, max_length=140)
     invoice = forms.ModelChoiceField(
         label=_("Invoice"),
@@ -109,10 +185,10 @@ class PaymentForm(forms.Form):
             invoice = data.get("invoice")
             currency = invoice.currency if invoice else self.company.currency
             try:
-                data["amount_minor"] = to_minor(amount, currency)
+                data["amount_minor"] = check_minor(to_minor(amount, currency))
                 data["currency"] = currency
-            except MoneyError as exc:
-                raise ValidationError({"amount": str(exc)}) from None
+            except (MoneyError, TabularError) as exc:
+                raise ValidationError({"amount": amount_error(exc, amount, currency)}) from None
         return data
 
 
@@ -143,8 +219,14 @@ def template_choices() -> list[tuple[str, str]]:
     return [(n, n) for n in names]
 
 
+def template_choices_or_none() -> list[tuple[str, Any]]:
+    """The templates after an empty choice: the empty extra row of the steps posts it unchanged (and is
+    left out), instead of the first template, which would make it a half-filled new step."""
+    return [("", "–"), *template_choices()]
+
+
 class StepForm(forms.ModelForm):
-    template = forms.ChoiceField(label=_("template"), choices=template_choices)
+    template = forms.ChoiceField(label=_("template"), choices=template_choices_or_none)
 
     class Meta:
         model = Step
@@ -269,9 +351,9 @@ def _minor(form: forms.Form, data: dict[str, Any], field: str, currency: str, ta
         data[target] = None
         return
     try:
-        data[target] = to_minor(value, currency)
-    except MoneyError as exc:
-        form.add_error(field, str(exc))
+        data[target] = check_minor(to_minor(value, currency))
+    except (MoneyError, TabularError) as exc:
+        form.add_error(field, amount_error(exc, value, currency))
 
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -432,13 +514,7 @@ class ResolveDisputeForm(forms.Form):
     resolution = forms.CharField(
         label=_("Resolution (the debtor is told)"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    credit = forms.DecimalField(
-        label=_("Credit (partly corrected only)"),
-        required=False,
-        min_value=Decimal("0.01"),
-        decimal_places=4,
-        max_digits=18,
-    )
+    credit = AmountField(label=_("Credit (partly corrected only)"), required=False, min_value=Decimal("0.01"))
 
     def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -461,13 +537,9 @@ class CallOutcomeForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    promised_on = forms.DateField(label=_("Promised payment date"), required=False, widget=DATE_WIDGET)
-    amount = forms.DecimalField(
-        label=_("Promised amount (empty: all that is open)"),
-        required=False,
-        min_value=Decimal("0.01"),
-        decimal_places=4,
-        max_digits=18,
+    promised_on = DayField(label=_("Promised payment date"), required=False)
+    amount = AmountField(
+        label=_("Promised amount (empty: all that is open)"), required=False, min_value=Decimal("0.01")
     )
     dispute_reason = forms.ChoiceField(
         label=_("Reason of the dispute"), choices=dispute_reason_choices, required=False

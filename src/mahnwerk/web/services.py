@@ -10,6 +10,7 @@ import bisect
 import itertools
 import threading
 import time
+import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -51,7 +52,16 @@ from mahnwerk.collection.models import (
 from mahnwerk.core.playbook import Held
 from mahnwerk.insights.models import DebtorInsight, InvoicePrediction
 from mahnwerk.insights.services import segment_rules
-from mahnwerk.ledger.models import Allocation, ChannelChoice, Company, Debtor, Invoice, Payment, TimelineEvent
+from mahnwerk.ledger.models import (
+    Allocation,
+    ChannelChoice,
+    Company,
+    Contact,
+    Debtor,
+    Invoice,
+    Payment,
+    TimelineEvent,
+)
 from mahnwerk.ledger.services import company_today
 
 # Aging buckets by days past the due date: (key, label, lowest days, highest days or None).
@@ -312,13 +322,19 @@ def changed_debtors(company: Company, since: tuple[int, ...], limit: int | None 
     return found
 
 
-def _book(company: Company, today: date, version: tuple[int, ...] | None) -> _Book:
-    """The company's book for ``today`` brought to the ledger ``version`` (call with ``_BOOKS_LOCK`` held)."""
-    version = version or ledger_version(company)
+def _cache_token() -> str:
+    """Changes when Django's cache is cleared: what a process keeps for itself is read again then."""
     token = cache.get(_TOKEN_KEY)
     if token is None:
         token = uuid.uuid4().hex
         cache.set(_TOKEN_KEY, token, None)
+    return str(token)
+
+
+def _book(company: Company, today: date, version: tuple[int, ...] | None) -> _Book:
+    """The company's book for ``today`` brought to the ledger ``version`` (call with ``_BOOKS_LOCK`` held)."""
+    version = version or ledger_version(company)
+    token = _cache_token()
     key = (company.pk, today)
     book = _BOOKS.get(key)
     if book is not None and book.token == token and book.version == version:
@@ -399,6 +415,44 @@ def last_run(company: Company) -> Run | None:
         .order_by("-as_of", "-id")
         .first()
     )
+
+
+RUN_COUNTS = ("actions_created", "messages_queued", "no_contact", "tasks", "agreement_messages")
+
+
+@dataclass
+class RunSummary:
+    """What the scheduled runs of one business date did together (a run approved later the same day adds to
+    the first one's figures, and one that found nothing more to do leaves them as they were)."""
+
+    as_of: date
+    stats: dict[str, Any]
+    runs: int
+
+
+def day_run_summary(company: Company, limit: int = 20) -> RunSummary | None:
+    """The scheduled runs of the latest business date that has any, added up (one query: the latest runs)."""
+    recent = list(
+        Run.objects.filter(company=company, status=RunStatus.DONE)
+        .exclude(stats__has_key="manual")
+        .order_by("-as_of", "-id")
+        .values_list("as_of", "stats")[:limit]
+    )
+    if not recent:
+        return None
+    as_of = recent[0][0]
+    runs = [stats or {} for day, stats in recent if day == as_of]
+    stats: dict[str, Any] = {key: 0 for key in RUN_COUNTS}
+    steps: dict[str, int] = {}
+    for run_stats in runs:
+        for key in RUN_COUNTS:
+            stats[key] += int(run_stats.get(key) or 0)
+        for level, count in (run_stats.get("steps") or {}).items():
+            steps[str(level)] = steps.get(str(level), 0) + int(count)
+    stats["steps"] = steps
+    # what still waits for approval is the latest run's word
+    stats["awaiting_approval"] = int(runs[0].get("awaiting_approval") or 0)
+    return RunSummary(as_of, stats, len(runs))
 
 
 @dataclass
@@ -517,17 +571,25 @@ def debtor_page(
     sort order, the debtors per bucket, both from one pass over the open items): only the ids matching the
     other filters are read, and the page's debtors.
     """
+    q = str(filters.pop("q", "") or "").strip()
     if sort not in AMOUNT_SORTS and not bucket:
-        matching = search_debtors(company, today, sort=sort, **filters)
-        if not filters.get("q"):
+        if not q:
+            matching = search_debtors(company, today, sort=sort, **filters)
             return Paginator(matching, page_size).get_page(page_number)
-        # a search reads every debtor's name once: take the matching ids in one pass instead of count + page
-        return _page_of_ids(list(matching.values_list("id", flat=True)), page_number, page_size)
+        # a search reads the company's names from this process's index: the matches in sort order, then the
+        # ones the other filters keep (one query for their ids), then the page's debtors
+        found = search_ids(company, q)
+        if any(value not in (None, "") for value in filters.values()):
+            found &= set(search_debtors(company, today, **filters).order_by().values_list("id", flat=True))
+        return _page_of_ids(sorted_ids(company, found, sort), page_number, page_size)
     version = ledger_version(company)
     ranked = ranking(company, today, sort, version)
     keep: set[int] | None = None
     if any(value not in (None, "") for value in filters.values()):
         keep = set(search_debtors(company, today, **filters).order_by().values_list("id", flat=True))
+    if q:
+        found = search_ids(company, q)
+        keep = found if keep is None else keep & found
     if bucket:
 
         def members() -> set[int]:
@@ -560,7 +622,7 @@ def search_debtors(
     on_hold: bool | None = None,
     sort: str = "name",
 ) -> QuerySet[Debtor]:
-    """The debtors matching a search (name, customer number or exact invoice number) and the filters:
+    """The debtors matching a search (see :func:`search_ids`) and the filters:
     aging bucket, current step, segment and rating (from the latest insights), an open dispute, a running
     agreement (a pending promise, a proposed or active instalment plan, an offered settlement), hold.
 
@@ -569,11 +631,7 @@ def search_debtors(
     qs = Debtor.objects.filter(company=company)
     q = q.strip()
     if q:
-        qs = qs.filter(
-            Q(name__icontains=q)
-            | Q(number__istartswith=q)
-            | Q(id__in=Invoice.objects.filter(company=company, number=q).values("debtor_id"))
-        )
+        qs = qs.filter(id__in=sorted(search_ids(company, q)))
     if bucket:
         qs = qs.filter(
             id__in=Invoice.objects.filter(company=company, open_minor__gt=0)
@@ -620,6 +678,129 @@ def search_debtors(
         held = Case.objects.filter(company=company, on_hold=True).values("debtor_id")
         qs = qs.filter(id__in=held) if on_hold else qs.exclude(id__in=held)
     return qs.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+# -- search ----------------------------------------------------------------------------------------------
+
+_FOLD = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "œ": "oe", "æ": "ae", "þ": "th"})
+
+
+def fold(text: str) -> str:
+    """``text`` for comparing as a person does: case, accents and spacing ignored ("Krūmiņš" and "krumins",
+    "Schäfer" and "SCHAFER" are the same)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_FOLD)
+    return " ".join(plain.split())
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+@dataclass
+class _NameIndex:
+    version: tuple[Any, ...]
+    # (debtor id, name, customer number, folded name + number + email addresses, phone digits without the
+    # leading zeros and country codes' zeros)
+    rows: list[tuple[int, str, str, str, str]]
+
+
+_NAMES: dict[int, _NameIndex] = {}
+_NAMES_LOCK = threading.Lock()
+
+
+def _names_version(company: Company) -> tuple[Any, ...]:
+    """Changes when a debtor or a contact is added or a debtor's details change (every change writes a
+    timeline event): one query of three index look-ups."""
+    debtors, contacts, events = (
+        Debtor._meta.db_table,
+        Contact._meta.db_table,
+        TimelineEvent._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(id) FROM {debtors} WHERE company_id = %s), (SELECT MAX(id) FROM {contacts}), "
+            f"(SELECT MAX(id) FROM {events})",
+            [company.pk],
+        )
+        row = cursor.fetchone() or (0, 0, 0)
+    return (_cache_token(), *(int(v or 0) for v in row))
+
+
+def _name_index(company: Company) -> _NameIndex:
+    """The company's debtors as search sees them, kept in this process until a debtor or contact changes:
+    read in two queries, searched in Python (the folded text is no column of the database)."""
+    version = _names_version(company)
+    with _NAMES_LOCK:
+        index = _NAMES.get(company.pk)
+        if index is not None and index.version == version:
+            return index
+    emails: defaultdict[int, list[str]] = defaultdict(list)
+    phones: defaultdict[int, list[str]] = defaultdict(list)
+    for debtor_id, kind, value in Contact.objects.filter(debtor__company=company).values_list(
+        "debtor_id", "kind", "value"
+    ):
+        if kind == "phone":
+            phones[debtor_id].append(_digits(value).lstrip("0"))
+        else:
+            emails[debtor_id].append(fold(value))
+    rows = [
+        (
+            pk,
+            name,
+            number,
+            "\x00".join([fold(name), fold(number), *emails.get(pk, [])]),
+            "\x00".join(phones.get(pk, [])),
+        )
+        for pk, name, number in Debtor.objects.filter(company=company).values_list("id", "name", "number")
+    ]
+    index = _NameIndex(version, rows)
+    with _NAMES_LOCK:
+        _NAMES[company.pk] = index
+    return index
+
+
+def search_ids(company: Company, q: str) -> set[int]:
+    """The debtors a search finds: by name, customer number or email address, ignoring case and accents
+    ("krumins" finds "Krūmiņš"); by phone number from five digits on, however it is written ("0171 123 4567"
+    finds "+49 171 1234567"); by invoice number or a part of it ("01452" and "re-2026-01452" find
+    "RE-2026-01452"). Names come from this process's index; invoice numbers from one query, only when the
+    search has a digit."""
+    q = q.strip()
+    needle = fold(q)
+    if not needle:
+        return set()
+    digits = _digits(q).lstrip("0")
+    phone = len(digits) >= 5 and all(c.isdigit() or c in " +-/()." for c in q)
+    found = {
+        pk
+        for pk, _name, _number, text, phones in _name_index(company).rows
+        if needle in text or (phone and digits in phones)
+    }
+    if any(c.isdigit() for c in q):
+        found.update(
+            Invoice.objects.filter(company=company, number__icontains=q)
+            .order_by()
+            .values_list("debtor_id", flat=True)
+            .distinct()
+        )
+    return found
+
+
+def sorted_ids(company: Company, ids: set[int], sort: str) -> list[int]:
+    """``ids`` in the order of a name or number sort (as ``SORTS``), from the search index."""
+    with _NAMES_LOCK:
+        index = _NAMES.get(company.pk)
+    if index is None:
+        index = _name_index(company)
+    rows = [(pk, name, number) for pk, name, number, _t, _p in index.rows if pk in ids]
+    if sort == "number":
+        rows.sort(key=lambda r: (r[2], r[0]))
+    elif sort == "-name":
+        rows.sort(key=lambda r: (r[1], r[0]), reverse=True)
+    else:
+        rows.sort(key=lambda r: (r[1], r[0]))
+    return [pk for pk, _name, _number in rows]
 
 
 def segment_choices(company: Company) -> list[tuple[str, str]]:

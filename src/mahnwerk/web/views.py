@@ -6,6 +6,7 @@ another company's objects are "not found". Writes go through the service functio
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -17,8 +18,9 @@ from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.formats import date_format
-from django.utils.translation import get_language
+from django.urls import reverse
+from django.utils.formats import date_format, number_format
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
@@ -51,11 +53,12 @@ from mahnwerk.collection.services import CollectionError, run_collection, set_ho
 from mahnwerk.comms.rendering import MessageItem, render_reminder
 from mahnwerk.core.kpi import Period
 from mahnwerk.core.money import format_money as _format_money
+from mahnwerk.core.tabular import MAX_DATE, MIN_DATE
 from mahnwerk.insights.models import DebtorInsight
 from mahnwerk.insights.services import company_kpis
 from mahnwerk.ledger.claims import claim_views, debtor_law, law_text
 from mahnwerk.ledger.models import Debtor, Invoice
-from mahnwerk.ledger.queries import debtor_overview
+from mahnwerk.ledger.queries import credit_on_account, debtor_overview
 from mahnwerk.ledger.services import (
     DEBTOR_DETAIL_FIELDS,
     LedgerError,
@@ -65,7 +68,8 @@ from mahnwerk.ledger.services import (
     update_debtor,
 )
 from mahnwerk.ledger.setup import SetupError, add_member
-from mahnwerk.ledger.timeline import describe, portal_activity
+from mahnwerk.ledger.timeline import portal_activity
+from mahnwerk.ledger.timeline_display import actor_label, describe
 from mahnwerk.web import services
 from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
 from mahnwerk.web.forms import (
@@ -132,7 +136,7 @@ def home(request: CompanyRequest) -> HttpResponse:
         }
         for key, label, *_rest in services.BUCKETS
     ]
-    run = services.last_run(company)
+    run = services.day_run_summary(company)
     levels = services.steps_by_level(company)
     run_steps = [
         (int(level), levels.get(int(level), ""), count)
@@ -234,14 +238,40 @@ def _debtor(request: CompanyRequest, pk: int) -> Debtor:
 @member_required()
 def debtor_detail(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
+    if request.GET.get("as") == "customer":
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponse(_("This is a preview: nothing can be sent from it."), status=405)
+        return _customer_page(request, debtor)
     return render(request, "web/debtor.html", _debtor_context(request, debtor))
+
+
+def _customer_page(request: CompanyRequest, debtor: Debtor) -> HttpResponse:
+    """The debtor's payment page as the debtor sees it, for the clerk (``?as=customer``).
+
+    The page is the portal's own, asked for as a ``HEAD`` request, for which the portal notes no visit: the
+    clerk's look is not the customer's "opened the payment page". Its download links lead to the case file's
+    copies (no download goes on the timeline as the customer's), and its forms post to this read-only address,
+    which refuses them."""
+    from mahnwerk.web.portal import views as portal
+    from mahnwerk.web.portal.links import make_token
+
+    token = make_token(debtor)
+    preview = copy.copy(request)
+    preview.method = "HEAD"
+    response = portal.home(preview, token=token)
+    if response.status_code == 200 and not response.streaming:
+        own = reverse("web:debtor", kwargs={"pk": debtor.pk}) + "documents/"
+        theirs = reverse("web:portal:home", kwargs={"token": token}) + "documents/"
+        response.content = response.content.replace(theirs.encode(), own.encode())
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> dict[str, Any]:
     company = request.company
     today = company_today(company)
-    overview = debtor_overview(debtor, timeline_limit=100)
     events = list(debtor.timeline.order_by("-business_date", "-id")[:100])
+    overview = debtor_overview(debtor, timeline_limit=100, events=events)
     playbook, case = services.debtor_playbook(company, debtor)
     levels = {s.level: s.name for s in playbook.steps.all()}
     for item in overview["open_items"]:
@@ -262,9 +292,13 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
     disputes = list_disputes(company, debtor)
     open_disputes = [d for d in disputes if d["status"] == "open"]
     tasks = list(
-        Task.objects.filter(company=company, debtor=debtor, status=TaskStatus.OPEN).order_by("due_on")
+        Task.objects.filter(company=company, debtor=debtor, status=TaskStatus.OPEN).order_by("due_on", "pk")
     )
+    tasks_and_calls = [(task, prepare_call(task, today) if task.kind == "call" else None) for task in tasks]
+    credit = credit_on_account(debtor)
     return {
+        "credit": " + ".join(format_money(v, k) for k, v in sorted(credit.items()) if v),
+        "segment_name": _segment_name(insight),
         "claims": claims,
         "rules": law_text(law),
         "insight": insight,
@@ -278,7 +312,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         ),
         "disputes": _readable(disputes, DisputeStatus, "opened_on", reasons=True),
         "open_disputes": open_disputes,
-        "tasks": [(task, prepare_call(task, today) if task.kind == "call" else None) for task in tasks],
+        "tasks": tasks_and_calls,
         "promise_form": forms.get("promise_form")
         or PromiseForm(company=company, debtor_id=debtor.pk, prefix="promise"),
         "plan_form": forms.get("plan_form") or PlanForm(company=company, debtor_id=debtor.pk, prefix="plan"),
@@ -288,10 +322,17 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "cancel_form": CancelForm(),
         "resolve_form": forms.get("resolve_form")
         or ResolveDisputeForm(currency=company.currency, prefix="resolve"),
-        "call_form": forms.get("call_form") or CallOutcomeForm(currency=company.currency, prefix="call"),
+        "call_form": TaskForms(
+            [
+                _call_form(forms.get("call_form"), task, company.currency)
+                for task, _call in tasks_and_calls
+                if task.kind == "call"
+            ]
+        ),
         "debtor": debtor,
         "overview": overview,
-        "timeline": [(e, describe(e)) for e in events],
+        "timeline": [(e, describe(e), actor_label(e.actor)) for e in events],
+        "customer_page": reverse("web:debtor", kwargs={"pk": debtor.pk}) + "?as=customer",
         "portal": portal_activity(events),
         "playbook": playbook,
         "case": case,
@@ -303,6 +344,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         ],
         "actions": services.recent_actions(company, debtor),
         "portal_path": portal_path(debtor),
+        "portal_url": request.build_absolute_uri(portal_path(debtor)),
         "payment_form": forms.get("payment_form")
         or PaymentForm(company=company, debtor_id=debtor.pk, initial={"value_date": today}),
         "hold_form": forms.get("hold_form") or HoldForm(),
@@ -362,6 +404,130 @@ def _readable(
     return rows
 
 
+def _dates_in_range(form: forms.Form) -> bool:
+    """Every date of a valid form within the range the ledger takes (1990-01-01 to 2100-12-31); a date
+    outside gets the field's error. Forms with their own range check pass unchanged."""
+    fine = True
+    for name, field in form.fields.items():
+        value = form.cleaned_data.get(name)
+        if (
+            isinstance(field, forms.DateField)
+            and isinstance(value, date)
+            and not MIN_DATE <= value <= MAX_DATE
+        ):
+            form.add_error(
+                name,
+                _("Enter a date between {first} and {last}.").format(
+                    first=date_format(MIN_DATE, "SHORT_DATE_FORMAT"),
+                    last=date_format(MAX_DATE, "SHORT_DATE_FORMAT"),
+                ),
+            )
+            fine = False
+    return fine
+
+
+# The agreement and call services refuse in English (for the command line and the API); the page says it in
+# its language. A refusal not listed here is named by its kind only, never shown in English on a German page.
+REFUSALS = {
+    "name at least one invoice": gettext_lazy("name at least one invoice"),
+    "an invoice named is not one of this debtor's": gettext_lazy(
+        "an invoice named is not one of this debtor's"
+    ),
+    "an invoice named is already settled": gettext_lazy("an invoice named is already settled"),
+    "an agreement covers invoices in one currency only": gettext_lazy(
+        "an agreement covers invoices in one currency only"
+    ),
+    "the promised date has passed": gettext_lazy("the promised date has passed"),
+    "the promised amount must be positive and at most what is open": gettext_lazy(
+        "the promised amount must be positive and at most what is open"
+    ),
+    "the first payment cannot fall due in the past": gettext_lazy(
+        "the first payment cannot fall due in the past"
+    ),
+    "only a proposed plan waiting for approval can be approved": gettext_lazy(
+        "only a proposed plan waiting for approval can be approved"
+    ),
+    "the plan is outside the limits and must be approved first": gettext_lazy(
+        "the plan is outside the limits and must be approved first"
+    ),
+    "the deadline to confirm the plan has passed": gettext_lazy(
+        "the deadline to confirm the plan has passed"
+    ),
+    "the plan was changed meanwhile": gettext_lazy("the plan was changed meanwhile"),
+    "the settlement amount must be positive and at most what is open": gettext_lazy(
+        "the settlement amount must be positive and at most what is open"
+    ),
+    "the deadline has passed": gettext_lazy("the deadline has passed"),
+    "a settlement needs a reason (it goes on the credit note)": gettext_lazy(
+        "a settlement needs a reason (it goes on the credit note)"
+    ),
+    "the disputed amount must be positive and at most what is open": gettext_lazy(
+        "the disputed amount must be positive and at most what is open"
+    ),
+    "the dispute is already resolved": gettext_lazy("the dispute is already resolved"),
+    "say how the dispute was resolved (the debtor is told)": gettext_lazy(
+        "say how the dispute was resolved (the debtor is told)"
+    ),
+    "a partial correction needs a credit below the disputed amount": gettext_lazy(
+        "a partial correction needs a credit below the disputed amount"
+    ),
+    "give a reason (it goes on the timeline)": gettext_lazy("give a reason (it goes on the timeline)"),
+}
+
+
+def refusal_text(exc: Exception) -> str:
+    """A service's refusal in the page's language."""
+    text = str(exc)
+    known = REFUSALS.get(text)
+    if known is not None:
+        return str(known)
+    translated = _(text)
+    if translated != text or (get_language() or "en")[:2] == "en":
+        return translated
+    return _("the input does not fit the rules of this agreement")
+
+
+class TaskForms:
+    """The call-outcome forms of a case file, one per open call task with its own prefix (so its own field
+    ids). The tasks section renders ``call_form`` once per call task, in the tasks' order: each rendering
+    (its errors, then its fields) takes the next task's form."""
+
+    def __init__(self, forms: list[forms.Form]) -> None:
+        self.forms = forms
+        self.index = 0
+
+    def _current(self) -> forms.Form:
+        return self.forms[min(self.index, len(self.forms) - 1)]
+
+    def non_field_errors(self) -> Any:
+        return self._current().non_field_errors() if self.forms else ""
+
+    def __iter__(self) -> Any:
+        if not self.forms:
+            return iter(())
+        form = self._current()
+        self.index += 1
+        return iter(form)
+
+    def __len__(self) -> int:
+        return len(self.forms)
+
+
+def _call_form(posted: forms.Form | None, task: Task, currency: str) -> forms.Form:
+    """The task's call-outcome form: the one just posted for it (with its errors), else a blank one."""
+    prefix = f"call-{task.pk}"
+    if posted is not None and posted.prefix == prefix:
+        return posted
+    return CallOutcomeForm(currency=currency, prefix=prefix)
+
+
+def _segment_name(insight: DebtorInsight | None) -> str:
+    """The debtor's segment in the page's language (insights keep the name in English)."""
+    if insight is None:
+        return ""
+    return _(insight.segment_label) if insight.segment_label else insight.segment
+
+
 def _case_form(
     request: CompanyRequest,
     debtor: Debtor,
@@ -371,14 +537,14 @@ def _case_form(
 ) -> HttpResponse:
     """The shape every case-file form shares: redisplay with errors (422), or call the service and say what
     happened (``act`` returns the message level and text); a refusal by the service is shown, not raised."""
-    if not form.is_valid():
+    if not form.is_valid() or not _dates_in_range(form):
         return render(
             request, "web/debtor.html", _debtor_context(request, debtor, **{context_key: form}), status=422
         )
     try:
         level, text = act(form.cleaned_data)
     except (AgreementError, CallError) as exc:
-        messages.error(request, _("Not possible: {reason}").format(reason=str(exc)))
+        messages.error(request, _("Not possible: {reason}").format(reason=refusal_text(exc)))
     else:
         messages.add_message(request, level, text)
     return redirect("web:debtor", pk=debtor.pk)
@@ -576,7 +742,12 @@ def call_outcome_view(request: CompanyRequest, pk: int, task_id: int) -> HttpRes
         )
         return messages.SUCCESS, _("Call outcome recorded.")
 
-    form = CallOutcomeForm(request.POST, currency=request.company.currency, prefix="call")
+    prefix = f"call-{task.pk}"
+    data = request.POST.copy()
+    if f"{prefix}-outcome" not in data:  # posted with the prefix all tasks shared before ("call-outcome")
+        for key in [k for k in data if k.startswith("call-")]:
+            data.setlist(f"{prefix}-{key[len('call-') :]}", data.getlist(key))
+    form = CallOutcomeForm(data, currency=request.company.currency, prefix=prefix)
     return _case_form(request, debtor, form, "call_form", act)
 
 
@@ -909,10 +1080,10 @@ def kpi(request: CompanyRequest) -> HttpResponse:
     )
 
     def days(value: float | None) -> str:
-        return "–" if value is None else _("{days} days").format(days=f"{value:.1f}")
+        return "–" if value is None else _("{days} days").format(days=number_format(value, 1))
 
     def percent(value: float | None) -> str:
-        return "–" if value is None else f"{value:.1f} %"
+        return "–" if value is None else f"{number_format(value, 1)} %"
 
     figures = [
         ("dso", _("DSO (simple)"), days(report.dso), _("open receivables ÷ credit sales × days")),
