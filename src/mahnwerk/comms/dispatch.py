@@ -134,7 +134,8 @@ def channel_choice(
     Then what the customer answers: among the channels these rules leave open (the step's channel and its
     fallbacks that reach the debtor, only agreed ones, only written ones for a written notice), the one its
     earlier messages were answered on (:func:`mahnwerk.core.channel_learning.learn_channel`). A preferred
-    channel the debtor asked for, and a channel taken only because the contract allows no other, stay."""
+    channel the debtor asked for, a call step, and a channel taken only because the contract allows no other,
+    stay."""
     step = decision.step.channel
     preferred = Channel(debtor.preferred_channel) if debtor.preferred_channel else None
     written = bool(
@@ -146,6 +147,7 @@ def channel_choice(
     base = choose_channel(step, preferred, available, written_notice=written, agreed=agreed)
     if (
         base.channel is None
+        or step is Channel.CALL  # a call is a person's step: a conversation, not a message to redirect
         or base.reason == "agreed"
         or (preferred is not None and base.channel is preferred)
         or not reach.profile.channels
