@@ -152,3 +152,20 @@ def test_the_profiles_load_in_a_fixed_number_of_queries(
     with django_assert_num_queries(7):  # contacts, the switch, messages, calls, payments, answers, opt-outs
         reach = reachability(debtors)
     assert all(r.profile.stats(Channel.SMS).paid == 2 for r in reach.values())
+
+
+@pytest.mark.django_db
+def test_the_command_line_shows_what_followed_a_debtors_messages(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    debtor = sms_payer(make_debtor, make_invoice, pay)
+    out = StringIO()
+    call_command("experiment", "learning", "show", "--debtor", debtor.number, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert "Channel learning is on" in lines[0]
+    assert lines[2].split()[:2] == ["SMS", "2"] and "paid twice within 3 days of an SMS" in lines[2]
+    assert "never after email" in lines[3]

@@ -116,6 +116,7 @@ class Command(BaseCommand):
             "learning", parents=[common], help="Channel choice by the customer's response."
         )
         learning.add_argument("switch", choices=["on", "off", "show"])
+        learning.add_argument("--debtor", help="Also show what followed this debtor's messages, per channel.")
         learning.add_argument(
             "--window-days", type=int, help="Days after a message a payment counts as its answer."
         )
@@ -251,3 +252,27 @@ class Command(BaseCommand):
                 else _("Channel learning is off: the playbook and its fallbacks choose the channel.")
             ).format(days=window)
         )
+        if options["debtor"]:
+            self._profile(company, options["debtor"])
+
+    def _profile(self, company: Company, ident: str) -> None:
+        from mahnwerk.core.channel_learning import NAMES, describe
+        from mahnwerk.experiments.channels import response_profiles
+        from mahnwerk.ledger.models import Debtor
+
+        debtor = Debtor.objects.filter(company=company, number=ident).first() or (
+            Debtor.objects.filter(company=company, pk=int(ident)).first() if ident.isdigit() else None
+        )
+        if debtor is None:
+            raise CommandError(_("No debtor {debtor} in this company.").format(debtor=ident))
+        profile = response_profiles(company.pk, [debtor.pk], force=True).get(debtor.pk)
+        if profile is None or not profile.channels:
+            self.stdout.write(_("{debtor}: no message has gone out yet.").format(debtor=debtor.number))
+            return
+        self.stdout.write(f"{debtor.number} {debtor.name}")
+        for channel, stats in sorted(profile.channels.items(), key=lambda kv: -kv[1].estimate()):
+            self.stdout.write(
+                f"  {NAMES[channel]:<8} {stats.touches:>3} {_('sent')}, {stats.paid:>3} {_('paid')}, "
+                f"{stats.engaged:>3} {_('answered')}, {stats.bounced:>3} {_('undelivered')}; "
+                f"{stats.estimate():.2f} — {describe(channel, stats)}"
+            )
