@@ -110,14 +110,21 @@ def ledger_version(company: Company) -> tuple[int, int, int, int]:
     )
 
 
+def _cache_key(company: Company, today: date, name: str, version: tuple[int, ...]) -> str:
+    return "mahnwerk.web:{}:{}:{}:{}".format(name, company.pk, today.isoformat(), ":".join(map(str, version)))
+
+
+def peek(company: Company, today: date, name: str, version: tuple[int, ...]) -> Any:
+    """What :func:`cached` keeps under ``name`` for this ledger version, or None (nothing is computed)."""
+    return cache.get(_cache_key(company, today, name, version))
+
+
 def cached[T](
     company: Company, today: date, name: str, compute: Callable[[], T], version: tuple[int, ...] | None = None
 ) -> T:
     """``compute()`` once per ledger version and business date: company-wide aggregates read every open item,
     so the home page serves them from the cache until the ledger changes (at most ``CACHE_SECONDS`` old)."""
-    key = "mahnwerk.web:{}:{}:{}:{}".format(
-        name, company.pk, today.isoformat(), ":".join(map(str, version or ledger_version(company)))
-    )
+    key = _cache_key(company, today, name, version or ledger_version(company))
     value = cache.get(key)
     if value is None:
         value = compute()

@@ -54,7 +54,7 @@ from mahnwerk.comms.rendering import MessageItem, render_reminder
 from mahnwerk.core.kpi import Period
 from mahnwerk.core.money import format_money as _format_money
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE
-from mahnwerk.insights.models import DebtorInsight
+from mahnwerk.insights.models import DebtorInsight, InvoicePrediction
 from mahnwerk.insights.services import company_kpis
 from mahnwerk.ledger.claims import claim_views, debtor_law, law_text
 from mahnwerk.ledger.models import Debtor, Invoice
@@ -1054,7 +1054,25 @@ def kpi(request: CompanyRequest) -> HttpResponse:
     if period.end > today:
         period = Period(period.start, today)
     form = PeriodForm(initial={"month": f"{year:04d}-{month:02d}"})
-    report = company_kpis(company, period, forecast=True)
+    # The figures take a pass over the period's invoices (tens of milliseconds); the cash forecast needs a
+    # prediction per open invoice, which without the day's stored predictions means training a model (seconds).
+    # So the forecast comes with the page only when it is cheap (stored predictions, or computed before for
+    # this ledger version); otherwise the page asks for it after it is shown (``?part=forecast``).
+    version = services.ledger_version(company)
+    name = f"kpi:{period.start.isoformat()}:{period.end.isoformat()}"
+    part = request.GET.get("part") == "forecast"
+    with_forecast = (
+        part
+        or services.peek(company, today, name + ":forecast", version) is not None
+        or InvoicePrediction.objects.filter(company=company, as_of=period.end).exists()
+    )
+    report = services.cached(
+        company,
+        today,
+        name + (":forecast" if with_forecast else ""),
+        lambda: company_kpis(company, period, forecast=with_forecast),
+        version,
+    )
     currency = company.currency
     labels = {key: label for key, label, *_rest in services.BUCKETS}
     aging = _bars([(str(labels.get(b.label, b.label)), b.amount_minor) for b in report.aging], currency)
@@ -1110,9 +1128,11 @@ def kpi(request: CompanyRequest) -> HttpResponse:
     ]
     return render(
         request,
-        "web/kpi.html",
+        "web/_forecast.html" if part and is_htmx(request) else "web/kpi.html",
         {
             "form": form,
+            "forecast_pending": not with_forecast,
+            "forecast_url": f"?month={year:04d}-{month:02d}&part=forecast",
             "period": period,
             "report": report,
             "figures": figures,

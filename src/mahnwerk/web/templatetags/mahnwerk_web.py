@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from mahnwerk.core.money import format_money
 
@@ -44,3 +44,10 @@ def query_with(context: dict[str, Any], **changes: Any) -> str:
 @register.filter
 def days_overdue(row: Any, today: Any) -> int:
     return int(row.days_overdue(today))
+
+
+@register.filter
+def label(value: Any) -> str:
+    """A choice's name kept in English in the data (a segment's, a reason's), in the page's language."""
+    text = str(value or "")
+    return gettext(text) if text else ""
