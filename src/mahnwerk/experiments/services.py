@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from mahnwerk.collection.models import Case, Playbook
 from mahnwerk.core import experiments as core
@@ -171,12 +171,16 @@ def stop_experiment(experiment: Experiment, as_of: date) -> None:
     experiment.save(update_fields=["status", "stopped_on"])
 
 
-def experiment_playbooks(company: Company, debtor_ids: Sequence[int] | None = None) -> dict[int, int]:
-    """Debtor id -> the playbook of its arm in a running experiment of the company (1 query)."""
+def running_assignments(company: Company, debtor_ids: Sequence[int] | None = None) -> QuerySet[Assignment]:
+    """The assignments of the company's running experiments (of ``debtor_ids`` only, where given)."""
     rows = Assignment.objects.filter(experiment__company=company, experiment__status=ExperimentStatus.RUNNING)
-    if debtor_ids is not None:
-        rows = rows.filter(debtor_id__in=list(debtor_ids))
-    return dict(rows.values_list("debtor_id", "arm_id"))
+    return rows if debtor_ids is None else rows.filter(debtor_id__in=list(debtor_ids))
+
+
+def experiment_playbooks(company: Company, debtor_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Debtor id -> the playbook of its arm in a running experiment of the company (1 query); the run reads
+    them together with the segments' playbooks (``insights.services.segment_playbooks``)."""
+    return dict(running_assignments(company, debtor_ids).values_list("debtor_id", "arm_id"))
 
 
 @dataclass(frozen=True, slots=True)

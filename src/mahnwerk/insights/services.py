@@ -414,25 +414,36 @@ def segment_playbooks(company: Company, debtor_ids: Sequence[int] | None = None)
 
     Only debtors with a stored insight whose segment's playbook exists for the company are listed; the
     run uses this for a debtor without a playbook of its own on its Case. A debtor in a running experiment
-    gets its arm's playbook instead (``experiments.services.experiment_playbooks``).
+    gets its arm's playbook instead (``experiments.services.running_assignments``, read in the same query).
     """
     by_segment = {r.key: r.policy.playbook.casefold() for r in segment_rules(company)}
     from mahnwerk.collection.models import Playbook
+    from mahnwerk.experiments.services import running_assignments
 
     playbooks = {
         name.casefold(): pk for name, pk in Playbook.objects.filter(company=company).values_list("name", "id")
     }
-    out = {}
+    out: dict[int, int] = {}
+    arms: dict[int, int] = {}
     insights = DebtorInsight.objects.filter(company=company)
     if debtor_ids is not None:
         insights = insights.filter(debtor_id__in=list(debtor_ids))
-    for debtor_id, segment in insights.values_list("debtor_id", "segment"):
+    rows = insights.values_list(
+        "debtor_id", "segment", models.Value(None, output_field=models.BigIntegerField())
+    ).union(
+        running_assignments(company, debtor_ids).values_list(
+            "debtor_id", models.Value("", output_field=models.CharField()), "arm_id"
+        ),
+        all=True,
+    )
+    for debtor_id, segment, arm in rows:
+        if arm is not None:
+            arms[debtor_id] = arm
+            continue
         name = by_segment.get(segment)
         if name is not None and name in playbooks:
             out[debtor_id] = playbooks[name]
-    from mahnwerk.experiments.services import experiment_playbooks
-
-    out.update(experiment_playbooks(company, debtor_ids))
+    out.update(arms)
     return out
 
 
