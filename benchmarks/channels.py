@@ -14,7 +14,8 @@ random draws are played twice: with channel learning switched off (the fixed pla
 Printed per mode: the share of reminders that went on the customer's own channel (all months, and the last
 three), the share of customers whose last reminder went there and whose next one would (the channel an email
 step takes for them at the end), the reminders by channel, the money collected and what was still overdue at
-the end.
+the end. A customer whose oldest item has run through the playbook gets no more reminders (a person decides
+then), so late in the year the reminders go mostly to customers who answer them.
 """
 
 from __future__ import annotations
