@@ -71,6 +71,7 @@ bench: env
 	$(BIN)/python benchmarks/web.py
 	$(BIN)/python benchmarks/imports.py
 	$(BIN)/python benchmarks/statements.py
+	$(BIN)/python benchmarks/channels.py
 	$(BIN)/python benchmarks/simulation.py
 
 bench-pg: env
