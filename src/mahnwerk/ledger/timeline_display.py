@@ -18,6 +18,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.core.money import MoneyError, format_money, to_minor
+from mahnwerk.core.tabular import iso_currencies
 from mahnwerk.ledger.models import TimelineEvent
 from mahnwerk.ledger.timeline import EVENT_TEXTS, _Defaults, withdrawal_reason
 
@@ -25,7 +26,7 @@ from mahnwerk.ledger.timeline import EVENT_TEXTS, _Defaults, withdrawal_reason
 # ISO dates, and codes or English labels of choices. They are put into the reader's language on display.
 _SYMBOLS = {"€": "EUR", "US$": "USD", "$": "USD", "£": "GBP"}
 _MONEY = re.compile(
-    r"(?P<sign>-?)(?:(?P<symbol>US\$|[€$£])|(?P<code>[A-Z]{3})\s?)(?P<sign2>-?)"
+    r"(?<![\w-])(?P<sign>-?)(?:(?P<symbol>US\$|[€$£])|(?P<code>[A-Z]{3})\s?)(?P<sign2>-?)"
     r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -42,6 +43,8 @@ PLAN_VIOLATION_TEXTS = {
 
 def _money_in_language(match: re.Match[str], language: str) -> str:
     currency = _SYMBOLS.get(match["symbol"] or "") or match["code"] or ""
+    if currency not in iso_currencies():  # "INV 12" is no amount
+        return match.group(0)
     try:
         minor = to_minor(Decimal(match["number"].replace(",", "")), currency)
     except (MoneyError, InvalidOperation, ValueError, LookupError):
@@ -94,6 +97,14 @@ def localize_value(value: Any, key: str = "", language: str | None = None) -> An
     if any(c.isdigit() for c in value):
         return _MONEY.sub(lambda m: _money_in_language(m, language), value)
     return value
+
+
+def localize_money(text: str, language: str | None = None) -> str:
+    """Amounts in ``text`` written the English way ("€1,570.08") as the reader's language writes them."""
+    language = (language or get_language() or "en")[:2]
+    if language == "en" or not any(c.isdigit() for c in text):
+        return text
+    return _MONEY.sub(lambda m: _money_in_language(m, language), text)
 
 
 def _segment_name(key: str, fallback: str) -> str:

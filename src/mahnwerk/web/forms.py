@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import fields as fields_module
 from django.forms import BaseModelFormSet, modelformset_factory
 from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext
@@ -21,6 +22,10 @@ from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, TabularError, check_minor,
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import DEBTOR_DETAIL_FIELDS
 from mahnwerk.web.models import Role
+
+# Django's empty choice reads "- Select an option -", which its catalogues do not translate into German or
+# Latvian; a dash says the same in every language (Django's advice: set it once, when the app loads).
+fields_module.BLANK_CHOICE_LABEL = "–"
 
 
 def _decimal_separator(text: str) -> str:

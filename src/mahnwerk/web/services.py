@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.collection import services as collection
@@ -812,7 +813,7 @@ def sorted_ids(company: Company, ids: set[int], sort: str) -> list[int]:
 
 def segment_choices(company: Company) -> list[tuple[str, str]]:
     """The company's segments (key, name) in rule order (the shipped ones when it has none), for filters."""
-    return [(rule.key, str(rule.label)) for rule in segment_rules(company)]
+    return [(rule.key, gettext(str(rule.label))) for rule in segment_rules(company)]
 
 
 # -- the case file ---------------------------------------------------------------------------------------

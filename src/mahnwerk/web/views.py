@@ -69,7 +69,7 @@ from mahnwerk.ledger.services import (
 )
 from mahnwerk.ledger.setup import SetupError, add_member
 from mahnwerk.ledger.timeline import portal_activity
-from mahnwerk.ledger.timeline_display import actor_label, describe
+from mahnwerk.ledger.timeline_display import actor_label, describe, localize_money
 from mahnwerk.web import services
 from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
 from mahnwerk.web.forms import (
@@ -392,8 +392,12 @@ def _claims(company: Any, debtor: Debtor, items: list[dict[str, Any]], today: An
 def _readable(
     rows: list[dict[str, Any]], statuses: Any, *dates: str, reasons: bool = False
 ) -> list[dict[str, Any]]:
-    """Rows of the agreement read models with dates as dates and codes as the page's words."""
+    """Rows of the agreement read models with dates as dates, codes as the page's words and amounts written the
+    page language's way."""
     for row in rows:
+        for key, value in row.items():
+            if isinstance(value, str) and key not in dates:
+                row[key] = localize_money(value)
         for key in dates:
             if row.get(key):
                 row[key] = date.fromisoformat(row[key])

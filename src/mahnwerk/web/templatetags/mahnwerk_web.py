@@ -51,3 +51,21 @@ def label(value: Any) -> str:
     """A choice's name kept in English in the data (a segment's, a reason's), in the page's language."""
     text = str(value or "")
     return gettext(text) if text else ""
+
+
+@register.filter
+def iso_date(value: Any) -> Any:
+    """A date kept as ISO text (``"2026-11-30"``) as the page's language writes dates; other values as they
+    are."""
+    from datetime import date
+
+    from django.utils.formats import date_format
+
+    if isinstance(value, str):
+        try:
+            return date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT")
+        except ValueError:
+            return value
+    if isinstance(value, date):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    return value
