@@ -105,3 +105,20 @@ def test_the_debtor_page_keeps_the_amounts_on_screen(browser: Any, clerk: dict[s
         assert right <= inner, f"the amounts end at {right} px in a {inner} px window"
     finally:
         context.close()
+
+
+def test_record_payment_is_a_few_tabs_away(browser: Any, clerk: dict[str, Any]) -> None:
+    """The case file's main action comes first: the keyboard reaches "Record payment" before the agreement and
+    call forms (it took 113 Tab presses when it came after them)."""
+    page = _sign_in(browser, clerk["url"], 1366)
+    try:
+        page.goto(f"{clerk['url']}/debtors/{clerk['debtor'].pk}/")
+        presses = 0
+        while (
+            page.evaluate("document.activeElement.textContent.trim()") != "Zahlung buchen" and presses < 200
+        ):
+            page.keyboard.press("Tab")
+            presses += 1
+        assert presses <= 30, presses
+    finally:
+        page.context.close()
