@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -75,10 +76,17 @@ class AmountField(forms.CharField):
         except TabularError as exc:
             raise ValidationError(exc.render(gettext), code="invalid") from None
         if self.min_value is not None and amount < self.min_value:
-            raise ValidationError(
-                _("Enter an amount of at least {minimum}.").format(minimum=self.min_value), code="min_value"
-            )
+            raise ValidationError(gettext("must be positive: {value!r}").format(value=text), code="min_value")
         return amount
+
+
+def date_range_error(value: date) -> str:
+    """Why a date outside 1990-01-01..2100-12-31 is refused, in the page's language and date format."""
+    return gettext("{value} is outside the accepted range {min} to {max}").format(
+        value=date_format(value, "SHORT_DATE_FORMAT"),
+        min=date_format(MIN_DATE, "SHORT_DATE_FORMAT"),
+        max=date_format(MAX_DATE, "SHORT_DATE_FORMAT"),
+    )
 
 
 class DayField(forms.DateField):
@@ -92,13 +100,7 @@ class DayField(forms.DateField):
     def validate(self, value: Any) -> None:
         super().validate(value)
         if value is not None and not MIN_DATE <= value <= MAX_DATE:
-            raise ValidationError(
-                _("Enter a date between {first} and {last}.").format(
-                    first=date_format(MIN_DATE, "SHORT_DATE_FORMAT"),
-                    last=date_format(MAX_DATE, "SHORT_DATE_FORMAT"),
-                ),
-                code="date_range",
-            )
+            raise ValidationError(date_range_error(value), code="date_range")
 
 
 BUCKET_CHOICES = [
