@@ -365,7 +365,6 @@ def build_demo(
         # claim interest up to the last known rate, saying so (its warnings list what is missing)
         result = run_collection(company, day, approved=True)
         summary.warnings.update(result.warnings)
-        summary.messages += result.messages_queued
         batch = print_letters(company, day)  # the day's letters go to the post that day
         if batch.path is not None:
             summary.letters_pdf = str(batch.path)
@@ -381,6 +380,8 @@ def build_demo(
 
     for channel in OutboundMessage.objects.filter(company=company).values_list("channel", flat=True):
         summary.channels[channel] += 1
+    # every message written: the steps' reminders, agreements' confirmations, thank-yous and statements
+    summary.messages = sum(summary.channels.values())
     for kind in Task.objects.filter(company=company).values_list("kind", flat=True):
         summary.tasks[kind] += 1
     open_qs = Invoice.objects.filter(company=company, open_minor__gt=0)

@@ -80,10 +80,16 @@ def test_one_invoice_from_pre_due_note_to_full_payment(
     pay(debtor, "700.00", day(25).isoformat(), reference="RE-1001")
     for offset in range(22, 120):
         assert run(company, offset).actions_created == 0  # nothing more, ever
-    assert len(sent_messages(outbox)) == 3
-    assert OutboundMessage.objects.filter(status=MessageStatus.SENT).count() == 3
+    # three collection messages; besides them, keeping in touch: the monthly statement of account on 03-01
+    # (a business customer with an open item) and, once everything is paid, a thank-you
+    subjects = [str(m["Subject"]) for m in sent_messages(outbox)]
+    assert len(subjects) == 5, subjects
+    assert subjects[0] == "Kontoauszug Ihres Kundenkontos K0001 zum 01.03.2026"
+    assert subjects[-1] == "Vielen Dank für Ihre Zahlung"
+    sent = OutboundMessage.objects.filter(status=MessageStatus.SENT)
+    assert sent.filter(purpose="collection").count() == 3 and sent.filter(purpose="courtesy").count() == 2
     kinds = list(debtor.timeline.values_list("kind", flat=True))
-    assert kinds.count("payment_recorded") == 2 and kinds.count("message_sent") == 3
+    assert kinds.count("payment_recorded") == 2 and kinds.count("message_sent") == 5
 
 
 @pytest.mark.django_db
