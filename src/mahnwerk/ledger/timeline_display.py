@@ -32,8 +32,29 @@ _MONEY = re.compile(
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # data keys that hold a choice (its code or its English label); their texts are looked up in the catalogue
 _LABEL_KEYS = frozenset(
-    {"outcome", "tone", "channel", "status", "what", "by", "charge", "offer", "task", "option", "recommended"}
+    {
+        "outcome",
+        "tone",
+        "channel",
+        "step",
+        "status",
+        "what",
+        "by",
+        "charge",
+        "offer",
+        "task",
+        "option",
+        "recommended",
+    }
 )
+# why a message went by another channel than its step's (``channel_fallback``'s ``reason``, see core.channels)
+CHANNEL_REASONS = {
+    "step": _("the step's channel"),
+    "preferred": _("the customer's preferred channel"),
+    "fallback": _("the step's channel cannot be used"),
+    "agreed": _("only the channels agreed in the contract"),
+    "unreachable": _("no valid address for the step's channel"),
+}
 PLAN_VIOLATION_TEXTS = {
     "too_many_instalments": _("more instalments than the limit"),
     "down_payment_too_small": _("down payment below the minimum"),
@@ -124,6 +145,8 @@ def describe(event: TimelineEvent) -> str:
     data = _Defaults({k: localize_value(v, k) for k, v in event.data.items()})
     if event.kind == "message_withdrawn":
         data["reason"] = withdrawal_reason(str(event.data.get("reason", "")), data)
+    if event.kind == "channel_fallback" and event.data.get("reason") in CHANNEL_REASONS:
+        data["reason"] = str(CHANNEL_REASONS[event.data["reason"]])
     if event.kind == "segment_changed":
         for side in ("old", "new"):
             data[side] = _segment_name(str(event.data.get(f"{side}_key", "")), str(data.get(side, "-")))
