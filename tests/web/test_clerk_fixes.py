@@ -236,6 +236,17 @@ def test_search_sees_a_renamed_debtor(alice: Client, bob: Client, story: dict[st
 
     update_debtor(debtor.company, debtor, {"name": "SIA Ozols"}, actor="test")
     assert [r.debtor.name for r in alice.get("/debtors/", {"q": "ozols"}).context["rows"]] == ["SIA Ozols"]
+    # a debtor added and a phone number given after the index was read are found too (the index is patched)
+    from mahnwerk.ledger.models import Debtor
+
+    Debtor.objects.create(company=debtor.company, number="K0003", name="Ōzola Ūdens", language="lv")
+    Contact.objects.create(debtor=story["schaefer"], kind="phone", value="0171 555 0123")
+    assert [r.debtor.name for r in alice.get("/debtors/", {"q": "ozola udens"}).context["rows"]] == [
+        "Ōzola Ūdens"
+    ]
+    assert [r.debtor.name for r in alice.get("/debtors/", {"q": "+49 171 5550123"}).context["rows"]] == [
+        "Schäfer Holzbau GmbH"
+    ]
 
 
 # -- German and Latvian pages -----------------------------------------------------------------------------
