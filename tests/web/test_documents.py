@@ -112,8 +112,12 @@ def koch(
 ) -> tuple[Any, list[Any]]:
     """Koch is emailed three reminders for RE-9: friendly, friendly and the formal final notice, which alone
     carries the PDF letter (the default setting); all three are sent."""
+    from mahnwerk.experiments.models import ChannelLearning
+
     company.claim_interest = company.charge_fees = False
     company.save()
+    # the playbook's channels as they are: no switch to a letter after two unanswered emails
+    ChannelLearning.objects.create(company=company, enabled=False)
     debtor = make_debtor(name="Gartenbau Koch KG", **postal())
     make_invoice(debtor, "RE-9", "150.00", "2026-03-01")
     for day in ("2026-03-08", "2026-03-22", "2026-04-05"):
@@ -402,8 +406,8 @@ def test_portal_page_queries_do_not_grow_with_documents(
     assert count() == few
     # the rate limit (2), the debtor, its contacts, whether today's visit is noted, the documents (2), the
     # open items with their claims (allocations, charges, waivers, the debtor's law: 4), plans, promises,
-    # disputes and the agreement forms' items (3)
-    with django_assert_max_num_queries(18):
+    # disputes and the agreement forms' items (3), the customer's segment terms for what the page offers (3)
+    with django_assert_max_num_queries(21):
         client.get(path)
 
 

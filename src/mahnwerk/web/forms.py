@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from mahnwerk.collection.agreements import AgreementTerms
 from mahnwerk.collection.models import Playbook, Step
 from mahnwerk.core.money import MoneyError, digits, to_minor
 from mahnwerk.core.playbook import Anchor, Channel, PlaybookError, StepSpec, Tone, validate_steps
@@ -387,11 +388,14 @@ class _ItemsForm(forms.Form):
 class _AgreementForm(_ItemsForm):
     """An agreement form shows the terms of the debtor's segment (``terms``: what may be agreed, and why)."""
 
-    def __init__(self, *args: Any, company: Company, debtor_id: int, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, company: Company, debtor_id: int, terms: AgreementTerms | None = None, **kwargs: Any
+    ) -> None:
         from mahnwerk.collection.agreements import terms_for_debtors
 
         super().__init__(*args, company=company, debtor_id=debtor_id, **kwargs)
-        self.terms = terms_for_debtors(company, [debtor_id])[debtor_id]
+        # the caller may pass the terms it has read already (the case file shows three of these forms)
+        self.terms = terms if terms is not None else terms_for_debtors(company, [debtor_id])[debtor_id]
 
 
 class PromiseForm(_AgreementForm):

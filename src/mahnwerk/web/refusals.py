@@ -6,6 +6,8 @@ language. A refusal not listed here is said in general words, never in English o
 
 from __future__ import annotations
 
+import re
+
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -54,6 +56,13 @@ REFUSALS = {
     ),
     "give a reason (it goes on the timeline)": gettext_lazy("give a reason (it goes on the timeline)"),
 }
+# Refusals with details in them (ids, names): the pattern, and what the page says instead
+REFUSAL_PATTERNS = (
+    (
+        re.compile(r"an item is already covered by .+"),
+        gettext_lazy("an invoice named is already covered by a promise, a plan or another agreement"),
+    ),
+)
 
 
 def refusal_text(exc: Exception) -> str:
@@ -62,6 +71,9 @@ def refusal_text(exc: Exception) -> str:
     known = REFUSALS.get(text)
     if known is not None:
         return str(known)
+    for pattern, said in REFUSAL_PATTERNS:
+        if pattern.fullmatch(text):
+            return str(said)
     translated = _(text)
     if translated != text or (get_language() or "en")[:2] == "en":
         return translated

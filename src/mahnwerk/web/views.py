@@ -37,6 +37,7 @@ from mahnwerk.collection.agreements import (
     propose_plan,
     record_promise,
     resolve_dispute,
+    terms_for_debtors,
 )
 from mahnwerk.collection.agreements_models import (
     Dispute,
@@ -272,6 +273,7 @@ def _customer_page(request: CompanyRequest, debtor: Debtor) -> HttpResponse:
 def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> dict[str, Any]:
     company = request.company
     today = company_today(company)
+    terms = terms_for_debtors(company, [debtor.pk])[debtor.pk]  # read once for the three agreement forms
     events = list(debtor.timeline.order_by("-business_date", "-id")[:100])
     overview = debtor_overview(debtor, timeline_limit=100, events=events)
     playbook, case = services.debtor_playbook(company, debtor)
@@ -316,11 +318,12 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "open_disputes": open_disputes,
         "tasks": tasks_and_calls,
         "promise_form": forms.get("promise_form")
-        or PromiseForm(company=company, debtor_id=debtor.pk, prefix="promise"),
-        "plan_form": forms.get("plan_form") or PlanForm(company=company, debtor_id=debtor.pk, prefix="plan"),
+        or PromiseForm(company=company, debtor_id=debtor.pk, prefix="promise", terms=terms),
+        "plan_form": forms.get("plan_form")
+        or PlanForm(company=company, debtor_id=debtor.pk, prefix="plan", terms=terms),
         "dispute_form": forms.get("dispute_form") or DisputeForm(debtor_id=debtor.pk, prefix="dispute"),
         "settlement_form": forms.get("settlement_form")
-        or SettlementForm(company=company, debtor_id=debtor.pk, prefix="settlement"),
+        or SettlementForm(company=company, debtor_id=debtor.pk, prefix="settlement", terms=terms),
         "cancel_form": CancelForm(),
         "resolve_form": forms.get("resolve_form")
         or ResolveDisputeForm(currency=company.currency, prefix="resolve"),

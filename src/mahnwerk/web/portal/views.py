@@ -43,6 +43,7 @@ from mahnwerk.web.portal.forms import (
     PortalPromiseForm,
 )
 from mahnwerk.web.portal.services import extendable_invoices, note_portal_visit, update_contact_details
+from mahnwerk.web.refusals import refusal_text
 
 
 def _error(request: HttpRequest, kind: str, status: int) -> HttpResponse:
@@ -119,7 +120,9 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
                         raise AgreementError(_("no such plan"))
                     confirm_plan(debtor.company, plan, by="debtor", actor=PORTAL_ACTOR)
                 except AgreementError as exc:
-                    messages.error(request, _("This is not possible: {reason}").format(reason=str(exc)))
+                    messages.error(
+                        request, _("This is not possible: {reason}").format(reason=refusal_text(exc))
+                    )
                 else:
                     messages.success(request, _("Thank you: your instalment plan is confirmed."))
                 return redirect(request.path)
@@ -129,7 +132,9 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
                     try:
                         text = _agree(debtor, action, bound.cleaned_data, terms)
                     except AgreementError as exc:
-                        messages.error(request, _("This is not possible: {reason}").format(reason=str(exc)))
+                        messages.error(
+                            request, _("This is not possible: {reason}").format(reason=refusal_text(exc))
+                        )
                     else:
                         messages.success(request, text)
                         return redirect(request.path)
