@@ -306,3 +306,11 @@ def test_deadlines_after_service() -> None:
         "enforcement_order_by": D("2026-02-22"),
     }
     assert deadlines(D("2025-08-31"))["enforcement_order_by"] == D("2026-02-28")
+
+
+def test_the_european_small_claims_procedure_covers_the_eu_but_denmark() -> None:
+    from mahnwerk.core.escalation import SMALL_CLAIMS_COUNTRIES
+
+    # Regulation (EC) 861/2007 art. 2(3): not Denmark; an EU instrument: not Norway, Iceland, Liechtenstein
+    assert {"DE", "LV", "FR", "EL"} <= SMALL_CLAIMS_COUNTRIES
+    assert not {"DK", "NO", "IS", "LI", "CH", "US"} & SMALL_CLAIMS_COUNTRIES

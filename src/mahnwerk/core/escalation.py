@@ -51,6 +51,7 @@ from importlib import resources
 from typing import Any
 
 from mahnwerk.core.money import round_half_up, to_minor
+from mahnwerk.core.rulesets import EU_COUNTRIES
 
 
 class FeeTableError(ValueError):
@@ -122,37 +123,8 @@ PROBABILITY_REASONS = frozenset(
         "limitation_first",
     }
 )
-EU_COUNTRIES = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
+# The European Small Claims Procedure (Regulation 861/2007) applies in every EU member state but Denmark.
+SMALL_CLAIMS_COUNTRIES = EU_COUNTRIES - {"DK"}
 
 
 # --- fee tables ---------------------------------------------------------------------------------------------
@@ -521,8 +493,8 @@ def _value(option: Option, claim: ClaimFigures, s: Situation) -> OptionAdvice:
         esc = assumptions()["european_small_claims"]
         limit = to_minor(str(esc["limit"]), "EUR")
         cross_border = (
-            s.debtor_country in EU_COUNTRIES
-            and s.creditor_country in EU_COUNTRIES
+            s.debtor_country in SMALL_CLAIMS_COUNTRIES
+            and s.creditor_country in SMALL_CLAIMS_COUNTRIES
             and s.debtor_country != s.creditor_country
         )
         if principal > limit:

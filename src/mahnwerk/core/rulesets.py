@@ -371,6 +371,8 @@ EEA_COUNTRIES = frozenset(
         "NO",
     ]
 )
+# The EU member states alone (the EEA without Iceland, Liechtenstein and Norway).
+EU_COUNTRIES = EEA_COUNTRIES - {"IS", "LI", "NO"}
 PACKAGED_JURISDICTIONS = ("DE", "EU", "LV", "US")
 
 
