@@ -21,7 +21,6 @@ then), so late in the year the reminders go mostly to customers who answer them.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -32,18 +31,11 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
+from run import setup_django  # the benchmarks' shared set-up
+
 START = date(2025, 1, 6)
 CHANNELS = ("email", "sms", "letter")
 P_OWN, P_OTHER, P_ALONE = 0.60, 0.06, 0.20
-
-
-def setup_django(data_dir: Path) -> None:
-    os.environ["MAHNWERK_DATA_DIR"] = str(data_dir)
-    os.environ.pop("MAHNWERK_DATABASE_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahnwerk.settings")
-    import django
-
-    django.setup()
 
 
 @dataclass

@@ -13,7 +13,6 @@ checking only) and as a real import. Target: 100,000 invoice rows per second (1M
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import statistics
@@ -23,14 +22,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-
-def setup_django(data_dir: Path) -> None:
-    os.environ["MAHNWERK_DATA_DIR"] = str(data_dir)
-    os.environ.pop("MAHNWERK_DATABASE_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahnwerk.settings")
-    import django
-
-    django.setup()
+from run import setup_django  # the benchmarks' shared set-up
 
 
 def write_files(root: Path, n_debtors: int, n_invoices: int) -> tuple[Path, Path]:

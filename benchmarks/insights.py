@@ -18,7 +18,6 @@ sent reminder per five invoices. Measured, median of --repeat runs in one proces
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -27,16 +26,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from run import setup_django  # the benchmarks' shared set-up
+
 AS_OF = date(2026, 6, 1)
-
-
-def setup_django(data_dir: Path) -> None:
-    os.environ["MAHNWERK_DATA_DIR"] = str(data_dir)
-    os.environ.pop("MAHNWERK_DATABASE_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahnwerk.settings")
-    import django
-
-    django.setup()
 
 
 def generate(n_debtors: int, n_invoices: int) -> None:

@@ -15,21 +15,13 @@ each kind of event happened. Without ``--pdfs`` letters and PDF attachments are 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-
-def setup_django(data_dir: Path) -> None:
-    os.environ["MAHNWERK_DATA_DIR"] = str(data_dir)
-    os.environ.pop("MAHNWERK_DATABASE_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahnwerk.settings")
-    import django
-
-    django.setup()
+from run import setup_django  # the benchmarks' shared set-up
 
 
 def main() -> None:

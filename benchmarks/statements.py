@@ -17,7 +17,6 @@ pay an exact open amount under the debtor's name, 15 % are unknown (they go to r
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import statistics
@@ -27,17 +26,10 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from run import setup_django  # the benchmarks' shared set-up
+
 AS_OF = date(2026, 3, 10)
 IBAN = "DE89370400440532013000"
-
-
-def setup_django(data_dir: Path) -> None:
-    os.environ["MAHNWERK_DATA_DIR"] = str(data_dir)
-    os.environ.pop("MAHNWERK_DATABASE_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahnwerk.settings")
-    import django
-
-    django.setup()
 
 
 def rf_reference(base: str) -> str:
