@@ -876,6 +876,9 @@ class NextStep:
     when: date | None
     blocked_reason: str = ""
     level: int = 0
+    held: str = (
+        ""  # why the run takes no step (``core.playbook.Held``), "" when it does or it is another cause
+    )
 
 
 def debtor_playbook(company: Company, debtor: Debtor) -> tuple[Playbook, Case | None]:
@@ -910,7 +913,33 @@ def suggested_next_step(company: Company, debtor: Debtor, as_of: date) -> NextSt
             outcome.next_contact,
             "" if step else collection.held_text(company, outcome),
         )
-    return NextStep(None, None, collection.held_text(company, outcome))
+    return NextStep(
+        None, None, collection.held_text(company, outcome), held=outcome.held.value if outcome.held else ""
+    )
+
+
+def escalation_advice(
+    company: Company, debtor: Debtor, as_of: date, next_step: NextStep
+) -> dict[str, Any] | None:
+    """For an account at the end of its playbook: the escalation options side by side (``None`` otherwise, or
+    when there is nothing to advise on)."""
+    if next_step.held != Held.END_OF_PLAYBOOK.value:
+        return None
+    from mahnwerk.escalation.services import EscalationError, advise_debtor
+
+    try:
+        advice = advise_debtor(company, debtor, as_of)
+    except (EscalationError, ValueError):
+        return None
+    from django.utils.translation import get_language
+
+    from mahnwerk.core.money import format_money
+
+    language = (get_language() or "en")[:2]
+    for option in advice["options"]:
+        for key in ("expected_net", "costs", "recoverable_costs"):
+            option[key] = format_money(option[f"{key}_minor"], advice["currency"], language)
+    return advice
 
 
 def payment_trend(company: Company, debtor: Debtor, sample: int = 5) -> dict[str, Any]:

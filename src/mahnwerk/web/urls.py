@@ -22,6 +22,7 @@ urlpatterns = [
     path("debtors/<int:pk>/payment", views.record_payment_view, name="debtor_payment"),
     path("debtors/<int:pk>/hold", views.hold_view, name="debtor_hold"),
     path("debtors/<int:pk>/details", views.details_view, name="debtor_details"),
+    path("debtors/<int:pk>/escalate", views.escalate_view, name="debtor_escalate"),
     path("debtors/<int:pk>/playbook", views.playbook_view, name="debtor_playbook"),
     path("debtors/<int:pk>/send-now", views.send_now_view, name="debtor_send_now"),
     path("debtors/<int:pk>/promise", views.promise_view, name="debtor_promise"),

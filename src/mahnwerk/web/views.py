@@ -274,6 +274,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
     company = request.company
     today = company_today(company)
     terms = terms_for_debtors(company, [debtor.pk])[debtor.pk]  # read once for the three agreement forms
+    next_step = services.suggested_next_step(company, debtor, today)
     events = list(debtor.timeline.order_by("-business_date", "-id")[:100])
     overview = debtor_overview(debtor, timeline_limit=100, events=events)
     playbook, case = services.debtor_playbook(company, debtor)
@@ -342,7 +343,8 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "playbook": playbook,
         "case": case,
         "today": today,
-        "next": services.suggested_next_step(company, debtor, today),
+        "next": next_step,
+        "escalation": services.escalation_advice(company, debtor, today, next_step),
         "trend": trend,
         "payments": [
             (p, format_money(p.amount_minor, p.currency)) for p in services.recent_payments(company, debtor)
@@ -738,6 +740,26 @@ def hold_view(request: CompanyRequest, pk: int) -> HttpResponse:
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     set_hold(request.company, debtor, on_hold, reason=reason, actor=actor(request))
     messages.success(request, _("The debtor is on hold.") if on_hold else _("The hold is released."))
+    return redirect("web:debtor", pk=debtor.pk)
+
+
+@require_POST
+@member_required("work")
+def escalate_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    """A person's decision on an account at the end of its playbook (the advice and the choice on the timeline)."""
+    from mahnwerk.escalation.services import EscalationError, decide
+
+    debtor = _debtor(request, pk)
+    option = request.POST.get("option", "")
+    note = request.POST.get("note", "")[:500]
+    try:
+        decide(
+            request.company, debtor, option, company_today(request.company), actor=actor(request), note=note
+        )
+    except (EscalationError, ValueError) as exc:
+        messages.error(request, refusal_text(exc))
+    else:
+        messages.success(request, _("Decision recorded on the timeline."))
     return redirect("web:debtor", pk=debtor.pk)
 
 
