@@ -7,6 +7,8 @@
   returned as data and put on the timeline (``court_order_prepared``).
 * Latvian warning procedure (saistību izpildīšana brīdinājuma kārtībā, Civilprocesa likums 400.–406.¹ pants):
   the application's data and the creditor's warning letter (in Latvian).
+* European Small Claims Procedure (Regulation (EC) No 861/2007): the data of the claim form (Annex I, Form A)
+  for a cross-border claim up to 5,000 EUR at the court of the defendant's domicile.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from django.utils.translation import gettext
 
 from mahnwerk.core.escalation import (
+    SMALL_CLAIMS_COUNTRIES,
     FeeTableError,
     InterestPiece,
     assumptions,
@@ -365,3 +368,172 @@ def record_lv_warning(company: Company, debtor: Debtor, data: dict[str, Any], ac
         fee=format_money(app["state_fee_minor"], data["currency"]),
         pay_by=data["warning_letter"]["pay_by"],
     ).save()
+
+
+# --- European Small Claims Procedure -----------------------------------------------------------------------------
+
+SMALL_CLAIMS_PROCEDURE = "Regulation (EC) No 861/2007, Annex I, Form A"
+COUNTRY_NAMES = {
+    "AT": "Austria",
+    "BE": "Belgium",
+    "BG": "Bulgaria",
+    "CY": "Cyprus",
+    "CZ": "Czechia",
+    "DE": "Germany",
+    "DK": "Denmark",
+    "EE": "Estonia",
+    "ES": "Spain",
+    "FI": "Finland",
+    "FR": "France",
+    "GR": "Greece",
+    "HR": "Croatia",
+    "HU": "Hungary",
+    "IE": "Ireland",
+    "IT": "Italy",
+    "LT": "Lithuania",
+    "LU": "Luxembourg",
+    "LV": "Latvia",
+    "MT": "Malta",
+    "NL": "Netherlands",
+    "PL": "Poland",
+    "PT": "Portugal",
+    "RO": "Romania",
+    "SE": "Sweden",
+    "SI": "Slovenia",
+    "SK": "Slovakia",
+}
+
+
+def _small_claims_interest(line: dict[str, Any]) -> dict[str, Any] | None:
+    """The interest of one invoice as Form A asks for it (section 7): statutory or contractual, the rate (a
+    margin over the base rate or a fixed rate), the date from which it runs and what has accrued to date."""
+    if not line["segments"]:
+        return None
+    split = split_interest(_pieces(line), line["principal_open_minor"], line["interest_paid_minor"])
+    last = line["segments"][-1]
+    margin = Decimal(last["margin"]) if last["base"] is not None else None
+    return {
+        "invoice": line["number"],
+        "kind": "statutory",
+        "basis": "base_rate_plus_margin" if margin is not None else "fixed_rate",
+        "margin_points": None if margin is None else str(margin.normalize()),
+        "rate_percent": str(Decimal(last["rate"]).normalize()),
+        "from": line["default_from"],
+        "running_from": split.running_from,
+        "principal_minor": line["principal_open_minor"],
+        "accrued_to_date_minor": line["interest_open_minor"],
+    }
+
+
+def small_claims(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
+    """The data of the claim form of the European Small Claims Procedure (Regulation (EC) No 861/2007,
+    Annex I, Form A) against ``debtor`` as of ``as_of``, amounts in minor units.
+
+    The court is the one of the defendant's domicile (Art. 4 (1) Regulation (EU) No 1215/2012). The procedure
+    applies to cross-border cases only (Art. 3: a party domiciled in a member state other than that of the
+    court) between member states other than Denmark, and to claims up to 5,000 EUR without interest and costs
+    (Art. 2 (1)); anything else is refused with the reason."""
+    esc = assumptions()["european_small_claims"]
+    limit = to_minor(str(esc["limit"]), "EUR")
+    creditor_country = company.country or company.jurisdiction
+    debtor_country = debtor.country
+    if not debtor_country:
+        raise EscalationError(
+            gettext("{debtor}: the debtor's country is not known; the small claims form needs it").format(
+                debtor=debtor.number
+            )
+        )
+    outside = [c for c in (creditor_country, debtor_country) if c not in SMALL_CLAIMS_COUNTRIES]
+    if outside:
+        raise EscalationError(
+            gettext(
+                "The European Small Claims Procedure applies only between EU member states other than "
+                "Denmark; not in: {countries}"
+            ).format(countries=", ".join(sorted(set(outside))))
+        )
+    if creditor_country == debtor_country:
+        raise EscalationError(
+            gettext(
+                "The European Small Claims Procedure is for cross-border cases only: creditor and debtor are "
+                "both in {country}"
+            ).format(country=debtor_country)
+        )
+    data, lines = _open_lines(company, debtor, as_of)
+    currency = lines[0]["currency"]
+    if currency != "EUR":
+        raise EscalationError(
+            gettext(
+                "The claim is in {currency}: the 5,000 EUR limit can only be checked for claims in EUR"
+            ).format(currency=currency)
+        )
+    principal = sum(line["principal_open_minor"] for line in lines)
+    if principal > limit:
+        raise EscalationError(
+            gettext(
+                "The claim of {amount} exceeds the limit of {limit} of the European Small Claims Procedure "
+                "(interest and costs not counted): take a court payment order or a lawyer instead"
+            ).format(amount=format_money(principal, currency), limit=format_money(limit, currency))
+        )
+    claims = [
+        {
+            "invoice": line["number"],
+            "invoice_date": line["issue_date"],
+            "due_date": line["due_date"],
+            "amount_minor": line["amount_minor"],
+            "principal_minor": line["principal_open_minor"],
+        }
+        for line in lines
+        if line["principal_open_minor"] > 0
+    ]
+    interest = [i for i in (_small_claims_interest(line) for line in lines) if i is not None]
+    costs = [
+        {
+            "invoice": line["number"],
+            "kind": charge["kind"],
+            "booked_on": charge["booked_on"],
+            "amount_minor": charge["open_minor"],
+        }
+        for line in lines
+        for charge in line["charges"]
+        if charge["open_minor"] > 0
+    ]
+    interest_total = sum(line["interest_open_minor"] for line in lines)
+    costs_total = sum(line["fees_open_minor"] for line in lines)
+    numbers = ", ".join(c["invoice"] for c in claims)
+    return {
+        "form": SMALL_CLAIMS_PROCEDURE,
+        "as_of": as_of,
+        "currency": currency,
+        "language": company.default_language or "en",
+        "rules": data["rules"],
+        "court": {
+            "country": debtor_country,
+            "country_name": COUNTRY_NAMES.get(debtor_country, debtor_country),
+            "city": debtor.city,
+            "description": "court having jurisdiction at the defendant's domicile",
+        },
+        "claimant": _party_creditor(company) | {"email": company.collections_email or company.email},
+        "defendant": _party_debtor(debtor),
+        "jurisdiction": {
+            "ground": "defendant_domicile",
+            "text": "Domicile of the defendant (Art. 4 (1) Regulation (EU) No 1215/2012)",
+        },
+        "cross_border": {
+            "claimant_country": creditor_country,
+            "defendant_country": debtor_country,
+            "court_country": debtor_country,
+        },
+        "claims": claims,
+        "interest": interest,
+        "costs": costs,
+        "principal_minor": principal,
+        "interest_minor": interest_total,
+        "costs_minor": costs_total,
+        "total_minor": principal + interest_total + costs_total,
+        "limit_minor": limit,
+        "details": (
+            f"Unpaid invoices {numbers} for goods or services delivered; due and not paid despite reminders."
+        ),
+        "assumed_court_fee_minor": to_minor(str(esc["assumed_court_fee"]), currency),
+        "sources": list(esc["sources"]),
+    }

@@ -8,9 +8,15 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from mahnwerk.core.money import format_money
-from mahnwerk.escalation.court import lv_warning, mahnantrag, record_lv_warning, record_mahnantrag
+from mahnwerk.escalation.court import (
+    lv_warning,
+    mahnantrag,
+    record_lv_warning,
+    record_mahnantrag,
+    small_claims,
+)
 from mahnwerk.escalation.evidence import build_bundle
-from mahnwerk.escalation.pdf import lv_warning_pdf, mahnantrag_pdf
+from mahnwerk.escalation.pdf import lv_warning_pdf, mahnantrag_pdf, small_claims_pdf
 from mahnwerk.escalation.services import EscalationError, find_debtor
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.services import company_today
@@ -20,11 +26,12 @@ class Command(MahnwerkCommand):
     help = (
         "Court: 'mahnantrag DEBTOR' the data of a German court payment order (§ 690 ZPO) and its deadlines; "
         "'lv-bridinajums DEBTOR' the Latvian warning procedure (application data and warning letter); "
-        "'evidence DEBTOR --out FILE.zip' the evidence bundle (invoices, reminders, agreements, interest)."
+        "'evidence DEBTOR --out FILE.zip' the evidence bundle (invoices, reminders, agreements, interest); "
+        "'small-claims DEBTOR' the claim form A of the European Small Claims Procedure (Regulation 861/2007)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["mahnantrag", "lv-bridinajums", "evidence"])
+        parser.add_argument("action", choices=["mahnantrag", "lv-bridinajums", "small-claims", "evidence"])
         parser.add_argument("debtor", help="debtor id or customer number")
         parser.add_argument("--date", type=date.fromisoformat, help="as of this date (default: today)")
         parser.add_argument("--pdf", type=Path, metavar="FILE", help="write the data as a PDF to FILE")
@@ -60,6 +67,9 @@ class Command(MahnwerkCommand):
                 if not options["no_record"]:
                     record_mahnantrag(company, debtor, data, actor=options["actor"])
                 render = mahnantrag_pdf
+            elif action == "small-claims":
+                data = small_claims(company, debtor, as_of)
+                render = small_claims_pdf
             else:
                 data = lv_warning(company, debtor, as_of)
                 if not options["no_record"]:
@@ -76,6 +86,9 @@ class Command(MahnwerkCommand):
             return
         if action == "lv-bridinajums":
             self.stdout.write(data["warning_letter"]["text"])
+            return
+        if action == "small-claims":
+            self._show_small_claims(data)
             return
         cur = data["currency"]
         out = self.stdout.write
@@ -101,3 +114,41 @@ class Command(MahnwerkCommand):
             out(f"  {t['due']}  {t['text']}")
         for w in data["warnings"]:
             out("  ! " + w)
+
+    def _show_small_claims(self, data: dict[str, Any]) -> None:
+        cur = data["currency"]
+        out = self.stdout.write
+        out(
+            _("European Small Claims Procedure, claim form A, against {name} as of {date}").format(
+                name=data["defendant"]["name"], date=data["as_of"].isoformat()
+            )
+        )
+        out(
+            "  "
+            + _("Court: at the defendant's domicile, {country} ({city})").format(
+                country=data["court"]["country_name"], city=data["court"]["city"] or "-"
+            )
+        )
+        for c in data["claims"]:
+            out(f"  {c['invoice']:<16} {c['invoice_date']}  {format_money(c['principal_minor'], cur):>12}")
+        for i in data["interest"]:
+            basis = (
+                _("{points} points above the base rate").format(points=i["margin_points"])
+                if i["margin_points"] is not None
+                else _("{rate} % a year").format(rate=i["rate_percent"])
+            )
+            out(
+                f"  {i['invoice']:<16} {basis} ({i['rate_percent']} %) "
+                + _("from {date}").format(date=i["from"])
+                + f"  {format_money(i['accrued_to_date_minor'], cur):>12}"
+            )
+        for c in data["costs"]:
+            out(f"  {c['invoice']:<16} {c['kind']:<24} {format_money(c['amount_minor'], cur):>12}")
+        out(
+            _("Principal {principal}, interest {interest}, costs {costs}, total {total}").format(
+                principal=format_money(data["principal_minor"], cur),
+                interest=format_money(data["interest_minor"], cur),
+                costs=format_money(data["costs_minor"], cur),
+                total=format_money(data["total_minor"], cur),
+            )
+        )
