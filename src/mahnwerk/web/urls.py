@@ -1,7 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from mahnwerk.web import document_views, setup_views, statement_views, template_views, views, work_views
+from mahnwerk.web import (
+    document_views,
+    partner_views,
+    setup_views,
+    statement_views,
+    template_views,
+    views,
+    work_views,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -53,6 +61,9 @@ urlpatterns = [
         name="debtor_invoice_document",
     ),
     path("payments/review/", statement_views.payments_review, name="payments_review"),
+    path("partners/", partner_views.partner_list, name="partners"),
+    path("partners/handovers/<int:pk>/recall", partner_views.recall_view, name="partner_recall"),
+    path("partners/handovers/<int:pk>/dossier", partner_views.dossier_view, name="partner_dossier"),
     path("work/", work_views.work_queue, name="work"),
     path("work/bulk", work_views.work_bulk, name="work_bulk"),
     path("work/counts", work_views.work_counts, name="work_counts"),

@@ -1,0 +1,152 @@
+"""The partner page: the collection agencies and lawyers of the company with the accounts handed to them.
+
+Any member sees the page; administrators add partners; collectors and administrators recall a handover (through
+``partners.services.recall``, which ends it and releases the hold). Partners and handovers are looked up within
+the member's company, so another company's are "not found". A new partner's token for its status reports is
+shown once, on the page that answers the form, and never stored in the clear.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from mahnwerk.ledger.services import company_today
+from mahnwerk.partners.models import ExchangeFormat, Handover, HandoverStatus, Partner, PartnerKind
+from mahnwerk.partners.services import PartnerError, add_partner, dossier_bytes, recall
+from mahnwerk.web.access import CompanyRequest, actor, member_required
+
+
+class PartnerForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=PartnerKind.choices)
+    fee_percent = forms.DecimalField(
+        label=gettext_lazy("Fee (percent of the amount collected)"),
+        min_value=0,
+        max_value=100,
+        max_digits=5,
+        decimal_places=2,
+    )
+    email = forms.EmailField(label=gettext_lazy("Email"), required=False)
+    exchange_format = forms.ChoiceField(
+        label=gettext_lazy("Exchange format"),
+        choices=ExchangeFormat.choices,
+        initial=ExchangeFormat.CSV,
+        required=False,
+    )
+
+
+class RecallForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500)
+
+
+def _page(request: CompanyRequest, form: PartnerForm, token: str = "", status: int = 200) -> HttpResponse:
+    company = request.company
+    partners = list(Partner.objects.filter(company=company).order_by("name"))
+    open_handovers: dict[int, list[Handover]] = {p.pk: [] for p in partners}
+    for h in (
+        Handover.objects.filter(company=company, status=HandoverStatus.OPEN)
+        .select_related("debtor")
+        .order_by("handed_over_on", "pk")
+    ):
+        open_handovers.setdefault(h.partner_id, []).append(h)
+    rows: list[dict[str, Any]] = [{"partner": p, "handovers": open_handovers[p.pk]} for p in partners]
+    return render(
+        request,
+        "web/partners.html",
+        {
+            "rows": rows,
+            "form": form,
+            "token": token,
+            "can_admin": request.membership.can_admin,
+            "can_work": request.membership.can_work,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@member_required()
+def partner_list(request: CompanyRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _page(request, PartnerForm())
+    if not request.membership.can_admin:
+        raise PermissionDenied
+    form = PartnerForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            partner, token = add_partner(
+                request.company,
+                data["name"],
+                data["kind"],
+                data["fee_percent"],
+                email=data["email"],
+                exchange_format=data["exchange_format"] or ExchangeFormat.CSV,
+            )
+        except PartnerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Partner {name} added.").format(name=partner.name))
+            # the token is shown on this answer only (not kept in a message or the session)
+            return _page(request, PartnerForm(), token=token)
+    return _page(request, form, status=422)
+
+
+@require_POST
+@member_required("work")
+def recall_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    handover = get_object_or_404(
+        Handover.objects.select_related("debtor", "partner"), company=request.company, pk=pk
+    )
+    form = RecallForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("A recall needs a reason."))
+        return redirect("web:partners")
+    if handover.status != HandoverStatus.OPEN:
+        messages.error(request, _("This handover has ended already."))
+        return redirect("web:partners")
+    try:
+        recall(
+            request.company,
+            handover.debtor,
+            form.cleaned_data["reason"],
+            company_today(request.company),
+            actor=actor(request),
+        )
+    except PartnerError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("{debtor} recalled from {partner}: our own collection resumes.").format(
+                debtor=handover.debtor.name, partner=handover.partner.name
+            ),
+        )
+    return redirect("web:partners")
+
+
+@require_safe
+@never_cache
+@member_required()
+def dossier_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    handover = get_object_or_404(Handover.objects.select_related("debtor"), company=request.company, pk=pk)
+    content = dossier_bytes(handover)
+    if content is None:
+        raise Http404("no stored dossier")
+    filename = f"dossier-{handover.debtor.number}-{handover.handed_over_on.isoformat()}.zip"
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Length"] = str(len(content))
+    return response
