@@ -388,6 +388,14 @@ def _money(minor: int, currency: str) -> str:
 
 # --- promises to pay ------------------------------------------------------------------------------------
 
+# The source of a "paid notice": the customer says it paid already. Its items are held until the promised
+# date (the stated date plus a few days for the bank statement); if no payment shows by then, the notice
+# simply ends and the playbook goes on from where it stood: no fallback step, no broken-promise message.
+PAID_NOTICE = "paidnotice"
+# Payments on its items count from this many days before the notice was given (the furthest back a
+# payment may be stated), since the money may have been booked before the customer told us.
+PAID_NOTICE_LOOKBACK_DAYS = 30
+
 
 @transaction.atomic
 def record_promise(
@@ -1274,10 +1282,15 @@ def evaluate_agreements(
                 today.fallback[invoice_id] = promise.fallback_level
             continue
         terms = core.PromiseTerms(promise.promised_date, promise.amount_minor, promise.grace_days)
-        paid = data.paid(ids, promise.made_on, terms.last_day)
+        notice = promise.source == PAID_NOTICE
+        since = promise.made_on - timedelta(days=PAID_NOTICE_LOOKBACK_DAYS if notice else 0)
+        paid = data.paid(ids, since, terms.last_day)
         state = core.promise_state(terms, paid, data.still_open(ids), as_of)
         if state is core.PromiseState.PENDING:
             today.blocked.update(ids)
+            continue
+        if notice and state is not core.PromiseState.KEPT:  # no payment seen: the hold just ends
+            today.followups.append(FollowUp("paid_notice_lapsed", promise.debtor_id, promise, {"paid": paid}))
             continue
         if state is not core.PromiseState.KEPT:
             for invoice_id in ids:
@@ -1482,6 +1495,33 @@ def _on_promise_failed(company: Company, follow: FollowUp, as_of: date, policy: 
             amount=_money(promise.amount_minor, promise.currency),
             last_day=promise.promised_date + timedelta(days=promise.grace_days),
         ).save()
+    return 0
+
+
+def _on_paid_notice_lapsed(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
+    """A paid notice whose payment did not show in time ends quietly: the playbook goes on as it stood."""
+    promise = follow.target
+    assert isinstance(promise, Promise)
+    if _transition(
+        Promise,
+        promise.pk,
+        PromiseStatus.PENDING,
+        status=PromiseStatus.CANCELLED,
+        paid_minor=follow.data["paid"],
+        closed_on=as_of,
+    ):
+        language = company.default_language  # the clerks' language: the note is for the case file
+        with translation.override(language):
+            note = gettext("the payment the customer told us of has not shown by {day}: the reminders go on")
+            timeline.event(
+                promise.debtor_id,
+                company.pk,
+                "agreement_cancelled",
+                as_of,
+                note=note.format(day=format_date(promise.promised_date, language)),
+                what=str(Promise._meta.verbose_name),
+                id=promise.pk,
+            ).save()
     return 0
 
 
@@ -1778,6 +1818,7 @@ _HANDLERS: dict[str, Callable[[Company, FollowUp, date, AgreementPolicy], int]] 
     "promise_kept": _on_promise_kept,
     "promise_partly_kept": _on_promise_failed,
     "promise_broken": _on_promise_failed,
+    "paid_notice_lapsed": _on_paid_notice_lapsed,
     "plan_progress": _on_plan_progress,
     "plan_completed": _on_plan_completed,
     "plan_expired": _on_plan_expired,

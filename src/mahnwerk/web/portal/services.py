@@ -1,8 +1,11 @@
-"""What a debtor does on its portal page: update its contact details; its visits and downloads are noted."""
+"""What a debtor does on its portal page: update its contact details, tell us it has paid; its visits and
+downloads are noted."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -10,8 +13,17 @@ from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import Contact, ContactKind, Debtor, Invoice, TimelineEvent
 from mahnwerk.ledger.services import company_today
 
+if TYPE_CHECKING:
+    from mahnwerk.collection.agreements_models import Promise
+
 # Timeline kinds written by the web application (their texts are in ledger.timeline.EVENT_TEXTS).
 CONTACT_UPDATED = "contact_updated"
+
+# "I have paid": reminders for the items wait this many business days after the stated payment date for the
+# payment to show on the bank statement (and at least until the day the customer tells us).
+PAID_NOTICE_GRACE_BUSINESS_DAYS = 5
+# The payment date stated may be at most this many days back.
+PAID_NOTICE_MAX_DAYS_BACK = 30
 
 
 def note_portal_visit(debtor: Debtor, *, document: str = "", ref: str = "", actor: str = "debtor") -> bool:
@@ -110,3 +122,68 @@ def extendable_invoices(debtor: Debtor, today: date, days: int) -> list[Invoice]
         )
     )
     return [inv for inv in invoices if inv.pk not in covered]
+
+
+def paid_notice_items(debtor: Debtor, chosen: Sequence[Invoice], today: date) -> list[Invoice]:
+    """The items a paid notice covers: those the debtor chose, else its open invoices not covered by another
+    agreement or an open dispute."""
+    if chosen:
+        return sorted(chosen, key=lambda inv: (inv.due_date, inv.number))
+    return extendable_invoices(debtor, today, (date.max - today).days)
+
+
+def open_claim_minor(debtor: Debtor, items: Sequence[Invoice], today: date) -> int:
+    """What is open on ``items`` today, as the debtor's page shows it: principal, interest and costs."""
+    from mahnwerk.comms.rendering import message_item
+    from mahnwerk.ledger.claims import claim_views
+
+    claims = claim_views(debtor.company, list(items), {debtor.pk: debtor.kind}, today)
+    return sum(message_item(i, claims.get(i.pk), i.open_minor).total_minor for i in items)
+
+
+def paid_notice_until(debtor: Debtor, paid_on: date, today: date) -> date:
+    """The last day the items of a paid notice are held: the stated date plus the grace business days, not
+    before today."""
+    from mahnwerk.core.calendar import add_business_days
+
+    return max(add_business_days(paid_on, PAID_NOTICE_GRACE_BUSINESS_DAYS, debtor.company.country), today)
+
+
+def record_paid_notice(
+    debtor: Debtor, items: Sequence[Invoice], paid_on: date, amount_minor: int, *, actor: str = "debtor"
+) -> Promise:
+    """The debtor says it paid ``amount_minor`` on ``paid_on`` for ``items``: a promise of the paid-notice
+    kind holds their reminders until the payment shows or the grace has passed (then they simply go on)."""
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from mahnwerk.collection.agreements import PAID_NOTICE, AgreementError, record_promise
+    from mahnwerk.core.calendar import format_date
+    from mahnwerk.core.money import format_money
+
+    company = debtor.company
+    today = company_today(company)
+    if paid_on > today or paid_on < today - timedelta(days=PAID_NOTICE_MAX_DAYS_BACK):
+        raise AgreementError("the payment date is in the future or too far back")
+    until = paid_notice_until(debtor, paid_on, today)
+    currency = items[0].currency if items else company.currency
+    language = company.default_language  # the clerks' language: the note is for the case file
+    with translation.override(language):
+        note = gettext("the customer says it paid {amount} on {day}; reminders wait until {until}").format(
+            amount=format_money(amount_minor, currency, language),
+            day=format_date(paid_on, language),
+            until=format_date(until, language),
+        )
+    return record_promise(
+        company,
+        debtor,
+        items,
+        until,
+        amount_minor,
+        grace_days=0,
+        source=PAID_NOTICE,
+        actor=actor,
+        note=note,
+        as_of=today,
+        confirm=False,
+    )

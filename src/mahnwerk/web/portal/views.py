@@ -17,6 +17,7 @@ from django.views.decorators.http import require_safe
 
 from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises
 from mahnwerk.collection.agreements import (
+    PAID_NOTICE,
     AgreementError,
     AgreementTerms,
     confirm_plan,
@@ -25,7 +26,7 @@ from mahnwerk.collection.agreements import (
     record_promise,
     terms_for_debtors,
 )
-from mahnwerk.collection.agreements_models import DisputeReason, InstalmentPlan
+from mahnwerk.collection.agreements_models import DisputeReason, InstalmentPlan, Promise
 from mahnwerk.comms.debtor_documents import DocumentNotFound, document_file, list_documents
 from mahnwerk.comms.rendering import claim_details, message_item, payment_reference
 from mahnwerk.core.calendar import format_date
@@ -39,10 +40,16 @@ from mahnwerk.web.portal.forms import (
     ContactDetailsForm,
     PortalDisputeForm,
     PortalExtensionForm,
+    PortalPaidForm,
     PortalPlanForm,
     PortalPromiseForm,
 )
-from mahnwerk.web.portal.services import extendable_invoices, note_portal_visit, update_contact_details
+from mahnwerk.web.portal.services import (
+    extendable_invoices,
+    note_portal_visit,
+    record_paid_notice,
+    update_contact_details,
+)
 from mahnwerk.web.refusals import refusal_text
 
 
@@ -138,7 +145,7 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
                     else:
                         messages.success(request, text)
                         return redirect(request.path)
-                forms[action] = bound
+                forms[f"{action}_form"] = bound
                 status = 422
             else:
                 form = ContactDetailsForm(request.POST)
@@ -173,6 +180,7 @@ AGREEMENT_FORMS: dict[str, type[Any]] = {
     "plan": PortalPlanForm,
     "dispute": PortalDisputeForm,
     "extension": PortalExtensionForm,
+    "paid": PortalPaidForm,
 }
 PORTAL_ACTOR = "debtor (portal)"
 
@@ -231,6 +239,18 @@ def _agree(debtor: Debtor, action: str, data: dict[str, Any], terms: AgreementTe
         return _(
             "Thank you: your new payment date is {day}. Until then you will receive no reminders."
         ).format(day=format_date(until, _language(debtor)))
+    if action == "paid":
+        promise = record_paid_notice(
+            debtor, data["items"], data["paid_on"], data["amount_minor"], actor=PORTAL_ACTOR
+        )
+        return _(
+            "Thank you: we will look for your payment of {amount} on our bank statement. Until {day} you will "
+            "receive no reminders for {invoices}."
+        ).format(
+            amount=format_money(promise.amount_minor, promise.currency, _language(debtor)),
+            day=format_date(promise.promised_date, _language(debtor)),
+            invoices=", ".join(inv.number for inv in data["items"]),
+        )
     if action == "promise":
         record_promise(
             company,
@@ -314,13 +334,20 @@ def _context(debtor: Debtor, language: str) -> dict[str, object]:
         ]
         plan["confirm_by"] = format_date(date.fromisoformat(plan["confirm_by"]), language)
         plans.append(plan)
+    pending = list_promises(company, debtor, status="pending")
+    notices = set(
+        Promise.objects.filter(pk__in=[p["id"] for p in pending], source=PAID_NOTICE).values_list(
+            "pk", flat=True
+        )
+    )
     promises = [
         {
             "invoices": p["invoices"],
             "date": format_date(date.fromisoformat(p["promised_date"]), language),
             "amount": format_money(p["amount_minor"], p["currency"], language),
+            "paid_notice": p["id"] in notices,
         }
-        for p in list_promises(company, debtor, status="pending")
+        for p in pending
     ]
     disputes = [
         {"invoice": d["invoice"], "reason": DisputeReason(d["reason"]).label}
