@@ -100,4 +100,7 @@ def signed_in(page: Any, live_server: Any, ledger: dict[str, Any]) -> Any:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(live_server.url + "/")
+    # the navigation's counts load after the page: let the server finish them before a test writes to the
+    # database (SQLite's shared in-memory test database refuses a write while another thread reads a table)
+    page.wait_for_load_state("networkidle")
     return page
