@@ -10,8 +10,7 @@ later, by email. The contract is under German law: business interest 9 points ab
 from __future__ import annotations
 
 import io
-import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +19,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from pypdf import PdfReader
 
-from mahnwerk.collection.services import run_collection
+from .test_escalation import run_json, walk_the_ladder
 
 D = date.fromisoformat
-
-
-def walk_the_ladder(company: Any, start: str, days: int) -> None:
-    day = D(start)
-    for _ in range(days):
-        run_collection(company, day, approved=True)
-        day += timedelta(days=1)
-
-
-def run_json(*args: str) -> Any:
-    out = io.StringIO()
-    call_command(*args, "--json", stdout=out)
-    return json.loads(out.getvalue())
 
 
 @pytest.fixture
