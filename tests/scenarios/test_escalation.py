@@ -11,6 +11,7 @@ import io
 import json
 import zipfile
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -371,3 +372,26 @@ def test_after_a_part_payment_the_mahnantrag_claims_interest_on_what_is_still_op
     # the claim value is the principal open: 795.91 -> GKG up to 1,000 = 61.00, half 30.50 -> minimum 38.00
     assert data["court_fee_minor"] == 3800
     assert not TimelineEvent.objects.filter(debtor=debtor, kind="court_order_prepared").exists()
+
+
+@pytest.mark.django_db
+def test_the_agencys_fee_comes_from_its_partner_record(
+    company: Any, make_debtor: Any, make_invoice: Any
+) -> None:
+    from mahnwerk.partners.models import Partner
+
+    debtor = make_debtor(street="Lindenweg 5", postcode="20095", city="Hamburg", country="DE")
+    make_invoice(debtor, "RE-100", "1234.56", "2025-03-03", issue="2025-02-01")
+    walk_the_ladder(company, "2025-03-03", 60)
+    default = {
+        o["option"]: o
+        for o in run_json("escalate", "advise", debtor.number, "--date", "2025-06-02")["options"]
+    }
+    Partner.objects.create(company=company, name="Inkasso Nord", kind="agency", fee_percent=Decimal("10"))
+    Partner.objects.create(company=company, name="Kanzlei Süd", kind="lawyer", fee_percent=Decimal("2"))
+    data = run_json("escalate", "advise", debtor.number, "--date", "2025-06-02")
+    agency = {o["option"]: o for o in data["options"]}["agency"]
+    # 10 % of the claim (as in the worked example of the core's tests), half up to the cent — not the stated
+    # default share; the lawyer's 2 % is no agency fee
+    total = data["claim"]["total_minor"]
+    assert agency["costs_minor"] == (total * 10 + 50) // 100 != default["agency"]["costs_minor"]

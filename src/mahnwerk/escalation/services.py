@@ -163,7 +163,7 @@ def gather(
         segment=insight["segment_label"] or insight["segment"],
         valued_customer=valued,
         disputed=_disputed(debtor),
-        agency_fee_percent=agency_fee_percent,
+        agency_fee_percent=agency_fee_percent if agency_fee_percent is not None else _agency_fee(company),
         probabilities=history.probabilities,
         letter_cost_minor=to_minor(company.letter_cost, currency),
         costs_cap_left_minor=cap_left,
@@ -195,6 +195,15 @@ def gather(
         "disputed": situation.disputed,
     }
     return claim, situation, context
+
+
+def _agency_fee(company: Company) -> Decimal | None:
+    """The fee of the company's collection agency (the lowest, if it has several; None: none recorded, the
+    stated default applies)."""
+    from mahnwerk.partners.models import Partner
+
+    fees = Partner.objects.filter(company=company, kind="agency").values_list("fee_percent", flat=True)
+    return min(fees, default=None)
 
 
 def _reason_json(reason: Reason, currency: str) -> dict[str, Any]:
