@@ -535,6 +535,62 @@ def test_an_sms_provider_503_is_tried_again_and_a_400_fails_the_step(
     assert failed.status == "failed" and "400" in failed.last_error
     assert Action.objects.get(debtor=other).status == "cancelled"
     assert Action.objects.get(debtor=debtor).status == "active"
+    assert not Contact.objects.get(
+        debtor=other
+    ).sms_refused  # a 400 about the text says nothing of the number
+
+
+@pytest.fixture
+def refusing_sms_provider(settings: Any) -> Iterator[None]:
+    """A loopback SMS provider refusing every recipient as a provider does for a landline number."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Provider(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"error": "The 'To' number is not a valid mobile number"}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Provider)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    settings.SMS_URL = f"http://127.0.0.1:{server.server_address[1]}/messages"
+    settings.SMS_TOKEN = "secret-token"
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.django_db
+def test_a_number_the_sms_provider_refuses_is_marked_invalid_and_the_step_goes_on_another_channel(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, refusing_sms_provider: None
+) -> None:
+    from mahnwerk.comms.dispatch import reachability
+
+    debtor = _sms_debtor(company, make_debtor, make_invoice)
+    run_collection(company, D("2026-03-09"))
+    failed = OutboundMessage.objects.get(debtor=debtor)
+    assert failed.status == "failed" and "not a valid mobile number" in failed.last_error
+    contact = Contact.objects.get(debtor=debtor)
+    assert (contact.sms_refused, contact.is_valid) == (True, True)  # no more SMS; a clerk may still call
+    assert Action.objects.get(debtor=debtor).status == "cancelled"
+    reach = reachability({debtor.pk: debtor})[debtor.pk]
+    assert "sms" not in {c.value for c in reach.available()} and "call" in {
+        c.value for c in reach.available()
+    }
+    result = run_collection(company, D("2026-03-10"))  # the step again, not by SMS: a person takes it
+    assert (result.actions_created, result.channels, result.tasks) == (1, {}, 1)
+    assert OutboundMessage.objects.filter(debtor=debtor).count() == 1
 
 
 @pytest.mark.django_db

@@ -92,7 +92,9 @@ def test_german_text_goes_out_as_gsm7(provider: tuple[Provider, str]) -> None:
     assert state.requests[0]["json"]["encoding"] == "GSM-7"
 
 
-@pytest.mark.parametrize(("status", "permanent"), [(400, True), (401, True), (429, False), (503, False)])
+@pytest.mark.parametrize(
+    ("status", "permanent"), [(400, True), (401, False), (403, False), (429, False), (503, False)]
+)
 def test_provider_errors_say_whether_to_retry(
     provider: tuple[Provider, str], status: int, permanent: bool
 ) -> None:
@@ -103,6 +105,26 @@ def test_provider_errors_say_whether_to_retry(
     assert caught.value.status == status
     assert caught.value.permanent is permanent
     assert "nope" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "invalid"),
+    [
+        (400, b'{"error": "The To phone number is not a valid mobile number"}', True),
+        (422, b'{"error": "invalid recipient"}', True),
+        (400, b'{"error": "message text too long"}', False),
+        (401, b'{"error": "bad token for number +37120000000"}', False),
+    ],
+)
+def test_a_refused_number_is_told_apart_from_other_refusals(
+    provider: tuple[Provider, str], status: int, answer: bytes, invalid: bool
+) -> None:
+    state, url = provider
+    state.status, state.answer = status, answer
+    with pytest.raises(SmsSendError) as caught:
+        JsonHttpSmsGateway(url, TOKEN).send(SmsMessage(to="+37120000000", sender="Mahnwerk", text="x"))
+    assert caught.value.invalid_number is invalid
+    assert caught.value.unreachable is (status == 401)  # our account, not the message: SMS wait
 
 
 def test_unreachable_provider_is_temporary() -> None:

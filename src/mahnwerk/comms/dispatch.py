@@ -71,25 +71,28 @@ class Reach:
 
 def best_contacts(debtor_ids: Iterable[int]) -> dict[int, tuple[str | None, str | None, frozenset[str]]]:
     """Per debtor: its best valid email and phone (the primary one, else the oldest) and the channels it
-    opted out of — one query."""
-    best: dict[tuple[int, str], tuple[bool, int, str]] = {}
+    cannot be sent on: opted out, or SMS when the best phone number cannot take text messages — one query."""
+    best: dict[tuple[int, str], tuple[bool, int, str, bool]] = {}
     opted: dict[int, set[str]] = defaultdict(set)
     ids = list(debtor_ids)
-    for debtor_id, kind, value, primary, pk, valid, opted_out in Contact.objects.filter(
+    for debtor_id, kind, value, primary, pk, valid, opted_out, sms_refused in Contact.objects.filter(
         debtor_id__in=ids
-    ).values_list("debtor_id", "kind", "value", "is_primary", "id", "is_valid", "opted_out"):
+    ).values_list("debtor_id", "kind", "value", "is_primary", "id", "is_valid", "opted_out", "sms_refused"):
         if opted_out:
             opted[debtor_id].add("email" if kind == ContactKind.EMAIL else "sms")
             continue
         if not valid:
             continue
-        key = (not primary, pk, value)
+        key = (sms_refused, not primary, pk, value)  # a number that takes SMS comes first
         if (debtor_id, kind) not in best or key < best[(debtor_id, kind)]:
             best[(debtor_id, kind)] = key
+    for (debtor_id, kind), (sms_refused, *_rest) in best.items():
+        if kind == ContactKind.PHONE and sms_refused:
+            opted[debtor_id].add("sms")
 
     def pick(debtor_id: int, kind: str) -> str | None:
         found = best.get((debtor_id, kind))
-        return found[2] if found else None
+        return found[3] if found else None
 
     return {d: (pick(d, ContactKind.EMAIL), pick(d, ContactKind.PHONE), frozenset(opted[d])) for d in ids}
 

@@ -275,7 +275,9 @@ def _classify(channel: str, exc: BaseException) -> DeliveryFailure:
 
     if channel == "sms":
         if isinstance(exc, SmsSendError):
-            return DeliveryFailure(str(exc), exc.permanent, status=str(exc.status or ""))
+            return DeliveryFailure(
+                str(exc), exc.permanent, invalid_address=exc.invalid_number, status=str(exc.status or "")
+            )
         return DeliveryFailure(f"{type(exc).__name__}: {exc}", permanent=False)
     return classify_email_error(exc)
 
@@ -456,6 +458,15 @@ def _take_back(msg: OutboundMessage, failure: DeliveryFailure, error: str) -> No
 
     day = _day(msg)
     events = []
+    if failure.invalid_address and msg.channel == "sms":
+        from mahnwerk.comms.dispatch import e164
+
+        # the number cannot take text messages (a landline, a number the provider does not know): no more
+        # SMS to it, while a clerk may still call it
+        phones = Contact.objects.filter(debtor_id=msg.debtor_id, kind="phone")
+        Contact.objects.filter(pk__in=[c.pk for c in phones if e164(c.value) == msg.recipient]).update(
+            sms_refused=True
+        )
     if failure.invalid_address and msg.channel == "email":
         Contact.objects.filter(debtor_id=msg.debtor_id, kind="email", value__iexact=msg.recipient).update(
             is_valid=False

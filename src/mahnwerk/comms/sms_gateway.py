@@ -6,9 +6,13 @@ bearer token, answered by JSON carrying the provider's message id. The encoding 
 and the segment count are worked out here (:mod:`mahnwerk.core.sms`), so the cost of a message is known
 before it is sent and can be checked against what the provider bills.
 
-Errors say whether trying again can help: a 4xx answer (other than 408 and 429) is permanent, a timeout,
-a refused connection, an unknown host name, 408, 429 and 5xx are temporary (the outbox tries again later,
-with growing pauses). The outbox's message id goes out as the
+Errors say whether trying again can help: a 4xx answer (other than 401, 403, 408 and 429) is permanent, a
+timeout, a refused connection, an unknown host name, 408, 429 and 5xx are temporary (the outbox tries again
+later, with growing pauses). 401 and 403 speak of our account with the provider (a wrong token, no credit),
+not of the message: SMS stop for this call and the messages wait, so a fixed token sends them within the
+retry period instead of withdrawing every step. A number that is not E.164, or that the provider refuses
+as a number (400/404/422 naming the recipient), is ``invalid_number``: the outbox marks it invalid, as a
+hard bounce does for an email address. The outbox's message id goes out as the
 ``Idempotency-Key`` header, so a provider that honours it sends a retried message only once.
 """
 
@@ -27,20 +31,31 @@ from mahnwerk.core.sms import analyse_sms
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 ]{1,11}")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# the words providers use when they refuse the recipient's number (Twilio 21211, Vonage, MessageBird, …)
+_NUMBER_REFUSED = re.compile(r"\b(number|recipient|msisdn|phone|destination)\b", re.IGNORECASE)
+_ACCOUNT_STATUSES = (401, 403)
 
 
 class SmsSendError(Exception):
     """``permanent``: trying again cannot help. ``unreachable``: the provider could not be reached at all
-    (refused, timed out, not resolved), so the outbox stops sending SMS for now instead of waiting for
-    every message in turn."""
+    (refused, timed out, not resolved) or refuses our account, so the outbox stops sending SMS for now
+    instead of waiting for every message in turn. ``invalid_number``: the recipient's number cannot
+    receive SMS."""
 
     def __init__(
-        self, message: str, *, permanent: bool, status: int | None = None, unreachable: bool = False
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        unreachable: bool = False,
+        invalid_number: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.status = status
         self.unreachable = unreachable
+        self.invalid_number = invalid_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +67,7 @@ class SmsMessage:
 
     def validate(self) -> None:
         if not _E164.fullmatch(self.to):
-            raise SmsSendError(f"not an E.164 phone number: {self.to!r}", permanent=True)
+            raise SmsSendError(f"not an E.164 phone number: {self.to!r}", permanent=True, invalid_number=True)
         if not (_E164.fullmatch(self.sender) or _ALPHANUMERIC_SENDER.fullmatch(self.sender)):
             raise SmsSendError(f"not a valid sender: {self.sender!r}", permanent=True)
         if not self.text:
@@ -110,9 +125,14 @@ class JsonHttpSmsGateway:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:500].decode("utf-8", "replace")
-            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
+            account = exc.code in _ACCOUNT_STATUSES
+            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429) and not account
             raise SmsSendError(
-                f"SMS provider answered {exc.code}: {detail}", permanent=permanent, status=exc.code
+                f"SMS provider answered {exc.code}: {detail}",
+                permanent=permanent,
+                status=exc.code,
+                unreachable=account,
+                invalid_number=exc.code in (400, 404, 422) and bool(_NUMBER_REFUSED.search(detail)),
             ) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise SmsSendError(

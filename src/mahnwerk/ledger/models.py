@@ -360,6 +360,11 @@ class Contact(models.Model):
     is_primary = models.BooleanField(_("primary"), default=False)
     is_valid = models.BooleanField(_("valid"), default=True, help_text=_("Cleared by a hard bounce."))
     opted_out = models.BooleanField(_("opted out"), default=False)
+    sms_refused = models.BooleanField(
+        _("cannot receive text messages"),
+        default=False,
+        help_text=_("Set when the SMS provider refuses the number (a landline, say); calls still go to it."),
+    )
 
     class Meta:
         verbose_name = _("contact")
