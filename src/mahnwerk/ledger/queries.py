@@ -48,7 +48,9 @@ def debtor_overview(
         "language": debtor.language,
         "rules": law_summary(debtor_law(debtor.company, debtor)),
         "do_not_contact": debtor.do_not_contact,
-        "contacts": list(debtor.contacts.values("kind", "value", "is_primary", "is_valid", "opted_out")),
+        "contacts": list(
+            debtor.contacts.values("kind", "value", "is_primary", "is_valid", "opted_out", "sms_refused")
+        ),
         "open_items": items,
         "total_open": " + ".join(format_money(v, k) for k, v in sorted(totals.items()))
         or format_money(0, "EUR"),

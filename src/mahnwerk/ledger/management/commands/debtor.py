@@ -37,7 +37,13 @@ class Command(MahnwerkCommand):
         )
         self.stdout.write(_("Rules: {rules}").format(rules=data["rules"]["text"]))
         for c in data["contacts"]:
-            flags = "".join([" invalid" if not c["is_valid"] else "", " opted-out" if c["opted_out"] else ""])
+            flags = "".join(
+                [
+                    " invalid" if not c["is_valid"] else "",
+                    " opted-out" if c["opted_out"] else "",
+                    " no-sms" if c["sms_refused"] else "",
+                ]
+            )
             self.stdout.write(f"  {c['kind']}: {c['value']}{flags}")
         self.stdout.write("Open items:")
         for i in data["open_items"]:
