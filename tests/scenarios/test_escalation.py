@@ -231,7 +231,7 @@ def test_a_latvian_consumer_shows_capped_costs_and_gets_the_latvian_procedure(
     )
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "BRĪDINĀJUMS" in text and "Jānis Bērziņš" in text
-    assert TimelineEvent.objects.filter(debtor=debtor, kind="lv_warning_prepared").count() == 1
+    assert TimelineEvent.objects.filter(debtor=debtor, kind="lv_warning_written").count() == 1
 
 
 @pytest.mark.django_db

@@ -314,3 +314,18 @@ def test_the_european_small_claims_procedure_covers_the_eu_but_denmark() -> None
     # Regulation (EC) 861/2007 art. 2(3): not Denmark; an EU instrument: not Norway, Iceland, Liechtenstein
     assert {"DE", "LV", "FR", "EL"} <= SMALL_CLAIMS_COUNTRIES
     assert not {"DK", "NO", "IS", "LI", "CH", "US"} & SMALL_CLAIMS_COUNTRIES
+
+
+def test_latvian_deadlines_after_the_warning_letter() -> None:
+    from mahnwerk.core.escalation import lv_deadlines
+
+    # letter 2025-06-02, 10 days to pay: 2025-06-12; application from 2025-06-13; served 14 days later on
+    # 2025-06-27; 14 days to object: 2025-07-11
+    assert lv_deadlines(D("2025-06-02"), 10, 14, 14) == {
+        "pay_by": D("2025-06-12"),
+        "file_application_from": D("2025-06-13"),
+        "assumed_service_on": D("2025-06-27"),
+        "objection_until": D("2025-07-11"),
+    }
+    # across a year end
+    assert lv_deadlines(D("2025-12-25"), 10, 14, 14)["objection_until"] == D("2026-02-02")

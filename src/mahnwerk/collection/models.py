@@ -222,6 +222,13 @@ class TaskKind(models.TextChoices):
     ADDRESS_RESEARCH = "address_research", _("Find a way to reach the debtor")
     REVIEW = "review", _("Review a reply")
     TIME_BARRED = "time_barred", _("Decide on a time-barred claim")
+    # the deadlines that follow a court application (escalation.court)
+    COURT_OBJECTION = "court_objection", _("Court: check whether the debtor objected")
+    COURT_ENFORCEMENT = "court_enforcement", _("Court: apply for the enforcement order")
+    COURT_APPLICATION = "court_application", _("Court: file the application if still unpaid")
+
+
+COURT_TASK_KINDS = (TaskKind.COURT_OBJECTION, TaskKind.COURT_ENFORCEMENT, TaskKind.COURT_APPLICATION)
 
 
 class TaskStatus(models.TextChoices):
@@ -268,6 +275,13 @@ class Task(models.Model):
                 fields=["debtor", "kind"],
                 condition=Q(status="open", kind="time_barred"),
                 name="one_open_time_barred_task_per_debtor",
+            ),
+            models.UniqueConstraint(
+                fields=["debtor", "kind"],
+                condition=Q(
+                    status="open", kind__in=["court_objection", "court_enforcement", "court_application"]
+                ),
+                name="one_open_court_task_per_kind",
             ),
         ]
 

@@ -674,6 +674,25 @@ def deadlines(service_on: date) -> dict[str, date]:
     }
 
 
+def lv_deadlines(
+    written_on: date, warning_days: int, service_days: int, objection_days: int
+) -> dict[str, date]:
+    """What follows the creditor's warning letter of the Latvian warning procedure written on ``written_on``:
+    the letter gives ``warning_days`` to pay, so the application can be filed the day after; the court's
+    warning is expected to be served ``service_days`` after filing, and the debtor may object within
+    ``objection_days`` of service (Civilprocesa likums 400.-406.1 pants; the periods are the assumptions of
+    ``other.toml``)."""
+    pay_by = written_on + timedelta(days=warning_days)
+    file_from = pay_by + timedelta(days=1)
+    service_on = file_from + timedelta(days=service_days)
+    return {
+        "pay_by": pay_by,
+        "file_application_from": file_from,
+        "assumed_service_on": service_on,
+        "objection_until": service_on + timedelta(days=objection_days),
+    }
+
+
 def _days_in_month(year: int, month: int) -> int:
     nxt = date(year + month // 12, month % 12 + 1, 1)
     return (nxt - timedelta(days=1)).day

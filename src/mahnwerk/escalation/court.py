@@ -3,12 +3,14 @@
 * German court payment order (Mahnantrag, §§ 688 ff. ZPO): what the online application asks for (§ 690 ZPO):
   the parties, each main claim by invoice, each interest claim with its basis, start and principal, the costs
   listed apart (flat rate, pre-court reminder costs), the statement that the claim does not depend on a
-  counter-performance, the court fee; then the deadlines that follow. No task kind fits them, so they are
-  returned as data and put on the timeline (``court_order_prepared``).
+  counter-performance, the court fee; then the deadlines that follow, put on the timeline
+  (``court_order_prepared``) and on the task list (``escalation.deadlines``).
 * Latvian warning procedure (saistību izpildīšana brīdinājuma kārtībā, Civilprocesa likums 400.–406.¹ pants):
-  the application's data and the creditor's warning letter (in Latvian).
+  the application's data and the creditor's warning letter (in Latvian), its deadlines as tasks.
 * European Small Claims Procedure (Regulation (EC) No 861/2007): the data of the claim form (Annex I, Form A)
   for a cross-border claim up to 5,000 EUR at the court of the defendant's domicile.
+
+Each ``record_*`` function notes the prepared document on the debtor's timeline, once per day.
 """
 
 from __future__ import annotations
@@ -17,18 +19,22 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
 from django.utils.translation import gettext
 
+from mahnwerk.collection.models import TaskKind
 from mahnwerk.core.escalation import (
     SMALL_CLAIMS_COUNTRIES,
     FeeTableError,
     InterestPiece,
     assumptions,
     deadlines,
+    lv_deadlines,
     mahnverfahren_fee,
     split_interest,
 )
 from mahnwerk.core.money import format_money, round_half_up, to_minor
+from mahnwerk.escalation.deadlines import create_tasks
 from mahnwerk.escalation.services import EscalationError
 from mahnwerk.ledger.claims import debtor_law, statement
 from mahnwerk.ledger.models import ChargeKind, Company, Debtor, TimelineEvent
@@ -39,8 +45,6 @@ from mahnwerk.ledger.timeline import event
 ASSUMED_SERVICE_DAYS = 7
 # From 2026-01-01 the Amtsgericht hears claims up to 10,000 EUR (§ 23 Nr. 1 GVG), before that up to 5,000 EUR.
 AMTSGERICHT_LIMITS = ((date(2026, 1, 1), 1_000_000), (date(1900, 1, 1), 500_000))
-# Latvian warning procedure: days the creditor's warning gives to pay (unconfirmed assumption, other.toml).
-LV_WARNING_DAYS = 10
 
 COUNTER_PERFORMANCE_DE = "Der Anspruch hängt nicht von einer Gegenleistung ab (§ 690 Abs. 1 Nr. 4 ZPO)."
 COST_LABELS_DE = {
@@ -199,6 +203,7 @@ def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
     tasks = [
         {
             "kind": "objection_period_ends",
+            "task": TaskKind.COURT_OBJECTION.value,
             "due": due["objection_until"],
             "text": gettext(
                 "Objection period ends two weeks after service (§ 692 ZPO): check whether the debtor objected"
@@ -206,6 +211,7 @@ def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
         },
         {
             "kind": "apply_enforcement_order",
+            "task": TaskKind.COURT_ENFORCEMENT.value,
             "due": due["enforcement_order_by"],
             "text": gettext(
                 "Apply for the enforcement order (Vollstreckungsbescheid) within six months of service (§ 701 ZPO)"
@@ -227,6 +233,7 @@ def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
         "rules": data["rules"],
         "applicant": _party_creditor(company),
         "respondent": _party_debtor(debtor),
+        "invoice_ids": [line["invoice_id"] for line in lines],
         "main_claims": main_claims,
         "interest_claims": interest_claims,
         "costs": costs,
@@ -245,8 +252,11 @@ def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
     }
 
 
+@transaction.atomic
 def record_mahnantrag(company: Company, debtor: Debtor, data: dict[str, Any], actor: str = "system") -> bool:
-    """Put the prepared application and its deadlines on the timeline (once per day)."""
+    """Put the prepared application on the timeline (once per day) and its deadlines on the task list (one
+    open task per kind: preparing it again does not double them)."""
+    create_tasks(company, debtor, data["deadlines"], data["as_of"], actor=actor)
     if TimelineEvent.objects.filter(
         debtor=debtor, kind="court_order_prepared", business_date=data["as_of"]
     ).exists():
@@ -266,6 +276,7 @@ def record_mahnantrag(company: Company, debtor: Debtor, data: dict[str, Any], ac
         enforcement_order_by=data["deadlines"][1]["due"],
         service_on=data["assumed_service_on"],
         deadlines=[{"kind": t["kind"], "due": t["due"].isoformat()} for t in data["deadlines"]],
+        invoice_ids=data["invoice_ids"],
     ).save()
     return True
 
@@ -290,7 +301,30 @@ def lv_warning(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
         round_half_up(Decimal(principal) * Decimal(str(lv["fee_percent"])) / 100),
         to_minor(str(lv["fee_minimum"]), currency),
     )
-    deadline = as_of + timedelta(days=LV_WARNING_DAYS)
+    due = lv_deadlines(
+        as_of, int(lv["warning_days"]), int(lv["assumed_service_days"]), int(lv["objection_days"])
+    )
+    deadline = due["pay_by"]
+    tasks = [
+        {
+            "kind": "file_application",
+            "task": TaskKind.COURT_APPLICATION.value,
+            "due": due["file_application_from"],
+            "text": gettext(
+                "Latvian warning procedure: the warning letter asked for payment by {date}; if still unpaid, "
+                "file the application with the court (Civilprocesa likums 400.–406.¹ pants)"
+            ).format(date=deadline.isoformat()),
+        },
+        {
+            "kind": "objection_period_ends",
+            "task": TaskKind.COURT_OBJECTION.value,
+            "due": due["objection_until"],
+            "text": gettext(
+                "Latvian warning procedure: {days} days to object after the court's warning is served "
+                "(service assumed on {date}): check whether the debtor objected"
+            ).format(days=int(lv["objection_days"]), date=due["assumed_service_on"].isoformat()),
+        },
+    ]
     claims = [
         {
             "invoice": line["number"],
@@ -345,29 +379,40 @@ def lv_warning(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
             "state_fee_minor": fee,
             "state_fee_basis": f"{lv['fee_percent']} % no prasījuma summas (Civilprocesa likums 34. pants)",
         },
+        "invoice_ids": [line["invoice_id"] for line in lines],
         "warning_letter": {"language": "lv", "pay_by": deadline, "text": letter},
+        "assumed_service_on": due["assumed_service_on"],
+        "deadlines": tasks,
         "objection_days_after_service": int(lv["objection_days"]),
         "sources": list(lv["sources"]),
         "unconfirmed": list(lv["unconfirmed"]),
     }
 
 
-def record_lv_warning(company: Company, debtor: Debtor, data: dict[str, Any], actor: str = "system") -> None:
+@transaction.atomic
+def record_lv_warning(company: Company, debtor: Debtor, data: dict[str, Any], actor: str = "system") -> bool:
+    """Note the warning letter and the application's data on the timeline (once per day) and the deadlines that
+    follow on the task list (one open task per kind)."""
     app = data["application"]
+    create_tasks(
+        company, debtor, data["deadlines"], data["as_of"], actor=actor, event_kind="lv_court_tasks_created"
+    )
     if TimelineEvent.objects.filter(
-        debtor=debtor, kind="lv_warning_prepared", business_date=data["as_of"]
+        debtor=debtor, kind__in=("lv_warning_prepared", "lv_warning_written"), business_date=data["as_of"]
     ).exists():
-        return
+        return False
     event(
         debtor.pk,
         company.pk,
-        "lv_warning_prepared",
+        "lv_warning_written",
         data["as_of"],
         actor=actor,
         total=format_money(app["total_minor"], data["currency"]),
         fee=format_money(app["state_fee_minor"], data["currency"]),
         pay_by=data["warning_letter"]["pay_by"],
+        invoice_ids=data["invoice_ids"],
     ).save()
+    return True
 
 
 # --- European Small Claims Procedure -----------------------------------------------------------------------------
@@ -537,3 +582,27 @@ def small_claims(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any
         "assumed_court_fee_minor": to_minor(str(esc["assumed_court_fee"]), currency),
         "sources": list(esc["sources"]),
     }
+
+
+@transaction.atomic
+def record_small_claims(
+    company: Company, debtor: Debtor, data: dict[str, Any], actor: str = "system"
+) -> bool:
+    """Note the prepared claim form A on the debtor's timeline (once per day)."""
+    if TimelineEvent.objects.filter(
+        debtor=debtor, kind="small_claims_prepared", business_date=data["as_of"]
+    ).exists():
+        return False
+    cur = data["currency"]
+    event(
+        debtor.pk,
+        company.pk,
+        "small_claims_prepared",
+        data["as_of"],
+        actor=actor,
+        total=format_money(data["total_minor"], cur),
+        principal=format_money(data["principal_minor"], cur),
+        country=data["court"]["country"],
+        invoices=[c["invoice"] for c in data["claims"]],
+    ).save()
+    return True

@@ -13,8 +13,10 @@ from mahnwerk.escalation.court import (
     mahnantrag,
     record_lv_warning,
     record_mahnantrag,
+    record_small_claims,
     small_claims,
 )
+from mahnwerk.escalation.deadlines import CourtTaskError, withdraw
 from mahnwerk.escalation.evidence import build_bundle
 from mahnwerk.escalation.pdf import lv_warning_pdf, mahnantrag_pdf, small_claims_pdf
 from mahnwerk.escalation.services import EscalationError, find_debtor
@@ -27,11 +29,15 @@ class Command(MahnwerkCommand):
         "Court: 'mahnantrag DEBTOR' the data of a German court payment order (§ 690 ZPO) and its deadlines; "
         "'lv-bridinajums DEBTOR' the Latvian warning procedure (application data and warning letter); "
         "'evidence DEBTOR --out FILE.zip' the evidence bundle (invoices, reminders, agreements, interest); "
-        "'small-claims DEBTOR' the claim form A of the European Small Claims Procedure (Regulation 861/2007)."
+        "'small-claims DEBTOR' the claim form A of the European Small Claims Procedure (Regulation 861/2007); "
+        "'withdraw DEBTOR --reason R' the application withdrawn, its deadline tasks cancelled. What is prepared "
+        "goes on the debtor's timeline, the deadlines that follow on the task list."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["mahnantrag", "lv-bridinajums", "small-claims", "evidence"])
+        parser.add_argument(
+            "action", choices=["mahnantrag", "lv-bridinajums", "small-claims", "evidence", "withdraw"]
+        )
         parser.add_argument("debtor", help="debtor id or customer number")
         parser.add_argument("--date", type=date.fromisoformat, help="as of this date (default: today)")
         parser.add_argument("--pdf", type=Path, metavar="FILE", help="write the data as a PDF to FILE")
@@ -40,6 +46,7 @@ class Command(MahnwerkCommand):
             "--no-record", action="store_true", help="do not put the prepared application on the timeline"
         )
         parser.add_argument("--actor", default="cli", help="who prepares it (recorded on the timeline)")
+        parser.add_argument("--reason", default="", help="withdraw: why the application is withdrawn")
 
     def handle(self, *args: Any, **options: Any) -> None:
         company = self.company(options)
@@ -47,6 +54,17 @@ class Command(MahnwerkCommand):
         action = options["action"]
         try:
             debtor = find_debtor(company, options["debtor"])
+            if action == "withdraw":
+                try:
+                    tasks = withdraw(company, debtor, options["reason"], as_of, actor=options["actor"])
+                except CourtTaskError as exc:
+                    raise CommandError(str(exc)) from None
+                self.stdout.write(
+                    _("{count} court deadline task(s) of {debtor} cancelled.").format(
+                        count=len(tasks), debtor=debtor.number
+                    )
+                )
+                return
             if action == "evidence":
                 if options["out"] is None:
                     raise CommandError(_("evidence needs --out FILE.zip"))
@@ -69,6 +87,8 @@ class Command(MahnwerkCommand):
                 render = mahnantrag_pdf
             elif action == "small-claims":
                 data = small_claims(company, debtor, as_of)
+                if not options["no_record"]:
+                    record_small_claims(company, debtor, data, actor=options["actor"])
                 render = small_claims_pdf
             else:
                 data = lv_warning(company, debtor, as_of)
@@ -86,6 +106,8 @@ class Command(MahnwerkCommand):
             return
         if action == "lv-bridinajums":
             self.stdout.write(data["warning_letter"]["text"])
+            for t in data["deadlines"]:
+                self.stdout.write(f"  {t['due']}  {t['text']}")
             return
         if action == "small-claims":
             self._show_small_claims(data)
