@@ -73,6 +73,7 @@ bench: env
 	$(BIN)/python benchmarks/statements.py
 	$(BIN)/python benchmarks/channels.py
 	$(BIN)/python benchmarks/simulation.py
+	$(BIN)/python benchmarks/cli_startup.py
 
 bench-pg: env
 	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python benchmarks/postgres.py

@@ -16,6 +16,19 @@ DJANGO_COMMANDS_USING_TABLES = frozenset(
     {"changepassword", "createsuperuser", "dumpdata", "flush", "loaddata", "shell", "runserver"}
 )
 HELP_WORDS = frozenset({"help", "-h", "--help", "--version", "version"})
+# Commands (and their first argument, the action; ``None``: any) that only read. They skip Django's system
+# checks, which import the whole web application and the API (URLs, template tags) and would double the start-up
+# time of a command that prints one case file; ``mahnwerk check`` and every other command still run them.
+READ_ONLY_COMMANDS: dict[str, frozenset[str] | None] = {
+    "debtor": frozenset({"show"}),
+    "outbox": frozenset({"list"}),
+    "company": frozenset({"list", "show"}),
+    "user": frozenset({"list"}),
+    "rates": frozenset({"list"}),
+    "experiment": frozenset({"list"}),
+    "statement": None,
+    "interest": None,
+}
 
 
 class DatabaseNotReady(Exception):
@@ -103,6 +116,20 @@ def needs_migrated_database(argv: Sequence[str]) -> bool:
     return app.startswith("mahnwerk") or name in DJANGO_COMMANDS_USING_TABLES
 
 
+def without_checks_when_reading(argv: Sequence[str]) -> list[str]:
+    """``argv`` (without the program name) with ``--skip-checks`` after the command name when the command
+    only reads (:data:`READ_ONLY_COMMANDS`), else unchanged."""
+    args = list(argv)
+    if not args or "--skip-checks" in args or any(arg in HELP_WORDS for arg in args):
+        return args
+    if args[0] not in READ_ONLY_COMMANDS:
+        return args
+    actions = READ_ONLY_COMMANDS[args[0]]
+    if actions is not None and (len(args) < 2 or args[1] not in actions):
+        return args
+    return [args[0], "--skip-checks", *args[1:]]
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahnwerk.settings")
     from mahnwerk.env import ImproperlyConfiguredEnv
@@ -123,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         except DatabaseNotReady as exc:
             print(f"mahnwerk: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-    execute_from_command_line(["mahnwerk", *args])
+    execute_from_command_line(["mahnwerk", *without_checks_when_reading(args)])
 
 
 if __name__ == "__main__":

@@ -31,8 +31,6 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import pgettext
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError
 
 from mahnwerk.core import calendar
 from mahnwerk.core.epc_qr import (
@@ -381,6 +379,9 @@ def render_print_batch(
         pdf = documents[0].copy(pages).write_pdf()
         assert isinstance(pdf, bytes)
         return pdf
+    from pypdf import PdfReader, PdfWriter  # imported here: pypdf is slow to import and rarely needed
+    from pypdf.errors import PdfReadError
+
     letters = PdfReader(io.BytesIO(documents[0].copy([p for d in documents for p in d.pages]).write_pdf()))
     writer = PdfWriter()
     first = 0
