@@ -574,7 +574,7 @@ def _optional_texts(
         if has_qr and channel is not Channel.SMS:
             texts["qr_note"] = gettext("Scan the payment code with your banking app to pay the total.")
         if channel is Channel.EMAIL:
-            from mahnwerk.web.portal.links import portal_link
+            from mahnwerk.links import portal_link
 
             texts["portal_link"] = gettext(
                 "Your open items, payment options and contact details online: {link}"
