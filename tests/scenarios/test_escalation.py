@@ -395,3 +395,8 @@ def test_the_agencys_fee_comes_from_its_partner_record(
     # default share; the lawyer's 2 % is no agency fee
     total = data["claim"]["total_minor"]
     assert agency["costs_minor"] == (total * 10 + 50) // 100 != default["agency"]["costs_minor"]
+    # an agency no longer active is left out: the stated default applies again
+    Partner.objects.filter(name="Inkasso Nord").update(active=False)
+    again = run_json("escalate", "advise", debtor.number, "--date", "2025-06-02")
+    agency = {o["option"]: o for o in again["options"]}["agency"]
+    assert agency["costs_minor"] == default["agency"]["costs_minor"]

@@ -330,3 +330,18 @@ def test_partner_add_and_list(company: Any) -> None:
         call_command("partner", "add", "Kanzlei Ost", "--kind", "lawyer", "--fee-percent", "0")
     with pytest.raises(CommandError):
         call_command("partner", "add", "Teuer", "--kind", "agency", "--fee-percent", "120")
+    # a new token from the command line: the earlier one stops working, the partner's history says so
+    from mahnwerk.partners.models import Partner
+
+    partner = Partner.objects.get(name="Kanzlei Ost")
+    first = out.getvalue().split("API token (shown once): ")[1].split()[0]
+    assert services.partner_for_token(first) == partner
+    again = io.StringIO()
+    call_command("partner", "token", "Kanzlei Ost", "--actor", "anna", stdout=again)
+    second = again.getvalue().split(": ")[-1].strip()
+    assert services.partner_for_token(second) == partner and services.partner_for_token(first) is None
+    assert [(e.kind, e.actor) for e in partner.history.order_by("id")] == [
+        ("created", "cli"),
+        ("token_issued", "anna"),
+    ]
+    assert row["active"] is True

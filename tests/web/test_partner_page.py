@@ -137,3 +137,150 @@ def test_another_companys_partners_are_never_shown(dave: Client, handed_over: Ha
     assert dave.post(f"/partners/handovers/{handed_over.pk}/recall", {"reason": "x"}).status_code == 404
     handed_over.refresh_from_db()
     assert handed_over.status == HandoverStatus.OPEN
+
+
+def _edit(client: Client, partner: Partner, **values: str) -> Any:
+    data = {
+        "kind": partner.kind,
+        "fee_percent": str(partner.fee_percent),
+        "email": partner.email,
+        "exchange_format": partner.format,
+    } | ({"active": "on"} if partner.active else {})
+    data |= values
+    return client.post(
+        f"/partners/{partner.pk}/edit",
+        {f"partner-{partner.pk}-{k}": v for k, v in data.items() if v is not None},
+    )
+
+
+def test_an_admin_changes_a_partners_terms_and_they_go_on_its_history(
+    alice: Client, handed_over: Handover
+) -> None:
+    partner = handed_over.partner
+    page = alice.get("/partners/").content.decode()
+    assert f'action="/partners/{partner.pk}/edit"' in page
+    assert f'name="partner-{partner.pk}-fee_percent"' in page and 'value="15.00"' in page
+
+    response = _edit(
+        alice,
+        partner,
+        fee_percent="20",
+        email="akten@inkasso-nord.example",
+        exchange_format="json",
+        kind="lawyer",
+    )
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert (partner.fee_percent, partner.email, partner.format, partner.kind, partner.active) == (
+        Decimal("20.00"),
+        "akten@inkasso-nord.example",
+        "json",
+        "lawyer",
+        True,
+    )
+    [created, changed] = partner.history.order_by("id")
+    assert (created.kind, created.actor) == ("created", "system")
+    assert created.changes["fee_percent"] == ["", "15.00"]
+    assert (changed.kind, changed.actor) == ("changed", "user:alice")
+    assert changed.changes == {
+        "kind": ["agency", "lawyer"],
+        "fee_percent": ["15.00", "20.00"],
+        "email": ["", "akten@inkasso-nord.example"],
+        "format": ["csv", "json"],
+    }
+    page = alice.get("/partners/").content.decode()
+    assert (
+        "Changed: kind Collection agency → Lawyer; fee 15.00 % → 20.00 %; email - → akten@inkasso-nord.example; exchange format CSV → JSON"
+        in page
+    )
+    assert "Partner Inkasso Nord changed." in page
+
+    # made inactive: no new handovers, its open one stays and it may still report on it
+    assert _edit(alice, partner, active=None).status_code == 302
+    partner.refresh_from_db()
+    assert not partner.active
+    assert partner.history.latest("id").changes == {"active": ["yes", "no"]}
+    page = alice.get("/partners/").content.decode()
+    assert 'data-testid="inactive"' in page and "active yes → no" in page
+    handed_over.refresh_from_db()
+    assert handed_over.status == HandoverStatus.OPEN
+    services.recall(handed_over.company, handed_over.debtor, "back to us", HANDOVER_DAY)
+    with pytest.raises(services.PartnerError, match="not active"):
+        services.hand_over(handed_over.company, handed_over.debtor, partner, HANDOVER_DAY)
+
+    # the same terms again: nothing changed, nothing written
+    before = partner.history.count()
+    response = _edit(alice, partner)
+    assert response.status_code == 302
+    assert partner.history.count() == before
+    assert "Nothing changed." in alice.get("/partners/").content.decode()
+
+
+def test_a_partners_terms_are_validated(alice: Client, handed_over: Handover) -> None:
+    partner = handed_over.partner
+    for values, error in (
+        ({"fee_percent": "150"}, "Ensure this value is less than or equal to 100."),
+        ({"fee_percent": "-1"}, "Ensure this value is greater than or equal to 0."),
+        ({"fee_percent": "12,5x"}, "Enter a number."),
+        ({"email": "not an address"}, "Enter a valid email address."),
+        ({"kind": "bailiff"}, "Select a valid choice."),
+        ({"exchange_format": "xml"}, "Select a valid choice."),
+    ):
+        response = _edit(alice, partner, **values)
+        assert response.status_code == 422, values
+        assert error in response.content.decode(), values
+    partner.refresh_from_db()
+    assert (partner.fee_percent, partner.email, partner.kind, partner.format) == (
+        Decimal("15.00"),
+        "",
+        "agency",
+        "csv",
+    )
+    assert list(partner.history.values_list("kind", flat=True)) == ["created"]
+
+
+def test_an_admin_issues_a_new_token_shown_once(alice: Client, handed_over: Handover) -> None:
+    partner = handed_over.partner
+    old = services.reissue_token(partner, actor="test")
+    assert services.partner_for_token(old) == partner
+    response = alice.post(f"/partners/{partner.pk}/token")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "New token for Inkasso Nord" in page and "The earlier token no longer works." in page
+    new = page.split("<code>")[1].split("</code>")[0]
+    assert new.startswith("mwp_") and new != old
+    assert services.partner_for_token(new) == partner
+    assert services.partner_for_token(old) is None
+    assert new not in alice.get("/partners/").content.decode()  # shown once
+    latest = partner.history.latest("id")
+    assert (latest.kind, latest.actor) == ("token_issued", "user:alice")
+    assert new not in str(latest.changes)
+    assert "New token issued" in alice.get("/partners/").content.decode()
+
+
+def test_only_an_admin_changes_a_partner_or_its_token(
+    bob: Client, carol: Client, dave: Client, handed_over: Handover
+) -> None:
+    partner = handed_over.partner
+    for client in (bob, carol):
+        assert f'action="/partners/{partner.pk}/edit"' not in client.get("/partners/").content.decode()
+        assert _edit(client, partner, fee_percent="1").status_code == 403
+        assert client.post(f"/partners/{partner.pk}/token").status_code == 403
+    # a collector of another company: refused by role before anything is looked up
+    assert _edit(dave, partner, fee_percent="1").status_code == 403
+    assert dave.post(f"/partners/{partner.pk}/token").status_code == 403
+    partner.refresh_from_db()
+    assert partner.fee_percent == Decimal("15.00")
+    assert list(partner.history.values_list("kind", flat=True)) == ["created"]
+
+
+def test_another_companys_admin_gets_not_found(
+    other_company: Any, make_member: Any, handed_over: Handover
+) -> None:
+    client = Client()
+    client.force_login(make_member("erik", other_company, "admin"))
+    partner = handed_over.partner
+    assert _edit(client, partner, fee_percent="1").status_code == 404
+    assert client.post(f"/partners/{partner.pk}/token").status_code == 404
+    partner.refresh_from_db()
+    assert partner.fee_percent == Decimal("15.00")

@@ -198,11 +198,13 @@ def gather(
 
 
 def _agency_fee(company: Company) -> Decimal | None:
-    """The fee of the company's collection agency (the lowest, if it has several; None: none recorded, the
-    stated default applies)."""
+    """The fee of the company's active collection agency (the lowest, if it has several; None: none recorded,
+    the stated default applies)."""
     from mahnwerk.partners.models import Partner
 
-    fees = Partner.objects.filter(company=company, kind="agency").values_list("fee_percent", flat=True)
+    fees = Partner.objects.filter(company=company, kind="agency", active=True).values_list(
+        "fee_percent", flat=True
+    )
     return min(fees, default=None)
 
 

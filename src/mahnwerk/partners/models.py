@@ -4,6 +4,7 @@ creditor reports to them (payments that still reach it)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -39,6 +40,9 @@ class Partner(models.Model):
     format = models.CharField(
         _("exchange format"), max_length=4, choices=ExchangeFormat.choices, default=ExchangeFormat.CSV
     )
+    # an inactive partner gets no new handovers and is left out of the advice; its open handovers and its
+    # token stay, so it can still report on them
+    active = models.BooleanField(_("active"), default=True)
     api_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -49,6 +53,33 @@ class Partner(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PartnerEventKind(models.TextChoices):
+    CREATED = "created", _("Added")
+    CHANGED = "changed", _("Changed")
+    TOKEN_ISSUED = "token_issued", _("New token issued")
+
+
+class PartnerEvent(models.Model):
+    """The partner's history: added, its terms changed (each field's old and new value), a new token issued.
+    Append-only, like the debtors' timeline."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    actor = models.CharField(_("actor"), max_length=100, default="system")
+    kind = models.CharField(_("kind"), max_length=14, choices=PartnerEventKind.choices)
+    changes = models.JSONField(default=dict, blank=True)  # field -> [old, new], as text
+
+    class Meta:
+        verbose_name = _("partner history entry")
+        verbose_name_plural = _("partner history")
+        ordering = ["at", "id"]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("the partner's history is append-only")
+        super().save(*args, **kwargs)
 
 
 class HandoverStatus(models.TextChoices):

@@ -49,6 +49,8 @@ from mahnwerk.partners.models import (
     Handover,
     HandoverStatus,
     Partner,
+    PartnerEvent,
+    PartnerEventKind,
     PartnerKind,
     PartnerStatus,
     PaymentNotice,
@@ -78,6 +80,63 @@ def issue_token(partner: Partner) -> str:
 
 
 @transaction.atomic
+def reissue_token(partner: Partner, actor: str = "system") -> str:
+    """A new token in place of the partner's current one (lost, or passed on to the wrong person), on the
+    partner's history; the token itself is returned once and kept only as its hash."""
+    key = issue_token(partner)
+    PartnerEvent.objects.create(partner=partner, actor=actor, kind=PartnerEventKind.TOKEN_ISSUED)
+    return key
+
+
+# the fields of a partner a person may change, with how each is written on the history
+EDITABLE = ("kind", "fee_percent", "email", "format", "active")
+
+
+def _text(field: str, value: Any) -> str:
+    if field == "active":
+        return "yes" if value else "no"
+    if field == "fee_percent":
+        return f"{Decimal(value):.2f}"
+    return str(value)
+
+
+@transaction.atomic
+def update_partner(
+    company: Company, partner: Partner, actor: str = "system", **values: Any
+) -> dict[str, list[str]]:
+    """Change the partner's terms (``EDITABLE``: kind, fee, email, exchange format, active), validated as on
+    adding; what changed goes on the partner's history with its old and new value. The name stays: it names
+    the holds of its handovers. Returns the changes (empty: nothing changed, nothing written)."""
+    if partner.company_id != company.pk:
+        raise PartnerError(_("No partner named {name}.").format(name=partner.name))
+    unknown = set(values) - set(EDITABLE)
+    if unknown:
+        raise PartnerError(
+            _("These fields cannot be changed: {fields}").format(fields=", ".join(sorted(unknown)))
+        )
+    locked = Partner.objects.select_for_update().get(pk=partner.pk)
+    changes: dict[str, list[str]] = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            value = value.strip()
+        old = getattr(locked, name)
+        if _text(name, old) != _text(name, value):
+            changes[name] = [_text(name, old), _text(name, value)]
+            setattr(locked, name, value)
+    if not changes:
+        return {}
+    try:
+        locked.full_clean(exclude=["company", "api_token_hash"])
+    except ValidationError as exc:
+        raise PartnerError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+    locked.save(update_fields=list(changes))
+    for name in changes:
+        setattr(partner, name, getattr(locked, name))
+    PartnerEvent.objects.create(partner=locked, actor=actor, kind=PartnerEventKind.CHANGED, changes=changes)
+    return changes
+
+
+@transaction.atomic
 def add_partner(
     company: Company,
     name: str,
@@ -86,6 +145,7 @@ def add_partner(
     *,
     email: str = "",
     exchange_format: str = ExchangeFormat.CSV,
+    actor: str = "system",
 ) -> tuple[Partner, str]:
     """A new partner and its API token (returned once, stored hashed)."""
     name = name.strip()
@@ -104,6 +164,12 @@ def add_partner(
     except ValidationError as exc:
         raise PartnerError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
     partner.save()
+    PartnerEvent.objects.create(
+        partner=partner,
+        actor=actor,
+        kind=PartnerEventKind.CREATED,
+        changes={f: ["", _text(f, getattr(partner, f))] for f in EDITABLE},
+    )
     return partner, issue_token(partner)
 
 
@@ -162,6 +228,10 @@ def hand_over(
 
     if partner.company_id != company.pk or debtor.company_id != company.pk:
         raise PartnerError(_("The partner or the debtor belongs to another company."))
+    if not partner.active:
+        raise PartnerError(
+            _("{partner} is not active: it takes no new handovers.").format(partner=partner.name)
+        )
     with transaction.atomic():
         list(Debtor.objects.select_for_update().filter(pk=debtor.pk).values_list("pk", flat=True))
         current = open_handover(debtor)

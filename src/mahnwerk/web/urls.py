@@ -62,6 +62,8 @@ urlpatterns = [
     ),
     path("payments/review/", statement_views.payments_review, name="payments_review"),
     path("partners/", partner_views.partner_list, name="partners"),
+    path("partners/<int:pk>/edit", partner_views.partner_edit, name="partner_edit"),
+    path("partners/<int:pk>/token", partner_views.partner_token, name="partner_token"),
     path("partners/handovers/<int:pk>/recall", partner_views.recall_view, name="partner_recall"),
     path("partners/handovers/<int:pk>/dossier", partner_views.dossier_view, name="partner_dossier"),
     path("work/", work_views.work_queue, name="work"),

@@ -59,6 +59,7 @@ class Command(MahnwerkCommand):
             _percent(options["fee_percent"]),
             email=options["email"],
             exchange_format=options["format"] or ExchangeFormat.CSV,
+            actor=options["actor"],
         )
         if options["json"]:
             self.emit_json({"id": partner.pk, "name": partner.name, "token": key})
@@ -78,6 +79,7 @@ class Command(MahnwerkCommand):
                     "fee_percent": str(p.fee_percent),
                     "email": p.email,
                     "format": p.format,
+                    "active": p.active,
                     "open_handovers": handovers.filter(status="open").count(),
                     "handovers": handovers.count(),
                 }
@@ -89,12 +91,13 @@ class Command(MahnwerkCommand):
             self.stdout.write(
                 f"{r['id']:>4}  {r['name']:<30} {r['kind']:<7} {r['fee_percent']:>6} %  {r['format']:<4} "
                 f"open {r['open_handovers']}/{r['handovers']}  {r['email']}"
+                + ("" if r["active"] else "  (inactive)")
             )
 
     def _token(self, company: Any, options: dict[str, Any]) -> None:
         if not options["name"]:
             raise CommandError("usage: partner token NAME")
-        key = services.issue_token(services.find_partner(company, options["name"]))
+        key = services.reissue_token(services.find_partner(company, options["name"]), actor=options["actor"])
         self.stdout.write(f"API token (shown once, the earlier one no longer works): {key}")
 
     def _import_status(self, company: Any, options: dict[str, Any]) -> None:
