@@ -97,19 +97,15 @@ def test_the_terms_follow_the_segment_and_say_why(company: Any, owing: Any) -> N
     )
     assert strict.promise_max_days == 30 and strict.deadline_days == 7 and "discount" not in strict.incentives
     assert strict.extension_days == 0
-    # without a segment yet: the company-wide limits, as before
-    plain = agreements.agreement_policy_for(company, new)
-    policy = agreements.policy_for(company)
-    assert (plain.segment, plain.max_instalments, plain.min_down_payment_percent) == (
-        "",
-        policy.max_instalments,
-        policy.min_down_payment_percent,
-    )
-    assert plain.promise_max_days == policy.promise_max_days and plain.settlement_floor_percent == 0
+    # not rated yet: the segment its history so far gives (13 days overdue on 02.06.2025: rating B, normal)
+    with time_machine.travel(NOW, tick=False):
+        plain = agreements.agreement_policy_for(company, new)
+    assert (plain.segment, plain.max_instalments, plain.min_down_payment_percent) == ("normal", 6, 10)
+    assert plain.settlement_floor_percent == 60 and plain.reason.get("provisional")
     # the reason is the segment's own
     text = strict.explanation()
     assert "Risky" in text and "rating == D" in text and "30 %" in text and "80 %" in text
-    assert "No segment yet" in plain.explanation()
+    assert "history so far" in plain.explanation()
 
 
 def test_plans_good_payers_generous_risky_payers_a_down_payment(company: Any, owing: Any) -> None:

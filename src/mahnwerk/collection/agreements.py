@@ -189,6 +189,11 @@ class AgreementTerms:
         from mahnwerk.insights.reasons import render_reason
 
         why = render_reason(self.reason, gettext)
+        if self.reason.get("provisional"):
+            return gettext(
+                "Segment “{segment}” applies{why}, chosen from the history so far (rated again after the next "
+                "run): {terms}."
+            ).format(segment=gettext(self.label), why=f" ({why})" if why else "", terms=terms)
         return gettext("Segment “{segment}” applies{why}: {terms}.").format(
             segment=gettext(self.label), why=f" ({why})" if why else "", terms=terms
         )
@@ -234,27 +239,32 @@ def _terms(
 
 
 def terms_for_debtors(
-    company: Company, debtor_ids: Iterable[int], policy: AgreementPolicy | None = None
+    company: Company,
+    debtor_ids: Iterable[int],
+    policy: AgreementPolicy | None = None,
+    as_of: date | None = None,
 ) -> dict[int, AgreementTerms]:
-    """:func:`agreement_policy_for` for many debtors in a fixed number of queries (every id is listed)."""
+    """:func:`agreement_policy_for` for many debtors in a fixed number of queries (every id is listed);
+    ``as_of``: the day a debtor not rated yet is given its segment for (default: the company's today)."""
     from mahnwerk.insights.services import debtor_segments
 
     ids = list(debtor_ids)
     policy = policy or _read_policy(company)
-    found = debtor_segments(company, ids) if ids else {}
+    found = debtor_segments(company, ids, as_of) if ids else {}
     company_wide = _terms(policy)
     return {pk: _terms(policy, *found[pk]) if pk in found else company_wide for pk in ids}
 
 
 def agreement_policy_for(
-    company: Company, debtor: Debtor | int, policy: AgreementPolicy | None = None
+    company: Company, debtor: Debtor | int, policy: AgreementPolicy | None = None, as_of: date | None = None
 ) -> AgreementTerms:
     """What may be agreed with ``debtor``: plan length and down payment, settlement floor, one-click extension,
     the furthest payment date, which offers and how long a step's deadline — by the debtor's segment (from
-    the last insights refresh; the company-wide limits until it has one). Every surface asks this: the
+    the last insights refresh; for a debtor not rated yet, the segment its history so far gives, chosen now:
+    ``insights.services.provisional_segments``). Every surface asks this: the
     clerk's forms, the debtor's page, the API (through the services) and the run."""
     pk = debtor if isinstance(debtor, int) else debtor.pk
-    return terms_for_debtors(company, [pk], policy or policy_for(company))[pk]
+    return terms_for_debtors(company, [pk], policy or policy_for(company), as_of)[pk]
 
 
 def shorten_deadlines(company: Company, as_of: date, deadlines: dict[int, date | None]) -> None:
@@ -263,7 +273,7 @@ def shorten_deadlines(company: Company, as_of: date, deadlines: dict[int, date |
     this)."""
     if not deadlines:
         return
-    for debtor_id, terms in terms_for_debtors(company, list(deadlines)).items():
+    for debtor_id, terms in terms_for_debtors(company, list(deadlines), as_of=as_of).items():
         current = deadlines[debtor_id]
         if terms.deadline_days is None or current is None:
             continue
@@ -422,7 +432,7 @@ def record_promise(
     """
     today = as_of or company_today(company)
     policy = policy_for(company)
-    terms = agreement_policy_for(company, debtor, policy)
+    terms = agreement_policy_for(company, debtor, policy, today)
     items = _covered(company, debtor, invoices)
     if promised_date < today:
         raise AgreementError("the promised date has passed")
@@ -522,7 +532,7 @@ def propose_plan(
     """
     today = as_of or company_today(company)
     policy = policy_for(company)
-    terms = agreement_policy_for(company, debtor, policy)
+    terms = agreement_policy_for(company, debtor, policy, today)
     items = _covered(company, debtor, invoices)
     principal = sum(inv.open_minor for inv in items)
     if costs_minor is None:
@@ -764,7 +774,7 @@ def offer_settlement(
     """Offer to accept ``amount_minor`` for the items if paid by ``deadline``; the rest is then
     written off with a credit note giving ``reason``. Unpaid by the deadline, the offer lapses."""
     today = as_of or company_today(company)
-    terms = agreement_policy_for(company, debtor)
+    terms = agreement_policy_for(company, debtor, as_of=today)
     items = _covered(company, debtor, invoices)
     open_total = sum(inv.open_minor for inv in items)
     if not 0 < amount_minor <= open_total:
@@ -855,7 +865,7 @@ def offer_incentive(
     open_total = sum(inv.open_minor for inv in items)
     if kind not in IncentiveKind.values:
         raise AgreementError(f"unknown incentive {kind!r}")
-    terms = agreement_policy_for(company, debtor)
+    terms = agreement_policy_for(company, debtor, as_of=today)
     if kind not in terms.incentives:
         raise AgreementError(
             gettext("this offer ({offer}) is not made to customers of the segment “{segment}”").format(
@@ -1948,7 +1958,7 @@ def _paid_thanks(
             action__as_of__gt=F("invoice__due_date"),
         ).values_list("invoice_id", flat=True)
     )
-    terms = terms_for_debtors(company, candidates)
+    terms = terms_for_debtors(company, candidates, as_of=as_of)
     open_rows = list(
         Invoice.objects.filter(
             company=company, debtor_id__in=list(candidates), open_minor__gt=0, issue_date__lte=as_of

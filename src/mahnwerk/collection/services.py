@@ -225,7 +225,11 @@ def run_collection(
         )
     if dry_run:
         decisions = _decide(company, as_of, result, partition)
-        result.plan = [_describe(d, as_of) for d in decisions]
+        # the deadline each message would carry, as the real run computes it (segment, time to object)
+        deadlines: dict[int, date | None] = {}
+        for chunk in _chunks(decisions, chunk_size):
+            deadlines.update(step_deadlines(company, as_of, chunk))
+        result.plan = [_describe(d, deadlines[d.debtor_id]) for d in decisions]
         result.debtors_due = len(decisions)
         return result
     run = Run.objects.create(company=company, as_of=as_of)
@@ -392,7 +396,7 @@ def load(
     from mahnwerk.insights.services import segment_playbooks
 
     # the playbook the debtor's segment chooses (from the last refresh)
-    by_segment = segment_playbooks(company, debtor_ids)
+    by_segment = segment_playbooks(company, debtor_ids, as_of)
     steps_by_playbook: dict[int, list[Step]] = {}
     for step in Step.objects.filter(playbook__company=company):
         steps_by_playbook.setdefault(step.playbook_id, []).append(step)
@@ -653,7 +657,7 @@ def _step_offers(
         if step is None or not step.incentive:
             continue
         debtor = debtors[decision.debtor_id]
-        terms = terms or agreements.terms_for_debtors(company, [d.debtor_id for _, d in decided])
+        terms = terms or agreements.terms_for_debtors(company, [d.debtor_id for _, d in decided], as_of=as_of)
         if step.incentive not in terms[debtor.pk].incentives:
             continue  # not an offer the debtor's segment gets
         limit = terms[debtor.pk].promise_max_days  # an offer's deadline limit
@@ -707,10 +711,11 @@ def _objection_waits(as_of: date) -> dict[tuple[str, str], int]:
     return waits
 
 
-def _deadlines(company: Company, as_of: date, chunk: Sequence[DebtorDecision]) -> dict[int, date | None]:
-    """Each decision's payment deadline: the step's, but never shorter than the time to object where a
-    first notice starts one (Latvian consumers: a payment demanded before the objection period ends would
-    cut the right short)."""
+def step_deadlines(company: Company, as_of: date, chunk: Sequence[DebtorDecision]) -> dict[int, date | None]:
+    """Each decision's payment deadline, as the run writes it and the dry run shows it: the step's,
+    shortened where the debtor's segment asks for short deadlines (risky payers, never below 7 days), but
+    never shorter than the time to object where a first notice starts one (Latvian consumers: a payment
+    demanded before the objection period ends would cut the right short)."""
     deadlines = {d.debtor_id: d.deadline(as_of) for d in chunk}
     agreements.shorten_deadlines(company, as_of, deadlines)  # risky payers: shorter, never below 7 days
     firsts = [d.debtor_id for d in chunk if any(i.first_notice for i in d.items)]
@@ -778,7 +783,7 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
         return 0, 0, 0
     for decision in chunk:
         ctx.result.steps[decision.step.level] = ctx.result.steps.get(decision.step.level, 0) + 1
-    deadlines = _deadlines(company, as_of, chunk)
+    deadlines = step_deadlines(company, as_of, chunk)
 
     actions = Action.objects.bulk_create(
         [
@@ -830,8 +835,8 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
 write_chunk: ChunkWriter = _write_chunk
 
 
-def _describe(decision: DebtorDecision, as_of: date) -> dict[str, object]:
-    deadline = decision.deadline(as_of)
+def _describe(decision: DebtorDecision, deadline: date | None) -> dict[str, object]:
+    """One decision of a dry run; ``deadline``: the one the real run would write (:func:`step_deadlines`)."""
     return {
         "debtor_id": decision.debtor_id,
         "level": decision.step.level,

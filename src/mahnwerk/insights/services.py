@@ -21,7 +21,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -46,6 +46,7 @@ from mahnwerk.core.behaviour import (
     SegmentPolicy,
     SegmentRule,
     choose_segment,
+    debtor_profile,
     debtor_profiles,
     validate_rules,
 )
@@ -76,12 +77,14 @@ class CompanyRecords:
     disputes: list[DisputeRecord]
 
 
-def records_for(company: Company, as_of: date) -> CompanyRecords:
-    """Invoices, messages, promises and disputes of ``company`` known at the end of ``as_of``.
+def records_for(company: Company, as_of: date, debtor_ids: Sequence[int] | None = None) -> CompanyRecords:
+    """Invoices, messages, promises and disputes of ``company`` known at the end of ``as_of`` (of
+    ``debtor_ids`` only, where given).
 
     Queries: invoices, principal allocations, sent messages, and (when they exist) promises and
     disputes — independent of the number of debtors.
     """
+    only: dict[str, Any] = {} if debtor_ids is None else {"debtor_id__in": list(debtor_ids)}
     partials: dict[int, list[tuple[date, int]]] = defaultdict(list)
     written_off: dict[int, int] = defaultdict(int)
     for invoice_id, value_date, minor, write_off_id in _plain_rows(
@@ -90,6 +93,7 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
             component="principal",
             value_date__lte=as_of,
             invoice__issue_date__lte=as_of,
+            **{f"invoice__{k}": v for k, v in only.items()},
         )
         .order_by("invoice_id", "value_date", "id")
         .values_list("invoice_id", "value_date", "amount_minor", "write_off_id")
@@ -101,7 +105,7 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
     invoices = []
     skipped: list[int] = []
     for pk, debtor_id, issue, due, amount, open_minor, settled_on, currency in _plain_rows(
-        Invoice.objects.filter(company=company, issue_date__lte=as_of)
+        Invoice.objects.filter(company=company, issue_date__lte=as_of, **only)
         .order_by("id")
         .values_list(
             "id",
@@ -134,8 +138,8 @@ def records_for(company: Company, as_of: date) -> CompanyRecords:
             MAX_DATE,
             ", ".join(map(str, skipped[:20])),
         )
-    promises, disputes = _agreement_records(company, as_of)
-    return CompanyRecords(as_of, invoices, _message_records(company, as_of), promises, disputes)
+    promises, disputes = _agreement_records(company, as_of, only)
+    return CompanyRecords(as_of, invoices, _message_records(company, as_of, only), promises, disputes)
 
 
 def out_of_range_invoices(company: Company) -> int:
@@ -170,13 +174,17 @@ def _merge_days(payments: tuple[tuple[date, int], ...]) -> tuple[tuple[date, int
     return tuple(sorted(merged.items()))
 
 
-def _message_records(company: Company, as_of: date) -> list[MessageRecord]:
+def _message_records(
+    company: Company, as_of: date, only: dict[str, Any] | None = None
+) -> list[MessageRecord]:
     from mahnwerk.comms.models import MessageStatus, OutboundMessage
 
     zone = ZoneInfo(company.time_zone)
     out = []
     for debtor_id, sent_at, channel, template in (
-        OutboundMessage.objects.filter(company=company, status=MessageStatus.SENT, sent_at__isnull=False)
+        OutboundMessage.objects.filter(
+            company=company, status=MessageStatus.SENT, sent_at__isnull=False, **(only or {})
+        )
         .order_by("sent_at", "id")
         .values_list("debtor_id", "sent_at", "channel", "action__step__template")
         .iterator(chunk_size=10_000)
@@ -189,7 +197,9 @@ def _message_records(company: Company, as_of: date) -> list[MessageRecord]:
     return out
 
 
-def _agreement_records(company: Company, as_of: date) -> tuple[list[PromiseRecord], list[DisputeRecord]]:
+def _agreement_records(
+    company: Company, as_of: date, only: dict[str, Any] | None = None
+) -> tuple[list[PromiseRecord], list[DisputeRecord]]:
     """Promises and disputes as they stood at the end of ``as_of`` (an outcome decided later is not known yet)."""
     from mahnwerk.collection.agreements_models import Dispute, Promise
 
@@ -204,7 +214,7 @@ def _agreement_records(company: Company, as_of: date) -> tuple[list[PromiseRecor
             else None,
         )
         for debtor_id, made_on, promised, amount, status, closed_on in Promise.objects.filter(
-            company=company, made_on__lte=as_of
+            company=company, made_on__lte=as_of, **(only or {})
         ).values_list("debtor_id", "made_on", "promised_date", "amount_minor", "status", "closed_on")
     ]
     disputes = [
@@ -212,7 +222,7 @@ def _agreement_records(company: Company, as_of: date) -> tuple[list[PromiseRecor
             str(debtor_id), opened, resolved if resolved is not None and resolved <= as_of else None
         )
         for debtor_id, opened, resolved in Dispute.objects.filter(
-            company=company, opened_on__lte=as_of
+            company=company, opened_on__lte=as_of, **(only or {})
         ).values_list("debtor_id", "opened_on", "resolved_on")
     ]
     return promises, disputes
@@ -409,14 +419,77 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
     return result
 
 
-def segment_playbooks(company: Company, debtor_ids: Sequence[int] | None = None) -> dict[int, int]:
+_IN_LIST_MAX = 900
+
+
+def _unrated(company: Company, debtor_ids: Sequence[int] | None, stored: Iterable[int]) -> list[int]:
+    """Of ``debtor_ids`` (None: the company's debtors, one query), those without a stored insight."""
+    known = set(stored)
+    if debtor_ids is not None:
+        return sorted({pk for pk in debtor_ids if pk not in known})
+    from mahnwerk.ledger.models import Debtor
+
+    return [
+        pk
+        for pk in Debtor.objects.filter(company=company, insight__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+        if pk not in known
+    ]
+
+
+def provisional_segments(
+    company: Company,
+    debtor_ids: Sequence[int],
+    as_of: date | None = None,
+    rules: Sequence[SegmentRule] | None = None,
+) -> dict[int, SegmentChoice]:
+    """The segment of each of ``debtor_ids`` chosen now, from its own history as :func:`refresh_insights`
+    would choose it (same rules, thresholds and figures), without storing anything: a debtor imported
+    since the last refresh gets its segment's terms from day one. A debtor without any invoice has an empty
+    history (no rating) and so falls in the first segment whose conditions hold without one, usually the
+    catch-all. Queries: the debtors' records (5) and the rating thresholds; none for an empty list."""
+    ids = sorted(set(debtor_ids))
+    if not ids:
+        return {}
+    as_of = as_of or company_today(company)
+    rules = tuple(rules) if rules is not None else segment_rules(company)
+    thresholds = rating_thresholds(company)
+    # many debtors (a company's first run after a large import): the whole company's records, no long list
+    records = records_for(company, as_of, ids if len(ids) <= _IN_LIST_MAX else None)
+    profiles = debtor_profiles(records.invoices, as_of, records.promises, records.disputes, records.messages)
+    return {
+        pk: choose_segment(profiles.get(str(pk)) or debtor_profile(str(pk), (), as_of), rules, thresholds)
+        for pk in ids
+    }
+
+
+def segment_keys(
+    company: Company, debtor_ids: Sequence[int] | None = None, as_of: date | None = None
+) -> dict[int, str]:
+    """Debtor id -> its segment's key: the stored one, else chosen now (:func:`provisional_segments`)."""
+    stored = DebtorInsight.objects.filter(company=company)
+    if debtor_ids is not None:
+        stored = stored.filter(debtor_id__in=list(debtor_ids))
+    out: dict[int, str] = dict(stored.values_list("debtor_id", "segment"))
+    missing = _unrated(company, debtor_ids, out)
+    out.update((pk, choice.key) for pk, choice in provisional_segments(company, missing, as_of).items())
+    return out
+
+
+def segment_playbooks(
+    company: Company, debtor_ids: Sequence[int] | None = None, as_of: date | None = None
+) -> dict[int, int]:
     """Debtor id -> id of the playbook its segment names (names compared ignoring case).
 
-    Only debtors with a stored insight whose segment's playbook exists for the company are listed; the
-    run uses this for a debtor without a playbook of its own on its Case. A debtor in a running experiment
-    gets its arm's playbook instead (``experiments.services.running_assignments``, read in the same query).
+    Only debtors whose segment's playbook exists for the company are listed; the run uses this for a
+    debtor without a playbook of its own on its Case. The segment is the stored one, or for a debtor the
+    insights have not rated yet, the one chosen now (:func:`provisional_segments`). A debtor in a running
+    experiment gets its arm's playbook instead (``experiments.services.running_assignments``, read in the
+    same query).
     """
-    by_segment = {r.key: r.policy.playbook.casefold() for r in segment_rules(company)}
+    rules = segment_rules(company)
+    by_segment = {r.key: r.policy.playbook.casefold() for r in rules}
     from mahnwerk.collection.models import Playbook
     from mahnwerk.experiments.services import running_assignments
 
@@ -436,10 +509,15 @@ def segment_playbooks(company: Company, debtor_ids: Sequence[int] | None = None)
         ),
         all=True,
     )
+    segments: dict[int, str] = {}
     for debtor_id, segment, arm in rows:
         if arm is not None:
             arms[debtor_id] = arm
-            continue
+        else:
+            segments[debtor_id] = segment
+    missing = _unrated(company, debtor_ids, segments)
+    segments.update((pk, c.key) for pk, c in provisional_segments(company, missing, as_of, rules).items())
+    for debtor_id, segment in segments.items():
         name = by_segment.get(segment)
         if name is not None and name in playbooks:
             out[debtor_id] = playbooks[name]
@@ -462,20 +540,26 @@ def segment_policies(company: Company) -> dict[int, SegmentPolicy]:
 
 
 def debtor_segments(
-    company: Company, debtor_ids: Sequence[int] | None = None
+    company: Company, debtor_ids: Sequence[int] | None = None, as_of: date | None = None
 ) -> dict[int, tuple[SegmentRule, dict[str, Any]]]:
-    """Debtor id -> its stored segment's rule and the stored reason it was chosen (render it with
-    ``insights.reasons.render_reason``), in two queries. Debtors without an insight are not listed; a segment
-    no longer in the rules falls back to the last (catch-all) rule."""
+    """Debtor id -> its segment's rule and the reason it was chosen (render it with
+    ``insights.reasons.render_reason``): the stored ones, in two queries; a debtor the insights have not
+    rated yet gets its segment chosen now from what was known on ``as_of`` (default: the company's today;
+    :func:`provisional_segments`, its reason marked ``"provisional": True``). ``debtor_ids`` None: every debtor of the company. A segment no longer in the
+    rules falls back to the last (catch-all) rule."""
     rules = segment_rules(company)
     by_key = {r.key: r for r in rules}
     insights = DebtorInsight.objects.filter(company=company)
     if debtor_ids is not None:
         insights = insights.filter(debtor_id__in=list(debtor_ids))
-    return {
+    out = {
         debtor_id: (by_key.get(segment, rules[-1]), reason if isinstance(reason, dict) else {})
         for debtor_id, segment, reason in insights.values_list("debtor_id", "segment", "reason")
     }
+    missing = _unrated(company, debtor_ids, out)
+    for pk, choice in provisional_segments(company, missing, as_of, rules).items():
+        out[pk] = (choice.rule, reason_to_json(choice.reason) | {"provisional": True})
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
