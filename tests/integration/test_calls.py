@@ -92,9 +92,59 @@ def test_not_reached_schedules_another_call_at_most_three_times(called: tuple[An
             break
         record_call_outcome(open_task, "not_reached", as_of=D("2026-03-22"))
     assert Task.objects.filter(kind="call").count() == 3
-    assert list(Task.objects.filter(kind="call").values_list("due_on", flat=True).order_by("id"))[1] == D(
-        "2026-03-24"
+    # growing gaps: 2 days after the first attempt, 4 after the second
+    assert list(Task.objects.filter(kind="call").values_list("due_on", flat=True).order_by("id"))[1:] == [
+        D("2026-03-24"),
+        D("2026-03-26"),
+    ]
+    debtor = called[0]
+    assert [e.data["attempt"] for e in debtor.timeline.filter(kind="call_retry").order_by("id")] == [2, 3]
+    assert debtor.timeline.get(kind="call_attempts_ended").data["attempts"] == 3
+
+
+@pytest.mark.django_db
+def test_the_no_answer_alerts_calls_stop_after_three_attempts_and_say_so(
+    company: Any, make_debtor: Any
+) -> None:
+    from mahnwerk.ledger.timeline import describe
+
+    debtor = make_debtor(name="Schweigsam GmbH")
+    alert = Task.objects.create(
+        company=company, debtor=debtor, kind="call", due_on=D("2026-03-22"), notes="No reaction to 3 contacts"
     )
+    day, dues = D("2026-03-22"), []
+    for _ in range(6):
+        task = Task.objects.filter(debtor=debtor, kind="call", status="open").first()
+        if task is None:
+            break
+        assert task.notes == "No reaction to 3 contacts"  # a retry keeps what the alert told the person
+        day = task.due_on
+        record_call_outcome(task, "not_reached", as_of=day)
+        dues.append(day)
+    # the alert and two retries, 2 and then 4 days later; none after the third "not reached"
+    assert dues == [D("2026-03-22"), D("2026-03-24"), D("2026-03-28")]
+    tasks = list(Task.objects.filter(debtor=debtor).order_by("id"))
+    assert tasks[0] == alert and len(tasks) == 3
+    assert all(t.action is None for t in tasks)
+    retries = list(debtor.timeline.filter(kind="call_retry").order_by("id"))
+    assert [(e.data["attempt"], e.data["due_on"]) for e in retries] == [(2, "2026-03-24"), (3, "2026-03-28")]
+    ended = debtor.timeline.get(kind="call_attempts_ended")
+    assert ended.business_date == D("2026-03-28")
+    assert describe(ended) == "Not reached in 3 attempts: no further call task, the playbook goes on"
+
+
+@pytest.mark.django_db
+def test_a_new_alert_after_a_reached_call_starts_its_own_attempts(company: Any, make_debtor: Any) -> None:
+    debtor = make_debtor(name="Wieder Still GmbH")
+    first = Task.objects.create(company=company, debtor=debtor, kind="call", due_on=D("2026-03-22"))
+    record_call_outcome(first, "not_reached", as_of=D("2026-03-22"))
+    retry = Task.objects.get(debtor=debtor, status="open")
+    record_call_outcome(retry, "reached", as_of=D("2026-03-24"))
+    later = Task.objects.create(company=company, debtor=debtor, kind="call", due_on=D("2026-05-02"))
+    record_call_outcome(later, "not_reached", as_of=D("2026-05-02"))
+    again = Task.objects.get(debtor=debtor, status="open")
+    assert again.due_on == D("2026-05-04")  # the first retry of its own chain: 2 days
+    assert debtor.timeline.filter(kind="call_retry").order_by("-id").first().data["attempt"] == 2
 
 
 @pytest.mark.django_db

@@ -22,9 +22,28 @@ from mahnwerk.ledger.claims import debtor_law, law_summary
 from mahnwerk.ledger.models import Allocation, Invoice, TimelineEvent
 from mahnwerk.ledger.services import company_today
 
-MAX_CALL_ATTEMPTS = 3
+MAX_CALL_ATTEMPTS = 3  # the first call and two more after "not reached"; then no further call task
 PORTAL_LOOKBACK = timedelta(days=90)  # how far back the debtor's visits to its payment page are looked up
-RETRY_AFTER_DAYS = 2
+RETRY_AFTER_DAYS = 2  # the first retry; each further one waits twice as long as the one before
+
+
+def retry_gap_days(attempt: int) -> int:
+    """Days from the ``attempt``-th call that reached nobody to the next one: 2, 4, 8, ..."""
+    return RETRY_AFTER_DAYS * 2 ** (attempt - 1)
+
+
+def call_attempt(task: Task) -> int:
+    """Which attempt ``task`` is in its chain of calls (1: the first). A call for a step counts the step's call
+    tasks; any other call (the "no answer" alert) is numbered by the mark its retry left on the timeline."""
+    if task.action_id is not None:
+        return Task.objects.filter(action_id=task.action_id, kind=TaskKind.CALL, pk__lte=task.pk).count()
+    mark = (
+        TimelineEvent.objects.filter(debtor_id=task.debtor_id, kind="call_retry", data__task=task.pk)
+        .values_list("data", flat=True)
+        .first()
+    )
+    return int(mark["attempt"]) if mark else 1
+
 
 CHECKLIST = {
     "small": [
@@ -137,8 +156,9 @@ def record_call_outcome(
 ) -> Task:
     """Close a call task with its outcome and let it steer the next run.
 
-    reached: noted. not reached: a new call task in two days (at most three attempts; then the
-    playbook simply goes on). promised: a promise to pay for the items of the step (reminders pause).
+    reached: noted. not reached: a new call task after 2, then 4 days (at most :data:`MAX_CALL_ATTEMPTS`
+    attempts, each on the timeline; after the last the timeline says that no call follows and the playbook
+    simply goes on) — for a step's call and for the "no answer" alert alike. promised: a promise to pay for the items of the step (reminders pause).
     disputed: the items are put in dispute (no reminders until resolved). refused: noted; the
     playbook goes on.
     """
@@ -153,6 +173,7 @@ def record_call_outcome(
         if task.action
         else Invoice.objects.filter(debtor=debtor, open_minor__gt=0)
     )
+    follow = None  # what "not reached" leads to: another call, or the end of the attempts
     if outcome == CallOutcome.PROMISED:
         if promised_on is None:
             raise CallError("a promise needs the promised payment date")
@@ -173,14 +194,31 @@ def record_call_outcome(
                 company, invoice, dispute_reason, notes=notes, source="clerk", actor=actor, as_of=today
             )
     elif outcome == CallOutcome.NOT_REACHED:
-        attempts = Task.objects.filter(action=task.action, kind=TaskKind.CALL).count() if task.action else 1
-        if attempts < MAX_CALL_ATTEMPTS:
-            Task.objects.create(
+        attempt = call_attempt(task)
+        if attempt < MAX_CALL_ATTEMPTS:
+            due_on = today + timedelta(days=retry_gap_days(attempt))
+            retry = Task.objects.create(
                 company=company,
                 debtor=debtor,
                 action=task.action,
                 kind=TaskKind.CALL,
-                due_on=today + timedelta(days=RETRY_AFTER_DAYS),
+                due_on=due_on,
+                notes=task.notes,
+            )
+            follow = timeline.event(
+                debtor.pk,
+                company.pk,
+                "call_retry",
+                today,
+                actor=actor,
+                task=retry.pk,
+                due_on=due_on,
+                attempt=attempt + 1,
+                attempts=MAX_CALL_ATTEMPTS,
+            )
+        else:
+            follow = timeline.event(
+                debtor.pk, company.pk, "call_attempts_ended", today, actor=actor, attempts=attempt
             )
     task.status, task.outcome, task.notes = TaskStatus.DONE, outcome, notes
     task.promised_on, task.done_at, task.done_by = promised_on, timezone.now(), actor
@@ -194,4 +232,6 @@ def record_call_outcome(
         note=notes,
         outcome=str(CallOutcome(outcome).label),
     ).save()
+    if follow is not None:
+        follow.save()
     return task

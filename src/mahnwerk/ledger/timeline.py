@@ -55,6 +55,10 @@ EVENT_TEXTS = {
     ),
     "task_created": _("Task created: {task}"),
     "call_outcome": _("Call: {outcome}"),
+    "call_retry": _("Not reached: call again on {due_on} (attempt {attempt} of {attempts})"),
+    "call_attempts_ended": _(
+        "Not reached in {attempts} attempts: no further call task, the playbook goes on"
+    ),
     "message_failed": _("Sending failed: {error}"),
     "no_contact": _("No reminder sent: {reason}"),
     "hold_set": _("Put on hold: {reason}"),
