@@ -92,6 +92,31 @@ def test_mahnverfahren_fees_match_the_published_table(value: str, fee: str) -> N
     assert mahnverfahren_fee(int(Decimal(value) * 100), ON) == int(Decimal(fee) * 100)
 
 
+@pytest.mark.parametrize(
+    ("value", "fee"),
+    [  # until 2025-05-31: § 34 GKG as of 2021 (38 / 58 / 78 / 98 / 119 / 161 / 266 / 295 EUR), half, at least 36
+        ("300.00", "36.00"),  # 0.5 * 38.00 = 19.00, the minimum 36.00 applies
+        ("1000.00", "36.00"),  # 0.5 * 58.00 = 29.00 -> 36.00
+        ("1500.00", "39.00"),
+        ("2000.00", "49.00"),
+        ("3000.00", "59.50"),
+        ("5000.00", "80.50"),
+        ("10000.00", "133.00"),
+        ("13000.00", "147.50"),
+    ],
+)
+def test_mahnverfahren_fees_before_the_2025_reform(value: str, fee: str) -> None:
+    assert mahnverfahren_fee(int(Decimal(value) * 100), D("2025-05-31")) == int(Decimal(fee) * 100)
+
+
+def test_the_minimum_court_fee_changes_on_the_day_the_kostbraeg_2025_took_effect() -> None:
+    # KV GKG 1100: at least 36.00 EUR for an application filed up to 2025-05-31, 38.00 EUR from 2025-06-01
+    assert mahnverfahren_fee(30000, D("2025-05-31")) == 3600
+    assert mahnverfahren_fee(30000, D("2025-06-01")) == 3800
+    assert fee_table("gkg", D("2025-05-31")).minor("mahnverfahren_minimum") == 3600
+    assert fee_table("gkg", D("2025-06-01")).minor("mahnverfahren_minimum") == 3800
+
+
 def test_a_claim_beyond_the_confirmed_table_is_refused_not_guessed() -> None:
     with pytest.raises(FeeTableError, match="200000"):
         mahnverfahren_fee(20_000_001, ON)
