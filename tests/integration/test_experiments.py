@@ -142,3 +142,67 @@ def test_channel_learning_is_on_by_default_and_can_be_switched_off(company: Any)
     assert "is on" in cli("learning", "show")
     assert "is off" in cli("learning", "off")
     assert "within 7 days" in cli("learning", "on", "--window-days", "7")
+
+
+@pytest.mark.django_db
+def test_the_run_assigns_new_debtors_of_the_experiments_segment(
+    company: Any, customers: list[Any], make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    firm_playbook(company)
+    cli("create", "tone", "--arm", "Standard", "--arm", "Firm", "--segment", "normal", "--seed", "7")
+    cli("start", "tone", "--date", "2025-05-05")
+    assert Assignment.objects.count() == 8  # the eight normal customers
+    # new customers after the start, not rated yet: 10 days overdue on 2025-05-08 (rating B: normal) and
+    # 98 days overdue (rating D: risky, not in the experiment)
+    fresh = []
+    for n in range(6):
+        debtor = make_debtor(name=f"Neu {n} GmbH")
+        make_invoice(debtor, f"N-{n}", "200.00", "2025-04-28")
+        fresh.append(debtor)
+    risky = make_debtor(name="Alt GmbH")
+    make_invoice(risky, "N-OLD", "200.00", "2025-01-30")
+    run_collection(company, D("2025-05-08"), approved=True)
+    joined = {a.debtor_id: a for a in Assignment.objects.filter(debtor__in=fresh)}
+    assert set(joined) == {d.pk for d in fresh} and not Assignment.objects.filter(debtor=risky).exists()
+    assert {a.segment for a in joined.values()} == {"normal"}
+    assert {a.assigned_on for a in joined.values()} == {D("2025-05-08")}
+    assert all(a.open_minor == 20000 for a in joined.values())
+    # balanced within the stratum, counting the eight assigned at the start: 7 and 7
+    arms = Counter(Assignment.objects.filter(segment="normal").values_list("arm_id", flat=True))
+    assert sorted(arms.values()) == [7, 7]
+    event = fresh[0].timeline.get(kind="experiment_assigned")
+    assert event.data["experiment"] == "tone" and event.data["segment"] == "normal"
+    # their first step already follows their arm
+    for action in Action.objects.filter(debtor__in=fresh, as_of=D("2025-05-08")):
+        assert action.playbook_id == joined[action.debtor_id].arm_id
+    # the run's refresh found the four "watch" customers (7 days overdue, rating B) normal now: the next run
+    # takes them too; nobody is assigned twice and the assignments made stay
+    assert set(DebtorInsight.objects.filter(debtor__in=customers[8:]).values_list("segment", flat=True)) == {
+        "normal"
+    }
+    run_collection(company, D("2025-05-09"), approved=True)
+    assert Assignment.objects.count() == 18
+    assert set(
+        Assignment.objects.filter(assigned_on=D("2025-05-09")).values_list("debtor_id", flat=True)
+    ) == {d.pk for d in customers[8:]}
+    assert {a.debtor_id: a.arm_id for a in Assignment.objects.filter(debtor__in=fresh)} == {
+        pk: a.arm_id for pk, a in joined.items()
+    }
+
+
+@pytest.mark.django_db
+def test_workers_sharing_a_run_each_assign_their_own_debtors(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    firm_playbook(company)
+    cli("create", "split", "--arm", "Standard", "--arm", "Firm", "--seed", "3")
+    cli("start", "split", "--date", "2025-05-05")
+    debtors = []
+    for n in range(10):
+        debtor = make_debtor(name=f"Teil {n} GmbH")
+        make_invoice(debtor, f"T-{n}", "150.00", "2025-04-28")
+        debtors.append(debtor)
+    run_collection(company, D("2025-05-08"), approved=True, partition=(0, 2))
+    assert {a.debtor_id % 2 for a in Assignment.objects.all()} == {0}
+    run_collection(company, D("2025-05-08"), approved=True, partition=(1, 2))
+    assert set(Assignment.objects.values_list("debtor_id", flat=True)) == {d.pk for d in debtors}

@@ -241,6 +241,10 @@ def run_collection(
         result.agreement_messages = agreements.carry_out(company, as_of)
         result.limitation_warnings = _warn_limitation(company, as_of)
         result.time_barred = _note_time_barred(company, as_of)
+        # running experiments take the debtors they have not met yet, so their first step follows the arm
+        from mahnwerk.experiments.services import assign_new_debtors
+
+        assign_new_debtors(company, as_of, partition)
         decisions = _decide(company, as_of, result, partition)
         contacted = {d.debtor_id for d in decisions}  # also those waiting for an approval
         result.awaiting_approval = sum(1 for d in decisions if d.playbook_id in waiting)

@@ -77,29 +77,34 @@ def create_experiment(
     )
 
 
-def _segments(company: Company, debtor_ids: Sequence[int]) -> dict[int, str]:
-    from mahnwerk.insights.models import DebtorInsight
+def _segments(company: Company, debtor_ids: Sequence[int], as_of: date) -> dict[int, str]:
+    """The debtors' segments: stored, or for a debtor not rated yet chosen now from its history as of
+    ``as_of`` (``insights.services.segment_keys``), so a new debtor joins the stratum it belongs to."""
+    from mahnwerk.insights.services import segment_keys
 
-    return dict(
-        DebtorInsight.objects.filter(company=company, debtor_id__in=list(debtor_ids)).values_list(
-            "debtor_id", "segment"
-        )
-    )
+    ids = list(debtor_ids)
+    if not ids:
+        return {}
+    keys = segment_keys(company, ids if len(ids) <= 900 else None, as_of)  # no endless id list
+    return {pk: keys[pk] for pk in ids if pk in keys}
 
 
 @transaction.atomic
-def assign(experiment: Experiment, as_of: date) -> int:
+def assign(experiment: Experiment, as_of: date, partition: tuple[int, int] = (0, 1)) -> int:
     """Assign the debtors with open items that are not assigned yet (in its segments, not in another running
     experiment, without a playbook set by hand), at random and balanced per segment; each on its timeline.
-    Returns how many were assigned."""
+    ``partition=(i, n)``: only the debtors with ``id % n == i`` (a worker of a shared run). Returns how many
+    were assigned."""
     if experiment.status != ExperimentStatus.RUNNING:
         raise ExperimentError("only a running experiment assigns debtors")
     company = experiment.company
+    index, parts = partition
     owing = {
         row["debtor_id"]: row["open"]
         for row in Invoice.objects.filter(company=company, open_minor__gt=0, amount_minor__gt=0)
         .values("debtor_id")
         .annotate(open=Sum("open_minor"))
+        if row["debtor_id"] % parts == index
     }
     taken = set(
         Assignment.objects.filter(
@@ -110,7 +115,7 @@ def assign(experiment: Experiment, as_of: date) -> int:
         Case.objects.filter(company=company, playbook__isnull=False).values_list("debtor_id", flat=True)
     )
     candidates = [d for d in owing if d not in taken and d not in manual]
-    segments = _segments(company, candidates)
+    segments = _segments(company, candidates, as_of)
     wanted = set(experiment.segments)
     strata: dict[str, list[int]] = defaultdict(list)
     for debtor_id in candidates:
@@ -151,6 +156,15 @@ def assign(experiment: Experiment, as_of: date) -> int:
         for debtor_id, arm in sorted(chosen.items())
     )
     return len(chosen)
+
+
+def assign_new_debtors(company: Company, as_of: date, partition: tuple[int, int] = (0, 1)) -> int:
+    """What the run does before it decides: every running experiment of the company takes the debtors it has
+    not met yet (new customers, customers owing again) as :func:`assign` does — at random, balanced within
+    their segment (a debtor not rated yet: the segment its history so far gives), on the timeline — so their
+    first step already follows their arm. One query when no experiment runs. Returns how many joined."""
+    running = list(Experiment.objects.filter(company=company, status=ExperimentStatus.RUNNING).order_by("id"))
+    return sum(assign(experiment, as_of, partition) for experiment in running)
 
 
 @transaction.atomic
