@@ -879,3 +879,23 @@ def day_counts(company: Company, business_date: date) -> dict[str, int]:
         "retrying": retrying,
         "failed": by_status.get(MessageStatus.FAILED, 0) + by_status.get(MessageStatus.BOUNCED, 0),
     }
+
+
+ATTENTION_DAYS = 7
+
+
+def attention_counts(company: Company, today: date, days: int = ATTENTION_DAYS) -> dict[str, int]:
+    """The emails and SMS that need an eye, across days (one query, on the status index): ``retrying`` —
+    queued again after a temporary failure, whatever their day; ``failed`` — failed for good or bounced,
+    written in the last ``days`` days (``mahnwerk outbox retry`` queues the failed ones again)."""
+    since = today - timedelta(days=days - 1)
+    recent = Q(business_date__gte=since) | Q(business_date__isnull=True, created_at__date__gte=since)
+    given_up = Q(status__in=[MessageStatus.FAILED, MessageStatus.BOUNCED])
+    waiting = Q(status=MessageStatus.QUEUED, next_attempt_at__isnull=False)
+    counts = (
+        OutboundMessage.objects.filter(company=company)
+        .filter(waiting | (given_up & recent))
+        .exclude(channel="letter")
+        .aggregate(retrying=Count("id", filter=waiting), failed=Count("id", filter=given_up))
+    )
+    return {"retrying": counts["retrying"] or 0, "failed": counts["failed"] or 0, "days": days}

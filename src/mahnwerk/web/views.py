@@ -139,6 +139,8 @@ def home(request: CompanyRequest) -> HttpResponse:
         }
         for key, label, *_rest in services.BUCKETS
     ]
+    from mahnwerk.comms.outbox import attention_counts
+
     run = services.day_run_summary(company)
     levels = services.steps_by_level(company)
     run_steps = [
@@ -163,6 +165,7 @@ def home(request: CompanyRequest) -> HttpResponse:
             "awaiting_approval": (run.stats.get("awaiting_approval") or 0)
             if run and run.as_of == today
             else 0,
+            "outbox": attention_counts(company, today),
         },
     )
 
