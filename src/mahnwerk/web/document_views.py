@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -45,12 +45,14 @@ def debtor_document(request: CompanyRequest, pk: int, kind: str, doc_id: int) ->
 @member_required("work")
 def upload_invoice_document(request: CompanyRequest, pk: int) -> HttpResponse:
     """Store a copy of one of the debtor's invoices (a PDF); it goes with reminders and downloads."""
+    from mahnwerk.web.views import _back  # back to the case file's tab
+
     debtor = get_object_or_404(Debtor, company=request.company, pk=pk)
     form = InvoiceDocumentForm(request.POST, request.FILES, debtor_id=debtor.pk, prefix="copy")
     if not form.is_valid():
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
         messages.error(request, _("Not stored: {reason}").format(reason=errors))
-        return redirect("web:debtor", pk=debtor.pk)
+        return _back(request, debtor)
     invoice, upload = form.cleaned_data["invoice"], form.cleaned_data["file"]
     try:
         attach_invoice_documents(
@@ -60,4 +62,4 @@ def upload_invoice_document(request: CompanyRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Not stored: {reason}").format(reason="; ".join(exc.problems)))
     else:
         messages.success(request, _("Copy of invoice {number} stored.").format(number=invoice.number))
-    return redirect("web:debtor", pk=debtor.pk)
+    return _back(request, debtor)

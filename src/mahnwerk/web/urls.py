@@ -3,6 +3,7 @@ from django.urls import include, path, reverse_lazy
 
 from mahnwerk.web import (
     document_views,
+    message_views,
     partner_views,
     setup_views,
     statement_views,
@@ -50,6 +51,8 @@ urlpatterns = [
         name="debtor_resolve_dispute",
     ),
     path("debtors/<int:pk>/tasks/<int:task_id>/outcome", views.call_outcome_view, name="debtor_call_outcome"),
+    path("debtors/<int:pk>/notes", views.note_view, name="debtor_note"),
+    path("debtors/<int:pk>/messages/<int:msg_id>/", message_views.debtor_message, name="debtor_message"),
     path(
         "debtors/<int:pk>/documents/<str:kind>/<int:doc_id>",
         document_views.debtor_document,

@@ -19,9 +19,11 @@ from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
@@ -94,11 +96,15 @@ from mahnwerk.web.forms import (
     StepFormSet,
     date_range_error,
 )
+from mahnwerk.web.message_views import MESSAGE_EVENT_KINDS, Entry, debtor_messages, message_entry
 from mahnwerk.web.models import Membership
 from mahnwerk.web.portal.links import portal_path
 from mahnwerk.web.refusals import refusal_text
+from mahnwerk.work.models import NOTE_MAX_LENGTH
+from mahnwerk.work.notes import NoteError, add_note, debtor_notes
 
 PAGE_SIZE = 25
+TIMELINE_SHOWN = 100
 TASKS_SHOWN = 20
 
 
@@ -241,6 +247,53 @@ def _debtor(request: CompanyRequest, pk: int) -> Debtor:
     return get_object_or_404(Debtor.objects.select_related("company"), company=request.company, pk=pk)
 
 
+# The case file's sections: each is a tab (``?tab=``) that works without JavaScript; with it, the tabs switch
+# in place (``web/casefile.js``). A form that comes back with errors opens on its own tab.
+CASE_TABS = ("overview", "items", "conversation", "agreements", "documents", "details")
+FORM_TABS = {
+    "payment_form": "items",
+    "call_form": "conversation",
+    "note_form": "conversation",
+    "promise_form": "agreements",
+    "plan_form": "agreements",
+    "settlement_form": "agreements",
+    "dispute_form": "agreements",
+    "resolve_form": "agreements",
+    "details_form": "details",
+    "hold_form": "details",
+    "playbook_form": "details",
+}
+# What the details tab lists as the history of the customer's data.
+DETAIL_EVENT_KINDS = frozenset(
+    {
+        "debtor_created",
+        "debtor_details_changed",
+        "contact_updated",
+        "address_found",
+        "playbook_changed",
+        "hold_set",
+        "hold_released",
+        "message_bounced",
+        "message_returned",
+    }
+)
+
+
+def _tab_from_url(url: str) -> str | None:
+    from urllib.parse import parse_qs, urlsplit
+
+    tab = (parse_qs(urlsplit(url).query).get("tab") or [""])[0]
+    return tab if tab in CASE_TABS else None
+
+
+def _back(request: CompanyRequest, debtor: Debtor) -> HttpResponse:
+    """After a case-file form: back to the case file, on the tab the form was posted from (the page's address
+    as HTMX or the browser names it)."""
+    url = reverse("web:debtor", kwargs={"pk": debtor.pk})
+    tab = _tab_from_url(request.headers.get("HX-Current-URL") or request.headers.get("Referer") or "")
+    return redirect(f"{url}?tab={tab}" if tab and tab != "overview" else url)
+
+
 @member_required()
 def debtor_detail(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
@@ -278,8 +331,8 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
     today = company_today(company)
     terms = terms_for_debtors(company, [debtor.pk])[debtor.pk]  # read once for the three agreement forms
     next_step = services.suggested_next_step(company, debtor, today)
-    events = list(debtor.timeline.order_by("-business_date", "-id")[:100])
-    overview = debtor_overview(debtor, timeline_limit=100, events=events)
+    events = list(debtor.timeline.order_by("-business_date", "-id")[:TIMELINE_SHOWN])
+    overview = debtor_overview(debtor, timeline_limit=TIMELINE_SHOWN, events=events)
     playbook, case = services.debtor_playbook(company, debtor)
     levels = {s.level: s.name for s in playbook.steps.all()}
     for item in overview["open_items"]:
@@ -304,7 +357,15 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
     )
     tasks_and_calls = [(task, prepare_call(task, today) if task.kind == "call" else None) for task in tasks]
     credit = credit_on_account(debtor)
+    tab = next((FORM_TABS[k] for k in forms if k in FORM_TABS), None) or request.GET.get("tab", "")
     return {
+        "tab": tab if tab in CASE_TABS else "overview",
+        "tabs": _tab_labels(),
+        "conversation": _conversation(company, debtor, events),
+        "details_history": [
+            (e, describe(e), actor_label(e.actor)) for e in events if e.kind in DETAIL_EVENT_KINDS
+        ],
+        "note_form": forms.get("note_form") or NoteForm(prefix="note"),
         "credit": " + ".join(format_money(v, k) for k, v in sorted(credit.items()) if v),
         "segment_name": _segment_name(insight),
         "claims": claims,
@@ -362,6 +423,66 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "playbook_form": forms.get("playbook_form")
         or PlaybookChoiceForm(company=company, initial={"playbook": case.playbook_id if case else None}),
     }
+
+
+def _tab_labels() -> list[tuple[str, str]]:
+    return [
+        ("overview", _("Overview")),
+        ("items", _("Items and payments")),
+        ("conversation", _("Conversation")),
+        ("agreements", _("Agreements")),
+        ("documents", _("Documents")),
+        ("details", _("Customer details")),
+    ]
+
+
+def _conversation(company: Any, debtor: Debtor, events: list[Any]) -> list[Entry]:
+    """The timeline, the outgoing messages (one entry each, with its state, instead of the events of their way
+    out) and the notes, newest first. Messages and notes older than the oldest event shown are left out when
+    the timeline is cut off, so that the three reach back equally far."""
+    now = timezone.now()
+    entries = [
+        Entry("event", e.business_date, e.at, describe(e), actor_label(e.actor))
+        for e in events
+        if e.kind not in MESSAGE_EVENT_KINDS
+    ]
+    entries += [message_entry(m, now) for m in debtor_messages(company, debtor)]
+    entries += [
+        Entry("note", timezone.localdate(n.created_at), n.created_at, n.text, actor_label(n.author))
+        for n in debtor_notes(company, debtor)
+    ]
+    if len(events) >= TIMELINE_SHOWN:
+        oldest = events[-1].business_date
+        entries = [e for e in entries if e.day >= oldest]
+    return sorted(entries, key=lambda e: e.order, reverse=True)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_lazy("Note"),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_lazy("Only for the people who work on this account; the customer never sees it."),
+    )
+
+
+@require_POST
+@member_required("work")
+def note_view(request: CompanyRequest, pk: int) -> HttpResponse:
+    """A free note on the case file (shown on its conversation)."""
+    debtor = _debtor(request, pk)
+    form = NoteForm(request.POST, prefix="note")
+    if not form.is_valid():
+        return render(
+            request, "web/debtor.html", _debtor_context(request, debtor, note_form=form), status=422
+        )
+    try:
+        add_note(request.company, debtor, form.cleaned_data["text"], author=actor(request))
+    except NoteError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Note saved."))
+    return _back(request, debtor)
 
 
 def _claims(company: Any, debtor: Debtor, items: list[dict[str, Any]], today: Any) -> dict[str, Any]:
@@ -494,7 +615,7 @@ def _case_form(
         messages.error(request, _("Not possible: {reason}").format(reason=refusal_text(exc)))
     else:
         messages.add_message(request, level, text)
-    return redirect("web:debtor", pk=debtor.pk)
+    return _back(request, debtor)
 
 
 @require_POST
@@ -611,7 +732,7 @@ def cancel_agreement_view(request: CompanyRequest, pk: int, kind: str, agreement
     form = CancelForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give a reason for the cancellation (it goes on the timeline)."))
-        return redirect("web:debtor", pk=debtor.pk)
+        return _back(request, debtor)
 
     def act(data: dict[str, Any]) -> tuple[int, str]:
         cancel_agreement(request.company, agreement, reason=data["reason"], actor=actor(request))
@@ -731,7 +852,7 @@ def record_payment_view(request: CompanyRequest, pk: int) -> HttpResponse:
                 amount=format_money(data["amount_minor"], data["currency"])
             ),
         )
-    return redirect("web:debtor", pk=debtor.pk)
+    return _back(request, debtor)
 
 
 @require_POST
@@ -743,7 +864,7 @@ def hold_view(request: CompanyRequest, pk: int) -> HttpResponse:
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     set_hold(request.company, debtor, on_hold, reason=reason, actor=actor(request))
     messages.success(request, _("The debtor is on hold.") if on_hold else _("The hold is released."))
-    return redirect("web:debtor", pk=debtor.pk)
+    return _back(request, debtor)
 
 
 @require_POST
@@ -763,7 +884,7 @@ def escalate_view(request: CompanyRequest, pk: int) -> HttpResponse:
         messages.error(request, refusal_text(exc))
     else:
         messages.success(request, _("Decision recorded on the timeline."))
-    return redirect("web:debtor", pk=debtor.pk)
+    return _back(request, debtor)
 
 
 @require_POST
@@ -782,7 +903,7 @@ def details_view(request: CompanyRequest, pk: int) -> HttpResponse:
         messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
     else:
         messages.success(request, _("Customer details saved.") if changed else _("Nothing changed."))
-    return redirect("web:debtor", pk=debtor.pk)
+    return _back(request, debtor)
 
 
 @require_POST
@@ -800,7 +921,7 @@ def playbook_view(request: CompanyRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Playbook changed."))
-    return redirect("web:debtor", pk=debtor.pk)
+    return _back(request, debtor)
 
 
 @require_POST
@@ -815,7 +936,7 @@ def send_now_view(request: CompanyRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Step {level} is on its way.").format(level=action.level))
-    return redirect("web:debtor", pk=debtor.pk)
+    return _back(request, debtor)
 
 
 # -- playbooks -------------------------------------------------------------------------------------------

@@ -28,3 +28,24 @@ class WorkAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.debtor} → {self.user}"
+
+
+NOTE_MAX_LENGTH = 2000
+
+
+class Note(models.Model):
+    """A clerk's free note on a debtor's case file ("called the bookkeeper, invoice lost in the mail")."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="notes")
+    author = models.CharField(_("author"), max_length=100)
+    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+    text = models.TextField(_("text"), max_length=NOTE_MAX_LENGTH)
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        indexes = [models.Index(fields=["debtor", "created_at"], name="work_note_debtor_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:60]
