@@ -438,6 +438,7 @@ def test_openapi_document_lists_the_endpoints(client: Any) -> None:
         "/api/invoices": {"post"},
         "/api/payments": {"post"},
         "/api/runs": {"post"},
+        "/api/debtors/{debtor_id}/send-now": {"post"},
         "/api/kpi": {"get"},
         "/api/worklist": {"get"},
         "/api/work": {"get"},

@@ -146,7 +146,11 @@ def test_no_reminder_on_the_day_of_a_thank_you(
 def test_send_now_refuses_a_disputed_account_and_says_why(
     company: Any, make_debtor: Any, make_invoice: Any
 ) -> None:
-    from mahnwerk.web.services import SendNowError, send_now
+    from mahnwerk.collection.runs import SendNowError, command_line
+    from mahnwerk.collection.runs import send_now as send_now_as
+
+    def send_now(company: Any, debtor: Any, as_of: Any) -> Any:
+        return send_now_as(command_line(company), debtor, as_of)
 
     debtor = make_debtor(name="Einwand GmbH")
     inv = make_invoice(debtor, "RE-D", "800.00", "2026-03-01")

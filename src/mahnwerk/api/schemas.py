@@ -148,6 +148,17 @@ class RunIn(Schema):
         description="also take the steps waiting for a person's approval (playbooks in approval mode, "
         "messages that would claim interest without a known rate)",
     )
+    exclude_debtors: list[int] = Field(
+        [], max_length=10_000, description="debtor ids left out of this run (they get nothing from it)"
+    )
+    exclude_items: list[int] = Field(
+        [],
+        max_length=10_000,
+        description="invoice ids left out of this run: not named in their debtor's message, not in its total",
+    )
+    only_debtors: list[int] | None = Field(
+        None, max_length=10_000, description="the debtors approved: the run writes for no other"
+    )
 
 
 class PromiseIn(Schema):

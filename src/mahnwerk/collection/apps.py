@@ -6,3 +6,10 @@ class CollectionConfig(AppConfig):
     name = "mahnwerk.collection"
     label = "collection"
     verbose_name = _("Collection")
+
+    def ready(self) -> None:
+        from mahnwerk.collection.runs import EVENT_TEXTS
+        from mahnwerk.ledger import timeline
+
+        for kind, text in EVENT_TEXTS.items():
+            timeline.EVENT_TEXTS.setdefault(kind, text)

@@ -157,12 +157,117 @@ class RunResult:
     withdrawn_at_write: int = 0  # decided at the start, dropped by the re-check inside the write
     warnings: list[str] = field(default_factory=list)
     plan: list[dict[str, object]] = field(default_factory=list)
+    excluded_debtors: list[int] = field(default_factory=list)  # left out of this run by a person
+    excluded_items: list[int] = field(default_factory=list)  # invoices left out of this run's messages
+    # dry run with ``explain``: the debtors with open items that get nothing, and why (debtor id, Held value, date)
+    held_debtors: list[tuple[int, str, date | None]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["as_of"] = self.as_of.isoformat()
         data["steps"] = {str(k): v for k, v in sorted(self.steps.items())}
+        data["held_debtors"] = [
+            {"debtor_id": pk, "reason": reason, "next_contact": when.isoformat() if when else None}
+            for pk, reason, when in self.held_debtors
+        ]
         return data
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """What a person left out of one run: whole debtors, and single invoices (not named in the debtor's
+    message and not in its total; the debtor's other items still go); ``only``: the run writes for no other
+    debtors (the ones a person approved). Only for that run: the next run decides them all again."""
+
+    debtors: frozenset[int] = frozenset()
+    items: frozenset[int] = frozenset()
+    only: frozenset[int] | None = None
+
+    def apply(self, items: list[ItemState]) -> list[ItemState]:
+        """The run's items without the excluded debtors' (and others than ``only``); excluded invoices
+        held, so the decision neither names them nor counts them."""
+        kept = [
+            i
+            for i in items
+            if i.debtor_id not in self.debtors and (self.only is None or i.debtor_id in self.only)
+        ]
+        for item in kept:
+            if item.invoice_id in self.items:
+                item.blocked = True
+        return kept
+
+
+class ExclusionError(CollectionError):
+    """An excluded (or approved) id that is not the company's; ``field``: which list names it."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_exclusions(
+    company: Company, exclusions: Exclusions
+) -> tuple[dict[int, Debtor], dict[int, tuple[int, str]]]:
+    """The excluded (and approved) debtors and the excluded invoices (debtor id, number) — all the company's,
+    else :class:`CollectionError` naming the ids that are not."""
+    debtor_ids = set(exclusions.debtors) | set(exclusions.only or ())
+    debtors = Debtor.objects.filter(company=company).in_bulk(debtor_ids) if debtor_ids else {}
+    invoices = {
+        pk: (debtor_id, number)
+        for pk, debtor_id, number in Invoice.objects.filter(
+            company=company, pk__in=list(exclusions.items)
+        ).values_list("id", "debtor_id", "number")
+    }
+    unknown_debtors = sorted(debtor_ids - set(debtors))
+    unknown_items = sorted(set(exclusions.items) - set(invoices))
+    if unknown_debtors:
+        raise ExclusionError(
+            gettext("No debtor of this company has the id(s) {ids}.").format(
+                ids=", ".join(map(str, unknown_debtors))
+            ),
+            "exclude_debtors" if set(unknown_debtors) & exclusions.debtors else "only_debtors",
+        )
+    if unknown_items:
+        raise ExclusionError(
+            gettext("No invoice of this company has the id(s) {ids}.").format(
+                ids=", ".join(map(str, unknown_items))
+            ),
+            "exclude_items",
+        )
+    return debtors, invoices
+
+
+def _note_exclusions(
+    company: Company,
+    as_of: date,
+    exclusions: Exclusions,
+    invoices: dict[int, tuple[int, str]],
+    partition: tuple[int, int],
+    actor: str,
+) -> None:
+    """On each excluded debtor's timeline, with the person who left it (or some of its invoices) out."""
+    index, parts = partition
+    events = [
+        timeline.event(debtor_id, company.pk, "run_excluded", as_of, actor=actor)
+        for debtor_id in sorted(exclusions.debtors)
+        if debtor_id % parts == index
+    ]
+    by_debtor: dict[int, list[str]] = {}
+    for debtor_id, number in invoices.values():
+        if debtor_id not in exclusions.debtors and debtor_id % parts == index:
+            by_debtor.setdefault(debtor_id, []).append(number)
+    events += [
+        timeline.event(
+            debtor_id,
+            company.pk,
+            "run_items_excluded",
+            as_of,
+            actor=actor,
+            numbers=", ".join(sorted(numbers)),
+        )
+        for debtor_id, numbers in sorted(by_debtor.items())
+    ]
+    timeline.record(events)
 
 
 @dataclass
@@ -178,6 +283,7 @@ class RunContext:
     waiting: frozenset[int] = frozenset()  # playbooks whose steps wait for a person's approval
     early: bool = False  # a person asked for the next step now ("send now")
     rate_held: frozenset[int] = frozenset()  # debtors whose message waits: a missing rate, an old statement
+    exclusions: Exclusions | None = None  # what a person left out of this run
 
 
 def contact_instant(company: Company, as_of: date) -> datetime:
@@ -204,6 +310,11 @@ def run_collection(
     partition: tuple[int, int] = (0, 1),
     now: datetime | None = None,
     approved: bool = False,
+    exclude_debtors: Iterable[int] = (),
+    exclude_items: Iterable[int] = (),
+    only_debtors: Iterable[int] | None = None,
+    actor: str = "system",
+    explain: bool = False,
 ) -> RunResult:
     """Evaluate every open item of ``company`` as of ``as_of`` and write what is due.
 
@@ -211,12 +322,25 @@ def run_collection(
     refuses a second one (unique constraint). A run interrupted midway keeps the chunks it
     committed; the next run on the same date does the rest. ``partition=(i, n)`` takes only the
     debtors with ``id % n == i`` so several workers can share one run.
+
+    ``exclude_debtors`` (ids) get nothing from this run; ``exclude_items`` (invoice ids) are neither named
+    in their debtor's message nor counted in its total; ``only_debtors``: no other debtor is written to.
+    All must be the company's (else :class:`CollectionError`); a real run notes the exclusions on the
+    debtors' timelines with ``actor``. ``explain`` (dry run): also each held debtor and why.
     """
     from django.conf import settings
 
     as_of = as_of or company_today(company)
     chunk_size = chunk_size or settings.RUN_CHUNK_SIZE
     result = RunResult(company_id=company.pk, as_of=as_of, dry_run=dry_run)
+    exclusions = Exclusions(
+        frozenset(exclude_debtors),
+        frozenset(exclude_items),
+        None if only_debtors is None else frozenset(only_debtors),
+    )
+    excluded_invoices = check_exclusions(company, exclusions)[1]
+    result.excluded_debtors = sorted(exclusions.debtors)
+    result.excluded_items = sorted(exclusions.items)
     waiting: frozenset[int] = frozenset()
     if not approved and not dry_run:
         # Playbooks in approval mode: their steps wait until a person approves the run (web or --approve).
@@ -224,7 +348,7 @@ def run_collection(
             Playbook.objects.filter(company=company, approval_required=True).values_list("id", flat=True)
         )
     if dry_run:
-        decisions = _decide(company, as_of, result, partition)
+        decisions = _decide(company, as_of, result, partition, exclusions=exclusions, explain=explain)
         # the deadline each message would carry, as the real run computes it (segment, time to object)
         deadlines: dict[int, date | None] = {}
         for chunk in _chunks(decisions, chunk_size):
@@ -235,6 +359,7 @@ def run_collection(
     run = Run.objects.create(company=company, as_of=as_of)
     result.run_id = run.pk
     ctx = RunContext(company, run, as_of, now or contact_instant(company, as_of), result, partition, waiting)
+    ctx.exclusions = exclusions
     try:
         # Agreements first: today's thank-yous, confirmations and Plan B notices are known before the
         # playbook decides, so no reminder goes to a debtor on the day of a thank-you.
@@ -245,8 +370,11 @@ def run_collection(
         from mahnwerk.experiments.services import assign_new_debtors
 
         assign_new_debtors(company, as_of, partition)
-        decisions = _decide(company, as_of, result, partition)
-        contacted = {d.debtor_id for d in decisions}  # also those waiting for an approval
+        if exclusions.debtors or exclusions.items:
+            _note_exclusions(company, as_of, exclusions, excluded_invoices, partition, actor)
+        decisions = _decide(company, as_of, result, partition, exclusions=exclusions)
+        # also those waiting for an approval; and the excluded ones get nothing at all from this run
+        contacted = {d.debtor_id for d in decisions} | exclusions.debtors
         result.awaiting_approval = sum(1 for d in decisions if d.playbook_id in waiting)
         decisions = [d for d in decisions if d.playbook_id not in waiting]
         if not approved:
@@ -371,14 +499,19 @@ def _decide(
     result: RunResult,
     partition: tuple[int, int],
     debtor_ids: Sequence[int] | None = None,
+    *,
+    exclusions: Exclusions | None = None,
+    explain: bool = False,
 ) -> list[DebtorDecision]:
     """Load everything the decision needs in a fixed number of queries and evaluate it in the core.
 
-    ``debtor_ids``: only these debtors (the re-check inside a chunk's write transaction).
+    ``debtor_ids``: only these debtors (the re-check inside a chunk's write transaction). ``exclusions``:
+    what a person left out of this run. ``explain``: each held debtor and why in ``result.held_debtors``.
     """
     loaded = load(company, as_of, partition, debtor_ids)
+    items = exclusions.apply(loaded.items) if exclusions is not None else loaded.items
     held: dict[int, AccountOutcome] = {}
-    decisions = evaluate(loaded.items, loaded.playbooks, as_of, loaded.contexts, loaded.care, held)
+    decisions = evaluate(items, loaded.playbooks, as_of, loaded.contexts, loaded.care, held)
     if debtor_ids is None:
         index, parts = partition
         result.open_items = len(loaded.items)
@@ -386,6 +519,8 @@ def _decide(
         for debtor_id, outcome in held.items():
             if outcome.held is not None and debtor_id not in loaded.done_today:
                 result.held[outcome.held.value] = result.held.get(outcome.held.value, 0) + 1
+                if explain:
+                    result.held_debtors.append((debtor_id, outcome.held.value, outcome.next_contact))
     return [d for d in decisions if d.debtor_id not in loaded.done_today]
 
 
@@ -770,7 +905,7 @@ def _recheck(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> list[DebtorDec
             if outcome.decision is not None:
                 fresh.append(outcome.decision)
     else:
-        fresh = _decide(ctx.company, ctx.as_of, ctx.result, ctx.partition, ids)
+        fresh = _decide(ctx.company, ctx.as_of, ctx.result, ctx.partition, ids, exclusions=ctx.exclusions)
     fresh = [d for d in fresh if d.playbook_id not in ctx.waiting and d.debtor_id not in ctx.rate_held]
     ctx.result.withdrawn_at_write += len(set(ids) - {d.debtor_id for d in fresh})
     return fresh

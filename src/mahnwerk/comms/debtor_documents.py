@@ -19,6 +19,8 @@ from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from django.db.models import Q, QuerySet
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from mahnwerk.comms import sent_pdfs
@@ -146,3 +148,11 @@ def safe_filename(stem: str, extension: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9._]+", "-", ascii_stem).strip("-._")[:100].rstrip("-._") or "document"
     suffix = re.sub(r"[^a-z0-9]", "", extension.lower())[:10] or "pdf"
     return f"{cleaned}.{suffix}"
+
+
+def as_download(document: DocumentFile) -> HttpResponse:
+    """The document as a download (the API's documents; the case file and the debtor's page have their own)."""
+    response = HttpResponse(document.content, content_type=document.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, document.filename)
+    response["Content-Length"] = str(len(document.content))
+    return response

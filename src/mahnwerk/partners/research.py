@@ -166,8 +166,8 @@ def record_result(
 ) -> ResearchOutcome:
     """The address found: the debtor's details updated (the postal address counts as valid again), an email
     added as its primary one, the research task done, and — with ``repeat`` — the step that could not be
-    taken taken now (``web.services.send_now``: every rule of the run holds; a refusal says why)."""
-    from mahnwerk.web.services import SendNowError, send_now
+    taken taken now (``collection.runs.take_next_step``: every rule of the run holds; a refusal says why)."""
+    from mahnwerk.collection.runs import SendNowError, take_next_step
 
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
@@ -210,7 +210,7 @@ def record_result(
     outcome = ResearchOutcome(changed, None if task is None else task.pk, None)
     if repeat:
         try:
-            outcome.action = send_now(company, debtor, as_of, actor=actor)
+            outcome.action = take_next_step(company, debtor, as_of, actor)
         except SendNowError as exc:
             outcome.refused = str(exc)
     return outcome

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from mahnwerk.collection.runs import Clerk
 from mahnwerk.ledger.models import Company
 from mahnwerk.web.models import Membership
 
@@ -70,3 +71,8 @@ def member_required(level: str = "view") -> Callable[[View], View]:
 def actor(request: HttpRequest) -> str:
     """How the user appears on the timeline."""
     return f"user:{request.user.get_username()}"
+
+
+def clerk(request: CompanyRequest) -> Clerk:
+    """The signed-in user as the domain services see it: company, role and the name on the timeline."""
+    return Clerk(request.company, request.membership.role, actor(request))

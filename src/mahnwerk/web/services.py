@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +29,6 @@ from django.utils.translation import gettext_lazy as _
 from mahnwerk.collection import services as collection
 from mahnwerk.collection.agreements_models import (
     Dispute,
-    DisputeReason,
     DisputeStatus,
     InstalmentPlan,
     OfferStatus,
@@ -47,11 +46,9 @@ from mahnwerk.collection.models import (
     Run,
     RunStatus,
     Step,
-    Task,
-    TaskStatus,
 )
 from mahnwerk.core.playbook import Held
-from mahnwerk.insights.models import DebtorInsight, InvoicePrediction
+from mahnwerk.insights.models import DebtorInsight
 from mahnwerk.insights.services import segment_rules
 from mahnwerk.ledger.models import (
     Allocation,
@@ -977,70 +974,114 @@ def recent_actions(company: Company, debtor: Debtor, limit: int = 10) -> list[Ac
     )
 
 
-# -- send now --------------------------------------------------------------------------------------------
+# -- the run preview -------------------------------------------------------------------------------------
+
+RUN_PAGE_SIZE = 50
+RUN_SHOWS = ("planned", "held", "all")  # the debtors who get a step (and those left out), those who do not
 
 
-class SendNowError(Exception):
-    """The debtor cannot be written to now; the message says why."""
+@dataclass
+class RunFilter:
+    """The run page's filters: a name or number, a step, a channel, which rows (``RUN_SHOWS``)."""
+
+    q: str = ""
+    level: int | None = None
+    channel: str = ""
+    show: str = "planned"
 
 
-def send_now(company: Company, debtor: Debtor, as_of: date, actor: str = "system") -> Action:
-    """Take the next step of the debtor's account today, without waiting for its date.
-
-    Every other rule of the run holds — nothing for a debtor on hold or not to be contacted, nothing
-    that names a disputed or agreed item, the cadence, the minimum amounts, one step a day — and a
-    refusal says which. Writes the action, its message and timeline events through the run's own
-    writer, as a run of its own (``stats["manual"]``), and sends after commit.
-    """
-    _playbook, case = debtor_playbook(company, debtor)
-    if case is not None and case.on_hold:
-        raise SendNowError(_("The debtor is on hold."))
-    if debtor.do_not_contact:
-        raise SendNowError(_("The debtor is not to be contacted."))
-    outcome = collection.decide_debtor(company, debtor, as_of, early=True)
-    if outcome.decision is None:
-        raise SendNowError(collection.held_text(company, outcome))
-    decision = outcome.decision
-    with transaction.atomic():
-        run = Run.objects.create(company=company, as_of=as_of, stats={"manual": True, "debtor_id": debtor.pk})
-        ctx = collection.RunContext(
-            company,
-            run,
-            as_of,
-            collection.contact_instant(company, as_of),
-            collection.RunResult(company_id=company.pk, as_of=as_of, dry_run=False),
-            early=True,
+def run_rows(
+    company: Company,
+    result: collection.RunResult,
+    excluded_debtors: Sequence[int] = (),
+    excluded_items: Sequence[int] = (),
+    filters: RunFilter | None = None,
+) -> list[dict[str, Any]]:
+    """A dry run per debtor, filtered: each row has the debtor's id, ``kind`` ("due", "excluded", "held"),
+    and for the due ones the plan (step, channel, deadline, items); for the held ones ``reason``. Names and
+    numbers come with the page (:func:`run_page_details`)."""
+    filters = filters or RunFilter()
+    rows: list[dict[str, Any]] = []
+    if filters.show in ("planned", "all"):
+        rows += [p | {"kind": "due"} for p in result.plan]
+        rows += [{"debtor_id": pk, "kind": "excluded"} for pk in excluded_debtors]
+    if filters.show in ("held", "all") and filters.level is None and not filters.channel:
+        rows += [
+            {"debtor_id": pk, "kind": "held", "held": reason, "next_contact": when}
+            for pk, reason, when in result.held_debtors
+        ]
+    if filters.level is not None:
+        rows = [r for r in rows if r.get("level") == filters.level]
+    if filters.channel:
+        rows = [r for r in rows if r.get("channel") == filters.channel]
+    if filters.q.strip():
+        wanted = search_ids(company, filters.q.strip())
+        rows = [r for r in rows if r["debtor_id"] in wanted]
+    names = dict(
+        Debtor.objects.filter(company=company, pk__in=[r["debtor_id"] for r in rows]).values_list(
+            "id", "name"
         )
-        _actions, _queued, _none = collection.write_chunk(ctx, [decision])
-        if not _actions:
-            raise SendNowError(_("Nothing was sent: the debtor's items changed meanwhile."))
-        Run.objects.filter(pk=run.pk).update(
-            status=RunStatus.DONE, stats={"manual": True, "debtor_id": debtor.pk, "actor": actor}
+    )
+    order = {"due": 0, "excluded": 1, "held": 2}
+    rows = [r for r in rows if r["debtor_id"] in names]
+    rows.sort(key=lambda r: (order[r["kind"]], fold(names[r["debtor_id"]]), r["debtor_id"]))
+    return rows
+
+
+def run_page_details(
+    company: Company, rows: Sequence[dict[str, Any]], excluded_items: Sequence[int] = ()
+) -> list[dict[str, Any]]:
+    """The rows of one page ready to show: the debtor, the step's channel by name, each item's number and
+    amount, the totals per currency, the invoices left out, the reason a held debtor gets nothing."""
+    from mahnwerk.core.playbook import AccountOutcome
+
+    debtors = Debtor.objects.filter(company=company).in_bulk([r["debtor_id"] for r in rows])
+    wanted = {i["invoice_id"] for r in rows for i in [*r.get("items", ()), *r.get("coming", ())]}
+    invoices = {
+        pk: (number, currency)
+        for pk, number, currency in Invoice.objects.filter(company=company, pk__in=wanted).values_list(
+            "id", "number", "currency"
         )
-    from mahnwerk.comms.outbox import send_queued
-
-    transaction.on_commit(lambda: send_queued(company=company))
-    return Action.objects.get(key=Action.make_key(debtor.pk, as_of), status=ActionStatus.ACTIVE)
-
-
-def plan_rows(company: Company, plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A dry run's plan with debtor names and totals, for display (one query for all debtors)."""
-    debtors = Debtor.objects.filter(company=company).in_bulk([p["debtor_id"] for p in plan])
-    rows = []
-    for p in plan:
-        debtor = debtors.get(p["debtor_id"])
+    }
+    left_out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if excluded_items:
+        for pk, debtor_id, number, currency, open_minor in Invoice.objects.filter(
+            company=company, pk__in=list(excluded_items), debtor_id__in=list(debtors)
+        ).values_list("id", "debtor_id", "number", "currency", "open_minor"):
+            left_out[debtor_id].append(
+                {"invoice_id": pk, "number": number, "currency": currency, "open_minor": open_minor}
+            )
+    shown = []
+    for row in rows:
+        debtor = debtors.get(row["debtor_id"])
         if debtor is None:
             continue
-        channel = ChannelChoice(p["channel"]).label if p["channel"] in ChannelChoice.values else p["channel"]
-        rows.append(
-            p
+        items = [
+            i | {"number": invoices[i["invoice_id"]][0], "currency": invoices[i["invoice_id"]][1]}
+            for i in row.get("items", ())
+            if i["invoice_id"] in invoices
+        ]
+        totals: dict[str, int] = {}
+        for item in items:
+            totals[item["currency"]] = totals.get(item["currency"], 0) + item["open_minor"]
+        channel = row.get("channel", "")
+        reason = ""
+        if row["kind"] == "held":
+            reason = collection.held_text(
+                company, AccountOutcome(None, Held(row["held"]), row["next_contact"])
+            )
+        shown.append(
+            row
             | {
                 "debtor": debtor,
-                "channel_label": channel,
-                "total_minor": sum(i["open_minor"] for i in p["items"]),
+                "items": items,
+                "totals": sorted(totals.items()),
+                "channel_label": ChannelChoice(channel).label if channel in ChannelChoice.values else channel,
+                "left_out": sorted(left_out.get(debtor.pk, []), key=lambda i: i["number"]),
+                "reason": reason,
             }
         )
-    return rows
+    return shown
 
 
 def steps_by_level(company: Company) -> dict[int, str]:
@@ -1050,133 +1091,3 @@ def steps_by_level(company: Company) -> dict[int, str]:
     ):
         names[level] = name
     return dict(names)
-
-
-# -- work waiting for a person ---------------------------------------------------------------------------
-
-PLAN_VIOLATIONS = {
-    "too_many_instalments": _("more instalments than the limit"),
-    "down_payment_too_small": _("down payment below the minimum"),
-    "too_long": _("runs longer than allowed"),
-}
-
-
-@dataclass
-class WorkItem:
-    """One thing a person has to do or decide: a task or a decision, with what is at stake."""
-
-    kind: str  # a TaskKind value, "plan_approval" or "dispute"
-    label: str
-    debtor: Debtor
-    amount_minor: int
-    currency: str
-    due: date
-    reason: str
-    weight: float = 1.0  # probability the money stays unpaid without the person (from the predictions)
-    task: Task | None = None
-    object_id: int = 0
-
-    @property
-    def value(self) -> float:
-        """The expected value of acting: the money at stake times the chance it stays unpaid otherwise."""
-        return self.amount_minor * self.weight
-
-
-def _late_weights(company: Company, today: date, debtor_ids: set[int]) -> dict[int, float]:
-    """Per debtor, the highest stored probability of late payment of its open invoices (today's predictions);
-    debtors without a prediction count fully."""
-    if not debtor_ids:
-        return {}
-    return {
-        debtor_id: float(p)
-        for debtor_id, p in InvoicePrediction.objects.filter(
-            company=company, as_of=today, invoice__debtor_id__in=debtor_ids, p_late__isnull=False
-        )
-        .values("invoice__debtor_id")
-        .annotate(p=Max("p_late"))
-        .values_list("invoice__debtor_id", "p")
-        .order_by()
-    }
-
-
-def waiting_work(
-    company: Company,
-    today: date,
-    *,
-    limit: int = 20,
-    horizon_days: int = 7,
-    version: tuple[int, ...] | None = None,
-) -> list[WorkItem]:
-    """Open tasks due within ``horizon_days`` (calls, address research, replies to read) and decisions
-    waiting for a person (plans outside the limits, open disputes), most valuable first: the money at stake
-    (the debtor's overdue amount for a task, the plan's total, the disputed amount) times the predicted chance
-    that it stays unpaid. Five queries whatever the number of debtors; the overdue amounts come from the
-    cached company-wide pass."""
-    amounts = company_amounts(company, today, version)
-    items: list[WorkItem] = []
-    tasks = (
-        Task.objects.filter(
-            company=company, status=TaskStatus.OPEN, due_on__lte=today + timedelta(days=horizon_days)
-        )
-        .select_related("debtor")
-        .order_by("due_on", "pk")[:500]
-    )
-    for task in tasks:
-        overdue = amounts.overdue.get(task.debtor_id, 0)
-        days = (today - task.due_on).days
-        reason = (
-            str(_("{days} days late")).format(days=days)
-            if days > 0
-            else str(_("due today"))
-            if days == 0
-            else str(_("due in {days} days")).format(days=-days)
-        )
-        items.append(
-            WorkItem(
-                task.kind,
-                str(task.get_kind_display()),
-                task.debtor,
-                overdue or amounts.open.get(task.debtor_id, 0),
-                company.currency,
-                task.due_on,
-                reason,
-                task=task,
-                object_id=task.pk,
-            )
-        )
-    for plan in InstalmentPlan.objects.filter(
-        company=company, status=PlanStatusChoice.PROPOSED, needs_approval=True, approved_on__isnull=True
-    ).select_related("debtor")[:200]:
-        codes = [c for c in plan.violations.split(",") if c]
-        items.append(
-            WorkItem(
-                "plan_approval",
-                str(_("Approve an instalment plan")),
-                plan.debtor,
-                plan.total_minor,
-                plan.currency,
-                plan.confirm_by,
-                ", ".join(str(PLAN_VIOLATIONS.get(c, c)) for c in codes),
-                object_id=plan.pk,
-            )
-        )
-    for dispute in Dispute.objects.filter(company=company, status=DisputeStatus.OPEN).select_related(
-        "debtor", "invoice"
-    )[:200]:
-        items.append(
-            WorkItem(
-                "dispute",
-                str(_("Resolve a dispute")),
-                dispute.debtor,
-                dispute.amount_minor or dispute.invoice.open_minor,
-                dispute.invoice.currency,
-                dispute.opened_on,
-                f"{dispute.invoice.number}: {DisputeReason(dispute.reason).label}",
-                object_id=dispute.pk,
-            )
-        )
-    weights = _late_weights(company, today, {item.debtor.pk for item in items})
-    for item in items:
-        item.weight = weights.get(item.debtor.pk, 1.0)
-    items.sort(key=lambda i: (-i.value, i.due, i.kind, i.object_id))
-    return items[:limit]

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from mahnwerk.collection import runs
 from mahnwerk.collection.agreement_queries import list_disputes, list_plans, list_promises, list_settlements
 from mahnwerk.collection.agreements import (
     AgreementError,
@@ -52,7 +53,7 @@ from mahnwerk.collection.agreements_models import (
 )
 from mahnwerk.collection.calls import CallError, prepare_call, record_call_outcome
 from mahnwerk.collection.models import Playbook, Step, Task, TaskStatus
-from mahnwerk.collection.services import CollectionError, run_collection, set_hold, set_playbook
+from mahnwerk.collection.services import CollectionError, set_hold, set_playbook
 from mahnwerk.comms.rendering import MessageItem, render_reminder
 from mahnwerk.core.kpi import Period
 from mahnwerk.core.money import format_money as _format_money
@@ -74,7 +75,7 @@ from mahnwerk.ledger.setup import SetupError, add_member
 from mahnwerk.ledger.timeline import portal_activity
 from mahnwerk.ledger.timeline_display import actor_label, describe, localize_money
 from mahnwerk.web import services
-from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, member_required
+from mahnwerk.web.access import SESSION_KEY, CompanyRequest, actor, clerk, member_required
 from mahnwerk.web.forms import (
     CallOutcomeForm,
     CancelForm,
@@ -102,6 +103,7 @@ from mahnwerk.web.portal.links import portal_path
 from mahnwerk.web.refusals import refusal_text
 from mahnwerk.work.models import NOTE_MAX_LENGTH
 from mahnwerk.work.notes import NoteError, add_note, debtor_notes
+from mahnwerk.work.waiting import waiting_work
 
 PAGE_SIZE = 25
 TIMELINE_SHOWN = 100
@@ -167,54 +169,13 @@ def home(request: CompanyRequest) -> HttpResponse:
             "run_steps": run_steps,
             "levels": levels,
             "worklist": services.worklist(company, today, version=version),
-            "work": services.waiting_work(company, today, limit=TASKS_SHOWN, version=version),
+            "work": waiting_work(company, today, limit=TASKS_SHOWN, version=version),
             "awaiting_approval": (run.stats.get("awaiting_approval") or 0)
             if run and run.as_of == today
             else 0,
             "outbox": attention_counts(company, today),
         },
     )
-
-
-@member_required()
-def run_preview(request: CompanyRequest) -> HttpResponse:
-    """What a run would do (dry run): today's by default, ``?day=tomorrow`` for tomorrow's. Computed on demand."""
-    company = request.company
-    today = company_today(company)
-    tomorrow = request.GET.get("day") == "tomorrow"
-    as_of = today + timedelta(days=1) if tomorrow else today
-    result = run_collection(company, as_of, dry_run=True)
-    rows = services.plan_rows(company, result.plan)
-    per_level: dict[int, int] = {}
-    for row in rows:
-        per_level[row["level"]] = per_level.get(row["level"], 0) + 1
-    context = {
-        "as_of": as_of,
-        "tomorrow": tomorrow,
-        "result": result,
-        "rows": rows,
-        "per_level": sorted(per_level.items()),
-        "levels": services.steps_by_level(company),
-    }
-    if is_htmx(request) or tomorrow:
-        return render(request, "web/_plan.html", context)
-    return render(request, "web/run.html", context)
-
-
-@require_POST
-@member_required("work")
-def run_approve(request: CompanyRequest) -> HttpResponse:
-    company = request.company
-    result = run_collection(company, company_today(company), approved=True)
-    messages.success(
-        request,
-        _(
-            "Run done. Actions: {actions}, messages queued: {messages}, debtors already done today: {skipped}."
-        ).format(
-            actions=result.actions_created, messages=result.messages_queued, skipped=result.already_done
-        ),
-    )
-    return redirect("web:home")
 
 
 # -- debtors ---------------------------------------------------------------------------------------------
@@ -929,10 +890,8 @@ def playbook_view(request: CompanyRequest, pk: int) -> HttpResponse:
 def send_now_view(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
     try:
-        action = services.send_now(
-            request.company, debtor, company_today(request.company), actor=actor(request)
-        )
-    except services.SendNowError as exc:
+        action = runs.send_now(clerk(request), debtor, company_today(request.company))
+    except CollectionError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Step {level} is on its way.").format(level=action.level))

@@ -103,6 +103,7 @@ def work_bulk(request: CompanyRequest) -> HttpResponse:
             actor=actor(request),
             user_id=int(user_text) if user_text.isdigit() else None,
             days=int(days_text) if days_text.strip().isdigit() else 0,
+            role=request.membership.role,
         )
     except work.WorkError as exc:
         messages.error(request, str(exc))

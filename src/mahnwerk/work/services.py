@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mahnwerk.collection import runs
 from mahnwerk.collection.agreements_models import (
     Dispute,
     DisputeStatus,
@@ -31,6 +32,7 @@ from mahnwerk.collection.agreements_models import (
     PromiseStatus,
 )
 from mahnwerk.collection.models import ActionItem, ActionStatus, Case, Step, Task, TaskKind, TaskStatus
+from mahnwerk.collection.services import CollectionError
 from mahnwerk.insights.models import InvoicePrediction
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import Company, Debtor, EntryStatus, Invoice, StatementEntry
@@ -580,9 +582,10 @@ def postpone_tasks(
 
 
 def send_now(
-    company: Company, debtor_ids: Sequence[int], *, actor: str, today: date | None = None
+    company: Company, debtor_ids: Sequence[int], *, actor: str, role: str, today: date | None = None
 ) -> list[Outcome]:
-    """The next step for each debtor now (the case file's "send now", with all its rules and refusals)."""
+    """The next step for each debtor now (the case file's "send now", with all its rules, the role's
+    check and its refusals)."""
     today = today or company_today(company)
     debtors = company_debtors(company, debtor_ids)
     outcomes: list[Outcome] = []
@@ -592,8 +595,8 @@ def send_now(
             outcomes.append(_not_found(debtor_id))
             continue
         try:
-            action = web_services.send_now(company, debtor, today, actor=actor)
-        except web_services.SendNowError as exc:
+            action = runs.send_now(runs.Clerk(company, role, actor), debtor, today)
+        except CollectionError as exc:
             outcomes.append(Outcome(debtor_id, debtor.name, False, str(exc)))
         else:
             outcomes.append(
@@ -612,6 +615,7 @@ def bulk(
     actor: str,
     user_id: int | None = None,
     days: int = 0,
+    role: str,
 ) -> list[Outcome]:
     """Carry out ``action`` (one of ``ACTIONS``) for the selected debtors; :class:`WorkError` when the request
     itself is wrong (no debtor selected, an unknown action or user, a bad number of days)."""
@@ -630,7 +634,7 @@ def bulk(
     if action == "postpone":
         return postpone_tasks(company, debtor_ids, days, actor=actor)
     if action == "send_now":
-        return send_now(company, debtor_ids, actor=actor)
+        return send_now(company, debtor_ids, actor=actor, role=role)
     raise AssertionError(action)  # pragma: no cover - every action of ACTIONS is handled above
 
 

@@ -24,14 +24,13 @@ from mahnwerk.api.schemas import (
     PromiseOut,
 )
 from mahnwerk.collection import agreements
-from mahnwerk.comms.debtor_documents import DocumentNotFound, document_file, list_documents
+from mahnwerk.comms.debtor_documents import DocumentNotFound, as_download, document_file, list_documents
 from mahnwerk.ledger import imports
 from mahnwerk.ledger.claims import debtor_law
 from mahnwerk.ledger.claims import statement as claim_statement
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.queries import debtor_overview
 from mahnwerk.ledger.services import company_today
-from mahnwerk.web.document_views import attachment
 
 router = Router(tags=["debtors"])
 
@@ -202,7 +201,7 @@ def get_document(request: HttpRequest, debtor_id: int, kind: str, doc_id: int) -
     if not 1 <= doc_id <= MAX_ID:
         raise Http404("no such document")
     try:
-        return attachment(document_file(debtor, kind, doc_id))
+        return as_download(document_file(debtor, kind, doc_id))
     except DocumentNotFound:
         raise Http404("no such document") from None
 

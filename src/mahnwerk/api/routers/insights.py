@@ -15,7 +15,7 @@ from mahnwerk.core.tabular import TabularError, check_date_range
 from mahnwerk.insights.services import company_kpis, worklist
 from mahnwerk.ledger.management.commands.kpi import as_dict as kpi_as_dict
 from mahnwerk.ledger.services import company_today
-from mahnwerk.web.services import waiting_work
+from mahnwerk.work.waiting import waiting_work
 
 router = Router(tags=["insights"])
 

@@ -6,7 +6,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from mahnwerk.collection.services import run_collection
+from mahnwerk.collection import runs
+from mahnwerk.collection.services import CollectionError, run_collection
 from mahnwerk.comms.outbox import day_counts, mark_killed_runs, send_queued
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Company
@@ -32,6 +33,20 @@ class Command(MahnwerkCommand):
         parser.add_argument(
             "--partition", default="0/1", help="I/N: take only debtors with id %% N == I (several workers)"
         )
+        parser.add_argument(
+            "--exclude-debtor",
+            action="append",
+            default=[],
+            metavar="NUMBER",
+            help="leave this debtor (customer number or id) out of this run; repeatable; needs --company",
+        )
+        parser.add_argument(
+            "--exclude-item",
+            action="append",
+            default=[],
+            metavar="INVOICE",
+            help="leave this invoice (number) out of its debtor's message and total; repeatable; needs --company",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -39,6 +54,9 @@ class Command(MahnwerkCommand):
             assert 0 <= index < parts
         except (ValueError, AssertionError):
             raise CommandError("--partition must be I/N with 0 <= I < N") from None
+        excluding = options["exclude_debtor"] or options["exclude_item"]
+        if excluding and not options["company"]:
+            raise CommandError(_("--exclude-debtor and --exclude-item need --company"))
         companies = [self.company(options)] if options["company"] else list(Company.objects.order_by("id"))
         if not companies:
             raise CommandError(
@@ -56,14 +74,23 @@ class Command(MahnwerkCommand):
         delivery: dict[int, dict[str, int]] = {}
         errors: list[str] = []
         for company in companies:
-            result = run_collection(
-                company,
-                options["date"],
-                dry_run=options["dry_run"],
-                send=not options["no_send"],
-                partition=(index, parts),
-                approved=options["approve"],
-            )
+            try:
+                debtor_ids, item_ids = runs.resolve(
+                    company, options["exclude_debtor"], options["exclude_item"]
+                )
+                result = run_collection(
+                    company,
+                    options["date"],
+                    dry_run=options["dry_run"],
+                    send=not options["no_send"],
+                    partition=(index, parts),
+                    approved=options["approve"],
+                    exclude_debtors=debtor_ids,
+                    exclude_items=item_ids,
+                    actor=runs.command_line(company).actor,
+                )
+            except CollectionError as exc:
+                raise CommandError(str(exc)) from None
             results.append(result)
             if result.dry_run:
                 continue
@@ -103,6 +130,10 @@ class Command(MahnwerkCommand):
                     self.stdout.write(f"    still queued         {day['queued']}")
                     self.stdout.write(f"    retrying             {day['retrying']}")
                     self.stdout.write(f"    failed               {day['failed']}")
+            if r.excluded_debtors or r.excluded_items:
+                self.stdout.write(
+                    f"  left out of this run   {len(r.excluded_debtors)} debtor(s), {len(r.excluded_items)} invoice(s)"
+                )
             for reason, count in sorted(r.held.items()):
                 self.stdout.write(f"  held, {reason.replace('_', ' '):<18} {count} debtor(s)")
             for warning in r.warnings:

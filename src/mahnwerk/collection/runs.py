@@ -1,0 +1,210 @@
+"""The run and "send now" as a person asks for them — in the web application, over the API or on the command
+line. The role and company checks are made here, once, for all of them.
+
+A :class:`Clerk` is who acts: a company, a role in it and the name the timeline shows. Reading (the preview)
+is open to every role; approving a run, leaving debtors or invoices out of it and "send now" need a role
+that works the cases (administrator or collector).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mahnwerk.collection import services as collection
+from mahnwerk.collection.models import Action, ActionStatus, Case, Run, RunStatus
+from mahnwerk.ledger.models import Company, Debtor, Invoice
+from mahnwerk.ledger.services import company_today
+from mahnwerk.web.models import Role
+
+# timeline kinds of the run's exclusions (registered with the timeline when the app is ready)
+EVENT_TEXTS = {
+    "run_excluded": gettext_lazy(
+        "Left out of this day's run by a person: no message; the next run decides again"
+    ),
+    "run_items_excluded": gettext_lazy(
+        "Invoice(s) {numbers} left out of this day's message by a person; the next run decides again"
+    ),
+}
+
+WORKING_ROLES = frozenset({Role.ADMIN.value, Role.COLLECTOR.value})
+
+
+class NotAllowed(collection.CollectionError):
+    """The clerk's role may not do this (a viewer reads only)."""
+
+
+class SendNowError(collection.CollectionError):
+    """The debtor cannot be written to now; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Clerk:
+    """Who acts: the company, the role there and the name on the timeline (``user:anna``, ``api:anna``)."""
+
+    company: Company
+    role: str
+    actor: str
+
+    @property
+    def can_work(self) -> bool:
+        return str(self.role) in WORKING_ROLES
+
+
+def command_line(company: Company) -> Clerk:
+    """The command line acts with the rights of whoever may run it on the server."""
+    return Clerk(company, Role.ADMIN.value, "system")
+
+
+def require_work(clerk: Clerk) -> None:
+    if not clerk.can_work:
+        raise NotAllowed(_("Your role may only read."))
+
+
+def company_debtor(clerk: Clerk, debtor_id: int) -> Debtor:
+    """The clerk's company's debtor ``debtor_id``; another company's is not found."""
+    debtor = Debtor.objects.filter(company=clerk.company, pk=debtor_id).first()
+    if debtor is None:
+        raise collection.CollectionError(_("No debtor of this company has the id {id}.").format(id=debtor_id))
+    return debtor
+
+
+def resolve(
+    company: Company, debtors: Iterable[str] = (), invoices: Iterable[str] = ()
+) -> tuple[list[int], list[int]]:
+    """Debtors by customer number (or id) and invoices by number, as ids of the company; an unknown one is
+    a :class:`~mahnwerk.collection.services.CollectionError` naming it."""
+    debtor_ids: list[int] = []
+    for ref in debtors:
+        found = Debtor.objects.filter(company=company, number=ref).values_list("id", flat=True).first()
+        if found is None and ref.isdigit():
+            found = Debtor.objects.filter(company=company, pk=int(ref)).values_list("id", flat=True).first()
+        if found is None:
+            raise collection.CollectionError(_("No debtor {ref} in this company.").format(ref=ref))
+        debtor_ids.append(found)
+    invoice_ids: list[int] = []
+    for number in invoices:
+        pks = list(Invoice.objects.filter(company=company, number=number).values_list("id", flat=True))
+        if not pks:
+            raise collection.CollectionError(_("No invoice {number} in this company.").format(number=number))
+        invoice_ids.extend(pks)
+    return debtor_ids, invoice_ids
+
+
+def preview_run(
+    clerk: Clerk,
+    as_of: date | None = None,
+    *,
+    exclude_debtors: Iterable[int] = (),
+    exclude_items: Iterable[int] = (),
+) -> collection.RunResult:
+    """What the run would do (nothing written), per debtor — also each debtor that gets nothing and why."""
+    return collection.run_collection(
+        clerk.company,
+        as_of,
+        dry_run=True,
+        exclude_debtors=exclude_debtors,
+        exclude_items=exclude_items,
+        explain=True,
+    )
+
+
+def approve_run(
+    clerk: Clerk,
+    as_of: date | None = None,
+    *,
+    exclude_debtors: Iterable[int] = (),
+    exclude_items: Iterable[int] = (),
+    only_debtors: Iterable[int] | None = None,
+    send: bool = True,
+) -> collection.RunResult:
+    """A person approves the run: the steps waiting for approval go too, except what the person left out
+    (``exclude_debtors``, ``exclude_items``: ids; ``only_debtors``: the debtors approved, no others). The
+    exclusions hold for this run only and go on the debtors' timelines with the clerk's name."""
+    require_work(clerk)
+    return collection.run_collection(
+        clerk.company,
+        as_of,
+        approved=True,
+        send=send,
+        exclude_debtors=exclude_debtors,
+        exclude_items=exclude_items,
+        only_debtors=only_debtors,
+        actor=clerk.actor,
+    )
+
+
+def start_run(
+    clerk: Clerk,
+    as_of: date | None = None,
+    *,
+    exclude_debtors: Iterable[int] = (),
+    exclude_items: Iterable[int] = (),
+    only_debtors: Iterable[int] | None = None,
+    send: bool = True,
+) -> collection.RunResult:
+    """The run as the scheduler would do it (steps waiting for approval keep waiting), with what the person
+    left out (see :func:`approve_run`)."""
+    require_work(clerk)
+    return collection.run_collection(
+        clerk.company,
+        as_of,
+        send=send,
+        exclude_debtors=exclude_debtors,
+        exclude_items=exclude_items,
+        only_debtors=only_debtors,
+        actor=clerk.actor,
+    )
+
+
+def send_now(clerk: Clerk, debtor: Debtor, as_of: date | None = None) -> Action:
+    """Take the next step of the debtor's account today, without waiting for its date.
+
+    Every other rule of the run holds — nothing for a debtor on hold or not to be contacted, nothing
+    that names a disputed or agreed item, the cadence, the minimum amounts, one step a day — and a
+    refusal says which. Writes the action, its message and timeline events through the run's own
+    writer, as a run of its own (``stats["manual"]``), and sends after commit.
+    """
+    require_work(clerk)
+    if debtor.company_id != clerk.company.pk:
+        raise collection.CollectionError(_("No debtor of this company has the id {id}.").format(id=debtor.pk))
+    return take_next_step(clerk.company, debtor, as_of or company_today(clerk.company), clerk.actor)
+
+
+def take_next_step(company: Company, debtor: Debtor, as_of: date, actor: str) -> Action:
+    """The "send now" rules without the clerk's checks, for a use case that made them itself (an address found by
+    research takes the step that could not be taken): the run's rules only."""
+    case = Case.objects.filter(company=company, debtor=debtor).first()
+    if case is not None and case.on_hold:
+        raise SendNowError(_("The debtor is on hold."))
+    if debtor.do_not_contact:
+        raise SendNowError(_("The debtor is not to be contacted."))
+    outcome = collection.decide_debtor(company, debtor, as_of, early=True)
+    if outcome.decision is None:
+        raise SendNowError(collection.held_text(company, outcome))
+    decision = outcome.decision
+    with transaction.atomic():
+        run = Run.objects.create(company=company, as_of=as_of, stats={"manual": True, "debtor_id": debtor.pk})
+        ctx = collection.RunContext(
+            company,
+            run,
+            as_of,
+            collection.contact_instant(company, as_of),
+            collection.RunResult(company_id=company.pk, as_of=as_of, dry_run=False),
+            early=True,
+        )
+        actions, _queued, _none = collection.write_chunk(ctx, [decision])
+        if not actions:
+            raise SendNowError(_("Nothing was sent: the debtor's items changed meanwhile."))
+        Run.objects.filter(pk=run.pk).update(
+            status=RunStatus.DONE, stats={"manual": True, "debtor_id": debtor.pk, "actor": actor}
+        )
+    from mahnwerk.comms.outbox import send_queued
+
+    transaction.on_commit(lambda: send_queued(company=company))
+    return Action.objects.get(key=Action.make_key(debtor.pk, as_of), status=ActionStatus.ACTIVE)
