@@ -5,6 +5,7 @@ fallbacks, the contract's agreed channels, the written first notice and the comp
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,62 @@ def test_the_command_line_shows_what_followed_a_debtors_messages(
     assert "Channel learning is on" in lines[0]
     assert lines[2].split()[:2] == ["SMS", "2"] and "paid twice within 3 days of an SMS" in lines[2]
     assert "never after email" in lines[3]
+
+
+def written_history(debtor: Any, make_invoice: Any, pay: Any, letters_paid: bool) -> None:
+    """Two emails (January, February) never paid within the window, then two letters of the playbook's own
+    (March, April), paid three days after each when ``letters_paid``."""
+    for n, (channel, day) in enumerate(
+        [
+            ("email", "2025-01-10"),
+            ("email", "2025-02-10"),
+            ("letter", "2025-03-10"),
+            ("letter", "2025-04-10"),
+        ],
+        start=1,
+    ):
+        on = D(day)
+        invoice = make_invoice(debtor, f"W-{debtor.pk}-{n}", "100.00", (on - timedelta(days=7)).isoformat())
+        OutboundMessage.objects.create(
+            company=debtor.company,
+            debtor=debtor,
+            channel=channel,
+            recipient="x",
+            language="de",
+            subject="Zahlungserinnerung",
+            body_text="...",
+            message_id=f"<written-{debtor.pk}-{n}@test>",
+            status="sent",
+            business_date=on,
+        )
+        paid_after = 3 if channel == "letter" and letters_paid else 20
+        pay(debtor, "100.00", (on + timedelta(days=paid_after)).isoformat(), invoice=invoice)
+
+
+@pytest.mark.django_db
+def test_a_letter_only_on_evidence_and_where_the_amount_is_worth_its_cost(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
+) -> None:
+    # no phone: the email step's candidates are email and letter
+    reader = make_debtor(name="Schreiner Holz GmbH", street="Weg 1", postcode="10115", city="Berlin")
+    silent = make_debtor(name="Stumm GmbH", street="Weg 2", postcode="10115", city="Berlin")
+    small = make_debtor(name="Klein GmbH", street="Weg 3", postcode="10115", city="Berlin")
+    written_history(reader, make_invoice, pay, letters_paid=True)
+    written_history(silent, make_invoice, pay, letters_paid=False)
+    written_history(small, make_invoice, pay, letters_paid=True)
+    make_invoice(reader, "R-1", "240.00", "2025-06-09")
+    make_invoice(silent, "R-2", "240.00", "2025-06-09")
+    make_invoice(small, "R-3", "25.00", "2025-06-09")  # less than 20 letters' postage (1.50 each)
+    company.min_reminder_amount = Decimal("0")
+    company.save()
+    run_collection(company, D("2025-06-16"), approved=True)
+    # answered the letters, paid within 3 days each time: a letter, with the evidence
+    assert reminder(reader).channel == "letter"
+    (event,) = reader.timeline.filter(kind="channel_learned")
+    assert event.data["reason"] == "paid twice within 3 days of a letter, never after email"
+    # no answer on any channel: no letter is tried out, the playbook's email stays
+    assert reminder(silent).channel == "email"
+    # answers letters, but 25.00 is not worth a letter's postage: the email stays
+    assert reminder(small).channel == "email"
+    assert not silent.timeline.filter(kind="channel_learned").exists()
+    assert not small.timeline.filter(kind="channel_learned").exists()

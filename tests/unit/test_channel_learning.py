@@ -8,11 +8,13 @@ from mahnwerk.core.channel_learning import (
     EMPTY,
     ChannelStats,
     Event,
+    Profile,
     Response,
     Touch,
     build_profile,
     describe,
     learn_channel,
+    letter_worth_it,
 )
 from mahnwerk.core.playbook import Channel
 
@@ -81,9 +83,8 @@ def test_a_customer_who_pays_after_sms_and_never_after_email_gets_sms_with_the_r
 def test_only_the_allowed_channels_are_chosen() -> None:
     touches, events = sms_payer()
     profile = build_profile(touches, events)
-    only_written = learn_channel(EMAIL, [EMAIL, LETTER], profile)  # SMS not allowed: never SMS
-    assert only_written is not None and only_written.channel is LETTER
-    assert only_written.reason == "never after email; trying letter"
+    # SMS not allowed: never SMS; and no letter to try out either (nothing says this customer answers letters)
+    assert learn_channel(EMAIL, [EMAIL, LETTER], profile) is None
     assert learn_channel(SMS, [SMS, EMAIL], profile) is None  # already the channel it answers
     opted = build_profile(touches, events, opted_out=[SMS])
     assert learn_channel(EMAIL, [EMAIL, SMS], opted) is None
@@ -113,3 +114,38 @@ def test_the_evidence_in_words() -> None:
         == "answered 3 times after a letter without paying"
     )
     assert describe(EMAIL, ChannelStats(touches=2)) == "never after email"
+
+
+def letter_reader(answered_letters: int = 2) -> Profile:
+    """Two unanswered emails, then letters of the playbook's own: the first ``answered_letters`` were paid."""
+    start = D("2025-01-01")
+    touches = [Touch(EMAIL, start), Touch(EMAIL, start + timedelta(days=14))]
+    events = []
+    for n in range(2):
+        day = start + timedelta(days=28 + 14 * n)
+        touches.append(Touch(LETTER, day))
+        if n < answered_letters:
+            events.append(Event(Response.PAID, day + timedelta(days=4)))
+    return build_profile(touches, events)
+
+
+def test_a_letter_is_never_tried_out_only_taken_on_evidence() -> None:
+    silent = build_profile([Touch(EMAIL, D("2025-01-01")), Touch(EMAIL, D("2025-01-15"))], [])
+    # two unanswered emails: the free channel is tried, a letter is not
+    assert learn_channel(EMAIL, [EMAIL, LETTER], silent) is None
+    tried = learn_channel(EMAIL, [EMAIL, LETTER, SMS], silent)
+    assert tried is not None and tried.channel is SMS
+    # both letters of the playbook's own were paid within 4 days: learning may take a letter again
+    learned = learn_channel(EMAIL, [EMAIL, LETTER, SMS], letter_reader())
+    assert learned is not None and learned.channel is LETTER
+    assert learned.reason == "paid twice within 4 days of a letter, never after email"
+    # ... but not where the amount does not justify the postage
+    assert learn_channel(EMAIL, [EMAIL, LETTER, SMS], letter_reader(), letter_affordable=False) is not None
+    assert learn_channel(EMAIL, [EMAIL, LETTER], letter_reader(), letter_affordable=False) is None
+    # the step's own letter stays a letter whatever it costs
+    assert learn_channel(LETTER, [LETTER, EMAIL], letter_reader(), letter_affordable=False) is None
+
+
+def test_a_letter_is_worth_it_from_twenty_times_its_cost() -> None:
+    assert letter_worth_it(3000, 150) and not letter_worth_it(2999, 150)
+    assert letter_worth_it(1, 0)  # a letter that costs nothing is always worth it

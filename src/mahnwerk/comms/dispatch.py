@@ -30,10 +30,11 @@ from mahnwerk.comms.rendering import (
     totals_text,
 )
 from mahnwerk.core.calendar import format_date
-from mahnwerk.core.channel_learning import EMPTY, Profile, learn_channel
+from mahnwerk.core.channel_learning import EMPTY, Profile, learn_channel, letter_worth_it
 from mahnwerk.core.channels import FALLBACKS, NOTICE_CHANNELS, ChannelChoice, choose_channel, contact_rule
 from mahnwerk.core.contact_rules import REASONS, check_contact
 from mahnwerk.core.epc_qr import EpcError, EpcPayment, build_epc_payload
+from mahnwerk.core.money import to_minor
 from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import ClaimView, debtor_law, law_ruleset
@@ -162,7 +163,12 @@ def channel_choice(
         for c in order
         if c in available and (not agreed or c in agreed) and (not written or c in NOTICE_CHANNELS)
     ]
-    learned = learn_channel(base.channel, candidates, reach.profile)
+    # a letter instead of the step's channel only on evidence the customer answers letters, and for an amount
+    # worth the postage (the company's letter cost, in its currency)
+    affordable = letter_worth_it(
+        sum(i.open_minor for i in decision.items), to_minor(company.letter_cost, company.currency)
+    )
+    learned = learn_channel(base.channel, candidates, reach.profile, letter_affordable=affordable)
     if learned is None:
         return base
     return LearnedChoice(learned.channel, learned.channel != step, "learned", evidence=learned.reason)

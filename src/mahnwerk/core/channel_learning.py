@@ -11,6 +11,12 @@ allows (the step's channel and its fallbacks, after consent, the contract's agre
 rule), the one with the highest estimate — but leaves the step's channel only on evidence: the other channel
 answered at least once, or the step's channel went unanswered ``explore_after`` times; and only when the
 estimate is ``margin`` higher. Ties go to the cheaper channel.
+
+A letter costs postage, so learning sends one instead of the step's channel only on evidence that the
+customer answers letters (a letter of the playbook's own was answered before) and only where the amount is
+worth it (:func:`letter_worth_it`: at least :data:`LETTER_COST_MULTIPLE` times the letter's cost). Trying a
+channel without evidence, after unanswered messages, happens only on the channels that cost nothing to send
+(email, SMS); a customer who answers only letters is found by the playbook's own letter steps.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ PRIOR_FAILURES = 1.0
 ENGAGED_WEIGHT = 0.5
 MARGIN = 0.05
 EXPLORE_AFTER = 2
+# a letter taken instead of the step's channel only for at least this many times its cost (1.50 -> 30.00)
+LETTER_COST_MULTIPLE = 20
 
 # cheaper first: a tie between two channels goes to the one that costs less (a letter costs postage, a call a
 # person's time)
@@ -189,6 +197,11 @@ def _against(channel: Channel, stats: ChannelStats) -> str:
     return f"{stats.answered} of {stats.touches} after {NAMES[channel]}"
 
 
+def letter_worth_it(open_minor: int, letter_cost_minor: int) -> bool:
+    """Whether the amount asked for justifies a letter's cost when learning would send one."""
+    return open_minor >= LETTER_COST_MULTIPLE * max(letter_cost_minor, 0)
+
+
 def learn_channel(
     current: Channel,
     candidates: Sequence[Channel],
@@ -196,10 +209,19 @@ def learn_channel(
     *,
     margin: float = MARGIN,
     explore_after: int = EXPLORE_AFTER,
+    letter_affordable: bool = True,
 ) -> Learned | None:
     """The channel the customer answers, among ``candidates`` (already allowed by consent, contract and law),
-    instead of ``current`` (what the rules chose); None: no evidence to leave ``current``."""
-    options = [c for c in dict.fromkeys(candidates) if c not in profile.opted_out]
+    instead of ``current`` (what the rules chose); None: no evidence to leave ``current``.
+
+    A letter in place of ``current`` only when the customer answered a letter before and
+    ``letter_affordable`` (the caller's :func:`letter_worth_it`); never to try one out."""
+    options = [
+        c
+        for c in dict.fromkeys(candidates)
+        if c not in profile.opted_out
+        and (c is current or c is not Channel.LETTER or (letter_affordable and profile.stats(c).answered))
+    ]
     if current not in options or len(options) < 2:
         return None
     base = profile.stats(current)
