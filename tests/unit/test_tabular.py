@@ -249,3 +249,77 @@ def test_currency_bool_length_and_pairs() -> None:
     ]
     with pytest.raises(TabularError, match="COLUMN=FIELD"):
         split_pairs(["nonsense"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole columns: the same values and the same errors as cell by cell
+
+
+def _cellwise_amount(value: str, currency: str, sep: str) -> int | str:
+    try:
+        return parse_amount(value, currency, sep)
+    except TabularError as exc:
+        return f"error: {exc}"
+
+
+def _columnwise(values: list[str], currencies: list[str], sep: str) -> list[int | str]:
+    from mahnwerk.core.tabular import parse_amounts
+
+    return [
+        f"error: {r}" if isinstance(r, TabularError) else r for r in parse_amounts(values, currencies, sep)
+    ]
+
+
+AMOUNT_TEXTS = st.one_of(
+    st.text(alphabet="0123456789.,-+ '€EURJPY_e", max_size=16),
+    st.builds(
+        lambda sign, whole, frac, sep, group: (
+            sign + (f"{whole:,}".replace(",", group) if group else str(whole)) + (sep + frac if frac else "")
+        ),
+        st.sampled_from(["", "-", "+"]),
+        st.integers(0, 10**13),
+        st.text(alphabet="0123456789", max_size=4),
+        st.sampled_from([",", "."]),
+        st.sampled_from(["", ".", ",", " "]),
+    ),
+)
+
+
+@given(
+    st.lists(st.tuples(AMOUNT_TEXTS, st.sampled_from(["EUR", "JPY", "BHD"])), max_size=30),
+    st.sampled_from(".,"),
+)
+def test_amount_column_reads_as_cell_by_cell(cells: list[tuple[str, str]], sep: str) -> None:
+    values = [v for v, _c in cells]
+    currencies = [c for _v, c in cells]
+    assert _columnwise(values, currencies, sep) == [_cellwise_amount(v, c, sep) for v, c in cells]
+
+
+def test_amount_column_examples() -> None:
+    values = ["1.234,56", "99,9", "1.000.000", "0,00", "-5", "12,345", "1e3", "10.000.000.000,00", "€ 7,50"]
+    assert _columnwise(values, ["EUR"] * len(values), ",") == [
+        123456,
+        9990,
+        100000000,
+        "error: must be positive: '0,00'",
+        "error: must be positive: '-5'",
+        "error: 12,345 has more decimal places than EUR allows (2)",
+        "error: not an amount: '1e3' (no exponents)",
+        "error: 10.000.000.000,00 is too large (at most 9,999,999,999.99 in EUR)",
+        750,
+    ]
+
+
+def test_date_column_reads_each_distinct_value_once_with_the_cell_errors() -> None:
+    from mahnwerk.core.tabular import parse_dates
+
+    fmt = date_format("DD.MM.YYYY")
+    values: list[str | date] = ["31.01.2026", "31.01.2026", "30.02.2026", "", "01.01.1980", D("2026-05-01")]
+    read = parse_dates(values, fmt)
+    assert read[:2] == [D("2026-01-31"), D("2026-01-31")]
+    assert [str(r) for r in read[2:5]] == [
+        "not a date in the column's format DD.MM.YYYY: '30.02.2026'",
+        "is required",
+        "1980-01-01 is outside the accepted range 1990-01-01 to 2100-12-31",
+    ]
+    assert read[5] == D("2026-05-01")

@@ -443,3 +443,82 @@ def split_pairs(items: Sequence[str]) -> list[tuple[str, str]]:
                 raise TabularError(gettext_noop("expected COLUMN=FIELD, got {value!r}"), value=part)
             pairs.append((column.strip(), target.strip()))
     return pairs
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole columns at once
+#
+# The imports read a column in one pass: every distinct text is read once (a column of 100,000 dates has a
+# few hundred), and an amount written the usual way (digits, thousands groups of three, the column's decimal
+# separator) is read by one compiled pattern per column. Anything else goes through the cell functions
+# above, so a value is accepted, and an error worded, exactly as cell by cell.
+
+
+def parse_dates(
+    values: Sequence[str | date],
+    fmt: DateFormat | None,
+    min_date: date = MIN_DATE,
+    max_date: date = MAX_DATE,
+) -> list[date | TabularError]:
+    """Each cell of a column as :func:`parse_date` reads it: its date, or the :class:`TabularError`."""
+    seen: dict[str | date, date | TabularError] = {}
+    out: list[date | TabularError] = []
+    for value in values:
+        found = seen.get(value)
+        if found is None:
+            try:
+                found = parse_date(value, fmt, min_date, max_date)
+            except TabularError as exc:
+                found = exc
+            seen[value] = found
+        out.append(found)
+    return out
+
+
+@cache
+def _plain_amount(decimal_sep: str) -> re.Pattern[str]:
+    """Digits with optional thousands groups (the other separator) and decimals: the usual spelling."""
+    group = "," if decimal_sep == "." else "."
+    return re.compile(
+        r"(?P<sign>[+-]?)(?P<int>\d+|\d{1,3}(?:" + re.escape(group) + r"\d{3})+)"
+        r"(?:" + re.escape(decimal_sep) + r"(?P<frac>\d+))?"
+    )
+
+
+def parse_amounts(
+    values: Sequence[str | Decimal | int | float],
+    currencies: Sequence[str],
+    decimal_sep: str = ".",
+    *,
+    positive: bool = True,
+) -> list[int | TabularError]:
+    """Each cell of a column (with its row's currency) as :func:`parse_amount` reads it: the minor units, or
+    the :class:`TabularError`."""
+    if decimal_sep not in {".", ","}:
+        raise ValueError(f"decimal separator must be '.' or ',', not {decimal_sep!r}")
+    fullmatch = _plain_amount(decimal_sep).fullmatch
+    group = "," if decimal_sep == "." else "."
+    places_of: dict[str, int] = {}
+    out: list[int | TabularError] = []
+    for value, currency in zip(values, currencies, strict=True):
+        minor: int | None = None
+        if type(value) is str and len(value) <= MAX_AMOUNT_TEXT:
+            found = fullmatch(value)
+            if found is not None:
+                places = places_of.get(currency)
+                if places is None:
+                    places = places_of[currency] = digits(currency)
+                frac = found["frac"] or ""
+                if len(frac) <= places:
+                    whole = int(found["int"].replace(group, "") + frac.ljust(places, "0"))
+                    minor = -whole if found["sign"] == "-" else whole
+                    if abs(minor) >= MAX_ABS_MINOR or (positive and minor <= 0):
+                        minor = None  # worded by parse_amount
+        if minor is not None:
+            out.append(minor)
+            continue
+        try:
+            out.append(parse_amount(value, currency, decimal_sep, positive=positive))
+        except TabularError as exc:
+            out.append(exc)
+    return out

@@ -34,7 +34,6 @@ from mahnwerk.core import tabular
 from mahnwerk.core.rulesets import RuleSetError
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, DateFormat, TabularError
 from mahnwerk.ledger import services, timeline
-from mahnwerk.ledger.claims import debtor_laws, default_start, limitation_date
 from mahnwerk.ledger.models import (
     ChannelChoice,
     Company,
@@ -419,6 +418,18 @@ class _Validator:
                 self.decimals[column] = options.decimal or tabular.detect_decimal_separator(texts)
             except TabularError as exc:
                 self.column_error(column, exc)
+        self.limits = {column: max_length(*limit) for column, limit in LENGTHS[kind].items()}
+        # whole columns read at once (core.tabular): per line, the date or amount or the error
+        self.rows = rows
+        self.read: dict[str, dict[int, Any]] = {}
+        self.currencies: dict[str, str | TabularError] = {}
+        for column in DATE_FIELDS[kind]:
+            if column in self.broken:
+                continue
+            lines = [line for line, row in rows if row.get(column, "") != ""]
+            cells = [_date_cell(row.get(column, "")) for _line, row in rows if row.get(column, "") != ""]
+            parsed = tabular.parse_dates(cells, self.dates.get(column), options.min_date, options.max_date)
+            self.read[column] = dict(zip(lines, parsed, strict=True))
 
     def column_error(self, column: str, exc: TabularError) -> None:
         self.errors.append(RowError(1, column, exc.render(_)))
@@ -441,11 +452,12 @@ class _Validator:
 
     def text(self, line: int, row: Row, column: str) -> str:
         """A text cell, checked against its database column's length."""
-        value = _text(row.get(column, ""))
-        limit = LENGTHS[self.kind].get(column)
-        if limit is not None and len(value) > max_length(*limit):
-            self.take(line, column, lambda: tabular.check_length(value, max_length(*limit)))
-            return value[: max_length(*limit)]
+        cell = row.get(column, "")
+        value = cell.strip() if type(cell) is str else _text(cell)
+        limit = self.limits.get(column)
+        if limit is not None and len(value) > limit:
+            self.take(line, column, lambda: tabular.check_length(value, limit))
+            return value[:limit]
         return value
 
     def required(self, line: int, row: Row, column: str) -> str | None:
@@ -459,13 +471,38 @@ class _Validator:
         value = row.get(column, "")
         if column in self.broken or (value == "" and not required):
             return None
-        cell: str | date = value if not isinstance(value, Decimal) else _text(value)
-        fmt = self.dates.get(column)
-        o = self.options
-        result: date | None = self.take(
-            line, column, lambda: tabular.parse_date(cell, fmt, o.min_date, o.max_date)
-        )
-        return result
+        found = self.read[column].get(line) if value != "" else None
+        if found is None:  # an empty cell
+            fmt = self.dates.get(column)
+            o = self.options
+            result: date | None = self.take(
+                line, column, lambda: tabular.parse_date(_date_cell(value), fmt, o.min_date, o.max_date)
+            )
+            return result
+        if isinstance(found, TabularError):
+            self.add(line, column, found.render(_))
+            return None
+        assert isinstance(found, date)
+        return found
+
+    def read_amounts(self, column: str, default_currency: str) -> None:
+        """Read the amount column at once, each cell with its row's currency (rows whose currency is wrong
+        or whose cell is a date are left to :meth:`amount`)."""
+        if column in self.broken:
+            return
+        lines: list[int] = []
+        cells: list[str | Decimal] = []
+        codes: list[str] = []
+        for line, row in self.rows:
+            value = row.get(column, "")
+            code = self._currency(row, default_currency)
+            if isinstance(value, date) or isinstance(code, TabularError):
+                continue
+            lines.append(line)
+            cells.append(value)
+            codes.append(code)
+        sep = self.decimals.get(column, ".")
+        self.read[column] = dict(zip(lines, tabular.parse_amounts(cells, codes, sep), strict=True))
 
     def amount(self, line: int, row: Row, column: str, currency: str | None) -> int | None:
         if column in self.broken or currency is None:
@@ -474,19 +511,46 @@ class _Validator:
         if isinstance(value, date):
             self.add(line, column, _("not an amount: {value!r}").format(value=_text(value)))
             return None
-        sep = self.decimals.get(column, ".")
-        result: int | None = self.take(line, column, lambda: tabular.parse_amount(value, currency, sep))
-        return result
+        found = self.read.get(column, {}).get(line)
+        if found is None:  # not read with the column
+            sep = self.decimals.get(column, ".")
+            result: int | None = self.take(line, column, lambda: tabular.parse_amount(value, currency, sep))
+            return result
+        if isinstance(found, TabularError):
+            self.add(line, column, found.render(_))
+            return None
+        assert isinstance(found, int)
+        return found
+
+    def _currency(self, row: Row, default: str) -> str | TabularError:
+        text = _text(row.get("currency", ""))
+        found = self.currencies.get(text)
+        if found is None:
+            try:
+                found = tabular.parse_currency(text, default)
+            except TabularError as exc:
+                found = exc
+            self.currencies[text] = found
+        return found
 
     def currency(self, line: int, row: Row, default: str) -> str | None:
-        text = _text(row.get("currency", ""))
-        result: str | None = self.take(line, "currency", lambda: tabular.parse_currency(text, default))
-        return result
+        found = self._currency(row, default)
+        if isinstance(found, TabularError):
+            self.add(line, "currency", found.render(_))
+            return None
+        return found
 
     def boolean(self, line: int, row: Row, column: str) -> bool:
         value = row.get(column, "")
+        if value == "":
+            return False  # parse_bool's default for an empty cell
         cell = value if isinstance(value, str | Decimal) else _text(value)
         return bool(self.take(line, column, lambda: tabular.parse_bool(cell)))
+
+
+def _date_cell(value: Cell) -> str | date:
+    """A date cell as :func:`tabular.parse_date` takes it (a number from a spreadsheet as its text)."""
+    return value if not isinstance(value, Decimal) else _text(value)
 
 
 def _choice(value: str, choices: type[Any], default: str) -> str:
@@ -623,10 +687,11 @@ def import_invoices(
     dry_run: bool = False,
 ) -> ImportResult:
     v = _Validator("invoices", rows, options or ImportOptions())
+    v.read_amounts("amount", company.currency)
     debtors = dict(Debtor.objects.filter(company=company).values_list("number", "id"))
     existing = set(Invoice.objects.filter(company=company).values_list("number", flat=True))
     seen: dict[str, int] = {}
-    invoices: list[Invoice] = []
+    invoices: list[services.NewInvoice] = []
     lines: list[int] = []
     for line, row in rows:
         number = v.required(line, row, "number")
@@ -657,19 +722,8 @@ def import_invoices(
         assert debtor_id is not None and number is not None and currency is not None
         assert issue is not None and due is not None and amount is not None
         invoices.append(
-            Invoice(
-                company=company,
-                debtor_id=debtor_id,
-                number=number,
-                issue_date=issue,
-                due_date=due,
-                amount_minor=amount,
-                open_minor=amount,
-                currency=currency,
-                reference=reference or number,
-                due_date_agreed=agreed,
-                received_on=received,
-                consumer_notice=notice,
+            services.NewInvoice(
+                debtor_id, number, issue, due, amount, currency, reference or number, agreed, received, notice
             )
         )
         lines.append(line)
@@ -679,18 +733,25 @@ def import_invoices(
         raise ImportFailed(v.errors)
     if dry_run:
         return ImportResult("invoices", len(invoices), dry_run=True)
-    created = services.create_invoices(company, invoices, actor=actor)
-    return ImportResult("invoices", len(created))
+    created = services.create_invoice_rows(company, invoices, actor=actor)
+    return ImportResult("invoices", created)
 
 
-def _check_rules(company: Company, lines: list[int], invoices: list[Invoice], v: _Validator) -> None:
+def _check_rules(
+    company: Company, lines: list[int], invoices: list[services.NewInvoice], v: _Validator
+) -> None:
     """Each invoice's default and limitation rules exist for its dates (a rule set starts on a day)."""
-    laws = debtor_laws(company, {inv.debtor_id for inv in invoices})
+    rules = services.RuleBook(company, {inv.debtor_id for inv in invoices})
     for line, inv in zip(lines, invoices, strict=True):
-        law = laws[inv.debtor_id]
         try:
-            default_start(inv, law.jurisdiction, law.debtor_kind)
-            limitation_date(law.jurisdiction, law.debtor_kind, inv.due_date)
+            rules(
+                inv.debtor_id,
+                inv.issue_date,
+                inv.due_date,
+                inv.due_date_agreed,
+                inv.received_on,
+                inv.consumer_notice,
+            )
         except RuleSetError as exc:
             v.add(line, "due_date", str(exc))
 
@@ -704,6 +765,7 @@ def import_payments(
     dry_run: bool = False,
 ) -> ImportResult:
     v = _Validator("payments", rows, options or ImportOptions())
+    v.read_amounts("amount", company.currency)
     debtors = dict(Debtor.objects.filter(company=company).values_list("number", "id"))
     by_number: dict[str, tuple[int, int]] = {}
     by_reference: dict[str, tuple[int, int]] = {}

@@ -1,0 +1,183 @@
+"""``ledger.bulk``: rows written with one ``executemany`` are the rows ``bulk_create`` writes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.models.expressions import DatabaseDefault
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from mahnwerk.ledger import timeline
+from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
+from mahnwerk.ledger.models import Invoice, StatementEntry, TimelineEvent
+
+D = date.fromisoformat
+
+
+def _invoice(company: Any, debtor: Any, number: str, amount: int = 10_000, **extra: Any) -> Invoice:
+    return Invoice(
+        company=company,
+        debtor=debtor,
+        number=number,
+        issue_date=D("2026-01-01"),
+        due_date=D("2026-01-31"),
+        amount_minor=amount,
+        open_minor=amount,
+        currency="EUR",
+        **extra,
+    )
+
+
+def _columns(invoice: Invoice) -> dict[str, Any]:
+    values = model_to_dict(invoice, exclude=["id", "number", "document"])
+    values["document"] = invoice.document.name
+    return values
+
+
+@pytest.mark.django_db
+def test_the_same_rows_as_bulk_create(company: Any, make_debtor: Any) -> None:
+    debtor = make_debtor()
+    extra = {"received_on": D("2026-01-05"), "due_date_agreed": True, "hold_reason": "Prüfung"}
+    reference = Invoice.objects.bulk_create([_invoice(company, debtor, "A-1", 12_345, **extra)])[0]
+    before = timezone.now()
+    made = bulk_insert([_invoice(company, debtor, "B-1", 12_345, **extra), _invoice(company, debtor, "B-2")])
+    after = timezone.now()
+
+    stored = {inv.number: inv for inv in Invoice.objects.filter(company=company)}
+    assert [m.pk for m in made] == [stored["B-1"].pk, stored["B-2"].pk]
+    assert _columns(stored["B-1"]) == _columns(Invoice.objects.get(pk=reference.pk))
+    # defaults of a new instance, and the time of the call for auto_now_add (the same on the instance)
+    assert (stored["B-2"].on_hold, stored["B-2"].hold_reason, stored["B-2"].received_on) == (False, "", None)
+    assert before <= stored["B-1"].created_at <= after
+    assert made[0].created_at == stored["B-1"].created_at
+    # the instances count as saved: a later save updates the row instead of inserting another
+    assert made[1]._state.adding is False
+    made[1].hold_reason = "later"
+    made[1].save(update_fields=["hold_reason"])
+    assert Invoice.objects.get(pk=made[1].pk).hold_reason == "later"
+    assert Invoice.objects.filter(company=company).count() == 3
+
+
+@pytest.mark.django_db
+def test_rows_as_dicts_get_defaults_and_ids_in_order(company: Any, make_debtor: Any) -> None:
+    debtor = make_debtor()
+    rows = [
+        {
+            "company_id": company.pk,
+            "debtor_id": debtor.pk,
+            "number": f"R-{n}",
+            "issue_date": D("2026-02-01") + timedelta(days=n),
+            "due_date": D("2026-03-01"),
+            "amount_minor": 100 + n,
+            "open_minor": 100 + n,
+            "currency": "EUR",
+        }
+        for n in range(25)
+    ]
+    ids = bulk_insert_rows(Invoice, rows)
+    assert len(set(ids)) == 25
+    for pk, row in zip(ids, rows, strict=True):
+        inv = Invoice.objects.get(pk=pk)
+        assert (inv.number, inv.issue_date, inv.amount_minor) == (
+            row["number"],
+            row["issue_date"],
+            row["amount_minor"],
+        )
+        assert (inv.reference, inv.default_rule, inv.on_hold, inv.contract_rate_percent) == (
+            "",
+            "",
+            False,
+            None,
+        )
+
+
+@pytest.mark.django_db
+def test_a_required_value_missing_writes_nothing(company: Any, make_debtor: Any) -> None:
+    debtor = make_debtor()
+    row = {"company_id": company.pk, "debtor_id": debtor.pk, "number": "X-1", "currency": "EUR"}
+    with pytest.raises(ValueError, match="amount_minor"):
+        bulk_insert_rows(Invoice, [row])
+    assert not Invoice.objects.filter(company=company).exists()
+
+
+@pytest.mark.django_db
+def test_empty_costs_no_query(django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        assert bulk_insert([]) == []
+        assert bulk_insert_rows(Invoice, []) == []
+
+
+@pytest.mark.django_db
+def test_refuses_rows_that_exist_already(company: Any, make_debtor: Any) -> None:
+    debtor = make_debtor()
+    saved = _invoice(company, debtor, "S-1")
+    saved.save()
+    with pytest.raises(ValueError, match="new rows only"):
+        bulk_insert([saved])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_atomic_a_duplicate_rolls_back_the_whole_insert(company: Any, make_debtor: Any) -> None:
+    debtor = make_debtor()
+    _invoice(company, debtor, "DUP").save()
+    fresh = [_invoice(company, debtor, f"N-{n}") for n in range(5)] + [_invoice(company, debtor, "DUP")]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert(fresh)
+    assert list(Invoice.objects.filter(company=company).values_list("number", flat=True)) == ["DUP"]
+    # and after the failed attempt the next insert numbers its rows right
+    made = bulk_insert([_invoice(company, debtor, "OK-1"), _invoice(company, debtor, "OK-2")])
+    assert {i.pk: i.number for i in made} == {
+        pk: number
+        for pk, number in Invoice.objects.filter(number__startswith="OK-").values_list("pk", "number")
+    }
+
+
+@pytest.mark.django_db
+def test_timeline_events_database_default_and_json(company: Any, make_debtor: Any) -> None:
+    debtor = make_debtor()
+    fixed = timezone.now() - timedelta(days=3)
+    events = [
+        timeline.event(debtor.pk, company.pk, "hold_set", D("2026-03-01"), reason="Prüfung »ä«", n=[1, 2]),
+        timeline.event(debtor.pk, company.pk, "hold_released", D("2026-03-02")),
+    ]
+    events[1].at = fixed
+    assert isinstance(events[0].at, DatabaseDefault)
+    bulk_insert(events)
+    first, second = (TimelineEvent.objects.get(pk=e.pk) for e in events)
+    assert first.data == {"reason": "Prüfung »ä«", "n": [1, 2]}
+    assert first.at is not None and abs(first.at - timezone.now()) < timedelta(minutes=5)
+    assert second.at == fixed
+    assert (second.kind, second.business_date, second.actor) == ("hold_released", D("2026-03-02"), "system")
+
+
+@pytest.mark.django_db
+def test_json_lists_of_statement_entries(company: Any) -> None:
+    from mahnwerk.ledger.models import BankStatement
+    from mahnwerk.ledger.statements import bank_accounts
+
+    account = bank_accounts(company)[0]
+    stmt = BankStatement.objects.create(
+        company=company, account=account, statement_id="S", file_hash="h", format="camt.053"
+    )
+    entry = StatementEntry(
+        company=company,
+        account=account,
+        statement=stmt,
+        key="K-1",
+        booking_date=D("2026-03-10"),
+        value_date=D("2026-03-10"),
+        amount_minor=500,
+        currency="EUR",
+        credit=True,
+        reasons=["names invoice RE-1"],
+        candidates=[{"score": 0.9, "parts": [{"invoice": "RE-1", "amount_minor": 500}]}],
+    )
+    bulk_insert([entry])
+    stored = StatementEntry.objects.get(pk=entry.pk)
+    assert stored.reasons == ["names invoice RE-1"]
+    assert stored.candidates == [{"score": 0.9, "parts": [{"invoice": "RE-1", "amount_minor": 500}]}]
+    assert stored.status == StatementEntry._meta.get_field("status").get_default()
