@@ -122,6 +122,20 @@ def test_an_excluded_item_is_neither_named_nor_in_the_total_and_the_other_items_
     assert event.actor == "user:bob" and event.data["numbers"] == "R-102"
 
 
+def test_a_debtor_whose_items_are_all_left_out_stays_in_view_to_take_them_back(
+    bob: Client, story: dict[str, Any]
+) -> None:
+    bob.post("/run/leave-out", {"item": story["r100"].pk})
+    bob.post("/run/leave-out", {"item": story["r102"].pk})
+    row = _rows(bob)["K0001"]
+    assert row["kind"] == "held" and row["items"] == [] and row["totals"] == []
+    assert [i["number"] for i in row["left_out"]] == ["R-100", "R-102"]
+    assert row["reason"] == "Every invoice that could go is left out of today's run."
+    bob.post("/run/leave-out", {"item": story["r100"].pk, "undo": "1"})
+    row = _rows(bob)["K0001"]
+    assert row["kind"] == "due" and [i["number"] for i in row["items"]] == ["R-100"]
+
+
 def test_an_excluded_debtor_gets_nothing_this_run_and_is_decided_again_tomorrow(
     bob: Client, company: Any, story: dict[str, Any]
 ) -> None:

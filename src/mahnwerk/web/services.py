@@ -1005,10 +1005,21 @@ def run_rows(
     if filters.show in ("planned", "all"):
         rows += [p | {"kind": "due"} for p in result.plan]
         rows += [{"debtor_id": pk, "kind": "excluded"} for pk in excluded_debtors]
-    if filters.show in ("held", "all") and filters.level is None and not filters.channel:
+    if filters.level is None and not filters.channel:
+        # in the planned view too: a debtor whose invoices left out leave it nothing to send (to take them back)
+        touched = (
+            set(
+                Invoice.objects.filter(company=company, pk__in=list(excluded_items)).values_list(
+                    "debtor_id", flat=True
+                )
+            )
+            if excluded_items and filters.show == "planned"
+            else set()
+        )
         rows += [
             {"debtor_id": pk, "kind": "held", "held": reason, "next_contact": when}
             for pk, reason, when in result.held_debtors
+            if filters.show in ("held", "all") or pk in touched
         ]
     if filters.level is not None:
         rows = [r for r in rows if r.get("level") == filters.level]
@@ -1066,7 +1077,9 @@ def run_page_details(
             totals[item["currency"]] = totals.get(item["currency"], 0) + item["open_minor"]
         channel = row.get("channel", "")
         reason = ""
-        if row["kind"] == "held":
+        if row["kind"] == "held" and row["held"] == Held.COVERED.value and left_out.get(debtor.pk):
+            reason = str(_("Every invoice that could go is left out of today's run."))
+        elif row["kind"] == "held":
             reason = collection.held_text(
                 company, AccountOutcome(None, Held(row["held"]), row["next_contact"])
             )
