@@ -13,12 +13,15 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: help env sysdeps sysdeps-test demo test lint types checks unit pg-tests bench bench-pg serve clean messages e2e-setup
+.PHONY: faults bench-peer
 
 help:
 	@echo "make demo   - set up, migrate, load a demo company, run the collection run, print where to look"
 	@echo "make test   - set up, then lint, type check, migrations check and all tests (SQLite and PostgreSQL)"
 	@echo "make bench  - performance benchmarks (prints a table)"
 	@echo "make bench-pg - the collection run on a throw-away PostgreSQL cluster, one worker against two"
+	@echo "make faults - SIGKILL during runs and sends, then checks nothing was lost or doubled (a table)"
+	@echo "make bench-peer - Tryton's dunning against the collection run on the same items (throw-away venv)"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Python >= 3.12 not found: install it or run 'make PYTHON=/path/to/python3.12 ...'" >&2; exit 1; fi
@@ -77,6 +80,14 @@ bench: env
 
 bench-pg: env
 	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python benchmarks/postgres.py
+
+# SIGKILL during runs and sends on a 10k ledger with a loopback SMTP server (FAULTS="--invoices 1000 --kills 10")
+faults: env
+	$(BIN)/python benchmarks/faults.py $(FAULTS)
+
+# Tryton's dunning (trytond-account-dunning, -fee) against the collection run on the same N overdue items
+bench-peer: env
+	$(BIN)/python benchmarks/peer_tryton.py $(PEER)
 
 serve: env
 	$(BIN)/mahnwerk migrate --noinput -v 0
