@@ -288,3 +288,53 @@ def test_the_step_reads_and_writes_in_a_fixed_number_of_queries(
     # a statement and a thank-you each (and statements again to the first ones, whose items are still open)
     assert (small_written, large_written) == (4, 18)
     assert large == small
+
+
+def statement_months(company: Any, debtor: Any, months: list[str]) -> list[str]:
+    """Keep in touch on the first of each month; the months in which ``debtor`` got a statement."""
+    for month in months:
+        agreements.keep_in_touch(company, D(f"{month}-01"))
+    return sorted({m.business_date.strftime("%Y-%m") for m in kept(debtor, "statement")})
+
+
+SECOND_HALF = ["2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12"]
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        (1, SECOND_HALF),  # the default: monthly
+        (3, ["2025-07", "2025-10"]),  # quarterly: three months after the last one
+        (2, ["2025-07", "2025-09", "2025-11"]),
+        (0, []),  # switched off
+    ],
+)
+def test_the_company_chooses_how_often_statements_go_or_none(
+    plain: Any, make_debtor: Any, make_invoice: Any, interval: int, expected: list[str]
+) -> None:
+    plain.statement_interval_months = interval
+    plain.save()
+    quiet = make_debtor(name="Ruhig GmbH")
+    make_invoice(quiet, "RE-Q", "500.00", "2026-03-31", issue="2025-06-20")  # open, due next year
+    assert statement_months(plain, quiet, SECOND_HALF) == expected
+
+
+def test_the_default_is_monthly_and_the_command_line_changes_it(plain: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    assert plain.statement_interval_months == 1
+    out = StringIO()
+    call_command("company", "update", plain.slug, "--statement-interval-months", "3", "--json", stdout=out)
+    assert '"statement_interval_months": 3' in out.getvalue()
+    plain.refresh_from_db()
+    assert plain.statement_interval_months == 3
+    call_command("company", "update", plain.slug, "--statement-interval-months", "0", stdout=StringIO())
+    plain.refresh_from_db()
+    assert plain.statement_interval_months == 0
+    with pytest.raises(CommandError, match="statement-interval-months"):
+        call_command("company", "update", plain.slug, "--statement-interval-months", "13", stdout=StringIO())
+    plain.refresh_from_db()
+    assert plain.statement_interval_months == 0

@@ -2015,8 +2015,11 @@ def _paid_thanks(
 def _statements(
     company: Company, as_of: date, mine: Callable[[Iterable[int]], set[int]], busy: _Busy
 ) -> list[tuple[Debtor, str, Any]]:
-    """(debtor, key, rendered) of this month's statements of account still to go (business customers)."""
-    if as_of.day > STATEMENT_LAST_DAY_OF_MONTH:
+    """(debtor, key, rendered) of this month's statements of account still to go (business customers): every
+    ``company.statement_interval_months`` months (1: monthly, the default; 0: none) — a customer who got one in
+    this month or the interval's months before gets none now."""
+    interval = company.statement_interval_months
+    if as_of.day > STATEMENT_LAST_DAY_OF_MONTH or interval <= 0:
         return []
     from mahnwerk.collection.models import Case
     from mahnwerk.comms.models import OutboundMessage
@@ -2036,10 +2039,12 @@ def _statements(
     candidates = mine(inv.debtor_id for inv in invoices) - busy.today
     if not candidates:
         return []
+    recent = Q()
+    for back in range(interval):  # this month and the months before it within the interval
+        index = as_of.year * 12 + as_of.month - 1 - back
+        recent |= Q(message_id__contains=f".statement.{index // 12:04d}-{index % 12 + 1:02d}.")
     candidates -= set(
-        OutboundMessage.objects.filter(
-            company=company, message_id__contains=f".statement.{month}."
-        ).values_list("debtor_id", flat=True)
+        OutboundMessage.objects.filter(recent, company=company).values_list("debtor_id", flat=True)
     )
     candidates -= set(
         Case.objects.filter(company=company, on_hold=True, debtor_id__in=list(candidates)).values_list(

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -257,6 +257,15 @@ class Company(PostalAddress):
         _("business days until a letter is received"),
         default=3,
         help_text=_("A reminder letter counts as received this many business days after it is posted."),
+    )
+    statement_interval_months = models.PositiveSmallIntegerField(
+        _("statement of account every (months)"),
+        default=1,
+        validators=[MaxValueValidator(12)],
+        help_text=_(
+            "Business customers with open items who got no reminder in the last 28 days receive a statement of "
+            "account this often (1: monthly, 3: quarterly); 0: none."
+        ),
     )
     leftover_costs = models.CharField(
         _("interest and fees left after the principal is paid"),

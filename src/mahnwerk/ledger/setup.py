@@ -53,6 +53,7 @@ COMPANY_FIELDS = (
     "managing_directors",
     "registration_number",
     "vat_id",
+    "statement_interval_months",
 )
 ALL_FIELDS = "__all__"
 # Codes in the CLDR territory list that are no country (regions, unions, test codes).

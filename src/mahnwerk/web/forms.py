@@ -324,6 +324,7 @@ class CompanyForm(forms.ModelForm):
             "costs_claim",
             "letter_cost",
             "letter_delivery_days",
+            "statement_interval_months",
         ]
 
 

@@ -45,6 +45,8 @@ FIELD_HELP = {
     "managing_directors": "all of them, separated by commas",
     "registration_number": "Latvian Register of Enterprises number (11 digits)",
     "vat_id": "VAT identification number",
+    "statement_interval_months": "months between statements of account to business customers with open "
+    "items who hear nothing else: 1 monthly (default), 3 quarterly, 0 none",
 }
 
 
