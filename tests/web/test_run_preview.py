@@ -323,3 +323,24 @@ def test_the_api_never_imports_the_web_application() -> None:
                 if name.startswith("mahnwerk.web") and not name.startswith("mahnwerk.web.models"):
                     offenders.append(f"{path.relative_to(root)}: {name}")
     assert offenders == []
+
+
+def test_the_run_page_reads_a_fixed_number_of_queries(
+    bob: Client, story: dict[str, Any], make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(query: str) -> int:
+        bob.get("/run/" + query)  # the first request of a kind warms what is cached
+        with CaptureQueriesContext(connection) as queries:
+            assert bob.get("/run/" + query).status_code == 200
+        return len(queries)
+
+    bob.post("/run/leave-out", {"item": story["r102"].pk})
+    before = {query: count(query) for query in ("", "?show=all")}
+    for n in range(30):
+        debtor = make_debtor(name=f"Mehr {n:02d} GmbH")
+        make_invoice(debtor, f"M-{n:02d}-1", "100.00", "2026-10-01")
+        make_invoice(debtor, f"M-{n:02d}-2", "200.00", "2026-12-20")
+    assert {query: count(query) for query in before} == before

@@ -977,6 +977,7 @@ def recent_actions(company: Company, debtor: Debtor, limit: int = 10) -> list[Ac
 # -- the run preview -------------------------------------------------------------------------------------
 
 RUN_PAGE_SIZE = 50
+RUN_ID_LIST_LIMIT = 2000  # more rows than this: the names are read for the whole company (no huge IN list)
 RUN_SHOWS = ("planned", "held", "all")  # the debtors who get a step (and those left out), those who do not
 
 
@@ -1028,11 +1029,11 @@ def run_rows(
     if filters.q.strip():
         wanted = search_ids(company, filters.q.strip())
         rows = [r for r in rows if r["debtor_id"] in wanted]
-    names = dict(
-        Debtor.objects.filter(company=company, pk__in=[r["debtor_id"] for r in rows]).values_list(
-            "id", "name"
-        )
-    )
+    ids = [r["debtor_id"] for r in rows]
+    debtors = Debtor.objects.filter(company=company)
+    if len(ids) <= RUN_ID_LIST_LIMIT:
+        debtors = debtors.filter(pk__in=ids)
+    names = dict(debtors.values_list("id", "name").iterator(chunk_size=5000))
     order = {"due": 0, "excluded": 1, "held": 2}
     rows = [r for r in rows if r["debtor_id"] in names]
     rows.sort(key=lambda r: (order[r["kind"]], fold(names[r["debtor_id"]]), r["debtor_id"]))
