@@ -238,6 +238,18 @@ def test_the_command_line_leaves_debtors_and_invoices_out(company: Any, story: d
         call_command("run", company="acme", exclude_item=["R-999"], dry_run=True)
 
 
+def test_the_dry_run_json_says_why_a_debtor_gets_nothing(company: Any, story: dict[str, Any]) -> None:
+    out = io.StringIO()
+    call_command("run", company="acme", dry_run=True, json=True, exclude_debtor=["K0002"], stdout=out)
+    (result,) = json.loads(out.getvalue())
+    assert {p["debtor_id"] for p in result["plan"]} == {story["mueller"].pk, story["weber"].pk}
+    assert result["excluded_debtors"] == [story["ozols"].pk]
+    assert result["held_debtors"] == [
+        {"debtor_id": story["neu"].pk, "reason": "not_yet", "next_contact": "2026-12-15"}
+    ]
+    assert not TimelineEvent.objects.filter(kind="run_excluded").exists()  # a dry run writes nothing
+
+
 def _api(client: Client, company: Any, username: str, role: str) -> Callable[..., Any]:
     from django.contrib.auth import get_user_model
 

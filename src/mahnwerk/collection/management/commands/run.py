@@ -88,6 +88,7 @@ class Command(MahnwerkCommand):
                     exclude_debtors=debtor_ids,
                     exclude_items=item_ids,
                     actor=runs.command_line(company).actor,
+                    explain=options["dry_run"] and options["json"],  # each held debtor and why
                 )
             except CollectionError as exc:
                 raise CommandError(str(exc)) from None
