@@ -38,10 +38,12 @@ def test_find_debtor_record_payment_item_gone(
     expect(page.locator("#results tbody tr")).to_have_count(1)
     shoot(page, "debtors")
     page.locator("#results").get_by_role("link", name="Bäckerei Müller").click()
+    page.get_by_test_id("case-tabs").get_by_role("link", name="Items and payments").click()
     items = page.get_by_test_id("open-items")
     items.get_by_text("R-100").wait_for()  # the case file has loaded (the click only starts the navigation)
     assert items.get_by_text("R-100").is_visible()
     payment = page.get_by_role("region", name="Record a payment")
+    payment.locator("summary").click()  # the form opens on demand
     payment.get_by_label("Amount:", exact=True).fill("1000.00")
     payment.get_by_label("Invoice:", exact=True).select_option(label="R-100")
     shoot(page, "debtor")
@@ -51,6 +53,7 @@ def test_find_debtor_record_payment_item_gone(
     assert page.evaluate("window.sameDocument === true")  # the case file was replaced in place (HTMX)
     assert items.get_by_text("R-101").is_visible()
     assert items.get_by_text("R-100").count() == 0
+    page.get_by_test_id("case-tabs").get_by_role("link", name="Conversation").click()
     assert page.get_by_test_id("timeline").get_by_text("Payment of €1,000.00 received").is_visible()
 
 
@@ -59,7 +62,7 @@ def test_hold_makes_the_run_skip_the_debtor(signed_in: Any, live_server: Any, le
     page.goto(live_server.url + "/run/")
     plan = page.get_by_test_id("plan")
     assert plan.locator("tr[data-debtor=K0002]").count() == 1
-    page.goto(f"{live_server.url}/debtors/{ledger['ozols'].pk}/")
+    page.goto(f"{live_server.url}/debtors/{ledger['ozols'].pk}/?tab=details")
     page.get_by_label("Reason for the hold").fill("Delivery complaint")
     page.get_by_role("button", name="Put on hold").click()
     page.get_by_text("The debtor is on hold.").wait_for()
@@ -101,6 +104,8 @@ def test_promise_skips_the_run_and_portal_plan_reaches_the_clerk(
     page.get_by_role("link", name="Debtors", exact=True).click()
     page.get_by_label("Search").fill("Ozols")
     page.get_by_role("link", name='SIA "Ozols"').click()
+    page.get_by_test_id("case-tabs").get_by_role("link", name="Agreements").click()
+    page.get_by_text("Record a promise to pay").click()  # the form opens on demand
     # record a promise for R-200; without an invoice ticked, the form comes back with its error in place
     form = page.get_by_test_id("promise-form")
     form.get_by_label("Promised payment date").fill(in_a_week)
@@ -133,7 +138,7 @@ def test_promise_skips_the_run_and_portal_plan_reaches_the_clerk(
     shoot(portal, "portal-plan")
     debtor_context.close()
     # the clerk sees the plan on the debtor page
-    page.reload()
+    page.goto(f"{live_server.url}/debtors/{ledger['mueller'].pk}/?tab=agreements")
     agreement = page.get_by_test_id("agreement-plan")
     assert agreement.get_by_text("R-100").first.is_visible()
     assert agreement.locator("tbody tr").count() == 4
@@ -151,7 +156,7 @@ def test_clerk_stores_an_invoice_copy_and_downloads_it(
     copy = tmp_path / "scan.pdf"
     copy.write_bytes(b"%PDF-1.4\n% copy of R-100\n%%EOF\n")
     page = signed_in
-    page.goto(f"{live_server.url}/debtors/{ledger['mueller'].pk}/")
+    page.goto(f"{live_server.url}/debtors/{ledger['mueller'].pk}/?tab=documents")
     form = page.get_by_test_id("upload-form")
     form.get_by_label("Invoice:").select_option(label="R-100")
     form.get_by_label("Copy of the invoice (PDF):").set_input_files(str(copy))

@@ -58,5 +58,5 @@ def test_assign_two_rows_to_oneself_and_mark_one_done(
     assert Task.objects.get(debtor=ozols).status == TaskStatus.OPEN
     counts.get_by_text("1 waiting, 1 mine").wait_for()
     # the assignment is on the debtor's timeline
-    page.goto(f"{live_server.url}/debtors/{ozols.pk}/")
+    page.goto(f"{live_server.url}/debtors/{ozols.pk}/?tab=conversation")
     assert page.get_by_test_id("timeline").get_by_text("Work assigned to bob").is_visible()

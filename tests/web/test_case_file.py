@@ -79,6 +79,8 @@ def test_a_form_with_errors_comes_back_open_on_its_own_tab(
     page = response.content.decode()
     assert [k for k, shown in panels(page).items() if shown] == ["items"]
     assert '<details open data-testid="payment-details">' in page
+    # the address bar shows the tab (not the form's address, which answers no GET)
+    assert response["HX-Replace-Url"] == f"/debtors/{debtor.pk}/?tab=items"
     # the forms nobody asked for stay closed
     blank = bob.get(f"/debtors/{debtor.pk}/?tab=items").content.decode()
     assert '<details data-testid="payment-details">' in blank

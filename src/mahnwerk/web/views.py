@@ -255,6 +255,16 @@ def _back(request: CompanyRequest, debtor: Debtor) -> HttpResponse:
     return redirect(f"{url}?tab={tab}" if tab and tab != "overview" else url)
 
 
+def _redisplay(request: CompanyRequest, debtor: Debtor, **forms: Any) -> HttpResponse:
+    """The case file again with a form's errors (422), on the form's tab; the address bar shows that tab (not
+    the form's address, which answers no GET), so the next form comes back to it too."""
+    context = _debtor_context(request, debtor, **forms)
+    response = render(request, "web/debtor.html", context, status=422)
+    url = reverse("web:debtor", kwargs={"pk": debtor.pk})
+    response["HX-Replace-Url"] = f"{url}?tab={context['tab']}" if context["tab"] != "overview" else url
+    return response
+
+
 @member_required()
 def debtor_detail(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
@@ -434,9 +444,7 @@ def note_view(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
     form = NoteForm(request.POST, prefix="note")
     if not form.is_valid():
-        return render(
-            request, "web/debtor.html", _debtor_context(request, debtor, note_form=form), status=422
-        )
+        return _redisplay(request, debtor, note_form=form)
     try:
         add_note(request.company, debtor, form.cleaned_data["text"], author=actor(request))
     except NoteError as exc:
@@ -567,9 +575,7 @@ def _case_form(
     """The shape every case-file form shares: redisplay with errors (422), or call the service and say what
     happened (``act`` returns the message level and text); a refusal by the service is shown, not raised."""
     if not form.is_valid() or not _dates_in_range(form):
-        return render(
-            request, "web/debtor.html", _debtor_context(request, debtor, **{context_key: form}), status=422
-        )
+        return _redisplay(request, debtor, **{context_key: form})
     try:
         level, text = act(form.cleaned_data)
     except (AgreementError, CallError) as exc:
@@ -786,8 +792,7 @@ def record_payment_view(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
     form = PaymentForm(request.POST, company=request.company, debtor_id=debtor.pk)
     if not form.is_valid():
-        context = _debtor_context(request, debtor, payment_form=form)
-        return render(request, "web/debtor.html", context, status=422)
+        return _redisplay(request, debtor, payment_form=form)
     data = form.cleaned_data
     invoice = data["invoice"]
     try:
@@ -854,9 +859,7 @@ def details_view(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
     form = DebtorDetailsForm(request.POST, instance=Debtor.objects.get(pk=debtor.pk), prefix="details")
     if not form.is_valid():
-        return render(
-            request, "web/debtor.html", _debtor_context(request, debtor, details_form=form), status=422
-        )
+        return _redisplay(request, debtor, details_form=form)
     changes = {f: form.cleaned_data[f] for f in DEBTOR_DETAIL_FIELDS}
     try:
         changed = update_debtor(request.company, debtor, changes, actor=actor(request))
@@ -873,9 +876,7 @@ def playbook_view(request: CompanyRequest, pk: int) -> HttpResponse:
     debtor = _debtor(request, pk)
     form = PlaybookChoiceForm(request.POST, company=request.company)
     if not form.is_valid():
-        return render(
-            request, "web/debtor.html", _debtor_context(request, debtor, playbook_form=form), status=422
-        )
+        return _redisplay(request, debtor, playbook_form=form)
     try:
         set_playbook(request.company, debtor, form.cleaned_data["playbook"], actor=actor(request))
     except CollectionError as exc:
