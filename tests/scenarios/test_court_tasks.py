@@ -48,14 +48,14 @@ def german(make_debtor: Any, make_invoice: Any) -> Any:
 def test_the_deadlines_of_a_mahnantrag_become_tasks_once(company: Any, german: Any) -> None:
     data = run_json("court", "mahnantrag", german.number, "--date", "2025-08-15")
     # service assumed 7 days after 2025-08-15: 2025-08-22; two weeks later 2025-09-05 (§ 692 ZPO); six months
-    # after service 2026-02-22 (§ 701 ZPO)
+    # after service 2026-02-22 (§ 701 ZPO), a Sunday: Monday 2026-02-23 (§ 222 (2) ZPO)
     assert [(t["task"], t["due"]) for t in data["deadlines"]] == [
         ("court_objection", "2025-09-05"),
-        ("court_enforcement", "2026-02-22"),
+        ("court_enforcement", "2026-02-23"),
     ]
     assert court_tasks(german) == [
         ("court_objection", D("2025-09-05")),
-        ("court_enforcement", D("2026-02-22")),
+        ("court_enforcement", D("2026-02-23")),
     ]
     objection = Task.objects.get(debtor=german, kind="court_objection")
     assert "§ 692 ZPO" in objection.notes
@@ -65,12 +65,12 @@ def test_the_deadlines_of_a_mahnantrag_become_tasks_once(company: Any, german: A
     run_json("court", "mahnantrag", german.number, "--date", "2025-08-22")
     assert court_tasks(german) == [
         ("court_objection", D("2025-09-05")),
-        ("court_enforcement", D("2026-02-22")),
+        ("court_enforcement", D("2026-02-23")),
     ]
     [created] = TimelineEvent.objects.filter(debtor=german, kind="court_tasks_created")
     assert describe(created) == (
         "Court deadlines on the task list: check for an objection on 2025-09-05, apply for the enforcement "
-        "order by 2026-02-22"
+        "order by 2026-02-23"
     )
     assert TimelineEvent.objects.filter(debtor=german, kind="court_order_prepared").count() == 2
 
@@ -91,7 +91,8 @@ def test_court_tasks_wait_in_the_work_queue_with_their_labels_when_due(company: 
 
     assert labels("2025-09-04") == []  # not due yet
     assert labels("2025-09-05") == ["Court: check for an objection"]
-    assert labels("2026-02-22") == ["Court: check for an objection", "Court: enforcement order"]
+    assert labels("2026-02-22") == ["Court: check for an objection"]
+    assert labels("2026-02-23") == ["Court: check for an objection", "Court: enforcement order"]
 
 
 @pytest.mark.django_db
@@ -152,7 +153,7 @@ def test_a_withdrawn_application_cancels_its_tasks(company: Any, german: Any) ->
     run_json("court", "mahnantrag", german.number, "--date", "2025-09-01")
     assert court_tasks(german) == [
         ("court_objection", D("2025-09-22")),
-        ("court_enforcement", D("2026-03-08")),
+        ("court_enforcement", D("2026-03-09")),  # 2026-03-08 is a Sunday
     ]
 
 

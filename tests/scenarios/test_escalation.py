@@ -137,14 +137,15 @@ def test_mahnantrag_of_a_worked_example_matches_hand_computed_interest_and_costs
     assert data["claim_value_minor"] == 123456
     assert data["court_fee_minor"] == 4100
     assert data["total_as_of_minor"] == 132942
-    # service expected 7 days after 2025-08-15: 2025-08-22; objection until 2025-09-05; enforcement by 2026-02-22
+    # service expected 7 days after 2025-08-15: 2025-08-22; objection until 2025-09-05; enforcement by 2026-02-22,
+    # a Sunday: Monday 2026-02-23 (§ 222 (2) ZPO)
     assert [(t["kind"], t["due"]) for t in data["deadlines"]] == [
         ("objection_period_ends", "2025-09-05"),
-        ("apply_enforcement_order", "2026-02-22"),
+        ("apply_enforcement_order", "2026-02-23"),
     ]
     [prepared] = TimelineEvent.objects.filter(debtor=debtor, kind="court_order_prepared")
     assert prepared.data["objection_until"] == "2025-09-05"
-    assert prepared.data["enforcement_order_by"] == "2026-02-22"
+    assert prepared.data["enforcement_order_by"] == "2026-02-23"
 
     shown = io.StringIO()
     call_command("court", "mahnantrag", debtor.number, "--date", "2025-08-15", stdout=shown)

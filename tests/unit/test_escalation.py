@@ -326,11 +326,19 @@ def test_a_fixed_rate_is_claimed_as_a_rate_not_as_points() -> None:
 
 def test_deadlines_after_service() -> None:
     # objection: two weeks after service; enforcement order: within six months (the month's last day if shorter)
+    # served Friday 2025-08-22: two weeks end Friday 2025-09-05; six months end on Sunday 2026-02-22, so on
+    # Monday 2026-02-23 (§ 222 (2) ZPO)
     assert deadlines(D("2025-08-22")) == {
         "objection_until": D("2025-09-05"),
-        "enforcement_order_by": D("2026-02-22"),
+        "enforcement_order_by": D("2026-02-23"),
     }
-    assert deadlines(D("2025-08-31"))["enforcement_order_by"] == D("2026-02-28")
+    # served 2025-08-31: February has no 31st, so 2026-02-28 — a Saturday: Monday 2026-03-02
+    assert deadlines(D("2025-08-31"))["enforcement_order_by"] == D("2026-03-02")
+    # served 2025-09-19: two weeks end on 2025-10-03, German Unity Day (a Friday): Monday 2025-10-06
+    assert deadlines(D("2025-09-19"))["objection_until"] == D("2025-10-06")
+    # served 2025-05-15: 2025-11-15 is a Saturday, so Monday 2025-11-17; 2025-05-29 is Ascension Day
+    assert deadlines(D("2025-05-15"))["enforcement_order_by"] == D("2025-11-17")
+    assert deadlines(D("2025-05-15"))["objection_until"] == D("2025-05-30")
 
 
 def test_the_european_small_claims_procedure_covers_the_eu_but_denmark() -> None:
@@ -352,5 +360,13 @@ def test_latvian_deadlines_after_the_warning_letter() -> None:
         "assumed_service_on": D("2025-06-27"),
         "objection_until": D("2025-07-11"),
     }
-    # across a year end
-    assert lv_deadlines(D("2025-12-25"), 10, 14, 14)["objection_until"] == D("2026-02-02")
+    # across a year end: ten days end on Sunday 2026-01-04, so the letter's deadline is Monday 2026-01-05;
+    # application from 2026-01-06, served 2026-01-20, 14 days to object: Tuesday 2026-02-03
+    assert lv_deadlines(D("2025-12-25"), 10, 14, 14) == {
+        "pay_by": D("2026-01-05"),
+        "file_application_from": D("2026-01-06"),
+        "assumed_service_on": D("2026-01-20"),
+        "objection_until": D("2026-02-03"),
+    }
+    # 2025-11-08 + 10 days = 2025-11-18, Latvia's Proclamation Day (a Tuesday): 2025-11-19
+    assert lv_deadlines(D("2025-11-08"), 10, 14, 14)["pay_by"] == D("2025-11-19")

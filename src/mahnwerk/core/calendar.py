@@ -31,6 +31,15 @@ def add_business_days(start: date, days: int, country: str | None = None) -> dat
     return day
 
 
+def period_end(day: date, country: str) -> date:
+    """The last day of a legal period that would end on ``day``: a Saturday, Sunday or nationwide public
+    holiday of ``country`` moves it to the next working day (§ 222 (2) ZPO, § 193 BGB; Latvian
+    Civilprocesa likums 48. pants (3))."""
+    while day.weekday() >= 5 or _is_holiday(day, country):
+        day += timedelta(days=1)
+    return day
+
+
 def _is_holiday(day: date, country: str) -> bool:
     from mahnwerk.core.contact_rules import is_public_holiday
 

@@ -50,6 +50,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from mahnwerk.core.calendar import period_end
 from mahnwerk.core.money import round_half_up, to_minor
 from mahnwerk.core.rulesets import EU_COUNTRIES
 
@@ -663,14 +664,16 @@ def _calculated_until(
 
 def deadlines(service_on: date) -> dict[str, date]:
     """What follows a court payment order served on ``service_on``: the objection period ends two weeks later
-    (§ 692 (1) Nr. 3 ZPO); the enforcement order must be applied for within six months (§ 701 ZPO)."""
+    (§ 692 (1) Nr. 3 ZPO); the enforcement order must be applied for within six months (§ 701 ZPO, § 188 (2),
+    (3) BGB: the month's last day where it is shorter). A period ending on a Saturday, Sunday or nationwide
+    public holiday ends on the next working day (§ 222 (2) ZPO)."""
     month = service_on.month - 1 + 6
     year = service_on.year + month // 12
     month = month % 12 + 1
     day = min(service_on.day, _days_in_month(year, month))
     return {
-        "objection_until": service_on + timedelta(days=14),
-        "enforcement_order_by": date(year, month, day),
+        "objection_until": period_end(service_on + timedelta(days=14), "DE"),
+        "enforcement_order_by": period_end(date(year, month, day), "DE"),
     }
 
 
@@ -681,15 +684,16 @@ def lv_deadlines(
     the letter gives ``warning_days`` to pay, so the application can be filed the day after; the court's
     warning is expected to be served ``service_days`` after filing, and the debtor may object within
     ``objection_days`` of service (Civilprocesa likums 400.-406.1 pants; the periods are the assumptions of
-    ``other.toml``)."""
-    pay_by = written_on + timedelta(days=warning_days)
+    ``other.toml``). A period ending on a Saturday, Sunday or Latvian public holiday ends on the next working
+    day (Civilprocesa likums 48. pants (3))."""
+    pay_by = period_end(written_on + timedelta(days=warning_days), "LV")
     file_from = pay_by + timedelta(days=1)
     service_on = file_from + timedelta(days=service_days)
     return {
         "pay_by": pay_by,
         "file_application_from": file_from,
         "assumed_service_on": service_on,
-        "objection_until": service_on + timedelta(days=objection_days),
+        "objection_until": period_end(service_on + timedelta(days=objection_days), "LV"),
     }
 
 
