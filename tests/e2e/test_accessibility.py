@@ -154,3 +154,65 @@ def test_the_first_start_page(
     """A fresh installation (no company, no user) opens the first-start page instead of the sign-in."""
     found = check(page, live_server.url, ["/setup/"])
     assert not found, "\n".join(found)
+
+
+def test_the_case_file_works_with_and_without_javascript(
+    signed_in: Any, browser: Any, live_server: Any, case: dict[str, Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    page = signed_in
+    debtor = case["debtor"]
+    page.goto(f"{live_server.url}/debtors/{debtor.pk}/")
+    tabs = page.get_by_test_id("case-tabs")
+    page.evaluate("window.sameDocument = true")
+    tabs.get_by_role("link", name="Conversation").click()
+    expect(page.locator("#tab-conversation")).to_be_visible()
+    expect(page.locator("#tab-overview")).to_be_hidden()
+    assert page.url.endswith("?tab=conversation") and page.evaluate("window.sameDocument === true")
+    # the call form shows the fields of the chosen outcome only
+    call = page.get_by_test_id("call-form")
+    outcome, promised_on = (
+        call.get_by_label("Outcome of the call"),
+        call.get_by_label("Promised payment date"),
+    )
+    reason = call.get_by_label("Reason of the dispute")
+    outcome.select_option("reached")
+    expect(promised_on).to_be_hidden()
+    expect(reason).to_be_hidden()
+    outcome.select_option("promised")
+    expect(promised_on).to_be_visible()
+    expect(reason).to_be_hidden()
+    outcome.select_option("disputed")
+    expect(reason).to_be_visible()
+    expect(promised_on).to_be_hidden()
+    expect(promised_on).to_be_disabled()  # a hidden field is not sent
+    # a note, written on the conversation, stays there
+    page.get_by_text("Write a note").click()
+    page.get_by_test_id("note-form").get_by_label("Note:").fill("Rückruf vereinbart für Donnerstag")
+    page.get_by_role("button", name="Save note").click()
+    page.get_by_text("Note saved.").wait_for()
+    expect(page.locator("#tab-conversation")).to_be_visible()
+    notes = page.get_by_test_id("timeline-note")
+    expect(notes.filter(has_text="Rückruf vereinbart für Donnerstag")).to_have_count(1)
+    # the message as it went out, one click away, its HTML part in the sealed frame
+    page.get_by_test_id("timeline").get_by_role("link", name="Zahlungserinnerung R-100").click()
+    expect(page.get_by_test_id("message-state").locator("[data-state=sent]")).to_be_visible()
+    frame = page.frame_locator("iframe[data-testid=message-html]")
+    expect(frame.get_by_text("bitte zahlen Sie 1.000,00 EUR.")).to_be_visible()
+
+    # without JavaScript, each tab is a page of its own and the call form shows all its fields
+    plain = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", java_script_enabled=False
+    )
+    plain.add_cookies(page.context.cookies())
+    other = plain.new_page()
+    try:
+        other.goto(f"{live_server.url}/debtors/{debtor.pk}/")
+        other.get_by_test_id("case-tabs").get_by_role("link", name="Conversation").click()
+        other.wait_for_url(f"{live_server.url}/debtors/{debtor.pk}/?tab=conversation")
+        expect(other.locator("#tab-conversation")).to_be_visible()
+        expect(other.get_by_test_id("call-form").get_by_label("Promised payment date")).to_be_visible()
+        expect(other.get_by_test_id("call-form").get_by_label("Reason of the dispute")).to_be_visible()
+    finally:
+        plain.close()
