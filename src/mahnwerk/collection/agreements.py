@@ -72,6 +72,7 @@ __all__ = [
     "propose_plan",
     "record_promise",
     "resolve_dispute",
+    "segment_terms",
     "steer_items",
     "terms_for_debtors",
     "waived_charges",
@@ -100,7 +101,8 @@ MIN_STEP_DEADLINE_DAYS = 7
 
 @dataclass(frozen=True, slots=True)
 class _Tier:
-    """What a segment's stored rule does not say, by the trust its minimum down payment expresses."""
+    """What a segment's rule does not say itself (its fields left empty), by the trust its minimum down
+    payment expresses."""
 
     below_percent: int  # for segments asking a down payment below this percentage
     settlement_floor_percent: int  # the least share of what is open a settlement may accept
@@ -151,8 +153,8 @@ class AgreementTerms:
     def min_settlement_minor(self, open_minor: int) -> int:
         return -(-open_minor * self.settlement_floor_percent // 100)
 
-    def explanation(self) -> str:
-        """Which terms apply and why, in the active language (the case file's agreements section)."""
+    def terms_text(self) -> str:
+        """The terms in words, in the active language."""
         parts = [
             gettext("plans up to {count} instalments over at most {days} days").format(
                 count=self.max_instalments, days=self.max_duration_days
@@ -174,13 +176,19 @@ class AgreementTerms:
                     days=self.extension_days
                 )
             )
-        if "discount" not in self.incentives:
+        if not self.incentives:
+            parts.append(gettext("no offers"))
+        elif "discount" not in self.incentives:
             parts.append(gettext("no discounts"))
         if self.deadline_days:
             parts.append(gettext("reminder deadlines of at most {days} days").format(days=self.deadline_days))
         if self.playbook:
             parts.append(gettext("playbook “{playbook}”").format(playbook=self.playbook))
-        terms = "; ".join(parts)
+        return "; ".join(parts)
+
+    def explanation(self) -> str:
+        """Which terms apply and why, in the active language (the case file's agreements section)."""
+        terms = self.terms_text()
         if not self.segment:
             return gettext(
                 "No segment yet (the payment behaviour is rated after the next run): the company-wide limits "
@@ -217,9 +225,12 @@ def _terms(
         )
     rule = segment.policy
     tier = _tier(rule.min_down_payment_percent)
+    # the segment rule's own terms where it states them, else its tier's
     promise_days = policy.promise_max_days
-    if tier.promise_days is not None:
-        promise_days = min(promise_days, tier.promise_days)
+    own_promise = rule.promise_max_days if rule.promise_max_days is not None else tier.promise_days
+    if own_promise is not None:
+        promise_days = min(promise_days, own_promise)
+    extension = rule.extension_days if rule.extension_days is not None else tier.extension_days
     return AgreementTerms(
         policy,
         segment=segment.key,
@@ -228,11 +239,13 @@ def _terms(
         max_instalments=rule.max_instalments,
         min_down_payment_percent=rule.min_down_payment_percent,
         max_duration_days=rule.max_plan_days,
-        settlement_floor_percent=tier.settlement_floor_percent,
-        extension_days=min(tier.extension_days, promise_days),
+        settlement_floor_percent=rule.settlement_floor_percent
+        if rule.settlement_floor_percent is not None
+        else tier.settlement_floor_percent,
+        extension_days=min(extension, promise_days),
         promise_max_days=promise_days,
-        incentives=tier.incentives,
-        deadline_days=tier.deadline_days,
+        incentives=frozenset(rule.offers) if rule.offers is not None else tier.incentives,
+        deadline_days=rule.deadline_days if rule.deadline_days is not None else tier.deadline_days,
         thank_you=rule.thank_you_messages,
         playbook=rule.playbook,
     )
@@ -253,6 +266,15 @@ def terms_for_debtors(
     found = debtor_segments(company, ids, as_of) if ids else {}
     company_wide = _terms(policy)
     return {pk: _terms(policy, *found[pk]) if pk in found else company_wide for pk in ids}
+
+
+def segment_terms(company: Company) -> list[AgreementTerms]:
+    """What may be agreed in each of the company's segments, in their order: the rule's own terms and, where it
+    leaves them empty, its tier's (``mahnwerk insights segments``)."""
+    from mahnwerk.insights.services import segment_rules
+
+    policy = _read_policy(company)
+    return [_terms(policy, rule) for rule in segment_rules(company)]
 
 
 def agreement_policy_for(

@@ -631,6 +631,15 @@ class SegmentPolicy:
     min_down_payment_percent: int
     max_plan_days: int
     thank_you_messages: bool
+    # What may be agreed beyond the plan limits; None: by the trust the down payment expresses (the agreement
+    # services' tiers). Settlement floor (% of what is open), one-click extension on the debtor's page (days,
+    # 0: none), the furthest payment date (days ahead), the offers allowed (incentive kinds), the longest
+    # deadline of a step (days).
+    settlement_floor_percent: int | None = None
+    extension_days: int | None = None
+    promise_max_days: int | None = None
+    offers: tuple[str, ...] | None = None
+    deadline_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.payment_terms_days < 0 or self.max_instalments < 0 or self.max_plan_days < 0:
@@ -639,6 +648,11 @@ class SegmentPolicy:
             raise ValueError("the minimum down payment is a percentage from 0 to 100")
         if self.credit_limit_minor is not None and self.credit_limit_minor < 0:
             raise ValueError("a credit limit cannot be negative")
+        if self.settlement_floor_percent is not None and not 0 <= self.settlement_floor_percent <= 100:
+            raise ValueError("the settlement floor is a percentage from 0 to 100")
+        days = (self.extension_days, self.promise_max_days, self.deadline_days)
+        if any(d is not None and d < 0 for d in days):
+            raise ValueError("extension, payment date and deadline days cannot be negative")
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,46 @@ class SegmentRuleRow(models.Model):
     )
     max_plan_days = models.PositiveSmallIntegerField(_("maximum plan duration (days)"))
     thank_you_messages = models.BooleanField(_("send thank-you messages"), default=False)
+    # What may be agreed beyond the plan limits (empty: by the minimum down payment, as the shipped segments)
+    settlement_floor_percent = models.PositiveSmallIntegerField(
+        _("settlement floor (%)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text=_("The least share of what is open a settlement may accept. Empty: by the down payment."),
+    )
+    extension_days = models.PositiveSmallIntegerField(
+        _("one-click extension (days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Days the customer may move the payment on its page; 0: none. Empty: by the down payment."
+        ),
+    )
+    promise_max_days = models.PositiveSmallIntegerField(
+        _("furthest payment date (days ahead)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: by the down payment, never beyond the company's limit."),
+    )
+    offers = models.JSONField(
+        _("offers allowed"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Incentives a step or a clerk may offer (discount, waive_fees, waive_interest, ...). "
+            "Empty: by the down payment."
+        ),
+    )
+    deadline_days = models.PositiveSmallIntegerField(
+        _("longest reminder deadline (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(7)],
+        help_text=_(
+            "Shorter step deadlines for this segment, never below 7 days. Empty: by the down payment."
+        ),
+    )
 
     class Meta:
         verbose_name = _("segment rule")
@@ -88,6 +128,11 @@ class SegmentRuleRow(models.Model):
                 self.min_down_payment_percent,
                 self.max_plan_days,
                 self.thank_you_messages,
+                self.settlement_floor_percent,
+                self.extension_days,
+                self.promise_max_days,
+                tuple(self.offers) if self.offers is not None else None,
+                self.deadline_days,
             ),
         )
 

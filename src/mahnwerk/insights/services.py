@@ -261,9 +261,94 @@ def set_segment_rules(company: Company, rules: Sequence[SegmentRule]) -> list[Se
             min_down_payment_percent=r.policy.min_down_payment_percent,
             max_plan_days=r.policy.max_plan_days,
             thank_you_messages=r.policy.thank_you_messages,
+            settlement_floor_percent=r.policy.settlement_floor_percent,
+            extension_days=r.policy.extension_days,
+            promise_max_days=r.policy.promise_max_days,
+            offers=list(r.policy.offers) if r.policy.offers is not None else None,
+            deadline_days=r.policy.deadline_days,
         )
         for n, r in enumerate(rules, start=1)
     )
+
+
+# The terms of a segment a person may change (``change_segment_terms``); the last five may be left empty, so
+# that the trust the minimum down payment expresses decides them (``collection.agreements.SEGMENT_TIERS``).
+SEGMENT_TERMS = (
+    "playbook",
+    "payment_terms_days",
+    "credit_limit_minor",
+    "max_instalments",
+    "min_down_payment_percent",
+    "max_plan_days",
+    "thank_you_messages",
+    "settlement_floor_percent",
+    "extension_days",
+    "promise_max_days",
+    "offers",
+    "deadline_days",
+)
+OPTIONAL_TERMS = frozenset(
+    {
+        "credit_limit_minor",
+        "settlement_floor_percent",
+        "extension_days",
+        "promise_max_days",
+        "offers",
+        "deadline_days",
+    }
+)
+MIN_DEADLINE_DAYS = 7  # as the run: a step's deadline is never shorter
+
+
+class SegmentError(ValueError):
+    """A change to a segment's terms that cannot be made (the message says why, in the active language)."""
+
+
+@transaction.atomic
+def change_segment_terms(company: Company, key: str, **changes: Any) -> SegmentRule:
+    """Change the terms of the company's segment ``key`` (the shipped rules are written first where the
+    company has none of its own); a value of None empties an optional term (then its tier decides). The
+    next run, the clerk's forms, the debtor's page and the API use the new terms at once."""
+    import dataclasses
+
+    from mahnwerk.collection.agreements_models import IncentiveKind
+
+    unknown = sorted(set(changes) - set(SEGMENT_TERMS))
+    if unknown:
+        raise SegmentError(gettext("Not a term of a segment: {names}.").format(names=", ".join(unknown)))
+    rules = list(segment_rules(company))
+    found = next((n for n, r in enumerate(rules) if r.key == key), None)
+    if found is None:
+        raise SegmentError(
+            gettext("No segment {key}; the segments are {keys}.").format(
+                key=key, keys=", ".join(r.key for r in rules)
+            )
+        )
+    for name, value in changes.items():
+        if value is None and name not in OPTIONAL_TERMS:
+            raise SegmentError(gettext("{name} cannot be left empty.").format(name=name))
+    offers = changes.get("offers")
+    if offers is not None:
+        wrong = sorted(set(offers) - set(IncentiveKind.values))
+        if wrong:
+            raise SegmentError(
+                gettext("Unknown offer(s) {offers}; the offers are {known}.").format(
+                    offers=", ".join(wrong), known=", ".join(IncentiveKind.values)
+                )
+            )
+        changes["offers"] = tuple(dict.fromkeys(offers))
+    deadline = changes.get("deadline_days")
+    if deadline is not None and deadline < MIN_DEADLINE_DAYS:
+        raise SegmentError(
+            gettext("A reminder deadline is never shorter than {days} days.").format(days=MIN_DEADLINE_DAYS)
+        )
+    try:
+        policy = dataclasses.replace(rules[found].policy, **changes)
+    except (ValueError, TypeError) as exc:
+        raise SegmentError(str(exc)) from None
+    rules[found] = dataclasses.replace(rules[found], policy=policy)
+    set_segment_rules(company, rules)
+    return rules[found]
 
 
 def rating_thresholds(company: Company) -> RatingThresholds:
