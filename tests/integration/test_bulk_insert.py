@@ -181,3 +181,17 @@ def test_json_lists_of_statement_entries(company: Any) -> None:
     assert stored.reasons == ["names invoice RE-1"]
     assert stored.candidates == [{"score": 0.9, "parts": [{"invoice": "RE-1", "amount_minor": 500}]}]
     assert stored.status == StatementEntry._meta.get_field("status").get_default()
+
+
+@pytest.mark.django_db
+def test_a_related_object_saved_after_it_was_assigned(company: Any, make_debtor: Any) -> None:
+    from mahnwerk.ledger.models import Debtor
+
+    late = Debtor(company=company, number="LATE", name="Spät GmbH")
+    inv = _invoice(company, late, "L-1")
+    late.save()  # the invoice was given the debtor before the debtor had an id
+    bulk_insert([inv])
+    assert Invoice.objects.get(pk=inv.pk).debtor_id == late.pk
+    unsaved = _invoice(company, Debtor(company=company, number="NEVER", name="Nie"), "L-2")
+    with pytest.raises(ValueError, match="not saved yet"):
+        bulk_insert([unsaved])

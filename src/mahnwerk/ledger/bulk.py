@@ -33,6 +33,22 @@ from django.utils import timezone
 _PLAIN = (str, int, bool, type(None))
 
 
+_SPECIAL = {
+    "DateField",
+    "JSONField",
+    "DecimalField",
+    "DateTimeField",
+    "TimeField",
+    "UUIDField",
+    "BinaryField",
+}
+
+
+def _is_plain(field: models.Field[Any, Any]) -> bool:
+    """Whether a ``str``/``int``/``bool``/``None`` value of ``field`` goes to the driver as it is."""
+    return field.get_internal_type() not in _SPECIAL
+
+
 def _converter(field: models.Field[Any, Any], connection: Any) -> Callable[[Any], Any]:
     """A function from an attribute value to the value the database driver gets, for ``field``."""
     prep = field.get_db_prep_save
@@ -48,7 +64,7 @@ def _converter(field: models.Field[Any, Any], connection: Any) -> Callable[[Any]
             return prep(value, connection)
 
         return date_value
-    if internal in {"JSONField", "DecimalField", "DateTimeField", "TimeField", "UUIDField", "BinaryField"}:
+    if internal in _SPECIAL:
         return lambda value: prep(value, connection)
 
     def plain(value: Any) -> Any:
@@ -71,6 +87,18 @@ def bulk_insert[M: models.Model](objs: Iterable[M], *, using: str | None = None)
         raise TypeError("bulk_insert takes instances of one model")
     if any(o.pk is not None for o in instances):
         raise ValueError("bulk_insert writes new rows only: an instance already has a primary key")
+    # as bulk_create does: a related object assigned before it was saved gives its id now
+    for f in model._meta.concrete_fields:
+        if not isinstance(f, models.ForeignKey):
+            continue
+        attname = f.attname
+        for o in instances:
+            if o.__dict__.get(attname) is None and f.is_cached(o):
+                related = f.get_cached_value(o)
+                if related is not None:
+                    if related.pk is None:
+                        raise ValueError(f"{model._meta.label}.{f.name}: the related object is not saved yet")
+                    setattr(o, attname, related.pk)
     alias = using or router.db_for_write(model)
     now = timezone.now()
     # a model instance keeps its field values under their attribute names
@@ -144,25 +172,27 @@ def bulk_insert_rows(
     ids: list[int] = [0] * len(rows)
     for omitted, members in groups.items():
         columns = [f for f in fields if f.attname not in omitted]
-        # (key, converted value when the row has none, converter); auto_now fields get the time of the call
-        convert = []
+        members_rows = [rows[n] for n in members]
+        values: list[list[Any]] = []  # column by column
         for f in columns:
             fn = _converter(f, connection)
-            missing_value = fallback[f.attname]  # (rows of this group with a database default have it)
-            if missing_value is not _DATABASE:
-                missing_value = fn(missing_value)
-            convert.append((_NO_KEY if f in stamped else f.attname, missing_value, fn))
-        params = [
-            [fn(row[a]) if a in row else d for a, d, fn in convert] for row in (rows[n] for n in members)
-        ]
+            if f in stamped:  # the time of the call, whatever the row says
+                values.append([fn(fallback[f.attname])] * len(members_rows))
+                continue
+            # (rows of this group leaving a database default to the database do not reach here)
+            column = [row.get(f.attname, fallback[f.attname]) for row in members_rows]
+            if not (_is_plain(f) and all(type(v) in _PLAIN for v in column)):
+                column = [fn(v) for v in column]
+            values.append(column)
+        params = [list(row) for row in zip(*values, strict=True)]
         names = [quote(f.column or f.attname) for f in columns]
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite":
                 made = _insert_sqlite(cursor, table, names, params)
             else:
                 made = _reserve_ids(cursor, opts.db_table, pk_column, len(params))
-                for values, pk_value in zip(params, made, strict=True):
-                    values.insert(0, pk_value)
+                for row_params, pk_value in zip(params, made, strict=True):
+                    row_params.insert(0, pk_value)
                 _execute(cursor, table, [quote(pk_column), *names], params)
         for n, pk_value in zip(members, made, strict=True):
             ids[n] = pk_value
@@ -174,7 +204,6 @@ class _Database:
 
 
 _DATABASE = _Database()
-_NO_KEY = "\x00"  # no attribute has this name: the row's value is not looked at
 
 
 def _left_to_database(value: Any) -> bool:

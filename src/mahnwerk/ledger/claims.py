@@ -44,6 +44,7 @@ from mahnwerk.core.rulesets import (
     load_rulebook,
 )
 from mahnwerk.core.rulesets import Component as CoreComponent
+from mahnwerk.ledger.bulk import bulk_insert
 from mahnwerk.ledger.models import (
     Allocation,
     Charge,
@@ -722,7 +723,7 @@ class ClaimBook:
         self.allocations.append(alloc)
 
     def save(self) -> list[Allocation]:
-        WriteOff.objects.bulk_create(self.write_offs, batch_size=1000)
+        bulk_insert(self.write_offs)
         for alloc in self.allocations:
             source = alloc._source  # type: ignore[attr-defined]
             if isinstance(source, WriteOff):
@@ -732,7 +733,7 @@ class ClaimBook:
                 alloc.payment_id = source.pk
             else:
                 alloc.credit_note_id = source.pk
-        Allocation.objects.bulk_create(self.allocations, batch_size=1000)
+        bulk_insert(self.allocations)
         changed = {alloc.invoice_id: alloc.invoice for alloc in self.allocations}
         update_grouped(Invoice, changed.values(), ("open_minor", "settled_on", "time_barred_on"))
         update_grouped(Charge, self.touched_charges.values(), ("open_minor",))

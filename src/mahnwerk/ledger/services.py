@@ -114,7 +114,7 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
     for p in payments:
         if p.invoice_id is None and p.reference:
             p.invoice_id = named_invoice(book, p.debtor_id, p.reference)
-    Payment.objects.bulk_create(payments, batch_size=1000)
+    bulk_insert(payments)
     for p in sorted(payments, key=lambda p: (p.value_date, p.pk)):
         p.unallocated_minor = book.apply(
             p, p.debtor_id, p.amount_minor, p.currency, p.value_date, p.invoice_id
@@ -123,7 +123,7 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
     Payment.objects.bulk_update(
         [p for p in payments if p.unallocated_minor], ["unallocated_minor"], batch_size=1000
     )
-    timeline.record(
+    bulk_insert(
         timeline.event(
             p.debtor_id,
             company.pk,

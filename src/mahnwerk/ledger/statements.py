@@ -35,6 +35,7 @@ from mahnwerk.core.bank_statements import (
 from mahnwerk.core.money import format_money
 from mahnwerk.core.payment_matching import Decision, Incoming, Matcher, OpenItem, Part, split_over
 from mahnwerk.ledger import timeline
+from mahnwerk.ledger.bulk import bulk_insert
 from mahnwerk.ledger.models import (
     Allocation,
     BankAccount,
@@ -389,7 +390,7 @@ def _import_statement(
         result.ignored += entry.status == EntryStatus.IGNORED
         result.review += entry.status == EntryStatus.REVIEW and entry not in reversals
         made.append((entry, statement.statement_id, bank.position))
-    StatementEntry.objects.bulk_create(rows, batch_size=500)
+    bulk_insert(rows)
 
 
 def _new_entry(
@@ -472,7 +473,7 @@ def _apply_matches(
         StatementEntry.payments.through(statemententry_id=entry.pk, payment_id=payment.pk)
         for entry, payment in zip(owners, payments, strict=True)
     ]
-    StatementEntry.payments.through.objects.bulk_create(links)
+    bulk_insert(links)
 
 
 # --- reversals -----------------------------------------------------------------------------------------
