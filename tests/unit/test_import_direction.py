@@ -52,3 +52,25 @@ def test_comms_never_imports_the_web_application() -> None:
 def test_the_link_module_imports_no_app() -> None:
     names = [name for _line, name in imported_modules(PACKAGE / "links.py")]
     assert [n for n in names if n.startswith("mahnwerk.")] == []
+
+
+DOMAIN_APPS = ("api", "work", "collection", "comms", "ledger")
+
+
+def test_the_domain_apps_and_the_api_never_import_the_web_application() -> None:
+    """The API, the work queue and the domain apps share services and figures that live in the domain apps;
+    of ``mahnwerk.web`` they may name only the membership model (users' roles live there)."""
+    found = [
+        offence
+        for app in DOMAIN_APPS
+        for offence in offenders(app, "mahnwerk.web")
+        if not offence.endswith(": mahnwerk.web.models") and ": mahnwerk.web.models." not in offence
+    ]
+    assert found == []
+
+
+def test_the_scan_sees_the_web_services_imported_as_a_module() -> None:
+    # ``from mahnwerk.web import services`` (how the work queue once read the figures) counts as the module
+    assert any(
+        offence.endswith(": mahnwerk.web.services") for offence in offenders("web", "mahnwerk.web.services")
+    )

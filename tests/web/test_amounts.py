@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from mahnwerk.web import services
+from mahnwerk.ledger import figures
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 TODAY = date(2026, 11, 20)
 
 
-def snapshot(amounts: services.DebtorAmounts) -> tuple[Any, ...]:
+def snapshot(amounts: figures.DebtorAmounts) -> tuple[Any, ...]:
     figures = [(f.currency, f.open_minor, f.overdue_minor, f.items, dict(f.buckets)) for f in amounts.figures]
     return amounts.open, amounts.overdue, {k: sorted(v) for k, v in amounts.buckets.items()}, figures
 
@@ -33,14 +33,14 @@ def test_patched_amounts_equal_a_fresh_read_after_every_change(
     make_invoice(mueller, "R-101", "250.00", "2026-12-01")
     make_invoice(ozols, "R-200", "400.00", "2026-11-10")
     make_invoice(ozols, "R-201", "90.00", "2026-08-01", currency="USD")
-    first = services.company_amounts(company, TODAY)
+    first = figures.company_amounts(company, TODAY)
     assert first.open == {mueller.pk: 125_000, ozols.pk: 49_000}
-    read = services._BOOKS[(company.pk, TODAY)].read
+    read = figures._BOOKS[(company.pk, TODAY)].read
 
-    def check() -> services.DebtorAmounts:
-        patched = services.company_amounts(company, TODAY)
-        assert snapshot(patched) == snapshot(services.debtor_amounts(company, TODAY))
-        book = services._BOOKS[(company.pk, TODAY)]
+    def check() -> figures.DebtorAmounts:
+        patched = figures.company_amounts(company, TODAY)
+        assert snapshot(patched) == snapshot(figures.debtor_amounts(company, TODAY))
+        book = figures._BOOKS[(company.pk, TODAY)]
         assert book.read == read  # patched, not read again
         assert book.by_overdue == sorted((-v, k) for k, v in patched.overdue.items())  # the worklist's order
         return patched
@@ -72,23 +72,23 @@ def test_patched_amounts_equal_a_fresh_read_after_every_change(
     # another company's change moves the version but touches none of these debtors
     stranger = make_debtor(name="Svešinieks", number="B1", company=other_company)
     make_invoice(stranger, "B-1", "10.00", "2026-10-01")
-    assert snapshot(check()) == snapshot(services.debtor_amounts(company, TODAY))
+    assert snapshot(check()) == snapshot(figures.debtor_amounts(company, TODAY))
 
 
 def test_many_changed_debtors_or_a_new_day_read_everything_again(
     company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any], monkeypatch: Any
 ) -> None:
     debtors = [make_debtor(name=f"Kunde {i}", number=f"K{i:04d}") for i in range(4)]
-    services.company_amounts(company, TODAY)
-    read = services._BOOKS[(company.pk, TODAY)].read
-    monkeypatch.setattr(services, "PATCH_LIMIT", 2)
+    figures.company_amounts(company, TODAY)
+    read = figures._BOOKS[(company.pk, TODAY)].read
+    monkeypatch.setattr(figures, "PATCH_LIMIT", 2)
     for i, debtor in enumerate(debtors):
         make_invoice(debtor, f"R-{i}", "10.00", "2026-10-01")
-    amounts = services.company_amounts(company, TODAY)
-    assert len(amounts.open) == 4 and services._BOOKS[(company.pk, TODAY)].read > read
+    amounts = figures.company_amounts(company, TODAY)
+    assert len(amounts.open) == 4 and figures._BOOKS[(company.pk, TODAY)].read > read
     # the next business date is read afresh, and the old date is forgotten
-    services.company_amounts(company, date(2026, 11, 21))
-    assert [key for key in services._BOOKS if key[0] == company.pk] == [(company.pk, date(2026, 11, 21))]
+    figures.company_amounts(company, date(2026, 11, 21))
+    assert [key for key in figures._BOOKS if key[0] == company.pk] == [(company.pk, date(2026, 11, 21))]
 
 
 @pytest.mark.parametrize("changed", [1, 30])
@@ -102,12 +102,12 @@ def test_a_patch_takes_a_fixed_number_of_queries(
     debtors = [make_debtor(name=f"Kunde {i}", number=f"K{i:04d}") for i in range(30)]
     for i, debtor in enumerate(debtors):
         make_invoice(debtor, f"R-{i}", "10.00", "2026-10-01")
-    services.company_amounts(company, TODAY)
+    figures.company_amounts(company, TODAY)
     for i, debtor in enumerate(debtors[:changed]):
         make_invoice(debtor, f"S-{i}", "20.00", "2026-11-01")
     # the ledger version (4), the debtors touched since (3), their open items (1)
     with django_assert_num_queries(8):
-        amounts = services.company_amounts(company, TODAY)
+        amounts = figures.company_amounts(company, TODAY)
     assert sum(amounts.open.values()) == 30 * 1_000 + changed * 2_000
 
 
@@ -125,30 +125,30 @@ def test_the_server_workers_read_every_companys_figures_ahead(
     from mahnwerk.web.management.commands.serve import warm_forever
 
     make_invoice(make_debtor(name="Kunde"), "R-1", "10.00", "2026-10-01")
-    services._BOOKS.clear()
+    figures._BOOKS.clear()
     stop = threading.Event()
     calls = []
-    original = services.warm_amounts
+    original = figures.warm_amounts
 
     def warm() -> list[tuple[int, date]]:
         calls.append(original())
         stop.set()  # one round is enough here
         return calls[-1]
 
-    monkeypatch.setattr(services, "warm_amounts", warm)
+    monkeypatch.setattr(figures, "warm_amounts", warm)
     # the worker thread closes its own connection after each round; here it is the test's, inside its transaction
     monkeypatch.setattr(connection, "close", lambda: None)
     warm_forever(stop)
     # both companies, each for its own business date (Berlin and Riga are on 20 November at 10:00 UTC)
     assert sorted(calls[0]) == sorted([(company.pk, TODAY), (other_company.pk, TODAY)])
-    assert services._BOOKS[(company.pk, TODAY)].amounts.open  # ready before any page asks
-    assert (other_company.pk, TODAY) in services._BOOKS
+    assert figures._BOOKS[(company.pk, TODAY)].amounts.open  # ready before any page asks
+    assert (other_company.pk, TODAY) in figures._BOOKS
 
 
 def test_the_next_business_date_begins_at_the_first_local_midnight(company: Any, other_company: Any) -> None:
     from datetime import UTC, datetime
 
     # 20 November 10:00 UTC: Riga (UTC+2) reaches midnight at 22:00 UTC, Berlin (UTC+1) at 23:00 UTC
-    assert services.next_business_day_start(datetime(2026, 11, 20, 10, tzinfo=UTC)) == datetime(
+    assert figures.next_business_day_start(datetime(2026, 11, 20, 10, tzinfo=UTC)) == datetime(
         2026, 11, 20, 22, tzinfo=UTC
     )

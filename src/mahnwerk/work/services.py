@@ -34,10 +34,9 @@ from mahnwerk.collection.agreements_models import (
 from mahnwerk.collection.models import ActionItem, ActionStatus, Case, Step, Task, TaskKind, TaskStatus
 from mahnwerk.collection.services import CollectionError
 from mahnwerk.insights.models import InvoicePrediction
-from mahnwerk.ledger import timeline
+from mahnwerk.ledger import figures, timeline
 from mahnwerk.ledger.models import Company, Debtor, EntryStatus, Invoice, StatementEntry
 from mahnwerk.ledger.services import company_today
-from mahnwerk.web import services as web_services
 from mahnwerk.web.models import Membership, Role
 from mahnwerk.work.models import WorkAssignment
 
@@ -293,7 +292,7 @@ def _describe(company: Company, today: date, rows: dict[int, Row]) -> None:
     ids = list(rows)
     # a few debtors: by their ids; very many: one pass over the company's open items (no endless id list)
     only: dict[str, Any] = {"debtor_id__in": ids} if len(ids) <= ID_LIST_LIMIT else {}
-    amounts = web_services.company_amounts(company, today)
+    amounts = figures.company_amounts(company, today)
     for row in rows.values():
         row.currency = company.currency
         row.age_days = max(0, (today - row.since).days)

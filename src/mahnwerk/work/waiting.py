@@ -78,7 +78,7 @@ def waiting_work(
     (the debtor's overdue amount for a task, the plan's total, the disputed amount) times the predicted chance
     that it stays unpaid. Five queries whatever the number of debtors; the overdue amounts come from the
     cached company-wide pass."""
-    from mahnwerk.web.services import company_amounts  # the company-wide figures the pages share (cached)
+    from mahnwerk.ledger.figures import company_amounts  # the company-wide figures the pages share (cached)
 
     amounts = company_amounts(company, today, version)
     items: list[WorkItem] = []

@@ -15,7 +15,7 @@ def warm_forever(stop: threading.Event) -> None:
     """Read every company's figures, then again each time a business date begins, until ``stop`` is set."""
     from django.db import connection
 
-    from mahnwerk.web.services import next_business_day_start, warm_amounts
+    from mahnwerk.ledger.figures import next_business_day_start, warm_amounts
 
     while not stop.is_set():
         try:
