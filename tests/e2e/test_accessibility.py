@@ -157,7 +157,7 @@ def test_the_first_start_page(
 
 
 def test_the_case_file_works_with_and_without_javascript(
-    signed_in: Any, browser: Any, live_server: Any, case: dict[str, Any]
+    signed_in: Any, browser: Any, live_server: Any, case: dict[str, Any], shoot: Callable[[Any, str], None]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -195,11 +195,13 @@ def test_the_case_file_works_with_and_without_javascript(
     expect(page.locator("#tab-conversation")).to_be_visible()
     notes = page.get_by_test_id("timeline-note")
     expect(notes.filter(has_text="Rückruf vereinbart für Donnerstag")).to_have_count(1)
+    shoot(page, "debtor-conversation")
     # the message as it went out, one click away, its HTML part in the sealed frame
     page.get_by_test_id("timeline").get_by_role("link", name="Zahlungserinnerung R-100").click()
     expect(page.get_by_test_id("message-state").locator("[data-state=sent]")).to_be_visible()
     frame = page.frame_locator("iframe[data-testid=message-html]")
     expect(frame.get_by_text("bitte zahlen Sie 1.000,00 EUR.")).to_be_visible()
+    shoot(page, "message")
 
     # without JavaScript, each tab is a page of its own and the call form shows all its fields
     plain = browser.new_context(
