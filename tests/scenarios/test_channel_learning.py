@@ -172,18 +172,18 @@ def test_the_command_line_shows_what_followed_a_debtors_messages(
     assert "never after email" in lines[3]
 
 
-def written_history(debtor: Any, make_invoice: Any, pay: Any, letters_paid: bool) -> None:
-    """Two emails (January, February) never paid within the window, then two letters of the playbook's own
-    (March, April), paid three days after each when ``letters_paid``."""
-    for n, (channel, day) in enumerate(
-        [
-            ("email", "2025-01-10"),
-            ("email", "2025-02-10"),
-            ("letter", "2025-03-10"),
-            ("letter", "2025-04-10"),
-        ],
-        start=1,
-    ):
+def written_history(
+    debtor: Any, make_invoice: Any, pay: Any, letters_paid: bool, letters: bool = True
+) -> None:
+    """Two emails (January, February) never paid within the window, then (``letters``) two letters of the
+    playbook's own (March, April), paid three days after each when ``letters_paid``."""
+    sent = [
+        ("email", "2025-01-10"),
+        ("email", "2025-02-10"),
+        ("letter", "2025-03-10"),
+        ("letter", "2025-04-10"),
+    ]
+    for n, (channel, day) in enumerate(sent if letters else sent[:2], start=1):
         on = D(day)
         invoice = make_invoice(debtor, f"W-{debtor.pk}-{n}", "100.00", (on - timedelta(days=7)).isoformat())
         OutboundMessage.objects.create(
@@ -203,19 +203,25 @@ def written_history(debtor: Any, make_invoice: Any, pay: Any, letters_paid: bool
 
 
 @pytest.mark.django_db
-def test_a_letter_only_on_evidence_and_where_the_amount_is_worth_its_cost(
+def test_a_letter_on_evidence_or_as_the_last_resort_and_where_the_amount_is_worth_its_cost(
     company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
 ) -> None:
     # no phone: the email step's candidates are email and letter
     reader = make_debtor(name="Schreiner Holz GmbH", street="Weg 1", postcode="10115", city="Berlin")
     silent = make_debtor(name="Stumm GmbH", street="Weg 2", postcode="10115", city="Berlin")
     small = make_debtor(name="Klein GmbH", street="Weg 3", postcode="10115", city="Berlin")
+    unread = make_debtor(name="Nie Gelesen GmbH", street="Weg 4", postcode="10115", city="Berlin")
+    unread_small = make_debtor(name="Wenig GmbH", street="Weg 5", postcode="10115", city="Berlin")
     written_history(reader, make_invoice, pay, letters_paid=True)
     written_history(silent, make_invoice, pay, letters_paid=False)
     written_history(small, make_invoice, pay, letters_paid=True)
+    written_history(unread, make_invoice, pay, letters_paid=False, letters=False)
+    written_history(unread_small, make_invoice, pay, letters_paid=False, letters=False)
     make_invoice(reader, "R-1", "240.00", "2025-06-09")
     make_invoice(silent, "R-2", "240.00", "2025-06-09")
     make_invoice(small, "R-3", "25.00", "2025-06-09")  # less than 20 letters' postage (1.50 each)
+    make_invoice(unread, "R-4", "240.00", "2025-06-09")
+    make_invoice(unread_small, "R-5", "25.00", "2025-06-09")
     company.min_reminder_amount = Decimal("0")
     company.save()
     run_collection(company, D("2025-06-16"), approved=True)
@@ -223,9 +229,13 @@ def test_a_letter_only_on_evidence_and_where_the_amount_is_worth_its_cost(
     assert reminder(reader).channel == "letter"
     (event,) = reader.timeline.filter(kind="channel_learned")
     assert event.data["reason"] == "paid twice within 3 days of a letter, never after email"
-    # no answer on any channel: no letter is tried out, the playbook's email stays
+    # letters went unanswered as well as emails: nothing answers better, the playbook's email stays
     assert reminder(silent).channel == "email"
     # answers letters, but 25.00 is not worth a letter's postage: the email stays
     assert reminder(small).channel == "email"
-    assert not silent.timeline.filter(kind="channel_learned").exists()
-    assert not small.timeline.filter(kind="channel_learned").exists()
+    # no phone, two emails unanswered, no letter yet: a letter as the last resort, for 240.00 but not for 25.00
+    assert reminder(unread).channel == "letter"
+    assert unread.timeline.get(kind="channel_learned").data["reason"] == "never after email; trying letter"
+    assert reminder(unread_small).channel == "email"
+    for debtor in (silent, small, unread_small):
+        assert not debtor.timeline.filter(kind="channel_learned").exists()

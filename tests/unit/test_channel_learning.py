@@ -83,8 +83,12 @@ def test_a_customer_who_pays_after_sms_and_never_after_email_gets_sms_with_the_r
 def test_only_the_allowed_channels_are_chosen() -> None:
     touches, events = sms_payer()
     profile = build_profile(touches, events)
-    # SMS not allowed: never SMS; and no letter to try out either (nothing says this customer answers letters)
-    assert learn_channel(EMAIL, [EMAIL, LETTER], profile) is None
+    # SMS not allowed: never SMS; the emails went unanswered, so a letter is the last resort
+    only_written = learn_channel(EMAIL, [EMAIL, LETTER], profile)
+    assert only_written is not None and only_written.channel is LETTER
+    assert only_written.reason == "never after email; trying letter"
+    # ... where the amount is worth a letter's postage
+    assert learn_channel(EMAIL, [EMAIL, LETTER], profile, letter_affordable=False) is None
     assert learn_channel(SMS, [SMS, EMAIL], profile) is None  # already the channel it answers
     opted = build_profile(touches, events, opted_out=[SMS])
     assert learn_channel(EMAIL, [EMAIL, SMS], opted) is None
@@ -129,12 +133,28 @@ def letter_reader(answered_letters: int = 2) -> Profile:
     return build_profile(touches, events)
 
 
-def test_a_letter_is_never_tried_out_only_taken_on_evidence() -> None:
-    silent = build_profile([Touch(EMAIL, D("2025-01-01")), Touch(EMAIL, D("2025-01-15"))], [])
-    # two unanswered emails: the free channel is tried, a letter is not
-    assert learn_channel(EMAIL, [EMAIL, LETTER], silent) is None
+def test_a_letter_only_on_evidence_or_as_the_last_resort() -> None:
+    start = D("2025-01-01")
+    silent = build_profile([Touch(EMAIL, start), Touch(EMAIL, start + timedelta(days=14))], [])
+    # two unanswered emails: the free SMS is tried first, not a letter
     tried = learn_channel(EMAIL, [EMAIL, LETTER, SMS], silent)
     assert tried is not None and tried.channel is SMS
+    # one unanswered SMS more: SMS not yet given up, still no letter
+    one_sms = build_profile(
+        [
+            *[Touch(EMAIL, start + timedelta(days=14 * n)) for n in range(2)],
+            Touch(SMS, start + timedelta(days=28)),
+        ],
+        [],
+    )
+    assert learn_channel(SMS, [SMS, EMAIL, LETTER], one_sms) is None
+    # two unanswered of each free channel: a letter, the last resort
+    free_tried = build_profile(
+        [Touch(c, start + timedelta(days=14 * n)) for n, c in enumerate([EMAIL, EMAIL, SMS, SMS])], []
+    )
+    last = learn_channel(EMAIL, [EMAIL, LETTER, SMS], free_tried)
+    assert last is not None and last.channel is LETTER and last.reason == "never after email; trying letter"
+    assert learn_channel(EMAIL, [EMAIL, LETTER, SMS], free_tried, letter_affordable=False) is None
     # both letters of the playbook's own were paid within 4 days: learning may take a letter again
     learned = learn_channel(EMAIL, [EMAIL, LETTER, SMS], letter_reader())
     assert learned is not None and learned.channel is LETTER

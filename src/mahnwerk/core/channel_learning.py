@@ -12,11 +12,11 @@ rule), the one with the highest estimate — but leaves the step's channel only 
 answered at least once, or the step's channel went unanswered ``explore_after`` times; and only when the
 estimate is ``margin`` higher. Ties go to the cheaper channel.
 
-A letter costs postage, so learning sends one instead of the step's channel only on evidence that the
-customer answers letters (a letter of the playbook's own was answered before) and only where the amount is
-worth it (:func:`letter_worth_it`: at least :data:`LETTER_COST_MULTIPLE` times the letter's cost). Trying a
-channel without evidence, after unanswered messages, happens only on the channels that cost nothing to send
-(email, SMS); a customer who answers only letters is found by the playbook's own letter steps.
+A letter costs postage, so learning sends one instead of the step's channel only where the amount is worth it
+(:func:`letter_worth_it`: at least :data:`LETTER_COST_MULTIPLE` times the letter's cost) and only on evidence
+that the customer answers letters (a letter was answered before) — or as the last resort: every channel allowed
+that costs nothing to send (email, SMS) went unanswered ``explore_after`` times. Unanswered messages try the
+free channels first.
 """
 
 from __future__ import annotations
@@ -214,14 +214,14 @@ def learn_channel(
     """The channel the customer answers, among ``candidates`` (already allowed by consent, contract and law),
     instead of ``current`` (what the rules chose); None: no evidence to leave ``current``.
 
-    A letter in place of ``current`` only when the customer answered a letter before and
-    ``letter_affordable`` (the caller's :func:`letter_worth_it`); never to try one out."""
-    options = [
-        c
-        for c in dict.fromkeys(candidates)
-        if c not in profile.opted_out
-        and (c is current or c is not Channel.LETTER or (letter_affordable and profile.stats(c).answered))
-    ]
+    A letter in place of ``current`` only when ``letter_affordable`` (the caller's :func:`letter_worth_it`) and
+    either the customer answered a letter before or every free channel allowed went unanswered
+    ``explore_after`` times (the last resort)."""
+    allowed = [c for c in dict.fromkeys(candidates) if c not in profile.opted_out]
+    free = [profile.stats(c) for c in allowed if c is not Channel.LETTER]
+    last_resort = all(s.touches >= explore_after and s.answered == 0 for s in free)
+    letter_ok = letter_affordable and (profile.stats(Channel.LETTER).answered > 0 or last_resort)
+    options = [c for c in allowed if c is current or c is not Channel.LETTER or letter_ok]
     if current not in options or len(options) < 2:
         return None
     base = profile.stats(current)
