@@ -82,9 +82,12 @@ def test_the_provisional_segment_is_the_one_the_refresh_stores(company: Any, new
 
 def test_the_run_follows_the_segments_playbook_before_any_refresh(company: Any, new_debtor: Any) -> None:
     from mahnwerk.collection.models import Playbook
+    from mahnwerk.ledger.models import Debtor
 
     strict = Playbook.objects.create(company=company, name="strict")
     debtor = new_debtor()
+    Debtor.objects.create(company=company, number="K0000", name="Ohne Rechnung GmbH", language="de")
+    # the run's whole-company read: debtors with invoices only (one without has nothing to remind)
     assert segment_playbooks(company, None, TODAY) == {debtor.pk: strict.pk}
     assert segment_playbooks(company, [debtor.pk], TODAY) == {debtor.pk: strict.pk}
 

@@ -508,15 +508,17 @@ _IN_LIST_MAX = 900
 
 
 def _unrated(company: Company, debtor_ids: Sequence[int] | None, stored: Iterable[int]) -> list[int]:
-    """Of ``debtor_ids`` (None: the company's debtors, one query), those without a stored insight."""
+    """Of ``debtor_ids`` (None: the company's debtors with invoices, one query), those without a stored
+    insight."""
     known = set(stored)
     if debtor_ids is not None:
         return sorted({pk for pk in debtor_ids if pk not in known})
     from mahnwerk.ledger.models import Debtor
 
+    invoiced = Invoice.objects.filter(debtor_id=models.OuterRef("pk"))
     return [
         pk
-        for pk in Debtor.objects.filter(company=company, insight__isnull=True)
+        for pk in Debtor.objects.filter(models.Exists(invoiced), company=company, insight__isnull=True)
         .order_by("id")
         .values_list("id", flat=True)
         if pk not in known
