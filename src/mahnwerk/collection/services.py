@@ -354,7 +354,7 @@ def run_collection(
         for chunk in _chunks(decisions, chunk_size):
             deadlines.update(step_deadlines(company, as_of, chunk))
         result.plan = [_describe(d, deadlines[d.debtor_id]) for d in decisions]
-        result.debtors_due = len(decisions)
+        _mark_waiting(company, as_of, decisions, result, approved=approved)
         return result
     run = Run.objects.create(company=company, as_of=as_of)
     result.run_id = run.pk
@@ -478,6 +478,47 @@ def _hold_for_missing_rates(
             )
         )
     return frozenset(held)
+
+
+APPROVAL_MODE = (
+    "approval_mode"  # the debtor's playbook is in approval mode (no Held: the run itself holds it)
+)
+WAIT_TEXTS: dict[str, Any] = {
+    APPROVAL_MODE: _("The playbook is in approval mode: its steps wait for a person's approval."),
+    Held.BANK_NOT_CURRENT.value: HELD_TEXTS[Held.BANK_NOT_CURRENT],
+    Held.RATE_MISSING.value: HELD_TEXTS[Held.RATE_MISSING],
+}
+
+
+def _mark_waiting(
+    company: Company, as_of: date, decisions: Sequence[DebtorDecision], result: RunResult, *, approved: bool
+) -> None:
+    """The dry run's word on what the real run holds for a person's approval, decided as the real run decides
+    it (a playbook in approval mode; then a stale bank statement, else a message claiming interest without a
+    known rate): those debtors stay in the plan with their step and amount, each entry says
+    ``waits_for_approval`` (the reason's key, else None) and ``waits_reason`` (the sentence), and they count in
+    ``awaiting_approval`` (with the run's warnings), not in ``debtors_due``. Approved (``--approve``), none
+    waits."""
+    waits: dict[int, str] = {}
+    if not approved:
+        in_approval_mode = set(
+            Playbook.objects.filter(company=company, approval_required=True).values_list("id", flat=True)
+        )
+        waits = {d.debtor_id: APPROVAL_MODE for d in decisions if d.playbook_id in in_approval_mode}
+        result.awaiting_approval += len(waits)
+        rest = [d for d in decisions if d.debtor_id not in waits]
+        stale = _hold_for_stale_bank(company, as_of, rest, result)
+        if stale:
+            waits |= dict.fromkeys(stale, Held.BANK_NOT_CURRENT.value)
+        else:
+            waits |= dict.fromkeys(
+                _hold_for_missing_rates(company, as_of, rest, result), Held.RATE_MISSING.value
+            )
+    result.debtors_due = len(decisions) - len(waits)
+    for entry in result.plan:
+        reason = waits.get(int(str(entry["debtor_id"])))
+        entry["waits_for_approval"] = reason
+        entry["waits_reason"] = str(WAIT_TEXTS[reason]) if reason else None
 
 
 @dataclass

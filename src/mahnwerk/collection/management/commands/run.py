@@ -141,11 +141,18 @@ class Command(MahnwerkCommand):
                 self.stderr.write(f"  warning: {warning}")
             for level, count in sorted(r.steps.items()):
                 self.stdout.write(f"  step {level}: {count} debtor(s)")
+            if r.dry_run and r.awaiting_approval:
+                self.stdout.write(f"  awaiting approval      {r.awaiting_approval}")
             for plan in r.plan[:50]:
                 items = plan["items"]
                 assert isinstance(items, list)
+                waits = (
+                    " — " + _("waits for approval: %(reason)s") % {"reason": plan["waits_reason"]}
+                    if plan.get("waits_reason")
+                    else ""
+                )
                 self.stdout.write(
-                    f"  would send step {plan['level']} to debtor {plan['debtor_id']}: {len(items)} item(s)"
+                    f"  would send step {plan['level']} to debtor {plan['debtor_id']}: {len(items)} item(s){waits}"
                 )
         self.fail_on(errors)
 

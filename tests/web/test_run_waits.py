@@ -1,0 +1,45 @@
+"""The run page marks the debtors whose messages wait for a person's approval, with the reason, and still shows
+their step and amount (approving is then an informed decision); the API's dry run says the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from mahnwerk.collection.models import Action
+from mahnwerk.ledger.models import BankAccount, BankStatement
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]  # Friday 20 November 2026
+
+
+def test_the_run_page_marks_the_debtors_waiting_for_a_current_bank_statement(
+    bob: Client, company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]
+) -> None:
+    mueller = make_debtor(name="Bäckerei Müller", number="K0001")
+    make_invoice(mueller, "R-100", "1000.00", "2026-10-01")
+    account, _ = BankAccount.objects.get_or_create(company=company, iban=company.iban)
+    BankStatement.objects.create(  # Tuesday 10 November: more than two business days old
+        company=company, account=account, statement_id="S-1", format="camt.053", to_date="2026-11-10"
+    )
+    response = bob.get("/run/")
+    row = next(r for r in response.context["rows"] if r["debtor"].pk == mueller.pk)
+    assert row["kind"] == "due" and row["waits_for_approval"] == "bank_not_current"
+    assert row["totals"] == [("EUR", 100_000)] and row["level"] >= 1
+    page = response.content.decode()
+    assert 'data-waits="bank_not_current"' in page and "Waits for approval" in page
+    assert "The newest bank statement is more than two business days old" in page
+    assert "waiting for approval: 1" in page  # the summary above the rows
+    assert f'value="{mueller.pk}" form="approve-form"' in page  # it can be ticked and approved
+    assert Action.objects.count() == 0
+
+    # with a current statement the next reason shows: R-100 has been in default since October, and the
+    # packaged base-rate table knows no rate from 1 July 2026 (see tests/scenarios/test_missing_rate.py)
+    BankStatement.objects.create(
+        company=company, account=account, statement_id="S-2", format="camt.053", to_date="2026-11-19"
+    )
+    page = bob.get("/run/").content.decode()
+    assert 'data-waits="bank_not_current"' not in page and 'data-waits="rate_missing"' in page
+    assert "claim interest for days without a known rate" in page
