@@ -62,45 +62,58 @@ def test_the_same_rows_as_bulk_create(company: Any, make_debtor: Any) -> None:
     assert Invoice.objects.filter(company=company).count() == 3
 
 
+COLUMNS = (
+    "company_id",
+    "debtor_id",
+    "number",
+    "issue_date",
+    "due_date",
+    "amount_minor",
+    "open_minor",
+    "currency",
+)
+
+
 @pytest.mark.django_db
-def test_rows_as_dicts_get_defaults_and_ids_in_order(company: Any, make_debtor: Any) -> None:
+def test_rows_as_tuples_get_defaults_and_ids_in_order(company: Any, make_debtor: Any) -> None:
     debtor = make_debtor()
     rows = [
-        {
-            "company_id": company.pk,
-            "debtor_id": debtor.pk,
-            "number": f"R-{n}",
-            "issue_date": D("2026-02-01") + timedelta(days=n),
-            "due_date": D("2026-03-01"),
-            "amount_minor": 100 + n,
-            "open_minor": 100 + n,
-            "currency": "EUR",
-        }
+        (
+            company.pk,
+            debtor.pk,
+            f"R-{n}",
+            D("2026-02-01") + timedelta(days=n % 3),
+            D("2026-03-01"),
+            100 + n,
+            100 + n,
+            "EUR",
+        )
         for n in range(25)
     ]
-    ids = bulk_insert_rows(Invoice, rows)
+    before = timezone.now()
+    ids = bulk_insert_rows(Invoice, COLUMNS, rows)
     assert len(set(ids)) == 25
     for pk, row in zip(ids, rows, strict=True):
         inv = Invoice.objects.get(pk=pk)
-        assert (inv.number, inv.issue_date, inv.amount_minor) == (
-            row["number"],
-            row["issue_date"],
-            row["amount_minor"],
-        )
+        assert (inv.number, inv.issue_date, inv.amount_minor) == (row[2], row[3], row[5])
         assert (inv.reference, inv.default_rule, inv.on_hold, inv.contract_rate_percent) == (
             "",
             "",
             False,
             None,
         )
+        assert inv.created_at >= before
 
 
 @pytest.mark.django_db
 def test_a_required_value_missing_writes_nothing(company: Any, make_debtor: Any) -> None:
     debtor = make_debtor()
-    row = {"company_id": company.pk, "debtor_id": debtor.pk, "number": "X-1", "currency": "EUR"}
     with pytest.raises(ValueError, match="amount_minor"):
-        bulk_insert_rows(Invoice, [row])
+        bulk_insert_rows(Invoice, ("company_id", "debtor_id", "number"), [(company.pk, debtor.pk, "X-1")])
+    with pytest.raises(ValueError, match="no field debtor"):
+        bulk_insert_rows(Invoice, ("debtor",), [(debtor,)])
+    with pytest.raises(ValueError, match="each of 8 columns"):
+        bulk_insert_rows(Invoice, COLUMNS, [(company.pk, debtor.pk)])
     assert not Invoice.objects.filter(company=company).exists()
 
 
@@ -108,7 +121,7 @@ def test_a_required_value_missing_writes_nothing(company: Any, make_debtor: Any)
 def test_empty_costs_no_query(django_assert_num_queries: Any) -> None:
     with django_assert_num_queries(0):
         assert bulk_insert([]) == []
-        assert bulk_insert_rows(Invoice, []) == []
+        assert bulk_insert_rows(Invoice, COLUMNS, []) == []
 
 
 @pytest.mark.django_db

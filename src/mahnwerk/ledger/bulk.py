@@ -21,8 +21,9 @@ the field's own ``get_db_prep_save``, exactly as Django would.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from django.db import connections, models, router
@@ -101,8 +102,13 @@ def bulk_insert[M: models.Model](objs: Iterable[M], *, using: str | None = None)
                     setattr(o, attname, related.pk)
     alias = using or router.db_for_write(model)
     now = timezone.now()
+    stamped = {f.attname for f in _stamped(model)}
+    pk = model._meta.pk
+    names = [f.attname for f in model._meta.concrete_fields if f is not pk and f.attname not in stamped]
     # a model instance keeps its field values under their attribute names
-    ids = bulk_insert_rows(model, [o.__dict__ for o in instances], using=alias, now=now)
+    get = attrgetter(*names)
+    rows = [get(o) for o in instances] if len(names) > 1 else [(get(o),) for o in instances]
+    ids = bulk_insert_rows(model, names, rows, using=alias, now=now)
     stamps = [
         (f.attname, now if isinstance(f, models.DateTimeField) else timezone.localdate(now))
         for f in _stamped(model)
@@ -118,18 +124,20 @@ def bulk_insert[M: models.Model](objs: Iterable[M], *, using: str | None = None)
 
 def bulk_insert_rows(
     model: type[models.Model],
-    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
     *,
     using: str | None = None,
     now: datetime | None = None,
 ) -> list[int]:
-    """Insert rows given as ``{attribute name: value}`` (``debtor_id``, not ``debtor``) without building
-    model instances; returns their new primary keys in order.
+    """Insert rows given as tuples of the fields named in ``columns`` (attribute names: ``debtor_id``, not
+    ``debtor``) without building model instances; returns their new primary keys in order.
 
-    A field a row leaves out gets what a new instance would have: its default (a callable default is
+    A field ``columns`` leaves out gets what a new instance would have: its default (a callable default is
     called once per call; ``""`` for text, ``None`` when nullable), the time of the call for
-    ``auto_now``/``auto_now_add``, the database's own for a ``db_default`` (the column is then not written);
-    a required field missing is a ``ValueError`` before anything is written.
+    ``auto_now``/``auto_now_add`` (also when named), the database's own for a ``db_default`` (the column is
+    then not written; so too for the rows whose value is ``DatabaseDefault``); a required field left out is
+    a ``ValueError`` before anything is written.
     """
     if not rows:
         return []
@@ -141,73 +149,63 @@ def bulk_insert_rows(
     pk_column: str = pk.column
     alias = using or router.db_for_write(model)
     connection = connections[alias]
-    fields = [f for f in opts.concrete_fields if f is not pk]
-    if any(row.get(pk.attname) is not None for row in rows):
-        raise ValueError("bulk_insert writes new rows only: a row already has a primary key")
+    fields = {f.attname: f for f in opts.concrete_fields if f is not pk}
+    unknown = [c for c in columns if c not in fields]
+    if unknown:
+        raise ValueError(f"{opts.label}: no field {', '.join(unknown)} (or it is the primary key)")
+    if any(len(row) != len(columns) for row in rows):
+        raise ValueError(f"{opts.label}: every row needs a value for each of {len(columns)} columns")
     now = now or timezone.now()
-    stamped = set(_stamped(model))
-    fallback: dict[str, Any] = {}
-    for f in fields:
-        if f in stamped:
-            fallback[f.attname] = now if isinstance(f, models.DateTimeField) else timezone.localdate(now)
-        elif f.has_db_default():
-            fallback[f.attname] = _DATABASE
-        else:
-            fallback[f.attname] = f.get_default()  # what a new instance gets ("" for text, None if null)
-    missing = {
-        f.attname
-        for f in fields
-        if fallback[f.attname] is None and not f.null and any(f.attname not in r for r in rows)
-    }
+    stamped = {f.attname for f in _stamped(model)}
+    # the columns every row of the call shares: fields left out, and auto_now fields
+    shared: dict[str, Any] = {}
+    for attname, f in fields.items():
+        if attname in stamped:
+            shared[attname] = now if isinstance(f, models.DateTimeField) else timezone.localdate(now)
+        elif attname not in columns and not f.has_db_default():
+            shared[attname] = f.get_default()  # what a new instance gets ("" for text, None if null)
+    missing = sorted(a for a, v in shared.items() if v is None and not fields[a].null)
     if missing:
-        raise ValueError(f"{opts.label}: no value for {', '.join(sorted(missing))}")
+        raise ValueError(f"{opts.label}: no value for {', '.join(missing)}")
+    given = [(j, fields[c]) for j, c in enumerate(columns) if c not in stamped]
     # rows leaving a database default to the database are written without that column
-    defaulted = [f.attname for f in fields if f.has_db_default()]
-    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    defaulted = [j for j, f in given if f.has_db_default()]
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for n, row in enumerate(rows):
-        omitted = tuple(a for a in defaulted if _left_to_database(row.get(a, _DATABASE)))
-        groups[omitted].append(n)
+        groups[tuple(j for j in defaulted if isinstance(row[j], DatabaseDefault))].append(n)
     quote = connection.ops.quote_name
     table = quote(opts.db_table)
+    tail = tuple(_converter(fields[a], connection)(v) for a, v in shared.items())
     ids: list[int] = [0] * len(rows)
     for omitted, members in groups.items():
-        columns = [f for f in fields if f.attname not in omitted]
-        members_rows = [rows[n] for n in members]
-        values: list[list[Any]] = []  # column by column
-        for f in columns:
-            fn = _converter(f, connection)
-            if f in stamped:  # the time of the call, whatever the row says
-                values.append([fn(fallback[f.attname])] * len(members_rows))
-                continue
-            # (rows of this group leaving a database default to the database do not reach here)
-            column = [row.get(f.attname, fallback[f.attname]) for row in members_rows]
-            if not (_is_plain(f) and all(type(v) in _PLAIN for v in column)):
-                column = [fn(v) for v in column]
-            values.append(column)
-        params = [list(row) for row in zip(*values, strict=True)]
-        names = [quote(f.column or f.attname) for f in columns]
+        own = [(j, f) for j, f in given if j not in omitted]
+        part = rows if len(members) == len(rows) else [rows[n] for n in members]
+        values = [_column(f, [row[j] for row in part], connection) for j, f in own]
+        params = [(*vals, *tail) for vals in zip(*values, strict=True)] if values else [tail] * len(part)
+        names = [quote(f.column or f.attname) for _j, f in own] + [
+            quote(fields[a].column or a) for a in shared
+        ]
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite":
                 made = _insert_sqlite(cursor, table, names, params)
             else:
                 made = _reserve_ids(cursor, opts.db_table, pk_column, len(params))
-                for row_params, pk_value in zip(params, made, strict=True):
-                    row_params.insert(0, pk_value)
+                params = [(pk_value, *row_params) for pk_value, row_params in zip(made, params, strict=True)]
                 _execute(cursor, table, [quote(pk_column), *names], params)
         for n, pk_value in zip(members, made, strict=True):
             ids[n] = pk_value
     return ids
 
 
-class _Database:
-    """Marks a value left to the database's default."""
-
-
-_DATABASE = _Database()
-
-
-def _left_to_database(value: Any) -> bool:
-    return value is _DATABASE or isinstance(value, DatabaseDefault)
+def _column(field: models.Field[Any, Any], values: list[Any], connection: Any) -> list[Any]:
+    """A column's values as the driver takes them (converted once per distinct date)."""
+    if _is_plain(field) and all(type(v) in _PLAIN for v in values):
+        return values
+    fn = _converter(field, connection)
+    if field.get_internal_type() == "DateField":
+        seen: dict[Any, Any] = {}
+        return [seen[v] if v in seen else seen.setdefault(v, fn(v)) for v in values]
+    return [fn(v) for v in values]
 
 
 def _stamped(model: type[models.Model]) -> list[models.Field[Any, Any]]:
@@ -218,7 +216,7 @@ def _stamped(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     ]
 
 
-def _execute(cursor: Any, table: str, names: list[str], params: list[list[Any]]) -> None:
+def _execute(cursor: Any, table: str, names: list[str], params: Sequence[Sequence[Any]]) -> None:
     placeholders = ", ".join(["%s"] * len(names))
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders})"
     if len(params) == 1:
@@ -227,7 +225,7 @@ def _execute(cursor: Any, table: str, names: list[str], params: list[list[Any]])
         cursor.executemany(sql, params)
 
 
-def _insert_sqlite(cursor: Any, table: str, names: list[str], params: list[list[Any]]) -> list[int]:
+def _insert_sqlite(cursor: Any, table: str, names: list[str], params: Sequence[Sequence[Any]]) -> list[int]:
     """Insert and return the new rows' ids: SQLite numbers the rows of one statement consecutively (one
     writer at a time, no triggers on these tables), so the last id names them all."""
     _execute(cursor, table, names, params)

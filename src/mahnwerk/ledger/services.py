@@ -389,6 +389,26 @@ def create_invoices(
     return created
 
 
+# what create_invoice_rows writes; the other fields get their defaults
+_INVOICE_COLUMNS = (
+    "company_id",
+    "debtor_id",
+    "number",
+    "issue_date",
+    "due_date",
+    "amount_minor",
+    "open_minor",
+    "currency",
+    "reference",
+    "due_date_agreed",
+    "received_on",
+    "consumer_notice",
+    "default_from",
+    "default_rule",
+    "time_barred_on",
+)
+
+
 @transaction.atomic
 def create_invoice_rows(
     company: Company, rows: Sequence[NewInvoice], actor: str = "system", business_date: date | None = None
@@ -396,31 +416,27 @@ def create_invoice_rows(
     """:func:`create_invoices` for the spreadsheet import: the same rows written, the same credits applied
     and timeline events, without building a model instance per invoice. Returns how many were created."""
     rules = RuleBook(company, {r.debtor_id for r in rows})
-    values = []
-    for r in rows:
-        default_from, default_rule, barred = rules(
-            r.debtor_id, r.issue_date, r.due_date, r.due_date_agreed, r.received_on, r.consumer_notice
+    values = [
+        (
+            company.pk,
+            r.debtor_id,
+            r.number,
+            r.issue_date,
+            r.due_date,
+            r.amount_minor,
+            r.amount_minor,
+            r.currency,
+            r.reference,
+            r.due_date_agreed,
+            r.received_on,
+            r.consumer_notice,
+            *rules(
+                r.debtor_id, r.issue_date, r.due_date, r.due_date_agreed, r.received_on, r.consumer_notice
+            ),
         )
-        values.append(
-            {
-                "company_id": company.pk,
-                "debtor_id": r.debtor_id,
-                "number": r.number,
-                "issue_date": r.issue_date,
-                "due_date": r.due_date,
-                "amount_minor": r.amount_minor,
-                "open_minor": r.amount_minor,
-                "currency": r.currency,
-                "reference": r.reference,
-                "due_date_agreed": r.due_date_agreed,
-                "received_on": r.received_on,
-                "consumer_notice": r.consumer_notice,
-                "default_from": default_from,
-                "default_rule": default_rule,
-                "time_barred_on": barred,
-            }
-        )
-    bulk_insert_rows(Invoice, values)
+        for r in rows
+    ]
+    bulk_insert_rows(Invoice, _INVOICE_COLUMNS, values)
     _invoices_created(company, [(r.debtor_id, r.number) for r in rows], actor, business_date)
     return len(values)
 
