@@ -242,23 +242,31 @@ def _weak_hint(text: str) -> str | None:
     return None
 
 
+_DIGITS_ALIKE = str.maketrans("0123456789", "0000000000")
+
+
 def detect_decimal_separator(values: Iterable[str]) -> str:
     """The decimal separator of a column of amounts: what the values say for sure; else what ``1,234``-like
     values say read as thousands groups; else ``.``. Raises :class:`TabularError` when the values
     disagree (a column mixing ``1.234,56`` and ``1,234.56``)."""
     sure: dict[str, str] = {}
     weak: dict[str, str] = {}
+    # what a value says depends only on its shape (every digit alike): each shape is looked at once
+    shapes: dict[str, tuple[str | None, str | None]] = {}
     for value in values:
         text = _clean(value)
         if not text:
             continue
-        hint = _hint(text)
+        shape = text.translate(_DIGITS_ALIKE)
+        said = shapes.get(shape)
+        if said is None:
+            hint = _hint(text)
+            said = shapes[shape] = (hint, _weak_hint(text) if hint is None else None)
+        hint, guess = said
         if hint is not None:
             sure.setdefault(hint, text)
-        else:
-            guess = _weak_hint(text)
-            if guess is not None:
-                weak.setdefault(guess, text)
+        elif guess is not None:
+            weak.setdefault(guess, text)
     for votes in (sure, weak):
         if len(votes) > 1:
             raise TabularError(

@@ -359,8 +359,9 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
     if errors:
         raise ImportFailed(errors)
     rows: Rows = []
+    keep = [(i, name) for i, name in enumerate(mapped) if name in known]
     for number, values in body:
-        if all(v == "" for v in values):
+        if not any(values) and all(v == "" for v in values):
             continue
         if len(values) > len(header):
             extra = (
@@ -373,10 +374,12 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
             )
             errors.append(RowError(number, "-", extra.format(count=len(values), columns=len(header))))
             continue
-        row: Row = {}
-        for name, value in zip(mapped, values, strict=False):
-            if name in known:
-                row[name] = value.strip() if isinstance(value, str) else value
+        width = len(values)
+        row: Row = {
+            name: value.strip() if isinstance(value := values[i], str) else value
+            for i, name in keep
+            if i < width
+        }
         rows.append((number, row))
     if errors:
         raise ImportFailed(errors)
@@ -523,14 +526,15 @@ class _Validator:
         return found
 
     def _currency(self, row: Row, default: str) -> str | TabularError:
-        text = _text(row.get("currency", ""))
-        found = self.currencies.get(text)
+        cell = row.get("currency", "")
+        key = cell if type(cell) is str else _text(cell)
+        found = self.currencies.get(key)
         if found is None:
             try:
-                found = tabular.parse_currency(text, default)
+                found = tabular.parse_currency(_text(key), default)
             except TabularError as exc:
                 found = exc
-            self.currencies[text] = found
+            self.currencies[key] = found
         return found
 
     def currency(self, line: int, row: Row, default: str) -> str | None:
@@ -727,21 +731,21 @@ def import_invoices(
             )
         )
         lines.append(line)
+    rules = services.RuleBook(company, {inv.debtor_id for inv in invoices})
     if not v.errors:
-        _check_rules(company, lines, invoices, v)
+        _check_rules(lines, invoices, v, rules)
     if v.errors:
         raise ImportFailed(v.errors)
     if dry_run:
         return ImportResult("invoices", len(invoices), dry_run=True)
-    created = services.create_invoice_rows(company, invoices, actor=actor)
+    created = services.create_invoice_rows(company, invoices, actor=actor, rules=rules)
     return ImportResult("invoices", created)
 
 
 def _check_rules(
-    company: Company, lines: list[int], invoices: list[services.NewInvoice], v: _Validator
+    lines: list[int], invoices: list[services.NewInvoice], v: _Validator, rules: services.RuleBook
 ) -> None:
     """Each invoice's default and limitation rules exist for its dates (a rule set starts on a day)."""
-    rules = services.RuleBook(company, {inv.debtor_id for inv in invoices})
     for line, inv in zip(lines, invoices, strict=True):
         try:
             rules(
