@@ -35,7 +35,7 @@ from mahnwerk.core.bank_statements import (
 from mahnwerk.core.money import format_money
 from mahnwerk.core.payment_matching import Decision, Incoming, Matcher, OpenItem, Part, split_over
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.bulk import bulk_insert
+from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.models import (
     Allocation,
     BankAccount,
@@ -469,11 +469,11 @@ def _apply_matches(
     if not receipts:
         return
     payments = record_payments(company, receipts, actor=actor)
-    links = [
-        StatementEntry.payments.through(statemententry_id=entry.pk, payment_id=payment.pk)
-        for entry, payment in zip(owners, payments, strict=True)
-    ]
-    bulk_insert(links)
+    bulk_insert_rows(
+        StatementEntry.payments.through,
+        ("statemententry_id", "payment_id"),
+        [(entry.pk, payment.pk) for entry, payment in zip(owners, payments, strict=True)],
+    )
 
 
 # --- reversals -----------------------------------------------------------------------------------------
