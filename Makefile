@@ -13,12 +13,13 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: help env sysdeps sysdeps-test demo test lint types checks unit pg-tests bench bench-pg serve clean messages e2e-setup
-.PHONY: faults bench-peer
+.PHONY: faults bench-peer bench-pages
 
 help:
 	@echo "make demo   - set up, migrate, load a demo company, run the collection run, print where to look"
 	@echo "make test   - set up, then lint, type check, migrations check and all tests (SQLite and PostgreSQL)"
 	@echo "make bench  - performance benchmarks (prints a table)"
+	@echo "make bench-pages - every clerk page at 1M invoices against the 150 ms budget (PAGES=\"--invoices N\")"
 	@echo "make bench-pg - the collection run on a throw-away PostgreSQL cluster, one worker against two"
 	@echo "make faults - SIGKILL during runs and sends, then checks nothing was lost or doubled (a table)"
 	@echo "make bench-peer - Tryton's dunning against the collection run on the same items (throw-away venv)"
@@ -72,11 +73,16 @@ bench: env
 	$(BIN)/python benchmarks/insights.py
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/web.py
+	$(BIN)/python benchmarks/pages.py --invoices 100000
 	$(BIN)/python benchmarks/imports.py
 	$(BIN)/python benchmarks/statements.py
 	$(BIN)/python benchmarks/channels.py
 	$(BIN)/python benchmarks/simulation.py
 	$(BIN)/python benchmarks/cli_startup.py
+
+# every clerk page at 1M invoices (200k debtors): p50/p95 and queries against the 150 ms budget
+bench-pages: env
+	$(BIN)/python benchmarks/pages.py $(PAGES)
 
 bench-pg: env
 	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python benchmarks/postgres.py
