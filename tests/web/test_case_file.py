@@ -212,10 +212,14 @@ def test_each_message_is_one_entry_of_the_conversation_with_its_state(
                 debtor.pk, company.pk, kind, day, channel=m.channel, recipient=m.recipient, subject=m.subject
             ).save()
     page = carol.get(f"/debtors/{debtor.pk}/?tab=conversation").content.decode()
+    latest = page[page.index('data-testid="latest-message"') :]
+    latest = latest[: latest.index("</p>")]  # the overview names the newest message, with its state
+    assert f'href="/debtors/{debtor.pk}/messages/{failed.pk}/"' in latest and "state-failed" in latest
     states = re.findall(r'data-testid="timeline-message" data-state="(\w+)"', page)
     assert sorted(states) == ["failed", "retrying", "sent"]
+    conversation = page[page.index('data-testid="timeline"') :]
     for m in (sent, retrying, failed):
-        assert page.count(f'href="/debtors/{debtor.pk}/messages/{m.pk}/"') == 1
+        assert conversation.count(f'href="/debtors/{debtor.pk}/messages/{m.pk}/"') == 1
     assert "queued:" not in page and "in Warteschlange" not in page  # the queued and sent events are folded
 
 

@@ -329,10 +329,12 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
     tasks_and_calls = [(task, prepare_call(task, today) if task.kind == "call" else None) for task in tasks]
     credit = credit_on_account(debtor)
     tab = next((FORM_TABS[k] for k in forms if k in FORM_TABS), None) or request.GET.get("tab", "")
+    conversation = _conversation(company, debtor, events)
     return {
         "tab": tab if tab in CASE_TABS else "overview",
         "tabs": _tab_labels(),
-        "conversation": _conversation(company, debtor, events),
+        "conversation": conversation,
+        "latest_message": next((e for e in conversation if e.kind == "message"), None),
         "details_history": [
             (e, describe(e), actor_label(e.actor)) for e in events if e.kind in DETAIL_EVENT_KINDS
         ],

@@ -26,10 +26,12 @@
   }
 
   document.addEventListener("click", function (event) {
-    var link = event.target.closest && event.target.closest("nav.tabs a[data-tab]");
-    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+    var link = event.target.closest && event.target.closest("a[data-tab]");  // the tabs, or a link to one
+    var nav = document.querySelector("nav.tabs");
+    if (!link || !nav || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
     event.preventDefault();
-    showTab(link.closest("nav.tabs"), link.getAttribute("data-tab"));
+    showTab(nav, link.getAttribute("data-tab"));
+    if (!link.closest("nav.tabs")) { nav.scrollIntoView({block: "start"}); }
   });
 
   function outcomeFields(form) {
