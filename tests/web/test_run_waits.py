@@ -43,3 +43,41 @@ def test_the_run_page_marks_the_debtors_waiting_for_a_current_bank_statement(
     page = bob.get("/run/").content.decode()
     assert 'data-waits="bank_not_current"' not in page and 'data-waits="rate_missing"' in page
     assert "claim interest for days without a known rate" in page
+
+
+def test_the_run_page_reuses_its_dry_run_until_something_it_depends_on_changes(
+    bob: Client,
+    company: Any,
+    make_debtor: Callable[..., Any],
+    make_invoice: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mahnwerk.collection import runs
+    from mahnwerk.collection.models import Step
+
+    mueller = make_debtor(name="Bäckerei Müller", number="K0001")
+    make_invoice(mueller, "R-100", "1000.00", "2026-11-01")
+    calls: list[tuple[Any, ...]] = []
+    original = runs.preview_run
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "preview_run", counted)
+    for query in ("", "?show=all", "?q=Müller", "?page=1"):  # paging and filtering: one dry run
+        assert bob.get("/run/" + query).status_code == 200
+    assert len(calls) == 1
+    # a new invoice (the ledger), a step's deadline (the settings), a debtor left out: a dry run each
+    weber = make_debtor(name="Weber KG", number="K0003")
+    make_invoice(weber, "R-300", "600.00", "2026-10-15")
+    rows = bob.get("/run/").context["rows"]
+    assert len(calls) == 2 and {r["debtor"].number for r in rows} == {"K0001", "K0003"}
+    Step.objects.filter(playbook__company=company).update(deadline_days=21)
+    bob.get("/run/")
+    assert len(calls) == 3
+    bob.post("/run/leave-out", {"debtor": weber.pk})
+    rows = bob.get("/run/").context["rows"]
+    assert len(calls) == 4 and {r["debtor"].number: r["kind"] for r in rows}["K0003"] == "excluded"
+    bob.get("/run/?show=held")
+    assert len(calls) == 4

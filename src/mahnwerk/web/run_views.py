@@ -68,11 +68,11 @@ def run_preview(request: CompanyRequest) -> HttpResponse:
     as_of = today + timedelta(days=1) if tomorrow else today
     debtors, items = ([], []) if tomorrow else left_out(request, today)
     try:
-        result = runs.preview_run(clerk(request), as_of, exclude_debtors=debtors, exclude_items=items)
+        result = services.run_preview(clerk(request), as_of, debtors, items)
     except CollectionError:  # a debtor or invoice left out meanwhile deleted: start afresh
         request.session.pop(SESSION_KEY, None)
         debtors, items = [], []
-        result = runs.preview_run(clerk(request), as_of)
+        result = services.run_preview(clerk(request), as_of)
     per_level: dict[int, int] = {}
     for plan in result.plan:
         level = int(str(plan["level"]))

@@ -17,9 +17,10 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from mahnwerk.collection import runs
 from mahnwerk.collection import services as collection
 from mahnwerk.collection.agreements_models import (
     Dispute,
@@ -641,6 +642,72 @@ def recent_actions(company: Company, debtor: Debtor, limit: int = 10) -> list[Ac
 RUN_PAGE_SIZE = 50
 RUN_ID_LIST_LIMIT = 2000  # more rows than this: the names are read for the whole company (no huge IN list)
 RUN_SHOWS = ("planned", "held", "all")  # the debtors who get a step (and those left out), those who do not
+
+
+_PREVIEWS: dict[tuple[Any, ...], collection.RunResult] = {}  # this process's latest run previews
+_PREVIEWS_LOCK = threading.Lock()
+PREVIEWS_KEPT = 4
+
+
+def _rows_of(queryset: QuerySet[Any]) -> tuple[Any, ...]:
+    fields = [f.attname for f in queryset.model._meta.concrete_fields]
+    return tuple(queryset.order_by("pk").values_list(*fields))
+
+
+def preview_version(company: Company) -> tuple[Any, ...]:
+    """Everything a dry run's decisions depend on besides the date: the ledger (every use case writes a timeline
+    event, see :func:`ledger_version`), the newest bank statement, the company's settings, playbooks and steps,
+    segment rules, rating settings and experiments (small tables, read whole), the loaded rule sets and rate
+    tables, and Django's cache (cleared: read again)."""
+    from mahnwerk.experiments.models import Experiment
+    from mahnwerk.insights.models import RatingSettings, SegmentRuleRow
+    from mahnwerk.ledger.claims import rate_tables, rulebook
+    from mahnwerk.ledger.models import BankStatement
+
+    settings_rows = (
+        _rows_of(Company.objects.filter(pk=company.pk)),
+        _rows_of(Playbook.objects.filter(company=company)),
+        _rows_of(Step.objects.filter(playbook__company=company)),
+        _rows_of(SegmentRuleRow.objects.filter(company=company)),
+        _rows_of(RatingSettings.objects.filter(company=company)),
+        _rows_of(Experiment.objects.filter(company=company)),
+    )
+    return (
+        ledger_version(company),
+        BankStatement.objects.filter(company=company).aggregate(m=Max("id"))["m"] or 0,
+        hash(repr(settings_rows)),
+        id(rate_tables()),
+        id(rulebook()),
+        _cache_token(),
+    )
+
+
+def run_preview(
+    clerk: runs.Clerk, as_of: date, exclude_debtors: Sequence[int] = (), exclude_items: Sequence[int] = ()
+) -> collection.RunResult:
+    """:func:`mahnwerk.collection.runs.preview_run`, kept in this process while nothing it depends on changed
+    (:func:`preview_version`): paging, filtering and coming back to the run page cost no second dry run of the
+    whole ledger. The result is shared: read it, do not change it."""
+    key = (
+        clerk.company.pk,
+        as_of,
+        tuple(sorted(exclude_debtors)),
+        tuple(sorted(exclude_items)),
+        get_language(),
+        preview_version(clerk.company),
+    )
+    with _PREVIEWS_LOCK:
+        found = _PREVIEWS.get(key)
+    if found is not None:
+        return found
+    result = runs.preview_run(clerk, as_of, exclude_debtors=exclude_debtors, exclude_items=exclude_items)
+    with _PREVIEWS_LOCK:
+        for old in [k for k in _PREVIEWS if k[0] == clerk.company.pk and k[-1] != key[-1]]:
+            del _PREVIEWS[old]  # the ledger or the settings changed since
+        while len(_PREVIEWS) >= PREVIEWS_KEPT:
+            del _PREVIEWS[next(iter(_PREVIEWS))]  # the oldest
+        _PREVIEWS[key] = result
+    return result
 
 
 @dataclass
