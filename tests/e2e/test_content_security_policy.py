@@ -51,7 +51,25 @@ def test_no_page_breaks_the_policy(
     page.get_by_label("Search").fill("Müller")
     expect(page.locator("#results tbody tr")).to_have_count(1)  # HTMX ran
     page.locator("#results").get_by_role("link", name="Bäckerei Müller").click()
+    page.get_by_test_id("case-tabs").get_by_role("link", name="Items and payments").click()  # casefile.js
     page.get_by_test_id("open-items").wait_for()
+    # a message as it went out: its HTML part in a sandboxed frame (srcdoc) under the page's policy
+    from mahnwerk.comms.models import OutboundMessage
+
+    page.wait_for_load_state("networkidle")
+    email = OutboundMessage.objects.create(
+        company=company,
+        debtor=ledger["mueller"],
+        channel="email",
+        recipient="ap@1.example",
+        language="de",
+        subject="Zahlungserinnerung R-100",
+        body_text="Guten Tag,\n\nbitte zahlen Sie.",
+        message_id="<csp-1@mahnwerk.example>",
+    )
+    page.goto(f"{live_server.url}/debtors/{ledger['mueller'].pk}/messages/{email.pk}/")
+    frame = page.frame_locator("iframe[data-testid=message-html]")
+    expect(frame.get_by_text("bitte zahlen Sie.")).to_be_visible()
 
     page.goto(live_server.url + "/templates/email/reminder/friendly/en/")
     page.get_by_label("Customer number to preview for:").fill("K0001")
