@@ -177,6 +177,23 @@ def pages() -> list[Page]:
     def fixed(path: str) -> Callable[[], str]:
         return lambda: path
 
+    def cold(path: str) -> Callable[[], str]:
+        """The page as the first request of a business date in a process that was not warmed: nothing kept."""
+
+        def forget() -> str:
+            from django.core.cache import cache
+
+            from mahnwerk.ledger import figures
+            from mahnwerk.web import services
+
+            cache.clear()
+            figures._BOOKS.clear()
+            services._PREVIEWS.clear()
+            return path
+
+        forget.cold = True  # type: ignore[attr-defined]
+        return forget
+
     def case_file(tab: str = "") -> Callable[[], str]:
         # a debtor the run wrote to (a timeline, a message), else any
         return lambda: f"/debtors/{rng.choice(stepped)[0]}/" + (f"?tab={tab}" if tab else "")
@@ -184,6 +201,7 @@ def pages() -> list[Page]:
     found: list[Page] = [
         ("reference: sign-in page", fixed("/accounts/login/")),
         ("home", fixed("/")),
+        ("home, first of the day", cold("/")),
         ("debtors", fixed("/debtors/")),
         ("debtors, page 50", fixed("/debtors/?page=50")),
         ("debtors, search name", fixed("/debtors/?q=M%C3%BCller")),
@@ -201,6 +219,7 @@ def pages() -> list[Page]:
         ("work queue", fixed("/work/")),
         ("work counts", fixed("/work/counts")),
         ("run preview", fixed("/run/")),
+        ("run preview, first", cold("/run/")),
         ("run preview, held", fixed("/run/?show=held")),
         ("payments review", fixed("/payments/review/")),
         ("kpi", fixed("/kpi/")),
@@ -229,12 +248,13 @@ def measure(requests: int, only: list[str] | None = None) -> list[tuple[str, flo
     for name, url in pages():
         if only and not any(word in name for word in only):
             continue
-        for _ in range(3):
+        cold = getattr(url, "cold", False)
+        for _ in range(0 if cold else 3):
             response = client.get(url())
             assert response.status_code == 200, (name, response.status_code)
         times = []
         queries = 0
-        for _ in range(requests):
+        for _ in range(min(3, requests) if cold else requests):  # each takes a whole read of the ledger
             path = url()
             with CaptureQueriesContext(connection) as ctx:
                 started = time.perf_counter()

@@ -88,7 +88,7 @@ def run_preview(request: CompanyRequest) -> HttpResponse:
     if tomorrow:
         return render(request, "web/_plan.html", context)
     filters = _filters(request)
-    found = services.run_rows(company, result, debtors, items, filters)
+    found = services.kept_run_rows(company, result, debtors, items, filters)
     page = Paginator(found, services.RUN_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

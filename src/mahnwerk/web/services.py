@@ -644,7 +644,13 @@ RUN_ID_LIST_LIMIT = 2000  # more rows than this: the names are read for the whol
 RUN_SHOWS = ("planned", "held", "all")  # the debtors who get a step (and those left out), those who do not
 
 
-_PREVIEWS: dict[tuple[Any, ...], collection.RunResult] = {}  # this process's latest run previews
+@dataclass
+class _Preview:
+    result: collection.RunResult
+    rows: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)  # run_rows per filter
+
+
+_PREVIEWS: dict[tuple[Any, ...], _Preview] = {}  # this process's latest run previews
 _PREVIEWS_LOCK = threading.Lock()
 PREVIEWS_KEPT = 4
 
@@ -699,15 +705,50 @@ def run_preview(
     with _PREVIEWS_LOCK:
         found = _PREVIEWS.get(key)
     if found is not None:
-        return found
+        return found.result
     result = runs.preview_run(clerk, as_of, exclude_debtors=exclude_debtors, exclude_items=exclude_items)
     with _PREVIEWS_LOCK:
         for old in [k for k in _PREVIEWS if k[0] == clerk.company.pk and k[-1] != key[-1]]:
             del _PREVIEWS[old]  # the ledger or the settings changed since
         while len(_PREVIEWS) >= PREVIEWS_KEPT:
             del _PREVIEWS[next(iter(_PREVIEWS))]  # the oldest
-        _PREVIEWS[key] = result
+        _PREVIEWS[key] = _Preview(result)
     return result
+
+
+ROW_LISTS_KEPT = 16
+
+
+def kept_run_rows(
+    company: Company,
+    result: collection.RunResult,
+    excluded_debtors: Sequence[int] = (),
+    excluded_items: Sequence[int] = (),
+    filters: RunFilter | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`run_rows` of a preview from :func:`run_preview`, kept with it per filter: the next page of the
+    same list sorts no names again."""
+    filters = filters or RunFilter()
+    with _PREVIEWS_LOCK:
+        preview = next((p for p in _PREVIEWS.values() if p.result is result), None)
+    if preview is None:
+        return run_rows(company, result, excluded_debtors, excluded_items, filters)
+    key = (
+        tuple(excluded_debtors),
+        tuple(excluded_items),
+        filters.q,
+        filters.level,
+        filters.channel,
+        filters.show,
+    )
+    rows = preview.rows.get(key)
+    if rows is None:
+        rows = run_rows(company, result, excluded_debtors, excluded_items, filters)
+        with _PREVIEWS_LOCK:
+            if len(preview.rows) >= ROW_LISTS_KEPT:
+                preview.rows.clear()
+            preview.rows[key] = rows
+    return rows
 
 
 @dataclass
