@@ -286,6 +286,10 @@ def main() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     fresh = not (data_dir / "mahnwerk.sqlite3").exists()
     setup(data_dir)
+    if not fresh:  # a kept database gets the migrations added since (indexes)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
     if fresh:
         timing = generate(args.invoices, args.debtors or max(1, args.invoices // 5), args.run_share)
         print(

@@ -443,6 +443,11 @@ class Invoice(models.Model):
                 fields=["company", "due_date"], condition=Q(open_minor__gt=0), name="invoice_open_idx"
             ),
             models.Index(fields=["company", "reference"], name="invoice_reference_idx"),
+            # one debtor's (or a page of debtors') open items: without it the database would rather walk the
+            # whole company's open items (invoice_open_idx) for "debtor_id IN (...) AND company_id = ..."
+            models.Index(
+                fields=["debtor", "company"], condition=Q(open_minor__gt=0), name="invoice_debtor_open_idx"
+            ),
         ]
 
     def __str__(self) -> str:
