@@ -276,3 +276,55 @@ def test_a_message_of_another_company_or_debtor_is_not_found(
     assert carol.get(f"/debtors/{other.pk}/messages/{msg.pk}/").status_code == 404
     assert carol.get(f"/debtors/{debtor.pk}/messages/{msg.pk}/").status_code == 200
     assert Client().get(f"/debtors/{debtor.pk}/messages/{msg.pk}/").status_code == 302
+
+
+def test_the_email_as_a_file_dated_when_it_went_out(
+    carol: Client, dave: Client, make_debtor: Callable[..., Any]
+) -> None:
+    from email import message_from_bytes, policy
+    from email.utils import parsedate_to_datetime
+
+    debtor = make_debtor(name="Anna Schulz")
+    went_out = timezone.now() - timedelta(days=3)
+    msg = message(debtor, status="sent", sent_at=went_out)
+    page = carol.get(f"/debtors/{debtor.pk}/messages/{msg.pk}/").content.decode()
+    url = f"/debtors/{debtor.pk}/messages/{msg.pk}/email.eml"
+    assert f'href="{url}"' in page
+    response = carol.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "message/rfc822"
+    assert (
+        response["Content-Disposition"].startswith("attachment;")
+        and ".eml" in response["Content-Disposition"]
+    )
+    mail = message_from_bytes(response.content, policy=policy.default)
+    assert (mail["To"], mail["Subject"], mail["Message-ID"]) == (
+        "ap@schulz.example",
+        "Zahlungserinnerung RE-1",
+        msg.message_id,
+    )
+    assert abs((parsedate_to_datetime(mail["Date"]) - went_out).total_seconds()) < 1
+    plain = mail.get_body(preferencelist=("plain",))
+    html_part = mail.get_body(preferencelist=("html",))
+    assert plain is not None and "119,00 EUR" in plain.get_content()
+    assert html_part is not None and "119,00 EUR" in html_part.get_content()
+    # an SMS or letter is no email file; another company's message is not found
+    sms = message(debtor, 2, channel="sms", recipient="+4915112345678", subject="")
+    assert carol.get(f"/debtors/{debtor.pk}/messages/{sms.pk}/email.eml").status_code == 404
+    assert dave.get(url).status_code == 404
+
+
+def test_the_email_file_carries_the_letter_kept_when_it_went_out(
+    carol: Client, make_debtor: Callable[..., Any], file_storage: Any
+) -> None:
+    from email import message_from_bytes, policy
+
+    from mahnwerk.comms import sent_pdfs
+
+    debtor = make_debtor(name="Anna Schulz", street="Feldweg 2", postcode="10115", city="Berlin")
+    msg = message(debtor, status="sent", sent_at=timezone.now(), payload={"document": "agreement"})
+    kept = b"%PDF-1.4\n% the letter as it went out\n%%EOF\n"
+    sent_pdfs.keep(msg, kept)
+    response = carol.get(f"/debtors/{debtor.pk}/messages/{msg.pk}/email.eml")
+    mail = message_from_bytes(response.content, policy=policy.default)
+    pdfs = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert [p.get_content() for p in pdfs] == [kept]

@@ -16,19 +16,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from mahnwerk.comms import creditor, sent_pdfs
-from mahnwerk.comms.debtor_documents import LETTER, LETTER_STATUSES
+from mahnwerk.comms.debtor_documents import LETTER, LETTER_STATUSES, safe_filename
 from mahnwerk.comms.documents import html_message, qr_png
-from mahnwerk.comms.email_build import wants_pdf
+from mahnwerk.comms.email_build import build_email, wants_pdf
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.ledger.models import ChannelChoice, Company, Debtor
 from mahnwerk.ledger.timeline_display import actor_label
@@ -155,15 +157,54 @@ def _headers(msg: OutboundMessage) -> list[tuple[str, str]]:
     return headers
 
 
+def _message(request: CompanyRequest, pk: int, msg_id: int) -> tuple[Debtor, OutboundMessage]:
+    """The debtor within the member's company, the message within the debtor; else "not found"."""
+    debtor = get_object_or_404(Debtor.objects.select_related("company"), company=request.company, pk=pk)
+    msg = get_object_or_404(
+        OutboundMessage.objects.select_related("company"), company=request.company, debtor=debtor, pk=msg_id
+    )
+    return debtor, msg
+
+
+def email_file(msg: OutboundMessage) -> bytes:
+    """The email of ``msg`` as an RFC 5322 file, built as the sender builds it (``build_email``): dated when
+    it was sent (if it was), and with the letter PDF that was kept when it went out rather than a new one."""
+    email = build_email(msg)
+    if msg.sent_at is not None:
+        email.extra_headers["Date"] = msg.sent_at
+    kept = sent_pdfs.kept(msg)
+    if kept is not None:
+        name = f"{msg.subject[:60]}.pdf".replace("/", "-")
+        email.attachments = [
+            (name, kept, "application/pdf") if isinstance(a, tuple) and a[0] == name else a
+            for a in email.attachments
+        ]
+    return bytes(email.message().as_bytes())
+
+
+@require_safe
+@never_cache
+@member_required()
+def debtor_message_file(request: CompanyRequest, pk: int, msg_id: int) -> HttpResponse:
+    """The email as a file (``.eml``) to open in a mail program or forward."""
+    _debtor, msg = _message(request, pk, msg_id)
+    if msg.channel != ChannelChoice.EMAIL:
+        raise Http404("only emails are files")
+    content = email_file(msg)
+    response = HttpResponse(content, content_type="message/rfc822")
+    day = (msg.business_date or timezone.localdate(msg.created_at)).isoformat()
+    response["Content-Disposition"] = content_disposition_header(
+        True, safe_filename(f"{day} {msg.subject}", ".eml")
+    )
+    return response
+
+
 @require_safe
 @never_cache
 @member_required()
 def debtor_message(request: CompanyRequest, pk: int, msg_id: int) -> Any:
     """One outgoing message of the debtor as it was built for sending, with its state."""
-    debtor = get_object_or_404(Debtor.objects.select_related("company"), company=request.company, pk=pk)
-    msg = get_object_or_404(
-        OutboundMessage.objects.select_related("company"), company=request.company, debtor=debtor, pk=msg_id
-    )
+    debtor, msg = _message(request, pk, msg_id)
     now = timezone.now()
     state = message_state(msg, now)
     html = ""
@@ -190,5 +231,10 @@ def debtor_message(request: CompanyRequest, pk: int, msg_id: int) -> Any:
             else ""
         ),
         "back": reverse("web:debtor", kwargs={"pk": debtor.pk}) + "?tab=conversation",
+        "file_url": (
+            reverse("web:debtor_message_file", kwargs={"pk": debtor.pk, "msg_id": msg.pk})
+            if msg.channel == ChannelChoice.EMAIL
+            else ""
+        ),
     }
     return render(request, "web/message.html", context)

@@ -55,6 +55,11 @@ urlpatterns = [
     path("debtors/<int:pk>/notes", views.note_view, name="debtor_note"),
     path("debtors/<int:pk>/messages/<int:msg_id>/", message_views.debtor_message, name="debtor_message"),
     path(
+        "debtors/<int:pk>/messages/<int:msg_id>/email.eml",
+        message_views.debtor_message_file,
+        name="debtor_message_file",
+    ),
+    path(
         "debtors/<int:pk>/documents/<str:kind>/<int:doc_id>",
         document_views.debtor_document,
         name="debtor_document",
