@@ -215,7 +215,9 @@ def test_a_simulated_stretch_of_collection_breaks_no_rule(
             "OPTIONS": {"location": tmp_path / "files"},
         }
     }
-    result = simulate(150, 120, seed=3, render_pdfs=False)
+    # any seed: the random draws follow the run's decisions, so a change in what the run does moves them (with
+    # seed 3, the calls' capped retries left a single hard bounce in 120 days)
+    result = simulate(150, 120, seed=4, render_pdfs=False)
     # every kind of event happened, more than once
     assert {kind: result.events[kind] for kind in EVENT_KINDS if result.events[kind] < 2} == {}
     assert result.runs == 120 and result.invoices > 500
