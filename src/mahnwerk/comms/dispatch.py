@@ -73,7 +73,7 @@ class Reach:
 def best_contacts(debtor_ids: Iterable[int]) -> dict[int, tuple[str | None, str | None, frozenset[str]]]:
     """Per debtor: its best valid email and phone (the primary one, else the oldest) and the channels it
     cannot be sent on: opted out, or SMS when the best phone number cannot take text messages — one query."""
-    best: dict[tuple[int, str], tuple[bool, int, str, bool]] = {}
+    best: dict[tuple[int, str], tuple[bool, bool, int, str]] = {}
     opted: dict[int, set[str]] = defaultdict(set)
     ids = list(debtor_ids)
     for debtor_id, kind, value, primary, pk, valid, opted_out, sms_refused in Contact.objects.filter(
