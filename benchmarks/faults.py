@@ -10,9 +10,10 @@ disturbance. The campaign copy gets the same dates, its emails delivered over SM
 (aiosmtpd) that records every Message-ID it receives; for each date, ``mahnwerk run --date D`` and ``mahnwerk
 outbox send`` processes (chosen at random) are started and killed with SIGKILL after a random time between 0
 and 1.1 times the reference run's duration, each kill followed by the next start, until the date's share of
-``--kills`` kills is reached (a process that ends before its kill is counted as completed); then the date's
-run and a send are completed. At the end senders run until no email or SMS waits (a killed sender's lease runs
-out after a minute), and the campaign copy is checked:
+``--kills`` kills is reached (a process that ends before its kill is counted as completed, and the next one
+of its kind is then killed within 1.1 times its duration); then the date's run and a send are completed. At
+the end senders run until no email or SMS waits (a killed sender's lease runs out after a minute), and the
+campaign copy is checked:
 
 - the same actions (debtor, date, step, channel) as the reference, and never two for a debtor on one date;
 - every email and SMS sent, every email received by the SMTP server, no message received that was not written;
@@ -109,9 +110,12 @@ def disturb(
     day: date, kills: int, window: float, env: dict[str, str], rng: random.Random, c: Campaign
 ) -> None:
     done = 0
+    took: dict[str, float] = {}  # the longest completed process of each kind on this date
     while done < kills:
         kind = rng.choice(("run", "send"))
-        at = rng.uniform(0.0, window)
+        # once a process of this kind has ended by itself, the next ones have less to do: kill within its time
+        at = rng.uniform(0.0, 1.1 * took[kind] if kind in took else window)
+        began = time.perf_counter()
         with tempfile.TemporaryFile() as stderr:
             process = subprocess.Popen(command(kind, day), env=env, stdout=subprocess.DEVNULL, stderr=stderr)
             try:
@@ -124,6 +128,7 @@ def disturb(
                 done += 1
                 continue
             c.completed[kind] += 1
+            took[kind] = max(took.get(kind, 0.0), time.perf_counter() - began)
             if code != 0:
                 stderr.seek(0)
                 c.errors.append(f"{kind} {day}: exit {code}: {stderr.read().decode()[-300:]}")
