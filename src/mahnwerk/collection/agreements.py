@@ -166,6 +166,7 @@ class AgreementTerms:
         ]
         if self.settlement_floor_percent:
             parts.append(
+                # xgettext:no-python-format (a per-cent sign, not a placeholder)
                 gettext("settlements from {percent} % of what is open").format(
                     percent=self.settlement_floor_percent
                 )
@@ -804,6 +805,7 @@ def offer_settlement(
     floor = terms.min_settlement_minor(open_total)
     if amount_minor < floor:
         raise AgreementError(
+            # xgettext:no-python-format (a per-cent sign, not a placeholder)
             gettext(
                 "the amount is below {percent} % of what is open ({floor}), the least a settlement may accept "
                 "for the customer's segment"

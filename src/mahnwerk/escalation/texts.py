@@ -22,6 +22,7 @@ OPTION_LABELS = {
 }
 
 REASON_TEXTS = {
+    # xgettext:no-python-format (a per-cent sign, not a placeholder)
     "probability_history": gettext_noop("success {percent} % from this company's own history"),
     "probability_default": gettext_noop(
         "success {percent} % (stated default: too little history of our own)"
@@ -33,7 +34,9 @@ REASON_TEXTS = {
     "limitation_first": gettext_noop("the claim becomes time-barred after {date}, before this option ends"),
     "further_reminders": gettext_noop("{count} more letters"),
     "settlement_offer": gettext_noop("offer {offer}, giving up {given_up}"),
+    # xgettext:no-python-format (a per-cent sign, not a placeholder)
     "agency_default_fee": gettext_noop("agency keeps {percent} % of what it collects (stated default)"),
+    # xgettext:no-python-format (a per-cent sign, not a placeholder)
     "agency_fee": gettext_noop("agency keeps {percent} % of what it collects"),
     "rdg_cap": gettext_noop(
         "the debtor reimburses agency costs only up to a lawyer's fee, {cap} (§ 13e RDG)"
@@ -48,6 +51,7 @@ REASON_TEXTS = {
     "gkg_fee": gettext_noop("court fee {fee} (0.5 fee on {value}, KV GKG 1100)"),
     "court_fee_borne_by_debtor": gettext_noop("the debtor bears the court fee"),
     "lv_only": gettext_noop("only for debtors in Latvia"),
+    # xgettext:no-python-format (a per-cent sign, not a placeholder)
     "lv_fee": gettext_noop("state fee {fee} ({percent} % of the claim)"),
     "unconfirmed_assumption": gettext_noop("figures of this procedure are unconfirmed assumptions"),
     "small_claims_limit": gettext_noop("claims above {limit} are not small claims"),

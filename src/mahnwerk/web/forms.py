@@ -464,6 +464,7 @@ class SettlementForm(_AgreementForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.terms.settlement_floor_percent:
+            # xgettext:no-python-format (a per-cent sign, not a placeholder)
             self.fields["amount"].help_text = _("At least {percent} % of what is open.").format(
                 percent=self.terms.settlement_floor_percent
             )

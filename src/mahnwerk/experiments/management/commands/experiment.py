@@ -191,6 +191,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
             return
         self.stdout.write(
+            # xgettext:no-python-format (a per-cent sign, not a placeholder)
             _("Experiment {name} ({status}), as of {date}; 95 % intervals in brackets.").format(
                 name=experiment.name, status=experiment.status, date=as_of.isoformat()
             )

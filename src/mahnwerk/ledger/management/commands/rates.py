@@ -91,6 +91,7 @@ class Command(BaseCommand):
 
         reload_rules()
         self.stdout.write(
+            # xgettext:no-python-format (a per-cent sign, not a placeholder)
             _("Added {table}: {percent} % from {valid_from} ({path})").format(
                 table=table.name,
                 percent=entry.percent,
