@@ -126,17 +126,21 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
 
 
+_DIGITS_RE = re.compile(r"\d+")
+
+
 def number_groups(value: str) -> tuple[str, ...]:
     """The digit groups of an invoice number, leading zeros off: ``RE-2026-01452`` -> ``("2026", "1452")``."""
-    return tuple(g.lstrip("0") or "0" for g in re.findall(r"\d+", value))
+    return tuple(g.lstrip("0") or "0" for g in _DIGITS_RE.findall(value))
 
 
 def number_keys(value: str) -> set[str]:
     """The forms under which a number is recognised: its groups joined, and all its digits as written."""
-    digits = re.findall(r"\d+", value)
-    if sum(len(d) for d in digits) < 3:
+    digits = _DIGITS_RE.findall(value)
+    written = "".join(digits)
+    if len(written) < 3:
         return set()
-    return {"-".join(number_groups(value)), "".join(digits)}
+    return {"-".join(g.lstrip("0") or "0" for g in digits), written}
 
 
 @dataclass(frozen=True, slots=True)
