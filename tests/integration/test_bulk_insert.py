@@ -208,3 +208,43 @@ def test_a_related_object_saved_after_it_was_assigned(company: Any, make_debtor:
     unsaved = _invoice(company, Debtor(company=company, number="NEVER", name="Nie"), "L-2")
     with pytest.raises(ValueError, match="not saved yet"):
         bulk_insert([unsaved])
+
+
+@pytest.mark.django_db
+def test_imported_invoices_carry_the_rules_worked_out_one_by_one(
+    company: Any, make_debtor: Any, tmp_path: Any
+) -> None:
+    """The import writes rows without model instances and works the rules out once per combination: each
+    invoice must still have the default start and limitation date the rules give it on its own."""
+    from mahnwerk.ledger.claims import debtor_laws, default_start, limitation_date
+    from mahnwerk.ledger.imports import import_file
+
+    business = make_debtor(number="B1")
+    consumer = make_debtor(number="C1", kind="consumer", country="DE")
+    lines = ["number;debtor;issue_date;due_date;amount;received_on;due_date_agreed;consumer_notice"]
+    for n in range(40):
+        owner = "B1" if n % 2 else "C1"
+        issue = D("2025-11-01") + timedelta(days=n % 7)
+        due = issue + timedelta(days=14 + (n % 3) * 7)
+        received = (issue + timedelta(days=2)).strftime("%d.%m.%Y") if n % 5 == 0 else ""
+        lines.append(
+            f"RE-{n};{owner};{issue:%d.%m.%Y};{due:%d.%m.%Y};{n + 1},50;{received};"
+            f"{'ja' if n % 4 == 0 else ''};{'x' if n % 3 == 0 else ''}"
+        )
+    path = tmp_path / "invoices.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert import_file(company, "invoices", path).created == 40
+
+    laws = debtor_laws(company, {business.pk, consumer.pk})
+    invoices = list(Invoice.objects.filter(company=company).order_by("id"))
+    assert [i.number for i in invoices] == [f"RE-{n}" for n in range(40)]
+    assert len({(i.default_from, i.default_rule) for i in invoices}) > 3  # the rows differ in what matters
+    for inv in invoices:
+        law = laws[inv.debtor_id]
+        start = default_start(inv, law.jurisdiction, law.debtor_kind)
+        assert (inv.default_from, inv.default_rule) == (start.first_interest_day, start.rule), inv.number
+        assert inv.time_barred_on == limitation_date(law.jurisdiction, law.debtor_kind, inv.due_date)
+        assert inv.open_minor == inv.amount_minor and inv.reference == inv.number
+    assert invoices[1].amount_minor == 250 and invoices[0].received_on == D("2025-11-03")
+    events = TimelineEvent.objects.filter(kind="invoices_imported").order_by("debtor_id")
+    assert sorted(e.data["count"] for e in events) == [20, 20]
