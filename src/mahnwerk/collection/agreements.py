@@ -805,8 +805,8 @@ def offer_settlement(
     floor = terms.min_settlement_minor(open_total)
     if amount_minor < floor:
         raise AgreementError(
-            # xgettext:no-python-format (a per-cent sign, not a placeholder)
             gettext(
+                # xgettext:no-python-format (a per-cent sign, not a placeholder)
                 "the amount is below {percent} % of what is open ({floor}), the least a settlement may accept "
                 "for the customer's segment"
             ).format(percent=terms.settlement_floor_percent, floor=_money(floor, items[0].currency))

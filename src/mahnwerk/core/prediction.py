@@ -727,8 +727,8 @@ def worklist_order(items: Iterable[WorklistItem]) -> list[WorklistEntry]:
         share, assumed = help_share(item)
         value = item.open_minor * item.p_loss * share
         message = (
-            # xgettext:no-python-format (a per-cent sign, not a placeholder)
             gettext_noop(
+                # xgettext:no-python-format (a per-cent sign, not a placeholder)
                 "{amount} open, {p_loss}% risk of loss; no history on {channel} yet, {share}% help assumed"
             )
             if assumed
