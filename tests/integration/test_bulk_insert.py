@@ -141,6 +141,11 @@ def test_atomic_a_duplicate_rolls_back_the_whole_insert(company: Any, make_debto
     with pytest.raises(IntegrityError), transaction.atomic():
         bulk_insert(fresh)
     assert list(Invoice.objects.filter(company=company).values_list("number", flat=True)) == ["DUP"]
+    # the same without a transaction around it (autocommit): no row of the list stays
+    fresh = [_invoice(company, debtor, f"M-{n}") for n in range(5)] + [_invoice(company, debtor, "DUP")]
+    with pytest.raises(IntegrityError):
+        bulk_insert(fresh)
+    assert list(Invoice.objects.filter(company=company).values_list("number", flat=True)) == ["DUP"]
     # and after the failed attempt the next insert numbers its rows right
     made = bulk_insert([_invoice(company, debtor, "OK-1"), _invoice(company, debtor, "OK-2")])
     assert {i.pk: i.number for i in made} == {

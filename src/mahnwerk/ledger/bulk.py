@@ -26,7 +26,7 @@ from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 
@@ -177,6 +177,26 @@ def bulk_insert_rows(
     table = quote(opts.db_table)
     tail = tuple(_converter(fields[a], connection)(v) for a, v in shared.items())
     ids: list[int] = [0] * len(rows)
+    # all or nothing also when the caller runs in autocommit (as bulk_create does)
+    with transaction.atomic(using=alias, savepoint=False):
+        _insert_groups(connection, opts, table, pk_column, given, groups, rows, tail, shared, fields, ids)
+    return ids
+
+
+def _insert_groups(
+    connection: Any,
+    opts: Any,
+    table: str,
+    pk_column: str,
+    given: list[tuple[int, models.Field[Any, Any]]],
+    groups: dict[tuple[int, ...], list[int]],
+    rows: Sequence[Sequence[Any]],
+    tail: tuple[Any, ...],
+    shared: dict[str, Any],
+    fields: dict[str, models.Field[Any, Any]],
+    ids: list[int],
+) -> None:
+    quote = connection.ops.quote_name
     for omitted, members in groups.items():
         own = [(j, f) for j, f in given if j not in omitted]
         part = rows if len(members) == len(rows) else [rows[n] for n in members]
@@ -194,7 +214,6 @@ def bulk_insert_rows(
                 _execute(cursor, table, [quote(pk_column), *names], params)
         for n, pk_value in zip(members, made, strict=True):
             ids[n] = pk_value
-    return ids
 
 
 def _column(field: models.Field[Any, Any], values: list[Any], connection: Any) -> list[Any]:
