@@ -127,6 +127,7 @@ def fold(text: str) -> str:
 
 
 _DIGITS_RE = re.compile(r"\d+")
+_NON_ALNUM_RE = re.compile(r"[^0-9A-Z]")
 
 
 def number_groups(value: str) -> tuple[str, ...]:
@@ -154,7 +155,7 @@ def _runs(text: str) -> list[_Run]:
     folded = fold(text)
     runs = []
     for m in _RUN_RE.finditer(folded):
-        groups = tuple(re.findall(r"\d+", m.group(0)))
+        groups = tuple(_DIGITS_RE.findall(m.group(0)))
         runs.append(
             _Run(m.start(), groups, bool(_KEYWORD_RE.search(folded[max(0, m.start() - 16) : m.start()])))
         )
@@ -199,7 +200,7 @@ class _Index:
             for value in {item.number, item.reference} - {""}:
                 for key in number_keys(value):
                     index.by_key[key].append(item.invoice_id)
-                groups = re.findall(r"\d+", value)
+                groups = _DIGITS_RE.findall(value)
                 if len(groups) >= 2 and len(groups[-1]) >= 3:
                     index.by_last[groups[-1].lstrip("0")].append(item.invoice_id)
                 index.by_ref[alnum(value)].append(item.invoice_id)
@@ -220,7 +221,7 @@ class _Index:
 
 
 def alnum(value: str) -> str:
-    return re.sub(r"[^0-9A-Z]", "", fold(value))
+    return _NON_ALNUM_RE.sub("", fold(value))
 
 
 def invoices_in_text(text: str, items: Sequence[OpenItem]) -> list[tuple[OpenItem, bool]]:
@@ -254,7 +255,7 @@ def _named(text: str, index: _Index) -> list[tuple[OpenItem, bool]]:
             if hits:
                 for item in hits.values():
                     add(item, True)
-                    digits = re.findall(r"\d+", item.number) or re.findall(r"\d+", item.reference)
+                    digits = _DIGITS_RE.findall(item.number) or _DIGITS_RE.findall(item.reference)
                     last_full = tuple(digits)
                 covered |= set(range(i, j))
         for i, group in enumerate(run.groups):
