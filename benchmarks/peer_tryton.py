@@ -9,7 +9,7 @@ the next time; delete the folder to start afresh), since it does not belong amon
 
 The same N items are built in both, not timed: N/5 customers, amounts of 20 to 20,000 EUR, due 1 to 60 days
 before the business date D (today). Tryton (its SQLite back end) gets a company with the standard chart of
-accounts, one posted-free receivable line per item on a revenue journal and a dunning procedure with three
+accounts, one receivable line per item (a draft move on the revenue journal) and a dunning procedure with three
 levels (1, 15 and 29 days overdue), each with a fee (5 EUR, 10 EUR, 5 %). Mahnwerk (SQLite) gets the demo
 company's customers with the shipped default playbook. Then, on D, D+14 and D+28, each system does its daily
 work and is timed: Tryton creates the dunnings (``generate_dunnings``, the "create dunnings" wizard) and
