@@ -43,7 +43,7 @@ def test_a_stale_bank_statement_marks_every_planned_debtor_as_waiting(
         assert entry["waits_for_approval"] == "bank_not_current"
         assert "bank statement" in str(entry["waits_reason"])
         assert entry["level"] >= 1 and [i["open_minor"] for i in entry["items"]] == [amount]
-    assert preview.debtors_due == 0 and preview.awaiting_approval == 2
+    assert preview.debtors_due == 2 and preview.awaiting_approval == 2  # approving would send both
     assert preview.held["bank_not_current"] == 2
     assert any("2025-03-05" in w and "import statement" in w for w in preview.warnings)
     assert Action.objects.count() == 0
@@ -84,7 +84,7 @@ def test_a_missing_rate_marks_only_the_message_that_would_claim_interest(
     assert "without a known rate" in str(plan[krueger.pk]["waits_reason"])
     assert [i["open_minor"] for i in plan[krueger.pk]["items"]] == [100_000]
     assert plan[neu.pk]["waits_for_approval"] is None and plan[neu.pk]["waits_reason"] is None
-    assert (preview.debtors_due, preview.awaiting_approval, preview.held["rate_missing"]) == (1, 1, 1)
+    assert (preview.debtors_due, preview.awaiting_approval, preview.held["rate_missing"]) == (2, 1, 1)
     assert any("de_basiszinssatz" in w and "2026-07-01" in w for w in preview.warnings)
 
     # the command line: the line per debtor says it waits and why; --json carries the reason
@@ -120,6 +120,6 @@ def test_a_playbook_in_approval_mode_is_named_as_the_reason(
     preview = run_collection(company, D("2025-03-10"), dry_run=True)
     entry = _plan(preview)[debtor.pk]
     assert entry["waits_for_approval"] == "approval_mode" and "approval mode" in str(entry["waits_reason"])
-    assert (preview.debtors_due, preview.awaiting_approval) == (0, 1)
+    assert (preview.debtors_due, preview.awaiting_approval) == (1, 1)
     real = run_collection(company, D("2025-03-10"), send=False)
     assert (real.actions_created, real.awaiting_approval) == (0, 1)

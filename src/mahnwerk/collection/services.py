@@ -497,8 +497,8 @@ def _mark_waiting(
     it (a playbook in approval mode; then a stale bank statement, else a message claiming interest without a
     known rate): those debtors stay in the plan with their step and amount, each entry says
     ``waits_for_approval`` (the reason's key, else None) and ``waits_reason`` (the sentence), and they count in
-    ``awaiting_approval`` (with the run's warnings), not in ``debtors_due``. Approved (``--approve``), none
-    waits."""
+    ``awaiting_approval`` (with the run's warnings) and, as what approving would send, in ``debtors_due``.
+    Approved (``--approve``), none waits."""
     waits: dict[int, str] = {}
     if not approved:
         in_approval_mode = set(
@@ -514,7 +514,7 @@ def _mark_waiting(
             waits |= dict.fromkeys(
                 _hold_for_missing_rates(company, as_of, rest, result), Held.RATE_MISSING.value
             )
-    result.debtors_due = len(decisions) - len(waits)
+    result.debtors_due = len(decisions)  # what approving the run would send
     for entry in result.plan:
         reason = waits.get(int(str(entry["debtor_id"])))
         entry["waits_for_approval"] = reason
