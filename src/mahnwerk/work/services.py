@@ -31,7 +31,16 @@ from mahnwerk.collection.agreements_models import (
     Promise,
     PromiseStatus,
 )
-from mahnwerk.collection.models import ActionItem, ActionStatus, Case, Step, Task, TaskKind, TaskStatus
+from mahnwerk.collection.models import (
+    ActionItem,
+    ActionStatus,
+    Case,
+    Playbook,
+    Step,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
 from mahnwerk.collection.services import CollectionError
 from mahnwerk.insights.models import InvoicePrediction
 from mahnwerk.ledger import figures, timeline
@@ -138,11 +147,56 @@ def sources(company: Company, today: date) -> dict[str, QuerySet[Any]]:
     }
 
 
+def _ended_version(company: Company) -> tuple[int, ...]:
+    """What :func:`ended_playbooks` depends on, in one query of index look-ups: the ledger version
+    (:func:`mahnwerk.ledger.figures.ledger_version`) and the company's playbook steps."""
+    from mahnwerk.ledger.models import Allocation, TimelineEvent
+
+    def table(model: Any) -> str:
+        return str(connection.ops.quote_name(model._meta.db_table))
+
+    sql = (
+        f"SELECT (SELECT MAX(id) FROM {table(Invoice)} WHERE company_id = %s), "
+        f"(SELECT MAX(id) FROM {table(Allocation)}), (SELECT MAX(id) FROM {table(TimelineEvent)}), "
+        f"(SELECT MAX(id) FROM {table(Debtor)} WHERE company_id = %s), "
+        f"(SELECT MAX(s.id) FROM {table(Step)} s JOIN {table(Playbook)} p ON p.id = s.playbook_id "
+        "WHERE p.company_id = %s), "
+        f"(SELECT COUNT(*) FROM {table(Step)} s JOIN {table(Playbook)} p ON p.id = s.playbook_id "
+        "WHERE p.company_id = %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [company.pk] * 4)
+        row = cursor.fetchone() or ()
+    return tuple(int(v or 0) for v in row)
+
+
+def ended_playbooks(company: Company, today: date) -> dict[int, tuple[date | None, int]]:
+    """Debtor id -> (last step's date, its level) of the debtors with items at the end of their playbook
+    (``sources()["end_of_playbook"]``). That takes a pass over every overdue item (seconds at a million
+    invoices), so it is kept per ledger version (every use case writes a timeline event) and playbook steps."""
+    version = _ended_version(company)
+
+    def compute() -> dict[int, tuple[date | None, int]]:
+        return {
+            debtor_id: (since, n)
+            for debtor_id, since, n in sources(company, today)["end_of_playbook"]
+            .order_by()
+            .values("w_debtor")
+            .annotate(since=Max("action__as_of"), n=Max("level"))
+            .values_list("w_debtor", "since", "n")
+        }
+
+    return figures.cached(company, today, "work:end_of_playbook", compute, version)
+
+
 def waiting_debtors_sql(company: Company, today: date) -> tuple[str, list[Any]]:
-    """One ``SELECT w_debtor ... UNION ...`` of every debtor with work waiting, and its parameters."""
+    """One ``SELECT w_debtor ... UNION ...`` of every debtor with work waiting but at the end of a playbook
+    (:func:`ended_playbooks`), and its parameters."""
     parts: list[str] = []
     params: list[Any] = []
-    for qs in sources(company, today).values():
+    for name, qs in sources(company, today).items():
+        if name == "end_of_playbook":
+            continue
         sql, p = qs.order_by().values("w_debtor").query.sql_with_params()
         parts.append(f"SELECT w_debtor FROM ({sql}) AS w{len(parts)}")
         params += list(p)
@@ -156,18 +210,22 @@ class Counts:
 
 
 def counts(company: Company, user_id: int | None, today: date | None = None) -> Counts:
-    """How many debtors have work waiting, and how many of them are assigned to ``user_id``: one query."""
-    union, params = waiting_debtors_sql(company, today or company_today(company))
+    """How many debtors have work waiting, and how many of them are assigned to ``user_id``: the waiting
+    debtors and the user's assignments in one query, with the kept :func:`ended_playbooks`."""
+    today = today or company_today(company)
+    union, params = waiting_debtors_sql(company, today)
     table = connection.ops.quote_name(WorkAssignment._meta.db_table)
     sql = (
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.user_id = %s THEN 1 ELSE 0 END), 0) "
-        f"FROM ({union}) AS waiting LEFT JOIN {table} a "
-        "ON a.company_id = %s AND a.debtor_id = waiting.w_debtor"
+        f"SELECT w_debtor, 0 FROM ({union}) AS waiting "
+        f"UNION ALL SELECT debtor_id, 1 FROM {table} WHERE company_id = %s AND user_id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id or 0, *params, company.pk])
-        row = cursor.fetchone()
-    return Counts(int(row[0] or 0), int(row[1] or 0))
+        cursor.execute(sql, [*params, company.pk, user_id or 0])
+        found = cursor.fetchall()
+    waiting = {debtor_id for debtor_id, assigned in found if not assigned}
+    waiting.update(ended_playbooks(company, today))
+    mine = {debtor_id for debtor_id, assigned in found if assigned}
+    return Counts(len(waiting), len(waiting & mine))
 
 
 # -- the queue -------------------------------------------------------------------------------------------
@@ -274,13 +332,7 @@ def _collect(company: Company, today: date) -> dict[int, Row]:
         "w_debtor", "value_date", "amount_minor", "counterparty_name"
     ):
         add(debtor_id, Item("payment_review", value_date, name, amount))
-    for debtor_id, since, n in (
-        src["end_of_playbook"]
-        .order_by()
-        .values("w_debtor")
-        .annotate(since=Max("action__as_of"), n=Max("level"))
-        .values_list("w_debtor", "since", "n")
-    ):
+    for debtor_id, (since, n) in ended_playbooks(company, today).items():
         add(debtor_id, Item("end_of_playbook", since or today, str(_("step {level}")).format(level=n)))
     return rows
 
