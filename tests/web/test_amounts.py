@@ -66,7 +66,7 @@ def test_patched_amounts_equal_a_fresh_read_after_every_change(
     assert check().open[newcomer.pk] == 7_700
     open_dispute(company, make_invoice(ozols, "R-202", "15.00", "2026-11-01"), "wrong_invoice", actor="test")
     offer_settlement(
-        company, newcomer, [newcomer.invoices.get()], 5_000, date(2026, 12, 1), reason="goodwill"
+        company, newcomer, [newcomer.invoices.get()], 7_000, date(2026, 12, 1), reason="goodwill"
     )
     check()
     # another company's change moves the version but touches none of these debtors

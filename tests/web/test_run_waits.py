@@ -81,3 +81,33 @@ def test_the_run_page_reuses_its_dry_run_until_something_it_depends_on_changes(
     assert len(calls) == 4 and {r["debtor"].number: r["kind"] for r in rows}["K0003"] == "excluded"
     bob.get("/run/?show=held")
     assert len(calls) == 4
+
+
+def test_the_api_dry_run_says_which_debtors_wait_and_why(
+    client: Client, company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]
+) -> None:
+    import json
+
+    from django.contrib.auth import get_user_model
+
+    from mahnwerk.api.models import ApiToken
+    from mahnwerk.web.models import Membership
+
+    user = get_user_model().objects.create_user(username="vera", password="x")
+    Membership.objects.create(user=user, company=company, role="viewer")
+    _token, key = ApiToken.issue(user, company, "vera token")
+    mueller = make_debtor(name="Bäckerei Müller", number="K0001")
+    make_invoice(mueller, "R-100", "1000.00", "2026-10-01")  # in default since October: no rate from July
+    response = client.post(
+        "/api/runs",
+        json.dumps({"dry_run": True}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 200
+    data = response.json()
+    (entry,) = data["plan"]
+    assert entry["debtor_id"] == mueller.pk and entry["waits_for_approval"] == "rate_missing"
+    assert "without a known rate" in entry["waits_reason"]
+    assert data["awaiting_approval"] == 1 and data["debtors_due"] == 1
+    assert Action.objects.count() == 0
