@@ -146,3 +146,24 @@ def pay(company: Any) -> Callable[..., Any]:
         )
 
     return make
+
+
+@pytest.fixture
+def rated(company: Any) -> Callable[..., Any]:
+    """Store a debtor's segment as the insights refresh would: a test about something else then gets the
+    terms of that segment, not those its short made-up history would give it (the segment is otherwise
+    chosen from the history so far, ``insights.services.provisional_segments``)."""
+    from mahnwerk.insights.models import DebtorInsight
+
+    def make(debtor: Any, segment: str = "normal") -> Any:
+        return DebtorInsight.objects.update_or_create(
+            debtor=debtor,
+            defaults={
+                "company": debtor.company,
+                "as_of": D("2020-01-01"),
+                "segment": segment,
+                "segment_label": segment.title(),
+            },
+        )[0]
+
+    return make

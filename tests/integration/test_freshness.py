@@ -389,7 +389,7 @@ def test_plans_settlements_and_offers_keep_to_the_limits(
     other_invoice = make_invoice(other, "RE-O", "500.00", DUE.isoformat())
     with pytest.raises(agreements.AgreementError, match="more than 90 days ahead"):
         agreements.offer_settlement(
-            company, other, [other_invoice], 100_00, D("9999-12-31"), reason="x", as_of=day(9)
+            company, other, [other_invoice], 450_00, D("9999-12-31"), reason="x", as_of=day(9)
         )
     with pytest.raises(agreements.AgreementError, match="more than 90 days ahead"):
         agreements.offer_incentive(company, other, [other_invoice], "waive_fees", day(100), as_of=day(9))

@@ -28,7 +28,7 @@ def acme(company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[.
     second = make_invoice(debtor, "R-101", "500.00", "2026-10-15")
     plan = propose_plan(company, debtor, [second], 12, actor="test")  # outside the limits: waits for approval
     third = make_invoice(debtor, "R-102", "300.00", "2026-10-20")
-    offer = offer_settlement(company, debtor, [third], 20_000, date(2026, 12, 31), reason="goodwill")
+    offer = offer_settlement(company, debtor, [third], 25_000, date(2026, 12, 31), reason="goodwill")
     return {
         "debtor": debtor,
         "invoice": invoice,

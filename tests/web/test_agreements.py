@@ -95,7 +95,10 @@ def test_promise_form_errors_rerender(bob: Client, story: dict[str, Any]) -> Non
     assert response.context["promise_form"].errors["invoices"]
 
 
-def test_propose_plan_inside_limits_is_approved(bob: Client, story: dict[str, Any]) -> None:
+def test_propose_plan_inside_limits_is_approved(
+    bob: Client, story: dict[str, Any], rated: Callable[..., Any]
+) -> None:
+    rated(story["mueller"], "normal")  # 6 instalments, 10 % down
     data = {
         "plan-invoices": [story["old"].pk],
         "plan-count": "3",
@@ -285,8 +288,9 @@ def test_home_lists_work_waiting_for_a_person_most_valuable_first(
 
 
 def test_clerk_records_that_the_debtor_accepted_the_plan(
-    bob: Client, carol: Client, dave: Client, story: dict[str, Any]
+    bob: Client, carol: Client, dave: Client, story: dict[str, Any], rated: Callable[..., Any]
 ) -> None:
+    rated(story["mueller"], "best")  # no down payment asked
     data = {"plan-invoices": [story["old"].pk], "plan-count": "3"}
     bob.post(_url(story, "plan"), data)
     plan = InstalmentPlan.objects.get(debtor=story["mueller"])

@@ -472,7 +472,7 @@ def test_downloads_need_a_signed_in_member(client: Client, lange: Any) -> None:
 
 
 def test_a_written_agreement_copied_later_carries_the_day_it_went_out(
-    company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]
+    company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any], rated: Callable[..., Any]
 ) -> None:
     from mahnwerk.collection import agreements
     from mahnwerk.comms.documents import letter_context
@@ -480,6 +480,7 @@ def test_a_written_agreement_copied_later_carries_the_day_it_went_out(
 
     debtor = make_debtor(name="Gartenbau Koch KG", **postal())
     invoice = make_invoice(debtor, "RE-3", "1200.00", "2026-10-01")
+    rated(debtor, "best")  # a plan without down payment inside the segment's terms: agreed at once
     agreements.propose_plan(company, debtor, [invoice], 3, as_of=D("2026-11-20"))
     send_queued(company)
     (agreement,) = OutboundMessage.objects.filter(debtor=debtor, payload__document="agreement")
