@@ -448,6 +448,8 @@ class Invoice(models.Model):
             models.Index(
                 fields=["debtor", "company"], condition=Q(open_minor__gt=0), name="invoice_debtor_open_idx"
             ),
+            # the search by (a part of) an invoice number reads the numbers and debtors from the index alone
+            models.Index(fields=["company", "number", "debtor"], name="invoice_number_search_idx"),
         ]
 
     def __str__(self) -> str:
