@@ -468,22 +468,24 @@ def test_a_run_left_running_by_a_killed_process_is_marked_at_the_next_start(
 
 
 @pytest.fixture
-def sms_provider(settings: Any) -> Iterator[list[int]]:
-    """A loopback SMS provider answering with the statuses in the list (then 200); what it got is kept."""
+def sms_provider(settings: Any) -> Iterator[list[int | tuple[int, str]]]:
+    """A loopback SMS provider answering with the statuses in the list (then 200), a status with the error
+    text it gives as ``(status, text)``; what it got is kept."""
     import json
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    answers: list[int] = []
+    answers: list[int | tuple[int, str]] = []
     received: list[str] = []
 
     class Provider(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
-            status = answers.pop(0) if answers else 200
+            answer = answers.pop(0) if answers else 200
+            status, error = answer if isinstance(answer, tuple) else (answer, "no")
             if status == 200:
                 received.append(self.headers["Idempotency-Key"])
-            body = json.dumps({"id": f"sms-{len(received)}"} if status == 200 else {"error": "no"}).encode()
+            body = json.dumps({"id": f"sms-{len(received)}"} if status == 200 else {"error": error}).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -516,7 +518,7 @@ def _sms_debtor(company: Any, make_debtor: Any, make_invoice: Any) -> Any:
 
 @pytest.mark.django_db
 def test_an_sms_provider_503_is_tried_again_and_a_400_fails_the_step(
-    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, sms_provider: list[int]
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, sms_provider: list[int | tuple[int, str]]
 ) -> None:
     debtor = _sms_debtor(company, make_debtor, make_invoice)
     sms_provider.extend([503, 429])
@@ -540,44 +542,14 @@ def test_an_sms_provider_503_is_tried_again_and_a_400_fails_the_step(
     ).sms_refused  # a 400 about the text says nothing of the number
 
 
-@pytest.fixture
-def refusing_sms_provider(settings: Any) -> Iterator[None]:
-    """A loopback SMS provider refusing every recipient as a provider does for a landline number."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    class Provider(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = json.dumps({"error": "The 'To' number is not a valid mobile number"}).encode()
-            self.send_response(400)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Provider)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    settings.SMS_URL = f"http://127.0.0.1:{server.server_address[1]}/messages"
-    settings.SMS_TOKEN = "secret-token"
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.mark.django_db
 def test_a_number_the_sms_provider_refuses_is_marked_invalid_and_the_step_goes_on_another_channel(
-    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, refusing_sms_provider: None
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, sms_provider: list[int | tuple[int, str]]
 ) -> None:
     from mahnwerk.comms.dispatch import reachability
 
     debtor = _sms_debtor(company, make_debtor, make_invoice)
+    sms_provider.append((400, "The 'To' number is not a valid mobile number"))  # as for a landline number
     run_collection(company, D("2026-03-09"))
     failed = OutboundMessage.objects.get(debtor=debtor)
     assert failed.status == "failed" and "not a valid mobile number" in failed.last_error
