@@ -467,6 +467,41 @@ def test_a_run_left_running_by_a_killed_process_is_marked_at_the_next_start(
     assert Run.objects.get(pk=alive.pk).status == RunStatus.RUNNING
 
 
+@pytest.mark.django_db
+def test_a_run_whose_process_is_gone_is_marked_at_once_one_still_at_work_is_not(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    make_invoice(make_debtor(), "RE-1", "100.00", "2026-03-01")
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # its process id is free: the run it started was killed
+    host = socket.gethostname()
+    killed = Run.objects.create(
+        company=company, as_of=D("2026-03-07"), stats={"host": host, "pid": ended.pid}
+    )
+    working = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        alive = Run.objects.create(
+            company=company, as_of=D("2026-03-08"), stats={"host": host, "pid": working.pid}
+        )
+        elsewhere = Run.objects.create(
+            company=company, as_of=D("2026-03-08"), stats={"host": "another-host", "pid": ended.pid}
+        )
+        cli("run", "--date", "2026-03-08")
+    finally:
+        working.kill()
+        working.wait()
+    assert Run.objects.get(pk=killed.pk).status == RunStatus.FAILED  # minutes later, not hours
+    assert Run.objects.get(pk=killed.pk).stats == {"killed": True}
+    assert Run.objects.get(pk=alive.pk).status == RunStatus.RUNNING
+    assert Run.objects.get(pk=elsewhere.pk).status == RunStatus.RUNNING  # its host is the one to tell
+    this = Run.objects.exclude(pk__in=[killed.pk, alive.pk, elsewhere.pk]).get()
+    assert this.status == RunStatus.DONE
+
+
 @pytest.fixture
 def sms_provider(settings: Any) -> Iterator[list[int | tuple[int, str]]]:
     """A loopback SMS provider answering with the statuses in the list (then 200), a status with the error

@@ -8,6 +8,8 @@ chunk, each chunk in one transaction. Messages go out after the chunk commits.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -286,6 +288,12 @@ class RunContext:
     exclusions: Exclusions | None = None  # what a person left out of this run
 
 
+def run_owner() -> dict[str, object]:
+    """Who runs a run while it is running: host and process id, so that the next start on the same host can
+    tell a run whose process is gone (killed) from one still at work (``comms.outbox.mark_killed_runs``)."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
 def contact_instant(company: Company, as_of: date) -> datetime:
     if as_of == company_today(company):
         return timezone.now()
@@ -356,7 +364,7 @@ def run_collection(
         result.plan = [_describe(d, deadlines[d.debtor_id]) for d in decisions]
         _mark_waiting(company, as_of, decisions, result, approved=approved)
         return result
-    run = Run.objects.create(company=company, as_of=as_of)
+    run = Run.objects.create(company=company, as_of=as_of, stats=run_owner())
     result.run_id = run.pk
     ctx = RunContext(company, run, as_of, now or contact_instant(company, as_of), result, partition, waiting)
     ctx.exclusions = exclusions

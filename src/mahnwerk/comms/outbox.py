@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import defaultdict
@@ -507,12 +509,35 @@ def recover_stuck(older_than: timedelta = STUCK_AFTER) -> int:
 
 
 def mark_killed_runs(now: datetime | None = None) -> int:
-    """Runs still "running" after ``RUN_STALE_AFTER``: their process is gone (killed). Marked failed with
+    """Runs still "running" whose process is gone (killed): on this host, a run whose process id no longer
+    exists; anywhere, a run still "running" after ``RUN_STALE_AFTER``. Marked failed with
     ``stats={"killed": true}``; what they committed stays, the next run on the date does the rest."""
     now = now or timezone.now()
-    return Run.objects.filter(status=RunStatus.RUNNING, started_at__lt=now - RUN_STALE_AFTER).update(
+    running = Run.objects.filter(status=RunStatus.RUNNING)
+    host = socket.gethostname()
+    gone = [
+        pk
+        for pk, owner in running.values_list("pk", "stats")
+        if isinstance(owner, dict)
+        and owner.get("host") == host
+        and isinstance(owner.get("pid"), int)
+        and not _process_alive(owner["pid"])
+    ]
+    return running.filter(Q(started_at__lt=now - RUN_STALE_AFTER) | Q(pk__in=gone)).update(
         status=RunStatus.FAILED, finished_at=now, stats={"killed": True}
     )
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # another user's process, or a pid this system cannot check
+        return True
+    return True
 
 
 @dataclass
