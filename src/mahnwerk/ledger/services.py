@@ -557,7 +557,8 @@ def update_debtor(
     company: Company, debtor: Debtor, changes: dict[str, object], actor: str = "system"
 ) -> list[str]:
     """Change the debtor's details (only :data:`DEBTOR_DETAIL_FIELDS`), validated as a whole; the fields that
-    changed go on the timeline. Raises ``ValidationError`` (nothing saved) for bad values."""
+    changed go on the timeline, each with its old and new value (``changes``, cut by :func:`_detail_value`).
+    Raises ``ValidationError`` (nothing saved) for bad values."""
     if debtor.company_id != company.pk:
         raise LedgerError("the debtor belongs to another company")
     unknown = set(changes) - set(DEBTOR_DETAIL_FIELDS)
@@ -566,6 +567,7 @@ def update_debtor(
     changed = [f for f, v in changes.items() if getattr(debtor, f) != v]
     if not changed:
         return []
+    before = {f: getattr(debtor, f) for f in changed}
     for field_name in changed:
         setattr(debtor, field_name, changes[field_name])
     debtor.full_clean(exclude=["company"])
@@ -577,5 +579,19 @@ def update_debtor(
         company_today(company),
         actor=actor,
         fields=", ".join(str(getattr(Debtor._meta.get_field(f), "verbose_name", f)) for f in changed),
+        changes=[
+            {"field": f, "old": _detail_value(before[f]), "new": _detail_value(getattr(debtor, f))}
+            for f in changed
+        ],
     ).save()
     return changed
+
+
+# A detail's old and new value on the timeline are cut to this many characters (long free text).
+DETAIL_VALUE_MAX_CHARS = 200
+
+
+def _detail_value(value: object) -> str:
+    """A detail's value as the timeline keeps it: the stored value (a choice's code) as text, cut with "…"."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= DETAIL_VALUE_MAX_CHARS else text[: DETAIL_VALUE_MAX_CHARS - 1] + "…"

@@ -13,7 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -297,6 +298,34 @@ def _customer_page(request: CompanyRequest, debtor: Debtor) -> HttpResponse:
     return response
 
 
+def _detail_event_text(event: Any) -> str:
+    """An entry of the details tab's history: a change of the customer's details names each field with its old
+    and new value ("field: old → new", a choice by its label); an event written before the values were kept
+    names the fields only."""
+    changes = event.data.get("changes") if event.kind == "debtor_details_changed" else None
+    if not isinstance(changes, list) or not changes:
+        return describe(event)
+    parts = []
+    for change in changes:
+        name = str(change.get("field", ""))
+        try:
+            model_field: Any = Debtor._meta.get_field(name)
+        except FieldDoesNotExist:  # a field that no longer exists: its name
+            label, choices = name, {}
+        else:
+            label, choices = str(capfirst(model_field.verbose_name)), dict(model_field.flatchoices or [])
+        old, new = (str(change.get(key) or "") for key in ("old", "new"))
+        parts.append(
+            _("{field}: {old} → {new}").format(
+                field=label,
+                old=str(choices.get(old, old)) if old else "–",
+                new=str(choices.get(new, new)) if new else "–",
+            )
+        )
+    text = _("Customer details changed: {fields}").format(fields="; ".join(parts))
+    return f"{text} — {event.note}" if event.note else text
+
+
 def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> dict[str, Any]:
     company = request.company
     today = company_today(company)
@@ -336,7 +365,7 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "conversation": conversation,
         "latest_message": next((e for e in conversation if e.kind == "message"), None),
         "details_history": [
-            (e, describe(e), actor_label(e.actor)) for e in events if e.kind in DETAIL_EVENT_KINDS
+            (e, _detail_event_text(e), actor_label(e.actor)) for e in events if e.kind in DETAIL_EVENT_KINDS
         ],
         "note_form": forms.get("note_form") or NoteForm(prefix="note"),
         "credit": " + ".join(format_money(v, k) for k, v in sorted(credit.items()) if v),
