@@ -24,6 +24,8 @@ from mahnwerk.ledger.models import (
     Allocation,
     Charge,
     Company,
+    Contact,
+    ContactKind,
     CreditNote,
     Debtor,
     Invoice,
@@ -549,24 +551,43 @@ DEBTOR_DETAIL_FIELDS = (
     "city",
     "preferred_channel",
     "agreed_channels",
+    "do_not_contact",
+    "do_not_contact_reason",
 )
+# The timeline kind of a change of the debtor's email address or phone number (by the debtor on its page, a
+# clerk on the case file, the address research).
+CONTACT_UPDATED = "contact_updated"
 
 
 @transaction.atomic
 def update_debtor(
-    company: Company, debtor: Debtor, changes: dict[str, object], actor: str = "system"
+    company: Company,
+    debtor: Debtor,
+    changes: dict[str, object],
+    actor: str = "system",
+    *,
+    email: str = "",
+    phone: str = "",
 ) -> list[str]:
     """Change the debtor's details (only :data:`DEBTOR_DETAIL_FIELDS`), validated as a whole; the fields that
     changed go on the timeline, each with its old and new value (``changes``, cut by :func:`_detail_value`).
-    Raises ``ValidationError`` (nothing saved) for bad values."""
+    ``email``/``phone`` (when given) become its primary contacts (:func:`set_primary_contacts`). Returns the
+    fields that changed ("email"/"phone" among them). Raises ``ValidationError`` (nothing saved) for bad
+    values."""
     if debtor.company_id != company.pk:
         raise LedgerError("the debtor belongs to another company")
     unknown = set(changes) - set(DEBTOR_DETAIL_FIELDS)
     if unknown:
         raise LedgerError(f"not a detail of a debtor: {', '.join(sorted(unknown))}")
+    contacts = [
+        kind
+        for kind, _change in set_primary_contacts(
+            debtor, email=email, phone=phone, actor=actor, label="clerk"
+        )
+    ]
     changed = [f for f, v in changes.items() if getattr(debtor, f) != v]
     if not changed:
-        return []
+        return contacts
     before = {f: getattr(debtor, f) for f in changed}
     for field_name in changed:
         setattr(debtor, field_name, changes[field_name])
@@ -584,7 +605,42 @@ def update_debtor(
             for f in changed
         ],
     ).save()
-    return changed
+    return changed + contacts
+
+
+@transaction.atomic
+def set_primary_contacts(
+    debtor: Debtor, *, email: str = "", phone: str = "", actor: str = "debtor", label: str = ""
+) -> list[tuple[str, str]]:
+    """Make ``email`` and ``phone`` the debtor's primary contacts (a new value is added, an earlier one stays
+    as a secondary contact); returns what changed as (kind, value). An address given again counts as valid
+    again and takes SMS again. One timeline event for the change."""
+    changes: list[tuple[str, str]] = []
+    for kind, value in ((ContactKind.EMAIL, email.strip()), (ContactKind.PHONE, phone.strip())):
+        if not value:
+            continue
+        current = debtor.contacts.filter(kind=kind, is_primary=True).first()
+        if current is not None and current.value == value and current.is_valid and not current.opted_out:
+            continue
+        debtor.contacts.filter(kind=kind, is_primary=True).exclude(value=value).update(is_primary=False)
+        contact, created = Contact.objects.get_or_create(
+            debtor=debtor, kind=kind, value=value, defaults={"is_primary": True, "label": label or actor}
+        )
+        if not created:
+            Contact.objects.filter(pk=contact.pk).update(
+                is_primary=True, is_valid=True, opted_out=False, sms_refused=False
+            )
+        changes.append((str(kind), value))
+    if changes:
+        TimelineEvent(
+            debtor_id=debtor.pk,
+            company_id=debtor.company_id,
+            kind=CONTACT_UPDATED,
+            business_date=company_today(debtor.company),
+            actor=actor,
+            data={"changes": ", ".join(f"{kind}: {value}" for kind, value in changes)},
+        ).save()
+    return changes
 
 
 # A detail's old and new value on the timeline are cut to this many characters (long free text).

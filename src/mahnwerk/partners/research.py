@@ -179,16 +179,11 @@ def record_result(
     if country:
         changes["country"] = country.strip().upper()
     with transaction.atomic():
-        changed = update_debtor(company, debtor, changes, actor=actor)
+        changed = update_debtor(company, debtor, changes, actor=actor, email=email or "")
         if debtor.address_invalid:
             Debtor.objects.filter(pk=debtor.pk).update(address_invalid=False)
             debtor.address_invalid = False
             changed.append("address_invalid")
-        if email:
-            from mahnwerk.web.portal.services import update_contact_details
-
-            if update_contact_details(debtor, email=email, actor=actor):
-                changed.append("email")
         task = research_task(debtor)
         if task is not None:
             Task.objects.filter(pk=task.pk).update(

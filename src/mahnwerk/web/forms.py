@@ -577,8 +577,34 @@ class PeriodForm(forms.Form):
 
 
 class DebtorDetailsForm(forms.ModelForm):
-    """The debtor's details a clerk keeps current: who, where, which law and which channels."""
+    """The debtor's details a clerk keeps current: who, where, which law and which channels, its email address
+    and phone number (they become the primary ones; earlier ones stay as secondary contacts), and whether it
+    may be contacted at all."""
+
+    email = forms.EmailField(label=_("Email address"), required=False, max_length=254)
+    phone = forms.RegexField(
+        label=_("Phone number"),
+        required=False,
+        max_length=40,
+        regex=r"^\+?[0-9 ()/-]{5,40}$",
+        error_messages={"invalid": _("Enter a phone number with digits only, e.g. +49 30 1234567.")},
+    )
 
     class Meta:
         model = Debtor
         fields = list(DEBTOR_DETAIL_FIELDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            primary = dict(
+                self.instance.contacts.filter(is_primary=True, is_valid=True).values_list("kind", "value")
+            )
+            self.fields["email"].initial = primary.get("email", "")
+            self.fields["phone"].initial = primary.get("phone", "")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("do_not_contact") and not (data.get("do_not_contact_reason") or "").strip():
+            self.add_error("do_not_contact_reason", _("Say why the customer is not to be contacted."))
+        return data

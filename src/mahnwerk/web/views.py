@@ -893,7 +893,14 @@ def details_view(request: CompanyRequest, pk: int) -> HttpResponse:
         return _redisplay(request, debtor, details_form=form)
     changes = {f: form.cleaned_data[f] for f in DEBTOR_DETAIL_FIELDS}
     try:
-        changed = update_debtor(request.company, debtor, changes, actor=actor(request))
+        changed = update_debtor(
+            request.company,
+            debtor,
+            changes,
+            actor=actor(request),
+            email=form.cleaned_data["email"] or "",
+            phone=form.cleaned_data["phone"] or "",
+        )
     except (LedgerError, ValidationError) as exc:
         messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
     else:

@@ -7,17 +7,13 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from django.db import transaction
-
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.models import Contact, ContactKind, Debtor, Invoice, TimelineEvent
-from mahnwerk.ledger.services import company_today
+from mahnwerk.ledger.models import Debtor, Invoice, TimelineEvent
+from mahnwerk.ledger.services import company_today, set_primary_contacts
 
 if TYPE_CHECKING:
     from mahnwerk.collection.agreements_models import Promise
 
-# Timeline kinds written by the web application (their texts are in ledger.timeline.EVENT_TEXTS).
-CONTACT_UPDATED = "contact_updated"
 
 # "I have paid": reminders for the items wait this many business days after the stated payment date for the
 # payment to show on the bank statement (and at least until the day the customer tells us).
@@ -44,36 +40,14 @@ def note_portal_visit(debtor: Debtor, *, document: str = "", ref: str = "", acto
     return True
 
 
-@transaction.atomic
 def update_contact_details(
     debtor: Debtor, *, email: str = "", phone: str = "", actor: str = "debtor"
 ) -> list[str]:
-    """Make ``email`` and ``phone`` the debtor's primary contacts (a new value is added, an earlier one stays
-    as a secondary contact); returns what changed. An address the debtor gives again counts as valid again."""
-    changes = []
-    for kind, value in ((ContactKind.EMAIL, email.strip()), (ContactKind.PHONE, phone.strip())):
-        if not value:
-            continue
-        current = debtor.contacts.filter(kind=kind, is_primary=True).first()
-        if current is not None and current.value == value and current.is_valid and not current.opted_out:
-            continue
-        debtor.contacts.filter(kind=kind, is_primary=True).exclude(value=value).update(is_primary=False)
-        contact, created = Contact.objects.get_or_create(
-            debtor=debtor, kind=kind, value=value, defaults={"is_primary": True, "label": "portal"}
-        )
-        if not created:
-            Contact.objects.filter(pk=contact.pk).update(is_primary=True, is_valid=True, opted_out=False)
-        changes.append(f"{kind}: {value}")
-    if changes:
-        TimelineEvent(
-            debtor_id=debtor.pk,
-            company_id=debtor.company_id,
-            kind=CONTACT_UPDATED,
-            business_date=company_today(debtor.company),
-            actor=actor,
-            data={"changes": ", ".join(changes)},
-        ).save()
-    return changes
+    """The debtor's own change of its email address or phone number on its page (``ledger.services``)."""
+    return [
+        f"{kind}: {value}"
+        for kind, value in set_primary_contacts(debtor, email=email, phone=phone, actor=actor, label="portal")
+    ]
 
 
 def extendable_invoices(debtor: Debtor, today: date, days: int) -> list[Invoice]:
