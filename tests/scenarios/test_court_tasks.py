@@ -5,7 +5,6 @@ Small Claims form noted on the debtor's timeline."""
 from __future__ import annotations
 
 import io
-import json
 from datetime import date
 from typing import Any
 
@@ -19,13 +18,9 @@ from mahnwerk.ledger.models import TimelineEvent
 from mahnwerk.ledger.timeline import describe
 from mahnwerk.work.services import queue
 
+from .test_escalation import latvian_consumer, run_json
+
 D = date.fromisoformat
-
-
-def run_json(*args: str) -> Any:
-    out = io.StringIO()
-    call_command(*args, "--json", stdout=out)
-    return json.loads(out.getvalue())
 
 
 def court_tasks(debtor: Any, status: str = TaskStatus.OPEN) -> list[tuple[str, date]]:
@@ -161,18 +156,7 @@ def test_a_withdrawn_application_cancels_its_tasks(company: Any, german: Any) ->
 def test_the_latvian_warning_procedure_goes_on_the_timeline_and_its_deadlines_on_the_task_list(
     company: Any, make_debtor: Any, make_invoice: Any
 ) -> None:
-    debtor = make_debtor(
-        name="Jānis Bērziņš",
-        language="lv",
-        kind="consumer",
-        country="LV",
-        street="Brīvības iela 1",
-        postcode="LV-1010",
-        city="Rīga",
-        time_zone="Europe/Riga",
-        jurisdiction="LV",
-    )
-    make_invoice(debtor, "RE-200", "800.00", "2025-03-03", issue="2025-02-01")
+    debtor = latvian_consumer(make_debtor, make_invoice)
     data = run_json("court", "lv-bridinajums", debtor.number, "--date", "2025-06-02")
     # other.toml: the letter gives 10 days (pay by 2025-06-12), the application from 2025-06-13; service assumed
     # 14 days later (2025-06-27), 14 days to object: 2025-07-11

@@ -34,6 +34,23 @@ def walk_the_ladder(company: Any, start: str, days: int) -> None:
         day += timedelta(days=1)
 
 
+def latvian_consumer(make_debtor: Any, make_invoice: Any) -> Any:
+    """A consumer in Riga under Latvian law with one invoice of 800.00 due 2025-03-03."""
+    debtor = make_debtor(
+        name="Jānis Bērziņš",
+        language="lv",
+        kind="consumer",
+        country="LV",
+        street="Brīvības iela 1",
+        postcode="LV-1010",
+        city="Rīga",
+        time_zone="Europe/Riga",
+        jurisdiction="LV",
+    )
+    make_invoice(debtor, "RE-200", "800.00", "2025-03-03", issue="2025-02-01")
+    return debtor
+
+
 def run_json(*args: str) -> Any:
     out = io.StringIO()
     call_command(*args, "--json", stdout=out)
@@ -177,18 +194,7 @@ def test_mahnantrag_of_a_worked_example_matches_hand_computed_interest_and_costs
 def test_a_latvian_consumer_shows_capped_costs_and_gets_the_latvian_procedure(
     company: Any, make_debtor: Any, make_invoice: Any, tmp_path: Path
 ) -> None:
-    debtor = make_debtor(
-        name="Jānis Bērziņš",
-        language="lv",
-        kind="consumer",
-        country="LV",
-        street="Brīvības iela 1",
-        postcode="LV-1010",
-        city="Rīga",
-        time_zone="Europe/Riga",
-        jurisdiction="LV",
-    )
-    make_invoice(debtor, "RE-200", "800.00", "2025-03-03", issue="2025-02-01")
+    debtor = latvian_consumer(make_debtor, make_invoice)
     walk_the_ladder(company, "2025-03-03", 75)
     data = run_json("escalate", "advise", debtor.number, "--date", "2025-06-02")
     assert data["rules"]["jurisdiction"] == "LV" and data["rules"]["debtor_kind"] == "consumer"
