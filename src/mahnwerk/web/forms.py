@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -594,12 +595,14 @@ class DebtorDetailsForm(forms.ModelForm):
         model = Debtor
         fields = list(DEBTOR_DETAIL_FIELDS)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, contacts: Iterable[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        """``contacts``: the debtor's contacts as the case file read them (kind, value, is_primary, is_valid),
+        else read here."""
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            primary = dict(
-                self.instance.contacts.filter(is_primary=True, is_valid=True).values_list("kind", "value")
-            )
+            if contacts is None:
+                contacts = self.instance.contacts.values("kind", "value", "is_primary", "is_valid")
+            primary = {c["kind"]: c["value"] for c in contacts if c["is_primary"] and c["is_valid"]}
             self.fields["email"].initial = primary.get("email", "")
             self.fields["phone"].initial = primary.get("phone", "")
 

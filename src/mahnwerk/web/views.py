@@ -421,7 +421,8 @@ def _debtor_context(request: CompanyRequest, debtor: Debtor, **forms: Any) -> di
         "payment_form": forms.get("payment_form")
         or PaymentForm(company=company, debtor_id=debtor.pk, initial={"value_date": today}),
         "hold_form": forms.get("hold_form") or HoldForm(),
-        "details_form": forms.get("details_form") or DebtorDetailsForm(instance=debtor, prefix="details"),
+        "details_form": forms.get("details_form")
+        or DebtorDetailsForm(instance=debtor, prefix="details", contacts=overview["contacts"]),
         "playbook_form": forms.get("playbook_form")
         or PlaybookChoiceForm(company=company, initial={"playbook": case.playbook_id if case else None}),
     }
