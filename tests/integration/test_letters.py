@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 import shutil
 import subprocess
 from datetime import date
@@ -150,6 +151,24 @@ def test_german_letter_content() -> None:
     assert reader.metadata is not None and reader.metadata.title == "Zahlungserinnerung"
 
 
+def test_a_letter_claiming_no_interest_or_costs_lists_the_open_amounts_only() -> None:
+    # a note before the due date: no row of zeros under "Zinsen" and "Kosten", as in the email
+    pdf = render_letter_pdf(
+        german_letter(
+            subject="Hinweis auf die Fälligkeit Ihrer Zahlung",
+            items=(
+                LetterItem("2026-200", date(2026, 11, 10), date(2026, 11, 30), 240_34, 0, 0),
+                LetterItem("2026-201", date(2026, 11, 12), date(2026, 12, 2), 1000_00, 0, 0),
+            ),
+            charges=(),
+        )
+    )
+    [text] = page_texts(pdf)
+    assert "Offener Betrag" in text and "Zinsen bis" not in text and "Kosten" not in text
+    assert not re.search(r"(?<![\d.,])0,00 €", text)
+    assert "1.240,34 €" in text  # 240.34 + 1,000.00, the total by hand
+
+
 def test_din_5008_form_b_positions() -> None:
     runs = words(render_letter_pdf(german_letter()))
     # Address zone of the window: text at 25 mm from the left, between 57.7 mm and 90 mm from the top.
@@ -222,7 +241,7 @@ def test_long_list_runs_to_a_second_page() -> None:
     # The table header is repeated on the second page; the total row (40 x 100.00 = 4,000.00) comes once,
     # at the end of the list.
     assert "Rechnungsnummer" in texts[1]
-    total_row = "Gesamtbetrag 4.000,00 € 0,00 € 0,00 € 4.000,00 €"
+    total_row = "Gesamtbetrag 4.000,00 €"  # no interest or costs claimed: the open amounts only
     assert total_row not in texts[0]
     assert texts[1].count(total_row) == 1
 

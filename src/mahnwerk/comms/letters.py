@@ -280,6 +280,9 @@ def _context(ctx: LetterContext) -> dict[str, Any]:
         "lang": language,
         "labels": _labels(),
         "interest_to": interest_to,
+        # interest and costs columns only where something is claimed, as in the email (a note before the due
+        # date or a first reminder lists what is open, not a row of zeros)
+        "claims": any(item.interest_minor or item.fees_minor for item in ctx.items),
         "page_counter": _page_counter_css(pgettext("letter", "Page {page} of {pages}")),
         "letter_date": format_letter_date(ctx.letter_date, language),
         "return_address": " · ".join((ctx.creditor_name, *ctx.creditor_address_lines)),
