@@ -65,3 +65,24 @@ def test_letter_address() -> None:
     company = debtor(kind="business", name="Braun e.K.", contact_person="Eva Braun", salutation="ms")
     assert recipient_lines(company, "de") == ("Braun e.K.", ("z. Hd. Frau Eva Braun",))
     assert recipient_lines(debtor(kind="business", name="SIA Koks"), "lv") == ("SIA Koks", ())
+
+
+@pytest.mark.parametrize(
+    ("sender_country", "sender_language", "debtor_country", "expected"),
+    [
+        ("DE", "de", "LV", "LETTLAND"),  # from Germany: the country in German, in capitals
+        ("LV", "lv", "DE", "VĀCIJA"),  # from Latvia: in Latvian
+        ("DE", "en", "FR", "FRANCE"),
+        ("DE", "de", "DE", ""),  # within the country: no country line
+        ("DE", "de", "", ""),
+        ("DE", "de", "QQ", "QQ"),  # a code the name list does not know stays as it is
+    ],
+)
+def test_the_country_line_of_an_address_abroad(
+    sender_country: str, sender_language: str, debtor_country: str, expected: str
+) -> None:
+    from mahnwerk.comms.salutation import country_line
+    from mahnwerk.ledger.models import Company
+
+    company = Company(name="Muster GmbH", country=sender_country, default_language=sender_language)
+    assert country_line(company, debtor(country=debtor_country)) == expected

@@ -15,7 +15,7 @@ from mahnwerk.comms import creditor
 from mahnwerk.comms.letters import LetterContext, LetterItem
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.comms.rendering import payment_reference
-from mahnwerk.comms.salutation import recipient_lines
+from mahnwerk.comms.salutation import country_line, recipient_lines
 from mahnwerk.core.calendar import today_in
 from mahnwerk.core.epc_qr import make_epc_qr
 from mahnwerk.ledger.models import Company, Debtor
@@ -82,7 +82,7 @@ def letter_context(msg: OutboundMessage) -> LetterContext:
         for i in data.get("items", [])
     )
     currencies = {i.get("currency", company.currency) for i in data.get("items", [])} or {company.currency}
-    country = debtor.country if debtor.country and debtor.country != company.country else ""
+    country = country_line(company, debtor)
     recipient, attention = recipient_lines(debtor, msg.language)
     address = [*attention, *debtor.address_lines(), *([country] if country else [])]
     return LetterContext(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mahnwerk.ledger.models import Debtor
+from mahnwerk.ledger.models import Company, Debtor
 
 FORMAL_TONES = frozenset({"formal", "firm"})
 
@@ -86,3 +86,19 @@ def recipient_lines(debtor: Debtor, language: str) -> tuple[str, tuple[str, ...]
     if language == "en":
         return debtor.name, (f"Attn. {who.name}",)
     return debtor.name, (who.name,)
+
+
+def country_line(company: Company, debtor: Debtor) -> str:
+    """The last line of an address abroad: the destination country's name in capitals, in the language of
+    the sending country (as the Universal Postal Union and Deutsche Post ask: "LETTLAND", not "LV");
+    empty for a letter within the sender's country. An unknown code stays as it is."""
+    code = (debtor.country or "").upper()
+    if not code or code == (company.country or "").upper():
+        return ""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        names = Locale.parse(company.default_language or "en").territories
+    except (ValueError, UnknownLocaleError):
+        names = Locale.parse("en").territories
+    return str(names.get(code, code)).upper()

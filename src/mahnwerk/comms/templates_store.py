@@ -636,9 +636,9 @@ def letter_context(
     language: str,
 ) -> LetterContext:
     """A PDF letter (``comms.letters``) from a rendered letter template and the items it lists."""
-    address = list(debtor.address_lines())
-    if debtor.country and debtor.country != company.country:
-        address.append(debtor.country)
+    from mahnwerk.comms.salutation import country_line
+
+    address = [*debtor.address_lines(), *filter(None, [country_line(company, debtor)])]
     currencies = {i.currency for i in items} or {company.currency}
     ctx = LetterContext(
         creditor_name=company.name,
