@@ -33,21 +33,28 @@ def history(debtor: Any, make_invoice: Any, pay: Any) -> None:
         ("sms", "2025-05-12", 3),
     ]
     for n, (channel, day, paid_after) in enumerate(sent, start=1):
-        on = D(day)
-        invoice = make_invoice(debtor, f"H-{debtor.pk}-{n}", "100.00", (on - timedelta(days=7)).isoformat())
-        OutboundMessage.objects.create(
-            company=debtor.company,
-            debtor=debtor,
-            channel=channel,
-            recipient="x",
-            language="de",
-            subject="Zahlungserinnerung",
-            body_text="...",
-            message_id=f"<history-{debtor.pk}-{n}@test>",
-            status="sent",
-            business_date=on,
-        )
-        pay(debtor, "100.00", (on + timedelta(days=paid_after)).isoformat(), invoice=invoice)
+        reminded_and_paid(debtor, make_invoice, pay, f"history-{n}", channel, D(day), paid_after)
+
+
+def reminded_and_paid(
+    debtor: Any, make_invoice: Any, pay: Any, key: str, channel: str, on: date, paid_after: int
+) -> None:
+    """An invoice of 100.00 due a week before ``on``, a reminder sent on ``channel`` that day, the payment
+    ``paid_after`` days later."""
+    invoice = make_invoice(debtor, f"{key}-{debtor.pk}", "100.00", (on - timedelta(days=7)).isoformat())
+    OutboundMessage.objects.create(
+        company=debtor.company,
+        debtor=debtor,
+        channel=channel,
+        recipient="x",
+        language="de",
+        subject="Zahlungserinnerung",
+        body_text="...",
+        message_id=f"<{key}-{debtor.pk}@test>",
+        status="sent",
+        business_date=on,
+    )
+    pay(debtor, "100.00", (on + timedelta(days=paid_after)).isoformat(), invoice=invoice)
 
 
 def sms_payer(make_debtor: Any, make_invoice: Any, pay: Any, **fields: Any) -> Any:
@@ -184,22 +191,8 @@ def written_history(
         ("letter", "2025-04-10"),
     ]
     for n, (channel, day) in enumerate(sent if letters else sent[:2], start=1):
-        on = D(day)
-        invoice = make_invoice(debtor, f"W-{debtor.pk}-{n}", "100.00", (on - timedelta(days=7)).isoformat())
-        OutboundMessage.objects.create(
-            company=debtor.company,
-            debtor=debtor,
-            channel=channel,
-            recipient="x",
-            language="de",
-            subject="Zahlungserinnerung",
-            body_text="...",
-            message_id=f"<written-{debtor.pk}-{n}@test>",
-            status="sent",
-            business_date=on,
-        )
         paid_after = 3 if channel == "letter" and letters_paid else 20
-        pay(debtor, "100.00", (on + timedelta(days=paid_after)).isoformat(), invoice=invoice)
+        reminded_and_paid(debtor, make_invoice, pay, f"written-{n}", channel, D(day), paid_after)
 
 
 @pytest.mark.django_db
