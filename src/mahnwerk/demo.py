@@ -334,6 +334,10 @@ def build_demo(
 ) -> DemoSummary:
     """Replace the demo company and replay the last ``days`` days: payments arrive, the run goes daily."""
     with transaction.atomic():
+        # the rows that protect what the company takes with it go first: the payments naming an invoice
+        # (Payment.invoice) and the actions naming a playbook step (Action.playbook, Action.step)
+        Action.objects.filter(company__slug=DEMO_SLUG).delete()
+        Payment.objects.filter(company__slug=DEMO_SLUG).delete()
         Company.objects.filter(slug=DEMO_SLUG).delete()
     shutil.rmtree(settings.OUTBOX_DIR / DEMO_SLUG, ignore_errors=True)
     rng = random.Random(seed)

@@ -110,3 +110,12 @@ def test_the_installed_command_runs_the_demo_end_to_end(tmp_path: Path) -> None:
         assert len(list((tmp_path / "outbox" / "sms").glob("*.json"))) == by_channel["sms"]
     if by_channel.get("letter"):
         assert next(tmp_path.glob("documents/demo/letters/*.pdf")).read_bytes()[:4] == b"%PDF"
+    # a second demo replaces the first: the same story again, not an error over what the first one wrote
+    again = subprocess.run(proc.args, env=environ, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+
+    def story(out: str) -> list[str]:  # the print batch's file name carries the new message ids
+        return [line for line in out.splitlines() if "batch-" not in line]
+
+    assert story(again.stdout) == story(proc.stdout)
+    assert len(list((tmp_path / "outbox" / "demo").glob("*.eml"))) == len(written)
