@@ -11,6 +11,7 @@ consumers 6 % a year; Latvian commercial late payment: reference rate 3.15 % (1s
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from io import StringIO
 from pathlib import Path
@@ -96,7 +97,10 @@ def test_a_latvian_consumer_of_a_german_creditor_gets_latvian_rules_a_german_one
     assert janis.timeline.filter(kind="message_deferred").count() == 1
     # the first written notice states the 21 days to object (Debt Recovery Law); the German one does not
     assert "21 dienu laikā no šī paziņojuma saņemšanas" in one_line(to_janis.body_text)
-    assert "21" not in to_jonas.body_text.replace("2025", "")
+    german_words = re.sub(
+        r"\S*://\S*", "", to_jonas.body_text.replace("2025", "")
+    )  # the link's token is random
+    assert not re.search(r"\b21\b", german_words) and "Widerspruch" not in german_words
     # ... how, where and by when: an email is received the day it is sent (03-09), + 21 days = 30 March
     text = one_line(to_janis.body_text)
     assert "līdz 30.03.2025" in text and "Hauptstraße 1, 10115 Berlin" in text, text
