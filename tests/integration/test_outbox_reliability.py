@@ -29,6 +29,7 @@ from mahnwerk.collection.audit import audit_messages
 from mahnwerk.collection.models import Action, Run, RunStatus
 from mahnwerk.collection.services import run_collection
 from mahnwerk.comms import outbox as outbox_module
+from mahnwerk.comms.compose import render_pending
 from mahnwerk.comms.letters_batch import print_letters
 from mahnwerk.comms.models import OutboundMessage
 from mahnwerk.comms.outbox import (
@@ -254,6 +255,7 @@ def test_a_claimed_message_whose_lease_ran_out_is_sent_by_the_next_sender_exactl
     for n in range(3):
         make_invoice(make_debtor(), f"RE-{n}", "100.00", "2026-03-01")
     run_collection(company, D("2026-03-08"), send=False)
+    render_pending(company)  # the outbox writes the messages before it claims them
     now = timezone.now()
     # a sender claims the batch and is killed (SIGKILL) before it sends anything
     claimed = outbox_module._claim(company, "email", 500, now, CLAIM_LEASE)
@@ -304,6 +306,7 @@ def test_the_lease_is_extended_while_the_sender_works(
 ) -> None:
     make_invoice(make_debtor(), "RE-1", "100.00", "2026-03-01")
     run_collection(company, D("2026-03-08"), send=False)
+    render_pending(company)  # the outbox writes the messages before it claims them
     now = timezone.now()
     claimed = outbox_module._claim(company, "email", 500, now, CLAIM_LEASE)
     assert claimed is not None

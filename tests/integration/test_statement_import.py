@@ -285,6 +285,9 @@ def test_a_payment_matched_from_the_statement_stops_the_reminder_waiting_in_the_
     Invoice.objects.filter(debtor=schulz).update(due_date=date(2026, 2, 20))
     # the reminder for both of Schulz's invoices is written on 03-02 and waits to be sent
     run_collection(company, date(2026, 3, 2), send=False)
+    from mahnwerk.comms.compose import render_pending
+
+    render_pending(company)
     queued = OutboundMessage.objects.get(debtor=schulz)
     assert queued.status == "queued" and "RE-2026-01452" in queued.body_text
     # the statement of 03-10 pays both ("RE-2026-01452 u. 01453"): the reminder is withdrawn, not sent

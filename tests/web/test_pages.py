@@ -193,9 +193,12 @@ def test_change_playbook(bob: Client, company: Any, story: dict[str, Any]) -> No
     assert Case.objects.get(debtor=story["ozols"]).playbook == soft
 
 
-def test_send_now_takes_the_next_step_once(bob: Client, outbox: Any, story: dict[str, Any]) -> None:
+def test_send_now_takes_the_next_step_once(
+    bob: Client, outbox: Any, story: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
     url = f"/debtors/{story['mueller'].pk}/send-now"
-    assert bob.post(url).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox writes and sends after the commit
+        assert bob.post(url).status_code == 302
     action = Action.objects.get(debtor=story["mueller"])
     # R-100 (overdue) gets step 2, the first after the lapsed pre-due step; R-101 (due 1 Dec) is not yet due:
     # it is named apart ("coming due"), never in the reminder or its total

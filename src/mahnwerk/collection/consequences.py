@@ -18,6 +18,7 @@ from mahnwerk.core.money import format_money, to_minor
 from mahnwerk.core.playbook import Channel, DebtorDecision
 from mahnwerk.core.rulesets import ApplicableLaw
 from mahnwerk.ledger import timeline
+from mahnwerk.ledger.bulk import bulk_insert
 from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_ruleset
 from mahnwerk.ledger.models import Charge, ChargeKind, Company, Debtor, Invoice
 
@@ -151,7 +152,7 @@ def _book_charges(
                     as_of,
                 )
             )
-    Charge.objects.bulk_create(charges, batch_size=1000)
+    bulk_insert(charges)
     for charge in charges:
         events.append(
             timeline.event(

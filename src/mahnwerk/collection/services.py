@@ -51,7 +51,9 @@ from mahnwerk.core.playbook import (
 )
 from mahnwerk.core.rates import MissingRateError
 from mahnwerk.core.rulesets import RuleSetError
+from mahnwerk.insights.services import histories_read_once
 from mahnwerk.ledger import timeline
+from mahnwerk.ledger.bulk import bulk_insert
 from mahnwerk.ledger.claims import LAW_FIELDS, debtor_laws, interest_gaps, law_for, rulebook, ruleset
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
@@ -308,6 +310,7 @@ ChunkWriter = Callable[[RunContext, Sequence[DebtorDecision]], tuple[int, int, i
 after_decide: Callable[[RunContext, Sequence[DebtorDecision]], None] | None = None
 
 
+@histories_read_once()
 def run_collection(
     company: Company,
     as_of: date | None = None,
@@ -973,7 +976,7 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
         ctx.result.steps[decision.step.level] = ctx.result.steps.get(decision.step.level, 0) + 1
     deadlines = step_deadlines(company, as_of, chunk)
 
-    actions = Action.objects.bulk_create(
+    actions = bulk_insert(
         [
             Action(
                 company=company,
@@ -991,15 +994,14 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
             for d in chunk
         ]
     )
-    ActionItem.objects.bulk_create(
+    bulk_insert(
         [
             ActionItem(
                 action=action, invoice_id=item.invoice_id, level=item.step.level, open_minor=item.open_minor
             )
             for action, decision in zip(actions, chunk, strict=True)
             for item in decision.items
-        ],
-        batch_size=2000,
+        ]
     )
     decided = list(zip(actions, chunk, strict=True))
     debtors = Debtor.objects.in_bulk([d.debtor_id for d in chunk])

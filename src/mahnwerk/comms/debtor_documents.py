@@ -70,6 +70,9 @@ def _invoices(debtor: Debtor, today: date) -> QuerySet[Invoice]:
 
 def _messages(debtor: Debtor) -> QuerySet[OutboundMessage]:
     """Candidates: :func:`_is_letter` decides on the payload whether an email carried a PDF letter."""
+    from mahnwerk.comms.compose import render_debtor
+
+    render_debtor(debtor.pk)
     return OutboundMessage.objects.filter(
         debtor_id=debtor.pk,
         channel__in=(ChannelChoice.LETTER, ChannelChoice.EMAIL),

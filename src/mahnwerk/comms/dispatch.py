@@ -14,29 +14,22 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils import translation
-from django.utils.translation import gettext
-
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
-from mahnwerk.comms import creditor
 from mahnwerk.comms.models import OutboundMessage, Purpose
 from mahnwerk.comms.rendering import (
     MessageItem,
-    coming_due_text,
+    item_to_json,
     message_item,
-    message_language,
     payment_reference,
-    render_reminder,
     totals_text,
 )
-from mahnwerk.core.calendar import format_date
 from mahnwerk.core.channel_learning import EMPTY, Profile, learn_channel, letter_worth_it
 from mahnwerk.core.channels import FALLBACKS, NOTICE_CHANNELS, ChannelChoice, choose_channel, contact_rule
 from mahnwerk.core.contact_rules import REASONS, check_contact
-from mahnwerk.core.epc_qr import EpcError, EpcPayment, build_epc_payload
 from mahnwerk.core.money import to_minor
 from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
 from mahnwerk.ledger import timeline
+from mahnwerk.ledger.bulk import bulk_insert
 from mahnwerk.ledger.claims import ClaimView, debtor_law, law_ruleset
 from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice, parse_channels
 
@@ -200,26 +193,6 @@ def e164(phone: str) -> str:
     if text.startswith("00"):
         return f"+{digits[2:]}"
     return digits
-
-
-def epc_payload(company: Company, items: Sequence[MessageItem], reference: str) -> str | None:
-    """The GiroCode payload for the total, when it can carry it (one currency, EUR, a valid IBAN)."""
-    currencies = {i.currency for i in items}
-    total = sum(i.total_minor for i in items)
-    if currencies != {"EUR"} or total <= 0:
-        return None
-    try:
-        return build_epc_payload(
-            EpcPayment(
-                name=company.name[:70],
-                iban=company.iban,
-                bic=company.bic or None,
-                amount_minor=total,
-                text=reference[:140],
-            )
-        )
-    except EpcError:
-        return None
 
 
 def _item_rows(items: Sequence[MessageItem]) -> list[dict[str, Any]]:
@@ -447,16 +420,8 @@ def dispatch(
                     )
                 )
         reference = payment_reference(debtor, items)
-        qr = epc_payload(company, items, reference)
-        extra = _optional_texts(
-            company, rules, debtor, decision, channel, contact.opt_out_line_required, qr is not None, as_of
-        )
-        if offers and action.pk in offers and channel is not Channel.SMS:
-            extra["incentive_note"] = offers[action.pk]
-        if coming and channel is not Channel.SMS:
-            extra["coming_due"] = coming_due_text(coming, message_language(company, debtor))
         cap = rules.fees.total_cap_minor
-        if (
+        capped = bool(
             cap is not None
             and sum(
                 c["amount_minor"]
@@ -464,36 +429,24 @@ def dispatch(
                 for c in getattr(claims.get(i.invoice_id), "charges", ())
             )
             >= cap
-        ):
-            extra["costs_capped"] = "yes"  # every cost the law allows is charged: no threat of more
-        payload = _payload(items, action.deadline, reference, qr, decision.step.template, action.tone, coming)
-        kind = {Channel.SMS: "sms", Channel.LETTER: "letter"}.get(channel, "email")
-        rendered = render_reminder(
-            company,
-            debtor,
-            decision.step.template,
-            items,
-            action.deadline,
-            as_of,
-            tone=action.tone,
-            kind=kind,
-            extra=extra if kind != "sms" else None,
         )
-        subject, body = rendered.subject, rendered.body_text
+        payload = _payload(
+            items, action.deadline, reference, None, decision.step.template, action.tone, coming
+        )
+        # what the outbox needs to write the message when it renders it (comms.compose): the figures as the
+        # run decided them, and the facts behind the optional paragraphs
+        payload["compose"] = {
+            "items": [item_to_json(i) for i in items],
+            "coming": [item_to_json(i) for i in coming],
+            "first_notice": any(i.first_notice for i in decision.items),
+            "opt_out": contact.opt_out_line_required,
+            "incentive_note": offers.get(action.pk, "") if offers else "",
+            "costs_capped": capped,
+        }
         if channel is Channel.SMS:
             recipient = e164(r.phone or "")
-            if extra.get("opt_out_line"):
-                body = f"{body} {extra['opt_out_line']}"
         elif channel is Channel.LETTER:
             recipient = ", ".join([debtor.name, *debtor.address_lines()])
-            paragraphs = list(rendered.paragraphs)
-            if extra.get("coming_due") and not any(extra["coming_due"] in p for p in paragraphs):
-                paragraphs.append(extra["coming_due"])
-            payload["letter"] = {
-                "greeting": rendered.greeting,
-                "paragraphs": paragraphs,
-                "closing": rendered.closing,
-            }
         else:
             recipient = r.email or ""
         messages.append(
@@ -504,8 +457,9 @@ def dispatch(
                 channel=channel.value,
                 recipient=recipient or "",
                 language=debtor.language,
-                subject=subject,
-                body_text=body,
+                subject="",
+                body_text="",
+                render_pending=True,
                 message_id=message_id(company, action),
                 payload=payload,
                 not_before=not_before,
@@ -515,17 +469,6 @@ def dispatch(
         )
         result.queued += 1
         result.by_channel[channel.value] += 1
-        events.append(
-            timeline.event(
-                debtor.pk,
-                company.pk,
-                "message_queued",
-                as_of,
-                channel=channel.value,
-                recipient=recipient,
-                subject=subject or body[:80],
-            )
-        )
     by_channel: dict[str, list[int]] = defaultdict(list)
     for changed in changed_actions:
         by_channel[changed.channel].append(changed.pk)
@@ -535,54 +478,7 @@ def dispatch(
         from mahnwerk.collection.services import cancel_actions
 
         cancel_actions(unreachable)
-    OutboundMessage.objects.bulk_create(messages, batch_size=1000)
-    Task.objects.bulk_create(tasks, batch_size=1000)
+    bulk_insert(messages)
+    bulk_insert(tasks)
     timeline.record(events)
     return result
-
-
-def _optional_texts(
-    company: Company,
-    rules: Any,
-    debtor: Debtor,
-    decision: DebtorDecision,
-    channel: Channel,
-    opt_out: bool,
-    has_qr: bool,
-    as_of: date,
-) -> dict[str, str]:
-    """The optional placeholders, in the debtor's language: the right to object after a first written notice
-    (Latvian consumers: how, where and by when), the opt-out line where the rule set requires it, a note on
-    the payment code."""
-    texts: dict[str, str] = {}
-    language = message_language(company, debtor)
-    with translation.override(language):
-        days = rules.contact.first_notice_objection_days
-        if days and channel is not Channel.SMS and any(i.first_notice for i in decision.items):
-            # received the day an email is sent; a letter on the rule set's postal day
-            received = as_of + timedelta(
-                days=rules.contact.postal_receipt_days if channel is Channel.LETTER else 0
-            )
-            where = [", ".join([company.name, *company.address_lines()])]
-            email = creditor.contact_email(company)
-            texts["objection_notice"] = gettext(
-                "If you do not agree with this claim, you may object within {days} days of receiving this notice, "
-                "that is by {date}: in writing to {address}{email}, giving your reasons. Until then we take no "
-                "further steps for this claim."
-            ).format(
-                days=days,
-                date=format_date(received + timedelta(days=days), language),
-                address=where[0],
-                email=gettext(" or by email to {email}").format(email=email) if email else "",
-            )
-        if opt_out and channel in (Channel.EMAIL, Channel.SMS):
-            texts["opt_out_line"] = gettext("Reply STOP to receive no more messages on this channel.")
-        if has_qr and channel is not Channel.SMS:
-            texts["qr_note"] = gettext("Scan the payment code with your banking app to pay the total.")
-        if channel is Channel.EMAIL:
-            from mahnwerk.links import portal_link
-
-            texts["portal_link"] = gettext(
-                "Your open items, payment options and contact details online: {link}"
-            ).format(link=portal_link(debtor))
-    return texts

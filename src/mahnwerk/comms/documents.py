@@ -177,7 +177,7 @@ def html_message(subject: str, body_text: str, language: str, qr_src: str | None
 def preview_email_html(company: Company, debtor: Debtor, shown: Preview) -> str:
     """The HTML part of a previewed email (``templates_store.preview_source``) as it would be sent, the
     GiroCode embedded as a data: address instead of an attachment."""
-    from mahnwerk.comms.dispatch import epc_payload
+    from mahnwerk.comms.compose import epc_payload
 
     payload = (
         epc_payload(company, shown.items, payment_reference(debtor, shown.items)) if shown.items else None

@@ -91,6 +91,9 @@ def print_letters(company: Company, day: date | None = None) -> PrintBatch:
     letters = [m for m in letters if m.pk not in stale]
     if not letters:
         return PrintBatch(None, 0, withdrawn)
+    from mahnwerk.comms.compose import ensure_rendered
+
+    ensure_rendered(letters)
     redate(letters, day)
     from mahnwerk.comms.letters import render_print_batch
 

@@ -52,6 +52,9 @@ class OutboundMessage(models.Model):
     language = models.CharField(_("language"), max_length=2)
     subject = models.CharField(_("subject"), max_length=250)
     body_text = models.TextField(_("text"))
+    # Written by the run with its figures only; the outbox renders subject and text before anyone reads them
+    # (``comms.compose.render_pending``).
+    render_pending = models.BooleanField(_("not rendered yet"), default=False)
     payload = models.JSONField(
         _("data"),
         default=dict,
@@ -94,6 +97,7 @@ class OutboundMessage(models.Model):
             models.Index(fields=["status", "company"], name="message_status_idx"),
             models.Index(fields=["debtor", "business_date"], name="message_debtor_day_idx"),
             models.Index(fields=["status", "channel", "next_attempt_at"], name="message_due_idx"),
+            models.Index(fields=["id"], condition=models.Q(render_pending=True), name="message_render_idx"),
         ]
 
     def __str__(self) -> str:

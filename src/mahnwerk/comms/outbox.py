@@ -124,6 +124,9 @@ def send_queued(
     """
     counts: dict[str, Any] = {"sent": 0, "failed": 0, "retry": 0, "withdrawn": 0}
     clock = _Clock(now)
+    from mahnwerk.comms.compose import render_pending
+
+    render_pending(company)  # what the run decided is written now, from its records
     for channel, opener in (("email", _open_mail), ("sms", _open_sms)):
         if not _claimable(company, channel, clock()).exists():
             continue
@@ -228,7 +231,9 @@ def _lapsed(now: datetime) -> Q:
 
 
 def _claimable(company: Company | None, channel: str, now: datetime) -> Any:
-    found = OutboundMessage.objects.filter(channel=channel).filter(_due(now) | _lapsed(now))
+    found = OutboundMessage.objects.filter(channel=channel, render_pending=False).filter(
+        _due(now) | _lapsed(now)
+    )
     return found if company is None else found.filter(company=company)
 
 

@@ -91,6 +91,67 @@ def _missing_from(claim: ClaimView | None) -> date | None:
     return max(first, claim.default_from) if claim.default_from else first
 
 
+def item_to_json(item: MessageItem) -> dict[str, Any]:
+    """``item`` as JSON the outbox keeps with a message until it renders it (:func:`item_from_json`)."""
+    basis = item.interest
+    return {
+        "number": item.number,
+        "issue_date": item.issue_date.isoformat(),
+        "due_date": item.due_date.isoformat(),
+        "open_minor": item.open_minor,
+        "currency": item.currency,
+        "reference": item.reference,
+        "interest_minor": item.interest_minor,
+        "fees_minor": item.fees_minor,
+        "interest_unavailable": item.interest_unavailable,
+        "interest": None
+        if basis is None
+        else {
+            "first_day": basis.first_day.isoformat(),
+            "last_day": basis.last_day.isoformat(),
+            "rate": str(basis.rate),
+            "margin": None if basis.margin is None else str(basis.margin),
+            "table": basis.table,
+            "agreed": basis.agreed,
+            "principal_minor": basis.principal_minor,
+        },
+        "interest_missing_from": None
+        if item.interest_missing_from is None
+        else item.interest_missing_from.isoformat(),
+        "costs": [list(c) for c in item.costs],
+    }
+
+
+def item_from_json(data: Mapping[str, Any]) -> MessageItem:
+    """The :class:`MessageItem` :func:`item_to_json` wrote, equal to the original."""
+    basis = data.get("interest")
+    missing = data.get("interest_missing_from")
+    return MessageItem(
+        data["number"],
+        date.fromisoformat(data["issue_date"]),
+        date.fromisoformat(data["due_date"]),
+        data["open_minor"],
+        data["currency"],
+        data["reference"],
+        interest_minor=data["interest_minor"],
+        fees_minor=data["fees_minor"],
+        interest_unavailable=data["interest_unavailable"],
+        interest=None
+        if basis is None
+        else InterestBasis(
+            first_day=date.fromisoformat(basis["first_day"]),
+            last_day=date.fromisoformat(basis["last_day"]),
+            rate=Decimal(basis["rate"]),
+            margin=None if basis["margin"] is None else Decimal(basis["margin"]),
+            table=basis["table"],
+            agreed=basis["agreed"],
+            principal_minor=basis["principal_minor"],
+        ),
+        interest_missing_from=None if missing is None else date.fromisoformat(missing),
+        costs=tuple((kind, minor) for kind, minor in data["costs"]),
+    )
+
+
 def message_item(invoice: Invoice, claim: ClaimView | None, open_minor: int) -> MessageItem:
     """One line of a message: the invoice with its open principal, interest and fees to date."""
     costs: dict[str, int] = {}

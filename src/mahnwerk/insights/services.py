@@ -22,6 +22,8 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -506,6 +508,24 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
 
 _IN_LIST_MAX = 900
 
+# (company id, as of) -> debtor profiles, while :func:`histories_read_once` is active
+_PROFILE_MEMO: ContextVar[dict[tuple[int, date], dict[str, DebtorProfile]] | None] = ContextVar(
+    "mahnwerk_profile_memo", default=None
+)
+
+
+@contextmanager
+def histories_read_once() -> Iterator[None]:
+    """Within the block, :func:`provisional_segments` reads a company's payment histories once per date and
+    answers every later call from them. For one run: its chunks decide the same debtors' segments several
+    times (the decision, the re-check inside the write, the deadlines), and the histories as they stood when
+    the run began are the ones that count for all of them."""
+    token = _PROFILE_MEMO.set({})
+    try:
+        yield
+    finally:
+        _PROFILE_MEMO.reset(token)
+
 
 def _unrated(company: Company, debtor_ids: Sequence[int] | None, stored: Iterable[int]) -> list[int]:
     """Of ``debtor_ids`` (None: the company's debtors with invoices, one query), those without a stored
@@ -542,9 +562,22 @@ def provisional_segments(
     as_of = as_of or company_today(company)
     rules = tuple(rules) if rules is not None else segment_rules(company)
     thresholds = rating_thresholds(company)
-    # many debtors (a company's first run after a large import): the whole company's records, no long list
-    records = records_for(company, as_of, ids if len(ids) <= _IN_LIST_MAX else None)
-    profiles = debtor_profiles(records.invoices, as_of, records.promises, records.disputes, records.messages)
+    memo = _PROFILE_MEMO.get()
+    if memo is not None:
+        # inside a run: the company's histories are read once, every later chunk looks them up
+        key = (company.pk, as_of)
+        if key not in memo:
+            records = records_for(company, as_of)
+            memo[key] = debtor_profiles(
+                records.invoices, as_of, records.promises, records.disputes, records.messages
+            )
+        profiles = memo[key]
+    else:
+        # many debtors (a company's first run after a large import): the whole company's records, no long list
+        records = records_for(company, as_of, ids if len(ids) <= _IN_LIST_MAX else None)
+        profiles = debtor_profiles(
+            records.invoices, as_of, records.promises, records.disputes, records.messages
+        )
     return {
         pk: choose_segment(profiles.get(str(pk)) or debtor_profile(str(pk), (), as_of), rules, thresholds)
         for pk in ids

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from mahnwerk.ledger.bulk import bulk_insert
 from mahnwerk.ledger.models import TimelineEvent
 
 EVENT_TEXTS = {
@@ -210,4 +211,4 @@ def event(
 
 
 def record(events: Iterable[TimelineEvent]) -> None:
-    TimelineEvent.objects.bulk_create(list(events), batch_size=1000)
+    bulk_insert(events)

@@ -28,6 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from mahnwerk.comms import creditor, sent_pdfs
+from mahnwerk.comms.compose import ensure_rendered, render_debtor
 from mahnwerk.comms.debtor_documents import LETTER, LETTER_STATUSES, safe_filename
 from mahnwerk.comms.documents import html_message, qr_png
 from mahnwerk.comms.email_build import build_email, wants_pdf
@@ -101,6 +102,7 @@ def debtor_messages(
     company: Company, debtor: Debtor, limit: int = MESSAGES_SHOWN
 ) -> QuerySet[OutboundMessage]:
     """The debtor's newest outgoing messages (without their texts and data), newest first."""
+    render_debtor(debtor.pk)
     return (
         OutboundMessage.objects.filter(company=company, debtor=debtor)
         .defer("body_text", "payload")
@@ -163,6 +165,7 @@ def _message(request: CompanyRequest, pk: int, msg_id: int) -> tuple[Debtor, Out
     msg = get_object_or_404(
         OutboundMessage.objects.select_related("company"), company=request.company, debtor=debtor, pk=msg_id
     )
+    ensure_rendered([msg])
     return debtor, msg
 
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from mahnwerk.collection import runs
 from mahnwerk.collection.services import CollectionError, run_collection
+from mahnwerk.comms.compose import render_pending
 from mahnwerk.comms.outbox import day_counts, mark_killed_runs, send_queued
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Company
@@ -95,7 +96,9 @@ class Command(MahnwerkCommand):
             results.append(result)
             if result.dry_run:
                 continue
-            if not options["no_send"]:
+            if options["no_send"]:
+                render_pending(company)  # written for review, not sent
+            else:
                 # what the run's own sending could not deliver gets one more try here, and a local
                 # delivery error (a full disk, a read-only outbox folder) is reported, not swallowed
                 sent = send_queued(company=company)

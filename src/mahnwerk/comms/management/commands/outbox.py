@@ -92,6 +92,9 @@ class Command(MahnwerkCommand):
             )
 
     def list(self, company: Any, options: dict[str, Any]) -> None:
+        from mahnwerk.comms.compose import render_pending
+
+        render_pending(company)
         qs = OutboundMessage.objects.order_by("-id")
         if company is not None:
             qs = qs.filter(company=company)

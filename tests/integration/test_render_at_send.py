@@ -1,0 +1,148 @@
+"""The run decides, the outbox renders: the run writes its messages as records (items, amounts, deadline,
+channel, recipient) and renders nothing; the outbox writes subject and text before anything reads or sends
+them, each message once, together with its ``message_queued`` event, and a crash midway loses nothing."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mahnwerk.collection.services import run_collection
+from mahnwerk.comms import compose as compose_module
+from mahnwerk.comms.compose import render_pending
+from mahnwerk.comms.models import MessageStatus, OutboundMessage
+from mahnwerk.comms.outbox import send_queued
+from mahnwerk.comms.rendering import InterestBasis, MessageItem, item_from_json, item_to_json
+
+D = date.fromisoformat
+
+
+def test_a_message_item_survives_its_json_unchanged() -> None:
+    full = MessageItem(
+        "RE-1",
+        D("2026-01-02"),
+        D("2026-02-01"),
+        12_345,
+        "EUR",
+        "RF18539007547034",
+        interest_minor=321,
+        fees_minor=4_000,
+        interest=InterestBasis(
+            first_day=D("2026-02-02"),
+            last_day=D("2026-03-08"),
+            rate=Decimal("11.27"),
+            margin=Decimal("9"),
+            table="DE-247",
+            agreed=False,
+            principal_minor=12_345,
+        ),
+        interest_missing_from=D("2026-07-01"),
+        costs=(("flat_compensation", 4_000),),
+    )
+    plain = MessageItem("7", D("2026-01-02"), D("2026-02-01"), 1, "USD", "7", interest_unavailable=True)
+    for item in (full, plain):
+        assert item_from_json(item_to_json(item)) == item
+
+
+def _queued(company: Any) -> list[OutboundMessage]:
+    return list(OutboundMessage.objects.filter(company=company).order_by("id"))
+
+
+@pytest.mark.django_db
+def test_the_run_writes_records_and_the_outbox_renders_each_once(
+    company: Any, make_debtor: Any, make_invoice: Any
+) -> None:
+    anna = make_debtor(name="Anna Schmidt")
+    make_invoice(anna, "RE-2026-17", "1234.50", "2026-03-01")
+    run_collection(company, D("2026-03-08"), send=False)
+    [msg] = _queued(company)
+    # decided and recorded, not written: no text, no subject, no timeline entry of a queued message yet
+    assert msg.render_pending and msg.subject == "" and msg.body_text == ""
+    assert msg.payload["items"][0]["number"] == "RE-2026-17" and msg.payload["qr"] is None
+    assert not anna.timeline.filter(kind="message_queued").exists()
+    assert anna.timeline.filter(kind="action_created").count() == 1
+
+    assert render_pending(company) == 1
+    msg.refresh_from_db()
+    assert not msg.render_pending and "compose" not in msg.payload
+    assert "RE-2026-17" in msg.body_text and "1.234,50" in msg.body_text, msg.body_text
+    assert "RE-2026-17" in msg.subject or "Zahlungserinnerung" in msg.subject, msg.subject
+    assert msg.payload["qr"] and msg.payload["qr"].startswith("BCD")  # the GiroCode, made by the outbox
+    assert anna.timeline.filter(kind="message_queued").count() == 1
+    # nothing left: a second call renders nothing and writes no second event
+    assert render_pending(company) == 0
+    assert anna.timeline.filter(kind="message_queued").count() == 1
+
+
+@pytest.mark.django_db
+def test_sending_renders_first_and_never_sends_an_empty_message(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    make_invoice(make_debtor(name="Berta Bauer"), "RE-5", "80.00", "2026-03-01")
+    run_collection(company, D("2026-03-08"), send=False)
+    assert [m.render_pending for m in _queued(company)] == [True]
+    counts = send_queued(company=company)
+    assert counts["sent"] == 1
+    [msg] = _queued(company)
+    assert msg.status == MessageStatus.SENT and not msg.render_pending
+    [sent] = [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox.rglob("*.eml")
+    ]
+    text = sent.get_body(preferencelist=("plain",)).get_content()
+    assert sent["Subject"] == msg.subject and text.replace("\r\n", "\n").strip() == msg.body_text.strip()
+    assert "RE-5" in text and "80,00" in text
+
+
+@pytest.mark.django_db
+def test_a_crash_while_rendering_leaves_the_rest_for_the_next_call(
+    company: Any, make_debtor: Any, make_invoice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        make_invoice(make_debtor(name=f"Kunde {n}"), f"RE-{n}", "100.00", "2026-03-01")
+    run_collection(company, D("2026-03-08"), send=False)
+    monkeypatch.setattr(compose_module, "CHUNK", 2)
+    real = compose_module.compose
+    calls = 0
+
+    def dies_on_the_fourth(msg: Any, company_: Any, debtor: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 4:
+            raise RuntimeError("killed")
+        real(msg, company_, debtor)
+
+    monkeypatch.setattr(compose_module, "compose", dies_on_the_fourth)
+    with pytest.raises(RuntimeError):
+        render_pending(company)
+    # the first chunk (two messages) is written with its events; the chunk in flight is not
+    rendered = [m for m in _queued(company) if not m.render_pending]
+    assert len(rendered) == 2 and all(m.body_text for m in rendered)
+    from mahnwerk.ledger.models import TimelineEvent
+
+    assert TimelineEvent.objects.filter(company=company, kind="message_queued").count() == 2
+    monkeypatch.setattr(compose_module, "compose", real)
+    assert render_pending(company) == 3
+    assert all(not m.render_pending and m.body_text for m in _queued(company))
+    queued_events = TimelineEvent.objects.filter(company=company, kind="message_queued")
+    assert sorted(queued_events.values_list("debtor_id", flat=True)) == sorted(
+        m.debtor_id for m in _queued(company)
+    )
+
+
+@pytest.mark.django_db
+def test_a_page_showing_a_message_renders_it_first(company: Any, make_debtor: Any, make_invoice: Any) -> None:
+    from mahnwerk.comms.compose import ensure_rendered
+
+    debtor = make_debtor(name="Carla Christ")
+    make_invoice(debtor, "RE-9", "50.00", "2026-03-01")
+    run_collection(company, D("2026-03-08"), send=False)
+    [msg] = _queued(company)
+    ensure_rendered([msg])
+    assert not msg.render_pending and "RE-9" in msg.body_text
+    assert OutboundMessage.objects.get(pk=msg.pk).body_text == msg.body_text
