@@ -11,6 +11,8 @@ figure is measured in its own process (so peak RSS is that step's alone), median
 - first:    the first run on day D (decide, write actions, items, messages, timeline; no sending)
 - again:    a second run on the same day (must create nothing)
 - escalate: the run 14 days later (the next step for everything still open)
+- render:   the outbox writing the first run's messages (subject, text, letter, payment code) after the run
+            committed; "created" is the number of messages, and the table ends with messages per second
 
 Each run works on a copy of the generated database, so the repeats measure the same work.
 """
@@ -104,7 +106,7 @@ def measure(data_dir: Path, what: str) -> dict[str, float]:
         if what == "again":
             run_collection(company, AS_OF, send=False)
             queries = 0
-        if what == "escalate":
+        if what in ("escalate", "render"):
             run_collection(company, AS_OF, send=False)
             queries = 0
         start = time.perf_counter()
@@ -115,6 +117,10 @@ def measure(data_dir: Path, what: str) -> dict[str, float]:
                 )
             )
             created = len(rows)
+        elif what == "render":
+            from mahnwerk.comms.compose import render_pending
+
+            created = render_pending(company)
         else:
             day = AS_OF + timedelta(days=14) if what == "escalate" else AS_OF
             created = run_collection(company, day, send=False).actions_created
@@ -157,7 +163,7 @@ def main() -> None:
             started = time.perf_counter()
             child(["--_generate", str(base / "seed"), str(n)])
             generated = time.perf_counter() - started
-            for what in ("floor", "first", "again", "escalate"):
+            for what in ("floor", "first", "again", "escalate", "render"):
                 results = []
                 for r in range(args.repeat):
                     work = base / f"{what}-{r}"
@@ -185,6 +191,9 @@ def main() -> None:
     for n, what, seconds, queries, rss, created in rows:
         ratio = seconds / floor[n] if floor[n] else float("nan")
         print(f"{n:>9} {what:<9} {seconds:>9.3f} {ratio:>8.1f} {queries:>8} {rss:>9.0f} {created:>8}")
+    for n, what, seconds, _queries, _rss, created in rows:
+        if what == "render" and seconds:
+            print(f"rendered at N={n}: {created / seconds:,.0f} messages/s on one core")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,27 @@ def test_a_kept_promise_pauses_reminders_and_earns_a_thank_you(
 
 
 @pytest.mark.django_db
+def test_a_debtor_left_out_of_a_run_gets_its_thank_you_from_the_next_run_not_that_one(
+    company: Any, reminded: Any, pay: Any, outbox: Any
+) -> None:
+    debtor, invoice = reminded()
+    promise = agreements.record_promise(company, debtor, [invoice], day(25), as_of=day(9))
+    pay(debtor, "1200.00", day(20).isoformat(), "RE-1")
+    before = len(messages(debtor))
+    # a person leaves the debtor out of today's run: nothing at all goes to it, also no thank-you
+    result = collection.run_collection(company, day(21), exclude_debtors=[debtor.pk])
+    promise.refresh_from_db()
+    assert len(messages(debtor)) == before and result.agreement_messages == 0
+    assert promise.status == "pending"  # the transition waits with its message
+    # the next run carries it out, once
+    collection.run_collection(company, day(22))
+    collection.run_collection(company, day(23))
+    promise.refresh_from_db()
+    thanks = [m for m in messages(debtor) if m.subject.startswith("Vielen Dank")]
+    assert promise.status == "kept" and len(thanks) == 1
+
+
+@pytest.mark.django_db
 def test_a_broken_promise_runs_its_fallback_the_next_day_exactly_once(
     company: Any, reminded: Any, pay: Any, outbox: Any
 ) -> None:

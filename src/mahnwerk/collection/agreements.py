@@ -1434,13 +1434,17 @@ def steer_items(
 COLLECTING_FOLLOWUPS = frozenset({"plan_breached"})
 
 
-def carry_out(company: Company, as_of: date) -> int:
+def carry_out(company: Company, as_of: date, allows: Callable[[int], bool] | None = None) -> int:
     """Record today's transitions and queue their messages (before the run's playbook decisions, so those
     know today's thank-yous and notices). Returns the number of messages queued. Safe to run twice or in
     two workers: each transition is a conditional update, and only the caller that made it writes the
     messages and timeline events. A Plan B notice waits while the debtor's cadence window runs or while
-    another follow-up (a thank-you, a confirmation) goes to it today."""
+    another follow-up (a thank-you, a confirmation) goes to it today. ``allows``: whether a debtor's
+    follow-ups are carried out in this run (a debtor a person left out of the run keeps them for the next
+    one: the transitions are decided on the agreements' state, not on the day)."""
     today = evaluate_agreements(company, as_of)
+    if allows is not None:
+        today.followups = [f for f in today.followups if allows(f.debtor_id)]
     _defer_collecting(company, as_of, today)
     policy = policy_for(company) if today.followups else None
     recipients = email_recipients({f.debtor_id for f in today.followups}) if today.followups else {}

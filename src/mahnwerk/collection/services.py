@@ -187,14 +187,14 @@ class Exclusions:
     items: frozenset[int] = frozenset()
     only: frozenset[int] | None = None
 
+    def allows(self, debtor_id: int) -> bool:
+        """Whether this run may write to ``debtor_id`` at all."""
+        return debtor_id not in self.debtors and (self.only is None or debtor_id in self.only)
+
     def apply(self, items: list[ItemState]) -> list[ItemState]:
         """The run's items without the excluded debtors' (and others than ``only``); excluded invoices
         held, so the decision neither names them nor counts them."""
-        kept = [
-            i
-            for i in items
-            if i.debtor_id not in self.debtors and (self.only is None or i.debtor_id in self.only)
-        ]
+        kept = [i for i in items if self.allows(i.debtor_id)]
         for item in kept:
             if item.invoice_id in self.items:
                 item.blocked = True
@@ -374,7 +374,8 @@ def run_collection(
     try:
         # Agreements first: today's thank-yous, confirmations and Plan B notices are known before the
         # playbook decides, so no reminder goes to a debtor on the day of a thank-you.
-        result.agreement_messages = agreements.carry_out(company, as_of)
+        # (a debtor left out of this run gets none of them either: they wait for the next run)
+        result.agreement_messages = agreements.carry_out(company, as_of, allows=exclusions.allows)
         result.limitation_warnings = _warn_limitation(company, as_of)
         result.time_barred = _note_time_barred(company, as_of)
         # running experiments take the debtors they have not met yet, so their first step follows the arm
