@@ -9,7 +9,9 @@ debtors) is generated once into a template database; every measurement gets its 
 the whole run; "2 workers" are two processes started together, each taking its share of the debtors
 (``mahnwerk run --partition 1/2`` and ``2/2``), timed until the slower one ends. After each measurement the
 table checks that the actions are the same number as with one worker and that no debtor got two actions
-on the day.
+on the day. Then the outbox writes the run's messages with as many processes (``mahnwerk outbox render``;
+``SKIP LOCKED`` gives each its own rows): the second table shows messages per second, per process, and checks
+that every message was rendered and got exactly one "queued" timeline event.
 """
 
 from __future__ import annotations
@@ -57,15 +59,36 @@ def worker(url: str, data_dir: str, part: str) -> dict[str, float]:
 
 
 def check(url: str, data_dir: str) -> dict[str, float]:
-    """Actions of the day and debtors with more than one of them."""
+    """Actions of the day and debtors with more than one of them; messages not rendered, and "queued"
+    events beyond one per message."""
     setup_django(Path(data_dir), url)
     from django.db.models import Count
 
     from mahnwerk.collection.models import Action
+    from mahnwerk.comms.models import OutboundMessage
+    from mahnwerk.ledger.models import TimelineEvent
 
     actions = Action.objects.filter(as_of=AS_OF)
     doubled = actions.values("debtor_id").annotate(n=Count("id")).filter(n__gt=1).count()
-    return {"actions": actions.count(), "doubled": doubled}
+    messages = OutboundMessage.objects.filter(business_date=AS_OF)
+    events = TimelineEvent.objects.filter(kind="message_queued", business_date=AS_OF).count()
+    return {
+        "actions": actions.count(),
+        "doubled": doubled,
+        "messages": messages.count(),
+        "unrendered": messages.filter(render_pending=True).count(),
+        "extra_events": events - messages.count(),
+    }
+
+
+def renderer(url: str, data_dir: str) -> dict[str, float]:
+    """One rendering process: the outbox writes what it can take of the run's messages."""
+    setup_django(Path(data_dir), url)
+    from mahnwerk.comms.compose import render_pending
+
+    start = time.perf_counter()
+    rendered = render_pending()
+    return {"seconds": time.perf_counter() - start, "created": rendered}
 
 
 def child(*args: str) -> subprocess.Popen[str]:
@@ -90,10 +113,14 @@ def measure(url: str, data_dir: Path, template: str, workers: int, label: str) -
         ]
         created = sum(result(p)["created"] for p in processes)
         wall = time.perf_counter() - start
+        start = time.perf_counter()
+        renderers = [child("--_render", target, str(data_dir)) for _ in range(workers)]
+        rendered = sum(result(p)["created"] for p in renderers)
+        render_wall = time.perf_counter() - start
         verdict = result(child("--_check", target, str(data_dir)))
     finally:
         admin(url, f"DROP DATABASE IF EXISTS {name}")
-    return {"seconds": wall, "created": created} | verdict
+    return {"seconds": wall, "created": created, "render_s": render_wall, "rendered": rendered} | verdict
 
 
 def main() -> None:
@@ -104,6 +131,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--_worker", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--_check", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--_render", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--_generate", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._worker:
@@ -111,6 +139,9 @@ def main() -> None:
         return
     if args._check:
         print(json.dumps(check(*args._check)))
+        return
+    if args._render:
+        print(json.dumps(renderer(*args._render)))
         return
     if args._generate:
         generate(Path(args._generate[1]), int(args._generate[2]), args._generate[0])
@@ -122,6 +153,7 @@ def main() -> None:
         raise SystemExit("needs PostgreSQL: python scripts/with_postgres.py -- python benchmarks/postgres.py")
     data_dir = Path(tempfile.mkdtemp(prefix="mahnwerk-bench-pg-"))
     rows = []
+    renders = []
     for n in args.sizes:
         template = f"bench_seed_{n}"
         admin(url, f"DROP DATABASE IF EXISTS {template}", f"CREATE DATABASE {template}")
@@ -142,6 +174,16 @@ def main() -> None:
                     max(int(r["doubled"]) for r in runs),
                 )
             )
+            renders.append(
+                (
+                    n,
+                    workers,
+                    statistics.median(r["render_s"] for r in runs),
+                    statistics.median(r["rendered"] for r in runs),
+                    all(r["rendered"] == r["messages"] and not r["unrendered"] for r in runs),
+                    max(int(r["extra_events"]) for r in runs),
+                )
+            )
         admin(url, f"DROP DATABASE IF EXISTS {template}")
 
     one = {n: s for n, workers, s, *_ in rows if workers == 1}
@@ -154,6 +196,17 @@ def main() -> None:
         shown = "/".join(str(c) for c in sorted(counted))
         print(
             f"{n:>9} {workers:>8} {seconds:>9.3f} {seconds / one[n]:>11.2f} {shown:>8} {same:>5} {doubled:>8}"
+        )
+    print()
+    print(
+        f"{'N open':>9} {'renderers':>10} {'median s':>9} {'messages':>9} {'msg/s':>8} {'per process':>12} "
+        f"{'all once':>9}"
+    )
+    for n, workers, seconds, rendered, complete, extra in renders:
+        rate = rendered / seconds if seconds else 0.0
+        once = "yes" if complete and extra == 0 else "NO"
+        print(
+            f"{n:>9} {workers:>10} {seconds:>9.3f} {rendered:>9.0f} {rate:>8.0f} {rate / workers:>12.0f} {once:>9}"
         )
 
 

@@ -146,3 +146,28 @@ def test_a_page_showing_a_message_renders_it_first(company: Any, make_debtor: An
     ensure_rendered([msg])
     assert not msg.render_pending and "RE-9" in msg.body_text
     assert OutboundMessage.objects.get(pk=msg.pk).body_text == msg.body_text
+
+
+@pytest.mark.django_db
+def test_outbox_render_writes_what_the_run_left_and_says_how_many(
+    company: Any, make_debtor: Any, make_invoice: Any
+) -> None:
+    import json
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    for n in range(3):
+        make_invoice(make_debtor(name=f"Firma {n}"), f"RE-{n}", "100.00", "2026-03-01")
+    run_collection(company, D("2026-03-08"), send=False)
+    out = StringIO()
+    from django.db import connection
+
+    # on SQLite two workers asked for are one: it takes one writer at a time (on PostgreSQL helper processes
+    # would not see this test's uncommitted ledger: one there too)
+    workers = "2" if connection.vendor == "sqlite" else "1"
+    call_command("outbox", "render", "--workers", workers, "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"rendered": 3}
+    assert not OutboundMessage.objects.filter(render_pending=True).exists()
+    with pytest.raises(CommandError, match="--workers"):
+        call_command("outbox", "render", "--workers", "0", stdout=StringIO())

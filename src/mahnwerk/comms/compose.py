@@ -218,6 +218,29 @@ def _write(batch: Sequence[OutboundMessage]) -> None:
         cursor.executemany(sql, rows)
 
 
+def render_in_processes(company: Company | None, workers: int) -> int:
+    """:func:`render_pending` in ``workers`` processes at once (this one and ``workers - 1`` started beside it),
+    on PostgreSQL, where ``SKIP LOCKED`` gives each its own rows; SQLite writes one transaction at a time, so
+    there this process renders alone. Returns how many messages all of them rendered."""
+    if workers <= 1 or connections[router.db_for_write(OutboundMessage)].vendor != "postgresql":
+        return render_pending(company)
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "mahnwerk", "outbox", "render", "--json"]
+    if company is not None:
+        command += ["--company", company.slug]
+    helpers = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(workers - 1)]
+    done = render_pending(company)
+    for helper in helpers:
+        out, _err = helper.communicate()
+        if helper.returncode == 0 and out.strip():
+            done += int(json.loads(out)["rendered"])
+    # what a helper that failed left behind (its transaction rolled back), and what it held while this one ended
+    return done + render_pending(company)
+
+
 def render_debtor(debtor_id: int) -> int:
     """Render what is still pending for one debtor (its case file or documents are about to be shown)."""
     ids = list(

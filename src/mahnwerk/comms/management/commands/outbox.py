@@ -14,11 +14,12 @@ class Command(MahnwerkCommand):
     help = (
         "List or send the outgoing messages, or put failed ones back in the queue. Temporary failures are "
         "tried again by themselves (after 1, 2, 4 ... minutes, for 3 days); 'retry' is for messages that "
-        "failed for good."
+        "failed for good. 'render' writes the messages the run decided (the sender and the run command do it "
+        "too), with --workers N processes side by side on PostgreSQL."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["list", "send", "retry"])
+        parser.add_argument("action", choices=["list", "send", "retry", "render"])
         parser.add_argument(
             "--status",
             help="list: only messages in this status (queued, sending, sent, failed, cancelled...); "
@@ -34,6 +35,12 @@ class Command(MahnwerkCommand):
             help="retry: only these messages",
         )
         parser.add_argument("--limit", type=int, default=50)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="render: processes writing messages side by side (PostgreSQL; SQLite writes with one)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         company = self.company(options) if options["company"] else None
@@ -41,6 +48,8 @@ class Command(MahnwerkCommand):
             self.send(company, options)
         elif options["action"] == "retry":
             self.retry(company, options)
+        elif options["action"] == "render":
+            self.render(company, options)
         else:
             self.list(company, options)
 
@@ -54,6 +63,18 @@ class Command(MahnwerkCommand):
             self.stdout.write(", ".join(f"{k}: {v}" for k, v in counts.items() if k != "error"))
         if counts.get("error"):
             raise CommandError(_("%(error)s; the messages stay queued") % {"error": counts["error"]})
+
+    def render(self, company: Any, options: dict[str, Any]) -> None:
+        from mahnwerk.comms.compose import render_in_processes
+
+        workers = options["workers"]
+        if workers < 1 or workers > 64:
+            raise CommandError(_("--workers must be between 1 and 64"))
+        rendered = render_in_processes(company, workers)
+        if options["json"]:
+            self.emit_json({"rendered": rendered})
+        else:
+            self.stdout.write(_("%(count)d message(s) rendered") % {"count": rendered})
 
     def retry(self, company: Any, options: dict[str, Any]) -> None:
         if options["status"] not in (None, MessageStatus.FAILED):
