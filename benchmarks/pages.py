@@ -194,6 +194,28 @@ def pages() -> list[Page]:
         forget.cold = True  # type: ignore[attr-defined]
         return forget
 
+    open_items = list(
+        Invoice.objects.filter(open_minor__gt=100)
+        .order_by("id")
+        .values_list("id", "debtor_id", "currency")[:: max(1, Invoice.objects.count() // 500)]
+    )
+
+    def after_payment(path: str) -> Callable[[], str]:
+        """The page right after a payment of 1.00 on a random open invoice (recorded before the timing)."""
+
+        def pay() -> str:
+            from mahnwerk.ledger.models import Company
+            from mahnwerk.ledger.services import Receipt, company_today, record_payments
+
+            company = Company.objects.order_by("id").first()
+            assert company is not None
+            invoice_id, debtor_id, currency = rng.choice(open_items)
+            receipt = Receipt(debtor_id, 100, currency, company_today(company), invoice_id=invoice_id)
+            record_payments(company, [receipt])
+            return path
+
+        return pay
+
     def case_file(tab: str = "") -> Callable[[], str]:
         # a debtor the run wrote to (a timeline, a message), else any
         return lambda: f"/debtors/{rng.choice(stepped)[0]}/" + (f"?tab={tab}" if tab else "")
@@ -220,6 +242,7 @@ def pages() -> list[Page]:
         ("work counts", fixed("/work/counts")),
         ("run preview", fixed("/run/")),
         ("run preview, first", cold("/run/")),
+        ("run preview, after a payment", after_payment("/run/")),
         ("run preview, held", fixed("/run/?show=held")),
         ("payments review", fixed("/payments/review/")),
         ("kpi", fixed("/kpi/")),

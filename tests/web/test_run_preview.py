@@ -356,3 +356,57 @@ def test_the_run_page_reads_a_fixed_number_of_queries(
         make_invoice(debtor, f"M-{n:02d}-1", "100.00", "2026-10-01")
         make_invoice(debtor, f"M-{n:02d}-2", "200.00", "2026-12-20")
     assert {query: count(query) for query in before} == before
+
+
+def test_after_a_payment_and_a_debtor_left_out_the_preview_decides_only_those_and_equals_a_whole_dry_run(
+    company: Any, story: dict[str, Any], make_invoice: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mahnwerk.ledger.services import Receipt, record_payments
+    from mahnwerk.web import services
+
+    clerk = runs.command_line(company)
+    services._PREVIEWS.clear()
+    services.run_preview(clerk, TODAY)  # the whole dry run, kept
+    # meanwhile: Müller pays R-100, Neu gets an overdue invoice; the clerk leaves Weber and Ozols' R-200 out
+    record_payments(
+        company,
+        [Receipt(story["mueller"].pk, 100_000, "EUR", TODAY, invoice_id=story["r100"].pk)],
+    )
+    make_invoice(story["neu"], "R-401", "250.00", "2026-10-20")
+    left_out, items_out = [story["weber"].pk], [story["r200"].pk]
+
+    decided: list[set[int]] = []
+    real = services.collection.dry_run_for_debtors
+
+    def spy(company_: Any, as_of: date, debtor_ids: Any, **kwargs: Any) -> Any:
+        decided.append(set(debtor_ids))
+        return real(company_, as_of, debtor_ids, **kwargs)
+
+    def whole_dry_run(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the preview was decided again for every debtor")
+
+    monkeypatch.setattr(services.collection, "dry_run_for_debtors", spy)
+    monkeypatch.setattr(runs, "preview_run", whole_dry_run)
+    patched = services.run_preview(clerk, TODAY, left_out, items_out)
+    touched = {story[k].pk for k in ("mueller", "neu", "weber", "ozols")}
+    assert decided == [touched]
+    monkeypatch.undo()
+
+    services._PREVIEWS.clear()
+    whole = services.run_preview(clerk, TODAY, left_out, items_out)
+    assert patched is not whole
+    assert patched.plan == whole.plan
+    assert sorted(patched.held_debtors) == sorted(whole.held_debtors)
+    for name in (
+        "debtors_due",
+        "awaiting_approval",
+        "already_done",
+        "held",
+        "excluded_debtors",
+        "excluded_items",
+    ):
+        assert getattr(patched, name) == getattr(whole, name), name
+    # what changed shows: Müller's step names only R-102 now, Neu's new invoice is due, Weber is left out
+    plan = {p["debtor_id"]: p for p in patched.plan}
+    assert [i["invoice_id"] for i in plan[story["mueller"].pk]["items"]] == [story["r102"].pk]
+    assert story["neu"].pk in plan and story["weber"].pk not in plan

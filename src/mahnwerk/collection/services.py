@@ -431,6 +431,41 @@ def run_collection(
     return result
 
 
+@histories_read_once()
+def dry_run_for_debtors(
+    company: Company,
+    as_of: date,
+    debtor_ids: Iterable[int],
+    *,
+    exclude_debtors: Iterable[int] = (),
+    exclude_items: Iterable[int] = (),
+) -> RunResult:
+    """The dry run with its explanations (``run_collection(dry_run=True, explain=True)``) of only
+    ``debtor_ids``: their plan entries, with the deadline and the approval a real run would give them, and why
+    those that get nothing get nothing, as the whole dry run gives them — to bring a preview up to date with
+    the few debtors a change touched. The company-wide figures are not computed (``open_items`` 0,
+    ``already_done``: see :func:`done_today_count`); the warnings speak of these debtors only."""
+    result = RunResult(company_id=company.pk, as_of=as_of, dry_run=True)
+    ids = sorted(set(debtor_ids))
+    if not ids:
+        return result
+    exclusions = Exclusions(frozenset(exclude_debtors), frozenset(exclude_items))
+    decisions = _decide(company, as_of, result, (0, 1), ids, exclusions=exclusions, explain=True)
+    from django.conf import settings
+
+    deadlines: dict[int, date | None] = {}
+    for chunk in _chunks(decisions, settings.RUN_CHUNK_SIZE):
+        deadlines.update(step_deadlines(company, as_of, chunk))
+    result.plan = [_describe(d, deadlines[d.debtor_id]) for d in decisions]
+    _mark_waiting(company, as_of, decisions, result, approved=False)
+    return result
+
+
+def done_today_count(company: Company, as_of: date) -> int:
+    """Debtors with an action on ``as_of`` (what a run that day skips as already done)."""
+    return Action.objects.filter(company=company, as_of=as_of, status=ActionStatus.ACTIVE).count()
+
+
 def _hold_for_stale_bank(
     company: Company, as_of: date, decisions: Sequence[DebtorDecision], result: RunResult
 ) -> frozenset[int]:
@@ -558,8 +593,9 @@ def _decide(
 ) -> list[DebtorDecision]:
     """Load everything the decision needs in a fixed number of queries and evaluate it in the core.
 
-    ``debtor_ids``: only these debtors (the re-check inside a chunk's write transaction). ``exclusions``:
-    what a person left out of this run. ``explain``: each held debtor and why in ``result.held_debtors``.
+    ``debtor_ids``: only these debtors (the re-check inside a chunk's write transaction, a preview brought up
+    to date); the company-wide counts (open items, already done) then stay as they are. ``exclusions``: what a
+    person left out of this run. ``explain``: each held debtor and why in ``result.held_debtors``.
     """
     loaded = load(company, as_of, partition, debtor_ids)
     items = exclusions.apply(loaded.items) if exclusions is not None else loaded.items
@@ -569,6 +605,7 @@ def _decide(
         index, parts = partition
         result.open_items = len(loaded.items)
         result.already_done = sum(1 for debtor_id in loaded.done_today if debtor_id % parts == index)
+    if debtor_ids is None or explain:
         for debtor_id, outcome in held.items():
             if outcome.held is not None and debtor_id not in loaded.done_today:
                 result.held[outcome.held.value] = result.held.get(outcome.held.value, 0) + 1
