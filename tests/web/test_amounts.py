@@ -124,8 +124,11 @@ def test_the_server_workers_read_every_companys_figures_ahead(
 
     from mahnwerk.web.management.commands.serve import warm_forever
 
+    from mahnwerk.web import services
+
     make_invoice(make_debtor(name="Kunde"), "R-1", "10.00", "2026-10-01")
     figures._BOOKS.clear()
+    services._PREVIEWS.clear()
     stop = threading.Event()
     calls = []
     original = figures.warm_amounts
@@ -143,6 +146,10 @@ def test_the_server_workers_read_every_companys_figures_ahead(
     assert sorted(calls[0]) == sorted([(company.pk, TODAY), (other_company.pk, TODAY)])
     assert figures._BOOKS[(company.pk, TODAY)].amounts.open  # ready before any page asks
     assert (other_company.pk, TODAY) in figures._BOOKS
+    # and each company's run preview for today, in its default language: the run page's first visit waits for none
+    kept = {(k[0], k[1], k[4]) for k in services._PREVIEWS}
+    for c in (company, other_company):
+        assert (c.pk, TODAY, c.default_language) in kept
 
 
 def test_the_next_business_date_begins_at_the_first_local_midnight(company: Any, other_company: Any) -> None:

@@ -74,6 +74,7 @@ from mahnwerk.ledger.models import (
     Payment,
     TimelineEvent,
 )
+from mahnwerk.ledger.services import company_today
 
 
 def last_run(company: Company) -> Run | None:
@@ -726,6 +727,20 @@ def run_preview(
             del _PREVIEWS[next(iter(_PREVIEWS))]  # the oldest
         _PREVIEWS[key] = _Preview(result)
     return result
+
+
+def warm_previews() -> int:
+    """Every company's run preview for its business date, in its default language, kept in this process (the
+    server's workers do this after reading the figures), so that the run page's first visit of the day is
+    answered from it, and later ones are brought up to date (:func:`_brought_up_to_date`)."""
+    from django.utils import translation
+
+    warmed = 0
+    for company in Company.objects.all():
+        with translation.override(company.default_language):
+            run_preview(runs.command_line(company), company_today(company))
+        warmed += 1
+    return warmed
 
 
 PREVIEW_PATCH_LIMIT = 2_000  # more debtors touched than this: a whole dry run again

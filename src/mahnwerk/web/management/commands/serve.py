@@ -12,14 +12,17 @@ log = logging.getLogger(__name__)
 
 
 def warm_forever(stop: threading.Event) -> None:
-    """Read every company's figures, then again each time a business date begins, until ``stop`` is set."""
+    """Read every company's figures and its run preview, then again each time a business date begins, until
+    ``stop`` is set."""
     from django.db import connection
 
     from mahnwerk.ledger.figures import next_business_day_start, warm_amounts
+    from mahnwerk.web.services import warm_previews
 
     while not stop.is_set():
         try:
             warm_amounts()
+            warm_previews()  # the run page: a whole dry run per company, once a day
             wait = (next_business_day_start() - datetime.now(UTC)).total_seconds() + 5
         except Exception:  # a database not reachable yet: try again in a minute, the pages work without it
             log.exception("reading the company-wide figures failed")
