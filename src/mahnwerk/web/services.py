@@ -889,14 +889,12 @@ def run_rows(
     if filters.q.strip():
         wanted = search_ids(company, filters.q.strip())
         rows = [r for r in rows if r["debtor_id"] in wanted]
-    ids = [r["debtor_id"] for r in rows]
-    debtors = Debtor.objects.filter(company=company)
-    if len(ids) <= RUN_ID_LIST_LIMIT:
-        debtors = debtors.filter(pk__in=ids)
-    names = dict(debtors.values_list("id", "name").iterator(chunk_size=5000))
+    # sorted by the folded names the search index keeps (read once per process, then patched): no query of
+    # every debtor's name and no folding per row on each request
+    names = _name_index(company).rows
     order = {"due": 0, "excluded": 1, "held": 2}
     rows = [r for r in rows if r["debtor_id"] in names]
-    rows.sort(key=lambda r: (order[r["kind"]], fold(names[r["debtor_id"]]), r["debtor_id"]))
+    rows.sort(key=lambda r: (order[r["kind"]], names[r["debtor_id"]][2].partition("\x00")[0], r["debtor_id"]))
     return rows
 
 
