@@ -366,7 +366,10 @@ def test_after_a_payment_and_a_debtor_left_out_the_preview_decides_only_those_an
 
     clerk = runs.command_line(company)
     services._PREVIEWS.clear()
-    services.run_preview(clerk, TODAY)  # the whole dry run, kept
+    first = services.run_preview(clerk, TODAY)  # the whole dry run, kept
+    views = [services.RunFilter(), services.RunFilter(show="all"), services.RunFilter(show="held")]
+    for view in views:  # the page's row lists, kept with it
+        services.kept_run_rows(company, first, [], [], view)
     # meanwhile: Müller pays R-100, Neu gets an overdue invoice; the clerk leaves Weber and Ozols' R-200 out
     record_payments(
         company,
@@ -390,6 +393,10 @@ def test_after_a_payment_and_a_debtor_left_out_the_preview_decides_only_those_an
     patched = services.run_preview(clerk, TODAY, left_out, items_out)
     touched = {story[k].pk for k in ("mueller", "neu", "weber", "ozols")}
     assert decided == [touched]
+    # the row lists came along, brought up to date
+    [kept] = [p for p in services._PREVIEWS.values() if p.result is patched]
+    assert len(kept.rows) == len(views)
+    rows = [services.kept_run_rows(company, patched, left_out, items_out, view) for view in views]
     monkeypatch.undo()
 
     services._PREVIEWS.clear()
@@ -406,6 +413,7 @@ def test_after_a_payment_and_a_debtor_left_out_the_preview_decides_only_those_an
         "excluded_items",
     ):
         assert getattr(patched, name) == getattr(whole, name), name
+    assert rows == [services.run_rows(company, whole, left_out, items_out, view) for view in views]
     # what changed shows: Müller's step names only R-102 now, Neu's new invoice is due, Weber is left out
     plan = {p["debtor_id"]: p for p in patched.plan}
     assert [i["invoice_id"] for i in plan[story["mueller"].pk]["items"]] == [story["r102"].pk]

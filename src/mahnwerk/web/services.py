@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -717,15 +717,22 @@ def run_preview(
         )
     if found is not None:
         return found.result
-    result = _brought_up_to_date(clerk, key, earlier) if earlier is not None else None
-    if result is None:
+    patched = _brought_up_to_date(clerk, key, earlier) if earlier is not None else None
+    if patched is not None and earlier is not None:
+        result, touched = patched
+        preview = _Preview(
+            result,
+            _patched_rows(clerk.company, earlier[1], result, touched, exclude_debtors, exclude_items),
+        )
+    else:
         result = runs.preview_run(clerk, as_of, exclude_debtors=exclude_debtors, exclude_items=exclude_items)
+        preview = _Preview(result)
     with _PREVIEWS_LOCK:
         for old in [k for k in _PREVIEWS if k[0] == clerk.company.pk and k[-1] != key[-1]]:
             del _PREVIEWS[old]  # the ledger or the settings changed since
         while len(_PREVIEWS) >= PREVIEWS_KEPT:
             del _PREVIEWS[next(iter(_PREVIEWS))]  # the oldest
-        _PREVIEWS[key] = _Preview(result)
+        _PREVIEWS[key] = preview
     return result
 
 
@@ -748,7 +755,7 @@ PREVIEW_PATCH_LIMIT = 2_000  # more debtors touched than this: a whole dry run a
 
 def _brought_up_to_date(
     clerk: runs.Clerk, key: tuple[Any, ...], earlier: tuple[tuple[Any, ...], _Preview]
-) -> collection.RunResult | None:
+) -> tuple[collection.RunResult, set[int]] | None:
     """The preview ``key`` asks for, made from an ``earlier`` one of the same day, language and settings: only
     the debtors a change touched since then (:func:`~mahnwerk.ledger.figures.changed_debtors`: a new invoice,
     payment or timeline event — every use case writes one) or whose exclusion changed are decided again
@@ -792,7 +799,7 @@ def _brought_up_to_date(
     ]
     for reason in reasons:
         held[reason] = held.get(reason, 0) + 1
-    return replace(
+    patched = replace(
         old.result,
         plan=plan,
         held_debtors=held_debtors,
@@ -804,6 +811,7 @@ def _brought_up_to_date(
         excluded_items=sorted(items),
         # the earlier preview's warnings: their counts are those of its whole dry run (not shown on the run page)
     )
+    return patched, touched
 
 
 ROW_LISTS_KEPT = 16
@@ -889,13 +897,52 @@ def run_rows(
     if filters.q.strip():
         wanted = search_ids(company, filters.q.strip())
         rows = [r for r in rows if r["debtor_id"] in wanted]
-    # sorted by the folded names the search index keeps (read once per process, then patched): no query of
-    # every debtor's name and no folding per row on each request
     names = _name_index(company).rows
-    order = {"due": 0, "excluded": 1, "held": 2}
     rows = [r for r in rows if r["debtor_id"] in names]
-    rows.sort(key=lambda r: (order[r["kind"]], names[r["debtor_id"]][2].partition("\x00")[0], r["debtor_id"]))
+    rows.sort(key=_row_order(names))
     return rows
+
+
+def _row_order(
+    names: dict[int, tuple[str, str, str, str]],
+) -> Callable[[dict[str, Any]], tuple[int, str, int]]:
+    """The run page's order: debtors who get a step, left out, held; each by name as the search index folds it
+    (kept per process and patched: no query of every name and no folding per row on each request)."""
+    order = {"due": 0, "excluded": 1, "held": 2}
+
+    def key(row: dict[str, Any]) -> tuple[int, str, int]:
+        pk = row["debtor_id"]
+        return (order[row["kind"]], names[pk][2].partition("\x00")[0], pk)
+
+    return key
+
+
+def _patched_rows(
+    company: Company,
+    earlier: _Preview,
+    result: collection.RunResult,
+    touched: set[int],
+    excluded_debtors: Sequence[int],
+    excluded_items: Sequence[int],
+) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+    """The row lists ``earlier`` kept per filter, brought up to date: the touched debtors' rows made again
+    from ``result`` and put in their places, the others kept as they were."""
+    fresh = replace(
+        result,
+        plan=[p for p in result.plan if p["debtor_id"] in touched],
+        held_debtors=[h for h in result.held_debtors if h[0] in touched],
+    )
+    names = _name_index(company).rows
+    order = _row_order(names)
+    out = {}
+    for key, rows in earlier.rows.items():
+        filters = RunFilter(q=key[2], level=key[3], channel=key[4], show=key[5])
+        again = run_rows(
+            company, fresh, [pk for pk in excluded_debtors if pk in touched], excluded_items, filters
+        )
+        kept = [r for r in rows if r["debtor_id"] not in touched and r["debtor_id"] in names]
+        out[(tuple(excluded_debtors), tuple(excluded_items), *key[2:])] = sorted(kept + again, key=order)
+    return out
 
 
 def run_page_details(
