@@ -33,8 +33,15 @@ def _currency(value: str | None) -> str | None:
         raise ValueError(str(exc)) from None
 
 
-# a business date: within the range the ledger accepts (1990-01-01 .. 2100-12-31)
-BusinessDate = Annotated[date, AfterValidator(_in_range)]
+# a business date: within the range the ledger accepts (1990-01-01 .. 2100-12-31); the pattern says so in the
+# OpenAPI document (JSON Schema has no bounds for dates)
+IN_DATE_RANGE: dict[str, Any] = {
+    "pattern": r"^(199[0-9]|20[0-9][0-9]|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+    "description": "1990-01-01 .. 2100-12-31",
+}
+BusinessDate = Annotated[date, AfterValidator(_in_range), Field(json_schema_extra=IN_DATE_RANGE)]
+# the same range, said in the document only: the route checks it and answers with the translated message
+RangeDate = Annotated[date, Field(json_schema_extra=IN_DATE_RANGE)]
 # an amount in minor units: above zero, below 10^12
 Amount = Annotated[int, Field(gt=0, lt=MAX_ABS_MINOR)]
 Currency = Annotated[

@@ -21,7 +21,7 @@ def _clerk(request: HttpRequest) -> runs.Clerk:
     return runs.Clerk(who.company, who.role, who.actor)
 
 
-@router.post("/runs", response={200: dict[str, Any], 403: Errors, 422: Errors})
+@router.post("/runs", response={200: dict[str, Any], 400: Errors, 401: Errors, 403: Errors, 422: Errors})
 def create_run(request: HttpRequest, payload: RunIn) -> dict[str, Any]:
     """Run the collection for the token's company on ``as_of`` (``dry_run``: only the plan, nothing written).
 
@@ -50,7 +50,8 @@ def create_run(request: HttpRequest, payload: RunIn) -> dict[str, Any]:
 
 
 @router.post(
-    "/debtors/{debtor_id}/send-now", response={200: dict[str, Any], 403: Errors, 404: Errors, 422: Errors}
+    "/debtors/{debtor_id}/send-now",
+    response={200: dict[str, Any], 401: Errors, 403: Errors, 404: Errors, 422: Errors},
 )
 def send_now(request: HttpRequest, debtor_id: int) -> dict[str, Any]:
     """The debtor's next step now, before its date, with every other rule of the run (a refusal is a 422 that

@@ -1,12 +1,12 @@
 """Debtors: list, overview, statement of account, documents, promises to pay, disputes, cancellations."""
 
-from datetime import date
 from typing import Annotated, Any
 
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from mahnwerk.api.auth import caller, writer
@@ -22,9 +22,11 @@ from mahnwerk.api.schemas import (
     Errors,
     PromiseIn,
     PromiseOut,
+    RangeDate,
 )
 from mahnwerk.collection import agreements
 from mahnwerk.comms.debtor_documents import DocumentNotFound, as_download, document_file, list_documents
+from mahnwerk.core.tabular import TabularError, check_date_range
 from mahnwerk.ledger import imports
 from mahnwerk.ledger.claims import debtor_law
 from mahnwerk.ledger.claims import statement as claim_statement
@@ -44,12 +46,13 @@ def _debtor(company: Company, debtor_id: int) -> Debtor:
     return get_object_or_404(Debtor, company=company, pk=debtor_id)
 
 
-@router.get("/debtors", response=DebtorPage)
+@router.get("/debtors", response={200: DebtorPage, 401: Errors, 422: Errors})
 def list_debtors(
     request: HttpRequest,
     search: str = "",
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0),
+    # offset + limit must fit the database's 64-bit LIMIT/OFFSET (beyond it: an empty page, not an overflow)
+    offset: int = Query(0, ge=0, le=MAX_ID - MAX_LIMIT),
 ) -> dict[str, Any]:
     company = caller(request).company
     rows = Debtor.objects.filter(company=company)
@@ -74,7 +77,7 @@ def list_debtors(
     return {"count": count, "limit": limit, "offset": offset, "items": items}
 
 
-@router.post("/debtors", response={201: Created, 422: Errors})
+@router.post("/debtors", response={201: Created, 400: Errors, 401: Errors, 403: Errors, 422: Errors})
 def create_debtors(request: HttpRequest, payload: list[DebtorIn]) -> Status[dict[str, Any]]:
     """Create debtors in bulk, checked like a spreadsheet import (number unused, choices, time zone, email
     and phone, lengths); one bad row and nothing is created: 422 with the row's index and field."""
@@ -100,21 +103,33 @@ def create_debtors(request: HttpRequest, payload: list[DebtorIn]) -> Status[dict
     return Status(201, {"created": len(payload), "ids": [by_number[d.number] for d in payload]})
 
 
-@router.get("/debtors/{debtor_id}", response=dict[str, Any])
+@router.get("/debtors/{debtor_id}", response={200: dict[str, Any], 401: Errors, 404: Errors, 422: Errors})
 def get_debtor(request: HttpRequest, debtor_id: int) -> dict[str, Any]:
     return debtor_overview(_debtor(caller(request).company, debtor_id))
 
 
-@router.get("/debtors/{debtor_id}/statement", response=dict[str, Any])
+@router.get(
+    "/debtors/{debtor_id}/statement", response={200: dict[str, Any], 401: Errors, 404: Errors, 422: Errors}
+)
 def get_statement(
-    request: HttpRequest, debtor_id: int, as_of: Annotated[date | None, Query(alias="date")] = None
+    request: HttpRequest,
+    debtor_id: int,
+    as_of: Annotated[RangeDate | None, Query(alias="date")] = None,
 ) -> dict[str, Any]:
     company = caller(request).company
     debtor = _debtor(company, debtor_id)
+    if as_of is not None:
+        try:
+            check_date_range(as_of)
+        except TabularError as exc:
+            raise Invalid([FieldError(("query", "date"), exc.render(_))]) from None
     return claim_statement(company, debtor.pk, debtor_law(company, debtor), as_of or company_today(company))
 
 
-@router.post("/debtors/{debtor_id}/promises", response={201: PromiseOut, 422: Errors})
+@router.post(
+    "/debtors/{debtor_id}/promises",
+    response={201: PromiseOut, 400: Errors, 401: Errors, 403: Errors, 404: Errors, 422: Errors},
+)
 def create_promise(request: HttpRequest, debtor_id: int, payload: PromiseIn) -> Status[dict[str, Any]]:
     who = writer(request)
     debtor = _debtor(who.company, debtor_id)
@@ -150,7 +165,10 @@ def create_promise(request: HttpRequest, debtor_id: int, payload: PromiseIn) -> 
     )
 
 
-@router.post("/debtors/{debtor_id}/disputes", response={201: DisputeOut, 422: Errors})
+@router.post(
+    "/debtors/{debtor_id}/disputes",
+    response={201: DisputeOut, 400: Errors, 401: Errors, 403: Errors, 404: Errors, 422: Errors},
+)
 def create_dispute(request: HttpRequest, debtor_id: int, payload: DisputeIn) -> Status[dict[str, Any]]:
     who = writer(request)
     debtor = _debtor(who.company, debtor_id)
@@ -177,7 +195,10 @@ def create_dispute(request: HttpRequest, debtor_id: int, payload: DisputeIn) -> 
     )
 
 
-@router.get("/debtors/{debtor_id}/documents", response=list[dict[str, Any]])
+@router.get(
+    "/debtors/{debtor_id}/documents",
+    response={200: list[dict[str, Any]], 401: Errors, 404: Errors, 422: Errors},
+)
 def get_documents(request: HttpRequest, debtor_id: int) -> list[dict[str, Any]]:
     """The debtor's invoice copies and letters (newest first); fetch one from its ``url``."""
     debtor = _debtor(caller(request).company, debtor_id)
@@ -194,7 +215,22 @@ def get_documents(request: HttpRequest, debtor_id: int) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/debtors/{debtor_id}/documents/{kind}/{doc_id}")
+# a document is the file as kept: a PDF (invoice copies, letters) or an e-invoice's XML
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get(
+    "/debtors/{debtor_id}/documents/{kind}/{doc_id}",
+    response={401: Errors, 404: Errors, 422: Errors},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file",
+                "content": {kind: _FILE for kind in ("application/pdf", "application/xml", "text/xml")},
+            }
+        }
+    },
+)
 def get_document(request: HttpRequest, debtor_id: int, kind: str, doc_id: int) -> HttpResponse:
     """One document of the debtor as a file (PDF); another debtor's document is not found."""
     debtor = _debtor(caller(request).company, debtor_id)
@@ -208,7 +244,7 @@ def get_document(request: HttpRequest, debtor_id: int, kind: str, doc_id: int) -
 
 @router.post(
     "/debtors/{debtor_id}/agreements/{kind}/{agreement_id}/cancel",
-    response={200: dict[str, Any], 422: Errors},
+    response={200: dict[str, Any], 400: Errors, 401: Errors, 403: Errors, 404: Errors, 422: Errors},
 )
 def cancel_agreement(
     request: HttpRequest, debtor_id: int, kind: str, agreement_id: int, payload: CancelIn

@@ -1,6 +1,6 @@
 """Receivables KPIs and the worklist."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -9,7 +9,7 @@ from ninja import Query, Router
 
 from mahnwerk.api.auth import caller
 from mahnwerk.api.errors import FieldError, Invalid
-from mahnwerk.api.schemas import Errors
+from mahnwerk.api.schemas import Errors, RangeDate
 from mahnwerk.core.kpi import Period
 from mahnwerk.core.tabular import TabularError, check_date_range
 from mahnwerk.insights.services import company_kpis, worklist
@@ -20,11 +20,11 @@ from mahnwerk.work.waiting import waiting_work
 router = Router(tags=["insights"])
 
 
-@router.get("/kpi", response={200: dict[str, Any], 422: Errors})
+@router.get("/kpi", response={200: dict[str, Any], 401: Errors, 422: Errors})
 def get_kpi(
     request: HttpRequest,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[RangeDate | None, Query(alias="from")] = None,
+    end: Annotated[RangeDate | None, Query(alias="to")] = None,
     forecast: bool = False,
 ) -> dict[str, Any]:
     """KPIs for the period ``from``..``to`` (default: the last full calendar month)."""
@@ -42,9 +42,11 @@ def get_kpi(
     return kpi_as_dict(report) | {"currency": company.currency}
 
 
-@router.get("/worklist", response={200: dict[str, Any], 422: Errors})
+@router.get("/worklist", response={200: dict[str, Any], 401: Errors, 422: Errors})
 def get_worklist(
-    request: HttpRequest, as_of: date | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    request: HttpRequest,
+    as_of: RangeDate | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
     """Open invoices ranked by the expected value of acting now, with the reason."""
     if as_of is not None:
@@ -55,7 +57,7 @@ def get_worklist(
     return worklist(caller(request).company, as_of, limit=limit).as_dict()
 
 
-@router.get("/work", response=list[dict[str, Any]])
+@router.get("/work", response={200: list[dict[str, Any]], 401: Errors, 422: Errors})
 def get_work(request: HttpRequest, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
     """What waits for a person (call tasks, address research, replies, plans outside the limits, open
     disputes), most valuable first: the money at stake times the predicted chance it stays unpaid."""

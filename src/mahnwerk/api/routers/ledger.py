@@ -23,7 +23,7 @@ _INVOICE_FIELDS = {"amount": "amount_minor"}
 LOOKUP_CHUNK = 5000
 
 
-@router.post("/invoices", response={201: Created, 422: Errors})
+@router.post("/invoices", response={201: Created, 400: Errors, 401: Errors, 403: Errors, 422: Errors})
 def create_invoices(request: HttpRequest, payload: list[InvoiceIn]) -> Status[dict[str, Any]]:
     """Create invoices in bulk. Every row is checked first (debtor exists, number unused, due date not before
     the issue date, dates within 1990..2100, amount below 10^12 minor units, ISO currency, lengths); one bad
@@ -66,7 +66,9 @@ def create_invoices(request: HttpRequest, payload: list[InvoiceIn]) -> Status[di
     return Status(201, {"created": len(numbers), "ids": [by_number[n] for n in numbers]})
 
 
-@router.post("/payments", response={201: list[PaymentOut], 422: Errors})
+@router.post(
+    "/payments", response={201: list[PaymentOut], 400: Errors, 401: Errors, 403: Errors, 422: Errors}
+)
 def create_payments(request: HttpRequest, payload: list[PaymentIn]) -> Status[list[dict[str, Any]]]:
     """Record receipts and apply each to the debtor's open items (the named invoice first, then oldest due)."""
     who = writer(request)

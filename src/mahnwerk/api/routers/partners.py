@@ -48,7 +48,9 @@ def _partner(request: HttpRequest) -> Partner:
     return auth
 
 
-@router.post("/partners/status", response={200: dict[str, Any], 404: Errors, 422: Errors})
+@router.post(
+    "/partners/status", response={200: dict[str, Any], 400: Errors, 401: Errors, 404: Errors, 422: Errors}
+)
 def post_status(request: HttpRequest, payload: StatusesIn) -> dict[str, Any]:
     """Statuses of the partner's handovers (amounts in minor units): each goes on the debtor's timeline;
     "collected" books what reaches the creditor (the amount collected less the fee) as a payment; "closed" and
@@ -80,7 +82,7 @@ def post_status(request: HttpRequest, payload: StatusesIn) -> dict[str, Any]:
     return result.as_dict()
 
 
-@router.get("/partners/payments", response={200: dict[str, Any]})
+@router.get("/partners/payments", response={200: dict[str, Any], 401: Errors, 422: Errors})
 def get_payments(request: HttpRequest, all: bool = False) -> dict[str, Any]:
     """Payments that reached the creditor directly after a handover to this partner, one line each (amounts
     also in minor units): the ones not fetched before, which are then counted as reported (``all``: every

@@ -28,7 +28,7 @@ def _user_id(username: str) -> int | None:
     return get_user_model().objects.filter(username=username).values_list("pk", flat=True).first()
 
 
-@router.get("/work/queue", response={200: dict[str, Any], 422: Errors})
+@router.get("/work/queue", response={200: dict[str, Any], 401: Errors, 422: Errors})
 def get_queue(
     request: HttpRequest,
     kind: Annotated[str | None, Query(max_length=30)] = None,
@@ -96,7 +96,10 @@ def get_queue(
     }
 
 
-@router.post("/work/assign", response={200: dict[str, Any], 422: Errors})
+@router.post(
+    "/work/assign",
+    response={200: dict[str, Any], 400: Errors, 401: Errors, 403: Errors, 404: Errors, 422: Errors},
+)
 def assign(request: HttpRequest, payload: AssignIn) -> dict[str, Any]:
     """Give the debtors' work to a collector or administrator of the company (``user`` null: to nobody).
     A debtor of another company is not found (404) and nothing is assigned."""
