@@ -405,3 +405,17 @@ def build_demo(
         line += " (" + ", ".join(f"{rule} {n}" for rule, n in sorted(audit.by_rule.items())) + ")"
     summary.audit = line
     return summary
+
+
+def demo_login(company: Company, username: str, password: str) -> None:
+    """The demo's sign-in: an administrator of ``company`` (created, or its password set again)."""
+    from django.contrib.auth import get_user_model
+
+    from mahnwerk.web.models import Membership
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first() or user_model(username=username)
+    user.is_staff = user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    Membership.objects.update_or_create(user=user, company=company, defaults={"role": "admin"})

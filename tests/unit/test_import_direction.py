@@ -74,3 +74,8 @@ def test_the_scan_sees_the_web_services_imported_as_a_module() -> None:
     assert any(
         offence.endswith(": mahnwerk.web.services") for offence in offenders("web", "mahnwerk.web.services")
     )
+
+
+def test_collection_never_imports_the_web_application() -> None:
+    # the roles the services check live in mahnwerk.roles; the demo's sign-in in mahnwerk.demo
+    assert offenders("collection", "mahnwerk.web") == []

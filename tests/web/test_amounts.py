@@ -122,9 +122,8 @@ def test_the_server_workers_read_every_companys_figures_ahead(
 
     from django.db import connection
 
-    from mahnwerk.web.management.commands.serve import warm_forever
-
     from mahnwerk.web import services
+    from mahnwerk.web.management.commands.serve import warm_forever
 
     make_invoice(make_debtor(name="Kunde"), "R-1", "10.00", "2026-10-01")
     figures._BOOKS.clear()

@@ -217,6 +217,21 @@ def test_send_now_is_refused_for_another_companys_debtor(story: dict[str, Any], 
     assert Action.objects.count() == 0
 
 
+def test_send_now_to_a_debtor_nobody_can_reach_says_so_and_writes_nothing(
+    company: Any, make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]
+) -> None:
+    from mahnwerk.collection.models import Task, TaskKind
+
+    ghost = make_debtor(name="Ohne Adresse GmbH", number="K0009", email=None)
+    make_invoice(ghost, "R-900", "250.00", "2026-10-01")
+    with pytest.raises(runs.SendNowError, match="no usable email address, phone number or postal address"):
+        runs.send_now(runs.command_line(company), ghost)
+    # refused before anything is written (the daily run asks a person to find an address)
+    assert not Action.objects.filter(debtor=ghost).exists()
+    assert not OutboundMessage.objects.filter(debtor=ghost).exists()
+    assert not Task.objects.filter(debtor=ghost, kind=TaskKind.ADDRESS_RESEARCH).exists()
+
+
 # -- the command line and the API take the same exclusions through the same service --------------------
 
 

@@ -20,7 +20,7 @@ from mahnwerk.collection import services as collection
 from mahnwerk.collection.models import Action, ActionStatus, Case, Run, RunStatus
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
-from mahnwerk.web.models import Role
+from mahnwerk.roles import Role
 
 # timeline kinds of the run's exclusions (registered with the timeline when the app is ready)
 EVENT_TEXTS = {
@@ -37,6 +37,11 @@ WORKING_ROLES = frozenset({Role.ADMIN.value, Role.COLLECTOR.value})
 
 class NotAllowed(collection.CollectionError):
     """The clerk's role may not do this (a viewer reads only)."""
+
+
+NO_CONTACT_TEXT = gettext_lazy(
+    "Nothing was sent: the debtor has no usable email address, phone number or postal address."
+)
 
 
 class SendNowError(collection.CollectionError):
@@ -188,6 +193,11 @@ def take_next_step(company: Company, debtor: Debtor, as_of: date, actor: str) ->
     if outcome.decision is None:
         raise SendNowError(collection.held_text(company, outcome))
     decision = outcome.decision
+    from mahnwerk.comms.dispatch import channel_choice, reachability
+
+    reach = reachability({debtor.pk: debtor})[debtor.pk]
+    if channel_choice(company, decision, debtor, reach, as_of).channel is None:
+        raise SendNowError(NO_CONTACT_TEXT)  # refused before anything is written
     with transaction.atomic():
         run = Run.objects.create(company=company, as_of=as_of, stats={"manual": True, "debtor_id": debtor.pk})
         ctx = collection.RunContext(
@@ -198,12 +208,16 @@ def take_next_step(company: Company, debtor: Debtor, as_of: date, actor: str) ->
             collection.RunResult(company_id=company.pk, as_of=as_of, dry_run=False),
             early=True,
         )
-        actions, _queued, _none = collection.write_chunk(ctx, [decision])
+        actions, _queued, unreachable = collection.write_chunk(ctx, [decision])
         if not actions:
             raise SendNowError(_("Nothing was sent: the debtor's items changed meanwhile."))
         Run.objects.filter(pk=run.pk).update(
             status=RunStatus.DONE, stats={"manual": True, "debtor_id": debtor.pk, "actor": actor}
         )
+    if (
+        unreachable
+    ):  # the address became unusable meanwhile: the step was withdrawn, a person asked to find one
+        raise SendNowError(NO_CONTACT_TEXT)
     from mahnwerk.comms.outbox import send_queued
 
     transaction.on_commit(lambda: send_queued(company=company))

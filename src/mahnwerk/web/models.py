@@ -7,12 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.ledger.models import Company
-
-
-class Role(models.TextChoices):
-    ADMIN = "admin", _("Administrator")
-    COLLECTOR = "collector", _("Collector")
-    VIEWER = "viewer", _("Viewer")
+from mahnwerk.roles import Role
 
 
 class Membership(models.Model):

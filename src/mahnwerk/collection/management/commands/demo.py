@@ -4,12 +4,11 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
 from mahnwerk.collection.models import Step
 from mahnwerk.core.money import format_money
-from mahnwerk.demo import build_demo
+from mahnwerk.demo import build_demo, demo_login
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-mahnwerk"
@@ -62,14 +61,7 @@ class Command(BaseCommand):
         out(f"  of which overdue          {format_money(s.overdue_minor, 'EUR'):>14}")
         for warning in sorted(s.warnings):
             out(f"  note: {warning}")
-        user_model = get_user_model()
-        user = user_model.objects.filter(username=DEMO_USER).first() or user_model(username=DEMO_USER)
-        user.is_staff = user.is_superuser = True
-        user.set_password(DEMO_PASSWORD)
-        user.save()
-        from mahnwerk.web.models import Membership
-
-        Membership.objects.update_or_create(user=user, company=s.company, defaults={"role": "admin"})
+        demo_login(s.company, DEMO_USER, DEMO_PASSWORD)
         out("")
         out(f"Outbox (one .eml per message): {settings.OUTBOX_DIR / s.company.slug}")
         out(f"A debtor's case file:          mahnwerk debtor show K10001 --company {s.company.slug}")
