@@ -493,7 +493,8 @@ def record_promise(
         timeline.event(
             debtor.pk,
             company.pk,
-            "promise_recorded",
+            # "I have paid" on the debtor's page is no promise: the timeline says what the customer said
+            "paid_notice_recorded" if source == PAID_NOTICE else "promise_recorded",
             today,
             actor=actor,
             note=note,

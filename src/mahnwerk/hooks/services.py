@@ -60,6 +60,7 @@ EVENT_TYPES: dict[str, str] = {
     "payment_recorded": "payment.recorded",
     "payment_reversed": "payment.reversed",
     "promise_recorded": "promise.made",
+    "paid_notice_recorded": "payment.announced",
     "promise_kept": "promise.kept",
     "promise_broken": "promise.broken",
     "promise_partly_kept": "promise.broken",

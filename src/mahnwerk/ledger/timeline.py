@@ -77,6 +77,9 @@ EVENT_TEXTS = {
     "promise_recorded": _(
         "Promise to pay {amount} by {promised_date} for {numbers} (grace {grace_days} days)"
     ),
+    "paid_notice_recorded": _(
+        "The customer says it has paid {amount} for {numbers}; their reminders wait until {promised_date}"
+    ),
     "promise_kept": _("Promise kept: {paid} paid in time"),
     "promise_partly_kept": _(
         "Promise partly kept: {paid} of {amount} paid by {last_day}; the fallback step runs"

@@ -133,21 +133,15 @@ def record_paid_notice(
 
     from mahnwerk.collection.agreements import PAID_NOTICE, AgreementError, record_promise
     from mahnwerk.core.calendar import format_date
-    from mahnwerk.core.money import format_money
 
     company = debtor.company
     today = company_today(company)
     if paid_on > today or paid_on < today - timedelta(days=PAID_NOTICE_MAX_DAYS_BACK):
         raise AgreementError("the payment date is in the future or too far back")
     until = paid_notice_until(debtor, paid_on, today)
-    currency = items[0].currency if items else company.currency
     language = company.default_language  # the clerks' language: the note is for the case file
     with translation.override(language):
-        note = gettext("the customer says it paid {amount} on {day}; reminders wait until {until}").format(
-            amount=format_money(amount_minor, currency, language),
-            day=format_date(paid_on, language),
-            until=format_date(until, language),
-        )
+        note = gettext("date of payment as stated: {day}").format(day=format_date(paid_on, language))
     return record_promise(
         company,
         debtor,
