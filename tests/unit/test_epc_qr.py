@@ -195,3 +195,24 @@ def test_latvian_payload_round_trip() -> None:
         )
     )
     assert decode(image.png).text.split("\n")[5] == "SIA Ķekava Būve"
+
+
+def test_a_creditor_reference_goes_in_the_structured_field_anything_else_in_the_text() -> None:
+    from mahnwerk.core.epc_qr import creditor_payment, make_rf_reference
+
+    rf = make_rf_reference("RE202601452")
+    structured = [
+        *build_epc_payload(creditor_payment("Acme GmbH", DE_IBAN, None, 12_345, rf)).split("\n"),
+        "",
+        "",
+    ]
+    # lines 10 and 11 of the EPC069-12 payload: structured reference, unstructured text (trailing empty lines
+    # are left off the payload)
+    assert structured[9] == rf and structured[10] == ""
+    plain = [
+        *build_epc_payload(creditor_payment("Acme GmbH", DE_IBAN, None, 12_345, "K10001 RE-1")).split("\n"),
+        "",
+    ]
+    assert plain[9] == "" and plain[10] == "K10001 RE-1"
+    long_name = creditor_payment("A" * 100, DE_IBAN, "", 1, "x")
+    assert long_name.name == "A" * 70 and long_name.bic is None

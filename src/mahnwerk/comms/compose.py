@@ -28,7 +28,7 @@ from mahnwerk.comms.rendering import (
     render_reminder,
 )
 from mahnwerk.core.calendar import format_date
-from mahnwerk.core.epc_qr import EpcError, EpcPayment, build_epc_payload
+from mahnwerk.core.epc_qr import EpcError, build_epc_payload, creditor_payment
 from mahnwerk.core.playbook import Channel
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import debtor_law, law_ruleset
@@ -44,15 +44,7 @@ def epc_payload(company: Company, items: Sequence[MessageItem], reference: str) 
     if currencies != {"EUR"} or total <= 0:
         return None
     try:
-        return build_epc_payload(
-            EpcPayment(
-                name=company.name[:70],
-                iban=company.iban,
-                bic=company.bic or None,
-                amount_minor=total,
-                text=reference[:140],
-            )
-        )
+        return build_epc_payload(creditor_payment(company.name, company.iban, company.bic, total, reference))
     except EpcError:
         return None
 

@@ -34,10 +34,9 @@ from django.utils.translation import pgettext
 
 from mahnwerk.core import calendar
 from mahnwerk.core.epc_qr import (
-    EpcPayment,
     build_epc_payload,
+    creditor_payment,
     format_amount,
-    is_valid_rf_reference,
     render_epc_qr,
 )
 from mahnwerk.core.money import babel_locale, format_money
@@ -170,16 +169,9 @@ def letter_qr_payload(ctx: LetterContext, *, purpose: str | None = None) -> str 
     total = ctx.totals.total_minor
     if ctx.currency != "EUR" or total <= 0:
         return None
-    structured = ctx.payment_reference if is_valid_rf_reference(ctx.payment_reference) else None
     return build_epc_payload(
-        EpcPayment(
-            name=ctx.creditor_name[:70],
-            iban=ctx.creditor_iban,
-            bic=ctx.creditor_bic or None,
-            amount_minor=total,
-            reference=structured,
-            text=None if structured else (ctx.payment_reference[:140] or None),
-            purpose=purpose,
+        creditor_payment(
+            ctx.creditor_name, ctx.creditor_iban, ctx.creditor_bic, total, ctx.payment_reference, purpose
         )
     )
 

@@ -90,6 +90,24 @@ def is_valid_rf_reference(reference: str) -> bool:
     return _alnum_value(compact[4:] + compact[:4]) % 97 == 1
 
 
+def creditor_payment(
+    name: str, iban: str, bic: str | None, amount_minor: int, reference: str, purpose: str | None = None
+) -> EpcPayment:
+    """A transfer of ``amount_minor`` euro cents to the creditor: an ISO 11649 reference goes into the
+    structured field (banks match it), any other reference into the text; the name cut to the 70 characters
+    the standard allows."""
+    structured = reference if is_valid_rf_reference(reference) else None
+    return EpcPayment(
+        name=name[:70],
+        iban=iban,
+        bic=bic or None,
+        amount_minor=amount_minor,
+        reference=structured,
+        text=None if structured else (reference[:140] or None),
+        purpose=purpose,
+    )
+
+
 def make_rf_reference(base: str) -> str:
     """Turn a creditor's own reference (letters and digits, <= 21) into an ISO 11649 ``RF`` reference."""
     compact = base.replace(" ", "").replace("-", "").upper()
