@@ -424,11 +424,13 @@ def test_after_a_payment_and_a_debtor_left_out_the_preview_decides_only_those_an
         "awaiting_approval",
         "already_done",
         "held",
+        "steps",
         "excluded_debtors",
         "excluded_items",
     ):
         assert getattr(patched, name) == getattr(whole, name), name
     assert rows == [services.run_rows(company, whole, left_out, items_out, view) for view in views]
+    assert whole.held.get("rate_missing") and whole.steps  # the counts compared are not empty ones
     # what changed shows: Müller's step names only R-102 now, Neu's new invoice is due, Weber is left out
     plan = {p["debtor_id"]: p for p in patched.plan}
     assert [i["invoice_id"] for i in plan[story["mueller"].pk]["items"]] == [story["r102"].pk]

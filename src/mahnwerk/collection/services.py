@@ -365,6 +365,7 @@ def run_collection(
         for chunk in _chunks(decisions, chunk_size):
             deadlines.update(step_deadlines(company, as_of, chunk))
         result.plan = [_describe(d, deadlines[d.debtor_id]) for d in decisions]
+        result.steps = _level_counts(decisions)
         _mark_waiting(company, as_of, decisions, result, approved=approved)
         return result
     run = Run.objects.create(company=company, as_of=as_of, stats=run_owner())
@@ -457,8 +458,17 @@ def dry_run_for_debtors(
     for chunk in _chunks(decisions, settings.RUN_CHUNK_SIZE):
         deadlines.update(step_deadlines(company, as_of, chunk))
     result.plan = [_describe(d, deadlines[d.debtor_id]) for d in decisions]
+    result.steps = _level_counts(decisions)
     _mark_waiting(company, as_of, decisions, result, approved=False)
     return result
+
+
+def _level_counts(decisions: Sequence[DebtorDecision]) -> dict[int, int]:
+    """Debtors per step level (a dry run's plan; the real run counts what it writes)."""
+    counts: dict[int, int] = {}
+    for d in decisions:
+        counts[d.step.level] = counts.get(d.step.level, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def done_today_count(company: Company, as_of: date) -> int:

@@ -73,10 +73,7 @@ def run_preview(request: CompanyRequest) -> HttpResponse:
         request.session.pop(SESSION_KEY, None)
         debtors, items = [], []
         result = services.run_preview(clerk(request), as_of)
-    per_level: dict[int, int] = {}
-    for plan in result.plan:
-        level = int(str(plan["level"]))
-        per_level[level] = per_level.get(level, 0) + 1
+    per_level = result.steps  # the dry run's debtors per step level
     levels = services.steps_by_level(company)
     context: dict[str, Any] = {
         "as_of": as_of,

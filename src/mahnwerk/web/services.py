@@ -6,12 +6,14 @@ debtors or invoices (aggregates in the database, never a query per row).
 
 from __future__ import annotations
 
+import bisect
 import threading
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -785,33 +787,47 @@ def _brought_up_to_date(
     fresh = collection.dry_run_for_debtors(
         company, as_of, touched, exclude_debtors=debtors, exclude_items=items
     )
-    plan = sorted(
-        [p for p in old.result.plan if p["debtor_id"] not in touched] + fresh.plan,
-        key=lambda p: int(str(p["debtor_id"])),
-    )
-    held_debtors = [h for h in old.result.held_debtors if h[0] not in touched] + fresh.held_debtors
-    held: dict[str, int] = {}
-    # as the whole dry run counts them: the debtors that get nothing, and those waiting for an approval because
-    # of the bank statement or a missing rate
-    waiting = (Held.BANK_NOT_CURRENT.value, Held.RATE_MISSING.value)
-    reasons = [r for _debtor, r, _when in held_debtors] + [
-        str(p["waits_for_approval"]) for p in plan if p.get("waits_for_approval") in waiting
-    ]
-    for reason in reasons:
-        held[reason] = held.get(reason, 0) + 1
+    # one pass over the kept plan (it is as long as the ledger's due debtors); the counts are changed by what
+    # goes and what comes, as the whole dry run counts them
+    plan: list[dict[str, object]] = []
+    gone: list[dict[str, object]] = []
+    for entry in old.result.plan:
+        (gone if entry["debtor_id"] in touched else plan).append(entry)
+    by_id = itemgetter("debtor_id")
+    for entry in fresh.plan:  # both sorted by debtor id, as the dry run gives them
+        bisect.insort(plan, entry, key=by_id)
+    held_debtors = [h for h in old.result.held_debtors if h[0] not in touched]
+    steps, held = Counter(old.result.steps), Counter(old.result.held)
+    waiting = (Held.BANK_NOT_CURRENT.value, Held.RATE_MISSING.value)  # counted as held too, as the run does
+    for entry in gone:
+        steps[int(str(entry["level"]))] -= 1
+        if entry.get("waits_for_approval") in waiting:
+            held[str(entry["waits_for_approval"])] -= 1
+    for _debtor, reason, _when in _held_rows(old.result, touched):
+        held[reason] -= 1
+    steps.update(fresh.steps)
+    held.update(fresh.held)  # its held debtors and its waits, counted as the whole dry run counts them
+    held_debtors += fresh.held_debtors
     patched = replace(
         old.result,
         plan=plan,
         held_debtors=held_debtors,
-        held=held,
+        held={k: v for k, v in sorted(held.items()) if v > 0},
+        steps={k: v for k, v in sorted(steps.items()) if v > 0},
         debtors_due=len(plan),
-        awaiting_approval=sum(1 for p in plan if p.get("waits_for_approval")),
+        awaiting_approval=old.result.awaiting_approval
+        - sum(1 for p in gone if p.get("waits_for_approval"))
+        + sum(1 for p in fresh.plan if p.get("waits_for_approval")),
         already_done=collection.done_today_count(company, as_of),
         excluded_debtors=sorted(debtors),
         excluded_items=sorted(items),
         # the earlier preview's warnings: their counts are those of its whole dry run (not shown on the run page)
     )
     return patched, touched
+
+
+def _held_rows(result: collection.RunResult, touched: set[int]) -> list[tuple[int, str, date | None]]:
+    return [h for h in result.held_debtors if h[0] in touched]
 
 
 ROW_LISTS_KEPT = 16
@@ -941,7 +957,9 @@ def _patched_rows(
             company, fresh, [pk for pk in excluded_debtors if pk in touched], excluded_items, filters
         )
         kept = [r for r in rows if r["debtor_id"] not in touched and r["debtor_id"] in names]
-        out[(tuple(excluded_debtors), tuple(excluded_items), *key[2:])] = sorted(kept + again, key=order)
+        for row in again:  # a few rows into a long sorted list: no sort of the whole list again
+            bisect.insort(kept, row, key=order)
+        out[(tuple(excluded_debtors), tuple(excluded_items), *key[2:])] = kept
     return out
 
 
