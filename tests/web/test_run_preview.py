@@ -435,3 +435,32 @@ def test_after_a_payment_and_a_debtor_left_out_the_preview_decides_only_those_an
     plan = {p["debtor_id"]: p for p in patched.plan}
     assert [i["invoice_id"] for i in plan[story["mueller"].pk]["items"]] == [story["r102"].pk]
     assert story["neu"].pk in plan and story["weber"].pk not in plan
+
+
+def test_one_kept_preview_serves_every_language_with_the_reasons_in_the_pages_own(
+    bob: Client, story: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.conf import settings
+    from django.utils import translation
+
+    from mahnwerk.collection.services import WAIT_TEXTS
+    from mahnwerk.web import services
+
+    services._PREVIEWS.clear()
+    calls = []
+    original = runs.preview_run
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "preview_run", counted)
+    pages = {}
+    for language in ("de", "lv", "en"):
+        bob.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        pages[language] = bob.get("/run/").content.decode()
+    assert len(calls) == 1  # one dry run for the three
+    for language, page in pages.items():  # Müller's reminder waits for the July rate: said in each language
+        with translation.override(language):
+            said = str(WAIT_TEXTS["rate_missing"])
+        assert said in page.replace("&#x27;", "'"), language

@@ -595,7 +595,6 @@ def escalation_advice(
         advice = advise_debtor(company, debtor, as_of)
     except (EscalationError, ValueError):
         return None
-    from django.utils.translation import get_language
 
     from mahnwerk.core.money import format_money
 
@@ -703,7 +702,7 @@ def run_preview(
         as_of,
         tuple(sorted(exclude_debtors)),
         tuple(sorted(exclude_items)),
-        get_language(),
+        "",  # one preview for every language: the page words the reasons itself (run_page_details)
         preview_version(clerk.company),
     )
     with _PREVIEWS_LOCK:
@@ -739,9 +738,9 @@ def run_preview(
 
 
 def warm_previews() -> int:
-    """Every company's run preview for its business date, in its default language, kept in this process (the
-    server's workers do this after reading the figures), so that the run page's first visit of the day is
-    answered from it, and later ones are brought up to date (:func:`_brought_up_to_date`)."""
+    """Every company's run preview for its business date, kept in this process (the server's workers do this
+    after reading the figures), so that the run page's first visit of the day, in any language, is answered
+    from it, and later ones are brought up to date (:func:`_brought_up_to_date`)."""
     from django.utils import translation
 
     warmed = 0
@@ -1016,6 +1015,10 @@ def run_page_details(
                 "channel_label": ChannelChoice(channel).label if channel in ChannelChoice.values else channel,
                 "left_out": sorted(left_out.get(debtor.pk, []), key=lambda i: i["number"]),
                 "reason": reason,
+                # in the page's language (the kept preview serves every language)
+                "waits_reason": str(collection.WAIT_TEXTS[row["waits_for_approval"]])
+                if row.get("waits_for_approval")
+                else None,
             }
         )
     return shown
