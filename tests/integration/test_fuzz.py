@@ -152,3 +152,24 @@ def test_a_spreadsheet_is_imported_whole_or_refused_with_row_and_column(
     else:
         assert Invoice.objects.count() == before + result.created
         Invoice.objects.all().delete()
+
+
+@pytest.mark.django_db
+def test_numbers_with_spaces_around_them_are_created_and_their_ids_returned(api: Any) -> None:
+    """The import trims a number ("0 " is invoice "0"); the answer names the rows it created all the same."""
+    debtors = api("debtors", [{"number": " K9 ", "name": "Leerzeichen GmbH"}])
+    assert debtors.status_code == 201, debtors.content
+    invoices = api(
+        "invoices",
+        [
+            {
+                "number": "0 ",
+                "debtor": "K9",
+                "issue_date": "2026-03-01",
+                "due_date": "2026-03-31",
+                "amount_minor": 100,
+            }
+        ],
+    )
+    assert invoices.status_code == 201, invoices.content
+    assert len(invoices.json()["ids"]) == 1 and len(debtors.json()["ids"]) == 1

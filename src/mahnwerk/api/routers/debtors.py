@@ -95,12 +95,11 @@ def create_debtors(request: HttpRequest, payload: list[DebtorIn]) -> Status[dict
             imports.import_debtors(who.company, rows, actor=who.actor)
     except imports.ImportFailed as exc:
         raise Invalid([FieldError(("body", e.row, e.column), e.message) for e in exc.errors]) from None
+    numbers = [d.number.strip() for d in payload]  # as the import stores them ("K1 " is debtor "K1")
     by_number = dict(
-        Debtor.objects.filter(company=who.company, number__in=[d.number for d in payload]).values_list(
-            "number", "pk"
-        )
+        Debtor.objects.filter(company=who.company, number__in=numbers).values_list("number", "pk")
     )
-    return Status(201, {"created": len(payload), "ids": [by_number[d.number] for d in payload]})
+    return Status(201, {"created": len(payload), "ids": [by_number[n] for n in numbers]})
 
 
 @router.get("/debtors/{debtor_id}", response={200: dict[str, Any], 401: Errors, 404: Errors, 422: Errors})

@@ -46,7 +46,7 @@ def create_invoices(request: HttpRequest, payload: list[InvoiceIn]) -> Status[di
         if inv.received_on is not None:
             row["received_on"] = inv.received_on
         rows.append((index, row))
-    numbers = [inv.number for inv in payload]
+    numbers = [inv.number.strip() for inv in payload]  # as the import stores them ("0 " is invoice "0")
     try:
         with transaction.atomic():
             imports.import_invoices(who.company, rows, actor=who.actor)
