@@ -382,7 +382,13 @@ def test_after_a_payment_and_a_debtor_left_out_the_preview_decides_only_those_an
     clerk = runs.command_line(company)
     services._PREVIEWS.clear()
     first = services.run_preview(clerk, TODAY)  # the whole dry run, kept
-    views = [services.RunFilter(), services.RunFilter(show="all"), services.RunFilter(show="held")]
+    views = [
+        services.RunFilter(),
+        services.RunFilter(show="all"),
+        services.RunFilter(show="held"),
+        services.RunFilter(q="GmbH", show="all"),
+        services.RunFilter(level=2),
+    ]
     for view in views:  # the page's row lists, kept with it
         services.kept_run_rows(company, first, [], [], view)
     # meanwhile: Müller pays R-100, Neu gets an overdue invoice; the clerk leaves Weber and Ozols' R-200 out

@@ -651,6 +651,22 @@ RUN_SHOWS = ("planned", "held", "all")  # the debtors who get a step (and those 
 class _Preview:
     result: collection.RunResult
     rows: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)  # run_rows per filter
+    # the debtor ids of ``result.plan`` and ``result.held_debtors`` in their order (both sorted by id), to find
+    # a debtor's entry by bisection
+    plan_ids: list[int] = field(default_factory=list)
+    held_ids: list[int] = field(default_factory=list)
+    # the search index's rows the row lists were sorted by (a snapshot: the index makes a new dict on change)
+    names: dict[int, tuple[str, str, str, str]] | None = None
+
+    @classmethod
+    def of(cls, result: collection.RunResult) -> _Preview:
+        """A whole dry run's preview: its held debtors sorted by id, the id lists made once."""
+        result.held_debtors.sort(key=itemgetter(0))
+        return cls(
+            result,
+            plan_ids=[int(str(p["debtor_id"])) for p in result.plan],
+            held_ids=[h[0] for h in result.held_debtors],
+        )
 
 
 _PREVIEWS: dict[tuple[Any, ...], _Preview] = {}  # this process's latest run previews
@@ -718,16 +734,12 @@ def run_preview(
         )
     if found is not None:
         return found.result
-    patched = _brought_up_to_date(clerk, key, earlier) if earlier is not None else None
-    if patched is not None and earlier is not None:
-        result, touched = patched
-        preview = _Preview(
-            result,
-            _patched_rows(clerk.company, earlier[1], result, touched, exclude_debtors, exclude_items),
+    preview = _brought_up_to_date(clerk, key, earlier) if earlier is not None else None
+    if preview is None:
+        preview = _Preview.of(
+            runs.preview_run(clerk, as_of, exclude_debtors=exclude_debtors, exclude_items=exclude_items)
         )
-    else:
-        result = runs.preview_run(clerk, as_of, exclude_debtors=exclude_debtors, exclude_items=exclude_items)
-        preview = _Preview(result)
+    result = preview.result
     with _PREVIEWS_LOCK:
         for old in [k for k in _PREVIEWS if k[0] == clerk.company.pk and k[-1] != key[-1]]:
             del _PREVIEWS[old]  # the ledger or the settings changed since
@@ -756,7 +768,7 @@ PREVIEW_PATCH_LIMIT = 2_000  # more debtors touched than this: a whole dry run a
 
 def _brought_up_to_date(
     clerk: runs.Clerk, key: tuple[Any, ...], earlier: tuple[tuple[Any, ...], _Preview]
-) -> tuple[collection.RunResult, set[int]] | None:
+) -> _Preview | None:
     """The preview ``key`` asks for, made from an ``earlier`` one of the same day, language and settings: only
     the debtors a change touched since then (:func:`~mahnwerk.ledger.figures.changed_debtors`: a new invoice,
     payment or timeline event — every use case writes one) or whose exclusion changed are decided again
@@ -786,27 +798,27 @@ def _brought_up_to_date(
     fresh = collection.dry_run_for_debtors(
         company, as_of, touched, exclude_debtors=debtors, exclude_items=items
     )
-    # one pass over the kept plan (it is as long as the ledger's due debtors); the counts are changed by what
-    # goes and what comes, as the whole dry run counts them
-    plan: list[dict[str, object]] = []
-    gone: list[dict[str, object]] = []
-    for entry in old.result.plan:
-        (gone if entry["debtor_id"] in touched else plan).append(entry)
-    by_id = itemgetter("debtor_id")
-    for entry in fresh.plan:  # both sorted by debtor id, as the dry run gives them
-        bisect.insort(plan, entry, key=by_id)
-    held_debtors = [h for h in old.result.held_debtors if h[0] not in touched]
+    fresh.held_debtors.sort(key=itemgetter(0))
+    # the kept lists are as long as the ledger's debtors: copied whole (in C), the touched debtors' entries
+    # found by bisection on the id lists and taken out, the fresh ones put in their places
+    plan, plan_ids = list(old.result.plan), list(old.plan_ids)
+    held_debtors, held_ids = list(old.result.held_debtors), list(old.held_ids)
+    gone = _take_out(plan, plan_ids, touched)
+    gone_held = _take_out(held_debtors, held_ids, touched)
+    for entry in fresh.plan:
+        _put_in(plan, plan_ids, int(str(entry["debtor_id"])), entry)
+    for row in fresh.held_debtors:
+        _put_in(held_debtors, held_ids, row[0], row)
     steps, held = Counter(old.result.steps), Counter(old.result.held)
     waiting = (Held.BANK_NOT_CURRENT.value, Held.RATE_MISSING.value)  # counted as held too, as the run does
     for entry in gone:
         steps[int(str(entry["level"]))] -= 1
         if entry.get("waits_for_approval") in waiting:
             held[str(entry["waits_for_approval"])] -= 1
-    for _debtor, reason, _when in _held_rows(old.result, touched):
+    for _debtor, reason, _when in gone_held:
         held[reason] -= 1
     steps.update(fresh.steps)
     held.update(fresh.held)  # its held debtors and its waits, counted as the whole dry run counts them
-    held_debtors += fresh.held_debtors
     patched = replace(
         old.result,
         plan=plan,
@@ -822,11 +834,28 @@ def _brought_up_to_date(
         excluded_items=sorted(items),
         # the earlier preview's warnings: their counts are those of its whole dry run (not shown on the run page)
     )
-    return patched, touched
+    preview = _Preview(patched, plan_ids=plan_ids, held_ids=held_ids)
+    before = replace(old.result, plan=gone, held_debtors=gone_held)
+    _patch_rows(company, old, preview, before, fresh, touched, (debtors, items), (old_key[2], old_key[3]))
+    return preview
 
 
-def _held_rows(result: collection.RunResult, touched: set[int]) -> list[tuple[int, str, date | None]]:
-    return [h for h in result.held_debtors if h[0] in touched]
+def _take_out[T](entries: list[T], ids: list[int], touched: set[int]) -> list[T]:
+    """Remove the entries of ``touched`` debtors from ``entries`` (sorted by id, ``ids`` beside it); returns
+    them."""
+    gone = []
+    for pk in sorted(touched):
+        i = bisect.bisect_left(ids, pk)
+        while i < len(ids) and ids[i] == pk:
+            gone.append(entries.pop(i))
+            del ids[i]
+    return gone
+
+
+def _put_in[T](entries: list[T], ids: list[int], pk: int, entry: T) -> None:
+    i = bisect.bisect_right(ids, pk)
+    ids.insert(i, pk)
+    entries.insert(i, entry)
 
 
 ROW_LISTS_KEPT = 16
@@ -856,7 +885,9 @@ def kept_run_rows(
     )
     rows = preview.rows.get(key)
     if rows is None:
-        rows = run_rows(company, result, excluded_debtors, excluded_items, filters)
+        if preview.names is None:
+            preview.names = _name_index(company).rows  # every list of the preview sorted by these names
+        rows = run_rows(company, result, excluded_debtors, excluded_items, filters, names=preview.names)
         with _PREVIEWS_LOCK:
             if len(preview.rows) >= ROW_LISTS_KEPT:
                 preview.rows.clear()
@@ -880,6 +911,7 @@ def run_rows(
     excluded_debtors: Sequence[int] = (),
     excluded_items: Sequence[int] = (),
     filters: RunFilter | None = None,
+    names: dict[int, tuple[str, str, str, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """A dry run per debtor, filtered: each row has the debtor's id, ``kind`` ("due", "excluded", "held"),
     and for the due ones the plan (step, channel, deadline, items); for the held ones ``reason``. Names and
@@ -912,7 +944,7 @@ def run_rows(
     if filters.q.strip():
         wanted = search_ids(company, filters.q.strip())
         rows = [r for r in rows if r["debtor_id"] in wanted]
-    names = _name_index(company).rows
+    names = _name_index(company).rows if names is None else names
     rows = [r for r in rows if r["debtor_id"] in names]
     rows.sort(key=_row_order(names))
     return rows
@@ -932,34 +964,44 @@ def _row_order(
     return key
 
 
-def _patched_rows(
+def _patch_rows(
     company: Company,
     earlier: _Preview,
-    result: collection.RunResult,
+    preview: _Preview,
+    gone: collection.RunResult,
+    fresh: collection.RunResult,
     touched: set[int],
-    excluded_debtors: Sequence[int],
-    excluded_items: Sequence[int],
-) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
-    """The row lists ``earlier`` kept per filter, brought up to date: the touched debtors' rows made again
-    from ``result`` and put in their places, the others kept as they were."""
-    fresh = replace(
-        result,
-        plan=[p for p in result.plan if p["debtor_id"] in touched],
-        held_debtors=[h for h in result.held_debtors if h[0] in touched],
-    )
+    now: tuple[Sequence[int], Sequence[int]],
+    then: tuple[Sequence[int], Sequence[int]],
+) -> None:
+    """Bring the row lists ``earlier`` kept per filter over to ``preview``: each list copied, the rows the
+    touched debtors had in it (made again from their ``gone`` entries as the list made them, with the exclusions
+    ``then``) found by bisection and taken out, their rows made from ``fresh`` (exclusions ``now``) and put in
+    their places — no pass over the whole list in Python."""
+    if not earlier.rows or earlier.names is None:
+        return
     names = _name_index(company).rows
-    order = _row_order(names)
-    out = {}
+    before, after = _row_order(earlier.names), _row_order(names)
     for key, rows in earlier.rows.items():
         filters = RunFilter(q=key[2], level=key[3], channel=key[4], show=key[5])
-        again = run_rows(
-            company, fresh, [pk for pk in excluded_debtors if pk in touched], excluded_items, filters
-        )
-        kept = [r for r in rows if r["debtor_id"] not in touched and r["debtor_id"] in names]
-        for row in again:  # a few rows into a long sorted list: no sort of the whole list again
-            bisect.insort(kept, row, key=order)
-        out[(tuple(excluded_debtors), tuple(excluded_items), *key[2:])] = kept
-    return out
+        if filters.q.strip():  # a search's list is short, and what it found may have changed with a name
+            kept, old_rows = [r for r in rows if r["debtor_id"] not in touched], []
+        else:
+            kept = list(rows)
+            old_rows = run_rows(
+                company, gone, [pk for pk in then[0] if pk in touched], then[1], filters, names=earlier.names
+            )
+        for row in old_rows:
+            i = bisect.bisect_left(kept, before(row), key=before)
+            if i < len(kept) and kept[i]["debtor_id"] == row["debtor_id"] and kept[i]["kind"] == row["kind"]:
+                del kept[i]
+            else:  # not where its name puts it (the index changed under the list): look for it
+                kept = [r for r in kept if r["debtor_id"] != row["debtor_id"]]
+        again = run_rows(company, fresh, [pk for pk in now[0] if pk in touched], now[1], filters, names=names)
+        for row in again:
+            bisect.insort(kept, row, key=after)
+        preview.rows[(tuple(now[0]), tuple(now[1]), *key[2:])] = kept
+    preview.names = names
 
 
 def run_page_details(
