@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -21,6 +22,9 @@ def warm_forever(stop: threading.Event) -> None:
 
     while not stop.is_set():
         try:
+            # once a business date: what the kept previews froze (see web.services) is collected again
+            gc.unfreeze()
+            gc.collect()
             warm_amounts()
             warm_previews()  # the run page: a whole dry run per company, once a day
             wait = (next_business_day_start() - datetime.now(UTC)).total_seconds() + 5
