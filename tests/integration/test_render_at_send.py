@@ -99,6 +99,10 @@ def test_sending_renders_first_and_never_sends_an_empty_message(
     assert "RE-5" in text and "80,00" in text
 
 
+class Killed(BaseException):
+    """Not an error a message can have: the process stops."""
+
+
 @pytest.mark.django_db
 def test_a_crash_while_rendering_leaves_the_rest_for_the_next_call(
     company: Any, make_debtor: Any, make_invoice: Any, monkeypatch: pytest.MonkeyPatch
@@ -114,11 +118,11 @@ def test_a_crash_while_rendering_leaves_the_rest_for_the_next_call(
         nonlocal calls
         calls += 1
         if calls == 4:
-            raise RuntimeError("killed")
+            raise Killed  # the process ends here (what a SIGKILL does, as far as the database sees it)
         real(msg, company_, debtor)
 
     monkeypatch.setattr(compose_module, "compose", dies_on_the_fourth)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(Killed):
         render_pending(company)
     # the first chunk (two messages) is written with its events; the chunk in flight is not
     rendered = [m for m in _queued(company) if not m.render_pending]
@@ -171,3 +175,34 @@ def test_outbox_render_writes_what_the_run_left_and_says_how_many(
     assert not OutboundMessage.objects.filter(render_pending=True).exists()
     with pytest.raises(CommandError, match="--workers"):
         call_command("outbox", "render", "--workers", "0", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_a_message_that_cannot_be_written_fails_alone_and_the_others_go(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mahnwerk.comms.outbox import retry_failed
+
+    for n in range(3):
+        make_invoice(make_debtor(name=f"Kunde {n}"), f"RE-{n}", "100.00", "2026-03-01")
+    run_collection(company, D("2026-03-08"), send=False)
+    broken = _queued(company)[1]
+    real = compose_module.compose
+
+    def breaks_on_one(msg: Any, company_: Any, debtor: Any) -> None:
+        if msg.pk == broken.pk:
+            raise ValueError("the template names a placeholder that does not exist")
+        real(msg, company_, debtor)
+
+    monkeypatch.setattr(compose_module, "compose", breaks_on_one)
+    counts = send_queued(company=company)
+    assert counts["sent"] == 2  # the others went out
+    broken.refresh_from_db()
+    assert broken.status == MessageStatus.FAILED and broken.render_pending and broken.body_text == ""
+    assert "could not be written: the template names a placeholder" in broken.last_error
+    # mended, a person queues it again and it is written and sent
+    monkeypatch.setattr(compose_module, "compose", real)
+    assert broken.pk in retry_failed(company, [broken.pk]).requeued
+    assert send_queued(company=company)["sent"] == 1
+    broken.refresh_from_db()
+    assert broken.status == MessageStatus.SENT and "RE-" in broken.body_text

@@ -10,6 +10,7 @@ unrendered; several processes can render side by side (PostgreSQL hands each its
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from mahnwerk.comms import creditor
-from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.comms.rendering import (
     MessageItem,
     coming_due_text,
@@ -35,6 +36,8 @@ from mahnwerk.ledger.claims import debtor_law, law_ruleset
 from mahnwerk.ledger.models import Company, Debtor
 
 CHUNK = 500
+
+log = logging.getLogger(__name__)
 
 
 def epc_payload(company: Company, items: Sequence[MessageItem], reference: str) -> str | None:
@@ -151,12 +154,17 @@ def render_pending(company: Company | None = None, ids: Iterable[int] | None = N
     """Render every message the run left for the outbox (of ``company``, or only ``ids``); returns how many.
 
     One transaction per :data:`CHUNK` messages: each message's text and its ``message_queued`` timeline event
-    are written together, so a crash leaves the rest for the next call and nothing twice."""
+    are written together, so a crash leaves the rest for the next call and nothing twice. A message that cannot
+    be written (a template the company broke, data it does not expect) fails on its own with the reason in
+    ``last_error`` and stays unrendered — ``outbox retry`` queues it again once the cause is mended — and the
+    others go on."""
     wanted = None if ids is None else sorted(set(ids))
     done = 0
     while True:
         with transaction.atomic():
-            pending = OutboundMessage.objects.filter(render_pending=True).order_by("id")
+            pending = OutboundMessage.objects.filter(
+                render_pending=True, status=MessageStatus.QUEUED
+            ).order_by("id")
             if company is not None:
                 pending = pending.filter(company=company)
             if wanted is not None:
@@ -168,8 +176,17 @@ def render_pending(company: Company | None = None, ids: Iterable[int] | None = N
             )
             if not batch:
                 return done
+            failed = []
             for msg in batch:
-                compose(msg, msg.company, msg.debtor)
+                try:
+                    compose(msg, msg.company, msg.debtor)
+                except Exception as exc:  # one message's problem, not the outbox's
+                    log.exception("message %s could not be written", msg.pk)
+                    failed.append((msg.pk, f"could not be written: {exc}"[:2000]))
+            for pk, error in failed:
+                OutboundMessage.objects.filter(pk=pk).update(status=MessageStatus.FAILED, last_error=error)
+            gone = {pk for pk, _error in failed}
+            batch = [m for m in batch if m.pk not in gone]
             _write(batch)
             timeline.record(
                 timeline.event(
