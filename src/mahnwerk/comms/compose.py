@@ -179,7 +179,8 @@ def render_pending(company: Company | None = None, ids: Iterable[int] | None = N
             failed = []
             for msg in batch:
                 try:
-                    compose(msg, msg.company, msg.debtor)
+                    with transaction.atomic():  # a savepoint: a failed query inside leaves the chunk usable
+                        compose(msg, msg.company, msg.debtor)
                 except Exception as exc:  # one message's problem, not the outbox's
                     log.exception("message %s could not be written", msg.pk)
                     failed.append((msg.pk, f"could not be written: {exc}"[:2000]))
