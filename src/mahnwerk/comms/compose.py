@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -179,8 +179,9 @@ def render_pending(company: Company | None = None, ids: Iterable[int] | None = N
             failed = []
             for msg in batch:
                 try:
-                    with transaction.atomic():  # a savepoint: a failed query inside leaves the chunk usable
-                        compose(msg, msg.company, msg.debtor)
+                    compose(msg, msg.company, msg.debtor)  # reads what the run recorded: no query of its own
+                except DatabaseError:
+                    raise  # the database's problem, not the message's: the chunk is rolled back, nothing marked
                 except Exception as exc:  # one message's problem, not the outbox's
                     log.exception("message %s could not be written", msg.pk)
                     failed.append((msg.pk, f"could not be written: {exc}"[:2000]))
