@@ -360,13 +360,7 @@ def run_collection(
         )
     if dry_run:
         decisions = _decide(company, as_of, result, partition, exclusions=exclusions, explain=explain)
-        # the deadline each message would carry, as the real run computes it (segment, time to object)
-        deadlines: dict[int, date | None] = {}
-        for chunk in _chunks(decisions, chunk_size):
-            deadlines.update(step_deadlines(company, as_of, chunk))
-        result.plan = [_describe(d, deadlines[d.debtor_id]) for d in decisions]
-        result.steps = _level_counts(decisions)
-        _mark_waiting(company, as_of, decisions, result, approved=approved)
+        _plan(company, as_of, decisions, result, chunk_size, approved=approved)
         return result
     run = Run.objects.create(company=company, as_of=as_of, stats=run_owner())
     result.run_id = run.pk
@@ -454,21 +448,30 @@ def dry_run_for_debtors(
     decisions = _decide(company, as_of, result, (0, 1), ids, exclusions=exclusions, explain=True)
     from django.conf import settings
 
-    deadlines: dict[int, date | None] = {}
-    for chunk in _chunks(decisions, settings.RUN_CHUNK_SIZE):
-        deadlines.update(step_deadlines(company, as_of, chunk))
-    result.plan = [_describe(d, deadlines[d.debtor_id]) for d in decisions]
-    result.steps = _level_counts(decisions)
-    _mark_waiting(company, as_of, decisions, result, approved=False)
+    _plan(company, as_of, decisions, result, settings.RUN_CHUNK_SIZE, approved=False)
     return result
 
 
-def _level_counts(decisions: Sequence[DebtorDecision]) -> dict[int, int]:
-    """Debtors per step level (a dry run's plan; the real run counts what it writes)."""
+def _plan(
+    company: Company,
+    as_of: date,
+    decisions: Sequence[DebtorDecision],
+    result: RunResult,
+    chunk_size: int,
+    *,
+    approved: bool,
+) -> None:
+    """A dry run's plan in ``result``: each decision with the deadline the real run would write (segment, time
+    to object), the debtors per step level, and what waits for approval and why."""
+    deadlines: dict[int, date | None] = {}
+    for chunk in _chunks(decisions, chunk_size):
+        deadlines.update(step_deadlines(company, as_of, chunk))
+    result.plan = [_describe(d, deadlines[d.debtor_id]) for d in decisions]
     counts: dict[int, int] = {}
     for d in decisions:
         counts[d.step.level] = counts.get(d.step.level, 0) + 1
-    return dict(sorted(counts.items()))
+    result.steps = dict(sorted(counts.items()))
+    _mark_waiting(company, as_of, decisions, result, approved=approved)
 
 
 def done_today_count(company: Company, as_of: date) -> int:

@@ -719,18 +719,13 @@ def run_preview(
         as_of,
         tuple(sorted(exclude_debtors)),
         tuple(sorted(exclude_items)),
-        "",  # one preview for every language: the page words the reasons itself (run_page_details)
-        preview_version(clerk.company),
+        preview_version(clerk.company),  # no language: the page words the reasons itself (run_page_details)
     )
     with _PREVIEWS_LOCK:
         found = _PREVIEWS.get(key)
         # the newest kept preview of the same day and language whose settings are the same
         earlier = next(
-            (
-                (k, p)
-                for k, p in reversed(_PREVIEWS.items())
-                if k[:2] == key[:2] and k[4] == key[4] and k[5][1:] == key[5][1:]
-            ),
+            ((k, p) for k, p in reversed(_PREVIEWS.items()) if k[:2] == key[:2] and k[-1][1:] == key[-1][1:]),
             None,
         )
     if found is not None:
@@ -793,8 +788,8 @@ def _brought_up_to_date(
     warnings stay those of the earlier preview."""
     company = clerk.company
     old_key, old = earlier
-    as_of, debtors, items, ledger_now = key[1], key[2], key[3], key[5][0]
-    ledger_then = old_key[5][0]
+    as_of, debtors, items, ledger_now = key[1], key[2], key[3], key[-1][0]
+    ledger_then = old_key[-1][0]
     if not all(now >= then for now, then in zip(ledger_now, ledger_then, strict=True)):
         return None
     touched = figures.changed_debtors(company, ledger_then, limit=PREVIEW_PATCH_LIMIT)
