@@ -39,9 +39,13 @@ def company(db: None, outbox: Path) -> Any:
     from django.core.cache import cache
 
     from mahnwerk.collection.services import ensure_default_playbook
+    from mahnwerk.comms.templates_store import forget_cached_templates
     from mahnwerk.ledger.models import Company
 
     cache.clear()  # ids repeat from test to test: nothing computed for an earlier test's ledger may be reused
+    # nor an earlier test's edited templates (a clock frozen by the test gives the new company the same
+    # creation time, the guard of the process's template cache)
+    forget_cached_templates()
 
     c = Company.objects.create(
         slug="acme",
