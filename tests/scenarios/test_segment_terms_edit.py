@@ -108,11 +108,46 @@ def test_changes_that_cannot_be_made_are_refused(company: Any) -> None:
         change_segment_terms(company, "risky", offers=("gift",))
     with pytest.raises(SegmentError, match="No segment vip"):
         change_segment_terms(company, "vip", extension_days=3)
-    with pytest.raises(SegmentError, match="percentage"):
+    with pytest.raises(SegmentError, match=r"Settlement floor \(%\): a whole number from 0 to 100"):
         change_segment_terms(company, "risky", settlement_floor_percent=120)
     with pytest.raises(SegmentError, match="cannot be left empty"):
         change_segment_terms(company, "risky", max_instalments=None)
     assert not SegmentRuleRow.objects.exists()  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        ({"max_instalments": -1}, "Maximum instalments: a whole number from 0 to 120"),
+        ({"max_instalments": 10**9}, "Maximum instalments: a whole number from 0 to 120"),
+        ({"max_plan_days": 70_000}, "Maximum plan duration \\(days\\): a whole number from 0 to 3650"),
+        ({"extension_days": 10**5}, "One-click extension \\(days\\): a whole number from 0 to 365"),
+        ({"deadline_days": 10**9}, "Longest reminder deadline \\(days\\): a whole number from 7 to 365"),
+        ({"max_instalments": "3"}, "Maximum instalments: a whole number"),
+        ({"thank_you_messages": None}, "cannot be left empty"),
+        ({"playbook": "x" * 5000}, "No playbook “x{100}…”; the playbooks are “Standard”"),
+        ({"playbook": ""}, "No playbook “”"),
+        ({"playbook": "gentle"}, "No playbook “gentle”"),
+    ],
+)
+def test_values_no_column_or_run_could_use_are_refused(
+    company: Any, changes: dict[str, Any], refusal: str
+) -> None:
+    # a smallint column would overflow on PostgreSQL; a playbook the company does not have would leave the
+    # segment on the default playbook while its terms named another
+    with pytest.raises(SegmentError, match=refusal):
+        change_segment_terms(company, "best", **changes)
+    assert not SegmentRuleRow.objects.exists()
+
+
+def test_a_segments_playbook_is_one_of_the_companys_by_its_own_name(company: Any) -> None:
+    from mahnwerk.collection.models import Playbook
+
+    Playbook.objects.create(company=company, name="Gentle")
+    rule = change_segment_terms(
+        company, "best", playbook="  gentle ", max_instalments=120, max_plan_days=3650
+    )
+    assert rule.policy.playbook == "Gentle" and rule.policy.max_instalments == 120
 
 
 def test_the_command_line_shows_and_changes_a_segments_terms(company: Any) -> None:

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, connections, models, transaction
 from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from mahnwerk.core.behaviour import (
@@ -300,6 +301,19 @@ OPTIONAL_TERMS = frozenset(
     }
 )
 MIN_DEADLINE_DAYS = 7  # as the run: a step's deadline is never shorter
+# The most a person may set for a number of a segment's terms: beyond these a term means nothing (ten years of
+# instalments, a year's extension), and the columns are small integers.
+TERM_LIMITS = {
+    "payment_terms_days": 365,
+    "credit_limit_minor": 10**12 - 1,  # as every amount the API takes
+    "max_instalments": 120,
+    "min_down_payment_percent": 100,
+    "max_plan_days": 3650,
+    "settlement_floor_percent": 100,
+    "extension_days": 365,
+    "promise_max_days": 3650,
+    "deadline_days": 365,
+}
 
 
 class SegmentError(ValueError):
@@ -329,6 +343,23 @@ def change_segment_terms(company: Company, key: str, **changes: Any) -> SegmentR
     for name, value in changes.items():
         if value is None and name not in OPTIONAL_TERMS:
             raise SegmentError(gettext("{name} cannot be left empty.").format(name=name))
+        limit = TERM_LIMITS.get(name)
+        if limit is not None and value is not None:
+            low = MIN_DEADLINE_DAYS if name == "deadline_days" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= limit:
+                if name == "deadline_days" and isinstance(value, int) and value < low:
+                    raise SegmentError(
+                        gettext("A reminder deadline is never shorter than {days} days.").format(days=low)
+                    )
+                raise SegmentError(
+                    gettext("{term}: a whole number from {low} to {high}.").format(
+                        term=term_label(name), low=low, high=limit
+                    )
+                )
+    if "thank_you_messages" in changes and not isinstance(changes["thank_you_messages"], bool):
+        raise SegmentError(gettext("{name} cannot be left empty.").format(name="thank_you_messages"))
+    if "playbook" in changes:
+        changes["playbook"] = _existing_playbook(company, changes["playbook"])
     offers = changes.get("offers")
     if offers is not None:
         wrong = sorted(set(offers) - set(IncentiveKind.values))
@@ -339,11 +370,6 @@ def change_segment_terms(company: Company, key: str, **changes: Any) -> SegmentR
                 )
             )
         changes["offers"] = tuple(dict.fromkeys(offers))
-    deadline = changes.get("deadline_days")
-    if deadline is not None and deadline < MIN_DEADLINE_DAYS:
-        raise SegmentError(
-            gettext("A reminder deadline is never shorter than {days} days.").format(days=MIN_DEADLINE_DAYS)
-        )
     try:
         policy = dataclasses.replace(rules[found].policy, **changes)
     except (ValueError, TypeError) as exc:
@@ -351,6 +377,31 @@ def change_segment_terms(company: Company, key: str, **changes: Any) -> SegmentR
     rules[found] = dataclasses.replace(rules[found], policy=policy)
     set_segment_rules(company, rules)
     return rules[found]
+
+
+def term_label(name: str) -> str:
+    """A segment term's name for a person, in the active language (the column's label)."""
+    field = SegmentRuleRow._meta.get_field(name)
+    return str(capfirst(getattr(field, "verbose_name", name)))
+
+
+def _existing_playbook(company: Company, name: Any) -> str:
+    """The name of the company's playbook ``name`` names (ignoring case and spaces around it): a segment that
+    named no playbook of the company would silently follow the default one."""
+    from mahnwerk.collection.models import Playbook
+
+    names = list(Playbook.objects.filter(company=company).order_by("name").values_list("name", flat=True))
+    wanted = str(name or "").strip().casefold()
+    found = next((n for n in names if n.casefold() == wanted), None)
+    if found is None:
+        shown = str(name or "").strip()
+        raise SegmentError(
+            gettext("No playbook “{name}”; the playbooks are {names}.").format(
+                name=shown if len(shown) <= 100 else shown[:100] + "…",
+                names=", ".join(f"“{n}”" for n in names),
+            )
+        )
+    return found
 
 
 def rating_thresholds(company: Company) -> RatingThresholds:
