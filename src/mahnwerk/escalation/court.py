@@ -100,11 +100,32 @@ def _party_debtor(debtor: Debtor) -> dict[str, Any]:
 
 
 def _open_lines(company: Company, debtor: Debtor, as_of: date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The statement of ``as_of`` and its lines a court can be asked for: open and overdue. An invoice not yet
+    overdue (due today or later) is no claim a court orders paid now (§ 271 BGB); it stays out, listed in
+    ``data["not_yet_due"]``."""
     data = statement(company, debtor.pk, debtor_law(company, debtor), as_of)
-    lines = [line for line in data["lines"] if line["total_open_minor"] > 0]
-    if not lines:
+    open_lines = [line for line in data["lines"] if line["total_open_minor"] > 0]
+    if not open_lines:
         raise EscalationError(
             gettext("{debtor} owes nothing on {date}").format(debtor=debtor.name, date=as_of)
+        )
+    lines = [line for line in open_lines if line["due_date"] < as_of]
+    data["not_yet_due"] = [
+        {
+            "invoice": line["number"],
+            "invoice_id": line["invoice_id"],
+            "due_date": line["due_date"],
+            "currency": line["currency"],
+            "open_minor": line["total_open_minor"],
+        }
+        for line in open_lines
+        if line["due_date"] >= as_of
+    ]
+    if not lines:
+        raise EscalationError(
+            gettext("{debtor}: nothing is overdue on {date}; invoices not yet due cannot be claimed").format(
+                debtor=debtor.name, date=as_of
+            )
         )
     currencies = {line["currency"] for line in lines}
     if len(currencies) > 1:
@@ -223,6 +244,12 @@ def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
         warnings.append(
             gettext("the debtor lives abroad: the Mahngericht Wedding (Berlin) handles such cases")
         )
+    if data["not_yet_due"]:
+        warnings.append(
+            gettext("not yet due, left out: {invoices}").format(
+                invoices=", ".join(f"{n['invoice']} ({n['due_date']:%d.%m.%Y})" for n in data["not_yet_due"])
+            )
+        )
     if not debtor.has_postal_address():
         warnings.append(
             gettext("the debtor's postal address is missing: the court needs one to serve the order")
@@ -234,6 +261,7 @@ def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
         "applicant": _party_creditor(company),
         "respondent": _party_debtor(debtor),
         "invoice_ids": [line["invoice_id"] for line in lines],
+        "not_yet_due": data["not_yet_due"],
         "main_claims": main_claims,
         "interest_claims": interest_claims,
         "costs": costs,
@@ -380,6 +408,7 @@ def lv_warning(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
             "state_fee_basis": f"{lv['fee_percent']} % no prasījuma summas (Civilprocesa likums 34. pants)",
         },
         "invoice_ids": [line["invoice_id"] for line in lines],
+        "not_yet_due": data["not_yet_due"],
         "warning_letter": {"language": "lv", "pay_by": deadline, "text": letter},
         "assumed_service_on": due["assumed_service_on"],
         "deadlines": tasks,
@@ -576,6 +605,7 @@ def small_claims(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any
         "costs_minor": costs_total,
         "total_minor": principal + interest_total + costs_total,
         "limit_minor": limit,
+        "not_yet_due": data["not_yet_due"],
         "details": (
             f"Unpaid invoices {numbers} for goods or services delivered; due and not paid despite reminders."
         ),

@@ -1,0 +1,74 @@
+"""A court is asked only for what is overdue: an invoice not yet due on the day the application is prepared stays
+out of the German Mahnantrag, the Latvian warning letter and the European small claims form (§ 271 BGB; the
+Latvian warning procedure needs an obligation whose time of performance has come, Civilprocesa likums 400. pants).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from .test_escalation import run_json
+
+
+@pytest.fixture
+def german(make_debtor: Any) -> Any:
+    return make_debtor(street="Lindenweg 5", postcode="20095", city="Hamburg", country="DE")
+
+
+@pytest.mark.django_db
+def test_the_mahnantrag_claims_the_overdue_invoice_and_leaves_out_the_one_not_yet_due(
+    company: Any, german: Any, make_invoice: Any
+) -> None:
+    make_invoice(german, "RE-100", "1234.56", "2025-03-03", issue="2025-02-01")
+    make_invoice(german, "RE-101", "500.00", "2025-09-09", issue="2025-08-10")
+    make_invoice(german, "RE-102", "300.00", "2025-08-15", issue="2025-07-16")  # due today: not overdue
+    data = run_json("court", "mahnantrag", german.number, "--date", "2025-08-15", "--no-record")
+    assert [c["invoice"] for c in data["main_claims"]] == ["RE-100"]
+    assert {c["invoice"] for c in data["interest_claims"]} == {"RE-100"}
+    assert data["claim_value_minor"] == 123456
+    # the court fee on 1,234.56 alone: 0.5 of 82.00 = 41.00
+    assert data["court_fee_minor"] == 4100
+    assert [(n["invoice"], n["open_minor"]) for n in data["not_yet_due"]] == [
+        ("RE-102", 30000),
+        ("RE-101", 50000),
+    ]
+    assert any("RE-101 (09.09.2025)" in w for w in data["warnings"])
+    assert len(data["invoice_ids"]) == 1
+
+
+@pytest.mark.django_db
+def test_nothing_overdue_is_refused(company: Any, german: Any, make_invoice: Any) -> None:
+    make_invoice(german, "RE-101", "500.00", "2025-09-09", issue="2025-08-10")
+    for action in ("mahnantrag", "lv-bridinajums"):
+        with pytest.raises(CommandError, match="nothing is overdue on 2025-08-15"):
+            call_command("court", action, german.number, "--date", "2025-08-15", "--no-record")
+
+
+@pytest.mark.django_db
+def test_the_latvian_warning_letter_names_only_overdue_invoices(
+    company: Any, make_debtor: Any, make_invoice: Any
+) -> None:
+    debtor = make_debtor(
+        name="Baltijas Koks SIA",
+        kind="business",
+        country="LV",
+        street="Brīvības iela 100",
+        postcode="LV-1011",
+        city="Rīga",
+        time_zone="Europe/Riga",
+        jurisdiction="DE",
+    )
+    make_invoice(debtor, "RE-500", "1234.56", "2025-03-03", issue="2025-02-01")
+    make_invoice(debtor, "RE-501", "765.44", "2025-09-30", issue="2025-08-01")
+    lv = run_json("court", "lv-bridinajums", debtor.number, "--date", "2025-08-15", "--no-record")
+    assert [c["invoice"] for c in lv["application"]["claims"]] == ["RE-500"]
+    assert lv["application"]["principal_minor"] == 123456
+    assert "RE-501" not in lv["warning_letter"]["text"]
+    assert [n["invoice"] for n in lv["not_yet_due"]] == ["RE-501"]
+    claim = run_json("court", "small-claims", debtor.number, "--date", "2025-08-15", "--no-record")
+    assert [c["invoice"] for c in claim["claims"]] == ["RE-500"]
+    assert claim["principal_minor"] == 123456
