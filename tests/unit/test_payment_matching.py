@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 
+from mahnwerk.core.money import Money
 from mahnwerk.core.payment_matching import (
     SURE_SCORE,
     Incoming,
     Matcher,
+    MatchReason,
     OpenItem,
     Part,
     creditor_references,
     decide,
     invoices_in_text,
     name_similarity,
+    reason_text,
     rf_is_valid,
     split_over,
 )
@@ -74,7 +77,7 @@ def test_partial_payment_is_sure_and_said() -> None:
     d = decide(Incoming(4000, "EUR", "RE-2026-01452 u. 01453"), ITEMS)
     assert d.sure and d.best is not None
     assert d.best.parts == (Part(SCHULZ, 11, 4000),)
-    assert any("partial payment" in r for r in d.reasons)
+    assert any("partial payment" in str(r) for r in d.reasons)
 
 
 def test_overpayment_goes_with_the_last_invoice_named() -> None:
@@ -134,7 +137,7 @@ def test_two_invoices_with_the_same_amount_and_name_are_not_sure() -> None:
     items = [*ITEMS, OpenItem(43, PUTZ, "INV-00010", "", 9595, "EUR", DUE)]
     d = decide(Incoming(9595, "EUR", payer_names=("DM Putz und Stuck UG",)), items, debtor_names=NAMES)
     assert not d.sure and len(d.candidates) == 2
-    assert "another candidate" in d.reasons[-1]
+    assert "another candidate" in str(d.reasons[-1])
 
 
 def test_rules_agreeing_raise_the_score_and_keep_all_reasons() -> None:
@@ -149,7 +152,7 @@ def test_text_naming_another_debtor_than_the_iban_is_not_sure() -> None:
     iban = "DE02120300000000202051"
     d = decide(Incoming(20000, "EUR", "2026/17", payer_iban=iban), ITEMS, known_ibans={iban: {SCHULZ}})
     assert not d.sure
-    assert any("another debtor" in r for c in d.candidates for r in c.reasons)
+    assert any("another debtor" in str(r) for c in d.candidates for r in c.reasons)
 
 
 def test_other_currency_and_closed_items_are_not_candidates() -> None:
@@ -184,3 +187,19 @@ def test_matcher_sees_what_earlier_payments_of_the_import_paid() -> None:
     matcher.consume([Part(PUTZ, 42, 7500)])
     one = matcher.decide(Incoming(7500, "EUR", payer_names=("DM Putz",)), debtor_names=names)
     assert [c.parts[0].invoice_id for c in one.candidates] == [51] and one.sure
+
+
+def test_reasons_are_message_ids_with_parameters_worded_by_the_reader() -> None:
+    d = decide(Incoming(4000, "EUR", "RE-2026-01452"), ITEMS)
+    partial = next(r for r in d.reasons if "partial" in r.message)
+    assert partial.message == "a partial payment: {open} is open on them"
+    assert partial.params == {"open": Money(10000, "EUR")}
+    stored = partial.as_json()
+    assert MatchReason.from_json(stored) == partial
+    german = {"a partial payment: {open} is open on them": "eine Teilzahlung: offen sind {open}"}
+    assert reason_text(stored, lambda m: german.get(m, m), "de") == "eine Teilzahlung: offen sind 100,00\xa0€"
+    assert reason_text(stored) == "a partial payment: €100.00 is open on them"
+    # a reason stored as English text by an earlier version is shown as it is
+    assert reason_text("the transfer text names invoice(s) RE-1", lambda m: german.get(m, m)) == (
+        "the transfer text names invoice(s) RE-1"
+    )

@@ -82,3 +82,27 @@ def test_other_company_entries_are_not_found(
     page = dave.post(URL, {"action": "ignore", "entry": entry.pk}, follow=True).content.decode()
     assert "no statement entry" in page
     assert StatementEntry.objects.get(pk=entry.pk).status == "review"
+
+
+def test_reasons_are_shown_in_the_readers_language(bob: Client, company: Any, invoices: None) -> None:
+    from django.utils import translation
+
+    from mahnwerk.core.money import format_money
+
+    import_statements(company, [CAMT053])
+    partial = StatementEntry.objects.get(position="4")  # matched: "INV-0400", a partial payment
+    entry = StatementEntry.objects.get(position="5")
+    # an older row: its reasons stored as English text
+    entry.candidates = partial.candidates
+    entry.reasons = [*entry.reasons, "the amount is exactly what invoice INV-0400 has open"]
+    entry.save(update_fields=["candidates", "reasons"])
+    page = bob.get(URL, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    with translation.override("de"):
+        names = translation.gettext("the transfer text names invoice {numbers}").format(numbers="INV-0400")
+        open_ = translation.gettext("a partial payment: {open} is open on them").format(
+            open=format_money(30000, "EUR", "de")
+        )
+        nothing = translation.gettext("no invoice number, reference, known IBAN or name matched")
+    assert f"{names}; {open_}" in page
+    assert f"{nothing}; the amount is exactly what invoice INV-0400 has open" in page
+    assert "300,00" in page and "'message'" not in page and "&#x27;message&#x27;" not in page

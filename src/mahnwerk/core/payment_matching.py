@@ -19,6 +19,10 @@ The rules, strongest first (each candidate says which rules found it and why):
 
 A candidate is *sure* when its score reaches :data:`SURE_SCORE` and no other candidate comes within
 :data:`MARGIN` of it; everything else waits for a person with its candidates.
+
+Reasons are :class:`MatchReason` objects: an English message id (marked with :func:`gettext_noop` so
+``makemessages`` collects it) and its parameters, amounts as :class:`~mahnwerk.core.money.Money`. They are
+stored as such (``as_json``) and worded in the reader's language when shown (:func:`reason_text`).
 """
 
 from __future__ import annotations
@@ -26,12 +30,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from mahnwerk.core.money import format_money
+from mahnwerk.core.money import Money, format_money
 
 SURE_SCORE = 80
 MARGIN = 10
@@ -47,6 +51,70 @@ SCORE_IBAN_ONLY = 50
 SCORE_NAME_AMOUNT = 80
 SCORE_NAME_SIMILAR_AMOUNT = 65
 PENALTY_OTHER_DEBTOR = 25  # the text names an invoice of another debtor than the IBAN paid for before
+
+
+def gettext_noop(message: str) -> str:
+    """Mark ``message`` for translation without translating it (worded later, in the reader's language)."""
+    return message
+
+
+def _identity(message: str) -> str:
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class MatchReason:
+    """Why a candidate was found or a decision taken: ``message`` is an English msgid with ``{name}``
+    placeholders, ``params`` their values (text, numbers, or :class:`Money` worded in the reader's language)."""
+
+    message: str
+    params: Mapping[str, str | int | Money] = field(default_factory=dict)
+
+    def render(self, translate: Callable[[str], str] = _identity, language: str = "en") -> str:
+        values = {
+            key: format_money(value.minor, value.currency, language) if isinstance(value, Money) else value
+            for key, value in self.params.items()
+        }
+        try:
+            return translate(self.message).format(**values)
+        except (KeyError, IndexError, ValueError):  # a translation with a wrong placeholder: the English text
+            return self.message.format(**values)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def as_json(self) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            key: {"money": [value.minor, value.currency]} if isinstance(value, Money) else value
+            for key, value in self.params.items()
+        }
+        return {"message": self.message, "params": params}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MatchReason:
+        params: dict[str, str | int | Money] = {}
+        for key, value in dict(data.get("params") or {}).items():
+            if isinstance(value, Mapping) and "money" in value:
+                minor, currency = value["money"]
+                params[key] = Money(int(minor), str(currency))
+            else:
+                params[key] = value
+        return cls(str(data.get("message", "")), params)
+
+
+def reason_text(stored: Any, translate: Callable[[str], str] = _identity, language: str = "en") -> str:
+    """A stored reason in the reader's language: a :class:`MatchReason` or its JSON; a plain string is a
+    reason stored as English text before reasons were kept as message ids (translated where it is one)."""
+    if isinstance(stored, MatchReason):
+        return stored.render(translate, language)
+    if isinstance(stored, Mapping) and "message" in stored:
+        return MatchReason.from_json(stored).render(translate, language)
+    text = str(stored)
+    return translate(text) if text else text
+
+
+def _why(message: str, **params: str | int | Money) -> MatchReason:
+    return MatchReason(message, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +156,7 @@ class Candidate:
     parts: tuple[Part, ...]
     score: int
     rules: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[MatchReason] = field(default_factory=list)
 
     @property
     def debtor_ids(self) -> set[int]:
@@ -103,7 +171,7 @@ class Candidate:
 class Decision:
     candidates: list[Candidate]
     sure: bool
-    reasons: list[str]
+    reasons: list[MatchReason]
 
     @property
     def best(self) -> Candidate | None:
@@ -352,10 +420,6 @@ def split_over(amount_minor: int, items: Sequence[OpenItem]) -> tuple[Part, ...]
     return tuple(parts)
 
 
-def _money(minor: int, currency: str) -> str:
-    return format_money(minor, currency)
-
-
 def decide(
     incoming: Incoming,
     items: Sequence[OpenItem],
@@ -416,24 +480,29 @@ def _decide(
             score = SCORE_NUMBER_EXACT_AMOUNT if incoming.amount_minor == open_total else SCORE_NUMBER
         else:
             score = SCORE_NUMBER_SHORT + (10 if incoming.amount_minor == open_total else 0)
-        reasons = [f"the transfer text names invoice(s) {numbers}"]
+        open_money = Money(open_total, incoming.currency)
+        reasons = [
+            _why(gettext_noop("the transfer text names invoice {numbers}"), numbers=numbers)
+            if len(chosen) == 1
+            else _why(gettext_noop("the transfer text names invoices {numbers}"), numbers=numbers)
+        ]
         if not full:
-            reasons.append("only the last group of a number is written")
+            reasons.append(_why(gettext_noop("only the last group of a number is written")))
         if incoming.amount_minor == open_total:
             reasons.append(
-                f"the amount is exactly what they have open ({_money(open_total, incoming.currency)})"
+                _why(gettext_noop("the amount is exactly what is open on them ({open})"), open=open_money)
             )
         elif incoming.amount_minor < open_total:
-            reasons.append(f"a partial payment: {_money(open_total, incoming.currency)} is open on them")
+            reasons.append(_why(gettext_noop("a partial payment: {open} is open on them"), open=open_money))
         else:
-            reasons.append(f"more than they have open ({_money(open_total, incoming.currency)})")
+            reasons.append(_why(gettext_noop("more than is open on them ({open})"), open=open_money))
         debtors = {it.debtor_id for it in chosen}
         if len(debtors) > 1:
             score -= PENALTY_OTHER_DEBTOR
-            reasons.append("the invoices named belong to different debtors")
+            reasons.append(_why(gettext_noop("the invoices named belong to different debtors")))
         if iban_debtors and not debtors & iban_debtors:
             score -= PENALTY_OTHER_DEBTOR
-            reasons.append("the payer's IBAN paid for another debtor before")
+            reasons.append(_why(gettext_noop("the payer's IBAN paid for another debtor before")))
         candidates.append(
             Candidate(split_over(incoming.amount_minor, chosen), score, ["invoice_in_text"], reasons)
         )
@@ -441,7 +510,6 @@ def _decide(
     # 2. structured creditor references (RF and national)
     for ref in creditor_references(incoming):
         hits = index.find(index.by_ref, ref)
-        kind = "RF creditor reference" if rf_is_valid(ref) else "structured creditor reference"
         if not hits and rf_is_valid(ref):
             payload = ref[4:]
             hits = list(
@@ -456,7 +524,21 @@ def _decide(
                     split_over(incoming.amount_minor, [item]),
                     SCORE_CREDITOR_REFERENCE,
                     ["creditor_reference"],
-                    [f"the {kind} {ref} is that of invoice {item.number}"],
+                    [
+                        _why(
+                            gettext_noop("the RF creditor reference {ref} is that of invoice {number}"),
+                            ref=ref,
+                            number=item.number,
+                        )
+                        if rf_is_valid(ref)
+                        else _why(
+                            gettext_noop(
+                                "the structured creditor reference {ref} is that of invoice {number}"
+                            ),
+                            ref=ref,
+                            number=item.number,
+                        )
+                    ],
                 )
             )
 
@@ -471,7 +553,13 @@ def _decide(
                     split_over(incoming.amount_minor, [item]),
                     SCORE_END_TO_END,
                     ["end_to_end_id"],
-                    [f"the end-to-end id {incoming.end_to_end_id} is invoice {item.number}"],
+                    [
+                        _why(
+                            gettext_noop("the end-to-end id {id} is invoice {number}"),
+                            id=incoming.end_to_end_id,
+                            number=item.number,
+                        )
+                    ],
                 )
             )
 
@@ -479,14 +567,22 @@ def _decide(
     for debtor_id in sorted(iban_debtors):
         own = sorted(index.find(index.by_debtor, debtor_id), key=lambda it: (it.due_date, it.number))
         exact = [it for it in own if it.open_minor == incoming.amount_minor]
-        why = f"the payer's IBAN {incoming.payer_iban} paid for this debtor before"
+        why = _why(
+            gettext_noop("the payer's IBAN {iban} paid for this debtor before"), iban=incoming.payer_iban
+        )
         if len(exact) == 1:
             candidates.append(
                 Candidate(
                     split_over(incoming.amount_minor, exact),
                     SCORE_IBAN_AMOUNT,
                     ["known_iban"],
-                    [why, f"the amount is exactly what invoice {exact[0].number} has open"],
+                    [
+                        why,
+                        _why(
+                            gettext_noop("the amount is exactly what invoice {number} has open"),
+                            number=exact[0].number,
+                        ),
+                    ],
                 )
             )
         elif own and sum(it.open_minor for it in own) == incoming.amount_minor:
@@ -495,7 +591,7 @@ def _decide(
                     split_over(incoming.amount_minor, own),
                     SCORE_IBAN_TOTAL,
                     ["known_iban"],
-                    [why, "the amount is exactly what all its invoices have open"],
+                    [why, _why(gettext_noop("the amount is exactly what all its invoices have open"))],
                 )
             )
         else:
@@ -504,7 +600,7 @@ def _decide(
                     (Part(debtor_id, None, incoming.amount_minor),),
                     SCORE_IBAN_ONLY,
                     ["known_iban"],
-                    [why, "no invoice has exactly this amount open"],
+                    [why, _why(gettext_noop("no invoice has exactly this amount open"))],
                 )
             )
 
@@ -526,8 +622,13 @@ def _decide(
                     score,
                     ["amount_and_name"],
                     [
-                        f"the amount is exactly what invoice {item.number} has open",
-                        f"the payer's name is {'that' if score == SCORE_NAME_AMOUNT else 'like that'} of the debtor",
+                        _why(
+                            gettext_noop("the amount is exactly what invoice {number} has open"),
+                            number=item.number,
+                        ),
+                        _why(gettext_noop("the payer's name is that of the debtor"))
+                        if score == SCORE_NAME_AMOUNT
+                        else _why(gettext_noop("the payer's name is like that of the debtor")),
                     ],
                 )
             )
@@ -539,13 +640,23 @@ def _decide(
         and (len(merged) == 1 or merged[0].score - merged[1].score >= MARGIN)
     )
     reasons = (
-        list(merged[0].reasons) if merged else ["no invoice number, reference, known IBAN or name matched"]
+        list(merged[0].reasons)
+        if merged
+        else [_why(gettext_noop("no invoice number, reference, known IBAN or name matched"))]
     )
     if merged and not sure:
         if merged[0].score < SURE_SCORE:
-            reasons.append(f"score {merged[0].score} is below {SURE_SCORE}")
+            reasons.append(
+                _why(gettext_noop("score {score} is below {sure}"), score=merged[0].score, sure=SURE_SCORE)
+            )
         else:
-            reasons.append(f"another candidate scores {merged[1].score} against {merged[0].score}")
+            reasons.append(
+                _why(
+                    gettext_noop("another candidate scores {other} against {best}"),
+                    other=merged[1].score,
+                    best=merged[0].score,
+                )
+            )
     return Decision(merged, sure, reasons)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from mahnwerk.core.bank_statements import (
@@ -33,7 +34,16 @@ from mahnwerk.core.bank_statements import (
     parse_statement,
 )
 from mahnwerk.core.money import format_money
-from mahnwerk.core.payment_matching import Decision, Incoming, Matcher, OpenItem, Part, split_over
+from mahnwerk.core.payment_matching import (
+    Decision,
+    Incoming,
+    Matcher,
+    MatchReason,
+    OpenItem,
+    Part,
+    reason_text,
+    split_over,
+)
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.models import (
@@ -53,6 +63,29 @@ from mahnwerk.ledger.models import (
 from mahnwerk.ledger.services import LedgerError, Receipt, company_today, record_payments, reverse_write_off
 
 MAX_CANDIDATES = 5
+
+
+# --- reasons -------------------------------------------------------------------------------------------
+
+
+def _note(message: str, **params: str | int) -> dict[str, Any]:
+    """A reason as stored on an entry: its English message id (marked with ``gettext_noop``) and
+    parameters, worded when shown (:func:`reason_texts`)."""
+    return MatchReason(message, params).as_json()
+
+
+def reason_texts(reasons: Iterable[Any], language: str | None = None) -> list[str]:
+    """Stored reasons in the reader's language (the active one); reasons stored as English text by
+    earlier versions are shown as they are."""
+    lang = (language or get_language() or "en")[:2]
+    return [reason_text(r, _, lang) for r in reasons]
+
+
+def candidate_rows(
+    candidates: Iterable[Mapping[str, Any]], language: str | None = None
+) -> list[dict[str, Any]]:
+    """An entry's stored candidates with their reasons worded in the reader's language."""
+    return [{**c, "reasons": reason_texts(c.get("reasons") or (), language)} for c in candidates]
 
 
 # --- accounts ------------------------------------------------------------------------------------------
@@ -213,7 +246,7 @@ def _candidates_json(decision: Decision, ctx: _Context) -> list[dict[str, Any]]:
         {
             "score": c.score,
             "rules": c.rules,
-            "reasons": c.reasons,
+            "reasons": [r.as_json() for r in c.reasons],
             "parts": [
                 {
                     "debtor_id": p.debtor_id,
@@ -359,20 +392,29 @@ def _import_statement(
         entry = _new_entry(company, account, stmt, bank)
         parts: tuple[Part, ...] = ()
         if not bank.booked:
-            entry.status, entry.reasons = EntryStatus.IGNORED, ["not booked yet (pending)"]
+            entry.status, entry.reasons = (
+                EntryStatus.IGNORED,
+                [_note(gettext_noop("not booked yet (pending)"))],
+            )
         elif bank.fee:
-            entry.status, entry.reasons = EntryStatus.IGNORED, ["bank fee or interest"]
+            entry.status, entry.reasons = EntryStatus.IGNORED, [_note(gettext_noop("bank fee or interest"))]
         elif bank.reversal and not bank.credit:
-            entry.status, entry.reasons = EntryStatus.REVIEW, ["reversal of money received"]
+            entry.status, entry.reasons = (
+                EntryStatus.REVIEW,
+                [_note(gettext_noop("reversal of money received"))],
+            )
             reversals.append(entry)
         elif bank.reversal:
-            entry.status, entry.reasons = EntryStatus.IGNORED, ["return of an outgoing payment"]
+            entry.status, entry.reasons = (
+                EntryStatus.IGNORED,
+                [_note(gettext_noop("return of an outgoing payment"))],
+            )
         elif not bank.credit:
-            entry.status, entry.reasons = EntryStatus.IGNORED, ["debit"]
+            entry.status, entry.reasons = EntryStatus.IGNORED, [_note(gettext_noop("debit"))]
         else:
             decision = ctx.matcher.decide(_incoming(bank), ctx.known_ibans, ctx.debtor_names)
             entry.candidates = _candidates_json(decision, ctx)
-            entry.reasons = decision.reasons
+            entry.reasons = [r.as_json() for r in decision.reasons]
             best = decision.best
             if decision.sure and best is not None:
                 entry.status = EntryStatus.MATCHED
@@ -436,7 +478,7 @@ def _row(entry: StatementEntry, statement_id: str, position: str) -> dict[str, A
         "counterparty": entry.counterparty_name,
         "remittance": entry.remittance,
         "status": entry.status,
-        "reasons": entry.reasons,
+        "reasons": reason_texts(entry.reasons),
     }
 
 
@@ -504,7 +546,10 @@ def _reverse(company: Company, entry: StatementEntry, actor: str) -> None:
     reason = entry.return_reason or _("returned by the bank")
     original = _original(company, entry)
     if original is None:
-        entry.reasons = [*entry.reasons, "the payment it takes back was not found: decide by hand"]
+        entry.reasons = [
+            *entry.reasons,
+            _note(gettext_noop("the payment it takes back was not found: decide by hand")),
+        ]
         entry.save(update_fields=["reasons"])
         return
     entry.reverses = original
@@ -513,12 +558,21 @@ def _reverse(company: Company, entry: StatementEntry, actor: str) -> None:
     if original.status == EntryStatus.MATCHED:
         for payment in original.payments.filter(reversal__isnull=True):
             reverse_payment(company, payment, actor=actor, on=entry.value_date, reason=reason, entry=entry)
-        entry.reasons = [*entry.reasons, f"takes back the payment of entry #{original.pk}"]
+        entry.reasons = [
+            *entry.reasons,
+            _note(gettext_noop("takes back the payment of entry #{entry}"), entry=original.pk),
+        ]
     else:
         original.status = EntryStatus.IGNORED
-        original.reasons = [*original.reasons, f"returned by the bank (entry #{entry.pk})"]
+        original.reasons = [
+            *original.reasons,
+            _note(gettext_noop("returned by the bank (entry #{entry})"), entry=entry.pk),
+        ]
         original.save(update_fields=["status", "reasons"])
-        entry.reasons = [*entry.reasons, f"takes back entry #{original.pk}, which paid nothing yet"]
+        entry.reasons = [
+            *entry.reasons,
+            _note(gettext_noop("takes back entry #{entry}, which paid nothing yet"), entry=original.pk),
+        ]
     entry.save(update_fields=["reverses", "debtor", "status", "reasons"])
 
 
@@ -644,7 +698,7 @@ def _invoices_by_number(company: Company, numbers: Iterable[str]) -> dict[str, I
 
 
 def _pay(
-    company: Company, entry: StatementEntry, parts: Sequence[Part], actor: str, why: str
+    company: Company, entry: StatementEntry, parts: Sequence[Part], actor: str, why: dict[str, Any]
 ) -> StatementEntry:
     currencies = {
         inv.currency for inv in Invoice.objects.filter(pk__in=[p.invoice_id for p in parts if p.invoice_id])
@@ -683,7 +737,9 @@ def confirm_entry(
             for inv in (invoices[n] for n in dict.fromkeys(invoice_numbers))
         ]
         parts = split_over(entry.amount_minor, items)
-        why = f"confirmed by {actor} for {', '.join(invoices)}"
+        why = _note(
+            gettext_noop("confirmed by {actor} for {invoices}"), actor=actor, invoices=", ".join(invoices)
+        )
     else:
         if not entry.candidates:
             raise LedgerError(
@@ -697,7 +753,7 @@ def confirm_entry(
         )
         if not Debtor.objects.filter(company=company, pk__in=[p.debtor_id for p in parts]).exists():
             raise LedgerError(_("the candidate's debtor no longer exists"))
-        why = f"best candidate confirmed by {actor}"
+        why = _note(gettext_noop("best candidate confirmed by {actor}"), actor=actor)
     return _pay(company, entry, parts, actor, why)
 
 
@@ -720,7 +776,7 @@ def split_entry(
         )
     invoices = _invoices_by_number(company, shares)
     parts = tuple(Part(invoices[n].debtor_id, invoices[n].pk, amount) for n, amount in shares.items())
-    return _pay(company, entry, parts, actor, f"split by {actor}")
+    return _pay(company, entry, parts, actor, _note(gettext_noop("split by {actor}"), actor=actor))
 
 
 @transaction.atomic
@@ -740,7 +796,12 @@ def set_entry_status(
     entry.status = status
     entry.decided_by = actor
     entry.decided_at = timezone.now()
-    entry.reasons = [*entry.reasons, f"{status} by {actor}"]
+    why = (
+        gettext_noop("parked by {actor}")
+        if status == EntryStatus.PARKED
+        else gettext_noop("ignored by {actor}")
+    )
+    entry.reasons = [*entry.reasons, _note(why, actor=actor)]
     entry.save(update_fields=["status", "decided_by", "decided_at", "reasons"])
     return entry
 
@@ -760,9 +821,11 @@ __all__ = [
     "account_id",
     "add_bank_account",
     "bank_accounts",
+    "candidate_rows",
     "confirm_entry",
     "import_statements",
     "newest_statement_date",
+    "reason_texts",
     "reverse_payment",
     "review_queue",
     "set_entry_status",

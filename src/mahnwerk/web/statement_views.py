@@ -21,6 +21,7 @@ from mahnwerk.ledger.statements import (
     confirm_entry,
     import_statements,
     newest_statement_date,
+    reason_texts,
     review_queue,
     set_entry_status,
     split_entry,
@@ -34,7 +35,7 @@ def _candidate_rows(entry: StatementEntry) -> list[dict[str, Any]]:
     return [
         {
             "score": c["score"],
-            "reasons": c["reasons"],
+            "reasons": reason_texts(c.get("reasons") or ()),
             "parts": [
                 {
                     "invoice": p["invoice"],
@@ -62,6 +63,7 @@ def payments_review(request: CompanyRequest) -> HttpResponse:
             "entry": e,
             "amount": format_money(e.amount_minor, e.currency),
             "parked": e.status == EntryStatus.PARKED,
+            "reasons": reason_texts(e.reasons),
             "candidates": _candidate_rows(e),
         }
         for e in entries

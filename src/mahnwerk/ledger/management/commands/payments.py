@@ -11,7 +11,14 @@ from mahnwerk.core.money import MoneyError, format_money, to_minor
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import EntryStatus, StatementEntry
 from mahnwerk.ledger.services import LedgerError
-from mahnwerk.ledger.statements import confirm_entry, review_queue, set_entry_status, split_entry
+from mahnwerk.ledger.statements import (
+    candidate_rows,
+    confirm_entry,
+    reason_texts,
+    review_queue,
+    set_entry_status,
+    split_entry,
+)
 
 
 def entry_row(entry: StatementEntry) -> dict[str, Any]:
@@ -28,8 +35,8 @@ def entry_row(entry: StatementEntry) -> dict[str, Any]:
         "counterparty_iban": entry.counterparty_iban,
         "remittance": entry.remittance,
         "end_to_end_id": entry.end_to_end_id,
-        "reasons": entry.reasons,
-        "candidates": entry.candidates,
+        "reasons": reason_texts(entry.reasons),
+        "candidates": candidate_rows(entry.candidates),
     }
 
 
@@ -67,8 +74,8 @@ class Command(MahnwerkCommand):
                     f"#{e.pk}{parked} {e.value_date} {format_money(e.amount_minor, e.currency)} "
                     f"{e.counterparty_name or '-'} {e.counterparty_iban} | {e.remittance or '-'}"
                 )
-                self.stdout.write("    " + "; ".join(e.reasons))
-                for c in e.candidates:
+                self.stdout.write("    " + "; ".join(reason_texts(e.reasons)))
+                for c in candidate_rows(e.candidates):
                     target = ", ".join(
                         f"{p['invoice'] or _('oldest items of') + ' ' + p['debtor']} "
                         f"{format_money(p['amount_minor'], e.currency)}"
