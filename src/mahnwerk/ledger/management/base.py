@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from mahnwerk.ledger.models import Company
 from mahnwerk.ledger.services import LedgerError, get_company
+
+# The business dates a command accepts (as the partners' status files): a year like 9999 is a typing error, and
+# the periods computed from it (service, objection, enforcement) would leave the calendar.
+FIRST_BUSINESS_DATE = date(1990, 1, 1)
+LAST_BUSINESS_DATE = date(2100, 12, 31)
+
+
+def business_date(value: str) -> date:
+    """An option's date YYYY-MM-DD within 1990..2100 (argparse type: a usage error, not a traceback)."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is None or not FIRST_BUSINESS_DATE <= day <= LAST_BUSINESS_DATE:
+        raise argparse.ArgumentTypeError(f"{_('a date YYYY-MM-DD within 1990..2100')}: {value}")
+    return day
 
 
 class MahnwerkCommand(BaseCommand):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from mahnwerk.escalation.deadlines import CourtTaskError, withdraw
 from mahnwerk.escalation.evidence import build_bundle
 from mahnwerk.escalation.pdf import lv_warning_pdf, mahnantrag_pdf, small_claims_pdf
 from mahnwerk.escalation.services import EscalationError, find_debtor
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.services import company_today
 
 
@@ -39,7 +38,7 @@ class Command(MahnwerkCommand):
             "action", choices=["mahnantrag", "lv-bridinajums", "small-claims", "evidence", "withdraw"]
         )
         parser.add_argument("debtor", help="debtor id or customer number")
-        parser.add_argument("--date", type=date.fromisoformat, help="as of this date (default: today)")
+        parser.add_argument("--date", type=business_date, help="as of this date (default: today)")
         parser.add_argument("--pdf", type=Path, metavar="FILE", help="write the data as a PDF to FILE")
         parser.add_argument("--out", type=Path, metavar="FILE.zip", help="evidence: the ZIP file to write")
         parser.add_argument(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+import argparse
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -9,17 +9,18 @@ from django.utils.translation import gettext as _
 
 from mahnwerk.core.money import format_money
 from mahnwerk.escalation.services import EscalationError, advise_debtor, decide, find_debtor
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.services import company_today
 
 
 def _percent(value: str) -> Decimal:
+    """argparse type: a usage error for a bad percentage, not a traceback."""
     try:
-        percent = Decimal(value)
+        percent = Decimal(value.replace(",", "."))
     except InvalidOperation:
-        raise CommandError(f"not a percentage: {value!r}") from None
-    if not 0 <= percent <= 100:
-        raise CommandError(f"a percentage lies between 0 and 100: {value!r}")
+        raise argparse.ArgumentTypeError(f"not a percentage: {value!r}") from None
+    if not percent.is_finite() or not 0 <= percent <= 100:
+        raise argparse.ArgumentTypeError(f"a percentage lies between 0 and 100: {value!r}")
     return percent
 
 
@@ -34,7 +35,7 @@ class Command(MahnwerkCommand):
         parser.add_argument("action", choices=["advise", "decide"])
         parser.add_argument("debtor", help="debtor id or customer number")
         parser.add_argument("option", nargs="?", help="decide: the option chosen (e.g. court_payment_order)")
-        parser.add_argument("--date", type=date.fromisoformat, help="as of this date (default: today)")
+        parser.add_argument("--date", type=business_date, help="as of this date (default: today)")
         parser.add_argument("--note", default="", help="decide: why")
         parser.add_argument(
             "--agency-fee-percent", type=_percent, help="the agency's share of what it collects (default: 25)"

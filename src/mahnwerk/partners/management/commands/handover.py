@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
 from mahnwerk.core.money import format_money
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.services import company_today
 from mahnwerk.partners import services
 
@@ -22,7 +21,7 @@ class Command(MahnwerkCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("debtor", help="debtor id or customer number")
         parser.add_argument("--partner", required=True, help="the partner's name (mahnwerk partner list)")
-        parser.add_argument("--date", type=date.fromisoformat, help="as of this date (default: today)")
+        parser.add_argument("--date", type=business_date, help="as of this date (default: today)")
         parser.add_argument("--out", help="write the ZIP here as well (default: <debtor>-handover.zip)")
         parser.add_argument("--actor", default="cli")
 

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.services import company_today
 from mahnwerk.partners import services
 
@@ -18,7 +17,7 @@ class Command(MahnwerkCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("debtor", help="debtor id or customer number")
         parser.add_argument("--reason", required=True)
-        parser.add_argument("--date", type=date.fromisoformat, help="as of this date (default: today)")
+        parser.add_argument("--date", type=business_date, help="as of this date (default: today)")
         parser.add_argument("--actor", default="cli")
 
     def handle(self, *args: Any, **options: Any) -> None:

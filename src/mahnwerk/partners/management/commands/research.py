@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 
 from mahnwerk.collection.models import Task, TaskKind, TaskStatus
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.services import LedgerError, company_today
 from mahnwerk.partners import research, services
 
@@ -29,7 +28,7 @@ class Command(MahnwerkCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--source", choices=list(research.SOURCES), default="other")
         parser.add_argument("--note", default="")
-        parser.add_argument("--date", type=date.fromisoformat, help="as of this date (default: today)")
+        parser.add_argument("--date", type=business_date, help="as of this date (default: today)")
         parser.add_argument("--no-send", action="store_true", help="record the address, take no step")
         parser.add_argument("--actor", default="cli")
 
