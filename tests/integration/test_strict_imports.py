@@ -408,3 +408,25 @@ def test_common_other_names_of_columns_are_understood(company: Any, tmp_path: Pa
     )
     import_file(company, "invoices", invoices)
     assert Invoice.objects.get(number="R-9").received_on == date(2026, 2, 4)
+
+
+def test_the_kind_imported_is_named_in_the_readers_language(
+    company: Any, debtors: list[Any], tmp_path: Path
+) -> None:
+    from django.utils import translation
+
+    path = write(tmp_path, "jan.csv", US_EXPORT)
+    with translation.override("de"):
+        out, _err = cli("invoices", str(path), "--map", *US_MAP, "--dry-run")
+        expected = translation.ngettext(
+            "Dry run: {count} invoice would be imported into {company}; nothing was saved.",
+            "Dry run: {count} invoices would be imported into {company}; nothing was saved.",
+            3,
+        ).format(count=3, company=company.name)
+        assert out.strip() == expected
+        with pytest.raises(CommandError) as refused:
+            cli("payments", str(path), str(path))
+        label = translation.gettext("payments")
+        assert str(refused.value) == translation.gettext(
+            "{kind} are imported from exactly one CSV or XLSX file, not {count}"
+        ).format(kind=label, count=2)

@@ -314,7 +314,7 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
     (row number, row) pairs with our field names; column problems raise :class:`ImportFailed`."""
     options = options or ImportOptions()
     if kind not in FIELDS:
-        raise ImportFailed([RowError(0, "-", f"unknown import kind {kind!r}")])
+        raise ImportFailed([RowError(0, "-", _("unknown import kind {kind!r}").format(kind=kind))])
     path = Path(path)
     delimiter = ""
     if path.suffix.lower() in {".xlsx", ".xlsm"}:

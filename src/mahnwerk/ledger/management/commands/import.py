@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from mahnwerk.core import tabular
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, TabularError
@@ -30,6 +31,59 @@ from mahnwerk.ledger.management.commands.statement_import import write_result
 from mahnwerk.ledger.statements import import_statements
 
 SPREADSHEET_OPTIONS = ("map", "mapping", "save_mapping", "strict", "date_format", "decimal", "sheet")
+
+# What the command word of a spreadsheet import names, in the reader's language.
+KIND_LABELS = {
+    "debtors": gettext_lazy("debtors"),
+    "invoices": gettext_lazy("invoices"),
+    "payments": gettext_lazy("payments"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+def imported_text(kind: str, count: int, company: str, *, dry_run: bool = False) -> str:
+    """ "3 invoices imported into ..." (or what a dry run would import), in the reader's language."""
+    if dry_run:
+        texts = {
+            "debtors": ngettext(
+                "Dry run: {count} debtor would be imported into {company}; nothing was saved.",
+                "Dry run: {count} debtors would be imported into {company}; nothing was saved.",
+                count,
+            ),
+            "invoices": ngettext(
+                "Dry run: {count} invoice would be imported into {company}; nothing was saved.",
+                "Dry run: {count} invoices would be imported into {company}; nothing was saved.",
+                count,
+            ),
+            "payments": ngettext(
+                "Dry run: {count} payment would be imported into {company}; nothing was saved.",
+                "Dry run: {count} payments would be imported into {company}; nothing was saved.",
+                count,
+            ),
+        }
+    else:
+        texts = {
+            "debtors": ngettext(
+                "{count} debtor imported into {company}", "{count} debtors imported into {company}", count
+            ),
+            "invoices": ngettext(
+                "{count} invoice imported into {company}", "{count} invoices imported into {company}", count
+            ),
+            "payments": ngettext(
+                "{count} payment imported into {company}", "{count} payments imported into {company}", count
+            ),
+        }
+    if kind not in texts:  # a kind without its own words
+        text = (
+            _("Dry run: {count} {kind} would be imported into {company}; nothing was saved.")
+            if dry_run
+            else _("{count} {kind} imported into {company}")
+        )
+        return text.format(count=count, kind=kind_label(kind), company=company)
+    return texts[kind].format(count=count, company=company)
 
 
 def _iso(text: str) -> date:
@@ -147,7 +201,7 @@ class Command(MahnwerkCommand):
         if len(files) != 1:
             raise CommandError(
                 _("{kind} are imported from exactly one CSV or XLSX file, not {count}").format(
-                    kind=kind, count=len(files)
+                    kind=kind_label(kind), count=len(files)
                 )
             )
         import_options = self._options(company, kind, pairs, options)
@@ -189,18 +243,7 @@ class Command(MahnwerkCommand):
             return
         for warning in warnings:
             self.stderr.write(_("warning: {text}").format(text=warning))
-        if result.dry_run:
-            self.stdout.write(
-                _("Dry run: {count} {kind} would be imported into {company}; nothing was saved.").format(
-                    count=result.created, kind=result.kind, company=company.name
-                )
-            )
-        else:
-            self.stdout.write(
-                _("{count} {kind} imported into {company}").format(
-                    count=result.created, kind=result.kind, company=company.name
-                )
-            )
+        self.stdout.write(imported_text(result.kind, result.created, company.name, dry_run=result.dry_run))
 
     def _options(self, company: Any, kind: str, pairs: list[str], options: dict[str, Any]) -> ImportOptions:
         mapping: dict[str, str] = {}
@@ -213,7 +256,7 @@ class Command(MahnwerkCommand):
             if saved.kind and saved.kind != kind:
                 raise CommandError(
                     _("the mapping {name} is for {saved}, not {kind}").format(
-                        name=options["mapping"], saved=saved.kind, kind=kind
+                        name=options["mapping"], saved=kind_label(saved.kind), kind=kind_label(kind)
                     )
                 )
             mapping.update(saved.columns)
