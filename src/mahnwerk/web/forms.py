@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import fields as fields_module
 from django.forms import BaseModelFormSet, modelformset_factory
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -346,6 +347,87 @@ class MemberForm(forms.Form):
 
 class PreviewForm(forms.Form):
     debtor = forms.CharField(label=_("Customer number"), max_length=50, required=False)
+
+
+class SegmentTermsForm(forms.Form):
+    """What may be agreed in one segment (``insights.services.change_segment_terms`` checks it again): the
+    company's playbooks to choose from; an empty optional term is left to the segment's down payment tier."""
+
+    # the terms as numbers, required or not (empty: by the down payment)
+    NUMBERS = (
+        ("max_instalments", True),
+        ("min_down_payment_percent", True),
+        ("max_plan_days", True),
+        ("settlement_floor_percent", False),
+        ("extension_days", False),
+        ("promise_max_days", False),
+        ("deadline_days", False),
+    )
+
+    playbook = forms.ChoiceField(label=_("Playbook"))
+    offers_by_tier = forms.BooleanField(label=_("Offers by the down payment"), required=False)
+    offers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    thank_you_messages = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, company: Company, rule: Any, **kwargs: Any) -> None:
+        from mahnwerk.collection.agreements_models import IncentiveKind
+        from mahnwerk.insights.models import SegmentRuleRow
+        from mahnwerk.insights.services import MIN_DEADLINE_DAYS, TERM_LIMITS
+
+        policy = rule.policy
+        kwargs.setdefault("prefix", f"segment-{rule.key}")
+        kwargs.setdefault(
+            "initial",
+            {
+                **{name: getattr(policy, name) for name, _required in self.NUMBERS},
+                "playbook": policy.playbook,
+                "offers_by_tier": policy.offers is None,
+                "offers": list(policy.offers or ()),
+                "thank_you_messages": policy.thank_you_messages,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.rule = rule
+        for name, required in self.NUMBERS:
+            column = SegmentRuleRow._meta.get_field(name)
+            self.fields[name] = forms.IntegerField(
+                label=capfirst(getattr(column, "verbose_name", name)),
+                required=required,
+                min_value=MIN_DEADLINE_DAYS if name == "deadline_days" else 0,
+                max_value=TERM_LIMITS[name],
+                help_text=getattr(column, "help_text", "") if not required else "",
+            )
+        for name in ("offers", "thank_you_messages"):
+            self.fields[name].label = capfirst(
+                getattr(SegmentRuleRow._meta.get_field(name), "verbose_name", "")
+            )
+        self.order_fields(
+            ["playbook", *(name for name, _required in self.NUMBERS), "offers_by_tier", "offers"]
+        )
+        names = list(Playbook.objects.filter(company=company).order_by("name").values_list("name", flat=True))
+        choices = [(n, n) for n in names]
+        if not any(n.casefold() == policy.playbook.casefold() for n in names):
+            # a segment naming a playbook the company does not have follows the default one
+            choices.insert(
+                0,
+                (
+                    policy.playbook,
+                    gettext("{name} (not found: the default playbook applies)").format(name=policy.playbook),
+                ),
+            )
+        self.fields["playbook"].choices = choices  # type: ignore[attr-defined]
+        self.fields["offers"].choices = IncentiveKind.choices  # type: ignore[attr-defined]
+
+    def changes(self) -> dict[str, Any]:
+        """The terms to pass to ``change_segment_terms`` (the playbook only where it changed, so that a segment
+        naming a playbook that is gone keeps its other terms editable)."""
+        data = self.cleaned_data
+        out: dict[str, Any] = {name: data[name] for name, _required in self.NUMBERS}
+        out["thank_you_messages"] = bool(data["thank_you_messages"])
+        out["offers"] = None if data["offers_by_tier"] else tuple(data["offers"])
+        if data["playbook"].casefold() != self.rule.policy.playbook.casefold():
+            out["playbook"] = data["playbook"]
+        return out
 
 
 # -- agreements, disputes and calls ----------------------------------------------------------------------

@@ -107,6 +107,7 @@ urlpatterns = [
     path("run/approve", run_views.run_approve, name="run_approve"),
     path("run/leave-out", run_views.run_leave_out, name="run_leave_out"),
     path("settings/", views.company_settings, name="settings"),
+    path("settings/segments/<slug:key>", views.segment_terms_view, name="segment_terms"),
     path("users/", views.users, name="users"),
     path("users/<int:pk>/remove", views.remove_member, name="remove_member"),
     path("portal/", include("mahnwerk.web.portal.urls")),

@@ -94,6 +94,7 @@ from mahnwerk.web.forms import (
     PreviewForm,
     PromiseForm,
     ResolveDisputeForm,
+    SegmentTermsForm,
     SettlementForm,
     StepFormSet,
     date_range_error,
@@ -1057,7 +1058,59 @@ def company_settings(request: CompanyRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("Settings saved."))
         return redirect("web:settings")
-    return render(request, "web/settings.html", {"form": form})
+    return _settings_page(request, form)
+
+
+def _settings_page(
+    request: CompanyRequest, form: CompanyForm, bound: SegmentTermsForm | None = None, status: int = 200
+) -> HttpResponse:
+    """The settings page: the company's details and, per segment, what may be agreed (``bound``: the segment
+    form that was sent, with its errors)."""
+    from mahnwerk.collection.agreements import segment_terms
+    from mahnwerk.insights.services import segment_rules
+
+    company = request.company
+    terms = {t.segment: t for t in segment_terms(company)}
+    segments = []
+    for rule in segment_rules(company):
+        segment_form = (
+            bound
+            if bound is not None and bound.rule.key == rule.key
+            else SegmentTermsForm(company=company, rule=rule)
+        )
+        segments.append(
+            {
+                "key": rule.key,
+                "label": _(rule.label) if rule.label else rule.key,
+                "condition": rule.condition or _("everyone else"),
+                "terms": terms[rule.key].terms_text(),
+                "form": segment_form,
+            }
+        )
+    return render(request, "web/settings.html", {"form": form, "segments": segments}, status=status)
+
+
+@require_POST
+@member_required("admin")
+def segment_terms_view(request: CompanyRequest, key: str) -> HttpResponse:
+    """Change what may be agreed in one of the company's segments (``insights.services.change_segment_terms``):
+    the clerk's forms, the debtor's page, the API and the next run use the new terms at once."""
+    from mahnwerk.insights.services import SegmentError, change_segment_terms, segment_rules
+
+    rule = next((r for r in segment_rules(request.company) if r.key == key), None)
+    if rule is None:
+        raise Http404
+    form = SegmentTermsForm(request.POST, company=request.company, rule=rule)
+    if form.is_valid():
+        try:
+            change_segment_terms(request.company, key, **form.changes())
+        except SegmentError as exc:
+            form.add_error(None, str(exc))
+        else:
+            label = _(rule.label) if rule.label else rule.key
+            messages.success(request, _("Segment {segment} changed.").format(segment=label))
+            return redirect(reverse("web:settings") + f"#segment-{key}")
+    return _settings_page(request, CompanyForm(instance=request.company), bound=form, status=422)
 
 
 @member_required("admin")
