@@ -72,3 +72,24 @@ def test_the_latvian_warning_letter_names_only_overdue_invoices(
     claim = run_json("court", "small-claims", debtor.number, "--date", "2025-08-15", "--no-record")
     assert [c["invoice"] for c in claim["claims"]] == ["RE-500"]
     assert claim["principal_minor"] == 123456
+
+
+@pytest.mark.django_db
+def test_the_advice_values_only_what_is_overdue(company: Any, german: Any, make_invoice: Any) -> None:
+    make_invoice(german, "RE-100", "1234.56", "2025-03-03", issue="2025-02-01")
+    make_invoice(german, "RE-101", "500.00", "2025-09-09", issue="2025-08-10")
+    data = run_json("escalate", "advise", german.number, "--date", "2025-08-15")
+    assert data["claim"]["principal_minor"] == 123456
+    assert data["claim"]["invoices"] == ["RE-100"]
+    assert data["claim"]["not_yet_due_minor"] == 50000
+    assert data["claim"]["not_yet_due_invoices"] == ["RE-101"]
+    court = next(o for o in data["options"] if o["option"] == "court_payment_order")
+    # the court fee on 1,234.56 (41.00), not on 1,734.56 (51.50)
+    assert court["costs_minor"] == 4100
+
+
+@pytest.mark.django_db
+def test_no_advice_while_nothing_is_overdue(company: Any, german: Any, make_invoice: Any) -> None:
+    make_invoice(german, "RE-101", "500.00", "2025-09-09", issue="2025-08-10")
+    with pytest.raises(CommandError, match="nothing is overdue on 2025-08-15"):
+        call_command("escalate", "advise", german.number, "--date", "2025-08-15")

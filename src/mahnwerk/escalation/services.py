@@ -118,10 +118,22 @@ def gather(
         if company.currency in data["totals"]
         else next(iter(data["totals"]), company.currency)
     )
-    lines = [line for line in data["lines"] if line["currency"] == currency and line["total_open_minor"] > 0]
-    if not lines:
+    open_lines = [
+        line for line in data["lines"] if line["currency"] == currency and line["total_open_minor"] > 0
+    ]
+    if not open_lines:
         raise EscalationError(
             gettext("{debtor} owes nothing on {date}").format(debtor=debtor.name, date=as_of)
+        )
+    # only what is overdue can go to an agency, a court or a lawyer: invoices not yet due are left out of the
+    # figures (and of the court fee's value), as the court applications leave them out
+    lines = [line for line in open_lines if line["due_date"] < as_of]
+    not_yet_due = [line for line in open_lines if line["due_date"] >= as_of]
+    if not lines:
+        raise EscalationError(
+            gettext("{debtor}: nothing is overdue on {date}; invoices not yet due cannot be claimed").format(
+                debtor=debtor.name, date=as_of
+            )
         )
     flat = sum(
         c["open_minor"]
@@ -181,6 +193,8 @@ def gather(
             "flat_rate_minor": claim.flat_rate_minor,
             "total_minor": claim.total_minor,
             "invoices": [line["number"] for line in lines],
+            "not_yet_due_minor": sum(line["total_open_minor"] for line in not_yet_due),
+            "not_yet_due_invoices": [line["number"] for line in not_yet_due],
         },
         "limitation_date": limitation,
         "relationship": {

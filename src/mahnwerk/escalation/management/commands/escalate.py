@@ -82,6 +82,13 @@ class Command(MahnwerkCommand):
                 costs=format_money(claim["costs_minor"], cur),
             )
         )
+        if claim["not_yet_due_minor"]:
+            out(
+                _("Not yet due, left out: {amount} ({invoices})").format(
+                    amount=format_money(claim["not_yet_due_minor"], cur),
+                    invoices=", ".join(claim["not_yet_due_invoices"]),
+                )
+            )
         if data["limitation_date"]:
             out(_("Time-barred after: {date}").format(date=data["limitation_date"]))
         rel = data["relationship"]
