@@ -93,3 +93,16 @@ def test_no_advice_while_nothing_is_overdue(company: Any, german: Any, make_invo
     make_invoice(german, "RE-101", "500.00", "2025-09-09", issue="2025-08-10")
     with pytest.raises(CommandError, match="nothing is overdue on 2025-08-15"):
         call_command("escalate", "advise", german.number, "--date", "2025-08-15")
+
+
+@pytest.mark.django_db
+def test_the_mahnantrag_warns_of_interest_it_cannot_compute(
+    company: Any, german: Any, make_invoice: Any
+) -> None:
+    make_invoice(german, "RE-100", "1234.56", "2025-03-03", issue="2025-02-01")
+    data = run_json("court", "mahnantrag", german.number, "--date", "2025-08-15", "--no-record")
+    assert not any(w.startswith("interest of") for w in data["warnings"])
+    # 2100: the base rate table ends long before; the interest is computed up to its last half-year only
+    later = run_json("court", "mahnantrag", german.number, "--date", "2100-01-04", "--no-record")
+    [warning] = [w for w in later["warnings"] if w.startswith("interest of RE-100: ")]
+    assert "mahnwerk rates add de_basiszinssatz" in warning

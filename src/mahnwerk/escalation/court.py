@@ -250,6 +250,13 @@ def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
                 invoices=", ".join(f"{n['invoice']} ({n['due_date']:%d.%m.%Y})" for n in data["not_yet_due"])
             )
         )
+    for line in lines:
+        if line["interest_error"]:
+            warnings.append(
+                gettext("interest of {invoice}: {error}").format(
+                    invoice=line["number"], error=line["interest_error"]
+                )
+            )
     if not debtor.has_postal_address():
         warnings.append(
             gettext("the debtor's postal address is missing: the court needs one to serve the order")
