@@ -604,6 +604,27 @@ def test_a_number_the_sms_provider_refuses_is_marked_invalid_and_the_step_goes_o
 
 
 @pytest.mark.django_db
+def test_a_number_the_sms_provider_refuses_is_on_the_timeline_as_a_bounced_address_is(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, sms_provider: list[int | tuple[int, str]]
+) -> None:
+    from mahnwerk.ledger.timeline import describe
+
+    debtor = _sms_debtor(company, make_debtor, make_invoice)
+    sms_provider.append((400, "The 'To' number is not a valid mobile number"))
+    run_collection(company, D("2026-03-09"))
+    [refused] = debtor.timeline.filter(kind="sms_refused")
+    assert refused.data == {"recipient": "+37120000000", "status": "400"}
+    assert refused.business_date == D("2026-03-09")
+    assert "+37120000000" in describe(refused) and "calls still go to it" in describe(refused)
+    assert debtor.timeline.filter(kind="message_failed").count() == 1
+    # a 400 about the text says nothing of the number: no such event
+    other = _sms_debtor(company, make_debtor, make_invoice)
+    sms_provider.append(400)
+    run_collection(company, D("2026-03-10"))
+    assert not other.timeline.filter(kind="sms_refused").exists()
+
+
+@pytest.mark.django_db
 def test_an_unreachable_sms_provider_stops_sending_and_keeps_the_rest_queued(
     company: Any, make_debtor: Any, make_invoice: Any, outbox: Path, settings: Any
 ) -> None:

@@ -474,6 +474,16 @@ def _take_back(msg: OutboundMessage, failure: DeliveryFailure, error: str) -> No
         Contact.objects.filter(pk__in=[c.pk for c in phones if e164(c.value) == msg.recipient]).update(
             sms_refused=True
         )
+        events.append(
+            timeline.event(
+                msg.debtor_id,
+                msg.company_id,
+                "sms_refused",
+                day,
+                recipient=msg.recipient,
+                status=failure.status or failure.text[:100],
+            )
+        )
     if failure.invalid_address and msg.channel == "email":
         Contact.objects.filter(debtor_id=msg.debtor_id, kind="email", value__iexact=msg.recipient).update(
             is_valid=False

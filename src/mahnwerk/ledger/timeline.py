@@ -46,6 +46,10 @@ EVENT_TEXTS = {
     ),
     "message_deferred": _("{channel} deferred until {until}: {reason}"),
     "message_bounced": _("Email to {recipient} bounced ({status}): the address is marked invalid"),
+    "sms_refused": _(
+        "Text message to {recipient} refused ({status}): the number is marked as taking no text messages; "
+        "calls still go to it"
+    ),
     "message_returned": _("Letter returned by the post: the postal address is marked invalid"),
     "letter_printed": _("Letter printed in batch {batch}"),
     "reply_received": _("Reply received: {subject}"),

@@ -237,6 +237,7 @@ DETAIL_EVENT_KINDS = frozenset(
         "hold_set",
         "hold_released",
         "message_bounced",
+        "sms_refused",
         "message_returned",
     }
 )
