@@ -4,9 +4,11 @@ written atomically.
 An error names the row as a spreadsheet shows it (header = row 1) and the column; nothing is written unless
 every row is valid. Cells are read strictly (:mod:`mahnwerk.core.tabular`): a date column's format is the
 one that reads all its values, an amount column's decimal separator is inferred from its values, amounts are
-bounded, every text is checked against its database column's length. ``options.mapping`` renames file
-columns to our field names (``{"Rechnungsnr": "number"}``); columns nobody knows are listed and ignored
-(refused with ``options.strict``). Mappings can be saved per company and source as JSON files in the data
+bounded, every text is checked against its database column's length. Headers are read in any spelling
+and under their common other names (:func:`resolve_columns`); ``options.mapping`` renames file columns to our
+field names (``{"Nr": "number"}``); columns nobody knows are listed and ignored (refused with
+``options.strict``). An invoice file may name customers instead of numbering them, and say what is still open
+of each invoice (an open-item list). Mappings can be saved per company and source as JSON files in the data
 directory (:func:`save_mapping`, :func:`load_mapping`).
 """
 
@@ -16,12 +18,14 @@ import csv
 import io
 import json
 import re
+import tomllib
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import partial
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ from mahnwerk.core import tabular
 from mahnwerk.core.rulesets import RuleSetError
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, DateFormat, TabularError
 from mahnwerk.ledger import services, timeline
+from mahnwerk.ledger.bulk import bulk_insert
 from mahnwerk.ledger.models import (
     ChannelChoice,
     Company,
@@ -121,10 +126,13 @@ FIELDS: dict[str, dict[str, bool]] = {
     },
     "invoices": {
         "number": True,
-        "debtor": True,
+        "debtor": False,  # the customer number, or
+        "debtor_name": False,  # the customer's name: one of them is required (ONE_OF)
         "issue_date": True,
         "due_date": True,
         "amount": True,
+        "open_amount": False,  # what is still open of the amount, or
+        "paid_amount": False,  # what was paid of it before the import
         "currency": False,
         "reference": False,
         "due_date_agreed": False,
@@ -142,24 +150,79 @@ FIELDS: dict[str, dict[str, bool]] = {
         "external_id": False,
     },
 }
-# Other names a column of these fields commonly has (header, lower case -> field)
-ALIASES: dict[str, dict[str, str]] = {
-    "debtors": {"customer_number": "number", "vat": "vat_id", "ust_idnr": "vat_id"},
-    "invoices": {
-        "receipt_date": "received_on",
-        "received": "received_on",
-        "default_notice": "consumer_notice",
-        "invoice_number": "number",
-        "customer_number": "debtor",
-    },
-    "payments": {"date": "value_date"},
-}
+
+
+def _column_names() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """Other names columns commonly have (``core/data/column_names.toml``): per import, header key -> field;
+    the specific ones and the loose ones (which give way to any other column naming the field)."""
+    data = tomllib.loads(
+        resources.files("mahnwerk.core").joinpath("data/column_names.toml").read_text(encoding="utf-8")
+    )
+
+    def table(section: dict[str, list[str]]) -> dict[str, str]:
+        return {name: field for field, names in section.items() for name in names}
+
+    loose = data.pop("loose", {})
+    return (
+        {kind: table(data.get(kind, {})) for kind in FIELDS},
+        {kind: table(loose.get(kind, {})) for kind in FIELDS},
+    )
+
+
+# Other names a column of these fields commonly has, in English, German and Latvian (header key -> field)
+ALIASES, LOOSE_ALIASES = _column_names()
+
+
+def header_key(header: str) -> str:
+    """A column header as :data:`ALIASES` writes it: case folded, every run of characters that are not
+    letters or digits one ``_`` ("Due Date", "due-date" and "DUE_DATE" are all ``due_date``)."""
+    return re.sub(r"[\W_]+", "_", header.casefold()).strip("_")
+
+
+def resolve_columns(kind: str, header: Sequence[str], mapping: Mapping[str, str]) -> list[str]:
+    """Our field name for each header (or the header itself, for a column we do not know). Most certain
+    first: the caller's ``mapping``; a field's own name in any spelling; a common other name
+    (:data:`ALIASES`); a general one (:data:`LOOSE_ALIASES`). When several columns would be the same field,
+    the most certain is; the others stay unknown columns — unless they are equally certain, which
+    :func:`read_table` then reports."""
+    known = FIELDS[kind]
+    aliases = ALIASES.get(kind, {})
+    loose = LOOSE_ALIASES.get(kind, {})
+    claims: list[tuple[str, int]] = []
+    for h in header:
+        key = header_key(h)
+        if h in mapping:
+            claims.append((mapping[h], 0))
+        elif key in known:
+            claims.append((key, 1))
+        elif key in aliases:
+            claims.append((aliases[key], 2))
+        elif key in loose:
+            claims.append((loose[key], 3))
+        else:
+            claims.append((h, 9))
+    best: dict[str, int] = {}
+    for name, rank in claims:
+        if name in known:
+            best[name] = min(rank, best.get(name, rank))
+    return [
+        name if rank == 9 or name not in known or rank == best[name] else h
+        for h, (name, rank) in zip(header, claims, strict=True)
+    ]
+
+
+# at least one of these columns, per kind
+ONE_OF: dict[str, tuple[str, ...]] = {"invoices": ("debtor", "debtor_name")}
 DATE_FIELDS = {
     "debtors": (),
     "invoices": ("issue_date", "due_date", "received_on"),
     "payments": ("value_date",),
 }
-AMOUNT_FIELDS = {"debtors": (), "invoices": ("amount",), "payments": ("amount",)}
+AMOUNT_FIELDS = {
+    "debtors": (),
+    "invoices": ("amount", "open_amount", "paid_amount"),
+    "payments": ("amount",),
+}
 # field -> the database column whose length limits it
 LENGTHS: dict[str, dict[str, tuple[type[models.Model], str]]] = {
     "debtors": {
@@ -179,6 +242,7 @@ LENGTHS: dict[str, dict[str, tuple[type[models.Model], str]]] = {
     "invoices": {
         "number": (Invoice, "number"),
         "debtor": (Debtor, "number"),
+        "debtor_name": (Debtor, "name"),
         "reference": (Invoice, "reference"),
     },
     "payments": {
@@ -322,8 +386,7 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
     else:
         header, body, delimiter = _read_csv(path)
     known = FIELDS[kind]
-    aliases = ALIASES.get(kind, {})
-    mapped = [options.mapping.get(h, aliases.get(h.strip().lower(), h)) for h in header]
+    mapped = resolve_columns(kind, header, options.mapping)
     errors: list[RowError] = []
     warnings: list[str] = []
     unknown = [(orig, name) for orig, name in zip(header, mapped, strict=True) if name not in known and orig]
@@ -340,6 +403,15 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
             ).format(columns=", ".join(repr(orig) for orig, _name in unknown), known=", ".join(known))
         )
     errors += [RowError(1, f, "required column is missing") for f in missing]
+    one_of = ONE_OF.get(kind, ())
+    if one_of and not any(f in mapped for f in one_of):
+        errors.append(
+            RowError(
+                1,
+                one_of[0],
+                _("required column is missing: {fields} (one of them)").format(fields=" or ".join(one_of)),
+            )
+        )
     seen: dict[str, str] = {}
     for orig, name in zip(header, mapped, strict=True):
         if name in known and name in seen:
@@ -426,6 +498,7 @@ class _Validator:
         self.rows = rows
         self.read: dict[str, dict[int, Any]] = {}
         self.currencies: dict[str, str | TabularError] = {}
+        self.positive: dict[str, bool] = {}  # amount columns that may be zero or negative: False
         for column in DATE_FIELDS[kind]:
             if column in self.broken:
                 continue
@@ -488,11 +561,12 @@ class _Validator:
         assert isinstance(found, date)
         return found
 
-    def read_amounts(self, column: str, default_currency: str) -> None:
+    def read_amounts(self, column: str, default_currency: str, *, positive: bool = True) -> None:
         """Read the amount column at once, each cell with its row's currency (rows whose currency is wrong
         or whose cell is a date are left to :meth:`amount`)."""
         if column in self.broken:
             return
+        self.positive[column] = positive
         lines: list[int] = []
         cells: list[str | Decimal] = []
         codes: list[str] = []
@@ -505,7 +579,9 @@ class _Validator:
             cells.append(value)
             codes.append(code)
         sep = self.decimals.get(column, ".")
-        self.read[column] = dict(zip(lines, tabular.parse_amounts(cells, codes, sep), strict=True))
+        self.read[column] = dict(
+            zip(lines, tabular.parse_amounts(cells, codes, sep, positive=positive), strict=True)
+        )
 
     def amount(self, line: int, row: Row, column: str, currency: str | None) -> int | None:
         if column in self.broken or currency is None:
@@ -517,7 +593,10 @@ class _Validator:
         found = self.read.get(column, {}).get(line)
         if found is None:  # not read with the column
             sep = self.decimals.get(column, ".")
-            result: int | None = self.take(line, column, lambda: tabular.parse_amount(value, currency, sep))
+            positive = self.positive.get(column, True)
+            result: int | None = self.take(
+                line, column, lambda: tabular.parse_amount(value, currency, sep, positive=positive)
+            )
             return result
         if isinstance(found, TabularError):
             self.add(line, column, found.render(_))
@@ -682,6 +761,124 @@ def _texts(v: _Validator, line: int, row: Row) -> Callable[[str], str]:
     return lambda column: v.text(line, row, column)
 
 
+def _name_key(name: str) -> str:
+    """A customer's name as names are compared: case folded, runs of white space one space."""
+    return " ".join(name.casefold().split())
+
+
+class _Customers:
+    """The invoice file's customers: by number, or by name when the file has the customers' names (an
+    existing customer of that exact name, else a new one — one per distinct name or number)."""
+
+    def __init__(self, company: Company, v: _Validator, with_names: bool) -> None:
+        self.company = company
+        self.v = v
+        self.by_number = dict(Debtor.objects.filter(company=company).values_list("number", "id"))
+        self.by_name: dict[str, list[tuple[str, int]]] = {}
+        if with_names:
+            for pk, number, name in Debtor.objects.filter(company=company).values_list(
+                "id", "number", "name"
+            ):
+                self.by_name.setdefault(_name_key(name), []).append((number, pk))
+        # new customers: (number or None, name) -> a negative stand-in id until they are written
+        self.new: dict[tuple[str | None, str], int] = {}
+        self.names: dict[int, tuple[str | None, str]] = {}
+
+    def __call__(self, line: int, row: Row) -> int | None:
+        v = self.v
+        number = v.text(line, row, "debtor")
+        name = v.text(line, row, "debtor_name")
+        if number:
+            found = self.by_number.get(number)
+            if found is not None:
+                return found
+            if not name:
+                v.add(
+                    line,
+                    "debtor",
+                    _(
+                        "no customer with number {number!r}: import the customers first, or add their names"
+                    ).format(number=number),
+                )
+                return None
+            return self._new(number, name)
+        if not name:
+            v.add(line, "debtor", _("is required: the customer's number or name"))
+            return None
+        named = self.by_name.get(_name_key(name), [])
+        if len(named) > 1:
+            v.add(
+                line,
+                "debtor_name",
+                _(
+                    "{count} customers are named {name!r} (numbers {numbers}): give the customer number"
+                ).format(count=len(named), name=name, numbers=", ".join(sorted(n for n, _pk in named))),
+            )
+            return None
+        if named:
+            return named[0][1]
+        return self._new(None, name)
+
+    def _new(self, number: str | None, name: str) -> int:
+        key = (number, _name_key(name) if number is None else name)
+        if key not in self.new:
+            self.new[key] = -(len(self.new) + 1)
+            self.names[self.new[key]] = (number, name)
+        return self.new[key]
+
+    def keep(self, used: set[int]) -> None:
+        """Forget the new customers no imported invoice is for (their invoices were paid in full)."""
+        self.names = {s: n for s, n in self.names.items() if s in used}
+        self.new = {k: s for k, s in self.new.items() if s in used}
+
+    def write(self, actor: str) -> dict[int, int]:
+        """Create the new customers (the company's defaults: business customers, its language and law, numbers
+        ``K-00001``… where the file gives none); their stand-in id -> the real one."""
+        if not self.new:
+            return {}
+        taken = set(self.by_number)
+        counter = 0
+
+        def next_number() -> str:
+            nonlocal counter
+            while True:
+                counter += 1
+                candidate = f"K-{counter:05d}"
+                if candidate not in taken:
+                    taken.add(candidate)
+                    return candidate
+
+        stand_ins = sorted(self.names, reverse=True)  # -1, -2, ...: the order of the file
+        made = bulk_insert(
+            [
+                Debtor(
+                    company=self.company,
+                    number=self.names[s][0] or next_number(),
+                    name=self.names[s][1],
+                    kind=DebtorKind.BUSINESS,
+                    language=self.company.default_language,
+                    jurisdiction=self.company.jurisdiction,
+                    time_zone=self.company.time_zone,
+                )
+                for s in stand_ins
+            ]
+        )
+        today = services.company_today(self.company)
+        timeline.record(
+            timeline.event(d.pk, self.company.pk, "debtor_created", today, actor=actor) for d in made
+        )
+        return {s: d.pk for s, d in zip(stand_ins, made, strict=True)}
+
+    def law(self) -> Any:
+        """The law of a new customer (a business customer under the company's own law)."""
+        from mahnwerk.ledger.claims import debtor_law
+
+        return debtor_law(
+            self.company,
+            Debtor(kind=DebtorKind.BUSINESS, country="", jurisdiction=self.company.jurisdiction),
+        )
+
+
 def import_invoices(
     company: Company,
     rows: Rows,
@@ -692,11 +889,15 @@ def import_invoices(
 ) -> ImportResult:
     v = _Validator("invoices", rows, options or ImportOptions())
     v.read_amounts("amount", company.currency)
-    debtors = dict(Debtor.objects.filter(company=company).values_list("number", "id"))
+    v.read_amounts("open_amount", company.currency, positive=False)
+    v.read_amounts("paid_amount", company.currency, positive=False)
+    customers = _Customers(company, v, with_names=bool(rows) and "debtor_name" in rows[0][1])
     existing = set(Invoice.objects.filter(company=company).values_list("number", flat=True))
     seen: dict[str, int] = {}
     invoices: list[services.NewInvoice] = []
+    paid_before: list[int] = []
     lines: list[int] = []
+    settled = 0
     for line, row in rows:
         number = v.required(line, row, "number")
         if number in existing:
@@ -705,10 +906,7 @@ def import_invoices(
             v.add(line, "number", f"invoice {number} also on row {seen[number]}")
         if number:
             seen[number] = line
-        debtor_number = v.required(line, row, "debtor")
-        debtor_id = debtors.get(debtor_number or "")
-        if debtor_number and debtor_id is None:
-            v.add(line, "debtor", f"no debtor with number {debtor_number!r}; import debtors first")
+        debtor_id = customers(line, row)
         currency = v.currency(line, row, company.currency)
         issue = v.date(line, row, "issue_date")
         due = v.date(line, row, "due_date")
@@ -718,6 +916,7 @@ def import_invoices(
         if received and issue and received < issue:
             v.add(line, "received_on", _("is before the issue date"))
         amount = v.amount(line, row, "amount", currency)
+        paid = _paid_part(v, line, row, currency, amount)
         reference = v.text(line, row, "reference")
         agreed = v.boolean(line, row, "due_date_agreed")
         notice = v.boolean(line, row, "consumer_notice")
@@ -725,21 +924,77 @@ def import_invoices(
             continue
         assert debtor_id is not None and number is not None and currency is not None
         assert issue is not None and due is not None and amount is not None
+        if paid == amount:
+            settled += 1  # nothing open: not a receivable (its payment date is not known either)
+            continue
         invoices.append(
             services.NewInvoice(
                 debtor_id, number, issue, due, amount, currency, reference or number, agreed, received, notice
             )
         )
+        paid_before.append(paid)
         lines.append(line)
-    rules = services.RuleBook(company, {inv.debtor_id for inv in invoices})
+    customers.keep({inv.debtor_id for inv in invoices})
+    rules = services.RuleBook(company, {inv.debtor_id for inv in invoices if inv.debtor_id > 0})
+    if customers.new:
+        law = customers.law()
+        rules.laws.update(dict.fromkeys(customers.names, law))
     if not v.errors:
         _check_rules(lines, invoices, v, rules)
     if v.errors:
         raise ImportFailed(v.errors)
+    details: dict[str, Any] = {}
+    warnings: list[str] = []
+    if customers.new:
+        details["customers_created"] = len(customers.new)
+        warnings.append(
+            _(
+                "{count} new customer(s) from their names: check their address, language and kind afterwards"
+            ).format(count=len(customers.new))
+        )
+    if settled:
+        details["paid_skipped"] = settled
+        warnings.append(
+            _("{count} invoice(s) paid in full, not imported (nothing is open on them)").format(count=settled)
+        )
+    if any(paid_before):
+        details["partly_paid"] = sum(1 for p in paid_before if p)
     if dry_run:
-        return ImportResult("invoices", len(invoices), dry_run=True)
-    created = services.create_invoice_rows(company, invoices, actor=actor, rules=rules)
-    return ImportResult("invoices", created)
+        return ImportResult("invoices", len(invoices), details, warnings=warnings, dry_run=True)
+    with transaction.atomic():
+        real = customers.write(actor)
+        if real:
+            for law_id, pk in real.items():
+                rules.laws[pk] = rules.laws[law_id]
+            invoices = [
+                replace(inv, debtor_id=real[inv.debtor_id]) if inv.debtor_id < 0 else inv for inv in invoices
+            ]
+        created = services.create_invoice_rows(
+            company, invoices, actor=actor, rules=rules, paid_before=paid_before
+        )
+    return ImportResult("invoices", created, details, warnings=warnings)
+
+
+def _paid_part(v: _Validator, line: int, row: Row, currency: str | None, amount: int | None) -> int:
+    """What of the invoice's amount was paid before the import, from its open amount or its paid amount
+    (0 when the file has neither)."""
+    paid = 0
+    for column in ("open_amount", "paid_amount"):
+        if row.get(column, "") == "":
+            continue
+        value = v.amount(line, row, column, currency)
+        if value is None or amount is None:
+            return 0
+        if value < 0:
+            v.add(line, column, _("is negative"))
+        elif value > amount:
+            v.add(line, column, _("is more than the invoice's amount"))
+        else:
+            part = amount - value if column == "open_amount" else value
+            if column == "paid_amount" and row.get("open_amount", "") != "" and part != paid:
+                v.add(line, column, _("does not agree with the open amount"))
+            paid = part
+    return paid
 
 
 def _check_rules(

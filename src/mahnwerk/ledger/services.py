@@ -419,11 +419,17 @@ def create_invoice_rows(
     business_date: date | None = None,
     *,
     rules: RuleBook | None = None,
+    paid_before: Sequence[int] = (),
 ) -> int:
     """:func:`create_invoices` for the spreadsheet import: the same rows written, the same credits applied
-    and timeline events, without building a model instance per invoice. Returns how many were created."""
+    and timeline events, without building a model instance per invoice. Returns how many were created.
+
+    ``paid_before`` (per row, minor units, less than its amount): what had been paid of the invoice before
+    it came here, on a day nobody told us — booked as a payment on the invoice's issue date, so that no
+    interest is ever claimed on it."""
     if rules is None:  # (the import passes the one it checked the rows with)
         rules = RuleBook(company, {r.debtor_id for r in rows})
+    paid = list(paid_before) or [0] * len(rows)
     values = [
         (
             company.pk,
@@ -432,7 +438,7 @@ def create_invoice_rows(
             r.issue_date,
             r.due_date,
             r.amount_minor,
-            r.amount_minor,
+            r.amount_minor - before,
             r.currency,
             r.reference,
             r.due_date_agreed,
@@ -442,11 +448,37 @@ def create_invoice_rows(
                 r.debtor_id, r.issue_date, r.due_date, r.due_date_agreed, r.received_on, r.consumer_notice
             ),
         )
-        for r in rows
+        for r, before in zip(rows, paid, strict=True)
     ]
-    bulk_insert_rows(Invoice, _INVOICE_COLUMNS, values)
+    ids = bulk_insert_rows(Invoice, _INVOICE_COLUMNS, values)
+    _paid_before_import(company, rows, ids, paid)
     _invoices_created(company, [(r.debtor_id, r.number) for r in rows], actor, business_date)
     return len(values)
+
+
+def _paid_before_import(
+    company: Company, rows: Sequence[NewInvoice], ids: Sequence[int], paid: Sequence[int]
+) -> None:
+    """A payment and its allocation to the principal for each invoice partly paid before the import."""
+    parts = [(r, pk, amount) for r, pk, amount in zip(rows, ids, paid, strict=True) if amount > 0]
+    if not parts:
+        return
+    payment_ids = bulk_insert_rows(
+        Payment,
+        ("company_id", "debtor_id", "value_date", "amount_minor", "currency", "reference", "invoice_id"),
+        [
+            (company.pk, r.debtor_id, r.issue_date, amount, r.currency, r.number, pk)
+            for r, pk, amount in parts
+        ],
+    )
+    bulk_insert_rows(
+        Allocation,
+        ("invoice_id", "component", "payment_id", "amount_minor", "value_date"),
+        [
+            (pk, "principal", payment_id, amount, r.issue_date)
+            for (r, pk, amount), payment_id in zip(parts, payment_ids, strict=True)
+        ],
+    )
 
 
 def _invoices_created(

@@ -1,0 +1,205 @@
+"""Spreadsheets as other people make them: column headers in any spelling and in German or Latvian, customers
+named rather than numbered, and open-item lists that say what is still open of each invoice."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mahnwerk.ledger.claims import statement
+from mahnwerk.ledger.imports import ImportFailed, header_key, import_file, resolve_columns
+from mahnwerk.ledger.models import Allocation, Debtor, Invoice, Payment, TimelineEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings: Any, tmp_path: Path) -> Path:
+    settings.DATA_DIR = tmp_path / "data"
+    return settings.DATA_DIR
+
+
+def write(tmp_path: Path, text: str, name: str = "f.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def customer(company: Any, number: str, name: str) -> Debtor:
+    return Debtor.objects.create(company=company, number=number, name=name)
+
+
+def test_header_key_ignores_case_and_punctuation() -> None:
+    assert header_key(" Due-Date ") == header_key("DUE_DATE") == header_key("Due Date") == "due_date"
+    assert header_key("Rechnungs-Nr.") == "rechnungs_nr"
+    assert header_key("Straße") == "strasse"
+    assert header_key("Rēķina Nr.") == "rēķina_nr"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Number;Debtor;Issue Date;Due-Date;AMOUNT;Currency",
+        "Invoice No.;Customer No;Invoice Date;Due Date;Gross Amount;CCY",
+        "Rechnungsnummer;Kundennummer;Rechnungsdatum;Fällig am;Betrag;Währung",
+        "Rechnungs-Nr.;Kunden-Nr.;Belegdatum;Fälligkeit;Bruttobetrag;Währung",
+        "Rēķina Nr.;Klienta Nr.;Rēķina datums;Apmaksas termiņš;Summa;Valūta",
+    ],
+)
+def test_headers_in_any_spelling_and_language(company: Any, tmp_path: Path, header: str) -> None:
+    customer(company, "K1", "Nord GmbH")
+    result = import_file(
+        company, "invoices", write(tmp_path, f"{header}\nR-1;K1;01.02.2026;03.03.2026;10,50;EUR\n")
+    )
+    assert result.created == 1 and result.warnings == []
+    inv = Invoice.objects.get(number="R-1")
+    assert (inv.debtor.number, inv.issue_date, inv.due_date, inv.amount_minor) == (
+        "K1",
+        date(2026, 2, 1),
+        date(2026, 3, 3),
+        1050,
+    )
+
+
+def test_a_general_name_gives_way_to_a_specific_one(company: Any, tmp_path: Path) -> None:
+    customer(company, "K1", "Nord GmbH")
+    path = write(
+        tmp_path,
+        "Nr;Datum;Rechnungsdatum;Kundennummer;Fällig;Betrag\nR-1;15.03.2026;01.02.2026;K1;03.03.2026;10,00\n",
+    )
+    result = import_file(company, "invoices", path, mapping={"Nr": "number"})
+    assert Invoice.objects.get().issue_date == date(2026, 2, 1)  # "Datum" was left alone
+    assert any("'Datum'" in w for w in result.warnings)
+    # alone, "Datum" is the invoice date
+    assert resolve_columns("invoices", ["Datum", "Betrag"], {}) == ["issue_date", "amount"]
+
+
+def test_two_columns_equally_named_for_one_field_are_refused(company: Any, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "number;debtor;issue_date;Issue Date;due_date;amount\nR-1;K1;2026-02-01;2026-02-01;2026-03-01;1\n",
+    )
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "invoices", path)
+    assert [(e.row, e.column) for e in failed.value.errors] == [(1, "Issue Date")]
+
+
+def test_customers_by_name_are_found_or_created_once(company: Any, tmp_path: Path) -> None:
+    nord = customer(company, "K-00001", "Nord  GmbH")  # the number the first new customer would get
+    path = write(
+        tmp_path,
+        "Invoice;Customer;Invoice date;Due date;Amount\n"
+        "R-1;nord gmbh;2026-02-01;2026-03-01;100.00\n"
+        "R-2;Süd AG;2026-02-01;2026-03-01;200.00\n"
+        "R-3;  süd ag ;2026-02-02;2026-03-02;300.00\n",
+    )
+    dry = import_file(company, "invoices", path, dry_run=True)
+    assert dry.details["customers_created"] == 1 and Debtor.objects.count() == 1
+    result = import_file(company, "invoices", path)
+    assert result.created == 3 and result.details["customers_created"] == 1
+    assert Invoice.objects.get(number="R-1").debtor == nord
+    sued = Invoice.objects.get(number="R-2").debtor
+    assert Invoice.objects.get(number="R-3").debtor == sued
+    assert (sued.number, sued.name, sued.kind, sued.language) == ("K-00002", "Süd AG", "business", "de")
+    assert TimelineEvent.objects.filter(debtor=sued, kind="debtor_created").count() == 1
+
+
+def test_a_new_number_with_a_name_creates_that_customer(company: Any, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "number;debtor;debtor_name;issue_date;due_date;amount\n"
+        "R-1;K77;West KG;2026-02-01;2026-03-01;1.00\n"
+        "R-2;K78;;2026-02-01;2026-03-01;1.00\n",
+    )
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "invoices", path)
+    assert [(e.row, e.column) for e in failed.value.errors] == [(3, "debtor")]
+    assert "K78" in failed.value.errors[0].message
+    path = write(
+        tmp_path,
+        "number;debtor;debtor_name;issue_date;due_date;amount\nR-1;K77;West KG;2026-02-01;2026-03-01;1.00\n",
+    )
+    import_file(company, "invoices", path)
+    assert Debtor.objects.get(number="K77").name == "West KG"
+
+
+def test_a_name_two_customers_share_needs_the_number(company: Any, tmp_path: Path) -> None:
+    customer(company, "K1", "Meier")
+    customer(company, "K2", "meier")
+    path = write(
+        tmp_path, "number;customer;issue_date;due_date;amount\nR-1;Meier;2026-02-01;2026-03-01;1.00\n"
+    )
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "invoices", path)
+    (error,) = failed.value.errors
+    assert (error.row, error.column) == (2, "debtor_name") and "K1, K2" in error.message
+    assert Debtor.objects.count() == 2 and not Invoice.objects.exists()
+
+
+def test_neither_number_nor_name_column_is_named(company: Any, tmp_path: Path) -> None:
+    path = write(tmp_path, "number;issue_date;due_date;amount\nR-1;2026-02-01;2026-03-01;1.00\n")
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "invoices", path)
+    assert [(e.row, e.column) for e in failed.value.errors] == [(1, "debtor")]
+
+
+def test_an_open_item_list_books_what_was_paid_before(company: Any, tmp_path: Path) -> None:
+    customer(company, "K1", "Nord GmbH")
+    path = write(
+        tmp_path,
+        "Rechnungsnr;Kundennr;Rechnungsdatum;Fällig;Betrag;Offen\n"
+        "R-1;K1;01.02.2026;03.03.2026;1.000,00;400,00\n"
+        "R-2;K1;01.02.2026;03.03.2026;500,00;0,00\n"
+        "R-3;K1;01.02.2026;03.03.2026;250,00;250,00\n",
+    )
+    result = import_file(company, "invoices", path)
+    assert result.created == 2 and result.details == {"paid_skipped": 1, "partly_paid": 1}
+    assert any("paid in full" in w for w in result.warnings)
+    partly = Invoice.objects.get(number="R-1")
+    assert (partly.amount_minor, partly.open_minor) == (100000, 40000)
+    payment = Payment.objects.get()
+    assert (payment.amount_minor, payment.value_date, payment.invoice, payment.unallocated_minor) == (
+        60000,
+        date(2026, 2, 1),
+        partly,
+        0,
+    )
+    assert list(Allocation.objects.values_list("invoice_id", "component", "amount_minor")) == [
+        (partly.pk, "principal", 60000)
+    ]
+    assert Invoice.objects.get(number="R-3").open_minor == 25000
+    assert not Invoice.objects.filter(number="R-2").exists()
+    # interest is claimed on what is open only: as for an invoice of 400.00 from the start
+    as_of = date(2026, 6, 30)
+    (line,) = [
+        x for x in statement(company, partly.debtor_id, "business", as_of)["lines"] if x["number"] == "R-1"
+    ]
+    assert line["principal_open_minor"] == 40000
+    assert {s["principal_minor"] for s in line["segments"]} == {40000}
+
+
+@pytest.mark.parametrize(
+    ("columns", "values", "column", "words"),
+    [
+        ("Offen", "120,00", "open_amount", "more than"),
+        ("Offen", "-1,00", "open_amount", "negative"),
+        ("Bezahlt", "101,00", "paid_amount", "more than"),
+        ("Offen;Bezahlt", "40,00;50,00", "paid_amount", "does not agree"),
+    ],
+)
+def test_impossible_open_or_paid_amounts_are_refused(
+    company: Any, tmp_path: Path, columns: str, values: str, column: str, words: str
+) -> None:
+    customer(company, "K1", "Nord GmbH")
+    path = write(
+        tmp_path,
+        f"Rechnungsnr;Kundennr;Rechnungsdatum;Fällig;Betrag;{columns}\nR-1;K1;01.02.2026;03.03.2026;100,00;{values}\n",
+    )
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "invoices", path)
+    (error,) = failed.value.errors
+    assert (error.row, error.column) == (2, column) and words in error.message
+    assert not Invoice.objects.exists() and not Payment.objects.exists()
