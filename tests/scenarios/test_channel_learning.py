@@ -228,7 +228,38 @@ def test_a_letter_on_evidence_or_as_the_last_resort_and_where_the_amount_is_wort
     assert reminder(small).channel == "email"
     # no phone, two emails unanswered, no letter yet: a letter as the last resort, for 240.00 but not for 25.00
     assert reminder(unread).channel == "letter"
-    assert unread.timeline.get(kind="channel_learned").data["reason"] == "never after email; trying letter"
+    # no evidence that it answers letters: the timeline says a letter is tried, not that the customer answers it
+    tried = unread.timeline.get(kind="channel_tried")
+    assert tried.data["reason"] == "no answer to 2 emails; trying a letter"
+    with translation.override("en"):
+        assert describe(tried) == (
+            "letter instead of email, to reach the customer another way (no answer to 2 emails; trying a letter)"
+        )
+    assert not unread.timeline.filter(kind="channel_learned").exists()
     assert reminder(unread_small).channel == "email"
     for debtor in (silent, small, unread_small):
         assert not debtor.timeline.filter(kind="channel_learned").exists()
+
+
+@pytest.mark.django_db
+def test_unanswered_emails_try_only_channels_the_customer_can_be_sent(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, outbox: Path
+) -> None:
+    """After two unanswered emails the run tries another channel — an SMS where the customer has a mobile
+    number it did not opt out of and the contract allows text messages; never a channel it refused."""
+    company.min_reminder_amount = Decimal("0")
+    company.save()
+    mobile = make_debtor(name="Handy GmbH")
+    refused = make_debtor(name="Kein SMS GmbH")
+    unagreed = make_debtor(name="Nur Mail GmbH", agreed_channels="email")
+    for n, debtor in enumerate((mobile, refused, unagreed)):
+        Contact.objects.create(debtor=debtor, kind="phone", value=f"+49 170 555020{n}")
+        written_history(debtor, make_invoice, pay, letters_paid=False, letters=False)
+        make_invoice(debtor, f"R-{n}", "240.00", "2025-06-09")
+    Contact.objects.filter(debtor=refused, kind="phone").update(opted_out=True)
+    run_collection(company, D("2025-06-16"), approved=True)
+    assert reminder(mobile).channel == "sms"
+    assert mobile.timeline.get(kind="channel_tried").data["reason"] == "no answer to 2 emails; trying an SMS"
+    for debtor in (refused, unagreed):  # no postal address either: the email stays, nothing is claimed
+        assert reminder(debtor).channel == "email"
+        assert not debtor.timeline.filter(kind__in=("channel_tried", "channel_learned")).exists()

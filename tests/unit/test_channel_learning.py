@@ -77,7 +77,7 @@ def test_a_customer_who_pays_after_sms_and_never_after_email_gets_sms_with_the_r
     touches, events = sms_payer()
     learned = learn_channel(EMAIL, [EMAIL, LETTER, SMS], build_profile(touches, events))
     assert learned is not None and learned.channel is SMS
-    assert learned.reason == "paid twice within 3 days of an SMS, never after email"
+    assert learned.reason == "paid twice within 3 days of an SMS, never after email" and not learned.tried
 
 
 def test_only_the_allowed_channels_are_chosen() -> None:
@@ -86,7 +86,7 @@ def test_only_the_allowed_channels_are_chosen() -> None:
     # SMS not allowed: never SMS; the emails went unanswered, so a letter is the last resort
     only_written = learn_channel(EMAIL, [EMAIL, LETTER], profile)
     assert only_written is not None and only_written.channel is LETTER
-    assert only_written.reason == "never after email; trying letter"
+    assert only_written.reason == "no answer to 3 emails; trying a letter" and only_written.tried
     # ... where the amount is worth a letter's postage
     assert learn_channel(EMAIL, [EMAIL, LETTER], profile, letter_affordable=False) is None
     assert learn_channel(SMS, [SMS, EMAIL], profile) is None  # already the channel it answers
@@ -107,7 +107,7 @@ def test_unanswered_messages_on_one_channel_try_the_cheapest_untried_one() -> No
     profile = build_profile([Touch(EMAIL, start + timedelta(days=30 * n)) for n in range(2)], [])
     learned = learn_channel(EMAIL, [EMAIL, LETTER, SMS], profile)
     assert learned is not None and learned.channel is SMS  # a text message costs less than a letter
-    assert learned.reason == "never after email; trying SMS"
+    assert learned.reason == "no answer to 2 emails; trying an SMS" and learned.tried
     assert learn_channel(LETTER, [LETTER, EMAIL], profile) is None  # the letter has not been tried yet
 
 
@@ -153,7 +153,9 @@ def test_a_letter_only_on_evidence_or_as_the_last_resort() -> None:
         [Touch(c, start + timedelta(days=14 * n)) for n, c in enumerate([EMAIL, EMAIL, SMS, SMS])], []
     )
     last = learn_channel(EMAIL, [EMAIL, LETTER, SMS], free_tried)
-    assert last is not None and last.channel is LETTER and last.reason == "never after email; trying letter"
+    # the reason names every channel that went unanswered, not only the step's
+    assert last is not None and last.channel is LETTER and last.tried
+    assert last.reason == "no answer to 2 emails and 2 SMS; trying a letter"
     assert learn_channel(EMAIL, [EMAIL, LETTER, SMS], free_tried, letter_affordable=False) is None
     # both letters of the playbook's own were paid within 4 days: learning may take a letter again
     learned = learn_channel(EMAIL, [EMAIL, LETTER, SMS], letter_reader())

@@ -120,6 +120,7 @@ class LearnedChoice(ChannelChoice):
     """A channel chosen by what the customer answered; ``evidence`` says what (for the timeline)."""
 
     evidence: str = ""
+    tried: bool = False  # no evidence for ``channel``: the ones tried went unanswered
 
 
 def channel_choice(
@@ -164,7 +165,9 @@ def channel_choice(
     learned = learn_channel(base.channel, candidates, reach.profile, letter_affordable=affordable)
     if learned is None:
         return base
-    return LearnedChoice(learned.channel, learned.channel != step, "learned", evidence=learned.reason)
+    return LearnedChoice(
+        learned.channel, learned.channel != step, "learned", evidence=learned.reason, tried=learned.tried
+    )
 
 
 def chosen_channels(
@@ -356,7 +359,7 @@ def dispatch(
                 timeline.event(
                     debtor.pk,
                     company.pk,
-                    "channel_learned",
+                    "channel_tried" if choice.tried else "channel_learned",
                     as_of,
                     step=decision.step.channel.value,
                     channel=channel.value,

@@ -43,6 +43,7 @@ LETTER_COST_MULTIPLE = 20
 COST_RANK = {Channel.EMAIL: 0, Channel.SMS: 1, Channel.LETTER: 2, Channel.CALL: 3}
 
 NAMES = {Channel.EMAIL: "email", Channel.SMS: "SMS", Channel.LETTER: "letter", Channel.CALL: "call"}
+PLURALS = {Channel.EMAIL: "emails", Channel.SMS: "SMS", Channel.LETTER: "letters", Channel.CALL: "calls"}
 ARTICLES = {
     Channel.EMAIL: "an email",
     Channel.SMS: "an SMS",
@@ -168,6 +169,8 @@ class Learned:
     channel: Channel
     changed: bool  # another channel than ``current``
     reason: str  # the evidence, in words: "paid twice within 3 days of an SMS, never after email"
+    # no evidence that the customer answers ``channel``: the channels tried went unanswered, so another is tried
+    tried: bool = False
 
 
 def _times(n: int) -> str:
@@ -235,7 +238,18 @@ def learn_channel(
     if chosen.answered:
         reason = f"{describe(best, chosen)}, {_against(current, base)}"
     elif base.touches >= explore_after and base.answered == 0:
-        reason = f"{_against(current, base)}; trying {NAMES[best]}"
+        # every channel tried that went unanswered, not only the step's: "no answer to 2 emails and 2 SMS"
+        silent = [
+            c
+            for c in sorted(options, key=lambda c: COST_RANK[c])
+            if c is not best and profile.stats(c).touches and not profile.stats(c).answered
+        ]
+        unanswered = " and ".join(_count(profile.stats(c).touches, c) for c in silent)
+        return Learned(best, True, f"no answer to {unanswered}; trying {ARTICLES[best]}", tried=True)
     else:
         return None
     return Learned(best, True, reason)
+
+
+def _count(n: int, channel: Channel) -> str:
+    return f"{n} {PLURALS[channel] if n != 1 else NAMES[channel]}"

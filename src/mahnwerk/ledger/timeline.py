@@ -55,6 +55,7 @@ EVENT_TEXTS = {
     "reply_received": _("Reply received: {subject}"),
     "channel_fallback": _("{step} not possible, {channel} used instead ({reason})"),
     "channel_learned": _("{channel} instead of {step}: the customer answers it ({reason})"),
+    "channel_tried": _("{channel} instead of {step}, to reach the customer another way ({reason})"),
     "experiment_assigned": _(
         "Experiment {experiment}: assigned at random to arm {arm} (playbook {playbook}, segment {segment})"
     ),
