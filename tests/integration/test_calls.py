@@ -123,7 +123,7 @@ def test_the_no_answer_alerts_calls_stop_after_three_attempts_and_say_so(
         dues.append(day)
     # the alert and two retries, 2 and then 4 days later; none after the third "not reached"
     assert dues == [D("2026-03-22"), D("2026-03-24"), D("2026-03-28")]
-    tasks = list(Task.objects.filter(debtor=debtor).order_by("id"))
+    tasks = list(Task.objects.filter(debtor=debtor, kind="call").order_by("id"))
     assert tasks[0] == alert and len(tasks) == 3
     assert all(t.action is None for t in tasks)
     retries = list(debtor.timeline.filter(kind="call_retry").order_by("id"))

@@ -12,14 +12,15 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.collection import agreements
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import debtor_law, law_summary
-from mahnwerk.ledger.models import Allocation, Invoice, TimelineEvent
+from mahnwerk.ledger.models import Allocation, Company, Debtor, Invoice, TimelineEvent
 from mahnwerk.ledger.services import company_today
 
 MAX_CALL_ATTEMPTS = 3  # the first call and two more after "not reached"; then no further call task
@@ -174,6 +175,7 @@ def record_call_outcome(
         else Invoice.objects.filter(debtor=debtor, open_minor__gt=0)
     )
     follow = None  # what "not reached" leads to: another call, or the end of the attempts
+    research = None  # and after the "no answer" alert's last attempt: an address research case
     if outcome == CallOutcome.PROMISED:
         if promised_on is None:
             raise CallError("a promise needs the promised payment date")
@@ -220,6 +222,10 @@ def record_call_outcome(
             follow = timeline.event(
                 debtor.pk, company.pk, "call_attempts_ended", today, actor=actor, attempts=attempt
             )
+            if task.action_id is None:
+                # the "no answer" alert's calls: no reaction to the reminders and nobody on the phone — the
+                # debtor may have moved; a person looks for a current address (once: one open research case)
+                research = _open_address_research(company, debtor, today, actor, attempt)
     task.status, task.outcome, task.notes = TaskStatus.DONE, outcome, notes
     task.promised_on, task.done_at, task.done_by = promised_on, timezone.now(), actor
     task.save()
@@ -234,4 +240,26 @@ def record_call_outcome(
     ).save()
     if follow is not None:
         follow.save()
+    if research is not None:
+        research.save()
     return task
+
+
+def _open_address_research(
+    company: Company, debtor: Debtor, today: date, actor: str, attempts: int
+) -> TimelineEvent | None:
+    """An address research task for a debtor who reacted to nothing and could not be reached by phone, with
+    its timeline event (to be saved after the call's own); None where one is open already."""
+    if Task.objects.filter(debtor=debtor, kind=TaskKind.ADDRESS_RESEARCH, status=TaskStatus.OPEN).exists():
+        return None
+    with translation.override(company.default_language):
+        text = gettext(
+            "No reaction to the reminders and not reached by phone in {attempts} attempts: find a current "
+            "address, email or phone number"
+        ).format(attempts=attempts)
+    Task.objects.create(
+        company=company, debtor=debtor, kind=TaskKind.ADDRESS_RESEARCH, due_on=today, notes=text
+    )
+    return timeline.event(
+        debtor.pk, company.pk, "task_created", today, actor=actor, task=text, alert="address_research"
+    )

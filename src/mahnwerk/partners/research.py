@@ -20,7 +20,7 @@ from mahnwerk.ledger.models import Company, Debtor, DebtorKind, TimelineEvent
 from mahnwerk.ledger.services import update_debtor
 
 # timeline kinds that tell how contact failed
-PROBLEM_KINDS = ("no_contact", "message_bounced", "message_returned", "message_failed")
+PROBLEM_KINDS = ("no_contact", "message_bounced", "message_returned", "message_failed", "call_attempts_ended")
 
 SOURCES = {
     "commercial_register": gettext_lazy("commercial register extract"),
