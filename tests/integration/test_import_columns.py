@@ -203,3 +203,24 @@ def test_impossible_open_or_paid_amounts_are_refused(
     (error,) = failed.value.errors
     assert (error.row, error.column) == (2, column) and words in error.message
     assert not Invoice.objects.exists() and not Payment.objects.exists()
+
+
+def test_a_file_imported_again_changes_nothing_and_a_changed_invoice_is_refused(
+    company: Any, tmp_path: Path
+) -> None:
+    customer(company, "K1", "Nord GmbH")
+    text = "number;debtor;issue_date;due_date;amount\nR-1;K1;2026-02-01;2026-03-01;10.00\n"
+    import_file(company, "invoices", write(tmp_path, text))
+    again = import_file(company, "invoices", write(tmp_path, text + "R-2;K1;2026-02-02;2026-03-02;20.00\n"))
+    assert again.created == 1 and again.details["already_imported"] == 1
+    assert any("imported before" in w for w in again.warnings)
+    assert Invoice.objects.count() == 2
+    changed = write(
+        tmp_path, "number;debtor;issue_date;due_date;amount\nR-1;K1;2026-02-01;2026-03-05;12.00\n"
+    )
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "invoices", changed)
+    (error,) = failed.value.errors
+    assert (error.row, error.column) == (2, "number")
+    assert "due_date, amount" in error.message
+    assert Invoice.objects.get(number="R-1").amount_minor == 1000

@@ -892,17 +892,20 @@ def import_invoices(
     v.read_amounts("open_amount", company.currency, positive=False)
     v.read_amounts("paid_amount", company.currency, positive=False)
     customers = _Customers(company, v, with_names=bool(rows) and "debtor_name" in rows[0][1])
-    existing = set(Invoice.objects.filter(company=company).values_list("number", flat=True))
+    existing = {
+        number: rest
+        for number, *rest in Invoice.objects.filter(company=company).values_list(
+            "number", "debtor_id", "issue_date", "due_date", "amount_minor", "currency"
+        )
+    }
     seen: dict[str, int] = {}
     invoices: list[services.NewInvoice] = []
     paid_before: list[int] = []
     lines: list[int] = []
-    settled = 0
+    settled = again = 0
     for line, row in rows:
         number = v.required(line, row, "number")
-        if number in existing:
-            v.add(line, "number", f"invoice {number} already exists")
-        elif number and number in seen:
+        if number and number in seen:
             v.add(line, "number", f"invoice {number} also on row {seen[number]}")
         if number:
             seen[number] = line
@@ -924,6 +927,20 @@ def import_invoices(
             continue
         assert debtor_id is not None and number is not None and currency is not None
         assert issue is not None and due is not None and amount is not None
+        if number in existing:
+            # imported before (a file imported twice, or a list of open items sent again): the same invoice
+            # is skipped, another one under its number refused
+            differs = _differences(existing[number], (debtor_id, issue, due, amount, currency))
+            if differs:
+                v.add(
+                    line,
+                    "number",
+                    _("invoice {number} is in Mahnwerk already, with another {fields}").format(
+                        number=number, fields=", ".join(differs)
+                    ),
+                )
+            again += 1
+            continue
         if paid == amount:
             settled += 1  # nothing open: not a receivable (its payment date is not known either)
             continue
@@ -952,6 +969,9 @@ def import_invoices(
                 "{count} new customer(s) from their names: check their address, language and kind afterwards"
             ).format(count=len(customers.new))
         )
+    if again:
+        details["already_imported"] = again
+        warnings.append(_("{count} invoice(s) imported before, skipped").format(count=again))
     if settled:
         details["paid_skipped"] = settled
         warnings.append(
@@ -973,6 +993,12 @@ def import_invoices(
             company, invoices, actor=actor, rules=rules, paid_before=paid_before
         )
     return ImportResult("invoices", created, details, warnings=warnings)
+
+
+def _differences(stored: Sequence[Any], given: tuple[Any, ...]) -> list[str]:
+    """The fields (as the file names them) in which an invoice of the file differs from the stored one."""
+    names = ("debtor", "issue_date", "due_date", "amount", "currency")
+    return [name for name, a, b in zip(names, stored, given, strict=True) if a != b]
 
 
 def _paid_part(v: _Validator, line: int, row: Row, currency: str | None, amount: int | None) -> int:
