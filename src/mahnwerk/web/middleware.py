@@ -25,7 +25,8 @@ def _inline_handlers() -> list[str]:
     handlers = ["this.form.submit()"]
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
-            handlers.append(f"return confirm('{escapejs(_('Discard the edited text?'))}')")
+            question = escapejs(_("Discard the edited text?"))
+        handlers.append(f"return confirm('{question}')")
     return handlers
 
 

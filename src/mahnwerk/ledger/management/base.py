@@ -26,7 +26,9 @@ def business_date(value: str) -> date:
     except ValueError:
         day = None
     if day is None or not FIRST_BUSINESS_DATE <= day <= LAST_BUSINESS_DATE:
-        raise argparse.ArgumentTypeError(f"{_('a date YYYY-MM-DD within 1990..2100')}: {value}")
+        raise argparse.ArgumentTypeError(
+            _("a date YYYY-MM-DD within 1990..2100: {value}").format(value=value)
+        )
     return day
 
 

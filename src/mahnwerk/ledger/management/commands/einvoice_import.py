@@ -60,13 +60,21 @@ def result_lines(result: EInvoiceImportResult) -> list[str]:
         )
         debtor = row["debtor"] + (_(" (new)") if row["debtor_created"] else "")
         lines.append(
-            f"  {Path(row['file']).name}: {row['type_code']} {row['number']} {amount}{due}, "
-            f"{_('debtor')} {debtor or '-'}: {labels.get(row['action'], row['action'])}"
+            "  "
+            + _("{file}: {type_code} {number} {amount}{due}, debtor {debtor}: {action}").format(
+                file=Path(row["file"]).name,
+                type_code=row["type_code"],
+                number=row["number"],
+                amount=amount,
+                due=due,
+                debtor=debtor or "-",
+                action=labels.get(row["action"], row["action"]),
+            )
         )
         if row["direct_debit"]:
             lines.append("    " + _("paid by direct debit from {iban}").format(iban=row["debit_iban"] or "-"))
         lines += [f"    {note}" for note in row["notes"]]
-        lines += [f"    {_('warning')}: {warning}" for warning in row["warnings"]]
+        lines += ["    " + _("warning: {text}").format(text=warning) for warning in row["warnings"]]
     return lines
 
 

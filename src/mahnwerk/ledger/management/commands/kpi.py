@@ -157,9 +157,12 @@ class Command(BaseCommand):
             self.stdout.write(_("Expected receipts by week:"))
             for week in report.forecast.weeks:
                 self.stdout.write(f"  {week.start} - {week.end}{money(week.expected_minor):>20}")
-            self.stdout.write(f"  {_('later'):<23}{money(report.forecast.later_minor):>20}")
-            self.stdout.write(f"  {_('doubtful'):<23}{money(report.forecast.doubtful_minor):>20}")
-            self.stdout.write(f"  {_('no prediction'):<23}{money(report.forecast.unpredicted_minor):>20}")
+            for label, minor in (
+                (_("later"), report.forecast.later_minor),
+                (_("doubtful"), report.forecast.doubtful_minor),
+                (_("no prediction"), report.forecast.unpredicted_minor),
+            ):
+                self.stdout.write(f"  {label:<23}{money(minor):>20}")
 
 
 def as_dict(report: KpiReport) -> dict[str, Any]:

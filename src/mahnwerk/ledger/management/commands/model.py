@@ -155,7 +155,9 @@ class Command(BaseCommand):
                 majority=majority
             )
         )
-        header = f"{'':<24}{_('model'):>10}{_('baseline'):>10}"
+        header = "{blank:<24}{model:>10}{baseline:>10}".format(
+            blank="", model=_("model"), baseline=_("baseline")
+        )
         self.stdout.write(header)
         rows = [
             (_("AUC"), num(result.auc), "0.500"),

@@ -77,8 +77,8 @@ class Command(MahnwerkCommand):
                 self.stdout.write("    " + "; ".join(reason_texts(e.reasons)))
                 for c in candidate_rows(e.candidates):
                     target = ", ".join(
-                        f"{p['invoice'] or _('oldest items of') + ' ' + p['debtor']} "
-                        f"{format_money(p['amount_minor'], e.currency)}"
+                        (p["invoice"] or _("oldest items of {debtor}").format(debtor=p["debtor"]))
+                        + f" {format_money(p['amount_minor'], e.currency)}"
                         for p in c["parts"]
                     )
                     self.stdout.write(f"    {c['score']:>3} {target}: {'; '.join(c['reasons'])}")

@@ -45,11 +45,18 @@ class Command(MahnwerkCommand):
         for line in data["lines"]:
             cur = line["currency"]
             out(
-                f"  {line['number']:<16} {_('due')} {format_date(line['due_date'], 'en'):<12} "
-                f"{_('principal')} {format_money(line['principal_open_minor'], cur):>12}  "
-                f"{_('interest')} {format_money(line['interest_open_minor'], cur):>10}  "
-                f"{_('fees')} {format_money(line['fees_open_minor'], cur):>9}  "
-                f"{_('total')} {format_money(line['total_open_minor'], cur):>12}"
+                "  "
+                + _(
+                    "{number:<16} due {due:<12} principal {principal:>12}  interest {interest:>10}  "
+                    "fees {fees:>9}  total {total:>12}"
+                ).format(
+                    number=line["number"],
+                    due=format_date(line["due_date"], "en"),
+                    principal=format_money(line["principal_open_minor"], cur),
+                    interest=format_money(line["interest_open_minor"], cur),
+                    fees=format_money(line["fees_open_minor"], cur),
+                    total=format_money(line["total_open_minor"], cur),
+                )
             )
             if line["default_from"] and line["default_rule_label"]:
                 out(
@@ -60,8 +67,15 @@ class Command(MahnwerkCommand):
                 )
             for seg in line["segments"]:
                 out(
-                    f"      {seg['from']} – {seg['to']}  {seg['days']:>4} d  {seg['rate']:>7} %  "
-                    f"{_('on')} {format_money(seg['principal_minor'], cur)}  = {format_money(seg['amount_minor'], cur)}"
+                    "      "
+                    + _("{start} – {end}  {days:>4} d  {rate:>7} %  on {principal}  = {amount}").format(
+                        start=seg["from"],
+                        end=seg["to"],
+                        days=seg["days"],
+                        rate=seg["rate"],
+                        principal=format_money(seg["principal_minor"], cur),
+                        amount=format_money(seg["amount_minor"], cur),
+                    )
                 )
             if line["interest_error"] and line["interest_until"]:
                 out(
@@ -71,7 +85,7 @@ class Command(MahnwerkCommand):
                     )
                 )
             elif line["interest_error"]:
-                out(f"      {_('interest not computed')}: {line['interest_error']}")
+                out("      " + _("interest not computed: {reason}").format(reason=line["interest_error"]))
         for cur, t in data["totals"].items():
             out(_("Total due: {total}").format(total=format_money(t["total_open_minor"], cur)))
         for cur, amount in data["credits"].items():
