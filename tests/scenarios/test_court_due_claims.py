@@ -106,3 +106,39 @@ def test_the_mahnantrag_warns_of_interest_it_cannot_compute(
     later = run_json("court", "mahnantrag", german.number, "--date", "2100-01-04", "--no-record")
     [warning] = [w for w in later["warnings"] if w.startswith("interest of RE-100: ")]
     assert "mahnwerk rates add de_basiszinssatz" in warning
+
+
+@pytest.mark.django_db
+def test_the_agencys_success_rate_comes_from_the_companys_ended_handovers(
+    company: Any, german: Any, make_invoice: Any
+) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from mahnwerk.partners.models import Handover, Partner
+
+    make_invoice(german, "RE-100", "1234.56", "2025-03-03", issue="2025-02-01")
+    before = run_json("escalate", "advise", german.number, "--date", "2025-08-15")
+    agency = next(o for o in before["options"] if o["option"] == "agency")
+    assert agency["probability_source"] == "default" and before["history_cases"]["agency"] == 0
+    partner = Partner.objects.create(
+        company=company, name="Inkasso Nord", kind="agency", fee_percent=Decimal(20)
+    )
+    for n in range(20):  # 12 brought the total handed over, 8 did not
+        Handover.objects.create(
+            company=company,
+            debtor=german,
+            partner=partner,
+            handed_over_on=date(2024, 1, 10),
+            total_minor=10000,
+            currency="EUR",
+            status="closed",
+            collected_minor=10000 if n < 12 else 2500,
+            ended_on=date(2024, 6, 1),
+        )
+    data = run_json("escalate", "advise", german.number, "--date", "2025-08-15")
+    agency = next(o for o in data["options"] if o["option"] == "agency")
+    assert data["history_cases"]["agency"] == 20
+    assert (agency["probability"], agency["probability_source"]) == (0.6, "history")
+    lawyer = next(o for o in data["options"] if o["option"] == "lawyer")
+    assert lawyer["probability_source"] == "default"  # no lawyer's handover ended yet

@@ -40,7 +40,8 @@ class History:
 def company_history(company: Company, as_of: date) -> History:
     """Keep chasing: of the invoices that were still open ``LATE_STAGE_DAYS`` after their due date (and are old
     enough to know how they ended), the share later paid in full. Settlement: of the settlement offers that
-    ended, the share paid in time. Used where at least ``MIN_HISTORY_CASES`` cases exist."""
+    ended, the share paid in time. Agency and lawyer: of the ended handovers to such a partner, the share that
+    brought the total handed over. Used where at least ``MIN_HISTORY_CASES`` cases exist."""
     probabilities: dict[str, float] = {}
     cases: dict[str, int] = {}
     cutoff = as_of - timedelta(days=2 * LATE_STAGE_DAYS)
@@ -72,7 +73,34 @@ def company_history(company: Company, as_of: date) -> History:
     cases[Option.SETTLEMENT] = total
     if total >= MIN_HISTORY_CASES:
         probabilities[Option.SETTLEMENT] = ended.get("settlement_accepted", 0) / total
+    for option, n, paid_in_full in _handover_history(company, as_of):
+        cases[option] = n
+        if n >= MIN_HISTORY_CASES:
+            probabilities[option] = paid_in_full / n
     return History(probabilities, cases)
+
+
+def _handover_history(company: Company, as_of: date) -> list[tuple[Option, int, int]]:
+    """Agency and lawyer: of the company's handovers that ended (closed or recalled) by ``as_of``, how many
+    there were and how many brought the total handed over in full — what the partner collected plus what the
+    debtor paid us directly meanwhile."""
+    from django.db.models.functions import Coalesce
+
+    from mahnwerk.partners.models import Handover, HandoverStatus
+
+    rows = (
+        Handover.objects.filter(company=company, ended_on__isnull=False, ended_on__lte=as_of)
+        .exclude(status=HandoverStatus.OPEN)
+        .annotate(direct=Coalesce(models.Sum("payment_notices__amount_minor"), 0))
+        .values_list("partner__kind", "total_minor", "collected_minor", "direct")
+    )
+    counts = {Option.AGENCY: [0, 0], Option.LAWYER: [0, 0]}
+    for kind, handed, collected, direct in rows:
+        option = Option.AGENCY if kind == "agency" else Option.LAWYER
+        counts[option][0] += 1
+        if collected + direct >= handed:
+            counts[option][1] += 1
+    return [(option, n, ok) for option, (n, ok) in counts.items()]
 
 
 def find_debtor(company: Company, ident: str) -> Debtor:
