@@ -217,6 +217,28 @@ def test_the_monthly_statement_goes_to_business_customers_who_hear_nothing_else(
     assert_clean(plain)
 
 
+def test_no_email_keeps_in_touch_with_a_customer_whose_contract_names_other_channels(
+    plain: Any, make_debtor: Any, make_invoice: Any, pay: Any
+) -> None:
+    """A contract that names only letters (or text messages) is kept by the courtesy messages too: the
+    reminders went by letter, so neither the thank-you nor the statement goes by email."""
+    by_letter = make_debtor(
+        name="Nur Post GmbH", agreed_channels="letter", street="Weg 1", postcode="10115", city="Berlin"
+    )
+    make_invoice(by_letter, "RE-1", "400.00", "2025-06-10")
+    quiet = make_debtor(name="Still Post GmbH", agreed_channels="letter, sms")
+    make_invoice(quiet, "RE-Q", "500.00", "2025-07-20", issue="2025-06-20")  # open, not due: a statement
+    walk(
+        plain,
+        "2025-06-06",
+        "2025-07-03",
+        before={"2025-06-21": lambda: pay(by_letter, "400.00", "2025-06-21", "RE-1")},
+    )
+    assert OutboundMessage.objects.filter(debtor=by_letter, channel="letter").exists()  # the reminder
+    assert not OutboundMessage.objects.filter(debtor__in=[by_letter, quiet], channel="email").exists()
+    assert_clean(plain)
+
+
 # --- no answer --------------------------------------------------------------------------------------------
 
 

@@ -52,7 +52,7 @@ from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.core.playbook import ItemState, PlaybookSpec
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.models import Allocation, Company, Debtor, Invoice, TimelineEvent
+from mahnwerk.ledger.models import Allocation, Company, Debtor, Invoice, TimelineEvent, parse_channels
 from mahnwerk.ledger.services import company_today, record_credit_note
 
 __all__ = [
@@ -1929,8 +1929,9 @@ def keep_in_touch(
     def mine(ids: Iterable[int]) -> set[int]:
         return {pk for pk in ids if pk % parts == index and pk not in busy.no_contact}
 
-    thanks = _paid_thanks(company, as_of, mine, busy)
-    statements = _statements(company, as_of, mine, busy)
+    # they go by email: not to a customer whose contract names only other channels (``agreed_channels``)
+    thanks = [row for row in _paid_thanks(company, as_of, mine, busy) if _email_agreed(row[0])]
+    statements = [row for row in _statements(company, as_of, mine, busy) if _email_agreed(row[0])]
     wanted = {d.pk for d, _k, _r in [*thanks, *statements]}
     if wanted:
         from mahnwerk.comms.outbox import email_recipients
@@ -1941,6 +1942,12 @@ def keep_in_touch(
         timeline.record(events)
         _no_answer_alerts(company, as_of, mine)
     return len(events)
+
+
+def _email_agreed(debtor: Debtor) -> bool:
+    """Whether an email may go to ``debtor``: its contract names no channels, or email among them."""
+    agreed = parse_channels(debtor.agreed_channels)
+    return not agreed or "email" in agreed
 
 
 def _busy(company: Company, as_of: date, contacted: set[int]) -> _Busy:
