@@ -465,8 +465,10 @@ def _camt_tx(
                 break
         else:
             raise ValueError(f"transaction {base.position} has no amount in {base.currency}")
-    # the payer for money received (or a reversal of a debit); the payee otherwise
-    payer_side = base.credit != base.reversal
+    # the payer for money received (or a reversal of a debit); the payee otherwise. A return (RtrInf) is a
+    # reversal even without RvslInd: a returned direct debit names us as Cdtr and the payer as Dbtr.
+    returned = base.reversal or c.find(tx, "RtrInf") is not None
+    payer_side = base.credit != returned
     first, second = ("Dbtr", "Cdtr") if payer_side else ("Cdtr", "Dbtr")
     party = first if _party_name(c, tx, first) or c.text(tx, f"RltdPties/{first}Acct/Id/IBAN") else second
     ultimate = _party_name(c, tx, f"Ultmt{party}")
