@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from mahnwerk.core.money import MoneyError, to_minor
 
@@ -108,8 +109,10 @@ def account_id(text: str, currency: str = "") -> AccountId:
         return AccountId(iban=value, currency=currency)
     if "/" in value:
         bank_code, _, number = value.partition("/")
-        number = re.sub(r"[A-Z]{3}$", "", number)
+        number = re.sub(r"/?[A-Z]{3}$", "", number)
         return AccountId(bank_code=bank_code, number=number, currency=currency)
+    if currency and value.endswith(currency) and re.search(r"\d", value[:-3]):
+        value = value[: -len(currency)]  # "1291.99.348EUR": the statement's currency after the number
     return AccountId(number=value, currency=currency)
 
 
@@ -525,7 +528,9 @@ def _party_name(c: _Camt, tx: object, role: str) -> str:
 
 # --- MT940 ---------------------------------------------------------------------------------------------
 
-_TAG_RE = re.compile(r"^:(\d{2}[A-Z]?):", re.M)
+# The tags of MT940/MT942 (and the German ``:NS:``); a line of ``:86:`` text that merely looks like a tag
+# (":26:37 Folgenr.") stays in the text.
+_TAG_RE = re.compile(r"^:(20|21|25|28[CD]?|13D?|34F|6[05][FM]?|61|62[FM]?|64|86|90[CD]|NS):", re.M)
 _SEPA_KEYS = ("EREF", "KREF", "MREF", "CRED", "DEBT", "COAM", "OAMT", "SVWZ", "ABWA", "ABWE", "IBAN", "BIC")
 _SEPA_RE = re.compile(r"(?<![A-Z])(" + "|".join(_SEPA_KEYS) + r")\+")
 _RETURN_GVC = {"109", "159"}
@@ -618,6 +623,10 @@ def _parse_mt940(data: bytes, name: str) -> ParseResult:
         statement_id = statement_id or f"{name}#{number}"
         opening = values.get("60F") or values.get("60M") or ""
         currency = opening[7:10] if len(opening) >= 10 else ""
+        # an MT942 has no opening balance: its floor limit (:34F:) names the currency
+        floor = values.get("34F", "").strip()
+        if not currency and floor[:3].isalpha():
+            currency = floor[:3].upper()
         account = account_id(values.get("25", ""), currency)
         if not account.label:
             result.problems.append(Problem(statement_id, "", "no account (:25:) in this statement"))
@@ -629,13 +638,19 @@ def _parse_mt940(data: bytes, name: str) -> ParseResult:
             if tag != "61":
                 continue
             index += 1
-            details = tags[i + 1][1] if i + 1 < len(tags) and tags[i + 1][0] == "86" else ""
+            # some banks (old Rabobank format) split the details over several :86: tags
+            following = []
+            for next_tag, next_value in tags[i + 1 :]:
+                if next_tag != "86":
+                    break
+                following.append(next_value)
+            details = "\n".join(following)
             try:
                 statement.entries.append(
                     _mt940_entry(mt940, header, value, details, statement_id, str(index), account, currency)
                 )
             except (ValueError, RuntimeError, KeyError, TypeError, ArithmeticError) as exc:
-                message = str(exc.args[0]) if isinstance(exc, RuntimeError) and exc.args else str(exc)
+                message = str(exc)
                 result.problems.append(Problem(statement_id, str(index), f"{message} (:61:{value[:40]})"))
         dates = [e.booking_date for e in statement.entries if e.booking_date]
         statement.from_date = min(dates, default=None) or _mt940_balance_date(opening)
@@ -647,6 +662,30 @@ def _parse_mt940(data: bytes, name: str) -> ParseResult:
     if not result.statements and not result.problems:
         raise StatementFormatError(f"{name or 'the file'}: no MT940 statement (:20: ... :61:) found")
     return result
+
+
+def _parse_61(mt940: Any, header: str, line61: str) -> dict[str, Any]:
+    """The statement line read by the ``mt-940`` package; a customer reference longer than the 16 characters
+    SWIFT allows (ASN and GLS banks put an IBAN or a long id there) is read with the package's lenient
+    variant rather than losing the booking. The variant is chosen before parsing: the package logs every
+    line its pattern does not match as an error."""
+    value = "\n".join(
+        line.rstrip() for line in line61.replace("\r", "").split("\n") if line.strip() not in {"", "-"}
+    ).strip()
+    for variant in (mt940.tags.Statement(), mt940.tags.StatementGLS()):
+        if not variant.re.match(value):
+            continue
+        tags = None if type(variant) is mt940.tags.Statement else {variant.id: variant}
+        try:
+            parsed = mt940.models.Transactions(tags=tags).parse(header + f":61:{line61}\n")
+        except RuntimeError:
+            continue
+        if len(parsed) == 1:
+            return dict(parsed[0].data)
+    raise ValueError(
+        "the statement line (:61:) does not have the MT940 form "
+        "(value date YYMMDD, optional entry date MMDD, C/D/RC/RD mark, amount, type code)"
+    )
 
 
 def _mt940_balance_date(balance: str) -> date | None:
@@ -666,10 +705,7 @@ def _mt940_entry(
     account: AccountId,
     currency: str,
 ) -> BankEntry:
-    parsed = mt940.models.Transactions().parse(header + f":61:{line61}\n")  # type: ignore[attr-defined]
-    if len(parsed) != 1:
-        raise ValueError("the statement line (:61:) could not be read")
-    tx = parsed[0].data
+    tx = _parse_61(mt940, header, line61)
     status = str(tx["status"])
     cur = str(tx.get("currency") or currency)
     if not cur:
@@ -692,8 +728,14 @@ def _mt940_entry(
     counterparty = d.account or d.sepa.get("IBAN", "")
     iban = counterparty.upper() if iban_shape_ok(counterparty) else ""
     eref = d.sepa.get("EREF", "")
-    if not eref and customer_ref.upper() not in {"", "NONREF"} and not customer_ref.startswith("KREF+"):
+    extra = str(tx.get("extra_details") or "").strip()
+    if iban_shape_ok(customer_ref):
+        # Dutch banks (ASN, SNS) give the counterparty's IBAN as the reference: it is no end-to-end id
+        iban = iban or customer_ref.replace(" ", "").upper()
+    elif not eref and customer_ref.upper() not in {"", "NONREF"} and not customer_ref.startswith("KREF+"):
         eref = customer_ref
+    if not iban and iban_shape_ok(extra):  # Rabobank: the counterparty's IBAN as supplementary details
+        iban = extra.replace(" ", "").upper()
     return BankEntry(
         statement_id=statement_id,
         position=position,
