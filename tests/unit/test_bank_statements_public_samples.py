@@ -10,6 +10,7 @@ from mahnwerk.core.bank_statements import (
     AccountId,
     ParseResult,
     account_id,
+    parse_86,
     parse_statement,
 )
 
@@ -90,6 +91,40 @@ def test_details_in_several_86_tags_are_all_kept() -> None:
     assert result.statements[0].account == AccountId(number="1291.99.348", currency="EUR")
 
 
+def test_dutch_structured_86() -> None:
+    """``/EREF/.../BENM//NAME/.../REMI/...`` (Rabobank, ING, ABN AMRO): the end-to-end id, name and remittance
+    are read from their keys, and the IBAN from the :61: supplementary details."""
+    result = parse("jejik_rabobank_iban_nl_mt940.sta")
+    assert result.problems == []
+    first, second = result.statements[0].entries
+    assert first.end_to_end_id == "01-01-2013 12:00 0030000987654321"
+    assert first.counterparty_name == "CONTRA ACCOUNT HOLDER"
+    assert first.counterparty_iban == "NL70ABNA0987654321"
+    assert first.remittance == ""
+    assert (second.counterparty_name, second.remittance) == ("JOHN DOE", "Reference 201301234")
+    d = parse_86(
+        "/TRCD/00100/CNTP/NL46ABNA0499998748/ABNANL2A/J. Jansen/AMSTERDAM/REMI/USTD//Factuur 2024-17/"
+        "/EREF/E2E-1/MARF/M-7/RTRN/MD06/"
+    )
+    assert (d.account, d.bic, d.name) == ("NL46ABNA0499998748", "ABNANL2A", "J. Jansen")
+    assert (d.purpose, d.sepa["EREF"], d.sepa["MREF"], d.return_code) == (
+        "Factuur 2024-17",
+        "E2E-1",
+        "M-7",
+        "MD06",
+    )
+    assert parse_86("/REMI/STRD/CUR/RF18539007547034/").creditor_reference == "RF18539007547034"
+
+
+def test_sepa_key_at_the_start_of_a_subfield_after_a_letter() -> None:
+    """``?21SEPA-BASISLASTSCHRIFT?22EREF+ ...?23MREF+ ...``: the keys follow text ending in a letter."""
+    result = parse("wolph_de_gv_codes_mt940.sta")
+    e = result.entries[0]
+    assert e.end_to_end_id == "1234567890123 PAYPAL"
+    assert e.mandate_id == "12AB234CD6E7F"
+    assert e.counterparty_name == "PayPal (Europe) S.a.r.l. et"
+
+
 def test_a_line_that_looks_like_a_tag_stays_in_the_86_text() -> None:
     """A wrapped time stamp puts ":26:37" at the start of a line of :86: (no such MT940 tag)."""
     result = mt940(
@@ -105,6 +140,19 @@ def test_a_line_that_looks_like_a_tag_stays_in_the_86_text() -> None:
     [e] = result.entries
     assert e.remittance == "Rechnung 4711 vom 12-09-2014T16:26:37 Folgenr. 007"
     assert parse("wolph_de_wrapped_timestamp_mt940.sta").entries[0].mandate_id == "000000"
+
+
+def test_structured_86_after_a_space_and_the_iban_from_38() -> None:
+    """A Polish bank starts :86: with a space; ?31 holds an old account number and ?38 the IBAN."""
+    d = parse_86(
+        " 020?00Wyplata?20FAKTURA 333/2?3010600076?310000777777777777?32HUTA SZKLA?38PL081060007600007777777\n"
+        "77777"
+    )
+    assert (d.gvc, d.posting_text, d.purpose, d.name) == ("020", "Wyplata", "FAKTURA 333/2", "HUTA SZKLA")
+    assert d.account == "PL08106000760000777777777777"
+
+
+# --- accounts and camt returns ----------------------------------------------------------------------------
 
 
 def test_account_with_currency_suffix() -> None:

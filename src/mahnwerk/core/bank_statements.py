@@ -540,7 +540,7 @@ _FEE_TYPES = {"NCHG", "NCOM", "NINT", "FCHG"}
 
 @dataclass(frozen=True, slots=True)
 class Details86:
-    """A German structured ``:86:`` field."""
+    """A structured ``:86:`` field: the German ``?nn`` subfields or the Dutch ``/KEY/value`` form."""
 
     gvc: str = ""
     posting_text: str = ""
@@ -550,14 +550,22 @@ class Details86:
     account: str = ""
     name: str = ""
     return_code: str = ""
+    creditor_reference: str = ""
+
+
+_SEPA_START = re.compile(r"^(?:" + "|".join(_SEPA_KEYS) + r")\+")
 
 
 def parse_86(text: str) -> Details86:
-    """``166?00GUTSCHRIFT?20EREF+...?30BIC?31IBAN?32Name``: GVC, subfields and SEPA keys. Unstructured text
-    becomes the purpose as it is (lines joined by spaces)."""
-    flat = text.replace("\r", "")
+    """``166?00GUTSCHRIFT?20EREF+...?30BIC?31IBAN?32Name``: GVC, subfields and SEPA keys; the Dutch
+    ``/EREF/.../CNTP/.../REMI/...`` form (ING, Rabobank, ABN AMRO). Unstructured text becomes the purpose as
+    it is (lines joined by spaces)."""
+    flat = text.replace("\r", "").strip(" \t\n")
     structured = re.match(r"^(\d{3})([?@>])", flat)
     if not structured:
+        dutch = _parse_86_dutch(flat)
+        if dutch is not None:
+            return dutch
         return Details86(purpose=" ".join(line.strip() for line in flat.split("\n") if line.strip()))
     gvc, sep = structured.group(1), structured.group(2)
     joined = flat.replace("\n", "")
@@ -566,7 +574,11 @@ def parse_86(text: str) -> Details86:
         fields.setdefault(match.group(1), []).append(match.group(2))
     purpose_codes = [f"{n}" for n in range(20, 30)] + [f"{n}" for n in range(60, 64)]
     chunks = [part for code in purpose_codes for part in fields.get(code, [])]
-    purpose = "".join(chunks) if _SEPA_RE.search("".join(chunks)) else " ".join(c.strip() for c in chunks)
+    if _SEPA_RE.search("".join(chunks)) or any(_SEPA_START.match(c) for c in chunks):
+        # a key at the start of a subfield is a key even when the text before it ends in a letter
+        purpose = "".join(" " + c if i and _SEPA_START.match(c) else c for i, c in enumerate(chunks))
+    else:
+        purpose = " ".join(c.strip() for c in chunks)
     sepa: dict[str, str] = {}
     parts = _SEPA_RE.split(purpose)
     if len(parts) > 1:
@@ -576,15 +588,63 @@ def parse_86(text: str) -> Details86:
         if free:
             sepa["SVWZ"] = f"{free} {sepa.get('SVWZ', '')}".strip()
     name = "".join(fields.get("32", []) + fields.get("33", [])).strip()
+    # ?31 is the account number or IBAN, ?38 the IBAN: the IBAN wins when ?31 holds an old account number
+    accounts = ["".join(fields.get(code, [])).strip().replace(" ", "") for code in ("31", "38")]
+    account = next((a for a in accounts if iban_shape_ok(a)), accounts[0] or accounts[1])
     return Details86(
         gvc=gvc,
         posting_text="".join(fields.get("00", [])).strip(),
         purpose=sepa.get("SVWZ", "") if sepa else purpose.strip(),
         sepa=sepa,
         bic="".join(fields.get("30", [])).strip(),
-        account="".join(fields.get("31", []) or fields.get("38", [])).strip().replace(" ", ""),
+        account=account,
         name=re.sub(r"\s{2,}", " ", name),
         return_code="".join(fields.get("34", [])).strip(),
+    )
+
+
+_DUTCH_KEYS = (
+    "EREF", "PREF", "MARF", "CSID", "CNTP", "REMI", "USTD", "STRD", "PURP", "ULTC", "ULTD", "ULTB", "RTRN",
+    "ISDT", "BENM", "ORDP", "NAME", "ADDR", "IBAN", "BIC", "TRCD", "BUSP", "CREF", "RREF", "EXCH", "CHGS",
+    "OCMT", "SVCL", "IREF",
+)  # fmt: skip
+_DUTCH_SPLIT = re.compile(r"/(?=(?:" + "|".join(_DUTCH_KEYS) + r")/)")
+
+
+def _parse_86_dutch(flat: str) -> Details86 | None:
+    """``/EREF/ref/CNTP/IBAN/BIC/Name/City/REMI/USTD//text/``; None when the text is not of that form."""
+    joined = flat.replace("\n", "")
+    if not re.match(r"^/(?:" + "|".join(_DUTCH_KEYS) + r")/", joined):
+        return None
+    values: dict[str, str] = {}
+    order: list[str] = []
+    for part in _DUTCH_SPLIT.split(joined)[1:]:
+        key, _, value = part.partition("/")
+        order.append(key)
+        values.setdefault(key, value.strip("/ ").strip())
+    remittance, creditor_ref = values.get("USTD", ""), ""
+    if "STRD" in values:  # STRD/CUR/RF18...: a structured creditor reference
+        creditor_ref = values["STRD"].rpartition("/")[2].strip()
+    if not remittance and not creditor_ref:
+        remittance = values.get("REMI", "")
+    iban, bic, name = "", values.get("BIC", ""), values.get("NAME", "")
+    if values.get("CNTP"):  # CNTP/IBAN/BIC/Name/City
+        cntp = values["CNTP"].split("/")
+        iban, bic = cntp[0], (cntp[1] if len(cntp) > 1 else "") or bic
+        name = (cntp[2] if len(cntp) > 2 else "") or name
+    iban = iban or values.get("IBAN", "")
+    sepa = {k: v for k, v in (("EREF", values.get("EREF", "")), ("MREF", values.get("MARF", ""))) if v}
+    if remittance:
+        sepa["SVWZ"] = remittance
+    return Details86(
+        purpose=remittance,
+        sepa=sepa,
+        bic=bic.strip(),
+        account=iban.strip().replace(" ", ""),
+        name=re.sub(r"\s{2,}", " ", name).strip(),
+        return_code=values.get("RTRN", ""),
+        creditor_reference=creditor_ref,
+        posting_text=values.get("TRCD", ""),
     )
 
 
@@ -756,6 +816,7 @@ def _mt940_entry(
         counterparty_bic=d.bic if not d.bic.isdigit() else "",
         ultimate_name=d.sepa.get("ABWA", ""),
         remittance=d.purpose,
+        creditor_reference=d.creditor_reference,
         bank_code=" ".join(x for x in (d.gvc, tx_type) if x),
         additional_info=d.posting_text,
     )
