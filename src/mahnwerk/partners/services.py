@@ -595,7 +595,10 @@ def read_status_file(content: bytes, name: str, currency: str) -> tuple[list[Sta
     """A partner's status file, CSV (header: debtor, status, amount_collected, fee, date, note; comma or
     semicolon) or JSON (a list of such objects, or ``{"statuses": [...]}``), told apart by the content.
     Returns the rows and the number of the first data row (for error messages)."""
-    text = content.decode("utf-8-sig")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PartnerError(_("{name}: not UTF-8 text; save the file as UTF-8").format(name=name)) from None
     stripped = text.lstrip()
     if stripped.startswith(("[", "{")):
         try:
