@@ -72,3 +72,45 @@ def test_nothing_failed_says_zero_without_the_retry_hint(company: Any, alice: Cl
     )
     assert line is not None
     assert "outbox retry" not in line.group(1)
+
+
+def test_the_home_page_links_to_the_failed_and_retrying_messages(
+    company: Any, make_debtor: Any, alice: Client, carol: Client
+) -> None:
+    debtor = make_debtor(name="Bäckerei Schulz GmbH")
+    later = timezone.now() + timedelta(minutes=5)
+    retrying = message(company, debtor, "queued", 1, next_attempt_at=later, attempts=2, last_error="451 busy")
+    failed = message(company, debtor, "failed", 0, attempts=1, last_error="550 5.1.1 user unknown")
+    old = message(company, debtor, "failed", 7, last_error="too old")  # outside the 7 days: not listed
+    sms = message(company, debtor, "bounced", 3, channel="sms", last_error="not a valid mobile number")
+    letter = message(company, debtor, "failed", 0, channel="letter", last_error="printer jam")
+    other = Company.objects.create(
+        slug="other", name="Other GmbH", country="DE", iban="DE89370400440532013000"
+    )
+    foreign = message(other, make_debtor(company=other), "failed", 0, last_error="foreign")
+
+    home = alice.get("/").content.decode()
+    line = re.search(r'<p data-testid="outbox-attention"[^>]*>(.*?)</p>', home, re.S)
+    assert line is not None
+    assert 'href="/messages/failed/"' in line.group(1) and 'href="/messages/retrying/"' in line.group(1)
+
+    page = carol.get("/messages/failed/")  # a viewer sees them too
+    assert page.status_code == 200
+    html = page.content.decode()
+    for msg in (failed, sms):
+        assert f'href="/debtors/{debtor.pk}/messages/{msg.pk}/"' in html
+    assert "user unknown" in html and "not a valid mobile number" in html and "Bäckerei Schulz GmbH" in html
+    for msg in (retrying, old, letter, foreign):
+        assert f"/messages/{msg.pk}/" not in html
+    assert [r["msg"].pk for r in page.context["rows"]] == [sms.pk, failed.pk]  # the newest first
+
+    html = alice.get("/messages/retrying/").content.decode()
+    assert f'href="/debtors/{debtor.pk}/messages/{retrying.pk}/"' in html and "451 busy" in html
+    assert f"/messages/{failed.pk}/" not in html
+    assert alice.get("/messages/sent/").status_code == 404
+
+
+def test_no_links_when_nothing_failed_or_waits(company: Any, alice: Client) -> None:
+    html = alice.get("/").content.decode()
+    assert "/messages/failed/" not in html and "/messages/retrying/" not in html
+    assert "None." in alice.get("/messages/failed/").content.decode()

@@ -45,7 +45,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import mailers
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -924,17 +924,41 @@ def day_counts(company: Company, business_date: date) -> dict[str, int]:
 ATTENTION_DAYS = 7
 
 
+def _attention(today: date, days: int) -> dict[str, Q]:
+    """What :func:`attention_counts` counts: ``retrying`` and ``failed`` (the latter of the last ``days``)."""
+    since = today - timedelta(days=days - 1)
+    recent = Q(business_date__gte=since) | Q(business_date__isnull=True, created_at__date__gte=since)
+    given_up = Q(status__in=[MessageStatus.FAILED, MessageStatus.BOUNCED])
+    return {
+        "retrying": Q(status=MessageStatus.QUEUED, next_attempt_at__isnull=False),
+        "failed": given_up & recent,
+        "given_up": given_up,
+    }
+
+
+def attention_messages(
+    company: Company, today: date, state: str, days: int = ATTENTION_DAYS
+) -> QuerySet[OutboundMessage]:
+    """The emails and SMS :func:`attention_counts` counts as ``state`` ("failed" or "retrying"), newest first."""
+    if state not in {"failed", "retrying"}:
+        raise ValueError(state)
+    return (
+        OutboundMessage.objects.filter(company=company)
+        .filter(_attention(today, days)[state])
+        .exclude(channel="letter")
+        .order_by("-created_at", "-pk")
+    )
+
+
 def attention_counts(company: Company, today: date, days: int = ATTENTION_DAYS) -> dict[str, int]:
     """The emails and SMS that need an eye, across days (one query, on the status index): ``retrying`` —
     queued again after a temporary failure, whatever their day; ``failed`` — failed for good or bounced,
     written in the last ``days`` days (``mahnwerk outbox retry`` queues the failed ones again)."""
-    since = today - timedelta(days=days - 1)
-    recent = Q(business_date__gte=since) | Q(business_date__isnull=True, created_at__date__gte=since)
-    given_up = Q(status__in=[MessageStatus.FAILED, MessageStatus.BOUNCED])
-    waiting = Q(status=MessageStatus.QUEUED, next_attempt_at__isnull=False)
+    found = _attention(today, days)
+    waiting, given_up = found["retrying"], found["given_up"]
     counts = (
         OutboundMessage.objects.filter(company=company)
-        .filter(waiting | (given_up & recent))
+        .filter(waiting | found["failed"])
         .exclude(channel="letter")
         .aggregate(retrying=Count("id", filter=waiting), failed=Count("id", filter=given_up))
     )

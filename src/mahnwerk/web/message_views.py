@@ -241,3 +241,55 @@ def debtor_message(request: CompanyRequest, pk: int, msg_id: int) -> Any:
         ),
     }
     return render(request, "web/message.html", context)
+
+
+ATTENTION_SHOWN = 200
+ATTENTION_TITLES: dict[str, Any] = {
+    "failed": gettext_lazy("Emails and SMS that failed"),
+    "retrying": gettext_lazy("Emails and SMS waiting to be tried again"),
+}
+
+
+@require_safe
+@never_cache
+@member_required()
+def outbox_attention(request: CompanyRequest, state: str) -> HttpResponse:
+    """The emails and SMS the home page counts as failed (last 7 days) or waiting to be tried again, newest
+    first, each with its debtor, its error and a link to the message."""
+    from mahnwerk.comms.outbox import ATTENTION_DAYS, attention_messages
+    from mahnwerk.ledger.services import company_today
+
+    if state not in ATTENTION_TITLES:
+        raise Http404("no such list")
+    company = request.company
+    found = list(
+        attention_messages(company, company_today(company), state)
+        .select_related("debtor")
+        .defer("body_text", "payload")[: ATTENTION_SHOWN + 1]
+    )
+    rows = [
+        {
+            "msg": msg,
+            "day": msg.business_date or timezone.localdate(msg.created_at),
+            "url": reverse("web:debtor_message", kwargs={"pk": msg.debtor_id, "msg_id": msg.pk}),
+            "debtor_url": reverse("web:debtor", kwargs={"pk": msg.debtor_id}),
+            "next_attempt": (
+                date_format(timezone.localtime(msg.next_attempt_at), "SHORT_DATETIME_FORMAT")
+                if msg.next_attempt_at
+                else ""
+            ),
+        }
+        for msg in found[:ATTENTION_SHOWN]
+    ]
+    return render(
+        request,
+        "web/outbox_attention.html",
+        {
+            "state": state,
+            "title": ATTENTION_TITLES[state],
+            "rows": rows,
+            "more": len(found) > ATTENTION_SHOWN,
+            "shown": ATTENTION_SHOWN,
+            "days": ATTENTION_DAYS,
+        },
+    )

@@ -54,6 +54,7 @@ urlpatterns = [
     path("debtors/<int:pk>/tasks/<int:task_id>/outcome", views.call_outcome_view, name="debtor_call_outcome"),
     path("debtors/<int:pk>/notes", views.note_view, name="debtor_note"),
     path("debtors/<int:pk>/messages/<int:msg_id>/", message_views.debtor_message, name="debtor_message"),
+    path("messages/<str:state>/", message_views.outbox_attention, name="outbox_attention"),
     path(
         "debtors/<int:pk>/messages/<int:msg_id>/email.eml",
         message_views.debtor_message_file,
