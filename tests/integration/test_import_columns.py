@@ -224,3 +224,24 @@ def test_a_file_imported_again_changes_nothing_and_a_changed_invoice_is_refused(
     assert (error.row, error.column) == (2, "number")
     assert "due_date, amount" in error.message
     assert Invoice.objects.get(number="R-1").amount_minor == 1000
+
+
+def test_a_customer_list_imported_again_updates_what_changed(company: Any, tmp_path: Path) -> None:
+    header = "Kundennummer;Name;E-Mail;Straße;PLZ;Ort\n"
+    first = header + "K1;Nord GmbH;a@nord.example;Hafen 1;20095;Hamburg\nK2;Süd AG;;Berg 2;80331;München\n"
+    import_file(company, "debtors", write(tmp_path, first))
+    again = import_file(company, "debtors", write(tmp_path, first))
+    assert again.created == 0 and again.details == {"updated": 0, "unchanged": 2}
+    assert not TimelineEvent.objects.filter(kind="debtor_details_changed").exists()
+    # K1 moved and has a new address; K2's empty cells leave its details as they are; K3 is new
+    changed = header + "K1;Nord GmbH;b@nord.example;Kai 9;20457;Hamburg\nK2;Süd AG;;;;\nK3;West KG;;;;\n"
+    dry = import_file(company, "debtors", write(tmp_path, changed), dry_run=True)
+    assert dry.details == {"updated": 1, "unchanged": 1} and Debtor.objects.count() == 2
+    result = import_file(company, "debtors", write(tmp_path, changed))
+    assert result.created == 1 and result.details == {"updated": 1, "unchanged": 1}
+    nord = Debtor.objects.get(number="K1")
+    assert (nord.street, nord.postcode) == ("Kai 9", "20457")
+    assert nord.contacts.get(is_primary=True, kind="email").value == "b@nord.example"
+    assert Debtor.objects.get(number="K2").street == "Berg 2"
+    event = TimelineEvent.objects.get(debtor=nord, kind="debtor_details_changed")
+    assert {c["field"] for c in event.data["changes"]} == {"street", "postcode"}

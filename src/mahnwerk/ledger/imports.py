@@ -673,17 +673,21 @@ def import_debtors(
     *,
     options: ImportOptions | None = None,
     dry_run: bool = False,
+    refuse_known: bool = False,
 ) -> ImportResult:
+    """Create the file's customers; one known already (by number) gets what the file changes of its details
+    (:func:`_debtor_updates`) — or, with ``refuse_known`` (the API's create), is an error of its row."""
     v = _Validator("debtors", rows, options or ImportOptions())
     existing = set(Debtor.objects.filter(company=company).values_list("number", flat=True))
     seen: dict[str, int] = {}
     debtors: list[Debtor] = []
     contacts: list[tuple[int, str, str]] = []
+    known: list[tuple[Debtor, Row, str, str]] = []  # customers imported before: (as read, row, email, phone)
     contact_limit = max_length(Contact, "value")
     for line, row in rows:
         number = v.required(line, row, "number")
         name = v.required(line, row, "name")
-        if number in existing:
+        if refuse_known and number in existing:
             v.add(line, "number", f"debtor {number} already exists")
         elif number and number in seen:
             v.add(line, "number", f"debtor {number} also on row {seen[number]}")
@@ -733,12 +737,27 @@ def import_debtors(
             if not re.fullmatch(r"\+?[0-9 ()/-]{5,30}", phone):
                 v.add(line, "phone", f"not a phone number: {phone!r}")
             contacts.append((len(debtors), ContactKind.PHONE, phone))
+        if number in existing:
+            mine = [c for c in contacts if c[0] == len(debtors)]
+            del contacts[len(contacts) - len(mine) :]
+            first = {kind: value for _i, kind, value in reversed(mine)}
+            known.append((debtor, row, first.get(ContactKind.EMAIL, ""), first.get(ContactKind.PHONE, "")))
+            continue
         debtors.append(debtor)
     if v.errors:
         raise ImportFailed(v.errors)
+    updates = _debtor_updates(company, known)
+    details = {"updated": len(updates), "unchanged": len(known) - len(updates)} if known else {}
     if dry_run:
-        return ImportResult("debtors", len(debtors), dry_run=True)
+        return ImportResult("debtors", len(debtors), details, dry_run=True)
     with transaction.atomic():
+        for stored, changes, email, phone in updates:
+            try:
+                services.update_debtor(company, stored, changes, actor=actor, email=email, phone=phone)
+            except ValidationError as exc:  # (the row was checked: a rule of the whole record)
+                raise ImportFailed(
+                    [RowError(0, "number", f"{stored.number}: {' '.join(exc.messages)}")]
+                ) from None
         Debtor.objects.bulk_create(debtors, batch_size=1000)
         first_seen: set[tuple[int, str]] = set()
         rows_contacts = []
@@ -754,7 +773,40 @@ def import_debtors(
         timeline.record(
             timeline.event(d.pk, company.pk, "debtor_created", today, actor=actor) for d in debtors
         )
-    return ImportResult("debtors", len(debtors))
+    return ImportResult("debtors", len(debtors), details)
+
+
+def _debtor_updates(
+    company: Company, known: Sequence[tuple[Debtor, Row, str, str]]
+) -> list[tuple[Debtor, dict[str, object], str, str]]:
+    """For the customers a file names again: what the file changes — the details in its non-empty cells
+    that differ from ours, and a new email address or phone number (which becomes the primary one).
+    (stored customer, changes, email, phone), only for those with a change."""
+    numbers = [d.number for d, *_rest in known]
+    stored: dict[str, Debtor] = {}
+    for at in range(0, len(numbers), 900):
+        stored.update(
+            (d.number, d) for d in Debtor.objects.filter(company=company, number__in=numbers[at : at + 900])
+        )
+    primary = {
+        (debtor_id, kind): value
+        for debtor_id, kind, value in Contact.objects.filter(
+            debtor__in=list(stored.values()), is_primary=True
+        ).values_list("debtor_id", "kind", "value")
+    }
+    out = []
+    for read, row, email, phone in known:
+        ours = stored[read.number]
+        changes: dict[str, object] = {
+            f: getattr(read, f)
+            for f in services.DEBTOR_DETAIL_FIELDS
+            if row.get(f, "") != "" and getattr(read, f) != getattr(ours, f)
+        }
+        email = email if email and primary.get((ours.pk, ContactKind.EMAIL)) != email else ""
+        phone = phone if phone and primary.get((ours.pk, ContactKind.PHONE)) != phone else ""
+        if changes or email or phone:
+            out.append((ours, changes, email, phone))
+    return out
 
 
 def _texts(v: _Validator, line: int, row: Row) -> Callable[[str], str]:
@@ -886,7 +938,10 @@ def import_invoices(
     *,
     options: ImportOptions | None = None,
     dry_run: bool = False,
+    refuse_known: bool = False,
 ) -> ImportResult:
+    """Create the file's invoices; one imported before (same number, customer, dates, amount and currency)
+    is skipped — or, with ``refuse_known`` (the API's create), is an error of its row."""
     v = _Validator("invoices", rows, options or ImportOptions())
     v.read_amounts("amount", company.currency)
     v.read_amounts("open_amount", company.currency, positive=False)
@@ -905,7 +960,9 @@ def import_invoices(
     settled = again = 0
     for line, row in rows:
         number = v.required(line, row, "number")
-        if number and number in seen:
+        if refuse_known and number in existing:
+            v.add(line, "number", f"invoice {number} already exists")
+        elif number and number in seen:
             v.add(line, "number", f"invoice {number} also on row {seen[number]}")
         if number:
             seen[number] = line
@@ -927,7 +984,7 @@ def import_invoices(
             continue
         assert debtor_id is not None and number is not None and currency is not None
         assert issue is not None and due is not None and amount is not None
-        if number in existing:
+        if number in existing and not refuse_known:
             # imported before (a file imported twice, or a list of open items sent again): the same invoice
             # is skipped, another one under its number refused
             differs = _differences(existing[number], (debtor_id, issue, due, amount, currency))

@@ -92,7 +92,7 @@ def create_debtors(request: HttpRequest, payload: list[DebtorIn]) -> Status[dict
         rows.append((index, row))
     try:
         with transaction.atomic():
-            imports.import_debtors(who.company, rows, actor=who.actor)
+            imports.import_debtors(who.company, rows, actor=who.actor, refuse_known=True)
     except imports.ImportFailed as exc:
         raise Invalid([FieldError(("body", e.row, e.column), e.message) for e in exc.errors]) from None
     numbers = [d.number.strip() for d in payload]  # as the import stores them ("K1 " is debtor "K1")

@@ -49,7 +49,7 @@ def create_invoices(request: HttpRequest, payload: list[InvoiceIn]) -> Status[di
     numbers = [inv.number.strip() for inv in payload]  # as the import stores them ("0 " is invoice "0")
     try:
         with transaction.atomic():
-            imports.import_invoices(who.company, rows, actor=who.actor)
+            imports.import_invoices(who.company, rows, actor=who.actor, refuse_known=True)
     except imports.ImportFailed as exc:
         raise Invalid(
             [
