@@ -150,6 +150,20 @@ def test_a_segments_playbook_is_one_of_the_companys_by_its_own_name(company: Any
     assert rule.policy.playbook == "Gentle" and rule.policy.max_instalments == 120
 
 
+def test_the_case_file_says_when_the_segments_playbook_is_missing(company: Any, normal: Any) -> None:
+    from mahnwerk.collection.models import Playbook
+
+    DebtorInsight.objects.filter(debtor=normal).update(segment="best", segment_label="Best payers")
+    # the shipped "best" segment names "gentle", which this company does not have: its default playbook runs
+    text = agreements.agreement_policy_for(company, normal).explanation()
+    assert "playbook “gentle” not found: the default playbook applies" in text
+    normal_terms = next(t for t in agreements.segment_terms(company) if t.segment == "normal")
+    assert normal_terms.playbook_found and "not found" not in normal_terms.terms_text()  # "standard"
+    Playbook.objects.create(company=company, name="Gentle")
+    text = agreements.agreement_policy_for(company, normal).explanation()
+    assert "playbook “gentle”" in text and "not found" not in text
+
+
 def test_the_command_line_shows_and_changes_a_segments_terms(company: Any) -> None:
     out = StringIO()
     call_command("insights", "segments", stdout=out)

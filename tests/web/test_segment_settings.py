@@ -29,9 +29,7 @@ def _form(client: Client) -> dict[str, Any]:
         if isinstance(value, bool):
             if value:
                 data[P + name] = "on"
-        elif isinstance(value, list):
-            data[P + name] = value
-        elif value is not None:
+        elif isinstance(value, list) or value is not None:
             data[P + name] = value
         del field
     return data

@@ -142,6 +142,7 @@ class AgreementTerms:
     deadline_days: int | None = None
     thank_you: bool = False
     playbook: str = ""
+    playbook_found: bool = True  # False: the company has no playbook of that name, its default one applies
 
     @property
     def plan_max_months(self) -> int:
@@ -183,8 +184,14 @@ class AgreementTerms:
             parts.append(gettext("no discounts"))
         if self.deadline_days:
             parts.append(gettext("reminder deadlines of at most {days} days").format(days=self.deadline_days))
-        if self.playbook:
+        if self.playbook and self.playbook_found:
             parts.append(gettext("playbook “{playbook}”").format(playbook=self.playbook))
+        elif self.playbook:
+            parts.append(
+                gettext("playbook “{playbook}” not found: the default playbook applies").format(
+                    playbook=self.playbook
+                )
+            )
         return "; ".join(parts)
 
     def explanation(self) -> str:
@@ -213,9 +220,13 @@ def _tier(min_down_payment_percent: int) -> _Tier:
 
 
 def _terms(
-    policy: AgreementPolicy, segment: Any = None, reason: dict[str, Any] | None = None
+    policy: AgreementPolicy,
+    segment: Any = None,
+    reason: dict[str, Any] | None = None,
+    playbooks: frozenset[str] | None = None,
 ) -> AgreementTerms:
-    """``segment``: a ``core.behaviour.SegmentRule`` (None: the company-wide limits)."""
+    """``segment``: a ``core.behaviour.SegmentRule`` (None: the company-wide limits); ``playbooks``: the
+    company's playbook names, casefolded (None: not checked)."""
     if segment is None:
         return AgreementTerms(
             policy,
@@ -249,6 +260,16 @@ def _terms(
         deadline_days=rule.deadline_days if rule.deadline_days is not None else tier.deadline_days,
         thank_you=rule.thank_you_messages,
         playbook=rule.playbook,
+        playbook_found=playbooks is None or rule.playbook.casefold() in playbooks,
+    )
+
+
+def _playbook_names(company: Company) -> frozenset[str]:
+    """The company's playbook names, casefolded (the run finds a segment's playbook ignoring case)."""
+    from mahnwerk.collection.models import Playbook
+
+    return frozenset(
+        name.casefold() for name in Playbook.objects.filter(company=company).values_list("name", flat=True)
     )
 
 
@@ -266,7 +287,8 @@ def terms_for_debtors(
     policy = policy or _read_policy(company)
     found = debtor_segments(company, ids, as_of) if ids else {}
     company_wide = _terms(policy)
-    return {pk: _terms(policy, *found[pk]) if pk in found else company_wide for pk in ids}
+    playbooks = _playbook_names(company) if found else None
+    return {pk: _terms(policy, *found[pk], playbooks) if pk in found else company_wide for pk in ids}
 
 
 def segment_terms(company: Company) -> list[AgreementTerms]:
@@ -275,7 +297,8 @@ def segment_terms(company: Company) -> list[AgreementTerms]:
     from mahnwerk.insights.services import segment_rules
 
     policy = _read_policy(company)
-    return [_terms(policy, rule) for rule in segment_rules(company)]
+    playbooks = _playbook_names(company)
+    return [_terms(policy, rule, None, playbooks) for rule in segment_rules(company)]
 
 
 def agreement_policy_for(
