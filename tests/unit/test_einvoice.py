@@ -267,11 +267,33 @@ def test_missing_and_wrong_elements_are_named_by_business_term() -> None:
         ("Beanstandungen sind innerhalb von 28 Tagen mitzuteilen", None),
         ("Lieferung am 01.12.2026", None),
         ("Lieferung am 01.12.2026. Zahlbar innerhalb 14 Tagen", "2026-11-16"),
+        ("14 Tage", "2026-11-16"),  # a clause that is only a period is the net term
+        ("30 Kalendertage netto", "2026-12-02"),
+        ("10 Tage 3% Skonto, 30 Tage netto", "2026-12-02"),
+        ("Bei Zahlung binnen 14 Tagen, 2% Skonto", None),  # the 14 days are the discount's
+        ("Zahlbar innerhalb 30 Tagen, 2% Skonto innerhalb 10 Tagen", "2026-12-02"),
     ],
 )
 def test_due_date_from_terms(terms: str, due: str | None) -> None:
     found, _why = due_date_from_terms(terms, D("2026-11-02"))
     assert found == (D(due) if due else None)
+
+
+@pytest.mark.parametrize(
+    ("terms", "found"),
+    [
+        ("3% Skonto innerhalb 10 Tagen", [(10, "3")]),
+        ("innerhalb 8 Tagen 2 % Skonto", [(8, "2")]),
+        ("10 Tage 3% Skonto, 30 Tage netto", [(10, "3")]),
+        ("Bei Zahlung binnen 14 Tagen, 2% Skonto", [(14, "2")]),
+        ("Zahlbar innerhalb 30 Tagen, 2% Skonto innerhalb 10 Tagen", [(10, "2")]),
+        ("1.000 Tage 2% Skonto", []),  # no period of a thousand days hidden in a number
+    ],
+)
+def test_cash_discounts_in_free_text(terms: str, found: list[tuple[int, str]]) -> None:
+    from mahnwerk.core.einvoice import _free_discounts
+
+    assert [(d.days, d.percent) for d in _free_discounts(terms)] == [(n, Decimal(p)) for n, p in found]
 
 
 def test_structured_discounts_with_base_amount() -> None:

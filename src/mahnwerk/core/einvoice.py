@@ -698,21 +698,32 @@ _FREE_SKONTO = re.compile(
 
 
 _FREE_SKONTO_DAYS_FIRST = re.compile(
-    r"(?:innerhalb|binnen|within)\s+(?:von\s+)?(?P<days>\d{1,3})\s+(?:Tagen|Tage|Tag|days?)\s+"
-    r"(?P<percent>\d+(?:[.,]\d+)?)\s*%\s*(?:Skonto|cash discount|discount)",
+    r"(?:(?:innerhalb|binnen|within)\s+(?:von\s+)?)?(?<![\d.,])(?P<days>\d{1,3})\s+(?:Kalender)?"
+    r"(?:Tagen|Tage|Tag|days?)\s*,?\s+(?P<percent>\d+(?:[.,]\d+)?)\s*%\s*(?:Skonto|cash discount|discount)",
     re.IGNORECASE,
 )
 
 
+def _discount_matches(text: str) -> list[re.Match[str]]:
+    """The cash-discount phrases of a free text, in order: "3% Skonto innerhalb 10 Tagen" and the period-first
+    forms "innerhalb 8 Tagen 2 % Skonto", "10 Tage 3% Skonto", "binnen 14 Tagen, 2% Skonto". A period-first
+    match that overlaps a percent-first one is dropped: in "innerhalb 30 Tagen, 2% Skonto innerhalb 10
+    Tagen" the 30 days are the net term."""
+    first = list(_FREE_SKONTO.finditer(text))
+    later = [
+        m
+        for m in _FREE_SKONTO_DAYS_FIRST.finditer(text)
+        if not any(m.start() < f.end() and f.start() < m.end() for f in first)
+    ]
+    return sorted(first + later, key=lambda m: m.start())
+
+
 def _free_discounts(terms: str) -> tuple[CashDiscount, ...]:
-    """Cash discounts a free text states ("3% Skonto innerhalb 10 Tagen", "innerhalb 8 Tagen 2 % Skonto")."""
-    text = _SKONTO.sub(" ", terms)
-    found = sorted(
-        (m.start(), int(m.group("days")), Decimal(m.group("percent").replace(",", ".")))
-        for pattern in (_FREE_SKONTO, _FREE_SKONTO_DAYS_FIRST)
-        for m in pattern.finditer(text)
+    """Cash discounts a free text states (see :func:`_discount_matches`)."""
+    return tuple(
+        CashDiscount(int(m.group("days")), Decimal(m.group("percent").replace(",", ".")), structured=False)
+        for m in _discount_matches(_SKONTO.sub(" ", terms))
     )
-    return tuple(CashDiscount(days, percent, structured=False) for _at, days, percent in found)
 
 
 _CLAUSE_SPLIT = re.compile(r"[;\n]|,\s+|\.\s+(?=[A-ZÄÖÜ])")
@@ -729,6 +740,11 @@ _DATE = re.compile(
     rf"\b{_DATE_WORDS}(?:(?P<d>\d{{1,2}})\.(?P<m>\d{{1,2}})\.(?P<y>\d{{4}})|(?P<iso>\d{{4}}-\d{{2}}-\d{{2}}))\b",
     re.IGNORECASE,
 )
+# A clause that is nothing but a period ("14 Tage", "30 days net") is the net term of a payment-terms text.
+_BARE_PERIOD = re.compile(
+    r"\s*(?P<days>\d{1,3})\s+(?:Kalender)?(?:Tagen|Tage|days)(?:\s+(?:netto|net|rein))?\s*\.?\s*",
+    re.IGNORECASE,
+)
 _AT_ONCE = re.compile(r"\b(?:sofort|immediately|unverzüglich)\b", re.IGNORECASE)
 # A clause is a net term only if it speaks of paying: "Beanstandungen innerhalb von 28 Tagen" or "Lieferung am
 # 01.03.2018" are not.
@@ -739,17 +755,37 @@ _PAYMENT_WORDS = re.compile(
 )
 
 
+def _clauses(text: str) -> list[tuple[int, str]]:
+    """The clauses of a terms text with their offsets."""
+    found, at = [], 0
+    for separator in _CLAUSE_SPLIT.finditer(text):
+        found.append((at, text[at : separator.start()]))
+        at = separator.end()
+    return [*found, (at, text[at:])]
+
+
 def due_date_from_terms(terms: str, issue_date: date) -> tuple[date | None, str]:
     """The due date a payment-terms text gives, with why (or why not).
 
     Every clause that speaks of paying, is not a cash-discount clause and names a period ("innerhalb 30 Tagen", "30 Tage
     netto", "net 30"), a day ("bis 04.04.2018", "by 2026-01-31", "am 20.03.2018 ... eingezogen") or "sofort"
-    is a net term; the due date is the day they all name. None when they name different days or none.
+    is a net term, and so is a clause that is only a period ("14 Tage"); the due date is the day they all name.
+    None when they name different days or none.
     """
     text = _SKONTO.sub(" ", terms)
+    discounts = [(m.start(), m.end()) for m in _discount_matches(text)]
     days: set[date] = set()
-    for clause in _CLAUSE_SPLIT.split(text):
-        if not clause.strip() or _DISCOUNT_WORDS.search(clause) or not _PAYMENT_WORDS.search(clause):
+    for start, clause in _clauses(text):
+        end = start + len(clause)
+        if not clause.strip() or _DISCOUNT_WORDS.search(clause):
+            continue
+        if any(start < d_end and d_start < end for d_start, d_end in discounts):
+            continue  # "binnen 14 Tagen" of "Bei Zahlung binnen 14 Tagen, 2% Skonto" is the discount's period
+        bare = _BARE_PERIOD.fullmatch(clause)
+        if bare:
+            days.add(issue_date + timedelta(days=int(bare.group("days"))))
+            continue
+        if not _PAYMENT_WORDS.search(clause):
             continue
         for m in _DAYS.finditer(clause):
             n = int(next(g for g in (m.group("a"), m.group("b"), m.group("c"), m.group("d")) if g))
