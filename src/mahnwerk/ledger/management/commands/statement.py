@@ -68,7 +68,9 @@ class Command(MahnwerkCommand):
             for seg in line["segments"]:
                 out(
                     "      "
-                    + _("{start} – {end}  {days:>4} days  {rate:>7} % p.a.  on {principal}  = {amount}").format(
+                    + _(
+                        "{start} – {end}  {days:>4} days  {rate:>7} % p.a.  on {principal}  = {amount}"
+                    ).format(
                         start=seg["from"],
                         end=seg["to"],
                         days=seg["days"],
