@@ -573,8 +573,8 @@ class _Validator:
         for line, row in self.rows:
             value = row.get(column, "")
             code = self._currency(row, default_currency)
-            if isinstance(value, date) or isinstance(code, TabularError):
-                continue
+            if value == "" or isinstance(value, date) or isinstance(code, TabularError):
+                continue  # an empty cell is "not given" (a required one is reported by its reader)
             lines.append(line)
             cells.append(value)
             codes.append(code)
