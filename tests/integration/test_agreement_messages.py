@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mahnwerk.collection.agreement_messages import render_agreement_message, schedule_table
+from mahnwerk.comms.agreement_messages import render_agreement_message, schedule_table
 
 D = date.fromisoformat
 SCHEDULE = [(0, D("2026-04-01"), 14500, 14500), (1, D("2026-05-01"), 30000, 0)]

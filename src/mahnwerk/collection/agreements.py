@@ -6,7 +6,8 @@ jobs and the web UI. The run calls :func:`steer_items` before the playbook decid
 held, a broken promise's fallback step is made due, a broken plan's playbook resumes) and
 :func:`carry_out` after its decisions (state transitions, thank-you, Plan B, instalment reminders).
 Every transition goes on the debtor's timeline. Payments count by value date. The messages are
-rendered in :mod:`.agreement_messages`, the lists for the CLI and UI are in :mod:`.agreement_queries`.
+rendered by the messaging app (:mod:`mahnwerk.comms.agreement_messages`), the lists for the CLI and UI are
+in :mod:`.agreement_queries`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,6 @@ from django.db.models import F, Max, Q
 from django.utils import translation
 from django.utils.translation import gettext
 
-from mahnwerk.collection.agreement_messages import (
-    queue_message,
-    queue_messages,
-    render_agreement_message,
-    schedule_table,
-)
 from mahnwerk.collection.agreements_models import (
     AgreementPolicy,
     Dispute,
@@ -45,6 +40,12 @@ from mahnwerk.collection.agreements_models import (
     Source,
 )
 from mahnwerk.collection.models import ActionItem, ActionStatus
+from mahnwerk.comms.agreement_messages import (
+    queue_message,
+    queue_messages,
+    render_agreement_message,
+    schedule_table,
+)
 from mahnwerk.comms.outbox import email_recipients, recheck_queued
 from mahnwerk.core import agreements as core
 from mahnwerk.core.agreements import AgreementError
