@@ -6,7 +6,7 @@
 ``mahnwerk.simulation.simulate`` builds a company in a fresh SQLite database and replays the period day by
 day: invoices, payments (exact, partial, over, late, a few cents short, and some recorded while the run is
 between its decision and its write), promises, instalment plans, disputes, offers, call outcomes, hard
-bounces, the daily run and the daily print batch. Then ``mahnwerk.collection.audit.audit_messages`` checks
+bounces, the daily run and the daily print batch. Then ``mahnwerk.comms.audit.audit_messages`` checks
 every message against the rules. Printed: the time of the simulation and of the audit (with its number of
 SQL queries), how many messages were audited and how many violations were found, per rule, and how often
 each kind of event happened. Without ``--pdfs`` letters and PDF attachments are rendered as HTML only.
@@ -45,7 +45,7 @@ def main() -> None:
         from django.core.management import call_command
         from django.db import connection
 
-        from mahnwerk.collection.audit import audit_messages
+        from mahnwerk.comms.audit import audit_messages
         from mahnwerk.simulation import EVENT_KINDS, simulate
 
         call_command("migrate", verbosity=0)

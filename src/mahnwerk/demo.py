@@ -395,7 +395,7 @@ def build_demo(
     # The audit of everything written: the careful clerk's rules, checked against the records.
     from django.utils.translation import gettext
 
-    from mahnwerk.collection.audit import audit_messages
+    from mahnwerk.comms.audit import audit_messages
 
     audit = audit_messages(company)
     line = gettext("{count} violation(s) in {messages} message(s)").format(

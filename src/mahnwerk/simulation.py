@@ -10,7 +10,7 @@ while the run is between its decision and its write), agreements and disputes
 and rejected, settlement and incentive offers), call outcomes, hard bounces (``comms.inbound``), the daily
 run (``collection.services.run_collection``) and the daily print batch of letters.
 
-Deterministic for a seed (the database ids aside). ``mahnwerk.collection.audit.audit_messages`` is then
+Deterministic for a seed (the database ids aside). ``mahnwerk.comms.audit.audit_messages`` is then
 asked whether any message broke the careful clerk's rules.
 """
 

@@ -25,10 +25,10 @@ from aiosmtpd.controller import Controller
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from mahnwerk.collection.audit import audit_messages
 from mahnwerk.collection.models import Action, Run, RunStatus
 from mahnwerk.collection.services import run_collection
 from mahnwerk.comms import outbox as outbox_module
+from mahnwerk.comms.audit import audit_messages
 from mahnwerk.comms.compose import render_pending
 from mahnwerk.comms.letters_batch import print_letters
 from mahnwerk.comms.models import OutboundMessage

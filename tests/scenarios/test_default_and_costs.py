@@ -125,7 +125,7 @@ def test_a_business_under_the_flat_rate_pays_40_and_no_reminder_fees(
     assert (line["interest_open_minor"], line["fees_open_minor"]) == (556, 4000)
 
     # the audit finds nothing; had reminder costs been booked on top (by hand, say), it names the invoice
-    from mahnwerk.collection.audit import audit_messages
+    from mahnwerk.comms.audit import audit_messages
     from mahnwerk.ledger.models import Charge
 
     assert audit_messages(company).violations == []

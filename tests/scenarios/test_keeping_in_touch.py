@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from mahnwerk.collection import agreements
-from mahnwerk.collection.audit import audit_messages
 from mahnwerk.collection.models import Action, Task
 from mahnwerk.collection.services import run_collection
+from mahnwerk.comms.audit import audit_messages
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.core.behaviour import DEFAULT_SEGMENT_RULES, SegmentRule
 from mahnwerk.insights.services import set_segment_rules

@@ -94,7 +94,7 @@ def test_the_audit_objects_to_each_broken_rule_in_the_records(
     company: Any, make_debtor: Any, make_invoice: Any, pay: Any, write: Any
 ) -> None:
     from mahnwerk.collection.agreements import record_promise
-    from mahnwerk.collection.audit import audit_messages
+    from mahnwerk.comms.audit import audit_messages
     from mahnwerk.comms.models import OutboundMessage
     from mahnwerk.ledger.models import Invoice
 
@@ -203,7 +203,7 @@ def test_a_simulated_stretch_of_collection_breaks_no_rule(
 ) -> None:
     from django.core.cache import cache
 
-    from mahnwerk.collection.audit import audit_messages, violations_text
+    from mahnwerk.comms.audit import audit_messages, violations_text
     from mahnwerk.simulation import EVENT_KINDS, simulate
 
     cache.clear()

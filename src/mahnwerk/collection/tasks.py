@@ -1,4 +1,5 @@
-"""Background jobs (django-tasks-db): the same service functions the CLI calls."""
+"""Background jobs (django-tasks-db): the same service functions the CLI calls. Sending the outbox is a job
+of the messages (:mod:`mahnwerk.comms.tasks`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from datetime import date
 from django.tasks import task
 
 from mahnwerk.collection.services import run_collection
-from mahnwerk.comms.outbox import recover_stuck, send_queued
 from mahnwerk.ledger.models import Company
 
 
@@ -15,9 +15,3 @@ from mahnwerk.ledger.models import Company
 def daily_run(company_id: int, as_of: str | None = None) -> dict[str, object]:
     company = Company.objects.get(pk=company_id)
     return run_collection(company, date.fromisoformat(as_of) if as_of else None).as_dict()
-
-
-@task()
-def send_outbox() -> dict[str, int]:
-    recover_stuck()
-    return send_queued()

@@ -1,7 +1,7 @@
 """The audit: every collection message checked against the careful clerk's rules, after the fact.
 
 Plain data in, violations out. The caller reads the messages, the call tasks and the ledger as they are
-stored (``mahnwerk.collection.audit``); nothing here asks the collection run what it meant to do. The
+stored (``mahnwerk.comms.audit``); nothing here asks the collection run what it meant to do. The
 ledger is looked at *as it stood* at a moment: a principal allocation counts from the moment its
 payment, credit note or write-off was recorded, an agreement or dispute from the business date it was
 made (on that very day only if it was recorded before the message was written) to the last day it held.

@@ -9,8 +9,8 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils.translation import gettext as _
 
-from mahnwerk.collection.audit import audit_messages, violations_text
 from mahnwerk.collection.management.agreements_cli import parse_date
+from mahnwerk.comms.audit import audit_messages, violations_text
 from mahnwerk.ledger.management.base import MahnwerkCommand
 
 
