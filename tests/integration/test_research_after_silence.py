@@ -34,7 +34,7 @@ def test_the_no_answer_alerts_last_unanswered_call_opens_an_address_research_cas
     _call_until_the_attempts_end(debtor)
     [research] = Task.objects.filter(debtor=debtor, kind="address_research")
     assert research.status == "open" and research.due_on == D("2026-03-28")
-    assert "not reached by phone in 3 attempts" in research.notes
+    assert "telefonisch in 3 Versuchen nicht erreicht" in research.notes  # the company's language
     event = debtor.timeline.get(kind="task_created", data__alert="address_research")
     assert event.business_date == D("2026-03-28")
     case = research_case(company, debtor)

@@ -409,8 +409,9 @@ def test_portal_page_queries_do_not_grow_with_documents(
     # the rate limit (2), the debtor, its contacts, whether today's visit is noted, the documents (2), the
     # open items with their claims (allocations, charges, waivers, the debtor's law: 4), plans, promises,
     # disputes and the agreement forms' items (3), the customer's segment terms for what the page offers (3),
-    # the payments the customer told us of ("I have paid": 1), whether a letter is still to be rendered (1)
-    with django_assert_max_num_queries(23):
+    # whether the segment's playbook exists (1), the payments the customer told us of ("I have paid": 1),
+    # whether a letter is still to be rendered (1)
+    with django_assert_max_num_queries(24):
         client.get(path)
 
 
