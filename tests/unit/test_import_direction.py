@@ -1,10 +1,14 @@
 """Import direction between the apps: the messages (``comms``) never import the web application — also not
-inside a function. The link to the debtor's page comes from :mod:`mahnwerk.links`, which both use."""
+inside a function. The link to the debtor's page comes from :mod:`mahnwerk.links`, which both use. ``comms``
+may read ``collection``; ``collection`` never imports ``comms`` (it asks the messages through
+:mod:`mahnwerk.collection.ports`)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 import mahnwerk
 
@@ -79,3 +83,26 @@ def test_the_scan_sees_the_web_services_imported_as_a_module() -> None:
 def test_collection_never_imports_the_web_application() -> None:
     # the roles the services check live in mahnwerk.roles; the demo's sign-in in mahnwerk.demo
     assert offenders("collection", "mahnwerk.web") == []
+
+
+def test_collection_never_imports_comms() -> None:
+    # the run decides and writes; the outbox renders and delivers: collection asks comms through its port
+    assert offenders("collection", "mahnwerk.comms") == []
+
+
+def test_the_port_is_the_comms_implementation() -> None:
+    from django.apps import apps
+
+    assert apps.ready  # pytest-django set Django up: the apps' ready() hooks have run
+    from mahnwerk.collection.ports import messaging
+    from mahnwerk.comms.messaging import CommsMessaging
+
+    assert isinstance(messaging(), CommsMessaging)
+
+
+def test_without_a_registered_implementation_the_port_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mahnwerk.collection import ports
+
+    monkeypatch.setattr(ports, "_messaging", None)
+    with pytest.raises(RuntimeError, match=r"mahnwerk\.comms"):
+        ports.messaging()

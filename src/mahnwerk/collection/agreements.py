@@ -40,13 +40,7 @@ from mahnwerk.collection.agreements_models import (
     Source,
 )
 from mahnwerk.collection.models import ActionItem, ActionStatus
-from mahnwerk.comms.agreement_messages import (
-    queue_message,
-    queue_messages,
-    render_agreement_message,
-    schedule_table,
-)
-from mahnwerk.comms.outbox import email_recipients, recheck_queued
+from mahnwerk.collection.ports import messaging
 from mahnwerk.core import agreements as core
 from mahnwerk.core.agreements import AgreementError
 from mahnwerk.core.calendar import format_date
@@ -356,7 +350,7 @@ def _covered(
 def _withdraw_queued(invoice_ids: Sequence[int], today: date) -> None:
     """Reminders still waiting in the outbox that list an item now held by an agreement or dispute are
     withdrawn with their actions (the outbox's one check), so the next run decides afresh."""
-    recheck_queued(invoice_ids=invoice_ids, on=today)
+    messaging().recheck_queued(invoice_ids=invoice_ids, on=today)
 
 
 def _within(policy: AgreementPolicy | AgreementTerms, today: date, day: date, refusal: str) -> None:
@@ -530,7 +524,7 @@ def record_promise(
         )
     ]
     if confirm:
-        rendered = render_agreement_message(
+        rendered = messaging().render_agreement_message(
             company,
             debtor,
             "promise_confirmation",
@@ -539,7 +533,9 @@ def record_promise(
             amount=(amount, promise.currency) if amount_minor is not None else claim.describe,
             promised_date=promised_date,
         )
-        queue_message(company, debtor, f"promise.{promise.pk}.confirmation", rendered, today, events)
+        messaging().queue_message(
+            company, debtor, f"promise.{promise.pk}.confirmation", rendered, today, events
+        )
     timeline.record(events)
     return promise
 
@@ -725,23 +721,28 @@ def _send_plan_agreement(
     template: str = "plan_agreement",
 ) -> None:
     rows = _schedule_rows(plan)
-    rendered = render_agreement_message(
+    rendered = messaging().render_agreement_message(
         company,
         debtor,
         template,
         items,
         today,
-        schedule=lambda language: schedule_table(rows, plan.currency, language),
+        schedule=lambda language: messaging().schedule_table(rows, plan.currency, language),
         plan_total=(plan.total_minor, plan.currency),
         costs=(plan.costs_minor, plan.currency) if plan.costs_minor else "",
         confirm_by=plan.confirm_by,
         grace_days=plan.grace_days,
     )
-    message = queue_message(company, debtor, f"plan.{plan.pk}.{template}", rendered, today, events)
-    if message is not None:  # the written agreement also goes as a PDF letter attached to the email
-        type(message).objects.filter(pk=message.pk).update(
-            payload={"document": "agreement", "tone": "formal"}
-        )
+    # the written agreement also goes as a PDF letter attached to the email
+    messaging().queue_message(
+        company,
+        debtor,
+        f"plan.{plan.pk}.{template}",
+        rendered,
+        today,
+        events,
+        payload={"document": "agreement", "tone": "formal"},
+    )
 
 
 @transaction.atomic
@@ -872,7 +873,7 @@ def offer_settlement(
             deadline=deadline,
         )
     ]
-    rendered = render_agreement_message(
+    rendered = messaging().render_agreement_message(
         company,
         debtor,
         "settlement_offer",
@@ -882,7 +883,7 @@ def offer_settlement(
         saving=(open_total - amount_minor, offer.currency),
         deadline=deadline,
     )
-    queue_message(company, debtor, f"settlement.{offer.pk}.offer", rendered, today, events)
+    messaging().queue_message(company, debtor, f"settlement.{offer.pk}.offer", rendered, today, events)
     timeline.record(events)
     return offer
 
@@ -961,7 +962,7 @@ def offer_incentive(
         )
     ]
     if notify:
-        rendered = render_agreement_message(
+        rendered = messaging().render_agreement_message(
             company,
             debtor,
             "incentive_offer",
@@ -973,7 +974,7 @@ def offer_incentive(
             discount=(discount, offer.currency),
             deadline=deadline,
         )
-        queue_message(company, debtor, f"incentive.{offer.pk}.offer", rendered, today, events)
+        messaging().queue_message(company, debtor, f"incentive.{offer.pk}.offer", rendered, today, events)
     timeline.record(events)
     return offer
 
@@ -1125,7 +1126,7 @@ def resolve_dispute(
         )
     ]
     if outcome != DisputeStatus.CORRECTED and invoice.open_minor > 0:
-        rendered = render_agreement_message(
+        rendered = messaging().render_agreement_message(
             company,
             debtor,
             "dispute_rejected",
@@ -1136,7 +1137,7 @@ def resolve_dispute(
             credited=(credit, invoice.currency) if credit else "",
             deadline=dispute.resume_on,
         )
-        queue_message(company, debtor, f"dispute.{dispute.pk}.{outcome}", rendered, today, events)
+        messaging().queue_message(company, debtor, f"dispute.{dispute.pk}.{outcome}", rendered, today, events)
     timeline.record(events)
     return dispute
 
@@ -1472,7 +1473,9 @@ def carry_out(company: Company, as_of: date, allows: Callable[[int], bool] | Non
         today.followups = [f for f in today.followups if allows(f.debtor_id)]
     _defer_collecting(company, as_of, today)
     policy = policy_for(company) if today.followups else None
-    recipients = email_recipients({f.debtor_id for f in today.followups}) if today.followups else {}
+    recipients = (
+        messaging().email_recipients({f.debtor_id for f in today.followups}) if today.followups else {}
+    )
     queued = 0
     for follow in today.followups:
         follow.data["recipients"] = recipients
@@ -1517,9 +1520,9 @@ def _on_promise_kept(company: Company, follow: FollowUp, as_of: date, policy: Ag
             promise.debtor_id, company.pk, "promise_kept", as_of, paid=_money(paid, promise.currency)
         )
     ]
-    message = None
+    queued = False
     if paid > 0:
-        rendered = render_agreement_message(
+        rendered = messaging().render_agreement_message(
             company,
             promise.debtor,
             "promise_thanks",
@@ -1527,7 +1530,7 @@ def _on_promise_kept(company: Company, follow: FollowUp, as_of: date, policy: Ag
             as_of,
             paid=(paid, promise.currency),
         )
-        message = queue_message(
+        queued = messaging().queue_message(
             company,
             promise.debtor,
             f"promise.{promise.pk}.thanks",
@@ -1537,7 +1540,7 @@ def _on_promise_kept(company: Company, follow: FollowUp, as_of: date, policy: Ag
             follow.data.get("recipients"),
         )
     timeline.record(events)
-    return int(message is not None)
+    return int(queued)
 
 
 def _on_promise_failed(company: Company, follow: FollowUp, as_of: date, policy: AgreementPolicy) -> int:
@@ -1646,7 +1649,7 @@ def _on_plan_progress(company: Company, follow: FollowUp, as_of: date, policy: A
                 due_date=row.due_date,
             )
         ]
-        rendered = render_agreement_message(
+        rendered = messaging().render_agreement_message(
             company,
             plan.debtor,
             "instalment_reminder",
@@ -1657,22 +1660,23 @@ def _on_plan_progress(company: Company, follow: FollowUp, as_of: date, policy: A
             amount=(row.open_minor, plan.currency),
             due=row.due_date,
             last_day=row.due_date + timedelta(days=plan.grace_days),
-            schedule=lambda language, s=status: schedule_table(
+            schedule=lambda language, s=status: messaging().schedule_table(
                 [(r.number, r.due_date, r.amount_minor, r.paid_minor) for r in s.instalments],
                 plan.currency,
                 language,
             ),
         )
-        message = queue_message(
-            company,
-            plan.debtor,
-            f"plan.{plan.pk}.{row.number}.{kind.value}",
-            rendered,
-            as_of,
-            events,
-            follow.data.get("recipients"),
+        queued += int(
+            messaging().queue_message(
+                company,
+                plan.debtor,
+                f"plan.{plan.pk}.{row.number}.{kind.value}",
+                rendered,
+                as_of,
+                events,
+                follow.data.get("recipients"),
+            )
         )
-        queued += int(message is not None)
         timeline.record(events)
     return queued
 
@@ -1747,7 +1751,7 @@ def _on_plan_breached(company: Company, follow: FollowUp, as_of: date, policy: A
             deadline=deadline,
         )
     ]
-    rendered = render_agreement_message(
+    rendered = messaging().render_agreement_message(
         company,
         plan.debtor,
         "plan_breach",
@@ -1758,11 +1762,11 @@ def _on_plan_breached(company: Company, follow: FollowUp, as_of: date, policy: A
         missed_amount=(missed.open_minor, plan.currency),
         deadline=deadline,
     )
-    message = queue_message(
+    queued = messaging().queue_message(
         company, plan.debtor, f"plan.{plan.pk}.breach", rendered, as_of, events, follow.data.get("recipients")
     )
     timeline.record(events)
-    return int(message is not None)
+    return int(queued)
 
 
 def _write_off(
@@ -1958,10 +1962,8 @@ def keep_in_touch(
     statements = [row for row in _statements(company, as_of, mine, busy) if _email_agreed(row[0])]
     wanted = {d.pk for d, _k, _r in [*thanks, *statements]}
     if wanted:
-        from mahnwerk.comms.outbox import email_recipients
-
-        recipients_for = email_recipients(wanted)
-    events = queue_messages(company, [*thanks, *statements], as_of, recipients_for)
+        recipients_for = messaging().email_recipients(wanted)
+    events = messaging().queue_messages(company, [*thanks, *statements], as_of, recipients_for)
     with transaction.atomic():
         timeline.record(events)
         _no_answer_alerts(company, as_of, mine)
@@ -1976,7 +1978,6 @@ def _email_agreed(debtor: Debtor) -> bool:
 
 def _busy(company: Company, as_of: date, contacted: set[int]) -> _Busy:
     from mahnwerk.collection.models import Action
-    from mahnwerk.comms.models import MessageStatus, OutboundMessage, Purpose
 
     today = set(contacted)
     today.update(
@@ -1984,11 +1985,7 @@ def _busy(company: Company, as_of: date, contacted: set[int]) -> _Busy:
             "debtor_id", flat=True
         )
     )
-    today.update(
-        OutboundMessage.objects.filter(company=company, business_date=as_of, purpose=Purpose.COLLECTION)
-        .exclude(status=MessageStatus.CANCELLED)
-        .values_list("debtor_id", flat=True)
-    )
+    today.update(messaging().collection_messaged(company, on=as_of))
     no_contact = set(Debtor.objects.filter(company=company, do_not_contact=True).values_list("id", flat=True))
     return _Busy(today, no_contact)
 
@@ -1997,8 +1994,6 @@ def _paid_thanks(
     company: Company, as_of: date, mine: Callable[[Iterable[int]], set[int]], busy: _Busy
 ) -> list[tuple[Debtor, str, Any]]:
     """(debtor, key, rendered) of today's thank-yous for a settled episode."""
-    from mahnwerk.comms.models import MessageStatus, OutboundMessage
-
     since = as_of - timedelta(days=THANKS_WINDOW_DAYS)
     settled: list[tuple[int, int, date, date, str]] = [
         (pk, debtor_id, due, on, number)
@@ -2027,15 +2022,7 @@ def _paid_thanks(
     overdue = {debtor_id for debtor_id, due in open_rows if due < as_of}
     anything_open = {debtor_id for debtor_id, _due in open_rows}
     # the newest thank-you of each (a kept promise's or an earlier one of these)
-    last_thanks: dict[int, date] = {}
-    for debtor_id, day in (
-        OutboundMessage.objects.filter(company=company, debtor_id__in=list(candidates))
-        .filter(Q(message_id__contains=".thanks@") | Q(message_id__contains=".paid_thanks@"))
-        .exclude(status=MessageStatus.CANCELLED)
-        .values_list("debtor_id", "business_date")
-    ):
-        if day is not None and day > last_thanks.get(debtor_id, date.min):
-            last_thanks[debtor_id] = day
+    last_thanks = messaging().last_thanks(company, candidates)
     episodes: dict[int, list[tuple[int, date, str, bool]]] = defaultdict(list)
     for pk, debtor_id, _due, settled_on, number in settled:
         episodes[debtor_id].append((pk, settled_on, number, pk in reminded))
@@ -2058,7 +2045,7 @@ def _paid_thanks(
     out: list[tuple[Debtor, str, Any]] = []
     for debtor_id, (episode, numbers, reliable) in sorted(chosen.items()):
         debtor = debtors[debtor_id]
-        rendered = render_agreement_message(
+        rendered = messaging().render_agreement_message(
             company,
             debtor,
             "paid_thanks",
@@ -2082,8 +2069,6 @@ def _statements(
     if as_of.day > STATEMENT_LAST_DAY_OF_MONTH or interval <= 0:
         return []
     from mahnwerk.collection.models import Case
-    from mahnwerk.comms.models import OutboundMessage
-    from mahnwerk.comms.rendering import message_item
     from mahnwerk.ledger.claims import claim_views, debtor_laws
 
     month = as_of.strftime("%Y-%m")
@@ -2099,13 +2084,11 @@ def _statements(
     candidates = mine(inv.debtor_id for inv in invoices) - busy.today
     if not candidates:
         return []
-    recent = Q()
+    months = []
     for back in range(interval):  # this month and the months before it within the interval
         index = as_of.year * 12 + as_of.month - 1 - back
-        recent |= Q(message_id__contains=f".statement.{index // 12:04d}-{index % 12 + 1:02d}.")
-    candidates -= set(
-        OutboundMessage.objects.filter(recent, company=company).values_list("debtor_id", flat=True)
-    )
+        months.append(f"{index // 12:04d}-{index % 12 + 1:02d}")
+    candidates -= messaging().statement_recipients(company, months)
     candidates -= set(
         Case.objects.filter(company=company, on_hold=True, debtor_id__in=list(candidates)).values_list(
             "debtor_id", flat=True
@@ -2123,10 +2106,10 @@ def _statements(
     out: list[tuple[Debtor, str, Any]] = []
     for debtor_id, rows in sorted(by_debtor.items()):
         debtor = debtors[debtor_id]
-        items = [message_item(inv, views.get(inv.pk), inv.open_minor) for inv in rows]
+        items = [messaging().message_item(inv, views.get(inv.pk), inv.open_minor) for inv in rows]
         due = [item for item in items if item.due_date < as_of]
         coming = [item for item in items if item.due_date >= as_of]
-        rendered = render_agreement_message(
+        rendered = messaging().render_agreement_message(
             company,
             debtor,
             "statement_of_account",
@@ -2145,7 +2128,6 @@ def _statements(
 def _collected_since(company: Company, since: date, debtor_ids: Iterable[int]) -> set[int]:
     """Which of these debtors had a collection contact (a step, a Plan B notice) after ``since``."""
     from mahnwerk.collection.models import Action
-    from mahnwerk.comms.models import MessageStatus, OutboundMessage, Purpose
 
     ids = list(debtor_ids)
     found = set(
@@ -2153,26 +2135,16 @@ def _collected_since(company: Company, since: date, debtor_ids: Iterable[int]) -
             company=company, debtor_id__in=ids, status=ActionStatus.ACTIVE, as_of__gt=since
         ).values_list("debtor_id", flat=True)
     )
-    found.update(
-        OutboundMessage.objects.filter(
-            company=company, debtor_id__in=ids, purpose=Purpose.COLLECTION, business_date__gt=since
-        )
-        .exclude(status=MessageStatus.CANCELLED)
-        .values_list("debtor_id", flat=True)
-    )
+    found.update(messaging().collection_messaged(company, after=since, debtor_ids=ids))
     return found
 
 
 def _items_table(items: Sequence[Any], language: str) -> str:
-    from mahnwerk.comms.rendering import _table
-
-    return _table(items, language) if items else ""
+    return messaging().items_table(items, language)
 
 
 def _items_total(items: Sequence[Any], language: str) -> str:
-    from mahnwerk.comms.rendering import totals_text
-
-    return totals_text(items, language) if items else ""
+    return messaging().items_total(items, language)
 
 
 def _no_answer_alerts(company: Company, as_of: date, mine: Callable[[Iterable[int]], set[int]]) -> int:

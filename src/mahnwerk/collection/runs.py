@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from mahnwerk.collection import services as collection
 from mahnwerk.collection.models import Action, ActionStatus, Case, Run, RunStatus
+from mahnwerk.collection.ports import messaging
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 from mahnwerk.roles import Role
@@ -193,10 +194,7 @@ def take_next_step(company: Company, debtor: Debtor, as_of: date, actor: str) ->
     if outcome.decision is None:
         raise SendNowError(collection.held_text(company, outcome))
     decision = outcome.decision
-    from mahnwerk.comms.dispatch import channel_choice, reachability
-
-    reach = reachability({debtor.pk: debtor})[debtor.pk]
-    if channel_choice(company, decision, debtor, reach, as_of).channel is None:
+    if messaging().channel_for(company, decision, debtor, as_of) is None:
         raise SendNowError(NO_CONTACT_TEXT)  # refused before anything is written
     with transaction.atomic():
         run = Run.objects.create(company=company, as_of=as_of, stats={"manual": True, "debtor_id": debtor.pk})
@@ -218,7 +216,5 @@ def take_next_step(company: Company, debtor: Debtor, as_of: date, actor: str) ->
         unreachable
     ):  # the address became unusable meanwhile: the step was withdrawn, a person asked to find one
         raise SendNowError(NO_CONTACT_TEXT)
-    from mahnwerk.comms.outbox import send_queued
-
-    transaction.on_commit(lambda: send_queued(company=company))
+    transaction.on_commit(lambda: messaging().send_queued(company=company))
     return Action.objects.get(key=Action.make_key(debtor.pk, as_of), status=ActionStatus.ACTIVE)

@@ -37,6 +37,7 @@ from mahnwerk.collection.models import (
     TaskKind,
     TaskStatus,
 )
+from mahnwerk.collection.ports import messaging
 from mahnwerk.core.playbook import (
     AccountContext,
     AccountOutcome,
@@ -398,17 +399,13 @@ def run_collection(
             result.messages_queued += messages
             result.no_contact += no_contact
             if send:
-                from mahnwerk.comms.outbox import send_queued
-
-                send_queued(company=company)
+                messaging().send_queued(company=company)
         # Keeping in touch after the decisions: only to debtors who get no collection message today.
         result.keep_in_touch = agreements.keep_in_touch(
             company, as_of, partition=partition, contacted=contacted
         )
         if send:
-            from mahnwerk.comms.outbox import send_queued
-
-            send_queued(company=company)
+            messaging().send_queued(company=company)
     except BaseException:
         Run.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now())
         raise
@@ -690,7 +687,7 @@ def load(
             "debtor_id", flat=True
         )
     )
-    contexts = _contexts(company, as_of, only)
+    contexts = _contexts(company, as_of, debtor_ids)
     care: dict[str, Care] = {}
     tolerance: dict[str, int] = {}
     index, parts = partition
@@ -745,35 +742,23 @@ def _care(company: Company, currency: str) -> Care:
     )
 
 
-def _contexts(company: Company, as_of: date, only: Callable[[Any], Any]) -> dict[int, AccountContext]:
-    """Per debtor: the business date of its last collection contact (a step's message or call, a Plan B
-    notice) and whether a confirmation or thank-you goes to it today — three grouped queries."""
-    from mahnwerk.comms.models import MessageStatus, OutboundMessage, Purpose
-
+def _contexts(company: Company, as_of: date, debtor_ids: Sequence[int] | None) -> dict[int, AccountContext]:
+    """Per debtor (``debtor_ids``: only these; None: all of the company's): the business date of its last
+    collection contact (a step's message or call, a Plan B notice) and whether a confirmation or thank-you goes
+    to it today — three grouped queries."""
     last: dict[int, date] = dict(
-        only(Action.objects.filter(company=company, status=ActionStatus.ACTIVE, as_of__lte=as_of))
+        _only(
+            Action.objects.filter(company=company, status=ActionStatus.ACTIVE, as_of__lte=as_of), debtor_ids
+        )
         .values("debtor_id")
         .annotate(last=Max("as_of"))
         .values_list("debtor_id", "last")
         .order_by()
     )
-    written = only(
-        OutboundMessage.objects.filter(company=company, business_date__lte=as_of).exclude(
-            status=MessageStatus.CANCELLED
-        )
-    )
-    for debtor_id, day in (
-        written.filter(purpose=Purpose.COLLECTION, action__isnull=True)
-        .values("debtor_id")
-        .annotate(last=Max("business_date"))
-        .values_list("debtor_id", "last")
-        .order_by()
-    ):
+    for debtor_id, day in messaging().last_collection_messages(company, as_of, debtor_ids).items():
         if debtor_id not in last or day > last[debtor_id]:
             last[debtor_id] = day
-    quiet = set(
-        written.filter(purpose=Purpose.COURTESY, business_date=as_of).values_list("debtor_id", flat=True)
-    )
+    quiet = messaging().courtesy_today(company, as_of, debtor_ids)
     return {
         debtor_id: AccountContext(last.get(debtor_id), debtor_id in quiet) for debtor_id in set(last) | quiet
     }
@@ -785,11 +770,7 @@ def may_collect(company: Company, as_of: date, debtor_ids: Iterable[int]) -> set
     ids = list(debtor_ids)
     if not ids:
         return set()
-
-    def only(qs: Any, field: str = "debtor_id") -> Any:
-        return _only(qs, ids, field)
-
-    contexts = _contexts(company, as_of, only)
+    contexts = _contexts(company, as_of, ids)
     gap = timedelta(days=company.cadence_days)
     allowed = set()
     for debtor_id in ids:
@@ -1018,8 +999,7 @@ def _recheck(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> list[DebtorDec
 def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int, int, int]:
     """Actions, their items, messages and timeline events for one chunk of debtors, in one transaction."""
     company, run, as_of = ctx.company, ctx.run, ctx.as_of
-    from mahnwerk.comms.dispatch import chosen_channels, dispatch, reachability
-
+    comms = messaging()
     chunk = _recheck(ctx, chunk)
     if not chunk:
         return 0, 0, 0
@@ -1058,11 +1038,11 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
     debtors = Debtor.objects.in_bulk([d.debtor_id for d in chunk])
     invoices = Invoice.objects.in_bulk([i.invoice_id for d in chunk for i in [*d.items, *d.coming]])
     # the channel each message goes out on decides when it is received (default) and what it costs (fees)
-    reach = reachability(debtors)
-    channels = chosen_channels(company, decided, debtors, reach, as_of)
+    reach = comms.reachability(debtors)
+    channels = comms.chosen_channels(company, decided, debtors, reach, as_of)
     consequences = apply_step_consequences(company, decided, as_of, debtors, invoices, channels)
     offers = _step_offers(company, decided, as_of, debtors)
-    dispatched = dispatch(
+    dispatched = comms.dispatch(
         company, decided, as_of, debtors, invoices, consequences.claims, ctx.instant, offers, reach
     )
     ctx.result.warnings.extend(consequences.warnings)

@@ -125,11 +125,14 @@ def queue_message(
     as_of: date,
     events: list[TimelineEvent],
     recipients: Mapping[int, str] | None = None,
+    *,
+    payload: dict[str, Any] | None = None,
 ) -> OutboundMessage | None:
     """Queue an email outside the playbook's actions; sent by the outbox like every other message.
 
     ``key`` makes the Message-ID unique and stable, so the same follow-up is never queued twice.
-    ``recipients``: the addresses of many debtors, looked up at once by the caller.
+    ``recipients``: the addresses of many debtors, looked up at once by the caller. ``payload``: set on the
+    message (a written agreement goes as a PDF letter attached to the email).
     """
     from mahnwerk.comms.outbox import email_recipients
 
@@ -169,6 +172,8 @@ def queue_message(
                 subject=rendered.subject,
             )
         )
+    if payload is not None:
+        OutboundMessage.objects.filter(pk=message.pk).update(payload=payload)
     return message
 
 
