@@ -12,6 +12,36 @@ import pytest
 D = date.fromisoformat
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _a_data_directory_of_the_tests_own(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The tests never write into the data directory of the checkout (``./data``, where ``mahnwerk demo`` and a
+    user's own company live): outbox, SMS files, letters and documents, rates, mappings and saved models go to a
+    temporary one. A test may still point a setting elsewhere with the ``settings`` fixture."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    root = tmp_path_factory.mktemp("data")
+    storages = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": root / "documents"}},
+    }
+    mailers = {
+        name: {**mailer, "OPTIONS": {**mailer.get("OPTIONS", {}), "file_path": str(root / "outbox")}}
+        if mailer.get("BACKEND", "").endswith("OutboxFolderBackend")
+        else mailer
+        for name, mailer in settings.MAILERS.items()
+    }
+    with override_settings(
+        DATA_DIR=root,
+        OUTBOX_DIR=root / "outbox",
+        DOCUMENTS_DIR=root / "documents",
+        STATIC_ROOT=root / "static",
+        STORAGES=storages,
+        MAILERS=mailers,
+    ):
+        yield root
+
+
 @pytest.fixture(autouse=True)
 def _language_of_each_test_its_own() -> Any:
     """A request through the test client leaves its language active in the thread: reset it after every test,

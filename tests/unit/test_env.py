@@ -50,3 +50,15 @@ def test_start_up_stops_with_a_message_naming_the_variable(tmp_path: Path) -> No
     assert proc.returncode == 2
     assert "MAHNWERK_SMTP_PORT" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_tests_write_into_a_data_directory_of_their_own() -> None:
+    """Outbox, letters, documents, rates and models of the tests never land in the checkout's ./data."""
+    from django.conf import settings
+
+    checkout_data = Path("data").resolve()
+    for folder in (settings.DATA_DIR, settings.OUTBOX_DIR, settings.DOCUMENTS_DIR):
+        assert not Path(folder).resolve().is_relative_to(checkout_data), folder
+    assert (
+        not Path(settings.STORAGES["default"]["OPTIONS"]["location"]).resolve().is_relative_to(checkout_data)
+    )
