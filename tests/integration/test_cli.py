@@ -42,6 +42,40 @@ def test_run_debtor_and_outbox_in_json(
 
 
 @pytest.mark.django_db
+def test_debtor_list_pages_and_searches_with_what_is_open(
+    company: Any, make_debtor: Any, make_invoice: Any
+) -> None:
+    from mahnwerk.ledger.models import Company
+
+    mueller = make_debtor(number="K2", name="Müller GmbH")
+    make_invoice(mueller, "RE-1", "120.00", "2026-03-01")
+    make_invoice(mueller, "RE-2", "30.50", "2026-03-05")
+    make_debtor(number="K1", name="Anna Berzina")
+    other = Company.objects.create(
+        slug="other", name="Other SIA", iban="LV80BANK0000435195001", jurisdiction="LV", currency="EUR"
+    )
+    make_debtor(number="K3", name="Müller Riga", company=other)
+    page = json.loads(cli("debtor", "list", "--company", "acme", "--json"))
+    assert page["count"] == 2 and [d["number"] for d in page["items"]] == ["K1", "K2"]
+    assert [d["open_minor"] for d in page["items"]] == [0, 15050]
+    found = json.loads(cli("debtor", "list", "--company", "acme", "--search", "MÜLLER", "--json"))
+    assert [d["number"] for d in found["items"]] == ["K2"]  # not the other company's
+    # as the web application searches: accents and case ignored, invoice numbers found
+    for search in ("muller", "re-2"):
+        found = json.loads(cli("debtor", "list", "--company", "acme", "--search", search, "--json"))
+        assert [d["number"] for d in found["items"]] == ["K2"], search
+    second = json.loads(cli("debtor", "list", "--company", "acme", "--limit", "1", "--offset", "1", "--json"))
+    assert second["count"] == 2 and [d["number"] for d in second["items"]] == ["K2"]
+    text = cli("debtor", "list", "--company", "acme")
+    assert "Müller GmbH" in text and "€150.50" in text and "1–2 of 2 debtors" in text
+    assert "no debtors found" in cli("debtor", "list", "--company", "acme", "--search", "nobody")
+    with pytest.raises(CommandError, match="--limit: a whole number from 1 to 1000"):
+        cli("debtor", "list", "--company", "acme", "--limit", "0")
+    with pytest.raises(CommandError, match="needs the debtor's id or customer number"):
+        cli("debtor", "show", "--company", "acme")
+
+
+@pytest.mark.django_db
 def test_import_errors_are_reported_as_a_command_error(company: Any, tmp_path: Path) -> None:
     bad = tmp_path / "i.csv"
     bad.write_text("number,debtor,issue_date,due_date,amount\nRE-1,nobody,2026-01-01,2026-01-31,10\n")

@@ -8,8 +8,34 @@ from django.db.models import Max, Q, Sum
 
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger.claims import debtor_law, law_summary
-from mahnwerk.ledger.models import CreditNote, Debtor, Invoice, Payment, TimelineEvent
+from mahnwerk.ledger.models import Company, CreditNote, Debtor, Invoice, Payment, TimelineEvent
+from mahnwerk.ledger.search import search_ids
 from mahnwerk.ledger.timeline import describe
+
+
+def debtor_page(company: Company, search: str = "", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """The company's debtors ordered by customer number, a page at a time, each with what is open on it;
+    ``search`` finds them as the web application's search does (:func:`ledger.search.search_ids`: name, number
+    or email ignoring case and accents, phone, invoice number). The API's list and ``mahnwerk debtor list``."""
+    rows = Debtor.objects.filter(company=company)
+    if search.strip():
+        rows = rows.filter(id__in=sorted(search_ids(company, search)))
+    page = rows.annotate(
+        open_total=Sum("invoices__open_minor", filter=Q(invoices__open_minor__gt=0), default=0)
+    ).order_by("number", "pk")[offset : offset + limit]
+    items = [
+        {
+            "id": d.pk,
+            "number": d.number,
+            "name": d.name,
+            "kind": d.kind,
+            "language": d.language,
+            "do_not_contact": d.do_not_contact,
+            "open_minor": d.open_total,
+        }
+        for d in page
+    ]
+    return {"count": rows.count(), "limit": limit, "offset": offset, "items": items}
 
 
 def debtor_overview(

@@ -3,7 +3,6 @@
 from typing import Annotated, Any
 
 from django.db import transaction
-from django.db.models import Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -31,7 +30,7 @@ from mahnwerk.ledger import imports
 from mahnwerk.ledger.claims import debtor_law
 from mahnwerk.ledger.claims import statement as claim_statement
 from mahnwerk.ledger.models import Company, Debtor, Invoice
-from mahnwerk.ledger.queries import debtor_overview
+from mahnwerk.ledger.queries import debtor_overview, debtor_page
 from mahnwerk.ledger.services import company_today
 
 router = Router(tags=["debtors"])
@@ -54,27 +53,7 @@ def list_debtors(
     # offset + limit must fit the database's 64-bit LIMIT/OFFSET (beyond it: an empty page, not an overflow)
     offset: int = Query(0, ge=0, le=MAX_ID - MAX_LIMIT),
 ) -> dict[str, Any]:
-    company = caller(request).company
-    rows = Debtor.objects.filter(company=company)
-    if search:
-        rows = rows.filter(Q(name__icontains=search) | Q(number__icontains=search))
-    count = rows.count()
-    page = rows.annotate(
-        open_total=Sum("invoices__open_minor", filter=Q(invoices__open_minor__gt=0), default=0)
-    ).order_by("number", "pk")[offset : offset + limit]
-    items = [
-        {
-            "id": d.pk,
-            "number": d.number,
-            "name": d.name,
-            "kind": d.kind,
-            "language": d.language,
-            "do_not_contact": d.do_not_contact,
-            "open_minor": d.open_total,
-        }
-        for d in page
-    ]
-    return {"count": count, "limit": limit, "offset": offset, "items": items}
+    return debtor_page(caller(request).company, search, limit, offset)
 
 
 @router.post("/debtors", response={201: Created, 400: Errors, 401: Errors, 403: Errors, 422: Errors})
