@@ -245,3 +245,64 @@ def test_a_customer_list_imported_again_updates_what_changed(company: Any, tmp_p
     assert Debtor.objects.get(number="K2").street == "Berg 2"
     event = TimelineEvent.objects.get(debtor=nord, kind="debtor_details_changed")
     assert {c["field"] for c in event.data["changes"]} == {"street", "postcode"}
+
+
+def test_a_title_above_the_header_and_a_totals_row_below_the_items(company: Any, tmp_path: Path) -> None:
+    customer(company, "K1", "Nord GmbH")
+    text = (
+        "Offene Posten per 30.11.2026\n"
+        "\n"
+        "Rechnungsnummer;Kunde;Rechnungsdatum;Fällig am;Betrag\n"
+        "R-1;Nord GmbH;01.10.2026;31.10.2026;1.200,00\n"
+        "R-2;Nord GmbH;02.10.2026;01.11.2026;300,00\n"
+        ";;;Summe;1.500,00\n"
+    )
+    result = import_file(company, "invoices", write(tmp_path, text))
+    assert result.created == 2
+    assert "the header is row 3; the rows above it (1) are not read" in result.warnings
+    assert "totals row(s) not imported: row 6" in result.warnings
+    assert sorted(Invoice.objects.values_list("amount_minor", flat=True)) == [30000, 120000]
+    # errors keep the row numbers the spreadsheet shows
+    bad = text.replace("R-2;Nord GmbH;02.10.2026", "R-2;Nord GmbH;32.10.2026")
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "invoices", write(tmp_path, bad.replace("R-1", "R-3").replace("R-2", "R-4")))
+    assert [(e.row, e.column) for e in failed.value.errors] == [(5, "issue_date")]
+
+
+def test_a_totals_row_is_only_one_without_the_items_key_columns(company: Any, tmp_path: Path) -> None:
+    customer(company, "K1", "Total Energies SE")
+    text = (
+        "number,debtor_name,issue_date,due_date,amount\n"
+        "R-1,Total Energies SE,2026-10-01,2026-10-31,10.00\n"  # a customer named "Total": an invoice
+        "Total:,,,,10.00\n"
+    )
+    result = import_file(company, "invoices", write(tmp_path, text))
+    assert result.created == 1 and "totals row(s) not imported: row 3" in result.warnings
+    # a row with a date is no totals row: an invoice without its customer
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "invoices", write(tmp_path, text.replace("Total:,,,,", "Total,,2026-10-01,,")))
+    assert {(e.row, e.column) for e in failed.value.errors} == {(3, "debtor"), (3, "due_date")}
+
+
+def test_a_spreadsheet_with_a_title_block_finds_its_header(company: Any, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    customer(company, "K1", "Nord GmbH")
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Debitorenliste", None, None, "Stand:", date(2026, 11, 30)])
+    sheet.append([])
+    sheet.append(["Beleg-Nr.", "Kunden-Nr.", "Belegdatum", "Fälligkeit", "Offen"])
+    sheet.append(["R-9", "K1", date(2026, 10, 1), date(2026, 10, 31), 99.5])
+    sheet.append([None, None, None, "Gesamt", 99.5])
+    path = tmp_path / "op.xlsx"
+    book.save(path)
+    with pytest.raises(ImportFailed) as failed:  # "Offen" is the open amount: the amount itself is missing
+        import_file(company, "invoices", path)
+    assert [(e.row, e.column) for e in failed.value.errors] == [(3, "amount")]
+    sheet.cell(row=3, column=5, value="Betrag")
+    book.save(path)
+    result = import_file(company, "invoices", path)
+    assert result.created == 1 and "totals row(s) not imported: row 5" in result.warnings
+    assert Invoice.objects.get(number="R-9").amount_minor == 9950

@@ -99,6 +99,7 @@ class ImportOptions:
     min_date: date = MIN_DATE
     max_date: date = MAX_DATE
     sheet: str | None = None
+    header_row: int = 1  # the row of the file's header, where a column's own error is reported (read_table)
 
 
 FIELDS: dict[str, dict[str, bool]] = {
@@ -269,6 +270,7 @@ def max_length(model: type[models.Model], name: str) -> int:
 class Table:
     rows: Rows
     warnings: list[str] = field(default_factory=list)
+    header_row: int = 1
 
 
 def _text(value: object) -> str:
@@ -288,30 +290,37 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _delimiter(first_line: str) -> str:
-    outside = re.sub(r'"[^"]*"', "", first_line)
-    counts = {d: outside.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: (counts[d], d == ","))
-    return best if counts[best] else ","
+# A file made by a person may start with a title, a date or a blank line above its header.
+HEADER_SEARCH_ROWS = 20
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, list[Cell]]], str]:
+def _delimiter(lines: Sequence[str]) -> str:
+    """The delimiter of a CSV: the one a line of the file's start uses most often (a title line above the
+    header may have none)."""
+    best, most = ",", 0
+    for line in lines:
+        outside = re.sub(r'"[^"]*"', "", line)
+        for d in (",", ";", "\t"):
+            count = outside.count(d)
+            if count > most or (count == most and count and d == ","):
+                best, most = d, count
+    return best
+
+
+def _read_csv(path: Path) -> tuple[list[tuple[int, list[Cell]]], str]:
+    """Every record of the file with the row number a spreadsheet shows (blank lines count as rows)."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1252")
-    delimiter = _delimiter(text.split("\n", 1)[0])
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    if not records:
-        return [], [], delimiter
-    header = [h.strip() for h in records[0]]
-    # the row number a spreadsheet shows: header = 1, blank lines count as rows
-    body = [(n, list[Cell](values)) for n, values in enumerate(records[1:], start=2)]
-    return header, body, delimiter
+    delimiter = _delimiter(text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS])
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return [(n, list[Cell](values)) for n, values in enumerate(records, start=1)], delimiter
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[tuple[int, list[Cell]]]]:
+def _read_xlsx(path: Path, sheet: str | None) -> list[tuple[int, list[Cell]]]:
+    """Every row of the sheet that has a cell, with its row number."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -339,20 +348,13 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], list[tuple[int
                     )
                 ]
             )
-        header: list[str] | None = None
-        body: list[tuple[int, list[Cell]]] = []
+        records: list[tuple[int, list[Cell]]] = []
         for row in ws.iter_rows():
             cells = list(row)
             number = next((c.row for c in cells if getattr(c, "row", None)), None)
-            values = [_cell(c.value) for c in cells]
-            if header is None:
-                if not any(v != "" for v in values):
-                    continue  # leading empty rows
-                header = [_text(v) for v in values]
-                continue
             if number is not None:
-                body.append((number, values))
-        return header or [], body
+                records.append((number, [_cell(c.value) for c in cells]))
+        return records
     finally:
         workbook.close()
 
@@ -382,18 +384,30 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
     path = Path(path)
     delimiter = ""
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        header, body = _read_xlsx(path, options.sheet)
+        records = _read_xlsx(path, options.sheet)
     else:
-        header, body, delimiter = _read_csv(path)
+        records, delimiter = _read_csv(path)
+    warnings: list[str] = []
+    header_row, header, body = _split_header(kind, records, options.mapping)
+    above = [n for n, values in records if n < header_row and any(v != "" for v in values)]
+    if above:
+        warnings.append(
+            _("the header is row {row}; the rows above it ({rows}) are not read").format(
+                row=header_row, rows=", ".join(map(str, above))
+            )
+        )
     known = FIELDS[kind]
     mapped = resolve_columns(kind, header, options.mapping)
     errors: list[RowError] = []
-    warnings: list[str] = []
     unknown = [(orig, name) for orig, name in zip(header, mapped, strict=True) if name not in known and orig]
     missing = [f for f, required in known.items() if required and f not in mapped]
     if unknown and (options.strict or missing):
         errors += [
-            RowError(1, orig, _("unknown column (known: {known}); use --map").format(known=", ".join(known)))
+            RowError(
+                header_row,
+                orig,
+                _("unknown column (known: {known}); use --map").format(known=", ".join(known)),
+            )
             for orig, _name in unknown
         ]
     elif unknown:
@@ -402,12 +416,12 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
                 "unknown column(s) ignored: {columns} (known: {known}; --map reads them, --strict refuses them)"
             ).format(columns=", ".join(repr(orig) for orig, _name in unknown), known=", ".join(known))
         )
-    errors += [RowError(1, f, "required column is missing") for f in missing]
+    errors += [RowError(header_row, f, "required column is missing") for f in missing]
     one_of = ONE_OF.get(kind, ())
     if one_of and not any(f in mapped for f in one_of):
         errors.append(
             RowError(
-                1,
+                header_row,
                 one_of[0],
                 _("required column is missing: {fields} (one of them)").format(fields=" or ".join(one_of)),
             )
@@ -417,7 +431,7 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
         if name in known and name in seen:
             errors.append(
                 RowError(
-                    1,
+                    header_row,
                     orig,
                     _("column {first!r} is read as {field!r} already").format(first=seen[name], field=name),
                 )
@@ -432,8 +446,14 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
         raise ImportFailed(errors)
     rows: Rows = []
     keep = [(i, name) for i, name in enumerate(mapped) if name in known]
+    # the columns a totals row leaves empty: the required ones that are no amount
+    keys = [i for i, name in keep if known[name] and name not in AMOUNT_FIELDS[kind]]
+    totals: list[str] = []
     for number, values in body:
         if not any(values) and all(v == "" for v in values):
+            continue
+        if _is_totals_row(values, keys):
+            totals.append(str(number))
             continue
         if len(values) > len(header):
             extra = (
@@ -455,7 +475,52 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
         rows.append((number, row))
     if errors:
         raise ImportFailed(errors)
-    return Table(rows, warnings)
+    if totals:
+        warnings.append(_("totals row(s) not imported: row {rows}").format(rows=", ".join(totals)))
+    return Table(rows, warnings, header_row)
+
+
+def _split_header(
+    kind: str, records: list[tuple[int, list[Cell]]], mapping: Mapping[str, str]
+) -> tuple[int, list[str], list[tuple[int, list[Cell]]]]:
+    """The header's row number, the header and the rows below it. The header is the first of the file's first
+    non-empty rows that names every required column (a title, a date or a note may stand above it); when none
+    does, the one naming most of our columns (else the first non-empty row), whose gaps are then reported."""
+    filled = [k for k, (_n, values) in enumerate(records) if any(v != "" for v in values)]
+    if not filled:
+        return 1, [], []
+    known = FIELDS[kind]
+    required = [f for f, needed in known.items() if needed]
+    one_of = ONE_OF.get(kind, ())
+    at, most = filled[0], 0
+    for k in filled[:HEADER_SEARCH_ROWS]:
+        mapped = set(resolve_columns(kind, [_text(v).strip() for v in records[k][1]], mapping))
+        if all(f in mapped for f in required) and (not one_of or any(f in mapped for f in one_of)):
+            at = k
+            break
+        named = len(mapped & set(known))
+        if named > most:  # no complete header: the row naming most of our columns, whose gaps are reported
+            at, most = k, named
+    number, values = records[at]
+    return number, [_text(v).strip() for v in values], records[at + 1 :]
+
+
+# What a totals row says instead of an invoice number ("Summe", "Gesamt: ", "Kopā", "Total EUR").
+TOTAL_WORDS = frozenset(
+    {"summe", "gesamt", "gesamtsumme", "insgesamt", "total", "totals", "sum", "kopā", "kopa"}
+)
+
+
+def _is_totals_row(values: Sequence[Cell], keys: Sequence[int]) -> bool:
+    """A row that sums the ones above: one of its cells starts with a totals word, and its required columns
+    other than the amounts are empty (or hold that word)."""
+    said = {
+        i
+        for i, value in enumerate(values)
+        if isinstance(value, str)
+        and re.split(r"[\s:]+", value.strip().casefold(), maxsplit=1)[0] in TOTAL_WORDS
+    }
+    return bool(said) and all(i >= len(values) or values[i] == "" or i in said for i in keys)
 
 
 def read_rows(path: Path | str, kind: str, mapping: Mapping[str, str] | None = None) -> Rows:
@@ -508,7 +573,7 @@ class _Validator:
             self.read[column] = dict(zip(lines, parsed, strict=True))
 
     def column_error(self, column: str, exc: TabularError) -> None:
-        self.errors.append(RowError(1, column, exc.render(_)))
+        self.errors.append(RowError(self.options.header_row, column, exc.render(_)))
         self.broken.add(column)
 
     def add(self, line: int, column: str, message: str) -> None:
@@ -1214,6 +1279,7 @@ def import_file(
     if mapping:
         options.mapping = {**options.mapping, **mapping}
     table = read_table(path, kind, options)
+    options = replace(options, header_row=table.header_row)
     result = IMPORTERS[kind](company, table.rows, actor=actor, options=options, dry_run=dry_run)
     result.warnings = table.warnings + result.warnings
     return result

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -222,7 +222,11 @@ class Command(MahnwerkCommand):
                     _("mapping saved as {name} ({path})").format(name=options["save_mapping"], path=path)
                 )
             result = IMPORTERS[kind](
-                company, table.rows, actor="cli import", options=import_options, dry_run=options["dry_run"]
+                company,
+                table.rows,
+                actor="cli import",
+                options=replace(import_options, header_row=table.header_row),
+                dry_run=options["dry_run"],
             )
         except ImportFailed as exc:
             if options["json"]:
