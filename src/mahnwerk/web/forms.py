@@ -83,6 +83,21 @@ class AmountField(forms.CharField):
         return amount
 
 
+class ItemsField(forms.ModelMultipleChoiceField):
+    """Several of the debtor's records chosen by id: a value that is no id the database could hold ("²",
+    "1e3", twenty digits) is an invalid choice like any unknown id, not a database error."""
+
+    def _check_values(self, value: Any) -> Any:
+        from mahnwerk.web.params import parse_id
+
+        for pk in value if isinstance(value, (list, tuple)) else []:
+            if parse_id(pk) is None:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)  # type: ignore[misc]
+
+
 def date_range_error(value: date) -> str:
     """Why a date outside 1990-01-01..2100-12-31 is refused, in the page's language and date format."""
     return gettext("{value} is outside the accepted range {min} to {max}").format(
@@ -452,7 +467,7 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class _ItemsForm(forms.Form):
-    invoices = forms.ModelMultipleChoiceField(
+    invoices = ItemsField(
         label=_("Invoices"), queryset=Invoice.objects.none(), widget=forms.CheckboxSelectMultiple
     )
 

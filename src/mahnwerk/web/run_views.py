@@ -25,6 +25,7 @@ from mahnwerk.ledger.models import ChannelChoice, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 from mahnwerk.web import services
 from mahnwerk.web.access import CompanyRequest, clerk, member_required
+from mahnwerk.web.params import parse_count, parse_id
 
 SESSION_KEY = "mahnwerk_run_left_out"
 
@@ -52,7 +53,7 @@ def _filters(request: CompanyRequest) -> services.RunFilter:
     show = request.GET.get("show", "planned")
     return services.RunFilter(
         q=request.GET.get("q", "")[:100],
-        level=int(level) if level.isdigit() else None,
+        level=parse_count(level),
         channel=channel if channel in ChannelChoice.values else "",
         show=show if show in services.RUN_SHOWS else "planned",
     )
@@ -126,12 +127,13 @@ def run_leave_out(request: CompanyRequest) -> HttpResponse:
     debtors, items = left_out(request, today)
     undo = request.POST.get("undo") == "1"
     debtor_ref, item_ref = request.POST.get("debtor", ""), request.POST.get("item", "")
-    if debtor_ref.isdigit():
-        debtor = get_object_or_404(Debtor, company=company, pk=int(debtor_ref))
+    debtor_id, item_id = parse_id(debtor_ref), parse_id(item_ref)
+    if debtor_id is not None:
+        debtor = get_object_or_404(Debtor, company=company, pk=debtor_id)
         debtors = [d for d in debtors if d != debtor.pk] if undo else [*debtors, debtor.pk]
         name = debtor.name
-    elif item_ref.isdigit():
-        invoice = get_object_or_404(Invoice, company=company, pk=int(item_ref))
+    elif item_id is not None:
+        invoice = get_object_or_404(Invoice, company=company, pk=item_id)
         items = [i for i in items if i != invoice.pk] if undo else [*items, invoice.pk]
         name = invoice.number
     else:
@@ -155,7 +157,7 @@ def run_approve(request: CompanyRequest) -> HttpResponse:
     debtors, items = left_out(request, today)
     only: list[int] | None = None
     if request.POST.get("mode") == "selected":
-        only = [int(v) for v in request.POST.getlist("debtor") if v.isdigit()]
+        only = [n for n in map(parse_id, request.POST.getlist("debtor")) if n is not None]
         if not only:
             messages.error(request, _("Select at least one debtor."))
             return redirect(_back(request))

@@ -27,6 +27,7 @@ from mahnwerk.ledger.statements import (
     split_entry,
 )
 from mahnwerk.web.access import CompanyRequest, actor, member_required
+from mahnwerk.web.params import parse_id
 
 MAX_FILES = 20
 
@@ -86,7 +87,13 @@ def _act(request: CompanyRequest) -> None:
         if action == "import":
             _import(request, who)
             return
-        entry_id = request.POST.get("entry", "")
+        if action not in {"confirm", "split", "park", "ignore"}:
+            messages.error(request, _("Unknown action."))
+            return
+        entry_id = parse_id(request.POST.get("entry"))
+        if entry_id is None:
+            messages.error(request, _("Choose a statement entry."))
+            return
         if action == "confirm":
             numbers = [
                 n.strip() for n in request.POST.get("invoices", "").replace(";", ",").split(",") if n.strip()
@@ -94,12 +101,9 @@ def _act(request: CompanyRequest) -> None:
             entry = confirm_entry(request.company, entry_id, numbers, actor=who)
         elif action == "split":
             entry = split_entry(request.company, entry_id, _shares(request, entry_id), actor=who)
-        elif action in {"park", "ignore"}:
+        else:
             status = EntryStatus.PARKED if action == "park" else EntryStatus.IGNORED
             entry = set_entry_status(request.company, entry_id, status, actor=who)
-        else:
-            messages.error(request, _("Unknown action."))
-            return
     except LedgerError as exc:
         messages.error(request, _("Not possible: {reason}").format(reason=str(exc)))
         return
@@ -108,14 +112,12 @@ def _act(request: CompanyRequest) -> None:
     )
 
 
-def _shares(request: CompanyRequest, entry_id: str) -> dict[str, int]:
+def _shares(request: CompanyRequest, entry_id: int) -> dict[str, int]:
     """``R-1=40.00, R-2=20,00`` -> amounts in minor units of the entry's currency."""
     currency = (
-        StatementEntry.objects.filter(company=request.company, pk=int(entry_id))
+        StatementEntry.objects.filter(company=request.company, pk=entry_id)
         .values_list("currency", flat=True)
         .first()
-        if entry_id.isdigit()
-        else None
     ) or request.company.currency
     shares: dict[str, int] = {}
     for item in request.POST.get("shares", "").replace(";", "\n").replace(" ", "\n").splitlines():

@@ -101,6 +101,7 @@ from mahnwerk.web.forms import (
 )
 from mahnwerk.web.message_views import MESSAGE_EVENT_KINDS, Entry, debtor_messages, message_entry
 from mahnwerk.web.models import Membership
+from mahnwerk.web.params import parse_id
 from mahnwerk.web.portal.links import portal_path
 from mahnwerk.web.refusals import refusal_text
 from mahnwerk.work.models import NOTE_MAX_LENGTH
@@ -1155,9 +1156,9 @@ def remove_member(request: CompanyRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required()
 def switch_company(request: CompanyRequest) -> HttpResponse:
-    company_id = request.POST.get("company")
+    company_id = parse_id(request.POST.get("company"))
     if company_id and Membership.objects.filter(user=request.membership.user, company_id=company_id).exists():
-        request.session[SESSION_KEY] = int(company_id)
+        request.session[SESSION_KEY] = company_id
     return redirect("web:home")
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from mahnwerk.ledger.services import company_today
 from mahnwerk.web.access import CompanyRequest, actor, member_required
+from mahnwerk.web.params import parse_count, parse_id
 from mahnwerk.work import services as work
 
 SORT_CHOICES = [
@@ -92,7 +93,7 @@ def work_bulk(request: CompanyRequest) -> HttpResponse:
         or not back.startswith("/")
     ):
         back = "web:work"
-    ids = [int(v) for v in request.POST.getlist("debtor") if v.isdigit()]
+    ids = [n for n in map(parse_id, request.POST.getlist("debtor")) if n is not None]
     days_text = request.POST.get("days", "")
     user_text = request.POST.get("user", "")
     try:
@@ -101,8 +102,8 @@ def work_bulk(request: CompanyRequest) -> HttpResponse:
             request.POST.get("action", ""),
             ids,
             actor=actor(request),
-            user_id=int(user_text) if user_text.isdigit() else None,
-            days=int(days_text) if days_text.strip().isdigit() else 0,
+            user_id=parse_id(user_text),
+            days=parse_count(days_text) or 0,
             role=request.membership.role,
         )
     except work.WorkError as exc:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from mahnwerk.core.money import MoneyError, format_money, to_minor
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.services import company_today
-from mahnwerk.web.forms import AmountField
+from mahnwerk.web.forms import AmountField, ItemsField
 
 
 class ContactDetailsForm(forms.Form):
@@ -32,7 +32,7 @@ class ContactDetailsForm(forms.Form):
 
 
 class _PortalItemsForm(forms.Form):
-    invoices = forms.ModelMultipleChoiceField(
+    invoices = ItemsField(
         label=_("Invoices"), queryset=Invoice.objects.none(), widget=forms.CheckboxSelectMultiple
     )
 
@@ -41,7 +41,7 @@ class _PortalItemsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.terms = terms
         field = self.fields["invoices"]
-        assert isinstance(field, forms.ModelMultipleChoiceField)
+        assert isinstance(field, ItemsField)
         field.queryset = Invoice.objects.filter(debtor_id=debtor_id, open_minor__gt=0).order_by(
             "due_date", "number"
         )
@@ -119,7 +119,7 @@ class PortalPaidForm(forms.Form):
         label=_("I paid on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     amount = AmountField(label=_("Amount paid"), min_value=Decimal("0.01"))
-    invoices = forms.ModelMultipleChoiceField(
+    invoices = ItemsField(
         label=_("For the invoices (optional)"),
         queryset=Invoice.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -130,7 +130,7 @@ class PortalPaidForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.debtor_id = debtor_id
         field = self.fields["invoices"]
-        assert isinstance(field, forms.ModelMultipleChoiceField)
+        assert isinstance(field, ItemsField)
         field.queryset = Invoice.objects.filter(debtor_id=debtor_id, open_minor__gt=0).order_by(
             "due_date", "number"
         )

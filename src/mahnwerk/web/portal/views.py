@@ -35,6 +35,7 @@ from mahnwerk.ledger.claims import claim_views
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 from mahnwerk.web.document_views import attachment
+from mahnwerk.web.params import parse_id
 from mahnwerk.web.portal import links, ratelimit
 from mahnwerk.web.portal.forms import (
     ContactDetailsForm,
@@ -186,10 +187,7 @@ PORTAL_ACTOR = "debtor (portal)"
 
 
 def _int(value: str | None) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
+    return parse_id(value) or 0
 
 
 def _blank_forms(debtor: Debtor, terms: AgreementTerms) -> dict[str, Any]:
