@@ -336,7 +336,7 @@ def test_company_settings(alice: Client, company: Any) -> None:
     from mahnwerk.web.forms import CompanyForm
 
     base = {k: v for k, v in CompanyForm(instance=company).initial.items() if v is not None}
-    numbers = ["-1", TWO_63, HUGE, "²", "12,3,4"]
+    numbers = ["-1", "1e3", TWO_63, HUGE, "²", "12,3,4"]
     cases = [
         *_cases("name", ["", "   ", LONG, "a\x00b"], **base),
         *(
@@ -465,7 +465,7 @@ def test_portal_forms(client: Client, acme: Any, baltic: Any, monkeypatch: pytes
 
 
 def test_agreements_posted_twice_are_made_once(bob: Client, acme: Any) -> None:
-    from mahnwerk.collection.agreements_models import Dispute, InstalmentPlan, Promise, Settlement
+    from mahnwerk.collection.agreements_models import Dispute, InstalmentPlan, Promise
 
     first, second = acme.invoices.order_by("number")
     posts = [

@@ -344,6 +344,19 @@ class CompanyForm(forms.ModelForm):
             "statement_interval_months",
         ]
 
+    def clean(self) -> dict[str, Any]:
+        """The amounts are read as strictly as every other amount a person types: "1e3" is refused with the
+        reason (Django's decimal field would read it as 1000)."""
+        data = super().clean() or {}
+        for name, field in self.fields.items():
+            raw = self.data.get(self.add_prefix(name))
+            if isinstance(field, forms.DecimalField) and isinstance(raw, str) and "e" in raw.lower():
+                try:
+                    AmountField().to_python(raw)
+                except ValidationError as exc:
+                    self.add_error(name, exc)
+        return data
+
 
 class MemberForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150)
