@@ -43,6 +43,11 @@ def _sweep(
         text = response.content.decode(errors="replace") if not response.streaming else ""
         if response.status_code not in allowed:
             wrong.append((data, response.status_code))
+            print(
+                "WRONG",
+                {k: v[:30] if isinstance(v, str) else v for k, v in data.items()},
+                response.status_code,
+            )
         elif SCRIPT in text:
             wrong.append((data, "markup not escaped"))
         elif same and _rows() != before:
@@ -99,7 +104,8 @@ FILTERS = {
 
 @pytest.mark.parametrize("url", list(FILTERS))
 def test_list_filters(alice: Client, acme: Any, baltic: Any, url: str) -> None:
-    cases = [{name: v} for name in FILTERS[url] for v in [*EDGE_TEXTS, *EDGE_DATES, "-name", "2026-13"]]
+    values = [*EDGE_TEXTS, "2026-02-30", "0001-01-01", "9999-12", "2026-13", "-name"]
+    cases = [{name: v} for name in FILTERS[url] for v in values]
     assert _sweep(alice, "get", url, cases, {200}) == []
     assert "SIA Svešais" not in alice.get(url).content.decode()
 
@@ -167,7 +173,7 @@ ID_PATHS = [
 ]
 
 
-@pytest.mark.parametrize("huge", [HUGE, TWO_63, "9223372036854775807", "0"])
+@pytest.mark.parametrize("huge", [HUGE, "9223372036854775807"])
 def test_unknown_and_foreign_ids_in_the_address(alice: Client, acme: Any, baltic: Any, huge: str) -> None:
     """Ids beyond what the database holds are unknown ids like any other: 404, not a server error."""
     before = _rows()
@@ -205,7 +211,7 @@ def test_payment_form(bob: Client, acme: Any, baltic: Any) -> None:
 def test_promise_form(bob: Client, acme: Any, baltic: Any) -> None:
     inv = acme.invoices.first()
     base = {"promise-invoices": [inv.pk], "promise-promised_date": "2026-11-25"}
-    bad_amounts = [v for v in EDGE_TEXTS if v.strip() and v not in ("1e3",)]
+    bad_amounts = [v for v in EDGE_TEXTS if v.strip()]
     cases = [
         *_cases("promise-promised_date", EDGE_DATES, **base),
         *_cases("promise-amount", bad_amounts, **base),
@@ -380,7 +386,7 @@ def test_partner_add(alice: Client, company: Any) -> None:
     base = {"name": "Inkasso Nord", "kind": "agency", "fee_percent": "15", "exchange_format": "csv"}
     cases = [
         *_cases("name", ["", "   ", LONG, "a\x00b"], **base),
-        *_cases("fee_percent", [v for v in EDGE_TEXTS if v not in ("0", "1e3")], **base),
+        *_cases("fee_percent", [v for v in EDGE_TEXTS if v != "0"], **base),
         *_cases("kind", ["", "bogus"], **base),
         *_cases("email", ["no", "a\x00b@x.example"], **base),
     ]
@@ -507,3 +513,208 @@ def test_portal_posted_twice_is_noted_once(client: Client, acme: Any) -> None:
     for _ in range(2):
         assert client.post(path, paid).status_code in {302, 422}
     assert TimelineEvent.objects.filter(debtor=acme, kind__contains="paid").count() <= 1
+
+
+# -- first start, playbooks, templates, partners -----------------------------------------------------------
+
+
+def test_first_start(client: Client) -> None:
+    from django.contrib.auth import get_user_model
+
+    from mahnwerk.ledger.models import Company
+    from tests.web.test_first_start import setup_data
+
+    base = setup_data()
+    cases = [
+        *_cases("username", ["", "   ", LONG, "a\x00b", SCRIPT], **base),
+        *_cases("password2", ["", "other-password-123"], **base),
+        *_cases("name", ["", "   ", LONG, "a\x00b"], **base),
+        *_cases("country", ["", "XX", "a\x00b"], **base),
+        *_cases("currency", ["", "€", "a\x00b", "EURO", "eu"], **base),
+        *_cases("default_language", ["xx", "a\x00b"], **base),
+        *_cases("iban", ["", "bogus", LONG, "DE89370400440532013001", "a\x00b"], **base),
+        *_cases("bic", ["bogus", "a\x00b"], **base),
+        *_cases("email", ["no", "a\x00b@x.example"], **base),
+        *_cases("postcode", [LONG], **base),
+        *_cases("preset", ["", "bogus"], **base),
+    ]
+    assert _sweep(client, "post", "/setup/", cases, {200, 422}) == []
+    assert Company.objects.count() == 0 and get_user_model().objects.count() == 0
+    # the form posted twice (a double click): one company; the second post finds the page gone
+    assert client.post("/setup/", base).status_code == 302
+    assert client.post("/setup/", base).status_code in {302, 404}
+    assert Company.objects.count() == 1
+
+
+def test_playbook_forms(alice: Client, company: Any) -> None:
+    from mahnwerk.collection.models import Playbook, Step
+
+    playbook = Playbook.objects.get(company=company, is_default=True)
+    cases = [
+        {"new-name": v, "new-min_days_between": n}
+        for v, n in [
+            ("", "7"),
+            ("   ", "7"),
+            (LONG, "7"),
+            ("a\x00b", "7"),
+            ("X", "-1"),
+            ("X", HUGE),
+            ("X", "1e3"),
+        ]
+    ]
+    assert _sweep(alice, "post", "/playbooks/", cases, {200, 422}) == []
+    steps = list(Step.objects.filter(playbook=playbook).order_by("level"))
+    base: dict[str, Any] = {
+        "pb-name": playbook.name,
+        "pb-min_days_between": str(playbook.min_days_between),
+        "steps-TOTAL_FORMS": str(len(steps)),
+        "steps-INITIAL_FORMS": str(len(steps)),
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+    }
+    for i, step in enumerate(steps):
+        for name in ("name", "offset_days", "anchor", "channel", "tone", "deadline_days", "template"):
+            base[f"steps-{i}-{name}"] = str(getattr(step, name))
+        base[f"steps-{i}-min_amount"] = str(step.min_amount) if step.min_amount is not None else ""
+        base[f"steps-{i}-id"] = str(step.pk)
+    cases = [
+        *(base | {"steps-0-offset_days": v} for v in ("", TWO_63, HUGE, "1e3", "²")),
+        *(base | {"steps-0-deadline_days": v} for v in ("-1", TWO_63, "²")),
+        *(base | {"steps-0-template": v} for v in ("", "bogus", "a\x00b")),
+        *(base | {"steps-0-min_amount": v} for v in ("-1", TWO_63, "1e3")),
+        *(base | {"steps-0-id": v} for v in (HUGE, "abc")),
+        *(base | {"steps-TOTAL_FORMS": v} for v in ("-1", HUGE, "abc", "100000")),
+        base | {"pb-name": ""},
+    ]
+    assert _sweep(alice, "post", f"/playbooks/{playbook.pk}/", cases, {200, 400, 422}) == []
+    assert Step.objects.filter(playbook=playbook).count() == len(steps)
+    # a form claiming thousands of steps is refused without building them
+    from mahnwerk.web.forms import MAX_STEPS
+
+    response = alice.post(f"/playbooks/{playbook.pk}/", base | {"steps-TOTAL_FORMS": "100000"})
+    formset = response.context["formset"]
+    assert len(formset.forms) <= MAX_STEPS and not formset.is_valid()
+
+
+EMAIL = "/templates/email/reminder/friendly/de/"
+LETTER = "/templates/letter/reminder/friendly/de/"
+
+
+def test_template_editor(alice: Client, acme: Any) -> None:
+    from mahnwerk.comms.template_models import MessageTemplate
+
+    cases = [
+        *_cases("body", ["", "   ", "a\x00b", "{{ debtor.name ", "{% if %}", LONG], subject="Hallo"),
+        *_cases("subject", ["a\x00b", LONG], body="Hallo"),
+        *_cases("debtor", ["a\x00b", LONG, "K-404", SCRIPT], subject="Hallo", body="Hallo"),
+    ]
+    saved = MessageTemplate.objects.count()
+    for url in (EMAIL, EMAIL + "preview", LETTER + "pdf"):
+        assert _sweep(alice, "post", url, cases, {200, 302, 400, 422}, same=False) == [], url
+    assert MessageTemplate.objects.count() <= saved + 1  # at most the long text, which is a fine template
+    for url in ("/templates/bogus/reminder/friendly/de/", "/templates/email/reminder/bogus/de/"):
+        assert alice.get(url).status_code == 404
+    assert _sweep(alice, "get", EMAIL, _cases("debtor", ["a\x00b", LONG, SCRIPT, "K-404"]), {200}) == []
+
+
+def test_partner_edit_and_recall(alice: Client, company: Any) -> None:
+    from mahnwerk.partners.models import Partner
+
+    alice.post("/partners/", {"name": "Inkasso Nord", "kind": "agency", "fee_percent": "15"})
+    partner = Partner.objects.get(company=company)
+    base = {"kind": "agency", "fee_percent": "15", "exchange_format": "csv", "active": "on"}
+    cases = [
+        *_cases("fee_percent", EDGE_TEXTS, **base),
+        *_cases("kind", ["", "bogus"], **base),
+        *_cases("exchange_format", ["", "bogus"], **base),
+    ]
+    assert _sweep(alice, "post", f"/partners/{partner.pk}/edit", cases, {200, 302, 422}, same=False) == []
+    assert Partner.objects.get(pk=partner.pk).fee_percent <= 100
+
+
+# -- tasks, disputes and agreements already there ----------------------------------------------------------
+
+
+def test_call_and_address_research_outcomes(bob: Client, acme: Any, baltic: Any) -> None:
+    from datetime import date
+
+    from mahnwerk.collection.models import Task
+
+    for kind in ("call", "address_research"):
+        task = Task.objects.create(company=acme.company, debtor=acme, kind=kind, due_on=date(2026, 11, 20))
+        p = f"call-{task.pk}-"
+        base = {p + "outcome": "promised", p + "promised_on": "2026-11-27"}
+        cases = [
+            *_cases(p + "outcome", ["", "bogus", "a\x00b"], **base),
+            *_cases(p + "promised_on", [v for v in EDGE_DATES if v.strip()], **base),
+            *_cases(p + "amount", [v for v in EDGE_TEXTS if v.strip()], **base),
+            *_cases(p + "notes", [LONG, "a\x00b"], **base),
+            *_cases(p + "dispute_reason", ["bogus"], **base),
+        ]
+        url = f"/debtors/{acme.pk}/tasks/{task.pk}/outcome"
+        assert _sweep(bob, "post", url, cases, {422}) == [], kind
+        assert Task.objects.get(pk=task.pk).status == "open"
+    theirs = Task.objects.create(
+        company=baltic.company, debtor=baltic, kind="call", due_on=date(2026, 11, 20)
+    )
+    url = f"/debtors/{acme.pk}/tasks/{theirs.pk}/outcome"
+    assert bob.post(url, {f"call-{theirs.pk}-outcome": "no_answer"}).status_code == 404
+    assert Task.objects.get(pk=theirs.pk).status == "open"
+
+
+def test_resolve_dispute_and_cancel_agreement(bob: Client, acme: Any) -> None:
+    from mahnwerk.collection.agreements_models import Dispute, Promise
+
+    first, second = acme.invoices.order_by("number")
+    bob.post(f"/debtors/{acme.pk}/dispute", {"dispute-invoice": first.pk, "dispute-reason": "other"})
+    dispute = Dispute.objects.get()
+    base = {"resolve-outcome": "partly", "resolve-resolution": "fixed", "resolve-credit": "10"}
+    cases = [
+        *_cases("resolve-outcome", ["", "bogus"], **base),
+        *_cases("resolve-resolution", ["", "   ", LONG, "a\x00b"], **base),
+        *_cases("resolve-credit", [v for v in EDGE_TEXTS if v.strip() and v != "1e9"], **base),
+    ]
+    url = f"/debtors/{acme.pk}/disputes/{dispute.pk}/resolve"
+    assert _sweep(bob, "post", url, cases, {302, 422}, same=False) == []
+    assert Dispute.objects.get().status == "open"
+    bob.post(
+        f"/debtors/{acme.pk}/promise",
+        {"promise-invoices": [second.pk], "promise-promised_date": "2026-11-25"},
+    )
+    promise = Promise.objects.get()
+    url = f"/debtors/{acme.pk}/agreements/promise/{promise.pk}/cancel"
+    cases = _cases("reason", ["", "  ", "ab", LONG, "a\x00b"])
+    assert _sweep(bob, "post", url, cases, {302}) == []
+    assert Promise.objects.get().status == "pending"
+
+
+def test_invoice_copy_upload(bob: Client, acme: Any, baltic: Any, file_storage: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = f"/debtors/{acme.pk}/invoice-copy"
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    theirs = baltic.invoices.get().pk
+    cases = [
+        {"copy-invoice": v, "copy-file": SimpleUploadedFile("r.pdf", pdf, "application/pdf")}
+        for v in [*EDGE_IDS, str(theirs)]
+    ]
+    cases += [
+        {"copy-invoice": acme.invoices.first().pk, "copy-file": SimpleUploadedFile(n, c, "application/pdf")}
+        for n, c in [("r.pdf", b""), ("r.pdf", b"not a pdf"), ("a\x00b.pdf", pdf), ("x" * 300 + ".pdf", b"x")]
+    ]
+    assert _sweep(bob, "post", url, cases, {302}, same=False) == []
+
+
+def test_another_companys_member_and_playbook_are_not_found(
+    alice: Client, dave: Client, other_company: Any
+) -> None:
+    from mahnwerk.collection.models import Playbook
+    from mahnwerk.web.models import Membership
+
+    member = Membership.objects.get(company=other_company)
+    assert alice.post(f"/users/{member.pk}/remove").status_code == 404
+    assert Membership.objects.filter(pk=member.pk).exists()
+    playbook = Playbook.objects.filter(company=other_company).first()
+    assert alice.get(f"/playbooks/{playbook.pk}/").status_code == 404
+    assert alice.post(f"/playbooks/{playbook.pk}/", {"pb-name": "Taken"}).status_code == 404
+    assert Playbook.objects.get(pk=playbook.pk).name != "Taken"

@@ -83,6 +83,16 @@ class AmountField(forms.CharField):
         return amount
 
 
+class StrictDecimalField(forms.DecimalField):
+    """A number typed by a person, without an exponent: "1e3" is refused with the reason (as every amount is,
+    ``AmountField``), not read as 1000."""
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        if isinstance(value, str) and "e" in value.strip().lower():
+            AmountField().to_python(value)  # raises the reason where an exponent is written
+        return super().to_python(value)
+
+
 class ItemsField(forms.ModelMultipleChoiceField):
     """Several of the debtor's records chosen by id: a value that is no id the database could hold ("²",
     "1e3", twenty digits) is an invalid choice like any unknown id, not a database error."""
@@ -265,6 +275,7 @@ class StepForm(forms.ModelForm):
             "template",
             "min_amount",
         ]
+        field_classes = {"min_amount": StrictDecimalField}
 
 
 class BaseStepFormSet(BaseModelFormSet):
@@ -299,7 +310,19 @@ class BaseStepFormSet(BaseModelFormSet):
             raise ValidationError(str(exc)) from None
 
 
-StepFormSet = modelformset_factory(Step, form=StepForm, formset=BaseStepFormSet, extra=1, can_delete=True)
+# A playbook has a handful of steps; a form claiming thousands of rows ("steps-TOTAL_FORMS") is refused at
+# once, not built row by row (which took the server half a minute).
+MAX_STEPS = 50
+StepFormSet = modelformset_factory(
+    Step,
+    form=StepForm,
+    formset=BaseStepFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=MAX_STEPS,
+    absolute_max=MAX_STEPS,
+    validate_max=True,
+)
 
 
 class PlaybookForm(forms.ModelForm):
@@ -343,19 +366,15 @@ class CompanyForm(forms.ModelForm):
             "letter_delivery_days",
             "statement_interval_months",
         ]
-
-    def clean(self) -> dict[str, Any]:
-        """The amounts are read as strictly as every other amount a person types: "1e3" is refused with the
-        reason (Django's decimal field would read it as 1000)."""
-        data = super().clean() or {}
-        for name, field in self.fields.items():
-            raw = self.data.get(self.add_prefix(name))
-            if isinstance(field, forms.DecimalField) and isinstance(raw, str) and "e" in raw.lower():
-                try:
-                    AmountField().to_python(raw)
-                except ValidationError as exc:
-                    self.add_error(name, exc)
-        return data
+        field_classes = {
+            name: StrictDecimalField
+            for name in (
+                "min_reminder_amount",
+                "small_balance_tolerance",
+                "escalation_min_amount",
+                "letter_cost",
+            )
+        }
 
 
 class MemberForm(forms.Form):
@@ -512,7 +531,7 @@ class _AgreementForm(_ItemsForm):
 
 class PromiseForm(_AgreementForm):
     promised_date = forms.DateField(label=_("Promised payment date"), widget=DATE_WIDGET)
-    amount = forms.DecimalField(
+    amount = StrictDecimalField(
         label=_("Amount (empty: all that is open)"),
         required=False,
         min_value=Decimal("0.01"),
@@ -535,7 +554,7 @@ class PromiseForm(_AgreementForm):
 
 class PlanForm(_AgreementForm):
     count = forms.IntegerField(label=_("Number of instalments"), min_value=1, max_value=60, initial=3)
-    down_payment = forms.DecimalField(
+    down_payment = StrictDecimalField(
         label=_("Down payment (empty: the minimum of the policy)"),
         required=False,
         min_value=Decimal("0"),
@@ -564,7 +583,7 @@ class PlanForm(_AgreementForm):
 
 
 class SettlementForm(_AgreementForm):
-    amount = forms.DecimalField(
+    amount = StrictDecimalField(
         label=_("Accept this amount"), min_value=Decimal("0.01"), decimal_places=4, max_digits=18
     )
     deadline = forms.DateField(label=_("If paid by"), widget=DATE_WIDGET)

@@ -42,12 +42,13 @@ from mahnwerk.partners.services import (
     update_partner,
 )
 from mahnwerk.web.access import CompanyRequest, actor, member_required
+from mahnwerk.web.forms import StrictDecimalField
 
 
 class PartnerForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=PartnerKind.choices)
-    fee_percent = forms.DecimalField(
+    fee_percent = StrictDecimalField(
         label=gettext_lazy("Fee (percent of the amount collected)"),
         min_value=0,
         max_value=100,
@@ -65,7 +66,7 @@ class PartnerForm(forms.Form):
 
 class PartnerEditForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=PartnerKind.choices)
-    fee_percent = forms.DecimalField(
+    fee_percent = StrictDecimalField(
         label=gettext_lazy("Fee (percent of the amount collected)"),
         min_value=0,
         max_value=100,
