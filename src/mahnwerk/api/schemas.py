@@ -10,11 +10,11 @@ from pydantic import AfterValidator
 
 from mahnwerk.core import tabular
 from mahnwerk.core.tabular import MAX_ABS_MINOR, TabularError
-from mahnwerk.ledger.imports import max_length
-from mahnwerk.ledger.models import Debtor, Invoice, Payment
 
 # the largest id a database column holds: a bigger one is not found rather than an overflow
-MAX_ID = 2**63 - 1
+from mahnwerk.ids import MAX_ID as MAX_ID
+from mahnwerk.ledger.imports import max_length
+from mahnwerk.ledger.models import Debtor, Invoice, Payment
 
 
 def _in_range(value: date) -> date:

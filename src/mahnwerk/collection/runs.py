@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from mahnwerk.collection import services as collection
 from mahnwerk.collection.models import Action, ActionStatus, Case, Run, RunStatus
 from mahnwerk.collection.ports import messaging
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 from mahnwerk.roles import Role
@@ -74,7 +75,8 @@ def require_work(clerk: Clerk) -> None:
 
 def company_debtor(clerk: Clerk, debtor_id: int) -> Debtor:
     """The clerk's company's debtor ``debtor_id``; another company's is not found."""
-    debtor = Debtor.objects.filter(company=clerk.company, pk=debtor_id).first()
+    pk = parse_id(debtor_id)  # an id beyond the database's integers is no debtor (not an overflow)
+    debtor = Debtor.objects.filter(company=clerk.company, pk=pk).first() if pk else None
     if debtor is None:
         raise collection.CollectionError(_("No debtor of this company has the id {id}.").format(id=debtor_id))
     return debtor
@@ -88,8 +90,8 @@ def resolve(
     debtor_ids: list[int] = []
     for ref in debtors:
         found = Debtor.objects.filter(company=company, number=ref).values_list("id", flat=True).first()
-        if found is None and ref.isdigit():
-            found = Debtor.objects.filter(company=company, pk=int(ref)).values_list("id", flat=True).first()
+        if found is None and (pk := parse_id(ref)):
+            found = Debtor.objects.filter(company=company, pk=pk).values_list("id", flat=True).first()
         if found is None:
             raise collection.CollectionError(_("No debtor {ref} in this company.").format(ref=ref))
         debtor_ids.append(found)

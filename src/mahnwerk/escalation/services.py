@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from mahnwerk.core.escalation import Advice, ClaimFigures, Option, Reason, Situation, advise
 from mahnwerk.core.money import to_minor
 from mahnwerk.escalation.texts import option_label, render_reason
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.claims import debtor_law, law_ruleset, statement
 from mahnwerk.ledger.models import ChargeKind, Company, Debtor, Invoice, Payment, TimelineEvent
 from mahnwerk.ledger.timeline import event
@@ -106,7 +107,7 @@ def _handover_history(company: Company, as_of: date) -> list[tuple[Option, int, 
 def find_debtor(company: Company, ident: str) -> Debtor:
     qs = Debtor.objects.filter(company=company)
     debtor = qs.filter(number=ident).first() or (
-        qs.filter(pk=int(ident)).first() if ident.isdigit() else None
+        qs.filter(pk=pk).first() if (pk := parse_id(ident)) else None
     )
     if debtor is None:
         raise EscalationError(

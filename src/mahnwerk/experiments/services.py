@@ -21,6 +21,7 @@ from django.db.models import QuerySet, Sum
 from mahnwerk.collection.models import Case, Playbook
 from mahnwerk.core import experiments as core
 from mahnwerk.experiments.models import Assignment, Experiment, ExperimentStatus
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import Company, Contact, Invoice, Payment, TimelineEvent
 
@@ -34,8 +35,8 @@ class ExperimentError(Exception):
 def _playbook(company: Company, ident: str | int) -> Playbook:
     text = str(ident)
     found = (
-        Playbook.objects.filter(company=company, pk=int(text)).first()
-        if text.isdigit()
+        Playbook.objects.filter(company=company, pk=pk).first()
+        if (pk := parse_id(text))
         else Playbook.objects.filter(company=company, name__iexact=text).first()
     )
     if found is None:
@@ -46,8 +47,8 @@ def _playbook(company: Company, ident: str | int) -> Playbook:
 def get_experiment(company: Company, ident: str | int) -> Experiment:
     text = str(ident)
     found = (
-        Experiment.objects.filter(company=company, pk=int(text)).first()
-        if text.isdigit()
+        Experiment.objects.filter(company=company, pk=pk).first()
+        if (pk := parse_id(text))
         else Experiment.objects.filter(company=company, name=text).first()
     )
     if found is None:

@@ -44,6 +44,7 @@ from mahnwerk.core.payment_matching import (
     reason_text,
     split_over,
 )
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.models import (
@@ -660,8 +661,8 @@ def review_queue(company: Company, *, include_parked: bool = True) -> list[State
 
 def get_entry(company: Company, entry_id: int | str) -> StatementEntry:
     found = (
-        StatementEntry.objects.select_for_update().filter(company=company, pk=int(entry_id)).first()
-        if str(entry_id).isdigit()
+        StatementEntry.objects.select_for_update().filter(company=company, pk=pk).first()
+        if (pk := parse_id(entry_id))
         else None
     )
     if found is None:

@@ -40,6 +40,7 @@ from mahnwerk.api.models import hash_key
 from mahnwerk.collection.models import Case
 from mahnwerk.collection.services import set_hold
 from mahnwerk.core.money import format_money, to_decimal, to_minor
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import debtor_law, statement
 from mahnwerk.ledger.models import Company, Debtor, Payment
@@ -190,7 +191,7 @@ def partner_for_token(key: str) -> Partner | None:
 def find_debtor(company: Company, ident: str) -> Debtor:
     qs = Debtor.objects.filter(company=company)
     debtor = qs.filter(number=ident).first() or (
-        qs.filter(pk=int(ident)).first() if ident.isdigit() else None
+        qs.filter(pk=pk).first() if (pk := parse_id(ident)) else None
     )
     if debtor is None:
         raise PartnerError(_("No debtor {ident} in {company}.").format(ident=ident, company=company.name))

@@ -1,30 +1,11 @@
-"""Ids and numbers read from an address or a posted field. ``str.isdigit`` is not enough: it takes "²" and
-"٣" (which ``int`` refuses or reads as another digit) and any number of digits (which the database cannot
-hold: SQLite stores at most 2**63 - 1)."""
+"""Ids and numbers read from an address or a posted field: the rules of :mod:`mahnwerk.ids` (shared with the
+REST API and the commands), and the ``<id:...>`` converter of the web's address patterns."""
 
 from __future__ import annotations
 
-import re
+from mahnwerk.ids import ID_PATTERN, parse_count, parse_id
 
-# At most 18 digits: every such number fits the database's 64-bit integer.
-ID_PATTERN = "[0-9]{1,18}"
-_ID = re.compile(rf"{ID_PATTERN}\Z")
-
-
-def parse_id(value: object) -> int | None:
-    """A positive id from a posted or query value; ``None`` for anything else (empty, signs, exponents,
-    non-ASCII digits, more digits than the database holds)."""
-    text = str(value if value is not None else "").strip()
-    if not _ID.match(text):
-        return None
-    number = int(text)
-    return number if number > 0 else None
-
-
-def parse_count(value: object) -> int | None:
-    """A whole number of at most 18 ASCII digits (zero allowed); ``None`` for anything else."""
-    text = str(value if value is not None else "").strip()
-    return int(text) if _ID.match(text) else None
+__all__ = ["ID_PATTERN", "IdConverter", "parse_count", "parse_id", "register_id_converter"]
 
 
 class IdConverter:

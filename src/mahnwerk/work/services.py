@@ -42,6 +42,7 @@ from mahnwerk.collection.models import (
     TaskStatus,
 )
 from mahnwerk.collection.services import CollectionError
+from mahnwerk.ids import parse_id
 from mahnwerk.insights.models import InvoicePrediction
 from mahnwerk.ledger import figures, timeline
 from mahnwerk.ledger.models import Company, Debtor, EntryStatus, Invoice, StatementEntry
@@ -413,8 +414,8 @@ def queue(
         chosen = [r for r in chosen if r.assignee_id is not None and r.assignee_id == user_id]
     elif assignee == "unassigned":
         chosen = [r for r in chosen if r.assignee_id is None]
-    elif assignee.isdigit():
-        chosen = [r for r in chosen if r.assignee_id == int(assignee)]
+    elif (assignee_id := parse_id(assignee)) is not None:
+        chosen = [r for r in chosen if r.assignee_id == assignee_id]
     if sort == "amount":
         chosen.sort(key=lambda r: (-r.amount_minor, -r.priority, r.debtor_id))
     elif sort == "age":

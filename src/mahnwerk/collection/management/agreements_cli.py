@@ -9,6 +9,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from mahnwerk.core.money import MoneyError, to_minor
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 
@@ -53,7 +54,7 @@ def parse_amount(value: str | None, currency: str) -> int | None:
 def find_debtor(company: Company, ident: str) -> Debtor:
     qs = Debtor.objects.filter(company=company)
     debtor = qs.filter(number=ident).first() or (
-        qs.filter(pk=int(ident)).first() if ident.isdigit() else None
+        qs.filter(pk=pk).first() if (pk := parse_id(ident)) else None
     )
     if debtor is None:
         raise CommandError(_("no debtor {ident} in {company}").format(ident=ident, company=company.name))

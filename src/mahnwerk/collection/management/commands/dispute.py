@@ -15,6 +15,7 @@ from mahnwerk.collection.management.agreements_cli import (
     find_invoice,
     parse_amount,
 )
+from mahnwerk.ids import parse_id
 
 
 class Command(AgreementCommand):
@@ -70,9 +71,7 @@ class Command(AgreementCommand):
                     as_of=options["today"],
                 )
             else:
-                found = Dispute.objects.filter(
-                    company=company, pk=int(target) if target.isdigit() else 0
-                ).first()
+                found = Dispute.objects.filter(company=company, pk=parse_id(target) or 0).first()
                 if found is None:
                     raise CommandError(_("no dispute {id}").format(id=target))
                 if not options["outcome"]:

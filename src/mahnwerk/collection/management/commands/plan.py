@@ -16,6 +16,7 @@ from mahnwerk.collection.management.agreements_cli import (
     parse_amount,
     parse_date,
 )
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.models import Company
 
 
@@ -113,7 +114,7 @@ class Command(AgreementCommand):
 
     def _plan(self, company: Company, options: dict[str, Any]) -> InstalmentPlan:
         ident = self.need_target(options, _("a plan id"))
-        plan = InstalmentPlan.objects.filter(company=company, pk=int(ident) if ident.isdigit() else 0).first()
+        plan = InstalmentPlan.objects.filter(company=company, pk=parse_id(ident) or 0).first()
         if plan is None:
             raise CommandError(_("no plan {id}").format(id=ident))
         return plan

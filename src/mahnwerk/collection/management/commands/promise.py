@@ -16,6 +16,7 @@ from mahnwerk.collection.management.agreements_cli import (
     parse_amount,
     parse_date,
 )
+from mahnwerk.ids import parse_id
 
 
 class Command(AgreementCommand):
@@ -67,7 +68,7 @@ class Command(AgreementCommand):
             return
         if options["action"] == "cancel":
             ident = self.need_target(options, _("a promise id"))
-            found = Promise.objects.filter(company=company, pk=int(ident) if ident.isdigit() else 0).first()
+            found = Promise.objects.filter(company=company, pk=parse_id(ident) or 0).first()
             if found is None:
                 raise CommandError(_("no promise {id}").format(id=ident))
             try:

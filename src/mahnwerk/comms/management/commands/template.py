@@ -24,6 +24,7 @@ from mahnwerk.comms.templates_store import (
     save_template,
     split_subject,
 )
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Company, Debtor
 
@@ -157,7 +158,7 @@ class Command(MahnwerkCommand):
             raise CommandError("template preview needs --debtor NUMBER")
         qs = Debtor.objects.filter(company=company)
         debtor = qs.filter(number=ident).first() or (
-            qs.filter(pk=int(ident)).first() if ident.isdigit() else None
+            qs.filter(pk=pk).first() if (pk := parse_id(ident)) else None
         )
         if debtor is None:
             raise CommandError(f"no debtor {ident!r} in {company.name}")

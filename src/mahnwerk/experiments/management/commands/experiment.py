@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from mahnwerk.core.experiments import Estimate, Verdict
 from mahnwerk.core.money import format_money
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.models import Company
 from mahnwerk.ledger.services import LedgerError, company_today, get_company
 
@@ -262,7 +263,7 @@ class Command(BaseCommand):
         from mahnwerk.ledger.models import Debtor
 
         debtor = Debtor.objects.filter(company=company, number=ident).first() or (
-            Debtor.objects.filter(company=company, pk=int(ident)).first() if ident.isdigit() else None
+            Debtor.objects.filter(company=company, pk=pk).first() if (pk := parse_id(ident)) else None
         )
         if debtor is None:
             raise CommandError(_("No debtor {debtor} in this company.").format(debtor=ident))

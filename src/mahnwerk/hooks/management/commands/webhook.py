@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from mahnwerk.hooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from mahnwerk.hooks.services import PUBLIC_EVENTS, WebhookError, add_webhook, deliver_webhooks
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Company
 from mahnwerk.ledger.services import LedgerError, get_company
@@ -49,13 +50,14 @@ class Command(MahnwerkCommand):
 
     def _hook(self, options: dict[str, Any]) -> Webhook:
         ident = options.get("target") or ""
-        if not ident.isdigit():
+        pk = parse_id(ident)
+        if pk is None:
             raise CommandError(_("give the webhook's id"))
         qs = Webhook.objects.all()
         company = self._optional_company(options)
         if company is not None:
             qs = qs.filter(company=company)
-        hook = qs.filter(pk=int(ident)).first()
+        hook = qs.filter(pk=pk).first()
         if hook is None:
             raise CommandError(_("no webhook {id}").format(id=ident))
         return hook

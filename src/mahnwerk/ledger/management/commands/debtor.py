@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Company, Debtor
 from mahnwerk.ledger.queries import debtor_overview, debtor_page
@@ -39,7 +40,7 @@ class Command(MahnwerkCommand):
             raise CommandError(_("debtor show needs the debtor's id or customer number"))
         qs = Debtor.objects.filter(company=company)
         debtor = qs.filter(number=ident).first() or (
-            qs.filter(pk=int(ident)).first() if ident.isdigit() else None
+            qs.filter(pk=pk).first() if (pk := parse_id(ident)) else None
         )
         if debtor is None:
             raise CommandError(f"no debtor {ident!r} in {company.name}")

@@ -8,6 +8,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from mahnwerk.core.money import MoneyError, format_money, to_minor
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import EntryStatus, StatementEntry
 from mahnwerk.ledger.services import LedgerError
@@ -106,10 +107,10 @@ class Command(MahnwerkCommand):
 
     def _shares(self, options: dict[str, Any]) -> dict[str, int]:
         entry = (
-            StatementEntry.objects.filter(company=self.company(options), pk=int(options["entry"]))
+            StatementEntry.objects.filter(company=self.company(options), pk=pk)
             .values_list("currency", flat=True)
             .first()
-            if str(options["entry"]).isdigit()
+            if (pk := parse_id(options["entry"]))
             else None
         )
         currency = entry or "EUR"

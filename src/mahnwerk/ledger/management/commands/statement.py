@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.claims import debtor_law, statement
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Debtor
@@ -26,7 +27,7 @@ class Command(MahnwerkCommand):
         qs = Debtor.objects.filter(company=company)
         ident = options["debtor"]
         debtor = qs.filter(number=ident).first() or (
-            qs.filter(pk=int(ident)).first() if ident.isdigit() else None
+            qs.filter(pk=pk).first() if (pk := parse_id(ident)) else None
         )
         if debtor is None:
             raise CommandError(f"no debtor {ident!r} in {company.name}")

@@ -9,6 +9,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from mahnwerk.core.money import format_money
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Company, Debtor, WriteOff
 from mahnwerk.ledger.services import LedgerError, reverse_write_off
@@ -71,7 +72,7 @@ class Command(MahnwerkCommand):
             ident = options["debtor"]
             qs = Debtor.objects.filter(company=company)
             debtor = qs.filter(number=ident).first() or (
-                qs.filter(pk=int(ident)).first() if ident.isdigit() else None
+                qs.filter(pk=pk).first() if (pk := parse_id(ident)) else None
             )
             if debtor is None:
                 raise CommandError(
@@ -101,10 +102,11 @@ class Command(MahnwerkCommand):
         if not ident:
             raise CommandError(_("reverse needs the id of a write-off (see 'mahnwerk writeoff list')"))
         ident = ident.lstrip("#")
-        if not ident.isdigit():
+        pk = parse_id(ident)
+        if pk is None:
             raise CommandError(_("not a write-off id: {value}").format(value=options["id"]))
         try:
-            done = reverse_write_off(company, int(ident), options["actor"], on=options["today"])
+            done = reverse_write_off(company, pk, options["actor"], on=options["today"])
         except LedgerError as exc:
             raise CommandError(str(exc)) from None
         (row,) = [r for r in write_off_rows(company, done.debtor) if r["id"] == done.pk]
