@@ -211,6 +211,10 @@ def test_users_are_added_with_a_role_and_a_password_from_stdin() -> None:
         ({"--name": "   "}, "--name: This field cannot be blank."),
         ({"--name": "x" * 5000}, "--name: Ensure this value has at most 200 characters (it has 5000)."),
         ({"--currency": "EURO"}, "--currency:"),
+        ({"--currency": "XXX"}, "--currency: XXX is no currency invoices are paid in"),
+        ({"--currency": "xau"}, "--currency: XAU is no currency invoices are paid in"),
+        ({"--currency": "XDR"}, "--currency: XDR is no currency invoices are paid in"),
+        ({"--currency": "QQQ"}, "--currency: Unknown currency code: QQQ"),
         ({"--time-zone": "Mars/Olympus"}, "--time-zone: Unknown time zone: Mars/Olympus"),
         ({"--country": "CH"}, "--jurisdiction: There are no rules for claims in CH"),
         ({"--preset": "fr-b2b"}, "--preset: unknown playbook preset 'fr-b2b'"),
@@ -231,6 +235,19 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(change: dict[str, str], 
     message = error_of(*args)
     assert message.startswith("company not created: ") and expected in message, message
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("code", ["XXX", "XTS", "XAG", "XPT", "XPD", "XBB", "XBC", "XBD", "XSU", "XUA"])
+def test_update_refuses_a_currency_that_is_no_money(code: str) -> None:
+    cli(*ACME)
+    message = error_of("company", "update", "acme", "--currency", code)
+    assert message == (
+        f"company not changed: --currency: {code} is no currency invoices are paid in (ISO 4217 keeps it "
+        "for tests, precious metals or units of account): give the currency of your invoices, e.g. EUR."
+    ), message
+    assert Company.objects.get(slug="acme").currency == "EUR"
+    cli("company", "update", "acme", "--currency", "chf")
+    assert Company.objects.get(slug="acme").currency == "CHF"
 
 
 def test_update_checks_too_and_changes_nothing_on_error() -> None:

@@ -102,6 +102,21 @@ def test_errors_are_shown_next_to_their_fields_and_nothing_is_written(client: Cl
     assert not Company.objects.exists() and not get_user_model().objects.exists()
 
 
+@pytest.mark.parametrize("code", ["XXX", "xau", "XDR", "XTS", "XBA", "XSU", "XUA", "QQQ"])
+def test_a_currency_that_is_no_money_is_refused_next_to_its_field(client: Client, code: str) -> None:
+    from django.contrib.auth import get_user_model
+
+    from mahnwerk.ledger.models import Company
+
+    response = client.post("/setup/", setup_data(currency=code))
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    assert list(errors) == ["currency"], errors
+    assert code.upper() in errors["currency"][0]
+    assert 'id="id_currency_error"' in response.content.decode()
+    assert not Company.objects.exists() and not get_user_model().objects.exists()
+
+
 def test_the_form_needs_its_csrf_token(db: None) -> None:
     from mahnwerk.ledger.models import Company
 

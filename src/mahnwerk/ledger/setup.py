@@ -58,6 +58,9 @@ COMPANY_FIELDS = (
 ALL_FIELDS = "__all__"
 # Codes in the CLDR territory list that are no country (regions, unions, test codes).
 NOT_COUNTRIES = frozenset({"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"})
+# ISO 4217 codes that are no money a customer pays in: "no currency" (XXX) and testing (XTS), precious metals
+# (XAU, XAG, XPT, XPD), units of account (XDR, XBA..XBD, XSU, XUA) and the old gold and UIC francs.
+NOT_MONEY = frozenset("XXX XTS XAU XAG XPT XPD XDR XBA XBB XBC XBD XSU XUA XFO XFU XRE".split())
 LANGUAGE_OF_COUNTRY = {"DE": "de", "AT": "de", "CH": "de", "LI": "de", "LV": "lv"}
 TIME_ZONE_OF_COUNTRY = {"US": "America/New_York", "DE": "Europe/Berlin"}
 SLUG_MAX = 50
@@ -169,6 +172,26 @@ def _check_country(cleaned: dict[str, Any], errors: dict[str, list[str]]) -> Non
         )
 
 
+def _check_currency(cleaned: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    """The company's currency: an ISO 4217 code of money its customers pay in (not XXX, XAU, XDR, ...)."""
+    from mahnwerk.core.tabular import iso_currencies
+
+    code = cleaned.get("currency")
+    if not code:
+        return  # empty: the model says it is required
+    if code in NOT_MONEY:
+        errors.setdefault("currency", []).append(
+            gettext(
+                "{code} is no currency invoices are paid in (ISO 4217 keeps it for tests, precious metals or "
+                "units of account): give the currency of your invoices, e.g. EUR."
+            ).format(code=code)
+        )
+    elif len(code) != 3 or code not in iso_currencies():
+        errors.setdefault("currency", []).append(
+            gettext("Unknown currency code: {code} (ISO 4217, e.g. EUR).").format(code=code)
+        )
+
+
 def _full_clean(company: Company, errors: dict[str, list[str]], exclude: Iterable[str] = ()) -> None:
     try:
         company.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
@@ -212,6 +235,7 @@ def validate_new_company(
     _check_country(cleaned, errors)
     country = cleaned.get("country", "")
     cleaned.setdefault("currency", "EUR")
+    _check_currency(cleaned, errors)
     if country and "country" not in errors:
         if not cleaned.get("jurisdiction"):
             found = jurisdiction_for(country)
@@ -228,9 +252,11 @@ def validate_new_company(
         if not cleaned.get("default_language"):
             cleaned["default_language"] = language_for(country)
     company = Company(slug=slug, **cleaned)
-    # what follows from the country is not also reported missing when the country is what is wrong
+    # what follows from the country is not also reported missing when the country is what is wrong (nor a
+    # currency refused above named twice)
     derived = ("jurisdiction", "time_zone", "default_language")
-    _full_clean(company, errors, [f for f in derived if f in errors or not cleaned.get(f)])
+    exclude = [f for f in derived if f in errors or not cleaned.get(f)]
+    _full_clean(company, errors, [*exclude, "currency"] if "currency" in errors else exclude)
     keys = _check_presets(presets, errors)
     if not errors and not keys:
         default = default_preset_key(company.jurisdiction)
@@ -275,9 +301,10 @@ def update_company(company: Company, presets: Iterable[str] = (), **values: Any)
     cleaned = _clean_values(values)
     errors: dict[str, list[str]] = {}
     _check_country(cleaned, errors)
+    _check_currency(cleaned, errors)
     for key, value in cleaned.items():
         setattr(company, key, value)
-    _full_clean(company, errors)
+    _full_clean(company, errors, ["currency"] if "currency" in errors else [])
     keys = _check_presets(presets, errors)
     existing = set(Playbook.objects.filter(company=company).values_list("name", flat=True))
     for key in keys:
