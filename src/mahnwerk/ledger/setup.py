@@ -58,9 +58,15 @@ COMPANY_FIELDS = (
 ALL_FIELDS = "__all__"
 # Codes in the CLDR territory list that are no country (regions, unions, test codes).
 NOT_COUNTRIES = frozenset({"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"})
-# ISO 4217 codes that are no money a customer pays in: "no currency" (XXX) and testing (XTS), precious metals
-# (XAU, XAG, XPT, XPD), units of account (XDR, XBA..XBD, XSU, XUA) and the old gold and UIC francs.
-NOT_MONEY = frozenset("XXX XTS XAU XAG XPT XPD XDR XBA XBB XBC XBD XSU XUA XFO XFU XRE".split())
+# ISO 4217 codes that are no money a customer pays in.
+NOT_MONEY = frozenset(
+    {
+        *("XXX", "XTS"),  # no currency, testing
+        *("XAU", "XAG", "XPT", "XPD"),  # gold, silver, platinum, palladium
+        *("XDR", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA"),  # units of account
+        *("XFO", "XFU", "XRE"),  # the old gold and UIC francs, RINET funds
+    }
+)
 LANGUAGE_OF_COUNTRY = {"DE": "de", "AT": "de", "CH": "de", "LI": "de", "LV": "lv"}
 TIME_ZONE_OF_COUNTRY = {"US": "America/New_York", "DE": "Europe/Berlin"}
 SLUG_MAX = 50
