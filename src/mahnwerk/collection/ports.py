@@ -158,6 +158,15 @@ class Messaging(Protocol):
         one taken back since."""
         ...
 
+    # what the run's re-check inside its write compares with (``collection.services.LedgerMarks``)
+    def newest_message_id(self) -> int:
+        """The id of the newest message of any company (0: none)."""
+        ...
+
+    def messaged_since(self, message_id: int, debtor_ids: Sequence[int]) -> set[int]:
+        """Of ``debtor_ids``, those with a message newer than ``message_id`` (any purpose or state)."""
+        ...
+
 
 _messaging: Messaging | None = None
 

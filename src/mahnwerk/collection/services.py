@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.collection import agreements
 from mahnwerk.collection.consequences import apply_step_consequences
+from mahnwerk.collection.ids import id_in, literal_ids
 from mahnwerk.collection.models import (
     Action,
     ActionItem,
@@ -289,6 +290,7 @@ class RunContext:
     early: bool = False  # a person asked for the next step now ("send now")
     rate_held: frozenset[int] = frozenset()  # debtors whose message waits: a missing rate, an old statement
     exclusions: Exclusions | None = None  # what a person left out of this run
+    marks: LedgerMarks | None = None  # the ledger as it stood when the run decided (see :func:`_recheck`)
 
 
 def run_owner() -> dict[str, object]:
@@ -380,6 +382,7 @@ def run_collection(
         assign_new_debtors(company, as_of, partition)
         if exclusions.debtors or exclusions.items:
             _note_exclusions(company, as_of, exclusions, excluded_invoices, partition, actor)
+        ctx.marks = ledger_marks(company)  # before the decision reads: what comes after is checked again
         decisions = _decide(company, as_of, result, partition, exclusions=exclusions)
         # also those waiting for an approval; and the excluded ones get nothing at all from this run
         contacted = {d.debtor_id for d in decisions} | exclusions.debtors
@@ -730,8 +733,13 @@ def load(
 
 
 def _only(qs: Any, debtor_ids: Sequence[int] | None, field: str = "debtor_id") -> Any:
-    """``qs`` restricted to some debtors (``None``: all of the company's)."""
-    return qs if debtor_ids is None else qs.filter(**{f"{field}__in": list(debtor_ids)})
+    """``qs`` restricted to some debtors (``None``: all of the company's); ``field`` a column of ``qs``'s own
+    table, or ``invoice__debtor_id`` (its invoice's debtor)."""
+    if debtor_ids is None:
+        return qs
+    if field == "invoice__debtor_id":
+        return qs.filter(id_in(Invoice, "debtor_id", debtor_ids))
+    return qs.filter(id_in(qs.model, field, debtor_ids))
 
 
 def _care(company: Company, currency: str) -> Care:
@@ -971,14 +979,99 @@ def _write_chunk_retrying(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> t
         return write_chunk(ctx, rest) if rest else (0, 0, 0)
 
 
+@dataclass(frozen=True)
+class LedgerMarks:
+    """What the run's decision was made on: the newest row of each table a change of a debtor's ledger or
+    contacts adds a row to (every use case writes a timeline event; payments, credits and write-offs an
+    allocation; a new invoice; an action or a message written by another run or use case), and the
+    settings the decision reads for every debtor (playbooks and their steps, segment rules, experiments)."""
+
+    invoice: int
+    allocation: int
+    event: int
+    action: int
+    message: int
+    settings: str
+
+
+def _max_id(model: Any) -> int:
+    return int(model.objects.aggregate(m=Max("id"))["m"] or 0)
+
+
+def _decision_settings(company: Company) -> str:
+    """The company-wide rows every decision reads besides the ledger (small tables, read whole)."""
+    from mahnwerk.experiments.models import Experiment
+    from mahnwerk.insights.models import RatingSettings, SegmentRuleRow
+
+    rows = [
+        list(model.objects.filter(**{lookup: company}).order_by("pk").values_list())
+        for model, lookup in (
+            (Playbook, "company"),
+            (Step, "playbook__company"),
+            (SegmentRuleRow, "company"),
+            (RatingSettings, "company"),
+            (Experiment, "company"),
+        )
+    ]
+    return repr(rows)
+
+
+def ledger_marks(company: Company) -> LedgerMarks | None:
+    """The run's :class:`LedgerMarks`, read before it decides; None where ids do not follow the order in which
+    transactions commit (PostgreSQL hands out ids before commit, so a row committed after the marks may carry
+    a smaller id): there each chunk's debtors are all decided again."""
+    from django.db import connection
+
+    from mahnwerk.ledger.models import Allocation, TimelineEvent
+
+    if connection.vendor != "sqlite":
+        return None
+    return LedgerMarks(
+        invoice=_max_id(Invoice),
+        allocation=_max_id(Allocation),
+        event=_max_id(TimelineEvent),
+        action=_max_id(Action),
+        message=messaging().newest_message_id(),
+        settings=_decision_settings(company),
+    )
+
+
+def changed_since(company: Company, marks: LedgerMarks, debtor_ids: Sequence[int]) -> set[int] | None:
+    """Of ``debtor_ids``, those whose ledger changed since ``marks``: a new timeline event, invoice,
+    allocation, action or message of theirs. None when the settings the decision reads changed (then every
+    debtor is decided again). Index look-ups by debtor, so the rows the run itself writes for other chunks
+    are never read."""
+    from django.db import connection
+
+    if _decision_settings(company) != marks.settings:
+        return None
+    ids = literal_ids(debtor_ids)
+    sql = (
+        f"SELECT debtor_id FROM ledger_timelineevent WHERE debtor_id IN ({ids}) AND id > %s "
+        f"UNION SELECT debtor_id FROM ledger_invoice WHERE debtor_id IN ({ids}) AND id > %s "
+        f"UNION SELECT debtor_id FROM collection_action WHERE debtor_id IN ({ids}) AND id > %s "
+        "UNION SELECT i.debtor_id FROM ledger_allocation a JOIN ledger_invoice i ON i.id = a.invoice_id "
+        "WHERE a.id > %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [marks.event, marks.invoice, marks.action, marks.allocation])
+        changed = {row[0] for row in cursor.fetchall()}
+    changed.update(messaging().messaged_since(marks.message, debtor_ids))
+    return changed & set(debtor_ids)
+
+
 def _recheck(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> list[DebtorDecision]:
     """Decide the chunk's debtors again inside the write transaction, after locking them (PostgreSQL;
     SQLite's immediate transaction holds the whole database): a payment, credit, dispute, hold or
-    agreement committed since the run started wins, and so does a message written meanwhile."""
+    agreement committed since the run started wins, and so does a message written meanwhile.
+
+    Where the run has its :class:`LedgerMarks` (SQLite: ids follow the commits), only the debtors whose ledger
+    changed since the decision are decided again; the others' ledger is the one they were decided on, and
+    their decisions stand."""
     ids = [d.debtor_id for d in chunk]
     list(
         Debtor.objects.select_for_update()
-        .filter(pk__in=sorted(ids))
+        .filter(id_in(Debtor, "id", sorted(ids)))
         .order_by("pk")
         .values_list("id", flat=True)
     )
@@ -989,7 +1082,26 @@ def _recheck(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> list[DebtorDec
             if outcome.decision is not None:
                 fresh.append(outcome.decision)
     else:
-        fresh = _decide(ctx.company, ctx.as_of, ctx.result, ctx.partition, ids, exclusions=ctx.exclusions)
+        changed = changed_since(ctx.company, ctx.marks, ids) if ctx.marks is not None else None
+        if changed is None:
+            fresh = _decide(ctx.company, ctx.as_of, ctx.result, ctx.partition, ids, exclusions=ctx.exclusions)
+        else:
+            again = sorted(changed)
+            redecided = (
+                {
+                    d.debtor_id: d
+                    for d in _decide(
+                        ctx.company, ctx.as_of, ctx.result, ctx.partition, again, exclusions=ctx.exclusions
+                    )
+                }
+                if again
+                else {}
+            )
+            fresh = [
+                redecided[d.debtor_id] if d.debtor_id in changed else d
+                for d in chunk
+                if d.debtor_id not in changed or d.debtor_id in redecided
+            ]
     fresh = [d for d in fresh if d.playbook_id not in ctx.waiting and d.debtor_id not in ctx.rate_held]
     ctx.result.withdrawn_at_write += len(set(ids) - {d.debtor_id for d in fresh})
     return fresh

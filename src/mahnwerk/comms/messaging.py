@@ -211,3 +211,16 @@ class CommsMessaging:
         return set(
             OutboundMessage.objects.filter(recent, company=company).values_list("debtor_id", flat=True)
         )
+
+    def newest_message_id(self) -> int:
+        return int(OutboundMessage.objects.aggregate(m=Max("id"))["m"] or 0)
+
+    def messaged_since(self, message_id: int, debtor_ids: Sequence[int]) -> set[int]:
+        from mahnwerk.collection.ids import id_in
+
+        return set(
+            OutboundMessage.objects.filter(id_in(OutboundMessage, "debtor_id", debtor_ids), id__gt=message_id)
+            .order_by()
+            .values_list("debtor_id", flat=True)
+            .distinct()
+        )
