@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -131,6 +132,27 @@ class DayField(forms.DateField):
             raise ValidationError(date_range_error(value), code="date_range")
 
 
+ONCE_TOKEN = re.compile(r"[0-9a-f]{32}\Z")
+
+
+class OnceForm(forms.Form):
+    """A case-file form that books money or makes an agreement carries a one-time token (``once``, a random
+    id rendered into the form as a hidden field): the view carries the form out once per token
+    (``views._once``), so a double click or a form the browser sends again books nothing twice. A form
+    posted without a token (an old page, a script) is carried out as before."""
+
+    once = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial = {**self.initial, "once": uuid.uuid4().hex}
+
+    def clean_once(self) -> str:
+        value = str(self.cleaned_data.get("once") or "")
+        return value if ONCE_TOKEN.match(value) else ""
+
+
 BUCKET_CHOICES = [
     ("", _("any")),
     ("current", _("not yet due")),
@@ -193,7 +215,7 @@ class DebtorFilterForm(forms.Form):
         }
 
 
-class PaymentForm(forms.Form):
+class PaymentForm(OnceForm):
     amount = AmountField(label=_("Amount"), min_value=Decimal("0.01"))
     value_date = DayField(label=_("Value date"))
     reference = forms.CharField(label=_("Reference"), required=False, max_length=140)
@@ -498,7 +520,7 @@ def _minor(form: forms.Form, data: dict[str, Any], field: str, currency: str, ta
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class _ItemsForm(forms.Form):
+class _ItemsForm(OnceForm):
     invoices = ItemsField(
         label=_("Invoices"), queryset=Invoice.objects.none(), widget=forms.CheckboxSelectMultiple
     )
@@ -630,7 +652,7 @@ def dispute_reason_choices() -> list[tuple[str, Any]]:
     return list(DisputeReason.choices)
 
 
-class DisputeForm(forms.Form):
+class DisputeForm(OnceForm):
     invoice = forms.ModelChoiceField(label=_("Disputed invoice"), queryset=Invoice.objects.none())
     reason = forms.ChoiceField(label=_("Reason"), choices=dispute_reason_choices)
     notes = forms.CharField(
@@ -652,7 +674,7 @@ RESOLUTION_CHOICES = [
 ]
 
 
-class ResolveDisputeForm(forms.Form):
+class ResolveDisputeForm(OnceForm):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=RESOLUTION_CHOICES)
     resolution = forms.CharField(
         label=_("Resolution (the debtor is told)"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
@@ -675,7 +697,7 @@ def call_outcome_choices() -> list[tuple[str, Any]]:
     return list(CallOutcome.choices)
 
 
-class CallOutcomeForm(forms.Form):
+class CallOutcomeForm(OnceForm):
     outcome = forms.ChoiceField(label=_("Outcome of the call"), choices=call_outcome_choices)
     notes = forms.CharField(
         label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})

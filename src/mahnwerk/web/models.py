@@ -46,3 +46,25 @@ class PortalAttempt(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["key", "at"], name="portal_attempt_idx")]
+
+
+class FormSubmission(models.Model):
+    """A case-file form that books money or makes an agreement, as it was carried out: the one-time token the
+    form carried (a random id rendered into it), the address it was sent to and what it did. The same form
+    sent again — a double click, the browser sending it once more — finds this row and books nothing."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=64)
+    path = models.CharField(max_length=200)
+    level = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "token", "path"], name="form_submission_once")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="form_submission_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.token}"

@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -100,7 +100,7 @@ from mahnwerk.web.forms import (
     date_range_error,
 )
 from mahnwerk.web.message_views import MESSAGE_EVENT_KINDS, Entry, debtor_messages, message_entry
-from mahnwerk.web.models import Membership
+from mahnwerk.web.models import FormSubmission, Membership
 from mahnwerk.web.params import parse_id
 from mahnwerk.web.portal.links import portal_path
 from mahnwerk.web.refusals import refusal_text
@@ -600,6 +600,40 @@ def _segment_name(insight: DebtorInsight | None) -> str:
     return _(insight.segment_label) if insight.segment_label else insight.segment
 
 
+# How long a case-file form's one-time token is remembered: a page older than that sent again is carried out.
+FORM_TOKENS_KEPT = timedelta(days=7)
+
+
+def _once(request: CompanyRequest, token: str, act: Callable[[], tuple[int, str]]) -> tuple[int, str]:
+    """Carry out a case-file form once per one-time token (``OnceForm``): the token is remembered with what
+    the form did, in the transaction that does it, so a second submission of the same form — a double click,
+    the browser sending it again — books nothing and is told what the first one did. A refusal by the
+    service rolls the token back with everything else: the form may be sent again. Without a token the
+    form is carried out as it is."""
+    if not token:
+        return act()
+    company, path = request.company, request.path[:200]
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a second submission waits here for the first one to commit
+                sent = FormSubmission.objects.create(company=company, token=token, path=path)
+        except IntegrityError:
+            first = FormSubmission.objects.filter(company=company, token=token, path=path).first()
+            if first is not None and first.text:
+                return messages.WARNING, _(
+                    "This form was sent twice; it was carried out once, nothing was done a second time. The "
+                    "first time: {result}"
+                ).format(result=first.text)
+            return messages.WARNING, _(
+                "This form was sent twice; it was carried out once, nothing was done a second time."
+            )
+        level, text = act()
+        sent.level, sent.text = level, str(text)[:500]
+        sent.save(update_fields=["level", "text"])
+        FormSubmission.objects.filter(created_at__lt=timezone.now() - FORM_TOKENS_KEPT).delete()
+    return level, text
+
+
 def _case_form(
     request: CompanyRequest,
     debtor: Debtor,
@@ -608,11 +642,12 @@ def _case_form(
     act: Callable[[dict[str, Any]], tuple[int, str]],
 ) -> HttpResponse:
     """The shape every case-file form shares: redisplay with errors (422), or call the service and say what
-    happened (``act`` returns the message level and text); a refusal by the service is shown, not raised."""
+    happened (``act`` returns the message level and text); a refusal by the service is shown, not raised.
+    A form with a one-time token (``OnceForm``) is carried out once per token."""
     if not form.is_valid() or not _dates_in_range(form):
         return _redisplay(request, debtor, **{context_key: form})
     try:
-        level, text = act(form.cleaned_data)
+        level, text = _once(request, form.cleaned_data.get("once") or "", lambda: act(form.cleaned_data))
     except (AgreementError, CallError) as exc:
         messages.error(request, _("Not possible: {reason}").format(reason=refusal_text(exc)))
     else:
@@ -830,7 +865,8 @@ def record_payment_view(request: CompanyRequest, pk: int) -> HttpResponse:
         return _redisplay(request, debtor, payment_form=form)
     data = form.cleaned_data
     invoice = data["invoice"]
-    try:
+
+    def act() -> tuple[int, str]:
         record_payment(
             request.company,
             Receipt(
@@ -844,15 +880,16 @@ def record_payment_view(request: CompanyRequest, pk: int) -> HttpResponse:
             ),
             actor=actor(request),
         )
+        return messages.SUCCESS, _("Payment of {amount} recorded.").format(
+            amount=format_money(data["amount_minor"], data["currency"])
+        )
+
+    try:
+        level, text = _once(request, data["once"], act)
     except LedgerError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(
-            request,
-            _("Payment of {amount} recorded.").format(
-                amount=format_money(data["amount_minor"], data["currency"])
-            ),
-        )
+        messages.add_message(request, level, text)
     return _back(request, debtor)
 
 
