@@ -161,14 +161,15 @@ class LetterContext:
 
 
 def letter_qr_payload(ctx: LetterContext, *, purpose: str | None = None) -> str | None:
-    """The EPC QR payload paying the letter's total to the creditor, or None when it cannot carry one.
+    """The EPC QR payload paying the letter's total to the creditor, or None when it cannot carry one (a
+    creditor without a bank account gets none).
 
     An ISO 11649 payment reference goes into the structured field, any other reference into the text.
     Only euro amounts from 0.01 EUR can be paid by an EPC QR code.
     """
     total = ctx.totals.total_minor
-    if ctx.currency != "EUR" or total <= 0:
-        return None
+    if ctx.currency != "EUR" or total <= 0 or not ctx.creditor_iban:
+        return None  # no bank account: nothing to transfer to
     return build_epc_payload(
         creditor_payment(
             ctx.creditor_name, ctx.creditor_iban, ctx.creditor_bic, total, ctx.payment_reference, purpose

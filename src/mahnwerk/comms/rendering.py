@@ -335,11 +335,15 @@ def coming_due_text(items: Sequence[MessageItem], language: str) -> str:
 
 
 def _bank_block(company: Company, reference: str) -> str:
+    """The account to pay to and the reference; a company without a bank account (no IBAN) gives the
+    reference alone, never an empty IBAN line."""
     holder_label = gettext("Account holder")
     reference_label = gettext("Payment reference")
-    lines = [f"{holder_label}: {company.name}", f"IBAN: {group_iban(company.iban)}"]
-    if company.bic:
-        lines.append(f"BIC: {company.bic}")
+    lines = []
+    if company.iban:
+        lines = [f"{holder_label}: {company.name}", f"IBAN: {group_iban(company.iban)}"]
+        if company.bic:
+            lines.append(f"BIC: {company.bic}")
     lines.append(f"{reference_label}: {reference}")
     return "\n".join(lines)
 

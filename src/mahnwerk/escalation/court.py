@@ -386,9 +386,13 @@ def lv_warning(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
             f"kopsummā {_lv_money(total, currency)}: pamatparāds {_lv_money(principal, currency)}, "
             f"procenti {_lv_money(interest, currency)}, ārpustiesas parāda atgūšanas izdevumi "
             f"{_lv_money(costs, currency)}.",
-            f"Lūdzam samaksāt šo summu līdz {deadline:%d.%m.%Y} uz kontu {company.iban}"
-            + (f" ({company.bic})" if company.bic else "")
-            + f", maksājuma mērķī norādot rēķinu numurus ({numbers}).",
+            (
+                f"Lūdzam samaksāt šo summu līdz {deadline:%d.%m.%Y} uz kontu {company.iban}"
+                + (f" ({company.bic})" if company.bic else "")
+                + f", maksājuma mērķī norādot rēķinu numurus ({numbers})."
+                if company.iban  # a creditor without a bank account names none
+                else f"Lūdzam samaksāt šo summu līdz {deadline:%d.%m.%Y}, norādot rēķinu numurus ({numbers})."
+            ),
             "Ja summa netiks samaksāta norādītajā termiņā, mēs iesniegsim tiesā pieteikumu par saistību "
             "izpildīšanu brīdinājuma kārtībā (Civilprocesa likuma 400.–406.¹ pants). Tādā gadījumā Jums būs "
             "jāatlīdzina arī tiesas izdevumi.",

@@ -102,7 +102,7 @@ def mahnantrag_pdf(data: dict[str, Any]) -> bytes:
             ("Gesetzliche Vertreter", ", ".join(a["legal_representatives"])),
             ("Registergericht", a["register_court"]),
             ("Registernummer", a["register_number"]),
-            ("Bankverbindung", f"{a['iban']} {a['bic']}".strip()),
+            ("Bankverbindung", f"{a['iban']} {a['bic']}".strip() or "–"),  # none: no bank account
         ]
     )
     doc.heading("Antragsgegner")
@@ -460,7 +460,7 @@ def small_claims_pdf(data: dict[str, Any]) -> bytes:
         ]
     )
     doc.heading(t["bank"])
-    doc.pairs([("IBAN / BIC", f"{c['iban']} {c['bic']}".strip())])
+    doc.pairs([("IBAN / BIC", f"{c['iban']} {c['bic']}".strip() or "–")])
     doc.heading(t["claim"])
     doc.table(
         [t["invoice"], t["invoice_date"], t["due"], t["principal"]],

@@ -177,7 +177,16 @@ class Company(PostalAddress):
             "Shown as the sender of text messages, up to 11 letters or digits; blank: the server's setting."
         ),
     )
-    iban = models.CharField(_("IBAN"), max_length=34, validators=[validate_iban])
+    iban = models.CharField(
+        _("IBAN"),
+        max_length=34,
+        blank=True,
+        validators=[validate_iban],
+        help_text=_(
+            "The account your customers pay to. Blank: the company takes no transfers, and its messages "
+            "carry no bank details and no payment code."
+        ),
+    )
     bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
     jurisdiction = models.CharField(_("jurisdiction"), max_length=2, choices=Jurisdiction.choices)
     time_zone = models.CharField(

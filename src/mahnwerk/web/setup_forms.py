@@ -49,7 +49,15 @@ class FirstStartForm(forms.Form):
         required=False,
         choices=[("", _("that of the country")), *Language.choices],
     )
-    iban = forms.CharField(label=_("IBAN"), max_length=42, help_text=_("The account your customers pay to."))
+    iban = forms.CharField(
+        label=_("IBAN"),
+        max_length=42,
+        required=False,
+        help_text=_(
+            "The account your customers pay to. Blank: your messages carry no bank details and no payment "
+            "code."
+        ),
+    )
     bic = forms.CharField(label=_("BIC"), max_length=11, required=False)
     email = forms.EmailField(
         label=_("Sender email"), required=False, help_text=_("Collection emails come from this address.")

@@ -31,7 +31,7 @@ FIELD_HELP = {
     "collections_email": "address for replies to collection emails (blank: --email)",
     "collections_phone": "phone for questions about payments (blank: --phone)",
     "sms_sender": "sender name of text messages, up to 11 letters or digits",
-    "iban": "the account debtors pay to (required when creating)",
+    "iban": "the account debtors pay to (without one, messages carry no bank details and no payment code)",
     "bic": "BIC of that account",
     "default_language": "language of its debtors by default: de, lv, en (default: by country)",
     "time_zone": "e.g. Europe/Berlin (default: by country)",
@@ -105,8 +105,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
     def _create(self, options: dict[str, Any]) -> None:
-        if options.get("iban") is None:
-            options["iban"] = ""  # a required field: the model names it as missing
         if options.get("name") is None:
             options["name"] = ""
         if options.get("country") is None:
