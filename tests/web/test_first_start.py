@@ -117,7 +117,6 @@ def test_a_currency_that_is_no_money_is_refused_next_to_its_field(client: Client
     assert not Company.objects.exists() and not get_user_model().objects.exists()
 
 
-
 def test_a_company_without_a_bank_account_is_set_up_without_an_iban(client: Client) -> None:
     from mahnwerk.ledger.models import Company
 
@@ -125,6 +124,7 @@ def test_a_company_without_a_bank_account_is_set_up_without_an_iban(client: Clie
     assert response.status_code == 302, response.context["form"].errors
     assert Company.objects.get().iban == ""
     assert client.get("/").status_code == 200
+
 
 def test_the_form_needs_its_csrf_token(db: None) -> None:
     from mahnwerk.ledger.models import Company
