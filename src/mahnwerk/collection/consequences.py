@@ -10,14 +10,16 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
+from mahnwerk.collection.ids import id_in
 from mahnwerk.collection.models import Action
+from mahnwerk.collection.rows import EventRow, event_row, record_events
 from mahnwerk.core.calendar import add_business_days
 from mahnwerk.core.fees import flat_compensation_minor, reminder_fee
 from mahnwerk.core.money import format_money, to_minor
 from mahnwerk.core.playbook import Channel, DebtorDecision
 from mahnwerk.core.rulesets import ApplicableLaw
-from mahnwerk.ledger import timeline
 from mahnwerk.ledger.bulk import bulk_insert
 from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_ruleset
 from mahnwerk.ledger.models import Charge, ChargeKind, Company, Debtor, Invoice
@@ -73,7 +75,7 @@ def apply_step_consequences(
                 changed[(starts, rule)].append(inv.pk)
     # one UPDATE per first day and rule, not a CASE per row
     for (starts, rule), pks in changed.items():
-        Invoice.objects.filter(pk__in=pks).update(default_from=starts, default_rule=rule)
+        Invoice.objects.filter(id_in(Invoice, "id", pks)).update(default_from=starts, default_rule=rule)
     if company.charge_fees:
         _book_charges(company, decided, as_of, debtors, invoices, laws, chosen)
     claims = claim_views(company, invoices.values(), laws, as_of)
@@ -92,13 +94,13 @@ def _book_charges(
 ) -> None:
     existing: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for invoice_id, kind, amount in (
-        Charge.objects.filter(invoice_id__in=list(invoices))
+        Charge.objects.filter(id_in(Charge, "invoice_id", invoices))
         .order_by("booked_on", "id")
         .values_list("invoice_id", "kind", "amount_minor")
     ):
         existing[invoice_id].append((kind, amount))
     charges: list[Charge] = []
-    events = []
+    events: list[EventRow] = []
     for action, decision in decided:
         debtor = debtors[decision.debtor_id]
         in_default = [
@@ -155,7 +157,7 @@ def _book_charges(
     bulk_insert(charges)
     for charge in charges:
         events.append(
-            timeline.event(
+            event_row(
                 charge.debtor_id,
                 company.pk,
                 "charge_booked",
@@ -165,7 +167,7 @@ def _book_charges(
                 number=invoices[charge.invoice_id].number,
             )
         )
-    timeline.record(events)
+    record_events(events)
 
 
 def _default_by_reminder(
@@ -180,10 +182,16 @@ def _default_by_reminder(
     received = as_of
     if channel is Channel.LETTER:
         country = (debtor.country or company.country or "").upper() or None
-        received = add_business_days(as_of, company.letter_delivery_days, country)
+        received = _business_days_later(as_of, company.letter_delivery_days, country)
     if deadline is not None and deadline >= received:
         return deadline + ONE_DAY, "reminder_deadline"
     return received + ONE_DAY, "reminder"
+
+
+@lru_cache(maxsize=4096)
+def _business_days_later(day: date, days: int, country: str | None) -> date:
+    """:func:`add_business_days`, once per day, count and country (a chunk's letters share a handful)."""
+    return add_business_days(day, days, country)
 
 
 def move_default_with_letter(action: Action, written: date, printed: date, old_deadline: date | None) -> int:

@@ -55,7 +55,7 @@ from mahnwerk.core.rates import MissingRateError
 from mahnwerk.core.rulesets import RuleSetError
 from mahnwerk.insights.services import histories_read_once
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.bulk import bulk_insert
+from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.claims import LAW_FIELDS, debtor_laws, interest_gaps, law_for, rulebook, ruleset
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
@@ -1137,18 +1137,23 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
             for d in chunk
         ]
     )
-    bulk_insert(
+    bulk_insert_rows(
+        ActionItem,
+        ("action_id", "invoice_id", "level", "open_minor"),
         [
-            ActionItem(
-                action=action, invoice_id=item.invoice_id, level=item.step.level, open_minor=item.open_minor
-            )
+            (action.pk, item.invoice_id, item.step.level, item.open_minor)
             for action, decision in zip(actions, chunk, strict=True)
             for item in decision.items
-        ]
+        ],
     )
     decided = list(zip(actions, chunk, strict=True))
-    debtors = Debtor.objects.in_bulk([d.debtor_id for d in chunk])
-    invoices = Invoice.objects.in_bulk([i.invoice_id for d in chunk for i in [*d.items, *d.coming]])
+    debtors = {d.pk: d for d in Debtor.objects.filter(id_in(Debtor, "id", [d.debtor_id for d in chunk]))}
+    invoices = {
+        i.pk: i
+        for i in Invoice.objects.filter(
+            id_in(Invoice, "id", [i.invoice_id for d in chunk for i in [*d.items, *d.coming]])
+        )
+    }
     # the channel each message goes out on decides when it is received (default) and what it costs (fees)
     reach = comms.reachability(debtors)
     channels = comms.chosen_channels(company, decided, debtors, reach, as_of)

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
+from mahnwerk.collection.rows import EventRow, event_row, record_events
 from mahnwerk.comms.models import OutboundMessage, Purpose
 from mahnwerk.comms.rendering import (
     MessageItem,
@@ -28,8 +29,7 @@ from mahnwerk.core.channels import FALLBACKS, NOTICE_CHANNELS, ChannelChoice, ch
 from mahnwerk.core.contact_rules import REASONS, check_contact
 from mahnwerk.core.money import to_minor
 from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
-from mahnwerk.ledger import timeline
-from mahnwerk.ledger.bulk import bulk_insert
+from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.claims import ClaimView, debtor_law, law_ruleset
 from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice, parse_channels
 
@@ -233,6 +233,25 @@ def _payload(
     }
 
 
+# a run's message as a row (what ``dispatch`` gives each one; every other field as a new message has it)
+MESSAGE_COLUMNS = (
+    "company_id",
+    "debtor_id",
+    "action_id",
+    "channel",
+    "recipient",
+    "language",
+    "subject",
+    "body_text",
+    "render_pending",
+    "message_id",
+    "payload",
+    "not_before",
+    "business_date",
+    "purpose",
+)
+
+
 CONVERSATIONS = (CallOutcome.REACHED, CallOutcome.PROMISED, CallOutcome.DISPUTED, CallOutcome.REFUSED)
 
 
@@ -258,9 +277,9 @@ def call_history(
     return found
 
 
-def _deferred(debtor: Debtor, as_of: date, channel: Channel, until: str, reason: str | None) -> Any:
+def _deferred(debtor: Debtor, as_of: date, channel: Channel, until: str, reason: str | None) -> EventRow:
     """The timeline event of a message or call put off by the contact rules."""
-    return timeline.event(
+    return event_row(
         debtor.pk,
         debtor.company_id,
         "message_deferred",
@@ -295,9 +314,9 @@ def dispatch(
         ).values_list("debtor_id", flat=True)
     )
     calls = call_history(list(debtors), as_of)
-    messages: list[OutboundMessage] = []
+    messages: list[tuple[Any, ...]] = []
     tasks: list[Task] = []
-    events = []
+    events: list[EventRow] = []
     changed_actions: list[Action] = []
     unreachable: list[int] = []
 
@@ -322,7 +341,7 @@ def dispatch(
             unreachable.append(action.pk)
             if debtor.pk not in open_research:
                 events.append(
-                    timeline.event(
+                    event_row(
                         debtor.pk,
                         company.pk,
                         "no_contact",
@@ -337,7 +356,7 @@ def dispatch(
                 result.tasks += 1
             continue
         events.append(
-            timeline.event(
+            event_row(
                 debtor.pk,
                 company.pk,
                 "action_created",
@@ -356,7 +375,7 @@ def dispatch(
             changed_actions.append(action)
         if isinstance(choice, LearnedChoice):
             events.append(
-                timeline.event(
+                event_row(
                     debtor.pk,
                     company.pk,
                     "channel_tried" if choice.tried else "channel_learned",
@@ -368,7 +387,7 @@ def dispatch(
             )
         elif switched:
             events.append(
-                timeline.event(
+                event_row(
                     debtor.pk,
                     company.pk,
                     "channel_fallback",
@@ -403,7 +422,7 @@ def dispatch(
             )
             result.tasks += 1
             result.by_channel["call"] += 1
-            events.append(timeline.event(debtor.pk, company.pk, "task_created", as_of, task="call"))
+            events.append(event_row(debtor.pk, company.pk, "task_created", as_of, task="call"))
             continue
         not_before = None
         if channel in (Channel.EMAIL, Channel.SMS):
@@ -453,21 +472,21 @@ def dispatch(
         else:
             recipient = r.email or ""
         messages.append(
-            OutboundMessage(
-                company=company,
-                debtor=debtor,
-                action=action,
-                channel=channel.value,
-                recipient=recipient or "",
-                language=debtor.language,
-                subject="",
-                body_text="",
-                render_pending=True,
-                message_id=message_id(company, action),
-                payload=payload,
-                not_before=not_before,
-                business_date=as_of,
-                purpose=Purpose.COLLECTION,
+            (
+                company.pk,
+                debtor.pk,
+                action.pk,
+                channel.value,
+                recipient or "",
+                debtor.language,
+                "",
+                "",
+                True,
+                message_id(company, action),
+                payload,
+                not_before,
+                as_of,
+                Purpose.COLLECTION,
             )
         )
         result.queued += 1
@@ -481,7 +500,7 @@ def dispatch(
         from mahnwerk.collection.services import cancel_actions
 
         cancel_actions(unreachable)
-    bulk_insert(messages)
+    bulk_insert_rows(OutboundMessage, MESSAGE_COLUMNS, messages)
     bulk_insert(tasks)
-    timeline.record(events)
+    record_events(events)
     return result
