@@ -253,3 +253,115 @@ def test_imported_invoices_carry_the_rules_worked_out_one_by_one(
     assert invoices[1].amount_minor == 250 and invoices[0].received_on == D("2025-11-03")
     events = TimelineEvent.objects.filter(kind="invoices_imported").order_by("debtor_id")
     assert sorted(e.data["count"] for e in events) == [20, 20]
+
+
+def _indexes(table: str) -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, table))
+
+
+def _rows(company: Any, debtor: Any, prefix: str, count: int) -> list[tuple[Any, ...]]:
+    return [
+        (company.pk, debtor.pk, f"{prefix}-{n}", D("2026-01-01"), D("2026-01-31"), 100 + n, 100 + n, "EUR")
+        for n in range(count)
+    ]
+
+
+COLUMNS = (
+    "company_id",
+    "debtor_id",
+    "number",
+    "issue_date",
+    "due_date",
+    "amount_minor",
+    "open_minor",
+    "currency",
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_load_keeps_every_index_and_constraint(
+    company: Any, make_debtor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+
+    from mahnwerk.ledger import bulk
+
+    debtor = make_debtor()
+    before = _indexes(Invoice._meta.db_table)
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 3)  # "large" from 3 rows on an empty table
+    with transaction.atomic(), bulk.bulk_load(Invoice, 5):
+        if connection.vendor == "sqlite":  # written without the non-unique indexes, built again at the end
+            assert "invoice_open_idx" not in _indexes(Invoice._meta.db_table)
+        ids = bulk_insert_rows(Invoice, COLUMNS, _rows(company, debtor, "L", 5))
+    assert _indexes(Invoice._meta.db_table) == before
+    assert (
+        list(
+            Invoice.objects.filter(due_date__lte=D("2026-02-01"), open_minor__gt=0).values_list(
+                "pk", flat=True
+            )
+        )
+        == ids
+    )
+    # the unique number per company still holds for what comes later
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert_rows(Invoice, COLUMNS, _rows(company, debtor, "L", 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_load_that_fails_leaves_table_and_indexes_as_they_were(
+    company: Any, make_debtor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mahnwerk.ledger import bulk
+
+    debtor = make_debtor()
+    before = _indexes(Invoice._meta.db_table)
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 3)
+    with pytest.raises(IntegrityError), transaction.atomic(), bulk.bulk_load(Invoice, 6):
+        bulk_insert_rows(Invoice, COLUMNS, _rows(company, debtor, "F", 3))
+        bulk_insert_rows(Invoice, COLUMNS, _rows(company, debtor, "F", 3))  # the same numbers again
+    assert not Invoice.objects.filter(number__startswith="F-").exists()
+    assert _indexes(Invoice._meta.db_table) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_load_outside_a_transaction_is_refused() -> None:
+    from django.db import connection
+
+    from mahnwerk.ledger import bulk
+
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite changes anything for a load")
+    with pytest.raises(RuntimeError), bulk.bulk_load(Invoice, 10):
+        pass
+
+
+@pytest.mark.django_db
+def test_events_written_as_rows_read_like_built_ones(company: Any, make_debtor: Any) -> None:
+    first, second = make_debtor(), make_debtor()
+    timeline.record_rows(
+        "invoices_imported",
+        company.pk,
+        D("2026-03-01"),
+        "import",
+        [
+            (first.pk, {"count": 2, "numbers": "A, B"}),
+            (second.pk, {"count": 1, "numbers": "C", "on": D("2026-02-01")}),
+        ],
+    )
+    made = {e.debtor_id: e for e in TimelineEvent.objects.filter(kind="invoices_imported")}
+    assert made[first.pk].data == {"count": 2, "numbers": "A, B"}
+    assert made[second.pk].data == {"count": 1, "numbers": "C", "on": "2026-02-01"}
+    assert (made[first.pk].actor, made[first.pk].business_date, made[first.pk].note) == (
+        "import",
+        D("2026-03-01"),
+        "",
+    )
+    assert made[first.pk].at is not None
+    assert str(made[first.pk]) == timeline.describe(
+        timeline.event(first.pk, company.pk, "invoices_imported", D("2026-03-01"), count=2, numbers="A, B")
+    )
+    with pytest.raises(ValueError):
+        timeline.record_rows("no_such_kind", company.pk, D("2026-03-01"), "import", [(first.pk, {})])

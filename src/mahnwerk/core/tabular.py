@@ -135,7 +135,7 @@ def detect_date_format(values: Iterable[str]) -> DateFormat | None:
 
     Raises :class:`AmbiguousDates` when several formats read every value and give different dates.
     """
-    texts = list(dict.fromkeys(t for t in (_clean(v) for v in values) if t))
+    texts = list(dict.fromkeys(t for t in map(_clean, dict.fromkeys(values)) if t))
     if not texts:
         return None
     counts = [(sum(1 for t in texts if f.read(t) is not None), f) for f in DATE_FORMATS]

@@ -21,8 +21,10 @@ the field's own ``get_db_prep_save``, exactly as Django would.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
@@ -32,6 +34,7 @@ from django.utils import timezone
 
 # values of these exact types need no preparation in any field that holds them
 _PLAIN = (str, int, bool, type(None))
+_PLAIN_TYPES = frozenset(_PLAIN)
 
 
 _SPECIAL = {
@@ -153,7 +156,7 @@ def bulk_insert_rows(
     unknown = [c for c in columns if c not in fields]
     if unknown:
         raise ValueError(f"{opts.label}: no field {', '.join(unknown)} (or it is the primary key)")
-    if any(len(row) != len(columns) for row in rows):
+    if set(map(len, rows)) != {len(columns)}:
         raise ValueError(f"{opts.label}: every row needs a value for each of {len(columns)} columns")
     now = now or timezone.now()
     stamped = {f.attname for f in _stamped(model)}
@@ -170,9 +173,12 @@ def bulk_insert_rows(
     given = [(j, fields[c]) for j, c in enumerate(columns) if c not in stamped]
     # rows leaving a database default to the database are written without that column
     defaulted = [j for j, f in given if f.has_db_default()]
-    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for n, row in enumerate(rows):
-        groups[tuple(j for j in defaulted if isinstance(row[j], DatabaseDefault))].append(n)
+    groups: dict[tuple[int, ...], Sequence[int]] = {(): range(len(rows))}
+    if defaulted:
+        by_omitted: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for n, row in enumerate(rows):
+            by_omitted[tuple(j for j in defaulted if isinstance(row[j], DatabaseDefault))].append(n)
+        groups = dict(by_omitted)
     quote = connection.ops.quote_name
     table = quote(opts.db_table)
     tail = tuple(_converter(fields[a], connection)(v) for a, v in shared.items())
@@ -189,7 +195,7 @@ def _insert_groups(
     table: str,
     pk_column: str,
     given: list[tuple[int, models.Field[Any, Any]]],
-    groups: dict[tuple[int, ...], list[int]],
+    groups: dict[tuple[int, ...], Sequence[int]],
     rows: Sequence[Sequence[Any]],
     tail: tuple[Any, ...],
     shared: dict[str, Any],
@@ -201,7 +207,8 @@ def _insert_groups(
         own = [(j, f) for j, f in given if j not in omitted]
         part = rows if len(members) == len(rows) else [rows[n] for n in members]
         values = [_column(f, [row[j] for row in part], connection) for j, f in own]
-        params = [(*vals, *tail) for vals in zip(*values, strict=True)] if values else [tail] * len(part)
+        # the rows' own values, then the shared ones (zip and repeat: no Python per row)
+        params = list(zip(*values, *map(repeat, tail), strict=False)) if values else [tail] * len(part)
         names = [quote(f.column or f.attname) for _j, f in own] + [
             quote(fields[a].column or a) for a in shared
         ]
@@ -218,7 +225,7 @@ def _insert_groups(
 
 def _column(field: models.Field[Any, Any], values: list[Any], connection: Any) -> list[Any]:
     """A column's values as the driver takes them (converted once per distinct date)."""
-    if _is_plain(field) and all(type(v) in _PLAIN for v in values):
+    if _is_plain(field) and set(map(type, values)) <= _PLAIN_TYPES:
         return values
     fn = _converter(field, connection)
     if field.get_internal_type() == "DateField":
@@ -262,4 +269,60 @@ def _reserve_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:
     return [int(r[0]) for r in cursor.fetchall()]
 
 
-__all__ = ["bulk_insert"]
+# SQLite's page cache during a large load (KiB; its default is 2 MiB): the indexes of a table of a million
+# rows do not fit in the default, and every insert then reads index pages from the file again
+LOAD_CACHE_KIB = 256 * 1024
+# a load of at least this many rows, and at least as many as the table holds, is written without the
+# table's non-unique indexes, which are built again afterwards (in one pass each, from sorted keys)
+REBUILD_INDEXES_FROM = 50_000
+
+
+@contextmanager
+def bulk_load(model: type[models.Model], rows: int, *, using: str | None = None) -> Iterator[None]:
+    """Prepare the database for inserting ``rows`` new rows of ``model`` inside the caller's transaction.
+
+    On SQLite a larger page cache for the connection; for a load that at least doubles the table, its
+    non-unique indexes are dropped first and created again at the end, within the same transaction: a
+    failure anywhere rolls the whole load back, indexes included, and readers never see the table without
+    them (they read the last committed state). Unique indexes stay and are checked row by row. Elsewhere
+    (PostgreSQL) this does nothing."""
+    alias = using or router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "sqlite" or rows <= 0:
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("bulk_load runs inside a transaction")
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        cache = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
+        indexes: list[tuple[str, str]] = []
+        if rows >= REBUILD_INDEXES_FROM:
+            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
+            if rows >= int(cursor.fetchone()[0]):
+                cursor.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                    "AND sql IS NOT NULL",
+                    [table],
+                )
+                indexes = [
+                    (name, sql)
+                    for name, sql in cursor.fetchall()
+                    if not sql.lstrip().upper().startswith("CREATE UNIQUE")
+                ]
+                for name, _sql in indexes:
+                    cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    try:
+        yield
+        with connection.cursor() as cursor:
+            for _name, sql in indexes:
+                cursor.execute(sql.replace("%", "%%"))
+    finally:
+        # on the driver's connection: after a failure Django allows no query until the rollback, and the
+        # page cache is the connection's, not the transaction's
+        connection.connection.execute(f"PRAGMA cache_size = {cache}")
+
+
+__all__ = ["bulk_insert", "bulk_insert_rows", "bulk_load"]

@@ -151,14 +151,24 @@ def debtor_laws(company: Company, debtor_ids: Iterable[int]) -> dict[int, Applic
     """The applicable law of many debtors in one query."""
     known = rulebook().jurisdictions()
     ids = sorted(set(debtor_ids))
+    rows: list[tuple[int, str, str, str]] = []
+    if len(ids) > 5000:  # many (an import): the company's debtors in one pass, not thousands of parameters
+        wanted = set(ids)
+        rows = [
+            row for row in Debtor.objects.filter(company=company).values_list(*LAW_FIELDS) if row[0] in wanted
+        ]
+    else:
+        rows = list(Debtor.objects.filter(pk__in=ids).values_list(*LAW_FIELDS))
     laws: dict[int, ApplicableLaw] = {}
-    for at in range(0, len(ids), 5000):  # a bounded IN list (SQLite's limit on query parameters)
-        for pk, kind, country, jurisdiction in Debtor.objects.filter(pk__in=ids[at : at + 5000]).values_list(
-            *LAW_FIELDS
-        ):
-            laws[pk] = applicable_law(
+    same: dict[tuple[str, str, str], ApplicableLaw] = {}  # a few combinations for any number of debtors
+    for pk, kind, country, jurisdiction in rows:
+        key = (kind, country, jurisdiction)
+        law = same.get(key)
+        if law is None:
+            law = same[key] = applicable_law(
                 kind, country=country, contract=jurisdiction, creditor=company.jurisdiction, known=known
             )
+        laws[pk] = law
     return laws
 
 

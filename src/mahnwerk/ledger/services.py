@@ -18,7 +18,7 @@ from mahnwerk.core.calendar import today_in
 from mahnwerk.core.money import format_money
 from mahnwerk.core.playbook import threshold_minor
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
+from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows, bulk_load
 from mahnwerk.ledger.claims import ClaimBook, debtor_laws, default_start, limitation_date
 from mahnwerk.ledger.models import (
     Allocation,
@@ -430,9 +430,10 @@ def create_invoice_rows(
     if rules is None:  # (the import passes the one it checked the rows with)
         rules = RuleBook(company, {r.debtor_id for r in rows})
     paid = list(paid_before) or [0] * len(rows)
+    company_id = company.pk
     values = [
         (
-            company.pk,
+            company_id,
             r.debtor_id,
             r.number,
             r.issue_date,
@@ -450,9 +451,10 @@ def create_invoice_rows(
         )
         for r, before in zip(rows, paid, strict=True)
     ]
-    ids = bulk_insert_rows(Invoice, _INVOICE_COLUMNS, values)
-    _paid_before_import(company, rows, ids, paid)
-    _invoices_created(company, [(r.debtor_id, r.number) for r in rows], actor, business_date)
+    with bulk_load(Invoice, len(values)):
+        ids = bulk_insert_rows(Invoice, _INVOICE_COLUMNS, values)
+        _paid_before_import(company, rows, ids, paid)
+        _invoices_created(company, [(r.debtor_id, r.number) for r in rows], actor, business_date)
     return len(values)
 
 
@@ -490,17 +492,21 @@ def _invoices_created(
         by_debtor[debtor_id].append(number)
     today = business_date or company_today(company)
     apply_credits(company, set(by_debtor), actor=actor)
-    bulk_insert(
-        timeline.event(
-            debtor_id,
-            company.pk,
-            "invoices_imported",
-            today,
-            actor=actor,
-            count=len(numbers),
-            numbers=", ".join(numbers[:10]) + (" ..." if len(numbers) > 10 else ""),
-        )
-        for debtor_id, numbers in by_debtor.items()
+    timeline.record_rows(
+        "invoices_imported",
+        company.pk,
+        today,
+        actor,
+        [
+            (
+                debtor_id,
+                {
+                    "count": len(numbers),
+                    "numbers": ", ".join(numbers[:10]) + (" ..." if len(numbers) > 10 else ""),
+                },
+            )
+            for debtor_id, numbers in by_debtor.items()
+        ],
     )
 
 
@@ -511,6 +517,18 @@ def apply_credits(company: Company, debtor_ids: Iterable[int], actor: str = "sys
     counts from its own date, or from the issue date of the oldest item it pays when that is later. Returns
     the amount applied (minor units, all currencies)."""
     ids = set(debtor_ids)
+    if len(ids) > 1000:  # many (an import): only those who have something on account, found without a
+        # parameter per debtor
+        ids &= {
+            *Payment.objects.filter(company=company, unallocated_minor__gt=0).values_list(
+                "debtor_id", flat=True
+            ),
+            *CreditNote.objects.filter(company=company, unallocated_minor__gt=0).values_list(
+                "debtor_id", flat=True
+            ),
+        }
+    if not ids:
+        return 0
     payments = list(
         Payment.objects.filter(company=company, debtor_id__in=ids, unallocated_minor__gt=0).order_by(
             "value_date", "pk"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from mahnwerk.ledger.bulk import bulk_insert
+from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.models import TimelineEvent
 
 EVENT_TEXTS = {
@@ -220,3 +220,31 @@ def event(
 
 def record(events: Iterable[TimelineEvent]) -> None:
     bulk_insert(events)
+
+
+def record_rows(
+    kind: str,
+    company_id: int,
+    business_date: date,
+    actor: str,
+    rows: Sequence[tuple[int, dict[str, Any]]],
+) -> None:
+    """Write many events of one kind at once, as (debtor id, data) pairs — what :func:`record` does with
+    :func:`event`'s instances, without building one per debtor (an import notes 200,000 debtors)."""
+    if kind not in EVENT_TEXTS:
+        raise ValueError(f"unknown timeline event kind {kind!r}")
+    bulk_insert_rows(
+        TimelineEvent,
+        ("debtor_id", "company_id", "kind", "business_date", "actor", "data"),
+        [
+            (
+                debtor_id,
+                company_id,
+                kind,
+                business_date,
+                actor,
+                {k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items()},
+            )
+            for debtor_id, data in rows
+        ],
+    )
