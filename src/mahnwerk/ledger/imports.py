@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
-from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from mahnwerk.core import tabular
 from mahnwerk.core.rulesets import RuleSetError
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, DateFormat, TabularError
 from mahnwerk.ledger import services, timeline
-from mahnwerk.ledger.bulk import bulk_insert
+from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.models import (
     ChannelChoice,
     Company,
@@ -522,16 +521,19 @@ def _is_totals_row(values: Sequence[Cell], keys: Sequence[int]) -> bool:
     for i in keys:  # most rows: a key cell holding something other than a totals word
         value = values[i] if i < len(values) else ""
         if value != "" and (
-            not isinstance(value, str) or value.lstrip()[:1].casefold() not in _TOTAL_INITIALS
+            not isinstance(value, str)
+            or value.lstrip()[:1].casefold() not in _TOTAL_INITIALS
+            or not _is_total_word(value)
         ):
             return False
-    said = {
-        i
-        for i, value in enumerate(values)
-        if isinstance(value, str)
-        and re.split(r"[\s:]+", value.strip().casefold(), maxsplit=1)[0] in TOTAL_WORDS
-    }
-    return bool(said) and all(i >= len(values) or values[i] == "" or i in said for i in keys)
+    return any(isinstance(value, str) and _is_total_word(value) for value in values)
+
+
+def _is_total_word(value: str) -> bool:
+    return _WORD_END.split(value.strip().casefold(), maxsplit=1)[0] in TOTAL_WORDS
+
+
+_WORD_END = re.compile(r"[\s:]+")
 
 
 def read_rows(path: Path | str, kind: str, mapping: Mapping[str, str] | None = None) -> Rows:
@@ -543,6 +545,23 @@ def read_rows(path: Path | str, kind: str, mapping: Mapping[str, str] | None = N
 # Checking cells
 
 
+def _reason(exc: Exception) -> str:
+    """What a cell's error says."""
+    if isinstance(exc, TabularError):
+        return exc.render(_)
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    reason: str
+
+
+_UNKNOWN = object()
+
+
 class _Validator:
     """Collects errors by row and column; reads cells with the formats found for their columns."""
 
@@ -551,6 +570,7 @@ class _Validator:
         self.options = options
         self.errors: list[RowError] = []
         self.bad_lines: set[int] = set()
+        self.known: dict[tuple[str, str], Any] = {}  # (column, text): what once() found
         self.dates: dict[str, DateFormat | None] = {}
         self.decimals: dict[str, str] = {}
         self.broken: set[str] = set()  # columns with a column-wide error: their cells are not read
@@ -605,13 +625,25 @@ class _Validator:
     def take(self, line: int, column: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
-        except TabularError as exc:
-            self.add(line, column, exc.render(_))
-        except ValidationError as exc:
-            self.add(line, column, " ".join(exc.messages))
-        except ValueError as exc:
-            self.add(line, column, str(exc))
+        except (TabularError, ValidationError, ValueError) as exc:
+            self.add(line, column, _reason(exc))
         return None
+
+    def once(self, line: int, column: str, text: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(text, *args)`` as :meth:`take` gives it, worked out once per column and text (a column of
+        200,000 customers holds a handful of kinds, languages and time zones)."""
+        key = (column, text)
+        found = self.known.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            try:
+                found = fn(text, *args)
+            except (TabularError, ValidationError, ValueError) as exc:
+                found = _Refused(_reason(exc))
+            self.known[key] = found
+        if isinstance(found, _Refused):
+            self.add(line, column, found.reason)
+            return None
+        return found
 
     def text(self, line: int, row: Row, column: str) -> str:
         """A text cell, checked against its database column's length."""
@@ -795,25 +827,21 @@ def import_debtors(
             company=company,
             number=number or "",
             name=name or "",
-            kind=v.take(line, "kind", partial(_choice, t("kind"), DebtorKind, DebtorKind.BUSINESS)),
-            language=v.take(
-                line, "language", partial(_choice, t("language"), Language, company.default_language)
+            kind=v.once(line, "kind", t("kind"), _choice, DebtorKind, DebtorKind.BUSINESS),
+            language=v.once(line, "language", t("language"), _choice, Language, company.default_language),
+            jurisdiction=v.once(
+                line, "jurisdiction", t("jurisdiction").upper(), _choice, Jurisdiction, company.jurisdiction
             ),
-            jurisdiction=v.take(
-                line,
-                "jurisdiction",
-                partial(_choice, t("jurisdiction").upper(), Jurisdiction, company.jurisdiction),
+            time_zone=v.once(line, "time_zone", t("time_zone"), _tz, company.time_zone),
+            preferred_channel=v.once(
+                line, "preferred_channel", t("preferred_channel").lower(), _choice, ChannelChoice, ""
             ),
-            time_zone=v.take(line, "time_zone", partial(_tz, t("time_zone"), company.time_zone)),
-            preferred_channel=v.take(
-                line, "preferred_channel", partial(_choice, t("preferred_channel").lower(), ChannelChoice, "")
-            ),
-            salutation=v.take(line, "salutation", partial(_choice, t("salutation").lower(), Salutation, "")),
+            salutation=v.once(line, "salutation", t("salutation").lower(), _choice, Salutation, ""),
             title=t("title"),
             family_name=t("family_name"),
             contact_person=t("contact_person"),
             vat_id=t("vat_id").replace(" ", "").upper(),
-            agreed_channels=v.take(line, "agreed_channels", partial(_channels, t("agreed_channels"))) or "",
+            agreed_channels=v.once(line, "agreed_channels", t("agreed_channels"), _channels) or "",
             street=t("street"),
             postcode=t("postcode"),
             city=t("city"),
@@ -848,21 +876,15 @@ def import_debtors(
                 raise ImportFailed(
                     [RowError(0, "number", f"{stored.number}: {' '.join(exc.messages)}")]
                 ) from None
-        Debtor.objects.bulk_create(debtors, batch_size=1000)
+        bulk_insert(debtors)
         first_seen: set[tuple[int, str]] = set()
         rows_contacts = []
         for index, kind, value in contacts:
-            rows_contacts.append(
-                Contact(
-                    debtor=debtors[index], kind=kind, value=value, is_primary=(index, kind) not in first_seen
-                )
-            )
+            rows_contacts.append((debtors[index].pk, str(kind), value, (index, kind) not in first_seen))
             first_seen.add((index, kind))
-        Contact.objects.bulk_create(rows_contacts, batch_size=1000)
+        bulk_insert_rows(Contact, ("debtor_id", "kind", "value", "is_primary"), rows_contacts)
         today = services.company_today(company)
-        timeline.record(
-            timeline.event(d.pk, company.pk, "debtor_created", today, actor=actor) for d in debtors
-        )
+        timeline.record_rows("debtor_created", company.pk, today, actor, [(d.pk, {}) for d in debtors])
     return ImportResult("debtors", len(debtors), details)
 
 
