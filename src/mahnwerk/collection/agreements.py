@@ -39,6 +39,7 @@ from mahnwerk.collection.agreements_models import (
     Settlement,
     Source,
 )
+from mahnwerk.collection.ids import id_in
 from mahnwerk.collection.models import ActionItem, ActionStatus
 from mahnwerk.collection.ports import messaging
 from mahnwerk.core import agreements as core
@@ -2072,16 +2073,15 @@ def _statements(
     from mahnwerk.ledger.claims import claim_views, debtor_laws
 
     month = as_of.strftime("%Y-%m")
-    invoices = list(
-        Invoice.objects.filter(
-            company=company,
-            open_minor__gt=0,
-            issue_date__lte=as_of,
-            debtor__kind="business",
-            debtor__do_not_contact=False,
-        ).order_by("due_date", "number")
+    open_items = Invoice.objects.filter(
+        company=company,
+        open_minor__gt=0,
+        issue_date__lte=as_of,
+        debtor__kind="business",
+        debtor__do_not_contact=False,
     )
-    candidates = mine(inv.debtor_id for inv in invoices) - busy.today
+    # the debtors first (ids only), the invoices then of the few that get a statement
+    candidates = mine(open_items.order_by().values_list("debtor_id", flat=True).distinct()) - busy.today
     if not candidates:
         return []
     months = []
@@ -2097,7 +2097,7 @@ def _statements(
     candidates -= _collected_since(company, as_of - timedelta(days=STATEMENT_QUIET_DAYS), candidates)
     if not candidates:
         return []
-    invoices = [inv for inv in invoices if inv.debtor_id in candidates]
+    invoices = list(open_items.filter(id_in(Invoice, "debtor_id", candidates)).order_by("due_date", "number"))
     views = claim_views(company, invoices, debtor_laws(company, candidates), as_of)
     by_debtor: dict[int, list[Invoice]] = defaultdict(list)
     for inv in invoices:
