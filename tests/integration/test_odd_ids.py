@@ -90,3 +90,10 @@ def test_api_path_ids_beyond_the_database_are_not_found(api: Any, ident: str) ->
         else:
             response = client.post(url, "{}", content_type="application/json", headers=headers)
         assert response.status_code in (404, 422), (url, response.status_code, response.content[:300])
+
+
+@pytest.mark.parametrize("stamp", ["²", "٣٣", "9" * 40, "-5", "1e9", ""])
+def test_a_webhook_signature_with_an_odd_time_is_not_valid(stamp: str) -> None:
+    from mahnwerk.hooks.services import verify_signature
+
+    assert verify_signature("whsec_secret", f"t={stamp},v1=abc", b"{}", now=0) is False

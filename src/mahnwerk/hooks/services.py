@@ -51,6 +51,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from mahnwerk.hooks.models import DeliveryStatus, Webhook, WebhookDelivery
+from mahnwerk.ids import parse_count
 from mahnwerk.ledger.models import Company, TimelineEvent
 from mahnwerk.ledger.timeline import describe
 
@@ -163,8 +164,8 @@ def verify_signature(
     candidates: list[str] = []
     for part in header.split(","):
         key, _sep, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
-            timestamp = int(value)
+        if key == "t" and (seconds := parse_count(value)) is not None:  # ASCII digits: "t=²" is no time
+            timestamp = seconds
         elif key == "v1" and value:
             candidates.append(value)
     if timestamp is None or not candidates:
