@@ -121,3 +121,17 @@ def test_the_latvian_warning_letter_names_no_account(
     make_invoice(debtor, "RE-500", "1234.56", "2025-03-03", issue="2025-02-01")
     text = lv_warning(no_bank, debtor, D("2025-08-15"))["warning_letter"]["text"]
     assert "uz kontu" not in text and "līdz 25.08.2025, norādot rēķinu numurus (RE-500)" in text, text
+
+
+def test_statements_need_an_account_registered_first(no_bank: Any) -> None:
+    from pathlib import Path
+
+    from mahnwerk.ledger.models import BankAccount
+    from mahnwerk.ledger.statements import add_bank_account, import_statements
+
+    camt = Path(__file__).parent.parent / "data" / "bank" / "handmade_camt053.001.08.xml"
+    result = import_statements(no_bank, [camt])
+    assert any("register it with 'mahnwerk accounts add'" in e for e in result.errors), result.errors
+    assert not BankAccount.objects.filter(company=no_bank).exists()  # no account made up from an empty IBAN
+    add_bank_account(no_bank, iban="DE89370400440532013000")
+    assert import_statements(no_bank, [camt]).errors == []
