@@ -124,3 +124,21 @@ def test_every_money_form_of_the_case_file_carries_a_token(bob: Client, story: d
     for name in ("once", "promise-once", "plan-once", "settlement-once", "dispute-once", "resolve-once"):
         assert re.search(rf'type="hidden" name="{name}" value="[0-9a-f]{{32}}"', page), name
     assert "Once" not in page  # a hidden field, not a labelled one
+
+
+def test_a_form_the_service_refuses_leaves_its_token_unused(bob: Client, story: dict[str, Any]) -> None:
+    debtor = story["mueller"]
+    data = {
+        "settlement-invoices": [story["other"].pk],
+        "settlement-amount": "5000.00",  # more than is open: refused by the service
+        "settlement-deadline": "2026-12-04",
+        "settlement-reason": "Goodwill: long-standing customer",
+        "settlement-once": _token(bob, debtor, "settlement-once"),
+    }
+    refused = bob.post(f"/debtors/{debtor.pk}/settlement", data, follow=True)
+    assert any("Not possible" in m for m in _messages(refused))
+    corrected = bob.post(
+        f"/debtors/{debtor.pk}/settlement", data | {"settlement-amount": "800.00"}, follow=True
+    )
+    assert any("Settlement offered" in m for m in _messages(corrected)), _messages(corrected)
+    assert Settlement.objects.filter(debtor=debtor).count() == 1
