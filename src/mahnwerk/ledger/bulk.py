@@ -68,6 +68,17 @@ def _converter(field: models.Field[Any, Any], connection: Any) -> Callable[[Any]
             return prep(value, connection)
 
         return date_value
+    if internal == "JSONField":
+        adapt_json = connection.ops.adapt_json_value
+        encoder = getattr(field, "encoder", None)
+
+        def json_value(value: Any) -> Any:
+            # a plain dict or list straight to the backend's adapter: what get_db_prep_save ends in
+            if type(value) in (dict, list):
+                return adapt_json(value, encoder)
+            return prep(value, connection)
+
+        return json_value
     if internal in _SPECIAL:
         return lambda value: prep(value, connection)
 

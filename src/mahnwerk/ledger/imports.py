@@ -1131,8 +1131,7 @@ def import_invoices(
     if customers.new:
         law = customers.law()
         rules.laws.update(dict.fromkeys(customers.names, law))
-    if not v.errors:
-        _check_rules(lines, invoices, v, rules)
+    found_rules = _check_rules(lines, invoices, v, rules) if not v.errors else []
     if v.errors:
         raise ImportFailed(v.errors)
     details: dict[str, Any] = {}
@@ -1162,10 +1161,10 @@ def import_invoices(
             for law_id, pk in real.items():
                 rules.laws[pk] = rules.laws[law_id]
             invoices = [
-                replace(inv, debtor_id=real[inv.debtor_id]) if inv.debtor_id < 0 else inv for inv in invoices
+                inv._replace(debtor_id=real[inv.debtor_id]) if inv.debtor_id < 0 else inv for inv in invoices
             ]
         created = services.create_invoice_rows(
-            company, invoices, actor=actor, rules=rules, paid_before=paid_before
+            company, invoices, actor=actor, rules=rules, paid_before=paid_before, found_rules=found_rules
         )
     return ImportResult("invoices", created, details, warnings=warnings)
 
@@ -1200,20 +1199,24 @@ def _paid_part(v: _Validator, line: int, row: Row, currency: str | None, amount:
 
 def _check_rules(
     lines: list[int], invoices: list[services.NewInvoice], v: _Validator, rules: services.RuleBook
-) -> None:
-    """Each invoice's default and limitation rules exist for its dates (a rule set starts on a day)."""
+) -> list[services.InvoiceRules]:
+    """Each invoice's default and limitation rules (they exist for its dates: a rule set starts on a day)."""
+    found: list[services.InvoiceRules] = []
     for line, inv in zip(lines, invoices, strict=True):
         try:
-            rules(
-                inv.debtor_id,
-                inv.issue_date,
-                inv.due_date,
-                inv.due_date_agreed,
-                inv.received_on,
-                inv.consumer_notice,
+            found.append(
+                rules(
+                    inv.debtor_id,
+                    inv.issue_date,
+                    inv.due_date,
+                    inv.due_date_agreed,
+                    inv.received_on,
+                    inv.consumer_notice,
+                )
             )
         except RuleSetError as exc:
             v.add(line, "due_date", str(exc))
+    return found
 
 
 def import_payments(
