@@ -644,6 +644,8 @@ def _decide(
     """
     loaded = load(company, as_of, partition, debtor_ids)
     items = exclusions.apply(loaded.items) if exclusions is not None else loaded.items
+    if loaded.done_today:  # written to today already: neither decided nor counted as held
+        items = [i for i in items if i.debtor_id not in loaded.done_today]
     held: dict[int, AccountOutcome] = {}
     decisions = evaluate(items, loaded.playbooks, as_of, loaded.contexts, loaded.care, held)
     if debtor_ids is None:
