@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from mahnwerk.collection.models import Action
+    from mahnwerk.core.channels import ChannelChoice
     from mahnwerk.core.playbook import Channel, DebtorDecision
     from mahnwerk.ledger.claims import ClaimView
     from mahnwerk.ledger.models import Company, Debtor, Invoice, TimelineEvent
@@ -46,14 +47,17 @@ class Messaging(Protocol):
     # the run's steps: how each debtor can be reached, on which channel each action goes, queueing them
     def reachability(self, debtors: dict[int, Debtor]) -> dict[int, Reach]: ...
 
-    def chosen_channels(
+    def channel_choices(
         self,
         company: Company,
         decided: Sequence[tuple[Action, DebtorDecision]],
         debtors: dict[int, Debtor],
         reach: dict[int, Reach],
         as_of: date,
-    ) -> dict[int, Channel | None]: ...
+    ) -> dict[int, ChannelChoice]:
+        """The channel each action goes out on and why, by action id (its ``channel`` None: nobody can reach
+        the debtor); ``dispatch`` takes them as they are."""
+        ...
 
     def channel_for(
         self, company: Company, decision: DebtorDecision, debtor: Debtor, as_of: date
@@ -72,6 +76,7 @@ class Messaging(Protocol):
         instant: datetime,
         offers: dict[int, str] | None = None,
         reach: dict[int, Reach] | None = None,
+        choices: Mapping[int, ChannelChoice] | None = None,
     ) -> Dispatched: ...
 
     # delivery

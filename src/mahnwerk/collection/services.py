@@ -1190,11 +1190,12 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
     }
     # the channel each message goes out on decides when it is received (default) and what it costs (fees)
     reach = comms.reachability(debtors)
-    channels = comms.chosen_channels(company, decided, debtors, reach, as_of)
+    choices = comms.channel_choices(company, decided, debtors, reach, as_of)
+    channels = {pk: choice.channel for pk, choice in choices.items()}
     consequences = apply_step_consequences(company, decided, as_of, debtors, invoices, channels)
     offers = _step_offers(company, decided, as_of, debtors)
     dispatched = comms.dispatch(
-        company, decided, as_of, debtors, invoices, consequences.claims, ctx.instant, offers, reach
+        company, decided, as_of, debtors, invoices, consequences.claims, ctx.instant, offers, reach, choices
     )
     ctx.result.warnings.extend(consequences.warnings)
     ctx.result.tasks += dispatched.tasks

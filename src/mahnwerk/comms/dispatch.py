@@ -8,7 +8,7 @@ reach gets an address-research task.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -170,19 +170,19 @@ def channel_choice(
     )
 
 
-def chosen_channels(
+def channel_choices(
     company: Company,
     decided: Sequence[tuple[Action, DebtorDecision]],
     debtors: dict[int, Debtor],
     reach: dict[int, Reach],
     as_of: date,
-) -> dict[int, Channel | None]:
-    """The channel each action will go out on (by action id; None: nobody can reach the debtor), chosen
-    as :func:`dispatch` chooses it (:func:`channel_choice`)."""
+) -> dict[int, ChannelChoice]:
+    """The channel each action will go out on and why (by action id; its ``channel`` None: nobody can reach
+    the debtor), chosen as :func:`dispatch` chooses it (:func:`channel_choice`), which takes them as they are."""
     return {
         action.pk: channel_choice(
             company, decision, debtors[action.debtor_id], reach[action.debtor_id], as_of
-        ).channel
+        )
         for action, decision in decided
     }
 
@@ -300,9 +300,11 @@ def dispatch(
     instant: datetime,
     offers: dict[int, str] | None = None,
     reach: dict[int, Reach] | None = None,
+    choices: Mapping[int, ChannelChoice] | None = None,
 ) -> DispatchResult:
     """Queue what each action asks for (inside the caller's transaction); ``reach``: the debtors'
-    :func:`reachability` where the caller has it already."""
+    :func:`reachability` and ``choices`` the actions' :func:`channel_choices`, where the caller has them
+    already."""
     from mahnwerk.comms.outbox import message_id
 
     result = DispatchResult()
@@ -333,7 +335,9 @@ def dispatch(
         items = lines(decision.items)
         coming = lines(decision.coming)
         r = reach[debtor.pk]
-        choice = channel_choice(company, decision, debtor, r, as_of)
+        choice = (
+            choices[action.pk] if choices is not None else channel_choice(company, decision, debtor, r, as_of)
+        )
         if choice.channel is None:
             # Nobody can be reached: the step is not taken (the action is withdrawn) and, once, a person
             # is asked to find a way to reach the debtor.

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mahnwerk.collection.models import Action
     from mahnwerk.comms.dispatch import DispatchResult, Reach
     from mahnwerk.comms.rendering import MessageItem, RenderedMessage
+    from mahnwerk.core.channels import ChannelChoice
     from mahnwerk.core.playbook import Channel, DebtorDecision
     from mahnwerk.ledger.claims import ClaimView
     from mahnwerk.ledger.models import Company, Debtor, Invoice, TimelineEvent
@@ -36,17 +37,17 @@ class CommsMessaging:
 
         return dispatch.reachability(debtors)
 
-    def chosen_channels(
+    def channel_choices(
         self,
         company: Company,
         decided: Sequence[tuple[Action, DebtorDecision]],
         debtors: dict[int, Debtor],
         reach: dict[int, Reach],
         as_of: date,
-    ) -> dict[int, Channel | None]:
+    ) -> dict[int, ChannelChoice]:
         from mahnwerk.comms import dispatch
 
-        return dispatch.chosen_channels(company, decided, debtors, reach, as_of)
+        return dispatch.channel_choices(company, decided, debtors, reach, as_of)
 
     def channel_for(
         self, company: Company, decision: DebtorDecision, debtor: Debtor, as_of: date
@@ -67,10 +68,13 @@ class CommsMessaging:
         instant: datetime,
         offers: dict[int, str] | None = None,
         reach: dict[int, Reach] | None = None,
+        choices: Mapping[int, ChannelChoice] | None = None,
     ) -> DispatchResult:
         from mahnwerk.comms import dispatch
 
-        return dispatch.dispatch(company, decided, as_of, debtors, invoices, claims, instant, offers, reach)
+        return dispatch.dispatch(
+            company, decided, as_of, debtors, invoices, claims, instant, offers, reach, choices
+        )
 
     def send_queued(self, company: Company | None = None) -> dict[str, Any]:
         from mahnwerk.comms import outbox
