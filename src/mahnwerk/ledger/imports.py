@@ -938,6 +938,7 @@ class _Customers:
         self.company = company
         self.v = v
         self.by_number = dict(Debtor.objects.filter(company=company).values_list("number", "id"))
+        self.names_given = "debtor_name" in v.present
         self.by_name: dict[str, list[tuple[str, int]]] = {}
         if with_names:
             for pk, number, name in Debtor.objects.filter(company=company).values_list(
@@ -951,7 +952,7 @@ class _Customers:
     def __call__(self, line: int, row: Row) -> int | None:
         v = self.v
         number = v.text(line, row, "debtor")
-        name = v.text(line, row, "debtor_name")
+        name = v.text(line, row, "debtor_name") if self.names_given else ""
         if number:
             found = self.by_number.get(number)
             if found is not None:
@@ -1058,7 +1059,7 @@ def import_invoices(
     v.read_amounts("amount", company.currency)
     v.read_amounts("open_amount", company.currency, positive=False)
     v.read_amounts("paid_amount", company.currency, positive=False)
-    customers = _Customers(company, v, with_names=bool(rows) and "debtor_name" in rows[0][1])
+    customers = _Customers(company, v, with_names="debtor_name" in v.present)
     existing = {
         number: rest
         for number, *rest in Invoice.objects.filter(company=company).values_list(
