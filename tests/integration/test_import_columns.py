@@ -107,6 +107,22 @@ def test_customers_by_name_are_found_or_created_once(company: Any, tmp_path: Pat
     assert TimelineEvent.objects.filter(debtor=sued, kind="debtor_created").count() == 1
 
 
+def test_names_are_looked_up_also_when_the_first_row_leaves_the_name_out(
+    company: Any, tmp_path: Path
+) -> None:
+    nord = customer(company, "K1", "Nord GmbH")
+    # the first row is short (no name cell): the name column still names known customers in later rows
+    path = write(
+        tmp_path,
+        "number;debtor;issue_date;due_date;amount;debtor_name\n"
+        "R-1;K1;2026-02-01;2026-03-01;1.00\n"
+        "R-2;;2026-02-01;2026-03-01;2.00;Nord GmbH\n",
+    )
+    result = import_file(company, "invoices", path)
+    assert result.created == 2 and "customers_created" not in result.details
+    assert Invoice.objects.get(number="R-2").debtor == nord and Debtor.objects.count() == 1
+
+
 def test_a_new_number_with_a_name_creates_that_customer(company: Any, tmp_path: Path) -> None:
     path = write(
         tmp_path,
