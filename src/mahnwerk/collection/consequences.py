@@ -19,7 +19,7 @@ from mahnwerk.core.calendar import add_business_days
 from mahnwerk.core.fees import flat_compensation_minor, reminder_fee
 from mahnwerk.core.money import format_money, to_minor
 from mahnwerk.core.playbook import Channel, DebtorDecision
-from mahnwerk.core.rulesets import ApplicableLaw
+from mahnwerk.core.rulesets import ApplicableLaw, RuleSet
 from mahnwerk.ledger.bulk import bulk_insert
 from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_ruleset
 from mahnwerk.ledger.models import Charge, ChargeKind, Company, Debtor, Invoice
@@ -31,6 +31,20 @@ ONE_DAY = timedelta(days=1)
 class Consequences:
     claims: dict[int, ClaimView]
     warnings: set[str] = field(default_factory=set)
+
+
+class _RulesOn:
+    """``law_ruleset`` once per law and day within one chunk (its items share a few hundred due dates)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[ApplicableLaw, date], RuleSet] = {}
+
+    def __call__(self, law: ApplicableLaw, on: date) -> RuleSet:
+        key = (law, on)
+        rules = self._found.get(key)
+        if rules is None:
+            rules = self._found[key] = law_ruleset(law, on)
+        return rules
 
 
 def apply_step_consequences(
@@ -53,13 +67,14 @@ def apply_step_consequences(
     changed: dict[tuple[date, str], list[int]] = defaultdict(list)
     # each debtor's own rules: a consumer's country of residence, else the law of the contract
     laws = {pk: debtor_law(company, d) for pk, d in debtors.items()}
+    rules_on = _RulesOn()
     for action, decision in decided:
         law = laws[decision.debtor_id]
         for item in decision.items:
             inv = invoices[item.invoice_id]
             if item.step.offset_days < 0 or inv.due_date >= as_of:
                 continue
-            rules = law_ruleset(law, inv.due_date)
+            rules = rules_on(law, inv.due_date)
             if not rules.default.reminder_after_due:
                 continue
             if rules.default.reminder_default_after_deadline:
@@ -77,7 +92,7 @@ def apply_step_consequences(
     for (starts, rule), pks in changed.items():
         Invoice.objects.filter(id_in(Invoice, "id", pks)).update(default_from=starts, default_rule=rule)
     if company.charge_fees:
-        _book_charges(company, decided, as_of, debtors, invoices, laws, chosen)
+        _book_charges(company, decided, as_of, debtors, invoices, laws, chosen, rules_on)
     claims = claim_views(company, invoices.values(), laws, as_of)
     warnings = {c.interest_error for c in claims.values() if c.interest_error}
     return Consequences(claims, warnings)
@@ -91,6 +106,7 @@ def _book_charges(
     invoices: dict[int, Invoice],
     laws: dict[int, ApplicableLaw],
     chosen: Mapping[int, Channel | None],
+    rules_on: _RulesOn,
 ) -> None:
     existing: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for invoice_id, kind, amount in (
@@ -107,7 +123,7 @@ def _book_charges(
             inv for inv in (invoices[i.invoice_id] for i in decision.items) if _in_default(inv, as_of)
         ]
         for inv in in_default:
-            policy = law_ruleset(laws[debtor.pk], inv.due_date).fees
+            policy = rules_on(laws[debtor.pk], inv.due_date).fees
             flat = flat_compensation_minor(policy) if debtor.kind == "business" else 0
             if policy.flat_compensation_covers_reminders and company.costs_claim == "itemised":
                 flat = 0  # the creditor claims its reminder costs instead (§ 288 (5) s. 3 BGB: never both)
@@ -124,7 +140,7 @@ def _book_charges(
         if not in_default or channel is None:
             continue  # this reminder is the one that puts the debtor in default: it carries no fee
         target = min(in_default, key=lambda inv: (inv.due_date, inv.pk))
-        policy = law_ruleset(laws[debtor.pk], target.due_date).fees
+        policy = rules_on(laws[debtor.pk], target.due_date).fees
         if policy.flat_compensation_covers_reminders and any(
             k == ChargeKind.FLAT_COMPENSATION for k, _ in existing[target.pk]
         ):
