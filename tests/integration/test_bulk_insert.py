@@ -291,7 +291,8 @@ def test_a_large_load_keeps_every_index_and_constraint(
 
     debtor = make_debtor()
     before = _indexes(Invoice._meta.db_table)
-    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 3)  # "large" from 3 rows on an empty table
+    monkeypatch.setattr(bulk, "LARGE_LOAD", 3)  # "large" from 3 rows on an empty table
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 3)
     with transaction.atomic(), bulk.bulk_load(Invoice, 5):
         if connection.vendor == "sqlite":  # written without the non-unique indexes, built again at the end
             assert "invoice_open_idx" not in _indexes(Invoice._meta.db_table)
@@ -318,6 +319,7 @@ def test_a_large_load_that_fails_leaves_table_and_indexes_as_they_were(
 
     debtor = make_debtor()
     before = _indexes(Invoice._meta.db_table)
+    monkeypatch.setattr(bulk, "LARGE_LOAD", 3)
     monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 3)
     with pytest.raises(IntegrityError), transaction.atomic(), bulk.bulk_load(Invoice, 6):
         bulk_insert_rows(Invoice, COLUMNS, _rows(company, debtor, "F", 3))
@@ -327,11 +329,12 @@ def test_a_large_load_that_fails_leaves_table_and_indexes_as_they_were(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bulk_load_outside_a_transaction_is_refused() -> None:
+def test_bulk_load_outside_a_transaction_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     from django.db import connection
 
     from mahnwerk.ledger import bulk
 
+    monkeypatch.setattr(bulk, "LARGE_LOAD", 3)
     if connection.vendor != "sqlite":
         pytest.skip("only SQLite changes anything for a load")
     with pytest.raises(RuntimeError), bulk.bulk_load(Invoice, 10):
@@ -365,3 +368,11 @@ def test_events_written_as_rows_read_like_built_ones(company: Any, make_debtor: 
     )
     with pytest.raises(ValueError):
         timeline.record_rows("no_such_kind", company.pk, D("2026-03-01"), "import", [(first.pk, {})])
+
+
+@pytest.mark.django_db
+def test_a_small_load_costs_no_query(django_assert_num_queries: Any) -> None:
+    from mahnwerk.ledger import bulk
+
+    with django_assert_num_queries(0), bulk.bulk_load(Invoice, bulk.LARGE_LOAD - 1):
+        pass

@@ -283,6 +283,8 @@ def _reserve_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:
 # SQLite's page cache during a large load (KiB; its default is 2 MiB): the indexes of a table of a million
 # rows do not fit in the default, and every insert then reads index pages from the file again
 LOAD_CACHE_KIB = 256 * 1024
+# a smaller load is written as it is (the page cache is left alone)
+LARGE_LOAD = 10_000
 # a load of at least this many rows, and at least as many as the table holds, is written without the
 # table's non-unique indexes, which are built again afterwards (in one pass each, from sorted keys)
 REBUILD_INDEXES_FROM = 50_000
@@ -292,14 +294,14 @@ REBUILD_INDEXES_FROM = 50_000
 def bulk_load(model: type[models.Model], rows: int, *, using: str | None = None) -> Iterator[None]:
     """Prepare the database for inserting ``rows`` new rows of ``model`` inside the caller's transaction.
 
-    On SQLite a larger page cache for the connection; for a load that at least doubles the table, its
+    On SQLite a larger page cache for a large load; for one that at least doubles the table, its
     non-unique indexes are dropped first and created again at the end, within the same transaction: a
     failure anywhere rolls the whole load back, indexes included, and readers never see the table without
     them (they read the last committed state). Unique indexes stay and are checked row by row. Elsewhere
     (PostgreSQL) this does nothing."""
     alias = using or router.db_for_write(model)
     connection = connections[alias]
-    if connection.vendor != "sqlite" or rows <= 0:
+    if connection.vendor != "sqlite" or rows < LARGE_LOAD:
         yield
         return
     if not connection.in_atomic_block:

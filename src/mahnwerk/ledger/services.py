@@ -497,22 +497,23 @@ def _invoices_created(
         by_debtor[debtor_id].append(number)
     today = business_date or company_today(company)
     apply_credits(company, set(by_debtor), actor=actor)
-    timeline.record_rows(
-        "invoices_imported",
-        company.pk,
-        today,
-        actor,
-        [
-            (
-                debtor_id,
-                {
-                    "count": len(numbers),
-                    "numbers": ", ".join(numbers[:10]) + (" ..." if len(numbers) > 10 else ""),
-                },
-            )
-            for debtor_id, numbers in by_debtor.items()
-        ],
-    )
+    with bulk_load(TimelineEvent, len(by_debtor)):
+        timeline.record_rows(
+            "invoices_imported",
+            company.pk,
+            today,
+            actor,
+            [
+                (
+                    debtor_id,
+                    {
+                        "count": len(numbers),
+                        "numbers": ", ".join(numbers[:10]) + (" ..." if len(numbers) > 10 else ""),
+                    },
+                )
+                for debtor_id, numbers in by_debtor.items()
+            ],
+        )
 
 
 @transaction.atomic
