@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mahnwerk.collection.ids import id_in
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
 from mahnwerk.collection.rows import EventRow, event_row, record_events
 from mahnwerk.comms.models import OutboundMessage, Purpose
@@ -70,7 +71,7 @@ def best_contacts(debtor_ids: Iterable[int]) -> dict[int, tuple[str | None, str 
     opted: dict[int, set[str]] = defaultdict(set)
     ids = list(debtor_ids)
     for debtor_id, kind, value, primary, pk, valid, opted_out, sms_refused in Contact.objects.filter(
-        debtor_id__in=ids
+        id_in(Contact, "debtor_id", ids)
     ).values_list("debtor_id", "kind", "value", "is_primary", "id", "is_valid", "opted_out", "sms_refused"):
         if opted_out:
             opted[debtor_id].add("email" if kind == ContactKind.EMAIL else "sms")
@@ -264,7 +265,10 @@ def call_history(
     since = datetime.combine(as_of - timedelta(days=days), datetime.min.time(), tzinfo=UTC)
     for debtor_id, done_at, outcome in (
         Task.objects.filter(
-            debtor_id__in=debtor_ids, kind=TaskKind.CALL, status=TaskStatus.DONE, done_at__gte=since
+            id_in(Task, "debtor_id", debtor_ids),
+            kind=TaskKind.CALL,
+            status=TaskStatus.DONE,
+            done_at__gte=since,
         )
         .order_by("done_at")
         .values_list("debtor_id", "done_at", "outcome")
@@ -312,7 +316,7 @@ def dispatch(
         reach = reachability(debtors)
     open_research = set(
         Task.objects.filter(
-            debtor_id__in=list(debtors), kind=TaskKind.ADDRESS_RESEARCH, status=TaskStatus.OPEN
+            id_in(Task, "debtor_id", debtors), kind=TaskKind.ADDRESS_RESEARCH, status=TaskStatus.OPEN
         ).values_list("debtor_id", flat=True)
     )
     calls = call_history(list(debtors), as_of)
@@ -499,7 +503,7 @@ def dispatch(
     for changed in changed_actions:
         by_channel[changed.channel].append(changed.pk)
     for value, ids in by_channel.items():  # one UPDATE per channel rather than a CASE per row
-        Action.objects.filter(pk__in=ids).update(channel=value)
+        Action.objects.filter(id_in(Action, "id", ids)).update(channel=value)
     if unreachable:
         from mahnwerk.collection.services import cancel_actions
 
