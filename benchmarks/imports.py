@@ -2,6 +2,7 @@
 """Spreadsheet import throughput, printed as one table.
 
     python benchmarks/imports.py [--invoices 100000] [--debtors 10000] [--repeat 1]
+    python scripts/with_postgres.py -- python benchmarks/imports.py ...   (the same on PostgreSQL)
 
 A deterministic CSV (seed 3, semicolon-separated, German dates and amounts) of D debtors and N invoices is
 written and imported into a fresh SQLite database with ``ledger.imports.import_file`` — every cell checked,
@@ -13,6 +14,7 @@ checking only) and as a real import. Target: 100,000 invoice rows per second (1M
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -57,7 +59,8 @@ def main() -> None:
     try:
         data = root / "data"
         data.mkdir()
-        setup_django(data)
+        # with MAHNWERK_DATABASE_URL (scripts/with_postgres.py) the database named there, else SQLite
+        setup_django(data, os.environ.get("MAHNWERK_DATABASE_URL"))
         from django.core.management import call_command
         from django.db import connection
 
@@ -66,16 +69,22 @@ def main() -> None:
         from mahnwerk.ledger.models import Company, Invoice
 
         call_command("migrate", verbosity=0)
-        make_company("bench")
-        connection.close()
+        sqlite = connection.vendor == "sqlite"
         database = data / "mahnwerk.sqlite3"
         pristine = root / "pristine.sqlite3"
-        shutil.copy(database, pristine)
+        if sqlite:
+            make_company("bench")
+            connection.close()
+            shutil.copy(database, pristine)
         debtors_file, invoices_file = write_files(root, args.debtors, args.invoices)
         times: dict[str, list[float]] = {"debtors": [], "invoices (dry run)": [], "invoices": []}
         for _ in range(args.repeat):
-            connection.close()
-            shutil.copy(pristine, database)
+            if sqlite:
+                connection.close()
+                shutil.copy(pristine, database)
+            else:  # each repeat from an empty database
+                call_command("flush", interactive=False, verbosity=0)
+                make_company("bench")
             company = Company.objects.get(slug="bench")
             started = time.perf_counter()
             import_file(company, "debtors", debtors_file, actor="bench")
@@ -88,7 +97,8 @@ def main() -> None:
             times["invoices"].append(time.perf_counter() - started)
             assert Invoice.objects.filter(company=company).count() == args.invoices
         rows = {"debtors": args.debtors, "invoices (dry run)": args.invoices, "invoices": args.invoices}
-        print(f"CSV import into SQLite: {args.debtors:,} debtors, {args.invoices:,} invoices")
+        engine = "SQLite" if sqlite else f"PostgreSQL {connection.pg_version // 10000}"
+        print(f"CSV import into {engine}: {args.debtors:,} debtors, {args.invoices:,} invoices")
         print("| file | rows | median | rows/s |")
         print("|---|---|---|---|")
         for label, values in times.items():

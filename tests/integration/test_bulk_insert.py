@@ -18,6 +18,21 @@ from mahnwerk.ledger.models import Invoice, StatementEntry, TimelineEvent
 D = date.fromisoformat
 
 
+@pytest.fixture(autouse=True, params=["insert", "copy"])
+def postgres_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """On PostgreSQL every test runs twice: rows sent one INSERT each, and streamed with COPY (what a call of
+    many rows does); the stored rows must be the same."""
+    from django.db import connection
+
+    from mahnwerk.ledger import bulk
+
+    if request.param == "copy":
+        if connection.vendor != "postgresql":
+            pytest.skip("COPY is PostgreSQL's")
+        monkeypatch.setattr(bulk, "COPY_FROM", 1)
+    return str(request.param)
+
+
 def _invoice(company: Any, debtor: Any, number: str, amount: int = 10_000, **extra: Any) -> Invoice:
     return Invoice(
         company=company,

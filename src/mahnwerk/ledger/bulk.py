@@ -229,7 +229,10 @@ def _insert_groups(
             else:
                 made = _reserve_ids(cursor, opts.db_table, pk_column, len(params))
                 params = [(pk_value, *row_params) for pk_value, row_params in zip(made, params, strict=True)]
-                _execute(cursor, table, [quote(pk_column), *names], params)
+                if len(params) >= COPY_FROM:
+                    _copy(cursor, table, [quote(pk_column), *names], params)
+                else:
+                    _execute(cursor, table, [quote(pk_column), *names], params)
         for n, pk_value in zip(members, made, strict=True):
             ids[n] = pk_value
 
@@ -269,6 +272,23 @@ def _insert_sqlite(cursor: Any, table: str, names: list[str], params: Sequence[S
     cursor.execute("SELECT last_insert_rowid()")
     last = int(cursor.fetchone()[0])
     return list(range(last - len(params) + 1, last + 1))
+
+
+# PostgreSQL: from this many rows on, they are sent with COPY (one stream) instead of one INSERT each
+COPY_FROM = 1000
+
+
+def _copy(cursor: Any, table: str, names: list[str], params: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL: the rows streamed with ``COPY ... FROM STDIN`` on the connection's own cursor (so inside the
+    caller's transaction); the values are the ones ``executemany`` would bind, adapted by the driver alike."""
+    # the driver's errors as Django's (IntegrityError for a duplicate), as for every other query
+    with (
+        cursor.db.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy,
+    ):
+        write = copy.write_row
+        for row in params:
+            write(row)
 
 
 def _reserve_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:
