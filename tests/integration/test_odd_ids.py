@@ -97,3 +97,12 @@ def test_a_webhook_signature_with_an_odd_time_is_not_valid(stamp: str) -> None:
     from mahnwerk.hooks.services import verify_signature
 
     assert verify_signature("whsec_secret", f"t={stamp},v1=abc", b"{}", now=0) is False
+
+
+@pytest.mark.parametrize("ident", ["²", "9" * 20, "0"])
+def test_a_company_named_by_an_odd_id_is_unknown(company: Any, ident: str) -> None:
+    from mahnwerk.ledger.services import get_company
+
+    with pytest.raises(LedgerError, match="no company"):
+        get_company(ident)
+    assert get_company(str(company.pk)) == company and get_company(company.slug) == company

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from mahnwerk.core.calendar import today_in
 from mahnwerk.core.money import format_money
 from mahnwerk.core.playbook import threshold_minor
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows, bulk_load
 from mahnwerk.ledger.claims import ClaimBook, debtor_laws, default_start, limitation_date
@@ -57,7 +58,8 @@ def get_company(ident: str | int | None) -> Company:
                 "there is no company yet: create one with 'mahnwerk company create' (or try 'mahnwerk demo')"
             )
         raise LedgerError("there are several companies: name one with --company")
-    lookup = {"pk": int(ident)} if str(ident).isdigit() else {"slug": str(ident)}
+    pk = parse_id(ident)
+    lookup: dict[str, object] = {"pk": pk} if pk is not None else {"slug": str(ident)}
     try:
         return Company.objects.get(**lookup)
     except Company.DoesNotExist:
