@@ -74,7 +74,7 @@ bench: env
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/web.py
 	$(BIN)/python benchmarks/pages.py --invoices 100000
-	$(BIN)/python benchmarks/imports.py
+	$(BIN)/python benchmarks/imports.py --invoices 1000000 --debtors 200000
 	$(BIN)/python benchmarks/statements.py
 	$(BIN)/python benchmarks/channels.py
 	$(BIN)/python benchmarks/simulation.py
