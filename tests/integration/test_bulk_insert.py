@@ -77,6 +77,16 @@ def test_the_same_rows_as_bulk_create(company: Any, make_debtor: Any) -> None:
     assert Invoice.objects.filter(company=company).count() == 3
 
 
+@pytest.fixture
+def small_loads(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``bulk`` with a load of 3 rows counting as large, and as large enough to rebuild an empty table's indexes."""
+    from mahnwerk.ledger import bulk
+
+    monkeypatch.setattr(bulk, "LARGE_LOAD", 3)
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 3)
+    return bulk
+
+
 COLUMNS = (
     "company_id",
     "debtor_id",
@@ -284,31 +294,15 @@ def _rows(company: Any, debtor: Any, prefix: str, count: int) -> list[tuple[Any,
     ]
 
 
-COLUMNS = (
-    "company_id",
-    "debtor_id",
-    "number",
-    "issue_date",
-    "due_date",
-    "amount_minor",
-    "open_minor",
-    "currency",
-)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_large_load_keeps_every_index_and_constraint(
-    company: Any, make_debtor: Any, monkeypatch: pytest.MonkeyPatch
+    company: Any, make_debtor: Any, small_loads: Any
 ) -> None:
     from django.db import connection
 
-    from mahnwerk.ledger import bulk
-
     debtor = make_debtor()
     before = _indexes(Invoice._meta.db_table)
-    monkeypatch.setattr(bulk, "LARGE_LOAD", 3)  # "large" from 3 rows on an empty table
-    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 3)
-    with transaction.atomic(), bulk.bulk_load(Invoice, 5):
+    with transaction.atomic(), small_loads.bulk_load(Invoice, 5):
         if connection.vendor == "sqlite":  # written without the non-unique indexes, built again at the end
             assert "invoice_open_idx" not in _indexes(Invoice._meta.db_table)
         ids = bulk_insert_rows(Invoice, COLUMNS, _rows(company, debtor, "L", 5))
@@ -328,15 +322,11 @@ def test_a_large_load_keeps_every_index_and_constraint(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_large_load_that_fails_leaves_table_and_indexes_as_they_were(
-    company: Any, make_debtor: Any, monkeypatch: pytest.MonkeyPatch
+    company: Any, make_debtor: Any, small_loads: Any
 ) -> None:
-    from mahnwerk.ledger import bulk
-
     debtor = make_debtor()
     before = _indexes(Invoice._meta.db_table)
-    monkeypatch.setattr(bulk, "LARGE_LOAD", 3)
-    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 3)
-    with pytest.raises(IntegrityError), transaction.atomic(), bulk.bulk_load(Invoice, 6):
+    with pytest.raises(IntegrityError), transaction.atomic(), small_loads.bulk_load(Invoice, 6):
         bulk_insert_rows(Invoice, COLUMNS, _rows(company, debtor, "F", 3))
         bulk_insert_rows(Invoice, COLUMNS, _rows(company, debtor, "F", 3))  # the same numbers again
     assert not Invoice.objects.filter(number__startswith="F-").exists()
@@ -344,15 +334,12 @@ def test_a_large_load_that_fails_leaves_table_and_indexes_as_they_were(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bulk_load_outside_a_transaction_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bulk_load_outside_a_transaction_is_refused(small_loads: Any) -> None:
     from django.db import connection
 
-    from mahnwerk.ledger import bulk
-
-    monkeypatch.setattr(bulk, "LARGE_LOAD", 3)
     if connection.vendor != "sqlite":
         pytest.skip("only SQLite changes anything for a load")
-    with pytest.raises(RuntimeError), bulk.bulk_load(Invoice, 10):
+    with pytest.raises(RuntimeError), small_loads.bulk_load(Invoice, 10):
         pass
 
 

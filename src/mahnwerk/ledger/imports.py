@@ -1205,16 +1205,7 @@ def _check_rules(
     found: list[services.InvoiceRules] = []
     for line, inv in zip(lines, invoices, strict=True):
         try:
-            found.append(
-                rules(
-                    inv.debtor_id,
-                    inv.issue_date,
-                    inv.due_date,
-                    inv.due_date_agreed,
-                    inv.received_on,
-                    inv.consumer_notice,
-                )
-            )
+            found.append(rules.of(inv))
         except RuleSetError as exc:
             v.add(line, "due_date", str(exc))
     return found

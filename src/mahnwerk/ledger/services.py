@@ -370,6 +370,17 @@ class RuleBook:
             found = self.found[key] = (start.first_interest_day, start.rule, barred)
         return found
 
+    def of(self, invoice: NewInvoice | Invoice) -> InvoiceRules:
+        """:meth:`__call__` with an invoice's own fields (a new one or a model instance)."""
+        return self(
+            invoice.debtor_id,
+            invoice.issue_date,
+            invoice.due_date,
+            invoice.due_date_agreed,
+            invoice.received_on,
+            invoice.consumer_notice,
+        )
+
 
 @transaction.atomic
 def create_invoices(
@@ -381,14 +392,7 @@ def create_invoices(
     for inv in rows:
         if inv.open_minor is None:
             inv.open_minor = inv.amount_minor
-        inv.default_from, inv.default_rule, inv.time_barred_on = rules(
-            inv.debtor_id,
-            inv.issue_date,
-            inv.due_date,
-            inv.due_date_agreed,
-            inv.received_on,
-            inv.consumer_notice,
-        )
+        inv.default_from, inv.default_rule, inv.time_barred_on = rules.of(inv)
     created = bulk_insert(rows)
     _invoices_created(company, [(inv.debtor_id, inv.number) for inv in created], actor, business_date)
     return created
@@ -434,10 +438,7 @@ def create_invoice_rows(
     else they are worked out here."""
     if not found_rules:
         book = rules or RuleBook(company, {r.debtor_id for r in rows})
-        found_rules = [
-            book(r.debtor_id, r.issue_date, r.due_date, r.due_date_agreed, r.received_on, r.consumer_notice)
-            for r in rows
-        ]
+        found_rules = [book.of(r) for r in rows]
     paid = list(paid_before) or [0] * len(rows)
     company_id = company.pk
     values = [
