@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from importlib import resources
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -447,6 +448,15 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
         raise ImportFailed(errors)
     rows: Rows = []
     keep = [(i, name) for i, name in enumerate(mapped) if name in known]
+    names = [name for _i, name in keep]
+    take = itemgetter(*(i for i, _name in keep)) if keep else None
+
+    def pick(values: Sequence[Cell]) -> Sequence[Cell]:
+        """The cells of the known columns, in the order of ``names``."""
+        if take is None:
+            return ()
+        return take(values) if len(keep) > 1 else (take(values),)
+
     # the columns a totals row leaves empty: the required ones that are no amount
     keys = [i for i, name in keep if known[name] and name not in AMOUNT_FIELDS[kind]]
     totals: list[str] = []
@@ -468,11 +478,14 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
             errors.append(RowError(number, "-", extra.format(count=len(values), columns=len(header))))
             continue
         width = len(values)
-        row: Row = {
-            name: value.strip() if isinstance(value := values[i], str) else value
-            for i, name in keep
-            if i < width
-        }
+        if delimiter and width == len(header):  # a full CSV row: every cell is text
+            row: Row = dict(zip(names, map(str.strip, cast("Sequence[str]", pick(values))), strict=True))
+        else:
+            row = {
+                name: value.strip() if isinstance(value := values[i], str) else value
+                for i, name in keep
+                if i < width
+            }
         rows.append((number, row))
     if errors:
         raise ImportFailed(errors)
@@ -571,6 +584,7 @@ class _Validator:
         self.errors: list[RowError] = []
         self.bad_lines: set[int] = set()
         self.known: dict[tuple[str, str], Any] = {}  # (column, text): what once() found
+        self.pending: dict[int, list[RowError]] | None = None  # errors by row, while by_row() lasts
         self.dates: dict[str, DateFormat | None] = {}
         self.decimals: dict[str, str] = {}
         self.broken: set[str] = set()  # columns with a column-wide error: their cells are not read
@@ -580,11 +594,11 @@ class _Validator:
             if column not in self.present:
                 self.dates[column] = None
                 continue
-            texts = [v for _line, row in rows if isinstance(v := row.get(column, ""), str)]
             try:
                 if options.date_format:
                     self.dates[column] = tabular.date_format(options.date_format)
                 else:
+                    texts = [v for _line, row in rows if isinstance(v := row.get(column, ""), str)]
                     self.dates[column] = tabular.detect_date_format(texts)
             except TabularError as exc:
                 self.column_error(column, exc)
@@ -592,9 +606,10 @@ class _Validator:
             if column not in self.present:
                 self.decimals[column] = options.decimal or "."
                 continue
-            texts = [v for _line, row in rows if isinstance(v := row.get(column, ""), str)]
             try:
-                self.decimals[column] = options.decimal or tabular.detect_decimal_separator(texts)
+                self.decimals[column] = options.decimal or tabular.detect_decimal_separator(
+                    v for _line, row in rows if isinstance(v := row.get(column, ""), str)
+                )
             except TabularError as exc:
                 self.column_error(column, exc)
         self.limits = {column: max_length(*limit) for column, limit in LENGTHS[kind].items()}
@@ -609,18 +624,71 @@ class _Validator:
             if column not in self.present:
                 self.read[column] = {}
                 continue
-            lines = [line for line, row in rows if row.get(column, "") != ""]
-            cells = [_date_cell(row.get(column, "")) for _line, row in rows if row.get(column, "") != ""]
+            given = [(line, value) for line, row in rows if (value := row.get(column, "")) != ""]
+            cells = [_date_cell(value) for _line, value in given]
             parsed = tabular.parse_dates(cells, self.dates.get(column), options.min_date, options.max_date)
-            self.read[column] = dict(zip(lines, parsed, strict=True))
+            self.read[column] = {line: found for (line, _value), found in zip(given, parsed, strict=True)}
 
     def column_error(self, column: str, exc: TabularError) -> None:
         self.errors.append(RowError(self.options.header_row, column, exc.render(_)))
         self.broken.add(column)
 
     def add(self, line: int, column: str, message: str) -> None:
-        self.errors.append(RowError(line, column, message))
+        error = RowError(line, column, message)
+        if self.pending is None:
+            self.errors.append(error)
+        else:
+            self.pending.setdefault(line, []).append(error)
         self.bad_lines.add(line)
+
+    @contextmanager
+    def by_row(self) -> Iterator[None]:
+        """Errors found a column at a time are listed row by row: each row's in the order they were found,
+        the rows in the file's order (as if every cell had been checked row after row)."""
+        self.pending = {}
+        try:
+            yield
+        finally:
+            pending, self.pending = self.pending, None
+            if pending:
+                self.errors += [e for line, _row in self.rows if line in pending for e in pending[line]]
+
+    # Whole columns, in row order, each as the cell reader of the same name gives it: the usual cell by a
+    # look-up or a comprehension, any other (empty, refused, not read with the column) by that reader.
+
+    def text_column(self, column: str) -> list[str]:
+        """:meth:`text` of the column's cell in every row."""
+        rows = self.rows
+        if column not in self.present:
+            return [""] * len(rows)
+        cells = [row.get(column, "") for _line, row in rows]
+        values = [c.strip() if type(c) is str else _text(c) for c in cells]
+        limit = self.limits.get(column)
+        if limit is not None and values and max(map(len, values)) > limit:
+            for k in [k for k, value in enumerate(values) if len(value) > limit]:
+                line, row = rows[k]
+                values[k] = self.text(line, row, column)
+        return values
+
+    def date_column(self, column: str, *, required: bool = True) -> list[date | None]:
+        """:meth:`date` of the column's cell in every row."""
+        rows = self.rows
+        read = self.read.get(column, {})
+        found: list[Any] = [read.get(line) for line, _row in rows]
+        for k in [k for k, value in enumerate(found) if type(value) is not date]:
+            line, row = rows[k]
+            found[k] = self.date(line, row, column, required=required)
+        return found
+
+    def amount_column(self, column: str, currencies: Sequence[str | None]) -> list[int | None]:
+        """:meth:`amount` of the column's cell in every row, with the row's currency."""
+        rows = self.rows
+        read = self.read.get(column, {})
+        found: list[Any] = [read.get(line) for line, _row in rows]
+        for k in [k for k, value in enumerate(found) if type(value) is not int or currencies[k] is None]:
+            line, row = rows[k]
+            found[k] = self.amount(line, row, column, currencies[k])
+        return found
 
     def take(self, line: int, column: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -692,14 +760,24 @@ class _Validator:
         lines: list[int] = []
         cells: list[str | Decimal] = []
         codes: list[str] = []
-        for line, row in self.rows:
-            value = row.get(column, "")
-            code = self._currency(row, default_currency)
-            if value == "" or isinstance(value, date) or isinstance(code, TabularError):
-                continue  # an empty cell is "not given" (a required one is reported by its reader)
-            lines.append(line)
-            cells.append(value)
-            codes.append(code)
+        if "currency" not in self.present:  # one currency for every row: the cells alone
+            code = self._currency({}, default_currency)
+            if isinstance(code, TabularError):  # (the company's own currency: each row's reader says so)
+                self.read[column] = {}
+                return
+            given = [(line, value) for line, row in self.rows if (value := row.get(column, "")) != ""]
+            lines = [line for line, value in given if not isinstance(value, date)]
+            cells = [value for _line, value in given if not isinstance(value, date)]
+            codes = [code] * len(cells)
+        else:
+            for line, row in self.rows:
+                value = row.get(column, "")
+                found = self._currency(row, default_currency)
+                if value == "" or isinstance(value, date) or isinstance(found, TabularError):
+                    continue  # an empty cell is "not given" (a required one is reported by its reader)
+                lines.append(line)
+                cells.append(value)
+                codes.append(found)
         sep = self.decimals.get(column, ".")
         self.read[column] = dict(
             zip(lines, tabular.parse_amounts(cells, codes, sep, positive=positive), strict=True)
@@ -953,6 +1031,22 @@ class _Customers:
         v = self.v
         number = v.text(line, row, "debtor")
         name = v.text(line, row, "debtor_name") if self.names_given else ""
+        return self.resolve(line, number, name)
+
+    def column(self) -> list[int | None]:
+        """The customer of every row (:meth:`__call__` a column at a time)."""
+        v = self.v
+        numbers = v.text_column("debtor")
+        names = v.text_column("debtor_name") if self.names_given else [""] * len(numbers)
+        by_number = self.by_number
+        found = [by_number.get(number) if number else None for number in numbers]
+        for k in [k for k, pk in enumerate(found) if pk is None]:
+            found[k] = self.resolve(v.rows[k][0], numbers[k], names[k])
+        return found
+
+    def resolve(self, line: int, number: str, name: str) -> int | None:
+        """The customer of a row naming ``number`` and/or ``name`` (either may be empty)."""
+        v = self.v
         if number:
             found = self.by_number.get(number)
             if found is not None:
@@ -1066,67 +1160,115 @@ def import_invoices(
             "number", "debtor_id", "issue_date", "due_date", "amount_minor", "currency"
         )
     }
-    seen: dict[str, int] = {}
     invoices: list[services.NewInvoice] = []
     paid_before: list[int] = []
     lines: list[int] = []
     settled = again = 0
-    # optional columns the file does not have are not looked up row by row
+    # every column checked at once, in the order a row's cells are (errors listed row by row); optional
+    # columns the file does not have are not looked at
     has = v.present.__contains__
-    fixed_currency = None if has("currency") else v.currency(0, {}, company.currency)
-    has_received, has_reference = has("received_on"), has("reference")
-    has_paid = has("open_amount") or has("paid_amount")
-    has_agreed, has_notice = has("due_date_agreed"), has("consumer_notice")
-    for line, row in rows:
-        number = v.required(line, row, "number")
-        if refuse_known and number in existing:
-            v.add(line, "number", f"invoice {number} already exists")
-        elif number and number in seen:
-            v.add(line, "number", f"invoice {number} also on row {seen[number]}")
-        if number:
-            seen[number] = line
-        debtor_id = customers(line, row)
-        currency = fixed_currency or v.currency(line, row, company.currency)
-        issue = v.date(line, row, "issue_date")
-        due = v.date(line, row, "due_date")
-        if issue and due and due < issue:
-            v.add(line, "due_date", "is before the issue date")
-        received = v.date(line, row, "received_on", required=False) if has_received else None
-        if received and issue and received < issue:
-            v.add(line, "received_on", _("is before the issue date"))
-        amount = v.amount(line, row, "amount", currency)
-        paid = _paid_part(v, line, row, currency, amount) if has_paid else 0
-        reference = v.text(line, row, "reference") if has_reference else ""
-        agreed = v.boolean(line, row, "due_date_agreed") if has_agreed else False
-        notice = v.boolean(line, row, "consumer_notice") if has_notice else False
-        if line in v.bad_lines or v.broken:
-            continue
-        assert debtor_id is not None and number is not None and currency is not None
-        assert issue is not None and due is not None and amount is not None
-        if number in existing and not refuse_known:
-            # imported before (a file imported twice, or a list of open items sent again): the same invoice
-            # is skipped, another one under its number refused
-            differs = _differences(existing[number], (debtor_id, issue, due, amount, currency))
-            if differs:
-                v.add(
-                    line,
-                    "number",
-                    _("invoice {number} is in Mahnwerk already, with another {fields}").format(
-                        number=number, fields=", ".join(differs)
-                    ),
-                )
-            again += 1
-            continue
-        if paid == amount:
-            settled += 1  # nothing open: not a receivable (its payment date is not known either)
-            continue
-        invoices.append(
-            services.NewInvoice(
-                debtor_id, number, issue, due, amount, currency, reference or number, agreed, received, notice
-            )
+    count = len(rows)
+    with v.by_row():
+        numbers: list[str | None] = [value or None for value in v.text_column("number")]
+        for k in [k for k, number in enumerate(numbers) if number is None]:
+            v.add(rows[k][0], "number", "is required")
+        if refuse_known or len(set(numbers)) != count:
+            seen: dict[str, int] = {}
+            for (line, _row), number in zip(rows, numbers, strict=True):
+                if refuse_known and number in existing:
+                    v.add(line, "number", f"invoice {number} already exists")
+                elif number and number in seen:
+                    v.add(line, "number", f"invoice {number} also on row {seen[number]}")
+                if number:
+                    seen[number] = line
+        debtor_ids = customers.column()
+        if has("currency"):
+            currencies = [v.currency(line, row, company.currency) for line, row in rows]
+        else:
+            currencies = [v.currency(0, {}, company.currency)] * count
+        issues = v.date_column("issue_date")
+        dues = v.date_column("due_date")
+        for k in [k for k, (i, d) in enumerate(zip(issues, dues, strict=True)) if i and d and d < i]:
+            v.add(rows[k][0], "due_date", "is before the issue date")
+        received_on: list[date | None] = [None] * count
+        if has("received_on"):
+            received_on = v.date_column("received_on", required=False)
+            for k, (received, issue) in enumerate(zip(received_on, issues, strict=True)):
+                if received and issue and received < issue:
+                    v.add(rows[k][0], "received_on", _("is before the issue date"))
+        amounts = v.amount_column("amount", currencies)
+        paid_parts = [0] * count
+        if has("open_amount") or has("paid_amount"):
+            paid_parts = [
+                _paid_part(v, line, row, currency, amount)
+                for (line, row), currency, amount in zip(rows, currencies, amounts, strict=True)
+            ]
+        references = v.text_column("reference")
+        agreed = (
+            [v.boolean(line, row, "due_date_agreed") for line, row in rows]
+            if has("due_date_agreed")
+            else [False] * count
         )
-        paid_before.append(paid)
-        lines.append(line)
+        notices = (
+            [v.boolean(line, row, "consumer_notice") for line, row in rows]
+            if has("consumer_notice")
+            else [False] * count
+        )
+        bad, broken = v.bad_lines, bool(v.broken)
+        for row_values in zip(
+            rows,
+            numbers,
+            debtor_ids,
+            currencies,
+            issues,
+            dues,
+            received_on,
+            amounts,
+            paid_parts,
+            references,
+            agreed,
+            notices,
+            strict=True,
+        ):
+            (line, _row), number, debtor_id, currency, issue, due, received, amount, paid = row_values[:9]
+            if line in bad or broken:
+                continue
+            assert debtor_id is not None and number is not None and currency is not None
+            assert issue is not None and due is not None and amount is not None
+            if number in existing and not refuse_known:
+                # imported before (a file imported twice, or a list of open items sent again): the same
+                # invoice is skipped, another one under its number refused
+                differs = _differences(existing[number], (debtor_id, issue, due, amount, currency))
+                if differs:
+                    v.add(
+                        line,
+                        "number",
+                        _("invoice {number} is in Mahnwerk already, with another {fields}").format(
+                            number=number, fields=", ".join(differs)
+                        ),
+                    )
+                again += 1
+                continue
+            if paid == amount:
+                settled += 1  # nothing open: not a receivable (its payment date is not known either)
+                continue
+            reference, agree, notice = row_values[9:]
+            invoices.append(
+                services.NewInvoice(
+                    debtor_id,
+                    number,
+                    issue,
+                    due,
+                    amount,
+                    currency,
+                    reference or number,
+                    agree,
+                    received,
+                    notice,
+                )
+            )
+            paid_before.append(paid)
+            lines.append(line)
     customers.keep({inv.debtor_id for inv in invoices})
     rules = services.RuleBook(company, {inv.debtor_id for inv in invoices if inv.debtor_id > 0})
     if customers.new:
