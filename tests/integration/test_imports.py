@@ -93,6 +93,33 @@ RE-1,10001,2026-02-01,2026-03-03,1.005
 
 
 @pytest.mark.django_db
+def test_errors_are_listed_row_by_row_in_the_order_of_the_row_s_cells(company: Any, tmp_path: Path) -> None:
+    """The cells are checked a column at a time; the list still reads like a row-by-row check."""
+    import_file(company, "debtors", write(tmp_path, "d.csv", DEBTORS))
+    invoices = """number,debtor,issue_date,due_date,amount,received_on
+,99999,2026-02-30,2026-03-03,abc,
+RE-1,10001,2026-02-01,2026-03-03,100.00,2026-01-01
+RE-2,,2026-03-01,2026-02-01,-5,
+RE-1,10001,2026-02-01,2026-03-03,1.005,x
+"""
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "invoices", write(tmp_path, "i.csv", invoices))
+    assert [(e.row, e.column) for e in failed.value.errors] == [
+        (2, "number"),
+        (2, "debtor"),
+        (2, "issue_date"),
+        (2, "amount"),
+        (3, "received_on"),
+        (4, "debtor"),
+        (4, "due_date"),
+        (4, "amount"),
+        (5, "number"),
+        (5, "received_on"),
+        (5, "amount"),
+    ]
+
+
+@pytest.mark.django_db
 def test_unknown_or_missing_columns_are_refused_before_reading_rows(company: Any, tmp_path: Path) -> None:
     with pytest.raises(ImportFailed) as failed:
         import_file(
