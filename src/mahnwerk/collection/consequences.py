@@ -20,7 +20,7 @@ from mahnwerk.core.fees import flat_compensation_minor, reminder_fee
 from mahnwerk.core.money import format_money, to_minor
 from mahnwerk.core.playbook import Channel, DebtorDecision
 from mahnwerk.core.rulesets import ApplicableLaw, RuleSet
-from mahnwerk.ledger.bulk import bulk_insert
+from mahnwerk.ledger.bulk import bulk_insert_rows
 from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_ruleset
 from mahnwerk.ledger.models import Charge, ChargeKind, Company, Debtor, Invoice
 
@@ -115,7 +115,7 @@ def _book_charges(
         .values_list("invoice_id", "kind", "amount_minor")
     ):
         existing[invoice_id].append((kind, amount))
-    charges: list[Charge] = []
+    charges: list[ChargeRow] = []
     events: list[EventRow] = []
     for action, decision in decided:
         debtor = debtors[decision.debtor_id]
@@ -170,17 +170,22 @@ def _book_charges(
                     as_of,
                 )
             )
-    bulk_insert(charges)
-    for charge in charges:
+    bulk_insert_rows(Charge, CHARGE_COLUMNS, charges)
+    labels = {kind: str(kind.label) for kind in ChargeKind}
+    amounts: dict[tuple[int, str], str] = {}  # a few amounts, each written once
+    for _company, debtor_id, invoice_id, kind, _key, amount, _open, currency, _on in charges:
+        text = amounts.get((amount, currency))
+        if text is None:
+            text = amounts[(amount, currency)] = format_money(amount, currency)
         events.append(
             event_row(
-                charge.debtor_id,
+                debtor_id,
                 company.pk,
                 "charge_booked",
                 as_of,
-                charge=str(charge.get_kind_display()),
-                amount=format_money(charge.amount_minor, charge.currency),
-                number=invoices[charge.invoice_id].number,
+                charge=labels[ChargeKind(kind)],
+                amount=text,
+                number=invoices[invoice_id].number,
             )
         )
     record_events(events)
@@ -242,17 +247,22 @@ def _in_default(inv: Invoice, as_of: date) -> bool:
     return inv.default_from is not None and inv.default_from <= as_of
 
 
+# a booked charge as a row (``ledger.bulk.bulk_insert_rows``): every other field as a new charge has it
+CHARGE_COLUMNS = (
+    "company_id",
+    "debtor_id",
+    "invoice_id",
+    "kind",
+    "key",
+    "amount_minor",
+    "open_minor",
+    "currency",
+    "booked_on",
+)
+ChargeRow = tuple[int, int, int, str, str, int, int, str, date]
+
+
 def _charge(
     company: Company, debtor: Debtor, inv: Invoice, kind: str, amount: int, key: str, as_of: date
-) -> Charge:
-    return Charge(
-        company=company,
-        debtor=debtor,
-        invoice=inv,
-        kind=kind,
-        key=key,
-        amount_minor=amount,
-        open_minor=amount,
-        currency=inv.currency,
-        booked_on=as_of,
-    )
+) -> ChargeRow:
+    return (company.pk, debtor.pk, inv.pk, kind, key, amount, amount, inv.currency, as_of)
