@@ -161,3 +161,33 @@ def test_a_payment_nobody_can_be_matched_to_is_an_error(company: Any, tmp_path: 
             "payments",
             write(tmp_path, "p.csv", "value_date,amount,reference\n2026-03-05,40,unknown\n"),
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_import_is_written_with_the_table_s_indexes_built_again(
+    company: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load that doubles the invoice table (three rows count as large here) is written without the non-unique
+    indexes, which are there again afterwards (a failing load: tests/integration/test_bulk_insert.py)."""
+    from django.db import connection
+
+    from mahnwerk.ledger import bulk
+
+    monkeypatch.setattr(bulk, "LARGE_LOAD", 3)
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 3)
+
+    def indexes() -> set[str]:
+        with connection.cursor() as cursor:
+            return set(connection.introspection.get_constraints(cursor, Invoice._meta.db_table))
+
+    before = indexes()
+    import_file(company, "debtors", write(tmp_path, "d.csv", DEBTORS))
+    rows = "".join(f"RE-{n},10001,2026-02-01,2026-03-03,{n}.00\n" for n in range(1, 6))
+    result = import_file(
+        company, "invoices", write(tmp_path, "i.csv", "number,debtor,issue_date,due_date,amount\n" + rows)
+    )
+    assert result.created == 5 and indexes() == before
+    assert set(
+        Invoice.objects.filter(company=company, open_minor__gt=0).values_list("number", flat=True)
+    ) == {f"RE-{n}" for n in range(1, 6)}
+    assert TimelineEvent.objects.filter(kind="invoices_imported").count() == 1
