@@ -302,7 +302,7 @@ def _reserve_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:
 
 # SQLite's page cache during a large load (KiB; its default is 2 MiB): the indexes of a table of a million
 # rows do not fit in the default, and every insert then reads index pages from the file again
-LOAD_CACHE_KIB = 256 * 1024
+LOAD_CACHE_KIB = 128 * 1024
 # a smaller load is written as it is (the page cache is left alone)
 LARGE_LOAD = 10_000
 # a load of at least this many rows, and at least as many as the table holds, is written without the

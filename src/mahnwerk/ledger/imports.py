@@ -1269,6 +1269,10 @@ def import_invoices(
             )
             paid_before.append(paid)
             lines.append(line)
+    # the columns are in the invoices now: their memory for the write (a million rows hold hundreds of MiB)
+    del numbers, debtor_ids, currencies, issues, dues, received_on, amounts, paid_parts, references
+    del agreed, notices
+    v.read.clear()
     customers.keep({inv.debtor_id for inv in invoices})
     rules = services.RuleBook(company, {inv.debtor_id for inv in invoices if inv.debtor_id > 0})
     if customers.new:
