@@ -318,7 +318,8 @@ def _read_csv(path: Path) -> tuple[list[tuple[int, list[Cell]]], str]:
         text = raw.decode("cp1252")
     delimiter = _delimiter(text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS])
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(n, list[Cell](values)) for n, values in enumerate(records, start=1)], delimiter
+    # (the reader's lists are the rows' cells: all text)
+    return list(enumerate(cast("Iterator[list[Cell]]", records), start=1)), delimiter
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> list[tuple[int, list[Cell]]]:
@@ -460,10 +461,14 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
     # the columns a totals row leaves empty: the required ones that are no amount
     keys = [i for i, name in keep if known[name] and name not in AMOUNT_FIELDS[kind]]
     totals: list[str] = []
+    first_key = keys[0] if keys else None
     for number, values in body:
         if not any(values) and all(v == "" for v in values):
             continue
-        if _is_totals_row(values, keys):
+        # (a row whose first key cell is text that cannot begin a totals word is no totals row)
+        key = values[first_key] if first_key is not None and first_key < len(values) else ""
+        cannot = type(key) is str and key != "" and key.lstrip()[:1].casefold() not in _TOTAL_INITIALS
+        if not cannot and _is_totals_row(values, keys):
             totals.append(str(number))
             continue
         if len(values) > len(header):
