@@ -14,7 +14,6 @@ from functools import lru_cache
 
 from mahnwerk.collection.ids import id_in
 from mahnwerk.collection.models import Action
-from mahnwerk.collection.rows import EventRow, event_row, record_events
 from mahnwerk.core.calendar import add_business_days
 from mahnwerk.core.fees import flat_compensation_minor, reminder_fee
 from mahnwerk.core.money import format_money, to_minor
@@ -23,6 +22,7 @@ from mahnwerk.core.rulesets import ApplicableLaw, RuleSet
 from mahnwerk.ledger.bulk import bulk_insert_rows
 from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_ruleset
 from mahnwerk.ledger.models import Charge, ChargeKind, Company, Debtor, Invoice
+from mahnwerk.ledger.timeline import EventRow, event_row, record_events
 
 ONE_DAY = timedelta(days=1)
 

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from mahnwerk.collection.ids import id_in
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
-from mahnwerk.collection.rows import EventRow, event_row, record_events
 from mahnwerk.comms.models import OutboundMessage, Purpose
 from mahnwerk.comms.rendering import (
     MessageItem,
@@ -33,6 +32,7 @@ from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.claims import ClaimView, debtor_law, law_ruleset
 from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice, parse_channels
+from mahnwerk.ledger.timeline import EventRow, event_row, record_events
 
 
 @dataclass
