@@ -39,7 +39,6 @@ from mahnwerk.collection.agreements_models import (
     Settlement,
     Source,
 )
-from mahnwerk.collection.ids import id_in
 from mahnwerk.collection.models import ActionItem, ActionStatus
 from mahnwerk.collection.ports import messaging
 from mahnwerk.core import agreements as core
@@ -48,6 +47,7 @@ from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.core.playbook import ItemState, PlaybookSpec
 from mahnwerk.ledger import timeline
+from mahnwerk.ledger.ids import id_in
 from mahnwerk.ledger.models import Allocation, Company, Debtor, Invoice, TimelineEvent, parse_channels
 from mahnwerk.ledger.services import company_today, record_credit_note
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
-from mahnwerk.collection.ids import id_in
 from mahnwerk.collection.models import Action
 from mahnwerk.core.calendar import add_business_days
 from mahnwerk.core.fees import flat_compensation_minor, reminder_fee
@@ -21,6 +20,7 @@ from mahnwerk.core.playbook import Channel, DebtorDecision
 from mahnwerk.core.rulesets import ApplicableLaw, RuleSet
 from mahnwerk.ledger.bulk import bulk_insert_rows
 from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_ruleset
+from mahnwerk.ledger.ids import id_in
 from mahnwerk.ledger.models import Charge, ChargeKind, Company, Debtor, Invoice
 from mahnwerk.ledger.timeline import EventRow, event_row, record_events
 

@@ -27,7 +27,6 @@ from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.collection import agreements
 from mahnwerk.collection.consequences import apply_step_consequences
-from mahnwerk.collection.ids import id_in, literal_ids
 from mahnwerk.collection.models import (
     Action,
     ActionItem,
@@ -60,6 +59,7 @@ from mahnwerk.insights.services import histories_read_once
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.claims import LAW_FIELDS, debtor_laws, interest_gaps, law_for, rulebook, ruleset
+from mahnwerk.ledger.ids import id_in, literal_ids
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 

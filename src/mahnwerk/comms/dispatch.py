@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mahnwerk.collection.ids import id_in
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
 from mahnwerk.comms.models import OutboundMessage, Purpose
 from mahnwerk.comms.rendering import (
@@ -31,6 +30,7 @@ from mahnwerk.core.money import to_minor
 from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.claims import ClaimView, debtor_law, law_ruleset
+from mahnwerk.ledger.ids import id_in
 from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice, parse_channels
 from mahnwerk.ledger.timeline import EventRow, event_row, record_events
 

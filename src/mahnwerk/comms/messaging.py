@@ -220,7 +220,7 @@ class CommsMessaging:
         return int(OutboundMessage.objects.aggregate(m=Max("id"))["m"] or 0)
 
     def messaged_since(self, message_id: int, debtor_ids: Sequence[int]) -> set[int]:
-        from mahnwerk.collection.ids import id_in
+        from mahnwerk.ledger.ids import id_in
 
         return set(
             OutboundMessage.objects.filter(id_in(OutboundMessage, "debtor_id", debtor_ids), id__gt=message_id)

@@ -45,6 +45,7 @@ from mahnwerk.core.rulesets import (
 )
 from mahnwerk.core.rulesets import Component as CoreComponent
 from mahnwerk.ledger.bulk import bulk_insert
+from mahnwerk.ledger.ids import id_in
 from mahnwerk.ledger.models import (
     Allocation,
     Charge,
@@ -458,14 +459,14 @@ def claim_views(
     reductions: dict[int, list[tuple[date, int]]] = defaultdict(list)
     interest_paid: dict[int, int] = defaultdict(int)
     for invoice_id, component, amount, value_date in Allocation.objects.filter(
-        invoice_id__in=ids, value_date__lte=as_of
+        id_in(Allocation, "invoice_id", ids), value_date__lte=as_of
     ).values_list("invoice_id", "component", "amount_minor", "value_date"):
         if component == "principal":
             reductions[invoice_id].append((value_date, amount))
         elif component == "interest":
             interest_paid[invoice_id] += amount
     charges: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for charge in Charge.objects.filter(invoice_id__in=ids, booked_on__lte=as_of).values(
+    for charge in Charge.objects.filter(id_in(Charge, "invoice_id", ids), booked_on__lte=as_of).values(
         "invoice_id", "kind", "amount_minor", "open_minor", "booked_on"
     ):
         charges[charge["invoice_id"]].append(dict(charge))
@@ -542,10 +543,14 @@ class ClaimBook:
                 default_from__isnull=False,
                 default_from__lte=models.F("settled_on"),
             )
-        open_q = Invoice.objects.filter(company=company, debtor_id__in=ids).filter(still_open).distinct()
+        open_q = (
+            Invoice.objects.filter(id_in(Invoice, "debtor_id", ids), company=company)
+            .filter(still_open)
+            .distinct()
+        )
         self.open: dict[int, _Open] = {inv.pk: _Open(inv, [], 0, []) for inv in open_q}
         for invoice_id, component, amount, value_date, write_off_id in Allocation.objects.filter(
-            invoice_id__in=list(self.open)
+            id_in(Allocation, "invoice_id", self.open)
         ).values_list("invoice_id", "component", "amount_minor", "value_date", "write_off_id"):
             entry = self.open[invoice_id]
             if write_off_id is None:  # a write-off is no part payment (limitation, § 212 BGB)
@@ -555,9 +560,9 @@ class ClaimBook:
             elif component == "interest":
                 entry.interest_paid += amount
         self.charges: dict[int, list[Charge]] = defaultdict(list)
-        for charge in Charge.objects.filter(invoice_id__in=list(self.open), open_minor__gt=0).order_by(
-            "booked_on", "id"
-        ):
+        for charge in Charge.objects.filter(
+            id_in(Charge, "invoice_id", self.open), open_minor__gt=0
+        ).order_by("booked_on", "id"):
             self.charges[charge.invoice_id].append(charge)
         # by debtor, so that applying a payment looks at its debtor's claims only
         self.by_debtor: dict[int, list[_Open]] = defaultdict(list)

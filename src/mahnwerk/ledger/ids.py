@@ -2,7 +2,7 @@
 
 A filter ``pk__in=ids`` prepares and checks every one of the ids as a parameter of its own; the run reads and
 writes by lists of thousands of ids in each chunk (its invoices, their charges, the debtors), where that
-preparation costs more than the query. :func:`id_in` writes the ids into the SQL text as integer literals
+preparation costs more than the query (so do the claims of a chunk's invoices). :func:`id_in` writes the ids into the SQL text as integer literals
 (each one made an ``int`` first, so nothing but digits reaches the text), which every database reads as fast
 and which needs no parameter at all.
 """
