@@ -18,7 +18,7 @@ def debtor_page(company: Company, search: str = "", limit: int = 50, offset: int
     ``search`` finds them as the web application's search does (:func:`ledger.search.search_ids`: name, number
     or email ignoring case and accents, phone, invoice number). The API's list and ``mahnwerk debtor list``."""
     rows = Debtor.objects.filter(company=company)
-    if search.strip():
+    if search.replace("\x00", "").strip():
         rows = rows.filter(id__in=sorted(search_ids(company, search)))
     page = rows.annotate(
         open_total=Sum("invoices__open_minor", filter=Q(invoices__open_minor__gt=0), default=0)

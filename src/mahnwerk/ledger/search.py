@@ -145,8 +145,8 @@ def search_ids(company: Company, q: str) -> set[int]:
     ("krumins" finds "Krūmiņš"); by phone number from five digits on, however it is written ("0171 123 4567"
     finds "+49 171 1234567"); by invoice number or a part of it ("01452" and "re-2026-01452" find
     "RE-2026-01452"). Names come from this process's index; invoice numbers from one query, only when the
-    search has a digit."""
-    q = q.strip()
+    search has a digit. A NUL character is no part of any text here (PostgreSQL refuses it in a query)."""
+    q = q.replace("\x00", "").strip()
     needle = fold(q)
     if not needle:
         return set()
