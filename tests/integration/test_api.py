@@ -190,6 +190,9 @@ def test_debtor_list_searches_and_pages(admin: Api, make_debtor: Callable[..., A
     # a NUL character in the search (PostgreSQL refuses it in a query) is no part of what is looked for
     assert admin.get("debtors", search="mül\x00ler").json()["count"] == 2
     assert admin.get("debtors", search="\x00").json()["count"] == 3
+    # nor is it part of any text stored: a 422 naming the field, not a server error on PostgreSQL
+    refused = admin.post("debtors", [{"number": "K9", "name": "A\x00B"}])
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", 0, "name"]
 
 
 @pytest.mark.django_db

@@ -191,3 +191,13 @@ def test_a_large_import_is_written_with_the_table_s_indexes_built_again(
         Invoice.objects.filter(company=company, open_minor__gt=0).values_list("number", flat=True)
     ) == {f"RE-{n}" for n in range(1, 6)}
     assert TimelineEvent.objects.filter(kind="invoices_imported").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_cell_with_a_nul_character_is_refused_by_row_and_column(company: Any, tmp_path: Path) -> None:
+    """No text holds a NUL character (PostgreSQL refuses it); a file with one is damaged: its cells are errors."""
+    path = write(tmp_path, "d.csv", "number,name\n10001,Bäckerei\x00 Schulz\n10002,Ok GmbH\n")
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "debtors", path)
+    assert [(e.row, e.column) for e in failed.value.errors] == [(2, "name")]
+    assert "NUL" in failed.value.errors[0].message and not Debtor.objects.exists()

@@ -595,6 +595,14 @@ class _Validator:
         self.broken: set[str] = set()  # columns with a column-wide error: their cells are not read
         # the columns the rows have (a column no row has is empty everywhere: nothing to read or detect)
         self.present: set[str] = set().union(*(row.keys() for _line, row in rows)) if rows else set()
+        self.rows = rows
+        for column in sorted(self.present):  # (a column at a time: a look at the whole of it first)
+            if "\x00" in "".join([v for _line, row in rows if type(v := row.get(column)) is str]):
+                for line, row in rows:
+                    value = row.get(column)
+                    if type(value) is str and "\x00" in value:
+                        # no text holds one (PostgreSQL refuses it); a file with one is damaged or binary
+                        self.add(line, column, _("contains a NUL character: not text"))
         for column in DATE_FIELDS[kind]:
             if column not in self.present:
                 self.dates[column] = None
