@@ -21,7 +21,7 @@ import json
 import re
 import tomllib
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -900,12 +900,7 @@ def import_debtors(
     for line, row in rows:
         number = v.required(line, row, "number")
         name = v.required(line, row, "name")
-        if refuse_known and number in existing:
-            v.add(line, "number", f"debtor {number} already exists")
-        elif number and number in seen:
-            v.add(line, "number", f"debtor {number} also on row {seen[number]}")
-        if number:
-            seen[number] = line
+        _check_number(v, "debtor", line, number, seen, existing if refuse_known else ())
         t = _texts(v, line, row)
         country = t("country").upper()
         if country and not re.fullmatch(r"[A-Z]{2}", country):
@@ -1187,13 +1182,9 @@ def import_invoices(
             v.add(rows[k][0], "number", "is required")
         if refuse_known or len(set(numbers)) != count:
             seen: dict[str, int] = {}
+            known = existing if refuse_known else ()
             for (line, _row), number in zip(rows, numbers, strict=True):
-                if refuse_known and number in existing:
-                    v.add(line, "number", f"invoice {number} already exists")
-                elif number and number in seen:
-                    v.add(line, "number", f"invoice {number} also on row {seen[number]}")
-                if number:
-                    seen[number] = line
+                _check_number(v, "invoice", line, number, seen, known)
         debtor_ids = customers.column()
         if has("currency"):
             currencies = [v.currency(line, row, company.currency) for line, row in rows]
@@ -1327,6 +1318,18 @@ def import_invoices(
             company, invoices, actor=actor, rules=rules, paid_before=paid_before, found_rules=found_rules
         )
     return ImportResult("invoices", created, details, warnings=warnings)
+
+
+def _check_number(
+    v: _Validator, what: str, line: int, number: str | None, seen: dict[str, int], known: Collection[str]
+) -> None:
+    """A row's number is new (with ``known``: not one already there) and not on an earlier row of the file."""
+    if number in known:
+        v.add(line, "number", f"{what} {number} already exists")
+    elif number and number in seen:
+        v.add(line, "number", f"{what} {number} also on row {seen[number]}")
+    if number:
+        seen[number] = line
 
 
 def _differences(stored: Sequence[Any], given: tuple[Any, ...]) -> list[str]:
