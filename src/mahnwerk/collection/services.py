@@ -7,13 +7,10 @@ chunk, each chunk in one transaction. Messages go out after the chunk commits.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -41,6 +38,7 @@ from mahnwerk.collection.models import (
     TaskStatus,
 )
 from mahnwerk.collection.ports import messaging
+from mahnwerk.core.collector import collector_paused
 from mahnwerk.core.playbook import (
     AccountContext,
     AccountOutcome,
@@ -314,34 +312,6 @@ ChunkWriter = Callable[[RunContext, Sequence[DebtorDecision]], tuple[int, int, i
 # Called between the decision and the write of each chunk (tests commit payments there: the write's
 # own re-check must see them).
 after_decide: Callable[[RunContext, Sequence[DebtorDecision]], None] | None = None
-
-
-_PAUSED = 0  # runs in this process that hold the cyclic garbage collector off
-_PAUSED_LOCK = threading.Lock()
-_RESUME = False  # whether the collector was on when the first of them began
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector held off while a run works, and back as it was after the last one.
-
-    A run keeps its decisions, the chunk's debtors, invoices and claims alive: hundreds of thousands of
-    objects, which every full collection walks again (at 100k invoices a quarter of the run's time went to
-    it). What a run leaves behind is freed by reference counting as ever; the little cyclic garbage it
-    makes is collected once the collector is back."""
-    global _PAUSED, _RESUME
-    with _PAUSED_LOCK:
-        if _PAUSED == 0:
-            _RESUME = gc.isenabled()
-            gc.disable()
-        _PAUSED += 1
-    try:
-        yield
-    finally:
-        with _PAUSED_LOCK:
-            _PAUSED -= 1
-            if _PAUSED == 0 and _RESUME:
-                gc.enable()
 
 
 @collector_paused()

@@ -15,7 +15,6 @@ directory (:func:`save_mapping`, :func:`load_mapping`).
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 import re
@@ -37,6 +36,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from mahnwerk.core import tabular
+from mahnwerk.core.collector import collector_paused
 from mahnwerk.core.rulesets import RuleSetError
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, DateFormat, TabularError
 from mahnwerk.ledger import services, timeline
@@ -1488,25 +1488,12 @@ def import_file(
     options = options or ImportOptions()
     if mapping:
         options.mapping = {**options.mapping, **mapping}
-    with _collector_paused():
+    with collector_paused():
         table = read_table(path, kind, options)
         options = replace(options, header_row=table.header_row)
         result = IMPORTERS[kind](company, table.rows, actor=actor, options=options, dry_run=dry_run)
     result.warnings = table.warnings + result.warnings
     return result
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused while a file's millions of cells and rows are built: they hold no
-    cycles, and each collection would walk all of them again (a third of a large import's time)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # --------------------------------------------------------------------------------------------------
