@@ -192,7 +192,8 @@ def test_debtor_list_searches_and_pages(admin: Api, make_debtor: Callable[..., A
     assert admin.get("debtors", search="\x00").json()["count"] == 3
     # nor is it part of any text stored: a 422 naming the field, not a server error on PostgreSQL
     refused = admin.post("debtors", [{"number": "K9", "name": "A\x00B"}])
-    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", 0, "name"]
+    assert refused.status_code == 422
+    assert [(e["loc"][-2:], "NUL" in e["msg"]) for e in refused.json()["detail"]] == [([0, "name"], True)]
 
 
 @pytest.mark.django_db
@@ -373,6 +374,33 @@ def test_promise_and_dispute(
     assert admin.post(f"debtors/{debtor.pk}/disputes", dispute).status_code == 422
     unknown = admin.post(f"debtors/{debtor.pk}/disputes", dispute | {"invoice_id": first.pk, "reason": "x"})
     assert unknown.status_code == 422
+
+    # a NUL character in any text of a request body is a 422 naming the field (PostgreSQL refuses to store
+    # one: a server error before), and nothing is written
+    from mahnwerk.ledger.models import TimelineEvent
+
+    events = TimelineEvent.objects.count()
+    refused = [
+        (
+            f"debtors/{debtor.pk}/promises",
+            {"promised_date": soon.isoformat(), "note": "bis\x00Freitag"},
+            "note",
+        ),
+        (f"debtors/{debtor.pk}/disputes", {"invoice_id": first.pk, "reason": "x\x00", "notes": ""}, "reason"),
+        (
+            f"debtors/{debtor.pk}/disputes",
+            {"invoice_id": first.pk, "reason": "other", "notes": "\x00"},
+            "notes",
+        ),
+        ("work/assign", {"debtor_ids": [debtor.pk], "user": "an\x00na"}, "user"),
+    ]
+    for path, body, field in refused:
+        response = admin.post(path, body)
+        assert response.status_code == 422, (path, response.content)
+        detail = response.json()["detail"]
+        assert detail[0]["loc"][-1] == field and "NUL" in detail[0]["msg"], detail
+    assert (Promise.objects.count(), Dispute.objects.count()) == (1, 1)
+    assert TimelineEvent.objects.count() == events
 
 
 # --- insights -----------------------------------------------------------------------------------------

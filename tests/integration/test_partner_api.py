@@ -137,6 +137,8 @@ def test_a_partner_touches_only_its_own_handovers(client: Any, setup: dict[str, 
         ("collected", "date", "2025-13-01"),
         ("collected", "date", "2200-01-01"),
         ("contacted", "note", "x" * 501),
+        ("contacted", "note", "rang\x00back"),  # a NUL character (PostgreSQL cannot store it)
+        ("contacted", "debtor", "K\x001"),
         ("collected", "amount_collected_minor", 0),  # collected needs an amount
         ("contacted", "fee_minor", 500),  # an amount or fee only with collected
     ],

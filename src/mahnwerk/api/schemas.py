@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+from django.utils.translation import gettext
 from ninja import Field, Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, field_validator
 
 from mahnwerk.core import tabular
 from mahnwerk.core.tabular import MAX_ABS_MINOR, TabularError
@@ -52,6 +53,26 @@ Currency = Annotated[
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
+def _refuse_nul(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(gettext("contains a NUL character: not text"))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_nul(item)
+
+
+class In(Schema):
+    """A request body: no text in it may hold a NUL character (no text has one, and PostgreSQL refuses it:
+    without this check a server error instead of a 422 naming the field)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_only(cls, value: Any) -> Any:
+        _refuse_nul(value)
+        return value
+
+
 def _text(model: Any, name: str, **kwargs: Any) -> Any:
     return Field(**kwargs, max_length=max_length(model, name))
 
@@ -82,7 +103,7 @@ class DebtorPage(Schema):
     items: list[DebtorRow]
 
 
-class InvoiceIn(Schema):
+class InvoiceIn(In):
     number: str = _text(Invoice, "number", default=..., min_length=1)
     debtor: str = _text(Debtor, "number", default=..., min_length=1, description="the debtor's number")
     issue_date: BusinessDate
@@ -100,7 +121,7 @@ class Created(Schema):
     ids: list[int]
 
 
-class PaymentIn(Schema):
+class PaymentIn(In):
     debtor: str = _text(Debtor, "number", default=..., min_length=1, description="the debtor's number")
     amount_minor: Amount
     currency: Currency = None
@@ -113,7 +134,7 @@ class PaymentIn(Schema):
     external_id: str | None = _text(Payment, "external_id", default=None)
 
 
-class DebtorIn(Schema):
+class DebtorIn(In):
     number: str = _text(Debtor, "number", default=..., min_length=1, description="customer number")
     name: str = _text(Debtor, "name", default=..., min_length=1)
     kind: str = Field("", description="business (default) or consumer")
@@ -145,7 +166,7 @@ class PaymentOut(Schema):
     unallocated_minor: int
 
 
-class RunIn(Schema):
+class RunIn(In):
     as_of: BusinessDate | None = Field(
         None, description="business date of the run (default: today for the company)"
     )
@@ -168,7 +189,7 @@ class RunIn(Schema):
     )
 
 
-class PromiseIn(Schema):
+class PromiseIn(In):
     invoice_ids: list[Id] | None = Field(None, description="default: all the debtor's open invoices")
     promised_date: BusinessDate
     amount_minor: Amount | None = Field(None, description="default: everything open on the invoices")
@@ -187,7 +208,7 @@ class PromiseOut(Schema):
     invoice_ids: list[int]
 
 
-class DisputeIn(Schema):
+class DisputeIn(In):
     invoice_id: Id
     reason: str = Field(..., max_length=200)
     amount_minor: Amount | None = None
@@ -207,5 +228,5 @@ class DisputeOut(Schema):
 Document = dict[str, Any]
 
 
-class CancelIn(Schema):
+class CancelIn(In):
     reason: str = Field(min_length=3, max_length=500, description="Why (it goes on the timeline).")

@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from mahnwerk.api.errors import FieldError, Invalid
-from mahnwerk.api.schemas import BusinessDate, Errors
+from mahnwerk.api.schemas import BusinessDate, Errors, In
 from mahnwerk.core.tabular import MAX_ABS_MINOR
 from mahnwerk.partners import services
 from mahnwerk.partners.models import Partner
@@ -28,7 +28,7 @@ router = Router(tags=["partners"], auth=PartnerAuth())
 Minor = Annotated[int, Field(ge=0, lt=MAX_ABS_MINOR)]
 
 
-class StatusIn(Schema):
+class StatusIn(In):
     debtor: Annotated[str, Field(min_length=1, max_length=50, description="the debtor's customer number")]
     status: Literal["contacted", "promise", "instalments", "collected", "closed", "uncollectable"]
     amount_collected_minor: Minor = 0
@@ -37,7 +37,7 @@ class StatusIn(Schema):
     note: Annotated[str, Field(max_length=500)] = ""
 
 
-class StatusesIn(Schema):
+class StatusesIn(In):
     statuses: Annotated[list[StatusIn], Field(min_length=1, max_length=1000)]
 
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 
 from mahnwerk.api.auth import caller, writer
 from mahnwerk.api.errors import FieldError, Invalid
-from mahnwerk.api.schemas import MAX_ID, Errors
+from mahnwerk.api.schemas import MAX_ID, Errors, In
 from mahnwerk.work import services as work
 
 router = Router(tags=["work"])
@@ -19,7 +19,7 @@ router = Router(tags=["work"])
 DebtorId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
-class AssignIn(Schema):
+class AssignIn(In):
     debtor_ids: Annotated[list[DebtorId], Field(min_length=1, max_length=1000)]
     user: Annotated[str | None, Field(max_length=150)] = None  # a user name; null takes the assignment away
 
