@@ -21,6 +21,7 @@ from mahnwerk.comms.rendering import (
     RenderedMessage,
     _bank_block,
     _table,
+    has_bank_account,
     payment_reference,
     totals_text,
 )
@@ -98,6 +99,7 @@ def render_agreement_message(
             "total": totals_text(items, language) if items else "",
             "date": format_date(as_of, language),
             "bank_block": _bank_block(company, reference),
+            "has_bank_account": has_bank_account(company),
             "reference": reference,
             "signature": creditor.signature(company),
             "greeting": greeting(debtor, language, "friendly"),

@@ -46,6 +46,10 @@ ALLOWED_PLACEHOLDERS: dict[str, Promise] = {
     "due": _("The earliest due date of the items"),
     "date": _("The date of the message"),
     "bank_block": _("Account holder, IBAN, BIC and payment reference, one per line"),
+    "has_bank_account": _(
+        "Set when your company has an IBAN (without one, bank_block holds the payment reference alone): use it "
+        "as {% if has_bank_account %}...{% else %}...{% endif %} around the sentence that introduces the account"
+    ),
     "reference": _("The payment reference the customer should use"),
     "signature": _(
         "Your company's name, address, email and phone for questions, one per line, then its register "

@@ -348,6 +348,12 @@ def _bank_block(company: Company, reference: str) -> str:
     return "\n".join(lines)
 
 
+def has_bank_account(company: Company) -> bool:
+    """Whether the company takes payments to a bank account (it has an IBAN): a message without one asks for
+    the payment with the reference alone, never for a transfer "to the following account"."""
+    return bool(company.iban)
+
+
 def group_iban(iban: str) -> str:
     compact = iban.replace(" ", "")
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
@@ -391,6 +397,7 @@ def reminder_context(
             "due": format_date(min(i.due_date for i in items), language) if items else "",
             "date": format_date(as_of, language),
             "bank_block": _bank_block(company, reference),
+            "has_bank_account": has_bank_account(company),
             "reference": reference,
             "signature": creditor.signature(company),
             "portal_link": "",
