@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from mahnwerk.core.channel_learning import DEFAULT_WINDOW_DAYS, Event, Profile, Response, Touch, build_profile
 from mahnwerk.core.playbook import Channel
+from mahnwerk.ledger.ids import id_in
 
 # a conversation on the phone: somebody was reached
 CONVERSATIONS = ("reached", "promised", "disputed", "refused")
@@ -48,7 +49,7 @@ def response_profiles(
     touches: dict[int, list[Touch]] = defaultdict(list)
     events: dict[int, list[Event]] = defaultdict(list)
     for debtor_id, channel, day, sent_at, status in OutboundMessage.objects.filter(
-        debtor_id__in=ids,
+        id_in(OutboundMessage, "debtor_id", ids),
         purpose__in=(Purpose.COLLECTION, Purpose.OFFER),
         status__in=(MessageStatus.SENT, MessageStatus.BOUNCED, MessageStatus.RETURNED),
     ).values_list("debtor_id", "channel", "business_date", "sent_at", "status"):
@@ -59,23 +60,23 @@ def response_profiles(
         if status != MessageStatus.SENT:
             events[debtor_id].append(Event(Response.BOUNCE, when, Channel(channel)))
     for debtor_id, due_on, outcome in Task.objects.filter(
-        debtor_id__in=ids, kind=TaskKind.CALL, status=TaskStatus.DONE
+        id_in(Task, "debtor_id", ids), kind=TaskKind.CALL, status=TaskStatus.DONE
     ).values_list("debtor_id", "due_on", "outcome"):
         touches[debtor_id].append(Touch(Channel.CALL, due_on))
         if outcome in CONVERSATIONS:
             events[debtor_id].append(Event(Response.REACHED, due_on, Channel.CALL))
-    for debtor_id, value_date in Payment.objects.filter(debtor_id__in=ids).values_list(
+    for debtor_id, value_date in Payment.objects.filter(id_in(Payment, "debtor_id", ids)).values_list(
         "debtor_id", "value_date"
     ):
         events[debtor_id].append(Event(Response.PAID, value_date))
     for debtor_id, kind, day in TimelineEvent.objects.filter(
-        debtor_id__in=ids, kind__in=list(ANSWERS)
+        id_in(TimelineEvent, "debtor_id", ids), kind__in=list(ANSWERS)
     ).values_list("debtor_id", "kind", "business_date"):
         events[debtor_id].append(Event(ANSWERS[kind], day))
     opted: dict[int, set[Channel]] = defaultdict(set)
-    for debtor_id, kind in Contact.objects.filter(debtor_id__in=ids, opted_out=True).values_list(
-        "debtor_id", "kind"
-    ):
+    for debtor_id, kind in Contact.objects.filter(
+        id_in(Contact, "debtor_id", ids), opted_out=True
+    ).values_list("debtor_id", "kind"):
         opted[debtor_id].add(Channel.EMAIL if kind == ContactKind.EMAIL else Channel.SMS)
     return {
         d: build_profile(touches[d], events[d], window, opted[d])

@@ -559,8 +559,34 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
 
 _IN_LIST_MAX = 900
 
-# (company id, as of) -> debtor profiles, while :func:`histories_read_once` is active
-_PROFILE_MEMO: ContextVar[dict[tuple[int, date], dict[str, DebtorProfile]] | None] = ContextVar(
+
+@dataclass
+class _Histories:
+    """A company's debtor profiles on one date, and the segments chosen from them under ``rules`` and
+    ``thresholds`` (chosen again from the same profiles when those differ)."""
+
+    profiles: dict[str, DebtorProfile]
+    rules: tuple[SegmentRule, ...] = ()
+    thresholds: RatingThresholds | None = None
+    choices: dict[int, SegmentChoice] = field(default_factory=dict)
+
+    def choose(
+        self, ids: Sequence[int], as_of: date, rules: tuple[SegmentRule, ...], thresholds: RatingThresholds
+    ) -> dict[int, SegmentChoice]:
+        if rules != self.rules or thresholds != self.thresholds:
+            self.rules, self.thresholds, self.choices = rules, thresholds, {}
+        out = {}
+        for pk in ids:
+            choice = self.choices.get(pk)
+            if choice is None:
+                profile = self.profiles.get(str(pk)) or debtor_profile(str(pk), (), as_of)
+                choice = self.choices[pk] = choose_segment(profile, rules, thresholds)
+            out[pk] = choice
+        return out
+
+
+# (company id, as of) -> debtor profiles and segments, while :func:`histories_read_once` is active
+_PROFILE_MEMO: ContextVar[dict[tuple[int, date], _Histories] | None] = ContextVar(
     "mahnwerk_profile_memo", default=None
 )
 
@@ -619,20 +645,14 @@ def provisional_segments(
         key = (company.pk, as_of)
         if key not in memo:
             records = records_for(company, as_of)
-            memo[key] = debtor_profiles(
-                records.invoices, as_of, records.promises, records.disputes, records.messages
+            memo[key] = _Histories(
+                debtor_profiles(records.invoices, as_of, records.promises, records.disputes, records.messages)
             )
-        profiles = memo[key]
-    else:
-        # many debtors (a company's first run after a large import): the whole company's records, no long list
-        records = records_for(company, as_of, ids if len(ids) <= _IN_LIST_MAX else None)
-        profiles = debtor_profiles(
-            records.invoices, as_of, records.promises, records.disputes, records.messages
-        )
-    return {
-        pk: choose_segment(profiles.get(str(pk)) or debtor_profile(str(pk), (), as_of), rules, thresholds)
-        for pk in ids
-    }
+        return memo[key].choose(ids, as_of, rules, thresholds)
+    # many debtors (a company's first run after a large import): the whole company's records, no long list
+    records = records_for(company, as_of, ids if len(ids) <= _IN_LIST_MAX else None)
+    profiles = debtor_profiles(records.invoices, as_of, records.promises, records.disputes, records.messages)
+    return _Histories(profiles).choose(ids, as_of, rules, thresholds)
 
 
 def segment_keys(

@@ -133,14 +133,32 @@ DebtorLaws = Mapping[int, ApplicableLaw | str]
 
 def law_for(company: Company, kind: str, country: str, jurisdiction: str) -> ApplicableLaw:
     """The rules that apply to a debtor of ``company`` with these fields: a consumer's country of residence,
-    else the law of the contract set for the debtor, else the creditor's (``core.rulesets.applicable_law``)."""
-    return applicable_law(
-        kind,
-        country=country,
-        contract=jurisdiction,
-        creditor=company.jurisdiction,
-        known=rulebook().jurisdictions(),
-    )
+    else the law of the contract set for the debtor, else the creditor's (``core.rulesets.applicable_law``).
+
+    Worked out once per combination and rule book: a run asks it for every item of every debtor, and the
+    answers are a handful of combinations."""
+    book = rulebook()
+    if _laws.book is not book:  # another (reloaded) rule book: the old answers go with the old book
+        _laws.book, _laws.known, _laws.laws = book, tuple(book.jurisdictions()), {}
+    key = (kind, country, jurisdiction, company.jurisdiction)
+    law = _laws.laws.get(key)
+    if law is None:
+        law = _laws.laws[key] = applicable_law(
+            kind, country=country, contract=jurisdiction, creditor=company.jurisdiction, known=_laws.known
+        )
+    return law
+
+
+@dataclass
+class _Laws:
+    """The answers of :func:`law_for` for one rule book (its jurisdictions, and the law per combination)."""
+
+    book: RuleBook | None = None
+    known: tuple[str, ...] = ()
+    laws: dict[tuple[str, str, str, str], ApplicableLaw] = field(default_factory=dict)
+
+
+_laws = _Laws()
 
 
 def debtor_law(company: Company, debtor: Debtor) -> ApplicableLaw:
@@ -398,7 +416,7 @@ def waiver_rows(company: Company, invoice_ids: Iterable[int], pending: bool) -> 
     through = Incentive.invoices.through
     return list(
         through.objects.filter(
-            invoice_id__in=list(invoice_ids),
+            id_in(through, "invoice_id", invoice_ids),
             incentive__company=company,
             incentive__status__in=statuses,
             incentive__kind__in=["waive_fees", "waive_interest"],

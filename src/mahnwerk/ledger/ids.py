@@ -18,7 +18,7 @@ from django.db.models.expressions import RawSQL
 
 def literal_ids(ids: Iterable[int]) -> str:
     """``1,2,3``: the ids as SQL integer literals (``NULL`` for none, which matches nothing)."""
-    text = ",".join(str(int(pk)) for pk in ids)
+    text = ",".join(map(str, map(int, ids)))
     return text or "NULL"
 
 
