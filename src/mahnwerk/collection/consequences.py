@@ -20,6 +20,7 @@ from mahnwerk.core.playbook import Channel, DebtorDecision
 from mahnwerk.core.rulesets import ApplicableLaw, RuleSet
 from mahnwerk.ledger.bulk import bulk_insert_rows
 from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_ruleset
+from mahnwerk.ledger.facts import InvoiceFacts
 from mahnwerk.ledger.ids import id_in
 from mahnwerk.ledger.models import Charge, ChargeKind, Company, Debtor, Invoice
 from mahnwerk.ledger.timeline import EventRow, event_row, record_events
@@ -52,7 +53,7 @@ def apply_step_consequences(
     decided: Sequence[tuple[Action, DebtorDecision]],
     as_of: date,
     debtors: dict[int, Debtor],
-    invoices: dict[int, Invoice],
+    invoices: Mapping[int, InvoiceFacts],
     channels: Mapping[int, Channel | None] | None = None,
 ) -> Consequences:
     """Start default where this reminder causes it; book compensation and fees; return claims to date.
@@ -103,7 +104,7 @@ def _book_charges(
     decided: Sequence[tuple[Action, DebtorDecision]],
     as_of: date,
     debtors: dict[int, Debtor],
-    invoices: dict[int, Invoice],
+    invoices: Mapping[int, InvoiceFacts],
     laws: dict[int, ApplicableLaw],
     chosen: Mapping[int, Channel | None],
     rules_on: _RulesOn,
@@ -243,7 +244,7 @@ def move_default_with_letter(action: Action, written: date, printed: date, old_d
     return changed
 
 
-def _in_default(inv: Invoice, as_of: date) -> bool:
+def _in_default(inv: InvoiceFacts, as_of: date) -> bool:
     return inv.default_from is not None and inv.default_from <= as_of
 
 
@@ -263,6 +264,6 @@ ChargeRow = tuple[int, int, int, str, str, int, int, str, date]
 
 
 def _charge(
-    company: Company, debtor: Debtor, inv: Invoice, kind: str, amount: int, key: str, as_of: date
+    company: Company, debtor: Debtor, inv: InvoiceFacts, kind: str, amount: int, key: str, as_of: date
 ) -> ChargeRow:
     return (company.pk, debtor.pk, inv.pk, kind, key, amount, amount, inv.currency, as_of)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mahnwerk.core.channels import ChannelChoice
     from mahnwerk.core.playbook import Channel, DebtorDecision
     from mahnwerk.ledger.claims import ClaimView
+    from mahnwerk.ledger.facts import InvoiceFacts, InvoiceLike
     from mahnwerk.ledger.models import Company, Debtor, Invoice, TimelineEvent
 
 # A rendered message, a line of one (an item with its interest and fees) and how a debtor can be reached:
@@ -71,7 +72,7 @@ class Messaging(Protocol):
         decided: Sequence[tuple[Action, DebtorDecision]],
         as_of: date,
         debtors: dict[int, Debtor],
-        invoices: dict[int, Invoice],
+        invoices: Mapping[int, InvoiceFacts],
         claims: dict[int, ClaimView],
         instant: datetime,
         offers: dict[int, str] | None = None,
@@ -103,7 +104,7 @@ class Messaging(Protocol):
         self, rows: Sequence[tuple[int, date, int, int]], currency: str, language: str
     ) -> str: ...
 
-    def message_item(self, invoice: Invoice, claim: ClaimView | None, open_minor: int) -> Item: ...
+    def message_item(self, invoice: InvoiceLike, claim: ClaimView | None, open_minor: int) -> Item: ...
 
     def items_table(self, items: Sequence[Item], language: str) -> str: ...
 

@@ -57,6 +57,7 @@ from mahnwerk.insights.services import histories_read_once
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.claims import LAW_FIELDS, debtor_laws, interest_gaps, law_for, rulebook, ruleset
+from mahnwerk.ledger.facts import invoice_facts
 from mahnwerk.ledger.ids import id_in, literal_ids
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import company_today
@@ -1152,12 +1153,7 @@ def _write_chunk(ctx: RunContext, chunk: Sequence[DebtorDecision]) -> tuple[int,
     )
     decided = list(zip(actions, chunk, strict=True))
     debtors = {d.pk: d for d in Debtor.objects.filter(id_in(Debtor, "id", [d.debtor_id for d in chunk]))}
-    invoices = {
-        i.pk: i
-        for i in Invoice.objects.filter(
-            id_in(Invoice, "id", [i.invoice_id for d in chunk for i in [*d.items, *d.coming]])
-        )
-    }
+    invoices = invoice_facts(i.invoice_id for d in chunk for i in [*d.items, *d.coming])
     # the channel each message goes out on decides when it is received (default) and what it costs (fees)
     reach = comms.reachability(debtors)
     choices = comms.channel_choices(company, decided, debtors, reach, as_of)

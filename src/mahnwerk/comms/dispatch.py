@@ -30,8 +30,9 @@ from mahnwerk.core.money import to_minor
 from mahnwerk.core.playbook import Channel, DebtorDecision, DueItem
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
 from mahnwerk.ledger.claims import ClaimView, debtor_law, law_ruleset
+from mahnwerk.ledger.facts import InvoiceFacts
 from mahnwerk.ledger.ids import id_in
-from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, Invoice, parse_channels
+from mahnwerk.ledger.models import Company, Contact, ContactKind, Debtor, parse_channels
 from mahnwerk.ledger.timeline import EventRow, event_row, record_events
 
 
@@ -299,7 +300,7 @@ def dispatch(
     decided: Sequence[tuple[Action, DebtorDecision]],
     as_of: date,
     debtors: dict[int, Debtor],
-    invoices: dict[int, Invoice],
+    invoices: Mapping[int, InvoiceFacts],
     claims: dict[int, ClaimView],
     instant: datetime,
     offers: dict[int, str] | None = None,

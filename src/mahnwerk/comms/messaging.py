@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mahnwerk.core.channels import ChannelChoice
     from mahnwerk.core.playbook import Channel, DebtorDecision
     from mahnwerk.ledger.claims import ClaimView
+    from mahnwerk.ledger.facts import InvoiceFacts, InvoiceLike
     from mahnwerk.ledger.models import Company, Debtor, Invoice, TimelineEvent
 
 
@@ -63,7 +64,7 @@ class CommsMessaging:
         decided: Sequence[tuple[Action, DebtorDecision]],
         as_of: date,
         debtors: dict[int, Debtor],
-        invoices: dict[int, Invoice],
+        invoices: Mapping[int, InvoiceFacts],
         claims: dict[int, ClaimView],
         instant: datetime,
         offers: dict[int, str] | None = None,
@@ -113,7 +114,7 @@ class CommsMessaging:
 
         return agreement_messages.schedule_table(rows, currency, language)
 
-    def message_item(self, invoice: Invoice, claim: ClaimView | None, open_minor: int) -> MessageItem:
+    def message_item(self, invoice: InvoiceLike, claim: ClaimView | None, open_minor: int) -> MessageItem:
         from mahnwerk.comms import rendering
 
         return rendering.message_item(invoice, claim, open_minor)

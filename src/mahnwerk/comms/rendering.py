@@ -16,7 +16,8 @@ from mahnwerk.comms.salutation import greeting
 from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger.claims import ClaimView
-from mahnwerk.ledger.models import Company, Debtor, Invoice
+from mahnwerk.ledger.facts import InvoiceLike
+from mahnwerk.ledger.models import Company, Debtor
 
 LANGUAGES = ("de", "lv", "en")
 # Placeholders a reminder's caller may fill; reminder_context() leaves them empty.
@@ -152,7 +153,7 @@ def item_from_json(data: Mapping[str, Any]) -> MessageItem:
     )
 
 
-def message_item(invoice: Invoice, claim: ClaimView | None, open_minor: int) -> MessageItem:
+def message_item(invoice: InvoiceLike, claim: ClaimView | None, open_minor: int) -> MessageItem:
     """One line of a message: the invoice with its open principal, interest and fees to date."""
     costs: dict[str, int] = {}
     for charge in claim.charges if claim else ():

@@ -45,6 +45,7 @@ from mahnwerk.core.rulesets import (
 )
 from mahnwerk.core.rulesets import Component as CoreComponent
 from mahnwerk.ledger.bulk import bulk_insert
+from mahnwerk.ledger.facts import InvoiceLike
 from mahnwerk.ledger.ids import id_in
 from mahnwerk.ledger.models import (
     Allocation,
@@ -467,7 +468,7 @@ class ClaimView:
 
 
 def claim_views(
-    company: Company, invoices: Iterable[Invoice], laws: DebtorLaws, as_of: date
+    company: Company, invoices: Iterable[InvoiceLike], laws: DebtorLaws, as_of: date
 ) -> dict[int, ClaimView]:
     """Claims of many invoices as of ``as_of`` in two queries (allocations, charges); ``laws``: the
     applicable law per debtor (a kind alone: one more query for the debtors' countries)."""
