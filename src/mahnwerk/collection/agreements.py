@@ -2090,7 +2090,7 @@ def _statements(
         months.append(f"{index // 12:04d}-{index % 12 + 1:02d}")
     candidates -= messaging().statement_recipients(company, months)
     candidates -= set(
-        Case.objects.filter(company=company, on_hold=True, debtor_id__in=list(candidates)).values_list(
+        Case.objects.filter(id_in(Case, "debtor_id", candidates), company=company, on_hold=True).values_list(
             "debtor_id", flat=True
         )
     )
@@ -2132,7 +2132,7 @@ def _collected_since(company: Company, since: date, debtor_ids: Iterable[int]) -
     ids = list(debtor_ids)
     found = set(
         Action.objects.filter(
-            company=company, debtor_id__in=ids, status=ActionStatus.ACTIVE, as_of__gt=since
+            id_in(Action, "debtor_id", ids), company=company, status=ActionStatus.ACTIVE, as_of__gt=since
         ).values_list("debtor_id", flat=True)
     )
     found.update(messaging().collection_messaged(company, after=since, debtor_ids=ids))
@@ -2167,8 +2167,8 @@ def _no_answer_alerts(company: Company, as_of: date, mine: Callable[[Iterable[in
     for debtor_id, day, level, channel in (
         Action.objects.filter(
             Q(step__isnull=True) | Q(step__offset_days__gte=0),  # a note before the due date asks nothing
+            id_in(Action, "debtor_id", ids),
             company=company,
-            debtor_id__in=ids,
             status=ActionStatus.ACTIVE,
             as_of__gt=since,
             as_of__lte=as_of,

@@ -188,10 +188,14 @@ class DebtorProfile:
 
     def values(self) -> dict[str, Any]:
         """The profile's figures by name, as rules and reports see them."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "channel_response"}
+        out = {name: getattr(self, name) for name in _FIGURES}
         for channel, response in self.channel_response.items():
             out[f"response_{channel}"] = response.share
         return out
+
+
+# the figures of a profile by name (:meth:`DebtorProfile.values`), worked out once
+_FIGURES = tuple(f.name for f in fields(DebtorProfile) if f.name != "channel_response")
 
 
 def _mean(values: Sequence[float]) -> float | None:
