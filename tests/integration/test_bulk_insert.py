@@ -378,3 +378,39 @@ def test_a_small_load_costs_no_query(django_assert_num_queries: Any) -> None:
 
     with django_assert_num_queries(0), bulk.bulk_load(Invoice, bulk.LARGE_LOAD - 1):
         pass
+
+
+def _cache_size() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_larger_page_cache_while_the_block_runs_and_the_old_one_after(
+    company: Any, make_debtor: Any
+) -> None:
+    from django.db import connection
+
+    from mahnwerk.ledger.bulk import page_cache
+
+    if connection.vendor != "sqlite":
+        with page_cache(4096):  # nothing to change on PostgreSQL, and nothing goes wrong
+            assert Invoice.objects.count() == 0
+        return
+    before = _cache_size()
+    with page_cache(4096):
+        assert _cache_size() == -4096
+    assert _cache_size() == before
+    # also after a failure inside a transaction, where Django allows no query until the rollback
+    debtor = make_debtor()
+    with pytest.raises(IntegrityError), page_cache(8192), transaction.atomic():
+        bulk_insert_rows(Invoice, COLUMNS, _rows(company, debtor, "P", 2) * 2)
+    assert _cache_size() == before
+    # and a collection run works with a larger one and gives it back
+    from mahnwerk.collection.services import run_collection
+
+    run_collection(company, D("2026-03-01"), send=False)
+    assert _cache_size() == before

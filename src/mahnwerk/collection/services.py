@@ -55,7 +55,7 @@ from mahnwerk.core.rates import MissingRateError
 from mahnwerk.core.rulesets import RuleSetError
 from mahnwerk.insights.services import histories_read_once
 from mahnwerk.ledger import timeline
-from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
+from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows, page_cache
 from mahnwerk.ledger.claims import LAW_FIELDS, debtor_laws, interest_gaps, law_for, rulebook, ruleset
 from mahnwerk.ledger.facts import invoice_facts
 from mahnwerk.ledger.ids import id_in, literal_ids
@@ -316,6 +316,7 @@ after_decide: Callable[[RunContext, Sequence[DebtorDecision]], None] | None = No
 
 
 @collector_paused()
+@page_cache()
 @histories_read_once()
 def run_collection(
     company: Company,
