@@ -109,6 +109,8 @@ class RateTable:
     source: str = ""
     checked_until: date | None = None  # change tables: no change up to this day is known to be missing
     _by_date: dict[date, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # the answer of covered_until, once worked out (the entries never change; a run asks for every invoice)
+    _covered: list[date | None] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.period not in ("half-year", "change"):
@@ -184,11 +186,13 @@ class RateTable:
             return None
         if self.period == "change":
             return self._change_coverage()
-        start = self.entries[0].valid_from
-        index = self._index()
-        while next_half_year(start) in index:
-            start = next_half_year(start)
-        return date(start.year, 6, 30) if start.month == 1 else date(start.year, 12, 31)
+        if not self._covered:
+            start = self.entries[0].valid_from
+            index = self._index()
+            while next_half_year(start) in index:
+                start = next_half_year(start)
+            self._covered.append(date(start.year, 6, 30) if start.month == 1 else date(start.year, 12, 31))
+        return self._covered[0]
 
 
 def _parse_csv(text: str, origin: str, source_default: str) -> tuple[dict[str, str], list[RateEntry]]:

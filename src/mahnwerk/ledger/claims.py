@@ -122,7 +122,17 @@ def reload_rules() -> None:
 
 
 def ruleset(jurisdiction: str, debtor_kind: str, on: date) -> RuleSet:
-    return rulebook().get(jurisdiction, debtor_kind, on)
+    """The version of a jurisdiction's rule set for ``debtor_kind`` in force on ``on`` (looked up once per
+    rule book, jurisdiction, kind and day: a run asks for every item it names)."""
+    book = rulebook()
+    laws = _laws_of(book)
+    key = (jurisdiction, debtor_kind, on)
+    found = laws.rulesets.get(key)
+    if found is None:
+        if len(laws.rulesets) >= _MAX_REMEMBERED:
+            laws.rulesets.clear()
+        found = laws.rulesets[key] = book.get(jurisdiction, debtor_kind, on)
+    return found
 
 
 # The debtor fields the applicable law depends on, for ``values_list`` (with the id first).
@@ -138,28 +148,36 @@ def law_for(company: Company, kind: str, country: str, jurisdiction: str) -> App
 
     Worked out once per combination and rule book: a run asks it for every item of every debtor, and the
     answers are a handful of combinations."""
-    book = rulebook()
-    if _laws.book is not book:  # another (reloaded) rule book: the old answers go with the old book
-        _laws.book, _laws.known, _laws.laws = book, tuple(book.jurisdictions()), {}
+    laws = _laws_of(rulebook())
     key = (kind, country, jurisdiction, company.jurisdiction)
-    law = _laws.laws.get(key)
+    law = laws.laws.get(key)
     if law is None:
-        law = _laws.laws[key] = applicable_law(
-            kind, country=country, contract=jurisdiction, creditor=company.jurisdiction, known=_laws.known
+        law = laws.laws[key] = applicable_law(
+            kind, country=country, contract=jurisdiction, creditor=company.jurisdiction, known=laws.known
         )
     return law
 
 
 @dataclass
 class _Laws:
-    """The answers of :func:`law_for` for one rule book (its jurisdictions, and the law per combination)."""
+    """The answers of :func:`law_for` and :func:`ruleset` for one rule book: its jurisdictions, the law per
+    combination of a debtor's fields, the rule set per jurisdiction, kind and day."""
 
     book: RuleBook | None = None
     known: tuple[str, ...] = ()
     laws: dict[tuple[str, str, str, str], ApplicableLaw] = field(default_factory=dict)
+    rulesets: dict[tuple[str, str, date], RuleSet] = field(default_factory=dict)
 
 
 _laws = _Laws()
+_MAX_REMEMBERED = 100_000  # days remembered at most (a server running for years asks for ever new ones)
+
+
+def _laws_of(book: RuleBook) -> _Laws:
+    global _laws
+    if _laws.book is not book:  # another (reloaded) rule book: the old answers go with the old book
+        _laws = _Laws(book, tuple(book.jurisdictions()))
+    return _laws
 
 
 def debtor_law(company: Company, debtor: Debtor) -> ApplicableLaw:
