@@ -46,8 +46,28 @@ def test_a_message_item_survives_its_json_unchanged() -> None:
         costs=(("flat_compensation", 4_000),),
     )
     plain = MessageItem("7", D("2026-01-02"), D("2026-02-01"), 1, "USD", "7", interest_unavailable=True)
-    for item in (full, plain):
+    bare = MessageItem("R-9", D("2026-01-02"), D("2026-02-01"), 500, "EUR", "R-9")
+    other_reference = MessageItem("R-9", D("2026-01-02"), D("2026-02-01"), 500, "EUR", "")
+    for item in (full, plain, bare, other_reference):
         assert item_from_json(item_to_json(item)) == item
+    # what an item usually has is not written out (a run writes this for every item it names)
+    assert set(item_to_json(bare)) == {"number", "issue_date", "due_date", "open_minor", "currency"}
+    # a message recorded with every field named (before that) reads the same
+    longer = {
+        "number": "R-9",
+        "issue_date": "2026-01-02",
+        "due_date": "2026-02-01",
+        "open_minor": 500,
+        "currency": "EUR",
+        "reference": "R-9",
+        "interest_minor": 0,
+        "fees_minor": 0,
+        "interest_unavailable": False,
+        "interest": None,
+        "interest_missing_from": None,
+        "costs": [],
+    }
+    assert item_from_json(longer) == bare
 
 
 def _queued(company: Any) -> list[OutboundMessage]:
@@ -64,13 +84,15 @@ def test_the_run_writes_records_and_the_outbox_renders_each_once(
     [msg] = _queued(company)
     # decided and recorded, not written: no text, no subject, no timeline entry of a queued message yet
     assert msg.render_pending and msg.subject == "" and msg.body_text == ""
-    assert msg.payload["items"][0]["number"] == "RE-2026-17" and msg.payload["qr"] is None
+    assert msg.payload["compose"]["items"][0]["number"] == "RE-2026-17" and msg.payload["qr"] is None
+    assert "items" not in msg.payload  # the lines are the outbox's to write, from the recorded figures
     assert not anna.timeline.filter(kind="message_queued").exists()
     assert anna.timeline.filter(kind="action_created").count() == 1
 
     assert render_pending(company) == 1
     msg.refresh_from_db()
     assert not msg.render_pending and "compose" not in msg.payload
+    assert [(i["number"], i["open_minor"]) for i in msg.payload["items"]] == [("RE-2026-17", 123_450)]
     assert "RE-2026-17" in msg.body_text and "1.234,50" in msg.body_text, msg.body_text
     assert "RE-2026-17" in msg.subject or "Zahlungserinnerung" in msg.subject, msg.subject
     assert msg.payload["qr"] and msg.payload["qr"].startswith("BCD")  # the GiroCode, made by the outbox

@@ -25,6 +25,7 @@ from mahnwerk.comms.rendering import (
     MessageItem,
     coming_due_text,
     item_from_json,
+    item_rows,
     message_language,
     render_reminder,
 )
@@ -101,10 +102,12 @@ def optional_texts(
 
 def compose(msg: OutboundMessage, company: Company, debtor: Debtor) -> None:
     """Write ``msg`` (a run's message, ``render_pending``) from what the run recorded; not saved."""
-    payload = dict(msg.payload)
-    facts = payload.pop("compose")
+    recorded = dict(msg.payload)
+    facts = recorded.pop("compose")
     items = [item_from_json(i) for i in facts["items"]]
     coming = [item_from_json(i) for i in facts["coming"]]
+    # the lines the message names, as the outbox, the letters and the pages read them
+    payload = {"items": item_rows(items), "coming": item_rows(coming), **recorded}
     channel = Channel(msg.channel)
     as_of = msg.business_date or msg.created_at.date()
     deadline = date.fromisoformat(payload["deadline"]) if payload.get("deadline") else None

@@ -200,41 +200,6 @@ def e164(phone: str) -> str:
     return digits
 
 
-def _item_rows(items: Sequence[MessageItem]) -> list[dict[str, Any]]:
-    return [
-        {
-            "number": i.number,
-            "issue_date": i.issue_date.isoformat(),
-            "due_date": i.due_date.isoformat(),
-            "open_minor": i.open_minor,
-            "interest_minor": i.interest_minor,
-            "fees_minor": i.fees_minor,
-            "currency": i.currency,
-        }
-        for i in items
-    ]
-
-
-def _payload(
-    items: Sequence[MessageItem],
-    deadline: date | None,
-    reference: str,
-    qr: str | None,
-    template: str,
-    tone: str,
-    coming: Sequence[MessageItem] = (),
-) -> dict[str, Any]:
-    return {
-        "items": _item_rows(items),
-        "coming": _item_rows(coming),
-        "deadline": deadline.isoformat() if deadline else None,
-        "reference": reference,
-        "qr": qr,
-        "template": template,
-        "tone": tone,
-    }
-
-
 # a run's message as a row (what ``dispatch`` gives each one; every other field as a new message has it)
 MESSAGE_COLUMNS = (
     "company_id",
@@ -461,11 +426,16 @@ def dispatch(
             )
             >= cap
         )
-        payload = _payload(
-            items, action.deadline, reference, None, decision.step.template, action.tone, coming
-        )
         # what the outbox needs to write the message when it renders it (comms.compose): the figures as the
-        # run decided them, and the facts behind the optional paragraphs
+        # run decided them, and the facts behind the optional paragraphs; the rendered message gets its
+        # lines ("items", "coming") and payment code from them
+        payload: dict[str, Any] = {
+            "deadline": action.deadline.isoformat() if action.deadline else None,
+            "reference": reference,
+            "qr": None,
+            "template": decision.step.template,
+            "tone": action.tone,
+        }
         payload["compose"] = {
             "items": [item_to_json(i) for i in items],
             "coming": [item_to_json(i) for i in coming],

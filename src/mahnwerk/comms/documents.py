@@ -14,7 +14,7 @@ from django.utils import translation
 from mahnwerk.comms import creditor
 from mahnwerk.comms.letters import LetterContext, LetterItem
 from mahnwerk.comms.models import OutboundMessage
-from mahnwerk.comms.rendering import payment_reference
+from mahnwerk.comms.rendering import named_items, payment_reference
 from mahnwerk.comms.salutation import country_line, recipient_lines
 from mahnwerk.core.calendar import today_in
 from mahnwerk.core.epc_qr import make_epc_qr
@@ -79,9 +79,9 @@ def letter_context(msg: OutboundMessage) -> LetterContext:
             interest_minor=i.get("interest_minor", 0),
             fees_minor=i.get("fees_minor", 0),
         )
-        for i in data.get("items", [])
+        for i in named_items(data)
     )
-    currencies = {i.get("currency", company.currency) for i in data.get("items", [])} or {company.currency}
+    currencies = {i.get("currency", company.currency) for i in named_items(data)} or {company.currency}
     country = country_line(company, debtor)
     recipient, attention = recipient_lines(debtor, msg.language)
     address = [*attention, *debtor.address_lines(), *([country] if country else [])]

@@ -11,6 +11,7 @@ from django.core.mail import EmailMultiAlternatives
 from mahnwerk.comms import creditor, sent_pdfs
 from mahnwerk.comms.documents import email_html, letter_context, qr_png
 from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.comms.rendering import named_items
 from mahnwerk.ledger.models import Invoice
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ def wants_pdf(msg: OutboundMessage) -> bool:
     if msg.payload.get("document") == "agreement":  # a written agreement always goes as a PDF too
         return True
     mode = settings.EMAIL_PDF
-    return bool(msg.payload.get("items")) and (
+    return bool(named_items(msg.payload)) and (
         mode == "all" or (mode == "formal" and msg.payload.get("tone") == "formal")
     )
 
@@ -75,7 +76,7 @@ def invoice_copies(msg: OutboundMessage, *, pdf_only: bool = False) -> list[tupl
     for letters that print them)."""
     if msg.payload.get("template") == "pre_due":
         return []
-    numbers = [i["number"] for i in msg.payload.get("items", [])]
+    numbers = [i["number"] for i in named_items(msg.payload)]
     invoices = Invoice.objects.filter(company_id=msg.company_id, number__in=numbers).exclude(document="")
     copies = []
     for invoice in invoices.order_by("due_date", "number"):
