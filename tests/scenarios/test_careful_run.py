@@ -122,6 +122,49 @@ def test_a_payment_committed_during_the_run_wins(
 
 
 @pytest.mark.django_db
+def test_the_payment_behaviour_after_a_run_knows_a_payment_made_during_it(
+    company: Any, make_debtor: Any, make_invoice: Any, pay: Any, monkeypatch: Any
+) -> None:
+    # The run reads every payment history once when it begins (the provisional segments of debtors not rated
+    # yet) and keeps what it worked out for the refresh at its end: a debtor whose records changed meanwhile
+    # is profiled again, the others keep theirs. What is stored must be what a refresh on its own stores.
+    from mahnwerk.core.behaviour import DebtorHistory
+    from mahnwerk.insights.models import DebtorInsight
+    from mahnwerk.insights.services import refresh_insights
+
+    debtors = [make_debtor(name=f"Kunde {n} GmbH") for n in range(4)]
+    for n, debtor in enumerate(debtors):
+        make_invoice(debtor, f"RE-{n}", "800.00", "2026-03-10")
+    profiled: list[str] = []
+    profile = DebtorHistory.profile
+
+    def counted(self: Any, debtor_id: str, *args: Any, **kwargs: Any) -> Any:
+        profiled.append(debtor_id)
+        return profile(self, debtor_id, *args, **kwargs)
+
+    def pay_first(ctx: Any, chunk: Any) -> None:
+        pay(debtors[0], "800.00", "2026-03-20", reference="RE-0")
+
+    monkeypatch.setattr(DebtorHistory, "profile", counted)
+    monkeypatch.setattr(collection, "after_decide", pay_first)
+    collection.run_collection(company, D("2026-03-24"), send=False)
+    # each debtor profiled when the run began, and the one who paid once more at its end
+    assert sorted(profiled) == sorted([str(d.pk) for d in debtors] + [str(debtors[0].pk)])
+
+    def stored() -> dict[int, tuple[Any, ...]]:
+        return {
+            row.debtor_id: (row.segment, row.rating, row.overdue_minor, row.profile)
+            for row in DebtorInsight.objects.filter(company=company)
+        }
+
+    after_run = stored()
+    assert after_run[debtors[0].pk][2] == 0 and after_run[debtors[1].pk][2] == 800_00
+    monkeypatch.undo()
+    refresh_insights(company, D("2026-03-24"))
+    assert stored() == after_run
+
+
+@pytest.mark.django_db
 def test_no_reminder_on_the_day_of_a_thank_you(
     company: Any, make_debtor: Any, make_invoice: Any, pay: Any
 ) -> None:

@@ -307,6 +307,37 @@ def debtor_profiles(
     options: BehaviourOptions = BehaviourOptions(),
 ) -> dict[str, DebtorProfile]:
     """Profiles for every debtor that appears in ``invoices``, grouped in one pass."""
+    return {
+        debtor: history.profile(debtor, as_of, options)
+        for debtor, history in debtor_histories(invoices, promises, disputes, messages).items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class DebtorHistory:
+    """One debtor's records, each kind in the order given."""
+
+    invoices: tuple[InvoiceRecord, ...]
+    promises: tuple[PromiseRecord, ...] = ()
+    disputes: tuple[DisputeRecord, ...] = ()
+    messages: tuple[MessageRecord, ...] = ()
+
+    def profile(
+        self, debtor_id: str, as_of: date, options: BehaviourOptions = BehaviourOptions()
+    ) -> DebtorProfile:
+        return debtor_profile(
+            debtor_id, self.invoices, as_of, self.promises, self.disputes, self.messages, options
+        )
+
+
+def debtor_histories(
+    invoices: Iterable[InvoiceRecord],
+    promises: Iterable[PromiseRecord] = (),
+    disputes: Iterable[DisputeRecord] = (),
+    messages: Iterable[MessageRecord] = (),
+) -> dict[str, DebtorHistory]:
+    """Each debtor's records, for every debtor that appears in ``invoices`` (in the order of its first
+    invoice there)."""
     by_inv: dict[str, list[InvoiceRecord]] = defaultdict(list)
     for inv in invoices:
         by_inv[inv.debtor_id].append(inv)
@@ -320,8 +351,11 @@ def debtor_profiles(
     for m in messages:
         by_message[m.debtor_id].append(m)
     return {
-        debtor: debtor_profile(
-            debtor, invs, as_of, by_promise[debtor], by_dispute[debtor], by_message[debtor], options
+        debtor: DebtorHistory(
+            tuple(invs),
+            tuple(by_promise.get(debtor, ())),
+            tuple(by_dispute.get(debtor, ())),
+            tuple(by_message.get(debtor, ())),
         )
         for debtor, invs in by_inv.items()
     }

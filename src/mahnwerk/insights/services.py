@@ -39,6 +39,7 @@ from django.utils.translation import gettext
 from mahnwerk.core.behaviour import (
     DEFAULT_SEGMENT_RULES,
     ChannelResponse,
+    DebtorHistory,
     DebtorProfile,
     DisputeRecord,
     InvoiceRecord,
@@ -49,6 +50,7 @@ from mahnwerk.core.behaviour import (
     SegmentPolicy,
     SegmentRule,
     choose_segment,
+    debtor_histories,
     debtor_profile,
     debtor_profiles,
     validate_rules,
@@ -494,9 +496,18 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
     started = time.perf_counter()
     as_of = as_of or company_today(company)
     records = records_for(company, as_of)
-    profiles = debtor_profiles(records.invoices, as_of, records.promises, records.disputes, records.messages)
     rules = segment_rules(company)
     thresholds = rating_thresholds(company)
+    histories = debtor_histories(records.invoices, records.promises, records.disputes, records.messages)
+    memo = _PROFILE_MEMO.get()
+    known = memo.get((company.pk, as_of)) if memo is not None else None
+    if known is None:
+        profiles = {debtor: history.profile(debtor, as_of) for debtor, history in histories.items()}
+        chosen: dict[int, SegmentChoice] = {}
+    else:
+        # within a run: a debtor whose records are what the run read when it began keeps the profile (and
+        # segment) worked out then; only the others (a payment, a message sent since) are profiled again
+        profiles, chosen = known.unchanged(histories, as_of, rules, thresholds)
     labels = {r.key: r.label for r in rules}
     result = RefreshResult(company.pk, as_of, debtors=len(profiles))
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -504,8 +515,8 @@ def refresh_insights(company: Company, as_of: date | None = None) -> RefreshResu
     rows: list[tuple[Any, ...]] = []
     choices: list[tuple[int, SegmentChoice]] = []
     for debtor_key, profile in profiles.items():
-        choice = choose_segment(profile, rules, thresholds)
         debtor_id = int(debtor_key)
+        choice = chosen.get(debtor_id) or choose_segment(profile, rules, thresholds)
         rating = choice.rating.value if choice.rating is not None else ""
         result.segments[choice.key] = result.segments.get(choice.key, 0) + 1
         result.ratings[rating or "-"] = result.ratings.get(rating or "-", 0) + 1
@@ -569,6 +580,39 @@ class _Histories:
     rules: tuple[SegmentRule, ...] = ()
     thresholds: RatingThresholds | None = None
     choices: dict[int, SegmentChoice] = field(default_factory=dict)
+    # per debtor, the hash of the records its profile was worked out from
+    read: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, histories: dict[str, DebtorHistory], as_of: date) -> _Histories:
+        return cls(
+            {debtor: history.profile(debtor, as_of) for debtor, history in histories.items()},
+            read={debtor: hash(history) for debtor, history in histories.items()},
+        )
+
+    def unchanged(
+        self,
+        histories: dict[str, DebtorHistory],
+        as_of: date,
+        rules: tuple[SegmentRule, ...],
+        thresholds: RatingThresholds,
+    ) -> tuple[dict[str, DebtorProfile], dict[int, SegmentChoice]]:
+        """The profiles of ``histories`` (each debtor's records now): the one worked out before where its
+        records are the same (by hash), a new one where not; and the segments already chosen for the former
+        under these rules and thresholds."""
+        same_terms = rules == self.rules and thresholds == self.thresholds
+        profiles: dict[str, DebtorProfile] = {}
+        chosen: dict[int, SegmentChoice] = {}
+        for debtor, history in histories.items():
+            before = self.profiles.get(debtor)
+            if before is not None and self.read.get(debtor) == hash(history):
+                profiles[debtor] = before
+                choice = self.choices.get(int(debtor)) if same_terms else None
+                if choice is not None:
+                    chosen[int(debtor)] = choice
+            else:
+                profiles[debtor] = history.profile(debtor, as_of)
+        return profiles, chosen
 
     def choose(
         self, ids: Sequence[int], as_of: date, rules: tuple[SegmentRule, ...], thresholds: RatingThresholds
@@ -645,8 +689,9 @@ def provisional_segments(
         key = (company.pk, as_of)
         if key not in memo:
             records = records_for(company, as_of)
-            memo[key] = _Histories(
-                debtor_profiles(records.invoices, as_of, records.promises, records.disputes, records.messages)
+            memo[key] = _Histories.of(
+                debtor_histories(records.invoices, records.promises, records.disputes, records.messages),
+                as_of,
             )
         return memo[key].choose(ids, as_of, rules, thresholds)
     # many debtors (a company's first run after a large import): the whole company's records, no long list
