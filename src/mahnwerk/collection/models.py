@@ -200,8 +200,12 @@ class Action(models.Model):
 class ActionItem(models.Model):
     """One invoice covered by an action, with the step it reached and its open amount then."""
 
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="items")
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="action_items")
+    # (neither has an index of its own: one_item_per_action starts with the action, action_item_invoice_idx
+    # with the invoice)
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="items", db_index=False)
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="action_items", db_index=False
+    )
     level = models.PositiveSmallIntegerField(_("level"))
     open_minor = models.BigIntegerField(_("open amount (minor units)"))
     status = models.CharField(max_length=10, choices=ActionStatus.choices, default=ActionStatus.ACTIVE)

@@ -302,7 +302,8 @@ class Salutation(models.TextChoices):
 class Debtor(PostalAddress):
     """A customer who owes (or may owe) the company money."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="debtors")
+    # (no index of its own: the unique customer number per company starts with it)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="debtors", db_index=False)
     number = models.CharField(_("customer number"), max_length=50)
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=10, choices=DebtorKind.choices, default=DebtorKind.BUSINESS)
@@ -394,7 +395,8 @@ class Contact(models.Model):
 
 
 class Invoice(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="invoices")
+    # (no index of its own: the unique invoice number per company starts with it)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="invoices", db_index=False)
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="invoices")
     number = models.CharField(_("invoice number"), max_length=50)
     issue_date = models.DateField(_("issue date"))
@@ -654,7 +656,8 @@ class TimelineEvent(models.Model):
     """Append-only record of everything that happened with a debtor: who, when, what, why."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="timeline")
+    # (no index of its own: timeline_debtor_idx starts with it)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="timeline", db_index=False)
     at = models.DateTimeField(_("at"), db_default=Now())
     business_date = models.DateField(_("business date"))
     kind = models.CharField(_("kind"), max_length=40)
@@ -759,8 +762,10 @@ class EntryStatus(models.TextChoices):
 class StatementEntry(models.Model):
     """One booking of a statement (one transaction of a batch), normalised, with what became of it."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="entries")
+    # (neither has an index of its own: statement_entry_iban_idx starts with the company, the unique key per
+    # account with the account)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="entries", db_index=False)
     statement = models.ForeignKey(BankStatement, on_delete=models.CASCADE, related_name="entries")
     key = models.CharField(_("idempotency key"), max_length=100)
     position = models.CharField(_("position"), max_length=20)
