@@ -45,7 +45,10 @@ ALLOWED_PLACEHOLDERS: dict[str, Promise] = {
     "deadline": _("The new payment deadline set by the step (empty when the step sets none)"),
     "due": _("The earliest due date of the items"),
     "date": _("The date of the message"),
-    "bank_block": _("Account holder, IBAN, BIC and payment reference, one per line"),
+    "bank_block": _(
+        "Account holder, IBAN, BIC and payment reference, one per line (the payment reference alone when your "
+        "company has no IBAN)"
+    ),
     "has_bank_account": _(
         "Set when your company has an IBAN (without one, bank_block holds the payment reference alone): use it "
         "as {% if has_bank_account %}...{% else %}...{% endif %} around the sentence that introduces the account"
