@@ -135,6 +135,13 @@ def ruleset(jurisdiction: str, debtor_kind: str, on: date) -> RuleSet:
     return found
 
 
+def rules_begin(law: ApplicableLaw) -> date | None:
+    """The first day a version of the debtor's rule set covers (None: it has none): money moved before it
+    (a payment of 1995) is outside what the rules can reckon with."""
+    versions = rulebook().versions.get((law.jurisdiction.upper(), law.debtor_kind))
+    return versions[0].valid_from if versions else None
+
+
 # The debtor fields the applicable law depends on, for ``values_list`` (with the id first).
 LAW_FIELDS = ("id", "kind", "country", "jurisdiction")
 

@@ -41,6 +41,7 @@ from mahnwerk.core.rulesets import RuleSetError
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, DateFormat, TabularError
 from mahnwerk.ledger import services, timeline
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
+from mahnwerk.ledger.claims import rules_begin
 from mahnwerk.ledger.models import (
     ChannelChoice,
     Company,
@@ -1369,7 +1370,15 @@ def _check_rules(
         try:
             found.append(rules.of(inv))
         except RuleSetError as exc:
-            v.add(line, "due_date", str(exc))
+            begin = rules_begin(rules.laws[inv.debtor_id])
+            early = min(inv.due_date, inv.received_on or inv.issue_date)
+            if begin is not None and early < begin:
+                message = _(
+                    "{date} is before {begin}, the first day the rules for this customer cover"
+                ).format(date=early.isoformat(), begin=begin.isoformat())
+            else:
+                message = str(exc)
+            v.add(line, "due_date", message)
     return found
 
 
@@ -1398,6 +1407,7 @@ def import_payments(
         )
     )
     receipts: list[services.Receipt] = []
+    receipt_lines: list[int] = []
     for line, row in rows:
         currency = v.currency(line, row, company.currency)
         value_date = v.date(line, row, "value_date")
@@ -1449,8 +1459,12 @@ def import_payments(
                 external_id=external_id,
             )
         )
+        receipt_lines.append(line)
+    problems = services.receipt_problems(company, receipts)
+    for problem in problems:
+        v.add(receipt_lines[problem.position], problem.field, problem.message)
     if v.errors:
-        raise ImportFailed(v.errors)
+        raise ImportFailed(sorted(v.errors, key=lambda e: e.row) if problems else v.errors)
     if dry_run:
         return ImportResult("payments", len(receipts), {"unallocated_minor": None}, dry_run=True)
     payments = services.record_payments(company, receipts, actor=actor)

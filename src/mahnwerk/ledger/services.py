@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 
 from django.db import models, transaction
@@ -21,7 +21,8 @@ from mahnwerk.core.playbook import threshold_minor
 from mahnwerk.ids import parse_id
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows, bulk_load
-from mahnwerk.ledger.claims import ClaimBook, debtor_laws, default_start, limitation_date
+from mahnwerk.ledger.claims import ClaimBook, debtor_laws, default_start, limitation_date, rules_begin
+from mahnwerk.ledger.ids import id_in
 from mahnwerk.ledger.models import (
     Allocation,
     Charge,
@@ -80,6 +81,115 @@ class Receipt:
     external_id: str | None = None
 
 
+# How far after the company's today a payment's value date may lie: a bank books a transfer a few banking days
+# ahead; later than that is a typing error (and would lower what is open today).
+VALUE_DATE_AHEAD_DAYS = 7
+# up to this many ids of the payer's system are looked up by name, more by reading all the company has
+LOOKUP_CHUNK = 500
+
+
+class ReceiptProblem(NamedTuple):
+    """Why a receipt cannot be recorded: its position in the list, the field, the message."""
+
+    position: int
+    field: str
+    message: str
+
+
+class PaymentRefused(LedgerError):
+    """Receipts that :func:`record_payments` does not record (nothing of the call is written)."""
+
+    def __init__(self, problems: Sequence[ReceiptProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in self.problems))
+
+
+def receipt_problems(company: Company, receipts: Sequence[Receipt]) -> list[ReceiptProblem]:
+    """What keeps receipts from being recorded, for every caller alike (a file, the API, a form, an agency's
+    report): a value date before the debtor's rules begin or more than a few days after today, a named
+    invoice of another customer or in another currency, an id of the payer's system recorded before or
+    given twice."""
+    if not receipts:
+        return []
+    problems: list[ReceiptProblem] = []
+    laws = debtor_laws(company, {r.debtor_id for r in receipts})
+    latest = company_today(company) + timedelta(days=VALUE_DATE_AHEAD_DAYS)
+    invoice_ids = {r.invoice_id for r in receipts if r.invoice_id is not None}
+    named = {
+        pk: (debtor_id, currency, number)
+        for pk, debtor_id, currency, number in (
+            Invoice.objects.filter(id_in(Invoice, "pk", invoice_ids), company=company).values_list(
+                "pk", "debtor_id", "currency", "number"
+            )
+            if invoice_ids
+            else ()
+        )
+    }
+    external = {r.external_id for r in receipts if r.external_id}
+    recorded = Payment.objects.filter(company=company, external_id__isnull=False)
+    if len(external) <= LOOKUP_CHUNK:  # (a long list: every id the company has, not a parameter each)
+        recorded = recorded.filter(external_id__in=external)
+    known = set(recorded.values_list("external_id", flat=True)) if external else set()
+    seen: set[str] = set()
+    for k, r in enumerate(receipts):
+        begin = rules_begin(laws[r.debtor_id])
+        if begin is not None and r.value_date < begin:
+            problems.append(
+                ReceiptProblem(
+                    k,
+                    "value_date",
+                    _("{date} is before {begin}, the first day the rules for this customer cover").format(
+                        date=r.value_date.isoformat(), begin=begin.isoformat()
+                    ),
+                )
+            )
+        elif r.value_date > latest:
+            problems.append(
+                ReceiptProblem(
+                    k,
+                    "value_date",
+                    _(
+                        "{date} is more than {days} days after today ({today}): the money cannot be here yet"
+                    ).format(
+                        date=r.value_date.isoformat(),
+                        days=VALUE_DATE_AHEAD_DAYS,
+                        today=(latest - timedelta(days=VALUE_DATE_AHEAD_DAYS)).isoformat(),
+                    ),
+                )
+            )
+        if r.invoice_id is not None:
+            owner, currency, number = named.get(r.invoice_id, (None, "", ""))
+            if owner != r.debtor_id:
+                problems.append(ReceiptProblem(k, "invoice", _("the invoice belongs to another customer")))
+            elif currency != r.currency:
+                problems.append(
+                    ReceiptProblem(
+                        k,
+                        "currency",
+                        _("the payment is in {currency}, invoice {number} in {invoice_currency}").format(
+                            currency=r.currency, number=number, invoice_currency=currency
+                        ),
+                    )
+                )
+        if r.external_id:
+            if r.external_id in known:
+                problems.append(
+                    ReceiptProblem(
+                        k,
+                        "external_id",
+                        _("payment {id} was recorded before").format(id=r.external_id),
+                    )
+                )
+            elif r.external_id in seen:
+                problems.append(
+                    ReceiptProblem(
+                        k, "external_id", _("payment {id} is given twice").format(id=r.external_id)
+                    )
+                )
+            seen.add(r.external_id)
+    return problems
+
+
 def record_payment(company: Company, receipt: Receipt, actor: str = "system") -> Payment:
     return record_payments(company, [receipt], actor=actor)[0]
 
@@ -92,7 +202,13 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
     apply (overpayment, other currency) stays on it as ``unallocated_minor`` (a credit on account).
     Small balances left on an invoice (and, by the company's policy, leftover interest and fees) are
     written off and said on the timeline (see ``ledger.claims``).
+
+    Receipts with a problem (:func:`receipt_problems`) are refused together: :class:`PaymentRefused`, nothing
+    written.
     """
+    problems = receipt_problems(company, receipts)
+    if problems:
+        raise PaymentRefused(problems)
     payments = [
         Payment(
             company=company,

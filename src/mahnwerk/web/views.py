@@ -67,6 +67,7 @@ from mahnwerk.ledger.queries import credit_on_account, debtor_overview
 from mahnwerk.ledger.services import (
     DEBTOR_DETAIL_FIELDS,
     LedgerError,
+    PaymentRefused,
     Receipt,
     company_today,
     record_payment,
@@ -886,6 +887,10 @@ def record_payment_view(request: CompanyRequest, pk: int) -> HttpResponse:
 
     try:
         level, text = _once(request, data["once"], act)
+    except PaymentRefused as exc:  # (a value date before the customer's rules begin, or not yet possible)
+        for problem in exc.problems:
+            form.add_error(problem.field if problem.field in form.fields else None, problem.message)
+        return _redisplay(request, debtor, payment_form=form)
     except LedgerError as exc:
         messages.error(request, str(exc))
     else:

@@ -13,7 +13,7 @@ from mahnwerk.api.schemas import Created, Errors, InvoiceIn, PaymentIn, PaymentO
 from mahnwerk.core.money import to_decimal
 from mahnwerk.ledger import imports
 from mahnwerk.ledger.models import Debtor, Invoice
-from mahnwerk.ledger.services import Receipt, record_payments
+from mahnwerk.ledger.services import Receipt, receipt_problems, record_payments
 
 router = Router(tags=["ledger"])
 
@@ -87,6 +87,7 @@ def create_payments(request: HttpRequest, payload: list[PaymentIn]) -> Status[li
     }
     errors: list[FieldError] = []
     receipts: list[Receipt] = []
+    positions: list[int] = []  # each receipt's index in the payload
     for index, p in enumerate(payload):
         debtor_id = debtors.get(p.debtor)
         if debtor_id is None:
@@ -113,8 +114,13 @@ def create_payments(request: HttpRequest, payload: list[PaymentIn]) -> Status[li
                 external_id=p.external_id,
             )
         )
+        positions.append(index)
+    errors += [
+        FieldError(("body", positions[problem.position], problem.field), problem.message)
+        for problem in receipt_problems(company, receipts)
+    ]
     if errors:
-        raise Invalid(errors)
+        raise Invalid(sorted(errors, key=lambda e: int(e.loc[1])))
     payments = record_payments(company, receipts, actor=who.actor)
     return Status(
         201,
