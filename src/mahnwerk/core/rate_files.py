@@ -27,22 +27,32 @@ nothing about the days after its last change; a daily series covers up to its la
 Everything here is pure: :func:`parse_rate_file` reads bytes, :func:`plan_import` compares with the
 known tables and returns what to add, what is already known and what contradicts them. Writing is left
 to :func:`mahnwerk.core.rates.add_rates`.
+
+The last section checks and writes one rate the user adds, corrects or removes by hand
+(:func:`add_user_rate`, :func:`remove_user_rate`): only the user's own file changes, rewritten atomically.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
 
 from mahnwerk.core.rates import (
     RateEntry,
     RateError,
     RateTable,
+    add_rates,
+    get_table,
     half_year_start,
+    load_tables,
     next_half_year,
     percent_to_units,
     units_to_percent,
@@ -603,3 +613,250 @@ def _plan_change(rows: TableRows, state: _State, plan: TablePlan, conflicts: lis
         state.coverage = rows.last_day
         if last_entry is not None and rows.last_day > last_entry:
             plan.checked_until = rows.last_day
+
+
+# --------------------------------------------------------------------------- the user's own rates
+#
+# ``mahnwerk rates add|remove`` change the user's overlay file ``<data>/rates/<table>.csv`` only; the
+# shipped tables (``core/data/rates``) are never written. A new or replacing rate is checked first:
+#
+# * the start date fits the table: a half-year table starts a rate on 1 January or 1 July only;
+# * it lies from ``EARLIEST_VALID_FROM`` (1 January 1999, the euro's introduction: the ECB main
+#   refinancing rate and the base rate that § 247 BGB continued begin then; a shipped table starting
+#   earlier allows its own first date) to one year after today (rates are published days to weeks
+#   before they apply, the base rate a few days before its half-year);
+# * the value lies within ``PLAUSIBLE_MIN``..``PLAUSIBLE_MAX`` percent (-5 % .. 25 %): every value of
+#   the shipped tables lies between -0.88 % (German base rate 2016-2022) and 4.50 % (ECB 2023-2024);
+# * a step of more than ``MAX_STEP`` percentage points (3) from the neighbouring rate of the table is
+#   taken only with ``confirm=True``: the largest step in the shipped tables is 2.50 points (German
+#   base rate and EU reference rate on 2023-01-01); the ECB's largest single move there is 0.75.
+
+PLAUSIBLE_MIN = Decimal("-5")
+PLAUSIBLE_MAX = Decimal("25")
+MAX_STEP = Decimal("3")
+EARLIEST_VALID_FROM = date(1999, 1, 1)
+
+
+class RateConfirmError(RateError):
+    """A rate that may be right but looks like a typing error: taken only when confirmed."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserRateChange:
+    """What changed in the user's file: ``before``/``after`` the rate of that date in the merged table."""
+
+    action: str  # "added", "replaced" or "removed"
+    table: str
+    valid_from: date
+    before: RateEntry | None
+    after: RateEntry | None
+    path: Path
+
+
+@dataclass(slots=True)
+class _OwnFile:
+    lines: list[str]
+    columns: list[str]
+    rows: dict[date, tuple[int, RateEntry]]  # valid_from -> (index in lines, entry)
+    trailing_newline: bool
+
+
+def _read_own(path: Path) -> _OwnFile | None:
+    """The user's file of a table, line by line, so a change keeps every other line as it is."""
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    columns: list[str] = []
+    rows: dict[date, tuple[int, RateEntry]] = {}
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        cells = [c.strip() for c in next(csv.reader([stripped]))]
+        if not columns:
+            columns = cells
+            continue
+        record = dict(zip(columns, cells + [""] * (len(columns) - len(cells)), strict=False))
+        try:
+            day = date.fromisoformat(record.get("valid_from", ""))
+            units = percent_to_units(record.get("rate_percent", ""))
+        except (ValueError, RateError):
+            raise RateError(f"{path}, line {index + 1}: not a rate row: {stripped!r}") from None
+        rows[day] = (index, RateEntry(day, units, record.get("source", "") or "user"))
+    return _OwnFile(lines, columns, rows, text.endswith("\n"))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path`` and rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _row_line(columns: Sequence[str], old_line: str, entry: RateEntry) -> str:
+    old = [c.strip() for c in next(csv.reader([old_line.strip()]))]
+    cells = dict(zip(columns, old + [""] * (len(columns) - len(old)), strict=False))
+    cells.update(
+        valid_from=entry.valid_from.isoformat(),
+        rate_percent=f"{units_to_percent(entry.units)}",
+        source=entry.source,
+    )
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([cells.get(c, "") for c in columns])
+    return out.getvalue()
+
+
+def _one_year_later(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def check_new_rate(
+    table: RateTable,
+    shipped: RateTable | None,
+    valid_from: date,
+    units: int,
+    today: date,
+    confirm: bool = False,
+) -> None:
+    """Refuse a rate ``table`` should not get from ``valid_from`` (see the bounds above).
+
+    Raises :class:`RateError`, or :class:`RateConfirmError` for a large step when not ``confirm``.
+    """
+    day = valid_from.isoformat()
+    value = _pct(units)
+    if table.period == "half-year" and valid_from != half_year_start(valid_from):
+        raise RateError(
+            f"{table.name} {day} {value}: {table.name} changes only on 1 January and 1 July; "
+            f"the half-year of {day} starts on {half_year_start(valid_from).isoformat()}"
+        )
+    earliest = EARLIEST_VALID_FROM
+    if shipped is not None and shipped.entries:
+        earliest = min(earliest, shipped.entries[0].valid_from)
+    if valid_from < earliest:
+        raise RateError(
+            f"{table.name} {day} {value}: the date is before {earliest.isoformat()}, "
+            "the start of the rates the tables hold"
+        )
+    latest = _one_year_later(today)
+    if valid_from > latest:
+        raise RateError(
+            f"{table.name} {day} {value}: the date is more than a year ahead (after {latest.isoformat()}); "
+            "a rate is added once it is published, shortly before it applies"
+        )
+    percent = units_to_percent(units)
+    if not PLAUSIBLE_MIN <= percent <= PLAUSIBLE_MAX:
+        raise RateError(
+            f"{table.name} {day} {value}: outside the plausible range of {_pct(percent_to_units(PLAUSIBLE_MIN))} "
+            f"to {_pct(percent_to_units(PLAUSIBLE_MAX))} (a typing error?)"
+        )
+    if confirm:
+        return
+    others = [e for e in table.entries if e.valid_from != valid_from]
+    before = [e for e in others if e.valid_from < valid_from]
+    after = [e for e in others if e.valid_from > valid_from]
+    limit = percent_to_units(MAX_STEP)
+    for neighbour, where in (
+        (before[-1] if before else None, "before"),
+        (after[0] if after else None, "after"),
+    ):
+        if neighbour is None or abs(units - neighbour.units) <= limit:
+            continue
+        step = units_to_percent(abs(units - neighbour.units))
+        direction = "above" if units > neighbour.units else "below"
+        raise RateConfirmError(
+            f"{table.name} {day} {value}: {step} percentage points {direction} the rate {where} it "
+            f"({_pct(neighbour.units)} from {neighbour.valid_from.isoformat()}); no step of the shipped "
+            f"tables is larger than 2.50 points. If {value} is right, repeat with --confirm"
+        )
+
+
+def add_user_rate(
+    overlay_dir: Path,
+    table: str,
+    valid_from: date,
+    percent: str | Decimal,
+    source: str = "",
+    *,
+    replace: bool = False,
+    confirm: bool = False,
+    today: date | None = None,
+) -> UserRateChange:
+    """Add a rate to the user's file of ``table`` (or, with ``replace``, correct the user's own rate of
+    that date), after :func:`check_new_rate`; the file is rewritten atomically. The shipped rates are
+    never shadowed: a date the shipped table has is refused."""
+    tables = load_tables(overlay_dir)
+    current = get_table(tables, table)
+    shipped = load_tables(None).get(table)
+    try:
+        units = percent_to_units(percent)
+    except RateError as exc:
+        raise RateError(f"{table} {valid_from.isoformat()}: {exc}") from None
+    check_new_rate(current, shipped, valid_from, units, today or date.today(), confirm=confirm)
+    path = overlay_dir / f"{table}.csv"
+    own = _read_own(path)
+    mine = own.rows.get(valid_from) if own is not None else None
+    day = valid_from.isoformat()
+    packaged = {e.valid_from: e for e in shipped.entries} if shipped is not None else {}
+    if mine is None and valid_from in packaged:
+        raise RateError(
+            f"{table} {day}: the shipped table already has {_pct(packaged[valid_from].units)} from that day; "
+            "shipped rates cannot be changed or shadowed"
+        )
+    if mine is not None and not replace:
+        raise RateError(
+            f"{table} already has a user rate from {day}: {_pct(mine[1].units)} (in {path}); to correct it: "
+            f"mahnwerk rates add {table} {day} {percent} --replace"
+        )
+    if mine is None and replace:
+        raise RateError(f"{table} has no rate of yours from {day} to replace; add it without --replace")
+    entry = RateEntry(valid_from, units, source.strip() or "user")
+    merged = {e.valid_from: e for e in current.entries} | {valid_from: entry}
+    RateTable(table, current.period, tuple(merged[d] for d in sorted(merged)))  # validates
+    if mine is None:
+        add_rates(overlay_dir, {table: [entry]})
+        return UserRateChange("added", table, valid_from, None, entry, path)
+    assert own is not None
+    index, old = mine
+    own.lines[index] = _row_line(own.columns, own.lines[index], entry)
+    _write_atomically(path, "\n".join(own.lines) + ("\n" if own.trailing_newline else ""))
+    return UserRateChange("replaced", table, valid_from, old, entry, path)
+
+
+def remove_user_rate(overlay_dir: Path, table: str, valid_from: date) -> UserRateChange:
+    """Remove the user's own rate of ``valid_from`` from the user's file of ``table`` (atomically).
+
+    A shipped rate is refused: only rates the user added (by hand or by import) can be removed.
+    ``after`` is the shipped rate of that date, if the user's rate stood over one.
+    """
+    tables = load_tables(overlay_dir)
+    get_table(tables, table)
+    shipped = load_tables(None).get(table)
+    packaged = {e.valid_from: e for e in shipped.entries} if shipped is not None else {}
+    path = overlay_dir / f"{table}.csv"
+    own = _read_own(path)
+    mine = own.rows.get(valid_from) if own is not None else None
+    day = valid_from.isoformat()
+    if mine is None:
+        if valid_from in packaged:
+            raise RateError(
+                f"{table} {day}: {_pct(packaged[valid_from].units)} is a shipped rate, not one you added; "
+                "shipped rates cannot be removed"
+            )
+        raise RateError(f"{table} has no rate from {day}")
+    assert own is not None
+    index, old = mine
+    del own.lines[index]
+    _write_atomically(path, "\n".join(own.lines) + ("\n" if own.lines and own.trailing_newline else ""))
+    return UserRateChange("removed", table, valid_from, old, packaged.get(valid_from), path)

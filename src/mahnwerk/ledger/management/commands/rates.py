@@ -1,4 +1,4 @@
-"""``mahnwerk rates list|add|import``: the reference-rate tables interest is computed from."""
+"""``mahnwerk rates list|add|remove|import``: the reference-rate tables interest is computed from."""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from mahnwerk.core.rate_files import (
     ECB_SDMX_CSV,
     ImportPlan,
     RateFile,
+    UserRateChange,
+    add_user_rate,
     parse_rate_file,
     plan_import,
+    remove_user_rate,
 )
-from mahnwerk.core.rates import RateError, RateTable, add_rate, add_rates, get_table, load_tables
+from mahnwerk.core.rates import RateError, RateTable, add_rates, get_table, load_tables
 from mahnwerk.ledger.management.commands.interest import data_dir
 
 
@@ -40,7 +43,10 @@ def table_as_dict(table: RateTable) -> dict[str, Any]:
 
 
 class Command(BaseCommand):
-    help = _("List the reference-rate tables, add a newly published rate or import the published files.")
+    help = _(
+        "List the reference-rate tables, add a newly published rate, correct or remove a rate you added, "
+        "or import the published files."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -52,6 +58,15 @@ class Command(BaseCommand):
         add.add_argument("valid_from", help=_("first day the rate applies (YYYY-MM-DD)"))
         add.add_argument("percent", help=_("the rate in percent a year, e.g. 1.27 or -0.88"))
         add.add_argument("--source", default="", help=_("where the rate was published"))
+        add.add_argument("--replace", action="store_true", help=_("correct the rate you added for this date"))
+        add.add_argument(
+            "--confirm",
+            action="store_true",
+            help=_("take a rate more than 3 percentage points away from the rate before or after it"),
+        )
+        remove = sub.add_parser("remove", help=_("remove a rate you added (shipped rates stay)"))
+        remove.add_argument("table")
+        remove.add_argument("valid_from", help=_("first day of the rate to remove (YYYY-MM-DD)"))
         imp = sub.add_parser(
             "import",
             help=_(
@@ -82,23 +97,43 @@ class Command(BaseCommand):
                     _("not a date (YYYY-MM-DD): {value}").format(value=options["valid_from"])
                 ) from None
             table = get_table(tables, options["table"])
-            entry = add_rate(
-                overlay, table.name, valid_from, options["percent"], options["source"], known=tables
-            )
+            if options["action"] == "remove":
+                change = remove_user_rate(overlay, table.name, valid_from)
+            else:
+                change = add_user_rate(
+                    overlay,
+                    table.name,
+                    valid_from,
+                    options["percent"],
+                    options["source"],
+                    replace=bool(options["replace"]),
+                    confirm=bool(options["confirm"]),
+                )
         except RateError as exc:
             raise CommandError(str(exc)) from None
         from mahnwerk.ledger.claims import reload_rules
 
         reload_rules()
-        self.stdout.write(
+        self._report(change)
+
+    def _report(self, change: UserRateChange) -> None:
+        fields = {"table": change.table, "valid_from": change.valid_from.isoformat(), "path": change.path}
+        if change.action == "added" and change.after is not None:
             # xgettext:no-python-format (a per-cent sign, not a placeholder)
-            _("Added {table}: {percent} % from {valid_from} ({path})").format(
-                table=table.name,
-                percent=entry.percent,
-                valid_from=entry.valid_from.isoformat(),
-                path=overlay / f"{table.name}.csv",
-            )
-        )
+            text = _("Added {table}: {percent} % from {valid_from} ({path})")
+            self.stdout.write(text.format(percent=change.after.percent, **fields))
+        elif change.action == "replaced" and change.before is not None and change.after is not None:
+            # xgettext:no-python-format (a per-cent sign, not a placeholder)
+            text = _("Replaced {table} from {valid_from}: was {old} %, now {new} % ({path})")
+            self.stdout.write(text.format(old=change.before.percent, new=change.after.percent, **fields))
+        elif change.before is not None:
+            # xgettext:no-python-format (a per-cent sign, not a placeholder)
+            text = _("Removed {table}: {percent} % from {valid_from} ({path})")
+            self.stdout.write(text.format(percent=change.before.percent, **fields))
+            if change.after is not None:
+                # xgettext:no-python-format (a per-cent sign, not a placeholder)
+                text = _("The shipped rate applies again from {valid_from}: {percent} %")
+                self.stdout.write(text.format(percent=change.after.percent, **fields))
 
     def _list(self, tables: dict[str, RateTable], name: str | None, as_json: bool) -> None:
         chosen = [get_table(tables, name)] if name else [tables[n] for n in sorted(tables)]
