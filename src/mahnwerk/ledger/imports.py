@@ -934,14 +934,22 @@ def import_debtors(
             city=t("city"),
             country=country,
         )
+        # an address or number given twice in a row's cell is one contact (an address in any case, a number
+        # in any spacing)
+        given: set[tuple[str, str]] = set()
         for address in filter(None, (a.strip() for a in _text(row.get("email", "")).split(";"))):
             if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address) or len(address) > contact_limit:
                 v.add(line, "email", f"not an email address: {address!r}")
-            contacts.append((len(debtors), ContactKind.EMAIL, address))
+            if (ContactKind.EMAIL, address.casefold()) not in given:
+                given.add((ContactKind.EMAIL, address.casefold()))
+                contacts.append((len(debtors), ContactKind.EMAIL, address))
         for phone in filter(None, (p.strip() for p in _text(row.get("phone", "")).split(";"))):
             if not re.fullmatch(r"\+?[0-9 ()/-]{5,30}", phone):
                 v.add(line, "phone", f"not a phone number: {phone!r}")
-            contacts.append((len(debtors), ContactKind.PHONE, phone))
+            digits = re.sub(r"[^0-9+]", "", phone)
+            if (ContactKind.PHONE, digits) not in given:
+                given.add((ContactKind.PHONE, digits))
+                contacts.append((len(debtors), ContactKind.PHONE, phone))
         if number in existing:
             mine = [c for c in contacts if c[0] == len(debtors)]
             del contacts[len(contacts) - len(mine) :]

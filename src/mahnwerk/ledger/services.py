@@ -794,6 +794,9 @@ def set_primary_contacts(
     for kind, value in ((ContactKind.EMAIL, email.strip()), (ContactKind.PHONE, phone.strip())):
         if not value:
             continue
+        if kind == ContactKind.EMAIL:  # an address the debtor has in another case is that address
+            stored = debtor.contacts.filter(kind=kind, value__iexact=value).values_list("value", flat=True)
+            value = stored.first() or value
         current = debtor.contacts.filter(kind=kind, is_primary=True).first()
         if current is not None and current.value == value and current.is_valid and not current.opted_out:
             continue
