@@ -187,12 +187,26 @@ def test_unknown_account_is_an_error_naming_it_then_mt940_imports(
     assert TimelineEvent.objects.filter(debtor=putz, kind="payment_reversed").count() == 1
 
 
-def test_malformed_entry_among_good_ones(company: Any, ledger: dict[str, Any]) -> None:
+def repaired(tmp_path: Path) -> Path:
+    """The malformed statement with its entry 2 given the credit/debit indicator it lacks (a debit)."""
+    path = tmp_path / "repaired.xml"
+    text = MALFORMED.read_text(encoding="utf-8")
+    fixed = text.replace(
+        '<Amt Ccy="EUR">20.00</Amt><Sts>', '<Amt Ccy="EUR">20.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>'
+    )
+    assert fixed != text
+    path.write_text(fixed, encoding="utf-8")
+    return path
+
+
+def test_malformed_entry_among_good_ones_refuses_the_file(company: Any, ledger: dict[str, Any]) -> None:
     result = import_statements(company, [MALFORMED])
-    assert (result.statements, result.entries, result.review, result.ignored) == (1, 2, 1, 1)
+    assert (result.statements, result.entries, result.review, result.ignored) == (0, 0, 0, 0)
     [error] = result.errors
     assert "statement MW-STMT-2026-03-11, entry 2" in error and "CdtDbtInd" in error
-    assert error.startswith(MALFORMED.name)
+    assert error.startswith(f"{MALFORMED.name}: refused") and "\n" not in error
+    assert result.refused == [str(MALFORMED)]
+    assert StatementEntry.objects.count() == 0 and BankStatement.objects.count() == 0
 
 
 def test_dry_run_saves_nothing(company: Any, ledger: dict[str, Any]) -> None:
@@ -209,8 +223,8 @@ def test_unreadable_file_is_reported(company: Any, tmp_path: Path) -> None:
     assert len(result.errors) == 2 and "neither a camt" in result.errors[0]
 
 
-def test_review_decisions(company: Any, ledger: dict[str, Any]) -> None:
-    import_statements(company, [CAMT053, MALFORMED])
+def test_review_decisions(company: Any, ledger: dict[str, Any], tmp_path: Path) -> None:
+    import_statements(company, [CAMT053, repaired(tmp_path)])
     unknown = StatementEntry.objects.get(position="5", statement__statement_id="MW-STMT-2026-03-10")
     gift = StatementEntry.objects.get(position="1", statement__statement_id="MW-STMT-2026-03-11")
     assert {e.pk for e in review_queue(company)} == {unknown.pk, gift.pk}

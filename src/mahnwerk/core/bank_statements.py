@@ -2,7 +2,13 @@
 version, the namespace says which) and SWIFT MT940 with the German ``:86:`` conventions.
 
 Pure: bytes in, dataclasses out. The format is detected from the content. A malformed entry becomes a
-:class:`Problem` naming the statement and the entry, and the other entries are still read.
+:class:`Problem` naming the statement and the entry, and the other entries are still read. A statement
+that is incomplete goes to ``ParseResult.incomplete``: an MT940 statement without its closing balance
+(:62F:, or :62M: for an intermediate page) after its entries (a file cut off), or one whose opening
+balance plus credits minus debits is not its closing balance (a booking lost or damaged); a camt
+statement whose opening balance (OPBD or PRCD) plus its booked entries is not its closing balance (CLBD),
+where it gives both. Formats without balances (an MT942 interim report, a camt.054 notification) are not
+checked. A caller that stores bookings refuses a file with any problem (:attr:`ParseResult.refusals`).
 
 Conventions:
 
@@ -25,7 +31,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mahnwerk.core.money import MoneyError, to_minor
+from mahnwerk.core.money import MoneyError, format_money, to_minor
 
 __all__ = [
     "AccountId",
@@ -181,6 +187,8 @@ class ParsedStatement:
     from_date: date | None
     to_date: date | None
     entries: list[BankEntry] = field(default_factory=list)
+    opening_minor: int | None = None  # signed: a debit balance is negative; None: the format gives none
+    closing_minor: int | None = None
 
 
 @dataclass(slots=True)
@@ -188,10 +196,41 @@ class ParseResult:
     format: str
     statements: list[ParsedStatement] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    incomplete: list[Problem] = field(default_factory=list)
 
     @property
     def entries(self) -> list[BankEntry]:
         return [e for s in self.statements for e in s.entries]
+
+    @property
+    def refusals(self) -> list[Problem]:
+        """Why the file must not be imported: entries that could not be read and incomplete statements."""
+        return [*self.problems, *self.incomplete]
+
+
+def _check_balance(
+    statement: ParsedStatement, currency: str, opening_name: str, closing_name: str
+) -> Problem | None:
+    """Opening balance + credits - debits must be the closing balance (booked entries only; the
+    transactions of a batch add up to its entry, so they are counted one by one)."""
+    if statement.opening_minor is None or statement.closing_minor is None:
+        return None
+    credits = sum(e.amount_minor for e in statement.entries if e.booked and e.credit)
+    debits = sum(e.amount_minor for e in statement.entries if e.booked and not e.credit)
+    expected = statement.opening_minor + credits - debits
+    if expected == statement.closing_minor:
+        return None
+
+    def money(minor: int) -> str:
+        return format_money(minor, currency) if currency else str(minor)
+
+    return Problem(
+        statement.statement_id,
+        "",
+        f"the balances do not add up: opening balance ({opening_name}) {money(statement.opening_minor)} "
+        f"+ credits {money(credits)} - debits {money(debits)} = {money(expected)}, but the closing "
+        f"balance ({closing_name}) is {money(statement.closing_minor)}: a booking is missing or damaged",
+    )
 
 
 # --- decoding and detection ----------------------------------------------------------------------------
@@ -362,11 +401,21 @@ def _parse_camt(data: bytes, fmt: str, name: str) -> ParseResult:
             _camt_date_text(c.text(stmt, "FrToDt/FrDtTm", "FrToDt/FrDt")),
             _camt_date_text(c.text(stmt, "FrToDt/ToDtTm", "FrToDt/ToDt")),
         )
+        broken = len(result.problems)
         for index, ntry in enumerate(c.findall(stmt, "Ntry"), start=1):
             try:
                 statement.entries += _camt_entry(c, ntry, statement_id, str(index), account)
             except ValueError as exc:
                 result.problems.append(Problem(statement_id, str(index), str(exc)))
+        balances = _camt_balances(c, stmt, statement_id, result)
+        opening_code = next((code for code in ("OPBD", "PRCD") if code in balances), "")
+        if opening_code and "CLBD" in balances:
+            statement.opening_minor = balances[opening_code][0]
+            statement.closing_minor = balances["CLBD"][0]
+            if len(result.problems) == broken:  # an entry not read is reported already
+                mismatch = _check_balance(statement, balances["CLBD"][1], opening_code, "CLBD")
+                if mismatch is not None:
+                    result.incomplete.append(mismatch)
         dates = [e.booking_date for e in statement.entries if e.booking_date]
         statement.from_date = statement.from_date or min(dates, default=None)
         statement.to_date = statement.to_date or max(dates, default=None)
@@ -375,6 +424,29 @@ def _parse_camt(data: bytes, fmt: str, name: str) -> ParseResult:
     if not result.statements:
         raise StatementFormatError(f"{name or 'the file'}: no {item} element in this {fmt} document")
     return result
+
+
+def _camt_balances(
+    c: _Camt, stmt: object, statement_id: str, result: ParseResult
+) -> dict[str, tuple[int, str]]:
+    """The statement's balances by type code (the first of each): signed minor units and currency."""
+    found: dict[str, tuple[int, str]] = {}
+    for bal in c.findall(stmt, "Bal"):
+        code = c.text(bal, "Tp/CdOrPrtry/Cd", "Tp/CdOrPrtry/Prtry").upper()
+        if code not in {"OPBD", "PRCD", "CLBD"} or code in found:
+            continue
+        amt = c.find(bal, "Amt")
+        currency = str(amt.get("Ccy") or "").strip() if amt is not None else ""  # type: ignore[attr-defined]
+        indicator = c.text(bal, "CdtDbtInd")
+        try:
+            if amt is None or indicator not in {"CRDT", "DBIT"} or not currency:
+                raise ValueError("no amount, currency (Ccy) or credit/debit indicator (CdtDbtInd)")
+            amount = _amount(amt.text or "", currency)  # type: ignore[attr-defined]
+        except ValueError as exc:
+            result.incomplete.append(Problem(statement_id, "", f"the balance {code} is not readable: {exc}"))
+            continue
+        found[code] = (amount if indicator == "CRDT" else -amount, currency)
+    return found
 
 
 def _camt_date_text(value: str) -> date | None:
@@ -712,6 +784,9 @@ def _parse_mt940(data: bytes, name: str) -> ParseResult:
             except (ValueError, RuntimeError, KeyError, TypeError, ArithmeticError) as exc:
                 message = str(exc)
                 result.problems.append(Problem(statement_id, str(index), f"{message} (:61:{value[:40]})"))
+        result.incomplete += _mt940_completeness(
+            tags, statement, broken=any(p.statement == statement_id for p in result.problems)
+        )
         dates = [e.booking_date for e in statement.entries if e.booking_date]
         statement.from_date = min(dates, default=None) or _mt940_balance_date(opening)
         statement.to_date = max(dates, default=None) or _mt940_balance_date(
@@ -722,6 +797,51 @@ def _parse_mt940(data: bytes, name: str) -> ParseResult:
     if not result.statements and not result.problems:
         raise StatementFormatError(f"{name or 'the file'}: no MT940 statement (:20: ... :61:) found")
     return result
+
+
+_BALANCE_RE = re.compile(r"^([CD])(\d{6})([A-Z]{3})(\d[\d,.]*)")
+
+
+def _mt940_completeness(
+    tags: list[tuple[str, str]], statement: ParsedStatement, *, broken: bool
+) -> list[Problem]:
+    """An MT940 statement ends with its closing balance (:62F:, or :62M: on an intermediate page) after its
+    entries, and its opening balance + credits - debits is that closing balance. An MT942 interim report
+    (a floor limit :34F: or a date/time :13D:, no opening balance) has no balances to check. ``broken``:
+    an entry was not read (reported already), so the sum is not checked."""
+    names = [t for t, _v in tags]
+    opening_tag = next((t for t in names if t in {"60F", "60M"}), "")
+    if not opening_tag and ("34F" in names or "13D" in names):
+        return []
+    sid = statement.statement_id
+    closing_at = next((i for i, t in enumerate(names) if t in {"62F", "62M"}), None)
+    last_entry = max((i for i, t in enumerate(names) if t in {"61", "86"}), default=-1)
+    if not opening_tag:
+        return [Problem(sid, "", "no opening balance (:60F: or :60M:): the statement is incomplete")]
+    if closing_at is None or closing_at < last_entry:
+        return [
+            Problem(
+                sid,
+                "",
+                "no closing balance (:62F: or :62M:) after its entries: the file is cut off or incomplete",
+            )
+        ]
+    balances: list[tuple[int, str]] = []
+    for tag, raw in (tags[names.index(opening_tag)], tags[closing_at]):
+        value = raw.strip().split("\n", 1)[0].strip()  # a line after it that is no tag is not its value
+        found = _BALANCE_RE.match(value)
+        try:
+            if found is None:
+                raise ValueError("not C/D, date YYMMDD, currency and amount")
+            amount = _amount(found.group(4), found.group(3))
+        except ValueError as exc:
+            return [Problem(sid, "", f"the balance :{tag}:{value[:30]} is not readable: {exc}")]
+        balances.append((amount if found.group(1) == "C" else -amount, found.group(3)))
+    statement.opening_minor, statement.closing_minor = balances[0][0], balances[1][0]
+    if broken:
+        return []
+    mismatch = _check_balance(statement, balances[1][1], f":{opening_tag}:", f":{names[closing_at]}:")
+    return [mismatch] if mismatch is not None else []
 
 
 def _parse_61(mt940: Any, header: str, line61: str) -> dict[str, Any]:

@@ -163,6 +163,7 @@ class StatementImportResult:
     reversed: int = 0
     duplicates: int = 0
     errors: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # files of which nothing was imported
     rows: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
 
@@ -177,6 +178,7 @@ class StatementImportResult:
             "reversed": self.reversed,
             "duplicates": self.duplicates,
             "errors": self.errors,
+            "refused": self.refused,
             "dry_run": self.dry_run,
             "rows": self.rows,
         }
@@ -272,19 +274,23 @@ def import_statements(
     actor: str = "system",
     *,
     dry_run: bool = False,
+    names: Sequence[str] = (),
 ) -> StatementImportResult:
     """Import bank statement files (camt.052/053/054, MT940; the format is read from each file).
 
     Every booking is recorded once per account (importing a file again changes nothing); credits are
     matched and the sure ones paid, the others wait in the review queue; debits and fees are ignored;
-    a reversal reverses what it takes back. A file that cannot be read, a statement of an account that is
-    not the company's and a malformed entry are listed in ``errors`` with their position; the rest is
-    imported. ``dry_run`` does everything and then rolls it back.
+    a reversal reverses what it takes back. A file that cannot be read or is incomplete (an entry that
+    does not parse, an MT940 statement without its closing balance, balances that do not add up) is
+    refused as a whole: one line in ``errors`` naming the file and what is wrong, the file in ``refused``,
+    nothing of it stored. A statement of an account that is not the company's is listed in ``errors``;
+    the rest is imported. ``dry_run`` does everything and then rolls it back. ``names``: the files' own
+    names, where they were stored under others (an upload), for the messages and the statements' records.
     """
     result = StatementImportResult(dry_run=dry_run)
     try:
         with transaction.atomic():
-            _import(company, [Path(p) for p in paths], actor, result)
+            _import(company, [Path(p) for p in paths], list(names), actor, result)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -293,26 +299,31 @@ def import_statements(
     return result
 
 
-def _import(company: Company, paths: list[Path], actor: str, result: StatementImportResult) -> None:
+def _import(
+    company: Company, paths: list[Path], names: list[str], actor: str, result: StatementImportResult
+) -> None:
     accounts = bank_accounts(company)
     ctx = _Context.load(company)
     seen_keys: set[tuple[int, str]] = set()
     pending: list[tuple[StatementEntry, tuple[Part, ...]]] = []
     reversals: list[StatementEntry] = []
     made: list[tuple[StatementEntry, str, str]] = []
-    for path in paths:
+    for number, path in enumerate(paths):
         result.files.append(str(path))
+        name = names[number] if number < len(names) else path.name
         try:
             data = path.read_bytes()
         except OSError as exc:
-            result.errors.append(f"{path}: {exc.strerror or exc}")
+            _refuse(result, path, name if names else str(path), [exc.strerror or str(exc)])
             continue
         try:
-            parsed = parse_statement(data, path.name)
+            parsed = parse_statement(data, name)
         except StatementFormatError as exc:
-            result.errors.append(f"{path}: {exc}")
+            _refuse(result, path, name if names else str(path), [str(exc)])
             continue
-        result.errors += [f"{path.name}: {problem}" for problem in parsed.problems]
+        if parsed.refusals:
+            _refuse(result, path, name, [str(problem) for problem in parsed.refusals])
+            continue
         digest = hashlib.sha256(data).hexdigest()
         for statement in parsed.statements:
             account = find_account(company, statement.account, accounts)
@@ -322,7 +333,7 @@ def _import(company: Company, paths: list[Path], actor: str, result: StatementIm
                         "{file}: statement {statement} is for account {account}, which is not an account of "
                         "{company} (register it with 'mahnwerk accounts add')"
                     ).format(
-                        file=path.name,
+                        file=name,
                         statement=statement.statement_id,
                         account=statement.account.label,
                         company=company.name,
@@ -334,7 +345,7 @@ def _import(company: Company, paths: list[Path], actor: str, result: StatementIm
                 company,
                 account,
                 statement,
-                path.name,
+                name,
                 digest,
                 actor,
                 ctx,
@@ -350,6 +361,15 @@ def _import(company: Company, paths: list[Path], actor: str, result: StatementIm
         result.reversed += entry.status == EntryStatus.REVERSED
         result.review += entry.status == EntryStatus.REVIEW
     result.rows = [_row(entry, statement_id, position) for entry, statement_id, position in made]
+
+
+def _refuse(result: StatementImportResult, path: Path, label: str, reasons: Sequence[str]) -> None:
+    """One line for a file of which nothing is imported: its name and what is wrong (the first three)."""
+    shown = "; ".join(" ".join(r.split()) for r in reasons[:3])
+    if len(reasons) > 3:
+        shown += " " + _("(and {count} more)").format(count=len(reasons) - 3)
+    result.errors.append(_("{file}: refused, nothing imported: {reasons}").format(file=label, reasons=shown))
+    result.refused.append(str(path))
 
 
 def _import_statement(

@@ -35,8 +35,10 @@ class Command(MahnwerkCommand):
 
 
 def write_result(command: MahnwerkCommand, result: StatementImportResult, *, as_json: bool) -> None:
-    """Print a statement import's summary (shared with ``mahnwerk import statement``); fail when nothing
-    could be imported."""
+    """Print a statement import's summary (shared with ``mahnwerk import statement``); fail when a file
+    was refused (nothing of it imported: unreadable or incomplete) or nothing could be imported."""
+    failed = bool(result.refused) or bool(result.errors and not result.statements)
+    single = failed and len(result.errors) == 1
     if as_json:
         command.emit_json(result.as_dict())
     else:
@@ -64,7 +66,14 @@ def write_result(command: MahnwerkCommand, result: StatementImportResult, *, as_
                     f"{format_money(row['amount_minor'], row['currency'])} {row['status']}: "
                     f"{'; '.join(row['reasons'])}"
                 )
+        if single:  # the command's own error line says it
+            raise CommandError(result.errors[0])
         for error in result.errors:
             command.stderr.write(error)
-    if result.errors and not result.statements:
-        raise CommandError(_("nothing imported: {count} error(s)").format(count=len(result.errors)))
+    if not failed:
+        return
+    if result.statements:
+        raise CommandError(
+            _("{count} file(s) refused: nothing of them was imported").format(count=len(result.refused))
+        )
+    raise CommandError(_("nothing imported: {count} error(s)").format(count=len(result.errors)))
