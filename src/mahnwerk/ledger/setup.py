@@ -1,8 +1,8 @@
 """Setting up: one's own company with its first playbooks, its users, and the web application's first start.
 
 One service function per use case, shared by the command line (``mahnwerk company``, ``mahnwerk user``) and
-the web application: :func:`create_company`, :func:`update_company`, :func:`add_member` and
-:func:`first_start`. Every input is checked before anything is written; what is wrong is raised as a
+the web application: :func:`create_company`, :func:`update_company`, :func:`add_member`, :func:`remove_member`
+and :func:`first_start`. Every input is checked before anything is written; what is wrong is raised as a
 :class:`SetupError` naming each field, and nothing is written.
 """
 
@@ -350,9 +350,14 @@ def company_summary(company: Company) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class MemberResult:
+    """What :func:`add_member` did: ``previous_role`` is the role the user had in the company before (None if
+    the user was no member of it), ``email_changed`` whether an existing user's email address was replaced."""
+
     membership: Membership
     user_created: bool
     has_password: bool
+    previous_role: str | None = None
+    email_changed: bool = False
 
 
 def _check_user(
@@ -386,6 +391,22 @@ def _check_user(
             errors.setdefault("password", []).extend(exc.messages)
 
 
+def _other_admins(company: Company, membership: Membership) -> bool:
+    """Whether ``company`` has an administrator besides ``membership`` (the rows are locked until the
+    transaction ends, so that two demotions at once cannot both see the other as the remaining admin)."""
+    admins = Membership.objects.select_for_update().filter(company=company, role=Role.ADMIN)
+    return admins.exclude(pk=membership.pk).exists()
+
+
+def _last_admin_error(field: str, membership: Membership, company: Company) -> SetupError:
+    return _error(
+        field,
+        gettext(
+            "{user} is the only administrator of {company}: make another user an administrator first."
+        ).format(user=membership.user.get_username(), company=company.slug),
+    )
+
+
 def add_member(
     username: str,
     company: Company,
@@ -396,36 +417,75 @@ def add_member(
     added_by: Any = None,
 ) -> MemberResult:
     """Make ``username`` a member of ``company`` in ``role``: a new user is created (without a password
-    none can sign in until one is set), an existing one gets the role (and the password, if given).
+    none can sign in until one is set), an existing one gets the role (and the email address, if given; the
+    result tells the role it had before). An existing user's password is never replaced here — that is
+    refused (``mahnwerk changepassword`` changes it), so that a name typed twice cannot lock anyone out.
+
+    The only administrator of a company cannot be made collector or viewer: a company always keeps one
+    administrator who can manage its users.
 
     ``added_by`` (an administrator on the users page) may add a new user, or an existing user only if that
     user already belongs to a company ``added_by`` administers; such a user's password and email are left
     alone. No one can take over another company's user by typing its name."""
     username, email = username.strip(), email.strip()
     user_model = get_user_model()
-    if added_by is not None and user_model.objects.filter(username=username).exists():
+    exists = bool(username) and user_model.objects.filter(username=username).exists()
+    if added_by is not None and exists:
         if not _shares_a_company(username, added_by):
             raise _error("username", gettext("This user name is taken. Choose another name for a new user."))
         email, password = "", None
     errors: dict[str, list[str]] = {}
     _check_user(username, role, email, password, errors)
+    if exists and password is not None:
+        errors.setdefault("password", []).append(
+            gettext(
+                "User {user} exists already and keeps its password: change it with "
+                "'mahnwerk changepassword {user}'."
+            ).format(user=username)
+        )
     if errors:
         raise SetupError(errors)
     with transaction.atomic():
         user: Any = user_model.objects.filter(username=username).first()
         created = user is None
+        email_changed = False
         if user is None:
             user = user_model.objects.create_user(username=username, email=email, password=password)
+            current = None
         else:
-            if email:
+            current = Membership.objects.select_for_update().filter(user=user, company=company).first()
+            if (
+                current is not None
+                and current.role == Role.ADMIN
+                and role != Role.ADMIN
+                and not _other_admins(company, current)
+            ):
+                raise _last_admin_error("role", current, company)
+            if email and email != user.email:
                 user.email = email
-            if password is not None:
-                user.set_password(password)
-            user.save()
+                email_changed = True
+                user.save(update_fields=["email"])
+        previous_role = current.role if current is not None else None
         membership, _new = Membership.objects.update_or_create(
             user=user, company=company, defaults={"role": role}
         )
-    return MemberResult(membership, created, user.has_usable_password())
+    return MemberResult(membership, created, user.has_usable_password(), previous_role, email_changed)
+
+
+@transaction.atomic
+def remove_member(company: Company, membership_id: int, *, removed_by: Any = None) -> Membership:
+    """End a user's membership of ``company`` (the user stays, with any other company's membership).
+    Refused for one's own membership (``removed_by``) and for the company's only administrator. Raises
+    :class:`Membership.DoesNotExist` if ``company`` has no such membership."""
+    membership = (
+        Membership.objects.select_for_update().select_related("user").get(company=company, pk=membership_id)
+    )
+    if removed_by is not None and membership.user_id == removed_by.pk:
+        raise _error(ALL_FIELDS, gettext("You cannot remove yourself."))
+    if membership.role == Role.ADMIN and not _other_admins(company, membership):
+        raise _last_admin_error(ALL_FIELDS, membership, company)
+    membership.delete()
+    return membership
 
 
 def _shares_a_company(username: str, admin: Any) -> bool:

@@ -1174,8 +1174,15 @@ def users(request: CompanyRequest) -> HttpResponse:
             for field, problems in exc.errors.items():
                 form.add_error(field if field in form.fields else None, problems)
         else:
-            user = result.membership.user
-            messages.success(request, _("{user} is now a member.").format(user=user.get_username()))
+            name, role = result.membership.user.get_username(), result.membership.get_role_display()
+            if result.previous_role is not None and result.previous_role != result.membership.role:
+                text = _("{user}'s role changed from {before} to {role}.")
+            elif result.previous_role is not None:
+                text = _("{user} is already {role}: nothing changed.")
+            else:
+                text = _("{user} is now a member.")
+            before = Membership(role=result.previous_role).get_role_display() if result.previous_role else ""
+            messages.success(request, text.format(user=name, role=role, before=before))
             return redirect("web:users")
     members = (
         Membership.objects.filter(company=request.company).select_related("user").order_by("user__username")
@@ -1186,11 +1193,15 @@ def users(request: CompanyRequest) -> HttpResponse:
 @require_POST
 @member_required("admin")
 def remove_member(request: CompanyRequest, pk: int) -> HttpResponse:
-    member = get_object_or_404(Membership, company=request.company, pk=pk)
-    if member.pk == request.membership.pk:
-        messages.error(request, _("You cannot remove yourself."))
+    from mahnwerk.ledger.setup import remove_member as end_membership
+
+    try:
+        end_membership(request.company, pk, removed_by=request.membership.user)
+    except Membership.DoesNotExist:
+        raise Http404 from None
+    except SetupError as exc:
+        messages.error(request, exc.line())
     else:
-        member.delete()
         messages.success(request, _("Member removed."))
     return redirect("web:users")
 

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from mahnwerk.ledger.services import LedgerError, get_company
-from mahnwerk.ledger.setup import SetupError, add_member, member_rows
+from mahnwerk.ledger.setup import MemberResult, SetupError, add_member, member_rows
 from mahnwerk.web.models import Role
 
 OPTION_OF_FIELD = {"username": "NAME", "role": "--role", "email": "--email", "password": "password"}
@@ -26,7 +26,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        add = sub.add_parser("add", help="add a user to a company, or change the user's role there")
+        add = sub.add_parser(
+            "add",
+            help="add a user to a company, or change the user's role there (what changed is printed; an "
+            "existing user's password is not replaced: use 'mahnwerk changepassword NAME'; the only admin "
+            "of a company keeps the role)",
+        )
         add.add_argument("name", metavar="NAME", help="user name (to sign in with)")
         add.add_argument("--company", required=True, help="company id or short name")
         add.add_argument(
@@ -40,7 +45,7 @@ class Command(BaseCommand):
             "--password-stdin",
             action="store_true",
             help="read the password from the first line of standard input (a new user without one "
-            "cannot sign in until 'mahnwerk changepassword NAME')",
+            "cannot sign in until 'mahnwerk changepassword NAME'; refused for an existing user)",
         )
         add.add_argument("--json", action="store_true", help="machine-readable output")
         listing = sub.add_parser("list", help="users and their roles")
@@ -80,24 +85,38 @@ class Command(BaseCommand):
                         "company": company.slug,
                         "role": result.membership.role,
                         "created": result.user_created,
+                        "previous_role": result.previous_role,
+                        "email_changed": result.email_changed,
                         "can_sign_in": result.has_password,
                     },
                     indent=2,
                 )
             )
             return
-        text = (
-            _("User {user} created: {role} of {company}.")
-            if result.user_created
-            else _("User {user} changed: {role} of {company}.")
-        )
-        self.stdout.write(text.format(user=user, role=result.membership.role, company=company.slug))
+        self.stdout.write(self._added_line(result, user, company.slug))
         if not result.has_password:
             self.stdout.write(
                 _("{user} has no password yet: set one with 'mahnwerk changepassword {user}'.").format(
                     user=user
                 )
             )
+
+    @staticmethod
+    def _added_line(result: MemberResult, user: str, company: str) -> str:
+        """One line saying what ``user add`` did: created, added to the company, its role changed (from what
+        to what) or nothing changed; and whether the email address was replaced."""
+        role, before = result.membership.role, result.previous_role
+        if result.user_created:
+            text = _("User {user} created: {role} of {company}.")
+        elif before is None:
+            text = _("User {user} (already existing) added: {role} of {company}.")
+        elif before != role:
+            text = _("User {user} changed: {role} of {company} (was {before}).")
+        else:
+            text = _("User {user} unchanged: {role} of {company}.")
+        if result.email_changed:
+            text += " " + _("Email address replaced.")
+        return text.format(user=user, role=role, company=company, before=before)
 
     def _list(self, options: dict[str, Any]) -> None:
         company = None
