@@ -3,6 +3,7 @@ ignore what the import could not match for sure. Every action goes through ``led
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -138,16 +139,20 @@ def _import(request: CompanyRequest, who: str) -> None:
     if not files:
         messages.error(request, _("Choose one or more statement files."))
         return
-    names: dict[str, str] = {}
+    names: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         paths = []
         for i, upload in enumerate(files):
-            original = Path(upload.name or "statement").name
-            path = Path(folder) / f"{i:02d}-{original}"
+            names.append(Path(upload.name or "statement").name)
+            path = Path(folder) / _stored_name(i, names[-1])
             path.write_bytes(upload.read())
             paths.append(path)
-            names[str(path)] = names[path.name] = original
-        result = import_statements(request.company, paths, actor=who)
+        # the messages and the statements' records name the files as the clerk knows them
+        result = import_statements(request.company, paths, actor=who, names=names)
+    if result.refused and not result.statements:
+        for error in result.errors:
+            messages.error(request, error)
+        return
     messages.success(
         request,
         _(
@@ -163,6 +168,13 @@ def _import(request: CompanyRequest, who: str) -> None:
         ),
     )
     for error in result.errors:
-        for stored, original in names.items():  # full paths first, then bare names
-            error = error.replace(stored, original)
         messages.error(request, error)
+
+
+def _stored_name(index: int, original: str) -> str:
+    """A short safe name for the uploaded file on disk (a client's name may be too long for the file
+    system, or hold anything): its position and the extension, which is all the import needs."""
+    suffix = Path(original).suffix.lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,10}", suffix):
+        suffix = ""
+    return f"statement-{index:02d}{suffix}"
