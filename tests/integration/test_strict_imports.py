@@ -138,7 +138,10 @@ def test_dates_outside_the_range_are_refused(
         "early.csv",
         "number,debtor,issue_date,due_date,amount\nA-2,10001,1995-01-01,1995-01-31,10\n",
     )
-    with pytest.raises(ImportFailed, match="row 2, column 'due_date': 1995-01-01 is before 2002-01-01, the first day the rules"):
+    with pytest.raises(
+        ImportFailed,
+        match="row 2, column 'due_date': 1995-01-01 is before 2002-01-01, the first day the rules",
+    ):
         import_file(company, "invoices", early)
     assert Invoice.objects.get().issue_date == date(2005, 1, 1)
 

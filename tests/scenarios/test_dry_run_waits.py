@@ -94,9 +94,11 @@ def test_a_missing_rate_marks_only_the_message_that_would_claim_interest(
     )
     text = out.getvalue()
     assert "awaiting approval      1" in text
-    waiting = [line for line in text.splitlines() if f"to debtor {krueger.pk}:" in line]
+    waiting = [line for line in text.splitlines() if f"to customer {krueger.number}:" in line]
     assert len(waiting) == 1 and "waits for approval: The message would claim interest" in waiting[0]
-    assert next(line for line in text.splitlines() if f"to debtor {neu.pk}:" in line).endswith("1 item(s)")
+    assert next(line for line in text.splitlines() if f"to customer {neu.number}:" in line).endswith(
+        "1 item(s)"
+    )
     out = io.StringIO()
     call_command("run", "--date", "2026-07-06", "--dry-run", "--json", "--company", "acme", stdout=out)
     entries = {e["debtor_id"]: e for e in json.loads(out.getvalue())[0]["plan"]}

@@ -5,13 +5,34 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mahnwerk.collection import runs
 from mahnwerk.collection.services import CollectionError, run_collection
 from mahnwerk.comms.compose import render_pending
 from mahnwerk.comms.outbox import day_counts, mark_killed_runs, send_queued
+from mahnwerk.core.playbook import Held
 from mahnwerk.ledger.management.base import MahnwerkCommand
-from mahnwerk.ledger.models import Company
+from mahnwerk.ledger.models import Company, Debtor
+
+# why debtors were held, as the summary counts them (the case file says each at length)
+HELD_TEXTS = {
+    Held.NOTHING_OPEN.value: gettext_lazy("nothing open"),
+    Held.DONE_TODAY.value: gettext_lazy("done today"),
+    Held.COVERED.value: gettext_lazy("covered"),
+    Held.TIME_BARRED.value: gettext_lazy("time barred"),
+    Held.QUIET_DAY.value: gettext_lazy("quiet day"),
+    Held.CADENCE.value: gettext_lazy("cadence"),
+    Held.BELOW_MINIMUM.value: gettext_lazy("below minimum"),
+    Held.BELOW_STEP_MINIMUM.value: gettext_lazy("below step minimum"),
+    Held.NOT_YET.value: gettext_lazy("not yet"),
+    Held.END_OF_PLAYBOOK.value: gettext_lazy("end of playbook"),
+    Held.BANK_NOT_CURRENT.value: gettext_lazy("bank not current"),
+    Held.RATE_MISSING.value: gettext_lazy("rate missing"),
+}
+
+# the column the figures start in (a longer label, as in another language, moves its figure along)
+LABEL_WIDTH = 24
 
 
 class Command(MahnwerkCommand):
@@ -115,49 +136,71 @@ class Command(MahnwerkCommand):
             self.fail_on(errors)
             return
         for company, r in zip(companies, results, strict=True):
-            mode = " (dry run: nothing written)" if r.dry_run else ""
-            self.stdout.write(f"{company.name} — {r.as_of.isoformat()}{mode}")
-            self.stdout.write(f"  open items evaluated   {r.open_items}")
-            self.stdout.write(f"  debtors with steps due {r.debtors_due}")
-            self.stdout.write(f"  already done today     {r.already_done}")
-            if not r.dry_run:
-                self.stdout.write(f"  actions created        {r.actions_created}")
-                self.stdout.write(f"  messages queued        {r.messages_queued}")
-                self.stdout.write(f"  without contact        {r.no_contact}")
-                self.stdout.write(f"  limitation warnings    {r.limitation_warnings}")
-                self.stdout.write(f"  awaiting approval      {r.awaiting_approval}")
-                self.stdout.write(f"  time-barred (to a person) {r.time_barred}")
-                self.stdout.write(f"  changed before writing {r.withdrawn_at_write}")
-                if company.pk in delivery:
-                    day = delivery[company.pk]
-                    self.stdout.write(f"  emails and SMS sent    {day['sent']}")
-                    self.stdout.write(f"    still queued         {day['queued']}")
-                    self.stdout.write(f"    retrying             {day['retrying']}")
-                    self.stdout.write(f"    failed               {day['failed']}")
-            if r.excluded_debtors or r.excluded_items:
-                self.stdout.write(
-                    f"  left out of this run   {len(r.excluded_debtors)} debtor(s), {len(r.excluded_items)} invoice(s)"
-                )
-            for reason, count in sorted(r.held.items()):
-                self.stdout.write(f"  held, {reason.replace('_', ' '):<18} {count} debtor(s)")
-            for warning in r.warnings:
-                self.stderr.write(f"  warning: {warning}")
-            for level, count in sorted(r.steps.items()):
-                self.stdout.write(f"  step {level}: {count} debtor(s)")
-            if r.dry_run and r.awaiting_approval:
-                self.stdout.write(f"  awaiting approval      {r.awaiting_approval}")
-            for plan in r.plan[:50]:
-                items = plan["items"]
-                assert isinstance(items, list)
-                waits = (
-                    " — " + _("waits for approval: %(reason)s") % {"reason": plan["waits_reason"]}
-                    if plan.get("waits_reason")
-                    else ""
-                )
-                self.stdout.write(
-                    f"  would send step {plan['level']} to debtor {plan['debtor_id']}: {len(items)} item(s){waits}"
-                )
+            self._summary(company, r, delivery.get(company.pk))
         self.fail_on(errors)
+
+    def _summary(self, company: Company, r: Any, day: dict[str, int] | None) -> None:
+        """The run's figures for one company, each on a line of its own (labels in the reader's language)."""
+
+        def line(label: str, value: object, indent: str = "  ") -> None:
+            self.stdout.write(f"{indent}{label:<{LABEL_WIDTH - len(indent)}} {value}")
+
+        mode = _(" (dry run: nothing written)") if r.dry_run else ""
+        self.stdout.write(f"{company.name} — {r.as_of.isoformat()}{mode}")
+        line(_("open items evaluated"), r.open_items)
+        line(_("debtors with steps due"), r.debtors_due)
+        line(_("already done today"), r.already_done)
+        if not r.dry_run:
+            line(_("actions created"), r.actions_created)
+            line(_("messages queued"), r.messages_queued)
+            line(_("without contact"), r.no_contact)
+            line(_("limitation warnings"), r.limitation_warnings)
+            line(_("awaiting approval"), r.awaiting_approval)
+            line(_("time-barred (to a person)"), r.time_barred)
+            line(_("changed before writing"), r.withdrawn_at_write)
+            if day is not None:
+                line(_("emails and SMS sent"), day["sent"])
+                line(_("still queued"), day["queued"], indent="    ")
+                line(_("retrying"), day["retrying"], indent="    ")
+                line(_("failed"), day["failed"], indent="    ")
+        if r.excluded_debtors or r.excluded_items:
+            line(
+                _("left out of this run"),
+                _("{debtors} debtor(s), {items} invoice(s)").format(
+                    debtors=len(r.excluded_debtors), items=len(r.excluded_items)
+                ),
+            )
+        for reason, count in sorted(r.held.items()):
+            label = _("held, {reason}").format(reason=HELD_TEXTS.get(reason, reason.replace("_", " ")))
+            line(label, _("{count} debtor(s)").format(count=count))
+        for warning in r.warnings:
+            self.stderr.write("  " + _("warning: {text}").format(text=warning))
+        for level, count in sorted(r.steps.items()):
+            self.stdout.write("  " + _("step {level}: {count} debtor(s)").format(level=level, count=count))
+        if r.dry_run and r.awaiting_approval:
+            line(_("awaiting approval"), r.awaiting_approval)
+        shown = r.plan[:50]
+        names = dict(
+            Debtor.objects.filter(pk__in={int(str(p["debtor_id"])) for p in shown}).values_list(
+                "pk", "number"
+            )
+        )
+        for plan in shown:
+            items = plan["items"]
+            assert isinstance(items, list)
+            waits = (
+                " — " + _("waits for approval: %(reason)s") % {"reason": plan["waits_reason"]}
+                if plan.get("waits_reason")
+                else ""
+            )
+            debtor_id = int(str(plan["debtor_id"]))
+            self.stdout.write(
+                "  "
+                + _("would send step {level} to customer {number}: {count} item(s)").format(
+                    level=plan["level"], number=names.get(debtor_id, f"#{debtor_id}"), count=len(items)
+                )
+                + waits
+            )
 
     def fail_on(self, errors: list[str]) -> None:
         if errors:

@@ -248,6 +248,15 @@ class Command(MahnwerkCommand):
         for warning in warnings:
             self.stderr.write(_("warning: {text}").format(text=warning))
         self.stdout.write(imported_text(result.kind, result.created, company.name, dry_run=result.dry_run))
+        if "updated" in result.details:  # customers known before: changed, or the same as they were
+            counts = {"updated": result.details["updated"], "unchanged": result.details["unchanged"]}
+            self.stdout.write(
+                _("Dry run: {updated} known debtor(s) would be updated, {unchanged} unchanged.").format(
+                    **counts
+                )
+                if result.dry_run
+                else _("{updated} known debtor(s) updated, {unchanged} unchanged.").format(**counts)
+            )
 
     def _options(self, company: Any, kind: str, pairs: list[str], options: dict[str, Any]) -> ImportOptions:
         mapping: dict[str, str] = {}
