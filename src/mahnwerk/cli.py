@@ -150,7 +150,14 @@ def main(argv: list[str] | None = None) -> None:
         except DatabaseNotReady as exc:
             print(f"mahnwerk: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-    execute_from_command_line(["mahnwerk", *without_checks_when_reading(args)])
+    try:
+        execute_from_command_line(["mahnwerk", *without_checks_when_reading(args)])
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader stopped reading (``mahnwerk debtor list | head``): no traceback, and nothing more is
+        # written to the closed pipe when Python flushes at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
