@@ -79,6 +79,12 @@ def test_a_refused_file_does_not_stop_the_others(kontist: Any, tmp_path: Path) -
     assert not StatementEntry.objects.filter(statement__file_name="cut.sta").exists()
 
 
+def test_nul_bytes_in_an_mt940_are_a_damaged_file() -> None:
+    data = KONTIST.read_bytes().replace(b"?20Rechnung-Nr.", b"?20\x00\x00\x00\x00Nr.")
+    [problem] = parse_statement(data).refusals
+    assert "NUL" in problem.message
+
+
 def _with_balances(opening: str, closing: str) -> bytes:
     """The hand-made camt.053 with an opening (OPBD) and a closing (CLBD) balance, both credit."""
 
@@ -129,6 +135,9 @@ def test_intermediate_page_closes_with_62M() -> None:
         ":61:2102150215C5,00NTRFNONREF\n:86:166?20a\n:62M:C210215EUR15,00\n-\n"
     )
     assert parse_statement(page.encode()).refusals == []
+    # an :86: after the closing balance is information for the account owner, not a cut-off entry
+    closing_info = page.replace("-\n", ":64:C210215EUR15,00\n:86:Kontoinformation\n-\n")
+    assert parse_statement(closing_info.encode()).refusals == []
     off = page.replace(":62M:C210215EUR15,00", ":62M:C210215EUR15,01")
     [problem] = parse_statement(off.encode()).refusals
     assert ":62M:" in problem.message

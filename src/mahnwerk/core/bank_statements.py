@@ -787,6 +787,8 @@ def _parse_mt940(data: bytes, name: str) -> ParseResult:
         result.incomplete += _mt940_completeness(
             tags, statement, broken=any(p.statement == statement_id for p in result.problems)
         )
+        if "\x00" in block:  # MT940 is text: a NUL byte is a damaged file, whatever it overwrote
+            result.incomplete.append(Problem(statement_id, "", "NUL bytes in the text: the file is damaged"))
         dates = [e.booking_date for e in statement.entries if e.booking_date]
         statement.from_date = min(dates, default=None) or _mt940_balance_date(opening)
         statement.to_date = max(dates, default=None) or _mt940_balance_date(
@@ -815,7 +817,11 @@ def _mt940_completeness(
         return []
     sid = statement.statement_id
     closing_at = next((i for i, t in enumerate(names) if t in {"62F", "62M"}), None)
-    last_entry = max((i for i, t in enumerate(names) if t in {"61", "86"}), default=-1)
+    # the last entry ends with the :86: details after its :61: (an :86: after the closing balance is the
+    # statement's own information to the account owner)
+    last_entry = max((i for i, t in enumerate(names) if t == "61"), default=-1)
+    while last_entry >= 0 and last_entry + 1 < len(names) and names[last_entry + 1] == "86":
+        last_entry += 1
     if not opening_tag:
         return [Problem(sid, "", "no opening balance (:60F: or :60M:): the statement is incomplete")]
     if closing_at is None or closing_at < last_entry:
