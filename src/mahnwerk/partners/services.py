@@ -44,7 +44,7 @@ from mahnwerk.ids import parse_id
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import debtor_law, statement
 from mahnwerk.ledger.models import Company, Debtor, Payment
-from mahnwerk.ledger.services import Receipt, record_payments
+from mahnwerk.ledger.services import Receipt, company_today, record_payments
 from mahnwerk.partners.models import (
     ExchangeFormat,
     Handover,
@@ -678,6 +678,20 @@ def apply_statuses(
             )
     if missing:
         raise NotYours(missing)
+    today = company_today(company)
+    future = [
+        RowError(
+            index,
+            "date",
+            _("the status of {debtor} is dated {date}, in the future (today is {today})").format(
+                debtor=row.debtor, date=row.on.isoformat(), today=today.isoformat()
+            ),
+        )
+        for index, row in enumerate(rows)
+        if row.on > today
+    ]
+    if future:
+        raise StatusInputError(future)
     result = StatusResult()
     for index, row in enumerate(rows):
         debtor = debtors[row.debtor]
@@ -706,9 +720,52 @@ def apply_statuses(
             source=source,
             key=key,
         )
+        if row.status == PartnerStatus.COLLECTED:
+            _check_collected(company, handover, report, index)
         _book(company, handover, report, result, actor)
         result.booked += 1
     return result
+
+
+def _check_collected(company: Company, handover: Handover, report: StatusReport, index: int) -> None:
+    """Refuse a "collected" whose amount reaching the creditor (collected less the partner's fee) is more
+    than the debtor's account has open in the handover's currency on the day of collection: the claim handed
+    over with the interest and costs accrued since, less what was paid since (an earlier row of the same batch
+    included). The fee is the partner's collection costs, which it may collect from the debtor on top."""
+    debtor, cur = handover.debtor, handover.currency
+    data = statement(company, debtor.pk, debtor_law(company, debtor), report.reported_on)
+    open_minor = max(data["totals"].get(cur, {}).get("total_open_minor", 0), 0)
+    net = report.collected_minor - report.fee_minor
+    if net <= open_minor:
+        return
+    if report.fee_minor:
+        text = _(
+            "{collected} collected less the fee of {fee} is {net}, more than the {open} open on debtor "
+            "{debtor}'s account on {date} ({total} handed over on {handed_over_on})"
+        )
+    else:
+        text = _(
+            "{collected} collected is more than the {open} open on debtor {debtor}'s account on {date} "
+            "({total} handed over on {handed_over_on})"
+        )
+    raise StatusInputError(
+        [
+            RowError(
+                index,
+                "amount_collected",
+                text.format(
+                    collected=format_money(report.collected_minor, cur),
+                    fee=format_money(report.fee_minor, cur),
+                    net=format_money(net, cur),
+                    open=format_money(open_minor, cur),
+                    debtor=debtor.number,
+                    date=report.reported_on.isoformat(),
+                    total=format_money(handover.total_minor, cur),
+                    handed_over_on=handover.handed_over_on.isoformat(),
+                ),
+            )
+        ]
+    )
 
 
 def _book(

@@ -53,15 +53,16 @@ def _partner(request: HttpRequest) -> Partner:
 )
 def post_status(request: HttpRequest, payload: StatusesIn) -> dict[str, Any]:
     """Statuses of the partner's handovers (amounts in minor units): each goes on the debtor's timeline;
-    "collected" books what reaches the creditor (the amount collected less the fee) as a payment; "closed" and
-    "uncollectable" end the handover. All or nothing; a status sent again is not booked twice. A debtor not
-    handed over to this partner is not found (404)."""
+    "collected" books what reaches the creditor (the amount collected less the fee) as a payment, refused (422)
+    if that is more than the debtor's account has open on the day; "closed" and "uncollectable" end the
+    handover. No status may be dated in the future (422). All or nothing; a status sent again is not booked
+    twice. A debtor not handed over to this partner is not found (404)."""
     partner = _partner(request)
     errors: list[FieldError] = []
     rows: list[services.StatusRow] = []
+    field_names = {"amount_collected": "amount_collected_minor", "fee": "fee_minor"}
     for index, item in enumerate(payload.statuses):
         problems = services.row_problems(index, item.status, item.amount_collected_minor, item.fee_minor)
-        field_names = {"amount_collected": "amount_collected_minor", "fee": "fee_minor"}
         errors.extend(
             FieldError(("body", "statuses", index, field_names.get(p.field, p.field)), p.msg)
             for p in problems
@@ -79,6 +80,13 @@ def post_status(request: HttpRequest, payload: StatusesIn) -> dict[str, Any]:
         )
     except services.NotYours as exc:
         raise HttpError(404, "; ".join(f"statuses[{e.index}]: {e.msg}" for e in exc.errors)) from None
+    except services.StatusInputError as exc:  # a date in the future, more collected than was open
+        raise Invalid(
+            [
+                FieldError(("body", "statuses", e.index, field_names.get(e.field, e.field)), e.msg)
+                for e in exc.errors
+            ]
+        ) from None
     return result.as_dict()
 
 
