@@ -14,6 +14,7 @@ directory (:func:`save_mapping`, :func:`load_mapping`).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -310,13 +311,42 @@ def _delimiter(lines: Sequence[str]) -> str:
     return best
 
 
+def _utf16_without_mark(head: bytes) -> bool:
+    """Text whose every other byte is NUL (and only those): UTF-16 of Latin letters, without its mark."""
+    if len(head) < 8:
+        return False
+    even, odd = head[0::2], head[1::2]
+    for zeros, other in ((odd, even), (even, odd)):
+        if zeros.count(0) > 0.9 * len(zeros) and other.count(0) < 0.1 * len(other):
+            return True
+    return False
+
+
 def _read_csv(path: Path) -> tuple[list[tuple[int, list[Cell]]], str]:
     """Every record of the file with the row number a spreadsheet shows (blank lines count as rows)."""
     raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode Text" (tab-separated)
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ImportFailed(
+                [RowError(0, "-", _("the file starts as UTF-16 text but is not: save it as CSV (UTF-8)"))]
+            ) from None
+    elif _utf16_without_mark(raw[:4096]):
+        raise ImportFailed(
+            [
+                RowError(
+                    0,
+                    "-",
+                    _("the file looks like UTF-16 text without a byte-order mark: save it as CSV (UTF-8)"),
+                )
+            ]
+        )
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252")
     delimiter = _delimiter(text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS])
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     # (the reader's lists are the rows' cells: all text)
