@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from django.utils.translation import gettext
 from ninja import Field, Schema
-from pydantic import AfterValidator, field_validator
+from pydantic import AfterValidator, Strict, field_validator
 
 from mahnwerk.core import tabular
 from mahnwerk.core.tabular import MAX_ABS_MINOR, TabularError
@@ -43,8 +43,8 @@ IN_DATE_RANGE: dict[str, Any] = {
 BusinessDate = Annotated[date, AfterValidator(_in_range), Field(json_schema_extra=IN_DATE_RANGE)]
 # the same range, said in the document only: the route checks it and answers with the translated message
 RangeDate = Annotated[date, Field(json_schema_extra=IN_DATE_RANGE)]
-# an amount in minor units: above zero, below 10^12
-Amount = Annotated[int, Field(gt=0, lt=MAX_ABS_MINOR)]
+# an amount in minor units: above zero, below 10^12; a whole JSON number (true is no amount, nor is 1.5 or "100")
+Amount = Annotated[int, Strict(), Field(gt=0, lt=MAX_ABS_MINOR)]
 Currency = Annotated[
     str | None,
     Field(None, pattern="^[A-Za-z]{3}$", description="ISO 4217; default: company currency"),

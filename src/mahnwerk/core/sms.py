@@ -15,6 +15,7 @@ Latvian letters with diacritics (ā č ē ģ ī ķ ļ ņ š ū ž) are not: a La
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -148,3 +149,15 @@ def check_sms_budget(template: str, text: str, max_segments: int = 1) -> SmsInfo
         ):
             overflow += sizes.pop()
     raise SmsBudgetError(template, info, max_segments, overflow)
+
+
+_PHONE = re.compile(r"\+?[0-9 ()/-]{5,30}")
+
+
+def is_phone_number(text: str) -> bool:
+    """A phone number as people write it (``+49 30 1234567``, ``030/1234567``): digits with spaces, brackets,
+    slashes and dashes, an optional leading ``+``, 5 to 15 digits (E.164's longest), not all of them zero."""
+    if not _PHONE.fullmatch(text):
+        return False
+    digits = re.sub(r"\D", "", text)
+    return 5 <= len(digits) <= 15 and digits.strip("0") != ""

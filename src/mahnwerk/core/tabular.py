@@ -399,9 +399,18 @@ def check_minor(minor: int) -> int:
 # Other cells
 
 
+# ISO 4217 codes that are no money a customer pays in: precious metals, units of account, the testing and
+# "no currency" codes, and the funds codes beside a country's currency
+NOT_MONEY = frozenset(
+    {"XAU", "XAG", "XPT", "XPD", "XDR", "XXX", "XTS", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA"}
+    | {"BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "USS", "UYI", "UYW"}
+)
+
+
 @cache
 def iso_currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
+    """The ISO 4217 codes of money (see :data:`NOT_MONEY`)."""
+    return frozenset(list_currencies()) - NOT_MONEY
 
 
 def parse_currency(text: str, default: str) -> str:

@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from mahnwerk.core import tabular
 from mahnwerk.core.collector import collector_paused
 from mahnwerk.core.rulesets import RuleSetError
+from mahnwerk.core.sms import is_phone_number
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, DateFormat, TabularError
 from mahnwerk.ledger import services, timeline
 from mahnwerk.ledger.bulk import bulk_insert, bulk_insert_rows
@@ -58,6 +59,7 @@ from mahnwerk.ledger.models import (
     validate_channels,
     validate_time_zone,
 )
+from mahnwerk.ledger.setup import country_codes
 
 Cell = str | date | Decimal
 Row = dict[str, Cell]
@@ -928,13 +930,14 @@ def import_debtors(
     contacts: list[tuple[int, str, str]] = []
     known: list[tuple[Debtor, Row, str, str]] = []  # customers imported before: (as read, row, email, phone)
     contact_limit = max_length(Contact, "value")
+    countries = country_codes()
     for line, row in rows:
         number = v.required(line, row, "number")
         name = v.required(line, row, "name")
         _check_number(v, "debtor", line, number, seen, existing if refuse_known else ())
         t = _texts(v, line, row)
         country = t("country").upper()
-        if country and not re.fullmatch(r"[A-Z]{2}", country):
+        if country and country not in countries:
             v.add(
                 line,
                 "country",
@@ -974,7 +977,7 @@ def import_debtors(
                 given.add((ContactKind.EMAIL, address.casefold()))
                 contacts.append((len(debtors), ContactKind.EMAIL, address))
         for phone in filter(None, (p.strip() for p in _text(row.get("phone", "")).split(";"))):
-            if not re.fullmatch(r"\+?[0-9 ()/-]{5,30}", phone):
+            if not is_phone_number(phone):
                 v.add(line, "phone", f"not a phone number: {phone!r}")
             digits = re.sub(r"[^0-9+]", "", phone)
             if (ContactKind.PHONE, digits) not in given:

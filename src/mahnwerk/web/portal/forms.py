@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from mahnwerk.core.money import MoneyError, format_money, to_minor
+from mahnwerk.core.sms import is_phone_number
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.services import company_today
 from mahnwerk.web.forms import AmountField, ItemsField
@@ -23,6 +24,12 @@ class ContactDetailsForm(forms.Form):
         regex=r"^\+?[0-9 ()/-]{5,40}$",
         error_messages={"invalid": _("Enter a phone number with digits only, e.g. +49 30 1234567.")},
     )
+
+    def clean_phone(self) -> str:
+        phone = str(self.cleaned_data.get("phone") or "").strip()
+        if phone and not is_phone_number(phone):  # (the same rule as a spreadsheet's and the API's)
+            raise ValidationError(self.fields["phone"].error_messages["invalid"], code="invalid")
+        return phone
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

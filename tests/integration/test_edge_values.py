@@ -1,0 +1,68 @@
+"""Values that look right but are not: a country code no country has, a currency that is no money (gold,
+"no currency"), a phone number of zeros, ``true`` as an amount. Refused alike by a file, the API and the
+customer's own page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mahnwerk.core.sms import is_phone_number
+from mahnwerk.core.tabular import TabularError, parse_currency
+from mahnwerk.ledger.imports import ImportFailed, import_file
+from mahnwerk.ledger.models import Debtor
+
+pytestmark = pytest.mark.django_db
+
+
+def test_phone_numbers() -> None:
+    assert (
+        is_phone_number("+49 30 1234567")
+        and is_phone_number("030/1234567")
+        and is_phone_number("+371 2000 0000")
+    )
+    assert not is_phone_number("0" * 40) and not is_phone_number("00000") and not is_phone_number("+1 234")
+    assert not is_phone_number("1" * 16) and not is_phone_number("call me")
+
+
+def test_currencies_that_are_no_money_are_refused() -> None:
+    assert parse_currency("eur", "EUR") == "EUR" and parse_currency("XOF", "EUR") == "XOF"
+    for code in ("XXX", "XAU", "XTS", "XDR"):
+        with pytest.raises(TabularError):
+            parse_currency(code, "EUR")
+
+
+def test_a_file_with_an_unknown_country_or_a_zero_phone_is_refused(company: Any, tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "number;name;country;phone\nN1;Eins GmbH;ZZ;+49 30 123456\nN2;Zwei GmbH;LV;00000000\nN3;Drei;DE;\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportFailed) as failed:
+        import_file(company, "debtors", path)
+    assert [(e.row, e.column) for e in failed.value.errors] == [(2, "country"), (3, "phone")]
+    assert not Debtor.objects.exists()
+
+
+def test_the_api_takes_no_true_as_an_amount(client: Any, company: Any, make_debtor: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from mahnwerk.api.models import ApiToken
+    from mahnwerk.web.models import Membership
+
+    make_debtor(number="K1")
+    user = get_user_model().objects.create_user(username="anna", password="x")
+    Membership.objects.create(user=user, company=company, role="admin")
+    _token, key = ApiToken.issue(user, company, "t")
+    for amount in (True, 1.5, "100"):
+        body = [{"debtor": "K1", "amount_minor": amount, "value_date": "2026-03-01"}]
+        response = client.post(
+            "/api/payments",
+            json.dumps(body),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert response.status_code == 422, (amount, response.content)
