@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from django.test import Client
 
 from mahnwerk.ledger.models import Invoice, StatementEntry
 from mahnwerk.ledger.statements import import_statements
-from tests.integration.test_statement_import import CAMT053, KONTIST, MALFORMED
+from tests.integration.test_statement_import import CAMT053, KONTIST, MALFORMED, repaired
 
 URL = "/payments/review/"
 
@@ -25,12 +26,17 @@ def invoices(company: Any, make_debtor: Callable[..., Any], make_invoice: Callab
     make_invoice(ozols, "INV-0500", "40.00", "2026-03-05")
 
 
-def test_upload_review_and_decide(bob: Client, company: Any, invoices: None) -> None:
+def test_upload_review_and_decide(bob: Client, company: Any, invoices: None, tmp_path: Path) -> None:
+    # a file with an entry that cannot be read is refused as a whole, naming the file and the entry
     upload = SimpleUploadedFile(MALFORMED.name, MALFORMED.read_bytes(), content_type="application/xml")
-    response = bob.post(URL, {"action": "import", "files": [upload]}, follow=True)
-    page = response.content.decode()
-    assert "2 entries: 0 matched, 1 to review, 1 ignored" in page
+    page = bob.post(URL, {"action": "import", "files": [upload]}, follow=True).content.decode()
     assert "statement MW-STMT-2026-03-11, entry 2" in page and MALFORMED.name in page
+    assert not StatementEntry.objects.exists()
+    # the same statement with that entry repaired
+    fixed = repaired(tmp_path)
+    upload = SimpleUploadedFile(fixed.name, fixed.read_bytes(), content_type="application/xml")
+    page = bob.post(URL, {"action": "import", "files": [upload]}, follow=True).content.decode()
+    assert "3 entries: 0 matched, 1 to review, 2 ignored" in page
     assert "Erste Zahlerin" in page and "Spende" in page
     gift = StatementEntry.objects.get(status="review")
     response = bob.post(

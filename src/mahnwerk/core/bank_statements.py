@@ -197,6 +197,9 @@ class ParseResult:
     statements: list[ParsedStatement] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     incomplete: list[Problem] = field(default_factory=list)
+    # what the file says that does not add up but is no reason to refuse it (a camt statement whose balances
+    # differ from its entries: XML cannot be cut off unnoticed, and banks' exports differ in what they list)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def entries(self) -> list[BankEntry]:
@@ -415,7 +418,7 @@ def _parse_camt(data: bytes, fmt: str, name: str) -> ParseResult:
             if len(result.problems) == broken:  # an entry not read is reported already
                 mismatch = _check_balance(statement, balances["CLBD"][1], opening_code, "CLBD")
                 if mismatch is not None:
-                    result.incomplete.append(mismatch)
+                    result.warnings.append(mismatch)
         dates = [e.booking_date for e in statement.entries if e.booking_date]
         statement.from_date = statement.from_date or min(dates, default=None)
         statement.to_date = statement.to_date or max(dates, default=None)

@@ -164,6 +164,7 @@ class StatementImportResult:
     duplicates: int = 0
     errors: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # files of which nothing was imported
+    warnings: list[str] = field(default_factory=list)  # imported, but worth a look (balances not adding up)
     rows: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
 
@@ -179,6 +180,7 @@ class StatementImportResult:
             "duplicates": self.duplicates,
             "errors": self.errors,
             "refused": self.refused,
+            "warnings": self.warnings,
             "dry_run": self.dry_run,
             "rows": self.rows,
         }
@@ -324,6 +326,7 @@ def _import(
         if parsed.refusals:
             _refuse(result, path, name, [str(problem) for problem in parsed.refusals])
             continue
+        result.warnings += [f"{name}: {problem}" for problem in parsed.warnings]
         digest = hashlib.sha256(data).hexdigest()
         for statement in parsed.statements:
             account = find_account(company, statement.account, accounts)

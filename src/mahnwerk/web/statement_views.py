@@ -169,6 +169,8 @@ def _import(request: CompanyRequest, who: str) -> None:
     )
     for error in result.errors:
         messages.error(request, error)
+    for warning in result.warnings:
+        messages.warning(request, warning)
 
 
 def _stored_name(index: int, original: str) -> str:

@@ -66,6 +66,8 @@ def write_result(command: MahnwerkCommand, result: StatementImportResult, *, as_
                     f"{format_money(row['amount_minor'], row['currency'])} {row['status']}: "
                     f"{'; '.join(row['reasons'])}"
                 )
+        for warning in result.warnings:
+            command.stderr.write(_("warning: {text}").format(text=warning))
         if single:  # the command's own error line says it
             raise CommandError(result.errors[0])
         for error in result.errors:
