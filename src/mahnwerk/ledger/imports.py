@@ -73,7 +73,16 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, column '{self.column}': {self.message}"
+        # row 0: the file as a whole (its encoding, its header); column "-": the row as a whole
+        if self.row == 0:
+            if self.column == "-":
+                return self.message
+            return _("column '{column}': {message}").format(column=self.column, message=self.message)
+        if self.column == "-":
+            return _("row {row}: {message}").format(row=self.row, message=self.message)
+        return _("row {row}, column '{column}': {message}").format(
+            row=self.row, column=self.column, message=self.message
+        )
 
 
 class ImportFailed(Exception):
