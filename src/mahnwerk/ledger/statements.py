@@ -61,7 +61,14 @@ from mahnwerk.ledger.models import (
     StatementEntry,
     WriteOff,
 )
-from mahnwerk.ledger.services import LedgerError, Receipt, company_today, record_payments, reverse_write_off
+from mahnwerk.ledger.services import (
+    LedgerError,
+    Receipt,
+    company_today,
+    receipt_problems,
+    record_payments,
+    reverse_write_off,
+)
 
 MAX_CANDIDATES = 5
 
@@ -358,7 +365,7 @@ def _import(
                 made,
                 result,
             )
-    _apply_matches(company, pending, actor)
+    _apply_matches(company, pending, actor, result)
     for entry in reversals:
         _reverse(company, entry, actor)
         result.reversed += entry.status == EntryStatus.REVERSED
@@ -523,7 +530,10 @@ def _receipts(entry: StatementEntry, parts: Sequence[Part]) -> list[Receipt]:
 
 
 def _apply_matches(
-    company: Company, pending: Sequence[tuple[StatementEntry, tuple[Part, ...]]], actor: str
+    company: Company,
+    pending: Sequence[tuple[StatementEntry, tuple[Part, ...]]],
+    actor: str,
+    result: StatementImportResult,
 ) -> None:
     """One ``record_payments`` call for every sure match of the import; each entry linked to its payments."""
     receipts: list[Receipt] = []
@@ -534,6 +544,27 @@ def _apply_matches(
             owners.append(entry)
     if not receipts:
         return
+    # a sure match the ledger cannot book (a value date before the customer's rules begin, or far ahead)
+    # goes to a person instead of stopping the import
+    problems = receipt_problems(company, receipts)
+    if problems:
+        refused: dict[int, list[str]] = {}
+        for problem in problems:
+            refused.setdefault(id(owners[problem.position]), []).append(problem.message)
+        for entry, _parts in pending:
+            if id(entry) in refused:
+                entry.status = EntryStatus.REVIEW
+                entry.reasons = [
+                    *entry.reasons,
+                    *(_note(gettext_noop("not booked: {problem}"), problem=m) for m in refused[id(entry)]),
+                ]
+                entry.save(update_fields=["status", "reasons"])
+                result.matched -= 1
+                result.review += 1
+        kept = [(r, e) for r, e in zip(receipts, owners, strict=True) if id(e) not in refused]
+        receipts, owners = [r for r, _e in kept], [e for _r, e in kept]
+        if not receipts:
+            return
     payments = record_payments(company, receipts, actor=actor)
     bulk_insert_rows(
         StatementEntry.payments.through,
