@@ -201,3 +201,28 @@ def rated(company: Any) -> Callable[..., Any]:
         )[0]
 
     return make
+
+
+@pytest.fixture
+def api_post(client: Any, company: Any) -> Callable[[str, Any], Any]:
+    """POST JSON to ``/api/<path>`` as an administrator of ``company`` (a bearer token of its own)."""
+    import json
+
+    from django.contrib.auth import get_user_model
+
+    from mahnwerk.api.models import ApiToken
+    from mahnwerk.web.models import Membership
+
+    user = get_user_model().objects.create_user(username="api-admin", password="x")
+    Membership.objects.create(user=user, company=company, role="admin")
+    _token, key = ApiToken.issue(user, company, "api-admin token")
+
+    def post(path: str, body: Any) -> Any:
+        return client.post(
+            f"/api/{path}",
+            json.dumps(body),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+
+    return post

@@ -28,24 +28,9 @@ def test_a_cell_naming_an_address_twice_gives_one_contact(company: Any, tmp_path
     ]
 
 
-def test_the_api_takes_a_repeated_address_once(client: Any, company: Any) -> None:
-    import json
-
-    from django.contrib.auth import get_user_model
-
-    from mahnwerk.api.models import ApiToken
-    from mahnwerk.web.models import Membership
-
-    user = get_user_model().objects.create_user(username="anna", password="x")
-    Membership.objects.create(user=user, company=company, role="admin")
-    _token, key = ApiToken.issue(user, company, "t")
+def test_the_api_takes_a_repeated_address_once(api_post: Callable[[str, Any], Any]) -> None:
     body = [{"number": "N11", "name": "x", "email": ["a@b.de", "a@b.de"], "phone": ["+4930123456"] * 2}]
-    response = client.post(
-        "/api/debtors",
-        json.dumps(body),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {key}"},
-    )
+    response = api_post("debtors", body)
     assert response.status_code == 201, response.content
     assert Contact.objects.filter(debtor__number="N11").count() == 2
 

@@ -4,7 +4,7 @@ customer's own page."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,22 +47,10 @@ def test_a_file_with_an_unknown_country_or_a_zero_phone_is_refused(company: Any,
     assert not Debtor.objects.exists()
 
 
-def test_the_api_takes_no_true_as_an_amount(client: Any, company: Any, make_debtor: Any) -> None:
-    from django.contrib.auth import get_user_model
-
-    from mahnwerk.api.models import ApiToken
-    from mahnwerk.web.models import Membership
-
+def test_the_api_takes_no_true_as_an_amount(api_post: Callable[[str, Any], Any], make_debtor: Any) -> None:
     make_debtor(number="K1")
-    user = get_user_model().objects.create_user(username="anna", password="x")
-    Membership.objects.create(user=user, company=company, role="admin")
-    _token, key = ApiToken.issue(user, company, "t")
     for amount in (True, 1.5, "100"):
-        body = [{"debtor": "K1", "amount_minor": amount, "value_date": "2026-03-01"}]
-        response = client.post(
-            "/api/payments",
-            json.dumps(body),
-            content_type="application/json",
-            headers={"Authorization": f"Bearer {key}"},
+        response = api_post(
+            "payments", [{"debtor": "K1", "amount_minor": amount, "value_date": "2026-03-01"}]
         )
         assert response.status_code == 422, (amount, response.content)

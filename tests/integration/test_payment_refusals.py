@@ -5,7 +5,6 @@ twice. Nothing of a refused call is written."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,27 +33,6 @@ def story(make_debtor: Callable[..., Any], make_invoice: Callable[..., Any]) -> 
         "eur": make_invoice(debtor, "R1", "100.00", "2026-03-31", issue="2026-03-01"),
         "other": make_debtor(number="K2"),
     }
-
-
-def _api(client: Any, company: Any) -> Callable[[list[dict[str, Any]]], Any]:
-    from django.contrib.auth import get_user_model
-
-    from mahnwerk.api.models import ApiToken
-    from mahnwerk.web.models import Membership
-
-    user = get_user_model().objects.create_user(username="anna", password="x")
-    Membership.objects.create(user=user, company=company, role="admin")
-    _token, key = ApiToken.issue(user, company, "anna token")
-
-    def post(body: list[dict[str, Any]]) -> Any:
-        return client.post(
-            "/api/payments",
-            json.dumps(body),
-            content_type="application/json",
-            headers={"Authorization": f"Bearer {key}"},
-        )
-
-    return post
 
 
 def test_the_service_refuses_all_of_a_call_with_a_bad_receipt(company: Any, story: dict[str, Any]) -> None:
@@ -122,8 +100,12 @@ def test_a_file_names_the_row_and_field_and_writes_nothing(
     assert Invoice.objects.get(number="R1").open_minor == 100_00
 
 
-def test_the_api_answers_422_naming_the_field(client: Any, company: Any, story: dict[str, Any]) -> None:
-    post = _api(client, company)
+def test_the_api_answers_422_naming_the_field(
+    api_post: Callable[[str, Any], Any], company: Any, story: dict[str, Any]
+) -> None:
+    def post(body: list[dict[str, Any]]) -> Any:
+        return api_post("payments", body)
+
     today = company_today(company)
     body = [
         {"debtor": "K1", "amount_minor": 100, "value_date": today.isoformat(), "external_id": "T1"},
