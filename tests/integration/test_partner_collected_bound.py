@@ -143,4 +143,5 @@ def test_the_status_file_import_keeps_the_same_bound(setup: dict[str, Any], tmp_
     with pytest.raises(CommandError) as raised:
         call_command("partner", "import-status", str(path))
     assert "is more than the" in str(raised.value) and "open on debtor" in str(raised.value)
+    assert str(raised.value).startswith("row 2")  # the first data row under the header, as the file shows it
     nothing_booked(debtor)

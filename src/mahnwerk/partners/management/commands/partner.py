@@ -107,10 +107,13 @@ class Command(MahnwerkCommand):
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
         partner = services.find_partner(company, options["partner"]) if options["partner"] else None
-        rows, _first = services.read_status_file(path.read_bytes(), path.name, company.currency)
-        result = services.apply_statuses(
-            company, rows, partner=partner, source="file", actor=options["actor"]
-        )
+        rows, first = services.read_status_file(path.read_bytes(), path.name, company.currency)
+        try:
+            result = services.apply_statuses(
+                company, rows, partner=partner, source="file", actor=options["actor"]
+            )
+        except services.StatusInputError as exc:  # rows numbered as the file has them (a CSV: from row 2)
+            raise services.StatusInputError(exc.errors, first_row=first) from None
         if options["json"]:
             self.emit_json(result.as_dict())
             return
