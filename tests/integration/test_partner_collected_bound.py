@@ -145,3 +145,16 @@ def test_the_status_file_import_keeps_the_same_bound(setup: dict[str, Any], tmp_
     assert "is more than the" in str(raised.value) and "open on debtor" in str(raised.value)
     assert str(raised.value).startswith("row 2")  # the first data row under the header, as the file shows it
     nothing_booked(debtor)
+
+
+def test_a_status_dated_before_the_handover_is_refused(client: Any, setup: dict[str, Any]) -> None:
+    debtor = setup["debtor"]
+    handed_over_on = Handover.objects.get(debtor=debtor).handed_over_on
+    before = (handed_over_on - timedelta(days=1)).isoformat()
+    response = post(client, setup["key"], collected(debtor, 100, on=before))
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"] == ["body", "statuses", 0, "date"]
+    assert "before the handover" in response.content.decode()
+    nothing_booked(debtor)
+    on_the_day = post(client, setup["key"], collected(debtor, 100, on=handed_over_on.isoformat()))
+    assert on_the_day.status_code == 200, on_the_day.content

@@ -690,8 +690,23 @@ def apply_statuses(
         for index, row in enumerate(rows)
         if row.on > today
     ]
+    # nor can the partner report on an account from before it had it
+    for index, row in enumerate(rows):
+        handed_over_on = handovers[debtors[row.debtor].pk].handed_over_on
+        if row.on < handed_over_on:
+            future.append(
+                RowError(
+                    index,
+                    "date",
+                    _(
+                        "the status of {debtor} is dated {date}, before the handover on {handed_over_on}"
+                    ).format(
+                        debtor=row.debtor, date=row.on.isoformat(), handed_over_on=handed_over_on.isoformat()
+                    ),
+                )
+            )
     if future:
-        raise StatusInputError(future)
+        raise StatusInputError(sorted(future, key=lambda e: e.index))
     result = StatusResult()
     for index, row in enumerate(rows):
         debtor = debtors[row.debtor]
