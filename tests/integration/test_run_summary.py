@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 from typing import Any
 
@@ -25,7 +26,7 @@ def test_the_dry_run_names_the_customer_and_the_summary_is_translated(
     dry = cli("run", "--date", "2026-03-08", "--dry-run")
     assert "would send step 2 to customer K-4711: 1 item(s)" in dry
     assert f"debtor {debtor.pk}" not in dry
-    assert "open items evaluated   1" in dry
+    assert re.search(r"open items evaluated +1\n", dry)
     with translation.override("de"):
         german = cli("run", "--date", "2026-03-08", "--dry-run")
     assert "K-4711" in german

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -93,7 +94,7 @@ def test_a_missing_rate_marks_only_the_message_that_would_claim_interest(
         "run", "--date", "2026-07-06", "--dry-run", "--company", "acme", stdout=out, stderr=io.StringIO()
     )
     text = out.getvalue()
-    assert "awaiting approval      1" in text
+    assert re.search(r"awaiting approval +1\n", text)
     waiting = [line for line in text.splitlines() if f"to customer {krueger.number}:" in line]
     assert len(waiting) == 1 and "waits for approval: The message would claim interest" in waiting[0]
     assert next(line for line in text.splitlines() if f"to customer {neu.number}:" in line).endswith(

@@ -31,9 +31,6 @@ HELD_TEXTS = {
     Held.RATE_MISSING.value: gettext_lazy("rate missing"),
 }
 
-# the column the figures start in (a longer label, as in another language, moves its figure along)
-LABEL_WIDTH = 24
-
 
 class Command(MahnwerkCommand):
     help = "The daily collection run: decide and send what is due for every open item as of a date."
@@ -142,8 +139,10 @@ class Command(MahnwerkCommand):
     def _summary(self, company: Company, r: Any, day: dict[str, int] | None) -> None:
         """The run's figures for one company, each on a line of its own (labels in the reader's language)."""
 
+        rows: list[tuple[str, str, object]] = []  # (indent, label, value), aligned as one block
+
         def line(label: str, value: object, indent: str = "  ") -> None:
-            self.stdout.write(f"{indent}{label:<{LABEL_WIDTH - len(indent)}} {value}")
+            rows.append((indent, label, value))
 
         mode = _(" (dry run: nothing written)") if r.dry_run else ""
         self.stdout.write(f"{company.name} — {r.as_of.isoformat()}{mode}")
@@ -155,7 +154,9 @@ class Command(MahnwerkCommand):
             line(_("messages queued"), r.messages_queued)
             line(_("without contact"), r.no_contact)
             line(_("limitation warnings"), r.limitation_warnings)
+        if not r.dry_run or r.awaiting_approval:
             line(_("awaiting approval"), r.awaiting_approval)
+        if not r.dry_run:
             line(_("time-barred (to a person)"), r.time_barred)
             line(_("changed before writing"), r.withdrawn_at_write)
             if day is not None:
@@ -173,12 +174,13 @@ class Command(MahnwerkCommand):
         for reason, count in sorted(r.held.items()):
             label = _("held, {reason}").format(reason=HELD_TEXTS.get(reason, reason.replace("_", " ")))
             line(label, _("{count} debtor(s)").format(count=count))
+        width = max(len(indent) + len(label) for indent, label, _value in rows)
+        for indent, label, value in rows:
+            self.stdout.write(f"{indent}{label:<{width - len(indent)}} {value}")
         for warning in r.warnings:
             self.stderr.write("  " + _("warning: {text}").format(text=warning))
         for level, count in sorted(r.steps.items()):
             self.stdout.write("  " + _("step {level}: {count} debtor(s)").format(level=level, count=count))
-        if r.dry_run and r.awaiting_approval:
-            line(_("awaiting approval"), r.awaiting_approval)
         shown = r.plan[:50]
         names = dict(
             Debtor.objects.filter(pk__in={int(str(p["debtor_id"])) for p in shown}).values_list(
