@@ -1517,7 +1517,7 @@ def import_payments(
         raise ImportFailed(sorted(v.errors, key=lambda e: e.row) if problems else v.errors)
     if dry_run:
         return ImportResult("payments", len(receipts), {"unallocated_minor": None}, dry_run=True)
-    payments = services.record_payments(company, receipts, actor=actor)
+    payments = services.record_payments(company, receipts, actor=actor, checked=True)
     unallocated = sum(p.unallocated_minor for p in payments)
     return ImportResult("payments", len(payments), {"unallocated_minor": unallocated})
 

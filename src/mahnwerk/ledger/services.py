@@ -195,7 +195,9 @@ def record_payment(company: Company, receipt: Receipt, actor: str = "system") ->
 
 
 @transaction.atomic
-def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = "system") -> list[Payment]:
+def record_payments(
+    company: Company, receipts: Sequence[Receipt], actor: str = "system", *, checked: bool = False
+) -> list[Payment]:
     """Record payments and apply each to the debtor's open items (named invoice first, then oldest due).
 
     Set-based: one query loads the open items of all debtors involved. What a payment cannot
@@ -204,9 +206,9 @@ def record_payments(company: Company, receipts: Sequence[Receipt], actor: str = 
     written off and said on the timeline (see ``ledger.claims``).
 
     Receipts with a problem (:func:`receipt_problems`) are refused together: :class:`PaymentRefused`, nothing
-    written.
+    written (``checked``: the caller has just asked :func:`receipt_problems` itself, in this transaction).
     """
-    problems = receipt_problems(company, receipts)
+    problems = [] if checked else receipt_problems(company, receipts)
     if problems:
         raise PaymentRefused(problems)
     payments = [

@@ -565,7 +565,7 @@ def _apply_matches(
         receipts, owners = [r for r, _e in kept], [e for _r, e in kept]
         if not receipts:
             return
-    payments = record_payments(company, receipts, actor=actor)
+    payments = record_payments(company, receipts, actor=actor, checked=True)
     bulk_insert_rows(
         StatementEntry.payments.through,
         ("statemententry_id", "payment_id"),

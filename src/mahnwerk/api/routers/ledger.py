@@ -121,7 +121,7 @@ def create_payments(request: HttpRequest, payload: list[PaymentIn]) -> Status[li
     ]
     if errors:
         raise Invalid(sorted(errors, key=lambda e: int(e.loc[1])))
-    payments = record_payments(company, receipts, actor=who.actor)
+    payments = record_payments(company, receipts, actor=who.actor, checked=True)
     return Status(
         201,
         [
