@@ -112,3 +112,15 @@ def test_reasons_are_shown_in_the_readers_language(bob: Client, company: Any, in
     assert f"{names}; {open_}" in page
     assert f"{nothing}; the amount is exactly what invoice INV-0400 has open" in page
     assert "300,00" in page and "'message'" not in page and "&#x27;message&#x27;" not in page
+
+
+def test_a_camt_statement_whose_balances_do_not_add_up_imports_with_a_warning(
+    bob: Client, company: Any, invoices: None
+) -> None:
+    from tests.integration.test_statement_completeness import _camt053_closing, _with_balances
+
+    data = _with_balances("1000.00", f"{float(_camt053_closing()) + 1:.2f}")
+    upload = SimpleUploadedFile("kontoauszug.xml", data, content_type="application/xml")
+    page = bob.post(URL, {"action": "import", "files": [upload]}, follow=True).content.decode()
+    assert "kontoauszug.xml: " in page and "the balances do not add up" in page
+    assert StatementEntry.objects.count() == 9
