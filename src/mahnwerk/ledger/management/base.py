@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import date
 from typing import Any
 
@@ -45,6 +46,15 @@ class MahnwerkCommand(BaseCommand):
         if self.json_option:
             parser.add_argument("--json", action="store_true", help="machine-readable output")
         return parser
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        try:
+            super().run_from_argv(argv)
+        except CommandError as exc:
+            # raised while the arguments were read (an option's own reader: "--date 2026-02-30"), where
+            # Django does not catch it yet: one line and the exit code, as for any other CommandError
+            self.stderr.write(f"CommandError: {exc}")
+            sys.exit(exc.returncode)
 
     def company(self, options: dict[str, Any]) -> Company:
         try:
