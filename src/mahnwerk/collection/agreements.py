@@ -382,6 +382,15 @@ def _refuse_overlap(invoices: Sequence[Invoice]) -> None:
         other = qs.first()
         if other is not None:
             raise AgreementError(f"an item is already covered by {what} #{other.pk}")
+    disputed = (
+        Dispute.objects.filter(invoice__in=ids, status=DisputeStatus.OPEN).select_related("invoice").first()
+    )
+    if disputed is not None:  # an agreement to pay what the debtor contests: the dispute is settled first
+        raise AgreementError(
+            gettext("invoice {number} is under dispute #{id}: resolve the dispute first").format(
+                number=disputed.invoice.number, id=disputed.pk
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,11 +589,20 @@ def propose_plan(
     terms = agreement_policy_for(company, debtor, policy, today)
     items = _covered(company, debtor, invoices)
     principal = sum(inv.open_minor for inv in items)
-    if costs_minor is None:
-        from mahnwerk.ledger.claims import claim_views, debtor_law
+    from mahnwerk.ledger.claims import claim_views, debtor_law
 
-        views = claim_views(company, items, {debtor.pk: debtor_law(company, debtor)}, today)
-        costs_minor = sum(v.interest_open + v.costs_open for v in views.values())
+    views = claim_views(company, items, {debtor.pk: debtor_law(company, debtor)}, today)
+    owed = sum(v.interest_open + v.costs_open for v in views.values())
+    if costs_minor is None:
+        costs_minor = owed
+    elif not 0 <= costs_minor <= owed:  # less is a waiver; more is nothing the debtor owes
+        raise AgreementError(
+            gettext(
+                "the plan's interest and fees ({costs}) cannot be more than the {owed} open on these items today"
+            ).format(
+                costs=format_money(costs_minor, items[0].currency), owed=format_money(owed, items[0].currency)
+            )
+        )
     limits = terms.plan_policy()
     down = (
         core.min_down_payment_minor(limits, principal) if down_payment_minor is None else down_payment_minor

@@ -62,10 +62,10 @@ def find_debtor(company: Company, ident: str) -> Debtor:
 
 
 def find_invoices(company: Company, debtor: Debtor, numbers: list[str] | None) -> list[Invoice]:
-    """The invoices named by number, or all of the debtor's open invoices."""
+    """The invoices named by number, or all of the debtor's open invoices that are not disputed."""
     qs = Invoice.objects.filter(company=company, debtor=debtor).order_by("due_date", "pk")
-    if not numbers:
-        found = list(qs.filter(open_minor__gt=0))
+    if not numbers:  # (not those under an open dispute: no agreement to pay what the debtor contests)
+        found = list(qs.filter(open_minor__gt=0).exclude(disputes__status="open"))
         if not found:
             raise CommandError(_("{debtor} has no open invoices").format(debtor=debtor))
         return found
