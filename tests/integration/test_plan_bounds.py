@@ -63,3 +63,23 @@ def test_no_agreement_covers_a_disputed_item(
         )
     )
     assert [i.number for i in InstalmentPlan.objects.get(pk=proposed["id"]).invoices.all()] == ["R-1"]
+
+
+def test_a_cancelled_plan_s_proposal_is_not_sent(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.comms.models import OutboundMessage
+
+    make_invoice(make_debtor(number="D1"), "R-1", "181.97", "2026-11-01")
+    proposed = json.loads(
+        cli("plan", "propose", "D1", "--instalments", "1", "--today", "2026-12-07", "--json")
+    )
+    about_it = OutboundMessage.objects.filter(message_id__contains=f".plan.{proposed['id']}.")
+    assert list(about_it.values_list("status", flat=True)) == [
+        "queued"
+    ]  # the written agreement, not sent yet
+    cli("plan", "cancel", str(proposed["id"]), "--reason", "test")
+    [withdrawn] = about_it.all()
+    assert withdrawn.status == "cancelled" and "was cancelled" in withdrawn.last_error
+    cli("outbox", "send")
+    assert OutboundMessage.objects.get(pk=withdrawn.pk).status == "cancelled"

@@ -1191,6 +1191,15 @@ def find_agreement(
     return cast(Promise | InstalmentPlan | Settlement | Incentive | None, found)
 
 
+# the first part of an agreement message's key, by kind (``plan.7.proposal``)
+_AGREEMENT_KEYS: dict[type, str] = {
+    Promise: "promise",
+    InstalmentPlan: "plan",
+    Settlement: "settlement",
+    Incentive: "incentive",
+}
+
+
 @transaction.atomic
 def cancel_agreement(
     company: Company,
@@ -1215,6 +1224,10 @@ def cancel_agreement(
     ):
         raise AgreementError(f"the {agreement._meta.verbose_name} is {agreement.status}: nothing to cancel")
     agreement.refresh_from_db()
+    # its messages not sent yet (a proposal, a confirmation) stay unsent
+    messaging().withdraw_agreement_messages(
+        company, f"{_AGREEMENT_KEYS[type(agreement)]}.{agreement.pk}", today
+    )
     timeline.event(
         agreement.debtor_id,
         company.pk,

@@ -87,6 +87,11 @@ class CommsMessaging:
 
         return outbox.recheck_queued(invoice_ids=invoice_ids, on=on)
 
+    def withdraw_agreement_messages(self, company: Company, key: str, on: date) -> int:
+        from mahnwerk.comms import outbox
+
+        return outbox.withdraw_agreement_messages(company, key, on)
+
     def email_recipients(self, debtor_ids: Iterable[int]) -> dict[int, str]:
         from mahnwerk.comms import outbox
 

@@ -880,6 +880,20 @@ def recheck_queued(
     return withdraw(messages, stale_reasons(messages), on) if messages else {}
 
 
+def withdraw_agreement_messages(company: Company, key: str, on: date) -> int:
+    """Withdraw the queued messages about one agreement (``key``: ``plan.7``, ``promise.3``; its proposal,
+    confirmation, reminders) once it is cancelled: a plan cancelled before its proposal went out must not
+    reach the debtor. Returns how many were withdrawn."""
+    prefix = f"<agreement.{company.slug}.{key}."
+    queued = list(
+        OutboundMessage.objects.filter(
+            company=company, status=MessageStatus.QUEUED, action__isnull=True, message_id__startswith=prefix
+        )
+    )
+    reasons: dict[int, Reason] = {m.pk: ("agreement_cancelled", {}) for m in queued}
+    return sum(withdraw(queued, reasons, on).values())
+
+
 def cancel_stale(debtor_ids: set[int], business_date: date | None) -> int:
     """A payment or credit note lowered these debtors' items: withdraw their queued messages that no longer fit."""
     return sum(recheck_queued(debtor_ids=debtor_ids, on=business_date).values())

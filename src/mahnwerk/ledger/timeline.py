@@ -155,6 +155,7 @@ WITHDRAWAL_REASONS = {
     "do_not_contact": _("the debtor is not to be contacted"),
     "case_hold": _("the debtor's case is on hold"),
     "deadline": _("its deadline {deadline} has passed or is less than {days} days after the print date"),
+    "agreement_cancelled": _("the agreement it is about was cancelled"),
 }
 
 
