@@ -211,6 +211,10 @@ def test_latvian_letter_words_and_formats() -> None:
     # Without the reminder fee: 387.00 + 4.14 + 120.00 = 511.14 EUR, written the Latvian way.
     assert "511,14" in text
     assert "līdz 07.12.2026." in text
+    # no BIC given (an IBAN within SEPA needs none): no "BIC" label without a value, in the footer or the table
+    assert "BIC" not in text
+    [german] = page_texts(render_letter_pdf(german_letter()))
+    assert "BIC COBADEFFXXX" in german
 
 
 def test_english_letter() -> None:
