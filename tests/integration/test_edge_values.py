@@ -54,3 +54,16 @@ def test_the_api_takes_no_true_as_an_amount(api_post: Callable[[str, Any], Any],
             "payments", [{"debtor": "K1", "amount_minor": amount, "value_date": "2026-03-01"}]
         )
         assert response.status_code == 422, (amount, response.content)
+
+
+def test_the_api_names_a_field_it_does_not_know_and_an_id_out_of_range(
+    api_post: Callable[[str, Any], Any],
+) -> None:
+    from mahnwerk.collection.models import Run
+
+    misspelt = api_post("runs", {"date": "2026-03-01", "dry_run": True})  # the field is as_of
+    assert misspelt.status_code == 422, misspelt.content
+    assert misspelt.json()["detail"][0]["loc"][-1] == "date"
+    huge = api_post("runs", {"dry_run": True, "exclude_debtors": [10**30]})
+    assert huge.status_code == 422, huge.content
+    assert not Run.objects.exists()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from django.utils.translation import gettext
 from ninja import Field, Schema
-from pydantic import AfterValidator, Strict, field_validator
+from pydantic import AfterValidator, ConfigDict, Strict, field_validator
 
 from mahnwerk.core import tabular
 from mahnwerk.core.tabular import MAX_ABS_MINOR, TabularError
@@ -64,7 +64,10 @@ def _refuse_nul(value: Any) -> None:
 
 class In(Schema):
     """A request body: no text in it may hold a NUL character (no text has one, and PostgreSQL refuses it:
-    without this check a server error instead of a 422 naming the field)."""
+    without this check a server error instead of a 422 naming the field), and no field the endpoint does not
+    know (``{"date": ...}`` for ``as_of`` ran for today before: a misspelt field is a 422 naming it)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
@@ -176,15 +179,15 @@ class RunIn(In):
         description="also take the steps waiting for a person's approval (playbooks in approval mode, "
         "messages that would claim interest without a known rate)",
     )
-    exclude_debtors: list[int] = Field(
+    exclude_debtors: list[Id] = Field(
         [], max_length=10_000, description="debtor ids left out of this run (they get nothing from it)"
     )
-    exclude_items: list[int] = Field(
+    exclude_items: list[Id] = Field(
         [],
         max_length=10_000,
         description="invoice ids left out of this run: not named in their debtor's message, not in its total",
     )
-    only_debtors: list[int] | None = Field(
+    only_debtors: list[Id] | None = Field(
         None, max_length=10_000, description="the debtors approved: the run writes for no other"
     )
 
