@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from mahnwerk.core.rate_files import add_user_rate
 from mahnwerk.core.rates import (
     MissingRateError,
     RateError,
-    add_rate,
     load_tables,
     percent_to_units,
     units_to_percent,
 )
+
+TODAY = date(2026, 12, 7)  # (a rate is added at most a year ahead of the day it is added)
 
 
 def test_packaged_tables_and_published_values() -> None:
@@ -59,8 +61,10 @@ def test_percent_parsing() -> None:
 
 def test_add_rate_extends_coverage_through_the_overlay(tmp_path: Path) -> None:
     overlay = tmp_path / "rates"
-    entry = add_rate(overlay, "de_basiszinssatz", date(2026, 7, 1), "1.52", "Bundesbank press release")
-    assert entry.units == 15200
+    entry = add_user_rate(
+        overlay, "de_basiszinssatz", date(2026, 7, 1), "1.52", "Bundesbank press release", today=TODAY
+    ).after
+    assert entry is not None and entry.units == 15200
     tables = load_tables(overlay)
     de = tables["de_basiszinssatz"]
     assert de.rate_on(date(2026, 7, 1)) == 15200
@@ -73,17 +77,17 @@ def test_add_rate_extends_coverage_through_the_overlay(tmp_path: Path) -> None:
 def test_add_rate_refusals(tmp_path: Path) -> None:
     overlay = tmp_path / "rates"
     with pytest.raises(RateError, match="half-year"):
-        add_rate(overlay, "de_basiszinssatz", date(2026, 8, 1), "1.5")
-    add_rate(overlay, "de_basiszinssatz", date(2026, 7, 1), "1.5")
+        add_user_rate(overlay, "de_basiszinssatz", date(2026, 8, 1), "1.5", today=TODAY)
+    add_user_rate(overlay, "de_basiszinssatz", date(2026, 7, 1), "1.5", today=TODAY)
     with pytest.raises(RateError, match="already"):
-        add_rate(overlay, "de_basiszinssatz", date(2026, 7, 1), "1.6")
+        add_user_rate(overlay, "de_basiszinssatz", date(2026, 7, 1), "1.6", today=TODAY)
     with pytest.raises(RateError):
-        add_rate(overlay, "no_such_table", date(2026, 7, 1), "1.6", known=load_tables(overlay))
+        add_user_rate(overlay, "no_such_table", date(2026, 7, 1), "1.6", today=TODAY)
 
 
 def test_gap_in_the_middle_names_the_missing_half_year(tmp_path: Path) -> None:
     overlay = tmp_path / "rates"
-    add_rate(overlay, "de_basiszinssatz", date(2027, 1, 1), "2.0")  # 2026-07-01 still missing
+    add_user_rate(overlay, "de_basiszinssatz", date(2027, 1, 1), "2.0", today=TODAY)  # 2026-07-01 missing
     de = load_tables(overlay)["de_basiszinssatz"]
     with pytest.raises(MissingRateError) as err:
         de.changes(date(2026, 6, 1), date(2027, 2, 1))

@@ -36,9 +36,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -56,6 +54,7 @@ from mahnwerk.core.rates import (
     next_half_year,
     percent_to_units,
     units_to_percent,
+    write_atomically,
 )
 
 BASE_RATE_SERIES = "BBK01.SU0115"
@@ -687,21 +686,6 @@ def _read_own(path: Path) -> _OwnFile | None:
     return _OwnFile(lines, columns, rows, text.endswith("\n"))
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path`` and rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def _row_line(columns: Sequence[str], old_line: str, entry: RateEntry) -> str:
     old = [c.strip() for c in next(csv.reader([old_line.strip()]))]
     cells = dict(zip(columns, old + [""] * (len(columns) - len(old)), strict=False))
@@ -830,7 +814,7 @@ def add_user_rate(
     assert own is not None
     index, old = mine
     own.lines[index] = _row_line(own.columns, own.lines[index], entry)
-    _write_atomically(path, "\n".join(own.lines) + ("\n" if own.trailing_newline else ""))
+    write_atomically(path, "\n".join(own.lines) + ("\n" if own.trailing_newline else ""))
     return UserRateChange("replaced", table, valid_from, old, entry, path)
 
 
@@ -858,5 +842,5 @@ def remove_user_rate(overlay_dir: Path, table: str, valid_from: date) -> UserRat
     assert own is not None
     index, old = mine
     del own.lines[index]
-    _write_atomically(path, "\n".join(own.lines) + ("\n" if own.lines and own.trailing_newline else ""))
+    write_atomically(path, "\n".join(own.lines) + ("\n" if own.lines and own.trailing_newline else ""))
     return UserRateChange("removed", table, valid_from, old, packaged.get(valid_from), path)

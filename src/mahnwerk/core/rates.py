@@ -273,42 +273,30 @@ def get_table(tables: Mapping[str, RateTable], name: str) -> RateTable:
         raise RateError(f"no rate table named {name!r} (known: {', '.join(sorted(tables))})") from None
 
 
-def add_rate(
-    overlay_dir: Path,
-    table: str,
-    valid_from: date,
-    percent: str | Decimal,
-    source: str = "",
-    known: Iterable[str] | None = None,
-) -> RateEntry:
-    """Append a rate to the user overlay of ``table`` and return it; the merged table is validated first.
+def _stage(target: Path, text: str) -> Path:
+    """``text`` written and synced to a temporary file next to ``target`` (with its permissions), to be
+    renamed over it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
 
-    Refuses a table name that is not known (when ``known`` is given), a date that the overlay already
-    has, and a date that is not a half-year start for a half-year table.
-    """
-    units = percent_to_units(percent)
-    tables = load_tables(overlay_dir)
-    if known is not None and table not in set(known):
-        raise RateError(f"no rate table named {table!r}")
-    existing = tables.get(table)
-    path = overlay_dir / f"{table}.csv"
-    if path.exists():
-        _, own = _parse_csv(path.read_text(encoding="utf-8"), str(path), "user")
-        if any(e.valid_from == valid_from for e in own):
-            raise RateError(f"{table} already has a user rate from {valid_from.isoformat()} in {path}")
-    entry = RateEntry(valid_from, units, source.strip() or "user")
-    if existing is not None:
-        merged = {e.valid_from: e for e in existing.entries}
-        merged[valid_from] = entry
-        RateTable(table, existing.period, tuple(merged[d] for d in sorted(merged)))  # validates
-    overlay_dir.mkdir(parents=True, exist_ok=True)
-    new_file = not path.exists()
-    with path.open("a", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        if new_file:
-            writer.writerow(["valid_from", "rate_percent", "source"])
-        writer.writerow([valid_from.isoformat(), f"{units_to_percent(units)}", entry.source])
-    return entry
+
+def write_atomically(target: Path, text: str) -> None:
+    """Replace ``target`` by ``text`` at once: a reader sees the old file or the new one, never half."""
+    tmp = _stage(target, text)
+    try:
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _overlay_text(old: str | None, rows: Iterable[RateEntry], checked_until: date | None) -> str:
@@ -335,7 +323,7 @@ def add_rates(
     """Append many rates (and change tables' ``checked_until``) to the overlay, all or nothing.
 
     Every table is validated as merged with its new rows before anything is written; a date the
-    overlay already has is refused as by :func:`add_rate`. Each file is written to a temporary file
+    overlay already has is refused (as by :func:`mahnwerk.core.rate_files.add_user_rate`). Each file is written to a temporary file
     next to it and then renamed over it, so a file is never left half written; the renames follow only
     once every new file is on disk. Returns the written path per table.
     """
@@ -364,14 +352,7 @@ def add_rates(
     staged: dict[str, Path] = {}
     try:
         for name, text in texts.items():
-            target = overlay_dir / f"{name}.csv"
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=overlay_dir)
-            staged[name] = Path(tmp)
-            os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
+            staged[name] = _stage(overlay_dir / f"{name}.csv", text)
         written: dict[str, Path] = {}
         for name, tmp_path in staged.items():
             target = overlay_dir / f"{name}.csv"
