@@ -147,7 +147,7 @@ def test_a_payment_imported_twice_is_refused(company: Any, tmp_path: Path) -> No
     )
     pay = write(tmp_path, "p.csv", "value_date,amount,invoice,external_id\n2026-03-05,40,RE-1,TX-9\n")
     import_file(company, "payments", pay)
-    with pytest.raises(ImportFailed, match="TX-9 was already imported"):
+    with pytest.raises(ImportFailed, match="row 2, column 'external_id': payment TX-9 was recorded before"):
         import_file(company, "payments", pay)
     assert Payment.objects.count() == 1
     assert Invoice.objects.get().open_minor == 6000
