@@ -3,7 +3,6 @@ complete import — never a traceback, never a 500, never half of it written."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -36,26 +35,9 @@ PAYMENT_FIELDS = ("value_date", "amount_minor", "currency", "debtor", "invoice",
 
 
 @pytest.fixture
-def api(client: Any, company: Any, make_debtor: Any) -> Any:
-    from django.contrib.auth import get_user_model
-
-    from mahnwerk.api.models import ApiToken
-    from mahnwerk.web.models import Membership
-
+def api(api_post: Any, make_debtor: Any) -> Any:
     make_debtor(number="K1")
-    user = get_user_model().objects.create_user(username="fuzz", password="x")
-    Membership.objects.create(user=user, company=company, role="admin")
-    _token, key = ApiToken.issue(user, company, "fuzz")
-
-    def post(path: str, body: Any) -> Any:
-        return client.post(
-            f"/api/{path}",
-            json.dumps(body),
-            content_type="application/json",
-            headers={"Authorization": f"Bearer {key}"},
-        )
-
-    return post
+    return api_post
 
 
 def _body(fields: tuple[str, ...], good: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:

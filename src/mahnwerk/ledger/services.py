@@ -113,7 +113,8 @@ def receipt_problems(company: Company, receipts: Sequence[Receipt]) -> list[Rece
         return []
     problems: list[ReceiptProblem] = []
     laws = debtor_laws(company, {r.debtor_id for r in receipts})
-    latest = company_today(company) + timedelta(days=VALUE_DATE_AHEAD_DAYS)
+    today = company_today(company)
+    latest = today + timedelta(days=VALUE_DATE_AHEAD_DAYS)
     invoice_ids = {r.invoice_id for r in receipts if r.invoice_id is not None}
     named = {
         pk: (debtor_id, currency, number)
@@ -153,7 +154,7 @@ def receipt_problems(company: Company, receipts: Sequence[Receipt]) -> list[Rece
                     ).format(
                         date=r.value_date.isoformat(),
                         days=VALUE_DATE_AHEAD_DAYS,
-                        today=(latest - timedelta(days=VALUE_DATE_AHEAD_DAYS)).isoformat(),
+                        today=today.isoformat(),
                     ),
                 )
             )
