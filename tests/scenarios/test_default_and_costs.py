@@ -180,3 +180,86 @@ def test_a_consumer_pays_no_flat_rate_and_letters_at_cost(
     # default from 03-21 (letter received 03-13, "pay by 03-20"); 03-21..04-07 = 18 days at 7.27 %:
     # 1000.00 x 0.0727 x 18 / 365 = 3.5852 -> 3.59; fees 1.50 + 1.50 = 3.00
     assert (line["interest_open_minor"], line["fees_open_minor"]) == (359, 300)
+
+
+def message_of(debtor: Any, as_of: str) -> Any:
+    from mahnwerk.comms.models import OutboundMessage
+
+    return OutboundMessage.objects.get(debtor=debtor, action__as_of=D(as_of))
+
+
+@pytest.mark.django_db
+def test_a_reminder_withdrawn_before_sending_puts_nobody_in_default(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.comms.outbox import recheck_queued
+
+    debtor = make_debtor()
+    inv = make_invoice(debtor, "RE-7", "1000.00", "2025-03-03", issue="2025-02-01")
+    run_collection(company, D("2025-03-10"), send=False)  # queued: "pay by 03-20"
+    inv.refresh_from_db()
+    assert inv.default_from == D("2025-03-21")
+    Debtor.objects.filter(pk=debtor.pk).update(do_not_contact=True)
+    assert recheck_queued(debtor_ids=[debtor.pk]) == {"do_not_contact": 1}
+    inv.refresh_from_db()
+    # the reminder never went out: default begins 30 days after the due date, 03-03 + 30 = 04-02, from 04-03
+    assert inv.default_from == D("2025-04-03")
+    line = statement(company, debtor.pk, "business", D("2025-03-31"))["lines"][0]
+    assert line["interest_open_minor"] == 0
+
+
+@pytest.mark.django_db
+def test_a_returned_letter_takes_back_its_fee_and_the_default_it_caused(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.comms.letters_batch import record_returned_letter
+    from mahnwerk.ledger.models import TimelineEvent
+    from mahnwerk.ledger.timeline import describe
+
+    company.costs_claim = "itemised"
+    company.save()
+    debtor = make_debtor(**POSTAL)
+    inv = make_invoice(debtor, "RE-8", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    run_collection(company, D("2025-03-10"))  # default-causing letter: default from 03-21, free
+    run_collection(company, D("2025-03-24"))  # firm reminder by post: 1.50
+    assert charges(debtor) == [("reminder_fee", 150)]
+    record_returned_letter(message_of(debtor, "2025-03-24"))
+    # the firm reminder never arrived: no fee for it; default still stands by the first letter
+    assert charges(debtor) == []
+    inv.refresh_from_db()
+    assert (inv.default_from, inv.default_rule) == (D("2025-03-21"), "reminder_deadline")
+    event = TimelineEvent.objects.get(debtor=debtor, kind="charge_cancelled")
+    with translation.override("en"):
+        assert describe(event) == (
+            "Reminder fee of €1.50 on RE-8 cancelled: the reminder did not reach the customer"
+        )
+    record_returned_letter(message_of(debtor, "2025-03-10"))
+    inv.refresh_from_db()
+    # neither letter arrived: default by the 30-day rule, from 04-03
+    assert inv.default_from == D("2025-04-03")
+
+
+@pytest.mark.django_db
+def test_a_flat_compensation_booked_under_a_default_that_is_taken_back_goes_too(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.comms.letters_batch import record_returned_letter
+
+    debtor = make_debtor(**POSTAL)
+    inv = make_invoice(debtor, "RE-9", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    run_collection(company, D("2025-03-10"))  # received 03-13, "pay by 03-20": default from 03-21
+    run_collection(company, D("2025-03-24"))  # in default: the 40.00
+    assert charges(debtor) == [("flat_compensation", 4000)]
+    record_returned_letter(message_of(debtor, "2025-03-10"))
+    inv.refresh_from_db()
+    # the firm reminder (received 03-27, "pay by 04-03") would put the debtor in default from 04-04; the
+    # 30-day rule does from 04-03: the 40.00 booked on 03-24 came before default and is taken back
+    assert inv.default_from == D("2025-04-03")
+    assert charges(debtor) == []
+    line = statement(company, debtor.pk, "business", D("2025-04-07"))["lines"][0]
+    # 04-03..04-07 = 5 days: 1000.00 x 0.1127 x 5 / 365 = 1.5438 -> 1.54
+    assert (line["interest_open_minor"], line["fees_open_minor"]) == (154, 0)
+    run_collection(company, D("2025-04-07"))  # in default now: the next step books the 40.00 again
+    assert charges(debtor) == [("flat_compensation", 4000)]

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
+from django.db.models import Q
+
 from mahnwerk.collection.models import Action
 from mahnwerk.core.calendar import add_business_days
 from mahnwerk.core.fees import flat_compensation_minor, reminder_fee
@@ -23,6 +25,7 @@ from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_rules
 from mahnwerk.ledger.facts import InvoiceFacts
 from mahnwerk.ledger.ids import id_in
 from mahnwerk.ledger.models import Charge, ChargeKind, Company, Debtor, Invoice
+from mahnwerk.ledger.services import company_today
 from mahnwerk.ledger.timeline import EventRow, event_row, record_events
 
 ONE_DAY = timedelta(days=1)
@@ -267,3 +270,92 @@ def _charge(
     company: Company, debtor: Debtor, inv: InvoiceFacts, kind: str, amount: int, key: str, as_of: date
 ) -> ChargeRow:
     return (company.pk, debtor.pk, inv.pk, kind, key, amount, amount, inv.currency, as_of)
+
+
+def undo_step_consequences(action_ids: Sequence[int]) -> int:
+    """Steps that did not reach the debtor (withdrawn before sending, failed for good, bounced, returned by
+    the post) take back what :func:`apply_step_consequences` booked for them: the first day of default they
+    caused moves to what the other reminders still standing, or the law without a reminder, give; their
+    reminder fee is cancelled; a flat compensation booked before the default that now stands is cancelled too
+    (the next run books it when default begins). A charge something was already allocated to stays.
+
+    Call before the actions are marked cancelled. Returns how many invoices or charges changed.
+    """
+    from mahnwerk.collection.models import ActionItem, ActionStatus
+    from mahnwerk.ledger.claims import default_start
+
+    actions = list(
+        Action.objects.filter(pk__in=list(action_ids), status=ActionStatus.ACTIVE).select_related(
+            "company", "debtor"
+        )
+    )
+    if not actions:
+        return 0
+    undone = {a.pk for a in actions}
+    invoice_ids = set(ActionItem.objects.filter(action_id__in=undone).values_list("invoice_id", flat=True))
+    # the reminders still standing on those invoices: each may have caused default on its own
+    standing: dict[int, list[Action]] = defaultdict(list)
+    for item in (
+        ActionItem.objects.filter(invoice_id__in=invoice_ids, status=ActionStatus.ACTIVE)
+        .exclude(action_id__in=undone)
+        .filter(action__status=ActionStatus.ACTIVE)
+        .select_related("action")
+    ):
+        standing[item.invoice_id].append(item.action)
+    debtors = {a.debtor_id: (a.company, a.debtor) for a in actions}
+    changed = 0
+    events: list[EventRow] = []
+    invoices = {inv.pk: inv for inv in Invoice.objects.filter(pk__in=invoice_ids)}
+    for inv in invoices.values():
+        if inv.default_rule not in ("reminder", "reminder_deadline") or inv.default_from is None:
+            continue
+        company, debtor = debtors[inv.debtor_id]
+        law = debtor_law(company, debtor)
+        rules = law_ruleset(law, inv.due_date).default
+        causes: list[tuple[date, str]] = []
+        without = default_start(inv, law.jurisdiction, law.debtor_kind)
+        if without.first_interest_day is not None:
+            causes.append((without.first_interest_day, without.rule))
+        for other in standing.get(inv.pk, ()):
+            if other.as_of <= inv.due_date or not rules.reminder_after_due:
+                continue
+            if rules.reminder_default_after_deadline:
+                causes.append(
+                    _default_by_reminder(company, debtor, other.as_of, Channel(other.channel), other.deadline)
+                )
+            else:
+                causes.append((other.as_of + ONE_DAY, "reminder"))
+        first = min(causes) if causes else None
+        if first is not None and first[0] <= inv.default_from:
+            continue  # default stands without the steps taken back
+        starts, rule = first if first is not None else (None, "")
+        Invoice.objects.filter(pk=inv.pk).update(default_from=starts, default_rule=rule)
+        inv.default_from, inv.default_rule = starts, rule
+        changed += 1
+    fee_keys = [f"fee:{a.key}:{a.pk}" for a in actions]
+    flat_keys = [f"flat:{pk}" for pk in invoice_ids]
+    today = {a.company_id: company_today(a.company) for a in actions}
+    for charge in (
+        Charge.objects.filter(Q(key__in=fee_keys) | Q(key__in=flat_keys))
+        .filter(allocations__isnull=True)
+        .select_related("invoice")
+    ):
+        if charge.kind == ChargeKind.FLAT_COMPENSATION:
+            inv = invoices[charge.invoice_id]
+            if inv.default_from is not None and inv.default_from <= charge.booked_on:
+                continue  # booked while in default by what still stands
+        charge.delete()
+        changed += 1
+        events.append(
+            event_row(
+                charge.debtor_id,
+                charge.company_id,
+                "charge_cancelled",
+                today[charge.company_id],
+                charge=str(ChargeKind(charge.kind).label),
+                amount=format_money(charge.amount_minor, charge.currency),
+                number=charge.invoice.number,
+            )
+        )
+    record_events(events)
+    return changed

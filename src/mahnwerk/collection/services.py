@@ -1220,7 +1220,12 @@ def set_playbook(company: Company, debtor: Debtor, playbook: Playbook | None, ac
 
 
 def cancel_actions(action_ids: Iterable[int]) -> None:
-    """Take back steps that did not reach the debtor (or are out of date): the next run decides them afresh."""
+    """Take back steps that did not reach the debtor (or are out of date): the next run decides them afresh.
+    What they booked goes with them (:func:`~mahnwerk.collection.consequences.undo_step_consequences`):
+    the default they caused, their reminder fee."""
+    from mahnwerk.collection.consequences import undo_step_consequences
+
     ids = list(action_ids)
+    undo_step_consequences(ids)
     Action.objects.filter(pk__in=ids).update(status=ActionStatus.CANCELLED)
     ActionItem.objects.filter(action_id__in=ids).update(status=ActionStatus.CANCELLED)

@@ -69,6 +69,9 @@ EVENT_TEXTS = {
     "no_contact": _("No reminder sent: {reason}"),
     "hold_set": _("Put on hold: {reason}"),
     "charge_booked": _("{charge} of {amount} booked on {number}"),
+    "charge_cancelled": _(
+        "{charge} of {amount} on {number} cancelled: the reminder did not reach the customer"
+    ),
     "limitation_warning": _("Invoice {number} becomes time-barred after {date}"),
     "time_barred": _(
         "Invoice {number} was time-barred after {date}: no more automatic messages name it; a person decides"
