@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 from mahnwerk.collection.models import ActionItem
 from mahnwerk.collection.services import run_collection
 from mahnwerk.core.money import to_minor
-from mahnwerk.ledger import exports, timeline
+from mahnwerk.ledger import claims, exports, timeline, timeline_display
 from mahnwerk.ledger.claims import statement
 from mahnwerk.ledger.models import Charge, Debtor, Invoice, TimelineEvent
 from mahnwerk.ledger.services import create_invoices
@@ -194,10 +194,39 @@ def test_timeline_export_renders_texts_in_the_chosen_language(
     events = TimelineEvent.objects.filter(company=company, business_date__lte=D("2025-02-28"))
     assert len(body) == events.count()
     with translation.override("de"):
-        expected = [timeline.describe(e) for e in events.order_by("business_date", "id")]
+        expected = [timeline_display.describe(e) for e in events.order_by("business_date", "id")]
     assert [row[-1] for row in body] == expected
     kinds = {row[4] for row in body}
     assert {"debtor_created", "action_created"} <= kinds
+
+
+@pytest.mark.django_db
+def test_timeline_export_writes_choices_amounts_dates_and_actors_in_its_language(
+    company: Any, ledger: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "verlauf.csv"
+    export("timeline", "--to", "2025-02-28", "--out", str(out), "--locale", "de")
+    rows = read_csv(out, delimiter=";")
+    decided = next(r for r in rows if r["Art"] == "action_created")  # the kind stays its code
+    # the event keeps "friendly", "€1,042.16" and "2025-02-26"; the German export writes them the German way
+    assert "(friendly)" not in decided["Text"] and "€1,042.16" not in decided["Text"]
+    assert "1.042,16\xa0€" in decided["Text"] and "26.02.2025" in decided["Text"]
+    event = TimelineEvent.objects.get(company=company, kind="action_created")
+    with translation.override("de"):
+        assert decided["Text"] == timeline_display.describe(event)
+        assert decided["Akteur"] == str(timeline_display.actor_label("system")) != "system"
+
+
+@pytest.mark.django_db
+def test_rows_are_in_the_export_language_whatever_language_is_active(
+    company: Any, ledger: dict[str, Any]
+) -> None:
+    with translation.override("de"):
+        expected = claims.default_rule_label("calendar_due_date")
+    with translation.override("en"):  # a caller that does not set the language itself (a web download)
+        _columns, rows = exports.export_rows("open-items", company, as_of=AS_OF, language="de")
+        first = next(rows)
+    assert first["default_rule"] == expected != "the due date agreed"
 
 
 @pytest.mark.django_db

@@ -6,7 +6,10 @@ the ``mahnwerk export`` command and a web download share them. Rows are produced
 constant however large the company is.
 
 Money leaves as :class:`~decimal.Decimal` in major units with the currency in its own column, dates
-as :class:`~datetime.date`. The open items carry the statement of account's figures
+as :class:`~datetime.date`. What the system names — how default began, the timeline's texts with the choices,
+amounts and dates in them, who acted — is written in the export's language when the row is made, whatever
+language is active; what users named (customers, playbook steps, references) leaves as they wrote it, and
+codes (currencies, the timeline's event kinds) as they are. The open items carry the statement of account's figures
 (``ledger.claims.statement``): the same ``claim_views`` computed for a chunk of debtors at a time.
 """
 
@@ -30,7 +33,7 @@ from mahnwerk.collection.models import ActionItem, ActionStatus
 from mahnwerk.core.money import digits, to_decimal
 from mahnwerk.ledger.claims import claim_views, default_rule_label, law_for
 from mahnwerk.ledger.models import Allocation, Company, Debtor, Invoice, Payment, TimelineEvent
-from mahnwerk.ledger.timeline import describe
+from mahnwerk.ledger.timeline_display import actor_label, describe
 
 CHUNK_SIZE = 500  # debtors (open items) or payments per chunk; timeline rows are fetched this many at a time
 
@@ -134,9 +137,12 @@ def _last_steps(invoice_ids: list[int], as_of: date) -> dict[int, tuple[int, str
     return last
 
 
-def open_items(company: Company, as_of: date, *, chunk_size: int = CHUNK_SIZE) -> Iterator[Row]:
+def open_items(
+    company: Company, as_of: date, *, language: str = "en", chunk_size: int = CHUNK_SIZE
+) -> Iterator[Row]:
     """Every invoice with something open as of ``as_of`` — principal, interest to date, costs — with the
-    statement of account's figures, by debtor number, then due date and invoice number.
+    statement of account's figures, by debtor number, then due date and invoice number; how default began
+    in ``language``, the last step's name as the playbook names it.
 
     Per chunk of debtors: one query for the debtors, one for their invoices, ``claim_views``' queries
     (allocations, charges, waivers) and one for the last steps.
@@ -180,6 +186,8 @@ def open_items(company: Company, as_of: date, *, chunk_size: int = CHUNK_SIZE) -
             continue
         views = claim_views(company, invoices, laws, as_of)
         steps = _last_steps([inv.pk for inv in invoices], as_of)
+        with translation.override(language):
+            rules = {rule: default_rule_label(rule) for rule in {inv.default_rule for inv in invoices}}
         rows: list[Row] = []
         for inv in invoices:
             view = views[inv.pk]
@@ -202,7 +210,7 @@ def open_items(company: Company, as_of: date, *, chunk_size: int = CHUNK_SIZE) -
                     "costs_open": _money(view.costs_open, cur),
                     "total_open": _money(view.total_open, cur),
                     "default_from": view.default_from,
-                    "default_rule": default_rule_label(inv.default_rule),
+                    "default_rule": rules[inv.default_rule],
                     "last_step": level,
                     "last_step_name": step_name,
                     "last_step_date": step_on,
@@ -302,8 +310,9 @@ def timeline(
     language: str = "en",
     chunk_size: int = CHUNK_SIZE,
 ) -> Iterator[Row]:
-    """The timeline events of the period by business date, each rendered in ``language``. One query,
-    read ``chunk_size`` rows at a time."""
+    """The timeline events of the period by business date, each rendered in ``language`` as the case file
+    shows it (choices, amounts and dates in the text the language's way; who acted). One query, read
+    ``chunk_size`` rows at a time."""
     qs = TimelineEvent.objects.filter(company=company)
     if date_from is not None:
         qs = qs.filter(business_date__gte=date_from)
@@ -315,15 +324,15 @@ def timeline(
         .order_by("business_date", "id")
     )
     for event in qs.iterator(chunk_size=chunk_size):
-        with translation.override(language):
-            text = describe(event)
+        with translation.override(language):  # not around the yield: the caller's language stays its own
+            text, actor = describe(event), actor_label(event.actor)
         yield {
             "date": event.business_date,
             "at": event.at,
             "debtor_number": event.debtor.number,
             "debtor_name": event.debtor.name,
             "kind": event.kind,
-            "actor": event.actor,
+            "actor": actor,
             "text": text,
         }
 
@@ -458,9 +467,10 @@ def export_rows(
     language: str = "en",
     chunk_size: int = CHUNK_SIZE,
 ) -> tuple[tuple[Column, ...], Iterator[Row]]:
-    """The columns and rows of the export ``kind`` (``open-items``, ``payments``, ``timeline``)."""
+    """The columns and rows of the export ``kind`` (``open-items``, ``payments``, ``timeline``), what the
+    system names in them in ``language``."""
     makers: dict[str, Callable[[], Iterator[Row]]] = {
-        "open-items": lambda: open_items(company, as_of, chunk_size=chunk_size),
+        "open-items": lambda: open_items(company, as_of, language=language, chunk_size=chunk_size),
         "payments": lambda: payments(company, date_from, date_to, chunk_size=chunk_size),
         "timeline": lambda: timeline(company, date_from, date_to, language=language, chunk_size=chunk_size),
     }
