@@ -230,6 +230,33 @@ def test_rows_are_in_the_export_language_whatever_language_is_active(
 
 
 @pytest.mark.django_db
+def test_the_locale_sets_the_language_and_the_number_format(company: Any, ledger: dict[str, Any]) -> None:
+    # no locale: the company's language (de), and the unambiguous form: "," between fields, a decimal point
+    plain = export("open-items", "--as-of", "2025-04-30")
+    assert plain.startswith("\ufeffSchuldnernummer,Name des Schuldners,") and ",1064.70," in plain
+    english = export("open-items", "--as-of", "2025-04-30", "--locale", "en")
+    assert english.startswith("\ufeffdebtor number,debtor name,") and ",1064.70," in english
+    latvian = export("open-items", "--as-of", "2025-04-30", "--locale", "lv")
+    with translation.override("lv"):
+        header = str(exports.OPEN_ITEM_COLUMNS[0].label)
+    assert latvian.startswith(f"\ufeff{header};") and ";1064,70;" in latvian
+    # --language still chooses the language alone; the locale then only the number format
+    mixed = export("open-items", "--as-of", "2025-04-30", "--locale", "lv", "--language", "en")
+    assert mixed.startswith("\ufeffdebtor number;") and ";1064,70;" in mixed
+    timeline_en = export("timeline", "--to", "2025-02-28", "--locale", "en")
+    assert timeline_en.startswith("\ufeffdate,recorded at (UTC),") and "Step 2 (friendly)" in timeline_en
+
+
+@pytest.mark.django_db
+def test_the_help_states_the_number_format_rule() -> None:
+    from mahnwerk.ledger.management.commands.export import Command
+
+    parser = Command().create_parser("mahnwerk", "export")
+    text = " ".join(parser.format_help().split())
+    assert "decimal point" in text and "decimal comma" in text and "XLSX" in text
+
+
+@pytest.mark.django_db
 def test_xlsx_needs_a_file_and_bad_dates_are_refused(company: Any) -> None:
     with pytest.raises(CommandError, match="--out"):
         export("open-items", "--format", "xlsx")

@@ -350,6 +350,18 @@ EXPORTS: dict[str, tuple[Column, ...]] = {
 COMMA_LOCALES = frozenset({"de", "lv"})
 
 
+def export_language(locale: str | None, language: str | None, default: str) -> str:
+    """The language of an export's headers and texts: the one asked for, else the locale's, else ``default``
+    (the company's).
+
+    The number rule goes with it (:func:`write_csv`): without a locale a CSV is the unambiguous form for
+    programs (``,`` between fields, a decimal point); a locale asks for a CSV as that language's spreadsheets
+    open it (de, lv: ``;`` and a decimal comma; en: ``,`` and a point). XLSX cells are numbers and dates in
+    every case, so there the locale chooses the language only. Dates are ISO (YYYY-MM-DD) in every CSV.
+    """
+    return language or locale or default
+
+
 class TextSink(Protocol):
     """Where CSV text goes: an open text file, a response, the command's output."""
 
@@ -375,11 +387,16 @@ def _csv_cell(value: Any, column: Column, decimal_comma: bool) -> str:
 
 
 def write_csv(
-    rows: Iterable[Row], columns: Iterable[Column], out: TextSink, *, locale: str = "en", language: str = "en"
+    rows: Iterable[Row],
+    columns: Iterable[Column],
+    out: TextSink,
+    *,
+    locale: str | None = None,
+    language: str = "en",
 ) -> int:
     """Write ``rows`` as CSV to ``out`` (opened with ``newline=""``): a UTF-8 byte order mark for Excel,
-    then a header row; ``;`` and a decimal comma for ``locale`` de or lv, else ``,`` and ``.``; ISO dates.
-    Returns the number of rows written."""
+    then a header row in ``language``; ``;`` and a decimal comma for ``locale`` de or lv, else (en, or no
+    locale) ``,`` and ``.``; ISO dates. Returns the number of rows written."""
     cols = list(columns)
     comma = locale in COMMA_LOCALES
     writer = csv.writer(out, delimiter=";" if comma else ",", lineterminator="\r\n")

@@ -10,10 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.utils import translation
 from django.utils.translation import gettext as _
 
-from mahnwerk.ledger.exports import EXPORTS, Column, Row, export_rows, write_csv, write_xlsx
+from mahnwerk.ledger.exports import (
+    EXPORTS,
+    Column,
+    Row,
+    export_language,
+    export_rows,
+    write_csv,
+    write_xlsx,
+)
 from mahnwerk.ledger.management.base import MahnwerkCommand
 from mahnwerk.ledger.models import Language
 from mahnwerk.ledger.services import company_today
@@ -34,6 +41,12 @@ class Command(MahnwerkCommand):
     json_option = False
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.epilog = _(
+            "Numbers: without --locale a CSV has ',' between fields and a decimal point, unambiguous for "
+            "programs and imports. --locale de or lv writes ';' and a decimal comma, as German and Latvian "
+            "spreadsheets open a CSV; --locale en ',' and a decimal point. XLSX has number and date cells in "
+            "every locale. Dates are YYYY-MM-DD in every CSV."
+        )
         parser.add_argument("kind", choices=sorted(EXPORTS), help=_("what to export"))
         parser.add_argument(
             "--format",
@@ -66,13 +79,18 @@ class Command(MahnwerkCommand):
         parser.add_argument(
             "--locale",
             choices=Language.values,
-            default="en",
-            help=_("CSV number format: de and lv use ';' and a decimal comma, en ',' and '.' (default: en)"),
+            help=_(
+                "headers and texts in this language and a CSV as its spreadsheets open it: de and lv ';' and a "
+                "decimal comma, en ',' and a decimal point (default: the company's language, ',' and a "
+                "decimal point)"
+            ),
         )
         parser.add_argument(
             "--language",
             choices=Language.values,
-            help=_("language of the headers and timeline texts (default: the company's)"),
+            help=_(
+                "language of the headers and texts, whatever the locale (default: the locale's, else the company's)"
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -83,7 +101,7 @@ class Command(MahnwerkCommand):
             raise CommandError(_("an XLSX export needs --out FILE"))
         if options["date_from"] and options["date_to"] and options["date_from"] > options["date_to"]:
             raise CommandError(_("--from is after --to"))
-        language = options["language"] or company.default_language
+        language = export_language(options["locale"], options["language"], company.default_language)
         kind = options["kind"]
         columns, rows = export_rows(
             kind,
@@ -94,8 +112,7 @@ class Command(MahnwerkCommand):
             language=language,
         )
         try:
-            with translation.override(language):  # labels in the rows (how default began) too
-                count = self._write(fmt, out, kind, columns, rows, options["locale"], language)
+            count = self._write(fmt, out, kind, columns, rows, options["locale"], language)
         except BrokenPipeError:  # the reader stopped (``| head``): not an error
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
@@ -110,7 +127,7 @@ class Command(MahnwerkCommand):
         kind: str,
         columns: tuple[Column, ...],
         rows: Iterator[Row],
-        locale: str,
+        locale: str | None,
         language: str,
     ) -> int:
         if fmt == "xlsx":
