@@ -24,7 +24,7 @@ DATA = Path(__file__).parents[1] / "data" / "einvoice"
 D = date.fromisoformat
 
 DUEDATE_CII = DATA / "kosit_01.07a_duedate_cii.xml"  # R1234567, 45.22, due 2016-08-14 (BT-9)
-SKONTO_UBL = DATA / "kosit_01.10a_skonto_ubl.xml"  # only #SKONTO# terms: no due date
+SKONTO_UBL = DATA / "kosit_01.10a_skonto_ubl.xml"  # only #SKONTO# terms, the last 0 % after 30 days: net 30
 ALLOWANCE_CII = DATA / "kosit_02.01a_allowance_charge_2vat_cii.xml"  # 1234567, 12829.69, due 2018-04-13
 EINFACH = DATA / "zf233_EN16931_Einfach.pdf"  # 471102, 529.87, terms text -> 2018-04-04
 RABATTE = DATA / "zf233_EN16931_Rabatte.pdf"  # 471102, 165.07, terms name 2018-07-04 and 30 days -> refused
@@ -266,7 +266,7 @@ def test_one_bad_file_among_good_ones_writes_nothing_and_names_it(seller: Any, f
     with pytest.raises(EInvoiceImportFailed) as failed:
         import_einvoices(seller, [DUEDATE_CII, EINFACH, NEGATIVE, MALFORMED, NO_XML_PDF, SKONTO_UBL, RABATTE])
     errors = failed.value.errors
-    assert len(errors) == 4
+    assert len(errors) == 3
     assert errors[0].startswith(f"{MALFORMED}: line ") and "not well-formed XML" in errors[0]
     assert errors[1].startswith(
         f"{NO_XML_PDF}: /Root/Names/EmbeddedFiles: the PDF has no embedded e-invoice XML"
@@ -275,15 +275,27 @@ def test_one_bad_file_among_good_ones_writes_nothing_and_names_it(seller: Any, f
         f"{NEGATIVE}: BT-115: the amount due is negative (-€45.22); a commercial invoice cannot be collected — "
         "a credit is sent as a credit note (381)"
     )
-    assert errors[3].startswith(
-        f"{SKONTO_UBL}: BT-9: no due date — the file has none, and its payment terms (BT-20)"
-    )
-    assert "#SKONTO#TAGE=7#PROZENT=2.00#" in errors[3] and errors[3].endswith("nothing is guessed")
+    assert not any(str(SKONTO_UBL) in e for e in errors)  # its 0 % term after 30 days is the net term
     # Rabatte: "Zahlbar innerhalb 30 Tagen netto bis 04.07.2018" but issued 2018-06-05 (+30 days = 07-05);
     # it shares 471102 with Einfach, so it would be a duplicate — its due date is not even looked at
     assert not any(str(RABATTE) in e for e in errors)
     assert snapshot(seller) == before
     assert not file_storage.exists() or not any(p.is_file() for p in file_storage.rglob("*"))
+
+
+def test_a_zero_percent_cash_discount_is_the_net_term_and_every_discount_is_kept(seller: Any) -> None:
+    """kosit_01.10a: #SKONTO# 7 days 2 %, 14 days 1 %, 30 days 0 % ("30 Tage netto"), no BT-9."""
+    result = import_einvoices(seller, [SKONTO_UBL])
+    row = result.documents[0]
+    assert (row["action"], row["due_date"], row["due_date_source"]) == (
+        "invoice_created",
+        "2016-07-27",
+        "BT-20",
+    )
+    terms = ["#SKONTO#TAGE=7#PROZENT=2.00#", "#SKONTO#TAGE=14#PROZENT=1.00#", "#SKONTO#TAGE=30#PROZENT=0.00#"]
+    assert row["cash_discounts"] == terms and row["warnings"] == []
+    assert Invoice.objects.get(company=seller, number="Rechnungsnummer").due_date == D("2016-07-27")
+    assert TimelineEvent.objects.get(kind="invoice_document_stored").data["cash_discounts"] == terms
 
 
 def test_ambiguous_payment_terms_are_refused(seller: Any) -> None:

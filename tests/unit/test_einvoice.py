@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,10 +15,12 @@ from mahnwerk.core.einvoice import (
     CashDiscount,
     EInvoice,
     EInvoiceError,
+    LatePaymentTerm,
     due_date_from_terms,
     extract_xml_from_pdf,
     normalise_vat_id,
     parse_einvoice,
+    read_payment_terms,
     structured_discounts,
 )
 
@@ -58,11 +61,9 @@ def test_kosit_ubl_invoice_with_structured_cash_discounts() -> None:
         CashDiscount(30, Decimal("0.00")),
     )
     assert doc.payment_terms.startswith("#SKONTO#TAGE=7#PROZENT=2.00#")  # kept as written
-    assert (doc.due_date, doc.due_date_source) == (None, "")  # discount terms are no net term
-    assert doc.warnings == (
-        "no due date (BT-9), and the payment terms (BT-20) give none: the payment terms name no period or day "
-        "for the net amount",
-    )
+    # no BT-9: the 0 % term after 30 days is the net term ("30 Tage netto")
+    assert (doc.due_date, doc.due_date_source) == (D("2016-07-27"), "BT-20")
+    assert doc.warnings == ()
 
 
 def test_kosit_cii_invoice_with_due_date() -> None:
@@ -304,3 +305,282 @@ def test_structured_discounts_with_base_amount() -> None:
 
 def test_normalise_vat_id() -> None:
     assert normalise_vat_id(" de 811.222-333 ") == "DE811222333"
+
+
+# --- the XRechnung structured payment terms (BR-DE-18) in small hand-written invoices -------------------
+
+UBL_NS = (
+    'xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" '
+    'xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" '
+    'xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"'
+)
+CII_NS = (
+    'xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100" '
+    'xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100" '
+    'xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"'
+)
+UBL_TERMS = "/inv:Invoice/cac:PaymentTerms/cbc:Note"
+CII_TERMS = (
+    "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement/"
+    "ram:SpecifiedTradePaymentTerms/ram:Description"
+)
+
+
+def ubl_xml(*terms: str, number: str = "T-1", due: str = "", buyer: str = "Muster Handel GmbH") -> bytes:
+    """A UBL invoice of 119.00 EUR issued 2026-11-02, with each of ``terms`` in a PaymentTerms/Note."""
+    from xml.sax.saxutils import escape
+
+    notes = "".join(f"<cac:PaymentTerms><cbc:Note>{escape(t)}</cbc:Note></cac:PaymentTerms>" for t in terms)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Invoice {UBL_NS}>
+  <cbc:ID>{number}</cbc:ID>
+  <cbc:IssueDate>2026-11-02</cbc:IssueDate>
+  {f"<cbc:DueDate>{due}</cbc:DueDate>" if due else ""}
+  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
+  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+  <cac:AccountingCustomerParty><cac:Party>
+    <cac:PartyLegalEntity><cbc:RegistrationName>{buyer}</cbc:RegistrationName></cac:PartyLegalEntity>
+  </cac:Party></cac:AccountingCustomerParty>
+  {notes}
+  <cac:LegalMonetaryTotal><cbc:PayableAmount currencyID="EUR">119.00</cbc:PayableAmount></cac:LegalMonetaryTotal>
+</Invoice>
+""".encode()
+
+
+def cii_xml(*terms: str, number: str = "T-1", due: str = "", buyer: str = "Muster Handel GmbH") -> bytes:
+    """The same invoice in CII, each of ``terms`` in a SpecifiedTradePaymentTerms/Description (``due``
+    YYYYMMDD in the first)."""
+    from xml.sax.saxutils import escape
+
+    due_date = (
+        f'<ram:DueDateDateTime><udt:DateTimeString format="102">{due}</udt:DateTimeString></ram:DueDateDateTime>'
+        if due
+        else ""
+    )
+    payment_terms = "".join(
+        f"<ram:SpecifiedTradePaymentTerms><ram:Description>{escape(t)}</ram:Description>"
+        f"{due_date if i == 0 else ''}</ram:SpecifiedTradePaymentTerms>"
+        for i, t in enumerate(terms or ("",))
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rsm:CrossIndustryInvoice {CII_NS}>
+  <rsm:ExchangedDocument>
+    <ram:ID>{number}</ram:ID>
+    <ram:TypeCode>380</ram:TypeCode>
+    <ram:IssueDateTime><udt:DateTimeString format="102">20261102</udt:DateTimeString></ram:IssueDateTime>
+  </rsm:ExchangedDocument>
+  <rsm:SupplyChainTradeTransaction>
+    <ram:ApplicableHeaderTradeAgreement>
+      <ram:BuyerTradeParty><ram:Name>{buyer}</ram:Name></ram:BuyerTradeParty>
+    </ram:ApplicableHeaderTradeAgreement>
+    <ram:ApplicableHeaderTradeSettlement>
+      <ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>
+      {payment_terms}
+      <ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+        <ram:DuePayableAmount>119.00</ram:DuePayableAmount>
+      </ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+    </ram:ApplicableHeaderTradeSettlement>
+  </rsm:SupplyChainTradeTransaction>
+</rsm:CrossIndustryInvoice>
+""".encode()
+
+
+BOTH = pytest.mark.parametrize("make", [ubl_xml, cii_xml], ids=["UBL", "CII"])
+
+
+@BOTH
+def test_zero_percent_cash_discount_is_the_net_term(make: Any) -> None:
+    doc = parse_einvoice(make("#SKONTO#TAGE=30#PROZENT=0.00#\n"), "net30.xml")
+    assert (doc.due_date, doc.due_date_source, doc.warnings) == (D("2026-12-02"), "BT-20", ())
+    assert doc.discounts == (CashDiscount(30, Decimal("0.00")),)
+
+
+@BOTH
+def test_several_structured_terms_are_kept_in_order_and_the_free_text_read(make: Any) -> None:
+    terms = (
+        "#SKONTO#TAGE=14#PROZENT=2.00#\n#SKONTO#TAGE=7#PROZENT=3.00#BASISBETRAG=100.00#\n"
+        "#SKONTO#TAGE=30#PROZENT=0.00#\nZahlbar innerhalb 30 Tagen ohne Abzug."
+    )
+    doc = parse_einvoice(make(terms), "three.xml")
+    assert doc.discounts == (
+        CashDiscount(14, Decimal("2.00")),
+        CashDiscount(7, Decimal("3.00"), 10000),
+        CashDiscount(30, Decimal("0.00")),
+    )  # as written, not sorted
+    assert (doc.due_date, doc.due_date_source, doc.warnings) == (D("2026-12-02"), "BT-20", ())
+    assert doc.payment_terms == terms
+
+
+@BOTH
+def test_structured_terms_in_several_payment_terms_elements(make: Any) -> None:
+    doc = parse_einvoice(make("#SKONTO#TAGE=10#PROZENT=2.00#", "#SKONTO#TAGE=30#PROZENT=0.00#"), "two.xml")
+    assert doc.discounts == (CashDiscount(10, Decimal("2.00")), CashDiscount(30, Decimal("0.00")))
+    assert doc.due_date == D("2026-12-02")
+
+
+@BOTH
+def test_a_due_date_given_wins_over_the_terms(make: Any) -> None:
+    due = "2026-11-20" if make is ubl_xml else "20261120"
+    doc = parse_einvoice(make("#SKONTO#TAGE=30#PROZENT=0.00#\n", due=due), "due.xml")
+    assert (doc.due_date, doc.due_date_source) == (D("2026-11-20"), "BT-9")
+    assert doc.warnings == (
+        "the payment terms (BT-20) name 2026-12-02, the due date (BT-9) is 2026-11-20: BT-9 is used",
+    )
+    assert doc.discounts == (CashDiscount(30, Decimal("0.00")),)  # still kept
+
+
+@BOTH
+def test_late_payment_terms_are_kept_apart(make: Any) -> None:
+    doc = parse_einvoice(make("#SKONTO#TAGE=8#PROZENT=2.00#\n#VERZUG#TAGE=30#PROZENT=1.00#\n"), "late.xml")
+    assert doc.discounts == (CashDiscount(8, Decimal("2.00")),)
+    assert doc.late_payment_terms == (LatePaymentTerm(30, Decimal("1.00")),)
+    assert doc.due_date is None  # a late-payment term is no net term: nothing is guessed
+    assert doc.warnings == (
+        "no due date (BT-9), and the payment terms (BT-20) give none: the payment terms name no period or day "
+        "for the net amount",
+    )
+
+
+@pytest.mark.parametrize(("make", "path"), [(ubl_xml, UBL_TERMS), (cii_xml, CII_TERMS)], ids=["UBL", "CII"])
+def test_an_unreadable_structured_term_refuses_the_file_naming_bt20_and_the_term(
+    make: Any, path: str
+) -> None:
+    with pytest.raises(EInvoiceError) as failed:
+        parse_einvoice(make("#SKONTO#TAGE=7#PROZENT=2.00#\n#SKONTO#TAGE=vierzehn#PROZENT=1.00#\n"), "bad.xml")
+    assert (failed.value.source, failed.value.element) == ("bad.xml", f"BT-20 ({path})")
+    assert str(failed.value) == (
+        f"bad.xml: BT-20 ({path}): the cash-discount term '#SKONTO#TAGE=vierzehn#PROZENT=1.00#' cannot be "
+        "read: TAGE=vierzehn is not a number of days"
+    )
+
+
+@pytest.mark.parametrize(
+    ("terms", "discounts", "late"),
+    [
+        ("#SKONTO#TAGE=7#PROZENT=2.00#\n", [(7, "2.00", None)], []),
+        ("#skonto#tage=7#prozent=2.00#", [(7, "2.00", None)], []),  # lower case
+        ("#Skonto#Tage=7#Prozent=2,00#", [(7, "2.00", None)], []),  # decimal comma
+        ("# SKONTO # TAGE = 7 # PROZENT = 2.00 #", [(7, "2.00", None)], []),  # blanks
+        (
+            "\n    #SKONTO#TAGE=7#PROZENT=2.00#\r\n\t#SKONTO#TAGE=30#PROZENT=0.00#\r\n",
+            [(7, "2.00", None), (30, "0.00", None)],
+            [],
+        ),
+        ("#SKONTO#TAGE=7#PROZENT=2.00", [(7, "2.00", None)], []),  # no last "#"
+        (
+            "#SKONTO#TAGE=7#PROZENT=2.00##SKONTO#TAGE=14#PROZENT=1.00#",
+            [(7, "2.00", None), (14, "1.00", None)],
+            [],
+        ),
+        (
+            "#SKONTO#TAGE=7#PROZENT=2.00# #SKONTO#TAGE=14#PROZENT=1.00#",
+            [(7, "2.00", None), (14, "1.00", None)],
+            [],
+        ),
+        ("#SKONTO#TAGE=7#\nPROZENT=2.00#\n", [(7, "2.00", None)], []),  # broken over two lines
+        ("#SKONTO#TAGE=14#PROZENT=2.25#BASISBETRAG=1.234,50#", [(14, "2.25", 123450)], []),
+        ("#SKONTO#TAGE=14#PROZENT=2.25#BASISBETRAG=-50.00#", [(14, "2.25", -5000)], []),
+        ("#SKONTO#TAGE=10#PROZENT=3%#", [(10, "3", None)], []),
+        ("#VERZUG#TAGE=14#PROZENT=1.0#\n#SKONTO#TAGE=30#PROZENT=0.00#", [(30, "0.00", None)], [(14, "1.0")]),
+        ("Zahlbar innerhalb 30 Tagen", [], []),
+    ],
+)
+def test_structured_terms_are_read_leniently(
+    terms: str, discounts: list[tuple[int, str, int | None]], late: list[tuple[int, str]]
+) -> None:
+    read = read_payment_terms(terms)
+    assert read.problems == ()
+    assert [(d.days, d.percent, d.base_minor) for d in read.discounts] == [
+        (n, Decimal(p), base) for n, p, base in discounts
+    ]
+    assert [(t.days, t.percent) for t in read.late_payment] == [(n, Decimal(p)) for n, p in late]
+    assert "#" not in read.free_text
+
+
+def test_free_text_next_to_structured_terms_is_still_read() -> None:
+    read = read_payment_terms("#SKONTO#TAGE=7#PROZENT=2.00# Bei Zahlung innerhalb 14 Tagen 1 % Skonto")
+    assert read.discounts == (
+        CashDiscount(7, Decimal("2.00")),
+        CashDiscount(14, Decimal("1"), structured=False),
+    )
+    assert read.free_text.strip() == "Bei Zahlung innerhalb 14 Tagen 1 % Skonto"
+
+
+@pytest.mark.parametrize(
+    ("terms", "problem"),
+    [
+        (
+            "#SKONTO#TAGE=7#",
+            "the cash-discount term '#SKONTO#TAGE=7#' cannot be read: PROZENT= is missing",
+        ),
+        (
+            "#SKONTO#2 % in 7 Tagen#",
+            "the cash-discount term '#SKONTO#2 % in 7 Tagen#' cannot be read: TAGE= and PROZENT= are missing",
+        ),
+        (
+            "#SKONTO#TAGE=7.5#PROZENT=2.00#",
+            "the cash-discount term '#SKONTO#TAGE=7.5#PROZENT=2.00#' cannot be read: TAGE=7.5 is not a number "
+            "of days",
+        ),
+        (
+            "#SKONTO#TAGE=7#PROZENT=-2.00#",
+            "the cash-discount term '#SKONTO#TAGE=7#PROZENT=-2.00#' cannot be read: PROZENT=-2.00 is not a "
+            "percentage of at least 0 and below 100",
+        ),
+        (
+            "#SKONTO#TAGE=7#PROZENT=2.00#BETRAG=5.00#",
+            "the cash-discount term '#SKONTO#TAGE=7#PROZENT=2.00#BETRAG=5.00#' cannot be read: unknown part "
+            "BETRAG= (a cash-discount term has TAGE=, PROZENT=, BASISBETRAG=)",
+        ),
+        (
+            "#SKONTO#TAGE=7#TAGE=8#PROZENT=2.00#",
+            "the cash-discount term '#SKONTO#TAGE=7#TAGE=8#PROZENT=2.00#' cannot be read: TAGE= is given twice",
+        ),
+        (
+            "#SKONTO#TAGE=7#PROZENT=2.00#BASISBETRAG=1.234#",  # 1.234 EUR or 1,234 EUR? not guessed
+            "the cash-discount term '#SKONTO#TAGE=7#PROZENT=2.00#BASISBETRAG=1.234#' cannot be read: "
+            "BASISBETRAG=1.234 is not an amount in EUR",
+        ),
+        (
+            "#VERZUG#TAGE=14#",
+            "the late-payment term '#VERZUG#TAGE=14#' cannot be read: PROZENT= is missing",
+        ),
+    ],
+)
+def test_unreadable_structured_terms_are_named_with_why(terms: str, problem: str) -> None:
+    read = read_payment_terms(f"#SKONTO#TAGE=30#PROZENT=0.00#\n{terms}\nDanke.")
+    assert read.problems == (problem,)
+    assert read.discounts == (CashDiscount(30, Decimal("0.00")),)  # the readable ones are still read
+
+
+@pytest.mark.parametrize(
+    ("terms", "due"),
+    [
+        ("#SKONTO#TAGE=30#PROZENT=0.00#", "2026-12-02"),
+        ("#SKONTO#TAGE=10#PROZENT=2.00#\n#SKONTO#TAGE=30#PROZENT=0,00#\n", "2026-12-02"),
+        ("#SKONTO#TAGE=30#PROZENT=0.00#\nZahlbar innerhalb 30 Tagen netto", "2026-12-02"),  # the same day
+        ("#SKONTO#TAGE=30#PROZENT=0.00#\nZahlbar innerhalb 14 Tagen netto", None),  # which?
+        ("#SKONTO#TAGE=30#PROZENT=0.00#\n#SKONTO#TAGE=45#PROZENT=0.00#", None),  # which?
+        ("#SKONTO#TAGE=0#PROZENT=0.00#", "2026-11-02"),  # net at once
+        ("#SKONTO#TAGE=10#PROZENT=2.00#", None),  # a cash discount is no net term
+        ("#VERZUG#TAGE=30#PROZENT=1.00#", None),  # nor is a late-payment term
+        ("#SKONTO#TAGE=10#PROZENT=2.00#\nZahlbar innerhalb 30 Tagen", "2026-12-02"),
+    ],
+)
+def test_due_date_from_structured_terms(terms: str, due: str | None) -> None:
+    found, why = due_date_from_terms(terms, D("2026-11-02"))
+    assert found == (D(due) if due else None)
+    if terms.endswith("#SKONTO#TAGE=45#PROZENT=0.00#"):
+        assert why == "the payment terms name different days (2026-12-02, 2026-12-17)"
+
+
+def test_cash_discount_as_text_names_the_base_in_the_currency() -> None:
+    assert (
+        CashDiscount(14, Decimal("2.25"), 10000).as_text("EUR")
+        == "#SKONTO#TAGE=14#PROZENT=2.25#BASISBETRAG=100.00#"
+    )
+    assert (
+        CashDiscount(14, Decimal("2.25"), 10000).as_text("JPY")
+        == "#SKONTO#TAGE=14#PROZENT=2.25#BASISBETRAG=10000#"
+    )
+    assert LatePaymentTerm(30, Decimal("1.00")).as_text() == "#VERZUG#TAGE=30#PROZENT=1.00#"

@@ -38,10 +38,15 @@ What is read, by business term (UBL path | CII path):
 - BT-115 amount due ``cac:LegalMonetaryTotal/cbc:PayableAmount`` |
   ``ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:DuePayableAmount``
 
-Payment terms: the German structured cash-discount lines of XRechnung (``#SKONTO#TAGE=7#PROZENT=2.00#``,
-optionally ``#BASISBETRAG=...#``) are kept as :class:`CashDiscount`; free texts such as "Zahlbar innerhalb
-30 Tagen netto" or "payable by 04.04.2018" give a due date (:func:`due_date_from_terms`) only when every
-net term of the text names the same day — cash-discount clauses are not net terms.
+Payment terms (:func:`read_payment_terms`): the German structured lines of XRechnung in BT-20 (UBL and CII
+alike) — ``#SKONTO#TAGE=7#PROZENT=2.00#``, optionally ``BASISBETRAG=100.00#``, one per line, as many as there
+are — are kept in order as :class:`CashDiscount`, the older late-payment lines ``#VERZUG#...`` as
+:class:`LatePaymentTerm`; they are read in any case, with blanks, decimal commas or a missing last "#", and one
+that still cannot be read refuses the file, naming BT-20 and the line. A 0 % cash discount
+(``#SKONTO#TAGE=30#PROZENT=0.00#``) is how German software writes "30 days net": it is a net term. Free texts
+such as "Zahlbar innerhalb 30 Tagen netto" or "payable by 04.04.2018" give a due date
+(:func:`due_date_from_terms`) only when every net term of the text names the same day — cash-discount clauses
+are not net terms. A due date given (BT-9) always wins over the terms.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mahnwerk.core.money import MoneyError, to_minor
+from mahnwerk.core.money import MoneyError, to_decimal, to_minor
 
 __all__ = [
     "CORRECTION_CODE",
@@ -64,11 +69,14 @@ __all__ = [
     "CashDiscount",
     "EInvoice",
     "EInvoiceError",
+    "LatePaymentTerm",
+    "PaymentTerms",
     "due_date_from_terms",
     "extract_xml_from_pdf",
     "normalise_vat_id",
     "parse_einvoice",
     "parse_xml",
+    "read_payment_terms",
     "structured_discounts",
 ]
 
@@ -150,9 +158,9 @@ class CashDiscount:
     base_minor: int | None = None  # BASISBETRAG: the amount the discount is computed on, if not all of it
     structured: bool = True  # from the XRechnung ``#SKONTO#`` form (False: read from a free text)
 
-    def as_text(self) -> str:
-        base = "" if self.base_minor is None else f"BASISBETRAG={self.base_minor}#"
-        return f"#SKONTO#TAGE={self.days}#PROZENT={self.percent}#{base}"
+    def as_text(self, currency: str = "EUR") -> str:
+        """The term in the XRechnung form, the base amount in ``currency``."""
+        return _term_text("SKONTO", self.days, self.percent, self.base_minor, currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +190,7 @@ class EInvoice:
     creditor_id: str  # BT-90
     customization: str  # BT-24
     warnings: tuple[str, ...] = ()
+    late_payment_terms: tuple[LatePaymentTerm, ...] = ()  # BT-20 ``#VERZUG#`` terms, as written
 
     @property
     def is_credit_note(self) -> bool:
@@ -432,6 +441,7 @@ def _parse_ubl(root: Any, source: str, container: str, attachment: str) -> EInvo
         amount=amount,
         due=due,
         terms=terms,
+        terms_path=f"{p}/cac:PaymentTerms/cbc:Note",
         preceding=tuple(_texts(root, f"{p}/cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID")),
         payment_reference=_text(root, f"{p}/cac:PaymentMeans/cbc:PaymentID"),
         means=means,
@@ -546,6 +556,7 @@ def _parse_cii(root: Any, source: str, container: str, attachment: str) -> EInvo
         amount=amount,
         due=dues[0] if dues else None,
         terms="\n".join(_texts(root, f"{terms_path}/ram:Description")),
+        terms_path=f"{terms_path}/ram:Description",
         preceding=tuple(_texts(root, f"{settlement}/ram:InvoiceReferencedDocument/ram:IssuerAssignedID")),
         payment_reference=_text(root, f"{settlement}/ram:PaymentReference"),
         means=tuple(_texts(root, f"{means_path}/ram:TypeCode")),
@@ -615,6 +626,7 @@ def _finish(
     amount: int,
     due: date | None,
     terms: str,
+    terms_path: str,
     preceding: tuple[str, ...],
     payment_reference: str,
     means: tuple[str, ...],
@@ -627,7 +639,9 @@ def _finish(
         raise r.fail(
             "BT-3", "InvoiceTypeCode/TypeCode", f"not a UNTDID 1001 document type code: {type_code!r}"
         )
-    discounts = structured_discounts(terms, currency) + _free_discounts(terms)
+    read = read_payment_terms(terms, currency)
+    if read.problems:
+        raise r.fail("BT-20", terms_path, "; ".join(read.problems))
     source_of_due = "BT-9" if due else ""
     if terms:
         from_terms, why = due_date_from_terms(terms, issue)
@@ -657,7 +671,8 @@ def _finish(
         due_date=due,
         due_date_source=source_of_due,
         payment_terms=terms,
-        discounts=discounts,
+        discounts=read.discounts,
+        late_payment_terms=read.late_payment,
         preceding_invoices=tuple(dict.fromkeys(preceding)),
         payment_reference=payment_reference,
         payment_means_codes=tuple(dict.fromkeys(means)),
@@ -671,23 +686,172 @@ def _finish(
 
 # --- payment terms -----------------------------------------------------------------------------------------
 
-_SKONTO = re.compile(
-    r"#SKONTO#TAGE=(?P<days>\d+)#PROZENT=(?P<percent>\d+(?:\.\d+)?)#(?:BASISBETRAG=(?P<base>-?\d+(?:\.\d+)?)#)?",
-    re.IGNORECASE,
+# The XRechnung structured terms in BT-20 (BR-DE-18): one per line, ``#SKONTO#TAGE=n#PROZENT=p.pp#`` with an
+# optional ``BASISBETRAG=x.xx#``, before any free text; older versions also had ``#VERZUG#...`` (late
+# payment). Read leniently: any case, blanks around the parts, a decimal comma, several terms on one line, a
+# missing last "#", a term broken over two lines; what still cannot be read is a problem of the file.
+_TERM_MARK = re.compile(r"#[^\S\n]*(?P<kind>SKONTO|VERZUG)[^\S\n]*#", re.IGNORECASE)
+_TERM_PART = re.compile(
+    r"[^\S\n#]*#?[^\S\n]*(?P<key>[^\W\d_]+)[^\S\n]*=[^\S\n]*(?P<value>[^#\n]*?)[^\S\n]*(?P<end>#|\n|\Z)"
 )
+_TERM_KEYS = ("TAGE", "PROZENT", "BASISBETRAG")
+_TERM_NAMES = {"SKONTO": "cash-discount", "VERZUG": "late-payment"}
+
+
+@dataclass(frozen=True, slots=True)
+class LatePaymentTerm:
+    """A late-payment term of the older XRechnung form ``#VERZUG#TAGE=14#PROZENT=1.00#``: ``percent`` from
+    ``days`` after the issue date. Kept with the invoice as written; the interest claimed follows the law."""
+
+    days: int
+    percent: Decimal
+    base_minor: int | None = None
+
+    def as_text(self, currency: str = "EUR") -> str:
+        return _term_text("VERZUG", self.days, self.percent, self.base_minor, currency)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentTerms:
+    """A payment-terms text (BT-20) read: its structured terms in order, the free text around them, and the
+    structured terms that cannot be read, each with why."""
+
+    discounts: tuple[CashDiscount, ...]  # structured (in order), then those the free text states
+    late_payment: tuple[LatePaymentTerm, ...]
+    free_text: str
+    problems: tuple[str, ...] = ()
+
+    @property
+    def net_days(self) -> tuple[int, ...]:
+        """The periods of the structured 0 % cash-discount terms: ``#SKONTO#TAGE=30#PROZENT=0.00#`` is how
+        German invoicing software writes "30 days net"."""
+        return tuple(dict.fromkeys(d.days for d in self.discounts if d.structured and d.percent == 0))
+
+
+def _term_text(kind: str, days: int, percent: Decimal, base_minor: int | None, currency: str) -> str:
+    base = ""
+    if base_minor is not None:
+        try:
+            base = f"BASISBETRAG={to_decimal(base_minor, currency)}#"
+        except MoneyError:
+            base = f"BASISBETRAG={base_minor}#"
+    return f"#{kind}#TAGE={days}#PROZENT={percent}#{base}"
+
+
+def _term_number(value: str) -> Decimal | None:
+    """A number as written in a structured term: "2.00", "2,00", "1.234,56", "1,234.56"."""
+    text = value.replace(" ", "").replace("\u00a0", "")
+    if re.fullmatch(r"-?\d+(?:[.,]\d+)?", text):
+        return Decimal(text.replace(",", "."))
+    if re.fullmatch(r"-?\d{1,3}(?:\.\d{3})+,\d+", text):
+        return Decimal(text.replace(".", "").replace(",", "."))
+    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+\.\d+", text):
+        return Decimal(text.replace(",", ""))
+    return None
+
+
+def _read_term(
+    kind: str, parts: list[tuple[str, str]], currency: str
+) -> tuple[int, Decimal, int | None] | str:
+    """(days, percent, base) of one structured term, or why it cannot be read."""
+    values: dict[str, str] = {}
+    for key, value in parts:
+        key = key.upper()
+        if key not in _TERM_KEYS:
+            return f"unknown part {key}= (a {kind} term has {', '.join(k + '=' for k in _TERM_KEYS)})"
+        if key in values:
+            return f"{key}= is given twice"
+        values[key] = value
+    missing = [f"{k}=" for k in _TERM_KEYS[:2] if not values.get(k)]
+    if missing:
+        return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
+    days_text = values["TAGE"]
+    if not re.fullmatch(r"\d{1,3}", days_text):
+        return f"TAGE={days_text} is not a number of days"
+    percent = _term_number(values["PROZENT"].removesuffix("%").rstrip())
+    if percent is None or not 0 <= percent < 100:
+        return f"PROZENT={values['PROZENT']} is not a percentage of at least 0 and below 100"
+    base_minor = None
+    if values.get("BASISBETRAG"):
+        base = _term_number(values["BASISBETRAG"])
+        try:
+            if base is None:
+                raise MoneyError(values["BASISBETRAG"])
+            base_minor = to_minor(base, currency)
+        except MoneyError:
+            return f"BASISBETRAG={values['BASISBETRAG']} is not an amount in {currency}"
+    return int(days_text), percent, base_minor
+
+
+def _term_parts(text: str, pos: int) -> tuple[list[tuple[str, str]], int]:
+    """The ``KEY=value`` parts of the structured term whose mark ends at ``pos``, and where the term ends:
+    at the first thing that is no part, or at the end of its line once it has TAGE and PROZENT (an incomplete
+    term goes on on the next line: "#SKONTO#TAGE=7#" / "PROZENT=2.00#")."""
+    parts: list[tuple[str, str]] = []
+
+    def complete() -> bool:
+        return {"TAGE", "PROZENT"} <= {key.upper() for key, _value in parts}
+
+    while True:
+        part = _TERM_PART.match(text, pos)
+        if part is None and not complete():
+            part = _TERM_PART.match(text, len(text) - len(text[pos:].lstrip()))
+            if part is not None and part.group("key").upper() not in _TERM_KEYS:
+                part = None
+        if part is None:
+            return parts, pos
+        parts.append((part.group("key"), part.group("value")))
+        pos = part.end()
+        if part.group("end") != "#" and complete():
+            return parts, pos
+
+
+def read_payment_terms(terms: str, currency: str = "EUR") -> PaymentTerms:
+    """The payment-terms text (BT-20) read: the structured ``#SKONTO#`` and ``#VERZUG#`` terms wherever they
+    stand, then the cash discounts the remaining free text states. Never raises: a structured term that
+    cannot be read is in ``problems``, as written (blanks collapsed) with why."""
+    text = terms.replace("\r\n", "\n").replace("\r", "\n")
+    discounts: list[CashDiscount] = []
+    late: list[LatePaymentTerm] = []
+    problems: list[str] = []
+    free: list[str] = []
+    at = 0
+    for mark in _TERM_MARK.finditer(text):
+        if mark.start() < at:
+            continue  # within the term before (a term never runs into the next mark: kept for safety)
+        kind = mark.group("kind").upper()
+        parts, end = _term_parts(text, mark.end())
+        read = _read_term(_TERM_NAMES[kind], parts, currency)
+        if isinstance(read, str):
+            # what cannot be read runs to the end of its line (or to the next term): named as a whole
+            following = _TERM_MARK.search(text, end)
+            line_end = text.find("\n", end)
+            end = max(
+                end,
+                min(following.start() if following else len(text), len(text) if line_end < 0 else line_end),
+            )
+            written = re.sub(r"\s+", " ", text[mark.start() : end]).strip()
+            problems.append(f"the {_TERM_NAMES[kind]} term {written!r} cannot be read: {read}")
+        elif kind == "SKONTO":
+            discounts.append(CashDiscount(*read))
+        else:
+            late.append(LatePaymentTerm(*read))
+        free.append(text[at : mark.start()])
+        at = end
+    free.append(text[at:])
+    free_text = "\n".join(free)
+    return PaymentTerms(
+        discounts=tuple(discounts) + _free_discounts(free_text),
+        late_payment=tuple(late),
+        free_text=free_text,
+        problems=tuple(problems),
+    )
 
 
 def structured_discounts(terms: str, currency: str = "EUR") -> tuple[CashDiscount, ...]:
-    """The XRechnung structured cash-discount terms (``#SKONTO#TAGE=7#PROZENT=2.00#``), in order."""
-    found = []
-    for m in _SKONTO.finditer(terms):
-        base = m.group("base")
-        try:
-            base_minor = to_minor(Decimal(base), currency) if base else None
-        except MoneyError:
-            base_minor = None
-        found.append(CashDiscount(int(m.group("days")), Decimal(m.group("percent")), base_minor))
-    return tuple(found)
+    """The XRechnung structured cash-discount terms (``#SKONTO#TAGE=7#PROZENT=2.00#``) that can be read, in
+    order (see :func:`read_payment_terms`)."""
+    return tuple(d for d in read_payment_terms(terms, currency).discounts if d.structured)
 
 
 _FREE_SKONTO = re.compile(
@@ -718,11 +882,11 @@ def _discount_matches(text: str) -> list[re.Match[str]]:
     return sorted(first + later, key=lambda m: m.start())
 
 
-def _free_discounts(terms: str) -> tuple[CashDiscount, ...]:
-    """Cash discounts a free text states (see :func:`_discount_matches`)."""
+def _free_discounts(text: str) -> tuple[CashDiscount, ...]:
+    """Cash discounts a free text (without the structured terms) states (see :func:`_discount_matches`)."""
     return tuple(
         CashDiscount(int(m.group("days")), Decimal(m.group("percent").replace(",", ".")), structured=False)
-        for m in _discount_matches(_SKONTO.sub(" ", terms))
+        for m in _discount_matches(text)
     )
 
 
@@ -767,14 +931,16 @@ def _clauses(text: str) -> list[tuple[int, str]]:
 def due_date_from_terms(terms: str, issue_date: date) -> tuple[date | None, str]:
     """The due date a payment-terms text gives, with why (or why not).
 
-    Every clause that speaks of paying, is not a cash-discount clause and names a period ("innerhalb 30 Tagen", "30 Tage
+    A structured 0 % cash-discount term (``#SKONTO#TAGE=30#PROZENT=0.00#``) is a net term of its period.
+    Every clause of the free text that speaks of paying, is not a cash-discount clause and names a period ("innerhalb 30 Tagen", "30 Tage
     netto", "net 30"), a day ("bis 04.04.2018", "by 2026-01-31", "am 20.03.2018 ... eingezogen") or "sofort"
     is a net term, and so is a clause that is only a period ("14 Tage"); the due date is the day they all name.
     None when they name different days or none.
     """
-    text = _SKONTO.sub(" ", terms)
+    read = read_payment_terms(terms)
+    text = read.free_text
     discounts = [(m.start(), m.end()) for m in _discount_matches(text)]
-    days: set[date] = set()
+    days: set[date] = {issue_date + timedelta(days=n) for n in read.net_days}
     for start, clause in _clauses(text):
         end = start + len(clause)
         if not clause.strip() or _DISCOUNT_WORDS.search(clause):
