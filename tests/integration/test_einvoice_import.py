@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 
 from mahnwerk.ledger.einvoices import EInvoiceImportFailed, import_einvoices
 from mahnwerk.ledger.models import Contact, CreditNote, Debtor, Invoice, TimelineEvent
+from tests.unit.test_einvoice import cii_xml, ubl_xml
 
 pytestmark = pytest.mark.django_db
 
@@ -436,3 +437,91 @@ def test_buyer_matched_by_the_vat_id_recorded_on_a_debtor(seller: Any, make_debt
     result = import_einvoices(seller, [TERMS_ONLY])
     assert Invoice.objects.get(number="UBL-2026-0042").debtor == known
     assert not result.documents[0]["debtor_created"]
+
+
+def test_structured_terms_of_ubl_and_cii_files_are_read_alike(seller: Any, tmp_path: Path) -> None:
+    terms = (
+        "#skonto#tage=10#prozent=3,00#basisbetrag=100,00#\r\n  # SKONTO # TAGE = 30 # PROZENT = 0.00\r\n"
+        "#VERZUG#TAGE=45#PROZENT=1.00#\nVielen Dank."
+    )
+    files = []
+    for name, xml in (
+        ("net30_ubl.xml", ubl_xml(terms, number="T-1")),
+        ("net30_cii.xml", cii_xml(terms, number="T-2")),
+    ):
+        files.append(tmp_path / name)
+        files[-1].write_bytes(xml)
+    result = import_einvoices(seller, files)
+    for row in result.documents:
+        assert (row["action"], row["due_date"], row["due_date_source"]) == (
+            "invoice_created",
+            "2026-12-02",
+            "BT-20",
+        )
+        assert row["cash_discounts"] == [
+            "#SKONTO#TAGE=10#PROZENT=3.00#BASISBETRAG=100.00#",
+            "#SKONTO#TAGE=30#PROZENT=0.00#",
+        ]
+        assert row["late_payment_terms"] == ["#VERZUG#TAGE=45#PROZENT=1.00#"]
+    stored = TimelineEvent.objects.filter(kind="invoice_document_stored").order_by("data__number")
+    assert [e.data["late_payment_terms"] for e in stored] == [["#VERZUG#TAGE=45#PROZENT=1.00#"]] * 2
+
+
+def test_one_unreadable_payment_terms_file_in_a_batch_is_named_and_nothing_is_lost(
+    seller: Any, tmp_path: Path, file_storage: Path
+) -> None:
+    """The import is all or nothing: the bad file is the one error, naming file, BT-20 and the term; the others
+    go in as they are once it is left out or mended."""
+    good = [tmp_path / "a_ubl.xml", tmp_path / "b_cii.xml"]
+    good[0].write_bytes(ubl_xml("#SKONTO#TAGE=30#PROZENT=0.00#\n", number="T-1"))
+    good[1].write_bytes(
+        cii_xml("#SKONTO#TAGE=10#PROZENT=2.00#\n#SKONTO#TAGE=30#PROZENT=0.00#\n", number="T-2")
+    )
+    bad = tmp_path / "c_bad.xml"
+    bad.write_bytes(cii_xml("#SKONTO#TAGE=10#PROZENT=2.00#\n#SKONTO#TAGE=30#PROZENT=null#\n", number="T-3"))
+    before = snapshot(seller)
+    with pytest.raises(EInvoiceImportFailed) as failed:
+        import_einvoices(seller, [*good, bad])
+    assert failed.value.errors == [
+        f"{bad}: BT-20 (/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/"
+        "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradePaymentTerms/ram:Description): the cash-discount "
+        "term '#SKONTO#TAGE=30#PROZENT=null#' cannot be read: PROZENT=null is not a percentage of at least 0 "
+        "and below 100"
+    ]
+    assert snapshot(seller) == before
+    assert not file_storage.exists() or not any(p.is_file() for p in file_storage.rglob("*"))
+    # the command says the same, one line per bad file
+    out = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("import", "einvoice", str(tmp_path), stdout=out)
+    assert str(refused.value) == f"nothing imported, 1 error(s):\n  {failed.value.errors[0]}"
+    assert snapshot(seller) == before
+    result = import_einvoices(seller, good)
+    assert [(row["number"], row["due_date"]) for row in result.documents] == [
+        ("T-1", "2026-12-02"),
+        ("T-2", "2026-12-02"),
+    ]
+
+
+def test_cash_discounts_without_a_net_term_are_still_refused_as_no_due_date(
+    seller: Any, tmp_path: Path
+) -> None:
+    only_discount = tmp_path / "discount_only.xml"
+    only_discount.write_bytes(ubl_xml("#SKONTO#TAGE=10#PROZENT=2.00#\n"))
+    with pytest.raises(EInvoiceImportFailed) as failed:
+        import_einvoices(seller, [only_discount])
+    assert failed.value.errors == [
+        f"{only_discount}: BT-9: no due date — the file has none, and its payment terms (BT-20) "
+        "'#SKONTO#TAGE=10#PROZENT=2.00#' do not name one unambiguously (the payment terms name no period or day "
+        "for the net amount); nothing is guessed"
+    ]
+
+
+def test_a_due_date_in_the_file_wins_over_its_structured_terms(seller: Any, tmp_path: Path) -> None:
+    path = tmp_path / "due.xml"
+    path.write_bytes(cii_xml("#SKONTO#TAGE=30#PROZENT=0.00#\n", due="20261116"))
+    row = import_einvoices(seller, [path]).documents[0]
+    assert (row["due_date"], row["due_date_source"]) == ("2026-11-16", "BT-9")
+    assert row["warnings"] == [
+        "the payment terms (BT-20) name 2026-12-02, the due date (BT-9) is 2026-11-16: BT-9 is used"
+    ]

@@ -928,7 +928,9 @@ def _document_data(step: _Step) -> dict[str, Any]:
         due_date_source=doc.due_date_source,
     )
     if doc.discounts:
-        data["cash_discounts"] = [d.as_text() for d in doc.discounts]
+        data["cash_discounts"] = [d.as_text(doc.currency) for d in doc.discounts]
+    if doc.late_payment_terms:
+        data["late_payment_terms"] = [t.as_text(doc.currency) for t in doc.late_payment_terms]
     if doc.direct_debit:
         data.update(direct_debit=True, debit_iban=doc.debit_iban, mandate=doc.mandate_id)
     return data
@@ -953,7 +955,8 @@ def _row(step: _Step) -> dict[str, Any]:
         "currency": doc.currency,
         "invoice": step.target_number or (step.invoice.number if step.invoice else ""),
         "payment_reference": doc.payment_reference,
-        "cash_discounts": [d.as_text() for d in doc.discounts],
+        "cash_discounts": [d.as_text(doc.currency) for d in doc.discounts],
+        "late_payment_terms": [t.as_text(doc.currency) for t in doc.late_payment_terms],
         "direct_debit": doc.direct_debit,
         "debit_iban": doc.debit_iban,
         "notes": step.notes,
