@@ -248,6 +248,18 @@ def test_the_locale_sets_the_language_and_the_number_format(company: Any, ledger
 
 
 @pytest.mark.django_db
+def test_the_xlsx_sheet_is_named_in_the_export_language(
+    company: Any, ledger: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "offen.xlsx"
+    export("open-items", "--as-of", "2025-04-30", "--out", str(out), "--locale", "de")
+    assert load_workbook(out).sheetnames == ["Offene Posten"]
+    out = tmp_path / "timeline.xlsx"
+    export("timeline", "--out", str(out), "--locale", "en")
+    assert load_workbook(out).sheetnames == ["Timeline"]
+
+
+@pytest.mark.django_db
 def test_the_help_states_the_number_format_rule() -> None:
     from mahnwerk.ledger.management.commands.export import Command
 

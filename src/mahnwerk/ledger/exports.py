@@ -342,6 +342,19 @@ EXPORTS: dict[str, tuple[Column, ...]] = {
     "payments": PAYMENT_COLUMNS,
     "timeline": TIMELINE_COLUMNS,
 }
+TITLES: dict[str, str | Promise] = {
+    "open-items": _("Open items"),
+    "payments": _("Payments"),
+    "timeline": _("Timeline"),
+}
+
+
+def export_title(kind: str, language: str) -> str:
+    """The export's name in ``language``, as an XLSX sheet may be named (at most 31 characters, none of
+    ``[]:*?/\\``)."""
+    with translation.override(language):
+        title = str(TITLES.get(kind, kind))
+    return "".join(c for c in title if c not in "[]:*?/\\")[:31] or "export"
 
 
 # --- writers --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from mahnwerk.ledger.exports import (
     Row,
     export_language,
     export_rows,
+    export_title,
     write_csv,
     write_xlsx,
 )
@@ -132,7 +133,7 @@ class Command(MahnwerkCommand):
     ) -> int:
         if fmt == "xlsx":
             assert out is not None
-            return write_xlsx(rows, columns, out, title=kind, language=language)
+            return write_xlsx(rows, columns, out, title=export_title(kind, language), language=language)
         if out:
             with Path(out).open("w", encoding="utf-8", newline="") as stream:
                 return write_csv(rows, columns, stream, locale=locale, language=language)
