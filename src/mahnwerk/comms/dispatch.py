@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_noop
+
 from mahnwerk.collection.models import Action, CallOutcome, Task, TaskKind, TaskStatus
 from mahnwerk.comms.models import OutboundMessage, Purpose
 from mahnwerk.comms.rendering import (
@@ -320,7 +322,7 @@ def dispatch(
                         company.pk,
                         "no_contact",
                         as_of,
-                        reason="no usable email, phone or postal address",
+                        reason=gettext_noop("no usable email, phone or postal address"),  # kept in English
                     )
                 )
                 tasks.append(
