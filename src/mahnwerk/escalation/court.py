@@ -99,17 +99,24 @@ def _party_debtor(debtor: Debtor) -> dict[str, Any]:
     }
 
 
-def _open_lines(company: Company, debtor: Debtor, as_of: date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _open_lines(
+    company: Company, debtor: Debtor, as_of: date, *, include_time_barred: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The statement of ``as_of`` and its lines a court can be asked for: open and overdue. An invoice not yet
     overdue (due today or later) is no claim a court orders paid now (§ 271 BGB); it stays out, listed in
-    ``data["not_yet_due"]``."""
+    ``data["not_yet_due"]``.
+
+    An invoice whose limitation period has ended (time-barred after a day before ``as_of``, by the debtor's
+    law) stays out too unless ``include_time_barred``: the debtor can refuse to pay it, and the costs of the
+    part of the claim that fails fall on the applicant. Either way it is listed in ``data["time_barred"]``
+    (``included`` says whether it is claimed) and named in ``data["warnings"]``."""
     data = statement(company, debtor.pk, debtor_law(company, debtor), as_of)
     open_lines = [line for line in data["lines"] if line["total_open_minor"] > 0]
     if not open_lines:
         raise EscalationError(
             gettext("{debtor} owes nothing on {date}").format(debtor=debtor.name, date=as_of)
         )
-    lines = [line for line in open_lines if line["due_date"] < as_of]
+    overdue = [line for line in open_lines if line["due_date"] < as_of]
     data["not_yet_due"] = [
         {
             "invoice": line["number"],
@@ -121,16 +128,61 @@ def _open_lines(company: Company, debtor: Debtor, as_of: date) -> tuple[dict[str
         for line in open_lines
         if line["due_date"] >= as_of
     ]
-    if not lines:
+    if not overdue:
         raise EscalationError(
             gettext("{debtor}: nothing is overdue on {date}; invoices not yet due cannot be claimed").format(
                 debtor=debtor.name, date=as_of
+            )
+        )
+    barred = [line for line in overdue if _time_barred(line, as_of)]
+    data["time_barred"] = [
+        {
+            "invoice": line["number"],
+            "invoice_id": line["invoice_id"],
+            "due_date": line["due_date"],
+            "time_barred_after": line["time_barred_after"],
+            "currency": line["currency"],
+            "open_minor": line["total_open_minor"],
+            "included": include_time_barred,
+        }
+        for line in barred
+    ]
+    lines = overdue if include_time_barred else [line for line in overdue if not _time_barred(line, as_of)]
+    if not lines:
+        raise EscalationError(
+            gettext(
+                "{debtor}: every overdue invoice is time-barred on {date}: {invoices}; the debtor may refuse to "
+                "pay them. Include them explicitly to claim them anyway."
+            ).format(debtor=debtor.name, date=as_of, invoices=_barred_list(data["time_barred"]))
+        )
+    data["warnings"] = []
+    if barred and include_time_barred:
+        data["warnings"].append(
+            gettext(
+                "time-barred, claimed anyway: {invoices}; the debtor may raise the defence of limitation, and the "
+                "applicant then bears the costs of that part of the claim"
+            ).format(invoices=_barred_list(data["time_barred"]))
+        )
+    elif barred:
+        data["warnings"].append(
+            gettext("time-barred, left out (limitation period ended on the date given): {invoices}").format(
+                invoices=_barred_list(data["time_barred"])
             )
         )
     currencies = {line["currency"] for line in lines}
     if len(currencies) > 1:
         raise EscalationError(gettext("claims in more than one currency: one application per currency"))
     return data, lines
+
+
+def _time_barred(line: dict[str, Any], as_of: date) -> bool:
+    """Whether the invoice's limitation period ended before ``as_of`` (time-barred after that day)."""
+    after = line["time_barred_after"]
+    return after is not None and after < as_of
+
+
+def _barred_list(items: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{b['invoice']} ({b['time_barred_after']:%d.%m.%Y})" for b in items)
 
 
 def _pieces(line: dict[str, Any]) -> list[InterestPiece]:
@@ -148,9 +200,12 @@ def _pieces(line: dict[str, Any]) -> list[InterestPiece]:
     ]
 
 
-def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
-    """The data of a German court payment order against ``debtor`` as of ``as_of`` (amounts in minor units)."""
-    data, lines = _open_lines(company, debtor, as_of)
+def mahnantrag(
+    company: Company, debtor: Debtor, as_of: date, *, include_time_barred: bool = False
+) -> dict[str, Any]:
+    """The data of a German court payment order against ``debtor`` as of ``as_of`` (amounts in minor units);
+    time-barred invoices only with ``include_time_barred`` (see :func:`_open_lines`)."""
+    data, lines = _open_lines(company, debtor, as_of, include_time_barred=include_time_barred)
     currency = lines[0]["currency"]
     main_claims: list[dict[str, Any]] = []
     interest_claims: list[dict[str, Any]] = []
@@ -239,7 +294,7 @@ def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
             ),
         },
     ]
-    warnings = []
+    warnings = list(data["warnings"])
     if debtor.country not in ("", "DE"):
         warnings.append(
             gettext("the debtor lives abroad: the Mahngericht Wedding (Berlin) handles such cases")
@@ -269,6 +324,7 @@ def mahnantrag(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
         "respondent": _party_debtor(debtor),
         "invoice_ids": [line["invoice_id"] for line in lines],
         "not_yet_due": data["not_yet_due"],
+        "time_barred": data["time_barred"],
         "main_claims": main_claims,
         "interest_claims": interest_claims,
         "costs": costs,
@@ -323,9 +379,12 @@ def _lv_money(minor: int, currency: str) -> str:
     return format_money(minor, currency, "lv")
 
 
-def lv_warning(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
-    """The Latvian warning procedure: the application's data and the creditor's warning letter."""
-    data, lines = _open_lines(company, debtor, as_of)
+def lv_warning(
+    company: Company, debtor: Debtor, as_of: date, *, include_time_barred: bool = False
+) -> dict[str, Any]:
+    """The Latvian warning procedure: the application's data and the creditor's warning letter; time-barred
+    invoices only with ``include_time_barred`` (see :func:`_open_lines`)."""
+    data, lines = _open_lines(company, debtor, as_of, include_time_barred=include_time_barred)
     currency = lines[0]["currency"]
     lv = assumptions()["lv_payment_order"]
     principal = sum(line["principal_open_minor"] for line in lines)
@@ -420,6 +479,8 @@ def lv_warning(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
         },
         "invoice_ids": [line["invoice_id"] for line in lines],
         "not_yet_due": data["not_yet_due"],
+        "time_barred": data["time_barred"],
+        "warnings": data["warnings"],
         "warning_letter": {"language": "lv", "pay_by": deadline, "text": letter},
         "assumed_service_on": due["assumed_service_on"],
         "deadlines": tasks,
@@ -510,14 +571,17 @@ def _small_claims_interest(line: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def small_claims(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any]:
+def small_claims(
+    company: Company, debtor: Debtor, as_of: date, *, include_time_barred: bool = False
+) -> dict[str, Any]:
     """The data of the claim form of the European Small Claims Procedure (Regulation (EC) No 861/2007,
     Annex I, Form A) against ``debtor`` as of ``as_of``, amounts in minor units.
 
     The court is the one of the defendant's domicile (Art. 4 (1) Regulation (EU) No 1215/2012). The procedure
     applies to cross-border cases only (Art. 3: a party domiciled in a member state other than that of the
     court) between member states other than Denmark, and to claims up to 5,000 EUR without interest and costs
-    (Art. 2 (1)); anything else is refused with the reason."""
+    (Art. 2 (1)); anything else is refused with the reason. Time-barred invoices only with
+    ``include_time_barred`` (see :func:`_open_lines`)."""
     esc = assumptions()["european_small_claims"]
     limit = to_minor(str(esc["limit"]), "EUR")
     creditor_country = company.country or company.jurisdiction
@@ -543,7 +607,7 @@ def small_claims(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any
                 "both in {country}"
             ).format(country=debtor_country)
         )
-    data, lines = _open_lines(company, debtor, as_of)
+    data, lines = _open_lines(company, debtor, as_of, include_time_barred=include_time_barred)
     currency = lines[0]["currency"]
     if currency != "EUR":
         raise EscalationError(
@@ -617,6 +681,8 @@ def small_claims(company: Company, debtor: Debtor, as_of: date) -> dict[str, Any
         "total_minor": principal + interest_total + costs_total,
         "limit_minor": limit,
         "not_yet_due": data["not_yet_due"],
+        "time_barred": data["time_barred"],
+        "warnings": data["warnings"],
         "details": (
             f"Unpaid invoices {numbers} for goods or services delivered; due and not paid despite reminders."
         ),

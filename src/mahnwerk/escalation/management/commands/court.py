@@ -44,6 +44,11 @@ class Command(MahnwerkCommand):
         parser.add_argument(
             "--no-record", action="store_true", help="do not put the prepared application on the timeline"
         )
+        parser.add_argument(
+            "--include-time-barred",
+            action="store_true",
+            help="claim invoices whose limitation period has ended too (left out by default, and named)",
+        )
         parser.add_argument("--actor", default="cli", help="who prepares it (recorded on the timeline)")
         parser.add_argument("--reason", default="", help="withdraw: why the application is withdrawn")
 
@@ -79,18 +84,19 @@ class Command(MahnwerkCommand):
                     for missing in manifest["missing"]:
                         self.stdout.write("  " + _("missing: {what}").format(what=missing))
                 return
+            barred = options["include_time_barred"]
             if action == "mahnantrag":
-                data = mahnantrag(company, debtor, as_of)
+                data = mahnantrag(company, debtor, as_of, include_time_barred=barred)
                 if not options["no_record"]:
                     record_mahnantrag(company, debtor, data, actor=options["actor"])
                 render = mahnantrag_pdf
             elif action == "small-claims":
-                data = small_claims(company, debtor, as_of)
+                data = small_claims(company, debtor, as_of, include_time_barred=barred)
                 if not options["no_record"]:
                     record_small_claims(company, debtor, data, actor=options["actor"])
                 render = small_claims_pdf
             else:
-                data = lv_warning(company, debtor, as_of)
+                data = lv_warning(company, debtor, as_of, include_time_barred=barred)
                 if not options["no_record"]:
                     record_lv_warning(company, debtor, data, actor=options["actor"])
                 render = lv_warning_pdf
@@ -107,6 +113,8 @@ class Command(MahnwerkCommand):
             self.stdout.write(data["warning_letter"]["text"])
             for t in data["deadlines"]:
                 self.stdout.write(f"  {t['due']}  {t['text']}")
+            for w in data["warnings"]:
+                self.stdout.write("  ! " + w)
             return
         if action == "small-claims":
             self._show_small_claims(data)
@@ -173,3 +181,5 @@ class Command(MahnwerkCommand):
                 total=format_money(data["total_minor"], cur),
             )
         )
+        for w in data["warnings"]:
+            out("  ! " + w)
