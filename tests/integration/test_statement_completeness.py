@@ -82,7 +82,7 @@ def test_a_refused_file_does_not_stop_the_others(kontist: Any, tmp_path: Path) -
 def test_nul_bytes_in_an_mt940_are_a_damaged_file() -> None:
     data = KONTIST.read_bytes().replace(b"?20Rechnung-Nr.", b"?20\x00\x00\x00\x00Nr.")
     [problem] = parse_statement(data).refusals
-    assert "NUL" in problem.message
+    assert "NUL" in str(problem)
 
 
 def _with_balances(opening: str, closing: str) -> bytes:
@@ -121,6 +121,31 @@ def test_camt_balance_mismatch_is_imported_with_a_warning(company: Any, tmp_path
     assert (result.errors, result.warnings, result.duplicates) == ([], [], 9)
 
 
+def test_import_words_the_parsers_messages_with_gettext(
+    company: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the parser's problems are templates: the import words them in the reader's language (a fake gettext
+    # that brackets every text it is given stands in for a catalogue)
+    monkeypatch.setattr("mahnwerk.ledger.statements._", lambda message: f"[{message}]")
+    wrong = tmp_path / "wrong.xml"
+    wrong.write_bytes(_with_balances("1000.00", f"{float(_camt053_closing()) + 0.01:.2f}"))
+    [warning] = import_statements(company, [wrong]).warnings
+    assert warning.startswith("wrong.xml: [statement ")
+    assert ": [the balances do not add up: opening " in warning
+    assert "(OPBD) €1,000.00" in warning and "(CLBD)" in warning
+
+    cut = tmp_path / "cut.sta"
+    cut.write_bytes(KONTIST.read_bytes()[:416])
+    [error] = import_statements(company, [cut]).errors
+    assert error.startswith("[cut.sta: refused, nothing imported: [statement ")
+    assert ": [no closing balance (:62F: or :62M:) after its entries" in error
+
+    other = tmp_path / "other.xml"
+    other.write_bytes(b"<Invoice/>")
+    [error] = import_statements(company, [other]).errors
+    assert "[an XML file, but not an ISO 20022 camt.052" in error
+
+
 def test_formats_without_balances_are_not_checked() -> None:
     # a camt.054 notification has no balances; an MT942 interim report neither
     assert parse_statement((DATA / "handmade_camt054.001.08.xml").read_bytes()).refusals == []
@@ -142,7 +167,7 @@ def test_intermediate_page_closes_with_62M() -> None:
     assert parse_statement(closing_info.encode()).refusals == []
     off = page.replace(":62M:C210215EUR15,00", ":62M:C210215EUR15,01")
     [problem] = parse_statement(off.encode()).refusals
-    assert ":62M:" in problem.message
+    assert ":62M:" in str(problem)
 
 
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason="the shared samples are not here")

@@ -190,7 +190,7 @@ def test_malformed_entry_is_reported_and_the_rest_read() -> None:
     assert [e.position for e in result.entries] == ["1", "3"]
     [problem] = result.problems
     assert (problem.statement, problem.entry) == ("MW-STMT-2026-03-11", "2")
-    assert "CdtDbtInd" in problem.message
+    assert "CdtDbtInd" in str(problem)
     assert "statement MW-STMT-2026-03-11, entry 2" in str(problem)
 
 
@@ -215,7 +215,7 @@ def test_batch_whose_transactions_do_not_add_up_is_an_error() -> None:
     result = parse_statement(xml.encode())
     assert len(result.entries) == 7
     [problem] = result.problems
-    assert problem.entry == "8" and "add up to 6400" in problem.message
+    assert problem.entry == "8" and "add up to 6400" in str(problem)
 
 
 def test_structured_86_with_sepa_keys() -> None:

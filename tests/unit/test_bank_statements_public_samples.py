@@ -55,8 +55,8 @@ def test_unreadable_statement_line_is_a_problem_with_a_plain_message() -> None:
     )
     assert [e.amount_minor for e in result.entries] == [1300]
     [problem] = result.problems
-    assert "does not have the MT940 form" in problem.message
-    assert "object at 0x" not in problem.message
+    assert "does not have the MT940 form" in str(problem)
+    assert "object at 0x" not in str(problem)
 
 
 def test_mt942_takes_the_currency_from_the_floor_limit() -> None:

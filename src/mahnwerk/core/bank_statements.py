@@ -19,6 +19,10 @@ Conventions:
 - A camt entry with several transaction details (a batch) gives one entry per transaction.
 - ``key`` is stable for the same booking read twice: the bank's reference where it gives one, else a hash
   of the booking's content and its position among identical bookings of the statement.
+
+Messages (a :class:`Problem`, a :class:`StatementError`) are English templates marked for translation with
+their parameters apart, rendered by the caller with its own ``gettext`` (``render``); ``str()`` is the
+English text.
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mahnwerk.core.money import MoneyError, format_money, to_minor
+from mahnwerk.core.money import MoneyError, digits, format_money, to_minor
 
 __all__ = [
     "AccountId",
@@ -39,6 +44,7 @@ __all__ = [
     "ParseResult",
     "ParsedStatement",
     "Problem",
+    "StatementError",
     "StatementFormatError",
     "account_id",
     "decode_text",
@@ -47,8 +53,52 @@ __all__ = [
 ]
 
 
-class StatementFormatError(ValueError):
+def gettext_noop(message: str) -> str:
+    """Mark ``message`` for the translation catalogues without importing Django into the core."""
+    return message
+
+
+Gettext = Callable[[str], str]
+
+
+def _render(message: str, params: Mapping[str, Any], gettext: Gettext | None) -> str:
+    """``message`` (translated when a ``gettext`` is given) with its parameters; a parameter that is itself
+    a :class:`StatementError` is rendered with the same ``gettext``."""
+    template = gettext(message) if gettext is not None else message
+    values = {k: v.render(gettext) if isinstance(v, StatementError) else v for k, v in params.items()}
+    return template.format(**values)
+
+
+class StatementError(ValueError):
+    """Something in a statement that cannot be read: ``message`` (an English template marked for
+    translation) with ``params``, rendered by the caller (:meth:`render`)."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(self.render())
+
+    def render(self, gettext: Gettext | None = None) -> str:
+        return _render(self.message, self.params, gettext)
+
+
+class StatementFormatError(StatementError):
     """The file is no bank statement this module reads."""
+
+
+# the text of an error raised by something else (a library): nothing of it to translate
+_AS_GIVEN = "{error}"
+
+
+def _reason(exc: Exception) -> StatementError | str:
+    """An exception as a message parameter: ours is rendered in the reader's language, another as it is
+    (a copy of ours: the problem need not keep the traceback and its frames)."""
+    return type(exc)(exc.message, **exc.params) if isinstance(exc, StatementError) else str(exc)
+
+
+def _file(name: str) -> StatementError | str:
+    """The file's name for a message, or "the file" (translated) when it has none."""
+    return name or StatementError(gettext_noop("the file"))
 
 
 # --- accounts ----------------------------------------------------------------------------------------
@@ -168,15 +218,34 @@ class BankEntry:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """What is wrong with a statement (``entry`` empty) or one of its entries: ``message`` is an English
+    template marked for translation, ``params`` its values; :meth:`render` words it with the statement and
+    the entry in front, in the language of the ``gettext`` given (``str()``: English)."""
+
     statement: str
     entry: str
     message: str
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def of(cls, statement: str, entry: str, exc: Exception) -> Problem:
+        """The problem an exception raised while reading the statement (or the entry) describes."""
+        if isinstance(exc, StatementError):
+            return cls(statement, entry, exc.message, exc.params)
+        return cls(statement, entry, _AS_GIVEN, {"error": str(exc)})
+
+    def render(self, gettext: Gettext | None = None) -> str:
+        message = _render(self.message, self.params, gettext if self.message != _AS_GIVEN else None)
+        if self.entry:
+            where = gettext_noop("statement {statement}, entry {entry}: {message}")
+        else:
+            where = gettext_noop("statement {statement}: {message}")
+        return _render(
+            where, {"statement": self.statement or "?", "entry": self.entry, "message": message}, gettext
+        )
 
     def __str__(self) -> str:
-        where = f"statement {self.statement or '?'}"
-        if self.entry:
-            where += f", entry {self.entry}"
-        return f"{where}: {self.message}"
+        return self.render()
 
 
 @dataclass(slots=True)
@@ -230,9 +299,20 @@ def _check_balance(
     return Problem(
         statement.statement_id,
         "",
-        f"the balances do not add up: opening balance ({opening_name}) {money(statement.opening_minor)} "
-        f"+ credits {money(credits)} - debits {money(debits)} = {money(expected)}, but the closing "
-        f"balance ({closing_name}) is {money(statement.closing_minor)}: a booking is missing or damaged",
+        gettext_noop(
+            "the balances do not add up: opening balance ({opening_name}) {opening} + credits {credits} "
+            "- debits {debits} = {expected}, but the closing balance ({closing_name}) is {closing}: "
+            "a booking is missing or damaged"
+        ),
+        {
+            "opening_name": opening_name,
+            "opening": money(statement.opening_minor),
+            "credits": money(credits),
+            "debits": money(debits),
+            "expected": money(expected),
+            "closing_name": closing_name,
+            "closing": money(statement.closing_minor),
+        },
     )
 
 
@@ -260,12 +340,12 @@ def detect_format(data: bytes) -> str:
         if found:
             return found.group(1)
         raise StatementFormatError(
-            "an XML file, but not an ISO 20022 camt.052, camt.053 or camt.054 document"
+            gettext_noop("an XML file, but not an ISO 20022 camt.052, camt.053 or camt.054 document")
         )
     text = decode_text(data[:4096])
     if ":20:" in text and (":25:" in text or ":61:" in text):
         return "mt940"
-    raise StatementFormatError("neither a camt.052/053/054 XML document nor an MT940 statement")
+    raise StatementFormatError(gettext_noop("neither a camt.052/053/054 XML document nor an MT940 statement"))
 
 
 def parse_statement(data: bytes, name: str = "") -> ParseResult:
@@ -283,9 +363,31 @@ def _amount(text: str, currency: str) -> int:
     if value.endswith("."):
         value += "0"
     try:
-        return abs(to_minor(Decimal(value), currency))
-    except (InvalidOperation, MoneyError) as exc:
-        raise ValueError(f"amount {text!r}: {exc}") from None
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        why = StatementError(gettext_noop("not a number"))
+        raise StatementError(gettext_noop("amount {amount!r}: {reason}"), amount=text, reason=why)
+    try:
+        places = digits(currency)
+    except MoneyError:
+        why = StatementError(gettext_noop("not an ISO 4217 currency code: {value!r}"), value=currency)
+        raise StatementError(gettext_noop("amount {amount!r}: {reason}"), amount=text, reason=why) from None
+    if number.scaleb(places) != number.scaleb(places).to_integral_value():
+        why = StatementError(
+            gettext_noop("{value} has more decimal places than {currency} allows ({digits})"),
+            value=str(number),
+            currency=currency,
+            digits=places,
+        )
+        raise StatementError(gettext_noop("amount {amount!r}: {reason}"), amount=text, reason=why)
+    try:
+        return abs(to_minor(number, currency))
+    except MoneyError as exc:  # checked above: not expected
+        raise StatementError(
+            gettext_noop("amount {amount!r}: {reason}"), amount=text, reason=str(exc)
+        ) from None
 
 
 def _key(account: AccountId, entry: BankEntry, occurrence: int) -> str:
@@ -367,7 +469,7 @@ def _camt_date(c: _Camt, el: object | None) -> date | None:
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
-        raise ValueError(f"not a date: {value!r}") from None
+        raise StatementError(gettext_noop("not a date: {value!r}"), value=value) from None
 
 
 def _parse_camt(data: bytes, fmt: str, name: str) -> ParseResult:
@@ -376,7 +478,9 @@ def _parse_camt(data: bytes, fmt: str, name: str) -> ParseResult:
     try:
         root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
-        raise StatementFormatError(f"{name or 'the file'} is no well-formed XML: {exc}") from None
+        raise StatementFormatError(
+            gettext_noop("{file} is no well-formed XML: {error}"), file=_file(name), error=str(exc)
+        ) from None
     ns = etree.QName(root).namespace or ""
     c = _Camt(ns)
     result = ParseResult(fmt)
@@ -409,7 +513,7 @@ def _parse_camt(data: bytes, fmt: str, name: str) -> ParseResult:
             try:
                 statement.entries += _camt_entry(c, ntry, statement_id, str(index), account)
             except ValueError as exc:
-                result.problems.append(Problem(statement_id, str(index), str(exc)))
+                result.problems.append(Problem.of(statement_id, str(index), exc))
         balances = _camt_balances(c, stmt, statement_id, result)
         opening_code = next((code for code in ("OPBD", "PRCD") if code in balances), "")
         if opening_code and "CLBD" in balances:
@@ -425,7 +529,12 @@ def _parse_camt(data: bytes, fmt: str, name: str) -> ParseResult:
         _with_keys(statement, seen)
         result.statements.append(statement)
     if not result.statements:
-        raise StatementFormatError(f"{name or 'the file'}: no {item} element in this {fmt} document")
+        raise StatementFormatError(
+            gettext_noop("{file}: no {element} element in this {format} document"),
+            file=_file(name),
+            element=item,
+            format=fmt,
+        )
     return result
 
 
@@ -443,10 +552,19 @@ def _camt_balances(
         indicator = c.text(bal, "CdtDbtInd")
         try:
             if amt is None or indicator not in {"CRDT", "DBIT"} or not currency:
-                raise ValueError("no amount, currency (Ccy) or credit/debit indicator (CdtDbtInd)")
+                raise StatementError(
+                    gettext_noop("no amount, currency (Ccy) or credit/debit indicator (CdtDbtInd)")
+                )
             amount = _amount(amt.text or "", currency)  # type: ignore[attr-defined]
         except ValueError as exc:
-            result.incomplete.append(Problem(statement_id, "", f"the balance {code} is not readable: {exc}"))
+            result.incomplete.append(
+                Problem(
+                    statement_id,
+                    "",
+                    gettext_noop("the balance {code} is not readable: {reason}"),
+                    {"code": code, "reason": _reason(exc)},
+                )
+            )
             continue
         found[code] = (amount if indicator == "CRDT" else -amount, currency)
     return found
@@ -464,21 +582,23 @@ def _camt_entry(
 ) -> list[BankEntry]:
     amt = c.find(ntry, "Amt")
     if amt is None or not (amt.text or "").strip():  # type: ignore[attr-defined]
-        raise ValueError("the entry has no amount (Amt)")
+        raise StatementError(gettext_noop("the entry has no amount (Amt)"))
     currency = str(amt.get("Ccy") or account.currency or "").strip()  # type: ignore[attr-defined]
     if not currency:
-        raise ValueError("the entry's amount has no currency (Ccy)")
+        raise StatementError(gettext_noop("the entry's amount has no currency (Ccy)"))
     amount = _amount(amt.text, currency)  # type: ignore[attr-defined]
     indicator = c.text(ntry, "CdtDbtInd")
+    if not indicator:
+        raise StatementError(gettext_noop("credit/debit indicator (CdtDbtInd) is 'missing'"))
     if indicator not in {"CRDT", "DBIT"}:
-        raise ValueError(f"credit/debit indicator (CdtDbtInd) is {indicator or 'missing'!r}")
+        raise StatementError(gettext_noop("credit/debit indicator (CdtDbtInd) is {value!r}"), value=indicator)
     credit = indicator == "CRDT"
     reversal = c.text(ntry, "RvslInd").lower() in {"true", "1"}
     status = c.text(ntry, "Sts/Cd", "Sts")
     booking_date = _camt_date(c, c.find(ntry, "BookgDt"))
     value_date = _camt_date(c, c.find(ntry, "ValDt"))
     if booking_date is None and value_date is None:
-        raise ValueError("the entry has neither a booking date nor a value date")
+        raise StatementError(gettext_noop("the entry has neither a booking date nor a value date"))
     entry_codes = _bank_codes(c, c.find(ntry, "BkTxCd"))
     info = c.text(ntry, "AddtlNtryInf")
     base = BankEntry(
@@ -507,8 +627,13 @@ def _camt_entry(
     ]
     total = sum(e.amount_minor for e in entries)
     if total != amount:
-        raise ValueError(
-            f"the {len(details)} transactions of this batch add up to {total} minor units, the entry to {amount}"
+        raise StatementError(
+            gettext_noop(
+                "the {count} transactions of this batch add up to {total} minor units, the entry to {amount}"
+            ),
+            count=len(details),
+            total=total,
+            amount=amount,
         )
     return entries
 
@@ -542,7 +667,11 @@ def _camt_tx(
                 amount = _amount(found.text or "", base.currency)  # type: ignore[attr-defined]
                 break
         else:
-            raise ValueError(f"transaction {base.position} has no amount in {base.currency}")
+            raise StatementError(
+                gettext_noop("transaction {position} has no amount in {currency}"),
+                position=base.position,
+                currency=base.currency,
+            )
     # the payer for money received (or a reversal of a debit); the payee otherwise. A return (RtrInf) is a
     # reversal even without RvslInd: a returned direct debit names us as Cdtr and the payer as Dbtr.
     returned = base.reversal or c.find(tx, "RtrInf") is not None
@@ -764,7 +893,9 @@ def _parse_mt940(data: bytes, name: str) -> ParseResult:
             currency = floor[:3].upper()
         account = account_id(values.get("25", ""), currency)
         if not account.label:
-            result.problems.append(Problem(statement_id, "", "no account (:25:) in this statement"))
+            result.problems.append(
+                Problem(statement_id, "", gettext_noop("no account (:25:) in this statement"))
+            )
             continue
         header = "".join(f":{t}:{v}\n" for t, v in tags if t in {"20", "25", "28C", "60F", "60M"})
         statement = ParsedStatement("mt940", statement_id, account, None, None)
@@ -785,13 +916,21 @@ def _parse_mt940(data: bytes, name: str) -> ParseResult:
                     _mt940_entry(mt940, header, value, details, statement_id, str(index), account, currency)
                 )
             except (ValueError, RuntimeError, KeyError, TypeError, ArithmeticError) as exc:
-                message = str(exc)
-                result.problems.append(Problem(statement_id, str(index), f"{message} (:61:{value[:40]})"))
+                result.problems.append(
+                    Problem(
+                        statement_id,
+                        str(index),
+                        gettext_noop("{reason} (:61:{line})"),
+                        {"reason": _reason(exc), "line": value[:40]},
+                    )
+                )
         result.incomplete += _mt940_completeness(
             tags, statement, broken=any(p.statement == statement_id for p in result.problems)
         )
         if "\x00" in block:  # MT940 is text: a NUL byte is a damaged file, whatever it overwrote
-            result.incomplete.append(Problem(statement_id, "", "NUL bytes in the text: the file is damaged"))
+            result.incomplete.append(
+                Problem(statement_id, "", gettext_noop("NUL bytes in the text: the file is damaged"))
+            )
         dates = [e.booking_date for e in statement.entries if e.booking_date]
         statement.from_date = min(dates, default=None) or _mt940_balance_date(opening)
         statement.to_date = max(dates, default=None) or _mt940_balance_date(
@@ -800,7 +939,9 @@ def _parse_mt940(data: bytes, name: str) -> ParseResult:
         _with_keys(statement, seen)
         result.statements.append(statement)
     if not result.statements and not result.problems:
-        raise StatementFormatError(f"{name or 'the file'}: no MT940 statement (:20: ... :61:) found")
+        raise StatementFormatError(
+            gettext_noop("{file}: no MT940 statement (:20: ... :61:) found"), file=_file(name)
+        )
     return result
 
 
@@ -826,13 +967,17 @@ def _mt940_completeness(
     while last_entry >= 0 and last_entry + 1 < len(names) and names[last_entry + 1] == "86":
         last_entry += 1
     if not opening_tag:
-        return [Problem(sid, "", "no opening balance (:60F: or :60M:): the statement is incomplete")]
+        return [
+            Problem(sid, "", gettext_noop("no opening balance (:60F: or :60M:): the statement is incomplete"))
+        ]
     if closing_at is None or closing_at < last_entry:
         return [
             Problem(
                 sid,
                 "",
-                "no closing balance (:62F: or :62M:) after its entries: the file is cut off or incomplete",
+                gettext_noop(
+                    "no closing balance (:62F: or :62M:) after its entries: the file is cut off or incomplete"
+                ),
             )
         ]
     balances: list[tuple[int, str]] = []
@@ -841,10 +986,17 @@ def _mt940_completeness(
         found = _BALANCE_RE.match(value)
         try:
             if found is None:
-                raise ValueError("not C/D, date YYMMDD, currency and amount")
+                raise StatementError(gettext_noop("not C/D, date YYMMDD, currency and amount"))
             amount = _amount(found.group(4), found.group(3))
         except ValueError as exc:
-            return [Problem(sid, "", f"the balance :{tag}:{value[:30]} is not readable: {exc}")]
+            return [
+                Problem(
+                    sid,
+                    "",
+                    gettext_noop("the balance {code} is not readable: {reason}"),
+                    {"code": f":{tag}:{value[:30]}", "reason": _reason(exc)},
+                )
+            ]
         balances.append((amount if found.group(1) == "C" else -amount, found.group(3)))
     statement.opening_minor, statement.closing_minor = balances[0][0], balances[1][0]
     if broken:
@@ -871,9 +1023,11 @@ def _parse_61(mt940: Any, header: str, line61: str) -> dict[str, Any]:
             continue
         if len(parsed) == 1:
             return dict(parsed[0].data)
-    raise ValueError(
-        "the statement line (:61:) does not have the MT940 form "
-        "(value date YYMMDD, optional entry date MMDD, C/D/RC/RD mark, amount, type code)"
+    raise StatementError(
+        gettext_noop(
+            "the statement line (:61:) does not have the MT940 form "
+            "(value date YYMMDD, optional entry date MMDD, C/D/RC/RD mark, amount, type code)"
+        )
     )
 
 
@@ -898,7 +1052,7 @@ def _mt940_entry(
     status = str(tx["status"])
     cur = str(tx.get("currency") or currency)
     if not cur:
-        raise ValueError("no currency: the statement has no opening balance (:60F:)")
+        raise StatementError(gettext_noop("no currency: the statement has no opening balance (:60F:)"))
     amount = _amount(str(abs(tx["amount"].amount)), cur)
     value_date = date(tx["date"].year, tx["date"].month, tx["date"].day)
     entry_date = tx.get("entry_date") or tx["date"]

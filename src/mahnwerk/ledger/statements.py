@@ -328,12 +328,12 @@ def _import(
         try:
             parsed = parse_statement(data, name)
         except StatementFormatError as exc:
-            _refuse(result, path, name if names else str(path), [str(exc)])
+            _refuse(result, path, name if names else str(path), [exc.render(_)])
             continue
         if parsed.refusals:
-            _refuse(result, path, name, [str(problem) for problem in parsed.refusals])
+            _refuse(result, path, name, [problem.render(_) for problem in parsed.refusals])
             continue
-        result.warnings += [f"{name}: {problem}" for problem in parsed.warnings]
+        result.warnings += [f"{name}: {problem.render(_)}" for problem in parsed.warnings]
         digest = hashlib.sha256(data).hexdigest()
         for statement in parsed.statements:
             account = find_account(company, statement.account, accounts)
