@@ -37,6 +37,8 @@ CSV_FIELDS = (
     "total_open",
     "default_from",
     "interest_basis",
+    "time_barred_after",  # the last day the item can be enforced (by the debtor's law)
+    "time_barred",  # yes: its limitation period has ended by the handover day; the debtor may refuse to pay it
 )
 
 
@@ -73,9 +75,15 @@ def interest_basis(line: dict[str, Any]) -> str:
 def claims_data(
     company: Company, debtor: Debtor, partner: Partner, handover: Handover, data: dict[str, Any]
 ) -> dict[str, Any]:
-    """``claims.json``: the statement of the handover day per invoice of the handover's currency."""
+    """``claims.json``: the statement of the handover day per invoice of the handover's currency, each with the
+    last day it can be enforced (``time_barred_after``) and whether that day has passed (``time_barred``)."""
     cur = handover.currency
     lines = [line for line in data["lines"] if line["currency"] == cur and line["total_open_minor"] > 0]
+    on = handover.handed_over_on
+
+    def barred(line: dict[str, Any]) -> bool:
+        return line["time_barred_after"] is not None and line["time_barred_after"] < on
+
     return {
         "handover_id": handover.pk,
         "handed_over_on": handover.handed_over_on,
@@ -110,6 +118,8 @@ def claims_data(
                 "default_rule_label": line["default_rule_label"],
                 "interest_until": line["interest_until"],
                 "interest_note": line["interest_error"],
+                "time_barred_after": line["time_barred_after"],
+                "time_barred": barred(line),
                 "segments": line["segments"],
                 "charges": [
                     {
@@ -128,6 +138,7 @@ def claims_data(
             for key in ("principal_open", "interest_open", "fees_open", "total_open")
         },
         "total_minor": sum(line["total_open_minor"] for line in lines),
+        "time_barred_total_minor": sum(line["total_open_minor"] for line in lines if barred(line)),
         "credit_on_account_minor": data["credits"].get(cur, 0),
     }
 
@@ -154,6 +165,8 @@ def claims_csv(claims: dict[str, Any]) -> bytes:
                 _amount(c["total_open_minor"], cur),
                 c["default_from"].isoformat() if c["default_from"] else "",
                 interest_basis(c),
+                c["time_barred_after"].isoformat() if c["time_barred_after"] else "",
+                "yes" if c["time_barred"] else "no",
             ]
         )
     t = claims["totals"]
@@ -169,6 +182,8 @@ def claims_csv(claims: dict[str, Any]) -> bytes:
             _amount(t["interest_open"], cur),
             _amount(t["fees_open"], cur),
             _amount(t["total_open"], cur),
+            "",
+            "",
             "",
             "",
         ]
