@@ -92,7 +92,7 @@ def test_kosit_cii_with_allowances_references_and_attachment() -> None:
     doc = parse("kosit_02.01a_allowance_charge_2vat_cii.xml")
     assert (doc.number, doc.issue_date, doc.amount_due_minor) == ("1234567", D("2018-04-13"), 1282969)
     assert (doc.due_date, doc.due_date_source) == (D("2018-04-13"), "BT-9")
-    assert doc.warnings == (
+    assert tuple(map(str, doc.warnings)) == (
         "the payment terms (BT-20) name 2015-01-24, the due date (BT-9) is 2018-04-13: BT-9 is used",
     )
     assert doc.payment_reference == "Deb. 12345 / Fact. 9876543"  # BT-83
@@ -135,7 +135,7 @@ def test_zugferd_pdf_whose_terms_contradict_themselves_has_no_due_date() -> None
     )  # 215.07 - 50.00 prepaid
     # "innerhalb 30 Tagen" from 2018-06-05 is 07-05, "netto bis 04.07.2018" is 07-04: not guessed
     assert doc.due_date is None
-    assert doc.warnings == (
+    assert tuple(map(str, doc.warnings)) == (
         "no due date (BT-9), and the payment terms (BT-20) give none: the payment terms name different days "
         "(2018-07-04, 2018-07-05)",
     )
@@ -220,8 +220,8 @@ def test_ubl_with_only_payment_terms_text() -> None:
 def test_unreadable_files_name_file_and_element(name: str, element: str, message: str) -> None:
     with pytest.raises(EInvoiceError) as failed:
         parse(name)
-    assert (failed.value.source, failed.value.element) == (name, element)
-    assert failed.value.message.startswith(message)
+    assert (failed.value.source, str(failed.value.element)) == (name, element)
+    assert str(failed.value.reason).startswith(message)
     assert str(failed.value).startswith(f"{name}: {element}: {message}")
 
 
@@ -423,7 +423,7 @@ def test_a_due_date_given_wins_over_the_terms(make: Any) -> None:
     due = "2026-11-20" if make is ubl_xml else "20261120"
     doc = parse_einvoice(make("#SKONTO#TAGE=30#PROZENT=0.00#\n", due=due), "due.xml")
     assert (doc.due_date, doc.due_date_source) == (D("2026-11-20"), "BT-9")
-    assert doc.warnings == (
+    assert tuple(map(str, doc.warnings)) == (
         "the payment terms (BT-20) name 2026-12-02, the due date (BT-9) is 2026-11-20: BT-9 is used",
     )
     assert doc.discounts == (CashDiscount(30, Decimal("0.00")),)  # still kept
@@ -435,7 +435,7 @@ def test_late_payment_terms_are_kept_apart(make: Any) -> None:
     assert doc.discounts == (CashDiscount(8, Decimal("2.00")),)
     assert doc.late_payment_terms == (LatePaymentTerm(30, Decimal("1.00")),)
     assert doc.due_date is None  # a late-payment term is no net term: nothing is guessed
-    assert doc.warnings == (
+    assert tuple(map(str, doc.warnings)) == (
         "no due date (BT-9), and the payment terms (BT-20) give none: the payment terms name no period or day "
         "for the net amount",
     )
@@ -549,7 +549,7 @@ def test_free_text_next_to_structured_terms_is_still_read() -> None:
 )
 def test_unreadable_structured_terms_are_named_with_why(terms: str, problem: str) -> None:
     read = read_payment_terms(f"#SKONTO#TAGE=30#PROZENT=0.00#\n{terms}\nDanke.")
-    assert read.problems == (problem,)
+    assert tuple(map(str, read.problems)) == (problem,)
     assert read.discounts == (CashDiscount(30, Decimal("0.00")),)  # the readable ones are still read
 
 
@@ -571,7 +571,7 @@ def test_due_date_from_structured_terms(terms: str, due: str | None) -> None:
     found, why = due_date_from_terms(terms, D("2026-11-02"))
     assert found == (D(due) if due else None)
     if terms.endswith("#SKONTO#TAGE=45#PROZENT=0.00#"):
-        assert why == "the payment terms name different days (2026-12-02, 2026-12-17)"
+        assert str(why) == "the payment terms name different days (2026-12-02, 2026-12-17)"
 
 
 def test_cash_discount_as_text_names_the_base_in_the_currency() -> None:

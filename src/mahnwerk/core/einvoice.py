@@ -47,12 +47,18 @@ that still cannot be read refuses the file, naming BT-20 and the line. A 0 % cas
 such as "Zahlbar innerhalb 30 Tagen netto" or "payable by 04.04.2018" give a due date
 (:func:`due_date_from_terms`) only when every net term of the text names the same day — cash-discount clauses
 are not net terms. A due date given (BT-9) always wins over the terms.
+
+Messages — the reason of an :class:`EInvoiceError`, the warnings of an :class:`EInvoice`, the problems of
+:class:`PaymentTerms` and why the terms give no due date — are :class:`EInvoiceMessage`: an English template
+marked for translation with its parameters apart (file names, XPaths, business terms, values: never
+translated), rendered by the caller with its own ``gettext`` (``render``); ``str()`` is the English text.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -64,11 +70,14 @@ __all__ = [
     "CORRECTION_CODE",
     "CREDIT_NOTE_CODES",
     "EMBEDDED_NAMES",
+    "NO_DUE_DATE",
+    "THE_FILE",
     "Address",
     "BuyerParty",
     "CashDiscount",
     "EInvoice",
     "EInvoiceError",
+    "EInvoiceMessage",
     "LatePaymentTerm",
     "PaymentTerms",
     "due_date_from_terms",
@@ -93,21 +102,28 @@ NS = {
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
 }
 
+
+def gettext_noop(message: str) -> str:
+    """Mark ``message`` for the translation catalogues without importing Django into the core."""
+    return message
+
+
 # UNTDID 1001 document types that credit the buyer (EN 16931 code list for BT-3); 384 corrects an invoice.
 CREDIT_NOTE_CODES = frozenset({"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"})
 CORRECTION_CODE = "384"
+# The names are in English, marked for translation: the caller translates EInvoice.type_name in a sentence.
 TYPE_NAMES = {
-    "380": "commercial invoice",
-    "381": "credit note",
-    "383": "debit note",
-    "384": "corrected invoice",
-    "386": "prepayment invoice",
-    "389": "self-billed invoice",
-    "261": "self-billed credit note",
-    "326": "partial invoice",
-    "875": "partial construction invoice",
-    "876": "partial final construction invoice",
-    "877": "final construction invoice",
+    "380": gettext_noop("commercial invoice"),
+    "381": gettext_noop("credit note"),
+    "383": gettext_noop("debit note"),
+    "384": gettext_noop("corrected invoice"),
+    "386": gettext_noop("prepayment invoice"),
+    "389": gettext_noop("self-billed invoice"),
+    "261": gettext_noop("self-billed credit note"),
+    "326": gettext_noop("partial invoice"),
+    "875": gettext_noop("partial construction invoice"),
+    "876": gettext_noop("partial final construction invoice"),
+    "877": gettext_noop("final construction invoice"),
 }
 
 # The attachment names of the embedded XML, by ZUGFeRD/Factur-X/XRechnung version, most specific first.
@@ -116,15 +132,85 @@ EMBEDDED_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "ZUGFe
 DIRECT_DEBIT_CODES = frozenset({"59", "49"})  # SEPA direct debit, direct debit (UNTDID 4461)
 
 
-class EInvoiceError(ValueError):
-    """The file is not an e-invoice this module reads, or lacks what a receivable needs."""
+Gettext = Callable[[str], str]
 
-    def __init__(self, source: str, element: str, message: str) -> None:
+# the file's name in messages when the caller gives none
+THE_FILE = gettext_noop("the file")
+
+
+class EInvoiceMessage:
+    """A sentence of the reader: ``message`` is an English template marked for translation
+    (:func:`gettext_noop`), ``params`` its values (file names, XPaths, business terms and values, never
+    translated). :meth:`render` words it in the language of the ``gettext`` given, ``str()`` in English; a
+    parameter that is itself a message is rendered with the same ``gettext``."""
+
+    __slots__ = ("message", "params")
+
+    def __init__(self, message: str, /, **params: Any) -> None:
+        self.message = message
+        self.params = params
+
+    def render(self, gettext: Gettext | None = None) -> str:
+        return _render(self.message, self.params, gettext)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __repr__(self) -> str:
+        return f"EInvoiceMessage({self.message!r}, **{self.params!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EInvoiceMessage):
+            return NotImplemented
+        return (self.message, self.params) == (other.message, other.params)
+
+    def __hash__(self) -> int:
+        return hash(self.message)
+
+
+# several messages in one (problem; more): nothing to translate, rendered as it is
+_SEVERAL = "{problem}; {more}"
+
+
+def _render(message: str, params: Mapping[str, Any], gettext: Gettext | None) -> str:
+    template = gettext(message) if gettext is not None and message != _SEVERAL else message
+    return template.format(
+        **{k: v.render(gettext) if isinstance(v, EInvoiceMessage) else v for k, v in params.items()}
+    )
+
+
+def _joined(messages: Sequence[EInvoiceMessage]) -> EInvoiceMessage:
+    """Several messages as one: "first; second; third"."""
+    *rest, last = messages
+    for message in reversed(rest):
+        last = EInvoiceMessage(_SEVERAL, problem=message, more=last)
+    return last
+
+
+class EInvoiceError(ValueError):
+    """The file is not an e-invoice this module reads, or lacks what a receivable needs: ``source`` (the file),
+    ``element`` (a business term and its XPath, a place in the file; a message where it has words, or empty)
+    and what is wrong, ``message`` (an English template marked for translation) with ``params``.
+    :meth:`render` words it in the language of the ``gettext`` given, ``str()`` in English."""
+
+    def __init__(self, source: str, element: str | EInvoiceMessage, message: str, /, **params: Any) -> None:
         self.source = source
         self.element = element
         self.message = message
+        self.params = params
+        super().__init__(self.render())
+
+    @property
+    def reason(self) -> EInvoiceMessage:
+        """What is wrong, without the file and the element."""
+        return EInvoiceMessage(self.message, **self.params)
+
+    def render(self, gettext: Gettext | None = None) -> str:
+        """``file: element: reason``."""
+        source = gettext(self.source) if gettext is not None and self.source == THE_FILE else self.source
+        element = self.element.render(gettext) if isinstance(self.element, EInvoiceMessage) else self.element
         where = f"{element}: " if element else ""
-        super().__init__(f"{source}: {where}{message}")
+        return f"{source}: {where}{self.reason.render(gettext)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +275,7 @@ class EInvoice:
     mandate_id: str  # BT-89
     creditor_id: str  # BT-90
     customization: str  # BT-24
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[EInvoiceMessage, ...] = ()
     late_payment_terms: tuple[LatePaymentTerm, ...] = ()  # BT-20 ``#VERZUG#`` terms, as written
 
     @property
@@ -209,13 +295,16 @@ class EInvoice:
 
     @property
     def type_name(self) -> str:
-        return TYPE_NAMES.get(self.type_code, "credit note" if self.is_credit_note else "invoice")
+        """The document type in English, marked for translation (the caller's ``gettext`` translates it)."""
+        return TYPE_NAMES.get(
+            self.type_code, gettext_noop("credit note") if self.is_credit_note else gettext_noop("invoice")
+        )
 
 
 # --- entry points --------------------------------------------------------------------------------------
 
 
-def parse_einvoice(data: bytes, source: str = "the file") -> EInvoice:
+def parse_einvoice(data: bytes, source: str = THE_FILE) -> EInvoice:
     """An e-invoice from a file's bytes: XML (UBL or CII) or a PDF with the XML embedded."""
     if data.lstrip()[:5] == b"%PDF-":
         name, xml = extract_xml_from_pdf(data, source)
@@ -223,7 +312,7 @@ def parse_einvoice(data: bytes, source: str = "the file") -> EInvoice:
     return parse_xml(data, source)
 
 
-def extract_xml_from_pdf(data: bytes, source: str = "the file") -> tuple[str, bytes]:
+def extract_xml_from_pdf(data: bytes, source: str = THE_FILE) -> tuple[str, bytes]:
     """The embedded invoice XML of a ZUGFeRD / Factur-X / XRechnung PDF: (attachment name, content)."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
@@ -231,12 +320,16 @@ def extract_xml_from_pdf(data: bytes, source: str = "the file") -> tuple[str, by
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise EInvoiceError(source, "", "the PDF is encrypted; its embedded files cannot be read")
+            raise EInvoiceError(
+                source, "", gettext_noop("the PDF is encrypted; its embedded files cannot be read")
+            )
         attachments = {name: contents for name, contents in reader.attachments.items() if contents}
     except EInvoiceError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise EInvoiceError(source, "", f"not a readable PDF ({exc})") from None
+        raise EInvoiceError(
+            source, "", gettext_noop("not a readable PDF ({error})"), error=str(exc)
+        ) from None
     lower = {name.lower(): name for name in attachments}
     for wanted in EMBEDDED_NAMES:
         if wanted.lower() in lower:
@@ -245,17 +338,20 @@ def extract_xml_from_pdf(data: bytes, source: str = "the file") -> tuple[str, by
     for name, contents in sorted(attachments.items()):
         if name.lower().endswith(".xml") and _root_kind(contents[0]):
             return name, contents[0]
-    found = ", ".join(sorted(attachments)) or "none"
     raise EInvoiceError(
         source,
         "/Root/Names/EmbeddedFiles",
-        f"the PDF has no embedded e-invoice XML (looked for {', '.join(EMBEDDED_NAMES[:3])} or any UBL/CII "
-        f"XML; embedded files: {found}): it is not a ZUGFeRD/Factur-X invoice",
+        gettext_noop(
+            "the PDF has no embedded e-invoice XML (looked for {names} or any UBL/CII XML; embedded files: "
+            "{found}): it is not a ZUGFeRD/Factur-X invoice"
+        ),
+        names=", ".join(EMBEDDED_NAMES[:3]),
+        found=", ".join(sorted(attachments)) or EInvoiceMessage(gettext_noop("none")),
     )
 
 
 def parse_xml(
-    data: bytes, source: str = "the file", *, container: str = "xml", attachment: str = ""
+    data: bytes, source: str = THE_FILE, *, container: str = "xml", attachment: str = ""
 ) -> EInvoice:
     root = _xml_root(data, source)
     ns = _namespace(root)
@@ -264,12 +360,18 @@ def parse_xml(
     if ns == CII:
         return _parse_cii(root, source, container, attachment)
     if ns.startswith("urn:ferd:CrossIndustryDocument"):
-        raise EInvoiceError(source, "/*", "ZUGFeRD 1.0 (CrossIndustryDocument) is not supported; ask for 2.x")
+        raise EInvoiceError(
+            source, "/*", gettext_noop("ZUGFeRD 1.0 (CrossIndustryDocument) is not supported; ask for 2.x")
+        )
     raise EInvoiceError(
         source,
         "/*",
-        f"the root element {_local(root)!r} (namespace {ns or 'none'!r}) is no UBL Invoice/CreditNote or "
-        "CII CrossIndustryInvoice",
+        gettext_noop(
+            "the root element {element!r} (namespace {namespace!r}) is no UBL Invoice/CreditNote or CII "
+            "CrossIndustryInvoice"
+        ),
+        element=_local(root),
+        namespace=ns or EInvoiceMessage(gettext_noop("none")),
     )
 
 
@@ -285,7 +387,10 @@ def _xml_root(data: bytes, source: str) -> Any:
     except etree.XMLSyntaxError as exc:
         line, column = getattr(exc, "position", (0, 0))
         raise EInvoiceError(
-            source, f"line {line}, column {column}", f"not well-formed XML: {getattr(exc, 'msg', exc)}"
+            source,
+            EInvoiceMessage(gettext_noop("line {line}, column {column}"), line=line, column=column),
+            gettext_noop("not well-formed XML: {error}"),
+            error=str(getattr(exc, "msg", exc)),
         ) from None
 
 
@@ -337,27 +442,39 @@ def normalise_vat_id(value: str) -> str:
     return re.sub(r"[\s.\-/]", "", value).upper()
 
 
+# what is said when a required business term is missing
+_MISSING = {
+    "BT-1": gettext_noop("the invoice number is missing"),
+    "BT-2": gettext_noop("the issue date is missing"),
+    "BT-3": gettext_noop("the document type code is missing"),
+    "BT-5": gettext_noop("the currency is missing"),
+    "BT-115": gettext_noop("the amount due is missing"),
+}
+
+
 class _Reader:
     """Field readers that raise :class:`EInvoiceError` naming the business term and its path."""
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.warnings: list[str] = []
+        self.warnings: list[EInvoiceMessage] = []
 
-    def fail(self, bt: str, path: str, message: str) -> EInvoiceError:
-        return EInvoiceError(self.source, f"{bt} ({path})", message)
+    def fail(self, bt: str, path: str, message: str, **params: Any) -> EInvoiceError:
+        return EInvoiceError(self.source, f"{bt} ({path})", message, **params)
 
-    def required(self, el: Any, bt: str, path: str, what: str) -> str:
+    def required(self, el: Any, bt: str, path: str) -> str:
         value = _text(el, path)
         if not value:
-            raise self.fail(bt, path, f"the {what} is missing")
+            raise self.fail(bt, path, _MISSING[bt])
         return value
 
     def iso_date(self, text: str, bt: str, path: str) -> date:
         try:
             return date.fromisoformat(text.strip()[:10])
         except ValueError:
-            raise self.fail(bt, path, f"not a date (expected YYYY-MM-DD): {text!r}") from None
+            raise self.fail(
+                bt, path, gettext_noop("not a date (expected YYYY-MM-DD): {value!r}"), value=text
+            ) from None
 
     def cii_date(self, el: Any, bt: str, path: str, label: str = "") -> date | None:
         node = _first(el, path)
@@ -367,17 +484,30 @@ class _Reader:
         value = (node.text or "").strip()
         fmt = node.get("format", "102")
         if fmt != "102" or not re.fullmatch(r"\d{8}", value):
-            raise self.fail(bt, path, f"not a date in format 102 (YYYYMMDD): {value!r} (format {fmt!r})")
+            raise self.fail(
+                bt,
+                path,
+                gettext_noop("not a date in format 102 (YYYYMMDD): {value!r} (format {format!r})"),
+                value=value,
+                format=fmt,
+            )
         try:
             return date(int(value[:4]), int(value[4:6]), int(value[6:]))
         except ValueError:
-            raise self.fail(bt, path, f"no such day: {value!r}") from None
+            raise self.fail(bt, path, gettext_noop("no such day: {value!r}"), value=value) from None
 
     def amount(self, text: str, currency: str, bt: str, path: str) -> int:
         try:
             return to_minor(Decimal(text.strip()), currency)
         except (InvalidOperation, MoneyError) as exc:
-            raise self.fail(bt, path, f"not an amount in {currency}: {text!r} ({exc})") from None
+            raise self.fail(
+                bt,
+                path,
+                gettext_noop("not an amount in {currency}: {value!r} ({error})"),
+                currency=currency,
+                value=text,
+                error=str(exc),
+            ) from None
 
     def currency(self, text: str, bt: str, path: str) -> str:
         from mahnwerk.core.money import digits
@@ -386,7 +516,9 @@ class _Reader:
         try:
             digits(code)
         except MoneyError:
-            raise self.fail(bt, path, f"not an ISO 4217 currency code: {text!r}") from None
+            raise self.fail(
+                bt, path, gettext_noop("not an ISO 4217 currency code: {value!r}"), value=text
+            ) from None
         return code
 
 
@@ -398,27 +530,34 @@ def _parse_ubl(root: Any, source: str, container: str, attachment: str) -> EInvo
     credit = _namespace(root) == UBL_CREDIT_NOTE
     top = "cn:CreditNote" if credit else "inv:Invoice"
     p = f"/{top}"
-    number = r.required(root, "BT-1", f"{p}/cbc:ID", "invoice number")
-    issue_text = r.required(root, "BT-2", f"{p}/cbc:IssueDate", "issue date")
+    number = r.required(root, "BT-1", f"{p}/cbc:ID")
+    issue_text = r.required(root, "BT-2", f"{p}/cbc:IssueDate")
     issue = r.iso_date(issue_text, "BT-2", f"{p}/cbc:IssueDate")
     type_path = f"{p}/cbc:CreditNoteTypeCode" if credit else f"{p}/cbc:InvoiceTypeCode"
-    type_code = r.required(root, "BT-3", type_path, "document type code")
+    type_code = r.required(root, "BT-3", type_path)
     currency = r.currency(
-        r.required(root, "BT-5", f"{p}/cbc:DocumentCurrencyCode", "currency"),
+        r.required(root, "BT-5", f"{p}/cbc:DocumentCurrencyCode"),
         "BT-5",
         f"{p}/cbc:DocumentCurrencyCode",
     )
     amount_path = f"{p}/cac:LegalMonetaryTotal/cbc:PayableAmount"
-    amount = r.amount(r.required(root, "BT-115", amount_path, "amount due"), currency, "BT-115", amount_path)
+    amount = r.amount(r.required(root, "BT-115", amount_path), currency, "BT-115", amount_path)
     buyer_el = _first(root, f"{p}/cac:AccountingCustomerParty/cac:Party")
     if buyer_el is None:
-        raise r.fail("BG-7", f"{p}/cac:AccountingCustomerParty/cac:Party", "the buyer is missing")
+        raise r.fail(
+            "BG-7", f"{p}/cac:AccountingCustomerParty/cac:Party", gettext_noop("the buyer is missing")
+        )
     buyer = _ubl_buyer(r, buyer_el, f"{p}/cac:AccountingCustomerParty/cac:Party")
     seller_el = _first(root, f"{p}/cac:AccountingSupplierParty/cac:Party")
     due_path = f"{p}/cac:PaymentMeans/cbc:PaymentDueDate" if credit else f"{p}/cbc:DueDate"
     due_texts = sorted(set(_texts(root, due_path)))
     if len(due_texts) > 1:
-        raise r.fail("BT-9", due_path, f"several due dates ({', '.join(due_texts)}): which one is meant?")
+        raise r.fail(
+            "BT-9",
+            due_path,
+            gettext_noop("several due dates ({dates}): which one is meant?"),
+            dates=", ".join(due_texts),
+        )
     due = r.iso_date(due_texts[0], "BT-9", due_path) if due_texts else None
     terms = "\n".join(_texts(root, f"{p}/cac:PaymentTerms/cbc:Note"))
     means = tuple(_texts(root, f"{p}/cac:PaymentMeans/cbc:PaymentMeansCode"))
@@ -458,7 +597,9 @@ def _ubl_buyer(r: _Reader, party: Any, path: str) -> BuyerParty:
     name = legal_name or trading
     if not name:
         raise r.fail(
-            "BT-44", f"{path}/cac:PartyLegalEntity/cbc:RegistrationName", "the buyer's name is missing"
+            "BT-44",
+            f"{path}/cac:PartyLegalEntity/cbc:RegistrationName",
+            gettext_noop("the buyer's name is missing"),
         )
     ids = [
         (el.get("schemeID", ""), (el.text or "").strip())
@@ -503,23 +644,23 @@ def _parse_cii(root: Any, source: str, container: str, attachment: str) -> EInvo
     tx = "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction"
     agreement = f"{tx}/ram:ApplicableHeaderTradeAgreement"
     settlement = f"{tx}/ram:ApplicableHeaderTradeSettlement"
-    number = r.required(root, "BT-1", f"{doc}/ram:ID", "invoice number")
+    number = r.required(root, "BT-1", f"{doc}/ram:ID")
     issue_path = f"{doc}/ram:IssueDateTime/udt:DateTimeString"
     issue = r.cii_date(root, "BT-2", issue_path)
     if issue is None:
-        raise r.fail("BT-2", issue_path, "the issue date is missing")
-    type_code = r.required(root, "BT-3", f"{doc}/ram:TypeCode", "document type code")
+        raise r.fail("BT-2", issue_path, _MISSING["BT-2"])
+    type_code = r.required(root, "BT-3", f"{doc}/ram:TypeCode")
     currency = r.currency(
-        r.required(root, "BT-5", f"{settlement}/ram:InvoiceCurrencyCode", "currency"),
+        r.required(root, "BT-5", f"{settlement}/ram:InvoiceCurrencyCode"),
         "BT-5",
         f"{settlement}/ram:InvoiceCurrencyCode",
     )
     amount_path = f"{settlement}/ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:DuePayableAmount"
-    amount = r.amount(r.required(root, "BT-115", amount_path, "amount due"), currency, "BT-115", amount_path)
+    amount = r.amount(r.required(root, "BT-115", amount_path), currency, "BT-115", amount_path)
     buyer_path = f"{agreement}/ram:BuyerTradeParty"
     buyer_el = _first(root, buyer_path)
     if buyer_el is None:
-        raise r.fail("BG-7", buyer_path, "the buyer is missing")
+        raise r.fail("BG-7", buyer_path, gettext_noop("the buyer is missing"))
     buyer = _cii_buyer(r, buyer_el, buyer_path)
     seller_el = _first(root, f"{agreement}/ram:SellerTradeParty")
     terms_path = f"{settlement}/ram:SpecifiedTradePaymentTerms"
@@ -534,7 +675,10 @@ def _parse_cii(root: Any, source: str, container: str, attachment: str) -> EInvo
     )
     if len(dues) > 1:
         raise r.fail(
-            "BT-9", due_path, f"several due dates ({', '.join(map(str, dues))}): which one is meant?"
+            "BT-9",
+            due_path,
+            gettext_noop("several due dates ({dates}): which one is meant?"),
+            dates=", ".join(map(str, dues)),
         )
     means_path = f"{settlement}/ram:SpecifiedTradeSettlementPaymentMeans"
     return _finish(
@@ -573,7 +717,7 @@ def _parse_cii(root: Any, source: str, container: str, attachment: str) -> EInvo
 def _cii_buyer(r: _Reader, party: Any, path: str) -> BuyerParty:
     name = _text(party, "ram:Name") or _text(party, "ram:SpecifiedLegalOrganization/ram:TradingBusinessName")
     if not name:
-        raise r.fail("BT-44", f"{path}/ram:Name", "the buyer's name is missing")
+        raise r.fail("BT-44", f"{path}/ram:Name", gettext_noop("the buyer's name is missing"))
     emails = [
         (el.text or "").strip()
         for el in _all(party, "ram:URIUniversalCommunication/ram:URIID")
@@ -607,6 +751,9 @@ def _cii_buyer(r: _Reader, party: Any, path: str) -> BuyerParty:
 
 # --- both --------------------------------------------------------------------------------------------------
 
+# the warning of an e-invoice without a due date, its ``reason`` why the payment terms (BT-20) give none
+NO_DUE_DATE = gettext_noop("no due date (BT-9), and the payment terms (BT-20) give none: {reason}")
+
 
 def _finish(
     r: _Reader,
@@ -637,11 +784,15 @@ def _finish(
 ) -> EInvoice:
     if not re.fullmatch(r"\d{1,3}", type_code):
         raise r.fail(
-            "BT-3", "InvoiceTypeCode/TypeCode", f"not a UNTDID 1001 document type code: {type_code!r}"
+            "BT-3",
+            "InvoiceTypeCode/TypeCode",
+            gettext_noop("not a UNTDID 1001 document type code: {value!r}"),
+            value=type_code,
         )
     read = read_payment_terms(terms, currency)
     if read.problems:
-        raise r.fail("BT-20", terms_path, "; ".join(read.problems))
+        problems = _joined(read.problems)
+        raise r.fail("BT-20", terms_path, problems.message, **problems.params)
     source_of_due = "BT-9" if due else ""
     if terms:
         from_terms, why = due_date_from_terms(terms, issue)
@@ -649,11 +800,17 @@ def _finish(
             due, source_of_due = from_terms, "BT-20"
         elif due is not None and from_terms is not None and from_terms != due:
             r.warnings.append(
-                f"the payment terms (BT-20) name {from_terms.isoformat()}, the due date (BT-9) is "
-                f"{due.isoformat()}: BT-9 is used"
+                EInvoiceMessage(
+                    gettext_noop(
+                        "the payment terms (BT-20) name {terms_date}, the due date (BT-9) is {due_date}: BT-9 "
+                        "is used"
+                    ),
+                    terms_date=from_terms.isoformat(),
+                    due_date=due.isoformat(),
+                )
             )
         elif due is None:
-            r.warnings.append(f"no due date (BT-9), and the payment terms (BT-20) give none: {why}")
+            r.warnings.append(EInvoiceMessage(NO_DUE_DATE, reason=why))
     return EInvoice(
         source=source,
         syntax=syntax,
@@ -695,7 +852,14 @@ _TERM_PART = re.compile(
     r"[^\S\n#]*#?[^\S\n]*(?P<key>[^\W\d_]+)[^\S\n]*=[^\S\n]*(?P<value>[^#\n]*?)[^\S\n]*(?P<end>#|\n|\Z)"
 )
 _TERM_KEYS = ("TAGE", "PROZENT", "BASISBETRAG")
-_TERM_NAMES = {"SKONTO": "cash-discount", "VERZUG": "late-payment"}
+_UNREADABLE_TERM = {
+    "SKONTO": gettext_noop("the cash-discount term {term!r} cannot be read: {reason}"),
+    "VERZUG": gettext_noop("the late-payment term {term!r} cannot be read: {reason}"),
+}
+_UNKNOWN_PART = {
+    "SKONTO": gettext_noop("unknown part {part}= (a cash-discount term has {parts})"),
+    "VERZUG": gettext_noop("unknown part {part}= (a late-payment term has {parts})"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -719,7 +883,7 @@ class PaymentTerms:
     discounts: tuple[CashDiscount, ...]  # structured (in order), then those the free text states
     late_payment: tuple[LatePaymentTerm, ...]
     free_text: str
-    problems: tuple[str, ...] = ()
+    problems: tuple[EInvoiceMessage, ...] = ()
 
     @property
     def net_days(self) -> tuple[int, ...]:
@@ -752,25 +916,34 @@ def _term_number(value: str) -> Decimal | None:
 
 def _read_term(
     kind: str, parts: list[tuple[str, str]], currency: str
-) -> tuple[int, Decimal, int | None] | str:
-    """(days, percent, base) of one structured term, or why it cannot be read."""
+) -> tuple[int, Decimal, int | None] | EInvoiceMessage:
+    """(days, percent, base) of one structured term (``kind`` SKONTO or VERZUG), or why it cannot be read."""
     values: dict[str, str] = {}
     for key, value in parts:
         key = key.upper()
         if key not in _TERM_KEYS:
-            return f"unknown part {key}= (a {kind} term has {', '.join(k + '=' for k in _TERM_KEYS)})"
+            return EInvoiceMessage(
+                _UNKNOWN_PART[kind], part=key, parts=", ".join(k + "=" for k in _TERM_KEYS)
+            )
         if key in values:
-            return f"{key}= is given twice"
+            return EInvoiceMessage(gettext_noop("{part}= is given twice"), part=key)
         values[key] = value
-    missing = [f"{k}=" for k in _TERM_KEYS[:2] if not values.get(k)]
+    missing = [k for k in _TERM_KEYS[:2] if not values.get(k)]
+    if len(missing) == 1:
+        return EInvoiceMessage(gettext_noop("{part}= is missing"), part=missing[0])
     if missing:
-        return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
+        return EInvoiceMessage(
+            gettext_noop("{part}= and {other}= are missing"), part=missing[0], other=missing[1]
+        )
     days_text = values["TAGE"]
     if not re.fullmatch(r"\d{1,3}", days_text):
-        return f"TAGE={days_text} is not a number of days"
+        return EInvoiceMessage(gettext_noop("TAGE={value} is not a number of days"), value=days_text)
     percent = _term_number(values["PROZENT"].removesuffix("%").rstrip())
     if percent is None or not 0 <= percent < 100:
-        return f"PROZENT={values['PROZENT']} is not a percentage of at least 0 and below 100"
+        return EInvoiceMessage(
+            gettext_noop("PROZENT={value} is not a percentage of at least 0 and below 100"),
+            value=values["PROZENT"],
+        )
     base_minor = None
     if values.get("BASISBETRAG"):
         base = _term_number(values["BASISBETRAG"])
@@ -779,7 +952,11 @@ def _read_term(
                 raise MoneyError(values["BASISBETRAG"])
             base_minor = to_minor(base, currency)
         except MoneyError:
-            return f"BASISBETRAG={values['BASISBETRAG']} is not an amount in {currency}"
+            return EInvoiceMessage(
+                gettext_noop("BASISBETRAG={value} is not an amount in {currency}"),
+                value=values["BASISBETRAG"],
+                currency=currency,
+            )
     return int(days_text), percent, base_minor
 
 
@@ -813,7 +990,7 @@ def read_payment_terms(terms: str, currency: str = "EUR") -> PaymentTerms:
     text = terms.replace("\r\n", "\n").replace("\r", "\n")
     discounts: list[CashDiscount] = []
     late: list[LatePaymentTerm] = []
-    problems: list[str] = []
+    problems: list[EInvoiceMessage] = []
     free: list[str] = []
     at = 0
     for mark in _TERM_MARK.finditer(text):
@@ -821,8 +998,8 @@ def read_payment_terms(terms: str, currency: str = "EUR") -> PaymentTerms:
             continue  # within the term before (a term never runs into the next mark: kept for safety)
         kind = mark.group("kind").upper()
         parts, end = _term_parts(text, mark.end())
-        read = _read_term(_TERM_NAMES[kind], parts, currency)
-        if isinstance(read, str):
+        read = _read_term(kind, parts, currency)
+        if isinstance(read, EInvoiceMessage):
             # what cannot be read runs to the end of its line (or to the next term): named as a whole
             following = _TERM_MARK.search(text, end)
             line_end = text.find("\n", end)
@@ -831,7 +1008,7 @@ def read_payment_terms(terms: str, currency: str = "EUR") -> PaymentTerms:
                 min(following.start() if following else len(text), len(text) if line_end < 0 else line_end),
             )
             written = re.sub(r"\s+", " ", text[mark.start() : end]).strip()
-            problems.append(f"the {_TERM_NAMES[kind]} term {written!r} cannot be read: {read}")
+            problems.append(EInvoiceMessage(_UNREADABLE_TERM[kind], term=written, reason=read))
         elif kind == "SKONTO":
             discounts.append(CashDiscount(*read))
         else:
@@ -928,7 +1105,7 @@ def _clauses(text: str) -> list[tuple[int, str]]:
     return [*found, (at, text[at:])]
 
 
-def due_date_from_terms(terms: str, issue_date: date) -> tuple[date | None, str]:
+def due_date_from_terms(terms: str, issue_date: date) -> tuple[date | None, EInvoiceMessage]:
     """The due date a payment-terms text gives, with why (or why not).
 
     A structured 0 % cash-discount term (``#SKONTO#TAGE=30#PROZENT=0.00#``) is a net term of its period.
@@ -968,8 +1145,12 @@ def due_date_from_terms(terms: str, issue_date: date) -> tuple[date | None, str]
             days.add(issue_date)
     if len(days) == 1:
         day = days.pop()
-        return day, f"the payment terms name {day.isoformat()}"
+        return day, EInvoiceMessage(gettext_noop("the payment terms name {date}"), date=day.isoformat())
     if not days:
-        return None, "the payment terms name no period or day for the net amount"
-    named = ", ".join(d.isoformat() for d in sorted(days))
-    return None, f"the payment terms name different days ({named})"
+        return None, EInvoiceMessage(
+            gettext_noop("the payment terms name no period or day for the net amount")
+        )
+    return None, EInvoiceMessage(
+        gettext_noop("the payment terms name different days ({dates})"),
+        dates=", ".join(d.isoformat() for d in sorted(days)),
+    )

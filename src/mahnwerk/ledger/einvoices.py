@@ -13,6 +13,10 @@ with its file and element.
 - An invoice (or credit note) whose number the company already has for the same buyer is skipped and
   reported: importing the same files again changes nothing. The same number for another buyer is refused.
 - The PDF (or, for a plain XRechnung, the XML) is kept as the invoice's copy.
+
+What the reader says (:mod:`mahnwerk.core.einvoice`: errors, warnings, why the terms give no due date) comes
+as English templates with their parameters and is put into words here with Django's ``gettext``, in the
+language active when the import runs.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from mahnwerk.core.einvoice import EInvoice, EInvoiceError, normalise_vat_id, parse_einvoice
+from mahnwerk.core.einvoice import NO_DUE_DATE, EInvoice, EInvoiceError, normalise_vat_id, parse_einvoice
 from mahnwerk.core.money import format_money
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.claims import debtor_laws, default_start, limitation_date
@@ -403,7 +407,7 @@ class _Planner:
                 _(
                     "BT-115: the amount due is negative ({amount}); a {kind} cannot be collected — a credit "
                     "is sent as a credit note (381)"
-                ).format(amount=format_money(doc.amount_due_minor, doc.currency), kind=doc.type_name),
+                ).format(amount=format_money(doc.amount_due_minor, doc.currency), kind=_(doc.type_name)),
             )
             return
         if doc.is_credit_note:
@@ -464,13 +468,13 @@ class _Planner:
     def due_date(self, step: _Step) -> date | None:
         doc = step.doc
         if doc.due_date is None:
-            why = next((w for w in doc.warnings if w.startswith("no due date")), "").split(": ", 1)[-1]
+            why = next((w.params["reason"] for w in doc.warnings if w.message == NO_DUE_DATE), None)
             terms = doc.payment_terms.replace("\n", " / ").strip(" /")
             if terms:
                 message = _(
                     "BT-9: no due date — the file has none, and its payment terms (BT-20) '{terms}' do not name "
                     "one unambiguously ({why}); nothing is guessed"
-                ).format(terms=terms, why=why or "-")
+                ).format(terms=terms, why=why.render(_) if why is not None else "-")
             else:
                 message = _(
                     "BT-9: no due date — the file has none and no payment terms (BT-20); nothing is guessed"
@@ -753,7 +757,7 @@ def read_einvoices(paths: Sequence[str | Path]) -> tuple[list[_Step], list[str]]
         try:
             doc = parse_einvoice(content, str(path))
         except EInvoiceError as exc:
-            errors.append(str(exc))
+            errors.append(exc.render(_))
             continue
         extension = ".pdf" if doc.container == "pdf" else ".xml"
         if (problem := copy_problem(str(path), content, extension)) is not None:
@@ -960,5 +964,5 @@ def _row(step: _Step) -> dict[str, Any]:
         "direct_debit": doc.direct_debit,
         "debit_iban": doc.debit_iban,
         "notes": step.notes,
-        "warnings": list(doc.warnings),
+        "warnings": [warning.render(_) for warning in doc.warnings],
     }
