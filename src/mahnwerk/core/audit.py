@@ -35,7 +35,8 @@ The rules (one code each):
     given: a rejected dispute's new deadline, a broken plan's Plan B deadline).
 ``total_mismatch``
     an item's principal differs from what the action recorded, or its interest or fees from the statement
-    of account of the business date (the fees booked that day for the message itself may be left out).
+    of account of the business date (the fees booked that day for the message itself may be left out); not
+    for a message that came back or failed for good.
 ``time_barred_threat``
     a formal message or a final notice names an item whose limitation date has passed.
 ``flat_rate_and_costs``
@@ -514,7 +515,10 @@ def check_missing(contact: Contact, ledger: Ledger, care: Care) -> list[Violatio
 
 
 def check_total(contact: Contact) -> list[Violation]:
-    """The first item whose principal, interest or fees differ from the records (one per message)."""
+    """The first item whose principal, interest or fees differ from the records (one per message). A message
+    that never reached the customer is not compared: what its step booked was taken back with it."""
+    if not contact.reached:
+        return []
     for item in contact.items or ():
         checks: list[tuple[str, int, int, tuple[int, ...]]] = []
         if item.action_open_minor is not None:
