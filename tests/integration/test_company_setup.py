@@ -3,6 +3,7 @@ playbooks and its users; bad input is one clear line and writes nothing; the new
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -271,6 +272,11 @@ def test_every_preset_is_a_valid_playbook_and_the_demo_one_is_the_german_busines
     assert all(s.spec.channel.value != "call" for s in consumer_de.steps)
     lv = PRESETS["lv-b2c"]
     assert all(s.spec.channel.value in ("email", "letter") for s in lv.steps)
+    # no step before the previous deadline has passed, with days for a transfer made on its last day
+    for key, preset in PRESETS.items():
+        for before, step in itertools.pairwise(s.spec for s in preset.steps):
+            if step.anchor.value == "previous" and before.deadline_days:
+                assert step.offset_days >= before.deadline_days + 3, (key, step.level)
 
 
 DEBTORS = """number,name,kind,language,email,street,postcode,city,country

@@ -206,7 +206,8 @@ def test_send_now_refuses_a_disputed_account_and_says_why(
     assert list(action.items.values_list("invoice_id", flat=True)) == [other.pk]
     with pytest.raises(SendNowError, match="already received a step today"):
         send_now(company, debtor, D("2026-03-20"))
-    with pytest.raises(SendNowError, match="less than 7 days"):
+    # the reminder of 03-20 gives ten days: nothing more before 03-31, not even on request
+    with pytest.raises(SendNowError, match=r"not due yet \(31 Mar 2026\)"):
         send_now(company, debtor, D("2026-03-23"))
 
 
@@ -257,3 +258,24 @@ def test_a_payment_a_few_cents_short_closes_the_item(
     pay(debtor, "249.50", "2026-03-05", invoice=inv)  # 0.50 short: within the 1.00 tolerance
     assert walk(company, D("2026-03-06"), D("2026-05-30")) == {}
     assert debtor.timeline.filter(kind="small_balance_written_off").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_next_step_waits_until_the_deadline_the_last_one_gave_has_passed(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Any
+) -> None:
+    from mahnwerk.collection.models import Step
+
+    # a playbook written with the firm reminder 7 days after a reminder that gives 10 days to pay: it would
+    # ask again, more sharply, while the customer still has three days left
+    Step.objects.filter(playbook__company=company, level=3).update(offset_days=7)
+    debtor = make_debtor(name="Termin GmbH")
+    make_invoice(debtor, "RE-1", "500.00", "2026-03-02")
+    done = walk(company, D("2026-03-01"), D("2026-03-25"))
+    reminder = Action.objects.get(debtor=debtor, level=2)
+    assert (reminder.as_of, reminder.deadline) == (D("2026-03-09"), D("2026-03-19"))
+    # nothing on 03-16 (the step's own date) nor on the deadline day; the firm reminder the day after it
+    assert [(day, level) for day, rows in done.items() for _d, level in rows if level >= 2] == [
+        (D("2026-03-09"), 2),
+        (D("2026-03-20"), 3),
+    ]

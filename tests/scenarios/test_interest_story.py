@@ -109,10 +109,11 @@ def test_latvian_consumer_fees_are_capped_at_7_10_17(
     assert inv.default_from == D("2025-03-02")
     run_collection(lv, D("2025-03-08"))  # the first written notice
     # Debt Recovery Law: 21 days to object from receipt (a letter counts as received on the 7th day):
-    # nothing further before 2025-04-05
-    for day in ("2025-03-22", "2025-04-04"):
+    # the notice asks for payment by 2025-04-05, so nothing further before 04-06; the next step 14 days later
+    # (its own 10 days to pay having run by then)
+    for day in ("2025-03-22", "2025-04-04", "2025-04-05"):
         assert run_collection(lv, D(day)).actions_created == 0
-    for day in ("2025-04-05", "2025-04-19"):
+    for day in ("2025-04-06", "2025-04-20"):
         assert run_collection(lv, D(day)).actions_created == 1
     # first notice 7.00; further actions at most 10.00 together (7.00 + 3.00); 17.00 in total (Cabinet Reg. 61/2013)
     assert list(Charge.objects.order_by("booked_on").values_list("amount_minor", flat=True)) == [
@@ -120,13 +121,13 @@ def test_latvian_consumer_fees_are_capped_at_7_10_17(
         700,
         300,
     ]
-    # 6 % a year from 03-02 to 04-05 = 35 days: 200.00 x 0.06 x 35 / 365 = 1.1507 -> 1.15
-    data = statement(lv, debtor.pk, "consumer", D("2025-04-05"))
-    assert data["lines"][0]["interest_open_minor"] == 115
+    # 6 % a year from 03-02 to 04-06 = 36 days: 200.00 x 0.06 x 36 / 365 = 1.1836 -> 1.18
+    data = statement(lv, debtor.pk, "consumer", D("2025-04-06"))
+    assert data["lines"][0]["interest_open_minor"] == 118
     assert data["lines"][0]["fees_open_minor"] == 1400
-    # 03-02..04-19 = 49 days: 200.00 x 0.06 x 49 / 365 = 1.6110 -> 1.61; all three fees booked by then
-    data = statement(lv, debtor.pk, "consumer", D("2025-04-19"))
-    assert data["lines"][0]["interest_open_minor"] == 161
+    # 03-02..04-20 = 50 days: 200.00 x 0.06 x 50 / 365 = 1.6438 -> 1.64; all three fees booked by then
+    data = statement(lv, debtor.pk, "consumer", D("2025-04-20"))
+    assert data["lines"][0]["interest_open_minor"] == 164
     assert data["lines"][0]["fees_open_minor"] == 1700
 
 

@@ -108,14 +108,15 @@ def test_a_latvian_consumer_of_a_german_creditor_gets_latvian_rules_a_german_one
     assert janis.actions.get().deadline == D("2025-04-06")
     assert jonas.actions.get().deadline == D("2025-03-19")  # the step's own 10 days
 
-    # 21 days to object from receipt + 7 days for postal receipt: nothing further before 6 April
-    for day in ("2025-03-23", "2025-04-05"):
+    # 21 days to object from receipt + 7 days for postal receipt: the notice asks for payment by 6 April,
+    # nothing further before 7 April
+    for day in ("2025-03-23", "2025-04-06"):
         run_collection(company, D(day))
     assert janis.actions.count() == 1
-    assert jonas.actions.count() == 2  # the firm reminder on 03-23 (+14); the final notice comes on 04-06
-    run_collection(company, D("2025-04-06"))
+    assert jonas.actions.count() == 3  # the firm reminder on 03-23 (+14), the final notice on 04-06
+    run_collection(company, D("2025-04-07"))
     assert janis.actions.count() == 2
-    run_collection(company, D("2025-04-20"))
+    run_collection(company, D("2025-04-21"))
     assert janis.actions.count() == 3
     # the final notice books the last 3.00 of the 17.00 cap: it threatens no further costs
     final = one_line(OutboundMessage.objects.filter(debtor=janis).latest("id").body_text)
@@ -134,12 +135,12 @@ def test_a_latvian_consumer_of_a_german_creditor_gets_latvian_rules_a_german_one
     # which cost nothing: no fee at all (the first one, which puts him in default, would be free anyway)
     assert fees(jonas) == []
 
-    # Latvian 6 %: 03-03..04-06 = 35 days: 200.00 x 0.06 x 35 / 365 = 1.1507 -> 1.15
-    line = statement(company, janis.pk, "consumer", D("2025-04-06"))["lines"][0]
-    assert (line["interest_open_minor"], line["fees_open_minor"]) == (115, 1400)
-    # 03-03..04-20 = 49 days: 200.00 x 0.06 x 49 / 365 = 1.6110 -> 1.61
-    data = statement(company, janis.pk, "consumer", D("2025-04-20"))
-    assert (data["lines"][0]["interest_open_minor"], data["lines"][0]["fees_open_minor"]) == (161, 1700)
+    # Latvian 6 %: 03-03..04-07 = 36 days: 200.00 x 0.06 x 36 / 365 = 1.1836 -> 1.18
+    line = statement(company, janis.pk, "consumer", D("2025-04-07"))["lines"][0]
+    assert (line["interest_open_minor"], line["fees_open_minor"]) == (118, 1400)
+    # 03-03..04-21 = 50 days: 200.00 x 0.06 x 50 / 365 = 1.6438 -> 1.64
+    data = statement(company, janis.pk, "consumer", D("2025-04-21"))
+    assert (data["lines"][0]["interest_open_minor"], data["lines"][0]["fees_open_minor"]) == (164, 1700)
     assert data["rules"]["jurisdiction"] == "LV" and data["rules"]["reason"] == "residence"
     # German 7.27 % from the day after the first reminder's deadline (emailed 03-09, "pay by 03-19"):
     # 03-20..04-06 = 12 + 6 = 18 days: 200.00 x 0.0727 x 18 / 365 = 0.7170 -> 0.72; no fees
@@ -249,7 +250,9 @@ def test_a_latvian_consumers_first_notice_is_written_even_when_text_messages_are
     first = OutboundMessage.objects.get(debtor=ilze)
     assert first.channel == "email"  # not the preferred SMS
     assert "21 dienu laikā no šī paziņojuma saņemšanas" in one_line(first.body_text)
-    # after the time to object, the next step goes the way the customer prefers
-    run_collection(company, D("2025-04-07"))
+    # after the time to object (the notice asks for payment by 7 April), the next step goes the way the
+    # customer prefers
+    assert first.action is not None and first.action.deadline == D("2025-04-07")
+    run_collection(company, D("2025-04-08"))
     later = OutboundMessage.objects.filter(debtor=ilze).order_by("id").last()
     assert later is not None and later.channel == "sms"

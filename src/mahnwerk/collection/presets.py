@@ -8,6 +8,8 @@ What the presets encode (see the rule sets in ``core/data/rulesets``; the run ap
 - Germany, business customers: a reminder after the due date puts the debtor in default (after its deadline,
   if it sets one); the 40 EUR flat compensation applies. Three emails, a phone call, then the final notice
   by letter.
+- Every step comes at least three days after the deadline the previous one gave (the run holds a step until
+  that deadline has passed anyway; the days after it leave time for a transfer made on the last day).
 - Germany, consumers: longer deadlines (14 days) and no call; the final notice goes by letter. Reminder fees
   are actual costs only (a letter's material and postage, an email nothing).
 - Latvia, business customers: commercial transactions, the 40 EUR compensation; emails, then the final
@@ -84,17 +86,18 @@ PRESETS: dict[str, Preset] = {
             "de-b2b",
             _("Germany, business customers"),
             _(
-                "A note 3 days before the due date, a reminder 7 days after it, a second reminder, a phone "
-                "call and the final notice by letter; deadlines of 10 and 7 days."
+                "A note 3 days before the due date, a reminder 7 days after it with 10 days to pay, then a "
+                "second reminder, a phone call and the final notice by letter with 7 days each; every step "
+                "waits until the previous deadline has passed."
             ),
             "DE",
             "business",
             (
                 _step(PRE_DUE, 1, -3, DUE, EMAIL, FRIENDLY, 0, "pre_due"),
                 _step(REMINDER, 2, 7, DUE, EMAIL, FRIENDLY, 10, "reminder"),
-                _step(SECOND, 3, 14, PREVIOUS, EMAIL, FIRM, 10, "firm_reminder"),
-                _step(CALL, 4, 7, PREVIOUS, PHONE, FIRM, 7, "firm_reminder"),
-                _step(FINAL, 5, 7, PREVIOUS, LETTER, FORMAL, 7, "final_notice"),
+                _step(SECOND, 3, 14, PREVIOUS, EMAIL, FIRM, 7, "firm_reminder"),
+                _step(CALL, 4, 10, PREVIOUS, PHONE, FIRM, 7, "firm_reminder"),
+                _step(FINAL, 5, 10, PREVIOUS, LETTER, FORMAL, 7, "final_notice"),
             ),
         ),
         Preset(
@@ -102,15 +105,15 @@ PRESETS: dict[str, Preset] = {
             _("Germany, consumers"),
             _(
                 "A note 3 days before the due date, a reminder 7 days after it, a second reminder and the final "
-                "notice by letter, each 14 days apart with 14 days to pay; no phone calls."
+                "notice by letter, each with 14 days to pay and 17 days after the previous one; no phone calls."
             ),
             "DE",
             "consumer",
             (
                 _step(PRE_DUE, 1, -3, DUE, EMAIL, FRIENDLY, 0, "pre_due"),
                 _step(REMINDER, 2, 7, DUE, EMAIL, FRIENDLY, 14, "reminder"),
-                _step(SECOND, 3, 14, PREVIOUS, EMAIL, FIRM, 14, "firm_reminder"),
-                _step(FINAL, 4, 14, PREVIOUS, LETTER, FORMAL, 14, "final_notice"),
+                _step(SECOND, 3, 17, PREVIOUS, EMAIL, FIRM, 14, "firm_reminder"),
+                _step(FINAL, 4, 17, PREVIOUS, LETTER, FORMAL, 14, "final_notice"),
             ),
         ),
         Preset(
@@ -142,8 +145,8 @@ PRESETS: dict[str, Preset] = {
             (
                 _step(PRE_DUE, 1, -3, DUE, EMAIL, FRIENDLY, 0, "pre_due"),
                 _step(REMINDER, 2, 7, DUE, EMAIL, FRIENDLY, 21, "reminder"),
-                _step(SECOND, 3, 14, PREVIOUS, EMAIL, FIRM, 14, "firm_reminder"),
-                _step(FINAL, 4, 14, PREVIOUS, LETTER, FORMAL, 14, "final_notice"),
+                _step(SECOND, 3, 24, PREVIOUS, EMAIL, FIRM, 14, "firm_reminder"),
+                _step(FINAL, 4, 17, PREVIOUS, LETTER, FORMAL, 14, "final_notice"),
             ),
         ),
     )

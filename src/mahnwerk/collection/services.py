@@ -665,7 +665,7 @@ def load(
         only(Debtor.objects.filter(company=company, do_not_contact=True), "id").values_list("id", flat=True)
     )
     history = {
-        row["invoice_id"]: (row["level"], row["last"], row["first_notice"])
+        row["invoice_id"]: (row["level"], row["last"], row["first_notice"], row["deadline"])
         for row in only(
             ActionItem.objects.filter(
                 invoice__company=company, invoice__open_minor__gt=0, status=ActionStatus.ACTIVE
@@ -677,6 +677,7 @@ def load(
             level=Max("level"),
             last=Max("action__as_of"),
             first_notice=Min("action__as_of", filter=Q(action__step__offset_days__gte=0)),
+            deadline=Max("action__deadline"),
         )
         .order_by()
     }
@@ -714,8 +715,13 @@ def load(
         if open_minor <= tolerance[currency]:
             continue  # a small balance: closed by the tolerance, never a reason to write
         playbook_id, case_hold = cases.get(debtor_id, (None, False))
-        level, last, first_notice = history.get(invoice_id, (0, None, None))
+        level, last, first_notice, deadline = history.get(invoice_id, (0, None, None, None))
         wait = waits.get(laws.get(debtor_id, ("", ""))) if waits and first_notice else None
+        # no step before the customer's time to object has run, nor before the last deadline given has passed
+        not_before = deadline + timedelta(days=1) if deadline is not None else None
+        if wait and first_notice:
+            objection_ends = first_notice + timedelta(days=wait)
+            not_before = max(not_before or objection_ends, objection_ends)
         items.append(
             ItemState(
                 invoice_id=invoice_id,
@@ -726,7 +732,7 @@ def load(
                 last_level=level,
                 last_step_date=last,
                 blocked=on_hold or case_hold or debtor_id in not_to_contact,
-                not_before=first_notice + timedelta(days=wait) if wait and first_notice else None,
+                not_before=not_before,
                 currency=currency,
                 time_barred=barred_after is not None and barred_after < as_of,
                 first_notice_sent=first_notice is not None,

@@ -97,7 +97,7 @@ class ItemState:
     last_level: int = 0  # highest step already done for this item (0: none)
     last_step_date: date | None = None
     blocked: bool = False  # on hold, disputed, covered by an agreement, debtor not to be contacted
-    not_before: date | None = None  # no step before this day (e.g. the debtor's time to object)
+    not_before: date | None = None  # no step before this day (the last deadline given passed, time to object)
     currency: str = "EUR"
     time_barred: bool = False  # past its limitation date: no automatic message names it
     forced: bool = False  # an agreement's fallback made a step due today (see core.agreements.force_step)
@@ -277,7 +277,8 @@ def decide_account(
                     return AccountOutcome(None, Held.END_OF_PLAYBOOK)
                 when = scheduled_date(ahead, driver, playbook.min_days_between)
                 if driver.not_before is not None:
-                    when = max(when, driver.not_before)
+                    # asked for early: the step's own date gives way, a deadline given or time to object not
+                    when = driver.not_before if early else max(when, driver.not_before)
                 if not early or as_of < (driver.not_before or as_of):
                     return AccountOutcome(None, Held.NOT_YET, when)
                 step = ahead
