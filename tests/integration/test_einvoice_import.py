@@ -525,3 +525,88 @@ def test_a_due_date_in_the_file_wins_over_its_structured_terms(seller: Any, tmp_
     assert row["warnings"] == [
         "the payment terms (BT-20) name 2026-12-02, the due date (BT-9) is 2026-11-16: BT-9 is used"
     ]
+
+
+# --- the reader's messages in the user's language ---------------------------------------------------------
+
+# The catalogues have no entries for the reader's templates yet: a fake German gettext stands in (what it
+# does not know stays as it is, as with a real catalogue).
+GERMAN = {
+    "the cash-discount term {term!r} cannot be read: {reason}": (
+        "die Skonto-Bedingung {term!r} ist nicht lesbar: {reason}"
+    ),
+    "PROZENT={value} is not a percentage of at least 0 and below 100": (
+        "PROZENT={value} ist kein Prozentsatz von mindestens 0 und unter 100"
+    ),
+    "line {line}, column {column}": "Zeile {line}, Spalte {column}",
+    "not well-formed XML: {error}": "kein wohlgeformtes XML: {error}",
+    "the payment terms (BT-20) name {terms_date}, the due date (BT-9) is {due_date}: BT-9 is used": (
+        "die Zahlungsbedingungen (BT-20) nennen den {terms_date}, das Fälligkeitsdatum (BT-9) ist der "
+        "{due_date}: BT-9 gilt"
+    ),
+    "the payment terms name different days ({dates})": "die Zahlungsbedingungen nennen verschiedene Tage ({dates})",
+    "commercial invoice": "Handelsrechnung",
+}
+
+
+@pytest.fixture
+def in_german(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import words what the reader says with this gettext."""
+    monkeypatch.setattr("mahnwerk.ledger.einvoices._", lambda message: GERMAN.get(message, message))
+
+
+def test_the_readers_errors_are_worded_in_the_users_language(
+    seller: Any, tmp_path: Path, in_german: None
+) -> None:
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(cii_xml("#SKONTO#TAGE=30#PROZENT=null#\n"))
+    broken = tmp_path / "broken.xml"
+    shutil.copy(MALFORMED, broken)
+    with pytest.raises(EInvoiceImportFailed) as failed:
+        import_einvoices(seller, [bad, broken, NEGATIVE])
+    terms, xml, negative = failed.value.errors
+    assert terms == (
+        f"{bad}: BT-20 (/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/"
+        "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradePaymentTerms/ram:Description): die "
+        "Skonto-Bedingung '#SKONTO#TAGE=30#PROZENT=null#' ist nicht lesbar: PROZENT=null ist kein Prozentsatz "
+        "von mindestens 0 und unter 100"
+    )
+    assert xml.startswith(f"{broken}: Zeile 115, Spalte 9: kein wohlgeformtes XML: ")
+    assert "a Handelsrechnung cannot be collected" in negative  # the document type, translated
+    # the command's JSON answer and its refusal say the same
+    out = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("import", "einvoice", str(bad), "--json", stdout=out)
+    assert json.loads(out.getvalue())["errors"] == [terms]
+    assert str(refused.value).endswith(f"\n  {terms}")
+
+
+def test_the_readers_warnings_are_worded_in_the_users_language(
+    seller: Any, tmp_path: Path, in_german: None
+) -> None:
+    path = tmp_path / "due.xml"
+    path.write_bytes(cii_xml("#SKONTO#TAGE=30#PROZENT=0.00#\n", due="20261116"))
+    warning = (
+        "die Zahlungsbedingungen (BT-20) nennen den 2026-12-02, das Fälligkeitsdatum (BT-9) ist der 2026-11-16: "
+        "BT-9 gilt"
+    )
+    out = io.StringIO()
+    call_command("import", "einvoice", str(path), "--dry-run", stdout=out)
+    assert f"warning: {warning}" in out.getvalue()
+    out = io.StringIO()
+    call_command("import", "einvoice", str(path), "--json", stdout=out)
+    assert json.loads(out.getvalue())["documents"][0]["warnings"] == [warning]
+
+
+def test_why_the_terms_give_no_due_date_is_worded_in_the_users_language(
+    seller: Any, tmp_path: Path, in_german: None
+) -> None:
+    path = tmp_path / "which.xml"
+    path.write_bytes(ubl_xml("#SKONTO#TAGE=30#PROZENT=0.00#\n#SKONTO#TAGE=45#PROZENT=0.00#\n"))
+    with pytest.raises(EInvoiceImportFailed) as failed:
+        import_einvoices(seller, [path])
+    assert failed.value.errors == [
+        f"{path}: BT-9: no due date — the file has none, and its payment terms (BT-20) "
+        "'#SKONTO#TAGE=30#PROZENT=0.00# / #SKONTO#TAGE=45#PROZENT=0.00#' do not name one unambiguously "
+        "(die Zahlungsbedingungen nennen verschiedene Tage (2026-12-02, 2026-12-17)); nothing is guessed"
+    ]
