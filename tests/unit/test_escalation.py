@@ -17,6 +17,7 @@ from mahnwerk.core.escalation import (
     ClaimFigures,
     FeeTableError,
     InterestPiece,
+    ItemLimitation,
     Option,
     Situation,
     advise,
@@ -41,7 +42,8 @@ SITUATION = Situation(
     debtor_kind="business",
     debtor_country="DE",
     creditor_country="DE",
-    limitation_date=D("2028-12-31"),
+    # one invoice, due 2025-03-03: enforceable until 2028-12-31 (§§ 195, 199 BGB)
+    items=(ItemLimitation("RE-100", D("2028-12-31"), 123456, 132942),),
 )
 
 
@@ -239,10 +241,16 @@ def test_a_valued_customer_gets_the_gentler_option_when_it_brings_almost_as_much
 
 
 def test_a_time_barred_claim_is_worth_little_and_nothing_pays_means_write_off() -> None:
-    barred = replace(SITUATION, limitation_date=D("2025-08-01"))
+    barred = replace(SITUATION, items=(ItemLimitation("RE-100", D("2025-08-01"), 123456, 132942),))
+    agency = advise(CLAIM, barred).option(Option.AGENCY)
+    assert agency.probability == pytest.approx(0.05)  # 50 % * 0.1
+    assert "time_barred" in [r.code for r in agency.reasons]
+    # a court application would leave the only item out: nothing to apply for
     court = advise(CLAIM, barred).option(Option.COURT_PAYMENT_ORDER)
-    assert court.probability == pytest.approx(0.07)
-    assert "time_barred" in [r.code for r in court.reasons]
+    assert not court.available
+    assert [(r.code, r.params["items"]) for r in court.reasons] == [
+        ("all_time_barred", [["RE-100", "2025-08-01"]])
+    ]
     tiny = ClaimFigures("EUR", principal_minor=1000, interest_minor=0, costs_minor=0)
     # 10.00 owed, below the escalation minimum of 50.00: no agency, court or lawyer; no settlement either
     nothing = replace(barred, escalation_min_minor=5000, probabilities={Option.SETTLEMENT: 0.0})
@@ -251,6 +259,60 @@ def test_a_time_barred_claim_is_worth_little_and_nothing_pays_means_write_off() 
     assert [r.code for r in advice.option(Option.AGENCY).reasons][-1] == "below_minimum"
     assert advice.recommended is Option.WRITE_OFF
     assert advice.why[0].code == "nothing_pays"
+
+
+def test_limitation_is_judged_item_by_item() -> None:
+    # the worked example's RE-100 (enforceable until 2028-12-31) and RE-90, 500.00 open, time-barred after
+    # 2024-12-31: 1,829.42 owed in all
+    claim = ClaimFigures(
+        "EUR", principal_minor=173456, interest_minor=5486, costs_minor=4000, flat_rate_minor=4000
+    )
+    items = (
+        ItemLimitation("RE-90", D("2024-12-31"), 50000, 50000),
+        ItemLimitation("RE-100", D("2028-12-31"), 123456, 132942),
+    )
+    situation = replace(SITUATION, items=items)
+    assert situation.limitation_date == D("2028-12-31")  # the next one: RE-90's has passed
+    advice = advise(claim, situation)
+    # keep chasing: RE-100 in full, RE-90 at a tenth: 20 % of (1,329.42 + 50.00) = 275.884 -> 275.88, less two
+    # letters at 1.50 -> 272.88 (the whole account at a tenth would have been 36.59 - 3.00)
+    keep = advice.option(Option.KEEP_CHASING)
+    assert keep.expected_net_minor == 27288
+    assert keep.probability == pytest.approx(0.2 * 137942 / 182942, abs=1e-4)
+    [why] = [r for r in keep.reasons if r.code == "time_barred"]
+    assert why.params == {"items": [["RE-90", "2024-12-31"]], "amount_minor": 50000, "statute": "§ 214 BGB"}
+    # the court payment order leaves RE-90 out: exactly the worked example's figures for RE-100 alone
+    # (fee 41.00 on 1,234.56; 70 % of (1,329.42 + 41.00) = 959.29, less 41.00 -> 918.29)
+    court = advice.option(Option.COURT_PAYMENT_ORDER)
+    assert (court.expected_net_minor, court.costs_minor, court.probability) == (91829, 4100, 0.7)
+    codes = {r.code: r.params for r in court.reasons}
+    assert codes["time_barred_left_out"] == {"items": [["RE-90", "2024-12-31"]], "amount_minor": 50000}
+    assert codes["limitation_paused"] == {"date": D("2028-12-31"), "statute": "§ 204 BGB"}
+    # an item that runs out before the agency's 90 days have passed counts at half
+    soon = replace(situation, items=(items[1], ItemLimitation("RE-95", D("2025-10-31"), 50000, 50000)))
+    agency = advise(claim, soon).option(Option.AGENCY)
+    assert agency.probability == pytest.approx(0.5 * (132942 + 0.5 * 50000) / 182942, abs=1e-4)
+    assert [r.params for r in agency.reasons if r.code == "limitation_first"] == [
+        {"items": [["RE-95", "2025-10-31"]]}
+    ]
+
+
+def test_the_limitation_reasons_cite_the_debtors_law_only() -> None:
+    claim = ClaimFigures("EUR", principal_minor=80000, interest_minor=1000, costs_minor=0)
+    item = ItemLimitation("RE-200", D("2035-03-03"), 80000, 81000)
+    old = ItemLimitation("RE-199", D("2025-03-01"), 10000, 10000)
+    for kind, statute in (("consumer", "Civillikums § 1895"), ("business", "Komerclikums § 406")):
+        lv = replace(SITUATION, jurisdiction="LV", debtor_kind=kind, debtor_country="LV", items=(old, item))
+        advice = advise(claim, lv)
+        order = {r.code: r.params for r in advice.option(Option.LV_PAYMENT_ORDER).reasons}
+        # Latvian law as the design notes give it: the period's statute; no suspension rule is named there
+        assert "limitation_paused" not in order
+        assert order["limitation_ends"] == {"date": D("2035-03-03"), "statute": statute}
+        keep = {r.code: r.params for r in advice.option(Option.KEEP_CHASING).reasons}
+        assert keep["time_barred"]["statute"] == ""  # no defence statute named: none cited
+    eu = replace(SITUATION, jurisdiction="EU", debtor_country="AT", items=(item,))
+    small = {r.code: r.params for r in advise(claim, eu).option(Option.SMALL_CLAIMS).reasons}
+    assert small["limitation_ends"] == {"date": D("2035-03-03"), "statute": ""}
 
 
 def test_a_disputed_claim_makes_the_payment_order_unlikely() -> None:

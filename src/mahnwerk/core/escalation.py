@@ -36,6 +36,13 @@ What the debtor must reimburse:
 Success probabilities: the company's own history where it has enough cases (``Situation.probabilities``,
 from the ``insights`` data), else :data:`DEFAULT_SUCCESS`; both scaled by the debtor's rating
 (:data:`RATING_FACTORS`), cut for a disputed claim and for a claim whose limitation runs out first.
+
+Limitation is judged item by item (``Situation.items``, each invoice with the last day it can be enforced, by
+the debtor's law): out of court, a time-barred item's share of the claim counts at :data:`TIME_BARRED_FACTOR`
+and an item that becomes time-barred before the option has run its course at :data:`LIMITATION_FIRST_FACTOR`,
+the rest in full. A court application leaves time-barred items out (as ``escalation.court`` does unless told
+otherwise): the court options are valued on the other items alone, and are not possible when every item is
+time-barred. The statutes cited are those of the debtor's law (:func:`mahnwerk.core.limitation.statutes`).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from importlib import resources
 from typing import Any
 
 from mahnwerk.core.calendar import period_end
+from mahnwerk.core.limitation import statutes
 from mahnwerk.core.money import round_half_up, to_minor
 from mahnwerk.core.rulesets import EU_COUNTRIES
 
@@ -101,8 +109,8 @@ DAYS: dict[Option, int] = {
 RATING_FACTORS: dict[str, float] = {"A": 1.10, "B": 1.0, "C": 0.85, "D": 0.70}
 MAX_PROBABILITY = 0.95
 DISPUTED_FACTOR = 0.3  # a disputed claim: an objection is likely, the payment order turns into a suit
-TIME_BARRED_FACTOR = 0.1  # the debtor may refuse to pay a time-barred claim (§ 214 BGB)
-LIMITATION_FIRST_FACTOR = 0.5  # the claim becomes time-barred before the option has run its course
+TIME_BARRED_FACTOR = 0.1  # the debtor may refuse to pay a time-barred item (§ 214 BGB)
+LIMITATION_FIRST_FACTOR = 0.5  # the item becomes time-barred before the option has run its course
 
 SETTLEMENT_SHARE = Decimal("0.85")  # a settlement offer asks for 85 % of the total owed today
 FURTHER_REMINDERS = 2  # keep chasing: two more letters
@@ -112,6 +120,8 @@ SOFT_OPTIONS = frozenset({Option.KEEP_CHASING, Option.SETTLEMENT})
 HARD_OPTIONS = frozenset(
     {Option.AGENCY, Option.COURT_PAYMENT_ORDER, Option.LV_PAYMENT_ORDER, Option.SMALL_CLAIMS, Option.LAWYER}
 )
+# A court is asked: time-barred items stay out of the application, filing stops the period running out.
+COURT_OPTIONS = frozenset({Option.COURT_PAYMENT_ORDER, Option.LV_PAYMENT_ORDER, Option.SMALL_CLAIMS})
 # The reasons that explain a probability: left out for an option that is not possible.
 PROBABILITY_REASONS = frozenset(
     {
@@ -121,7 +131,9 @@ PROBABILITY_REASONS = frozenset(
         "disputed",
         "time_barred",
         "limitation_paused",
+        "limitation_ends",
         "limitation_first",
+        "time_barred_left_out",
     }
 )
 # The European Small Claims Procedure (Regulation 861/2007) applies in every EU member state but Denmark.
@@ -318,13 +330,25 @@ class ClaimFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemLimitation:
+    """One item of the claim (an invoice) with the last day it can be enforced and what is open on it."""
+
+    invoice: str
+    time_barred_after: date | None  # None: no limitation date known
+    principal_minor: int
+    total_minor: int  # principal, interest and costs open
+
+    def barred(self, as_of: date) -> bool:
+        return self.time_barred_after is not None and self.time_barred_after < as_of
+
+
+@dataclass(frozen=True, slots=True)
 class Situation:
     as_of: date
     jurisdiction: str  # the rule set that applies to the debtor: DE, LV, EU, US
     debtor_kind: str  # business or consumer
     debtor_country: str = ""
     creditor_country: str = ""
-    limitation_date: date | None = None  # the earliest open invoice's (time-barred after this day)
     rating: str = ""
     segment: str = ""
     valued_customer: bool = False
@@ -334,6 +358,19 @@ class Situation:
     letter_cost_minor: int = 150
     costs_cap_left_minor: int | None = None  # a cap on recovery costs (Latvian consumers): what is left of it
     escalation_min_minor: int = 0  # below this total no agency, court or lawyer (the company's minimum)
+    items: tuple[ItemLimitation, ...] = ()  # the claim's items with their limitation dates
+
+    def time_barred(self) -> list[ItemLimitation]:
+        """The items whose limitation period has ended (time-barred after a day before ``as_of``)."""
+        return [i for i in self.items if i.barred(self.as_of)]
+
+    def enforceable(self) -> list[ItemLimitation]:
+        return [i for i in self.items if not i.barred(self.as_of)]
+
+    @property
+    def limitation_date(self) -> date | None:
+        """The next limitation date: the earliest of the items not yet time-barred (None: none known)."""
+        return min((i.time_barred_after for i in self.enforceable() if i.time_barred_after), default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,16 +412,58 @@ def _probability(option: Option, s: Situation, reasons: list[Reason]) -> tuple[f
     if s.disputed and option in HARD_OPTIONS | {Option.KEEP_CHASING}:
         p *= DISPUTED_FACTOR
         reasons.append(Reason("disputed"))
-    if s.limitation_date is not None and option is not Option.WRITE_OFF:
-        if s.limitation_date < s.as_of:
-            p *= TIME_BARRED_FACTOR
-            reasons.append(Reason("time_barred", {"date": s.limitation_date}))
-        elif option in (Option.COURT_PAYMENT_ORDER, Option.LV_PAYMENT_ORDER, Option.SMALL_CLAIMS):
-            reasons.append(Reason("limitation_paused", {"date": s.limitation_date}))
-        elif s.limitation_date < s.as_of + timedelta(days=DAYS[option]):
-            p *= LIMITATION_FIRST_FACTOR
-            reasons.append(Reason("limitation_first", {"date": s.limitation_date}))
+    p *= _limitation_factor(option, s, reasons)
     return min(p, MAX_PROBABILITY), source
+
+
+def _item_list(items: Iterable[ItemLimitation]) -> list[list[str]]:
+    """Items as a reason names them: ``[invoice, last day it can be enforced (ISO)]`` each."""
+    return [[i.invoice, i.time_barred_after.isoformat() if i.time_barred_after else ""] for i in items]
+
+
+def _limitation_factor(option: Option, s: Situation, reasons: list[Reason]) -> float:
+    """What limitation leaves of an option's probability, item by item, with the reasons (the statutes of the
+    debtor's law; none where it names none).
+
+    A court option: time-barred items stay out of the application (valued in :func:`_value`); filing stops
+    the period of the others running out — by § 204 BGB in Germany; elsewhere the reason only says by when to
+    file. Any other option: each item counts by its share of what is open, a time-barred one at
+    :data:`TIME_BARRED_FACTOR`, one that becomes time-barred before the option has run its course at
+    :data:`LIMITATION_FIRST_FACTOR`."""
+    if option is Option.WRITE_OFF or not s.items:
+        return 1.0
+    law = statutes(s.jurisdiction, s.debtor_kind)
+    if option in COURT_OPTIONS:
+        next_date = s.limitation_date
+        if next_date is not None and law.suspension:
+            reasons.append(Reason("limitation_paused", {"date": next_date, "statute": law.suspension}))
+        elif next_date is not None:
+            reasons.append(Reason("limitation_ends", {"date": next_date, "statute": law.period}))
+        return 1.0
+    barred = s.time_barred()
+    ends_by = s.as_of + timedelta(days=DAYS[option])
+    first = [i for i in s.enforceable() if i.time_barred_after is not None and i.time_barred_after < ends_by]
+    if barred:
+        reasons.append(
+            Reason(
+                "time_barred",
+                {
+                    "items": _item_list(barred),
+                    "amount_minor": sum(i.total_minor for i in barred),
+                    "statute": law.defence,
+                },
+            )
+        )
+    if first:
+        reasons.append(Reason("limitation_first", {"items": _item_list(first)}))
+    if not barred and not first:
+        return 1.0
+    weights = [max(i.total_minor, 0) for i in s.items]
+    if not any(weights):  # nothing open to weigh by: each item counts alike
+        weights = [1] * len(weights)
+    factor = {id(i): TIME_BARRED_FACTOR for i in barred} | {id(i): LIMITATION_FIRST_FACTOR for i in first}
+    kept = sum(w * factor.get(id(i), 1.0) for i, w in zip(s.items, weights, strict=True))
+    return kept / sum(weights)
 
 
 def _recoverable(
@@ -441,8 +520,15 @@ def _value(option: Option, claim: ClaimFigures, s: Situation) -> OptionAdvice:
     expected = 0
     p, source = _probability(option, s, reasons)
     relationship = s.valued_customer and option in HARD_OPTIONS
+    barred = s.time_barred() if option in COURT_OPTIONS else []
+    if barred:  # the application leaves them out: its value, fee and limit are those of the other items
+        total -= sum(i.total_minor for i in barred)
+        principal -= sum(i.principal_minor for i in barred)
 
-    if option is Option.KEEP_CHASING:
+    if barred and not s.enforceable():
+        available = False
+        reasons.append(Reason("all_time_barred", {"items": _item_list(barred)}))
+    elif option is Option.KEEP_CHASING:
         costs = FURTHER_REMINDERS * s.letter_cost_minor
         reasons.append(Reason("further_reminders", {"count": FURTHER_REMINDERS}))
         expected = _expected(p, total) - costs
@@ -538,6 +624,13 @@ def _value(option: Option, claim: ClaimFigures, s: Situation) -> OptionAdvice:
         if s.jurisdiction == "DE":
             reasons.append(Reason("vat_correction"))
 
+    if barred and available:
+        reasons.append(
+            Reason(
+                "time_barred_left_out",
+                {"items": _item_list(barred), "amount_minor": sum(i.total_minor for i in barred)},
+            )
+        )
     if option in HARD_OPTIONS and available and total < s.escalation_min_minor:
         available = False
         reasons.append(Reason("below_minimum", {"minimum_minor": s.escalation_min_minor}))

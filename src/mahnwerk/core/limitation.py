@@ -8,6 +8,10 @@
   (Civillikums § 1895), counted from the due date.
 * A suspension (a court payment order, negotiations: § 204, § 203 BGB) adds its days to the period.
 * The product warns ``warning_days`` (90) days before the end.
+
+:func:`statutes` names the statutes behind each rule set's limitation as the design's legal notes give them,
+and none where they give none (no citation is invented): Germany §§ 195, 199 BGB (the period), § 204 BGB (court
+action suspends it), § 214 BGB (the debtor may then refuse to pay); Latvia the period only.
 """
 
 from __future__ import annotations
@@ -20,6 +24,30 @@ from mahnwerk.core.rulesets import LimitationRule
 
 PART_PAYMENT = "part_payment"
 ACKNOWLEDGEMENT = "acknowledgement"
+
+
+@dataclass(frozen=True, slots=True)
+class Statutes:
+    """The statutes behind a jurisdiction's limitation rules ("" where none is known)."""
+
+    period: str = ""  # how long the period runs and from when
+    suspension: str = ""  # court action suspends (pauses) it
+    defence: str = ""  # once it has ended, the debtor may refuse to pay
+
+
+_GERMANY = Statutes("§§ 195, 199 BGB", "§ 204 BGB", "§ 214 BGB")
+STATUTES: dict[tuple[str, str], Statutes] = {
+    ("DE", "business"): _GERMANY,
+    ("DE", "consumer"): _GERMANY,
+    ("LV", "business"): Statutes(period="Komerclikums § 406"),  # commercial transactions: 3 years
+    ("LV", "consumer"): Statutes(period="Civillikums § 1895"),  # in general: 10 years
+}
+
+
+def statutes(jurisdiction: str, debtor_kind: str) -> Statutes:
+    """The statutes of the debtor's law (its rule set's jurisdiction and debtor kind); none for a rule set
+    whose limitation is a placeholder (EU, US) or one only a user overlay knows."""
+    return STATUTES.get((jurisdiction.upper(), str(debtor_kind)), Statutes())
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext
 
-from mahnwerk.core.escalation import Advice, ClaimFigures, Option, Reason, Situation, advise
+from mahnwerk.core.escalation import Advice, ClaimFigures, ItemLimitation, Option, Reason, Situation, advise
 from mahnwerk.core.money import to_minor
 from mahnwerk.escalation.texts import option_label, render_reason
 from mahnwerk.ids import parse_id
@@ -139,13 +139,20 @@ def _disputed(debtor: Debtor) -> bool:
 def gather(
     company: Company, debtor: Debtor, as_of: date, agency_fee_percent: Decimal | None = None
 ) -> tuple[ClaimFigures, Situation, dict[str, Any]]:
-    """The claim (from the statement of account), the situation and the context shown beside the advice."""
+    """The claim (from the statement of account), the situation and the context shown beside the advice.
+
+    The claim is in one currency (the company's, if the debtor owes anything in it); what is open in any
+    other is named in ``context["claim"]["other_currencies"]``, not silently left out. Limitation is judged
+    per invoice, by the debtor's law: ``context["limitation"]`` lists each overdue invoice with the last day
+    it can be enforced, ``context["time_barred"]`` those whose day has passed, ``context["limitation_date"]``
+    is the earliest day among the others."""
     law = debtor_law(company, debtor)
     data = statement(company, debtor.pk, law, as_of)
+    owed = {cur for cur, t in data["totals"].items() if t["total_open_minor"] > 0}
     currency = (
         company.currency
-        if company.currency in data["totals"]
-        else next(iter(data["totals"]), company.currency)
+        if company.currency in owed
+        else min(owed, default=next(iter(data["totals"]), company.currency))
     )
     open_lines = [
         line for line in data["lines"] if line["currency"] == currency and line["total_open_minor"] > 0
@@ -177,7 +184,15 @@ def gather(
         costs_minor=sum(line["fees_open_minor"] for line in lines),
         flat_rate_minor=flat,
     )
-    limitation = min((line["time_barred_after"] for line in lines if line["time_barred_after"]), default=None)
+    items = tuple(
+        ItemLimitation(
+            invoice=line["number"],
+            time_barred_after=line["time_barred_after"],
+            principal_minor=line["principal_open_minor"],
+            total_minor=line["total_open_minor"],
+        )
+        for line in lines
+    )
     insight = _insight(debtor)
     cap_left: int | None = None
     for line in lines:
@@ -199,7 +214,7 @@ def gather(
         debtor_kind=str(law.debtor_kind),
         debtor_country=debtor.country,
         creditor_country=company.country,
-        limitation_date=limitation,
+        items=items,
         rating=insight["rating"],
         segment=insight["segment_label"] or insight["segment"],
         valued_customer=valued,
@@ -224,8 +239,22 @@ def gather(
             "invoices": [line["number"] for line in lines],
             "not_yet_due_minor": sum(line["total_open_minor"] for line in not_yet_due),
             "not_yet_due_invoices": [line["number"] for line in not_yet_due],
+            "other_currencies": _other_currencies(data, currency),
         },
-        "limitation_date": limitation,
+        "limitation_date": situation.limitation_date,
+        "limitation": [
+            {
+                "invoice": item.invoice,
+                "time_barred_after": item.time_barred_after,
+                "time_barred": item.barred(as_of),
+                "open_minor": item.total_minor,
+            }
+            for item in items
+        ],
+        "time_barred": {
+            "invoices": [item.invoice for item in situation.time_barred()],
+            "total_minor": sum(item.total_minor for item in situation.time_barred()),
+        },
         "relationship": {
             "rating": insight["rating"],
             "segment": insight["segment"],
@@ -238,6 +267,21 @@ def gather(
         "disputed": situation.disputed,
     }
     return claim, situation, context
+
+
+def _other_currencies(data: dict[str, Any], currency: str) -> list[dict[str, Any]]:
+    """What the statement has open in currencies other than the advice's: per currency its total and
+    invoices (due or not), for the advice to name instead of leaving out silently."""
+    out: dict[str, dict[str, Any]] = {}
+    for line in data["lines"]:
+        if line["currency"] == currency or line["total_open_minor"] <= 0:
+            continue
+        entry = out.setdefault(
+            line["currency"], {"currency": line["currency"], "total_minor": 0, "invoices": []}
+        )
+        entry["total_minor"] += line["total_open_minor"]
+        entry["invoices"].append(line["number"])
+    return [out[cur] for cur in sorted(out)]
 
 
 def _agency_fee(company: Company) -> Decimal | None:

@@ -29,9 +29,17 @@ REASON_TEXTS = {
     ),
     "rating": gettext_noop("adjusted for the customer's payment rating {rating}"),
     "disputed": gettext_noop("the claim is disputed: an objection or refusal is likely"),
-    "time_barred": gettext_noop("time-barred after {date}: the debtor may refuse to pay (§ 214 BGB)"),
-    "limitation_paused": gettext_noop("filing pauses the limitation period ending {date} (§ 204 BGB)"),
-    "limitation_first": gettext_noop("the claim becomes time-barred after {date}, before this option ends"),
+    # the limitation reasons name the items (see ``ITEM``) and the statute of the debtor's law, where it has one
+    "time_barred": gettext_noop(
+        "time-barred, the debtor may refuse to pay ({statute}): {items}; {amount} in all"
+    ),
+    "limitation_paused": gettext_noop("filing pauses the limitation period ending {date} ({statute})"),
+    "limitation_ends": gettext_noop("the limitation period ends {date} ({statute}): file before then"),
+    "limitation_first": gettext_noop("time-barred before this option ends: {items}"),
+    "time_barred_left_out": gettext_noop(
+        "left out of the application as time-barred: {items}; {amount} in all"
+    ),
+    "all_time_barred": gettext_noop("every item is time-barred, an application would claim nothing: {items}"),
     "further_reminders": gettext_noop("{count} more letters"),
     "settlement_offer": gettext_noop("offer {offer}, giving up {given_up}"),
     # xgettext:no-python-format (a per-cent sign, not a placeholder)
@@ -74,6 +82,24 @@ REASON_TEXTS = {
 }
 
 
+# the same reasons where the debtor's law names no statute for them (no citation is made up)
+WITHOUT_STATUTE = {
+    "time_barred": gettext_noop("time-barred, the debtor may refuse to pay: {items}; {amount} in all"),
+    "limitation_paused": gettext_noop("filing pauses the limitation period ending {date}"),
+    "limitation_ends": gettext_noop("the limitation period ends {date}: file before then"),
+}
+
+# one item of a limitation reason: the invoice and the last day it can be enforced
+ITEM = gettext_noop("{invoice} (after {date})")
+
+
+def item_list(items: Any, translate: Callable[[str], str] = gettext) -> str:
+    """``[[invoice, ISO date], ...]`` as a reason names them: "RE-1 (after 2024-12-31), RE-7 (after ...)"."""
+    return ", ".join(
+        translate(ITEM).format(invoice=invoice, date=day) if day else str(invoice) for invoice, day in items
+    )
+
+
 def option_label(option: str) -> str:
     return gettext(OPTION_LABELS[option]) if option in OPTION_LABELS else option
 
@@ -90,9 +116,13 @@ def render_reason(
     for key, value in params.items():
         if key.endswith("_minor") and isinstance(value, int):
             values[key.removesuffix("_minor")] = format_money(value, currency, locale)
+        elif key == "items" and isinstance(value, list | tuple):
+            values[key] = item_list(value, translate)
         else:
             values[key] = str(value)
     template = REASON_TEXTS.get(code)
+    if "statute" in params and not params["statute"]:
+        template = WITHOUT_STATUTE.get(code, template)
     if template is None:
         return code
     try:

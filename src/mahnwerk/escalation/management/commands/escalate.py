@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from mahnwerk.core.money import format_money
 from mahnwerk.escalation.services import EscalationError, advise_debtor, decide, find_debtor
+from mahnwerk.escalation.texts import item_list
 from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.services import company_today
 
@@ -89,8 +90,36 @@ class Command(MahnwerkCommand):
                     invoices=", ".join(claim["not_yet_due_invoices"]),
                 )
             )
+        if claim["other_currencies"]:
+            out(
+                _("Owed in other currencies, not in these figures: {amounts}").format(
+                    amounts="; ".join(
+                        f"{format_money(o['total_minor'], o['currency'])} ({', '.join(o['invoices'])})"
+                        for o in claim["other_currencies"]
+                    )
+                )
+            )
+        barred = data["time_barred"]
+        if barred["invoices"]:
+            out(
+                _("Time-barred already: {items}; {amount} in all").format(
+                    items=item_list(
+                        [i["invoice"], i["time_barred_after"]] for i in data["limitation"] if i["time_barred"]
+                    ),
+                    amount=format_money(barred["total_minor"], cur),
+                )
+            )
         if data["limitation_date"]:
-            out(_("Time-barred after: {date}").format(date=data["limitation_date"]))
+            out(
+                _("Next limitation date: {date} ({invoices})").format(
+                    date=data["limitation_date"],
+                    invoices=", ".join(
+                        i["invoice"]
+                        for i in data["limitation"]
+                        if i["time_barred_after"] == data["limitation_date"] and not i["time_barred"]
+                    ),
+                )
+            )
         rel = data["relationship"]
         out(
             _("Customer: rating {rating}, segment {segment}").format(
