@@ -55,7 +55,7 @@ from mahnwerk.core.behaviour import (
     debtor_profiles,
     validate_rules,
 )
-from mahnwerk.core.kpi import KpiReport, Period, kpi_report
+from mahnwerk.core.kpi import KpiReport, Period, credit_sales, kpi_report, receivables_at
 from mahnwerk.core.prediction import FallbackModel, PaymentModel, Prediction, WorklistItem, worklist_order
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE
 from mahnwerk.insights.models import DebtorInsight, InvoicePrediction, RatingSettings, SegmentRuleRow
@@ -1121,12 +1121,40 @@ def worklist(company: Company, as_of: date | None = None, limit: int = 50) -> Wo
 # KPIs
 
 
+@dataclass(frozen=True, slots=True)
+class OtherCurrency:
+    """Invoices in a currency other than the company's: not in its KPIs (amounts in different currencies
+    cannot be added up), named with their own sums instead."""
+
+    invoices: int  # known at the period's end
+    credit_sales_minor: int  # issued in the period
+    receivables_minor: int  # open at the period's end
+
+
 def company_kpis(company: Company, period: Period, forecast: bool = True) -> KpiReport:
     """All KPIs of ``company`` for ``period`` (formulas: :mod:`mahnwerk.core.kpi`), from what was known at
-    the end of the period. Only invoices in the company's currency count. The cash forecast uses the
-    predictions stored for ``period.end`` or, when there are none, predictions made now (not stored)."""
+    the end of the period. Only invoices in the company's currency count (:func:`company_kpis_and_others`
+    names the others). The cash forecast uses the predictions stored for ``period.end`` or, when there are
+    none, predictions made now (not stored)."""
+    return company_kpis_and_others(company, period, forecast)[0]
+
+
+def company_kpis_and_others(
+    company: Company, period: Period, forecast: bool = True
+) -> tuple[KpiReport, dict[str, OtherCurrency]]:
+    """:func:`company_kpis`, and what the invoices in every other currency come to (by currency code)."""
     records = records_for(company, period.end)
     invoices = [r for r in records.invoices if r.currency == company.currency]
+    by_currency: dict[str, list[InvoiceRecord]] = defaultdict(list)
+    for r in records.invoices:
+        if r.currency != company.currency:
+            by_currency[r.currency].append(r)
+    others = {
+        currency: OtherCurrency(
+            len(rows), credit_sales(rows, period.start, period.end), receivables_at(rows, period.end)
+        )
+        for currency, rows in sorted(by_currency.items())
+    }
     predictions: list[Prediction] | None = None
     if forecast:
         predictions = stored_predictions(company, period.end)
@@ -1134,4 +1162,4 @@ def company_kpis(company: Company, period: Period, forecast: bool = True) -> Kpi
             predictions, _version = _predictions(company, period.end)
         in_currency = {r.invoice_id for r in invoices}
         predictions = [p for p in predictions if p.invoice_id in in_currency]
-    return kpi_report(invoices, period, records.messages, records.promises, predictions)
+    return kpi_report(invoices, period, records.messages, records.promises, predictions), others

@@ -7,6 +7,8 @@ Without ``--csv`` the company's ledger is read (invoices, payments, credit notes
 promises) as known at the end of the period. Without ``--from``/``--to`` the period is the last full
 calendar month before today (the file's export date for a CSV). ``--forecast`` adds the 13-week cash
 forecast from the predictions for the period's end (stored ones, or made from what was known then).
+The ledger's figures are those of the company's currency; invoices in any other currency are named per
+currency with their own credit sales and receivables (``other_currencies`` in the JSON), never added in.
 Formulas: :mod:`mahnwerk.core.kpi`.
 """
 
@@ -94,7 +96,7 @@ class Command(BaseCommand):
             self._print(report, options["currency"])
 
     def _from_ledger(self, options: dict[str, Any]) -> None:
-        from mahnwerk.insights.services import company_kpis, out_of_range_invoices
+        from mahnwerk.insights.services import company_kpis_and_others, out_of_range_invoices
         from mahnwerk.ledger.services import LedgerError, company_today, get_company
 
         try:
@@ -109,11 +111,37 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         self._note_skipped(out_of_range_invoices(company))
-        report = company_kpis(company, period, forecast=options["forecast"])
+        report, others = company_kpis_and_others(company, period, forecast=options["forecast"])
         if options["json"]:
-            self.stdout.write(json.dumps(as_dict(report) | {"currency": company.currency}, indent=2))
+            other = {
+                cur: {
+                    "invoices": o.invoices,
+                    "credit_sales_minor": o.credit_sales_minor,
+                    "receivables_minor": o.receivables_minor,
+                }
+                for cur, o in others.items()
+            }
+            self.stdout.write(
+                json.dumps(
+                    as_dict(report) | {"currency": company.currency, "other_currencies": other}, indent=2
+                )
+            )
         else:
             self._print(report, company.currency)
+            if others:
+                self.stdout.write(_("Invoices in other currencies, not in these figures:"))
+            for cur, o in others.items():
+                self.stdout.write(
+                    "  "
+                    + _(
+                        "{currency}: {count} invoice(s), credit sales {sales}, receivables at the end {open}"
+                    ).format(
+                        currency=cur,
+                        count=o.invoices,
+                        sales=format_money(o.credit_sales_minor, cur),
+                        open=format_money(o.receivables_minor, cur),
+                    )
+                )
 
     def _note_skipped(self, count: int) -> None:
         if count:
