@@ -20,15 +20,18 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
+from django.utils.translation import trans_real
 from openpyxl import load_workbook
 
-from mahnwerk.collection.models import ActionItem
-from mahnwerk.collection.services import run_collection
+from mahnwerk.collection import presets
+from mahnwerk.collection.models import ActionItem, Playbook, Step
+from mahnwerk.collection.services import ensure_default_playbook, run_collection
 from mahnwerk.core.money import to_minor
 from mahnwerk.ledger import claims, exports, timeline, timeline_display
 from mahnwerk.ledger.claims import statement
 from mahnwerk.ledger.models import Charge, Debtor, Invoice, TimelineEvent
 from mahnwerk.ledger.services import create_invoices
+from mahnwerk.ledger.setup import create_company
 
 D = date.fromisoformat
 AS_OF = D("2025-04-30")
@@ -266,6 +269,63 @@ def test_the_help_states_the_number_format_rule() -> None:
     parser = Command().create_parser("mahnwerk", "export")
     text = " ".join(parser.format_help().split())
     assert "decimal point" in text and "decimal comma" in text and "XLSX" in text
+
+
+@pytest.fixture
+def german_step_names(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """German names of the step names the catalogue may not have yet (the call step's, "Anruf", it has)."""
+    names = {"Payment reminder": "Zahlungserinnerung", "Final notice": "Letzte Mahnung"}
+    with translation.override("de"):
+        catalogue = trans_real.translation("de")._catalog._catalogs[0]  # type: ignore[attr-defined]
+    for english, german in names.items():
+        monkeypatch.setitem(catalogue, english, german)
+    return names
+
+
+@pytest.mark.django_db
+def test_preset_step_names_are_written_in_the_companys_language(german_step_names: dict[str, str]) -> None:
+    german = create_company(
+        "werkzeug", ["de-b2b"], name="Werkzeug GmbH", country="DE", email="ap@werkzeug.example"
+    )
+    steps = [s.name for s in Step.objects.filter(playbook__company=german).order_by("level")]
+    assert steps[1:] == ["Zahlungserinnerung", steps[2], "Anruf", "Letzte Mahnung"]
+    with translation.override("de"):
+        assert steps == [str(s.name) for s in presets.PRESETS["de-b2b"].steps]
+    # in whatever language the command or the page runs: the company's
+    with translation.override("lv"):
+        english = create_company("tools", [], name="Tools Ltd", country="DE", default_language="en")
+    assert [s.name for s in Step.objects.filter(playbook__company=english).order_by("level")][1:] == [
+        "Payment reminder",
+        "Second reminder",
+        "Phone call",
+        "Final notice",
+    ]
+
+
+@pytest.mark.django_db
+def test_the_shipped_default_playbook_names_its_steps_in_the_companys_language(
+    german_step_names: dict[str, str], company: Any
+) -> None:
+    Playbook.objects.filter(company=company).delete()
+    names = [s.name for s in ensure_default_playbook(company).steps.order_by("level")]
+    assert "Zahlungserinnerung" in names and "Letzte Mahnung" in names and "Payment reminder" not in names
+
+
+@pytest.mark.django_db
+def test_a_step_name_is_exported_as_the_playbook_has_it(
+    german_step_names: dict[str, str], company: Any, ledger: dict[str, Any]
+) -> None:
+    # the fixture's company (German) got its default playbook after the names above were known
+    for locale in ("en", "de", "lv"):
+        _columns, rows = exports.export_rows("open-items", company, as_of=AS_OF, language=locale)
+        assert (
+            next(rows)["last_step_name"] == "Zahlungserinnerung"
+        )  # the playbook's data, in no other language
+    step = ActionItem.objects.get(invoice=ledger["inv"]).action.step
+    step.name = "Erste Mahnung (bitte freundlich)"
+    step.save(update_fields=["name"])
+    english = export("open-items", "--as-of", "2025-04-30", "--locale", "en")
+    assert ",Erste Mahnung (bitte freundlich),2025-02-16" in english
 
 
 @pytest.mark.django_db

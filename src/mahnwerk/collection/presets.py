@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -33,12 +34,13 @@ from mahnwerk.collection.models import Playbook, Step
 from mahnwerk.core.playbook import Anchor, Channel, PlaybookError, StepSpec, Tone, validate_steps
 from mahnwerk.ledger.models import Company
 
-# Step names as the shipped default playbook names them (stored with the step, like any name a user gives).
-PRE_DUE = "Friendly note before due"
-REMINDER = "Payment reminder"
-SECOND = "Second reminder"
-CALL = "Phone call"
-FINAL = "Final notice"
+# Step names as the presets name them. A step's name is the playbook's data, edited like any name a user gives
+# and shown and exported as it is: the preset writes it in the company's language when it creates the playbook.
+PRE_DUE = _("Friendly note before due")
+REMINDER = _("Payment reminder")
+SECOND = _("Second reminder")
+CALL = _("Phone call")
+FINAL = _("Final notice")
 
 
 class PresetError(ValueError):
@@ -47,7 +49,7 @@ class PresetError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class PresetStep:
-    name: str
+    name: str | Promise  # translated into the company's language when the playbook is created
     spec: StepSpec
 
 
@@ -63,7 +65,7 @@ class Preset:
 
 
 def _step(
-    name: str,
+    name: str | Promise,
     level: int,
     offset: int,
     anchor: Anchor,
@@ -180,8 +182,8 @@ def create_preset_playbook(
     company: Company, key: str, *, name: str | None = None, default: bool = False
 ) -> Playbook:
     """Write the preset ``key`` as a playbook of ``company`` (named after the preset unless ``name`` is
-    given). ``default``: it becomes the company's default playbook, the one every debtor without a
-    playbook of its own follows."""
+    given), its steps named in the company's language. ``default``: it becomes the company's default
+    playbook, the one every debtor without a playbook of its own follows."""
     preset = get_preset(key)
     specs = [s.spec for s in preset.steps]
     try:
@@ -195,6 +197,8 @@ def create_preset_playbook(
                 company=company.slug, name=title
             )
         )
+    with translation.override(company.default_language or None):
+        names = [str(s.name) for s in preset.steps]
     if default:
         Playbook.objects.filter(company=company, is_default=True).update(is_default=False)
     playbook = Playbook.objects.create(
@@ -204,7 +208,7 @@ def create_preset_playbook(
         Step(
             playbook=playbook,
             level=s.spec.level,
-            name=s.name,
+            name=step_name,
             offset_days=s.spec.offset_days,
             anchor=s.spec.anchor.value,
             channel=s.spec.channel.value,
@@ -212,6 +216,6 @@ def create_preset_playbook(
             template=s.spec.template,
             deadline_days=s.spec.deadline_days,
         )
-        for s in preset.steps
+        for s, step_name in zip(preset.steps, names, strict=True)
     )
     return playbook

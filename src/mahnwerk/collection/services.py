@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -64,11 +64,13 @@ from mahnwerk.ledger.services import company_today
 
 log = logging.getLogger(__name__)
 
+# The shipped default playbook's step names, written in the company's language when it is created (then the
+# playbook's data, like any name a user gives)
 STEP_NAMES = {
-    "pre_due": "Friendly note before due",
-    "reminder": "Payment reminder",
-    "firm_reminder": "Second reminder",
-    "final_notice": "Final notice",
+    "pre_due": _("Friendly note before due"),
+    "reminder": _("Payment reminder"),
+    "firm_reminder": _("Second reminder"),
+    "final_notice": _("Final notice"),
 }
 
 
@@ -120,12 +122,14 @@ def ensure_default_playbook(company: Company) -> Playbook:
     existing = Playbook.objects.filter(company=company, is_default=True).first()
     if existing is not None:
         return existing
+    with translation.override(company.default_language or None):
+        names = {template: str(name) for template, name in STEP_NAMES.items()}
     playbook = Playbook.objects.create(company=company, name="Standard", is_default=True)
     Step.objects.bulk_create(
         Step(
             playbook=playbook,
             level=s.level,
-            name=STEP_NAMES.get(s.template, s.template),
+            name=names.get(s.template, s.template),
             offset_days=s.offset_days,
             anchor=s.anchor.value,
             channel=s.channel.value,
