@@ -263,3 +263,75 @@ def test_a_flat_compensation_booked_under_a_default_that_is_taken_back_goes_too(
     assert (line["interest_open_minor"], line["fees_open_minor"]) == (154, 0)
     run_collection(company, D("2025-04-07"))  # in default now: the next step books the 40.00 again
     assert charges(debtor) == [("flat_compensation", 4000)]
+
+
+@pytest.mark.django_db
+def test_a_letter_printed_late_is_written_with_the_figures_of_the_print_day(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.comms.audit import audit_messages
+    from mahnwerk.comms.documents import letter_context
+    from mahnwerk.comms.letters_batch import print_letters
+
+    company.costs_claim = "itemised"
+    company.save()
+    debtor = make_debtor(**POSTAL)
+    make_invoice(debtor, "RE-10", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    run_collection(company, D("2025-03-10"), send=False)
+    assert print_letters(company, D("2025-03-10")).letters == 1  # "pay by 03-20": default from 03-21
+    run_collection(company, D("2025-03-24"), send=False)  # the firm reminder, 1.50 for the letter
+    letter = message_of(debtor, "2025-03-24")
+    # printed eight days late: dated 04-01, ten days to pay from then, and the figures of that day
+    assert print_letters(company, D("2025-04-01")).letters == 1
+    letter.refresh_from_db()
+    context = letter_context(letter)
+    assert (context.letter_date, context.new_deadline, letter.business_date) == (
+        D("2025-04-01"),
+        D("2025-04-11"),
+        D("2025-04-01"),
+    )
+    # interest 03-21..04-01 = 12 days: 1000.00 x 0.1127 x 12 / 365 = 3.7052 -> 3.71 (3.24 on 03-24 would
+    # have been 4 days: 1.24); the letter's 1.50, booked the day it was posted
+    (item,) = context.items
+    assert (item.open_minor, item.interest_minor, item.fees_minor) == (100000, 371, 150)
+    assert Charge.objects.get(debtor=debtor).booked_on == D("2025-04-01")
+    line = statement(company, debtor.pk, "business", D("2025-04-01"))["lines"][0]
+    assert (line["interest_open_minor"], line["fees_open_minor"]) == (371, 150)
+    assert letter.payload["qr"] and "1005.21" in letter.payload["qr"]
+    assert audit_messages(company).violations == []
+
+
+@pytest.mark.django_db
+def test_a_batch_prints_one_letter_per_customer_the_earlier_step_first(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.comms.letters_batch import print_letters
+    from mahnwerk.comms.models import MessageStatus
+
+    company.costs_claim = "itemised"
+    company.save()
+    debtor = make_debtor(**POSTAL)
+    inv = make_invoice(debtor, "RE-11", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    run_collection(company, D("2025-03-10"), send=False)  # nobody printed it
+    run_collection(company, D("2025-03-24"), send=False)  # the run took it as sent: the firm reminder
+    assert charges(debtor) == [("reminder_fee", 150)]
+    first, second = message_of(debtor, "2025-03-10"), message_of(debtor, "2025-03-24")
+
+    batch = print_letters(company, D("2025-03-24"))
+
+    # the customer gets the first reminder, dated today with ten days to pay, not both with two totals
+    assert (batch.letters, batch.withdrawn) == (1, {"superseded": 1})
+    first.refresh_from_db(), second.refresh_from_db()
+    assert (first.status, second.status) == (MessageStatus.SENT, MessageStatus.CANCELLED)
+    assert first.action is not None and first.action.deadline == D("2025-04-03")
+    # the firm reminder's fee went with it; the first letter, received 03-27 with "pay by 04-03", and the
+    # 30-day rule (from 04-03) decide default: no interest or fees on the letter of 03-24
+    assert charges(debtor) == []
+    inv.refresh_from_db()
+    assert inv.default_from == D("2025-04-03")
+    assert [(i["interest_minor"], i["fees_minor"]) for i in first.payload["items"]] == [(0, 0)]
+    # the next step comes after the first letter's deadline
+    assert run_collection(company, D("2025-04-03")).actions_created == 0
+    assert run_collection(company, D("2025-04-07")).actions_created == 1

@@ -45,6 +45,7 @@ WITHDRAWN_LABELS = {
     "do_not_contact": _("debtor not to be contacted"),
     "case_hold": _("case on hold"),
     "deadline": _("deadline passed or less than {days} days away"),
+    "superseded": _("an earlier letter to the same customer goes first"),
 }
 
 
@@ -145,8 +146,11 @@ def redate(letters: list[OutboundMessage], day: date) -> int:
             action.deadline = action.deadline + shift
             msg.payload["deadline"] = action.deadline.isoformat()
             Action.objects.filter(pk=action.pk).update(deadline=action.deadline)
-        OutboundMessage.objects.filter(pk=msg.pk).update(payload=msg.payload)
         move_default_with_letter(action, written, day, old_deadline)
+        refigure(msg, action, day)
+        OutboundMessage.objects.filter(pk=msg.pk).update(
+            payload=msg.payload, subject=msg.subject, body_text=msg.body_text, business_date=msg.business_date
+        )
         events.append(
             timeline.event(
                 msg.debtor_id,
@@ -160,6 +164,40 @@ def redate(letters: list[OutboundMessage], day: date) -> int:
         count += 1
     timeline.record(events)
     return count
+
+
+def refigure(msg: OutboundMessage, action: Action, day: date) -> None:
+    """Write a letter printed on ``day`` again with that day's figures: interest to the print date (the
+    date the letter carries), the fees then open, the paragraphs and payment code to match; its business
+    date becomes the print date, so the audit compares it with that day's statement. Its reminder fee is
+    booked that day, when the letter costs something. Letters rendered without the run's record (older
+    ones) keep their figures. Not saved."""
+    from mahnwerk.collection.models import ActionItem, ActionStatus
+    from mahnwerk.comms.compose import compose
+    from mahnwerk.comms.rendering import item_to_json, message_item
+    from mahnwerk.ledger.claims import claim_views, debtor_law
+    from mahnwerk.ledger.models import Charge, Invoice
+
+    facts = msg.payload.get("compose")
+    if not facts:
+        return
+    company, debtor = msg.company, msg.debtor
+    listed = dict(
+        ActionItem.objects.filter(action=action, status=ActionStatus.ACTIVE).values_list(
+            "invoice_id", "open_minor"
+        )
+    )
+    invoices = sorted(Invoice.objects.filter(pk__in=list(listed)), key=lambda i: (i.due_date, i.number))
+    Charge.objects.filter(
+        key=f"fee:{action.key}:{action.pk}", allocations__isnull=True, booked_on__lt=day
+    ).update(booked_on=day)
+    claims = claim_views(company, invoices, {debtor.pk: debtor_law(company, debtor)}, day)
+    facts["items"] = [
+        item_to_json(message_item(inv, claims.get(inv.pk), min(inv.open_minor, listed[inv.pk])))
+        for inv in invoices
+    ]
+    msg.business_date = day
+    compose(msg, company, debtor)
 
 
 @transaction.atomic

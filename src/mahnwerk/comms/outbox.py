@@ -46,6 +46,7 @@ from django.conf import settings
 from django.core.mail import mailers
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -655,7 +656,9 @@ def stale_reasons(
     ``print_date`` (the letters' print batch) a letter is also stale when its action's deadline is fewer
     than ``LETTER_MIN_DEADLINE_DAYS`` after that date, once moved with the letter's re-dating.
 
-    Set-based: at most nine queries, however many messages.
+    One message per debtor at a time: a later one while an earlier has not gone out is ``superseded``.
+
+    Set-based: at most ten queries, however many messages.
     """
     checked = [m for m in messages if m.action_id is not None]
     if not checked:
@@ -682,7 +685,33 @@ def stale_reasons(
             found = _late_letter(msg, print_date)
         if found is not None:
             reasons[msg.pk] = found
+    _superseded(checked, reasons)
     return reasons
+
+
+def _superseded(checked: Sequence[OutboundMessage], reasons: dict[int, Reason]) -> None:
+    """One collection message at a time: where a debtor has an earlier one that has not gone out yet (a
+    letter waiting for the print batch, an email the mail server keeps refusing), a later one would reach the
+    customer with it, the next step beside the one before, each with its own total. The earliest still
+    fitting goes; the later ones are withdrawn (their steps come again after its deadline)."""
+    unsent: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for pk, debtor_id, day in (
+        OutboundMessage.objects.filter(
+            debtor_id__in={m.debtor_id for m in checked},
+            action__isnull=False,
+            status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
+        )
+        .annotate(day=Coalesce("business_date", "action__as_of"))
+        .values_list("pk", "debtor_id", "day")
+    ):
+        if pk not in reasons:
+            unsent[debtor_id].append((day, pk))
+    for msg in checked:
+        if msg.pk in reasons or len(unsent.get(msg.debtor_id, ())) < 2:
+            continue
+        first_day, first = min(unsent[msg.debtor_id])
+        if first != msg.pk:
+            reasons[msg.pk] = ("superseded", {"date": first_day})
 
 
 class _Covers:

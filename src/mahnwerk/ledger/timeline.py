@@ -159,6 +159,7 @@ WITHDRAWAL_REASONS = {
     "case_hold": _("the debtor's case is on hold"),
     "deadline": _("its deadline {deadline} has passed or is less than {days} days after the print date"),
     "agreement_cancelled": _("the agreement it is about was cancelled"),
+    "superseded": _("the message of {date} had not gone out yet: the next step waits for its deadline"),
 }
 
 
