@@ -336,9 +336,30 @@ def test_a_letter_for_an_item_paid_meanwhile_is_not_printed_and_the_cli_says_why
     with time_machine.travel("2026-03-18 08:00 +0000", tick=False):
         call_command("letters", "print", stdout=out)
     assert out.getvalue().splitlines() == [
-        "0 letter(s)",
+        "0 letters",
         "1 letter withdrawn: 1 × paid, credited or written off meanwhile",
     ]
+
+
+def test_no_letter_goes_out_without_a_return_address(company: Any, by_post: Any, outbox: Path) -> None:
+    collection.run_collection(company, day(7), send=False)
+    company.street = ""
+    company.save()
+    with pytest.raises(CommandError) as refused:
+        call_command("letters", "print", stdout=StringIO())
+    assert "has no complete postal address (street, postcode, city)" in str(refused.value)
+    assert f"mahnwerk company update {company.slug} --street" in str(refused.value)
+    # nothing printed, nothing withdrawn: the letter waits for the address
+    letter = OutboundMessage.objects.get(channel="letter")
+    assert letter.status == MessageStatus.QUEUED and letter.action is not None
+    assert letter.action.status == "active"
+    company.street = "Am Markt 1"
+    company.save()
+    out = StringIO()
+    call_command("letters", "print", stdout=out)
+    assert out.getvalue().startswith("1 letter: ")
+    with pytest.raises(CommandError, match="no letter abc in"):
+        call_command("letters", "returned", "abc")
 
 
 # --- agreements keep to the limits ---------------------------------------------------------------------

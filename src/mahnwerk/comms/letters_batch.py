@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from mahnwerk.collection.consequences import move_default_with_letter
 from mahnwerk.collection.models import Action
@@ -73,13 +73,27 @@ def enclosed_copies(letters: list[OutboundMessage]) -> list[list[tuple[str, byte
     ]
 
 
+class NoReturnAddress(ValueError):
+    """The company has no postal address: a letter without a return address is not sent."""
+
+
 def print_letters(company: Company, day: date | None = None) -> PrintBatch:
     """Render every queued letter of ``company`` into one PDF (postcode order) and mark them sent.
 
     Each reminder letter is checked against the ledger first (``outbox.stale_reasons``: paid, on hold, in
     dispute, held by an agreement; a deadline fewer than 7 days after ``day``; written more than 3 days
     before it); one that no longer fits is withdrawn with its action, and the next run writes a fresh one.
+    Raises :class:`NoReturnAddress` (nothing printed, nothing changed) while the company has no postal address.
     """
+    if not (company.street and company.postcode and company.city):
+        raise NoReturnAddress(
+            gettext(
+                "{company} has no complete postal address (street, postcode, city): a letter needs a return "
+                "address, and the customer one to write to. The letters stay queued; set the address with "
+                "'mahnwerk company update {slug} --street ... --postcode ... --city ...' or on the settings "
+                "page."
+            ).format(company=company.name, slug=company.slug)
+        )
     day = day or company_today(company)
     letters = list(
         OutboundMessage.objects.filter(company=company, channel="letter", status=MessageStatus.QUEUED)

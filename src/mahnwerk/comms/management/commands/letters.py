@@ -3,9 +3,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from mahnwerk.comms.letters_batch import print_letters, record_returned_letter, withdrawn_summary
+from mahnwerk.comms.letters_batch import (
+    NoReturnAddress,
+    print_letters,
+    record_returned_letter,
+    withdrawn_summary,
+)
 from mahnwerk.comms.models import OutboundMessage
+from mahnwerk.ids import parse_id
 from mahnwerk.ledger.management.base import MahnwerkCommand
 
 
@@ -21,7 +29,10 @@ class Command(MahnwerkCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         company = self.company(options)
         if options["action"] == "print":
-            batch = print_letters(company)
+            try:
+                batch = print_letters(company)
+            except NoReturnAddress as exc:
+                raise CommandError(str(exc)) from None
             data = {
                 "letters": batch.letters,
                 "path": str(batch.path) if batch.path else None,
@@ -30,16 +41,28 @@ class Command(MahnwerkCommand):
             if options["json"]:
                 self.emit_json(data)
             else:
-                self.stdout.write(f"{batch.letters} letter(s)" + (f": {batch.path}" if batch.path else ""))
+                printed = ngettext("{count} letter", "{count} letters", batch.letters).format(
+                    count=batch.letters
+                )
+                self.stdout.write(printed + (f": {batch.path}" if batch.path else ""))
                 if batch.withdrawn:
                     self.stdout.write(withdrawn_summary(batch.withdrawn))
             return
         if not options["message"]:
-            raise CommandError("give the id of the returned letter")
-        msg = OutboundMessage.objects.filter(company=company, pk=options["message"], channel="letter").first()
+            raise CommandError(_("give the id of the returned letter"))
+        pk = parse_id(options["message"])
+        msg = (
+            OutboundMessage.objects.filter(company=company, pk=pk, channel="letter").first()
+            if pk is not None
+            else None
+        )
         if msg is None:
-            raise CommandError(f"no letter {options['message']} in {company.name}")
+            raise CommandError(
+                _("no letter {id} in {company}").format(id=options["message"], company=company.name)
+            )
         record_returned_letter(msg, actor="cli")
         self.stdout.write(
-            f"letter {msg.pk} recorded as returned; the debtor's postal address is marked invalid"
+            _("letter {id} recorded as returned; the debtor's postal address is marked invalid").format(
+                id=msg.pk
+            )
         )
