@@ -391,20 +391,34 @@ def _check_user(
             errors.setdefault("password", []).extend(exc.messages)
 
 
-def _other_admins(company: Company, membership: Membership) -> bool:
-    """Whether ``company`` has an administrator besides ``membership`` (the rows are locked until the
-    transaction ends, so that two demotions at once cannot both see the other as the remaining admin)."""
-    admins = Membership.objects.select_for_update().filter(company=company, role=Role.ADMIN)
-    return admins.exclude(pk=membership.pk).exists()
-
-
-def _last_admin_error(field: str, membership: Membership, company: Company) -> SetupError:
-    return _error(
-        field,
-        gettext(
-            "{user} is the only administrator of {company}: make another user an administrator first."
-        ).format(user=membership.user.get_username(), company=company.slug),
-    )
+def keep_an_admin(memberships: Iterable[Membership], field: str = ALL_FIELDS) -> None:
+    """Refuse to take ``memberships`` away — delete them, or take their administrator role, or move them to
+    another company — when that would leave a company without an administrator: raises :class:`SetupError`
+    at ``field`` naming each such company and its administrators. ``memberships`` are as stored (their
+    current role and company). Every administrator row of each company concerned is locked until the
+    transaction ends, so that two removals at once cannot both see the other as the remaining admin."""
+    leaving: dict[int, list[Membership]] = {}
+    for membership in memberships:
+        if membership.role == Role.ADMIN:
+            leaving.setdefault(membership.company_id, []).append(membership)
+    messages = []
+    for company_id, going in sorted(leaving.items()):
+        admins = Membership.objects.select_for_update().filter(company_id=company_id, role=Role.ADMIN)
+        if set(admins.order_by("pk").values_list("pk", flat=True)) - {m.pk for m in going}:
+            continue
+        company = going[0].company
+        names = sorted({m.user.get_username() for m in going})
+        if len(names) == 1:
+            message = gettext(
+                "{user} is the only administrator of {company}: make another user an administrator first."
+            ).format(user=names[0], company=company.slug)
+        else:
+            message = gettext(
+                "{users} are the only administrators of {company}: make another user an administrator first."
+            ).format(users=", ".join(names), company=company.slug)
+        messages.append(message)
+    if messages:
+        raise SetupError({field: messages})
 
 
 def add_member(
@@ -454,13 +468,8 @@ def add_member(
             current = None
         else:
             current = Membership.objects.select_for_update().filter(user=user, company=company).first()
-            if (
-                current is not None
-                and current.role == Role.ADMIN
-                and role != Role.ADMIN
-                and not _other_admins(company, current)
-            ):
-                raise _last_admin_error("role", current, company)
+            if current is not None and role != Role.ADMIN:
+                keep_an_admin([current], "role")
             if email and email != user.email:
                 user.email = email
                 email_changed = True
@@ -482,8 +491,7 @@ def remove_member(company: Company, membership_id: int, *, removed_by: Any = Non
     )
     if removed_by is not None and membership.user_id == removed_by.pk:
         raise _error(ALL_FIELDS, gettext("You cannot remove yourself."))
-    if membership.role == Role.ADMIN and not _other_admins(company, membership):
-        raise _last_admin_error(ALL_FIELDS, membership, company)
+    keep_an_admin([membership])
     membership.delete()
     return membership
 
