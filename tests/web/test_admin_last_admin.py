@@ -69,7 +69,8 @@ def test_a_user_who_is_a_companys_only_admin_is_not_deleted(
     response = root.post(url, {"post": "yes"})
     assert response.status_code == 302
     assert not get_user_model().objects.filter(pk=anna.pk).exists()
-    assert list(Membership.objects.filter(company=company).values_list("user__username", flat=True)) == ["ben"]
+    members = Membership.objects.filter(company=company).values_list("user__username", flat=True)
+    assert list(members) == ["ben"]
 
 
 def test_the_only_admin_is_not_demoted_or_moved_on_the_change_page(
