@@ -77,3 +77,17 @@ def test_kpi_page_needs_a_member(client: Client, dave: Client, ledger: Any) -> N
     # Baltic's member sees Baltic's (empty) figures, never Acme's
     report = dave.get("/kpi/").context["report"]
     assert report.credit_sales_minor == 0 and report.receivables_minor == 0
+
+
+def test_invoices_in_another_currency_are_named_not_added_up(
+    carol: Client, ledger: Any, make_invoice: Callable[..., Any]
+) -> None:
+    make_invoice(ledger, "USD-1", "500.00", "2026-11-12", issue="2026-11-06", currency="USD")
+    response = carol.get("/kpi/?month=2026-11")
+    assert response.status_code == 200
+    # the euro figures stay those of the euro invoices: 3600 open at the end, not 4100
+    assert response.context["receivables"] == "€3,600.00"
+    assert response.context["others"] == [("USD", 1, "US$500.00", "US$500.00")]
+    page = response.content.decode()
+    assert 'data-testid="kpi-other-currencies"' in page and "US$500.00" in page
+    assert "Invoices in other currencies, not in these figures (they are in EUR)" in page

@@ -60,7 +60,7 @@ from mahnwerk.core.kpi import Period
 from mahnwerk.core.money import format_money as _format_money
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE
 from mahnwerk.insights.models import DebtorInsight, InvoicePrediction
-from mahnwerk.insights.services import company_kpis
+from mahnwerk.insights.services import company_kpis_and_others
 from mahnwerk.ledger.claims import claim_views, debtor_law, law_text
 from mahnwerk.ledger.models import Debtor, Invoice
 from mahnwerk.ledger.queries import credit_on_account, debtor_overview
@@ -1261,11 +1261,11 @@ def kpi(request: CompanyRequest) -> HttpResponse:
         or services.peek(company, today, name + ":forecast", version) is not None
         or InvoicePrediction.objects.filter(company=company, as_of=period.end).exists()
     )
-    report = services.cached(
+    report, others = services.cached(
         company,
         today,
         name + (":forecast" if with_forecast else ""),
-        lambda: company_kpis(company, period, forecast=with_forecast),
+        lambda: company_kpis_and_others(company, period, forecast=with_forecast),
         version,
     )
     currency = company.currency
@@ -1333,6 +1333,16 @@ def kpi(request: CompanyRequest) -> HttpResponse:
             "figures": figures,
             "sales": format_money(report.credit_sales_minor, currency),
             "receivables": format_money(report.receivables_minor, currency),
+            # amounts in different currencies are never added up: the others are named with their own sums
+            "others": [
+                (
+                    code,
+                    other.invoices,
+                    format_money(other.credit_sales_minor, code),
+                    format_money(other.receivables_minor, code),
+                )
+                for code, other in others.items()
+            ],
             "aging": aging,
             "per_step": per_step,
             "weeks": weeks,
