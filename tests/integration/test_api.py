@@ -422,6 +422,7 @@ def test_kpi_endpoint_returns_the_service_figures(
     make_invoice(debtor, "R-1", "1000.00", "2026-02-04", issue="2026-01-05")
     short = make_invoice(debtor, "R-2", "500.00", "2026-01-20", issue="2026-01-10")
     pay(debtor, "200.00", "2026-01-15", invoice=short)
+    make_invoice(debtor, "US-1", "70.00", "2026-01-30", issue="2026-01-12", currency="USD")
 
     response = admin.get("kpi", **{"from": "2026-01-01", "to": "2026-01-31"})
     assert response.status_code == 200, response.content
@@ -436,7 +437,9 @@ def test_kpi_endpoint_returns_the_service_figures(
     assert kpi["best_possible_dso"] == pytest.approx(20.6667, abs=1e-4)
     assert kpi["currency"] == "EUR"
     report = company_kpis(company, Period(D("2026-01-01"), D("2026-01-31")), forecast=False)
-    assert kpi == json.loads(json.dumps(as_dict(report) | {"currency": "EUR"}))
+    # the dollar invoice is not in these figures, and named with its own sums
+    others = {"USD": {"invoices": 1, "credit_sales_minor": 70_00, "receivables_minor": 70_00}}
+    assert kpi == json.loads(json.dumps(as_dict(report) | {"currency": "EUR", "other_currencies": others}))
 
     assert admin.get("kpi", **{"from": "2026-02-01", "to": "2026-01-31"}).status_code == 422
     assert admin.get("kpi", **{"from": "not-a-date"}).status_code == 422

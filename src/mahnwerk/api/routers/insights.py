@@ -12,8 +12,9 @@ from mahnwerk.api.errors import FieldError, Invalid
 from mahnwerk.api.schemas import Errors, RangeDate
 from mahnwerk.core.kpi import Period
 from mahnwerk.core.tabular import TabularError, check_date_range
-from mahnwerk.insights.services import company_kpis, worklist
+from mahnwerk.insights.services import company_kpis_and_others, worklist
 from mahnwerk.ledger.management.commands.kpi import as_dict as kpi_as_dict
+from mahnwerk.ledger.management.commands.kpi import others_as_dict
 from mahnwerk.ledger.services import company_today
 from mahnwerk.work.waiting import waiting_work
 
@@ -38,8 +39,9 @@ def get_kpi(
             check_date_range(day)
         except TabularError as exc:
             raise Invalid([FieldError(("query", name), exc.render(_))]) from None
-    report = company_kpis(company, Period(start, end), forecast=forecast)
-    return kpi_as_dict(report) | {"currency": company.currency}
+    report, others = company_kpis_and_others(company, Period(start, end), forecast=forecast)
+    # amounts in different currencies are never added up: the others are named with their own sums
+    return kpi_as_dict(report) | {"currency": company.currency, "other_currencies": others_as_dict(others)}
 
 
 @router.get("/worklist", response={200: dict[str, Any], 401: Errors, 422: Errors})

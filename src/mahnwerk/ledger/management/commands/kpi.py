@@ -15,8 +15,9 @@ Formulas: :mod:`mahnwerk.core.kpi`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
@@ -26,6 +27,9 @@ from mahnwerk.core.history_csv import HistoryCsvError, parse_mapping, read_histo
 from mahnwerk.core.kpi import KpiReport, Period, kpi_report
 from mahnwerk.core.money import format_money
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, TabularError, check_date_range
+
+if TYPE_CHECKING:
+    from mahnwerk.insights.services import OtherCurrency
 
 
 def _date(value: str) -> date:
@@ -113,14 +117,7 @@ class Command(BaseCommand):
         self._note_skipped(out_of_range_invoices(company))
         report, others = company_kpis_and_others(company, period, forecast=options["forecast"])
         if options["json"]:
-            other = {
-                cur: {
-                    "invoices": o.invoices,
-                    "credit_sales_minor": o.credit_sales_minor,
-                    "receivables_minor": o.receivables_minor,
-                }
-                for cur, o in others.items()
-            }
+            other = others_as_dict(others)
             self.stdout.write(
                 json.dumps(
                     as_dict(report) | {"currency": company.currency, "other_currencies": other}, indent=2
@@ -191,6 +188,18 @@ class Command(BaseCommand):
                 (_("no prediction"), report.forecast.unpredicted_minor),
             ):
                 self.stdout.write(f"  {label:<23}{money(minor):>20}")
+
+
+def others_as_dict(others: Mapping[str, OtherCurrency]) -> dict[str, dict[str, int]]:
+    """The invoices in other currencies than the company's (``other_currencies`` in the JSON and the API)."""
+    return {
+        cur: {
+            "invoices": o.invoices,
+            "credit_sales_minor": o.credit_sales_minor,
+            "receivables_minor": o.receivables_minor,
+        }
+        for cur, o in others.items()
+    }
 
 
 def as_dict(report: KpiReport) -> dict[str, Any]:
