@@ -335,3 +335,26 @@ def test_a_batch_prints_one_letter_per_customer_the_earlier_step_first(
     # the next step comes after the first letter's deadline
     assert run_collection(company, D("2025-04-03")).actions_created == 0
     assert run_collection(company, D("2025-04-07")).actions_created == 1
+
+
+@pytest.mark.django_db
+def test_a_fee_booked_by_a_run_in_german_is_named_in_each_readers_language(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.ledger.models import TimelineEvent
+    from mahnwerk.ledger.timeline_display import describe
+
+    company.costs_claim = "itemised"
+    company.save()
+    debtor = make_debtor(**POSTAL)
+    make_invoice(debtor, "RE-12", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    with translation.override("de"):  # a clerk's "send now" in the German web app runs in German
+        run_collection(company, D("2025-03-10"))
+        run_collection(company, D("2025-03-24"))
+    event = TimelineEvent.objects.get(debtor=debtor, kind="charge_booked")
+    assert event.data["charge"] == "Reminder fee"  # kept in English, as every event's data
+    with translation.override("lv"):
+        assert describe(event).startswith("Parāda atgūšanas izdevumi")
+    with translation.override("en"):
+        assert describe(event) == "Reminder fee of €1.50 booked on RE-12"

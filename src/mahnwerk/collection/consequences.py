@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from django.db.models import Q
+from django.utils import translation
 
 from mahnwerk.collection.models import Action
 from mahnwerk.core.calendar import add_business_days
@@ -175,7 +176,7 @@ def _book_charges(
                 )
             )
     bulk_insert_rows(Charge, CHARGE_COLUMNS, charges)
-    labels = {kind: str(kind.label) for kind in ChargeKind}
+    labels = charge_labels()
     amounts: dict[tuple[int, str], str] = {}  # a few amounts, each written once
     for _company, debtor_id, invoice_id, kind, _key, amount, _open, currency, _on in charges:
         text = amounts.get((amount, currency))
@@ -193,6 +194,13 @@ def _book_charges(
             )
         )
     record_events(events)
+
+
+def charge_labels() -> dict[ChargeKind, str]:
+    """The charges' names as timeline events keep them: in English, whatever language the run or the request
+    speaks (``timeline_display`` writes them in the reader's)."""
+    with translation.override("en"):
+        return {kind: str(kind.label) for kind in ChargeKind}
 
 
 def _default_by_reminder(
@@ -352,7 +360,7 @@ def undo_step_consequences(action_ids: Sequence[int]) -> int:
                 charge.company_id,
                 "charge_cancelled",
                 today[charge.company_id],
-                charge=str(ChargeKind(charge.kind).label),
+                charge=charge_labels()[ChargeKind(charge.kind)],
                 amount=format_money(charge.amount_minor, charge.currency),
                 number=charge.invoice.number,
             )
