@@ -25,8 +25,9 @@ From the ECB main refinancing rate (``FM.B.U2.EUR.4F.KR.MRR_FR.LEV``: the dates 
 nothing about the days after its last change; a daily series covers up to its last day.
 
 Everything here is pure: :func:`parse_rate_file` reads bytes, :func:`plan_import` compares with the
-known tables and returns what to add, what is already known and what contradicts them. Writing is left
-to :func:`mahnwerk.core.rates.add_rates`.
+known tables and returns what to add, what is already known and what contradicts them;
+:func:`check_import` checks each row to add as a rate added by hand. Writing is left to
+:func:`mahnwerk.core.rates.add_rates`.
 
 The last section checks and writes one rate the user adds, corrects or removes by hand
 (:func:`add_user_rate`, :func:`remove_user_rate`): only the user's own file changes, rewritten atomically.
@@ -104,6 +105,8 @@ class ImportRow:
     units: int
     source: str
     where: str  # "<file>, line <n>": where the value was read
+    date_column: str = ""  # the columns of that line the date and the value were read from
+    rate_column: str = ""
 
     @property
     def percent(self) -> str:
@@ -315,7 +318,7 @@ def _half_year_rows(
                 "the rate changes only on 1 January and 1 July"
             )
     rows = tuple(
-        ImportRow(start, o.units, source, f"{origin}, line {o.line}")
+        ImportRow(start, o.units, source, f"{origin}, line {o.line}", "period", series)
         for start, o in sorted(by_half.items())
         if o.units is not None
     )
@@ -393,7 +396,8 @@ def _ecb_file(origin: str, fmt: str, found: Mapping[str, list[Observation]], oth
             continue
         observations = _unique_days(found[key])
         count += sum(1 for o in observations if o.units is not None)
-        mro = _change_rows(key, observations, origin)
+        columns = ("TIME_PERIOD", "OBS_VALUE") if fmt == ECB_SDMX_CSV else ("DATE", key)
+        mro = _change_rows(key, observations, origin, *columns)
         if not mro.rows:
             raise RateFileError(f"no value of {key} in the file")
         tables += [mro, _reference_rows(mro, key)]
@@ -415,7 +419,9 @@ def _unique_days(observations: Iterable[Observation]) -> list[Observation]:
     return [by_day[d] for d in sorted(by_day)]
 
 
-def _change_rows(key: str, observations: Sequence[Observation], origin: str) -> TableRows:
+def _change_rows(
+    key: str, observations: Sequence[Observation], origin: str, date_column: str, rate_column: str
+) -> TableRows:
     """The days the rate changes, the span the series covers and its days without a value."""
     source = f"ECB {key}"
     rows: list[ImportRow] = []
@@ -435,7 +441,9 @@ def _change_rows(key: str, observations: Sequence[Observation], origin: str) -> 
         if first_day is None:
             first_day = o.day
         if o.units != last:
-            rows.append(ImportRow(o.day, o.units, source, f"{origin}, line {o.line}"))
+            rows.append(
+                ImportRow(o.day, o.units, source, f"{origin}, line {o.line}", date_column, rate_column)
+            )
             last = o.units
         last_day = o.day
     return TableRows("ecb_mro", "change", key, tuple(rows), first_day, last_day, tuple(gaps))
@@ -452,7 +460,16 @@ def _reference_rows(mro: TableRows, key: str) -> TableRows:
             in_force = mro.rate_on(start)
             if in_force is not None:
                 source = f"ECB {key} in force on {start.isoformat()}"
-                rows.append(ImportRow(start, in_force.units, source, in_force.where))
+                rows.append(
+                    ImportRow(
+                        start,
+                        in_force.units,
+                        source,
+                        in_force.where,
+                        in_force.date_column,
+                        in_force.rate_column,
+                    )
+                )
             start = next_half_year(start)
     return TableRows("eu_reference_rate", "half-year", key, tuple(rows))
 
@@ -617,7 +634,8 @@ def _plan_change(rows: TableRows, state: _State, plan: TablePlan, conflicts: lis
 # --------------------------------------------------------------------------- the user's own rates
 #
 # ``mahnwerk rates add|remove`` change the user's overlay file ``<data>/rates/<table>.csv`` only; the
-# shipped tables (``core/data/rates``) are never written. A new or replacing rate is checked first:
+# shipped tables (``core/data/rates``) are never written. A new or replacing rate is checked first, and so
+# is every row ``mahnwerk rates import`` would add (:func:`check_import`):
 #
 # * the start date fits the table: a half-year table starts a rate on 1 January or 1 July only;
 # * it lies from ``EARLIEST_VALID_FROM`` (1 January 1999, the euro's introduction: the ECB main
@@ -636,7 +654,16 @@ MAX_STEP = Decimal("3")
 EARLIEST_VALID_FROM = date(1999, 1, 1)
 
 
-class RateConfirmError(RateError):
+class RateCheckError(RateError):
+    """A new rate :func:`check_new_rate` refuses; ``field`` is the input at fault: ``"valid_from"`` or
+    ``"rate"``."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RateConfirmError(RateCheckError):
     """A rate that may be right but looks like a typing error: taken only when confirmed."""
 
 
@@ -716,34 +743,38 @@ def check_new_rate(
 ) -> None:
     """Refuse a rate ``table`` should not get from ``valid_from`` (see the bounds above).
 
-    Raises :class:`RateError`, or :class:`RateConfirmError` for a large step when not ``confirm``.
+    Raises :class:`RateCheckError`, or :class:`RateConfirmError` for a large step when not ``confirm``.
     """
     day = valid_from.isoformat()
     value = _pct(units)
     if table.period == "half-year" and valid_from != half_year_start(valid_from):
-        raise RateError(
+        raise RateCheckError(
             f"{table.name} {day} {value}: {table.name} changes only on 1 January and 1 July; "
-            f"the half-year of {day} starts on {half_year_start(valid_from).isoformat()}"
+            f"the half-year of {day} starts on {half_year_start(valid_from).isoformat()}",
+            "valid_from",
         )
     earliest = EARLIEST_VALID_FROM
     if shipped is not None and shipped.entries:
         earliest = min(earliest, shipped.entries[0].valid_from)
     if valid_from < earliest:
-        raise RateError(
+        raise RateCheckError(
             f"{table.name} {day} {value}: the date is before {earliest.isoformat()}, "
-            "the start of the rates the tables hold"
+            "the start of the rates the tables hold",
+            "valid_from",
         )
     latest = _one_year_later(today)
     if valid_from > latest:
-        raise RateError(
+        raise RateCheckError(
             f"{table.name} {day} {value}: the date is more than a year ahead (after {latest.isoformat()}); "
-            "a rate is added once it is published, shortly before it applies"
+            "a rate is added once it is published, shortly before it applies",
+            "valid_from",
         )
     percent = units_to_percent(units)
     if not PLAUSIBLE_MIN <= percent <= PLAUSIBLE_MAX:
-        raise RateError(
+        raise RateCheckError(
             f"{table.name} {day} {value}: outside the plausible range of {_pct(percent_to_units(PLAUSIBLE_MIN))} "
-            f"to {_pct(percent_to_units(PLAUSIBLE_MAX))} (a typing error?)"
+            f"to {_pct(percent_to_units(PLAUSIBLE_MAX))} (a typing error?)",
+            "rate",
         )
     if confirm:
         return
@@ -762,8 +793,40 @@ def check_new_rate(
         raise RateConfirmError(
             f"{table.name} {day} {value}: {step} percentage points {direction} the rate {where} it "
             f"({_pct(neighbour.units)} from {neighbour.valid_from.isoformat()}); no step of the shipped "
-            f"tables is larger than 2.50 points. If {value} is right, repeat with --confirm"
+            f"tables is larger than 2.50 points. If {value} is right, repeat with --confirm",
+            "rate",
         )
+
+
+def check_import(
+    plan: ImportPlan,
+    known: Mapping[str, RateTable],
+    shipped: Mapping[str, RateTable],
+    today: date,
+    confirm: bool = False,
+) -> list[str]:
+    """Every row ``plan`` would add, checked by :func:`check_new_rate` as if it were added by hand, table by
+    table in date order (a step is measured from the rate before it: known or imported before it, and to the
+    known rate after it); a refused row is left out of the steps of the rows after it. Returns each refusal as
+    ``"<file>, line <n>, <column>: <reason>"`` (the column of the date or of the value); an empty list: the
+    import may be written."""
+    problems: list[str] = []
+    for name in sorted(plan.tables):
+        added = sorted(plan.tables[name].added, key=lambda r: r.valid_from)
+        if not added:
+            continue
+        table = known[name]
+        entries = {e.valid_from: e for e in table.entries}
+        for row in added:
+            current = RateTable(name, table.period, tuple(entries[d] for d in sorted(entries)))
+            try:
+                check_new_rate(current, shipped.get(name), row.valid_from, row.units, today, confirm=confirm)
+            except RateCheckError as exc:
+                column = row.date_column if exc.field == "valid_from" else row.rate_column
+                problems.append(f"{row.where}, {column}: {exc}" if column else f"{row.where}: {exc}")
+                continue
+            entries[row.valid_from] = RateEntry(row.valid_from, row.units, row.source)
+    return problems
 
 
 def add_user_rate(

@@ -19,6 +19,7 @@ from mahnwerk.core.rate_files import (
     RateFile,
     UserRateChange,
     add_user_rate,
+    check_import,
     parse_rate_file,
     plan_import,
     remove_user_rate,
@@ -59,11 +60,8 @@ class Command(BaseCommand):
         add.add_argument("percent", help=_("the rate in percent a year, e.g. 1.27 or -0.88"))
         add.add_argument("--source", default="", help=_("where the rate was published"))
         add.add_argument("--replace", action="store_true", help=_("correct the rate you added for this date"))
-        add.add_argument(
-            "--confirm",
-            action="store_true",
-            help=_("take a rate more than 3 percentage points away from the rate before or after it"),
-        )
+        confirm_help = _("take a rate more than 3 percentage points away from the rate before or after it")
+        add.add_argument("--confirm", action="store_true", help=confirm_help)
         remove = sub.add_parser("remove", help=_("remove a rate you added (shipped rates stay)"))
         remove.add_argument("table")
         remove.add_argument("valid_from", help=_("first day of the rate to remove (YYYY-MM-DD)"))
@@ -77,6 +75,7 @@ class Command(BaseCommand):
         imp.add_argument("files", nargs="+", metavar="FILE", help=_("a downloaded rate file"))
         imp.add_argument("--dry-run", action="store_true", help=_("show what would be added, write nothing"))
         imp.add_argument("--json", action="store_true", help=_("print JSON"))
+        imp.add_argument("--confirm", action="store_true", help=confirm_help)
 
     def handle(self, *args: Any, **options: Any) -> None:
         overlay = data_dir() / "rates"
@@ -87,7 +86,12 @@ class Command(BaseCommand):
                 return
             if options["action"] == "import":
                 self._import(
-                    overlay, tables, options["files"], bool(options["dry_run"]), bool(options["json"])
+                    overlay,
+                    tables,
+                    options["files"],
+                    bool(options["dry_run"]),
+                    bool(options["json"]),
+                    bool(options["confirm"]),
                 )
                 return
             try:
@@ -154,7 +158,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {e['valid_from']}  {e['rate_percent']:>6} %{extra}")
 
     def _import(
-        self, overlay: Path, tables: dict[str, RateTable], paths: list[str], dry_run: bool, as_json: bool
+        self,
+        overlay: Path,
+        tables: dict[str, RateTable],
+        paths: list[str],
+        dry_run: bool,
+        as_json: bool,
+        confirm: bool,
     ) -> None:
         files: list[RateFile] = []
         for name in paths:
@@ -172,6 +182,14 @@ class Command(BaseCommand):
                 _("Nothing imported: the files contradict the known rates.")
                 + "\n"
                 + "\n".join("  " + c for c in plan.conflicts)
+            )
+        # every row to add passes the checks of 'rates add' (its --confirm too) before anything is written
+        refused = check_import(plan, tables, load_tables(None), date.today(), confirm=confirm)
+        if refused:
+            raise CommandError(
+                _("Nothing imported: rows of the files fail the checks of a new rate.")
+                + "\n"
+                + "\n".join("  " + r for r in refused)
             )
         written = False
         if plan.changes_anything and not dry_run:
