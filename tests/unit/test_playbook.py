@@ -103,3 +103,26 @@ def test_evaluate_makes_one_decision_per_debtor_with_the_most_advanced_step() ->
 def test_invalid_playbooks_are_refused(steps: tuple[StepSpec, ...]) -> None:
     with pytest.raises(PlaybookError):
         PlaybookSpec(1, steps)
+
+
+def test_a_deadline_still_running_holds_the_step_and_says_so() -> None:
+    from mahnwerk.core.playbook import Held, decide_account
+
+    reminded = DUE + timedelta(days=7)
+    # the firm step is due 14 days after the reminder; the reminder's deadline ended on day 20 of it
+    late_deadline = item(2, reminded, not_before=reminded + timedelta(days=21))
+    on_schedule = reminded + timedelta(days=14)
+    outcome = decide_account([late_deadline], PLAYBOOK, on_schedule)
+    assert (outcome.decision, outcome.held, outcome.next_contact) == (
+        None,
+        Held.DEADLINE_RUNS,
+        reminded + timedelta(days=21),
+    )
+    # before the step's own date it is just not due yet, whatever the deadline
+    early = decide_account([item(2, reminded, not_before=reminded + timedelta(days=11))], PLAYBOOK, reminded)
+    assert (early.held, early.next_contact) == (Held.NOT_YET, on_schedule)
+    # asked for early, only the deadline holds it
+    asked = decide_account([late_deadline], PLAYBOOK, reminded + timedelta(days=3), early=True)
+    assert (asked.held, asked.next_contact) == (Held.DEADLINE_RUNS, reminded + timedelta(days=21))
+    went = decide_account([late_deadline], PLAYBOOK, reminded + timedelta(days=21))
+    assert went.decision is not None and went.decision.step.level == 3

@@ -89,6 +89,10 @@ HELD_TEXTS = {
     Held.BELOW_MINIMUM: _("The overdue amount is below the minimum for a reminder ({amount})."),
     Held.BELOW_STEP_MINIMUM: _("The overdue amount is below the minimum for the next step ({amount})."),
     Held.NOT_YET: _("The next step is not due yet ({date})."),
+    Held.DEADLINE_RUNS: _(
+        "The customer still has the time the last message gave (to pay or to object): the next step may go on "
+        "{date}."
+    ),
     Held.END_OF_PLAYBOOK: _("The playbook has ended: the next step is a person's decision."),
     Held.BANK_NOT_CURRENT: _(
         "The newest bank statement is more than two business days old: reminders wait for it or an approval."

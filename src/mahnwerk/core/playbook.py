@@ -175,6 +175,9 @@ class Held(StrEnum):
     BELOW_MINIMUM = "below_minimum"
     BELOW_STEP_MINIMUM = "below_step_minimum"
     NOT_YET = "not_yet"  # the next step's date has not come
+    DEADLINE_RUNS = (
+        "deadline_runs"  # the step's date has come, but the time the last message gave has not run
+    )
     END_OF_PLAYBOOK = "end_of_playbook"
     BANK_NOT_CURRENT = "bank_not_current"  # the newest bank statement is too old (the run holds its messages)
     RATE_MISSING = "rate_missing"  # the message would claim interest without a known rate (the run holds it)
@@ -276,11 +279,14 @@ def decide_account(
                 if ahead is None:
                     return AccountOutcome(None, Held.END_OF_PLAYBOOK)
                 when = scheduled_date(ahead, driver, playbook.min_days_between)
+                held = Held.NOT_YET
                 if driver.not_before is not None:
+                    if driver.not_before > as_of and (early or driver.not_before > when):
+                        held = Held.DEADLINE_RUNS
                     # asked for early: the step's own date gives way, a deadline given or time to object not
                     when = driver.not_before if early else max(when, driver.not_before)
                 if not early or as_of < (driver.not_before or as_of):
-                    return AccountOutcome(None, Held.NOT_YET, when)
+                    return AccountOutcome(None, held, when)
                 step = ahead
         assert step is not None
         named = overdue

@@ -391,7 +391,7 @@ def suggested_next_step(company: Company, debtor: Debtor, as_of: date) -> NextSt
     if outcome.decision is not None:
         level = outcome.decision.step.level
         return NextStep(loaded.steps.get(outcome.decision.step.step_id), as_of, "", level)
-    if outcome.held in (Held.NOT_YET, Held.CADENCE) and outcome.next_contact is not None:
+    if outcome.held in (Held.NOT_YET, Held.DEADLINE_RUNS, Held.CADENCE) and outcome.next_contact is not None:
         ahead = collection.account_outcome(
             loaded, debtor.pk, as_of, early=True
         )  # the step, whatever its date
