@@ -345,6 +345,9 @@ def test_no_letter_goes_out_without_a_return_address(company: Any, by_post: Any,
     collection.run_collection(company, day(7), send=False)
     company.street = ""
     company.save()
+    letter = OutboundMessage.objects.get(channel="letter")
+    with pytest.raises(CommandError, match=f"letter {letter.pk} was never printed"):
+        call_command("letters", "returned", str(letter.pk))
     with pytest.raises(CommandError) as refused:
         call_command("letters", "print", stdout=StringIO())
     assert "has no complete postal address (street, postcode, city)" in str(refused.value)
@@ -360,6 +363,24 @@ def test_no_letter_goes_out_without_a_return_address(company: Any, by_post: Any,
     assert out.getvalue().startswith("1 letter: ")
     with pytest.raises(CommandError, match="no letter abc in"):
         call_command("letters", "returned", "abc")
+    call_command("letters", "returned", str(letter.pk), stdout=StringIO())
+    with pytest.raises(CommandError, match=f"letter {letter.pk} was already recorded as returned"):
+        call_command("letters", "returned", str(letter.pk))
+    assert by_post.timeline.filter(kind="message_returned").count() == 1
+
+
+def test_without_a_return_address_the_run_writes_no_letters(company: Any, by_post: Any, outbox: Path) -> None:
+    from mahnwerk.ledger.models import Contact
+
+    company.city = ""
+    company.save()
+    collection.run_collection(company, day(7), send=False)
+    # the customer has only a postal address: nobody can be written to, nothing booked for a letter
+    assert not OutboundMessage.objects.filter(debtor=by_post).exists()
+    assert Invoice.objects.get(number="RE-77").default_rule != "reminder_deadline"
+    Contact.objects.create(debtor=by_post, kind="email", value="buero@lange.example", is_primary=True)
+    collection.run_collection(company, day(8), send=False)
+    assert OutboundMessage.objects.get(debtor=by_post).channel == "email"
 
 
 # --- agreements keep to the limits ---------------------------------------------------------------------

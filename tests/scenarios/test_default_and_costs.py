@@ -182,6 +182,14 @@ def test_a_consumer_pays_no_flat_rate_and_letters_at_cost(
     assert (line["interest_open_minor"], line["fees_open_minor"]) == (359, 300)
 
 
+def run_and_post(company: Any, day: str) -> None:
+    """The day's run, and its letters printed and posted that day."""
+    from mahnwerk.comms.letters_batch import print_letters
+
+    run_collection(company, D(day))
+    print_letters(company, D(day))
+
+
 def message_of(debtor: Any, as_of: str) -> Any:
     from mahnwerk.comms.models import OutboundMessage
 
@@ -221,8 +229,8 @@ def test_a_returned_letter_takes_back_its_fee_and_the_default_it_caused(
     debtor = make_debtor(**POSTAL)
     inv = make_invoice(debtor, "RE-8", "1000.00", "2025-03-03", issue="2025-02-01")
     prefer(debtor, "letter")
-    run_collection(company, D("2025-03-10"))  # default-causing letter: default from 03-21, free
-    run_collection(company, D("2025-03-24"))  # firm reminder by post: 1.50
+    run_and_post(company, "2025-03-10")  # default-causing letter: default from 03-21, free
+    run_and_post(company, "2025-03-24")  # firm reminder by post: 1.50
     assert charges(debtor) == [("reminder_fee", 150)]
     record_returned_letter(message_of(debtor, "2025-03-24"))
     # the firm reminder never arrived: no fee for it; default still stands by the first letter
@@ -249,8 +257,8 @@ def test_a_flat_compensation_booked_under_a_default_that_is_taken_back_goes_too(
     debtor = make_debtor(**POSTAL)
     inv = make_invoice(debtor, "RE-9", "1000.00", "2025-03-03", issue="2025-02-01")
     prefer(debtor, "letter")
-    run_collection(company, D("2025-03-10"))  # received 03-13, "pay by 03-20": default from 03-21
-    run_collection(company, D("2025-03-24"))  # in default: the 40.00
+    run_and_post(company, "2025-03-10")  # received 03-13, "pay by 03-20": default from 03-21
+    run_and_post(company, "2025-03-24")  # in default: the 40.00
     assert charges(debtor) == [("flat_compensation", 4000)]
     record_returned_letter(message_of(debtor, "2025-03-10"))
     inv.refresh_from_db()
@@ -261,7 +269,7 @@ def test_a_flat_compensation_booked_under_a_default_that_is_taken_back_goes_too(
     line = statement(company, debtor.pk, "business", D("2025-04-07"))["lines"][0]
     # 04-03..04-07 = 5 days: 1000.00 x 0.1127 x 5 / 365 = 1.5438 -> 1.54
     assert (line["interest_open_minor"], line["fees_open_minor"]) == (154, 0)
-    run_collection(company, D("2025-04-07"))  # in default now: the next step books the 40.00 again
+    run_and_post(company, "2025-04-07")  # in default now: the next step books the 40.00 again
     assert charges(debtor) == [("flat_compensation", 4000)]
 
 
@@ -358,3 +366,25 @@ def test_a_fee_booked_by_a_run_in_german_is_named_in_each_readers_language(
         assert describe(event).startswith("Parāda atgūšanas izdevumi")
     with translation.override("en"):
         assert describe(event) == "Reminder fee of €1.50 booked on RE-12"
+
+
+@pytest.mark.django_db
+def test_the_timeline_says_why_a_flat_compensation_was_taken_back(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.comms.letters_batch import record_returned_letter
+    from mahnwerk.ledger.models import TimelineEvent
+    from mahnwerk.ledger.timeline import describe
+
+    debtor = make_debtor(**POSTAL)
+    make_invoice(debtor, "RE-13", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    run_and_post(company, "2025-03-10")
+    run_and_post(company, "2025-03-24")  # the 40.00, booked by a letter that did arrive
+    record_returned_letter(message_of(debtor, "2025-03-10"))
+    (event,) = TimelineEvent.objects.filter(debtor=debtor, kind__startswith="charge_cancelled")
+    with translation.override("en"):
+        assert describe(event) == (
+            "Flat compensation of €40.00 on RE-13 cancelled: it was booked before default, which now begins "
+            "on 2025-04-03"
+        )

@@ -354,15 +354,18 @@ def undo_step_consequences(action_ids: Sequence[int]) -> int:
                 continue  # booked while in default by what still stands
         charge.delete()
         changed += 1
+        flat = charge.kind == ChargeKind.FLAT_COMPENSATION
+        starts = invoices[charge.invoice_id].default_from if flat else None
         events.append(
             event_row(
                 charge.debtor_id,
                 charge.company_id,
-                "charge_cancelled",
+                "charge_cancelled_default" if flat else "charge_cancelled",
                 today[charge.company_id],
                 charge=charge_labels()[ChargeKind(charge.kind)],
                 amount=format_money(charge.amount_minor, charge.currency),
                 number=charge.invoice.number,
+                **({"date": starts.isoformat() if starts else "-"} if flat else {}),
             )
         )
     record_events(events)

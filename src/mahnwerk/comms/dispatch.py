@@ -107,11 +107,13 @@ def reachability(debtors: dict[int, Debtor]) -> dict[int, Reach]:
         profiles.update(
             response_profiles(company_id, [pk for pk, d in debtors.items() if d.company_id == company_id])
         )
+    # a letter needs the creditor's return address too (the print batch refuses without it)
+    posts = {c.pk: c.has_postal_address() for c in Company.objects.filter(pk__in=companies)}
     return {
         pk: Reach(
             email=contacts[pk][0],
             phone=contacts[pk][1],
-            postal=d.has_postal_address() and not d.address_invalid,
+            postal=d.has_postal_address() and not d.address_invalid and posts[d.company_id],
             opted_out=contacts[pk][2],
             profile=profiles.get(pk, EMPTY),
         )

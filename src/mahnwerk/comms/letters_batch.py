@@ -73,6 +73,10 @@ def enclosed_copies(letters: list[OutboundMessage]) -> list[list[tuple[str, byte
     ]
 
 
+class NotReturnable(ValueError):
+    """A letter that did not go out, or was recorded as returned before, cannot come back (again)."""
+
+
 class NoReturnAddress(ValueError):
     """The company has no postal address: a letter without a return address is not sent."""
 
@@ -85,7 +89,7 @@ def print_letters(company: Company, day: date | None = None) -> PrintBatch:
     before it); one that no longer fits is withdrawn with its action, and the next run writes a fresh one.
     Raises :class:`NoReturnAddress` (nothing printed, nothing changed) while the company has no postal address.
     """
-    if not (company.street and company.postcode and company.city):
+    if not company.has_postal_address():
         raise NoReturnAddress(
             gettext(
                 "{company} has no complete postal address (street, postcode, city): a letter needs a return "
@@ -219,6 +223,14 @@ def record_returned_letter(message: OutboundMessage, actor: str = "system") -> N
     """The post brought a letter back: the address is invalid and the step is given again on another channel."""
     if message.channel != "letter":
         raise ValueError("only letters come back by post")
+    if message.status != MessageStatus.SENT:
+        raise NotReturnable(
+            gettext("letter {id} was already recorded as returned").format(id=message.pk)
+            if message.status == MessageStatus.RETURNED
+            else gettext("letter {id} was never printed: only a letter that went out can come back").format(
+                id=message.pk
+            )
+        )
     OutboundMessage.objects.filter(pk=message.pk).update(status=MessageStatus.RETURNED)
     Debtor.objects.filter(pk=message.debtor_id).update(address_invalid=True)
     if message.action_id:

@@ -69,6 +69,9 @@ EVENT_TEXTS = {
     "no_contact": _("No reminder sent: {reason}"),
     "hold_set": _("Put on hold: {reason}"),
     "charge_booked": _("{charge} of {amount} booked on {number}"),
+    "charge_cancelled_default": _(
+        "{charge} of {amount} on {number} cancelled: it was booked before default, which now begins on {date}"
+    ),
     "charge_cancelled": _(
         "{charge} of {amount} on {number} cancelled: the reminder did not reach the customer"
     ),

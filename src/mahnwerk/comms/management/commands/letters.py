@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from mahnwerk.comms.letters_batch import (
     NoReturnAddress,
+    NotReturnable,
     print_letters,
     record_returned_letter,
     withdrawn_summary,
@@ -60,7 +61,10 @@ class Command(MahnwerkCommand):
             raise CommandError(
                 _("no letter {id} in {company}").format(id=options["message"], company=company.name)
             )
-        record_returned_letter(msg, actor="cli")
+        try:
+            record_returned_letter(msg, actor="cli")
+        except NotReturnable as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(
             _("letter {id} recorded as returned; the debtor's postal address is marked invalid").format(
                 id=msg.pk
