@@ -71,9 +71,15 @@ def optional_texts(
     with translation.override(language):
         days = rules.contact.first_notice_objection_days
         if days and channel is not Channel.SMS and first_notice:
-            # received the day an email is sent; a letter on the rule set's postal day
-            received = as_of + timedelta(
-                days=rules.contact.postal_receipt_days if channel is Channel.LETTER else 0
+            # a letter is received on the rule set's postal day (a letter printed later is written again with
+            # the print date); an email the day it is sent, which may be as late as the outbox keeps trying: the
+            # date named counts from then, so the customer never gets fewer days than the law gives
+            from mahnwerk.comms.outbox import RETRY_GIVE_UP_AFTER
+
+            received = as_of + (
+                timedelta(days=rules.contact.postal_receipt_days)
+                if channel is Channel.LETTER
+                else timedelta(days=RETRY_GIVE_UP_AFTER.days)
             )
             where = [", ".join([company.name, *company.address_lines()])]
             email = creditor.contact_email(company)
