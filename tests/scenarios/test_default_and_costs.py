@@ -41,6 +41,15 @@ def prefer(debtor: Any, channel: str) -> None:
     Debtor.objects.filter(pk=debtor.pk).update(preferred_channel=channel)
 
 
+def run_and_post(company: Any, day: str) -> Any:
+    """The day's run, and its letters printed and posted that day."""
+    from mahnwerk.comms.letters_batch import print_letters
+
+    result = run_collection(company, D(day))
+    print_letters(company, D(day))
+    return result
+
+
 def test_business_days_skip_weekends_and_public_holidays() -> None:
     # Thursday 2025-03-13 + 3: Fri 14 (1), [Sat, Sun], Mon 17 (2), Tue 18 (3)
     assert add_business_days(D("2025-03-13"), 3) == D("2025-03-18")
@@ -112,12 +121,12 @@ def test_a_business_under_the_flat_rate_pays_40_and_no_reminder_fees(
     assert company.costs_claim == "flat_rate"
     debtor = make_debtor(**POSTAL)
     make_invoice(debtor, "RE-4", "1000.00", "2025-03-03", issue="2025-02-01")
-    run_collection(company, D("2025-03-10"))  # reminder by email, "pay by 03-20": default from 03-21, free
+    run_and_post(company, "2025-03-10")  # reminder by email, "pay by 03-20": default from 03-21, free
     assert charges(debtor) == []
-    run_collection(company, D("2025-03-24"))  # firm reminder by email: in default, the 40.00, no fee
+    run_and_post(company, "2025-03-24")  # firm reminder by email: in default, the 40.00, no fee
     assert charges(debtor) == [("flat_compensation", 4000)]
     prefer(debtor, "letter")
-    assert run_collection(company, D("2025-04-07")).channels == {"letter": 1}  # final notice by post
+    assert run_and_post(company, "2025-04-07").channels == {"letter": 1}  # final notice by post
     # the 40.00 covers the letter's 1.50 too (§ 288 (5) s. 3 BGB): still only the flat compensation
     assert charges(debtor) == [("flat_compensation", 4000)]
     line = statement(company, debtor.pk, "business", D("2025-04-07"))["lines"][0]
@@ -156,12 +165,12 @@ def test_a_business_under_itemised_costs_pays_letters_at_cost_and_no_flat_rate(
     debtor = make_debtor(**POSTAL)
     make_invoice(debtor, "RE-5", "1000.00", "2025-03-03", issue="2025-02-01")
     prefer(debtor, "letter")
-    run_collection(company, D("2025-03-10"))  # reminder by post: default-causing (from 03-21), free
+    run_and_post(company, "2025-03-10")  # reminder by post: default-causing (from 03-21), free
     assert charges(debtor) == []
-    run_collection(company, D("2025-03-24"))  # firm reminder by post, in default: 1.50, no 40.00
+    run_and_post(company, "2025-03-24")  # firm reminder by post, in default: 1.50, no 40.00
     assert charges(debtor) == [("reminder_fee", 150)]
     prefer(debtor, "")
-    assert run_collection(company, D("2025-04-07")).channels == {"email": 1}  # final notice by email: 0.00
+    assert run_and_post(company, "2025-04-07").channels == {"email": 1}  # final notice by email: 0.00
     assert charges(debtor) == [("reminder_fee", 150)]
 
 
@@ -173,21 +182,13 @@ def test_a_consumer_pays_no_flat_rate_and_letters_at_cost(
     make_invoice(debtor, "RE-6", "1000.00", "2025-03-03", issue="2025-02-01")
     prefer(debtor, "letter")
     for day in ("2025-03-10", "2025-03-24", "2025-04-07"):  # reminder (free), firm reminder, final notice
-        assert run_collection(company, D(day)).channels == {"letter": 1}
+        assert run_and_post(company, day).channels == {"letter": 1}
     # no flat compensation for a consumer; 1.50 for each letter after the default-causing one
     assert charges(debtor) == [("reminder_fee", 150), ("reminder_fee", 150)]
     line = statement(company, debtor.pk, "consumer", D("2025-04-07"))["lines"][0]
     # default from 03-21 (letter received 03-13, "pay by 03-20"); 03-21..04-07 = 18 days at 7.27 %:
     # 1000.00 x 0.0727 x 18 / 365 = 3.5852 -> 3.59; fees 1.50 + 1.50 = 3.00
     assert (line["interest_open_minor"], line["fees_open_minor"]) == (359, 300)
-
-
-def run_and_post(company: Any, day: str) -> None:
-    """The day's run, and its letters printed and posted that day."""
-    from mahnwerk.comms.letters_batch import print_letters
-
-    run_collection(company, D(day))
-    print_letters(company, D(day))
 
 
 def message_of(debtor: Any, as_of: str) -> Any:
@@ -311,11 +312,12 @@ def test_a_letter_printed_late_is_written_with_the_figures_of_the_print_day(
 
 
 @pytest.mark.django_db
-def test_a_batch_prints_one_letter_per_customer_the_earlier_step_first(
+def test_no_next_step_while_the_last_letter_waits_for_the_print_batch(
     company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
 ) -> None:
+    from mahnwerk.collection.services import decide_debtor, held_text
     from mahnwerk.comms.letters_batch import print_letters
-    from mahnwerk.comms.models import MessageStatus
+    from mahnwerk.core.playbook import Held
 
     company.costs_claim = "itemised"
     company.save()
@@ -323,9 +325,40 @@ def test_a_batch_prints_one_letter_per_customer_the_earlier_step_first(
     inv = make_invoice(debtor, "RE-11", "1000.00", "2025-03-03", issue="2025-02-01")
     prefer(debtor, "letter")
     run_collection(company, D("2025-03-10"), send=False)  # nobody printed it
-    run_collection(company, D("2025-03-24"), send=False)  # the run took it as sent: the firm reminder
+    # two weeks on, the firm reminder would be due: it waits for the first letter to go out
+    assert run_collection(company, D("2025-03-24"), send=False).actions_created == 0
+    outcome = decide_debtor(company, debtor, D("2025-03-24"))
+    assert (outcome.held, outcome.next_contact) == (Held.UNSENT, D("2025-03-10"))
+    with translation.override("en"):
+        assert held_text(company, outcome).startswith("The message of 10 Mar 2025 has not gone out yet")
+    assert print_letters(company, D("2025-03-24")).letters == 1  # dated 03-24, "pay by 04-03"
+    inv.refresh_from_db()
+    # received 03-27 with "pay by 04-03", and the 30-day rule (from 04-03) decide default
+    assert inv.default_from == D("2025-04-03")
+    assert run_collection(company, D("2025-04-03")).actions_created == 0
+    assert run_collection(company, D("2025-04-07")).actions_created == 1
+
+
+@pytest.mark.django_db
+def test_a_batch_prints_one_letter_per_customer_the_earlier_step_first(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.comms.letters_batch import print_letters
+    from mahnwerk.comms.models import MessageStatus, OutboundMessage
+
+    company.costs_claim = "itemised"
+    company.save()
+    debtor = make_debtor(**POSTAL)
+    inv = make_invoice(debtor, "RE-14", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    run_collection(company, D("2025-03-10"), send=False)
+    first = message_of(debtor, "2025-03-10")
+    OutboundMessage.objects.filter(pk=first.pk).update(status=MessageStatus.SENT)  # as if printed
+    run_collection(company, D("2025-03-24"), send=False)  # the firm reminder, 1.50
+    second = message_of(debtor, "2025-03-24")
     assert charges(debtor) == [("reminder_fee", 150)]
-    first, second = message_of(debtor, "2025-03-10"), message_of(debtor, "2025-03-24")
+    # the first letter jammed in the printer and a clerk put it back in the queue
+    OutboundMessage.objects.filter(pk=first.pk).update(status=MessageStatus.QUEUED)
 
     batch = print_letters(company, D("2025-03-24"))
 
@@ -334,15 +367,11 @@ def test_a_batch_prints_one_letter_per_customer_the_earlier_step_first(
     first.refresh_from_db(), second.refresh_from_db()
     assert (first.status, second.status) == (MessageStatus.SENT, MessageStatus.CANCELLED)
     assert first.action is not None and first.action.deadline == D("2025-04-03")
-    # the firm reminder's fee went with it; the first letter, received 03-27 with "pay by 04-03", and the
-    # 30-day rule (from 04-03) decide default: no interest or fees on the letter of 03-24
+    # the firm reminder's fee went with it; no interest or fees on the letter of 03-24
     assert charges(debtor) == []
     inv.refresh_from_db()
     assert inv.default_from == D("2025-04-03")
     assert [(i["interest_minor"], i["fees_minor"]) for i in first.payload["items"]] == [(0, 0)]
-    # the next step comes after the first letter's deadline
-    assert run_collection(company, D("2025-04-03")).actions_created == 0
-    assert run_collection(company, D("2025-04-07")).actions_created == 1
 
 
 @pytest.mark.django_db
@@ -358,8 +387,8 @@ def test_a_fee_booked_by_a_run_in_german_is_named_in_each_readers_language(
     make_invoice(debtor, "RE-12", "1000.00", "2025-03-03", issue="2025-02-01")
     prefer(debtor, "letter")
     with translation.override("de"):  # a clerk's "send now" in the German web app runs in German
-        run_collection(company, D("2025-03-10"))
-        run_collection(company, D("2025-03-24"))
+        run_and_post(company, "2025-03-10")
+        run_and_post(company, "2025-03-24")
     event = TimelineEvent.objects.get(debtor=debtor, kind="charge_booked")
     assert event.data["charge"] == "Reminder fee"  # kept in English, as every event's data
     with translation.override("lv"):
@@ -388,3 +417,32 @@ def test_the_timeline_says_why_a_flat_compensation_was_taken_back(
             "Flat compensation of €40.00 on RE-13 cancelled: it was booked before default, which now begins "
             "on 2025-04-03"
         )
+
+
+@pytest.mark.django_db
+def test_a_payment_that_stops_a_letter_pays_the_principal_not_the_letters_fee(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.ledger.models import Allocation, Invoice
+    from mahnwerk.ledger.services import Receipt, record_payments
+
+    company.costs_claim = "itemised"
+    company.save()
+    debtor = make_debtor(**POSTAL)
+    inv = make_invoice(debtor, "RE-15", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    run_and_post(company, "2025-03-10")  # "pay by 03-20": default from 03-21
+    run_collection(company, D("2025-03-24"))  # the firm reminder waits for the print batch, 1.50 booked
+    assert charges(debtor) == [("reminder_fee", 150)]
+    # 50.00 comes in before the batch is printed: costs first, so 1.50 paid the fee; the letter no longer
+    # fits and is withdrawn, its fee with it, and those 1.50 pay the principal instead
+    record_payments(
+        company, [Receipt(debtor.pk, 50_00, "EUR", D("2025-03-25"), "RE-15", debtor.name, inv.pk)]
+    )
+    assert message_of(debtor, "2025-03-24").status == "cancelled"
+    assert charges(debtor) == []
+    inv = Invoice.objects.get(pk=inv.pk)
+    paid = list(Allocation.objects.filter(invoice=inv).values_list("component", "amount_minor"))
+    # interest 03-21..03-25 = 5 days on 1000.00 at 11.27 %: 1.5438 -> 1.54 paid first; the rest principal
+    assert sorted(paid) == [("interest", 154), ("principal", 150), ("principal", 4696)]
+    assert inv.open_minor == 1000_00 - 4696 - 150

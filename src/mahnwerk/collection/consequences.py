@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import translation
 
 from mahnwerk.collection.models import Action
@@ -343,15 +343,16 @@ def undo_step_consequences(action_ids: Sequence[int]) -> int:
     fee_keys = [f"fee:{a.key}:{a.pk}" for a in actions]
     flat_keys = [f"flat:{pk}" for pk in invoice_ids]
     today = {a.company_id: company_today(a.company) for a in actions}
-    for charge in (
-        Charge.objects.filter(Q(key__in=fee_keys) | Q(key__in=flat_keys))
-        .filter(allocations__isnull=True)
-        .select_related("invoice")
-    ):
+    credited: set[int] = set()  # debtors with money on account again
+    for charge in Charge.objects.filter(Q(key__in=fee_keys) | Q(key__in=flat_keys)).select_related("invoice"):
         if charge.kind == ChargeKind.FLAT_COMPENSATION:
             inv = invoices[charge.invoice_id]
             if inv.default_from is not None and inv.default_from <= charge.booked_on:
                 continue  # booked while in default by what still stands
+        if not _repay(charge, invoices[charge.invoice_id]):
+            continue
+        if charge.amount_minor != charge.open_minor:
+            credited.add(charge.debtor_id)
         charge.delete()
         changed += 1
         flat = charge.kind == ChargeKind.FLAT_COMPENSATION
@@ -369,4 +370,50 @@ def undo_step_consequences(action_ids: Sequence[int]) -> int:
             )
         )
     record_events(events)
+    if credited:  # what a payment had paid on a charge taken back pays the customer's other items now
+        from mahnwerk.ledger.services import apply_credits
+
+        for company, _debtor in {a.company_id: (a.company, a.debtor) for a in actions}.values():
+            apply_credits(company, credited)
     return changed
+
+
+def _repay(charge: Charge, inv: Invoice) -> bool:
+    """What payments paid on ``charge`` (about to be taken back) pays the invoice's principal instead, from
+    the same value date (§ 366 BGB: the customer's money pays what is owed); what the principal cannot take
+    goes back on account as a credit. False (the charge stays) where a write-off or a credit note paid on it.
+    """
+    from mahnwerk.ledger.models import Allocation, Payment
+
+    paid = list(Allocation.objects.filter(charge=charge).order_by("value_date", "id"))
+    if not paid:
+        return True
+    if any(a.payment_id is None for a in paid):
+        return False
+    room = inv.open_minor
+    to_principal: list[Allocation] = []
+    back: dict[int, int] = defaultdict(int)
+    for a in paid:
+        moved = min(a.amount_minor, room)
+        room -= moved
+        if moved:
+            to_principal.append(
+                Allocation(
+                    invoice=inv,
+                    component="principal",
+                    payment_id=a.payment_id,
+                    amount_minor=moved,
+                    value_date=a.value_date,
+                )
+            )
+        if a.amount_minor > moved:
+            back[a.payment_id] += a.amount_minor - moved  # type: ignore[index]
+    Allocation.objects.filter(pk__in=[a.pk for a in paid]).delete()
+    Allocation.objects.bulk_create(to_principal)
+    if to_principal:
+        inv.open_minor = room
+        settled = max(a.value_date for a in to_principal) if room == 0 else None
+        Invoice.objects.filter(pk=inv.pk).update(open_minor=room, settled_on=settled or inv.settled_on)
+    for payment_id, amount in back.items():
+        Payment.objects.filter(pk=payment_id).update(unallocated_minor=F("unallocated_minor") + amount)
+    return True
