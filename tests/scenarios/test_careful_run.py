@@ -187,7 +187,7 @@ def test_no_reminder_on_the_day_of_a_thank_you(
 
 @pytest.mark.django_db
 def test_send_now_refuses_a_disputed_account_and_says_why(
-    company: Any, make_debtor: Any, make_invoice: Any
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Any
 ) -> None:
     from mahnwerk.collection.runs import SendNowError, command_line
     from mahnwerk.collection.runs import send_now as send_now_as
@@ -206,6 +206,12 @@ def test_send_now_refuses_a_disputed_account_and_says_why(
     assert list(action.items.values_list("invoice_id", flat=True)) == [other.pk]
     with pytest.raises(SendNowError, match="already received a step today"):
         send_now(company, debtor, D("2026-03-20"))
+    # while the reminder of 03-20 has not gone out, nothing follows it
+    with pytest.raises(SendNowError, match="The message of 20 Mar 2026 has not gone out yet"):
+        send_now(company, debtor, D("2026-03-23"))
+    from mahnwerk.comms.outbox import send_queued
+
+    assert send_queued(company)["sent"] == 1
     # the reminder of 03-20 gives ten days: nothing more before 03-31, not even on request
     with pytest.raises(
         SendNowError, match=r"still has the time the last message gave .* may go on 31 Mar 2026"
@@ -281,3 +287,19 @@ def test_the_next_step_waits_until_the_deadline_the_last_one_gave_has_passed(
         (D("2026-03-09"), 2),
         (D("2026-03-20"), 3),
     ]
+
+
+@pytest.mark.django_db
+def test_a_broken_promise_brings_its_fallback_once_the_reminders_deadline_has_passed(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Any
+) -> None:
+    debtor = make_debtor(name="Versprochen GmbH")
+    inv = make_invoice(debtor, "RE-P", "1000.00", "2025-03-03", issue="2025-02-01")
+    collection.run_collection(company, D("2025-03-10"))  # "pay by 03-20"
+    agreements.record_promise(
+        company, debtor, [inv], D("2025-03-13"), fallback_level=4, as_of=D("2025-03-11"), grace_days=0
+    )
+    done = walk(company, D("2025-03-12"), D("2025-04-10"))
+    # the promise named 03-13 and was broken on 03-14; the reminder still gave time until 03-20: its
+    # fallback, the final notice, goes the day after, once, and the playbook ends there
+    assert [(day, level) for day, rows in done.items() for _d, level in rows] == [(D("2025-03-21"), 4)]

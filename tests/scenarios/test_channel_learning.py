@@ -157,7 +157,8 @@ def test_the_profiles_load_in_a_fixed_number_of_queries(
     for n in range(3):
         sms_payer(make_debtor, make_invoice, pay, name=f"Kunde {n}")
     debtors = Debtor.objects.in_bulk()
-    with django_assert_num_queries(7):  # contacts, the switch, messages, calls, payments, answers, opt-outs
+    # contacts, the switch, messages, calls, payments, answers, opt-outs, the companies' return addresses
+    with django_assert_num_queries(8):
         reach = reachability(debtors)
     assert all(r.profile.stats(Channel.SMS).paid == 2 for r in reach.values())
 

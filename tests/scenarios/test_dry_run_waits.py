@@ -68,13 +68,13 @@ def test_a_stale_bank_statement_marks_every_planned_debtor_as_waiting(
 
 
 def test_a_missing_rate_marks_only_the_message_that_would_claim_interest(
-    company: Any, make_debtor: Any, make_invoice: Any
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Any
 ) -> None:
     # the packaged German base rate ends with the half-year from 2026-01-01 (see test_missing_rate)
     krueger = make_debtor(name="Metallbau Krüger GmbH")
     make_invoice(krueger, "RE-7001", "1000.00", "2026-06-01", issue="2026-05-02")
-    assert run_collection(company, D("2026-06-08"), send=False).actions_created == 1
-    assert run_collection(company, D("2026-06-22"), send=False).actions_created == 1
+    assert run_collection(company, D("2026-06-08")).actions_created == 1
+    assert run_collection(company, D("2026-06-22")).actions_created == 1
     # a first reminder claims no interest: it is not held
     neu = make_debtor(name="Neu GmbH")
     make_invoice(neu, "RE-7100", "80.00", "2026-06-29", issue="2026-05-29")

@@ -57,9 +57,12 @@ def walk_to_the_end(company: Any, make_debtor: Any, make_invoice: Any) -> tuple[
         make_invoice(d, f"{prefix}-2", "250.00", "2025-03-28", issue="2025-02-26")
         if d is debtor:
             inv.document.save("RE-1.pdf", ContentFile(b"%PDF-1.4 invoice RE-1"))
+    from mahnwerk.comms.letters_batch import print_letters
+
     day = D("2025-02-01")
     while day < HANDOVER_DAY:
         run_collection(company, day, approved=True)
+        print_letters(company, day)  # the day's letters go to the post that day
         day += timedelta(days=1)
     levels = sorted(Action.objects.filter(debtor=debtor, status="active").values_list("level", flat=True))
     assert max(levels) == 4  # the final notice went out: the playbook is at its end

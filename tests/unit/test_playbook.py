@@ -110,7 +110,7 @@ def test_a_deadline_still_running_holds_the_step_and_says_so() -> None:
 
     reminded = DUE + timedelta(days=7)
     # the firm step is due 14 days after the reminder; the reminder's deadline ended on day 20 of it
-    late_deadline = item(2, reminded, not_before=reminded + timedelta(days=21))
+    late_deadline = item(2, reminded, deadline_passed=reminded + timedelta(days=21))
     on_schedule = reminded + timedelta(days=14)
     outcome = decide_account([late_deadline], PLAYBOOK, on_schedule)
     assert (outcome.decision, outcome.held, outcome.next_contact) == (
@@ -119,10 +119,25 @@ def test_a_deadline_still_running_holds_the_step_and_says_so() -> None:
         reminded + timedelta(days=21),
     )
     # before the step's own date it is just not due yet, whatever the deadline
-    early = decide_account([item(2, reminded, not_before=reminded + timedelta(days=11))], PLAYBOOK, reminded)
+    early = decide_account(
+        [item(2, reminded, deadline_passed=reminded + timedelta(days=11))], PLAYBOOK, reminded
+    )
     assert (early.held, early.next_contact) == (Held.NOT_YET, on_schedule)
     # asked for early, only the deadline holds it
     asked = decide_account([late_deadline], PLAYBOOK, reminded + timedelta(days=3), early=True)
     assert (asked.held, asked.next_contact) == (Held.DEADLINE_RUNS, reminded + timedelta(days=21))
     went = decide_account([late_deadline], PLAYBOOK, reminded + timedelta(days=21))
+    assert went.decision is not None and went.decision.step.level == 3
+
+
+def test_a_broken_promises_fallback_waits_for_the_earlier_deadline() -> None:
+    from mahnwerk.core.playbook import Held, decide_account
+
+    reminded = DUE + timedelta(days=7)
+    # "pay by day 10" was followed by a promise to pay by day 3, broken: the fallback waits for day 11
+    # (as core.agreements.force_step leaves it: the step due now, whatever the playbook's offsets)
+    broken = item(2, None, deadline_passed=reminded + timedelta(days=11), forced=True)
+    held = decide_account([broken], PLAYBOOK, reminded + timedelta(days=4))
+    assert (held.decision, held.held) == (None, Held.DEADLINE_RUNS)
+    went = decide_account([broken], PLAYBOOK, reminded + timedelta(days=11))
     assert went.decision is not None and went.decision.step.level == 3

@@ -12,6 +12,7 @@ import time_machine
 from django.test import Client
 
 from mahnwerk.collection.services import run_collection
+from mahnwerk.comms.letters_batch import print_letters
 
 pytestmark = [pytest.mark.django_db]
 
@@ -28,6 +29,7 @@ def test_the_case_file_offers_the_options_and_records_the_decision(
     day = date(2025, 3, 3)
     for _ in range(60):  # reminders on 03-10 and 03-24, the final notice on 04-07: the playbook has ended
         run_collection(company, day, approved=True)
+        print_letters(company, day)  # the day's letters go to the post that day
         day += timedelta(days=1)
     with time_machine.travel("2025-06-02 10:00 +0000", tick=False):
         page = bob.get(f"/debtors/{debtor.pk}/").content.decode()

@@ -1256,7 +1256,8 @@ class FollowUp:
 @dataclass
 class AgreementsToday:
     blocked: set[int] = field(default_factory=set)  # invoice ids on hold today
-    fallback: dict[int, int] = field(default_factory=dict)  # invoice -> step to run today (0: the next)
+    # invoice -> (step to run (0: the next), the day the promise broke): taken once, the first day it may go
+    fallback: dict[int, tuple[int, date]] = field(default_factory=dict)
     resume: dict[int, int] = field(default_factory=dict)  # invoice -> step a broken plan resumes at
     followups: list[FollowUp] = field(default_factory=list)
 
@@ -1280,11 +1281,15 @@ class _Loaded:
         return sum(self.open_minor.get(i, 0) for i in invoice_ids)
 
 
+# how long a broken promise's fallback step waits for the account's other rules to let it go
+FALLBACK_WAITS = timedelta(days=90)
+
+
 def _load(company: Company, as_of: date, debtor_ids: Sequence[int] | None = None) -> _Loaded:
     """Everything live, in a fixed number of queries (``debtor_ids``: only these debtors' agreements)."""
     mine: dict[str, Any] = {} if debtor_ids is None else {"debtor_id__in": list(debtor_ids)}
-    # pending promises, and those found broken today (another worker of the same run may have got there
-    # first: their fallback step is still today's)
+    # pending promises, and those found broken lately: their fallback step waits until the account's other
+    # rules let it go (the deadline the last reminder gave, the cadence), then goes once
     promises = list(
         (
             Promise.objects.filter(company=company, **mine, status=PromiseStatus.PENDING)
@@ -1292,7 +1297,8 @@ def _load(company: Company, as_of: date, debtor_ids: Sequence[int] | None = None
                 company=company,
                 **mine,
                 status__in=[PromiseStatus.BROKEN, PromiseStatus.PARTLY_KEPT],
-                closed_on=as_of,
+                closed_on__lte=as_of,
+                closed_on__gte=as_of - FALLBACK_WAITS,
             )
         ).select_related("debtor")
     )
@@ -1371,7 +1377,7 @@ def evaluate_agreements(
         ids = data.items[("promise", promise.pk)]
         if promise.status != PromiseStatus.PENDING:
             for invoice_id in ids:
-                today.fallback[invoice_id] = promise.fallback_level
+                today.fallback[invoice_id] = (promise.fallback_level, promise.closed_on or as_of)
             continue
         terms = core.PromiseTerms(promise.promised_date, promise.amount_minor, promise.grace_days)
         notice = promise.source == PAID_NOTICE
@@ -1386,7 +1392,7 @@ def evaluate_agreements(
             continue
         if state is not core.PromiseState.KEPT:
             for invoice_id in ids:
-                today.fallback[invoice_id] = promise.fallback_level
+                today.fallback[invoice_id] = (promise.fallback_level, as_of)
         today.followups.append(FollowUp(f"promise_{state.value}", promise.debtor_id, promise, {"paid": paid}))
     for plan in data.plans:
         ids = data.items[("plan", plan.pk)]
@@ -1481,7 +1487,9 @@ def steer_items(
         if item.invoice_id in today.blocked:
             item.blocked = True
         elif item.invoice_id in today.fallback:
-            core.force_step(item, playbooks[item.playbook_id], today.fallback[item.invoice_id], as_of)
+            level, broken_on = today.fallback[item.invoice_id]
+            if item.last_step_date is None or item.last_step_date < broken_on:  # not taken yet
+                core.force_step(item, playbooks[item.playbook_id], level, as_of)
         elif item.invoice_id in today.resume and item.last_level < today.resume[item.invoice_id]:
             core.force_step(item, playbooks[item.playbook_id], today.resume[item.invoice_id], as_of)
     return today

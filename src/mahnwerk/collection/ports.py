@@ -142,6 +142,13 @@ class Messaging(Protocol):
         """Per debtor: the business date of its last collection message outside a step (a Plan B notice)."""
         ...
 
+    def unsent_steps(
+        self, company: Company, as_of: date, debtor_ids: Sequence[int] | None
+    ) -> dict[int, date]:
+        """Per debtor: the business date of its earliest step's message written before ``as_of`` that has not
+        gone out yet (a letter waiting for the print batch, an email the server keeps refusing)."""
+        ...
+
     def courtesy_today(self, company: Company, as_of: date, debtor_ids: Sequence[int] | None) -> set[int]:
         """The debtors a confirmation or thank-you goes to on ``as_of``."""
         ...

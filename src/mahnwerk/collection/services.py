@@ -89,6 +89,10 @@ HELD_TEXTS = {
     Held.BELOW_MINIMUM: _("The overdue amount is below the minimum for a reminder ({amount})."),
     Held.BELOW_STEP_MINIMUM: _("The overdue amount is below the minimum for the next step ({amount})."),
     Held.NOT_YET: _("The next step is not due yet ({date})."),
+    Held.UNSENT: _(
+        "The message of {date} has not gone out yet (a letter not printed, an email the server refused): the "
+        "next step waits for it."
+    ),
     Held.DEADLINE_RUNS: _(
         "The customer still has the time the last message gave (to pay or to object): the next step may go on "
         "{date}."
@@ -725,11 +729,6 @@ def load(
         playbook_id, case_hold = cases.get(debtor_id, (None, False))
         level, last, first_notice, deadline = history.get(invoice_id, (0, None, None, None))
         wait = waits.get(laws.get(debtor_id, ("", ""))) if waits and first_notice else None
-        # no step before the customer's time to object has run, nor before the last deadline given has passed
-        not_before = deadline + timedelta(days=1) if deadline is not None else None
-        if wait and first_notice:
-            objection_ends = first_notice + timedelta(days=wait)
-            not_before = max(not_before or objection_ends, objection_ends)
         items.append(
             ItemState(
                 invoice_id=invoice_id,
@@ -740,7 +739,9 @@ def load(
                 last_level=level,
                 last_step_date=last,
                 blocked=on_hold or case_hold or debtor_id in not_to_contact,
-                not_before=not_before,
+                # no step before the customer's time to object has run, nor before the last deadline has passed
+                not_before=first_notice + timedelta(days=wait) if wait and first_notice else None,
+                deadline_passed=deadline + timedelta(days=1) if deadline is not None else None,
                 currency=currency,
                 time_barred=barred_after is not None and barred_after < as_of,
                 first_notice_sent=first_notice is not None,
@@ -773,7 +774,7 @@ def _care(company: Company, currency: str) -> Care:
 def _contexts(company: Company, as_of: date, debtor_ids: Sequence[int] | None) -> dict[int, AccountContext]:
     """Per debtor (``debtor_ids``: only these; None: all of the company's): the business date of its last
     collection contact (a step's message or call, a Plan B notice) and whether a confirmation or thank-you goes
-    to it today — three grouped queries."""
+    to it today, and the first day of a step's message that has not gone out yet — four grouped queries."""
     last: dict[int, date] = dict(
         _only(
             Action.objects.filter(company=company, status=ActionStatus.ACTIVE, as_of__lte=as_of), debtor_ids
@@ -787,8 +788,10 @@ def _contexts(company: Company, as_of: date, debtor_ids: Sequence[int] | None) -
         if debtor_id not in last or day > last[debtor_id]:
             last[debtor_id] = day
     quiet = messaging().courtesy_today(company, as_of, debtor_ids)
+    unsent = messaging().unsent_steps(company, as_of, debtor_ids)
     return {
-        debtor_id: AccountContext(last.get(debtor_id), debtor_id in quiet) for debtor_id in set(last) | quiet
+        debtor_id: AccountContext(last.get(debtor_id), debtor_id in quiet, unsent.get(debtor_id))
+        for debtor_id in set(last) | quiet | set(unsent)
     }
 
 

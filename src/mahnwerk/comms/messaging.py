@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Max, Q
+from django.db.models import Max, Min, Q
 
 from mahnwerk.comms.models import MessageStatus, OutboundMessage, Purpose
 
@@ -176,6 +176,24 @@ class CommsMessaging:
             written.values("debtor_id")
             .annotate(last=Max("business_date"))
             .values_list("debtor_id", "last")
+            .order_by()
+        )
+
+    def unsent_steps(
+        self, company: Company, as_of: date, debtor_ids: Sequence[int] | None
+    ) -> dict[int, date]:
+        waiting = OutboundMessage.objects.filter(
+            company=company,
+            status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
+            action__isnull=False,
+            business_date__lt=as_of,
+        )
+        if debtor_ids is not None:
+            waiting = waiting.filter(debtor_id__in=list(debtor_ids))
+        return dict(
+            waiting.values("debtor_id")
+            .annotate(first=Min("business_date"))
+            .values_list("debtor_id", "first")
             .order_by()
         )
 

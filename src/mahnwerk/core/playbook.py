@@ -97,7 +97,10 @@ class ItemState:
     last_level: int = 0  # highest step already done for this item (0: none)
     last_step_date: date | None = None
     blocked: bool = False  # on hold, disputed, covered by an agreement, debtor not to be contacted
-    not_before: date | None = None  # no step before this day (the last deadline given passed, time to object)
+    not_before: date | None = None  # no step before this day (e.g. the debtor's time to object)
+    # no step before this day either, the first after the last deadline given: the customer has that time
+    # (a broken promise's fallback waits for it too, and goes then)
+    deadline_passed: date | None = None
     currency: str = "EUR"
     time_barred: bool = False  # past its limitation date: no automatic message names it
     forced: bool = False  # an agreement's fallback made a step due today (see core.agreements.force_step)
@@ -175,8 +178,10 @@ class Held(StrEnum):
     BELOW_MINIMUM = "below_minimum"
     BELOW_STEP_MINIMUM = "below_step_minimum"
     NOT_YET = "not_yet"  # the next step's date has not come
-    DEADLINE_RUNS = (
-        "deadline_runs"  # the step's date has come, but the time the last message gave has not run
+    # the step's date has come, but the time the last message gave has not run
+    DEADLINE_RUNS = "deadline_runs"
+    UNSENT = (
+        "unsent"  # an earlier step's message has not gone out yet (a letter not printed, an email refused)
     )
     END_OF_PLAYBOOK = "end_of_playbook"
     BANK_NOT_CURRENT = "bank_not_current"  # the newest bank statement is too old (the run holds its messages)
@@ -189,6 +194,7 @@ class AccountContext:
 
     last_contact: date | None = None  # business date of its last collection message or call
     quiet_today: bool = False
+    unsent_since: date | None = None  # a step's message of this day has not gone out yet
 
 
 @dataclass(slots=True)
@@ -218,8 +224,15 @@ def following_step(item: ItemState, playbook: PlaybookSpec, as_of: date) -> Step
     return None
 
 
+def _held_until(item: ItemState) -> date | None:
+    """The first day a step may go for ``item`` by the time it was given (None: no such hold)."""
+    days = [d for d in (item.not_before, item.deadline_passed) if d is not None]
+    return max(days) if days else None
+
+
 def _may_step(item: ItemState, as_of: date) -> bool:
-    return not item.blocked and item.open_minor > 0 and (item.not_before is None or as_of >= item.not_before)
+    until = _held_until(item)
+    return not item.blocked and item.open_minor > 0 and (until is None or as_of >= until)
 
 
 def next_step(item: ItemState, playbook: PlaybookSpec, as_of: date) -> StepSpec | None:
@@ -257,6 +270,8 @@ def decide_account(
     live = [i for i in items if i.open_minor > 0]
     if not live:
         return AccountOutcome(None, Held.NOTHING_OPEN)
+    if context.unsent_since is not None:  # the customer gets that one first, with its deadline
+        return AccountOutcome(None, Held.UNSENT, context.unsent_since)
     usable = [i for i in live if not i.blocked and not i.time_barred]
     overdue = sorted((i for i in usable if i.due_date < as_of), key=lambda i: (i.due_date, i.invoice_id))
     coming = sorted((i for i in usable if i.due_date >= as_of), key=lambda i: (i.due_date, i.invoice_id))
@@ -280,12 +295,13 @@ def decide_account(
                     return AccountOutcome(None, Held.END_OF_PLAYBOOK)
                 when = scheduled_date(ahead, driver, playbook.min_days_between)
                 held = Held.NOT_YET
-                if driver.not_before is not None:
-                    if driver.not_before > as_of and (early or driver.not_before > when):
+                until = _held_until(driver)
+                if until is not None:
+                    if until > as_of and (early or until > when):
                         held = Held.DEADLINE_RUNS
                     # asked for early: the step's own date gives way, a deadline given or time to object not
-                    when = driver.not_before if early else max(when, driver.not_before)
-                if not early or as_of < (driver.not_before or as_of):
+                    when = until if early else max(when, until)
+                if not early or as_of < (until or as_of):
                     return AccountOutcome(None, held, when)
                 step = ahead
         assert step is not None

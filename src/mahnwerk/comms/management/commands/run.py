@@ -27,6 +27,7 @@ HELD_TEXTS = {
     Held.BELOW_STEP_MINIMUM.value: gettext_lazy("below step minimum"),
     Held.NOT_YET.value: gettext_lazy("not yet"),
     Held.DEADLINE_RUNS.value: gettext_lazy("deadline runs"),
+    Held.UNSENT.value: gettext_lazy("earlier message not sent"),
     Held.END_OF_PLAYBOOK.value: gettext_lazy("end of playbook"),
     Held.BANK_NOT_CURRENT.value: gettext_lazy("bank not current"),
     Held.RATE_MISSING.value: gettext_lazy("rate missing"),
