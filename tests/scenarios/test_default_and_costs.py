@@ -41,6 +41,17 @@ def prefer(debtor: Any, channel: str) -> None:
     Debtor.objects.filter(pk=debtor.pk).update(preferred_channel=channel)
 
 
+def by_post_at_cost(company: Any, make_debtor: Any, make_invoice: Any, number: str) -> tuple[Any, Any]:
+    """A business customer written to by post under itemised costs (a letter 1.50), owing 1000.00 on
+    ``number``, due 2025-03-03."""
+    company.costs_claim = "itemised"
+    company.save()
+    debtor = make_debtor(**POSTAL)
+    inv = make_invoice(debtor, number, "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    return debtor, inv
+
+
 def run_and_post(company: Any, day: str) -> Any:
     """The day's run, and its letters printed and posted that day."""
     from mahnwerk.comms.letters_batch import print_letters
@@ -160,11 +171,7 @@ def test_a_business_under_the_flat_rate_pays_40_and_no_reminder_fees(
 def test_a_business_under_itemised_costs_pays_letters_at_cost_and_no_flat_rate(
     company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
 ) -> None:
-    company.costs_claim = "itemised"
-    company.save()
-    debtor = make_debtor(**POSTAL)
-    make_invoice(debtor, "RE-5", "1000.00", "2025-03-03", issue="2025-02-01")
-    prefer(debtor, "letter")
+    debtor, _inv = by_post_at_cost(company, make_debtor, make_invoice, "RE-5")
     run_and_post(company, "2025-03-10")  # reminder by post: default-causing (from 03-21), free
     assert charges(debtor) == []
     run_and_post(company, "2025-03-24")  # firm reminder by post, in default: 1.50, no 40.00
@@ -225,11 +232,7 @@ def test_a_returned_letter_takes_back_its_fee_and_the_default_it_caused(
     from mahnwerk.ledger.models import TimelineEvent
     from mahnwerk.ledger.timeline import describe
 
-    company.costs_claim = "itemised"
-    company.save()
-    debtor = make_debtor(**POSTAL)
-    inv = make_invoice(debtor, "RE-8", "1000.00", "2025-03-03", issue="2025-02-01")
-    prefer(debtor, "letter")
+    debtor, inv = by_post_at_cost(company, make_debtor, make_invoice, "RE-8")
     run_and_post(company, "2025-03-10")  # default-causing letter: default from 03-21, free
     run_and_post(company, "2025-03-24")  # firm reminder by post: 1.50
     assert charges(debtor) == [("reminder_fee", 150)]
@@ -282,11 +285,7 @@ def test_a_letter_printed_late_is_written_with_the_figures_of_the_print_day(
     from mahnwerk.comms.documents import letter_context
     from mahnwerk.comms.letters_batch import print_letters
 
-    company.costs_claim = "itemised"
-    company.save()
-    debtor = make_debtor(**POSTAL)
-    make_invoice(debtor, "RE-10", "1000.00", "2025-03-03", issue="2025-02-01")
-    prefer(debtor, "letter")
+    debtor, _inv = by_post_at_cost(company, make_debtor, make_invoice, "RE-10")
     run_collection(company, D("2025-03-10"), send=False)
     assert print_letters(company, D("2025-03-10")).letters == 1  # "pay by 03-20": default from 03-21
     run_collection(company, D("2025-03-24"), send=False)  # the firm reminder, 1.50 for the letter
@@ -319,11 +318,7 @@ def test_no_next_step_while_the_last_letter_waits_for_the_print_batch(
     from mahnwerk.comms.letters_batch import print_letters
     from mahnwerk.core.playbook import Held
 
-    company.costs_claim = "itemised"
-    company.save()
-    debtor = make_debtor(**POSTAL)
-    inv = make_invoice(debtor, "RE-11", "1000.00", "2025-03-03", issue="2025-02-01")
-    prefer(debtor, "letter")
+    debtor, inv = by_post_at_cost(company, make_debtor, make_invoice, "RE-11")
     run_collection(company, D("2025-03-10"), send=False)  # nobody printed it
     # two weeks on, the firm reminder would be due: it waits for the first letter to go out
     assert run_collection(company, D("2025-03-24"), send=False).actions_created == 0
@@ -346,11 +341,7 @@ def test_a_batch_prints_one_letter_per_customer_the_earlier_step_first(
     from mahnwerk.comms.letters_batch import print_letters
     from mahnwerk.comms.models import MessageStatus, OutboundMessage
 
-    company.costs_claim = "itemised"
-    company.save()
-    debtor = make_debtor(**POSTAL)
-    inv = make_invoice(debtor, "RE-14", "1000.00", "2025-03-03", issue="2025-02-01")
-    prefer(debtor, "letter")
+    debtor, inv = by_post_at_cost(company, make_debtor, make_invoice, "RE-14")
     run_collection(company, D("2025-03-10"), send=False)
     first = message_of(debtor, "2025-03-10")
     OutboundMessage.objects.filter(pk=first.pk).update(status=MessageStatus.SENT)  # as if printed
@@ -381,11 +372,7 @@ def test_a_fee_booked_by_a_run_in_german_is_named_in_each_readers_language(
     from mahnwerk.ledger.models import TimelineEvent
     from mahnwerk.ledger.timeline_display import describe
 
-    company.costs_claim = "itemised"
-    company.save()
-    debtor = make_debtor(**POSTAL)
-    make_invoice(debtor, "RE-12", "1000.00", "2025-03-03", issue="2025-02-01")
-    prefer(debtor, "letter")
+    debtor, _inv = by_post_at_cost(company, make_debtor, make_invoice, "RE-12")
     with translation.override("de"):  # a clerk's "send now" in the German web app runs in German
         run_and_post(company, "2025-03-10")
         run_and_post(company, "2025-03-24")
@@ -426,11 +413,7 @@ def test_a_payment_that_stops_a_letter_pays_the_principal_not_the_letters_fee(
     from mahnwerk.ledger.models import Allocation, Invoice
     from mahnwerk.ledger.services import Receipt, record_payments
 
-    company.costs_claim = "itemised"
-    company.save()
-    debtor = make_debtor(**POSTAL)
-    inv = make_invoice(debtor, "RE-15", "1000.00", "2025-03-03", issue="2025-02-01")
-    prefer(debtor, "letter")
+    debtor, inv = by_post_at_cost(company, make_debtor, make_invoice, "RE-15")
     run_and_post(company, "2025-03-10")  # "pay by 03-20": default from 03-21
     run_collection(company, D("2025-03-24"))  # the firm reminder waits for the print batch, 1.50 booked
     assert charges(debtor) == [("reminder_fee", 150)]
