@@ -429,3 +429,35 @@ def test_a_payment_that_stops_a_letter_pays_the_principal_not_the_letters_fee(
     # interest 03-21..03-25 = 5 days on 1000.00 at 11.27 %: 1.5438 -> 1.54 paid first; the rest principal
     assert sorted(paid) == [("interest", 154), ("principal", 150), ("principal", 4696)]
     assert inv.open_minor == 1000_00 - 4696 - 150
+
+
+@pytest.mark.django_db
+def test_interest_paid_for_days_no_longer_in_default_pays_the_principal(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.comms.letters_batch import record_returned_letter
+    from mahnwerk.ledger.models import Allocation, Invoice
+    from mahnwerk.ledger.services import Receipt, record_payments
+
+    debtor = make_debtor(**POSTAL)
+    inv = make_invoice(debtor, "RE-16", "1000.00", "2025-03-03", issue="2025-02-01")
+    prefer(debtor, "letter")
+    run_and_post(company, "2025-03-10")  # "pay by 03-20": default from 03-21
+    run_and_post(company, "2025-03-24")  # the 40.00
+    # 100.00 on 03-28: costs 40.00, interest 03-21..03-28 = 8 days: 1000 x 0.1127 x 8 / 365 = 2.47,
+    # principal 57.53
+    record_payments(company, [Receipt(debtor.pk, 100_00, "EUR", D("2025-03-28"), "", debtor.name, inv.pk)])
+    record_returned_letter(message_of(debtor, "2025-03-10"))
+    # default by the 30-day rule from 04-03: the 40.00 and the 2.47 were paid for what is no longer owed, and
+    # pay the principal from 03-28 instead: 1000.00 - 100.00 = 900.00 open
+    assert charges(debtor) == []
+    inv = Invoice.objects.get(pk=inv.pk)
+    assert inv.open_minor == 900_00
+    assert not Allocation.objects.filter(invoice=inv, component="interest").exists()
+    # interest 04-03..04-10 = 8 days on 900.00: 900 x 0.1127 x 8 / 365 = 2.2231 -> 2.22
+    line = statement(company, debtor.pk, "business", D("2025-04-10"))["lines"][0]
+    assert (line["principal_open_minor"], line["interest_open_minor"], line["fees_open_minor"]) == (
+        900_00,
+        222,
+        0,
+    )

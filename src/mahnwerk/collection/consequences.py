@@ -25,7 +25,7 @@ from mahnwerk.ledger.bulk import bulk_insert_rows
 from mahnwerk.ledger.claims import ClaimView, claim_views, debtor_law, law_ruleset
 from mahnwerk.ledger.facts import InvoiceFacts
 from mahnwerk.ledger.ids import id_in
-from mahnwerk.ledger.models import Charge, ChargeKind, Company, Debtor, Invoice
+from mahnwerk.ledger.models import Allocation, Charge, ChargeKind, Company, Debtor, Invoice, Payment
 from mahnwerk.ledger.services import company_today
 from mahnwerk.ledger.timeline import EventRow, event_row, record_events
 
@@ -312,6 +312,7 @@ def undo_step_consequences(action_ids: Sequence[int]) -> int:
         standing[item.invoice_id].append(item.action)
     debtors = {a.debtor_id: (a.company, a.debtor) for a in actions}
     changed = 0
+    moved: list[tuple[Invoice, Company, ApplicableLaw]] = []  # default begins later now
     events: list[EventRow] = []
     invoices = {inv.pk: inv for inv in Invoice.objects.filter(pk__in=invoice_ids)}
     for inv in invoices.values():
@@ -339,6 +340,7 @@ def undo_step_consequences(action_ids: Sequence[int]) -> int:
         starts, rule = first if first is not None else (None, "")
         Invoice.objects.filter(pk=inv.pk).update(default_from=starts, default_rule=rule)
         inv.default_from, inv.default_rule = starts, rule
+        moved.append((inv, company, law))
         changed += 1
     fee_keys = [f"fee:{a.key}:{a.pk}" for a in actions]
     flat_keys = [f"flat:{pk}" for pk in invoice_ids]
@@ -369,6 +371,9 @@ def undo_step_consequences(action_ids: Sequence[int]) -> int:
                 **({"date": starts.isoformat() if starts else "-"} if flat else {}),
             )
         )
+    for inv, company, law in moved:
+        if _repay_interest(inv, company, law):
+            credited.add(inv.debtor_id)
     record_events(events)
     if credited:  # what a payment had paid on a charge taken back pays the customer's other items now
         from mahnwerk.ledger.services import apply_credits
@@ -383,18 +388,61 @@ def _repay(charge: Charge, inv: Invoice) -> bool:
     the same value date (§ 366 BGB: the customer's money pays what is owed); what the principal cannot take
     goes back on account as a credit. False (the charge stays) where a write-off or a credit note paid on it.
     """
-    from mahnwerk.ledger.models import Allocation, Payment
-
     paid = list(Allocation.objects.filter(charge=charge).order_by("value_date", "id"))
-    if not paid:
-        return True
     if any(a.payment_id is None for a in paid):
         return False
+    _to_principal(inv, [(a, a.amount_minor) for a in paid])
+    return True
+
+
+def _repay_interest(inv: Invoice, company: Company, law: ApplicableLaw) -> bool:
+    """Default now begins later: what payments paid as interest beyond what had accrued by their value date
+    pays the principal instead (the latest first), checked at each date interest was paid, again from the first
+    date after each move, as paying principal earlier lowers the interest again (a bounded number of rounds).
+    Returns whether anything moved."""
+    moved_any = False
+    for _round in range(20):
+        moved = False
+        days = sorted(
+            set(
+                Allocation.objects.filter(
+                    invoice=inv, component="interest", payment__isnull=False
+                ).values_list("value_date", flat=True)
+            )
+        )
+        for day in days:
+            view = claim_views(company, [inv], {inv.debtor_id: law}, day)[inv.pk]
+            excess = view.interest_paid - view.interest_accrued
+            moves: list[tuple[Allocation, int]] = []
+            for a in Allocation.objects.filter(
+                invoice=inv, component="interest", payment__isnull=False, value_date__lte=day
+            ).order_by("-value_date", "-id"):
+                if excess <= 0:
+                    break
+                take = min(a.amount_minor, excess)
+                moves.append((a, take))
+                excess -= take
+            if moves:
+                _to_principal(inv, moves)
+                moved = moved_any = True
+                break  # the principal changed: look again from the first date
+        if not moved:
+            break
+    return moved_any
+
+
+def _to_principal(inv: Invoice, moves: Sequence[tuple[Allocation, int]]) -> None:
+    """Move ``amount`` of each payment allocation (on a charge or on interest) to the invoice's principal, same
+    payment and value date; what the principal cannot take goes back on the payment as a credit."""
+    if not moves:
+        return
     room = inv.open_minor
     to_principal: list[Allocation] = []
     back: dict[int, int] = defaultdict(int)
-    for a in paid:
-        moved = min(a.amount_minor, room)
+    for a, amount in moves:
+        if a.payment_id is None:
+            continue  # only what a payment paid moves
+        moved = min(amount, room)
         room -= moved
         if moved:
             to_principal.append(
@@ -406,9 +454,12 @@ def _repay(charge: Charge, inv: Invoice) -> bool:
                     value_date=a.value_date,
                 )
             )
-        if a.amount_minor > moved:
-            back[a.payment_id] += a.amount_minor - moved  # type: ignore[index]
-    Allocation.objects.filter(pk__in=[a.pk for a in paid]).delete()
+        if amount > moved:
+            back[a.payment_id] += amount - moved
+        if amount >= a.amount_minor:
+            a.delete()
+        else:
+            Allocation.objects.filter(pk=a.pk).update(amount_minor=a.amount_minor - amount)
     Allocation.objects.bulk_create(to_principal)
     if to_principal:
         inv.open_minor = room
@@ -416,4 +467,3 @@ def _repay(charge: Charge, inv: Invoice) -> bool:
         Invoice.objects.filter(pk=inv.pk).update(open_minor=room, settled_on=settled or inv.settled_on)
     for payment_id, amount in back.items():
         Payment.objects.filter(pk=payment_id).update(unallocated_minor=F("unallocated_minor") + amount)
-    return True
