@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from aiosmtpd.controller import Controller
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -390,7 +391,8 @@ def test_outbox_retry_queues_failed_messages_again_and_withdraws_stale_ones(
     assert "failed: 2" in listed and "550 5.7.1" in listed
     pay(paid, "200.00", "2026-03-09", invoice=invoice)
 
-    out = cli("outbox", "retry", "--status", "failed")
+    with time_machine.travel("2026-03-09 09:00 +0000", tick=False):  # the deadline, 03-18, still 9 days off
+        out = cli("outbox", "retry", "--status", "failed")
     assert "1 message(s) queued again" in out and "1 withdrawn instead" in out
     first, second = OutboundMessage.objects.order_by("id")
     assert (first.status, second.status) == ("queued", "cancelled")
@@ -424,7 +426,8 @@ def test_outbox_retry_by_id_and_not_after_a_later_step(
     assert (reload(first).status, reload(second).status) == ("failed", "failed")
     # the address corrected: the message goes there
     Contact.objects.filter(debtor=other).update(value="ap@corrected.example", is_valid=True)
-    out = cli("outbox", "retry", "--id", str(second.pk))
+    with time_machine.travel("2026-03-09 09:00 +0000", tick=False):
+        out = cli("outbox", "retry", "--id", str(second.pk))
     assert "1 message(s) queued again" in out
     assert (reload(second).status, second.recipient) == ("queued", "ap@corrected.example")
     assert "sent: 1" in cli("outbox", "send")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.utils import translation
 
 from mahnwerk.collection.models import Step
@@ -461,3 +462,35 @@ def test_interest_paid_for_days_no_longer_in_default_pays_the_principal(
         222,
         0,
     )
+
+
+@pytest.mark.django_db
+def test_a_failed_reminder_put_back_in_the_queue_counts_again_while_its_deadline_leaves_time(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    from mahnwerk.collection.services import cancel_actions
+    from mahnwerk.comms.models import MessageStatus, OutboundMessage
+    from mahnwerk.comms.outbox import retry_failed
+
+    def fail(message: Any) -> None:  # the mail server refused it for good
+        OutboundMessage.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED, last_error="550")
+        cancel_actions([message.action_id])
+
+    debtor = make_debtor()
+    inv = make_invoice(debtor, "RE-17", "1000.00", "2025-03-03", issue="2025-02-01")
+    run_collection(company, D("2025-03-10"), send=False)  # "pay by 03-20"
+    fail(message := message_of(debtor, "2025-03-10"))
+    inv.refresh_from_db()
+    assert inv.default_from == D("2025-04-03")  # the 30-day rule: the reminder never arrived
+    # put back on 03-12: eight days to pay are left, it goes out and puts the customer in default after them
+    with time_machine.travel("2025-03-12 09:00 +0000", tick=False):
+        assert retry_failed(company).requeued == [message.pk]
+    inv.refresh_from_db()
+    assert (inv.default_from, inv.default_rule) == (D("2025-03-21"), "reminder_deadline")
+    # once more, on 03-15: five days left are too few for a message that names 03-20; the next run writes anew
+    fail(message)
+    with time_machine.travel("2025-03-15 09:00 +0000", tick=False):
+        result = retry_failed(company)
+    assert (result.requeued, result.withdrawn) == ([], {"deadline": 1})
+    inv.refresh_from_db()
+    assert inv.default_from == D("2025-04-03")

@@ -255,6 +255,35 @@ def move_default_with_letter(action: Action, written: date, printed: date, old_d
     return changed
 
 
+def restore_default(actions: Sequence[Action], received: date) -> int:
+    """Steps given back (a failed message put back in the queue) cause default again, as received on
+    ``received`` (an email, the day it goes out) with their deadline: where that is earlier than the default
+    that stands. Their fees are not booked again. Returns how many invoices changed."""
+    from mahnwerk.collection.models import ActionItem, ActionStatus
+
+    changed = 0
+    for action in actions:
+        company, debtor = action.company, action.debtor
+        law = debtor_law(company, debtor)
+        ids = ActionItem.objects.filter(action=action, status=ActionStatus.ACTIVE).values_list(
+            "invoice_id", flat=True
+        )
+        for inv in Invoice.objects.filter(pk__in=list(ids), due_date__lt=action.as_of):
+            rules = law_ruleset(law, inv.due_date).default
+            if not rules.reminder_after_due:
+                continue
+            if rules.reminder_default_after_deadline:
+                starts, rule = _default_by_reminder(
+                    company, debtor, received, Channel(action.channel), action.deadline
+                )
+            else:
+                starts, rule = received + ONE_DAY, "reminder"
+            if inv.default_from is None or starts < inv.default_from:
+                Invoice.objects.filter(pk=inv.pk).update(default_from=starts, default_rule=rule)
+                changed += 1
+    return changed
+
+
 def _in_default(inv: InvoiceFacts, as_of: date) -> bool:
     return inv.default_from is not None and inv.default_from <= as_of
 

@@ -79,6 +79,8 @@ CLAIM_LEASE = timedelta(seconds=60)
 RETRY_FIRST_DELAY = timedelta(minutes=1)
 RETRY_MAX_DELAY = timedelta(hours=4)
 RETRY_GIVE_UP_AFTER = timedelta(days=3)
+# A failed message put back in the queue goes out as it was written: only while its deadline is this far off.
+RETRY_MIN_DEADLINE_DAYS = 7
 # A run still "running" after this long belongs to a process that is gone (killed): the next ``run``
 # command marks it failed. A run that was in fact alive marks itself done when it finishes.
 RUN_STALE_AFTER = timedelta(hours=3)
@@ -626,10 +628,25 @@ def retry_failed(
         )
         for msg in chosen:
             msg.status = MessageStatus.QUEUED
+        today = today_in(chosen[0].company.time_zone)
         stale = stale_reasons(chosen)
+        for msg in chosen:  # it goes out as written: its deadline must still leave the customer time
+            deadline = actions[msg.action_id].deadline if msg.action_id in actions else None
+            if (
+                msg.pk not in stale
+                and deadline is not None
+                and (deadline - today).days < RETRY_MIN_DEADLINE_DAYS
+            ):
+                stale[msg.pk] = ("deadline", {"deadline": deadline, "days": RETRY_MIN_DEADLINE_DAYS})
         if stale:
-            result.withdrawn = withdraw(chosen, stale, today_in(chosen[0].company.time_zone))
+            result.withdrawn = withdraw(chosen, stale, today)
         result.requeued = [m.pk for m in chosen if m.pk not in stale]
+        # the step counts again: the default it causes when received now, as the run would have booked it
+        from mahnwerk.collection.consequences import restore_default
+
+        restore_default(
+            [actions[m.action_id] for m in chosen if m.pk not in stale and m.action_id in actions], today
+        )
     return result
 
 
