@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 from mahnwerk.collection.services import run_collection
 from mahnwerk.comms import compose as compose_module
@@ -224,7 +225,8 @@ def test_a_message_that_cannot_be_written_fails_alone_and_the_others_go(
     assert "could not be written: the template names a placeholder" in broken.last_error
     # mended, a person queues it again and it is written and sent
     monkeypatch.setattr(compose_module, "compose", real)
-    assert broken.pk in retry_failed(company, [broken.pk]).requeued
+    with time_machine.travel("2026-03-09 09:00 +0000", tick=False):  # its deadline, 03-18, still 9 days off
+        assert broken.pk in retry_failed(company, [broken.pk]).requeued
     assert send_queued(company=company)["sent"] == 1
     broken.refresh_from_db()
     assert broken.status == MessageStatus.SENT and "RE-" in broken.body_text
