@@ -146,3 +146,51 @@ def test_bulk_deletion_of_users_leaves_each_company_an_admin(
     form["_selected_action"] = [carl.pk]
     response = root.post("/admin/auth/user/", form, follow=True)
     assert "Successfully deleted 1 user." in messages_of(response)
+
+
+def _user_change_data(user: Any, **changes: Any) -> dict[str, Any]:
+    data = {
+        "username": user.username,
+        "password": user.password,
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+        "is_active": "on",
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-12-01",
+        "date_joined_1": "10:00:00",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_the_only_active_admin_is_not_deactivated(
+    root: Client, company: Any, anna: Any, make_member: Callable[..., Any]
+) -> None:
+    url = f"/admin/auth/user/{anna.pk}/change/"
+    response = root.post(url, _user_change_data(anna, is_active=None))
+    assert response.status_code == 200  # the form again, with the reason
+    assert ONLY_ANNA in response.content.decode()
+    anna.refresh_from_db()
+    assert anna.is_active
+
+    # an inactive second administrator does not count: nobody could sign in to administer the company
+    ben = make_member("ben", company, "admin")
+    ben.is_active = False
+    ben.save()
+    response = root.post(url, _user_change_data(anna, is_active=None))
+    assert response.status_code == 200
+    assert ONLY_ANNA in response.content.decode()
+    # nor does it shield anna's membership from deletion
+    mine = membership("anna", company)
+    response = root.post(f"/admin/web/membership/{mine.pk}/delete/", {"post": "yes"}, follow=True)
+    assert ONLY_ANNA in messages_of(response)
+
+    # once ben is active again, anna may be deactivated
+    ben.is_active = True
+    ben.save()
+    response = root.post(url, _user_change_data(anna, is_active=None))
+    assert response.status_code == 302
+    anna.refresh_from_db()
+    assert not anna.is_active

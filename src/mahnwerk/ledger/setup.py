@@ -393,17 +393,20 @@ def _check_user(
 
 def keep_an_admin(memberships: Iterable[Membership], field: str = ALL_FIELDS) -> None:
     """Refuse to take ``memberships`` away — delete them, or take their administrator role, or move them to
-    another company — when that would leave a company without an administrator: raises :class:`SetupError`
-    at ``field`` naming each such company and its administrators. ``memberships`` are as stored (their
-    current role and company). Every administrator row of each company concerned is locked until the
-    transaction ends, so that two removals at once cannot both see the other as the remaining admin."""
+    another company, or deactivate their user — when that would leave a company without an administrator
+    who can sign in (an inactive user's membership does not count): raises :class:`SetupError` at ``field``
+    naming each such company and its administrators. ``memberships`` are as stored (their current role and
+    company). Every administrator row of each company concerned is locked until the transaction ends, so
+    that two removals at once cannot both see the other as the remaining admin."""
     leaving: dict[int, list[Membership]] = {}
     for membership in memberships:
         if membership.role == Role.ADMIN:
             leaving.setdefault(membership.company_id, []).append(membership)
     messages = []
     for company_id, going in sorted(leaving.items()):
-        admins = Membership.objects.select_for_update().filter(company_id=company_id, role=Role.ADMIN)
+        admins = Membership.objects.select_for_update(of=("self",)).filter(
+            company_id=company_id, role=Role.ADMIN, user__is_active=True
+        )
         if set(admins.order_by("pk").values_list("pk", flat=True)) - {m.pk for m in going}:
             continue
         company = going[0].company

@@ -1,7 +1,8 @@
 """The Django admin (``/admin/``, for superusers). It keeps every company's administrator as the users page and
 ``mahnwerk user`` do (:func:`mahnwerk.ledger.setup.keep_an_admin`): deleting a user or a membership, one or
 several at once, and changing a membership's role or company are refused with the reason when they would leave
-a company without an administrator, and nothing is changed."""
+a company without an administrator, and nothing is changed. So is deactivating a company's last active
+administrator."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
 from django.db.models import QuerySet
@@ -103,7 +105,23 @@ if admin.site.is_registered(User):
     admin.site.unregister(User)
 
 
+class UserAdminChangeForm(UserChangeForm):
+    def clean(self) -> dict[str, Any]:
+        """Refuse to deactivate the only active administrator of a company (the reason at "active")."""
+        cleaned = super().clean() or {}
+        user = self.instance
+        if user.pk is not None and user.is_active and cleaned.get("is_active") is False:
+            stored = Membership.objects.select_related("user", "company").filter(user=user)
+            try:
+                keep_an_admin(stored, "is_active")
+            except SetupError as exc:
+                raise ValidationError(exc.errors) from exc
+        return cleaned
+
+
 @admin.register(User)
 class UserAdmin(KeepAnAdmin, auth_admin.UserAdmin):
+    form = UserAdminChangeForm
+
     def memberships_of(self, pks: Iterable[Any] | QuerySet[Any]) -> QuerySet[Membership]:
         return Membership.objects.filter(user__in=pks)
