@@ -21,6 +21,7 @@ from pypdf import PdfReader
 
 from mahnwerk.collection.models import Action, Step
 from mahnwerk.collection.services import run_collection
+from mahnwerk.core.money import format_money
 from mahnwerk.ledger.claims import statement
 from mahnwerk.ledger.models import TimelineEvent
 
@@ -407,3 +408,38 @@ def test_the_agencys_fee_comes_from_its_partner_record(
     again = run_json("escalate", "advise", debtor.number, "--date", "2025-06-02")
     agency = {o["option"]: o for o in again["options"]}["agency"]
     assert agency["costs_minor"] == default["agency"]["costs_minor"]
+
+
+@pytest.mark.django_db
+def test_the_statement_and_the_evidence_bundle_mark_what_is_time_barred(
+    company: Any, make_debtor: Any, make_invoice: Any, tmp_path: Path
+) -> None:
+    debtor = make_debtor(street="Lindenweg 5", postcode="20095", city="Hamburg", country="DE")
+    # § 195, § 199 BGB: three years from the end of the year the claim fell due
+    make_invoice(debtor, "RE-OLD", "200.00", "2021-03-01", issue="2021-02-01")  # barred after 2024-12-31
+    make_invoice(debtor, "RE-NEW", "300.00", "2025-03-03", issue="2025-02-01")
+    data = statement(company, debtor.pk, "business", D("2025-05-01"))
+    flags = {line["number"]: line["time_barred"] for line in data["lines"]}
+    assert flags == {"RE-OLD": True, "RE-NEW": False}
+    old = next(line for line in data["lines"] if line["number"] == "RE-OLD")
+    assert data["totals"]["EUR"]["time_barred_open_minor"] == old["total_open_minor"] > 20000
+    # on the last day of the period it is not barred yet
+    on_the_day = statement(company, debtor.pk, "business", D("2024-12-31"))
+    assert not any(line["time_barred"] for line in on_the_day["lines"])
+    assert on_the_day["totals"]["EUR"]["time_barred_open_minor"] == 0
+
+    out = tmp_path / "bundle.zip"
+    call_command(
+        "court", "evidence", debtor.number, "--date", "2025-05-01", "--out", str(out), stdout=io.StringIO()
+    )
+    with zipfile.ZipFile(out) as zf:
+        interest = json.loads(zf.read("interest.json"))
+        assert {line["number"]: line["time_barred"] for line in interest["lines"]} == flags
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(zf.read("interest.pdf"))).pages)
+    assert "time-barred" in text and "2025-01-01" in text
+    assert "of which time-barred" in text
+
+    printed = io.StringIO()
+    call_command("statement", debtor.number, "--date", "2025-05-01", stdout=printed)
+    assert "time-barred since 1 Jan 2025: the customer may refuse to pay" in printed.getvalue()
+    assert f"of which time-barred: {format_money(old['total_open_minor'], 'EUR')}\n" in printed.getvalue()

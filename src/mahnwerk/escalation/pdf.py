@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.utils.html import escape
@@ -204,8 +204,14 @@ def statement_pdf(data: dict[str, Any], debtor_name: str) -> bytes:
     for line in data["lines"]:
         cur = line["currency"]
         doc.heading(_("Invoice {number}").format(number=line["number"]))
+        barred = (
+            [(_("time-barred"), _("since {date}").format(date=line["time_barred_after"] + timedelta(days=1)))]
+            if line.get("time_barred")
+            else []
+        )
         doc.pairs(
             [
+                *barred,
                 (_("due"), line["due_date"]),
                 (_("interest from"), line["default_from"]),
                 (_("principal"), format_money(line["principal_open_minor"], cur)),
@@ -231,6 +237,8 @@ def statement_pdf(data: dict[str, Any], debtor_name: str) -> bytes:
         )
     for cur, t in data["totals"].items():
         doc.pairs([(_("Total due"), format_money(t["total_open_minor"], cur))])
+        if t.get("time_barred_open_minor"):
+            doc.pairs([(_("of which time-barred"), format_money(t["time_barred_open_minor"], cur))])
     return doc.pdf()
 
 

@@ -834,7 +834,8 @@ def statement(company: Company, debtor_id: int, law: ApplicableLaw | str, as_of:
     ``rules`` says which rules the figures follow and why.
 
     ``paid`` is what payments and credit notes covered per component, ``written_off`` what the creditor
-    gave up (small balances, leftover interest and fees). Amounts are minor units; interest comes with its segments (dates, days, rate, base, amount) so
+    gave up (small balances, leftover interest and fees). A line past its limitation date is marked
+    ``time_barred``; each currency's totals say how much of the total is (``time_barred_open_minor``). Amounts are minor units; interest comes with its segments (dates, days, rate, base, amount) so
     every figure can be explained.
     """
     invoices = list(
@@ -875,6 +876,8 @@ def statement(company: Company, debtor_id: int, law: ApplicableLaw | str, as_of:
             "default_rule": inv.default_rule,
             "default_rule_label": default_rule_label(inv.default_rule),
             "time_barred_after": inv.time_barred_on,
+            # the limitation period has ended: the debtor may refuse to pay (§ 214 BGB); still owed until then
+            "time_barred": inv.time_barred_on is not None and inv.time_barred_on < as_of,
             "interest_error": view.interest_error,
             "interest_until": view.interest_until,
             "charges": view.charges,
@@ -899,6 +902,7 @@ def statement(company: Company, debtor_id: int, law: ApplicableLaw | str, as_of:
         t["interest_open_minor"] += view.interest_open
         t["fees_open_minor"] += view.costs_open
         t["total_open_minor"] += view.total_open
+        t["time_barred_open_minor"] += view.total_open if line["time_barred"] else 0
     credits: dict[str, int] = defaultdict(int)  # on account and not yet used: overpayments, credit notes
     for model, day in ((Payment, "value_date"), (CreditNote, "issue_date")):
         for currency, amount in model.objects.filter(

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from mahnwerk.comms.placeholders import ALLOWED_PLACEHOLDERS
 from mahnwerk.comms.templates_store import (
@@ -60,7 +61,7 @@ class Command(MahnwerkCommand):
                 return
             name = options["name"]
             if not name:
-                raise CommandError(f"template {action} needs a template name")
+                raise CommandError(_("template {action} needs a template name").format(action=action))
             kind = options["kind"] or "email"
             tone = options["tone"] or (ANY_TONE if kind == "sms" else natural_tone(name))
             language = options["language"] or company.default_language
@@ -72,13 +73,17 @@ class Command(MahnwerkCommand):
                 removed = reset_template(company, name, tone, language, kind)
                 self.stdout.write(
                     f"{kind}/{name}.{tone}.{language}: "
-                    + ("reset to the shipped text" if removed else "no edited version, nothing to reset")
+                    + (
+                        _("reset to the shipped text")
+                        if removed
+                        else _("no edited version, nothing to reset")
+                    )
                 )
             else:
                 self._preview(company, name, options)
         except TemplateValidationError as exc:
             raise CommandError(
-                "template refused:\n" + "\n".join(f"  {problem}" for problem in exc.problems)
+                _("template refused:") + "\n" + "\n".join(f"  {problem}" for problem in exc.problems)
             ) from None
         except TemplateError as exc:
             raise CommandError(str(exc)) from None
@@ -105,7 +110,7 @@ class Command(MahnwerkCommand):
             data["placeholders"] = {key: str(text) for key, text in ALLOWED_PLACEHOLDERS.items()}
             self.emit_json(data)
             return
-        where = "edited" if source.edited else source.path
+        where = _("edited") if source.edited else source.path
         self.stdout.write(f"# {kind}/{source.name}.{source.tone}.{source.language} ({where})")
         if source.subject:
             self.stdout.write(f"Subject: {source.subject}")
@@ -115,14 +120,16 @@ class Command(MahnwerkCommand):
         self, company: Company, name: str, tone: str, language: str, kind: str, options: dict[str, Any]
     ) -> None:
         if options["subject"] is None and options["body_file"] is None:
-            raise CommandError("template edit needs --subject and/or --body-file")
+            raise CommandError(_("template edit needs --subject and/or --body-file"))
         current = None
         if options["subject"] is None or options["body_file"] is None:
             try:
                 current = resolve_template(company, name, tone, language, kind)
             except TemplateError:
                 raise CommandError(
-                    f"there is no {kind} template {name!r} yet: give both --subject and --body-file"
+                    _("there is no {kind} template {name!r} yet: give both --subject and --body-file").format(
+                        kind=kind, name=name
+                    )
                 ) from None
         subject = (
             options["subject"] if options["subject"] is not None else (current.subject if current else "")
@@ -135,7 +142,9 @@ class Command(MahnwerkCommand):
             try:
                 body = Path(options["body_file"]).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
-                raise CommandError(f"cannot read {options['body_file']}: {exc}") from None
+                raise CommandError(
+                    _("cannot read {file}: {error}").format(file=options["body_file"], error=exc)
+                ) from None
         # A file written by "template show" carries a "# kind/name..." line and the subject: take them apart.
         lines = body.split("\n")
         if lines and re.match(r"^# (email|sms|letter)/", lines[0]):
@@ -148,20 +157,22 @@ class Command(MahnwerkCommand):
         if options["user"]:
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None:
-                raise CommandError(f"no user {options['user']!r}")
+                raise CommandError(_("no user {name!r}").format(name=options["user"]))
         save_template(company, name, tone, language, kind, subject, body, user)
-        self.stdout.write(f"{kind}/{name}.{tone}.{language}: saved")
+        self.stdout.write(f"{kind}/{name}.{tone}.{language}: " + _("saved"))
 
     def _preview(self, company: Company, name: str, options: dict[str, Any]) -> None:
         ident = options["debtor"]
         if not ident:
-            raise CommandError("template preview needs --debtor NUMBER")
+            raise CommandError(_("template preview needs --debtor NUMBER"))
         qs = Debtor.objects.filter(company=company)
         debtor = qs.filter(number=ident).first() or (
             qs.filter(pk=pk).first() if (pk := parse_id(ident)) else None
         )
         if debtor is None:
-            raise CommandError(f"no debtor {ident!r} in {company.name}")
+            raise CommandError(
+                _("no debtor {ident!r} in {company}").format(ident=ident, company=company.name)
+            )
         kind = options["kind"] or "email"
         rendered = preview(
             company, debtor, name, options["tone"], options["language"], kind, as_of=options["date"]

@@ -43,7 +43,9 @@ class Command(MahnwerkCommand):
             qs.filter(pk=pk).first() if (pk := parse_id(ident)) else None
         )
         if debtor is None:
-            raise CommandError(f"no debtor {ident!r} in {company.name}")
+            raise CommandError(
+                _("no debtor {ident!r} in {company}").format(ident=ident, company=company.name)
+            )
         data = debtor_overview(debtor)
         if options["json"]:
             self.emit_json(data)

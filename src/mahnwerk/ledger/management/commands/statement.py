@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -30,7 +30,9 @@ class Command(MahnwerkCommand):
             qs.filter(pk=pk).first() if (pk := parse_id(ident)) else None
         )
         if debtor is None:
-            raise CommandError(f"no debtor {ident!r} in {company.name}")
+            raise CommandError(
+                _("no debtor {ident!r} in {company}").format(ident=ident, company=company.name)
+            )
         as_of = options["date"] or company_today(company)
         data = statement(company, debtor.pk, debtor_law(company, debtor), as_of)
         if options["json"]:
@@ -89,7 +91,20 @@ class Command(MahnwerkCommand):
                 )
             elif line["interest_error"]:
                 out("      " + _("interest not computed: {reason}").format(reason=line["interest_error"]))
+            if line["time_barred"]:
+                out(
+                    "      "
+                    + _("time-barred since {date}: the customer may refuse to pay").format(
+                        date=format_date(line["time_barred_after"] + timedelta(days=1), "en")
+                    )
+                )
         for cur, t in data["totals"].items():
             out(_("Total due: {total}").format(total=format_money(t["total_open_minor"], cur)))
+            if t["time_barred_open_minor"]:
+                out(
+                    _("of which time-barred: {amount}").format(
+                        amount=format_money(t["time_barred_open_minor"], cur)
+                    )
+                )
         for cur, amount in data["credits"].items():
             out(_("Credit on account, not yet used: {amount}").format(amount=format_money(amount, cur)))
