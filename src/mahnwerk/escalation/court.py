@@ -100,7 +100,12 @@ def _party_debtor(debtor: Debtor) -> dict[str, Any]:
 
 
 def _open_lines(
-    company: Company, debtor: Debtor, as_of: date, *, include_time_barred: bool = False
+    company: Company,
+    debtor: Debtor,
+    as_of: date,
+    *,
+    include_time_barred: bool = False,
+    currency: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The statement of ``as_of`` and its lines a court can be asked for: open and overdue. An invoice not yet
     overdue (due today or later) is no claim a court orders paid now (§ 271 BGB); it stays out, listed in
@@ -109,12 +114,34 @@ def _open_lines(
     An invoice whose limitation period has ended (time-barred after a day before ``as_of``, by the debtor's
     law) stays out too unless ``include_time_barred``: the debtor can refuse to pay it, and the costs of the
     part of the claim that fails fall on the applicant. Either way it is listed in ``data["time_barred"]``
-    (``included`` says whether it is claimed) and named in ``data["warnings"]``."""
+    (``included`` says whether it is claimed) and named in ``data["warnings"]``.
+
+    One application claims one currency: with items in several, ``currency`` says which (the others are
+    named in ``data["warnings"]``); without it, that is an error naming them."""
     data = statement(company, debtor.pk, debtor_law(company, debtor), as_of)
     open_lines = [line for line in data["lines"] if line["total_open_minor"] > 0]
     if not open_lines:
         raise EscalationError(
             gettext("{debtor} owes nothing on {date}").format(debtor=debtor.name, date=as_of)
+        )
+    owed = sorted({line["currency"] for line in open_lines})
+    other_currencies: list[str] = []
+    if currency is not None:
+        currency = currency.strip().upper()
+        if currency not in owed:
+            raise EscalationError(
+                gettext("{debtor} owes nothing in {currency} on {date} (open: {currencies})").format(
+                    debtor=debtor.name, currency=currency, date=as_of, currencies=", ".join(owed)
+                )
+            )
+        other_currencies = [c for c in owed if c != currency]
+        open_lines = [line for line in open_lines if line["currency"] == currency]
+    elif len(owed) > 1:
+        raise EscalationError(
+            gettext(
+                "{debtor} owes in several currencies ({currencies}): one application per currency; choose one "
+                "with --currency"
+            ).format(debtor=debtor.name, currencies=", ".join(owed))
         )
     overdue = [line for line in open_lines if line["due_date"] < as_of]
     data["not_yet_due"] = [
@@ -156,6 +183,12 @@ def _open_lines(
             ).format(debtor=debtor.name, date=as_of, invoices=_barred_list(data["time_barred"]))
         )
     data["warnings"] = []
+    if other_currencies:
+        data["warnings"].append(
+            gettext(
+                "items in {currencies} are not part of this application: one application per currency"
+            ).format(currencies=", ".join(other_currencies))
+        )
     if barred and include_time_barred:
         data["warnings"].append(
             gettext(
@@ -169,9 +202,6 @@ def _open_lines(
                 invoices=_barred_list(data["time_barred"])
             )
         )
-    currencies = {line["currency"] for line in lines}
-    if len(currencies) > 1:
-        raise EscalationError(gettext("claims in more than one currency: one application per currency"))
     return data, lines
 
 
@@ -201,12 +231,26 @@ def _pieces(line: dict[str, Any]) -> list[InterestPiece]:
 
 
 def mahnantrag(
-    company: Company, debtor: Debtor, as_of: date, *, include_time_barred: bool = False
+    company: Company,
+    debtor: Debtor,
+    as_of: date,
+    *,
+    include_time_barred: bool = False,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """The data of a German court payment order against ``debtor`` as of ``as_of`` (amounts in minor units);
     time-barred invoices only with ``include_time_barred`` (see :func:`_open_lines`)."""
-    data, lines = _open_lines(company, debtor, as_of, include_time_barred=include_time_barred)
+    data, lines = _open_lines(
+        company, debtor, as_of, include_time_barred=include_time_barred, currency=currency
+    )
     currency = lines[0]["currency"]
+    if currency != "EUR":  # § 688 (1) ZPO: a court payment order is for a sum of money in euros
+        raise EscalationError(
+            gettext(
+                "The claim is in {currency}: a German court payment order can only claim a sum in euros "
+                "(§ 688 (1) ZPO); claims in other currencies go to court by an action"
+            ).format(currency=currency)
+        )
     main_claims: list[dict[str, Any]] = []
     interest_claims: list[dict[str, Any]] = []
     costs: list[dict[str, Any]] = []
@@ -380,11 +424,18 @@ def _lv_money(minor: int, currency: str) -> str:
 
 
 def lv_warning(
-    company: Company, debtor: Debtor, as_of: date, *, include_time_barred: bool = False
+    company: Company,
+    debtor: Debtor,
+    as_of: date,
+    *,
+    include_time_barred: bool = False,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """The Latvian warning procedure: the application's data and the creditor's warning letter; time-barred
     invoices only with ``include_time_barred`` (see :func:`_open_lines`)."""
-    data, lines = _open_lines(company, debtor, as_of, include_time_barred=include_time_barred)
+    data, lines = _open_lines(
+        company, debtor, as_of, include_time_barred=include_time_barred, currency=currency
+    )
     currency = lines[0]["currency"]
     lv = assumptions()["lv_payment_order"]
     principal = sum(line["principal_open_minor"] for line in lines)
@@ -572,7 +623,12 @@ def _small_claims_interest(line: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def small_claims(
-    company: Company, debtor: Debtor, as_of: date, *, include_time_barred: bool = False
+    company: Company,
+    debtor: Debtor,
+    as_of: date,
+    *,
+    include_time_barred: bool = False,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """The data of the claim form of the European Small Claims Procedure (Regulation (EC) No 861/2007,
     Annex I, Form A) against ``debtor`` as of ``as_of``, amounts in minor units.
@@ -607,7 +663,9 @@ def small_claims(
                 "both in {country}"
             ).format(country=debtor_country)
         )
-    data, lines = _open_lines(company, debtor, as_of, include_time_barred=include_time_barred)
+    data, lines = _open_lines(
+        company, debtor, as_of, include_time_barred=include_time_barred, currency=currency
+    )
     currency = lines[0]["currency"]
     if currency != "EUR":
         raise EscalationError(

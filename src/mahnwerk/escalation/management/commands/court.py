@@ -49,6 +49,11 @@ class Command(MahnwerkCommand):
             action="store_true",
             help="claim invoices whose limitation period has ended too (left out by default, and named)",
         )
+        parser.add_argument(
+            "--currency",
+            metavar="CODE",
+            help="the currency to claim when the debtor owes in several (one application per currency)",
+        )
         parser.add_argument("--actor", default="cli", help="who prepares it (recorded on the timeline)")
         parser.add_argument("--reason", default="", help="withdraw: why the application is withdrawn")
 
@@ -85,18 +90,19 @@ class Command(MahnwerkCommand):
                         self.stdout.write("  " + _("missing: {what}").format(what=missing))
                 return
             barred = options["include_time_barred"]
+            currency = options["currency"]
             if action == "mahnantrag":
-                data = mahnantrag(company, debtor, as_of, include_time_barred=barred)
+                data = mahnantrag(company, debtor, as_of, include_time_barred=barred, currency=currency)
                 if not options["no_record"]:
                     record_mahnantrag(company, debtor, data, actor=options["actor"])
                 render = mahnantrag_pdf
             elif action == "small-claims":
-                data = small_claims(company, debtor, as_of, include_time_barred=barred)
+                data = small_claims(company, debtor, as_of, include_time_barred=barred, currency=currency)
                 if not options["no_record"]:
                     record_small_claims(company, debtor, data, actor=options["actor"])
                 render = small_claims_pdf
             else:
-                data = lv_warning(company, debtor, as_of, include_time_barred=barred)
+                data = lv_warning(company, debtor, as_of, include_time_barred=barred, currency=currency)
                 if not options["no_record"]:
                     record_lv_warning(company, debtor, data, actor=options["actor"])
                 render = lv_warning_pdf
