@@ -227,10 +227,16 @@ def _business_days_later(day: date, days: int, country: str | None) -> date:
     return add_business_days(day, days, country)
 
 
-def move_default_with_letter(action: Action, written: date, printed: date, old_deadline: date | None) -> int:
-    """A reminder letter written on ``written`` goes out on ``printed`` (its deadline moved as far): default
-    that this letter was to cause moves as far too, never past what begins without it (30-day rule).
-    Returns how many invoices changed."""
+def move_default_with_letter(
+    action: Action,
+    written: date,
+    printed: date,
+    old_deadline: date | None,
+    channel: Channel = Channel.LETTER,
+) -> int:
+    """A reminder written on ``written`` goes out on ``printed`` (a letter printed, an email or text message
+    sent days later, its deadline moved as far): default that this reminder was to cause moves as far too,
+    never past what begins without it (30-day rule). Returns how many invoices changed."""
     from mahnwerk.collection.models import ActionItem
     from mahnwerk.ledger.claims import default_start
 
@@ -243,10 +249,10 @@ def move_default_with_letter(action: Action, written: date, printed: date, old_d
     ):
         if not law_ruleset(law, inv.due_date).default.reminder_default_after_deadline:
             continue
-        was = _default_by_reminder(company, debtor, written, Channel.LETTER, old_deadline)
+        was = _default_by_reminder(company, debtor, written, channel, old_deadline)
         if inv.default_from != was[0] or inv.default_rule != was[1]:
             continue  # default began by another reminder
-        starts, rule = _default_by_reminder(company, debtor, printed, Channel.LETTER, action.deadline)
+        starts, rule = _default_by_reminder(company, debtor, printed, channel, action.deadline)
         without = default_start(inv, law.jurisdiction, law.debtor_kind)
         if without.first_interest_day is not None and without.first_interest_day < starts:
             starts, rule = without.first_interest_day, without.rule

@@ -110,7 +110,7 @@ def compose(msg: OutboundMessage, company: Company, debtor: Debtor) -> None:
     """Write ``msg`` (a run's message, ``render_pending``) from what the run recorded; not saved."""
     recorded = dict(msg.payload)
     facts = recorded.pop("compose")
-    for written in ("items", "coming", "letter"):  # a letter written again (``letters_batch.refigure``)
+    for written in ("items", "coming", "letter"):  # a message written again (``redating.refigure``)
         recorded.pop(written, None)
     items = [item_from_json(i) for i in facts["items"]]
     coming = [item_from_json(i) for i in facts["coming"]]
@@ -155,9 +155,9 @@ def compose(msg: OutboundMessage, company: Company, debtor: Debtor) -> None:
             "paragraphs": paragraphs,
             "closing": rendered.closing,
         }
-    if channel is Channel.LETTER:
-        # a letter printed on a later day is written again with that day's figures (letters_batch.redate)
-        payload["compose"] = facts
+    # a message that goes out on a later day is written again with that day's figures (comms.redating); the
+    # sender lets go of the record once an email or text message is sent, a letter keeps it
+    payload["compose"] = facts
     msg.subject = rendered.subject[:250]
     msg.body_text = body
     msg.payload = payload

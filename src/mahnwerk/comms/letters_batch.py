@@ -13,14 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from mahnwerk.collection.consequences import move_default_with_letter
-from mahnwerk.collection.models import Action
 from mahnwerk.collection.services import cancel_actions
 from mahnwerk.comms import sent_pdfs
 from mahnwerk.comms.documents import letter_context
 from mahnwerk.comms.email_build import invoice_copies
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.comms.outbox import LETTER_MIN_DEADLINE_DAYS, stale_reasons, withdraw
+from mahnwerk.comms.redating import redate
 from mahnwerk.ledger import timeline
 from mahnwerk.ledger.models import Company, Debtor
 from mahnwerk.ledger.services import company_today
@@ -143,79 +142,6 @@ def print_letters(company: Company, day: date | None = None) -> PrintBatch:
             for m in letters
         )
     return PrintBatch(path, len(letters), withdrawn)
-
-
-@transaction.atomic
-def redate(letters: list[OutboundMessage], day: date) -> int:
-    """Letters written for an earlier business date carry the print date, and their deadline moves by as
-    many days, so that no letter arrives with a deadline already gone; the items were checked just before.
-    Returns how many were re-dated (each noted on the timeline)."""
-    events = []
-    count = 0
-    for msg in letters:
-        action = msg.action
-        written = msg.business_date or (action.as_of if action else day)
-        if action is None or written >= day:
-            continue
-        shift = day - written
-        msg.payload["letter_date"] = day.isoformat()
-        old_deadline = action.deadline
-        if action.deadline is not None:
-            action.deadline = action.deadline + shift
-            msg.payload["deadline"] = action.deadline.isoformat()
-            Action.objects.filter(pk=action.pk).update(deadline=action.deadline)
-        move_default_with_letter(action, written, day, old_deadline)
-        refigure(msg, action, day)
-        OutboundMessage.objects.filter(pk=msg.pk).update(
-            payload=msg.payload, subject=msg.subject, body_text=msg.body_text, business_date=msg.business_date
-        )
-        events.append(
-            timeline.event(
-                msg.debtor_id,
-                msg.company_id,
-                "letter_redated",
-                day,
-                written_on=written,
-                deadline=action.deadline or "-",
-            )
-        )
-        count += 1
-    timeline.record(events)
-    return count
-
-
-def refigure(msg: OutboundMessage, action: Action, day: date) -> None:
-    """Write a letter printed on ``day`` again with that day's figures: interest to the print date (the
-    date the letter carries), the fees then open, the paragraphs and payment code to match; its business
-    date becomes the print date, so the audit compares it with that day's statement. Its reminder fee is
-    booked that day, when the letter costs something. Letters rendered without the run's record (older
-    ones) keep their figures. Not saved."""
-    from mahnwerk.collection.models import ActionItem, ActionStatus
-    from mahnwerk.comms.compose import compose
-    from mahnwerk.comms.rendering import item_to_json, message_item
-    from mahnwerk.ledger.claims import claim_views, debtor_law
-    from mahnwerk.ledger.models import Charge, Invoice
-
-    facts = msg.payload.get("compose")
-    if not facts:
-        return
-    company, debtor = msg.company, msg.debtor
-    listed = dict(
-        ActionItem.objects.filter(action=action, status=ActionStatus.ACTIVE).values_list(
-            "invoice_id", "open_minor"
-        )
-    )
-    invoices = sorted(Invoice.objects.filter(pk__in=list(listed)), key=lambda i: (i.due_date, i.number))
-    Charge.objects.filter(
-        key=f"fee:{action.key}:{action.pk}", allocations__isnull=True, booked_on__lt=day
-    ).update(booked_on=day)
-    claims = claim_views(company, invoices, {debtor.pk: debtor_law(company, debtor)}, day)
-    facts["items"] = [
-        item_to_json(message_item(inv, claims.get(inv.pk), min(inv.open_minor, listed[inv.pk])))
-        for inv in invoices
-    ]
-    msg.business_date = day
-    compose(msg, company, debtor)
 
 
 @transaction.atomic

@@ -357,6 +357,9 @@ class _Sender:
         if stale:  # the ledger moved since the message was written: withdraw it, send the rest
             self.counts["withdrawn"] += sum(withdraw(batch, stale).values())
             batch = [m for m in batch if m.pk not in stale]
+        redated = redate_late(batch, self.clock())
+        if redated:
+            self.counts["redated"] = self.counts.get("redated", 0) + redated
         for index, msg in enumerate(batch):
             in_flight = False
             try:
@@ -388,6 +391,31 @@ class _Sender:
         return True
 
 
+def redate_late(messages: Sequence[OutboundMessage], now: datetime) -> int:
+    """Messages of a run that go out on a later day than they were written (the mail server said "try again
+    later", nobody sent the outbox that day) are written again for the day they go out: its date and
+    figures, the deadline moved by as many days (``comms.redating``). The day is the run's business date
+    moved by the days the message has waited, in the company's time zone. Returns how many were re-dated."""
+    from mahnwerk.comms.redating import redate_one
+
+    count = 0
+    for msg in messages:
+        action = msg.action
+        if action is None or not msg.payload.get("compose"):
+            continue
+        zone = msg.company.time_zone
+        waited = (today_in(zone, now) - today_in(zone, msg.created_at)).days
+        day = action.as_of + timedelta(days=waited)
+        if waited < 1 or day <= _written_on(msg):
+            continue
+        with transaction.atomic():
+            found = redate_one(msg, day)
+            if found is not None:
+                found.save()
+                count += 1
+    return count
+
+
 def _release(messages: Sequence[OutboundMessage], token: str) -> None:
     """Give messages that were claimed but not tried back to the queue, as they were."""
     if messages:
@@ -397,8 +425,15 @@ def _release(messages: Sequence[OutboundMessage], token: str) -> None:
 
 
 def _record_sent(msg: OutboundMessage, token: str, provider_id: str, now: datetime) -> None:
+    # the run's record is needed only until the message has gone out (``redate_late``)
+    kept = (
+        {"payload": {k: v for k, v in msg.payload.items() if k != "compose"}}
+        if "compose" in msg.payload
+        else {}
+    )
     with transaction.atomic():
         updated = OutboundMessage.objects.filter(pk=msg.pk, claim=token).update(
+            **kept,
             status=MessageStatus.SENT,
             sent_at=now,
             provider_id=provider_id,

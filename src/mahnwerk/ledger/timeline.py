@@ -44,6 +44,10 @@ EVENT_TEXTS = {
     "letter_redated": _(
         "Letter written for {written_on} printed later: dated the print day, its deadline moved to {deadline}"
     ),
+    "message_redated": _(
+        "{channel} written for {written_on} sent later: dated the day it went out, with that day's figures, its "
+        "deadline moved to {deadline}"
+    ),
     "message_deferred": _("{channel} deferred until {until}: {reason}"),
     "message_bounced": _("Email to {recipient} bounced ({status}): the address is marked invalid"),
     "sms_refused": _(
