@@ -41,11 +41,22 @@ def test_the_mahnantrag_claims_the_overdue_invoice_and_leaves_out_the_one_not_ye
 
 
 @pytest.mark.django_db
-def test_nothing_overdue_is_refused(company: Any, german: Any, make_invoice: Any) -> None:
-    make_invoice(german, "RE-101", "500.00", "2025-09-09", issue="2025-08-10")
-    for action in ("mahnantrag", "lv-bridinajums"):
+def test_nothing_overdue_is_refused(company: Any, german: Any, make_debtor: Any, make_invoice: Any) -> None:
+    latvian = make_debtor(street="Brīvības iela 1", postcode="LV-1010", city="Rīga", country="LV")
+    for debtor, action in ((german, "mahnantrag"), (latvian, "lv-bridinajums")):
+        make_invoice(debtor, f"RE-{debtor.pk}", "500.00", "2025-09-09", issue="2025-08-10")
         with pytest.raises(CommandError, match="nothing is overdue on 2025-08-15"):
-            call_command("court", action, german.number, "--date", "2025-08-15", "--no-record")
+            call_command("court", action, debtor.number, "--date", "2025-08-15", "--no-record")
+
+
+@pytest.mark.django_db
+def test_the_latvian_warning_procedure_is_refused_for_a_debtor_outside_latvia(
+    company: Any, german: Any, make_invoice: Any
+) -> None:
+    make_invoice(german, "RE-100", "500.00", "2025-03-03", issue="2025-02-01")
+    with pytest.raises(CommandError, match=r"only for a debtor whose address is in Latvia.*country is DE"):
+        call_command("court", "lv-bridinajums", german.number, "--date", "2025-08-15", "--no-record")
+    assert not german.timeline.filter(kind__startswith="court").exists()
 
 
 @pytest.mark.django_db

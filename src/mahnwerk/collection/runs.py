@@ -46,6 +46,26 @@ NO_CONTACT_TEXT = gettext_lazy(
 )
 
 
+class RunDateError(collection.ExclusionError):
+    """A run that writes and sends asked for a business date after the company's today (``field``:
+    ``as_of``)."""
+
+
+def check_run_date(company: Company, as_of: date | None) -> None:
+    """A run that writes and sends is for today or a day gone by: one for a later date would send now what
+    is due only then (a reminder dated in the future, a deadline months away) and hold the debtor until
+    that date. Its preview (dry run) may look ahead. Raises :class:`RunDateError`."""
+    today = company_today(company)
+    if as_of is not None and as_of > today:
+        raise RunDateError(
+            _(
+                "A run for {date} is after today ({today}): it would send now what is due only then. Preview "
+                "it as a dry run, or run it on that day."
+            ).format(date=as_of.isoformat(), today=today.isoformat()),
+            "as_of",
+        )
+
+
 class SendNowError(collection.CollectionError):
     """The debtor cannot be written to now; the message says why."""
 
@@ -135,6 +155,7 @@ def approve_run(
     (``exclude_debtors``, ``exclude_items``: ids; ``only_debtors``: the debtors approved, no others). The
     exclusions hold for this run only and go on the debtors' timelines with the clerk's name."""
     require_work(clerk)
+    check_run_date(clerk.company, as_of)
     return collection.run_collection(
         clerk.company,
         as_of,
@@ -159,6 +180,7 @@ def start_run(
     """The run as the scheduler would do it (steps waiting for approval keep waiting), with what the person
     left out (see :func:`approve_run`)."""
     require_work(clerk)
+    check_run_date(clerk.company, as_of)
     return collection.run_collection(
         clerk.company,
         as_of,

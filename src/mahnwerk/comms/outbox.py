@@ -391,6 +391,12 @@ class _Sender:
         return True
 
 
+# A message is written again for the day it goes out when it has waited this many days at most: longer than the
+# outbox tries (``RETRY_GIVE_UP_AFTER``) with a margin. One that waited longer was written for a business date
+# of its own (a run for a past date, a replay) and goes as written.
+REDATE_WITHIN_DAYS = 14
+
+
 def redate_late(messages: Sequence[OutboundMessage], now: datetime) -> int:
     """Messages of a run that go out on a later day than they were written (the mail server said "try again
     later", nobody sent the outbox that day) are written again for the day they go out: its date and
@@ -406,7 +412,7 @@ def redate_late(messages: Sequence[OutboundMessage], now: datetime) -> int:
         zone = msg.company.time_zone
         waited = (today_in(zone, now) - today_in(zone, msg.created_at)).days
         day = action.as_of + timedelta(days=waited)
-        if waited < 1 or day <= _written_on(msg):
+        if not 1 <= waited <= REDATE_WITHIN_DAYS or day <= _written_on(msg):
             continue
         with transaction.atomic():
             found = redate_one(msg, day)

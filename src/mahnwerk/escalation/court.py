@@ -432,7 +432,18 @@ def lv_warning(
     currency: str | None = None,
 ) -> dict[str, Any]:
     """The Latvian warning procedure: the application's data and the creditor's warning letter; time-barred
-    invoices only with ``include_time_barred`` (see :func:`_open_lines`)."""
+    invoices only with ``include_time_barred`` (see :func:`_open_lines`). Only against a debtor whose
+    address is in Latvia (Civilprocesa likums 406.2. pants): a Latvian court serves the warning there; a
+    debtor elsewhere is claimed in its own country or, across borders, by the European procedures."""
+    country = (debtor.country or "").upper()
+    if country != "LV":
+        raise EscalationError(
+            gettext(
+                "{debtor}: the Latvian warning procedure is only for a debtor whose address is in Latvia (the "
+                "debtor's country is {country}); use the procedure of the debtor's country or, across borders, "
+                "the European small claims procedure"
+            ).format(debtor=debtor.number, country=country or "-")
+        )
     data, lines = _open_lines(
         company, debtor, as_of, include_time_barred=include_time_barred, currency=currency
     )

@@ -99,6 +99,8 @@ class Command(MahnwerkCommand):
                 debtor_ids, item_ids = runs.resolve(
                     company, options["exclude_debtor"], options["exclude_item"]
                 )
+                if not options["dry_run"]:
+                    runs.check_run_date(company, options["date"])
                 result = run_collection(
                     company,
                     options["date"],
