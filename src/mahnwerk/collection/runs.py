@@ -130,14 +130,17 @@ def preview_run(
     *,
     exclude_debtors: Iterable[int] = (),
     exclude_items: Iterable[int] = (),
+    only_debtors: Iterable[int] | None = None,
 ) -> collection.RunResult:
-    """What the run would do (nothing written), per debtor — also each debtor that gets nothing and why."""
+    """What the run would do (nothing written), per debtor — also each debtor that gets nothing and why;
+    with ``only_debtors``, for those alone (ids checked as the run checks them)."""
     return collection.run_collection(
         clerk.company,
         as_of,
         dry_run=True,
         exclude_debtors=exclude_debtors,
         exclude_items=exclude_items,
+        only_debtors=only_debtors,
         explain=True,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from email.message import MIMEPart
 
 from django.conf import settings
@@ -66,8 +67,24 @@ def build_email(msg: OutboundMessage, *, keep_pdf: bool = False) -> EmailMultiAl
         pdf = render_letter_pdf(letter_context(msg))
         if keep_pdf:
             sent_pdfs.keep(msg, pdf)
-        email.attach(f"{msg.subject[:60]}.pdf".replace("/", "-"), pdf, "application/pdf")
+        email.attach(letter_filename(msg.subject), pdf, "application/pdf")
     return email
+
+
+def letter_filename(subject: str, limit: int = 60) -> str:
+    """The name of the PDF letter attached to an email: its subject, cut at a word or list boundary within
+    ``limit`` characters (no dangling ',' or ':'), the items of a list joined with '_', and made safe for any
+    file system by :func:`~mahnwerk.comms.debtor_documents.safe_filename` — ``Letzte Mahnung: RE-1, RE-2``
+    is ``Letzte-Mahnung-RE-1_RE-2.pdf``."""
+    from mahnwerk.comms.debtor_documents import safe_filename  # it imports this module
+
+    text = " ".join(subject.split())
+    if len(text) > limit:
+        head = text[: limit + 1]
+        space = head.rfind(" ")
+        text = head[:space] if space > 0 else text[:limit]
+    text = re.sub(r"\s*,\s+", "_", text.rstrip(" ,;:-–—"))
+    return safe_filename(text, "pdf")
 
 
 def invoice_copies(msg: OutboundMessage, *, pdf_only: bool = False) -> list[tuple[str, bytes]]:

@@ -821,8 +821,15 @@ def split_entry(
     _open_to_decide(entry)
     if not shares:
         raise LedgerError(_("name at least one invoice and amount: NUMBER=AMOUNT"))
+    for number, amount in shares.items():
+        if amount <= 0:
+            raise LedgerError(
+                _("each amount must be more than zero: {invoice} has {amount}").format(
+                    invoice=number, amount=format_money(amount, entry.currency)
+                )
+            )
     total = sum(shares.values())
-    if total != entry.amount_minor or any(v <= 0 for v in shares.values()):
+    if total != entry.amount_minor:
         raise LedgerError(
             _("the amounts add up to {total}, the entry is {amount}").format(
                 total=format_money(total, entry.currency),

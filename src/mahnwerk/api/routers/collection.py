@@ -27,13 +27,16 @@ def create_run(request: HttpRequest, payload: RunIn) -> dict[str, Any]:
 
     ``approve`` also takes the steps waiting for a person. ``exclude_debtors`` (ids) get nothing from this
     run, ``exclude_items`` (invoice ids) are neither named in their debtor's message nor in its total, and
-    with ``only_debtors`` no other debtor is written to; every id must be the company's (else 422). The
-    exclusions hold for this run only and go on the debtors' timelines with the token's user."""
+    with ``only_debtors`` no other debtor is written to (nor planned for in a dry run); every id must be the
+    company's (else 422). The exclusions hold for this run only and go on the debtors' timelines with the
+    token's user."""
     clerk = _clerk(request)
     debtors, items, only = payload.exclude_debtors, payload.exclude_items, payload.only_debtors
     try:
         if payload.dry_run:
-            result = runs.preview_run(clerk, payload.as_of, exclude_debtors=debtors, exclude_items=items)
+            result = runs.preview_run(
+                clerk, payload.as_of, exclude_debtors=debtors, exclude_items=items, only_debtors=only
+            )
         elif payload.approve:
             result = runs.approve_run(
                 clerk, payload.as_of, exclude_debtors=debtors, exclude_items=items, only_debtors=only

@@ -102,6 +102,8 @@ class Command(MahnwerkCommand):
             raise CommandError(_("an XLSX export needs --out FILE"))
         if options["date_from"] and options["date_to"] and options["date_from"] > options["date_to"]:
             raise CommandError(_("--from is after --to"))
+        if out:
+            _check_writable(Path(out))
         language = export_language(options["locale"], options["language"], company.default_language)
         kind = options["kind"]
         columns, rows = export_rows(
@@ -118,6 +120,12 @@ class Command(MahnwerkCommand):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             return
+        except OSError as exc:
+            if not out:
+                raise
+            raise CommandError(
+                _("cannot write {path}: {error}").format(path=out, error=exc.strerror or exc)
+            ) from None
         if out:
             self.stderr.write(_("{count} row(s) written to {file}").format(count=count, file=out))
 
@@ -138,6 +146,20 @@ class Command(MahnwerkCommand):
             with Path(out).open("w", encoding="utf-8", newline="") as stream:
                 return write_csv(rows, columns, stream, locale=locale, language=language)
         return write_csv(rows, columns, _Stdout(self), locale=locale, language=language)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a file that cannot be written (a directory, or in a directory that does not exist) before the
+    export is built, with a :class:`CommandError` naming the file and why."""
+    if path.is_dir():
+        raise CommandError(_("cannot write {path}: it is a directory, not a file").format(path=path))
+    folder = path.parent
+    if not folder.exists():
+        raise CommandError(
+            _("cannot write {path}: the directory {directory} does not exist").format(
+                path=path, directory=folder
+            )
+        )
 
 
 class _Stdout:
