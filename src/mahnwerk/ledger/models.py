@@ -207,9 +207,13 @@ class Company(PostalAddress):
     )
     # The careful run: how often a debtor hears about money, and what is too little to write about.
     # Amounts are in major units of each account's currency.
+    # At least 1: 0 would switch the rule off and let a debtor hear from us several times a day.
+    # At most 365: a year between two messages means no collection at all (and an unchecked value such as
+    # 999999999999 overflowed the run's date arithmetic).
     cadence_days = models.PositiveSmallIntegerField(
         _("days between collection messages"),
         default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_("A debtor gets at most one collection message (or call) within this many days."),
     )
     min_reminder_amount = models.DecimalField(
@@ -262,14 +266,19 @@ class Company(PostalAddress):
             "messages cost nothing."
         ),
     )
+    # At least 1: a posted letter is never received the same day. At most 30 business days (six weeks): even
+    # international post arrives sooner: a letter not there after six weeks is lost, not late.
     letter_delivery_days = models.PositiveSmallIntegerField(
         _("business days until a letter is received"),
         default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
         help_text=_("A reminder letter counts as received this many business days after it is posted."),
     )
     statement_interval_months = models.PositiveSmallIntegerField(
         _("statement of account every (months)"),
         default=1,
+        # 0: none (the field allows no negative value); at most 12: a statement less often than once a year
+        # tells the customer nothing new
         validators=[MaxValueValidator(12)],
         help_text=_(
             "Business customers with open items who got no reminder in the last 28 days receive a statement of "

@@ -11,7 +11,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import fields as fields_module
 from django.forms import BaseModelFormSet, modelformset_factory
 from django.utils.formats import date_format
@@ -26,6 +27,7 @@ from mahnwerk.core.playbook import Anchor, Channel, PlaybookError, StepSpec, Ton
 from mahnwerk.core.tabular import MAX_DATE, MIN_DATE, TabularError, check_minor, parse_decimal
 from mahnwerk.ledger.models import Company, Debtor, Invoice
 from mahnwerk.ledger.services import DEBTOR_DETAIL_FIELDS
+from mahnwerk.ledger.setup import country_codes
 from mahnwerk.web.models import Role
 
 # Django's empty choice reads "- Select an option -", which its catalogues do not translate into German or
@@ -130,6 +132,40 @@ class DayField(forms.DateField):
         super().validate(value)
         if value is not None and not MIN_DATE <= value <= MAX_DATE:
             raise ValidationError(date_range_error(value), code="date_range")
+
+
+def clean_country_code(value: Any) -> str:
+    """A country typed by a person, checked as the API and the import check it: empty, or an ISO 3166-1
+    alpha-2 code of a country (upper case; "de" is DE, "XX" is refused)."""
+    code = str(value or "").strip().upper()
+    if code and code not in country_codes():
+        raise ValidationError(
+            gettext("not a two-letter country code (ISO 3166): {value!r}").format(value=code), code="country"
+        )
+    return code
+
+
+def bound_integer_fields(form: forms.ModelForm) -> None:
+    """The limits of the model's integer fields (``MinValueValidator``/``MaxValueValidator``) on the form's
+    fields too: a value beyond them is refused next to its field, and the browser offers no more."""
+    for name, field in form.fields.items():
+        if not isinstance(field, forms.IntegerField):
+            continue
+        try:
+            column = form._meta.model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        for validator in getattr(column, "validators", ()):
+            limit = validator.limit_value if isinstance(validator, MinValueValidator) else None
+            if isinstance(limit, int) and not (isinstance(field.min_value, int) and field.min_value >= limit):
+                field.min_value = limit
+                field.validators.append(MinValueValidator(limit))
+                field.widget.attrs["min"] = limit
+            limit = validator.limit_value if isinstance(validator, MaxValueValidator) else None
+            if isinstance(limit, int) and not (isinstance(field.max_value, int) and field.max_value <= limit):
+                field.max_value = limit
+                field.validators.append(MaxValueValidator(limit))
+                field.widget.attrs["max"] = limit
 
 
 ONCE_TOKEN = re.compile(r"[0-9a-f]{32}\Z")
@@ -397,6 +433,13 @@ class CompanyForm(forms.ModelForm):
                 "letter_cost",
             )
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bound_integer_fields(self)
+
+    def clean_country(self) -> str:
+        return clean_country_code(self.cleaned_data.get("country"))
 
 
 class MemberForm(forms.Form):
@@ -756,6 +799,9 @@ class DebtorDetailsForm(forms.ModelForm):
             primary = {c["kind"]: c["value"] for c in contacts if c["is_primary"] and c["is_valid"]}
             self.fields["email"].initial = primary.get("email", "")
             self.fields["phone"].initial = primary.get("phone", "")
+
+    def clean_country(self) -> str:
+        return clean_country_code(self.cleaned_data.get("country"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
