@@ -771,6 +771,8 @@ def update_debtor(
         setattr(debtor, field_name, changes[field_name])
     debtor.full_clean(exclude=["company"])
     debtor.save(update_fields=changed)
+    if any(f in LAW_DETAILS for f in changed):  # another law: its default and limitation for the open items
+        refresh_invoice_rules(company, [debtor.pk])
     timeline.event(
         debtor.pk,
         company.pk,
@@ -784,6 +786,51 @@ def update_debtor(
         ],
     ).save()
     return changed + contacts
+
+
+# the details of a debtor its law depends on (``claims.debtor_laws``)
+LAW_DETAILS = frozenset({"kind", "country", "jurisdiction"})
+# the ways a reminder puts a debtor in default (``claims.default_start`` with a reminder)
+_BY_REMINDER = frozenset({"reminder", "reminder_deadline"})
+
+
+def refresh_invoice_rules(company: Company, debtor_ids: Iterable[int]) -> int:
+    """Work out again, by each debtor's law as it is now, when default begins and when the claim is
+    time-barred for its open invoices: after its kind, country or jurisdiction changed (a consumer first
+    imported as a business owes no interest from the 30-day rule it was not told of; a business corrected
+    from a consumer is in default 30 days after the invoice). Default a reminder caused stays where the law
+    alone would begin it later; where the law begins it earlier, that applies. Part payments restart the
+    limitation period as when they were booked. Returns how many invoices changed."""
+    from mahnwerk.core.rulesets import RuleSetError
+
+    ids = sorted(set(debtor_ids))
+    if not ids:
+        return 0
+    laws = debtor_laws(company, ids)
+    invoices = list(Invoice.objects.filter(company=company, debtor_id__in=ids, open_minor__gt=0))
+    paid: dict[int, list[date]] = defaultdict(list)
+    for invoice_id, day in Allocation.objects.filter(invoice__in=invoices, payment__isnull=False).values_list(
+        "invoice_id", "value_date"
+    ):
+        paid[invoice_id].append(day)
+    changed: list[Invoice] = []
+    for inv in invoices:
+        law = laws[inv.debtor_id]
+        try:
+            start = default_start(inv, law.jurisdiction, law.debtor_kind)
+            barred = limitation_date(law.jurisdiction, law.debtor_kind, inv.due_date, sorted(paid[inv.pk]))
+        except RuleSetError:  # no rule set covers its dates: left as it is
+            continue
+        first, rule = start.first_interest_day, start.rule
+        reminded = inv.default_from if inv.default_rule in _BY_REMINDER else None
+        if reminded is not None and (first is None or reminded <= first):
+            first, rule = reminded, inv.default_rule
+        if (first, rule, barred) != (inv.default_from, inv.default_rule, inv.time_barred_on):
+            inv.default_from, inv.default_rule, inv.time_barred_on = first, rule, barred
+            changed.append(inv)
+    if changed:
+        Invoice.objects.bulk_update(changed, ["default_from", "default_rule", "time_barred_on"])
+    return len(changed)
 
 
 @transaction.atomic
