@@ -48,3 +48,35 @@ def test_default_a_reminder_caused_stays(company: Any, make_debtor: Any, make_in
     )
     update_debtor(company, peter, {"kind": "consumer"}, actor="clerk")
     assert _rules(invoice)[:2] == (D("2026-10-03"), "reminder_deadline")
+
+
+def test_a_business_corrected_to_a_consumer_owes_no_flat_compensation(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Any
+) -> None:
+    from mahnwerk.collection.services import run_collection
+    from mahnwerk.ledger.claims import statement
+    from mahnwerk.ledger.models import Charge
+    from mahnwerk.ledger.timeline import describe
+
+    # the worked example of test_same_figures: reminder 03-10 (default from 03-21), firm reminder 03-24 with
+    # the 40.00 flat compensation of § 288 (5) BGB, which a consumer never owes
+    debtor = make_debtor(name="Metallbau Krüger", language="de", kind="business", country="DE")
+    invoice = make_invoice(debtor, "RE-4", "1000.00", "2025-03-03", issue="2025-02-01")
+    for day in ("2025-03-10", "2025-03-24"):
+        run_collection(company, D(day))
+    assert list(Charge.objects.filter(invoice=invoice).values_list("kind", "amount_minor")) == [
+        ("flat_compensation", 4000)
+    ]
+    before = statement(company, debtor.pk, "business", D("2025-04-07"))["totals"]["EUR"]
+
+    update_debtor(company, debtor, {"kind": "consumer"}, actor="clerk")
+
+    assert not Charge.objects.filter(invoice=invoice).exists()
+    # a reminder after the due date puts a consumer in default too: that default stands
+    assert _rules(invoice)[:2] == (D("2025-03-21"), "reminder_deadline")
+    after = statement(company, debtor.pk, "consumer", D("2025-04-07"))["totals"]["EUR"]
+    assert (before["fees_open_minor"], after["fees_open_minor"]) == (4000, 0)
+    # interest at 5 points over the base rate now, not 9: 1000.00 x 7.27 % x 18 / 365 = 3.585 -> 3.59
+    assert (before["interest_open_minor"], after["interest_open_minor"]) == (556, 359)
+    (event,) = debtor.timeline.filter(kind="charge_cancelled_law")
+    assert "RE-4" in describe(event) and "not owed" in describe(event)

@@ -8,8 +8,12 @@ class CollectionConfig(AppConfig):
     verbose_name = _("Collection")
 
     def ready(self) -> None:
+        from mahnwerk.collection.consequences import _on_law_changed
         from mahnwerk.collection.runs import EVENT_TEXTS
         from mahnwerk.ledger import timeline
+        from mahnwerk.ledger.signals import debtor_law_changed
+
+        debtor_law_changed.connect(_on_law_changed, dispatch_uid="collection.law_changed")
 
         for kind, text in EVENT_TEXTS.items():
             timeline.EVENT_TEXTS.setdefault(kind, text)

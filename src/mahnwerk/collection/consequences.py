@@ -418,6 +418,69 @@ def undo_step_consequences(action_ids: Sequence[int]) -> int:
     return changed
 
 
+def law_changed(company: Company, debtor_ids: Sequence[int], later: Sequence[int]) -> int:
+    """After the law of ``debtor_ids`` changed (their kind, country or jurisdiction, and with it when default
+    begins: ``ledger.services.refresh_invoice_rules``): a flat compensation the debtor no longer owes — a
+    consumer's, or one booked before default now begins or on an invoice no longer in default — is cancelled,
+    and for the invoices in ``later`` interest paid for days no longer in default pays the principal. What was
+    paid on a cancelled charge pays the principal too (:func:`_repay`). Returns how many charges were
+    cancelled."""
+    from mahnwerk.ledger.services import apply_credits
+
+    debtors = {d.pk: d for d in Debtor.objects.filter(company=company, pk__in=list(debtor_ids))}
+    invoices = {
+        inv.pk: inv
+        for inv in Invoice.objects.filter(company=company, debtor_id__in=list(debtors), open_minor__gt=0)
+    }
+    today = company_today(company)
+    events: list[EventRow] = []
+    credited: set[int] = set()
+    cancelled = 0
+    label = charge_labels()[ChargeKind.FLAT_COMPENSATION]
+    for charge in Charge.objects.filter(
+        invoice_id__in=list(invoices), kind=ChargeKind.FLAT_COMPENSATION
+    ).order_by("pk"):
+        inv = invoices[charge.invoice_id]
+        owed = (
+            debtors[inv.debtor_id].kind == "business"
+            and inv.default_from is not None
+            and inv.default_from <= charge.booked_on
+        )
+        if owed or not _repay(charge, inv):
+            continue
+        if charge.amount_minor != charge.open_minor:
+            credited.add(charge.debtor_id)
+        charge.delete()
+        cancelled += 1
+        events.append(
+            event_row(
+                charge.debtor_id,
+                company.pk,
+                "charge_cancelled_law",
+                today,
+                charge=label,
+                amount=format_money(charge.amount_minor, charge.currency),
+                number=inv.number,
+            )
+        )
+    for invoice_id in later:
+        moved = invoices.get(invoice_id)
+        if moved is not None and _repay_interest(
+            moved, company, debtor_law(company, debtors[moved.debtor_id])
+        ):
+            credited.add(moved.debtor_id)
+    record_events(events)
+    if credited:
+        apply_credits(company, credited)
+    return cancelled
+
+
+def _on_law_changed(
+    sender: object, company: Company, debtor_ids: Sequence[int], later: Sequence[int], **kwargs: object
+) -> None:
+    law_changed(company, debtor_ids, later)
+
+
 def _repay(charge: Charge, inv: Invoice) -> bool:
     """What payments paid on ``charge`` (about to be taken back) pays the invoice's principal instead, from
     the same value date (§ 366 BGB: the customer's money pays what is owed); what the principal cannot take

@@ -802,6 +802,7 @@ def refresh_invoice_rules(company: Company, debtor_ids: Iterable[int]) -> int:
     alone would begin it later; where the law begins it earlier, that applies. Part payments restart the
     limitation period as when they were booked. Returns how many invoices changed."""
     from mahnwerk.core.rulesets import RuleSetError
+    from mahnwerk.ledger.signals import debtor_law_changed
 
     ids = sorted(set(debtor_ids))
     if not ids:
@@ -814,6 +815,7 @@ def refresh_invoice_rules(company: Company, debtor_ids: Iterable[int]) -> int:
     ):
         paid[invoice_id].append(day)
     changed: list[Invoice] = []
+    later: list[int] = []  # default begins later than before, or not at all
     for inv in invoices:
         law = laws[inv.debtor_id]
         try:
@@ -826,10 +828,15 @@ def refresh_invoice_rules(company: Company, debtor_ids: Iterable[int]) -> int:
         if reminded is not None and (first is None or reminded <= first):
             first, rule = reminded, inv.default_rule
         if (first, rule, barred) != (inv.default_from, inv.default_rule, inv.time_barred_on):
+            if inv.default_from is not None and (first is None or first > inv.default_from):
+                later.append(inv.pk)
             inv.default_from, inv.default_rule, inv.time_barred_on = first, rule, barred
             changed.append(inv)
     if changed:
         Invoice.objects.bulk_update(changed, ["default_from", "default_rule", "time_barred_on"])
+    # what the reminders booked on that law: a flat compensation no longer owed, interest paid for days no
+    # longer in default (``collection.consequences.law_changed``)
+    debtor_law_changed.send(sender=Debtor, company=company, debtor_ids=ids, later=later)
     return len(changed)
 
 

@@ -76,6 +76,10 @@ EVENT_TEXTS = {
     "charge_cancelled_default": _(
         "{charge} of {amount} on {number} cancelled: it was booked before default, which now begins on {date}"
     ),
+    "charge_cancelled_law": _(
+        "{charge} of {amount} on {number} cancelled: under the rules that apply since the customer's details "
+        "changed it is not owed"
+    ),
     "charge_cancelled": _(
         "{charge} of {amount} on {number} cancelled: the reminder did not reach the customer"
     ),
