@@ -115,3 +115,27 @@ def test_rates_list_all_tables_text() -> None:
 def test_bad_input_is_a_clear_error(args: list[str]) -> None:
     with pytest.raises(CommandError):
         run(*args)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (["--currency", "XYZ"], "--currency: not an ISO 4217 currency code: 'XYZ'"),
+        (["--principal", "1e9"], "--principal: not an amount: '1e9'"),
+        (["--principal", "1_000"], "--principal: not an amount: '1_000'"),
+        (["--principal", "-5"], "--principal: must be positive"),
+        (["--principal", "1000000000000000"], "--principal: 1000000000000000 is too large"),
+        (["--costs", "-3"], "--costs: cannot be negative"),
+        (["--payment", "2023-06-01=1e3"], "--payment: not an amount: '1e3'"),
+    ],
+)
+def test_amounts_and_currencies_are_read_as_strictly_as_a_spreadsheet(
+    change: list[str], message: str
+) -> None:
+    with pytest.raises(CommandError) as raised:
+        run(*BASE, *change)
+    assert str(raised.value).startswith(message), str(raised.value)
+
+
+def test_a_lower_case_currency_is_read() -> None:
+    assert run(*BASE[:-6], "--currency", "usd", *BASE[-4:]).strip().endswith("USD")

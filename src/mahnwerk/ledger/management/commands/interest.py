@@ -18,9 +18,10 @@ from mahnwerk.core.interest import (
     Payment,
     statutory_interest,
 )
-from mahnwerk.core.money import MoneyError, to_decimal, to_minor
+from mahnwerk.core.money import to_decimal
 from mahnwerk.core.rates import MissingRateError, RateError, load_tables, percent_to_units, units_to_percent
 from mahnwerk.core.rulesets import DayCount, RuleSetError, load_rulebook
+from mahnwerk.core.tabular import TabularError, parse_amount, parse_currency
 
 
 def data_dir() -> Path:
@@ -42,6 +43,15 @@ def _date(value: str, option: str) -> date:
         raise CommandError(
             _("{option}: not a date (YYYY-MM-DD): {value}").format(option=option, value=value)
         ) from None
+
+
+def _amount(text: str, currency: str, option: str, *, positive: bool = True) -> int:
+    """An amount given on the command line, as strictly as a spreadsheet cell ("1234.56"; no exponents,
+    no more decimals than the currency has, below 10^12 minor units), in minor units."""
+    try:
+        return parse_amount(text.strip(), currency, positive=positive)
+    except TabularError as exc:
+        raise CommandError(f"{option}: " + exc.render(_)) from None
 
 
 def _pct(units: int | None) -> str:
@@ -136,12 +146,14 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help=_("print JSON"))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        currency = options["currency"].upper()
         try:
-            principal = to_minor(options["principal"], currency)
-            costs = to_minor(options["costs"], currency)
-        except MoneyError as exc:
-            raise CommandError(str(exc)) from None
+            currency = parse_currency(options["currency"], "EUR")
+        except TabularError as exc:
+            raise CommandError("--currency: " + exc.render(_)) from None
+        principal = _amount(options["principal"], currency, "--principal")
+        costs = _amount(options["costs"], currency, "--costs", positive=False)
+        if costs < 0:
+            raise CommandError("--costs: " + _("cannot be negative"))
         first = _date(options["first"], "--from")
         last = _date(options["last"], "--to")
         arose = _date(options["arose"], "--arose") if options["arose"] else None
@@ -150,10 +162,7 @@ class Command(BaseCommand):
             day, sep, amount = spec.partition("=")
             if not sep:
                 raise CommandError(_("--payment: expected DATE=AMOUNT, got {value}").format(value=spec))
-            try:
-                payments.append(Payment(_date(day.strip(), "--payment"), to_minor(amount, currency)))
-            except MoneyError as exc:
-                raise CommandError(str(exc)) from None
+            payments.append(Payment(_date(day.strip(), "--payment"), _amount(amount, currency, "--payment")))
         contract = None
         if options["contract_rate"] is not None:
             try:
