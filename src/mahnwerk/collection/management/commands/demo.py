@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from mahnwerk.collection.models import Step
 from mahnwerk.core.money import format_money
 from mahnwerk.demo import build_demo, demo_login
+from mahnwerk.ledger.management.base import business_date
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-mahnwerk"
@@ -22,9 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--invoices", type=int, default=3000)
         parser.add_argument("--days", type=int, default=60)
         parser.add_argument("--seed", type=int, default=2026)
-        parser.add_argument(
-            "--today", type=date.fromisoformat, help="pretend today is this date (YYYY-MM-DD)"
-        )
+        parser.add_argument("--today", type=business_date, help="pretend today is this date (YYYY-MM-DD)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.write(

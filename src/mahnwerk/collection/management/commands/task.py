@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -8,7 +7,7 @@ from django.core.management.base import CommandError, CommandParser
 from mahnwerk.collection.calls import CallError, prepare_call, record_call_outcome
 from mahnwerk.collection.models import CallOutcome, Task, TaskStatus
 from mahnwerk.core.money import to_minor
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 
 
 class Command(MahnwerkCommand):
@@ -19,7 +18,7 @@ class Command(MahnwerkCommand):
         parser.add_argument("task", nargs="?", type=int)
         parser.add_argument("--outcome", choices=CallOutcome.values)
         parser.add_argument("--notes", default="")
-        parser.add_argument("--promised-on", type=date.fromisoformat)
+        parser.add_argument("--promised-on", type=business_date)
         parser.add_argument("--amount", help="promised amount, e.g. 250.00")
         parser.add_argument("--actor", default="cli")
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -12,7 +11,7 @@ from mahnwerk.collection.services import CollectionError, run_collection
 from mahnwerk.comms.compose import render_pending
 from mahnwerk.comms.outbox import day_counts, mark_killed_runs, send_queued
 from mahnwerk.core.playbook import Held
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.models import Company, Debtor
 
 # why debtors were held, as the summary counts them (the case file says each at length)
@@ -38,9 +37,7 @@ class Command(MahnwerkCommand):
     help = "The daily collection run: decide and send what is due for every open item as of a date."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--date", type=date.fromisoformat, help="business date YYYY-MM-DD (default: today)"
-        )
+        parser.add_argument("--date", type=business_date, help="business date YYYY-MM-DD (default: today)")
         parser.add_argument("--dry-run", action="store_true", help="show what would be done, write nothing")
         parser.add_argument(
             "--approve",

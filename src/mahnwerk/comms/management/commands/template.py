@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from mahnwerk.comms.templates_store import (
     split_subject,
 )
 from mahnwerk.ids import parse_id
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.models import Company, Debtor
 
 
@@ -50,7 +49,7 @@ class Command(MahnwerkCommand):
         )
         parser.add_argument("--user", help="edit: user name recorded as the editor")
         parser.add_argument("--debtor", help="preview: debtor customer number or id")
-        parser.add_argument("--date", type=date.fromisoformat, help="preview: business date (default: today)")
+        parser.add_argument("--date", type=business_date, help="preview: business date (default: today)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         company = self.company(options)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,9 @@ from mahnwerk.ledger.exports import (
     write_csv,
     write_xlsx,
 )
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.models import Language
 from mahnwerk.ledger.services import company_today
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(_("not a date (YYYY-MM-DD): {value}").format(value=value)) from None
 
 
 class Command(MahnwerkCommand):
@@ -59,21 +51,21 @@ class Command(MahnwerkCommand):
         )
         parser.add_argument(
             "--as-of",
-            type=_date,
+            type=business_date,
             metavar="YYYY-MM-DD",
             help=_("open items: figures as of this date (default: today)"),
         )
         parser.add_argument(
             "--from",
             dest="date_from",
-            type=_date,
+            type=business_date,
             metavar="YYYY-MM-DD",
             help=_("payments, timeline: from this date"),
         )
         parser.add_argument(
             "--to",
             dest="date_to",
-            type=_date,
+            type=business_date,
             metavar="YYYY-MM-DD",
             help=_("payments, timeline: up to this date"),
         )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -10,7 +10,7 @@ from mahnwerk.core.calendar import format_date
 from mahnwerk.core.money import format_money
 from mahnwerk.ids import parse_id
 from mahnwerk.ledger.claims import debtor_law, statement
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.models import Debtor
 from mahnwerk.ledger.services import company_today
 
@@ -20,7 +20,7 @@ class Command(MahnwerkCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("debtor", help="debtor id or customer number")
-        parser.add_argument("--date", type=date.fromisoformat, help="as of this date (default: today)")
+        parser.add_argument("--date", type=business_date, help="as of this date (default: today)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         company = self.company(options)

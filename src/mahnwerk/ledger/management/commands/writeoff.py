@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -10,16 +9,9 @@ from django.utils.translation import gettext as _
 
 from mahnwerk.core.money import format_money
 from mahnwerk.ids import parse_id
-from mahnwerk.ledger.management.base import MahnwerkCommand
+from mahnwerk.ledger.management.base import MahnwerkCommand, business_date
 from mahnwerk.ledger.models import Company, Debtor, WriteOff
 from mahnwerk.ledger.services import LedgerError, reverse_write_off
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(_("not a date (YYYY-MM-DD): {value}").format(value=value)) from None
 
 
 def write_off_rows(company: Company, debtor: Debtor | None = None) -> list[dict[str, Any]]:
@@ -56,7 +48,9 @@ class Command(MahnwerkCommand):
         parser.add_argument("action", choices=["list", "reverse"])
         parser.add_argument("id", nargs="?", help=_("reverse: the write-off id"))
         parser.add_argument("--debtor", help=_("list: only this debtor (customer number or id)"))
-        parser.add_argument("--today", type=_date, help=_("business date YYYY-MM-DD (default: today)"))
+        parser.add_argument(
+            "--today", type=business_date, help=_("business date YYYY-MM-DD (default: today)")
+        )
         parser.add_argument("--actor", default="cli", help=_("who does this (goes on the timeline)"))
 
     def handle(self, *args: Any, **options: Any) -> None:
