@@ -203,3 +203,20 @@ def test_reasons_are_message_ids_with_parameters_worded_by_the_reader() -> None:
     assert reason_text("the transfer text names invoice(s) RE-1", lambda m: german.get(m, m)) == (
         "the transfer text names invoice(s) RE-1"
     )
+
+
+def test_the_amount_alone_gives_candidates_to_review_never_a_sure_match() -> None:
+    # an unknown payer, no number: the two invoices with exactly 75.00 open are shown to the person deciding
+    d = decide(Incoming(7500, "EUR", "Kautkas", payer_names=("Kautkas SIA",)), ITEMS, debtor_names=NAMES)
+    assert not d.sure
+    assert [c.parts for c in d.candidates] == [(Part(OTHER, 51, 7500),), (Part(PUTZ, 42, 7500),)]
+    assert all(c.rules == ["amount_only"] and c.score < SURE_SCORE for c in d.candidates)
+    assert "nothing else in the payment points to it" in [str(r) for r in d.candidates[0].reasons]
+    # an amount no invoice has open: nothing to suggest
+    assert decide(Incoming(7501, "EUR", "Kautkas"), ITEMS).candidates == []
+    # more invoices with that amount than are worth showing: none
+    many = [*ITEMS, *(OpenItem(60 + n, OTHER, f"X-{n}", "", 7500, "EUR", DUE) for n in range(5))]
+    assert decide(Incoming(7500, "EUR", "Kautkas"), many).candidates == []
+    # a rule that found something keeps the amount alone out
+    d = decide(Incoming(7500, "EUR", "INV-00009"), ITEMS)
+    assert [c.rules for c in d.candidates] == [["invoice_in_text"]]

@@ -16,6 +16,8 @@ The rules, strongest first (each candidate says which rules found it and why):
    its invoices (or all of them) has open.
 5. ``amount_and_name`` — the amount is exactly what one invoice has open and the payer's name is the
    debtor's name (legal forms, case, accents and punctuation aside).
+6. ``amount_only`` — when nothing else found a candidate: the invoices that have exactly this amount open
+   (at most :data:`AMOUNT_ONLY_LIMIT`), never sure, so that the person who decides sees them.
 
 A candidate is *sure* when its score reaches :data:`SURE_SCORE` and no other candidate comes within
 :data:`MARGIN` of it; everything else waits for a person with its candidates.
@@ -50,6 +52,8 @@ SCORE_IBAN_TOTAL = 82
 SCORE_IBAN_ONLY = 50
 SCORE_NAME_AMOUNT = 80
 SCORE_NAME_SIMILAR_AMOUNT = 65
+SCORE_AMOUNT_ONLY = 40  # the amount alone: a hint for the person who decides, never sure
+AMOUNT_ONLY_LIMIT = 5  # more invoices with the same amount say nothing
 PENALTY_OTHER_DEBTOR = 25  # the text names an invoice of another debtor than the IBAN paid for before
 
 
@@ -632,6 +636,26 @@ def _decide(
                     ],
                 )
             )
+
+    # 6. the amount alone, when nothing else points anywhere
+    if not candidates:
+        same = index.find(index.by_amount, (incoming.currency, incoming.amount_minor))
+        if 0 < len(same) <= AMOUNT_ONLY_LIMIT:
+            for item in sorted(same, key=lambda it: (it.number, it.invoice_id)):
+                candidates.append(
+                    Candidate(
+                        split_over(incoming.amount_minor, [item]),
+                        SCORE_AMOUNT_ONLY,
+                        ["amount_only"],
+                        [
+                            _why(
+                                gettext_noop("the amount is exactly what invoice {number} has open"),
+                                number=item.number,
+                            ),
+                            _why(gettext_noop("nothing else in the payment points to it")),
+                        ],
+                    )
+                )
 
     merged = _merge(candidates)
     sure = (
