@@ -508,3 +508,16 @@ def test_the_legal_details_run_across_the_foot_and_stay_on_the_page() -> None:
     _, bic = where(runs, "BIC COBADEFFXXX")
     assert abs(x - 25) < 1 and y > bic  # from the left margin, under the columns
     assert max(y for _, y, _ in runs) < 297 - 5  # nothing in the unprintable edge of a printer
+
+
+def test_the_closing_greeting_never_stands_alone_on_a_page() -> None:
+    # paragraphs of growing length push the end of the letter over the page: whatever the length, the
+    # closing goes over together with what comes before it
+    lone = []
+    for n in range(1, 18):
+        paragraphs = ("Bitte überweisen Sie den Gesamtbetrag bis zum genannten Termin. " * n,)
+        texts = page_texts(render_letter_pdf(german_letter(paragraphs=paragraphs)))
+        for page in texts[1:]:
+            if page.lstrip().startswith("Mit freundlichen Grüßen"):
+                lone.append(n)
+    assert lone == []
