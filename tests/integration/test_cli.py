@@ -154,3 +154,21 @@ def test_the_installed_command_runs_the_demo_end_to_end(tmp_path: Path) -> None:
 
     assert story(again.stdout) == story(proc.stdout)
     assert len(list((tmp_path / "outbox" / "demo").glob("*.eml"))) == len(written)
+
+
+@pytest.mark.django_db
+def test_the_run_summary_names_the_days_messages_and_the_letters_to_print(
+    company: Any, make_debtor: Any, make_invoice: Any, outbox: Path
+) -> None:
+    by_mail = make_debtor(number="K1", language="en")
+    by_post = make_debtor(
+        number="K2", language="en", email=None, street="Lindenallee 5", postcode="04109", city="Leipzig"
+    )
+    make_invoice(by_mail, "RE-1", "120.00", "2026-03-01")
+    make_invoice(by_post, "RE-2", "80.00", "2026-03-01")
+    out = cli("run", "--date", "2026-03-08")
+    assert re.search(r"emails and SMS of the day, sent +1\n", out), out
+    assert re.search(r"letters for the print batch +1\n", out), out
+    again = json.loads(cli("run", "--date", "2026-03-08", "--json"))  # a second run that day: the same day
+    assert again[0]["actions_created"] == 0
+    assert again[0]["outbox"]["sent"] == 1 and again[0]["outbox"]["letters"] == 1

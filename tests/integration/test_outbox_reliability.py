@@ -443,7 +443,7 @@ def test_the_run_summary_and_the_list_show_retrying_and_failed(
         make_invoice(make_debtor(), f"RE-{n}", "100.00", "2026-03-01")
     smtp.data = ["451 4.3.0 later", "451 4.3.0 later", "554 5.7.1 refused"]
     out = cli("run", "--date", "2026-03-08")
-    assert re.search(r"emails and SMS sent +0\n", out)
+    assert re.search(r"emails and SMS of the day, sent +0\n", out)
     assert re.search(r"\n    retrying +2\n", out) and re.search(r"\n    failed +1\n", out)
     listed = cli("outbox", "list")
     assert "failed: 1" in listed and "queued: 2" in listed and "retrying: 2" in listed

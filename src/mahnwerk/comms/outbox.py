@@ -999,15 +999,20 @@ def retrying_count(company: Company | None = None) -> int:
 
 def day_counts(company: Company, business_date: date) -> dict[str, int]:
     """The emails and SMS of one business date (a run's): sent, queued (or being sent), retrying (of the
-    queued), failed (or bounced)."""
+    queued), failed (or bounced); and its letters waiting for the print batch."""
     rows = (
         OutboundMessage.objects.filter(company=company, business_date=business_date)
-        .exclude(channel="letter")
-        .values("status")
+        .values("channel", "status")
         .annotate(n=Count("id"))
         .order_by()
     )
-    by_status = {row["status"]: row["n"] for row in rows}
+    by_status: dict[str, int] = defaultdict(int)
+    letters = 0
+    for row in rows:
+        if row["channel"] == "letter":
+            letters += row["n"] if row["status"] == MessageStatus.QUEUED else 0
+        else:
+            by_status[row["status"]] += row["n"]
     retrying = OutboundMessage.objects.filter(
         company=company,
         business_date=business_date,
@@ -1019,6 +1024,7 @@ def day_counts(company: Company, business_date: date) -> dict[str, int]:
         "queued": by_status.get(MessageStatus.QUEUED, 0) + by_status.get(MessageStatus.SENDING, 0),
         "retrying": retrying,
         "failed": by_status.get(MessageStatus.FAILED, 0) + by_status.get(MessageStatus.BOUNCED, 0),
+        "letters": letters,
     }
 
 

@@ -160,11 +160,12 @@ class Command(MahnwerkCommand):
         if not r.dry_run:
             line(_("time-barred (to a person)"), r.time_barred)
             line(_("changed before writing"), r.withdrawn_at_write)
-            if day is not None:
-                line(_("emails and SMS sent"), day["sent"])
+            if day is not None:  # the whole business date's, this run's and earlier runs' of the day
+                line(_("emails and SMS of the day, sent"), day["sent"])
                 line(_("still queued"), day["queued"], indent="    ")
                 line(_("retrying"), day["retrying"], indent="    ")
                 line(_("failed"), day["failed"], indent="    ")
+                line(_("letters for the print batch"), day["letters"])
         if r.excluded_debtors or r.excluded_items:
             line(
                 _("left out of this run"),
