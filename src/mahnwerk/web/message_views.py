@@ -31,7 +31,7 @@ from mahnwerk.comms import creditor, sent_pdfs
 from mahnwerk.comms.compose import ensure_rendered, render_debtor
 from mahnwerk.comms.debtor_documents import LETTER, LETTER_STATUSES, safe_filename
 from mahnwerk.comms.documents import html_message, qr_png
-from mahnwerk.comms.email_build import build_email, wants_pdf
+from mahnwerk.comms.email_build import build_email, letter_filename, wants_pdf
 from mahnwerk.comms.models import MessageStatus, OutboundMessage
 from mahnwerk.ledger.models import ChannelChoice, Company, Debtor
 from mahnwerk.ledger.timeline_display import actor_label
@@ -177,7 +177,7 @@ def email_file(msg: OutboundMessage) -> bytes:
         email.extra_headers["Date"] = msg.sent_at
     kept = sent_pdfs.kept(msg)
     if kept is not None:
-        name = f"{msg.subject[:60]}.pdf".replace("/", "-")
+        name = letter_filename(msg.subject)
         email.attachments = [
             (name, kept, "application/pdf") if isinstance(a, tuple) and a[0] == name else a
             for a in email.attachments
