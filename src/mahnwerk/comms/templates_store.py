@@ -29,7 +29,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.template import Context, Template, TemplateSyntaxError
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext as _
 
 from mahnwerk.comms.documents import creditor_details
@@ -345,6 +345,12 @@ def render_source(
                 compact = _compact_sms_context(full)
                 if compact is not None:
                     text = sms_text(_render(source.body, compact))
+                    if analyse_sms(text).segments > SMS_MAX_SEGMENTS:  # still too long: the count alone
+                        count = len([n for n in str(full.get("numbers", "")).split(", ") if n])
+                        compact["numbers"] = ngettext("{count} invoice", "{count} invoices", count).format(
+                            count=count
+                        )
+                        text = sms_text(_render(source.body, compact))
         return RenderedMessage(subject="", body_text=text, kind=source.kind)
     if source.kind == TemplateKind.LETTER:
         greeting, paragraphs, closing = _letter_parts(body)
