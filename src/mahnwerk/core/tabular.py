@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
 from babel.numbers import list_currencies
 
@@ -251,21 +252,15 @@ def detect_decimal_separator(values: Iterable[str]) -> str:
     disagree (a column mixing ``1.234,56`` and ``1,234.56``)."""
     sure: dict[str, str] = {}
     weak: dict[str, str] = {}
-    # what a value says depends only on its shape (every digit alike): each shape is looked at once
-    shapes: dict[str, tuple[str | None, str | None]] = {}
-    for value in values:
-        text = _clean(value)
+    # what a value says depends only on its shape (every digit alike): each shape is looked at once, with the
+    # first value of that shape (the one whose vote counts)
+    for text in _shapes(values).values():
         if not text:
             continue
-        shape = text.translate(_DIGITS_ALIKE)
-        said = shapes.get(shape)
-        if said is None:
-            hint = _hint(text)
-            said = shapes[shape] = (hint, _weak_hint(text) if hint is None else None)
-        hint, guess = said
+        hint = _hint(text)
         if hint is not None:
             sure.setdefault(hint, text)
-        elif guess is not None:
+        elif (guess := _weak_hint(text)) is not None:
             weak.setdefault(guess, text)
     for votes in (sure, weak):
         if len(votes) > 1:
@@ -280,6 +275,20 @@ def detect_decimal_separator(values: Iterable[str]) -> str:
         if votes:
             return next(iter(votes))
     return "."
+
+
+def _shapes(values: Iterable[str]) -> dict[str, str]:
+    """Each shape of the values (cleaned, every digit alike), in the order they first appear -> the first value
+    of that shape (cleaned)."""
+    texts = list(map(str.strip, values))
+    joined = "\n".join(texts).replace("\u00a0", " ")
+    if joined.count("\n") == max(len(texts) - 1, 0):  # (no value holds a line break: one translation)
+        shapes = joined.translate(_DIGITS_ALIKE).split("\n") if texts else []
+    else:
+        shapes = [_clean(text).translate(_DIGITS_ALIKE) for text in texts]
+    # the first position of each shape: the last one written wins, so they are written back to front
+    first = dict(zip(reversed(shapes), range(len(shapes) - 1, -1, -1), strict=True))
+    return {shape: _clean(texts[at]) for shape, at in sorted(first.items(), key=itemgetter(1))}
 
 
 def parse_decimal(text: str, decimal_sep: str, currency: str | None = None) -> Decimal:
@@ -478,18 +487,13 @@ def parse_dates(
     max_date: date = MAX_DATE,
 ) -> list[date | TabularError]:
     """Each cell of a column as :func:`parse_date` reads it: its date, or the :class:`TabularError`."""
-    seen: dict[str | date, date | TabularError] = {}
-    out: list[date | TabularError] = []
-    for value in values:
-        found = seen.get(value)
-        if found is None:
-            try:
-                found = parse_date(value, fmt, min_date, max_date)
-            except TabularError as exc:
-                found = exc
-            seen[value] = found
-        out.append(found)
-    return out
+    found: dict[str | date, date | TabularError] = {}
+    for value in dict.fromkeys(values):
+        try:
+            found[value] = parse_date(value, fmt, min_date, max_date)
+        except TabularError as exc:
+            found[value] = exc
+    return list(map(found.__getitem__, values))
 
 
 @cache
@@ -500,6 +504,15 @@ def _plain_amount(decimal_sep: str) -> re.Pattern[str]:
         r"(?P<sign>[+-]?)(?P<int>\d+|\d{1,3}(?:" + re.escape(group) + r"\d{3})+)"
         r"(?:" + re.escape(decimal_sep) + r"(?P<frac>\d+))?"
     )
+
+
+@cache
+def _exact_amount(decimal_sep: str, places: int) -> re.Pattern[str]:
+    """The usual spelling with exactly the currency's decimals (none for a currency without minor units): the
+    minor units are then the digits as they stand."""
+    group = "," if decimal_sep == "." else "."
+    decimals = re.escape(decimal_sep) + r"\d{" + str(places) + "}" if places else ""
+    return re.compile(r"[+-]?(?:\d+|\d{1,3}(?:" + re.escape(group) + r"\d{3})+)" + decimals)
 
 
 def parse_amounts(
@@ -513,29 +526,67 @@ def parse_amounts(
     the :class:`TabularError`."""
     if decimal_sep not in {".", ","}:
         raise ValueError(f"decimal separator must be '.' or ',', not {decimal_sep!r}")
-    fullmatch = _plain_amount(decimal_sep).fullmatch
-    group = "," if decimal_sep == "." else "."
+    if len(values) != len(currencies):
+        raise ValueError("parse_amounts needs a currency for each value")
+    codes = set(currencies)
+    if len(codes) == 1 and set(map(type, values)) == {str}:
+        texts = cast("Sequence[str]", values)
+        if max(map(len, texts)) <= MAX_AMOUNT_TEXT:
+            return _amounts_at_once(texts, codes.pop(), decimal_sep, positive)
     places_of: dict[str, int] = {}
-    out: list[int | TabularError] = []
-    for value, currency in zip(values, currencies, strict=True):
-        minor: int | None = None
-        if type(value) is str and len(value) <= MAX_AMOUNT_TEXT:
-            found = fullmatch(value)
-            if found is not None:
-                places = places_of.get(currency)
-                if places is None:
-                    places = places_of[currency] = digits(currency)
-                frac = found["frac"] or ""
-                if len(frac) <= places:
-                    whole = int(found["int"].replace(group, "") + frac.ljust(places, "0"))
-                    minor = -whole if found["sign"] == "-" else whole
-                    if abs(minor) >= MAX_ABS_MINOR or (positive and minor <= 0):
-                        minor = None  # worded by parse_amount
-        if minor is not None:
-            out.append(minor)
-            continue
-        try:
-            out.append(parse_amount(value, currency, decimal_sep, positive=positive))
-        except TabularError as exc:
-            out.append(exc)
+    return [
+        _read_amount(value, currency, decimal_sep, positive, places_of)
+        for value, currency in zip(values, currencies, strict=True)
+    ]
+
+
+def _amounts_at_once(
+    texts: Sequence[str], currency: str, decimal_sep: str, positive: bool
+) -> list[int | TabularError]:
+    """:func:`parse_amounts` of a column of text in one currency: the values written the usual way with
+    exactly the currency's decimals (nearly all) read at once, as their digits; the others one by one."""
+    matches = list(map(_exact_amount(decimal_sep, digits(currency)).fullmatch, texts))
+    odd = [k for k, match in enumerate(matches) if match is None] if None in matches else []
+    usual = list(texts)
+    for k in odd:
+        usual[k] = "0"
+    group = "," if decimal_sep == "." else "."
+    # (the usual values are digits, a sign and separators: no line breaks)
+    joined = "\n".join(usual).replace(group, "").replace(decimal_sep, "")
+    minors = list(map(int, joined.split("\n")))
+    out = list[int | TabularError](minors)
+    low = 1 if positive else 1 - MAX_ABS_MINOR
+    if odd or min(minors) < low or max(minors) >= MAX_ABS_MINOR:
+        for k in [k for k, minor in enumerate(minors) if not low <= minor < MAX_ABS_MINOR] + odd:
+            out[k] = _read_amount(texts[k], currency, decimal_sep, positive, {})
     return out
+
+
+def _read_amount(
+    value: str | Decimal | int | float,
+    currency: str,
+    decimal_sep: str,
+    positive: bool,
+    places_of: dict[str, int],
+) -> int | TabularError:
+    """One cell of :func:`parse_amounts`: the usual spelling by the column's pattern, any other by
+    :func:`parse_amount`."""
+    if type(value) is str and len(value) <= MAX_AMOUNT_TEXT:
+        found = _plain_amount(decimal_sep).fullmatch(value)
+        if found is not None:
+            places = places_of.get(currency)
+            if places is None:
+                places = places_of[currency] = digits(currency)
+            frac = found["frac"] or ""
+            if len(frac) <= places:
+                whole = int(
+                    found["int"].replace("," if decimal_sep == "." else ".", "") + frac.ljust(places, "0")
+                )
+                minor = -whole if found["sign"] == "-" else whole
+                if abs(minor) < MAX_ABS_MINOR and (minor > 0 or not positive):
+                    return minor
+                # (else worded by parse_amount)
+    try:
+        return parse_amount(value, currency, decimal_sep, positive=positive)
+    except TabularError as exc:
+        return exc

@@ -155,20 +155,60 @@ def bulk_insert_rows(
     """
     if not rows:
         return []
+    fields = _fields(model, columns)
+    if set(map(len, rows)) != {len(columns)}:
+        raise ValueError(f"{model._meta.label}: every row needs a value for each of {len(columns)} columns")
+    values: list[Sequence[Any]] = list(zip(*rows, strict=True)) if columns else []
+    return _insert_columns(model, fields, columns, values, len(rows), using, now)
+
+
+def bulk_insert_columns(
+    model: type[models.Model],
+    columns: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    *,
+    using: str | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """:func:`bulk_insert_rows` with the rows given a column at a time: ``values[j]`` holds the value of
+    ``columns[j]`` for every row (for a caller that has its rows so: no tuple per row is built)."""
+    count = len(values[0]) if values else 0
+    if not count:
+        return []
+    fields = _fields(model, columns)
+    if len(values) != len(columns) or set(map(len, values)) != {count}:
+        raise ValueError(f"{model._meta.label}: every column needs a value for each of {count} rows")
+    return _insert_columns(model, fields, columns, values, count, using, now)
+
+
+def _fields(model: type[models.Model], columns: Sequence[str]) -> dict[str, models.Field[Any, Any]]:
+    """The model's fields but its primary key, by attribute name (``columns`` checked against them)."""
     opts = model._meta
     if opts.parents:
         raise TypeError(f"bulk_insert cannot write {opts.label}: it inherits from another concrete model")
+    pk = opts.pk
+    fields = {f.attname: f for f in opts.concrete_fields if f is not pk}
+    unknown = [c for c in columns if c not in fields]
+    if unknown:
+        raise ValueError(f"{opts.label}: no field {', '.join(unknown)} (or it is the primary key)")
+    return fields
+
+
+def _insert_columns(
+    model: type[models.Model],
+    fields: dict[str, models.Field[Any, Any]],
+    columns: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    count: int,
+    using: str | None,
+    now: datetime | None,
+) -> list[int]:
+    opts = model._meta
     pk = opts.pk
     assert pk is not None and pk.column is not None
     pk_column: str = pk.column
     alias = using or router.db_for_write(model)
     connection = connections[alias]
-    fields = {f.attname: f for f in opts.concrete_fields if f is not pk}
-    unknown = [c for c in columns if c not in fields]
-    if unknown:
-        raise ValueError(f"{opts.label}: no field {', '.join(unknown)} (or it is the primary key)")
-    if set(map(len, rows)) != {len(columns)}:
-        raise ValueError(f"{opts.label}: every row needs a value for each of {len(columns)} columns")
     now = now or timezone.now()
     stamped = {f.attname for f in _stamped(model)}
     # the columns every row of the call shares: fields left out, and auto_now fields
@@ -184,19 +224,19 @@ def bulk_insert_rows(
     given = [(j, fields[c]) for j, c in enumerate(columns) if c not in stamped]
     # rows leaving a database default to the database are written without that column
     defaulted = [j for j, f in given if f.has_db_default()]
-    groups: dict[tuple[int, ...], Sequence[int]] = {(): range(len(rows))}
+    groups: dict[tuple[int, ...], Sequence[int]] = {(): range(count)}
     if defaulted:
         by_omitted: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        for n, row in enumerate(rows):
-            by_omitted[tuple(j for j in defaulted if isinstance(row[j], DatabaseDefault))].append(n)
+        for n in range(count):
+            by_omitted[tuple(j for j in defaulted if isinstance(values[j][n], DatabaseDefault))].append(n)
         groups = dict(by_omitted)
     quote = connection.ops.quote_name
     table = quote(opts.db_table)
     tail = tuple(_converter(fields[a], connection)(v) for a, v in shared.items())
-    ids: list[int] = [0] * len(rows)
+    ids: list[int] = [0] * count
     # all or nothing also when the caller runs in autocommit (as bulk_create does)
     with transaction.atomic(using=alias, savepoint=False):
-        _insert_groups(connection, opts, table, pk_column, given, groups, rows, tail, shared, fields, ids)
+        _insert_groups(connection, opts, table, pk_column, given, groups, values, tail, shared, fields, ids)
     return ids
 
 
@@ -207,26 +247,38 @@ def _insert_groups(
     pk_column: str,
     given: list[tuple[int, models.Field[Any, Any]]],
     groups: dict[tuple[int, ...], Sequence[int]],
-    rows: Sequence[Sequence[Any]],
+    columns: Sequence[Sequence[Any]],
     tail: tuple[Any, ...],
     shared: dict[str, Any],
     fields: dict[str, models.Field[Any, Any]],
     ids: list[int],
 ) -> None:
     quote = connection.ops.quote_name
+    count = len(ids)
     for omitted, members in groups.items():
         own = [(j, f) for j, f in given if j not in omitted]
-        part = rows if len(members) == len(rows) else [rows[n] for n in members]
-        values = [_column(f, [row[j] for row in part], connection) for j, f in own]
-        # the rows' own values, then the shared ones (zip and repeat: no Python per row)
-        params = list(zip(*values, *map(repeat, tail), strict=False)) if values else [tail] * len(part)
+        values = [
+            _column(f, columns[j] if len(members) == count else [columns[j][n] for n in members], connection)
+            for j, f in own
+        ]
         names = [quote(f.column or f.attname) for _j, f in own] + [
             quote(fields[a].column or a) for a in shared
         ]
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite":
-                made = _insert_sqlite(cursor, table, names, params)
+                # a large load: the values every row has alike (the shared ones, a column holding one value)
+                # written into the statement, not bound a million times; the same values are stored
+                inline = len(members) >= INLINE_FROM
+                literals = [_same_literal(column) if inline else None for column in values]
+                literals += [_sqlite_literal(v) if inline else None for v in tail]
+                marks = [literal or "%s" for literal in literals]
+                every = [*values, *(repeat(v, len(members)) for v in tail)]
+                bound = [column for column, literal in zip(every, literals, strict=True) if not literal]
+                # (the rows' parameters made as the driver takes them: no list of a million tuples)
+                rows = zip(*bound, strict=True) if bound else repeat((), len(members))
+                made = _insert_sqlite(cursor, table, names, rows, len(members), marks)
             else:
+                params = _params(values, tail, len(members))
                 made = _reserve_ids(cursor, opts.db_table, pk_column, len(params))
                 params = [(pk_value, *row_params) for pk_value, row_params in zip(made, params, strict=True)]
                 if len(params) >= COPY_FROM:
@@ -237,14 +289,46 @@ def _insert_groups(
             ids[n] = pk_value
 
 
-def _column(field: models.Field[Any, Any], values: list[Any], connection: Any) -> list[Any]:
+def _params(values: list[Sequence[Any]], tail: tuple[Any, ...], count: int) -> list[tuple[Any, ...]]:
+    """The rows' own values, then the shared ones (zip and repeat: no Python per row)."""
+    return list(zip(*values, *map(repeat, tail), strict=False)) if values else [tail] * count
+
+
+# SQLite: from this many rows on, the values all rows share are written into the statement (a smaller load
+# binds them, and its statement stays the same from call to call)
+INLINE_FROM = 1000
+
+
+def _same_literal(values: Sequence[Any]) -> str | None:
+    """The SQLite literal of the value every row of a column has (of one type); ``None`` when they differ."""
+    first = values[0]
+    if values.count(first) != len(values) or set(map(type, values)) != {type(first)}:
+        return None
+    return _sqlite_literal(first)
+
+
+def _sqlite_literal(value: Any) -> str | None:
+    """``value`` as an SQLite literal storing what binding it stores (``None`` when it is not that simple); a
+    ``%`` doubled, as the statement's text goes through the driver's placeholder conversion."""
+    if value is None:
+        return "NULL"
+    if type(value) is bool:
+        return "1" if value else "0"
+    if type(value) is int and abs(value) < 2**63:
+        return str(value)
+    if type(value) is str and "\x00" not in value:
+        return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+    return None
+
+
+def _column(field: models.Field[Any, Any], values: Sequence[Any], connection: Any) -> Sequence[Any]:
     """A column's values as the driver takes them (converted once per distinct date)."""
     if _is_plain(field) and set(map(type, values)) <= _PLAIN_TYPES:
         return values
     fn = _converter(field, connection)
     if field.get_internal_type() == "DateField":
-        seen: dict[Any, Any] = {}
-        return [seen[v] if v in seen else seen.setdefault(v, fn(v)) for v in values]
+        converted = {v: fn(v) for v in dict.fromkeys(values)}
+        return list(map(converted.__getitem__, values))
     return [fn(v) for v in values]
 
 
@@ -265,13 +349,24 @@ def _execute(cursor: Any, table: str, names: list[str], params: Sequence[Sequenc
         cursor.executemany(sql, params)
 
 
-def _insert_sqlite(cursor: Any, table: str, names: list[str], params: Sequence[Sequence[Any]]) -> list[int]:
-    """Insert and return the new rows' ids: SQLite numbers the rows of one statement consecutively (one
-    writer at a time, no triggers on these tables), so the last id names them all."""
-    _execute(cursor, table, names, params)
+def _insert_sqlite(
+    cursor: Any,
+    table: str,
+    names: list[str],
+    params: Iterable[Sequence[Any]],
+    count: int,
+    marks: Sequence[str],
+) -> list[int]:
+    """Insert the ``count`` rows of ``params`` and return their ids: SQLite numbers the rows of one statement
+    consecutively (one writer at a time, no triggers on these tables), so the last id names them all."""
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(marks)})"
+    if count == 1:
+        cursor.execute(sql, next(iter(params)))
+    else:
+        cursor.executemany(sql, params)
     cursor.execute("SELECT last_insert_rowid()")
     last = int(cursor.fetchone()[0])
-    return list(range(last - len(params) + 1, last + 1))
+    return list(range(last - count + 1, last + 1))
 
 
 # PostgreSQL: from this many rows on, they are sent with COPY (one stream) instead of one INSERT each
@@ -374,4 +469,4 @@ def bulk_load(model: type[models.Model], rows: int, *, using: str | None = None)
                 cursor.execute(sql.replace("%", "%%"))
 
 
-__all__ = ["bulk_insert", "bulk_insert_rows", "bulk_load", "page_cache"]
+__all__ = ["bulk_insert", "bulk_insert_columns", "bulk_insert_rows", "bulk_load", "page_cache"]

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from importlib import resources
-from operator import itemgetter
+from itertools import islice
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast, overload
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -281,9 +281,69 @@ def max_length(model: type[models.Model], name: str) -> int:
 # Reading files
 
 
+class Records(Sequence[tuple[int, Row]]):
+    """Rows held a column at a time: each row's number (as a spreadsheet shows it) and, per field, the cells of
+    every row (``""`` where a row has no cell). Read by position, they are the (row number, row) pairs of
+    :data:`Rows`; the importers read the columns as they are (a million rows are no million dicts).
+
+    ``source``: the rows they were made of, when they were given as pairs (each row is then that pair's)."""
+
+    def __init__(
+        self,
+        lines: list[int],
+        columns: dict[str, list[Cell]],
+        source: Sequence[tuple[int, Row]] | None = None,
+    ) -> None:
+        self.lines = lines
+        self.columns = columns  # only the fields some row has a cell of
+        self.source = source
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[int, Row]]) -> Records:
+        """``rows`` a column at a time (as they are when they are :class:`Records` already)."""
+        if isinstance(rows, Records):
+            return rows
+        present: dict[str, None] = {}
+        for _line, row in rows:
+            present.update(dict.fromkeys(row))
+        columns = {name: [row.get(name, "") for _line, row in rows] for name in present}
+        return cls([line for line, _row in rows], columns, rows)
+
+    def row(self, k: int) -> Row:
+        """The ``k``-th row as a dict of its cells."""
+        if self.source is not None:
+            return self.source[k][1]
+        return {name: cells[k] for name, cells in self.columns.items()}
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __iter__(self) -> Iterator[tuple[int, Row]]:
+        if self.source is not None:
+            yield from self.source
+            return
+        for k, line in enumerate(self.lines):
+            yield line, self.row(k)
+
+    @overload
+    def __getitem__(self, k: int) -> tuple[int, Row]: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[tuple[int, Row]]: ...
+
+    def __getitem__(self, k: int | slice) -> tuple[int, Row] | list[tuple[int, Row]]:
+        if isinstance(k, slice):
+            return [self[n] for n in range(len(self))[k]]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError("row index out of range")
+        return self.lines[k], self.row(k)
+
+
 @dataclass
 class Table:
-    rows: Rows
+    rows: Records
     warnings: list[str] = field(default_factory=list)
     header_row: int = 1
 
@@ -434,7 +494,11 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
         records, delimiter = _read_csv(path)
     warnings: list[str] = []
     header_row, header, body = _split_header(kind, records, options.mapping)
-    above = [n for n, values in records if n < header_row and any(v != "" for v in values)]
+    above = [
+        n
+        for n, values in records[: len(records) - len(body)]
+        if n < header_row and any(v != "" for v in values)
+    ]
     if above:
         warnings.append(
             _("the header is row {row}; the rows above it ({rows}) are not read").format(
@@ -489,29 +553,39 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
         )
     if errors:
         raise ImportFailed(errors)
-    rows: Rows = []
     keep = [(i, name) for i, name in enumerate(mapped) if name in known]
-    names = [name for _i, name in keep]
-    take = itemgetter(*(i for i, _name in keep)) if keep else None
-
-    def pick(values: Sequence[Cell]) -> Sequence[Cell]:
-        """The cells of the known columns, in the order of ``names``."""
-        if take is None:
-            return ()
-        return take(values) if len(keep) > 1 else (take(values),)
-
     # the columns a totals row leaves empty: the required ones that are no amount
     keys = [i for i, name in keep if known[name] and name not in AMOUNT_FIELDS[kind]]
-    totals: list[str] = []
     first_key = keys[0] if keys else None
-    for number, values in body:
+    width = len(header)
+    lines = [number for number, _values in body]
+    cells = [values for _number, values in body]
+    # most rows are plainly rows: as wide as the header, their first key cell text that cannot begin a totals
+    # word (so not empty either); the others are looked at one by one
+    plain = _NO_TOTAL_START
+    look = (
+        range(len(cells))
+        if first_key is None
+        else [
+            k
+            for k, values in enumerate(cells)
+            if len(values) != width or type(key := values[first_key]) is not str or key[:1] not in plain
+        ]
+    )
+    totals: list[str] = []
+    dropped: set[int] = set()
+    reach = width if len(look) < len(cells) else 0  # the cells the kept rows have (a plain row has all)
+    for k in look:
+        number, values = lines[k], cells[k]
         if not any(values) and all(v == "" for v in values):
+            dropped.add(k)
             continue
         # (a row whose first key cell is text that cannot begin a totals word is no totals row)
         key = values[first_key] if first_key is not None and first_key < len(values) else ""
         cannot = type(key) is str and key != "" and key.lstrip()[:1].casefold() not in _TOTAL_INITIALS
         if not cannot and _is_totals_row(values, keys):
             totals.append(str(number))
+            dropped.add(k)
             continue
         if len(values) > len(header):
             extra = (
@@ -523,22 +597,28 @@ def read_table(path: Path | str, kind: str, options: ImportOptions | None = None
                 else _("{count} values for {columns} columns")
             )
             errors.append(RowError(number, "-", extra.format(count=len(values), columns=len(header))))
+            dropped.add(k)
             continue
-        width = len(values)
-        if delimiter and width == len(header):  # a full CSV row: every cell is text
-            row: Row = dict(zip(names, map(str.strip, cast("Sequence[str]", pick(values))), strict=True))
-        else:
-            row = {
-                name: value.strip() if isinstance(value := values[i], str) else value
-                for i, name in keep
-                if i < width
-            }
-        rows.append((number, row))
+        reach = max(reach, len(values))
+        if len(values) < width:  # (a short row: no cell in the columns it does not reach)
+            cells[k] = [*values, *[""] * (width - len(values))]
     if errors:
         raise ImportFailed(errors)
     if totals:
         warnings.append(_("totals row(s) not imported: row {rows}").format(rows=", ".join(totals)))
-    return Table(rows, warnings, header_row)
+    if dropped:
+        lines = [number for k, number in enumerate(lines) if k not in dropped]
+        cells = [values for k, values in enumerate(cells) if k not in dropped]
+    by_column = list(zip(*cells, strict=True))
+    columns = {name: _stripped(by_column[i]) for i, name in keep if i < reach and cells}
+    return Table(Records(lines, columns), warnings, header_row)
+
+
+def _stripped(cells: Sequence[Cell]) -> list[Cell]:
+    """A column's cells, text without the white space around it."""
+    if set(map(type, cells)) == {str}:
+        return list(map(str.strip, cast("Sequence[str]", cells)))
+    return [value.strip() if isinstance(value, str) else value for value in cells]
 
 
 def _split_header(
@@ -547,7 +627,11 @@ def _split_header(
     """The header's row number, the header and the rows below it. The header is the first of the file's first
     non-empty rows that names every required column (a title, a date or a note may stand above it); when none
     does, the one naming most of our columns (else the first non-empty row), whose gaps are then reported."""
-    filled = [k for k, (_n, values) in enumerate(records) if any(v != "" for v in values)]
+    filled = list(
+        islice(
+            (k for k, (_n, values) in enumerate(records) if any(v != "" for v in values)), HEADER_SEARCH_ROWS
+        )
+    )
     if not filled:
         return 1, [], []
     known = FIELDS[kind]
@@ -573,6 +657,11 @@ TOTAL_WORDS = frozenset(
 
 
 _TOTAL_INITIALS = frozenset(word[0] for word in TOTAL_WORDS)
+# characters a cell can begin with when it is no totals word for sure (not white space, no initial of one);
+# a cell beginning with any other is looked at
+_NO_TOTAL_START = frozenset(
+    c for c in map(chr, range(0x250)) if not c.isspace() and c.casefold() not in _TOTAL_INITIALS
+)
 
 
 def _is_totals_row(values: Sequence[Cell], keys: Sequence[int]) -> bool:
@@ -598,7 +687,7 @@ _WORD_END = re.compile(r"[\s:]+")
 
 def read_rows(path: Path | str, kind: str, mapping: Mapping[str, str] | None = None) -> Rows:
     """The rows of a file (see :func:`read_table`), the warnings dropped."""
-    return read_table(path, kind, ImportOptions(mapping=dict(mapping or {}))).rows
+    return list(read_table(path, kind, ImportOptions(mapping=dict(mapping or {}))).rows)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -623,9 +712,10 @@ _UNKNOWN = object()
 
 
 class _Validator:
-    """Collects errors by row and column; reads cells with the formats found for their columns."""
+    """Collects errors by row and column; reads cells with the formats found for their columns. The rows are
+    read a column at a time (:class:`Records`); a row is known by its position ``k`` and its row number."""
 
-    def __init__(self, kind: str, rows: Rows, options: ImportOptions) -> None:
+    def __init__(self, kind: str, rows: Sequence[tuple[int, Row]], options: ImportOptions) -> None:
         self.kind = kind
         self.options = options
         self.errors: list[RowError] = []
@@ -635,13 +725,19 @@ class _Validator:
         self.dates: dict[str, DateFormat | None] = {}
         self.decimals: dict[str, str] = {}
         self.broken: set[str] = set()  # columns with a column-wide error: their cells are not read
+        self.records = Records.of(rows)
+        self.lines = self.records.lines
+        self.columns = self.records.columns
+        self.count = len(self.lines)
         # the columns the rows have (a column no row has is empty everywhere: nothing to read or detect)
-        self.present: set[str] = set().union(*(row.keys() for _line, row in rows)) if rows else set()
-        self.rows = rows
+        self.present: set[str] = set(self.columns)
+        # the columns whose every cell is text (as every cell of a CSV file is)
+        self.all_text = {column for column, cells in self.columns.items() if set(map(type, cells)) == {str}}
         for column in sorted(self.present):  # (a column at a time: a look at the whole of it first)
-            if "\x00" in "".join([v for _line, row in rows if type(v := row.get(column)) is str]):
-                for line, row in rows:
-                    value = row.get(column)
+            cells = self.columns[column]
+            texts = self._texts(column) if column in self.all_text else [v for v in cells if type(v) is str]
+            if "\x00" in "".join(texts):
+                for line, value in zip(self.lines, cells, strict=True):
                     if type(value) is str and "\x00" in value:
                         # no text holds one (PostgreSQL refuses it); a file with one is damaged or binary
                         self.add(line, column, _("contains a NUL character: not text"))
@@ -653,8 +749,7 @@ class _Validator:
                 if options.date_format:
                     self.dates[column] = tabular.date_format(options.date_format)
                 else:
-                    texts = [v for _line, row in rows if isinstance(v := row.get(column, ""), str)]
-                    self.dates[column] = tabular.detect_date_format(texts)
+                    self.dates[column] = tabular.detect_date_format(self._texts(column))
             except TabularError as exc:
                 self.column_error(column, exc)
         for column in AMOUNT_FIELDS[kind]:
@@ -663,26 +758,37 @@ class _Validator:
                 continue
             try:
                 self.decimals[column] = options.decimal or tabular.detect_decimal_separator(
-                    v for _line, row in rows if isinstance(v := row.get(column, ""), str)
+                    self._texts(column)
                 )
             except TabularError as exc:
                 self.column_error(column, exc)
         self.limits = {column: max_length(*limit) for column, limit in LENGTHS[kind].items()}
-        # whole columns read at once (core.tabular): per line, the date or amount or the error
-        self.rows = rows
-        self.read: dict[str, dict[int, Any]] = {}
+        # whole columns read at once (core.tabular): per row, the date or amount or the error (None: a cell
+        # not read with its column); a column none of whose cells are read has no entry
+        self.read: dict[str, list[Any]] = {}
         self.currencies: dict[str, str | TabularError] = {}
         self.positive: dict[str, bool] = {}  # amount columns that may be zero or negative: False
         for column in DATE_FIELDS[kind]:
-            if column in self.broken:
+            if column in self.broken or column not in self.present:
                 continue
-            if column not in self.present:
-                self.read[column] = {}
-                continue
-            given = [(line, value) for line, row in rows if (value := row.get(column, "")) != ""]
-            cells = [_date_cell(value) for _line, value in given]
-            parsed = tabular.parse_dates(cells, self.dates.get(column), options.min_date, options.max_date)
-            self.read[column] = {line: found for (line, _value), found in zip(given, parsed, strict=True)}
+            cells = self.columns[column]
+            given = cells if column in self.all_text else [_date_cell(value) for value in cells]
+            # (an empty cell is read too, but only by date_at(), which tells it from a wrong one)
+            self.read[column] = tabular.parse_dates(
+                cast("list[str | date]", given), self.dates.get(column), options.min_date, options.max_date
+            )
+
+    def _texts(self, column: str) -> list[str]:
+        """The column's text cells."""
+        cells = self.columns[column]
+        if column in self.all_text:
+            return cast("list[str]", cells)
+        return [value for value in cells if isinstance(value, str)]
+
+    def cell(self, k: int, column: str) -> Cell:
+        """The cell of the ``k``-th row in ``column`` (``""`` when there is none)."""
+        cells = self.columns.get(column)
+        return "" if cells is None else cells[k]
 
     def column_error(self, column: str, exc: TabularError) -> None:
         self.errors.append(RowError(self.options.header_row, column, exc.render(_)))
@@ -706,44 +812,66 @@ class _Validator:
         finally:
             pending, self.pending = self.pending, None
             if pending:
-                self.errors += [e for line, _row in self.rows if line in pending for e in pending[line]]
+                self.errors += [e for line in self.lines if line in pending for e in pending[line]]
 
     # Whole columns, in row order, each as the cell reader of the same name gives it: the usual cell by a
     # look-up or a comprehension, any other (empty, refused, not read with the column) by that reader.
 
     def text_column(self, column: str) -> list[str]:
         """:meth:`text` of the column's cell in every row."""
-        rows = self.rows
         if column not in self.present:
-            return [""] * len(rows)
-        cells = [row.get(column, "") for _line, row in rows]
-        values = [c.strip() if type(c) is str else _text(c) for c in cells]
+            return [""] * self.count
+        cells = self.columns[column]
+        if column in self.all_text:
+            values = list(map(str.strip, cast("list[str]", cells)))
+        else:
+            values = [c.strip() if type(c) is str else _text(c) for c in cells]
         limit = self.limits.get(column)
         if limit is not None and values and max(map(len, values)) > limit:
             for k in [k for k, value in enumerate(values) if len(value) > limit]:
-                line, row = rows[k]
-                values[k] = self.text(line, row, column)
+                values[k] = self.text(self.lines[k], self.records.row(k), column)
         return values
 
     def date_column(self, column: str, *, required: bool = True) -> list[date | None]:
-        """:meth:`date` of the column's cell in every row."""
-        rows = self.rows
-        read = self.read.get(column, {})
-        found: list[Any] = [read.get(line) for line, _row in rows]
+        """:meth:`date_at` of the column's cell in every row."""
+        read = self.read.get(column)
+        found: list[Any] = list(read) if read is not None else [None] * self.count
         for k in [k for k, value in enumerate(found) if type(value) is not date]:
-            line, row = rows[k]
-            found[k] = self.date(line, row, column, required=required)
+            found[k] = self.date_at(k, column, required=required)
         return found
 
     def amount_column(self, column: str, currencies: Sequence[str | None]) -> list[int | None]:
-        """:meth:`amount` of the column's cell in every row, with the row's currency."""
-        rows = self.rows
-        read = self.read.get(column, {})
-        found: list[Any] = [read.get(line) for line, _row in rows]
+        """:meth:`amount_at` of the column's cell in every row, with the row's currency."""
+        read = self.read.get(column)
+        found: list[Any] = list(read) if read is not None else [None] * self.count
         for k in [k for k, value in enumerate(found) if type(value) is not int or currencies[k] is None]:
-            line, row = rows[k]
-            found[k] = self.amount(line, row, column, currencies[k])
+            found[k] = self.amount_at(k, column, currencies[k])
         return found
+
+    def currency_column(self, default: str) -> list[str | None]:
+        """:meth:`currency` of every row."""
+        codes = self.currency_codes(default)
+        found: list[str | None] = [None if isinstance(code, TabularError) else code for code in codes]
+        for k in [k for k, code in enumerate(found) if code is None]:
+            self.add(self.lines[k], "currency", cast("TabularError", codes[k]).render(_))
+        return found
+
+    def boolean_column(self, column: str) -> list[bool]:
+        """:meth:`boolean_at` of the column's cell in every row (text read once per distinct text)."""
+        if column not in self.all_text:
+            return [self.boolean_at(k, column) for k in range(self.count)]
+        cells = cast("list[str]", self.columns[column])
+        read: dict[str, bool | _Refused] = {}
+        for value in dict.fromkeys(cells):
+            try:
+                read[value] = value != "" and tabular.parse_bool(value)
+            except (TabularError, ValidationError, ValueError) as exc:
+                read[value] = _Refused(_reason(exc))
+        found = list(map(read.__getitem__, cells))
+        for k in [k for k, value in enumerate(found) if type(value) is _Refused]:
+            self.add(self.lines[k], column, cast("_Refused", found[k]).reason)
+            found[k] = False
+        return cast("list[bool]", found)
 
     def take(self, line: int, column: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -785,11 +913,13 @@ class _Validator:
             return None
         return value
 
-    def date(self, line: int, row: Row, column: str, *, required: bool = True) -> date | None:
-        value = row.get(column, "")
+    def date_at(self, k: int, column: str, *, required: bool = True) -> date | None:
+        """The date in the ``k``-th row's cell of ``column``."""
+        value = self.cell(k, column)
         if column in self.broken or (value == "" and not required):
             return None
-        found = self.read[column].get(line) if value != "" else None
+        line = self.lines[k]
+        found = self.read[column][k] if value != "" else None
         if found is None:  # an empty cell
             fmt = self.dates.get(column)
             o = self.options
@@ -805,47 +935,55 @@ class _Validator:
 
     def read_amounts(self, column: str, default_currency: str, *, positive: bool = True) -> None:
         """Read the amount column at once, each cell with its row's currency (rows whose currency is wrong
-        or whose cell is a date are left to :meth:`amount`)."""
+        or whose cell is a date are left to :meth:`amount_at`)."""
         if column in self.broken:
             return
         self.positive[column] = positive
         if column not in self.present:
-            self.read[column] = {}
             return
-        lines: list[int] = []
-        cells: list[str | Decimal] = []
-        codes: list[str] = []
+        cells = self.columns[column]
+        codes: list[str | TabularError]
         if "currency" not in self.present:  # one currency for every row: the cells alone
-            code = self._currency({}, default_currency)
+            code = self._currency_of("", default_currency)
             if isinstance(code, TabularError):  # (the company's own currency: each row's reader says so)
-                self.read[column] = {}
                 return
-            given = [(line, value) for line, row in self.rows if (value := row.get(column, "")) != ""]
-            lines = [line for line, value in given if not isinstance(value, date)]
-            cells = [value for _line, value in given if not isinstance(value, date)]
-            codes = [code] * len(cells)
+            codes = [code] * self.count
         else:
-            for line, row in self.rows:
-                value = row.get(column, "")
-                found = self._currency(row, default_currency)
-                if value == "" or isinstance(value, date) or isinstance(found, TabularError):
-                    continue  # an empty cell is "not given" (a required one is reported by its reader)
-                lines.append(line)
-                cells.append(value)
-                codes.append(found)
+            codes = self.currency_codes(default_currency)
         sep = self.decimals.get(column, ".")
-        self.read[column] = dict(
-            zip(lines, tabular.parse_amounts(cells, codes, sep, positive=positive), strict=True)
+        if column in self.all_text and "" not in cells and set(map(type, codes)) == {str}:
+            self.read[column] = tabular.parse_amounts(
+                self._texts(column), cast("list[str]", codes), sep, positive=positive
+            )
+            return
+        # an empty cell is "not given" (a required one is reported by its reader)
+        take = [
+            k
+            for k, (value, code) in enumerate(zip(cells, codes, strict=True))
+            if value != "" and not isinstance(value, date) and not isinstance(code, TabularError)
+        ]
+        parsed = tabular.parse_amounts(
+            [cast("str | Decimal", cells[k]) for k in take],
+            [cast("str", codes[k]) for k in take],
+            sep,
+            positive=positive,
         )
+        read: list[Any] = [None] * self.count
+        for k, found in zip(take, parsed, strict=True):
+            read[k] = found
+        self.read[column] = read
 
-    def amount(self, line: int, row: Row, column: str, currency: str | None) -> int | None:
+    def amount_at(self, k: int, column: str, currency: str | None) -> int | None:
+        """The amount in the ``k``-th row's cell of ``column``, in ``currency``."""
         if column in self.broken or currency is None:
             return None
-        value = row.get(column, "")
+        line = self.lines[k]
+        value = self.cell(k, column)
         if isinstance(value, date):
             self.add(line, column, _("not an amount: {value!r}").format(value=_text(value)))
             return None
-        found = self.read.get(column, {}).get(line)
+        read = self.read.get(column)
+        found = None if read is None else read[k]
         if found is None:  # not read with the column
             sep = self.decimals.get(column, ".")
             positive = self.positive.get(column, True)
@@ -859,8 +997,7 @@ class _Validator:
         assert isinstance(found, int)
         return found
 
-    def _currency(self, row: Row, default: str) -> str | TabularError:
-        cell = row.get("currency", "")
+    def _currency_of(self, cell: Cell, default: str) -> str | TabularError:
         key = cell if type(cell) is str else _text(cell)
         found = self.currencies.get(key)
         if found is None:
@@ -871,19 +1008,29 @@ class _Validator:
             self.currencies[key] = found
         return found
 
+    def currency_codes(self, default: str) -> list[str | TabularError]:
+        """The currency of every row, or what is wrong with it (each distinct text read once)."""
+        if "currency" not in self.present:
+            return [self._currency_of("", default)] * self.count
+        cells = self.columns["currency"]
+        keys = [c if type(c) is str else _text(c) for c in cells]
+        found = {key: self._currency_of(key, default) for key in dict.fromkeys(keys)}
+        return list(map(found.__getitem__, keys))
+
     def currency(self, line: int, row: Row, default: str) -> str | None:
-        found = self._currency(row, default)
+        found = self._currency_of(row.get("currency", ""), default)
         if isinstance(found, TabularError):
             self.add(line, "currency", found.render(_))
             return None
         return found
 
-    def boolean(self, line: int, row: Row, column: str) -> bool:
-        value = row.get(column, "")
+    def boolean_at(self, k: int, column: str) -> bool:
+        """The yes or no in the ``k``-th row's cell of ``column``."""
+        value = self.cell(k, column)
         if value == "":
             return False  # parse_bool's default for an empty cell
         cell = value if isinstance(value, str | Decimal) else _text(value)
-        return bool(self.take(line, column, lambda: tabular.parse_bool(cell)))
+        return bool(self.take(self.lines[k], column, lambda: tabular.parse_bool(cell)))
 
 
 def _date_cell(value: Cell) -> str | date:
@@ -923,7 +1070,7 @@ def _channels(value: str) -> str:
 
 def import_debtors(
     company: Company,
-    rows: Rows,
+    rows: Sequence[tuple[int, Row]],
     actor: str = "import",
     *,
     options: ImportOptions | None = None,
@@ -1098,9 +1245,13 @@ class _Customers:
         numbers = v.text_column("debtor")
         names = v.text_column("debtor_name") if self.names_given else [""] * len(numbers)
         by_number = self.by_number
-        found = [by_number.get(number) if number else None for number in numbers]
+        found = (
+            list(map(by_number.get, numbers))
+            if "" not in by_number
+            else [by_number.get(number) if number else None for number in numbers]
+        )
         for k in [k for k, pk in enumerate(found) if pk is None]:
-            found[k] = self.resolve(v.rows[k][0], numbers[k], names[k])
+            found[k] = self.resolve(v.lines[k], numbers[k], names[k])
         return found
 
     def resolve(self, line: int, number: str, name: str) -> int | None:
@@ -1199,7 +1350,7 @@ class _Customers:
 
 def import_invoices(
     company: Company,
-    rows: Rows,
+    rows: Sequence[tuple[int, Row]],
     actor: str = "import",
     *,
     options: ImportOptions | None = None,
@@ -1219,121 +1370,110 @@ def import_invoices(
             "number", "debtor_id", "issue_date", "due_date", "amount_minor", "currency"
         )
     }
-    invoices: list[services.NewInvoice] = []
-    paid_before: list[int] = []
-    lines: list[int] = []
     settled = again = 0
     # every column checked at once, in the order a row's cells are (errors listed row by row); optional
     # columns the file does not have are not looked at
     has = v.present.__contains__
-    count = len(rows)
+    count = v.count
+    lines = v.lines
     with v.by_row():
         numbers: list[str | None] = [value or None for value in v.text_column("number")]
         for k in [k for k, number in enumerate(numbers) if number is None]:
-            v.add(rows[k][0], "number", "is required")
+            v.add(lines[k], "number", "is required")
         if refuse_known or len(set(numbers)) != count:
             seen: dict[str, int] = {}
             known = existing if refuse_known else ()
-            for (line, _row), number in zip(rows, numbers, strict=True):
+            for line, number in zip(lines, numbers, strict=True):
                 _check_number(v, "invoice", line, number, seen, known)
         debtor_ids = customers.column()
         if has("currency"):
-            currencies = [v.currency(line, row, company.currency) for line, row in rows]
+            currencies = v.currency_column(company.currency)
         else:
             currencies = [v.currency(0, {}, company.currency)] * count
         issues = v.date_column("issue_date")
         dues = v.date_column("due_date")
         for k in [k for k, (i, d) in enumerate(zip(issues, dues, strict=True)) if i and d and d < i]:
-            v.add(rows[k][0], "due_date", "is before the issue date")
+            v.add(lines[k], "due_date", "is before the issue date")
         received_on: list[date | None] = [None] * count
         if has("received_on"):
             received_on = v.date_column("received_on", required=False)
             for k, (received, issue) in enumerate(zip(received_on, issues, strict=True)):
                 if received and issue and received < issue:
-                    v.add(rows[k][0], "received_on", _("is before the issue date"))
+                    v.add(lines[k], "received_on", _("is before the issue date"))
         amounts = v.amount_column("amount", currencies)
         paid_parts = [0] * count
         if has("open_amount") or has("paid_amount"):
             paid_parts = [
-                _paid_part(v, line, row, currency, amount)
-                for (line, row), currency, amount in zip(rows, currencies, amounts, strict=True)
+                _paid_part(v, k, currency, amount)
+                for k, (currency, amount) in enumerate(zip(currencies, amounts, strict=True))
             ]
         references = v.text_column("reference")
-        agreed = (
-            [v.boolean(line, row, "due_date_agreed") for line, row in rows]
-            if has("due_date_agreed")
-            else [False] * count
-        )
-        notices = (
-            [v.boolean(line, row, "consumer_notice") for line, row in rows]
-            if has("consumer_notice")
-            else [False] * count
-        )
-        bad, broken = v.bad_lines, bool(v.broken)
-        for row_values in zip(
-            rows,
-            numbers,
-            debtor_ids,
-            currencies,
-            issues,
-            dues,
-            received_on,
-            amounts,
-            paid_parts,
-            references,
-            agreed,
-            notices,
-            strict=True,
-        ):
-            (line, _row), number, debtor_id, currency, issue, due, received, amount, paid = row_values[:9]
-            if line in bad or broken:
-                continue
-            assert debtor_id is not None and number is not None and currency is not None
-            assert issue is not None and due is not None and amount is not None
-            if number in existing and not refuse_known:
+        agreed = v.boolean_column("due_date_agreed") if has("due_date_agreed") else [False] * count
+        notices = v.boolean_column("consumer_notice") if has("consumer_notice") else [False] * count
+        # the rows to import: not refused, not imported before, not paid in full
+        kept: Sequence[int] = range(count)
+        if v.broken:
+            kept = []
+        elif v.bad_lines:
+            kept = [k for k, line in enumerate(lines) if line not in v.bad_lines]
+        if existing and not refuse_known:
+            skipped = set()
+            for k in [k for k in kept if numbers[k] in existing]:
                 # imported before (a file imported twice, or a list of open items sent again): the same
                 # invoice is skipped, another one under its number refused
-                differs = _differences(existing[number], (debtor_id, issue, due, amount, currency))
+                number = numbers[k]
+                assert number is not None
+                given = (debtor_ids[k], issues[k], dues[k], amounts[k], currencies[k])
+                differs = _differences(existing[number], given)
                 if differs:
                     v.add(
-                        line,
+                        lines[k],
                         "number",
                         _("invoice {number} is in Mahnwerk already, with another {fields}").format(
                             number=number, fields=", ".join(differs)
                         ),
                     )
                 again += 1
-                continue
-            if paid == amount:
-                settled += 1  # nothing open: not a receivable (its payment date is not known either)
-                continue
-            reference, agree, notice = row_values[9:]
-            invoices.append(
-                services.NewInvoice(
-                    debtor_id,
-                    number,
-                    issue,
-                    due,
-                    amount,
-                    currency,
-                    reference or number,
-                    agree,
-                    received,
-                    notice,
-                )
-            )
-            paid_before.append(paid)
-            lines.append(line)
-    # the columns are in the invoices now: their memory for the write (a million rows hold hundreds of MiB)
+                skipped.add(k)
+            if skipped:
+                kept = [k for k in kept if k not in skipped]
+        if any(paid_parts):
+            # nothing open: not a receivable (its payment date is not known either)
+            paid_up = {k for k in kept if paid_parts[k] == amounts[k]}
+            settled = len(paid_up)
+            if paid_up:
+                kept = [k for k in kept if k not in paid_up]
+
+    def take[T](column: Sequence[T]) -> Sequence[T]:
+        """The column's cells of the rows to import."""
+        return column if len(kept) == count else [column[k] for k in kept]
+
+    # the invoices to create, a field at a time (the rows to import are valid: no field is None)
+    new = _NewInvoices(
+        cast("Sequence[int]", take(debtor_ids)),
+        cast("Sequence[str]", take(numbers)),
+        cast("Sequence[date]", take(issues)),
+        cast("Sequence[date]", take(dues)),
+        cast("Sequence[int]", take(amounts)),
+        cast("Sequence[str]", take(currencies)),
+        take([reference or number or "" for reference, number in zip(references, numbers, strict=True)]),
+        take(agreed),
+        take(received_on),
+        take(notices),
+    )
+    paid_before = take(paid_parts)
+    rows_kept = take(lines)
+    # the columns are in the invoices' fields now: their memory for the write (a million rows hold hundreds of
+    # MiB)
     del numbers, debtor_ids, currencies, issues, dues, received_on, amounts, paid_parts, references
     del agreed, notices
     v.read.clear()
-    customers.keep({inv.debtor_id for inv in invoices})
-    rules = services.RuleBook(company, {inv.debtor_id for inv in invoices if inv.debtor_id > 0})
+    customers.keep(set(new.debtor_id))
+    rules = services.RuleBook(company, {pk for pk in set(new.debtor_id) if pk > 0})
     if customers.new:
         law = customers.law()
         rules.laws.update(dict.fromkeys(customers.names, law))
-    found_rules = _check_rules(lines, invoices, v, rules) if not v.errors else []
+    found_rules = _check_rules(rows_kept, new, v, rules) if not v.errors else []
     if v.errors:
         raise ImportFailed(v.errors)
     details: dict[str, Any] = {}
@@ -1356,15 +1496,30 @@ def import_invoices(
     if any(paid_before):
         details["partly_paid"] = sum(1 for p in paid_before if p)
     if dry_run:
-        return ImportResult("invoices", len(invoices), details, warnings=warnings, dry_run=True)
+        return ImportResult("invoices", len(rows_kept), details, warnings=warnings, dry_run=True)
     with transaction.atomic():
         real = customers.write(actor)
+        customer_ids = new.debtor_id
         if real:
             for law_id, pk in real.items():
                 rules.laws[pk] = rules.laws[law_id]
-            invoices = [
-                inv._replace(debtor_id=real[inv.debtor_id]) if inv.debtor_id < 0 else inv for inv in invoices
-            ]
+            customer_ids = [real[pk] if pk < 0 else pk for pk in customer_ids]
+        invoices = list(
+            map(
+                services.NewInvoice,
+                customer_ids,
+                new.number,
+                new.issue_date,
+                new.due_date,
+                new.amount_minor,
+                new.currency,
+                new.reference,
+                new.due_date_agreed,
+                new.received_on,
+                new.consumer_notice,
+            )
+        )
+        del new
         created = services.create_invoice_rows(
             company, invoices, actor=actor, rules=rules, paid_before=paid_before, found_rules=found_rules
         )
@@ -1389,14 +1544,15 @@ def _differences(stored: Sequence[Any], given: tuple[Any, ...]) -> list[str]:
     return [name for name, a, b in zip(names, stored, given, strict=True) if a != b]
 
 
-def _paid_part(v: _Validator, line: int, row: Row, currency: str | None, amount: int | None) -> int:
-    """What of the invoice's amount was paid before the import, from its open amount or its paid amount
-    (0 when the file has neither)."""
+def _paid_part(v: _Validator, k: int, currency: str | None, amount: int | None) -> int:
+    """What of the ``k``-th row's invoice amount was paid before the import, from its open amount or its paid
+    amount (0 when the file has neither)."""
     paid = 0
     for column in ("open_amount", "paid_amount"):
-        if row.get(column, "") == "":
+        if v.cell(k, column) == "":
             continue
-        value = v.amount(line, row, column, currency)
+        value = v.amount_at(k, column, currency)
+        line = v.lines[k]
         if value is None or amount is None:
             return 0
         if value < 0:
@@ -1405,36 +1561,50 @@ def _paid_part(v: _Validator, line: int, row: Row, currency: str | None, amount:
             v.add(line, column, _("is more than the invoice's amount"))
         else:
             part = amount - value if column == "open_amount" else value
-            if column == "paid_amount" and row.get("open_amount", "") != "" and part != paid:
+            if column == "paid_amount" and v.cell(k, "open_amount") != "" and part != paid:
                 v.add(line, column, _("does not agree with the open amount"))
             paid = part
     return paid
 
 
+class _NewInvoices(NamedTuple):
+    """The invoices an import creates, a field at a time (the fields of :class:`services.NewInvoice`)."""
+
+    debtor_id: Sequence[int]
+    number: Sequence[str]
+    issue_date: Sequence[date]
+    due_date: Sequence[date]
+    amount_minor: Sequence[int]
+    currency: Sequence[str]
+    reference: Sequence[str]
+    due_date_agreed: Sequence[bool]
+    received_on: Sequence[date | None]
+    consumer_notice: Sequence[bool]
+
+
 def _check_rules(
-    lines: list[int], invoices: list[services.NewInvoice], v: _Validator, rules: services.RuleBook
+    lines: Sequence[int], new: _NewInvoices, v: _Validator, rules: services.RuleBook
 ) -> list[services.InvoiceRules]:
     """Each invoice's default and limitation rules (they exist for its dates: a rule set starts on a day)."""
-    found: list[services.InvoiceRules] = []
-    for line, inv in zip(lines, invoices, strict=True):
-        try:
-            found.append(rules.of(inv))
-        except RuleSetError as exc:
-            begin = rules_begin(rules.laws[inv.debtor_id])
-            early = min(inv.due_date, inv.received_on or inv.issue_date)
-            if begin is not None and early < begin:
-                message = _(
-                    "{date} is before {begin}, the first day the rules for this customer cover"
-                ).format(date=early.isoformat(), begin=begin.isoformat())
-            else:
-                message = str(exc)
-            v.add(line, "due_date", message)
-    return found
+    found = rules.column(
+        new.debtor_id, new.issue_date, new.due_date, new.due_date_agreed, new.received_on, new.consumer_notice
+    )
+    for k in [k for k, rule in enumerate(found) if isinstance(rule, RuleSetError)]:
+        begin = rules_begin(rules.laws[new.debtor_id[k]])
+        early = min(new.due_date[k], new.received_on[k] or new.issue_date[k])
+        if begin is not None and early < begin:
+            message = _("{date} is before {begin}, the first day the rules for this customer cover").format(
+                date=early.isoformat(), begin=begin.isoformat()
+            )
+        else:
+            message = str(found[k])
+        v.add(lines[k], "due_date", message)
+    return cast("list[services.InvoiceRules]", found)
 
 
 def import_payments(
     company: Company,
-    rows: Rows,
+    rows: Sequence[tuple[int, Row]],
     actor: str = "import",
     *,
     options: ImportOptions | None = None,
@@ -1453,10 +1623,10 @@ def import_payments(
             by_reference[reference] = (pk, owner)
     receipts: list[services.Receipt] = []
     receipt_lines: list[int] = []
-    for line, row in rows:
+    for k, (line, row) in enumerate(rows):
         currency = v.currency(line, row, company.currency)
-        value_date = v.date(line, row, "value_date")
-        amount = v.amount(line, row, "amount", currency)
+        value_date = v.date_at(k, "value_date")
+        amount = v.amount_at(k, "amount", currency)
         reference = v.text(line, row, "reference")
         payer = v.text(line, row, "payer")
         invoice_number = v.text(line, row, "invoice")

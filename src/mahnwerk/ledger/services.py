@@ -500,6 +500,66 @@ class RuleBook:
             invoice.consumer_notice,
         )
 
+    def column(
+        self,
+        debtor_ids: Sequence[int],
+        issue_dates: Sequence[date],
+        due_dates: Sequence[date],
+        due_dates_agreed: Sequence[bool],
+        received_on: Sequence[date | None],
+        consumer_notices: Sequence[bool],
+    ) -> list[InvoiceRules | Exception]:
+        """:meth:`__call__` for many invoices given a field at a time: each one's rules, or the
+        ``RuleSetError`` that says no rule set covers its dates. The invoices are grouped by what their rules
+        depend on, and each group's rules worked out (from its first invoice) once."""
+        from operator import itemgetter
+
+        from mahnwerk.core.rulesets import RuleSetError
+
+        count = len(debtor_ids)
+        if not count == len(issue_dates) == len(due_dates) == len(due_dates_agreed) == len(received_on):
+            raise ValueError("RuleBook.column needs every field of every invoice")
+        if count != len(consumer_notices):
+            raise ValueError("RuleBook.column needs every field of every invoice")
+        laws = {pk: (law.jurisdiction, law.debtor_kind) for pk, law in self.laws.items()}
+        effective = (
+            issue_dates
+            if received_on.count(None) == count
+            else [received or issue for received, issue in zip(received_on, issue_dates, strict=True)]
+        )
+        depends: tuple[Sequence[object], ...] = (
+            list(map(laws.__getitem__, debtor_ids)),
+            due_dates,
+            due_dates_agreed,
+            effective,
+            consumer_notices,
+        )
+        # what the rules depend on (as __call__ keys them), leaving out what every invoice has alike
+        varying = [values for values in depends if values.count(values[0]) != count] if count else []
+        keys: Sequence[object] = (
+            [None] * count
+            if not varying
+            else varying[0]
+            if len(varying) == 1
+            else list(zip(*varying, strict=True))
+        )
+        # each key's first invoice: the last one written wins, so they are written back to front
+        first = dict(zip(reversed(keys), range(count - 1, -1, -1), strict=True))
+        found: dict[object, InvoiceRules | Exception] = {}
+        for key, k in sorted(first.items(), key=itemgetter(1)):
+            try:
+                found[key] = self(
+                    debtor_ids[k],
+                    issue_dates[k],
+                    due_dates[k],
+                    due_dates_agreed[k],
+                    received_on[k],
+                    consumer_notices[k],
+                )
+            except RuleSetError as exc:
+                found[key] = exc
+        return list(map(found.__getitem__, keys))
+
 
 @transaction.atomic
 def create_invoices(
@@ -555,40 +615,51 @@ def create_invoice_rows(
     it came here, on a day nobody told us — booked as a payment on the invoice's issue date, so that no
     interest is ever claimed on it. ``found_rules`` (per row): the rules the import checked the rows with,
     else they are worked out here."""
+    from operator import sub
+
+    from mahnwerk.ledger.bulk import bulk_insert_columns
+
     if not found_rules:
         book = rules or RuleBook(company, {r.debtor_id for r in rows})
         found_rules = [book.of(r) for r in rows]
-    paid = list(paid_before) or [0] * len(rows)
-    company_id = company.pk
+    count = len(rows)
+    paid = list(paid_before) or [0] * count
+    if not len(paid) == len(found_rules) == count:
+        raise ValueError("create_invoice_rows needs what was paid and the rules of each row")
+    # the rows a field at a time (the columns of the insert)
+    fields = list(zip(*rows, strict=True)) if rows else [()] * len(NewInvoice._fields)
+    debtor_ids, numbers, issues, dues, amounts, currencies, references, agreed, received, notices = fields
+    starts, began, barred = zip(*found_rules, strict=True) if found_rules else ((), (), ())
     values = [
-        (
-            company_id,
-            r.debtor_id,
-            r.number,
-            r.issue_date,
-            r.due_date,
-            r.amount_minor,
-            r.amount_minor - before,
-            r.currency,
-            r.reference,
-            r.due_date_agreed,
-            r.received_on,
-            r.consumer_notice,
-            *found,
-        )
-        for r, before, found in zip(rows, paid, found_rules, strict=True)
+        [company.pk] * count,
+        debtor_ids,
+        numbers,
+        issues,
+        dues,
+        amounts,
+        list(map(sub, amounts, paid)),
+        currencies,
+        references,
+        agreed,
+        received,
+        notices,
+        starts,
+        began,
+        barred,
     ]
-    with bulk_load(Invoice, len(values)):
-        ids = bulk_insert_rows(Invoice, _INVOICE_COLUMNS, values)
+    with bulk_load(Invoice, count):
+        ids = bulk_insert_columns(Invoice, _INVOICE_COLUMNS, values)
         _paid_before_import(company, rows, ids, paid)
-        _invoices_created(company, [(r.debtor_id, r.number) for r in rows], actor, business_date)
-    return len(values)
+        _invoices_created(company, list(zip(debtor_ids, numbers, strict=True)), actor, business_date)
+    return count
 
 
 def _paid_before_import(
     company: Company, rows: Sequence[NewInvoice], ids: Sequence[int], paid: Sequence[int]
 ) -> None:
     """A payment and its allocation to the principal for each invoice partly paid before the import."""
+    if not any(paid):
+        return
     parts = [(r, pk, amount) for r, pk, amount in zip(rows, ids, paid, strict=True) if amount > 0]
     if not parts:
         return
