@@ -30,3 +30,13 @@ def test_utf16_without_its_mark_is_refused_naming_the_encoding(company: Any, tmp
     with pytest.raises(ImportFailed, match="UTF-16 text without a byte-order mark"):
         import_file(company, "debtors", path)
     assert not Debtor.objects.exists()
+
+
+def test_a_dos_code_page_file_is_refused_naming_the_row(company: Any, tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"number;name\nD1;M\x81ller GmbH\n")  # cp850's u-umlaut: no Windows-1252 character
+    with pytest.raises(ImportFailed) as raised:
+        import_file(company, "debtors", path)
+    [error] = raised.value.errors
+    assert error.row == 2 and "neither UTF-8 nor Windows-1252 text (byte 0x81)" in error.message
+    assert not Debtor.objects.exists()

@@ -394,8 +394,9 @@ def test_map_takes_several_pairs_and_options_read_them(
         str(path),
     )
     assert Invoice.objects.get().amount_minor == 123400  # "1.234" alone: a thousands group
-    options = ImportOptions(mapping={"Nr": "number"}, decimal=",")
-    with pytest.raises(ImportFailed):
+    # the options of the call are read: a date format the file does not follow is every date's error
+    options = ImportOptions(mapping={"Nr": "number"}, date_format="%d.%m.%Y", decimal=",")
+    with pytest.raises(ImportFailed, match="issue_date"):
         import_file(company, "invoices", path, options=options)
 
 

@@ -323,3 +323,16 @@ def test_date_column_reads_each_distinct_value_once_with_the_cell_errors() -> No
         "1980-01-01 is outside the accepted range 1990-01-01 to 2100-12-31",
     ]
     assert read[5] == D("2026-05-01")
+
+
+def test_no_leading_zero_group_and_ascii_digits_only() -> None:
+    from mahnwerk.core.tabular import TabularError, parse_amounts, parse_decimal
+
+    for text in ("0,001", "00,100", "١٢٣", "０１２", "1,2345"):
+        with pytest.raises(TabularError):
+            parse_decimal(text, ".")
+    assert parse_decimal("1,001", ".") == Decimal("1001")
+    assert parse_decimal("0.001", ".") == Decimal("0.001")
+    # the column reader agrees with the cell reader
+    found = parse_amounts(["0,001", "1,001.50", "١٢٣"], ["EUR"] * 3, ".")
+    assert [r for r in found if not isinstance(r, TabularError)] == [100150]

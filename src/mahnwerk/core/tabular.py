@@ -321,8 +321,11 @@ def parse_decimal(text: str, decimal_sep: str, currency: str | None = None) -> D
     number = match["num"].strip()
     group_seps = ("," if decimal_sep == "." else ".") + " '’"
     pattern = (
-        r"(?P<sign>[+-]?)(?P<int>\d+|\d{1,3}(?:(?P<g>[" + re.escape(group_seps) + r"])\d{3})(?:(?P=g)\d{3})*)"
-        r"(?:" + re.escape(decimal_sep) + r"(?P<frac>\d+))?"
+        # ASCII digits only (an Arabic-Indic "١٢٣" is no amount a person typed here); a number with thousands
+        # groups does not begin with 0 ("0,001" is no thousand)
+        r"(?P<sign>[+-]?)(?P<int>[0-9]+|[1-9][0-9]{0,2}(?:(?P<g>[" + re.escape(group_seps) + r"])[0-9]{3})"
+        r"(?:(?P=g)[0-9]{3})*)"
+        r"(?:" + re.escape(decimal_sep) + r"(?P<frac>[0-9]+))?"
     )
     found = re.fullmatch(pattern, number)
     if found is None:
@@ -501,8 +504,8 @@ def _plain_amount(decimal_sep: str) -> re.Pattern[str]:
     """Digits with optional thousands groups (the other separator) and decimals: the usual spelling."""
     group = "," if decimal_sep == "." else "."
     return re.compile(
-        r"(?P<sign>[+-]?)(?P<int>\d+|\d{1,3}(?:" + re.escape(group) + r"\d{3})+)"
-        r"(?:" + re.escape(decimal_sep) + r"(?P<frac>\d+))?"
+        r"(?P<sign>[+-]?)(?P<int>[0-9]+|[1-9][0-9]{0,2}(?:" + re.escape(group) + r"[0-9]{3})+)"
+        r"(?:" + re.escape(decimal_sep) + r"(?P<frac>[0-9]+))?"
     )
 
 
@@ -511,8 +514,8 @@ def _exact_amount(decimal_sep: str, places: int) -> re.Pattern[str]:
     """The usual spelling with exactly the currency's decimals (none for a currency without minor units): the
     minor units are then the digits as they stand."""
     group = "," if decimal_sep == "." else "."
-    decimals = re.escape(decimal_sep) + r"\d{" + str(places) + "}" if places else ""
-    return re.compile(r"[+-]?(?:\d+|\d{1,3}(?:" + re.escape(group) + r"\d{3})+)" + decimals)
+    decimals = re.escape(decimal_sep) + r"[0-9]{" + str(places) + "}" if places else ""
+    return re.compile(r"[+-]?(?:[0-9]+|[1-9][0-9]{0,2}(?:" + re.escape(group) + r"[0-9]{3})+)" + decimals)
 
 
 def parse_amounts(

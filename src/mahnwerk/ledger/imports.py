@@ -417,7 +417,21 @@ def _read_csv(path: Path) -> tuple[list[tuple[int, list[Cell]]], str]:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = raw.decode("cp1252")
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError as exc:  # an old DOS code page (cp850), or no text at all
+                raise ImportFailed(
+                    [
+                        RowError(
+                            raw.count(b"\n", 0, exc.start) + 1,
+                            "-",
+                            _(
+                                "the file is neither UTF-8 nor Windows-1252 text (byte 0x{byte:02X}): save it "
+                                "as CSV (UTF-8)"
+                            ).format(byte=raw[exc.start]),
+                        )
+                    ]
+                ) from None
     delimiter = _delimiter(text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS])
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     # (the reader's lists are the rows' cells: all text)
@@ -1043,8 +1057,39 @@ def _choice(value: str, choices: type[Any], default: str) -> str:
         return default
     allowed = {c.value for c in choices}
     if value not in allowed:
-        raise ValueError(f"{value!r} is not one of {', '.join(sorted(allowed))}")
+        raise ValueError(
+            _("{value!r} is not one of {choices}").format(value=value, choices=", ".join(sorted(allowed)))
+        )
     return value
+
+
+# What spreadsheets write for a customer's kind (English, German, Latvian), folded as ``header_key`` folds
+KIND_WORDS = {
+    DebtorKind.CONSUMER: {
+        "consumer", "private", "private_person", "individual", "person", "b2c", "c", "verbraucher",
+        "privat", "privatkunde", "privatperson", "privatkundin", "endkunde", "natürliche_person",
+        "natuerliche_person", "patērētājs", "privātpersona", "fiziska_persona", "fiziskā_persona",
+    },
+    DebtorKind.BUSINESS: {
+        "business", "company", "b2b", "b", "commercial", "corporate", "firma", "unternehmen", "gewerbe",
+        "gewerblich", "geschäftskunde", "geschaeftskunde", "firmenkunde", "unternehmer", "juristische_person",
+        "uzņēmums", "juridiska_persona", "juridiskā_persona", "komersants",
+    },
+}  # fmt: skip
+_KIND_BY_WORD = {word: kind.value for kind, words in KIND_WORDS.items() for word in words}
+
+
+def _kind(value: str, default: str) -> str:
+    """A customer's kind as written (``consumer``, ``Privatkunde``, ``B2B``, ``privātpersona``, ...)."""
+    if not value:
+        return default
+    found = _KIND_BY_WORD.get(header_key(value))
+    if found is None:
+        raise ValueError(
+            _("{value!r} is no kind of customer: write consumer (Verbraucher, privātpersona) or business "
+              "(Firma, uzņēmums)").format(value=value)
+        )  # fmt: skip
+    return found
 
 
 def _tz(value: str, default: str) -> str:
@@ -1103,7 +1148,7 @@ def import_debtors(
             company=company,
             number=number or "",
             name=name or "",
-            kind=v.once(line, "kind", t("kind"), _choice, DebtorKind, DebtorKind.BUSINESS),
+            kind=v.once(line, "kind", t("kind"), _kind, DebtorKind.BUSINESS),
             language=v.once(line, "language", t("language"), _choice, Language, company.default_language),
             jurisdiction=v.once(
                 line, "jurisdiction", t("jurisdiction").upper(), _choice, Jurisdiction, company.jurisdiction
@@ -1134,7 +1179,7 @@ def import_debtors(
                 contacts.append((len(debtors), ContactKind.EMAIL, address))
         for phone in filter(None, (p.strip() for p in _text(row.get("phone", "")).split(";"))):
             if not is_phone_number(phone):
-                v.add(line, "phone", f"not a phone number: {phone!r}")
+                v.add(line, "phone", _("not a phone number: {value!r}").format(value=phone))
             digits = re.sub(r"[^0-9+]", "", phone)
             if (ContactKind.PHONE, digits) not in given:
                 given.add((ContactKind.PHONE, digits))
@@ -1232,6 +1277,7 @@ class _Customers:
         # new customers: (number or None, name) -> a negative stand-in id until they are written
         self.new: dict[tuple[str | None, str], int] = {}
         self.names: dict[int, tuple[str | None, str]] = {}
+        self.numbers_as_names = 0  # rows whose customer name is the number of a customer (see resolve)
 
     def __call__(self, line: int, row: Row) -> int | None:
         v = self.v
@@ -1286,6 +1332,12 @@ class _Customers:
             return None
         if named:
             return named[0][1]
+        # no customer of that name, but one with that number: a column headed "Kunde" or "Customer" that
+        # holds the customers' numbers (no new customer called "10001" beside customer 10001)
+        numbered = self.by_number.get(name)
+        if numbered is not None:
+            self.numbers_as_names += 1
+            return numbered
         return self._new(None, name)
 
     def _new(self, number: str | None, name: str) -> int:
@@ -1484,6 +1536,14 @@ def import_invoices(
             _(
                 "{count} new customer(s) from their names: check their address, language and kind afterwards"
             ).format(count=len(customers.new))
+        )
+    if customers.numbers_as_names:
+        details["customer_numbers_as_names"] = customers.numbers_as_names
+        warnings.append(
+            _(
+                "{count} row(s) name their customer by a customer number in the customer name column: read as "
+                "that customer"
+            ).format(count=customers.numbers_as_names)
         )
     if again:
         details["already_imported"] = again
