@@ -136,11 +136,10 @@ def test_a_large_load_stores_what_binding_stores(
     fields = [
         str(f.column) for f in Invoice._meta.concrete_fields if f.column not in {"id", "number", "created_at"}
     ]
+    # SQLite stores what a value is per row: the inlined ones must be stored as the bound ones
+    types = ", typeof(due_date_agreed), typeof(amount_minor)" if connection.vendor == "sqlite" else ""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT number, {', '.join(fields)}, typeof(due_date_agreed), typeof(amount_minor) "
-            "FROM ledger_invoice ORDER BY id"
-        )
+        cursor.execute(f"SELECT number, {', '.join(fields)}{types} FROM ledger_invoice ORDER BY id")
         stored = cursor.fetchall()
     first = [row[1:] for row in stored[:4]]
     assert [row[1:] for row in stored[4:8]] == first == [row[1:] for row in stored[8:]]
